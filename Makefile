@@ -1,0 +1,99 @@
+# hangar: one GNU Makefile. `make` builds ./hangar; `make check` runs every
+# test; `make asan` runs them again under AddressSanitizer and UBSan;
+# `make bench` prints the benchmarks; `make deps` installs what all of that
+# needs on Debian 12 (as root, idempotently).
+
+O ?= build
+CC ?= cc
+PKGS := libgit2 libssh2 libmicrohttpd jansson libpq
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+DATADIR ?= $(CURDIR)
+PG_BINDIR ?= $(shell pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+
+WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wwrite-strings -Werror
+OPT ?= -O2 -g
+SANITIZE ?=
+CPPFLAGS_ALL := -D_GNU_SOURCE -Ilib -Idb -Ihosts -Iflights -Iweb -Icli -I$(O)/gen \
+	-DHANGAR_VERSION='"$(VERSION)"' -DHANGAR_DATADIR='"$(DATADIR)"' \
+	-DHANGAR_PG_BINDIR='"$(PG_BINDIR)"'
+CFLAGS_ALL := -std=c17 $(WARNINGS) $(OPT) $(SANITIZE) $(CFLAGS) \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS_ALL := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread $(LDLIBS)
+
+LIB_SRC := $(wildcard lib/*.c)
+CORE_SRC := $(wildcard db/*.c hosts/*.c flights/*.c scheduler/*.c \
+	workers/*.c web/*.c)
+CLI_SRC := $(filter-out cli/main.c,$(wildcard cli/*.c))
+MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
+GEN_SRC := $(O)/gen/db-migrations-data.c
+
+OBJS := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC) $(CORE_SRC) $(CLI_SRC)) \
+	$(O)/obj/gen/db-migrations-data.o
+MAIN_OBJ := $(O)/obj/cli/main.o
+
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+INTEG_TESTS := $(sort $(wildcard tests/integ/t[0-9]*.sh))
+
+DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
+	libjansson-dev libpq-dev libcmocka-dev postgresql postgresql-client \
+	openssh-server openssh-client openipmi ipmitool socat curl python3 \
+	procps util-linux
+
+.PHONY: all check unit integ asan bench deps clean demo
+.DELETE_ON_ERROR:
+
+all: hangar
+
+hangar: $(O)/hangar
+	@if [ "$(O)" = build ]; then ln -sf $(O)/hangar hangar; fi
+
+$(O)/hangar: $(OBJS) $(MAIN_OBJ)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(O)/obj/%.o: %.c $(wildcard lib/*.h db/*.h hosts/*.h flights/*.h web/*.h cli/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+
+$(O)/obj/gen/%.o: $(O)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -Wno-overlength-strings -c -o $@ $<
+
+$(GEN_SRC): $(MIGRATIONS) db/embed-migrations.sh
+	@mkdir -p $(dir $@)
+	sh db/embed-migrations.sh $(MIGRATIONS) > $@
+
+$(O)/tests/%: tests/unit/%.c $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+
+# The tests need the Debian packages: `check` makes sure they are there.
+check: deps $(O)/hangar $(UNIT_BINS)
+	@HANGAR=$(CURDIR)/$(O)/hangar CMOCKA_MESSAGE_OUTPUT=TAP \
+		sh tests/run.sh $(UNIT_BINS) $(INTEG_TESTS)
+
+unit: $(UNIT_BINS)
+	@CMOCKA_MESSAGE_OUTPUT=TAP sh tests/run.sh $(UNIT_BINS)
+
+integ: $(O)/hangar
+	@HANGAR=$(CURDIR)/$(O)/hangar sh tests/run.sh $(INTEG_TESTS)
+
+asan:
+	$(MAKE) O=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+		SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all' \
+		check
+
+bench: $(O)/hangar
+	@HANGAR=$(CURDIR)/$(O)/hangar sh bench/run.sh
+
+deps:
+	@sh etc/deps.sh $(DEBS)
+
+demo: deps hangar
+	./hangar up --demo
+
+clean:
+	rm -rf build build-asan hangar

@@ -1,0 +1,70 @@
+/*
+ * cli.h: what the `hangar` subcommands share: global options, loading the
+ * lab configuration, opening the database, usage errors and JSON output.
+ */
+#ifndef HANGAR_CLI_H
+#define HANGAR_CLI_H
+
+#include <jansson.h>
+
+#include "db.h"
+#include "labconf.h"
+
+struct cli {
+	const char *argv0;       /* path of this binary, to re-run itself */
+	const char *config;      /* --config, else $HANGAR_CONFIG, else default */
+	const char *state;       /* --state: overrides [lab] state */
+	int verbose;
+	struct lab lab;
+	int lab_loaded;
+};
+
+struct cmd {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *usage;       /* first line: synopsis; then details */
+};
+
+#define CLI_DEFAULT_CONFIG "/etc/hangar/hangar.conf"
+
+/*
+ * Parses a subcommand's options. opts is a getopt_long table; "help" is
+ * handled here (prints usage, exit 0), an unknown option prints usage and
+ * exits 2. Returns the next option like getopt_long, -1 at the end.
+ */
+struct option;
+int cli_getopt(int argc, char **argv, const struct option *opts,
+	       const char *usage);
+
+/* Prints "hangar: message" and the usage hint; returns 2. */
+int cli_usage_error(const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints "hangar: error" and returns the exit status for err. */
+int cli_fail(const struct err *err);
+
+/* The configuration path in force (argument, --config, env or default). */
+const char *cli_config_path(const struct cli *cli);
+/* Loads and validates the lab configuration (path may be NULL for the one
+ * in force); on problems prints them all and returns 2. */
+int cli_load_lab(struct cli *cli, const char *path);
+/* Opens the lab's database (loading the configuration first if needed). */
+int cli_open_db(struct cli *cli, struct db **db);
+/* The database target of the loaded lab. */
+struct db_target cli_db_target(const struct cli *cli);
+
+/* Prints j (stealing the reference) as indented JSON on stdout. */
+void cli_print_json(json_t *j);
+
+int cmd_db(struct cli *cli, int argc, char **argv);
+int cmd_lab(struct cli *cli, int argc, char **argv);
+int cmd_host(struct cli *cli, int argc, char **argv);
+int cmd_up(struct cli *cli, int argc, char **argv);
+int cmd_web(struct cli *cli, int argc, char **argv);
+
+extern const char cmd_db_usage[];
+extern const char cmd_lab_usage[];
+extern const char cmd_host_usage[];
+extern const char cmd_up_usage[];
+extern const char cmd_web_usage[];
+
+#endif

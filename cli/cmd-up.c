@@ -1,0 +1,533 @@
+/*
+ * cmd-up.c: `hangar up`, everything in one process tree: the database
+ * (the private cluster when none is configured), migrations, the lab
+ * configuration, and the daemons as child processes, restarted when they
+ * exit unexpectedly. With --demo it first writes its own configuration,
+ * simulated lab and demo tree under the state directory.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "db-cluster.h"
+#include "db-lab.h"
+#include "fsutil.h"
+#include "log.h"
+#include "proc.h"
+#include "vec.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#ifndef HANGAR_DATADIR
+#define HANGAR_DATADIR "/usr/share/hangar"
+#endif
+
+#define UP_DEMO_STATE "/var/lib/hangar-demo"
+#define UP_DEMO_NET "127.78.0"
+
+const char cmd_up_usage[] =
+	"hangar up [--config FILE] [--demo] [--listen HOST:PORT] [--lab-net 127.A.B]\n"
+	"\n"
+	"Runs everything in one process tree: the database (a private\n"
+	"PostgreSQL cluster under the state directory when [lab] database is\n"
+	"not set), its migrations, the lab configuration (as 'hangar lab\n"
+	"apply'), and the daemons as child processes (now: web), restarting any\n"
+	"that exits unexpectedly. Ctrl-C (or SIGTERM) stops them all, and the\n"
+	"private cluster. SIGHUP re-applies the configuration.\n"
+	"\n"
+	"  --demo        write and use a demo setup under the state directory\n"
+	"                (--state, default " UP_DEMO_STATE "): a simulated lab\n"
+	"                of 4 hosts (real sshd, ipmi_sim BMCs, console streams)\n"
+	"                on 127.78.0.x, the demo tree 'minivisor' and its branch\n"
+	"  --listen      dashboard address (overrides [lab] listen)\n"
+	"  --lab-net     the demo lab's loopback /24 (default " UP_DEMO_NET ")\n"
+	"\n"
+	"The demo needs root (sshd and the BMCs bind privileged ports).\n";
+
+/* The daemons of this release; later ones join this table. */
+static const char *const up_daemons[] = { "web", NULL };
+
+struct up_child {
+	const char *name;
+	pid_t pid;
+	long long started_ms;
+	long long restart_at_ms;  /* 0: not waiting to restart */
+	int backoff_ms;
+};
+
+struct up {
+	struct cli *cli;
+	const char *config;
+	const char *listen;
+	char *exe;
+	int demo;
+	char *lab_dir;            /* demo: the simulated lab */
+	struct up_child children[8];
+	size_t nchildren;
+};
+
+static const char *up_datadir(void)
+{
+	const char *d = getenv("HANGAR_DATADIR");
+
+	return d && *d ? d : HANGAR_DATADIR;
+}
+
+static int up_run_script(const char *script, struct vec *args, struct err *err)
+{
+	struct vec argv = VEC_INIT;
+	int rc;
+
+	vec_push(&argv, "bash");
+	vec_pushf(&argv, "%s/tests/lab/%s", up_datadir(), script);
+	for (size_t i = 0; i < args->n; i++)
+		vec_push(&argv, args->v[i]);
+	rc = proc_run(vec_argv(&argv), NULL, NULL, err);
+	if (rc > 0)
+		rc = err_set(err, ERR_FAIL, "%s %s failed (exit %d)", script,
+			     args->n ? args->v[0] : "", rc);
+	vec_clear(&argv);
+	return rc < 0 ? rc : 0;
+}
+
+static int up_demo_config(const char *state, const char *listen,
+			  struct err *err)
+{
+	struct buf b = BUF_INIT;
+	char *path = xasprintf("%s/hangar.conf", state);
+	int rc;
+
+	buf_addf(&b,
+		 "# Written by 'hangar up --demo'. Edit it freely: 'hangar up --demo'\n"
+		 "# only writes it when it does not exist.\n"
+		 "[lab]\n"
+		 "\tstate = %s\n"
+		 "\tlisten = %s\n"
+		 "\tidentity = lab/id_ed25519\n"
+		 "\n"
+		 "# The simulated hosts, written by tests/lab/lab.sh.\n"
+		 "[include]\n"
+		 "\tpath = lab/hosts.conf\n"
+		 "\n"
+		 "[tree \"minivisor\"]\n"
+		 "\turl = trees/minivisor.git\n"
+		 "\n"
+		 "[branch \"minivisor\"]\n"
+		 "\ttree = minivisor\n"
+		 "\tstaging = staging\n"
+		 "\ttarget = master\n"
+		 "\tjobs = build-amd64 test-amd64 test-arm64 test-riscv64\n"
+		 "\n"
+		 "[job \"build-amd64\"]\n"
+		 "\trecipe = build\n"
+		 "\tarch = x86_64\n"
+		 "\tflags = build\n"
+		 "\trunvar = make_flags=-j2\n"
+		 "\n",
+		 state, listen);
+	for (const char *const *a = (const char *const[]){ "amd64", "arm64",
+							  "riscv64", NULL };
+	     *a; a++)
+		buf_addf(&b,
+			 "[job \"test-%s\"]\n"
+			 "\trecipe = test\n"
+			 "\tarch = %s\n"
+			 "\tneeds = build-amd64\n"
+			 "\n",
+			 *a, !strcmp(*a, "amd64") ? "x86_64" : *a);
+	buf_addstr(&b,
+		   "[recipe \"build\"]\n"
+		   "\tstep = build make dist\n"
+		   "\tartifacts = dist/*.tar.gz\n"
+		   "\n"
+		   "[recipe \"test\"]\n"
+		   "\tstep = host-power-cycle\n"
+		   "\tstep = install-build mkdir -p installed && tar xzf dist/minivisor.tar.gz -C installed\n"
+		   "\tstep = run boot ./installed/bin/check-boot\n"
+		   "\tstep = run timeout=300 smoke ./installed/tests/smoke.sh\n");
+	rc = fs_write_file(path, b.buf, b.len, 0644, err);
+	buf_release(&b);
+	free(path);
+	return rc;
+}
+
+/* Creates the demo's lab, tree and configuration once; starts the lab. */
+static int up_demo_prepare(struct up *u, const char *state, const char *net,
+			   struct err *err)
+{
+	struct vec args = VEC_INIT;
+	char *conf = xasprintf("%s/hangar.conf", state);
+	char *trees = xasprintf("%s/trees", state);
+	int rc;
+
+	if (geteuid() != 0) {
+		rc = err_set(err, ERR_USAGE,
+			     "--demo needs root: its simulated hosts run sshd and IPMI BMCs on privileged ports");
+		goto out;
+	}
+	rc = fs_mkdir_p(state, 0755, err);
+	if (rc < 0)
+		goto out;
+	u->lab_dir = xasprintf("%s/lab", state);
+	if (!fs_exists(u->lab_dir)) {
+		printf("demo: creating the simulated lab in %s\n", u->lab_dir);
+		vec_push(&args, "create");
+		vec_push(&args, u->lab_dir);
+		vec_push(&args, "--net");
+		vec_push(&args, net);
+		vec_push(&args, "ruby:x86_64:build");
+		vec_push(&args, "garnet:x86_64");
+		vec_push(&args, "opal:arm64");
+		vec_push(&args, "jade:riscv64");
+		rc = up_run_script("lab.sh", &args, err);
+		vec_clear(&args);
+		if (rc < 0)
+			goto out;
+	}
+	if (!fs_exists(trees)) {
+		printf("demo: creating the demo tree in %s\n", trees);
+		vec_push(&args, "create");
+		vec_push(&args, trees);
+		rc = up_run_script("demo-tree.sh", &args, err);
+		vec_clear(&args);
+		if (rc < 0)
+			goto out;
+	}
+	if (!fs_exists(conf)) {
+		rc = up_demo_config(state, u->listen ? u->listen : "127.0.0.1:8080",
+				    err);
+		if (rc < 0)
+			goto out;
+		printf("demo: wrote %s\n", conf);
+	}
+	/* a previous run killed hard may have left lab processes behind */
+	vec_push(&args, "stop");
+	vec_push(&args, u->lab_dir);
+	up_run_script("lab.sh", &args, err);
+	vec_clear(&args);
+	printf("demo: starting the simulated lab\n");
+	vec_push(&args, "start");
+	vec_push(&args, u->lab_dir);
+	rc = up_run_script("lab.sh", &args, err);
+	vec_clear(&args);
+	u->config = conf;
+	conf = NULL;
+out:
+	free(conf);
+	free(trees);
+	return rc;
+}
+
+static void up_demo_stop(struct up *u)
+{
+	struct err err = ERR_INIT;
+	struct vec args = VEC_INIT;
+
+	if (!u->lab_dir)
+		return;
+	vec_push(&args, "stop");
+	vec_push(&args, u->lab_dir);
+	if (up_run_script("lab.sh", &args, &err) < 0)
+		log_warnx("%s", err.msg);
+	vec_clear(&args);
+}
+
+static int up_apply(struct up *u, int quiet)
+{
+	struct lab_apply_result res;
+	struct err err = ERR_INIT;
+	struct db *db;
+	int rc = cli_open_db(u->cli, &db);
+
+	if (rc)
+		return rc;
+	rc = db_lab_apply(db, &u->cli->lab, 0, &res, &err);
+	db_close(db);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (!quiet || res.lines.n)
+		printf("lab: %zu change(s) applied from %s\n", res.lines.n,
+		       u->cli->lab.path);
+	lab_apply_result_release(&res);
+	return 0;
+}
+
+static int up_spawn(struct up *u, struct up_child *c)
+{
+	struct vec argv = VEC_INIT;
+	struct proc_opts opts = { 0 };
+	struct err err = ERR_INIT;
+
+	vec_push(&argv, u->exe);
+	vec_push(&argv, "--config");
+	vec_push(&argv, u->cli->lab.path);
+	if (u->cli->state) {
+		vec_push(&argv, "--state");
+		vec_push(&argv, u->cli->lab.state);
+	}
+	if (u->cli->verbose)
+		vec_push(&argv, "-v");
+	vec_push(&argv, c->name);
+	if (!strcmp(c->name, "web") && u->listen) {
+		vec_push(&argv, "--listen");
+		vec_push(&argv, u->listen);
+	}
+	/* own process group: Ctrl-C reaches us, and we stop them in order */
+	opts.new_session = 1;
+	opts.die_with_parent = 1;
+	c->pid = proc_spawn(vec_argv(&argv), &opts, &err);
+	vec_clear(&argv);
+	if (c->pid < 0) {
+		log_warnx("%s: %s", c->name, err.msg);
+		c->pid = 0;
+		return -1;
+	}
+	c->started_ms = proc_now_ms();
+	c->restart_at_ms = 0;
+	return 0;
+}
+
+/* Whether something accepts TCP connections at HOST:PORT. */
+static int up_port_open(const char *listen)
+{
+	struct addrinfo hints, *ai = NULL;
+	const char *colon = strrchr(listen, ':');
+	char *host;
+	int fd, ok = 0;
+
+	if (!colon)
+		return 0;
+	host = xstrndup(listen, (size_t)(colon - listen));
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, colon + 1, &hints, &ai) == 0) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ok = fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+	}
+	free(host);
+	return ok;
+}
+
+static char *up_dashboard_url(const char *listen)
+{
+	if (!strncmp(listen, "0.0.0.0:", 8))
+		return xasprintf("http://127.0.0.1:%s/", listen + 8);
+	return xasprintf("http://%s/", listen);
+}
+
+static void up_reap(struct up *u, int stopping)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t i = 0; i < u->nchildren; i++) {
+			struct up_child *c = &u->children[i];
+			long long ran;
+
+			if (c->pid != pid)
+				continue;
+			c->pid = 0;
+			if (stopping)
+				break;
+			ran = proc_now_ms() - c->started_ms;
+			/* quick deaths back off, up to 30 s; a long run resets */
+			c->backoff_ms = ran > 10000 ? 1000
+				       : c->backoff_ms ? c->backoff_ms * 2 : 1000;
+			if (c->backoff_ms > 30000)
+				c->backoff_ms = 30000;
+			c->restart_at_ms = proc_now_ms() + c->backoff_ms;
+			if (WIFEXITED(status))
+				log_warnx("%s exited with status %d; restarting in %ds",
+					  c->name, WEXITSTATUS(status),
+					  c->backoff_ms / 1000);
+			else
+				log_warnx("%s killed by signal %d; restarting in %ds",
+					  c->name, WTERMSIG(status),
+					  c->backoff_ms / 1000);
+		}
+	}
+}
+
+static int up_self_exe(struct up *u)
+{
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+	if (n <= 0) {
+		u->exe = xstrdup(u->cli->argv0);
+		return 0;
+	}
+	path[n] = '\0';
+	u->exe = xstrdup(path);
+	return 0;
+}
+
+static int up_supervise(struct up *u)
+{
+	struct err err = ERR_INIT;
+	sigset_t set;
+	int announced = 0;
+	long long deadline = proc_now_ms() + 30000;
+	const char *listen = u->listen ? u->listen : u->cli->lab.listen;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (const char *const *d = up_daemons; *d; d++) {
+		struct up_child *c = &u->children[u->nchildren++];
+
+		c->name = *d;
+		up_spawn(u, c);
+	}
+	for (;;) {
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		int sig = sigtimedwait(&set, NULL, &ts);
+
+		if (sig == SIGINT || sig == SIGTERM) {
+			printf("\nstopping (%s)\n", sig == SIGINT ? "interrupt"
+							     : "terminate");
+			break;
+		}
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: re-reading %s", u->cli->lab.path);
+			labconf_release(&u->cli->lab);
+			u->cli->lab_loaded = 0;
+			if (cli_load_lab(u->cli, u->config) == 0)
+				up_apply(u, 0);
+			for (size_t i = 0; i < u->nchildren; i++)
+				if (u->children[i].pid)
+					kill(u->children[i].pid, SIGHUP);
+			continue;
+		}
+		up_reap(u, 0);
+		for (size_t i = 0; i < u->nchildren; i++) {
+			struct up_child *c = &u->children[i];
+
+			if (!c->pid && c->restart_at_ms &&
+			    proc_now_ms() >= c->restart_at_ms)
+				up_spawn(u, c);
+		}
+		if (!announced && up_port_open(listen)) {
+			char *url = up_dashboard_url(listen);
+
+			printf("hangar is up: dashboard %s  (Ctrl-C stops it)\n",
+			       url);
+			fflush(stdout);
+			free(url);
+			announced = 1;
+		} else if (!announced && proc_now_ms() > deadline) {
+			log_warnx("the dashboard does not answer on %s yet", listen);
+			deadline = LLONG_MAX;
+		}
+	}
+	for (size_t i = 0; i < u->nchildren; i++)
+		if (u->children[i].pid) {
+			proc_stop(u->children[i].pid, 10000);
+			u->children[i].pid = 0;
+		}
+	up_reap(u, 1);
+	(void)err;
+	return 0;
+}
+
+int cmd_up(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "demo", no_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "lab-net", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct err err = ERR_INIT;
+	const char *net = UP_DEMO_NET;
+	struct up u;
+	char *lockpath = NULL;
+	int c, rc, lockfd = -1, private_db;
+
+	memset(&u, 0, sizeof(u));
+	u.cli = cli;
+	optind = 0;
+	while ((c = cli_getopt(argc, argv, opts, cmd_up_usage)) != -1) {
+		switch (c) {
+		case 'c': cli->config = optarg; break;
+		case 'd': u.demo = 1; break;
+		case 'l': u.listen = optarg; break;
+		case 'n': net = optarg; break;
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd_up_usage, "up: too many arguments");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	log_init("up", cli->verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, 1);
+	up_self_exe(&u);
+	if (u.demo) {
+		char *state = fs_absolute(cli->state ? cli->state : UP_DEMO_STATE);
+
+		rc = up_demo_prepare(&u, state, net, &err);
+		free(state);
+		if (rc < 0) {
+			up_demo_stop(&u);
+			rc = cli_fail(&err);
+			goto out;
+		}
+	}
+	rc = cli_load_lab(cli, u.config);
+	if (rc)
+		goto out;
+	rc = fs_mkdir_p(cli->lab.state, 0755, &err);
+	if (rc == 0) {
+		lockpath = xasprintf("%s/up.lock", cli->lab.state);
+		lockfd = fs_lock(lockpath, 1, &err);
+	}
+	if (rc < 0 || lockfd < 0) {
+		if (err.code == ERR_EXISTS)
+			err_set(&err, ERR_FAIL,
+				"another 'hangar up' runs with the state directory %s",
+				cli->lab.state);
+		rc = cli_fail(&err);
+		goto out;
+	}
+	private_db = cli->lab.database == NULL;
+	printf("database: %s\n", private_db ? "private cluster" : "configured");
+	rc = up_apply(&u, 0);
+	if (rc)
+		goto stop_db;
+	up_supervise(&u);
+stop_db:
+	if (private_db && db_cluster_stop(cli->lab.state, &err) < 0)
+		log_warnx("%s", err.msg);
+out:
+	up_demo_stop(&u);
+	if (lockfd >= 0)
+		close(lockfd);
+	free(lockpath);
+	free(u.exe);
+	free(u.lab_dir);
+	if (u.config)
+		free((char *)u.config);
+	return rc;
+}

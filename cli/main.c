@@ -1,0 +1,156 @@
+/*
+ * main.c: the `hangar` command: global options, then a git-style
+ * subcommand from the table below.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "banned.h"
+
+#ifndef HANGAR_VERSION
+#define HANGAR_VERSION "0.1"
+#endif
+
+static const char main_usage[] =
+	"hangar [--config FILE] [--state DIR] [-v] COMMAND [ARGS]\n"
+	"\n"
+	"A gating CI controller for a lab of real machines.\n"
+	"\n"
+	"Commands:\n"
+	"  up [--demo]            everything in one process tree: database,\n"
+	"                         migrations, the lab configuration, daemons\n"
+	"  db migrate|status|start|stop\n"
+	"                         the schema, and the private database cluster\n"
+	"  lab apply|check FILE   load (or only validate) a lab configuration\n"
+	"  host list|show H       the lab's hosts\n"
+	"  web                    the web dashboard and JSON API daemon\n"
+	"  help [COMMAND|config]  help on a command, or on the configuration keys\n"
+	"  version                print the version\n"
+	"\n"
+	"Global options:\n"
+	"  --config FILE   lab configuration (default: $HANGAR_CONFIG, else\n"
+	"                  " CLI_DEFAULT_CONFIG ")\n"
+	"  --state DIR     state directory, overriding [lab] state\n"
+	"  -v, --verbose   more logging\n"
+	"\n"
+	"Exit status: 0 success, 1 the operation failed, 2 usage or\n"
+	"configuration error.\n";
+
+static const struct cmd commands[] = {
+	{ "db", cmd_db, cmd_db_usage },
+	{ "lab", cmd_lab, cmd_lab_usage },
+	{ "host", cmd_host, cmd_host_usage },
+	{ "up", cmd_up, cmd_up_usage },
+	{ "web", cmd_web, cmd_web_usage },
+	{ NULL, NULL, NULL },
+};
+
+static const struct cmd *find_command(const char *name)
+{
+	for (const struct cmd *c = commands; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct cmd *c;
+
+	if (argc < 2) {
+		fputs(main_usage, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "config")) {
+		printf("Lab configuration keys (git-config syntax; see "
+		       "etc/hangar.conf.example):\n\n");
+		labconf_print_reference(stdout);
+		return 0;
+	}
+	c = find_command(argv[1]);
+	if (!c) {
+		fprintf(stderr, "hangar: no command '%s'\n", argv[1]);
+		return 2;
+	}
+	fputs(c->usage, stdout);
+	return 0;
+}
+
+/* "--opt VALUE" or "--opt=VALUE"; advances *i past what it used. */
+static const char *global_value(int argc, char **argv, int *i,
+				const char *opt)
+{
+	size_t n = strlen(opt);
+
+	if (strncmp(argv[*i], opt, n))
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "hangar: %s needs a value\n", opt);
+		exit(2);
+	}
+	return argv[++*i];
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli;
+	const struct cmd *c;
+	int i, rc;
+
+	memset(&cli, 0, sizeof(cli));
+	cli.argv0 = argv[0];
+	signal(SIGPIPE, SIG_IGN);
+	log_init("hangar", LOG_LEVEL_INFO, 0);
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *v;
+
+		if ((v = global_value(argc, argv, &i, "--config"))) {
+			cli.config = v;
+		} else if ((v = global_value(argc, argv, &i, "--state"))) {
+			cli.state = v;
+		} else if (!strcmp(argv[i], "-v") ||
+			   !strcmp(argv[i], "--verbose")) {
+			cli.verbose++;
+			log_set_level(LOG_LEVEL_DEBUG);
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(main_usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("hangar %s\n", HANGAR_VERSION);
+			return 0;
+		} else {
+			fprintf(stderr, "hangar: unknown option '%s'\n", argv[i]);
+			fprintf(stderr, "usage: %.*s",
+				(int)strcspn(main_usage, "\n") + 1, main_usage);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		fputs(main_usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[i], "help"))
+		return cmd_help(argc - i, argv + i);
+	if (!strcmp(argv[i], "version")) {
+		printf("hangar %s\n", HANGAR_VERSION);
+		return 0;
+	}
+	c = find_command(argv[i]);
+	if (!c) {
+		fprintf(stderr, "hangar: no command '%s' (see hangar --help)\n",
+			argv[i]);
+		return 2;
+	}
+	rc = c->run(&cli, argc - i, argv + i);
+	if (cli.lab_loaded)
+		labconf_release(&cli.lab);
+	return rc;
+}

@@ -1,0 +1,333 @@
+/*
+ * db-cluster.c: initdb, pg_ctl start and stop of the private cluster. A
+ * lock file (STATE/pg.lock) serialises processes that would create or
+ * start it at the same time.
+ */
+#include <errno.h>
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "db.h"
+#include "db-cluster.h"
+#include "fsutil.h"
+#include "proc.h"
+#include "strnum.h"
+#include "vec.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#ifndef HANGAR_PG_BINDIR
+#define HANGAR_PG_BINDIR "/usr/lib/postgresql/15/bin"
+#endif
+
+struct cluster {
+	const char *state;
+	char *datadir;
+	char *bindir;
+	const char *user;     /* run as this user (we are root), or NULL */
+	struct passwd pw;
+	char pwbuf[1024];
+	int fast;             /* HANGAR_PG_FAST: no fsync, for tests */
+};
+
+static int cluster_init(struct cluster *c, const char *state, struct err *err)
+{
+	const char *bindir = getenv("HANGAR_PG_BINDIR");
+	struct passwd *res = NULL;
+
+	memset(c, 0, sizeof(*c));
+	c->state = state;
+	c->datadir = xasprintf("%s/pg", state);
+	c->bindir = xstrdup(bindir ? bindir : HANGAR_PG_BINDIR);
+	c->fast = getenv("HANGAR_PG_FAST") != NULL;
+	if (strpbrk(state, " \t\n'\"\\$`")) {
+		return err_set(err, ERR_USAGE,
+			       "state directory '%s': the private database needs a path without spaces or quotes",
+			       state);
+	}
+	if (geteuid() == 0) {
+		c->user = getenv("HANGAR_PG_USER");
+		if (!c->user)
+			c->user = "hangar";
+		getpwnam_r(c->user, &c->pw, c->pwbuf, sizeof(c->pwbuf), &res);
+		if (!res)
+			return err_set(err, ERR_FAIL,
+				       "PostgreSQL refuses to run as root and the user '%s' does not exist: run 'make deps' (it creates it)",
+				       c->user);
+	}
+	return 0;
+}
+
+static void cluster_release(struct cluster *c)
+{
+	free(c->datadir);
+	free(c->bindir);
+}
+
+/* Runs a PostgreSQL program as the cluster user; output into out. */
+static int cluster_run(struct cluster *c, struct vec *args, struct buf *out,
+		       int new_session, struct err *err)
+{
+	struct vec argv = VEC_INIT;
+	struct proc_opts opts = { 0 };
+	int rc;
+
+	if (c->user) {
+		vec_push(&argv, "runuser");
+		vec_push(&argv, "-u");
+		vec_push(&argv, c->user);
+		vec_push(&argv, "--");
+	}
+	for (size_t i = 0; i < args->n; i++)
+		vec_push(&argv, args->v[i]);
+	opts.cwd = "/";
+	opts.new_session = new_session;
+	rc = proc_run(vec_argv(&argv), &opts, out, err);
+	vec_clear(&argv);
+	return rc;
+}
+
+/* The cluster user must reach STATE/pg through every parent directory. */
+static int cluster_check_path(struct cluster *c, struct err *err)
+{
+	char *p = xstrdup(c->state);
+	int rc = 0;
+
+	if (!c->user)
+		goto out;
+	for (;;) {
+		struct stat st;
+		char *slash;
+
+		if (stat(p, &st) == 0 && st.st_uid != c->pw.pw_uid &&
+		    !(st.st_mode & S_IXOTH) &&
+		    !(st.st_gid == c->pw.pw_gid && (st.st_mode & S_IXGRP))) {
+			rc = err_set(err, ERR_FAIL,
+				     "the private database runs as user '%s', who cannot reach %s (mode %03o): choose a state directory under /var/lib or /tmp, or chmod o+x %s",
+				     c->user, p, st.st_mode & 0777, p);
+			break;
+		}
+		slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			break;
+		*slash = '\0';
+	}
+out:
+	free(p);
+	return rc;
+}
+
+static int cluster_initdb(struct cluster *c, struct err *err)
+{
+	struct vec args = VEC_INIT;
+	struct buf out;
+	int rc;
+
+	buf_init(&out, 64 << 10);
+	rc = fs_mkdir_p(c->state, 0755, err);
+	if (rc < 0)
+		goto out;
+	rc = cluster_check_path(c, err);
+	if (rc < 0)
+		goto out;
+	if (mkdir(c->datadir, 0700) < 0 && errno != EEXIST) {
+		rc = err_errno(err, ERR_FAIL, "mkdir %s", c->datadir);
+		goto out;
+	}
+	if (c->user && chown(c->datadir, c->pw.pw_uid, c->pw.pw_gid) < 0) {
+		rc = err_errno(err, ERR_FAIL, "chown %s", c->datadir);
+		goto out;
+	}
+	vec_pushf(&args, "%s/initdb", c->bindir);
+	vec_push(&args, "-D");
+	vec_push(&args, c->datadir);
+	vec_push(&args, "-U");
+	vec_push(&args, "hangar");
+	vec_push(&args, "--auth=trust");
+	vec_push(&args, "--encoding=UTF8");
+	vec_push(&args, "--locale=C");
+	vec_push(&args, "--no-instructions");
+	if (c->fast)
+		vec_push(&args, "--no-sync");
+	rc = cluster_run(c, &args, &out, 0, err);
+	if (rc > 0) {
+		buf_rtrim(&out);
+		rc = err_set(err, ERR_FAIL, "initdb %s failed (exit %d): %s",
+			     c->datadir, rc, out.buf);
+	}
+out:
+	vec_clear(&args);
+	buf_release(&out);
+	return rc < 0 ? rc : 0;
+}
+
+int db_cluster_pid(const char *state, pid_t *pid)
+{
+	char *path = xasprintf("%s/pg/postmaster.pid", state);
+	char *version = xasprintf("%s/pg/PG_VERSION", state);
+	struct buf b;
+	long v;
+	int rc = 0;
+
+	buf_init(&b, 4096);
+	*pid = 0;
+	if (!fs_exists(version)) {
+		rc = ERR_NOTFOUND;
+	} else if (buf_read_file(&b, path) == 0) {
+		b.buf[strcspn(b.buf, "\n")] = '\0';
+		if (strnum_long(b.buf, 1, 1 << 30, &v) == 0 &&
+		    proc_alive((pid_t)v))
+			*pid = (pid_t)v;
+	}
+	buf_release(&b);
+	free(path);
+	free(version);
+	return rc;
+}
+
+static int cluster_start(struct cluster *c, struct err *err)
+{
+	struct vec args = VEC_INIT;
+	struct buf out;
+	int rc;
+
+	buf_init(&out, 64 << 10);
+	vec_pushf(&args, "%s/pg_ctl", c->bindir);
+	vec_push(&args, "-D");
+	vec_push(&args, c->datadir);
+	vec_push(&args, "-l");
+	vec_pushf(&args, "%s/server.log", c->datadir);
+	vec_push(&args, "-w");
+	vec_push(&args, "-t");
+	vec_push(&args, "120");
+	vec_push(&args, "-o");
+	vec_pushf(&args,
+		  "-k '%s' -c listen_addresses='' -c unix_socket_permissions=0700%s",
+		  c->datadir,
+		  c->fast ? " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+			  : "");
+	vec_push(&args, "start");
+	/* its own session: a Ctrl-C meant for us must not reach postgres */
+	rc = cluster_run(c, &args, &out, 1, err);
+	if (rc > 0) {
+		buf_rtrim(&out);
+		rc = err_set(err, ERR_FAIL,
+			     "starting the private database (%s) failed: %s; see %s/server.log",
+			     c->datadir, out.buf, c->datadir);
+	}
+	vec_clear(&args);
+	buf_release(&out);
+	return rc < 0 ? rc : 0;
+}
+
+static int cluster_createdb(struct cluster *c, struct err *err)
+{
+	char *conninfo = xasprintf("host=%s dbname=postgres user=hangar",
+				   c->datadir);
+	PGconn *conn = PQconnectdb(conninfo);
+	PGresult *res = NULL;
+	int rc = 0;
+
+	if (PQstatus(conn) != CONNECTION_OK) {
+		rc = err_set(err, ERR_DB, "private database %s: %.*s",
+			     c->datadir,
+			     (int)strcspn(PQerrorMessage(conn), "\n"),
+			     PQerrorMessage(conn));
+		goto out;
+	}
+	res = PQexec(conn, "SELECT 1 FROM pg_database WHERE datname = 'hangar'");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		goto out;
+	PQclear(res);
+	res = PQexec(conn, "CREATE DATABASE hangar");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = err_set(err, ERR_DB, "create database hangar: %.*s",
+			     (int)strcspn(PQresultErrorMessage(res), "\n"),
+			     PQresultErrorMessage(res));
+out:
+	PQclear(res);
+	PQfinish(conn);
+	free(conninfo);
+	return rc;
+}
+
+int db_cluster_ensure(const char *state, struct err *err)
+{
+	struct cluster c;
+	char *lockpath = NULL;
+	int lockfd = -1, rc;
+	pid_t pid;
+
+	rc = cluster_init(&c, state, err);
+	if (rc < 0)
+		goto out;
+	rc = fs_mkdir_p(state, 0755, err);
+	if (rc < 0)
+		goto out;
+	lockpath = xasprintf("%s/pg.lock", state);
+	lockfd = fs_lock(lockpath, 0, err);
+	if (lockfd < 0) {
+		rc = lockfd;
+		goto out;
+	}
+	rc = db_cluster_pid(state, &pid);
+	if (rc == ERR_NOTFOUND) {
+		rc = cluster_initdb(&c, err);
+		if (rc < 0)
+			goto out;
+	}
+	if (pid)
+		goto out;   /* running: whoever started it made the database */
+	rc = cluster_check_path(&c, err);
+	if (rc == 0)
+		rc = cluster_start(&c, err);
+	if (rc == 0)
+		rc = cluster_createdb(&c, err);
+out:
+	if (lockfd >= 0)
+		close(lockfd);
+	free(lockpath);
+	cluster_release(&c);
+	return rc;
+}
+
+int db_cluster_stop(const char *state, struct err *err)
+{
+	struct vec args = VEC_INIT;
+	struct cluster c;
+	struct buf out;
+	pid_t pid;
+	int rc;
+
+	buf_init(&out, 64 << 10);
+	rc = cluster_init(&c, state, err);
+	if (rc < 0 || db_cluster_pid(state, &pid) < 0 || !pid)
+		goto out;
+	vec_pushf(&args, "%s/pg_ctl", c.bindir);
+	vec_push(&args, "-D");
+	vec_push(&args, c.datadir);
+	vec_push(&args, "-m");
+	vec_push(&args, "fast");
+	vec_push(&args, "-w");
+	vec_push(&args, "-t");
+	vec_push(&args, "60");
+	vec_push(&args, "stop");
+	rc = cluster_run(&c, &args, &out, 0, err);
+	if (rc > 0) {
+		buf_rtrim(&out);
+		rc = err_set(err, ERR_FAIL, "stopping the private database: %s",
+			     out.buf);
+	}
+out:
+	vec_clear(&args);
+	buf_release(&out);
+	cluster_release(&c);
+	return rc < 0 ? rc : 0;
+}

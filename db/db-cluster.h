@@ -1,0 +1,26 @@
+/*
+ * db-cluster.h: the private PostgreSQL cluster, hangar's embedded default
+ * when no database is configured: initdb into STATE/pg once, postgres
+ * listening only on a Unix socket inside STATE/pg, shared by every hangar
+ * process of that state directory. PostgreSQL refuses to run as root, so
+ * as root the cluster runs as the system user "hangar" (made by
+ * `make deps`; HANGAR_PG_USER names another).
+ */
+#ifndef HANGAR_DB_CLUSTER_H
+#define HANGAR_DB_CLUSTER_H
+
+#include <sys/types.h>
+
+#include "err.h"
+
+/* Creates the cluster if needed, starts it if it is not running, and
+ * creates the database "hangar". Safe to call from many processes at once. */
+int db_cluster_ensure(const char *state, struct err *err);
+
+/* Stops it (fast shutdown) if it runs. */
+int db_cluster_stop(const char *state, struct err *err);
+
+/* The postmaster's pid if it runs, 0 if not, ERR_NOTFOUND if no cluster. */
+int db_cluster_pid(const char *state, pid_t *pid);
+
+#endif

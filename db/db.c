@@ -1,0 +1,189 @@
+/*
+ * db.c: connections and statement helpers. Every libpq error is turned
+ * into a struct err here, once.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "db-cluster.h"
+#include "db-migrate.h"
+#include "xalloc.h"
+#include "banned.h"
+
+static int db_err_from_pg(struct db *db, PGresult *res, struct err *err,
+			  const char *sql)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+				: NULL;
+	const char *msg = res ? PQresultErrorMessage(res)
+			      : PQerrorMessage(db->conn);
+	int code = ERR_DB;
+	char first[64];
+	size_t n;
+
+	if (state && (!strcmp(state, "40001") || !strcmp(state, "40P01")))
+		code = ERR_RETRY;
+	else if (state && !strcmp(state, "23505"))
+		code = ERR_EXISTS;
+	/* name the statement by its first words, without newlines */
+	n = strcspn(sql, "\n(");
+	if (n >= sizeof(first))
+		n = sizeof(first) - 1;
+	memcpy(first, sql, n);
+	first[n] = '\0';
+	err_set(err, code, "database: %s: %.*s", first,
+		(int)strcspn(msg ? msg : "", "\n"), msg ? msg : "");
+	return code;
+}
+
+char *db_private_conninfo(const char *state)
+{
+	return xasprintf("host=%s/pg dbname=hangar user=hangar "
+			 "application_name=hangar connect_timeout=10",
+			 state);
+}
+
+static int db_connect(const char *conninfo, const char *where, struct db **ret,
+		      struct err *err)
+{
+	struct db *db = xcalloc(1, sizeof(*db));
+
+	db->conn = PQconnectdb(conninfo);
+	db->where = xstrdup(where);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		err_set(err, ERR_DB, "database %s: %.*s", where,
+			(int)strcspn(PQerrorMessage(db->conn), "\n"),
+			PQerrorMessage(db->conn));
+		db_close(db);
+		return ERR_DB;
+	}
+	/* Short statements only: a stuck lock must not hang a daemon. */
+	PQclear(PQexec(db->conn, "SET lock_timeout = '30s'; "
+				 "SET client_min_messages = warning"));
+	*ret = db;
+	return 0;
+}
+
+int db_open_raw(const struct db_target *target, struct db **ret,
+		struct err *err)
+{
+	char *conninfo, *where;
+	int rc;
+
+	if (target->database)
+		return db_connect(target->database, target->database, ret, err);
+	rc = db_cluster_ensure(target->state, err);
+	if (rc < 0)
+		return rc;
+	conninfo = db_private_conninfo(target->state);
+	where = xasprintf("private cluster %s/pg", target->state);
+	rc = db_connect(conninfo, where, ret, err);
+	free(conninfo);
+	free(where);
+	return rc;
+}
+
+int db_open(const struct db_target *target, struct db **ret, struct err *err)
+{
+	struct db *db;
+	int rc, pending;
+
+	rc = db_open_raw(target, &db, err);
+	if (rc < 0)
+		return rc;
+	if (!target->database) {
+		rc = db_migrate(db, NULL, err);
+	} else {
+		rc = db_migrate_pending(db, &pending, err);
+		if (rc == 0 && pending)
+			rc = err_set(err, ERR_FAIL,
+				     "database %s: %d migration(s) pending: run 'hangar db migrate'",
+				     db->where, pending);
+	}
+	if (rc < 0) {
+		db_close(db);
+		return rc;
+	}
+	*ret = db;
+	return 0;
+}
+
+void db_close(struct db *db)
+{
+	if (!db)
+		return;
+	PQfinish(db->conn);
+	free(db->where);
+	free(db);
+}
+
+PGresult *db_query(struct db *db, struct err *err, const char *sql, int n,
+		   const char *const *params)
+{
+	PGresult *res = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL,
+				     0);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return res;
+	db_err_from_pg(db, res, err, sql);
+	PQclear(res);
+	return NULL;
+}
+
+int db_exec(struct db *db, struct err *err, const char *sql, int n,
+	    const char *const *params)
+{
+	PGresult *res = db_query(db, err, sql, n, params);
+
+	if (!res)
+		return err->code;
+	PQclear(res);
+	return 0;
+}
+
+long db_affected(PGresult *res)
+{
+	const char *n = PQcmdTuples(res);
+
+	return n && *n ? strtol(n, NULL, 10) : 0;
+}
+
+int db_begin(struct db *db, struct err *err)
+{
+	return db_exec(db, err, "BEGIN", 0, NULL);
+}
+
+int db_commit(struct db *db, struct err *err)
+{
+	return db_exec(db, err, "COMMIT", 0, NULL);
+}
+
+void db_rollback(struct db *db)
+{
+	PQclear(PQexec(db->conn, "ROLLBACK"));
+}
+
+static char db_actor_name[128];
+
+void db_set_actor(const char *actor)
+{
+	snprintf(db_actor_name, sizeof(db_actor_name), "%s", actor);
+}
+
+const char *db_actor(void)
+{
+	char *actor = db_actor_name;
+
+	if (!actor[0]) {
+		struct passwd *pw = getpwuid(getuid());
+
+		snprintf(actor, sizeof(db_actor_name), "%s@cli",
+			 pw ? pw->pw_name : "unknown");
+	}
+	return actor;
+}

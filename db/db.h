@@ -1,0 +1,65 @@
+/*
+ * db.h: the libpq access layer. The only place (with the other db-*.c
+ * files) where SQL lives. One struct db is one connection; it is not
+ * thread-safe: a thread uses its own.
+ */
+#ifndef HANGAR_DB_H
+#define HANGAR_DB_H
+
+#include <libpq-fe.h>
+
+#include "err.h"
+
+struct db {
+	PGconn *conn;
+	char *where;     /* "private cluster STATE/pg" or the conninfo */
+};
+
+/* How to reach the database of a lab: a conninfo, or the private cluster. */
+struct db_target {
+	const char *database;  /* NULL: the private cluster under state */
+	const char *state;
+};
+
+/*
+ * Connects to the lab's database. For the private cluster it first makes
+ * sure the cluster exists and runs (initdb, pg_ctl start), and applies
+ * pending migrations; a configured database must have been migrated with
+ * `hangar db migrate` (ERR_FAIL says so otherwise). *ret is owned by the
+ * caller: db_close() it.
+ */
+int db_open(const struct db_target *target, struct db **ret, struct err *err);
+/* Connects without checking migrations (for `hangar db migrate|status`). */
+int db_open_raw(const struct db_target *target, struct db **ret,
+		struct err *err);
+void db_close(struct db *db);
+
+/*
+ * Runs sql with text parameters; returns the result (the caller PQclear()s
+ * it) or NULL with err set. Serialization failures and deadlocks are
+ * ERR_RETRY, everything else ERR_DB.
+ */
+PGresult *db_query(struct db *db, struct err *err, const char *sql, int n,
+		   const char *const *params);
+/* As db_query for statements whose result is not needed. */
+int db_exec(struct db *db, struct err *err, const char *sql, int n,
+	    const char *const *params);
+/* Rows changed by a command, from its result. */
+long db_affected(PGresult *res);
+
+int db_begin(struct db *db, struct err *err);
+int db_commit(struct db *db, struct err *err);
+/* Never fails visibly: it is used on error paths. */
+void db_rollback(struct db *db);
+
+/* The conninfo for a private cluster under state (caller frees). */
+char *db_private_conninfo(const char *state);
+
+/*
+ * Who is acting, for events: "user@cli" from the login name unless a
+ * daemon set its own name ("scheduler") with db_set_actor().
+ */
+const char *db_actor(void);
+void db_set_actor(const char *actor);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * fsutil.c: directories, lock files and atomic writes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "xalloc.h"
+#include "banned.h"
+
+int fs_mkdir_p(const char *path, mode_t mode, struct err *err)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1;; s++) {
+		char c = *s;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			rc = err_errno(err, ERR_FAIL, "mkdir %s", p);
+			break;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+int fs_lock(const char *path, int nonblocking, struct err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return err_errno(err, ERR_FAIL, "open %s", path);
+	while (flock(fd, LOCK_EX | (nonblocking ? LOCK_NB : 0)) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK) {
+			close(fd);
+			return err_set(err, ERR_EXISTS, "%s: locked", path);
+		}
+		close(fd);
+		return err_errno(err, ERR_FAIL, "flock %s", path);
+	}
+	return fd;
+}
+
+int fs_write_file(const char *path, const char *data, size_t len,
+		  mode_t mode, struct err *err)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int rc = 0;
+
+	if (fd < 0) {
+		rc = err_errno(err, ERR_FAIL, "create %s", tmp);
+		goto out;
+	}
+	while (len) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = err_errno(err, ERR_FAIL, "write %s", tmp);
+			close(fd);
+			unlink(tmp);
+			goto out;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		rc = err_errno(err, ERR_FAIL, "write %s", path);
+		unlink(tmp);
+	}
+out:
+	free(tmp);
+	return rc;
+}
+
+int fs_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+char *fs_absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return xstrdup(path);
+	if (path[0] == '.' && path[1] == '/')
+		path += 2;
+	return xasprintf("%s/%s", cwd, path);
+}

@@ -1,0 +1,26 @@
+/*
+ * fsutil.h: small file-system helpers.
+ */
+#ifndef HANGAR_FSUTIL_H
+#define HANGAR_FSUTIL_H
+
+#include <sys/types.h>
+
+#include "err.h"
+
+/* mkdir -p with mode for the directories it creates. */
+int fs_mkdir_p(const char *path, mode_t mode, struct err *err);
+/*
+ * Takes an exclusive flock on path (created if needed). Blocking or not;
+ * returns the fd (kept open to hold the lock), ERR_EXISTS when held
+ * elsewhere and nonblocking, or another negative error.
+ */
+int fs_lock(const char *path, int nonblocking, struct err *err);
+/* Writes a whole file atomically (temp file + rename). */
+int fs_write_file(const char *path, const char *data, size_t len,
+		  mode_t mode, struct err *err);
+int fs_exists(const char *path);
+/* Absolute form of path (which need not exist); caller frees. */
+char *fs_absolute(const char *path);
+
+#endif

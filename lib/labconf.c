@@ -1,0 +1,867 @@
+/*
+ * labconf.c: the lab configuration's table of keys (which also drives
+ * `hangar help config` and is checked against etc/hangar.conf.example by
+ * the tests) and the model built from it, with the checks that need more
+ * than one key: references between sections, dependency cycles, power and
+ * console settings.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "fsutil.h"
+#include "labconf.h"
+#include "runvar.h"
+#include "strnum.h"
+#include "xalloc.h"
+#include "banned.h"
+
+const char *const labconf_archs[] = { "x86_64", "arm64", "riscv64", NULL };
+const char *const labconf_powers[] = { "ipmi", "pdudaemon", "command", "none",
+				       NULL };
+
+static const struct conf_key lab_keys[] = {
+	{ "state", CONF_STRING, 0, 0, 0, NULL, "/var/lib/hangar",
+	  "/var/lib/hangar",
+	  "state directory: logs, artifacts and the private database" },
+	{ "database", CONF_STRING, 0, 0, 0, NULL, NULL,
+	  "postgresql:///hangar",
+	  "PostgreSQL connection string; omit it for the private cluster under STATE/pg" },
+	{ "listen", CONF_STRING, 0, 0, 0, NULL, "127.0.0.1:8080",
+	  "127.0.0.1:8080", "address:port of the web dashboard and API" },
+	{ "identity", CONF_STRING, 0, 0, 0, NULL, NULL,
+	  "/etc/hangar/id_ed25519", "SSH private key the workers log in with" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const struct conf_key host_keys[] = {
+	{ "arch", CONF_ENUM, CONF_REQUIRED, 0, 0, labconf_archs, NULL, "x86_64",
+	  "x86_64, arm64 or riscv64" },
+	{ "address", CONF_STRING, CONF_REQUIRED, 0, 0, NULL, NULL, "127.0.1.1",
+	  "SSH address (name or IP)" },
+	{ "port", CONF_INT, 0, 1, 65535, NULL, "22", "22", "SSH port" },
+	{ "user", CONF_STRING, 0, 0, 0, NULL, "root", "root", "SSH user" },
+	{ "workdir", CONF_STRING, 0, 0, 0, NULL, "/var/lib/hangar-host",
+	  "/var/lib/hangar-host", "where builds and installs live on the host" },
+	{ "flags", CONF_LIST, 0, 0, 0, NULL, NULL, "hvm iommu equiv-r",
+	  "space-separated capability flags (equiv-CLASS: interchangeable hosts)" },
+	{ "power", CONF_ENUM, 0, 0, 0, labconf_powers, "none", "ipmi",
+	  "ipmi, pdudaemon, command or none" },
+	{ "ipmi", CONF_STRING, 0, 0, 0, NULL, NULL, "lanplus:127.0.1.1:623",
+	  "BMC as lanplus:HOST[:PORT] (power = ipmi)" },
+	{ "ipmi-user", CONF_STRING, 0, 0, 0, NULL, "admin", "admin",
+	  "BMC user" },
+	{ "ipmi-password", CONF_STRING, CONF_SECRET, 0, 0, NULL, NULL, "secret",
+	  "BMC password" },
+	{ "ipmi-cipher", CONF_INT, 0, 0, 17, NULL, "3", "3",
+	  "IPMI cipher suite (ipmitool -C)" },
+	{ "power-on", CONF_STRING, 0, 0, 0, NULL, NULL, "CMD",
+	  "command that powers the host on (power = command)" },
+	{ "power-off", CONF_STRING, 0, 0, 0, NULL, NULL, "CMD",
+	  "command that powers the host off (power = command)" },
+	{ "power-status", CONF_STRING, 0, 0, 0, NULL, NULL, "CMD",
+	  "command whose exit status 0 means on (power = command)" },
+	{ "pdu", CONF_STRING, 0, 0, 0, NULL, NULL,
+	  "http://127.0.0.1:16421 pdu1 3",
+	  "pdudaemon URL, PDU name and port (power = pdudaemon)" },
+	{ "console", CONF_STRING, 0, 0, 0, NULL, "none", "tcp:127.0.1.1:7001",
+	  "serial console: tcp:HOST:PORT, command:CMD or none" },
+	{ "boot-timeout", CONF_INT, 0, 1, 86400, NULL, "300", "300",
+	  "seconds for SSH to answer after power on" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const struct conf_key tree_keys[] = {
+	{ "url", CONF_STRING, CONF_REQUIRED, 0, 0, NULL, NULL,
+	  "/srv/git/xen.git", "any URL libgit2 can fetch and push" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const struct conf_key branch_keys[] = {
+	{ "tree", CONF_STRING, CONF_REQUIRED, 0, 0, NULL, NULL, "xen",
+	  "the gated tree" },
+	{ "staging", CONF_STRING, 0, 0, 0, NULL, "staging", "staging",
+	  "candidate ref" },
+	{ "target", CONF_STRING, 0, 0, 0, NULL, "master", "master",
+	  "ref pushed when the flight is tolerable" },
+	{ "pin", CONF_LIST, 0, 0, 0, NULL, NULL, "qemu",
+	  "other trees, pinned at the revisions that last passed" },
+	{ "jobs", CONF_LIST, CONF_REQUIRED, 0, 0, NULL, NULL,
+	  "build-amd64 test-amd64-xl", "the job set of each flight" },
+	{ "allow", CONF_STRING, CONF_MULTIVAR, 0, 0, NULL, NULL,
+	  "test-*-rtds *",
+	  "JOBPAT [STEPPAT]: regressions that do not block (multivar)" },
+	{ "priority", CONF_INT, 0, -1000000, 1000000, NULL, "0", "0",
+	  "scheduling priority of its flights (higher first)" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const struct conf_key job_keys[] = {
+	{ "recipe", CONF_STRING, CONF_REQUIRED, 0, 0, NULL, NULL, "build",
+	  "the recipe section it runs" },
+	{ "arch", CONF_ENUM, CONF_REQUIRED, 0, 0, labconf_archs, NULL, "x86_64",
+	  "architecture of its hosts" },
+	{ "runvar", CONF_STRING, CONF_MULTIVAR, 0, 0, NULL, NULL,
+	  "make_flags=-j2", "NAME=VALUE setting (multivar)" },
+	{ "needs", CONF_LIST, 0, 0, 0, NULL, NULL, "build-amd64",
+	  "jobs whose artifacts it uses" },
+	{ "flags", CONF_LIST, 0, 0, 0, NULL, NULL, "hvm",
+	  "host flags it requires" },
+	{ "hosts", CONF_INT, 0, 1, 16, NULL, "1", "1",
+	  "number of hosts (a pair test says 2)" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
+static const struct conf_key recipe_keys[] = {
+	{ "step", CONF_STRING, CONF_MULTIVAR | CONF_REQUIRED, 0, 0, NULL, NULL,
+	  "run smoke ./installed/tests/smoke.sh",
+	  "KIND [timeout=SECONDS] [NAME] [COMMAND] (multivar, in order)" },
+	{ "artifacts", CONF_LIST, 0, 0, 0, NULL, NULL, "dist/*.tar.gz",
+	  "globs collected after a build step, relative to workdir/src" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
+const struct conf_section_def labconf_sections[] = {
+	{ "lab", 0, lab_keys, "settings of this hangar installation" },
+	{ "host", 1, host_keys, "a machine of the lab" },
+	{ "tree", 1, tree_keys, "a git repository under test" },
+	{ "branch", 1, branch_keys, "a gate: staging -> target of a tree" },
+	{ "job", 1, job_keys, "a unit of work that needs hosts" },
+	{ "recipe", 1, recipe_keys, "the steps a job runs" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const char *const step_kinds[] = {
+	[STEP_HOST_POWER_CYCLE] = "host-power-cycle",
+	[STEP_HOST_INSTALL] = "host-install",
+	[STEP_REBOOT] = "reboot",
+	[STEP_BUILD] = "build",
+	[STEP_INSTALL_BUILD] = "install-build",
+	[STEP_RUN] = "run",
+	[STEP_LOGS_CAPTURE] = "logs-capture",
+};
+
+const char *step_kind_str(enum step_kind kind)
+{
+	return step_kinds[kind];
+}
+
+/* Whether a step kind takes a command, and whether it requires one. */
+static int step_takes_command(enum step_kind kind, int *required)
+{
+	*required = kind == STEP_BUILD || kind == STEP_INSTALL_BUILD ||
+		    kind == STEP_RUN;
+	return *required || kind == STEP_LOGS_CAPTURE;
+}
+
+static int lab_word_valid(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-+()/", *s))
+			return 0;
+	return 1;
+}
+
+int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
+		   size_t whylen)
+{
+	const char *p = text + strspn(text, " \t");
+	size_t n = strcspn(p, " \t");
+	int kind = -1, required;
+
+	memset(step, 0, sizeof(*step));
+	for (size_t i = 0; i < sizeof(step_kinds) / sizeof(step_kinds[0]); i++)
+		if (strlen(step_kinds[i]) == n && !strncmp(p, step_kinds[i], n))
+			kind = (int)i;
+	if (kind < 0) {
+		snprintf(whybuf, whylen,
+			 "unknown step '%.*s' (expected host-power-cycle, host-install, reboot, build, install-build, run or logs-capture)",
+			 (int)n, p);
+		return -1;
+	}
+	step->kind = kind;
+	p += n;
+	p += strspn(p, " \t");
+	if (!strncmp(p, "timeout=", 8)) {
+		char *word;
+
+		n = strcspn(p, " \t");
+		word = xstrndup(p + 8, n - 8);
+		if (strnum_duration(word, 1, 7 * 86400, &step->timeout) < 0) {
+			snprintf(whybuf, whylen,
+				 "bad timeout '%s' (seconds, or with s, m, h, d; at most 7d)",
+				 word);
+			free(word);
+			return -1;
+		}
+		free(word);
+		p += n;
+		p += strspn(p, " \t");
+	}
+	if (kind == STEP_RUN) {
+		n = strcspn(p, " \t");
+		step->name = xstrndup(p, n);
+		if (!lab_word_valid(step->name)) {
+			snprintf(whybuf, whylen,
+				 "run needs a step name: run NAME COMMAND");
+			lab_step_release(step);
+			return -1;
+		}
+		p += n;
+		p += strspn(p, " \t");
+	} else {
+		step->name = xstrdup(step_kinds[kind]);
+	}
+	if (!step_takes_command(step->kind, &required) && *p) {
+		snprintf(whybuf, whylen, "%s takes no command", step_kinds[kind]);
+		lab_step_release(step);
+		return -1;
+	}
+	if (required && !*p) {
+		snprintf(whybuf, whylen, "%s needs a command", step_kinds[kind]);
+		lab_step_release(step);
+		return -1;
+	}
+	if (*p) {
+		struct buf b = BUF_INIT;
+
+		buf_addstr(&b, p);
+		buf_rtrim(&b);
+		step->command = buf_detach(&b);
+	}
+	return 0;
+}
+
+void lab_step_release(struct lab_step *step)
+{
+	free(step->name);
+	free(step->command);
+	memset(step, 0, sizeof(*step));
+}
+
+/* ---- model building ---- */
+
+struct labconf_ctx {
+	struct conf conf;
+	struct conf_diag *diag;
+	char *dir;            /* of the configuration file */
+};
+
+static char *labconf_dup(const struct conf_section *s, const char *key)
+{
+	return xstrdup_or_null(conf_get(s, key));
+}
+
+static char *labconf_path(const struct labconf_ctx *c, const char *v)
+{
+	if (!v)
+		return NULL;
+	if (v[0] == '/')
+		return xstrdup(v);
+	return xasprintf("%s/%s", c->dir, v);
+}
+
+/* A local path URL (not scheme:// nor user@host:path) made absolute. */
+static char *labconf_url(const struct labconf_ctx *c, const char *v)
+{
+	const char *colon = strchr(v, ':');
+	const char *slash = strchr(v, '/');
+
+	if (strstr(v, "://") || (colon && (!slash || colon < slash)))
+		return xstrdup(v);
+	return labconf_path(c, v);
+}
+
+static void labconf_list(const struct conf_section *s, const char *key,
+			 struct vec *out)
+{
+	const char *v = conf_get(s, key);
+
+	vec_init(out);
+	if (v)
+		vec_split(out, v);
+}
+
+static int labconf_flag_valid(const char *f)
+{
+	for (const char *p = f; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
+		    !strchr("._-:", *p))
+			return 0;
+	return *f != '\0';
+}
+
+static void labconf_check_flags(struct labconf_ctx *c,
+				const struct conf_section *s,
+				const struct vec *flags)
+{
+	const struct conf_entry *e = conf_entry_of(s, "flags");
+
+	for (size_t i = 0; i < flags->n; i++)
+		if (!labconf_flag_valid(flags->v[i]))
+			conf_diag_entry(c->diag, s, e,
+					"invalid flag '%s' (lower-case letters, digits and ._-:)",
+					flags->v[i]);
+}
+
+/* "HOST:PORT" with a valid port; *host newly allocated. */
+static int labconf_hostport(const char *v, char **host, int *port, int defport)
+{
+	const char *colon = strrchr(v, ':');
+
+	if (!*v)
+		return -1;
+	if (!colon) {
+		*port = defport;
+		*host = xstrdup(v);
+		return defport ? 0 : -1;
+	}
+	if (colon == v || strnum_int(colon + 1, 1, 65535, port) < 0)
+		return -1;
+	*host = xstrndup(v, (size_t)(colon - v));
+	return 0;
+}
+
+static void labconf_check_power(struct labconf_ctx *c,
+				const struct conf_section *s,
+				const struct lab_host *h)
+{
+	const struct conf_entry *pe = conf_entry_of(s, "power");
+
+	if (!strcmp(h->power, "ipmi")) {
+		const struct conf_entry *e = conf_entry_of(s, "ipmi");
+		char *host = NULL;
+		int port;
+
+		if (!h->ipmi) {
+			conf_diag_section(c->diag, s,
+					  "power = ipmi needs the key 'ipmi' (lanplus:HOST[:PORT])");
+			return;
+		}
+		if (strncmp(h->ipmi, "lanplus:", 8) ||
+		    labconf_hostport(h->ipmi + 8, &host, &port, 623) < 0)
+			conf_diag_entry(c->diag, s, e,
+					"'%s' is not lanplus:HOST[:PORT]", h->ipmi);
+		free(host);
+		if (!h->ipmi_password)
+			conf_diag_section(c->diag, s,
+					  "power = ipmi needs the key 'ipmi-password'");
+	} else if (!strcmp(h->power, "command")) {
+		if (!h->power_on || !h->power_off)
+			conf_diag_entry(c->diag, s, pe,
+					"power = command needs 'power-on' and 'power-off'");
+	} else if (!strcmp(h->power, "pdudaemon")) {
+		const struct conf_entry *e = conf_entry_of(s, "pdu");
+		struct vec w = VEC_INIT;
+		int port;
+
+		if (!h->pdu) {
+			conf_diag_entry(c->diag, s, pe,
+					"power = pdudaemon needs the key 'pdu' (URL NAME PORT)");
+			return;
+		}
+		vec_split(&w, h->pdu);
+		if (w.n != 3 || (strncmp(w.v[0], "http://", 7) &&
+				 strncmp(w.v[0], "https://", 8)) ||
+		    strnum_int(w.v[2], 0, 65535, &port) < 0)
+			conf_diag_entry(c->diag, s, e,
+					"'%s' is not 'http://HOST:PORT PDUNAME PORTNUMBER'",
+					h->pdu);
+		vec_clear(&w);
+	}
+}
+
+static void labconf_check_console(struct labconf_ctx *c,
+				  const struct conf_section *s,
+				  const struct lab_host *h)
+{
+	const struct conf_entry *e = conf_entry_of(s, "console");
+	char *host = NULL;
+	int port;
+
+	if (!strcmp(h->console, "none"))
+		return;
+	if (!strncmp(h->console, "command:", 8) && h->console[8])
+		return;
+	if (!strncmp(h->console, "tcp:", 4) &&
+	    labconf_hostport(h->console + 4, &host, &port, 0) == 0) {
+		free(host);
+		return;
+	}
+	free(host);
+	conf_diag_entry(c->diag, s, e,
+			"'%s' is not tcp:HOST:PORT, command:CMD or none",
+			h->console);
+}
+
+static void labconf_add_host(struct labconf_ctx *c, struct lab *lab,
+			     const struct conf_section *s)
+{
+	struct lab_host *h;
+
+	lab->hosts = xrealloc(lab->hosts, (lab->nhosts + 1) * sizeof(*h));
+	h = &lab->hosts[lab->nhosts++];
+	memset(h, 0, sizeof(*h));
+	h->name = xstrdup(s->sub);
+	h->arch = labconf_dup(s, "arch");
+	h->address = labconf_dup(s, "address");
+	h->port = (int)conf_get_long(s, "port", 22);
+	h->user = labconf_dup(s, "user");
+	h->workdir = labconf_dup(s, "workdir");
+	labconf_list(s, "flags", &h->flags);
+	h->power = labconf_dup(s, "power");
+	h->ipmi = labconf_dup(s, "ipmi");
+	h->ipmi_user = labconf_dup(s, "ipmi-user");
+	h->ipmi_password = labconf_dup(s, "ipmi-password");
+	h->ipmi_cipher = (int)conf_get_long(s, "ipmi-cipher", 3);
+	h->power_on = labconf_dup(s, "power-on");
+	h->power_off = labconf_dup(s, "power-off");
+	h->power_status = labconf_dup(s, "power-status");
+	h->pdu = labconf_dup(s, "pdu");
+	h->console = labconf_dup(s, "console");
+	h->boot_timeout = (int)conf_get_long(s, "boot-timeout", 300);
+	labconf_check_flags(c, s, &h->flags);
+	if (h->workdir && h->workdir[0] != '/')
+		conf_diag_entry(c->diag, s, conf_entry_of(s, "workdir"),
+				"must be an absolute path");
+	labconf_check_power(c, s, h);
+	labconf_check_console(c, s, h);
+}
+
+static void labconf_add_tree(struct labconf_ctx *c, struct lab *lab,
+			     const struct conf_section *s)
+{
+	struct lab_tree *t;
+
+	lab->trees = xrealloc(lab->trees, (lab->ntrees + 1) * sizeof(*t));
+	t = &lab->trees[lab->ntrees++];
+	t->name = xstrdup(s->sub);
+	t->url = labconf_url(c, conf_get(s, "url"));
+}
+
+static void labconf_add_branch(struct lab *lab, const struct conf_section *s)
+{
+	struct lab_branch *b;
+
+	lab->branches = xrealloc(lab->branches,
+				 (lab->nbranches + 1) * sizeof(*b));
+	b = &lab->branches[lab->nbranches++];
+	memset(b, 0, sizeof(*b));
+	b->name = xstrdup(s->sub);
+	b->tree = labconf_dup(s, "tree");
+	b->staging = labconf_dup(s, "staging");
+	b->target = labconf_dup(s, "target");
+	labconf_list(s, "pin", &b->pins);
+	labconf_list(s, "jobs", &b->jobs);
+	vec_init(&b->allow);
+	conf_get_all(s, "allow", &b->allow);
+	b->priority = (int)conf_get_long(s, "priority", 0);
+}
+
+static void labconf_add_job(struct labconf_ctx *c, struct lab *lab,
+			    const struct conf_section *s)
+{
+	struct lab_job *j;
+	struct vec names = VEC_INIT;
+
+	lab->jobs = xrealloc(lab->jobs, (lab->njobs + 1) * sizeof(*j));
+	j = &lab->jobs[lab->njobs++];
+	memset(j, 0, sizeof(*j));
+	j->name = xstrdup(s->sub);
+	j->recipe = labconf_dup(s, "recipe");
+	j->arch = labconf_dup(s, "arch");
+	labconf_list(s, "needs", &j->needs);
+	labconf_list(s, "flags", &j->flags);
+	j->hosts = (int)conf_get_long(s, "hosts", 1);
+	vec_init(&j->runvars);
+	labconf_check_flags(c, s, &j->flags);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct conf_entry *e = s->entries[i];
+		const char *why;
+		char *name, *value;
+
+		if (strcmp(e->key, "runvar"))
+			continue;
+		if (runvar_parse(e->value, &name, &value, &why) < 0) {
+			conf_diag_entry(c->diag, s, e, "'%s': %s", e->value, why);
+			continue;
+		}
+		if (runvar_reserved(name))
+			conf_diag_entry(c->diag, s, e,
+					"'%s' is set by hangar for every job", name);
+		else if (vec_find(&names, name) >= 0)
+			conf_diag_entry(c->diag, s, e, "'%s' set twice", name);
+		else
+			vec_push(&j->runvars, e->value);
+		vec_push(&names, name);
+		free(name);
+		free(value);
+	}
+	vec_clear(&names);
+}
+
+static void labconf_add_recipe(struct labconf_ctx *c, struct lab *lab,
+			       const struct conf_section *s)
+{
+	struct lab_recipe *r;
+
+	lab->recipes = xrealloc(lab->recipes, (lab->nrecipes + 1) * sizeof(*r));
+	r = &lab->recipes[lab->nrecipes++];
+	memset(r, 0, sizeof(*r));
+	r->name = xstrdup(s->sub);
+	labconf_list(s, "artifacts", &r->artifacts);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct conf_entry *e = s->entries[i];
+		struct lab_step step;
+		char why[256];
+		int repeat = 1;
+
+		if (strcmp(e->key, "step"))
+			continue;
+		if (lab_step_parse(e->value, &step, why, sizeof(why)) < 0) {
+			conf_diag_entry(c->diag, s, e, "%s", why);
+			continue;
+		}
+		for (size_t k = 0; k < r->nsteps; k++) {
+			const char *other = r->steps[k].name;
+			size_t n = strlen(step.name);
+
+			if (strncmp(other, step.name, n) ||
+			    (other[n] && other[n] != '.'))
+				continue;
+			if (step.kind == STEP_RUN) {
+				conf_diag_entry(c->diag, s, e,
+						"step name '%s' used twice",
+						step.name);
+				repeat = 0;
+				break;
+			}
+			repeat++;
+		}
+		if (!repeat) {
+			lab_step_release(&step);
+			continue;
+		}
+		/* OSSTest's testid rule: a repeated step gets ".2", ".3"... */
+		if (repeat > 1) {
+			char *named = xasprintf("%s.%d", step.name, repeat);
+
+			free(step.name);
+			step.name = named;
+		}
+		r->steps = xrealloc(r->steps, (r->nsteps + 1) * sizeof(step));
+		r->steps[r->nsteps++] = step;
+	}
+}
+
+static struct lab_job *lab_job_find(struct lab *lab, const char *name)
+{
+	for (size_t i = 0; i < lab->njobs; i++)
+		if (!strcmp(lab->jobs[i].name, name))
+			return &lab->jobs[i];
+	return NULL;
+}
+
+static int lab_has_recipe(const struct lab *lab, const char *name)
+{
+	for (size_t i = 0; i < lab->nrecipes; i++)
+		if (!strcmp(lab->recipes[i].name, name))
+			return 1;
+	return 0;
+}
+
+static int lab_has_tree(const struct lab *lab, const char *name)
+{
+	for (size_t i = 0; i < lab->ntrees; i++)
+		if (!strcmp(lab->trees[i].name, name))
+			return 1;
+	return 0;
+}
+
+static const struct conf_section *labconf_section(const struct labconf_ctx *c,
+						  const char *name,
+						  const char *sub)
+{
+	for (size_t i = 0; i < c->conf.nsections; i++) {
+		const struct conf_section *s = &c->conf.sections[i];
+
+		if (!strcmp(s->name, name) && s->sub && !strcmp(s->sub, sub))
+			return s;
+	}
+	return NULL;
+}
+
+/* Depth-first search for a cycle through needs; marks: 0 new, 1 on path, 2 done. */
+static int labconf_cycle(struct lab *lab, size_t i, int *mark, struct vec *path)
+{
+	struct lab_job *j = &lab->jobs[i];
+
+	if (mark[i] == 2)
+		return 0;
+	vec_push(path, j->name);
+	if (mark[i] == 1)
+		return 1;
+	mark[i] = 1;
+	for (size_t k = 0; k < j->needs.n; k++) {
+		struct lab_job *d = lab_job_find(lab, j->needs.v[k]);
+
+		if (d && labconf_cycle(lab, (size_t)(d - lab->jobs), mark, path))
+			return 1;
+	}
+	mark[i] = 2;
+	free(path->v[--path->n]);
+	path->v[path->n] = NULL;
+	return 0;
+}
+
+static void labconf_cross_check(struct labconf_ctx *c, struct lab *lab)
+{
+	struct conf_diag *d = c->diag;
+	int *mark;
+
+	for (size_t i = 0; i < lab->nhosts; i++) {
+		const struct lab_host *h = &lab->hosts[i];
+
+		for (size_t k = 0; k < i; k++) {
+			const struct lab_host *o = &lab->hosts[k];
+
+			if (!strcmp(h->address, o->address) && h->port == o->port) {
+				const struct conf_section *s =
+					labconf_section(c, "host", h->name);
+
+				conf_diag_entry(d, s, conf_entry_of(s, "address"),
+						"%s port %d is already host '%s'",
+						h->address, h->port, o->name);
+			}
+		}
+	}
+	for (size_t i = 0; i < lab->njobs; i++) {
+		const struct lab_job *j = &lab->jobs[i];
+		const struct conf_section *s = labconf_section(c, "job", j->name);
+
+		if (j->recipe && !lab_has_recipe(lab, j->recipe))
+			conf_diag_entry(d, s, conf_entry_of(s, "recipe"),
+					"no recipe '%s'", j->recipe);
+		for (size_t k = 0; k < j->needs.n; k++) {
+			if (!lab_job_find(lab, j->needs.v[k]))
+				conf_diag_entry(d, s, conf_entry_of(s, "needs"),
+						"no job '%s'", j->needs.v[k]);
+			else if (!strcmp(j->needs.v[k], j->name))
+				conf_diag_entry(d, s, conf_entry_of(s, "needs"),
+						"a job cannot need itself");
+		}
+	}
+	mark = xcalloc(lab->njobs, sizeof(*mark));
+	for (size_t i = 0; i < lab->njobs; i++) {
+		struct vec path = VEC_INIT;
+
+		if (mark[i] == 0 && labconf_cycle(lab, i, mark, &path)) {
+			const char *last = path.v[path.n - 1];
+			const struct conf_section *s =
+				labconf_section(c, "job", last);
+			struct vec cycle = VEC_INIT;
+			size_t start = 0;
+			char *text;
+
+			while (strcmp(path.v[start], last))
+				start++;
+			for (size_t k = start; k < path.n; k++)
+				vec_push(&cycle, path.v[k]);
+			text = vec_join(&cycle, " -> ");
+			/* a job needing itself was reported above */
+			if (cycle.n > 2)
+				conf_diag_entry(d, s, conf_entry_of(s, "needs"),
+						"dependency cycle: %s", text);
+			free(text);
+			vec_clear(&cycle);
+			/* report each cycle once */
+			for (size_t k = 0; k < lab->njobs; k++)
+				if (mark[k] == 1)
+					mark[k] = 2;
+		}
+		vec_clear(&path);
+	}
+	free(mark);
+	for (size_t i = 0; i < lab->nbranches; i++) {
+		const struct lab_branch *b = &lab->branches[i];
+		const struct conf_section *s =
+			labconf_section(c, "branch", b->name);
+
+		if (b->tree && !lab_has_tree(lab, b->tree))
+			conf_diag_entry(d, s, conf_entry_of(s, "tree"),
+					"no tree '%s'", b->tree);
+		for (size_t k = 0; k < b->pins.n; k++) {
+			if (!lab_has_tree(lab, b->pins.v[k]))
+				conf_diag_entry(d, s, conf_entry_of(s, "pin"),
+						"no tree '%s'", b->pins.v[k]);
+			else if (b->tree && !strcmp(b->pins.v[k], b->tree))
+				conf_diag_entry(d, s, conf_entry_of(s, "pin"),
+						"'%s' is the gated tree", b->tree);
+		}
+		for (size_t k = 0; k < b->jobs.n; k++) {
+			const struct lab_job *j = lab_job_find(lab, b->jobs.v[k]);
+
+			if (!j) {
+				conf_diag_entry(d, s, conf_entry_of(s, "jobs"),
+						"no job '%s'", b->jobs.v[k]);
+				continue;
+			}
+			for (size_t m = 0; m < j->needs.n; m++)
+				if (vec_find(&b->jobs, j->needs.v[m]) < 0)
+					conf_diag_entry(d, s,
+							conf_entry_of(s, "jobs"),
+							"'%s' needs '%s', which is not in the list",
+							j->name, j->needs.v[m]);
+		}
+		for (size_t k = 0; k < b->allow.n; k++) {
+			struct vec w = VEC_INIT;
+
+			vec_split(&w, b->allow.v[k]);
+			if (w.n < 1 || w.n > 2)
+				conf_diag_entry(d, s, conf_entry_of(s, "allow"),
+						"'%s' is not JOBPAT [STEPPAT]",
+						b->allow.v[k]);
+			vec_clear(&w);
+		}
+	}
+}
+
+int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
+{
+	struct labconf_ctx c;
+	size_t before = diag->msgs.n;
+	const char *slash;
+	char *abs = fs_absolute(path);
+
+	memset(lab, 0, sizeof(*lab));
+	memset(&c, 0, sizeof(c));
+	c.diag = diag;
+	slash = strrchr(abs, '/');
+	c.dir = xstrndup(abs, (size_t)(slash - abs));
+	lab->path = abs;
+	conf_read(path, labconf_sections, &c.conf, diag);
+	for (size_t i = 0; i < c.conf.nsections; i++) {
+		const struct conf_section *s = &c.conf.sections[i];
+
+		if (!s->def)
+			continue;
+		if (!strcmp(s->name, "lab")) {
+			lab->state = labconf_path(&c, conf_get(s, "state"));
+			lab->database = labconf_dup(s, "database");
+			lab->listen = labconf_dup(s, "listen");
+			lab->identity = labconf_path(&c, conf_get(s, "identity"));
+		} else if (!strcmp(s->name, "host")) {
+			labconf_add_host(&c, lab, s);
+		} else if (!strcmp(s->name, "tree")) {
+			labconf_add_tree(&c, lab, s);
+		} else if (!strcmp(s->name, "branch")) {
+			labconf_add_branch(lab, s);
+		} else if (!strcmp(s->name, "job")) {
+			labconf_add_job(&c, lab, s);
+		} else if (!strcmp(s->name, "recipe")) {
+			labconf_add_recipe(&c, lab, s);
+		}
+	}
+	if (!lab->state)
+		lab->state = xstrdup(lab_keys[0].def);
+	if (!lab->listen)
+		lab->listen = xstrdup(lab_keys[2].def);
+	labconf_cross_check(&c, lab);
+	conf_release(&c.conf);
+	free(c.dir);
+	if (diag->msgs.n != before) {
+		labconf_release(lab);
+		return -1;
+	}
+	return 0;
+}
+
+void labconf_release(struct lab *lab)
+{
+	for (size_t i = 0; i < lab->nhosts; i++) {
+		struct lab_host *h = &lab->hosts[i];
+
+		free(h->name);
+		free(h->arch);
+		free(h->address);
+		free(h->user);
+		free(h->workdir);
+		vec_clear(&h->flags);
+		free(h->power);
+		free(h->ipmi);
+		free(h->ipmi_user);
+		free(h->ipmi_password);
+		free(h->power_on);
+		free(h->power_off);
+		free(h->power_status);
+		free(h->pdu);
+		free(h->console);
+	}
+	free(lab->hosts);
+	for (size_t i = 0; i < lab->ntrees; i++) {
+		free(lab->trees[i].name);
+		free(lab->trees[i].url);
+	}
+	free(lab->trees);
+	for (size_t i = 0; i < lab->nbranches; i++) {
+		struct lab_branch *b = &lab->branches[i];
+
+		free(b->name);
+		free(b->tree);
+		free(b->staging);
+		free(b->target);
+		vec_clear(&b->pins);
+		vec_clear(&b->jobs);
+		vec_clear(&b->allow);
+	}
+	free(lab->branches);
+	for (size_t i = 0; i < lab->njobs; i++) {
+		struct lab_job *j = &lab->jobs[i];
+
+		free(j->name);
+		free(j->recipe);
+		free(j->arch);
+		vec_clear(&j->runvars);
+		vec_clear(&j->needs);
+		vec_clear(&j->flags);
+	}
+	free(lab->jobs);
+	for (size_t i = 0; i < lab->nrecipes; i++) {
+		struct lab_recipe *r = &lab->recipes[i];
+
+		for (size_t k = 0; k < r->nsteps; k++)
+			lab_step_release(&r->steps[k]);
+		free(r->steps);
+		free(r->name);
+		vec_clear(&r->artifacts);
+	}
+	free(lab->recipes);
+	free(lab->path);
+	free(lab->state);
+	free(lab->database);
+	free(lab->listen);
+	free(lab->identity);
+	memset(lab, 0, sizeof(*lab));
+}
+
+void labconf_print_reference(FILE *out)
+{
+	for (const struct conf_section_def *sd = labconf_sections; sd->name;
+	     sd++) {
+		fprintf(out, "[%s%s]  %s\n", sd->name,
+			sd->named ? " \"NAME\"" : "", sd->help);
+		for (const struct conf_key *k = sd->keys; k->name; k++) {
+			fprintf(out, "    %-14s %s", k->name, k->help);
+			if (k->flags & CONF_REQUIRED)
+				fprintf(out, " (required)");
+			else if (k->def)
+				fprintf(out, " (default: %s)", k->def);
+			fputc('\n', out);
+		}
+		fputc('\n', out);
+	}
+}

@@ -1,0 +1,125 @@
+/*
+ * labconf.h: the lab configuration (DESIGN.md "Lab configuration"): the
+ * table of its sections and keys, and the validated model built from a
+ * file: lab settings, hosts, trees, branches, jobs and recipes.
+ */
+#ifndef HANGAR_LABCONF_H
+#define HANGAR_LABCONF_H
+
+#include <stdio.h>
+
+#include "conf.h"
+#include "vec.h"
+
+extern const char *const labconf_archs[];   /* x86_64 arm64 riscv64 */
+extern const char *const labconf_powers[];  /* ipmi pdudaemon command none */
+extern const struct conf_section_def labconf_sections[];
+
+enum step_kind {
+	STEP_HOST_POWER_CYCLE,
+	STEP_HOST_INSTALL,
+	STEP_REBOOT,
+	STEP_BUILD,
+	STEP_INSTALL_BUILD,
+	STEP_RUN,
+	STEP_LOGS_CAPTURE,
+};
+
+const char *step_kind_str(enum step_kind kind);
+
+struct lab_step {
+	enum step_kind kind;
+	char *name;       /* the testid: "build", "smoke", "reboot.2" */
+	char *command;    /* NULL for steps that take none */
+	long timeout;     /* seconds; 0: the kind's default */
+};
+
+/*
+ * Parses one `step = ...` value: KIND [timeout=SECONDS] [NAME] [COMMAND].
+ * Returns 0, or -1 with a reason in why (static or in whybuf).
+ */
+int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
+		   size_t whylen);
+void lab_step_release(struct lab_step *step);
+
+struct lab_host {
+	char *name;
+	char *arch;
+	char *address;
+	int port;
+	char *user;
+	char *workdir;
+	struct vec flags;
+	char *power;
+	char *ipmi;           /* lanplus:HOST[:PORT] */
+	char *ipmi_user;
+	char *ipmi_password;
+	int ipmi_cipher;
+	char *power_on, *power_off, *power_status;
+	char *pdu;            /* URL NAME PORT */
+	char *console;        /* tcp:HOST:PORT | command:CMD | none */
+	int boot_timeout;
+};
+
+struct lab_tree {
+	char *name;
+	char *url;
+};
+
+struct lab_branch {
+	char *name;
+	char *tree;
+	char *staging;
+	char *target;
+	struct vec pins;
+	struct vec jobs;
+	struct vec allow;     /* "JOBPAT [STEPPAT]" each */
+	int priority;
+};
+
+struct lab_job {
+	char *name;
+	char *recipe;
+	char *arch;
+	struct vec runvars;   /* "name=value" each, names unique */
+	struct vec needs;
+	struct vec flags;
+	int hosts;
+};
+
+struct lab_recipe {
+	char *name;
+	struct lab_step *steps;
+	size_t nsteps;
+	struct vec artifacts;
+};
+
+struct lab {
+	char *path;           /* absolute path of the file read */
+	char *state;          /* absolute */
+	char *database;       /* NULL: the private cluster under state */
+	char *listen;
+	char *identity;       /* absolute, or NULL */
+	struct lab_host *hosts;
+	size_t nhosts;
+	struct lab_tree *trees;
+	size_t ntrees;
+	struct lab_branch *branches;
+	size_t nbranches;
+	struct lab_job *jobs;
+	size_t njobs;
+	struct lab_recipe *recipes;
+	size_t nrecipes;
+};
+
+/*
+ * Reads and validates path. Every problem goes to diag; returns 0 when
+ * there were none, else -1 (lab is then released).
+ */
+int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag);
+void labconf_release(struct lab *lab);
+
+/* Writes the key reference (for `hangar help config`). */
+void labconf_print_reference(FILE *out);
+
+#endif

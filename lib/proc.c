@@ -1,0 +1,172 @@
+/*
+ * proc.c: fork/exec without a shell, output capture and stopping by pid.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "banned.h"
+
+long long proc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void proc_child(char *const *argv, const struct proc_opts *opts,
+		       int outfd)
+{
+	if (opts && opts->new_session)
+		setsid();
+	if (opts && opts->die_with_parent)
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (outfd >= 0) {
+		dup2(outfd, 1);
+		dup2(outfd, 2);
+		if (outfd > 2)
+			close(outfd);
+	}
+	if (opts && opts->cwd && chdir(opts->cwd) < 0) {
+		dprintf(2, "chdir %s: %s\n", opts->cwd, strerror(errno));
+		_exit(127);
+	}
+	if (opts && opts->env_add)
+		for (char *const *e = opts->env_add; *e; e++)
+			putenv(*e);
+	signal(SIGPIPE, SIG_DFL);
+	execvp(argv[0], argv);
+	dprintf(2, "%s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static int proc_open_null(void)
+{
+	return open("/dev/null", O_RDWR | O_CLOEXEC);
+}
+
+int proc_run(char *const *argv, const struct proc_opts *opts,
+	     struct buf *out, struct err *err)
+{
+	int pipefd[2] = { -1, -1 };
+	int status;
+	pid_t pid;
+
+	if (out) {
+		if (pipe2(pipefd, O_CLOEXEC) < 0)
+			return err_errno(err, ERR_FAIL, "pipe");
+	} else if (opts && opts->quiet) {
+		pipefd[1] = proc_open_null();
+	}
+	pid = fork();
+	if (pid < 0) {
+		err_errno(err, ERR_FAIL, "fork");
+		if (pipefd[0] >= 0)
+			close(pipefd[0]);
+		if (pipefd[1] >= 0)
+			close(pipefd[1]);
+		return ERR_FAIL;
+	}
+	if (pid == 0) {
+		if (pipefd[0] >= 0)
+			close(pipefd[0]);
+		proc_child(argv, opts, pipefd[1]);
+	}
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (pipefd[0] >= 0) {
+		char chunk[4096];
+		ssize_t n;
+
+		while ((n = read(pipefd[0], chunk, sizeof(chunk))) != 0) {
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			buf_add(out, chunk, (size_t)n);
+		}
+		close(pipefd[0]);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return err_errno(err, ERR_FAIL, "waitpid %s", argv[0]);
+	if (WIFEXITED(status)) {
+		if (WEXITSTATUS(status) == 127)
+			return err_set(err, ERR_FAIL, "%s: could not run it",
+				       argv[0]);
+		return WEXITSTATUS(status);
+	}
+	return err_set(err, ERR_FAIL, "%s: killed by signal %d", argv[0],
+		       WTERMSIG(status));
+}
+
+pid_t proc_spawn(char *const *argv, const struct proc_opts *opts,
+		 struct err *err)
+{
+	int nullfd = -1;
+	pid_t pid;
+
+	if (opts && opts->quiet)
+		nullfd = proc_open_null();
+	pid = fork();
+	if (pid < 0) {
+		if (nullfd >= 0)
+			close(nullfd);
+		return err_errno(err, ERR_FAIL, "fork");
+	}
+	if (pid == 0)
+		proc_child(argv, opts, nullfd);
+	if (nullfd >= 0)
+		close(nullfd);
+	return pid;
+}
+
+int proc_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* Reaps pid if it is our child; returns 1 when it is gone. */
+static int proc_gone(pid_t pid)
+{
+	pid_t r = waitpid(pid, NULL, WNOHANG);
+
+	if (r == pid)
+		return 1;
+	if (r < 0 && errno == ECHILD)
+		return !proc_alive(pid);
+	return 0;
+}
+
+int proc_stop(pid_t pid, int timeout_ms)
+{
+	long long deadline = proc_now_ms() + timeout_ms;
+	int group = getpgid(pid) == pid;
+
+	if (pid <= 0)
+		return 0;
+	kill(group ? -pid : pid, SIGTERM);
+	while (proc_now_ms() < deadline) {
+		if (proc_gone(pid))
+			return 0;
+		poll(NULL, 0, 20);
+	}
+	kill(group ? -pid : pid, SIGKILL);
+	for (int i = 0; i < 100; i++) {
+		if (proc_gone(pid))
+			return 0;
+		poll(NULL, 0, 10);
+	}
+	return -1;
+}

@@ -1,0 +1,47 @@
+/*
+ * proc.h: running other programs (initdb, pg_ctl, the lab scripts, the
+ * daemons of `hangar up`) without a shell, and stopping them by pid.
+ */
+#ifndef HANGAR_PROC_H
+#define HANGAR_PROC_H
+
+#include <sys/types.h>
+
+#include "buf.h"
+#include "err.h"
+
+struct proc_opts {
+	const char *cwd;          /* NULL: inherit */
+	char *const *env_add;     /* NULL-terminated "K=V" added to environ */
+	int new_session;          /* setsid(): its own process group */
+	int quiet;                /* stdout and stderr to /dev/null */
+	int die_with_parent;      /* SIGTERM when the parent dies */
+};
+
+/*
+ * Runs argv to completion. Output (stdout and stderr together) goes to out
+ * when out is not NULL (bounded by out's cap; the rest is dropped). Returns
+ * the exit status (0-255), or a negative error when it could not run or was
+ * killed by a signal.
+ */
+int proc_run(char *const *argv, const struct proc_opts *opts,
+	     struct buf *out, struct err *err);
+
+/* Starts argv in the background; returns its pid or a negative error. */
+pid_t proc_spawn(char *const *argv, const struct proc_opts *opts,
+		 struct err *err);
+
+/*
+ * Sends SIGTERM to pid (and its process group if it leads one), waits up to
+ * timeout_ms for it to exit, then SIGKILL. Reaps it if it is our child.
+ * Returns 0 when gone.
+ */
+int proc_stop(pid_t pid, int timeout_ms);
+
+/* Whether a process with this pid exists. */
+int proc_alive(pid_t pid);
+
+/* Milliseconds on the monotonic clock. */
+long long proc_now_ms(void);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * web-hosts.c: the overview, hosts list and host pages, and their JSON
+ * API (/api/v1/hosts, /api/v1/hosts/NAME).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db-host.h"
+#include "labconf.h"
+#include "web-internal.h"
+#include "banned.h"
+
+static enum MHD_Result web_db_error(struct web_req *r, const struct err *err)
+{
+	if (err->code == ERR_NOTFOUND)
+		return web_not_found(r, err->msg);
+	return web_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error",
+			 err->msg);
+}
+
+static void hosts_table(struct buf *b, const struct host *hosts, size_t n)
+{
+	buf_addstr(b, "<table><tr><th>Host</th><th>Arch</th><th>State</th>"
+		      "<th>Job</th><th>Flags</th></tr>\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct host *h = &hosts[i];
+
+		buf_addstr(b, "<tr><td><a href=\"/hosts/");
+		html_escape(b, h->name);
+		buf_addstr(b, "\">");
+		html_escape(b, h->name);
+		buf_addstr(b, "</a></td><td>");
+		html_escape(b, h->arch);
+		buf_addstr(b, "</td><td class=\"state-");
+		html_escape(b, h->state);
+		buf_addstr(b, "\">");
+		html_escape(b, h->state);
+		if (h->state_reason) {
+			buf_addstr(b, " <span class=\"muted\">(");
+			html_escape(b, h->state_reason);
+			buf_addstr(b, ")</span>");
+		}
+		buf_addstr(b, "</td><td>");
+		if (h->job_flight) {
+			buf_addf(b, "%ld.", h->job_flight);
+			html_escape(b, h->job);
+		}
+		buf_addstr(b, "</td><td>");
+		for (size_t k = 0; k < h->flags.n; k++) {
+			if (k)
+				buf_addch(b, ' ');
+			html_escape(b, h->flags.v[k]);
+		}
+		buf_addstr(b, "</td></tr>\n");
+	}
+	buf_addstr(b, "</table>\n");
+}
+
+enum MHD_Result web_overview_page(struct web_req *r)
+{
+	struct err err = ERR_INIT;
+	struct buf b = BUF_INIT;
+	struct host *hosts;
+	size_t n;
+
+	if (db_host_list(r->db, &hosts, &n, &err) < 0)
+		return web_db_error(r, &err);
+	html_page_begin(&b, "Overview");
+	buf_addstr(&b, "<h1>Lab health</h1>\n<table><tr><th>Arch</th>"
+		      "<th>Hosts</th><th>Free</th><th>Allocated</th>"
+		      "<th>Maintenance</th><th>Broken</th></tr>\n");
+	for (const char *const *a = labconf_archs; *a; a++) {
+		int count[5] = { 0 };
+		static const char *const states[] = { "free", "allocated",
+						      "maintenance", "broken",
+						      NULL };
+
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(hosts[i].arch, *a) ||
+			    !strcmp(hosts[i].state, "retired"))
+				continue;
+			count[4]++;
+			for (int s = 0; states[s]; s++)
+				count[s] += !strcmp(hosts[i].state, states[s]);
+		}
+		buf_addf(&b, "<tr><td>%s</td><td>%d</td><td>%d</td><td>%d</td>"
+			     "<td>%d</td><td>%d</td></tr>\n",
+			 *a, count[4], count[0], count[1], count[2], count[3]);
+	}
+	buf_addstr(&b, "</table>\n<h1>Hosts</h1>\n");
+	hosts_table(&b, hosts, n);
+	html_page_end(&b);
+	db_host_list_free(hosts, n);
+	return web_html(r, MHD_HTTP_OK, &b);
+}
+
+enum MHD_Result web_hosts_page(struct web_req *r)
+{
+	struct err err = ERR_INIT;
+	struct buf b = BUF_INIT;
+	struct host *hosts;
+	size_t n;
+
+	if (db_host_list(r->db, &hosts, &n, &err) < 0)
+		return web_db_error(r, &err);
+	html_page_begin(&b, "Hosts");
+	buf_addstr(&b, "<h1>Hosts</h1>\n");
+	hosts_table(&b, hosts, n);
+	html_page_end(&b);
+	db_host_list_free(hosts, n);
+	return web_html(r, MHD_HTTP_OK, &b);
+}
+
+static void html_row(struct buf *b, const char *key, const char *value)
+{
+	buf_addstr(b, "<tr><th>");
+	html_escape(b, key);
+	buf_addstr(b, "</th><td>");
+	html_escape(b, value);
+	buf_addstr(b, "</td></tr>\n");
+}
+
+enum MHD_Result web_host_page(struct web_req *r, const char *name)
+{
+	struct err err = ERR_INIT;
+	struct buf b = BUF_INIT;
+	struct host_event *ev = NULL;
+	struct host h;
+	size_t n = 0;
+	char port[16], timeout[16];
+
+	memset(&h, 0, sizeof(h));
+	if (db_host_get(r->db, name, &h, &err) < 0 ||
+	    db_host_events(r->db, name, 50, &ev, &n, &err) < 0) {
+		host_release(&h);
+		return web_db_error(r, &err);
+	}
+	snprintf(port, sizeof(port), "%d", h.port);
+	snprintf(timeout, sizeof(timeout), "%ds", h.boot_timeout);
+	html_page_begin(&b, h.name);
+	buf_addstr(&b, "<h1>Host ");
+	html_escape(&b, h.name);
+	buf_addstr(&b, "</h1>\n<table>\n");
+	html_row(&b, "arch", h.arch);
+	html_row(&b, "state", h.state);
+	if (h.state_reason)
+		html_row(&b, "reason", h.state_reason);
+	html_row(&b, "since", h.state_since);
+	html_row(&b, "address", h.address);
+	html_row(&b, "port", port);
+	html_row(&b, "workdir", h.workdir);
+	html_row(&b, "power", h.power);
+	html_row(&b, "console", h.console);
+	html_row(&b, "boot timeout", timeout);
+	buf_addstr(&b, "</table>\n<h2>History</h2>\n<table><tr><th>When</th>"
+		      "<th>What</th><th>Who</th><th>Detail</th></tr>\n");
+	for (size_t i = 0; i < n; i++) {
+		buf_addstr(&b, "<tr><td>");
+		html_escape(&b, ev[i].at);
+		buf_addstr(&b, "</td><td>");
+		html_escape(&b, ev[i].kind);
+		buf_addstr(&b, "</td><td>");
+		html_escape(&b, ev[i].actor);
+		buf_addstr(&b, "</td><td class=\"muted\">");
+		html_escape(&b, ev[i].detail);
+		buf_addstr(&b, "</td></tr>\n");
+	}
+	buf_addstr(&b, "</table>\n");
+	html_page_end(&b);
+	db_host_events_free(ev, n);
+	host_release(&h);
+	return web_html(r, MHD_HTTP_OK, &b);
+}
+
+enum MHD_Result web_hosts_api(struct web_req *r)
+{
+	struct err err = ERR_INIT;
+	struct host *hosts;
+	json_t *arr;
+	size_t n;
+
+	if (db_host_list(r->db, &hosts, &n, &err) < 0)
+		return web_db_error(r, &err);
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, host_to_json(&hosts[i], 0));
+	db_host_list_free(hosts, n);
+	return web_json(r, MHD_HTTP_OK, arr);
+}
+
+enum MHD_Result web_host_api(struct web_req *r, const char *name)
+{
+	struct err err = ERR_INIT;
+	struct host h;
+	json_t *o;
+
+	if (db_host_get(r->db, name, &h, &err) < 0)
+		return web_db_error(r, &err);
+	o = host_to_json(&h, 1);
+	host_release(&h);
+	return web_json(r, MHD_HTTP_OK, o);
+}

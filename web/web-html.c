@@ -1,0 +1,58 @@
+/*
+ * web-html.c: HTML escaping, the page frame and the one stylesheet. Every
+ * value from the database goes through html_escape().
+ */
+#include <string.h>
+
+#include "web-internal.h"
+#include "banned.h"
+
+const char web_stylesheet[] =
+	"body{font-family:system-ui,sans-serif;margin:0;color:#222}\n"
+	"header{background:#223;color:#fff;padding:.5em 1em}\n"
+	"header a{color:#fff;margin-right:1.2em;text-decoration:none}\n"
+	"header .brand{font-weight:bold}\n"
+	"main{padding:1em}\n"
+	"table{border-collapse:collapse;margin:.5em 0}\n"
+	"th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}\n"
+	"th{background:#eee}\n"
+	".state-free{background:#cfc}.state-allocated{background:#ccf}\n"
+	".state-maintenance{background:#ffc}.state-broken{background:#f88}\n"
+	".state-retired{background:#ddd;color:#666}\n"
+	".muted{color:#666}\n";
+
+void html_escape(struct buf *b, const char *s)
+{
+	if (!s)
+		return;
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': buf_addstr(b, "&lt;"); break;
+		case '>': buf_addstr(b, "&gt;"); break;
+		case '&': buf_addstr(b, "&amp;"); break;
+		case '"': buf_addstr(b, "&quot;"); break;
+		case '\'': buf_addstr(b, "&#39;"); break;
+		default: buf_addch(b, *s);
+		}
+	}
+}
+
+void html_page_begin(struct buf *b, const char *title)
+{
+	buf_addstr(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+		      "<meta charset=\"utf-8\">"
+		      "<meta name=\"viewport\" content=\"width=device-width\">"
+		      "<title>");
+	html_escape(b, title);
+	buf_addstr(b, " - hangar</title>"
+		      "<link rel=\"stylesheet\" href=\"/static/style.css\">"
+		      "</head><body><header>"
+		      "<a class=\"brand\" href=\"/\">hangar</a>"
+		      "<a href=\"/hosts\">Hosts</a>"
+		      "</header><main>\n");
+}
+
+void html_page_end(struct buf *b)
+{
+	buf_addstr(b, "\n</main></body></html>\n");
+}

@@ -1,0 +1,21 @@
+/*
+ * web.h: the dashboard and JSON API daemon (`hangar web`), on
+ * libmicrohttpd with a small thread pool and a bounded pool of database
+ * connections.
+ */
+#ifndef HANGAR_WEB_H
+#define HANGAR_WEB_H
+
+#include "db.h"
+#include "err.h"
+
+struct web_opts {
+	const char *listen;      /* "127.0.0.1:8080", "[::1]:8080" */
+	struct db_target db;
+	int threads;             /* 0: default */
+};
+
+/* Serves until SIGINT or SIGTERM; returns 0, or an error before serving. */
+int web_run(const struct web_opts *opts, struct err *err);
+
+#endif
