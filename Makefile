@@ -42,7 +42,7 @@ DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
 	openssh-server openssh-client openipmi ipmitool socat curl python3 \
 	procps util-linux
 
-.PHONY: all check unit integ asan bench deps clean demo
+.PHONY: all check check-run unit integ asan bench deps clean demo
 .DELETE_ON_ERROR:
 
 all: hangar
@@ -70,8 +70,12 @@ $(O)/tests/%: tests/unit/%.c $(OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
-# The tests need the Debian packages: `check` makes sure they are there.
-check: deps $(O)/hangar $(UNIT_BINS)
+# The tests need the Debian packages: `check` makes sure they are there
+# first, then builds and runs everything.
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: $(O)/hangar $(UNIT_BINS)
 	@HANGAR=$(CURDIR)/$(O)/hangar CMOCKA_MESSAGE_OUTPUT=TAP \
 		sh tests/run.sh $(UNIT_BINS) $(INTEG_TESTS)
 
@@ -92,7 +96,8 @@ bench: $(O)/hangar
 deps:
 	@sh etc/deps.sh $(DEBS)
 
-demo: deps hangar
+demo: deps
+	@$(MAKE) --no-print-directory hangar
 	./hangar up --demo
 
 clean:

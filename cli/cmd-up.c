@@ -453,6 +453,24 @@ static int up_supervise(struct up *u)
 	return 0;
 }
 
+/* Takes STATE/up.lock, held for the life of the process. */
+static int up_lock(const char *state, struct err *err)
+{
+	char *path;
+	int fd;
+
+	if (fs_mkdir_p(state, 0755, err) < 0)
+		return err->code;
+	path = xasprintf("%s/up.lock", state);
+	fd = fs_lock(path, 1, err);
+	free(path);
+	if (fd == ERR_EXISTS)
+		return err_set(err, ERR_FAIL,
+			       "another 'hangar up' runs with the state directory %s",
+			       state);
+	return fd;
+}
+
 int cmd_up(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -465,7 +483,7 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	struct err err = ERR_INIT;
 	const char *net = UP_DEMO_NET;
 	struct up u;
-	char *lockpath = NULL;
+	char *state = NULL;
 	int c, rc, lockfd = -1, private_db;
 
 	memset(&u, 0, sizeof(u));
@@ -485,31 +503,28 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	log_init("up", cli->verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, 1);
 	up_self_exe(&u);
 	if (u.demo) {
-		char *state = fs_absolute(cli->state ? cli->state : UP_DEMO_STATE);
-
+		state = fs_absolute(cli->state ? cli->state : UP_DEMO_STATE);
+	} else {
+		rc = cli_load_lab(cli, NULL);
+		if (rc)
+			goto out;
+		state = xstrdup(cli->lab.state);
+	}
+	/* one supervisor per state directory, before touching anything */
+	lockfd = up_lock(state, &err);
+	if (lockfd < 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (u.demo) {
 		rc = up_demo_prepare(&u, state, net, &err);
-		free(state);
 		if (rc < 0) {
-			up_demo_stop(&u);
 			rc = cli_fail(&err);
 			goto out;
 		}
-	}
-	rc = cli_load_lab(cli, u.config);
-	if (rc)
-		goto out;
-	rc = fs_mkdir_p(cli->lab.state, 0755, &err);
-	if (rc == 0) {
-		lockpath = xasprintf("%s/up.lock", cli->lab.state);
-		lockfd = fs_lock(lockpath, 1, &err);
-	}
-	if (rc < 0 || lockfd < 0) {
-		if (err.code == ERR_EXISTS)
-			err_set(&err, ERR_FAIL,
-				"another 'hangar up' runs with the state directory %s",
-				cli->lab.state);
-		rc = cli_fail(&err);
-		goto out;
+		rc = cli_load_lab(cli, u.config);
+		if (rc)
+			goto out;
 	}
 	private_db = cli->lab.database == NULL;
 	printf("database: %s\n", private_db ? "private cluster" : "configured");
@@ -524,7 +539,7 @@ out:
 	up_demo_stop(&u);
 	if (lockfd >= 0)
 		close(lockfd);
-	free(lockpath);
+	free(state);
 	free(u.exe);
 	free(u.lab_dir);
 	if (u.config)

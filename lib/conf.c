@@ -133,8 +133,11 @@ static void conf_lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-/* Parses "[section]" / "[section \"sub\"]" / "[section.sub]" at p. */
-static int conf_scan_header(const char *p, char **section, char **sub)
+/*
+ * Parses "[section]" / "[section \"sub\"]" / "[section.sub]" at p;
+ * returns what follows the "]" (git allows a key there).
+ */
+static const char *conf_scan_header(const char *p, char **section, char **sub)
 {
 	const char *q = ++p;
 	struct buf b = BUF_INIT;
@@ -152,6 +155,8 @@ static int conf_scan_header(const char *p, char **section, char **sub)
 			buf_addch(&b, *q);
 		}
 		*sub = buf_detach(&b);
+		if (*q == '"')
+			q++;
 	} else {
 		char *dot = strchr(*section, '.');
 
@@ -162,7 +167,8 @@ static int conf_scan_header(const char *p, char **section, char **sub)
 		}
 	}
 	conf_lower(*section);
-	return 0;
+	q = strchr(q, ']');
+	return q ? q + 1 : p + strlen(p);
 }
 
 static char *conf_dirname(const char *path)
@@ -247,9 +253,12 @@ static void conf_scan_file(struct conf *conf, struct conf_scan *sc,
 		if (*q == '[') {
 			free(section);
 			free(sub);
-			conf_scan_header(q, &section, &sub);
+			q = conf_scan_header(q, &section, &sub);
 			conf_scan_add(sc, section, sub, NULL, file, line);
-		} else if (section && isalpha((unsigned char)*q)) {
+			while (*q == ' ' || *q == '\t')
+				q++;
+		}
+		if (section && isalnum((unsigned char)*q)) {
 			const char *k = q;
 			char *key;
 

@@ -268,9 +268,12 @@ static char *labconf_path(const struct labconf_ctx *c, const char *v)
 /* A local path URL (not scheme:// nor user@host:path) made absolute. */
 static char *labconf_url(const struct labconf_ctx *c, const char *v)
 {
-	const char *colon = strchr(v, ':');
-	const char *slash = strchr(v, '/');
+	const char *colon, *slash;
 
+	if (!v)
+		return NULL;   /* reported as a missing key */
+	colon = strchr(v, ':');
+	slash = strchr(v, '/');
 	if (strstr(v, "://") || (colon && (!slash || colon < slash)))
 		return xstrdup(v);
 	return labconf_path(c, v);
@@ -629,7 +632,8 @@ static void labconf_cross_check(struct labconf_ctx *c, struct lab *lab)
 		for (size_t k = 0; k < i; k++) {
 			const struct lab_host *o = &lab->hosts[k];
 
-			if (!strcmp(h->address, o->address) && h->port == o->port) {
+			if (h->address && o->address &&
+			    !strcmp(h->address, o->address) && h->port == o->port) {
 				const struct conf_section *s =
 					labconf_section(c, "host", h->name);
 
@@ -717,14 +721,16 @@ static void labconf_cross_check(struct labconf_ctx *c, struct lab *lab)
 							"'%s' needs '%s', which is not in the list",
 							j->name, j->needs.v[m]);
 		}
-		for (size_t k = 0; k < b->allow.n; k++) {
+		for (size_t k = 0; k < s->n; k++) {
+			const struct conf_entry *e = s->entries[k];
 			struct vec w = VEC_INIT;
 
-			vec_split(&w, b->allow.v[k]);
+			if (strcmp(e->key, "allow"))
+				continue;
+			vec_split(&w, e->value);
 			if (w.n < 1 || w.n > 2)
-				conf_diag_entry(d, s, conf_entry_of(s, "allow"),
-						"'%s' is not JOBPAT [STEPPAT]",
-						b->allow.v[k]);
+				conf_diag_entry(d, s, e, "'%s' is not JOBPAT [STEPPAT]",
+						e->value);
 			vec_clear(&w);
 		}
 	}

@@ -256,13 +256,13 @@ int web_run(const struct web_opts *opts, struct err *err)
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 				     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 			     0, NULL, NULL, web_handler, NULL,
+			     MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, NULL,
 			     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)pool.size,
 			     MHD_OPTION_CONNECTION_LIMIT, 512u,
 			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u,
 			     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 << 10),
-			     MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, NULL,
 			     MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!d)

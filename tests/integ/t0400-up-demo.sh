@@ -1,0 +1,91 @@
+#!/bin/bash
+# hangar up --demo: private database, simulated lab, demo tree and the
+# dashboard in one process tree; a dead daemon is restarted; Ctrl-C stops
+# everything it started.
+. "$(dirname "$0")/lib-test.sh"
+test_skip_unless "test $(id -u) = 0"
+test_skip_unless ipmi_sim
+
+export HANGAR_PG_FAST=1
+STATE=$TEST_DIR/demo
+PORT=$(free_port)
+NET=127.$((100 + $$ % 100)).$((RANDOM % 250 + 1))
+URL=http://127.0.0.1:$PORT
+
+# up runs in its own session so that we can send it the Ctrl-C a terminal
+# would, and so that cleanup can kill whatever is left by process group.
+setsid "$HANGAR" --state "$STATE" up --demo --listen "127.0.0.1:$PORT" \
+	--lab-net "$NET" >up.log 2>&1 &
+echo $! >up.pid
+test_when_finished 'kill_pid $(cat "$TEST_DIR"/up*.pid); "$LAB" stop "$STATE/lab" >/dev/null 2>&1; kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
+
+test_expect_success 'up --demo prints the dashboard URL' '
+	wait_for "grep -q \"hangar is up: dashboard $URL/\" up.log" 120 ||
+		{ cat up.log; exit 1; }
+'
+
+test_expect_success 'the demo lab, tree and configuration exist' '
+	test -f "$STATE/hangar.conf" &&
+	git --git-dir="$STATE/trees/minivisor.git" rev-parse --verify master &&
+	git --git-dir="$STATE/trees/minivisor.git" rev-parse --verify staging &&
+	"$LAB" status "$STATE/lab" >status &&
+	test "$(grep -c "ssh up" status)" = 4
+'
+
+test_expect_success 'the dashboard serves the hosts' '
+	curl -fsS "$URL/" >index.html &&
+	grep -q "Lab health" index.html && grep -q ">opal<" index.html &&
+	curl -fsS "$URL/api/v1/hosts" >hosts.json &&
+	python3 -c "import json; h=json.load(open(\"hosts.json\")); assert sorted(x[\"name\"] for x in h)==[\"garnet\",\"jade\",\"opal\",\"ruby\"], h" &&
+	curl -fsS "$URL/hosts/ruby" | grep -q "host.added" &&
+	code=$(curl -s -o nf.json -w "%{http_code}" "$URL/api/v1/hosts/nope") &&
+	test "$code" = 404 && grep -q "\"error\"" nf.json
+'
+
+test_expect_success 'the CLI sees the same database' '
+	"$HANGAR" --config "$STATE/hangar.conf" host list --json >cli.json &&
+	python3 -c "import json; assert len(json.load(open(\"cli.json\")))==4"
+'
+
+test_expect_success 'a second up on the same state directory is refused' '
+	set +e
+	"$HANGAR" --state "$STATE" up --demo --listen "127.0.0.1:$PORT" \
+		--lab-net "$NET" >second.log 2>&1; rc=$?
+	set -e
+	test $rc = 1 && grep -q "another .hangar up. runs" second.log
+'
+
+test_expect_success 'a killed daemon is restarted' '
+	web=$(pgrep -f -- "--state $STATE web" | head -n 1) && test -n "$web" &&
+	kill -9 "$web" &&
+	wait_for "grep -q \"web killed by signal 9; restarting\" up.log" 10 &&
+	wait_for "curl -fsS $URL/api/v1/hosts >/dev/null" 20 &&
+	new=$(pgrep -f -- "--state $STATE web" | head -n 1) &&
+	test -n "$new" && test "$new" != "$web"
+'
+
+test_expect_success 'Ctrl-C stops the daemons, the lab and the private cluster' '
+	pg=$(head -n 1 "$STATE/pg/postmaster.pid") && pid_alive "$pg" &&
+	bmcs=$(cat "$STATE"/lab/hosts/*/*.pid 2>/dev/null | sort -u) &&
+	test -n "$bmcs" &&
+	kill -INT "$(cat up.pid)" &&
+	wait_for "! pid_alive $(cat up.pid)" 60 &&
+	grep -q "stopping (interrupt)" up.log &&
+	! pid_alive "$pg" &&
+	for p in $bmcs; do ! pid_alive "$p" || { echo "lab pid $p alive"; exit 1; }; done &&
+	! curl -fsS "$URL/" >/dev/null 2>&1 &&
+	! pgrep -f -- "--state $STATE" >/dev/null
+'
+
+test_expect_success 'up --demo again reuses what the first run created' '
+	setsid "$HANGAR" --state "$STATE" up --demo --listen "127.0.0.1:$PORT" \
+		--lab-net "$NET" >up2.log 2>&1 &
+	echo $! >up2.pid &&
+	wait_for "grep -q \"hangar is up\" up2.log" 120 &&
+	! grep -q "creating" up2.log &&
+	grep -q "lab: 0 change(s) applied" up2.log &&
+	kill -INT "$(cat up2.pid)" &&
+	wait_for "! pid_alive $(cat up2.pid)" 60
+'
+
+test_done

@@ -1,0 +1,136 @@
+#!/bin/bash
+# tests/run.sh PROGRAM... — run test programs that print TAP and add up.
+#
+# Each PROGRAM is a unit test binary (cmocka; CMOCKA_MESSAGE_OUTPUT=TAP is
+# set for it) or an integration script tests/integ/tNNNN-name.sh. Each runs
+# with a timeout of $TEST_TIMEOUT seconds (default 600), its output shown
+# as it comes. At the end one line, exactly "N passed, M failed", counts
+# the "ok" / "not ok" TAP lines of all programs ("# SKIP" and "# TODO"
+# ones are counted apart, in a "# K skipped" line before it). A program
+# that exits non-zero without a "not ok" line, times out, prints fewer
+# results than its plan says, or prints no TAP result at all (and no
+# "1..0" plan) counts as one failure, and is named.
+# Exit status: 0 when nothing failed, 1 otherwise, 2 on usage error.
+
+# Run by bash even when started as "sh tests/run.sh" (dash on Debian).
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+set -u -o pipefail
+
+if [ $# -eq 0 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
+	sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+fi
+
+TEST_TIMEOUT=${TEST_TIMEOUT:-600}
+export CMOCKA_MESSAGE_OUTPUT=TAP
+
+if ! [[ $TEST_TIMEOUT =~ ^[0-9]+$ ]] || [ "$TEST_TIMEOUT" -eq 0 ]; then
+	echo "run.sh: TEST_TIMEOUT must be a positive number of seconds" >&2
+	exit 2
+fi
+
+outdir=$(mktemp -d "${TMPDIR:-/tmp}/hangar-run.XXXXXX") || exit 1
+runner_pid=
+cleanup() {
+	if [ -n "$runner_pid" ]; then
+		kill -TERM "$runner_pid" 2>/dev/null
+		wait "$runner_pid" 2>/dev/null
+	fi
+	rm -rf "$outdir"
+}
+trap cleanup EXIT
+trap 'echo "run.sh: interrupted" >&2; exit 130' INT
+trap 'echo "run.sh: terminated" >&2; exit 143' TERM
+
+total_pass=0
+total_fail=0
+total_skip=0
+failed_programs=()
+
+n=0
+for prog in "$@"; do
+	n=$((n + 1))
+	out=$outdir/$n.out
+	: >"$out"
+
+	if [ ! -e "$prog" ]; then
+		echo "# $prog: no such file"
+		total_fail=$((total_fail + 1))
+		failed_programs+=("$prog (no such file)")
+		continue
+	fi
+	cmd=("$prog")
+	case $prog in
+	*/*) ;;
+	*) cmd=("./$prog") ;;
+	esac
+	if [ ! -x "$prog" ]; then
+		case $prog in
+		*.sh) cmd=(bash "$prog") ;;
+		*)
+			echo "# $prog: not executable"
+			total_fail=$((total_fail + 1))
+			failed_programs+=("$prog (not executable)")
+			continue
+			;;
+		esac
+	fi
+
+	echo "# --- $prog"
+	start=$EPOCHREALTIME
+	# The program writes into a file (so that a daemon it leaks cannot
+	# hold a pipe open); tail shows the file as it grows.
+	timeout -k 10 "$TEST_TIMEOUT" "${cmd[@]}" </dev/null >"$out" 2>&1 &
+	runner_pid=$!
+	tail -n +1 -s 0.2 -f --pid="$runner_pid" "$out"
+	wait "$runner_pid"
+	rc=$?
+	runner_pid=
+	secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+
+	# Count the TAP results (a line of output is a result only at the
+	# start of a line, not indented).
+	read -r pass fail skip plan <<<"$(awk '
+		/^ok([ \t]|$)/ || /^not ok([ \t]|$)/ {
+			if ($0 ~ /#[ \t]*([Ss][Kk][Ii][Pp]|[Tt][Oo][Dd][Oo])/) skip++
+			else if ($0 ~ /^ok/) pass++
+			else fail++
+			next
+		}
+		/^1\.\.[0-9]+/ { sub(/^1\.\./, ""); plan = $0 + 0; hasplan = 1 }
+		END { printf "%d %d %d %s\n", pass, fail, skip, hasplan ? plan : "-" }
+	' "$out")"
+
+	reason=
+	ran=$((pass + fail + skip))
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		reason="timed out after ${TEST_TIMEOUT}s"
+	elif [ $rc -ne 0 ] && [ "$fail" -eq 0 ]; then
+		reason="exit status $rc without a failing test"
+	elif [ "$plan" != - ] && [ "$ran" -lt "$plan" ]; then
+		reason="planned $plan tests, ran $ran"
+	elif [ "$ran" -eq 0 ] && [ "$plan" != 0 ]; then
+		reason="no TAP output"
+	fi
+	if [ -n "$reason" ]; then
+		fail=$((fail + 1))
+		failed_programs+=("$prog ($reason)")
+		echo "# $prog: $reason"
+	elif [ "$fail" -gt 0 ]; then
+		failed_programs+=("$prog ($fail failed)")
+	fi
+	echo "# $prog: $pass passed, $fail failed, $skip skipped (exit $rc, ${secs}s)"
+	total_pass=$((total_pass + pass))
+	total_fail=$((total_fail + fail))
+	total_skip=$((total_skip + skip))
+done
+
+echo "# ---"
+for p in "${failed_programs[@]}"; do
+	echo "# FAILED: $p"
+done
+[ "$total_skip" -eq 0 ] || echo "# $total_skip skipped"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
