@@ -28,20 +28,30 @@ int db_migrate_latest(void)
 	return v;
 }
 
-/* Versions applied, as a bitmap-free sorted list. */
+/* Whether schema_migrations exists yet (a new database has none). */
+static int db_migrate_table_exists(struct db *db, int *exists,
+				   struct err *err)
+{
+	PGresult *res = db_query(db, err,
+				 "SELECT to_regclass('schema_migrations') IS NOT NULL",
+				 0, NULL);
+
+	if (!res)
+		return err->code;
+	*exists = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
+}
+
+/* The versions applied, in order. */
 static int db_migrate_applied(struct db *db, int **versions, size_t *n,
 			      struct err *err)
 {
 	PGresult *res;
-	int exists;
+	int exists = 0;
 
-	res = db_query(db, err,
-		       "SELECT to_regclass('schema_migrations') IS NOT NULL", 0,
-		       NULL);
-	if (!res)
+	if (db_migrate_table_exists(db, &exists, err) < 0)
 		return err->code;
-	exists = PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
 	*versions = NULL;
 	*n = 0;
 	if (!exists)
@@ -164,16 +174,10 @@ int db_migrate_status(struct db *db, struct db_migration_state **list,
 	struct db_migration_state *l = NULL;
 	PGresult *res = NULL;
 	size_t count = 0, alloc = 0;
-	int exists;
+	int exists = 0;
 
-	res = db_query(db, err,
-		       "SELECT to_regclass('schema_migrations') IS NOT NULL", 0,
-		       NULL);
-	if (!res)
+	if (db_migrate_table_exists(db, &exists, err) < 0)
 		return err->code;
-	exists = PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
-	res = NULL;
 	if (exists) {
 		res = db_query(db, err,
 			       "SELECT version, name, to_char(applied_at AT TIME ZONE 'UTC', "

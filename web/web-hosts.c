@@ -57,7 +57,10 @@ static void hosts_table(struct buf *b, const struct host *hosts, size_t n)
 	buf_addstr(b, "</table>\n");
 }
 
-enum MHD_Result web_overview_page(struct web_req *r)
+static void health_table(struct buf *b, const struct host *hosts, size_t n);
+
+/* The overview (lab health and hosts) or the hosts page (hosts only). */
+static enum MHD_Result hosts_page(struct web_req *r, int overview)
 {
 	struct err err = ERR_INIT;
 	struct buf b = BUF_INIT;
@@ -66,8 +69,30 @@ enum MHD_Result web_overview_page(struct web_req *r)
 
 	if (db_host_list(r->db, &hosts, &n, &err) < 0)
 		return web_db_error(r, &err);
-	html_page_begin(&b, "Overview");
-	buf_addstr(&b, "<h1>Lab health</h1>\n<table><tr><th>Arch</th>"
+	html_page_begin(&b, overview ? "Overview" : "Hosts");
+	if (overview)
+		health_table(&b, hosts, n);
+	buf_addstr(&b, "<h1>Hosts</h1>\n");
+	hosts_table(&b, hosts, n);
+	html_page_end(&b);
+	db_host_list_free(hosts, n);
+	return web_html(r, MHD_HTTP_OK, &b);
+}
+
+enum MHD_Result web_overview_page(struct web_req *r)
+{
+	return hosts_page(r, 1);
+}
+
+enum MHD_Result web_hosts_page(struct web_req *r)
+{
+	return hosts_page(r, 0);
+}
+
+/* Per arch: how many hosts, and how many in each state. */
+static void health_table(struct buf *b, const struct host *hosts, size_t n)
+{
+	buf_addstr(b, "<h1>Lab health</h1>\n<table><tr><th>Arch</th>"
 		      "<th>Hosts</th><th>Free</th><th>Allocated</th>"
 		      "<th>Maintenance</th><th>Broken</th></tr>\n");
 	for (const char *const *a = labconf_archs; *a; a++) {
@@ -84,33 +109,14 @@ enum MHD_Result web_overview_page(struct web_req *r)
 			for (int s = 0; states[s]; s++)
 				count[s] += !strcmp(hosts[i].state, states[s]);
 		}
-		buf_addf(&b, "<tr><td>%s</td><td>%d</td><td>%d</td><td>%d</td>"
-			     "<td>%d</td><td>%d</td></tr>\n",
+		buf_addf(b, "<tr><td>%s</td><td>%d</td><td>%d</td><td>%d</td>"
+			    "<td>%d</td><td>%d</td></tr>\n",
 			 *a, count[4], count[0], count[1], count[2], count[3]);
 	}
-	buf_addstr(&b, "</table>\n<h1>Hosts</h1>\n");
-	hosts_table(&b, hosts, n);
-	html_page_end(&b);
-	db_host_list_free(hosts, n);
-	return web_html(r, MHD_HTTP_OK, &b);
+	buf_addstr(b, "</table>\n");
 }
 
-enum MHD_Result web_hosts_page(struct web_req *r)
-{
-	struct err err = ERR_INIT;
-	struct buf b = BUF_INIT;
-	struct host *hosts;
-	size_t n;
 
-	if (db_host_list(r->db, &hosts, &n, &err) < 0)
-		return web_db_error(r, &err);
-	html_page_begin(&b, "Hosts");
-	buf_addstr(&b, "<h1>Hosts</h1>\n");
-	hosts_table(&b, hosts, n);
-	html_page_end(&b);
-	db_host_list_free(hosts, n);
-	return web_html(r, MHD_HTTP_OK, &b);
-}
 
 static void html_row(struct buf *b, const char *key, const char *value)
 {
