@@ -25,6 +25,9 @@ fi
 
 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 export CMOCKA_MESSAGE_OUTPUT=TAP
+# A test that runs make (the demo tree's build) must not join the jobserver
+# of the `make -jN check` that started us.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 
 if ! [[ $TEST_TIMEOUT =~ ^[0-9]+$ ]] || [ "$TEST_TIMEOUT" -eq 0 ]; then
 	echo "run.sh: TEST_TIMEOUT must be a positive number of seconds" >&2
