@@ -42,7 +42,7 @@ DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
 	openssh-server openssh-client openipmi ipmitool socat curl python3 \
 	procps util-linux
 
-.PHONY: all check check-run unit integ asan bench deps clean demo
+.PHONY: all check check-run unit integ asan bench deps clean demo tidy cppcheck
 .DELETE_ON_ERROR:
 
 all: hangar
@@ -99,6 +99,16 @@ deps:
 demo: deps
 	@$(MAKE) --no-print-directory hangar
 	./hangar up --demo
+
+# Static analysis (not part of check: slow, and advisory).
+tidy: $(GEN_SRC)
+	clang-tidy --quiet -checks='-*,bugprone-*,clang-analyzer-*,cert-err33-c,-bugprone-easily-swappable-parameters,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling' \
+		$(LIB_SRC) $(CORE_SRC) $(wildcard cli/*.c) -- $(CPPFLAGS_ALL) -std=c17 \
+		$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+cppcheck:
+	cppcheck --quiet --enable=warning,performance,portability --std=c11 \
+		--inline-suppr -Ilib -Idb -Ihosts -Iweb -Icli $(LIB_SRC) $(CORE_SRC) $(wildcard cli/*.c)
 
 clean:
 	rm -rf build build-asan hangar
