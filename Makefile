@@ -15,12 +15,13 @@ WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wwrite-strings -Werror
 OPT ?= -O2 -g
 SANITIZE ?=
-CPPFLAGS_ALL := -D_GNU_SOURCE -Ilib -Idb -Ihosts -Iflights -Iweb -Icli -I$(O)/gen \
+CPPFLAGS_ALL := -D_GNU_SOURCE -Ilib -Idb -Ihosts -Iflights -Ischeduler \
+	-Iworkers -Iweb -Icli -I$(O)/gen \
 	-DHANGAR_VERSION='"$(VERSION)"' -DHANGAR_DATADIR='"$(DATADIR)"' \
 	-DHANGAR_PG_BINDIR='"$(PG_BINDIR)"'
 CFLAGS_ALL := -std=c17 $(WARNINGS) $(OPT) $(SANITIZE) $(CFLAGS) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS_ALL := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread $(LDLIBS)
+LDLIBS_ALL := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm $(LDLIBS)
 
 LIB_SRC := $(wildcard lib/*.c)
 CORE_SRC := $(wildcard db/*.c hosts/*.c flights/*.c scheduler/*.c \
@@ -53,7 +54,8 @@ hangar: $(O)/hangar
 $(O)/hangar: $(OBJS) $(MAIN_OBJ)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-$(O)/obj/%.o: %.c $(wildcard lib/*.h db/*.h hosts/*.h flights/*.h web/*.h cli/*.h)
+$(O)/obj/%.o: %.c $(wildcard lib/*.h db/*.h hosts/*.h flights/*.h scheduler/*.h \
+	workers/*.h web/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
@@ -108,7 +110,7 @@ tidy: $(GEN_SRC)
 
 cppcheck:
 	cppcheck --quiet --enable=warning,performance,portability --std=c11 \
-		--inline-suppr -Ilib -Idb -Ihosts -Iweb -Icli $(LIB_SRC) $(CORE_SRC) $(wildcard cli/*.c)
+		--inline-suppr -Ilib -Idb -Ihosts -Ischeduler -Iweb -Icli $(LIB_SRC) $(CORE_SRC) $(wildcard cli/*.c)
 
 clean:
 	rm -rf build build-asan hangar

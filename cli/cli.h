@@ -60,11 +60,21 @@ int cmd_lab(struct cli *cli, int argc, char **argv);
 int cmd_host(struct cli *cli, int argc, char **argv);
 int cmd_up(struct cli *cli, int argc, char **argv);
 int cmd_web(struct cli *cli, int argc, char **argv);
+int cmd_scheduler(struct cli *cli, int argc, char **argv);
+int cmd_plan(struct cli *cli, int argc, char **argv);
+int cmd_reserve(struct cli *cli, int argc, char **argv);
+int cmd_release(struct cli *cli, int argc, char **argv);
+int cmd_host_block(struct cli *cli, int argc, char **argv);
 
 extern const char cmd_db_usage[];
 extern const char cmd_lab_usage[];
 extern const char cmd_host_usage[];
 extern const char cmd_up_usage[];
 extern const char cmd_web_usage[];
+extern const char cmd_scheduler_usage[];
+extern const char cmd_plan_usage[];
+extern const char cmd_reserve_usage[];
+extern const char cmd_release_usage[];
+extern const char cmd_host_block_usage[];
 
 #endif

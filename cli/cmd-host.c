@@ -12,10 +12,11 @@
 #include "banned.h"
 
 const char cmd_host_usage[] =
-	"hangar host list [--json] | show HOST [--json]\n"
+	"hangar host list [--json] | show HOST [--json] | block ...\n"
 	"\n"
 	"  list   every host: name, arch, state, the job holding it, flags\n"
 	"  show   one host's settings, state and recent history\n"
+	"  block  book a maintenance window (hangar host block --help)\n"
 	"\n"
 	"States: free, allocated (a job or a person holds it), maintenance,\n"
 	"broken (lab trouble took it out), retired (no longer configured).\n"
@@ -122,6 +123,9 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 	struct db *db;
 	int json = 0, c, rc;
 
+	/* block has options of its own */
+	if (argc > 1 && !strcmp(argv[1], "block"))
+		return cmd_host_block(cli, argc - 1, argv + 1);
 	optind = 0;
 	while ((c = cli_getopt(argc, argv, opts, cmd_host_usage)) != -1)
 		if (c == 'j')

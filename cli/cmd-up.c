@@ -57,7 +57,7 @@ const char cmd_up_usage[] =
 	"The demo needs root (sshd and the BMCs bind privileged ports).\n";
 
 /* The daemons of this release; later ones join this table. */
-static const char *const up_daemons[] = { "web", NULL };
+static const char *const up_daemons[] = { "scheduler", "web", NULL };
 
 struct up_child {
 	const char *name;

@@ -46,6 +46,10 @@ static const struct cmd commands[] = {
 	{ "host", cmd_host, cmd_host_usage },
 	{ "up", cmd_up, cmd_up_usage },
 	{ "web", cmd_web, cmd_web_usage },
+	{ "scheduler", cmd_scheduler, cmd_scheduler_usage },
+	{ "plan", cmd_plan, cmd_plan_usage },
+	{ "reserve", cmd_reserve, cmd_reserve_usage },
+	{ "release", cmd_release, cmd_release_usage },
 	{ NULL, NULL, NULL },
 };
 

@@ -147,27 +147,33 @@ static char *lab_power_config(const struct lab_host *h)
 
 static int lab_apply_host(struct lab_apply *a, const struct lab_host *h)
 {
-	char port[16], timeout[16];
+	char port[16], timeout[16], tasks[16], wear[16];
 	char *power_config = lab_power_config(h);
 	char *flags = db_array(&h->flags);
-	const char *params[11] = { h->name, h->arch, h->address, port, h->user,
+	const char *params[12] = { h->name, h->arch, h->address, port, h->user,
 				   h->workdir, h->power, power_config,
-				   h->console, timeout, flags };
+				   h->console, timeout, tasks, wear };
 	int what, flags_changed = 0, rc;
 	PGresult *res;
 
 	snprintf(port, sizeof(port), "%d", h->port);
 	snprintf(timeout, sizeof(timeout), "%d", h->boot_timeout);
+	snprintf(tasks, sizeof(tasks), "%d", h->share_max_tasks);
+	snprintf(wear, sizeof(wear), "%d", h->share_max_wear);
 	rc = lab_upsert(a,
 			"INSERT INTO hosts AS h (name, arch, address, port, username, "
-			"workdir, power, power_config, console, boot_timeout) "
-			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10) "
+			"workdir, power, power_config, console, boot_timeout, "
+			"share_max_tasks, share_max_wear) "
+			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, "
+			"$11, $12) "
 			"ON CONFLICT (name) DO UPDATE SET arch = EXCLUDED.arch, "
 			"address = EXCLUDED.address, port = EXCLUDED.port, "
 			"username = EXCLUDED.username, workdir = EXCLUDED.workdir, "
 			"power = EXCLUDED.power, power_config = EXCLUDED.power_config, "
 			"console = EXCLUDED.console, "
-			"boot_timeout = EXCLUDED.boot_timeout, updated_at = now(), "
+			"boot_timeout = EXCLUDED.boot_timeout, "
+			"share_max_tasks = EXCLUDED.share_max_tasks, "
+			"share_max_wear = EXCLUDED.share_max_wear, updated_at = now(), "
 			/* a host back in the file comes back from retirement */
 			"state = CASE WHEN h.state = 'retired' THEN 'free' ELSE h.state END, "
 			"state_reason = CASE WHEN h.state = 'retired' THEN NULL "
@@ -175,13 +181,15 @@ static int lab_apply_host(struct lab_apply *a, const struct lab_host *h)
 			"state_since = CASE WHEN h.state = 'retired' THEN now() "
 			"ELSE h.state_since END "
 			"WHERE (h.arch, h.address, h.port, h.username, h.workdir, "
-			"h.power, h.power_config, h.console, h.boot_timeout) "
+			"h.power, h.power_config, h.console, h.boot_timeout, "
+			"h.share_max_tasks, h.share_max_wear) "
 			"IS DISTINCT FROM (EXCLUDED.arch, EXCLUDED.address, "
 			"EXCLUDED.port, EXCLUDED.username, EXCLUDED.workdir, "
 			"EXCLUDED.power, EXCLUDED.power_config, EXCLUDED.console, "
-			"EXCLUDED.boot_timeout) OR h.state = 'retired' "
+			"EXCLUDED.boot_timeout, EXCLUDED.share_max_tasks, "
+			"EXCLUDED.share_max_wear) OR h.state = 'retired' "
 			"RETURNING (xmax = 0)",
-			10, params, &what);
+			12, params, &what);
 	if (rc < 0)
 		goto out;
 	params[1] = flags;

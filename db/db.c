@@ -2,6 +2,8 @@
  * db.c: connections and statement helpers. Every libpq error is turned
  * into a struct err here, once.
  */
+#include <errno.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,4 +188,59 @@ const char *db_actor(void)
 			 pw ? pw->pw_name : "unknown");
 	}
 	return actor;
+}
+
+int db_listen(struct db *db, const char *channel, struct err *err)
+{
+	char *sql = xasprintf("LISTEN %s", channel);
+	int rc = db_exec(db, err, sql, 0, NULL);
+
+	free(sql);
+	return rc;
+}
+
+int db_wait_notify(struct db *db, int timeout_ms, struct err *err)
+{
+	int got = 0;
+
+	for (;;) {
+		PGnotify *n;
+		struct pollfd pfd;
+		int rc;
+
+		if (!PQconsumeInput(db->conn))
+			return err_set(err, ERR_DB, "database connection: %s",
+				       PQerrorMessage(db->conn));
+		while ((n = PQnotifies(db->conn))) {
+			got = 1;
+			PQfreemem(n);
+		}
+		if (got || timeout_ms == 0)
+			return got;
+		pfd.fd = PQsocket(db->conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		rc = poll(&pfd, 1, timeout_ms);
+		if (rc < 0 && errno == EINTR)
+			return 0;   /* a signal: let the caller look */
+		if (rc < 0)
+			return err_errno(err, ERR_FAIL, "poll");
+		if (rc == 0)
+			return 0;
+		timeout_ms = 0;  /* read what came, then return */
+	}
+}
+
+int db_connection_ok(struct db *db)
+{
+	return PQstatus(db->conn) == CONNECTION_OK;
+}
+
+int db_reconnect(struct db *db, struct err *err)
+{
+	PQreset(db->conn);
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		return err_set(err, ERR_DB, "cannot reconnect to %s: %s",
+			       db->where, PQerrorMessage(db->conn));
+	return 0;
 }

@@ -52,6 +52,18 @@ int db_commit(struct db *db, struct err *err);
 /* Never fails visibly: it is used on error paths. */
 void db_rollback(struct db *db);
 
+/* LISTEN on channel. */
+int db_listen(struct db *db, const char *channel, struct err *err);
+/*
+ * Waits up to timeout_ms for a notification on a channel listened to;
+ * consumes every pending one. Returns 1 if any came, 0 on timeout or a
+ * signal, or an error code.
+ */
+int db_wait_notify(struct db *db, int timeout_ms, struct err *err);
+/* Whether the connection is still up; reconnecting (same conninfo). */
+int db_connection_ok(struct db *db);
+int db_reconnect(struct db *db, struct err *err);
+
 /* The conninfo for a private cluster under state (caller frees). */
 char *db_private_conninfo(const char *state);
 

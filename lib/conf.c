@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <git2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "strnum.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -495,6 +497,12 @@ static void conf_check_value(const struct conf_section *s,
 			conf_diag_entry(d, s, e, "'%s' is not a boolean",
 					e->value);
 		break;
+	case CONF_DURATION:
+		if (strnum_duration(e->value, k->min, k->max, &v) < 0)
+			conf_diag_entry(d, s, e,
+					"'%s' is not a duration from %lds to %lds (seconds, or with s, m, h, d)",
+					e->value, k->min, k->max);
+		break;
 	}
 }
 
@@ -656,9 +664,12 @@ const struct conf_entry *conf_entry_of(const struct conf_section *s,
 
 const char *conf_get(const struct conf_section *s, const char *key)
 {
-	const struct conf_entry *e = conf_entry_of(s, key);
+	const struct conf_entry *e;
 	const struct conf_key *k;
 
+	if (!s)
+		return NULL;   /* a section the file does not have */
+	e = conf_entry_of(s, key);
 	if (e)
 		return e->value;
 	if (!s->def)
@@ -680,6 +691,17 @@ long conf_get_long(const struct conf_section *s, const char *key, long def)
 	const char *v = conf_get(s, key);
 
 	return v ? strtol(v, NULL, 10) : def;
+}
+
+long conf_get_duration(const struct conf_section *s, const char *key,
+		       long def)
+{
+	const char *v = conf_get(s, key);
+	long out;
+
+	if (!v || strnum_duration(v, 0, LONG_MAX, &out) < 0)
+		return def;
+	return out;
 }
 
 int conf_get_bool(const struct conf_section *s, const char *key, int def)

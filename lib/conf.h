@@ -21,6 +21,7 @@ enum conf_type {
 	CONF_ENUM,    /* one of choices */
 	CONF_LIST,    /* space-separated words, each in choices if set */
 	CONF_BOOL,
+	CONF_DURATION, /* seconds, or with s, m, h, d; within [min, max] */
 };
 
 enum conf_flags {
@@ -112,6 +113,9 @@ void conf_get_all(const struct conf_section *s, const char *key,
 /* An int key that conf_read validated; def when absent. */
 long conf_get_long(const struct conf_section *s, const char *key, long def);
 int conf_get_bool(const struct conf_section *s, const char *key, int def);
+/* A CONF_DURATION value in seconds. */
+long conf_get_duration(const struct conf_section *s, const char *key,
+		       long def);
 
 /* "one, two or three" for a choices list; caller frees. */
 char *conf_choices_text(const char *const *choices);

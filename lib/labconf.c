@@ -68,6 +68,10 @@ static const struct conf_key host_keys[] = {
 	  "pdudaemon URL, PDU name and port (power = pdudaemon)" },
 	{ "console", CONF_STRING, 0, 0, 0, NULL, "none", "tcp:127.0.1.1:7001",
 	  "serial console: tcp:HOST:PORT, command:CMD or none" },
+	{ "share-max-tasks", CONF_INT, 0, 1, 64, NULL, "3", "3",
+	  "with a share-TYPE flag: build jobs of that type it runs at once" },
+	{ "share-max-wear", CONF_INT, 0, 1, 10000, NULL, "10", "10",
+	  "with a share-TYPE flag: jobs it takes before a reinstall" },
 	{ "boot-timeout", CONF_INT, 0, 1, 86400, NULL, "300", "300",
 	  "seconds for SSH to answer after power on" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
@@ -114,6 +118,37 @@ static const struct conf_key job_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
+#define PRIO(name, def, what) \
+	{ "priority-" name, CONF_INT, 0, -1000000, 1000000, NULL, def, def, \
+	  "queue priority of " what " (higher first)" }
+
+static const struct conf_key scheduler_keys[] = {
+	{ "interval", CONF_DURATION, 0, 1, 3600, NULL, "60s", "60s",
+	  "re-plan at least this often (it also wakes on every change)" },
+	{ "claim-timeout", CONF_DURATION, 0, 10, 86400, NULL, "10m", "10m",
+	  "hosts go back to the pool if no worker claims the job in this time" },
+	{ "default-duration", CONF_DURATION, 0, 60, 7 * 86400, NULL, "1h", "1h",
+	  "duration estimate of a job with no history" },
+	{ "estimate-window", CONF_DURATION, 0, 3600, 365 * 86400, NULL, "14d",
+	  "14d", "history that duration estimates and host choice look at" },
+	{ "prefer-failed-host", CONF_DURATION, 0, 0, 365 * 86400, NULL, "7d",
+	  "7d", "how much later a job that just failed may start to re-run on its host" },
+	{ "spread-bonus", CONF_DURATION, 0, 0, 30 * 86400, NULL, "12h", "12h",
+	  "most a test waits for a host that has not run it lately" },
+	PRIO("reservation", "400", "people's reservations"),
+	PRIO("gate", "300", "gate flights"),
+	PRIO("bisect", "200", "bisection flights"),
+	PRIO("retest", "100", "retest flights"),
+	PRIO("adhoc", "0", "ad-hoc flights"),
+	{ "starvation", CONF_BOOL, 0, 0, 0, NULL, "true", "true",
+	  "give up (starved) on jobs far behind the rest of their flight" },
+	{ "starvation-half", CONF_INT, 0, 100, 100000, NULL, "400", "400",
+	  "percent of the flight's time so far a job may still need when half the flight is done" },
+	{ "starvation-tail", CONF_INT, 0, 100, 100000, NULL, "200", "200",
+	  "the same when nine tenths of the flight are done" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 static const struct conf_key recipe_keys[] = {
 	{ "step", CONF_STRING, CONF_MULTIVAR | CONF_REQUIRED, 0, 0, NULL, NULL,
 	  "run smoke ./installed/tests/smoke.sh",
@@ -130,6 +165,7 @@ const struct conf_section_def labconf_sections[] = {
 	{ "branch", 1, branch_keys, "a gate: staging -> target of a tree" },
 	{ "job", 1, job_keys, "a unit of work that needs hosts" },
 	{ "recipe", 1, recipe_keys, "the steps a job runs" },
+	{ "scheduler", 0, scheduler_keys, "how the scheduler plans the lab" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -311,6 +347,51 @@ static void labconf_check_flags(struct labconf_ctx *c,
 					flags->v[i]);
 }
 
+/* A host is in at most one equiv-* class and one share-* kind: the
+ * scheduler matches on the one it has. */
+static void labconf_check_host_classes(struct labconf_ctx *c,
+				       const struct conf_section *s,
+				       const struct vec *flags)
+{
+	static const char *const prefixes[] = { "equiv-", "share-" };
+
+	for (size_t p = 0; p < 2; p++) {
+		const char *first = NULL;
+
+		for (size_t i = 0; i < flags->n; i++) {
+			if (strncmp(flags->v[i], prefixes[p], 6))
+				continue;
+			if (first)
+				conf_diag_entry(c->diag, s,
+						conf_entry_of(s, "flags"),
+						"'%s' and '%s': a host has at most one %s* flag",
+						first, flags->v[i], prefixes[p]);
+			first = flags->v[i];
+		}
+	}
+}
+
+static void labconf_sched_defaults(struct lab_sched *sc,
+				   const struct conf_section *s)
+{
+	sc->interval = conf_get_duration(s, "interval", 60);
+	sc->claim_timeout = conf_get_duration(s, "claim-timeout", 600);
+	sc->default_duration = conf_get_duration(s, "default-duration", 3600);
+	sc->estimate_window = conf_get_duration(s, "estimate-window",
+						14 * 86400);
+	sc->prefer_failed_host = conf_get_duration(s, "prefer-failed-host",
+						   7 * 86400);
+	sc->spread_bonus = conf_get_duration(s, "spread-bonus", 12 * 3600);
+	sc->prio_reservation = (int)conf_get_long(s, "priority-reservation", 400);
+	sc->prio_gate = (int)conf_get_long(s, "priority-gate", 300);
+	sc->prio_bisect = (int)conf_get_long(s, "priority-bisect", 200);
+	sc->prio_retest = (int)conf_get_long(s, "priority-retest", 100);
+	sc->prio_adhoc = (int)conf_get_long(s, "priority-adhoc", 0);
+	sc->starvation = conf_get_bool(s, "starvation", 1);
+	sc->starvation_half = (int)conf_get_long(s, "starvation-half", 400);
+	sc->starvation_tail = (int)conf_get_long(s, "starvation-tail", 200);
+}
+
 /* "HOST:PORT" with a valid port; *host newly allocated. */
 static int labconf_hostport(const char *v, char **host, int *port, int defport)
 {
@@ -427,7 +508,10 @@ static void labconf_add_host(struct labconf_ctx *c, struct lab *lab,
 	h->pdu = labconf_dup(s, "pdu");
 	h->console = labconf_dup(s, "console");
 	h->boot_timeout = (int)conf_get_long(s, "boot-timeout", 300);
+	h->share_max_tasks = (int)conf_get_long(s, "share-max-tasks", 3);
+	h->share_max_wear = (int)conf_get_long(s, "share-max-wear", 10);
 	labconf_check_flags(c, s, &h->flags);
+	labconf_check_host_classes(c, s, &h->flags);
 	if (h->workdir && h->workdir[0] != '/')
 		conf_diag_entry(c->diag, s, conf_entry_of(s, "workdir"),
 				"must be an absolute path");
@@ -750,6 +834,7 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 	c.dir = xstrndup(abs, (size_t)(slash - abs));
 	lab->path = abs;
 	conf_read(path, labconf_sections, &c.conf, diag);
+	labconf_sched_defaults(&lab->sched, NULL);
 	for (size_t i = 0; i < c.conf.nsections; i++) {
 		const struct conf_section *s = &c.conf.sections[i];
 
@@ -770,6 +855,8 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 			labconf_add_job(&c, lab, s);
 		} else if (!strcmp(s->name, "recipe")) {
 			labconf_add_recipe(&c, lab, s);
+		} else if (!strcmp(s->name, "scheduler")) {
+			labconf_sched_defaults(&lab->sched, s);
 		}
 	}
 	if (!lab->state)

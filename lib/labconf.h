@@ -59,6 +59,8 @@ struct lab_host {
 	char *pdu;            /* URL NAME PORT */
 	char *console;        /* tcp:HOST:PORT | command:CMD | none */
 	int boot_timeout;
+	int share_max_tasks;
+	int share_max_wear;
 };
 
 struct lab_tree {
@@ -94,6 +96,19 @@ struct lab_recipe {
 	struct vec artifacts;
 };
 
+/* [scheduler]: durations in seconds, priorities higher first. */
+struct lab_sched {
+	long interval;
+	long claim_timeout;
+	long default_duration;
+	long estimate_window;
+	long prefer_failed_host;
+	long spread_bonus;
+	int prio_reservation, prio_gate, prio_bisect, prio_retest, prio_adhoc;
+	int starvation;
+	int starvation_half, starvation_tail;   /* percent */
+};
+
 struct lab {
 	char *path;           /* absolute path of the file read */
 	char *state;          /* absolute */
@@ -110,6 +125,7 @@ struct lab {
 	size_t njobs;
 	struct lab_recipe *recipes;
 	size_t nrecipes;
+	struct lab_sched sched;
 };
 
 /*

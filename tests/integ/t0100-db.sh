@@ -62,7 +62,7 @@ test_expect_success 'the schema has its tables and history indexes' '
 test_expect_success 'the database refuses a double allocation of a host' '
 	q() { psql -X -v ON_ERROR_STOP=1 -At "host=$STATE/pg dbname=hangar user=hangar" -c "$1"; } &&
 	q "INSERT INTO hosts (name, arch, address, workdir) VALUES (\$\$h1\$\$, \$\$x86_64\$\$, \$\$a\$\$, \$\$/w\$\$);
-	   INSERT INTO reservations (kind, owner, end_at) VALUES (\$\$reservation\$\$, \$\$me\$\$, now() + interval \$\$1 hour\$\$);
+	   INSERT INTO reservations (kind, owner, duration, end_at) VALUES (\$\$reservation\$\$, \$\$me\$\$, 3600, now() + interval \$\$1 hour\$\$);
 	   INSERT INTO allocations (host, reservation) VALUES (\$\$h1\$\$, 1)" &&
 	! q "INSERT INTO allocations (host, reservation) VALUES (\$\$h1\$\$, 1)" 2>err &&
 	grep -q allocations_live_idx err

@@ -1,0 +1,699 @@
+/*
+ * cmd-sched.c: `hangar scheduler`, `hangar plan`, `hangar reserve`,
+ * `hangar release` and `hangar host block`.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "db-sched.h"
+#include "log.h"
+#include "scheduler.h"
+#include "strnum.h"
+#include "xalloc.h"
+#include "banned.h"
+
+const char cmd_scheduler_usage[] =
+	"hangar scheduler [--once [--json]]\n"
+	"\n"
+	"The planner daemon: allocates hosts to every runnable job and keeps\n"
+	"the plan of bookings ahead in the database. It wakes on every change\n"
+	"(LISTEN/NOTIFY) and at least every [scheduler] interval. Several may\n"
+	"run against one database: one leads (an advisory lock), the others\n"
+	"stand by. SIGHUP re-reads [scheduler]; SIGINT/SIGTERM stop it.\n"
+	"\n"
+	"  --once     one planning pass, then exit (prints its figures)\n"
+	"  --bench N  N passes, each beside a bare read of the hosts and the\n"
+	"             queue (the floor a pass cannot beat); prints medians\n";
+
+const char cmd_plan_usage[] =
+	"hangar plan [--json]\n"
+	"\n"
+	"The current plan: per host what holds it now and the bookings ahead,\n"
+	"and every waiting job and reservation with its estimated start and\n"
+	"why it waits. --json: {\"computed_at\", \"scheduler\", \"pass_ms\",\n"
+	"\"hosts\": [{\"name\", \"arch\", \"state\", \"now\": [...], \"next\": [...]}],\n"
+	"\"waiting\": [{\"kind\", \"flight\", \"job\", \"reservation\", \"start\",\n"
+	"\"end\", \"hosts\", \"reason\"}]} with times in seconds since the epoch.\n";
+
+const char cmd_reserve_usage[] =
+	"hangar reserve [--host H | --arch A [--flags F] [--count N]] --for DURATION\n"
+	"               [--reason TEXT] [--no-wait] [--json]\n"
+	"\n"
+	"Borrows hosts: queues a reservation ahead of every job (priority\n"
+	"[scheduler] priority-reservation), waits until the scheduler gives\n"
+	"it hosts, prints them and the reservation number. The hosts are\n"
+	"yours until DURATION (e.g. 2h) has passed or `hangar release R`.\n"
+	"--no-wait returns at once with the number.\n";
+
+const char cmd_release_usage[] =
+	"hangar release R\n"
+	"\n"
+	"Ends reservation or blockage R and gives its hosts back.\n";
+
+const char cmd_host_block_usage[] =
+	"hangar host block [--host H | --arch A] [--flags F] --from T --to T\n"
+	"                  [--reason TEXT]\n"
+	"\n"
+	"Books a maintenance window on every matching host: the plan keeps\n"
+	"them free for it and no job starts there if it would still run at T.\n"
+	"T: now, +DURATION (+2h), or any timestamp PostgreSQL reads\n"
+	"('2026-12-01 08:00 UTC').\n";
+
+static volatile sig_atomic_t sched_stop, sched_reload;
+
+static void sched_on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		sched_reload = 1;
+	else
+		sched_stop = 1;
+}
+
+static char *sched_name(void)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	return xasprintf("scheduler %ld@%s", (long)getpid(), host);
+}
+
+static json_t *stats_json(const struct sched_stats *st)
+{
+	return json_pack("{s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:i}",
+			 "read_ms", st->read_ms, "plan_ms", st->plan_ms,
+			 "write_ms", st->write_ms, "total_ms", st->total_ms,
+			 "waiting", st->queued, "hosts", st->hosts,
+			 "allocated", st->allocated, "ended", st->ended,
+			 "reclaimed", st->reclaimed, "plan_rows",
+			 st->rows_written);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Passes and floor reads side by side, so machine noise hits both. */
+static int sched_bench(struct scheduler *s, int n, struct err *err)
+{
+	double *pass = xcalloc((size_t)n, sizeof(double));
+	double *plan = xcalloc((size_t)n, sizeof(double));
+	double *floor = xcalloc((size_t)n, sizeof(double));
+	struct sched_stats st = { 0 }, first;
+	struct timespec a, b;
+	int rc = scheduler_pass(s, &first, err);   /* allocates, writes all */
+
+	for (int i = 0; !rc && i < n; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		rc = db_sched_read_floor(s->db, err);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		floor[i] = (double)(b.tv_sec - a.tv_sec) * 1e3 +
+			   (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+		if (!rc)
+			rc = scheduler_pass(s, &st, err);
+		pass[i] = st.total_ms;
+		plan[i] = st.plan_ms;
+	}
+	if (!rc) {
+		qsort(pass, (size_t)n, sizeof(double), cmp_double);
+		qsort(plan, (size_t)n, sizeof(double), cmp_double);
+		qsort(floor, (size_t)n, sizeof(double), cmp_double);
+		cli_print_json(json_pack(
+			"{s:i, s:i, s:f, s:i, s:f, s:f, s:f, s:f}", "waiting",
+			st.queued, "hosts", st.hosts, "first_pass_ms",
+			first.total_ms, "first_allocated", first.allocated,
+			"pass_ms", pass[n / 2], "plan_ms", plan[n / 2],
+			"floor_ms", floor[n / 2], "ratio",
+			floor[n / 2] > 0 ? pass[n / 2] / floor[n / 2] : 0.0));
+	}
+	free(pass);
+	free(plan);
+	free(floor);
+	return rc;
+}
+
+int cmd_scheduler(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "once", no_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "bench", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct err err = ERR_INIT;
+	struct scheduler s;
+	int bench = 0;
+	struct sigaction sa;
+	volatile int stop = 0, reload = 0;
+	int c, once = 0, json = 0, rc;
+	char *name;
+	struct db *db;
+
+	optind = 0;
+	while ((c = cli_getopt(argc, argv, opts, cmd_scheduler_usage)) != -1) {
+		if (c == 'o')
+			once = 1;
+		else if (c == 'j')
+			json = 1;
+		else if (c == 'b' && strnum_int(optarg, 1, 1000, &bench) < 0)
+			return cli_usage_error(cmd_scheduler_usage,
+					       "scheduler: --bench takes 1 to 1000");
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd_scheduler_usage,
+				       "scheduler: too many arguments");
+	log_init("scheduler", cli->verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+		 !once);
+	rc = cli_open_db(cli, &db);
+	if (rc)
+		return rc;
+	db_set_actor("scheduler");
+	name = sched_name();
+	scheduler_init(&s, db, &cli->lab.sched, name);
+	/* testing only: several schedulers acting at once, to prove that the
+	 * row locks alone never double-allocate */
+	s.no_leader = getenv("HANGAR_SCHED_NO_LEADER") != NULL;
+	if (bench) {
+		rc = sched_bench(&s, bench, &err);
+	} else if (once) {
+		struct sched_stats st;
+
+		rc = scheduler_pass(&s, &st, &err);
+		if (!rc && json)
+			cli_print_json(stats_json(&st));
+		else if (!rc)
+			printf("pass %.1f ms (read %.1f, plan %.1f, write %.1f): %d waiting, %d hosts, %d allocated, %d ended, %d reclaimed\n",
+			       st.total_ms, st.read_ms, st.plan_ms, st.write_ms,
+			       st.queued, st.hosts, st.allocated, st.ended,
+			       st.reclaimed);
+	} else {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = sched_on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		log_info("%s: planning %s", name, db->where);
+		for (;;) {
+			stop = sched_stop;
+			if (sched_reload) {
+				/* re-read the file; a broken one keeps the old */
+				struct lab fresh;
+				struct conf_diag diag;
+
+				sched_reload = 0;
+				conf_diag_init(&diag);
+				if (labconf_load(cli_config_path(cli), &fresh,
+						 &diag) == 0) {
+					cli->lab.sched = fresh.sched;
+					labconf_release(&fresh);
+					reload = 1;
+				} else {
+					log_warnx("%s has errors: keeping the old settings",
+						  cli_config_path(cli));
+				}
+				conf_diag_release(&diag);
+			}
+			rc = scheduler_loop(&s, (volatile int *)&sched_stop,
+					    &reload, &cli->lab.sched, &err);
+			if (rc < 0 || sched_stop)
+				break;
+		}
+		(void)stop;
+		log_info("%s: stopped", name);
+	}
+	if (rc < 0)
+		cli_fail(&err);
+	scheduler_release(&s);
+	free(name);
+	db_close(db);
+	return rc < 0 ? err_exit_status(rc) : 0;
+}
+
+/* ---- hangar plan ---- */
+
+static void fmt_rel(char *buf, size_t len, int64_t t, int64_t now)
+{
+	int64_t d = t - now;
+	const char *sign = d < 0 ? "-" : "in ";
+
+	if (!t) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	if (d < 0)
+		d = -d;
+	if (d < 60)
+		snprintf(buf, len, "%s", t <= now ? "now" : "in <1m");
+	else if (d < 3600)
+		snprintf(buf, len, "%s%lldm", sign, (long long)(d / 60));
+	else if (d < 86400)
+		snprintf(buf, len, "%s%lldh%02lldm", sign, (long long)(d / 3600),
+			 (long long)(d % 3600 / 60));
+	else
+		snprintf(buf, len, "%s%lldd%02lldh", sign, (long long)(d / 86400),
+			 (long long)(d % 86400 / 3600));
+}
+
+static char *waiting_what(PGresult *w, int r)
+{
+	if (!strcmp(PQgetvalue(w, r, PW_KIND), "job"))
+		return xasprintf("%s.%s", PQgetvalue(w, r, PW_FLIGHT),
+				 PQgetvalue(w, r, PW_JOB));
+	return xasprintf("%s %s (%s)", PQgetvalue(w, r, PW_KIND),
+			 PQgetvalue(w, r, PW_RESERVATION),
+			 PQgetvalue(w, r, PW_OWNER));
+}
+
+static char *holder_what(PGresult *h, int r)
+{
+	if (!PQgetisnull(h, r, PH_FLIGHT))
+		return xasprintf("%s.%s%s%s%s", PQgetvalue(h, r, PH_FLIGHT),
+				 PQgetvalue(h, r, PH_JOB),
+				 PQgetisnull(h, r, PH_JOB_STATUS) ? "" : " (",
+				 db_sched_str(h, r, PH_JOB_STATUS)
+					 ? PQgetvalue(h, r, PH_JOB_STATUS) : "",
+				 PQgetisnull(h, r, PH_JOB_STATUS) ? "" : ")");
+	if (!PQgetisnull(h, r, PH_RESERVATION))
+		return xasprintf("%s %s (%s)", PQgetvalue(h, r, PH_KIND),
+				 PQgetvalue(h, r, PH_RESERVATION),
+				 PQgetvalue(h, r, PH_OWNER));
+	return NULL;
+}
+
+/* Whether host is one of the space-separated words of list. */
+static int in_list(const char *list, const char *host)
+{
+	size_t n = strlen(host);
+
+	for (const char *p = list; p && (p = strstr(p, host)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return 1;
+	return 0;
+}
+
+static json_t *json_time(PGresult *res, int r, int c)
+{
+	return PQgetisnull(res, r, c) ? json_null()
+				      : json_integer(db_sched_int(res, r, c));
+}
+
+static json_t *plan_json(const struct sched_view *v)
+{
+	json_t *root = json_object(), *hosts = json_array(),
+	       *waiting = json_array();
+	PGresult *h = v->hosts, *w = v->waiting, *s = v->state;
+
+	json_object_set_new(root, "now", json_integer(v->now));
+	json_object_set_new(root, "computed_at",
+			    PQntuples(s) ? json_string(PQgetvalue(s, 0, PS_AT))
+					 : json_null());
+	json_object_set_new(root, "scheduler",
+			    PQntuples(s) ? json_string(PQgetvalue(s, 0, PS_SCHEDULER))
+					 : json_null());
+	json_object_set_new(root, "pass_ms",
+			    PQntuples(s) ? json_real(strtod(PQgetvalue(s, 0, PS_MS), NULL))
+					 : json_null());
+	for (int r = 0; r < PQntuples(h); r++) {
+		json_t *host, *now, *next;
+		const char *name = PQgetvalue(h, r, PH_NAME);
+
+		if (r && !strcmp(name, PQgetvalue(h, r - 1, PH_NAME))) {
+			host = json_array_get(hosts, json_array_size(hosts) - 1);
+		} else {
+			host = json_pack("{s:s, s:s, s:s, s:[], s:[]}", "name", name,
+					 "arch", PQgetvalue(h, r, PH_ARCH), "state",
+					 PQgetvalue(h, r, PH_STATE), "now", "next");
+			json_array_append_new(hosts, host);
+			next = json_object_get(host, "next");
+			for (int k = 0; k < PQntuples(w); k++) {
+				char *what;
+
+				if (!in_list(db_sched_str(w, k, PW_HOSTS), name))
+					continue;
+				what = waiting_what(w, k);
+				json_array_append_new(next, json_pack(
+					"{s:s, s:o, s:o}", "what", what, "start",
+					json_time(w, k, PW_START), "end",
+					json_time(w, k, PW_END)));
+				free(what);
+			}
+		}
+		now = json_object_get(host, "now");
+		if (!PQgetisnull(h, r, PH_FLIGHT) ||
+		    !PQgetisnull(h, r, PH_RESERVATION)) {
+			char *what = holder_what(h, r);
+
+			json_array_append_new(now, json_pack(
+				"{s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "what", what,
+				"flight", json_time(h, r, PH_FLIGHT), "job",
+				PQgetisnull(h, r, PH_JOB) ? json_null()
+				: json_string(PQgetvalue(h, r, PH_JOB)),
+				"reservation", json_time(h, r, PH_RESERVATION),
+				"since", json_time(h, r, PH_SINCE), "until",
+				json_time(h, r, PH_UNTIL), "share",
+				(json_int_t)db_sched_int(h, r, PH_SHAREIX)));
+			free(what);
+		}
+	}
+	for (int k = 0; k < PQntuples(w); k++) {
+		json_t *hl = json_array();
+		struct vec words = VEC_INIT;
+
+		if (db_sched_str(w, k, PW_HOSTS))
+			vec_split(&words, PQgetvalue(w, k, PW_HOSTS));
+		for (size_t i = 0; i < words.n; i++)
+			json_array_append_new(hl, json_string(words.v[i]));
+		vec_clear(&words);
+		json_array_append_new(waiting, json_pack(
+			"{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "kind",
+			PQgetvalue(w, k, PW_KIND), "flight",
+			json_time(w, k, PW_FLIGHT), "job",
+			PQgetisnull(w, k, PW_JOB) ? json_null()
+			: json_string(PQgetvalue(w, k, PW_JOB)),
+			"reservation", json_time(w, k, PW_RESERVATION), "start",
+			json_time(w, k, PW_START), "end", json_time(w, k, PW_END),
+			"hosts", hl, "reason",
+			PQgetisnull(w, k, PW_REASON) ? json_null()
+			: json_string(PQgetvalue(w, k, PW_REASON))));
+	}
+	json_object_set_new(root, "hosts", hosts);
+	json_object_set_new(root, "waiting", waiting);
+	return root;
+}
+
+static void plan_text(const struct sched_view *v)
+{
+	PGresult *h = v->hosts, *w = v->waiting, *s = v->state;
+	char t1[32], t2[32];
+
+	if (PQntuples(s))
+		printf("plan computed %ss ago by %s in %.1f ms: %s waiting, %s hosts\n\n",
+		       PQgetvalue(s, 0, PS_AGE), PQgetvalue(s, 0, PS_SCHEDULER),
+		       strtod(PQgetvalue(s, 0, PS_MS), NULL),
+		       PQgetvalue(s, 0, PS_QUEUED), PQgetvalue(s, 0, PS_HOSTS));
+	else
+		printf("no plan yet: is `hangar scheduler` running?\n\n");
+	printf("%-14s %-8s %-32s %-9s %s\n", "HOST", "ARCH", "NOW", "UNTIL",
+	       "NEXT");
+	for (int r = 0; r < PQntuples(h); r++) {
+		const char *name = PQgetvalue(h, r, PH_NAME);
+		char *what = holder_what(h, r), *next = NULL;
+		int first = !r || strcmp(name, PQgetvalue(h, r - 1, PH_NAME));
+
+		for (int k = 0; first && k < PQntuples(w) && !next; k++) {
+			char *n;
+
+			if (!in_list(db_sched_str(w, k, PW_HOSTS), name))
+				continue;
+			n = waiting_what(w, k);
+			fmt_rel(t2, sizeof(t2), db_sched_int(w, k, PW_START),
+				v->now);
+			next = xasprintf("%s %s", n, t2);
+			free(n);
+		}
+		fmt_rel(t1, sizeof(t1), db_sched_int(h, r, PH_UNTIL), v->now);
+		printf("%-14s %-8s %-32s %-9s %s\n", first ? name : "",
+		       first ? PQgetvalue(h, r, PH_ARCH) : "",
+		       what ? what : PQgetvalue(h, r, PH_STATE),
+		       what ? t1 : "", next ? next : "");
+		free(what);
+		free(next);
+	}
+	printf("\n%-28s %-10s %-20s %s\n", "WAITING", "START", "HOSTS", "WHY");
+	if (!PQntuples(w))
+		printf("(nothing waits)\n");
+	for (int k = 0; k < PQntuples(w); k++) {
+		char *what = waiting_what(w, k);
+
+		fmt_rel(t1, sizeof(t1), db_sched_int(w, k, PW_START), v->now);
+		printf("%-28s %-10s %-20s %s\n", what,
+		       PQgetisnull(w, k, PW_START) ? "never" : t1,
+		       db_sched_str(w, k, PW_HOSTS) &&
+				       *PQgetvalue(w, k, PW_HOSTS)
+			       ? PQgetvalue(w, k, PW_HOSTS) : "-",
+		       db_sched_str(w, k, PW_REASON)
+			       ? PQgetvalue(w, k, PW_REASON) : "not planned yet");
+		free(what);
+	}
+}
+
+int cmd_plan(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct err err = ERR_INIT;
+	struct sched_view v;
+	struct db *db;
+	int c, json = 0, rc;
+
+	optind = 0;
+	while ((c = cli_getopt(argc, argv, opts, cmd_plan_usage)) != -1)
+		if (c == 'j')
+			json = 1;
+	if (optind != argc)
+		return cli_usage_error(cmd_plan_usage, "plan: too many arguments");
+	rc = cli_open_db(cli, &db);
+	if (rc)
+		return rc;
+	if (db_sched_view(db, &v, &err) < 0) {
+		db_close(db);
+		return cli_fail(&err);
+	}
+	if (json)
+		cli_print_json(plan_json(&v));
+	else
+		plan_text(&v);
+	db_sched_view_release(&v);
+	db_close(db);
+	return 0;
+}
+
+/* ---- reserve, release, block ---- */
+
+static const char *owner_name(void)
+{
+	const char *u = getenv("SUDO_USER");
+
+	if (!u || !*u)
+		u = getenv("USER");
+	return u && *u ? u : "root";
+}
+
+/* Waits for reservation id to become active; prints its hosts. */
+static int reserve_wait(struct db *db, long id, int json, struct err *err)
+{
+	char rid[32];
+	const char *params[1] = { rid };
+	int waited = 0;
+
+	snprintf(rid, sizeof(rid), "%ld", id);
+	if (db_listen(db, "hangar_sched", err) < 0)
+		return err->code;
+	for (;;) {
+		PGresult *res = db_query(db, err,
+					 "SELECT status, array_to_string(planned_hosts, ' '), "
+					 "to_char(end_at AT TIME ZONE 'UTC', "
+					 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), wait_reason "
+					 "FROM reservations WHERE id = $1",
+					 1, params);
+		const char *st;
+
+		if (!res)
+			return err->code;
+		st = PQgetvalue(res, 0, 0);
+		if (!strcmp(st, "active")) {
+			if (json)
+				cli_print_json(json_pack(
+					"{s:I, s:s, s:s, s:s}", "reservation",
+					(json_int_t)id, "status", st, "hosts",
+					PQgetvalue(res, 0, 1), "until",
+					PQgetvalue(res, 0, 2)));
+			else
+				printf("reservation %ld: %s until %s\n", id,
+				       PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+			PQclear(res);
+			return 0;
+		}
+		if (strcmp(st, "waiting")) {
+			err_set(err, ERR_FAIL, "reservation %ld ended (%s)", id, st);
+			PQclear(res);
+			return err->code;
+		}
+		if (!json && waited % 30 == 0)
+			fprintf(stderr, "reservation %ld waits: %s\n", id,
+				PQgetisnull(res, 0, 3) ? "not planned yet"
+						       : PQgetvalue(res, 0, 3));
+		PQclear(res);
+		if (db_wait_notify(db, 1000, err) < 0)
+			return err->code;
+		waited++;
+	}
+}
+
+int cmd_reserve(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "arch", required_argument, NULL, 'a' },
+		{ "flags", required_argument, NULL, 'f' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "for", required_argument, NULL, 'd' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "no-wait", no_argument, NULL, 'W' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sched_reserve r = { .owner = owner_name(), .nhosts = 1 };
+	struct err err = ERR_INIT;
+	int c, json = 0, nowait = 0, rc;
+	struct db *db;
+	long id;
+
+	optind = 0;
+	while ((c = cli_getopt(argc, argv, opts, cmd_reserve_usage)) != -1) {
+		switch (c) {
+		case 'H': r.host = optarg; break;
+		case 'a': r.arch = optarg; break;
+		case 'f': r.flags = optarg; break;
+		case 'r': r.reason = optarg; break;
+		case 'W': nowait = 1; break;
+		case 'j': json = 1; break;
+		case 'n':
+			if (strnum_int(optarg, 1, 64, &r.nhosts) < 0)
+				return cli_usage_error(cmd_reserve_usage,
+						       "reserve: --count takes 1 to 64");
+			break;
+		case 'd':
+			if (strnum_duration(optarg, 60, 30 * 86400, &r.duration) < 0)
+				return cli_usage_error(cmd_reserve_usage,
+						       "reserve: --for takes a duration from 1m to 30d (e.g. 2h)");
+			break;
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd_reserve_usage,
+				       "reserve: too many arguments");
+	if (!r.duration)
+		return cli_usage_error(cmd_reserve_usage, "reserve: --for is required");
+	if (!r.host == !r.arch)
+		return cli_usage_error(cmd_reserve_usage,
+				       "reserve: give --host or --arch");
+	if (r.host && r.nhosts != 1)
+		return cli_usage_error(cmd_reserve_usage,
+				       "reserve: --count goes with --arch");
+	rc = cli_open_db(cli, &db);
+	if (rc)
+		return rc;
+	rc = db_sched_reserve(db, &r, &id, &err);
+	if (!rc && nowait) {
+		if (json)
+			cli_print_json(json_pack("{s:I, s:s}", "reservation",
+						 (json_int_t)id, "status",
+						 "waiting"));
+		else
+			printf("reservation %ld queued\n", id);
+	} else if (!rc) {
+		rc = reserve_wait(db, id, json, &err);
+	}
+	db_close(db);
+	return rc ? cli_fail(&err) : 0;
+}
+
+int cmd_release(struct cli *cli, int argc, char **argv)
+{
+	struct err err = ERR_INIT;
+	struct db *db;
+	long id;
+	int rc;
+
+	optind = 0;
+	while (cli_getopt(argc, argv, (const struct option[]){ { 0 } },
+			  cmd_release_usage) != -1)
+		;
+	if (argc - optind != 1 || strnum_long(argv[optind], 1, LONG_MAX, &id) < 0)
+		return cli_usage_error(cmd_release_usage,
+				       "release: give one reservation number");
+	rc = cli_open_db(cli, &db);
+	if (rc)
+		return rc;
+	rc = db_sched_release(db, id, &err);
+	db_close(db);
+	if (rc)
+		return cli_fail(&err);
+	printf("released %ld\n", id);
+	return 0;
+}
+
+/* "now", "+2h" or a timestamp: the SQL expression's text argument. */
+static char *block_time(const char *t)
+{
+	long secs;
+
+	if (!strcmp(t, "now"))
+		return xstrdup("now");
+	if (t[0] == '+' && strnum_duration(t + 1, 0, 365 * 86400, &secs) == 0)
+		return xasprintf("+%ld", secs);   /* seconds from now */
+	return xstrdup(t);
+}
+
+int cmd_host_block(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "arch", required_argument, NULL, 'a' },
+		{ "flags", required_argument, NULL, 'f' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "to", required_argument, NULL, 'T' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sched_reserve r = { .owner = owner_name(), .nhosts = 1 };
+	struct err err = ERR_INIT;
+	char *from = NULL, *to = NULL;
+	struct db *db;
+	int c, rc;
+	long id;
+
+	optind = 0;
+	while ((c = cli_getopt(argc, argv, opts, cmd_host_block_usage)) != -1) {
+		switch (c) {
+		case 'H': r.host = optarg; break;
+		case 'a': r.arch = optarg; break;
+		case 'f': r.flags = optarg; break;
+		case 'r': r.reason = optarg; break;
+		case 'F': free(from); from = block_time(optarg); break;
+		case 'T': free(to); to = block_time(optarg); break;
+		}
+	}
+	if (optind != argc || !from || !to || (!r.host && !r.arch && !r.flags)) {
+		free(from);
+		free(to);
+		return cli_usage_error(cmd_host_block_usage,
+				       "host block: give --from, --to and --host, --arch or --flags");
+	}
+	rc = cli_open_db(cli, &db);
+	if (!rc) {
+		rc = db_sched_block(db, &r, from, to, &id, &err);
+		db_close(db);
+		if (rc)
+			rc = cli_fail(&err);
+		else
+			printf("blockage %ld booked\n", id);
+	}
+	free(from);
+	free(to);
+	return rc;
+}

@@ -1,0 +1,919 @@
+/*
+ * db-sched.c: the scheduler's SQL. Reads run in one repeatable-read
+ * snapshot; every write is a short transaction that locks only the rows it
+ * changes (the job with SKIP LOCKED, its hosts in name order), so several
+ * schedulers, workers and the web can run at once without table locks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "vec.h"
+#include "db-sched.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define EPOCH(x) "extract(epoch FROM " x ")::bigint"
+
+static const char hosts_sql[] =
+	"SELECT h.name, h.arch, h.state, "
+	"coalesce(f.flags, ''), h.share_max_tasks, h.share_max_wear, "
+	"h.share_type, h.share_wear "
+	"FROM hosts h LEFT JOIN (SELECT host, string_agg(flag, ' ' ORDER BY flag) "
+	"AS flags FROM host_flags GROUP BY host) f ON f.host = h.name "
+	"WHERE h.state <> 'retired' ORDER BY h.name";
+
+static const char jobs_sql[] =
+	"SELECT j.flight, j.job, j.status, j.arch, j.nhosts, "
+	"array_to_string(j.flags, ' '), j.recipe, f.intent, "
+	"coalesce(b.priority, 0), " EPOCH("f.queued_at") ", "
+	EPOCH("f.started_at") ", " EPOCH("j.planned_start") ", "
+	EPOCH("j.planned_end") ", array_to_string(j.planned_hosts, ' '), "
+	"j.wait_reason, r.recipe IS NOT NULL "
+	"FROM jobs j JOIN flights f ON f.id = j.flight "
+	"LEFT JOIN branches b ON b.name = f.branch "
+	"LEFT JOIN (SELECT DISTINCT recipe FROM recipe_steps WHERE kind = 'build') r "
+	"ON r.recipe = j.recipe "
+	"WHERE f.status IN ('queued', 'running') "
+	"ORDER BY j.flight, j.job COLLATE \"C\"";
+
+static const char deps_sql[] =
+	"SELECT d.flight, d.job, d.dep_flight, d.dep_job, dj.status "
+	"FROM job_deps d JOIN flights f ON f.id = d.flight "
+	"JOIN jobs j ON j.flight = d.flight AND j.job = d.job "
+	"JOIN jobs dj ON dj.flight = d.dep_flight AND dj.job = d.dep_job "
+	"WHERE f.status IN ('queued', 'running') AND j.status = 'queued' "
+	"ORDER BY d.flight, d.job COLLATE \"C\", d.dep_flight, d.dep_job";
+
+/* pins are what a request set (not synth): the scheduler's own host
+ * runvars of an earlier allocation are synth and do not pin */
+static const char pins_sql[] =
+	"SELECT r.flight, r.job, r.name, r.val FROM runvars r "
+	"JOIN jobs j ON j.flight = r.flight AND j.job = r.job "
+	"JOIN flights f ON f.id = r.flight "
+	"WHERE f.status IN ('queued', 'running') AND j.status = 'queued' "
+	"AND ((r.name ~ '^host[0-9]*$' AND NOT r.synth) OR r.name = 'starvation') "
+	"ORDER BY r.flight, r.job COLLATE \"C\", r.name";
+
+static const char allocs_sql[] =
+	"SELECT a.host, a.shareix, a.flight, a.job, a.reservation, "
+	EPOCH("a.allocated_at") ", " EPOCH("a.planned_end") ", "
+	EPOCH("r.end_at") " "
+	"FROM allocations a LEFT JOIN reservations r ON r.id = a.reservation "
+	"WHERE a.released_at IS NULL ORDER BY a.host, a.shareix";
+
+static const char res_sql[] =
+	"SELECT id, kind, owner, arch, array_to_string(flags, ' '), host, "
+	"nhosts, duration, " EPOCH("start_at") ", " EPOCH("end_at") ", "
+	EPOCH("created_at") ", status, " EPOCH("planned_start") ", "
+	"array_to_string(planned_hosts, ' '), wait_reason "
+	"FROM reservations WHERE status IN ('waiting', 'active') ORDER BY id";
+
+/* "hang" + "sche": a key no other hangar lock uses */
+#define SCHED_LEADER_LOCK "7453608716455404645"
+
+int db_sched_try_leader(struct db *db, struct err *err)
+{
+	PGresult *res = db_query(db, err,
+				 "SELECT pg_try_advisory_lock(" SCHED_LEADER_LOCK ")",
+				 0, NULL);
+	int leader;
+
+	if (!res)
+		return err->code;
+	leader = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return leader;
+}
+
+const char *db_sched_str(PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+int64_t db_sched_int(PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col)
+		       ? 0
+		       : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+void db_sched_snapshot_release(struct sched_snapshot *s)
+{
+	PQclear(s->hosts);
+	PQclear(s->jobs);
+	PQclear(s->deps);
+	PQclear(s->pins);
+	PQclear(s->allocs);
+	PQclear(s->res);
+	memset(s, 0, sizeof(*s));
+}
+
+int db_sched_snapshot(struct db *db, struct sched_snapshot *s,
+		      struct err *err)
+{
+	PGresult *now;
+
+	memset(s, 0, sizeof(*s));
+	if (db_exec(db, err,
+		    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
+		    NULL) < 0)
+		return err->code;
+	if (!(now = db_query(db, err, "SELECT " EPOCH("now()"), 0, NULL)))
+		goto fail;
+	s->now = db_sched_int(now, 0, 0);
+	PQclear(now);
+	if (!(s->hosts = db_query(db, err, hosts_sql, 0, NULL)) ||
+	    !(s->jobs = db_query(db, err, jobs_sql, 0, NULL)) ||
+	    !(s->deps = db_query(db, err, deps_sql, 0, NULL)) ||
+	    !(s->pins = db_query(db, err, pins_sql, 0, NULL)) ||
+	    !(s->allocs = db_query(db, err, allocs_sql, 0, NULL)) ||
+	    !(s->res = db_query(db, err, res_sql, 0, NULL)))
+		goto fail;
+	if (db_commit(db, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	db_sched_snapshot_release(s);
+	return err->code;
+}
+
+int db_sched_read_floor(struct db *db, struct err *err)
+{
+	PGresult *h = db_query(db, err, hosts_sql, 0, NULL), *j = NULL;
+
+	if (h)
+		j = db_query(db, err, jobs_sql, 0, NULL);
+	PQclear(h);
+	PQclear(j);
+	return j ? 0 : err->code;
+}
+
+int db_sched_runs(struct db *db, int64_t since, PGresult **res,
+		  struct sched_run **runs, size_t *n, struct err *err)
+{
+	char arg[32];
+	const char *params[] = { arg };
+
+	snprintf(arg, sizeof(arg), "%lld", (long long)since);
+	*res = db_query(db, err,
+			"SELECT j.job, a.host, j.status = 'fail', "
+			EPOCH("j.started_at") ", " EPOCH("j.finished_at") ", "
+			"j.flight "
+			"FROM jobs j JOIN allocations a "
+			"ON a.flight = j.flight AND a.job = j.job "
+			"WHERE j.status IN ('pass', 'fail') "
+			"AND j.finished_at > to_timestamp($1) "
+			"AND j.started_at IS NOT NULL "
+			"ORDER BY j.finished_at, j.flight, j.job, a.host",
+			1, params);
+	if (!*res)
+		return err->code;
+	*n = (size_t)PQntuples(*res);
+	*runs = xcalloc(*n + 1, sizeof(**runs));
+	for (size_t i = 0; i < *n; i++) {
+		struct sched_run *r = &(*runs)[i];
+
+		r->job = PQgetvalue(*res, (int)i, 0);
+		r->host = PQgetvalue(*res, (int)i, 1);
+		r->failed = PQgetvalue(*res, (int)i, 2)[0] == 't';
+		r->started = db_sched_int(*res, (int)i, 3);
+		r->finished = db_sched_int(*res, (int)i, 4);
+		r->flight = db_sched_int(*res, (int)i, 5);
+	}
+	return 0;
+}
+
+/* Runs one reclaiming statement; adds its row count to *changed. */
+static int reclaim_step(struct db *db, struct err *err, const char *sql,
+			int n, const char *const *params, int *changed)
+{
+	PGresult *res = db_query(db, err, sql, n, params);
+
+	if (!res)
+		return -1;
+	*changed += PQntuples(res);
+	PQclear(res);
+	return 0;
+}
+
+int db_sched_reclaim(struct db *db, int claim_timeout, struct err *err)
+{
+	static const char *const steps[] = {
+		/* unclaimed jobs: back to the queue, hosts back to the pool */
+		"WITH x AS (UPDATE jobs SET status = 'queued', lease_until = NULL, "
+		"planned_hosts = NULL WHERE status = 'preparing' "
+		"AND lease_owner IS NULL AND lease_until < now() "
+		"RETURNING flight, job), "
+		"d AS (DELETE FROM runvars r USING x WHERE r.flight = x.flight "
+		"AND r.job = x.job AND r.synth AND r.name ~ '^host[0-9]*$'), "
+		"a AS (UPDATE allocations al SET released_at = now() FROM x "
+		"WHERE al.flight = x.flight AND al.job = x.job "
+		"AND al.released_at IS NULL) "
+		"INSERT INTO events (actor, kind, flight, job, detail) "
+		"SELECT $1, 'job.unclaimed', flight, job, "
+		"'{\"reason\": \"no worker claimed it in time\"}' FROM x "
+		"RETURNING id",
+		/* claimed jobs whose worker stopped: broken (lab trouble) */
+		"WITH x AS (UPDATE jobs SET status = 'broken', finished_at = now(), "
+		"lease_until = NULL WHERE status IN ('preparing', 'running') "
+		"AND lease_owner IS NOT NULL AND lease_until < now() "
+		"RETURNING flight, job, lease_owner), "
+		"s AS (UPDATE steps st SET status = 'broken', finished_at = now() "
+		"FROM x WHERE st.flight = x.flight AND st.job = x.job "
+		"AND st.status = 'running'), "
+		"a AS (UPDATE allocations al SET released_at = now() FROM x "
+		"WHERE al.flight = x.flight AND al.job = x.job "
+		"AND al.released_at IS NULL) "
+		"INSERT INTO events (actor, kind, flight, job, detail) "
+		"SELECT $1, 'job.lease-expired', flight, job, "
+		"jsonb_build_object('worker', lease_owner) FROM x RETURNING id",
+		/* jobs that ended but still hold hosts */
+		"WITH x AS (UPDATE allocations al SET released_at = now() "
+		"FROM jobs j WHERE al.released_at IS NULL "
+		"AND al.flight = j.flight AND al.job = j.job "
+		"AND j.status NOT IN ('preparing', 'running') "
+		"RETURNING al.host, al.flight, al.job) "
+		"INSERT INTO events (actor, kind, flight, job, host) "
+		"SELECT $1, 'host.released', flight, job, host FROM x RETURNING id",
+		/* reservations and blockages past their end */
+		"WITH x AS (UPDATE reservations SET status = 'expired' "
+		"WHERE status IN ('waiting', 'active') AND end_at <= now() "
+		"RETURNING id, kind, owner), "
+		"a AS (UPDATE allocations al SET released_at = now() FROM x "
+		"WHERE al.reservation = x.id AND al.released_at IS NULL) "
+		"INSERT INTO events (actor, kind, detail) "
+		"SELECT $1, x.kind || '.expired', "
+		"jsonb_build_object('id', id, 'owner', owner) FROM x RETURNING id",
+		/* empty shared hosts: a worn one is unshared for a reinstall */
+		"UPDATE hosts h SET share_type = NULL, share_wear = 0, "
+		"needs_reinstall = true WHERE share_type IS NOT NULL "
+		"AND share_wear >= share_max_wear AND NOT EXISTS (SELECT 1 "
+		"FROM allocations a WHERE a.host = h.name "
+		"AND a.released_at IS NULL) RETURNING name",
+	};
+	const char *params[] = { db_actor() };
+	int changed = 0;
+
+	(void)claim_timeout;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (reclaim_step(db, err, steps[i], i < 4 ? 1 : 0, params,
+				 &changed) < 0)
+			return -1;
+	return changed;
+}
+
+/* Appends v to a PostgreSQL array literal being built in b. */
+static void array_add(struct buf *b, const char *v)
+{
+	buf_addch(b, b->len ? ',' : '{');
+	if (!v) {
+		buf_addstr(b, "NULL");
+		return;
+	}
+	buf_addch(b, '"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			buf_addch(b, '\\');
+		buf_addch(b, *v);
+	}
+	buf_addch(b, '"');
+}
+
+static void array_add_int(struct buf *b, int64_t v, int null_if_zero)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%lld", (long long)v);
+	array_add(b, null_if_zero && !v ? NULL : num);
+}
+
+static void array_end(struct buf *b)
+{
+	if (!b->len)
+		buf_addch(b, '{');
+	buf_addch(b, '}');
+}
+
+int db_sched_end_jobs(struct db *db, const long *flights, const char **jobs,
+		      const char **reasons, size_t n, const char *status,
+		      struct err *err)
+{
+	struct buf f = BUF_INIT, j = BUF_INIT, r = BUF_INIT;
+	const char *params[5];
+	int rc;
+
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		array_add_int(&f, flights[i], 0);
+		array_add(&j, jobs[i]);
+		array_add(&r, reasons[i]);
+	}
+	array_end(&f);
+	array_end(&j);
+	array_end(&r);
+	params[0] = f.buf;
+	params[1] = j.buf;
+	params[2] = r.buf;
+	params[3] = status;
+	params[4] = db_actor();
+	rc = db_exec(db, err,
+		     "WITH x AS (UPDATE jobs j SET status = $4, "
+		     "finished_at = now(), wait_reason = u.r, planned_start = NULL, "
+		     "planned_end = NULL, planned_hosts = NULL "
+		     "FROM unnest($1::bigint[], $2::text[], $3::text[]) "
+		     "AS u(f, j, r) WHERE j.flight = u.f AND j.job = u.j "
+		     "AND j.status = 'queued' RETURNING j.flight, j.job, u.r) "
+		     "INSERT INTO events (actor, kind, flight, job, detail) "
+		     "SELECT $5, 'job.' || $4, flight, job, "
+		     "jsonb_build_object('reason', r) FROM x",
+		     5, params);
+	buf_release(&f);
+	buf_release(&j);
+	buf_release(&r);
+	return rc;
+}
+
+/*
+ * Locks the picked hosts (in name order: no deadlock between two
+ * allocators) and checks each can take its pick now: usable, and free
+ * (whole host) or with its share slot open. Updates the share state.
+ */
+static int lock_hosts(struct db *db, const struct sched_pick *picks,
+		      size_t n, struct err *err)
+{
+	struct buf names = BUF_INIT;
+	const char *params[1];
+	PGresult *hosts = NULL, *live = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		array_add(&names, picks[i].host);
+	array_end(&names);
+	params[0] = names.buf;
+	hosts = db_query(db, err,
+			 "SELECT name, state, share_type, share_wear, "
+			 "share_max_wear, share_max_tasks FROM hosts "
+			 "WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE",
+			 1, params);
+	if (hosts)
+		live = db_query(db, err,
+				"SELECT host, shareix FROM allocations "
+				"WHERE host = ANY($1::text[]) "
+				"AND released_at IS NULL",
+				1, params);
+	if (!hosts || !live) {
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		const struct sched_pick *p = &picks[i];
+		int row = -1, whole = 0, nlive = 0, same = 0;
+
+		for (int k = 0; k < PQntuples(hosts); k++)
+			if (!strcmp(PQgetvalue(hosts, k, 0), p->host))
+				row = k;
+		for (int k = 0; k < PQntuples(live); k++) {
+			if (strcmp(PQgetvalue(live, k, 0), p->host))
+				continue;
+			nlive++;
+			whole |= !strcmp(PQgetvalue(live, k, 1), "0");
+			same |= (int)strtol(PQgetvalue(live, k, 1), NULL, 10) == p->shareix;
+		}
+		if (row < 0 || strcmp(PQgetvalue(hosts, row, 1), "free")) {
+			rc = err_set(err, ERR_EXISTS, "host %s is not free",
+				     p->host);
+		} else if (p->shareix == 0) {
+			if (nlive)
+				rc = err_set(err, ERR_EXISTS,
+					     "host %s is taken", p->host);
+			else if (!PQgetisnull(hosts, row, 2))
+				rc = db_exec(db, err,
+					     "UPDATE hosts SET share_type = NULL, "
+					     "share_wear = 0 WHERE name = $1",
+					     1, &p->host);
+		} else {
+			const char *type = db_sched_str(hosts, row, 2);
+			int wear = (int)strtol(PQgetvalue(hosts, row, 3), NULL, 10);
+			int max_wear = (int)strtol(PQgetvalue(hosts, row, 4), NULL, 10);
+			int max_tasks = (int)strtol(PQgetvalue(hosts, row, 5), NULL, 10);
+			const char *up[2] = { p->host, p->share_type };
+
+			if (whole || same || p->shareix > max_tasks ||
+			    (type && strcmp(type, p->share_type)) ||
+			    (type && wear >= max_wear))
+				rc = err_set(err, ERR_EXISTS,
+					     "share %d of host %s is taken",
+					     p->shareix, p->host);
+			else
+				rc = db_exec(db, err,
+					     type ? "UPDATE hosts SET share_wear = share_wear + 1 WHERE name = $1"
+						  : "UPDATE hosts SET share_type = $2, share_wear = 1, "
+						    "needs_reinstall = false WHERE name = $1",
+					     type ? 1 : 2, up);
+		}
+	}
+out:
+	PQclear(hosts);
+	PQclear(live);
+	buf_release(&names);
+	return rc;
+}
+
+static int insert_allocations(struct db *db, const struct sched_pick *picks,
+			      size_t n, long flight, const char *job,
+			      long reservation, struct err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		char fl[32], six[16], rs[32], end[32], ident[32];
+		const char *params[7] = { picks[i].host, six,
+					  flight ? fl : NULL, job,
+					  reservation ? rs : NULL,
+					  picks[i].end ? end : NULL,
+					  job ? ident : NULL };
+
+		snprintf(fl, sizeof(fl), "%ld", flight);
+		snprintf(six, sizeof(six), "%d", picks[i].shareix);
+		snprintf(rs, sizeof(rs), "%ld", reservation);
+		snprintf(end, sizeof(end), "%lld", (long long)picks[i].end);
+		if (i == 0)
+			snprintf(ident, sizeof(ident), "host");
+		else
+			snprintf(ident, sizeof(ident), "host%zu", i + 1);
+		if (db_exec(db, err,
+			    "INSERT INTO allocations (host, shareix, flight, job, "
+			    "reservation, planned_end, ident) VALUES ($1, $2, $3, "
+			    "$4, $5, to_timestamp($6), $7)",
+			    7, params) < 0)
+			return -1;
+		if (job && db_exec(db, err,
+				   "INSERT INTO runvars (flight, job, name, val, synth) "
+				   "VALUES ($1, $2, $3, $4, true) "
+				   "ON CONFLICT (flight, job, name) DO UPDATE "
+				   "SET val = EXCLUDED.val, synth = true",
+				   4, (const char *[]){ fl, job, ident,
+							picks[i].host }) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int db_sched_allocate_job(struct db *db, long flight, const char *job,
+			  const struct sched_pick *picks, size_t n,
+			  int claim_timeout, struct err *err)
+{
+	char fl[32], lease[32];
+	struct buf hosts = BUF_INIT;
+	const char *params[5] = { fl, job, lease, NULL, db_actor() };
+	PGresult *res;
+	int64_t end = 0;
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	snprintf(lease, sizeof(lease), "%d", claim_timeout);
+	for (size_t i = 0; i < n; i++) {
+		array_add(&hosts, picks[i].host);
+		if (picks[i].end > end)
+			end = picks[i].end;
+	}
+	array_end(&hosts);
+	params[3] = hosts.buf;
+	if (db_begin(db, err) < 0)
+		goto fail;
+	res = db_query(db, err,
+		       "SELECT 1 FROM jobs WHERE flight = $1 AND job = $2 "
+		       "AND status = 'queued' FOR UPDATE SKIP LOCKED",
+		       2, params);
+	if (!res)
+		goto rollback;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		err_set(err, ERR_EXISTS, "job %ld.%s is no longer waiting",
+			flight, job);
+		goto rollback;
+	}
+	PQclear(res);
+	if (lock_hosts(db, picks, n, err) < 0 ||
+	    insert_allocations(db, picks, n, flight, job, 0, err) < 0)
+		goto rollback;
+	{
+		char e[32];
+		const char *up[5] = { fl, job, lease, hosts.buf, e };
+
+		snprintf(e, sizeof(e), "%lld", (long long)end);
+		if (db_exec(db, err,
+			    "UPDATE jobs SET status = 'preparing', lease_owner = NULL, "
+			    "lease_until = now() + make_interval(secs => $3::int), "
+			    "planned_start = now(), planned_end = to_timestamp($5), "
+			    "planned_hosts = $4::text[], wait_reason = NULL "
+			    "WHERE flight = $1 AND job = $2",
+			    5, up) < 0)
+			goto rollback;
+	}
+	if (db_exec(db, err,
+		    "UPDATE flights SET status = 'running', "
+		    "started_at = coalesce(started_at, now()) "
+		    "WHERE id = $1 AND status = 'queued'",
+		    1, params) < 0 ||
+	    db_exec(db, err,
+		    "INSERT INTO events (actor, kind, flight, job, host, detail) "
+		    "VALUES ($4, 'job.allocated', $1, $2, ($3::text[])[1], "
+		    "jsonb_build_object('hosts', $3::text[]))",
+		    4, (const char *[]){ fl, job, hosts.buf, db_actor() }) < 0 ||
+	    db_commit(db, err) < 0)
+		goto rollback;
+	buf_release(&hosts);
+	return 0;
+rollback:
+	db_rollback(db);
+fail:
+	buf_release(&hosts);
+	return err->code ? err->code : ERR_FAIL;
+}
+
+int db_sched_allocate_reservation(struct db *db, long id,
+				  const struct sched_pick *picks, size_t n,
+				  struct err *err)
+{
+	char rid[32];
+	const char *params[2] = { rid, db_actor() };
+	PGresult *res;
+
+	snprintf(rid, sizeof(rid), "%ld", id);
+	if (db_begin(db, err) < 0)
+		return err->code;
+	res = db_query(db, err,
+		       "SELECT duration FROM reservations WHERE id = $1 "
+		       "AND status = 'waiting' FOR UPDATE SKIP LOCKED",
+		       1, params);
+	if (!res)
+		goto rollback;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		err_set(err, ERR_EXISTS, "reservation %ld is no longer waiting",
+			id);
+		goto rollback;
+	}
+	PQclear(res);
+	if (lock_hosts(db, picks, n, err) < 0 ||
+	    insert_allocations(db, picks, n, 0, NULL, id, err) < 0 ||
+	    db_exec(db, err,
+		    "WITH x AS (UPDATE reservations SET status = 'active', "
+		    "start_at = now(), "
+		    "end_at = now() + make_interval(secs => duration), "
+		    "planned_start = now(), wait_reason = NULL, "
+		    "planned_hosts = ARRAY(SELECT host FROM allocations "
+		    "WHERE reservation = $1 AND released_at IS NULL ORDER BY host) "
+		    "WHERE id = $1 RETURNING id, owner, planned_hosts) "
+		    "INSERT INTO events (actor, kind, host, detail) "
+		    "SELECT $2, 'reservation.active', planned_hosts[1], "
+		    "jsonb_build_object('id', id, 'owner', owner, "
+		    "'hosts', planned_hosts) FROM x",
+		    2, params) < 0 ||
+	    db_commit(db, err) < 0)
+		goto rollback;
+	return 0;
+rollback:
+	db_rollback(db);
+	return err->code ? err->code : ERR_FAIL;
+}
+
+int db_sched_allocate_blockage(struct db *db, long id, const char *host,
+			       struct err *err)
+{
+	char rid[32];
+	const char *params[3] = { rid, host, db_actor() };
+	struct sched_pick pick = { host, 0, NULL, 0 };
+	PGresult *res;
+
+	snprintf(rid, sizeof(rid), "%ld", id);
+	if (db_begin(db, err) < 0)
+		return err->code;
+	res = db_query(db, err,
+		       "SELECT 1 FROM reservations WHERE id = $1 "
+		       "AND status IN ('waiting', 'active') AND start_at <= now() "
+		       "AND NOT EXISTS (SELECT 1 FROM allocations "
+		       "WHERE reservation = $1 AND host = $2 "
+		       "AND released_at IS NULL)",
+		       2, params);
+	if (!res)
+		goto rollback;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		db_rollback(db);
+		return 0;   /* over, or that host is held already */
+	}
+	PQclear(res);
+	if (lock_hosts(db, &pick, 1, err) < 0 ||
+	    insert_allocations(db, &pick, 1, 0, NULL, id, err) < 0 ||
+	    db_exec(db, err,
+		    "WITH x AS (UPDATE reservations SET status = 'active' "
+		    "WHERE id = $1 RETURNING id) "
+		    "INSERT INTO events (actor, kind, host, detail) "
+		    "SELECT $3, 'blockage.active', $2, "
+		    "jsonb_build_object('id', id) FROM x",
+		    3, params) < 0 ||
+	    db_commit(db, err) < 0)
+		goto rollback;
+	return 0;
+rollback:
+	db_rollback(db);
+	return err->code ? err->code : ERR_FAIL;
+}
+
+int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
+			size_t n, struct err *err)
+{
+	struct buf f = BUF_INIT, j = BUF_INIT, r = BUF_INIT, s = BUF_INIT,
+		   e = BUF_INIT, h = BUF_INIT, w = BUF_INIT;
+	const char *params[7];
+	int rc = 0;
+
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		array_add_int(&f, rows[i].flight, 1);
+		array_add(&j, rows[i].job);
+		array_add_int(&r, rows[i].reservation, 1);
+		array_add_int(&s, rows[i].start, 1);
+		array_add_int(&e, rows[i].end, 1);
+		array_add(&h, rows[i].hosts);
+		array_add(&w, rows[i].reason);
+	}
+	array_end(&f);
+	array_end(&j);
+	array_end(&r);
+	array_end(&s);
+	array_end(&e);
+	array_end(&h);
+	array_end(&w);
+	params[0] = f.buf;
+	params[1] = j.buf;
+	params[2] = r.buf;
+	params[3] = s.buf;
+	params[4] = e.buf;
+	params[5] = h.buf;
+	params[6] = w.buf;
+	if (db_exec(db, err,
+		    "UPDATE jobs j SET planned_start = to_timestamp(u.s), "
+		    "planned_end = to_timestamp(u.e), "
+		    "planned_hosts = string_to_array(u.h, ' '), wait_reason = u.w "
+		    "FROM unnest($1::bigint[], $2::text[], $4::bigint[], "
+		    "$5::bigint[], $6::text[], $7::text[]) AS u(f, j, s, e, h, w) "
+		    "WHERE u.f IS NOT NULL AND j.flight = u.f AND j.job = u.j "
+		    "AND j.status = 'queued' "
+		    "AND $3::bigint[] IS NOT NULL",   /* typed, though unused */
+		    7, params) < 0 ||
+	    db_exec(db, err,
+		    "UPDATE reservations r SET planned_start = to_timestamp(u.s), "
+		    "planned_hosts = string_to_array(u.h, ' '), wait_reason = u.w "
+		    "FROM unnest($3::bigint[], $4::bigint[], $6::text[], "
+		    "$7::text[]) AS u(r, s, h, w) "
+		    "WHERE u.r IS NOT NULL AND r.id = u.r "
+		    "AND r.status IN ('waiting', 'active') AND $1::bigint[] "
+		    "IS NOT NULL AND $2::text[] IS NOT NULL "
+		    "AND $5::bigint[] IS NOT NULL",
+		    7, params) < 0)
+		rc = -1;
+	buf_release(&f);
+	buf_release(&j);
+	buf_release(&r);
+	buf_release(&s);
+	buf_release(&e);
+	buf_release(&h);
+	buf_release(&w);
+	return rc;
+}
+
+int db_sched_write_state(struct db *db, const char *scheduler, double ms,
+			 int queued, int hosts, int allocated,
+			 struct err *err)
+{
+	char m[32], q[16], h[16], a[16];
+	const char *params[5] = { scheduler, m, q, h, a };
+
+	snprintf(m, sizeof(m), "%.3f", ms);
+	snprintf(q, sizeof(q), "%d", queued);
+	snprintf(h, sizeof(h), "%d", hosts);
+	snprintf(a, sizeof(a), "%d", allocated);
+	return db_exec(db, err,
+		       "INSERT INTO plan_state (id, computed_at, scheduler, "
+		       "pass_ms, queued, hosts, allocated) "
+		       "VALUES (1, now(), $1, $2, $3, $4, $5) "
+		       "ON CONFLICT (id) DO UPDATE SET computed_at = now(), "
+		       "scheduler = $1, pass_ms = $2, queued = $3, hosts = $4, "
+		       "allocated = $5",
+		       5, params);
+}
+
+/* ---- people's requests ---- */
+
+static int insert_reservation(struct db *db, const char *kind,
+			      const struct sched_reserve *r, const char *from,
+			      const char *to, long *id, struct err *err)
+{
+	char n[16], d[32];
+	struct buf flags = BUF_INIT;
+	const char *params[10] = { kind, r->owner, r->arch, NULL, r->host, n,
+				   r->duration ? d : NULL, r->reason, from, to };
+	struct vec words = VEC_INIT;
+	PGresult *res;
+
+	if (r->flags)
+		vec_split(&words, r->flags);
+	for (size_t i = 0; i < words.n; i++)
+		array_add(&flags, words.v[i]);
+	array_end(&flags);
+	vec_clear(&words);
+	params[3] = flags.buf;
+	snprintf(n, sizeof(n), "%d", r->nhosts > 0 ? r->nhosts : 1);
+	snprintf(d, sizeof(d), "%ld", r->duration);
+	res = db_query(db, err,
+		       "WITH x AS (INSERT INTO reservations (kind, owner, arch, "
+		       "flags, host, nhosts, duration, reason, start_at, end_at) "
+		       "VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8, "
+		       "hangar_when($9), hangar_when($10)) RETURNING *) "
+		       ", e AS (INSERT INTO events (actor, kind, host, detail) "
+		       "SELECT owner, kind || '.requested', host, "
+		       "jsonb_build_object('id', id, 'arch', arch, 'flags', flags, "
+		       "'nhosts', nhosts, 'duration', duration, "
+		       "'start', start_at, 'end', end_at) FROM x) "
+		       "SELECT id FROM x",
+		       10, params);
+	buf_release(&flags);
+	if (!res)
+		return err->code;
+	*id = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+/* A host, arch or flag that matches nothing is a mistake worth naming. */
+static int check_target(struct db *db, const struct sched_reserve *r,
+			struct err *err)
+{
+	struct buf flags = BUF_INIT;
+	struct vec words = VEC_INIT;
+	const char *params[3];
+	PGresult *res;
+	long n;
+
+	if (r->flags)
+		vec_split(&words, r->flags);
+	for (size_t i = 0; i < words.n; i++)
+		array_add(&flags, words.v[i]);
+	array_end(&flags);
+	vec_clear(&words);
+	params[0] = r->host;
+	params[1] = r->arch;
+	params[2] = flags.buf;
+	res = db_query(db, err,
+		       "SELECT count(*) FROM hosts h WHERE h.state <> 'retired' "
+		       "AND ($1::text IS NULL OR h.name = $1) "
+		       "AND ($2::text IS NULL OR h.arch = $2) "
+		       "AND $3::text[] <@ ARRAY(SELECT flag FROM host_flags f "
+		       "WHERE f.host = h.name)",
+		       3, params);
+	buf_release(&flags);
+	if (!res)
+		return err->code;
+	n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (r->host && !n)
+		return err_set(err, ERR_NOTFOUND,
+			       "no host %s (or it lacks those flags)", r->host);
+	if (n < (r->nhosts > 0 ? r->nhosts : 1))
+		return err_set(err, ERR_NOTFOUND,
+			       "only %ld host%s match%s %s%s%s", n,
+			       n == 1 ? "" : "s", n == 1 ? "es" : "",
+			       r->arch ? r->arch : "any arch",
+			       r->flags ? " with " : "",
+			       r->flags ? r->flags : "");
+	return 0;
+}
+
+int db_sched_reserve(struct db *db, const struct sched_reserve *r, long *id,
+		     struct err *err)
+{
+	if (check_target(db, r, err) < 0)
+		return err->code;
+	return insert_reservation(db, "reservation", r, NULL, NULL, id, err);
+}
+
+int db_sched_block(struct db *db, const struct sched_reserve *r,
+		   const char *from, const char *to, long *id,
+		   struct err *err)
+{
+	struct sched_reserve all = *r;
+
+	all.nhosts = 1;
+	if (check_target(db, &all, err) < 0)
+		return err->code;
+	return insert_reservation(db, "blockage", r, from, to, id, err);
+}
+
+int db_sched_release(struct db *db, long id, struct err *err)
+{
+	char rid[32];
+	const char *params[2] = { rid, db_actor() };
+	PGresult *res;
+	int n;
+
+	snprintf(rid, sizeof(rid), "%ld", id);
+	res = db_query(db, err,
+		       "WITH x AS (UPDATE reservations SET status = 'released', "
+		       "released_at = now() WHERE id = $1 "
+		       "AND status IN ('waiting', 'active') "
+		       "RETURNING id, kind, owner), "
+		       "a AS (UPDATE allocations al SET released_at = now() "
+		       "FROM x WHERE al.reservation = x.id "
+		       "AND al.released_at IS NULL RETURNING al.host), "
+		       "e AS (INSERT INTO events (actor, kind, detail) "
+		       "SELECT $2, x.kind || '.released', jsonb_build_object("
+		       "'id', x.id, 'owner', x.owner, 'hosts', "
+		       "(SELECT coalesce(jsonb_agg(host), '[]') FROM a)) FROM x) "
+		       "SELECT count(*) FROM x",
+		       2, params);
+	if (!res)
+		return err->code;
+	n = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (!n)
+		return err_set(err, ERR_NOTFOUND,
+			       "no live reservation or blockage %ld", id);
+	return 0;
+}
+
+/* ---- the plan as people see it ---- */
+
+void db_sched_view_release(struct sched_view *v)
+{
+	PQclear(v->state);
+	PQclear(v->hosts);
+	PQclear(v->waiting);
+	memset(v, 0, sizeof(*v));
+}
+
+int db_sched_view(struct db *db, struct sched_view *v, struct err *err)
+{
+	PGresult *now;
+
+	memset(v, 0, sizeof(*v));
+	if (db_exec(db, err,
+		    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
+		    NULL) < 0)
+		return err->code;
+	if (!(now = db_query(db, err, "SELECT " EPOCH("now()"), 0, NULL)))
+		goto fail;
+	v->now = db_sched_int(now, 0, 0);
+	PQclear(now);
+	v->state = db_query(db, err,
+			    "SELECT to_char(computed_at AT TIME ZONE 'UTC', "
+			    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+			    EPOCH("now() - computed_at") ", scheduler, pass_ms, "
+			    "queued, hosts, allocated FROM plan_state",
+			    0, NULL);
+	if (!v->state)
+		goto fail;
+	v->hosts = db_query(db, err,
+			    "SELECT h.name, h.arch, h.state, a.flight, a.job, "
+			    "a.reservation, r.owner, r.kind, "
+			    EPOCH("a.allocated_at") ", "
+			    EPOCH("coalesce(r.end_at, a.planned_end)") ", "
+			    "a.shareix, j.status "
+			    "FROM hosts h LEFT JOIN allocations a ON a.host = h.name "
+			    "AND a.released_at IS NULL "
+			    "LEFT JOIN reservations r ON r.id = a.reservation "
+			    "LEFT JOIN jobs j ON j.flight = a.flight AND j.job = a.job "
+			    "WHERE h.state <> 'retired' "
+			    "ORDER BY h.name COLLATE \"C\", a.shareix",
+			    0, NULL);
+	if (!v->hosts)
+		goto fail;
+	v->waiting = db_query(db, err,
+			      "SELECT 'job', j.flight, j.job, NULL::bigint, "
+			      EPOCH("j.planned_start") ", " EPOCH("j.planned_end") ", "
+			      "array_to_string(j.planned_hosts, ' '), j.wait_reason, "
+			      "NULL FROM jobs j JOIN flights f ON f.id = j.flight "
+			      "WHERE j.status = 'queued' "
+			      "AND f.status IN ('queued', 'running') "
+			      "UNION ALL "
+			      "SELECT kind, NULL, NULL, id, "
+			      EPOCH("coalesce(start_at, planned_start)") ", "
+			      EPOCH("coalesce(end_at, planned_start + "
+				    "make_interval(secs => duration))") ", "
+			      "array_to_string(planned_hosts, ' '), wait_reason, "
+			      "owner FROM reservations WHERE status = 'waiting' "
+			      "OR (kind = 'blockage' AND status = 'active') "
+			      "ORDER BY 5 NULLS LAST, 2, 3, 4",
+			      0, NULL);
+	if (!v->waiting || db_commit(db, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	db_sched_view_release(v);
+	return err->code;
+}

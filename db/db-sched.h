@@ -1,0 +1,169 @@
+/*
+ * db-sched.h: what the scheduler reads and writes: a consistent snapshot
+ * of hosts, the queue, allocations and reservations; lease and ownership
+ * clean-up; allocating hosts with row locks; the plan columns; and the
+ * reservations and blockages people ask for.
+ */
+#ifndef HANGAR_DB_SCHED_H
+#define HANGAR_DB_SCHED_H
+
+#include <stdint.h>
+
+#include "db.h"
+
+/*
+ * A snapshot keeps its query results; row fields point into them. Times
+ * are seconds since the epoch (0: NULL).
+ */
+struct sched_snapshot {
+	int64_t now;
+	PGresult *hosts, *jobs, *deps, *pins, *allocs, *res;
+};
+
+/* hosts: name, arch, state, flags (space separated), share_max_tasks,
+ * share_max_wear, share_type, share_wear */
+enum { SH_NAME, SH_ARCH, SH_STATE, SH_FLAGS, SH_SHARE_TASKS, SH_SHARE_WEAR_MAX,
+       SH_SHARE_TYPE, SH_SHARE_WEAR };
+/* jobs of unfinished flights, by (flight, job) */
+enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
+       SJ_INTENT, SJ_BRANCH_PRIO, SJ_QUEUED_AT, SJ_FLIGHT_STARTED,
+       SJ_PLANNED_START, SJ_PLANNED_END, SJ_PLANNED_HOSTS, SJ_WAIT_REASON,
+       SJ_IS_BUILD };
+/* dependencies of queued jobs, with the dependency's status */
+enum { SD_FLIGHT, SD_JOB, SD_DEP_FLIGHT, SD_DEP_JOB, SD_DEP_STATUS };
+/* runvars of queued jobs that matter here: host, hostN pins, starvation */
+enum { SP_FLIGHT, SP_JOB, SP_NAME, SP_VAL };
+/* live allocations */
+enum { SA_HOST, SA_SHAREIX, SA_FLIGHT, SA_JOB, SA_RESERVATION, SA_SINCE,
+       SA_PLANNED_END, SA_RES_END };
+/* live reservations and blockages */
+enum { SR_ID, SR_KIND, SR_OWNER, SR_ARCH, SR_FLAGS, SR_HOST, SR_NHOSTS,
+       SR_DURATION, SR_START, SR_END, SR_CREATED, SR_STATUS,
+       SR_PLANNED_START, SR_PLANNED_HOSTS, SR_WAIT_REASON };
+
+/*
+ * One scheduler acts at a time: the holder of a session advisory lock on
+ * its connection (released by PostgreSQL when that connection ends).
+ * Returns 1 when this connection holds it, 0 when another does.
+ */
+int db_sched_try_leader(struct db *db, struct err *err);
+
+/* Reads everything a planning pass needs in one read-only transaction. */
+int db_sched_snapshot(struct db *db, struct sched_snapshot *s,
+		      struct err *err);
+/* Just the hosts and the queue: the floor a pass cannot beat. */
+int db_sched_read_floor(struct db *db, struct err *err);
+void db_sched_snapshot_release(struct sched_snapshot *s);
+
+/* Field helpers over a snapshot result. */
+const char *db_sched_str(PGresult *res, int row, int col); /* NULL if NULL */
+int64_t db_sched_int(PGresult *res, int row, int col);     /* 0 if NULL */
+
+/* A finished run, for duration estimates and host choice. */
+struct sched_run {
+	const char *job, *host;
+	int64_t flight;
+	int failed;
+	int64_t started, finished;
+};
+/* Runs finished after since (seconds); *res owns the strings. */
+int db_sched_runs(struct db *db, int64_t since, PGresult **res,
+		  struct sched_run **runs, size_t *n, struct err *err);
+
+/*
+ * Gives back what dead owners hold (reference 3.1, without the manual
+ * cleanup): allocations of jobs that ended, of reservations that ended or
+ * expired; unclaimed jobs whose claim lease expired go back to the queue,
+ * claimed jobs whose worker stopped heartbeating end broken. Unshares
+ * empty worn hosts. Returns how many things it changed, or -1.
+ */
+int db_sched_reclaim(struct db *db, int claim_timeout, struct err *err);
+
+/* Marks queued jobs blocked (a dependency did not pass) or starved. */
+int db_sched_end_jobs(struct db *db, const long *flights, const char **jobs,
+		      const char **reasons, size_t n, const char *status,
+		      struct err *err);
+
+/* One host of an allocation: name and share slot (0 whole, else 1..N). */
+struct sched_pick {
+	const char *host;
+	int shareix;
+	const char *share_type;   /* for shareix > 0 */
+	int64_t end;              /* planned end */
+};
+
+/*
+ * Allocates hosts to a queued job: locks the job (SKIP LOCKED) and the
+ * hosts, checks they are still free (and the share still open), records
+ * the allocations, sets the job preparing with a claim lease and its host
+ * runvars. ERR_EXISTS: someone else got there first (nothing changed).
+ */
+int db_sched_allocate_job(struct db *db, long flight, const char *job,
+			  const struct sched_pick *picks, size_t n,
+			  int claim_timeout, struct err *err);
+/* The same for a waiting reservation: it becomes active for its
+ * duration. */
+int db_sched_allocate_reservation(struct db *db, long id,
+				  const struct sched_pick *picks, size_t n,
+				  struct err *err);
+/* A blockage whose window began takes each free host it covers. */
+int db_sched_allocate_blockage(struct db *db, long id, const char *host,
+			       struct err *err);
+
+/* One row of the plan to store (only rows that changed are passed). */
+struct sched_planned {
+	long flight;            /* jobs; 0 for a reservation */
+	const char *job;
+	long reservation;
+	int64_t start, end;     /* 0: unknown */
+	const char *hosts;      /* space separated, or NULL */
+	const char *reason;
+};
+int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
+			size_t n, struct err *err);
+int db_sched_write_state(struct db *db, const char *scheduler, double ms,
+			 int queued, int hosts, int allocated,
+			 struct err *err);
+
+/* ---- the plan as people see it ---- */
+
+/* plan_state: computed_at (ISO), age seconds, scheduler, pass_ms,
+ * queued, hosts, allocated (no row before the first pass) */
+enum { PS_AT, PS_AGE, PS_SCHEDULER, PS_MS, PS_QUEUED, PS_HOSTS, PS_ALLOCATED };
+/* hosts with what holds them now (one row per live allocation) */
+enum { PH_NAME, PH_ARCH, PH_STATE, PH_FLIGHT, PH_JOB, PH_RESERVATION,
+       PH_OWNER, PH_KIND, PH_SINCE, PH_UNTIL, PH_SHAREIX, PH_JOB_STATUS };
+/* bookings ahead: waiting jobs, reservations and blockages */
+enum { PW_KIND, PW_FLIGHT, PW_JOB, PW_RESERVATION, PW_START, PW_END,
+       PW_HOSTS, PW_REASON, PW_OWNER };
+struct sched_view {
+	int64_t now;
+	PGresult *state, *hosts, *waiting;
+};
+int db_sched_view(struct db *db, struct sched_view *v, struct err *err);
+void db_sched_view_release(struct sched_view *v);
+
+/* ---- people's requests ---- */
+
+struct sched_reserve {
+	const char *owner;
+	const char *host;       /* or arch + flags */
+	const char *arch;
+	const char *flags;      /* space separated, or NULL */
+	int nhosts;
+	long duration;          /* seconds */
+	const char *reason;
+};
+/* Queues a reservation; *id gets its number. */
+int db_sched_reserve(struct db *db, const struct sched_reserve *r, long *id,
+		     struct err *err);
+/* A blockage of hosts (host, or arch/flags) from start to end (any
+ * timestamp PostgreSQL understands). */
+int db_sched_block(struct db *db, const struct sched_reserve *r,
+		   const char *from, const char *to, long *id,
+		   struct err *err);
+/* Ends a reservation or blockage and frees its hosts. ERR_NOTFOUND if it
+ * is not live. */
+int db_sched_release(struct db *db, long id, struct err *err);
+
+#endif

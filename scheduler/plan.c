@@ -1,0 +1,974 @@
+/*
+ * plan.c: conservative backfill over per-host timelines.
+ *
+ * Each host (or each share slot of a shared host) keeps its busy time as
+ * sorted, disjoint blocks, with the end of the last block and the longest
+ * free gap before it. Most requests of a long queue fit only after every
+ * block; the longest gap tells without a walk, so checking one host is
+ * usually O(1) and a pass is O(requests x candidate hosts).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+#include "strmap.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define HOUR ((plan_time)3600)
+#define DAY ((plan_time)86400)
+
+void plan_config_default(struct plan_config *cfg)
+{
+	cfg->prevfail_bonus = 7 * DAY;
+	cfg->variation_max = 12 * HOUR;
+	cfg->starvation = 1;
+	cfg->starve_factor_half = 400;
+	cfg->starve_factor_tail = 200;
+}
+
+const char *plan_outcome_str(enum plan_outcome o)
+{
+	static const char *const names[] = {
+		[PLAN_START] = "start",
+		[PLAN_WAIT] = "wait",
+		[PLAN_NO_HOST] = "no-host",
+		[PLAN_STARVED] = "starved",
+		[PLAN_BLOCKED_WINDOW] = "blockage",
+	};
+
+	return names[o];
+}
+
+struct block {
+	plan_time s, e;
+};
+
+struct slotline {
+	struct block *b;
+	size_t n, alloc;
+	plan_time last_end;   /* end of the last block; 0 when none */
+	plan_time maxgap;     /* longest free gap from now to last_end */
+};
+
+struct hstate {
+	int arch;             /* interned */
+	int *flags;           /* interned, sorted */
+	size_t nflags;
+	int equiv;            /* interned actual equiv-* flag, or -1 */
+	int share;            /* interned share-* flag, or -1 */
+	int usable;
+	int nslots;           /* 1 unless shared */
+	int nshare_busy;      /* busy entries on one slot (current sharers) */
+	plan_time share_drain;  /* a worn host: when its sharers are gone */
+	struct slotline *sl;
+};
+
+/* Candidate hosts of one (arch, flags) requirement, cached by its key. */
+struct cands {
+	size_t *h;
+	size_t n;
+};
+
+struct planner {
+	const struct plan_input *in;
+	struct plan_output *out;
+	struct strmap names;  /* arch and flag names -> ids */
+	struct strmap hostix; /* host name -> index */
+	struct strmap candix; /* requirement key -> index into cands */
+	struct cands *cands;
+	size_t ncands, cands_alloc;
+	struct hstate *hs;
+	size_t *tl_alloc;     /* per host: timeline capacity */
+	/* per host: the history entry of the request being planned */
+	const struct plan_history **hist;
+	int *state;           /* per request: 0 new, 1 planning, 2 done */
+	struct plan_flight *flights;  /* mutable copy: starving lowers W */
+	plan_time variation_never;
+};
+
+/* ---- timelines ---- */
+
+static void slot_recompute(struct slotline *sl, plan_time now)
+{
+	plan_time prev = now;
+
+	sl->maxgap = 0;
+	for (size_t i = 0; i < sl->n; i++) {
+		if (sl->b[i].s - prev > sl->maxgap)
+			sl->maxgap = sl->b[i].s - prev;
+		prev = sl->b[i].e;
+	}
+	sl->last_end = sl->n ? sl->b[sl->n - 1].e : 0;
+}
+
+/* Adds busy time [s, e) (clipped to now), merging with what it touches. */
+static void slot_add(struct slotline *sl, plan_time now, plan_time s,
+		     plan_time e)
+{
+	size_t lo = 0, hi, i;
+
+	if (s < now)
+		s = now;
+	if (e <= s)
+		return;
+	/* first block ending at or after s */
+	hi = sl->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (sl->b[mid].e < s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	i = lo;
+	/* absorb every block that starts at or before e */
+	hi = i;
+	while (hi < sl->n && sl->b[hi].s <= e) {
+		if (sl->b[hi].s < s)
+			s = sl->b[hi].s;
+		if (sl->b[hi].e > e)
+			e = sl->b[hi].e;
+		hi++;
+	}
+	if (hi == i) {
+		XGROW(sl->b, sl->alloc, sl->n + 1);
+		memmove(&sl->b[i + 1], &sl->b[i], (sl->n - i) * sizeof(*sl->b));
+		sl->n++;
+	} else if (hi > i + 1) {
+		memmove(&sl->b[i + 1], &sl->b[hi], (sl->n - hi) * sizeof(*sl->b));
+		sl->n -= hi - i - 1;
+	}
+	sl->b[i].s = s;
+	sl->b[i].e = e;
+	slot_recompute(sl, now);
+}
+
+/* The earliest t >= t0 with [t, t + d) free on this slot. */
+static plan_time slot_fit(const struct slotline *sl, plan_time t0,
+			  plan_time d)
+{
+	size_t lo = 0, hi = sl->n;
+	plan_time t = t0;
+
+	if (!sl->n || t0 >= sl->last_end)
+		return t0;
+	if (d > sl->maxgap)
+		return sl->last_end;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (sl->b[mid].e <= t0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < sl->n; i++) {
+		if (sl->b[i].s >= t + d)
+			return t;
+		if (sl->b[i].e > t)
+			t = sl->b[i].e;
+	}
+	return t;
+}
+
+/* Earliest start of the whole host (every slot free). */
+static plan_time host_fit_whole(const struct hstate *h, plan_time t0,
+				plan_time d)
+{
+	plan_time t = t0;
+	int moved;
+
+	if (h->nslots == 1)
+		return slot_fit(&h->sl[0], t0, d);
+	do {
+		moved = 0;
+		for (int k = 0; k < h->nslots; k++) {
+			plan_time u = slot_fit(&h->sl[k], t, d);
+
+			if (u != t) {
+				t = u;
+				moved = 1;
+			}
+		}
+	} while (moved);
+	return t;
+}
+
+/* Earliest start on one share slot; *slot gets it. */
+static plan_time host_fit_share(const struct hstate *h, plan_time t0,
+				plan_time d, int *slot)
+{
+	plan_time best = PLAN_NEVER;
+
+	for (int k = 0; k < h->nslots; k++) {
+		plan_time u = slot_fit(&h->sl[k], t0, d);
+
+		if (u < best) {
+			best = u;
+			*slot = k;
+		}
+	}
+	return best;
+}
+
+static void timeline_add(struct planner *p, size_t host, plan_time s,
+			 plan_time e, int slot, long req)
+{
+	struct plan_output *out = p->out;
+	struct plan_slot_entry *te;
+
+	XGROW(out->timeline[host], p->tl_alloc[host], out->ntimeline[host] + 1);
+	te = &out->timeline[host][out->ntimeline[host]++];
+	te->start = s;
+	te->end = e;
+	te->slot = slot;
+	te->req = req;
+}
+
+static void host_book(struct planner *p, size_t host, int slot, plan_time s,
+		      plan_time e, long req)
+{
+	struct hstate *h = &p->hs[host];
+
+	if (slot < 0)
+		for (int k = 0; k < h->nslots; k++)
+			slot_add(&h->sl[k], p->in->now, s, e);
+	else
+		slot_add(&h->sl[slot], p->in->now, s, e);
+	timeline_add(p, host, s, e, slot, req);
+}
+
+/* ---- hosts and requirements ---- */
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static void planner_hosts(struct planner *p)
+{
+	const struct plan_input *in = p->in;
+
+	p->hs = xcalloc(in->nhosts + 1, sizeof(*p->hs));
+	for (size_t i = 0; i < in->nhosts; i++) {
+		const struct plan_host *ph = &in->hosts[i];
+		struct hstate *h = &p->hs[i];
+		size_t n = 0;
+
+		strmap_put(&p->hostix, ph->name, (long)i);
+		h->arch = (int)strmap_intern(&p->names, ph->arch);
+		h->equiv = h->share = -1;
+		for (const char *const *f = ph->flags; f && *f; f++)
+			n++;
+		h->flags = xcalloc(n + 1, sizeof(int));
+		for (const char *const *f = ph->flags; f && *f; f++) {
+			int id = (int)strmap_intern(&p->names, *f);
+
+			h->flags[h->nflags++] = id;
+			if (has_prefix(*f, "equiv-") && h->equiv < 0)
+				h->equiv = id;
+			if (has_prefix(*f, "share-") && h->share < 0)
+				h->share = id;
+		}
+		qsort(h->flags, h->nflags, sizeof(int), cmp_int);
+		h->usable = ph->usable;
+		h->nslots = h->share >= 0 && ph->share_slots > 1 ? ph->share_slots
+								 : 1;
+		h->nshare_busy = 0;
+		h->sl = xcalloc((size_t)h->nslots, sizeof(*h->sl));
+	}
+}
+
+static int host_has_flags(const struct hstate *h, const int *req, size_t n)
+{
+	size_t i = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		while (i < h->nflags && h->flags[i] < req[k])
+			i++;
+		if (i == h->nflags || h->flags[i] != req[k])
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The interned required flags of r (its formal equiv-* classes are not
+ * host flags); *equiv says whether it had one, *share its share-* flag.
+ * Unknown flags get ids no host has, so nothing matches them.
+ */
+static size_t req_flags(struct planner *p, const struct plan_request *r,
+			int **out, int *equiv, int *share)
+{
+	size_t n = 0, cap = 0;
+	int *ids = NULL;
+
+	*equiv = 0;
+	*share = -1;
+	for (const char *const *f = r->flags; f && *f; f++) {
+		int id;
+
+		if (has_prefix(*f, "equiv-")) {
+			*equiv = 1;
+			continue;
+		}
+		id = (int)strmap_intern(&p->names, *f);
+		if (has_prefix(*f, "share-") && *share < 0)
+			*share = id;
+		XGROW(ids, cap, n + 1);
+		ids[n++] = id;
+	}
+	if (n)
+		qsort(ids, n, sizeof(int), cmp_int);
+	*out = ids;
+	return n;
+}
+
+/* Usable hosts with r's arch and flags, from the cache. */
+static const struct cands *candidates(struct planner *p,
+				      const struct plan_request *r,
+				      const int *flags, size_t nflags)
+{
+	char key[1024];
+	size_t len;
+	long ix;
+	int arch = r->arch ? (int)strmap_intern(&p->names, r->arch) : -1;
+	struct cands *c;
+
+	len = (size_t)snprintf(key, sizeof(key), "%d", arch);
+	for (size_t k = 0; k < nflags && len < sizeof(key) - 16; k++)
+		len += (size_t)snprintf(key + len, sizeof(key) - len, ",%d",
+					flags[k]);
+	ix = strmap_get(&p->candix, key);
+	if (ix >= 0)
+		return &p->cands[ix];
+	XGROW(p->cands, p->cands_alloc, p->ncands + 1);
+	c = &p->cands[p->ncands];
+	memset(c, 0, sizeof(*c));
+	c->h = xcalloc(p->in->nhosts + 1, sizeof(size_t));
+	for (size_t i = 0; i < p->in->nhosts; i++) {
+		const struct hstate *h = &p->hs[i];
+
+		if (h->usable && (arch < 0 || h->arch == arch) &&
+		    host_has_flags(h, flags, nflags))
+			c->h[c->n++] = i;
+	}
+	strmap_put(&p->candix, key, (long)p->ncands);
+	return &p->cands[p->ncands++];
+}
+
+/* ---- host choice ---- */
+
+static plan_time variation_bonus(const struct planner *p, plan_time age)
+{
+	double b = 2.0 * (double)HOUR * log(1.0 + (double)age / (double)DAY);
+
+	if (b > (double)p->in->cfg.variation_max)
+		return p->in->cfg.variation_max;
+	return b < 0 ? 0 : (plan_time)b;
+}
+
+static plan_time host_bonus(const struct planner *p,
+			    const struct plan_request *r,
+			    const struct plan_history *hist)
+{
+	if (hist && hist->last_failed)
+		return p->in->cfg.prevfail_bonus;
+	if (r->is_build || r->kind != PLAN_JOB)
+		return 0;
+	if (!hist)
+		return p->variation_never;
+	return variation_bonus(p, p->in->now - hist->last_run);
+}
+
+struct choice {
+	size_t host;
+	int slot;
+	plan_time start, dur, cost;
+};
+
+/* Evaluates host i for r from t0: its start, duration and cost. */
+static void evaluate(const struct planner *p, const struct plan_request *r,
+		     int share, size_t i, plan_time t0, struct choice *c)
+{
+	const struct hstate *h = &p->hs[i];
+	const struct plan_history *hist = p->hist[i];
+
+	c->host = i;
+	c->slot = -1;
+	c->dur = hist && hist->duration > 0 ? hist->duration : r->duration;
+	if (c->dur < 1)
+		c->dur = 1;
+	if (share >= 0 && h->share == share)
+		c->start = host_fit_share(h, t0 > h->share_drain ? t0
+							   : h->share_drain,
+					  c->dur, &c->slot);
+	else
+		c->start = host_fit_whole(h, t0, c->dur);
+	c->cost = c->start + (r->is_build ? c->dur : 0) - host_bonus(p, r, hist);
+}
+
+static int choice_better(const struct choice *a, const struct choice *b)
+{
+	if (a->cost != b->cost)
+		return a->cost < b->cost;
+	return a->host < b->host;
+}
+
+/* Is host c free at exactly start for its duration? */
+static int free_at(const struct planner *p, const struct plan_request *r,
+		   int share, struct choice *c, plan_time start)
+{
+	evaluate(p, r, share, c->host, start, c);
+	return c->start == start;
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+	plan_time x = *(const plan_time *)a, y = *(const plan_time *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_choice(const void *a, const void *b)
+{
+	return choice_better(a, b) ? -1 : choice_better(b, a) ? 1 : 0;
+}
+
+/*
+ * Several hosts at once: the earliest time at which n of the candidates
+ * (all of one equiv class when asked) are free together for the job, the
+ * best n of those by cost. Multi-host jobs are rare; this is quadratic.
+ */
+static int choose_many(struct planner *p, const struct plan_request *r,
+		       const size_t *cand, size_t ncand, const int *forced,
+		       size_t nforced, int share, int equiv, plan_time t0,
+		       struct choice *best)
+{
+	size_t n = (size_t)r->nhosts;
+	plan_time *times = NULL;
+	size_t ntimes = 0, talloc = 0;
+	struct choice *ok = xcalloc(ncand + 1, sizeof(*ok));
+	int found = 0;
+
+	/* the group can start at t0 or when some host's busy block ends */
+	XGROW(times, talloc, 1);
+	times[ntimes++] = t0;
+	for (size_t k = 0; k < ncand; k++) {
+		const struct hstate *h = &p->hs[cand[k]];
+
+		for (int s = 0; s < h->nslots; s++)
+			for (size_t b = 0; b < h->sl[s].n; b++) {
+				if (h->sl[s].b[b].e <= t0)
+					continue;
+				XGROW(times, talloc, ntimes + 1);
+				times[ntimes++] = h->sl[s].b[b].e;
+			}
+	}
+	qsort(times, ntimes, sizeof(*times), cmp_time);
+	for (size_t t = 0; t < ntimes && !found; t++) {
+		size_t nok = 0;
+
+		if (t && times[t] == times[t - 1])
+			continue;
+		for (size_t k = 0; k < ncand; k++) {
+			struct choice c = { .host = cand[k] };
+
+			if (free_at(p, r, share, &c, times[t]))
+				ok[nok++] = c;
+		}
+		if (nok < n)
+			continue;
+		/* forced (pinned) hosts first, then the cheapest */
+		qsort(ok, nok, sizeof(*ok), cmp_choice);
+		for (size_t k = 0; k < nok && !found; k++) {
+			int eq = equiv ? p->hs[ok[k].host].equiv : -1;
+			size_t got = 0, nf = 0;
+
+			if (equiv && eq < 0)
+				continue;
+			for (size_t f = 0; f < nforced; f++)
+				for (size_t m = 0; m < nok; m++)
+					if (ok[m].host == (size_t)forced[f] &&
+					    (!equiv || p->hs[ok[m].host].equiv == eq)) {
+						best[got++] = ok[m];
+						nf++;
+					}
+			if (nf < nforced)
+				continue;
+			for (size_t m = 0; m < nok && got < n; m++) {
+				int dup = 0;
+
+				if (equiv && p->hs[ok[m].host].equiv != eq)
+					continue;
+				for (size_t g = 0; g < got; g++)
+					dup |= best[g].host == ok[m].host;
+				if (!dup)
+					best[got++] = ok[m];
+			}
+			found = got == n;
+			if (!equiv)
+				break;
+		}
+	}
+	free(times);
+	free(ok);
+	return found;
+}
+
+/* ---- requests ---- */
+
+static void describe_req(const struct plan_request *r, char *buf, size_t len)
+{
+	size_t off = (size_t)snprintf(buf, len, "%s", r->arch ? r->arch : "");
+
+	for (const char *const *f = r->flags; f && *f && off < len; f++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+					off ? " " : "", *f);
+}
+
+static struct plan_flight *flight_of(struct planner *p, long flight)
+{
+	for (size_t i = 0; i < p->in->nflights; i++)
+		if (p->flights[i].flight == flight)
+			return &p->flights[i];
+	return NULL;
+}
+
+/* OSSTest's rule (reference 3.9), see plan.h. */
+static int starving(struct planner *p, const struct plan_request *r,
+		    plan_time end, plan_time *limit)
+{
+	const struct plan_config *cfg = &p->in->cfg;
+	struct plan_flight *f;
+	double ratio, x;
+
+	if (!cfg->starvation || r->kind != PLAN_JOB || r->never_starve ||
+	    r->deps_pending)
+		return 0;
+	f = flight_of(p, r->flight);
+	if (!f || f->done < 1 || f->done < f->waiting || !f->started ||
+	    f->started > p->in->now)
+		return 0;
+	ratio = f->waiting ? (double)f->done / f->waiting : 9.0;
+	if (ratio <= 1.0)
+		x = cfg->starve_factor_half;
+	else if (ratio >= 9.0)
+		x = cfg->starve_factor_tail;
+	else
+		x = cfg->starve_factor_half +
+		    (cfg->starve_factor_tail - cfg->starve_factor_half) *
+			    (ratio - 1.0) / 8.0;
+	*limit = f->started +
+		 (plan_time)((double)(p->in->now - f->started) * x / 100.0);
+	if (end <= *limit)
+		return 0;
+	if (f->waiting > 0)
+		f->waiting--;
+	return 1;
+}
+
+static void plan_request(struct planner *p, size_t ri);
+
+static void plan_blockage(struct planner *p, size_t ri)
+{
+	const struct plan_request *r = &p->in->reqs[ri];
+	struct plan_result *res = &p->out->results[ri];
+	int *flags, equiv, share;
+	size_t nflags = req_flags(p, r, &flags, &equiv, &share);
+	int arch = r->arch ? (int)strmap_intern(&p->names, r->arch) : -1;
+	long pin = r->pinned && r->pinned[0]
+			   ? strmap_get(&p->hostix, r->pinned[0]) : -1;
+
+	res->outcome = PLAN_BLOCKED_WINDOW;
+	res->start = r->not_before;
+	res->end = r->not_before + r->duration;
+	res->hosts = xcalloc(p->in->nhosts + 1, sizeof(*res->hosts));
+	for (size_t i = 0; i < p->in->nhosts; i++) {
+		const struct hstate *h = &p->hs[i];
+
+		if ((r->pinned && r->pinned[0] && (long)i != pin) ||
+		    (arch >= 0 && h->arch != arch) ||
+		    !host_has_flags(h, flags, nflags))
+			continue;
+		res->hosts[res->nbooked].host = i;
+		res->hosts[res->nbooked++].slot = -1;
+		host_book(p, i, -1, res->start, res->end, (long)ri);
+	}
+	snprintf(res->reason, sizeof(res->reason), "maintenance window on %zu host%s",
+		 res->nbooked, res->nbooked == 1 ? "" : "s");
+	free(flags);
+}
+
+/* Earliest start allowed by dependencies; plans them first. */
+static plan_time deps_start(struct planner *p, size_t ri, const char **wait,
+			    int *impossible)
+{
+	const struct plan_request *r = &p->in->reqs[ri];
+	plan_time t0 = p->in->now;
+
+	*wait = NULL;
+	*impossible = 0;
+	if (r->not_before > t0)
+		t0 = r->not_before;
+	if (r->deps_end > t0) {
+		t0 = r->deps_end;
+		*wait = r->deps_what ? r->deps_what : "its dependencies";
+	}
+	for (size_t k = 0; k < r->ndeps; k++) {
+		size_t d = r->deps[k];
+		const struct plan_result *dr;
+
+		if (d >= p->in->nreqs || d == ri)
+			continue;
+		if (p->state[d] == 0)
+			plan_request(p, d);
+		if (p->state[d] != 2)
+			continue;   /* a cycle: ignore that edge */
+		dr = &p->out->results[d];
+		if (dr->outcome == PLAN_NO_HOST || dr->outcome == PLAN_STARVED) {
+			*impossible = 1;
+			*wait = p->in->reqs[d].what;
+			return PLAN_NEVER;
+		}
+		if (dr->end > t0) {
+			t0 = dr->end;
+			*wait = p->in->reqs[d].what;
+		}
+	}
+	return t0;
+}
+
+/* Puts each pinned host at its pin's position (hostN is the Nth). */
+static void order_by_pins(const struct planner *p,
+			  const struct plan_request *r, struct choice *best,
+			  size_t n)
+{
+	struct choice *sorted = xcalloc(n + 1, sizeof(*sorted));
+	int *used = xcalloc(n + 1, sizeof(int)), *placed = xcalloc(n + 1, sizeof(int));
+
+	for (size_t k = 0; k < n; k++) {
+		long h = r->pinned[k] ? strmap_get(&p->hostix, r->pinned[k]) : -1;
+
+		for (size_t m = 0; h >= 0 && m < n; m++)
+			if (!used[m] && best[m].host == (size_t)h) {
+				sorted[k] = best[m];
+				used[m] = placed[k] = 1;
+				break;
+			}
+	}
+	for (size_t k = 0, m = 0; k < n; k++) {
+		if (placed[k])
+			continue;
+		while (used[m])
+			m++;
+		sorted[k] = best[m];
+		used[m] = 1;
+	}
+	memcpy(best, sorted, n * sizeof(*best));
+	free(sorted);
+	free(used);
+	free(placed);
+}
+
+static void plan_request(struct planner *p, size_t ri)
+{
+	const struct plan_input *in = p->in;
+	const struct plan_request *r = &in->reqs[ri];
+	struct plan_result *res = &p->out->results[ri];
+	size_t n = r->nhosts > 0 ? (size_t)r->nhosts : 1;
+	int *flags = NULL, equiv, share, forced[64];
+	size_t nflags, nforced = 0, ncand = 0;
+	const size_t *cand;
+	size_t *pinned_cand = NULL;
+	struct choice *best;
+	const char *wait, *bad_pin = NULL;
+	int impossible, found = 0;
+	plan_time t0, limit;
+	char want[96];
+
+	p->state[ri] = 1;
+	if (r->kind == PLAN_BLOCKAGE) {
+		plan_blockage(p, ri);
+		p->state[ri] = 2;
+		return;
+	}
+	res->hosts = xcalloc(n + 1, sizeof(*res->hosts));
+	best = xcalloc(n + 1, sizeof(*best));
+	t0 = deps_start(p, ri, &wait, &impossible);
+	nflags = req_flags(p, r, &flags, &equiv, &share);
+	describe_req(r, want, sizeof(want));
+	{
+		const struct cands *c = candidates(p, r, flags, nflags);
+
+		cand = c->h;
+		ncand = c->n;
+	}
+	/* pins: those hosts, if they qualify, plus candidates for the rest */
+	for (size_t k = 0; r->pinned && k < n && k < 64; k++) {
+		long h;
+		int ok = 0;
+
+		if (!r->pinned[k])
+			continue;
+		h = strmap_get(&p->hostix, r->pinned[k]);
+		for (size_t m = 0; h >= 0 && m < ncand; m++)
+			ok |= cand[m] == (size_t)h;
+		if (!ok) {
+			bad_pin = r->pinned[k];
+			break;
+		}
+		forced[nforced++] = (int)h;
+	}
+	if (nforced == n) {
+		pinned_cand = xcalloc(n + 1, sizeof(size_t));
+		for (size_t k = 0; k < n; k++)
+			pinned_cand[k] = (size_t)forced[k];
+		cand = pinned_cand;
+		ncand = n;
+	}
+	for (size_t k = 0; k < r->nhistory; k++)
+		if (r->history[k].host < in->nhosts)
+			p->hist[r->history[k].host] = &r->history[k];
+
+	if (bad_pin) {
+		snprintf(res->reason, sizeof(res->reason),
+			 "pinned host %s is not usable for %s", bad_pin,
+			 want[0] ? want : "it");
+	} else if (impossible) {
+		snprintf(res->reason, sizeof(res->reason),
+			 "waits for %s, which cannot run", wait);
+	} else if (ncand < n) {
+		if (n == 1)
+			snprintf(res->reason, sizeof(res->reason),
+				 "no usable host for %s", want[0] ? want : "it");
+		else
+			snprintf(res->reason, sizeof(res->reason),
+				 "needs %zu hosts, %zu usable for %s", n, ncand,
+				 want[0] ? want : "it");
+	} else if (n == 1) {
+		for (size_t k = 0; k < ncand; k++) {
+			struct choice c;
+
+			evaluate(p, r, share, cand[k], t0, &c);
+			if (!found || choice_better(&c, &best[0]))
+				best[0] = c;
+			found = 1;
+		}
+	} else {
+		found = choose_many(p, r, cand, ncand, forced, nforced, share,
+				    equiv, t0, best);
+		if (!found)
+			snprintf(res->reason, sizeof(res->reason),
+				 "no %zu usable hosts %sfor %s", n,
+				 equiv ? "of one equiv class " : "",
+				 want[0] ? want : "it");
+	}
+
+	if (!found) {
+		res->outcome = PLAN_NO_HOST;
+		res->start = res->end = PLAN_NEVER;
+		if (starving(p, r, PLAN_NEVER, &limit)) {
+			res->outcome = PLAN_STARVED;
+			snprintf(res->reason, sizeof(res->reason),
+				 "starved: no host can take it and most of its flight is done");
+		}
+	} else {
+		plan_time start = best[0].start, end = 0;
+
+		if (r->pinned && n > 1)
+			order_by_pins(p, r, best, n);
+
+		for (size_t k = 0; k < n; k++) {
+			if (best[k].start > start)
+				start = best[k].start;
+		}
+		for (size_t k = 0; k < n; k++)
+			if (start + best[k].dur > end)
+				end = start + best[k].dur;
+		res->start = start;
+		res->end = end;
+		if (start > in->now && starving(p, r, end, &limit)) {
+			res->outcome = PLAN_STARVED;
+			snprintf(res->reason, sizeof(res->reason),
+				 "starved: expected to finish %llds after now, past its flight's limit (%llds)",
+				 (long long)(end - in->now),
+				 (long long)(limit - in->now));
+		} else {
+			res->outcome = start <= in->now && !r->deps_pending
+					       ? PLAN_START : PLAN_WAIT;
+			res->nbooked = n;
+			for (size_t k = 0; k < n; k++) {
+				res->hosts[k].host = best[k].host;
+				res->hosts[k].slot = best[k].slot;
+				host_book(p, best[k].host, best[k].slot, start,
+					  start + best[k].dur, (long)ri);
+			}
+			if (res->outcome == PLAN_START)
+				snprintf(res->reason, sizeof(res->reason),
+					 "starts now");
+			else if (wait)
+				snprintf(res->reason, sizeof(res->reason),
+					 "waits for %s", wait);
+			else if (p->hist[best[0].host] &&
+				 p->hist[best[0].host]->last_failed)
+				snprintf(res->reason, sizeof(res->reason),
+					 "waits for %s, where it last failed",
+					 in->hosts[best[0].host].name);
+			else
+				snprintf(res->reason, sizeof(res->reason),
+					 "%zu suitable host%s busy or booked ahead",
+					 ncand, ncand == 1 ? "" : "s");
+		}
+	}
+	for (size_t k = 0; k < r->nhistory; k++)
+		if (r->history[k].host < in->nhosts)
+			p->hist[r->history[k].host] = NULL;
+	free(pinned_cand);
+	free(flags);
+	free(best);
+	p->state[ri] = 2;
+}
+
+/* ---- the pass ---- */
+
+static const struct plan_request *sort_reqs;
+
+static int cmp_queue(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const struct plan_request *x = &sort_reqs[i], *y = &sort_reqs[j];
+	int bx = x->kind == PLAN_BLOCKAGE, by = y->kind == PLAN_BLOCKAGE;
+
+	if (bx != by)
+		return by - bx;
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	if (x->queued_at != y->queued_at)
+		return x->queued_at < y->queued_at ? -1 : 1;
+	if (x->flight != y->flight)
+		return x->flight < y->flight ? -1 : 1;
+	if (x->is_build != y->is_build)
+		return y->is_build - x->is_build;
+	return (i > j) - (i < j);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct plan_slot_entry *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->slot != y->slot)
+		return x->slot < y->slot ? -1 : 1;
+	return (x->req > y->req) - (x->req < y->req);
+}
+
+int plan_compute(const struct plan_input *in, struct plan_output *out)
+{
+	struct planner p;
+	int rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	memset(out, 0, sizeof(*out));
+	p.in = in;
+	p.out = out;
+	out->results = xcalloc(in->nreqs + 1, sizeof(*out->results));
+	out->order = xcalloc(in->nreqs + 1, sizeof(*out->order));
+	out->timeline = xcalloc(in->nhosts + 1, sizeof(*out->timeline));
+	out->ntimeline = xcalloc(in->nhosts + 1, sizeof(*out->ntimeline));
+	p.tl_alloc = xcalloc(in->nhosts + 1, sizeof(*p.tl_alloc));
+	p.hist = xcalloc(in->nhosts + 1, sizeof(*p.hist));
+	p.state = xcalloc(in->nreqs + 1, sizeof(*p.state));
+	p.flights = xcalloc(in->nflights + 1, sizeof(*p.flights));
+	if (in->nflights)
+		memcpy(p.flights, in->flights, in->nflights * sizeof(*p.flights));
+	p.variation_never = variation_bonus(&p, 90 * DAY);
+	planner_hosts(&p);
+
+	for (size_t i = 0; i < in->nbusy; i++) {
+		const struct plan_busy *b = &in->busy[i];
+		struct hstate *h;
+
+		if (b->host >= in->nhosts) {
+			rc = -1;
+			continue;
+		}
+		h = &p.hs[b->host];
+		if (b->slot < 0 || b->slot >= h->nslots)
+			for (int k = 0; k < h->nslots; k++)
+				slot_add(&h->sl[k], in->now, b->start, b->end);
+		else
+			slot_add(&h->sl[b->slot], in->now, b->start, b->end);
+		timeline_add(&p, b->host, b->start, b->end,
+			     b->slot < h->nslots ? b->slot : -1, -1 - (long)i);
+	}
+	/* a worn shared host takes no new sharer until its sharers are gone */
+	for (size_t i = 0; i < in->nbusy; i++) {
+		const struct plan_busy *b = &in->busy[i];
+
+		if (b->host < in->nhosts && b->slot >= 0 &&
+		    in->hosts[b->host].share_worn &&
+		    b->end > p.hs[b->host].share_drain)
+			p.hs[b->host].share_drain = b->end;
+	}
+
+	for (size_t i = 0; i < in->nreqs; i++)
+		out->order[i] = i;
+	sort_reqs = in->reqs;
+	qsort(out->order, in->nreqs, sizeof(*out->order), cmp_queue);
+	sort_reqs = NULL;
+	for (size_t k = 0; k < in->nreqs; k++)
+		if (p.state[out->order[k]] == 0)
+			plan_request(&p, out->order[k]);
+
+	for (size_t i = 0; i < in->nhosts; i++)
+		if (out->ntimeline[i])
+			qsort(out->timeline[i], out->ntimeline[i],
+		      sizeof(*out->timeline[i]), cmp_entry);
+
+	for (size_t i = 0; i < in->nhosts; i++) {
+		for (int k = 0; k < p.hs[i].nslots; k++)
+			free(p.hs[i].sl[k].b);
+		free(p.hs[i].sl);
+		free(p.hs[i].flags);
+	}
+	for (size_t i = 0; i < p.ncands; i++)
+		free(p.cands[i].h);
+	free(p.cands);
+	free(p.hs);
+	free(p.tl_alloc);
+	free(p.hist);
+	free(p.state);
+	free(p.flights);
+	strmap_clear(&p.names);
+	strmap_clear(&p.hostix);
+	strmap_clear(&p.candix);
+	return rc;
+}
+
+void plan_output_release(const struct plan_input *in, struct plan_output *out)
+{
+	if (out->results)
+		for (size_t i = 0; i < in->nreqs; i++)
+			free(out->results[i].hosts);
+	if (out->timeline)
+		for (size_t i = 0; i < in->nhosts; i++)
+			free(out->timeline[i]);
+	free(out->results);
+	free(out->order);
+	free(out->timeline);
+	free(out->ntimeline);
+	memset(out, 0, sizeof(*out));
+}

@@ -1,0 +1,822 @@
+/*
+ * scheduler.c: one planning pass, and the daemon loop.
+ *
+ * A pass: give back what dead owners hold; learn the runs that finished
+ * since the last pass; read a snapshot; plan; then act on the plan with
+ * short transactions (allocate what starts now, end jobs that are blocked
+ * or starved) and store the rows of the plan that changed. Allocation
+ * re-checks everything under row locks, so a pass that raced another
+ * scheduler or a person only loses that allocation, never doubles it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db-sched.h"
+#include "log.h"
+#include "scheduler.h"
+#include "strmap.h"
+#include "vec.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/* A stored plan time this close to the new one is not rewritten. */
+#define PLAN_SLACK 60
+/* Runs may commit out of finished_at order: look back this far. */
+#define RUNS_OVERLAP 600
+#define MAX_HIST 64
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void scheduler_init(struct scheduler *s, struct db *db,
+		    const struct lab_sched *cfg, const char *name)
+{
+	memset(s, 0, sizeof(*s));
+	s->db = db;
+	s->cfg = *cfg;
+	s->name = name;
+	est_init(&s->est, cfg->estimate_window, cfg->default_duration);
+}
+
+void scheduler_release(struct scheduler *s)
+{
+	est_release(&s->est);
+}
+
+/* ---- building the planner's input from a snapshot ---- */
+
+/* Split flag lists, shared by every row with the same text. */
+struct flagsets {
+	struct strmap ix;
+	struct vec *v;
+	size_t n, alloc;
+};
+
+static const char *const *flagset(struct flagsets *fs, const char *text)
+{
+	long ix = strmap_get(&fs->ix, text ? text : "");
+
+	if (ix < 0) {
+		XGROW(fs->v, fs->alloc, fs->n + 1);
+		vec_init(&fs->v[fs->n]);
+		if (text)
+			vec_split(&fs->v[fs->n], text);
+		ix = (long)fs->n++;
+		strmap_put(&fs->ix, text ? text : "", ix);
+	}
+	return (const char *const *)vec_argv(&fs->v[ix]);
+}
+
+static void flagsets_release(struct flagsets *fs)
+{
+	for (size_t i = 0; i < fs->n; i++)
+		vec_clear(&fs->v[i]);
+	free(fs->v);
+	strmap_clear(&fs->ix);
+}
+
+struct pass {
+	struct scheduler *s;
+	struct sched_snapshot snap;
+	struct plan_input in;
+	struct plan_output out;
+	struct flagsets flags;
+	struct plan_host *hosts;
+	struct plan_busy *busy;
+	struct plan_request *reqs;
+	struct plan_flight *flights;
+	size_t nflights;
+	int *req_row;            /* request -> jobs row, or -1 - res row */
+	int *row_req;            /* jobs row -> request, or -1 */
+	plan_time *row_end;      /* jobs row -> expected end if running */
+	size_t *deps;            /* pool of dependency indices */
+	struct plan_history *hist;  /* pool */
+	char **whats;
+	/* jobs to end: blocked by a dependency */
+	long *end_flight;
+	const char **end_job, **end_reason;
+	size_t nend, end_alloc;
+	struct vec reasons;      /* owned strings for end_reason */
+};
+
+static int job_cmp(PGresult *jobs, int row, int64_t flight, const char *job)
+{
+	int64_t f = db_sched_int(jobs, row, SJ_FLIGHT);
+
+	if (f != flight)
+		return f < flight ? -1 : 1;
+	return strcmp(PQgetvalue(jobs, row, SJ_JOB), job);
+}
+
+/* The jobs row of (flight, job), or -1: rows are in (flight, job) order. */
+static int job_row(PGresult *jobs, int64_t flight, const char *job)
+{
+	int lo = 0, hi = PQntuples(jobs);
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2, c = job_cmp(jobs, mid, flight, job);
+
+		if (!c)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int status_is(const char *st, const char *const *set)
+{
+	for (; *set; set++)
+		if (!strcmp(st, *set))
+			return 1;
+	return 0;
+}
+
+static const char *const st_waiting[] = { "queued", "preparing", "running",
+					  NULL };
+static const char *const st_done[] = { "pass", "fail", NULL };
+
+static int intent_priority(const struct lab_sched *c, const char *intent)
+{
+	if (!strcmp(intent, "gate"))
+		return c->prio_gate;
+	if (!strcmp(intent, "bisect"))
+		return c->prio_bisect;
+	if (!strcmp(intent, "retest"))
+		return c->prio_retest;
+	return c->prio_adhoc;
+}
+
+static void pass_hosts(struct pass *p)
+{
+	PGresult *h = p->snap.hosts;
+	size_t n = (size_t)PQntuples(h);
+
+	p->hosts = xcalloc(n + 1, sizeof(*p->hosts));
+	for (size_t i = 0; i < n; i++) {
+		struct plan_host *ph = &p->hosts[i];
+		int r = (int)i;
+
+		ph->name = PQgetvalue(h, r, SH_NAME);
+		ph->arch = PQgetvalue(h, r, SH_ARCH);
+		ph->flags = flagset(&p->flags, PQgetvalue(h, r, SH_FLAGS));
+		ph->usable = !strcmp(PQgetvalue(h, r, SH_STATE), "free");
+		ph->share_slots = (int)db_sched_int(h, r, SH_SHARE_TASKS);
+		ph->share_worn = !PQgetisnull(h, r, SH_SHARE_TYPE) &&
+				 db_sched_int(h, r, SH_SHARE_WEAR) >=
+					 db_sched_int(h, r, SH_SHARE_WEAR_MAX);
+	}
+	p->in.hosts = p->hosts;
+	p->in.nhosts = n;
+}
+
+static long host_index(const struct pass *p, const char *name)
+{
+	size_t lo = 0, hi = p->in.nhosts;
+
+	while (lo < hi) {   /* hosts come ordered by name (C collation) */
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(p->hosts[mid].name, name);
+
+		if (!c)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = 0; i < p->in.nhosts; i++)   /* other collations */
+		if (!strcmp(p->hosts[i].name, name))
+			return (long)i;
+	return -1;
+}
+
+/* Allocations: what holds each host, and when running jobs should end. */
+static void pass_busy(struct pass *p)
+{
+	PGresult *a = p->snap.allocs;
+	size_t n = (size_t)PQntuples(a), nb = 0;
+	plan_time now = p->snap.now;
+
+	p->busy = xcalloc(n + 1, sizeof(*p->busy));
+	for (size_t i = 0; i < n; i++) {
+		int r = (int)i;
+		long h = host_index(p, PQgetvalue(a, r, SA_HOST));
+		plan_time since = db_sched_int(a, r, SA_SINCE);
+		plan_time end = db_sched_int(a, r, SA_PLANNED_END);
+		int shareix = (int)db_sched_int(a, r, SA_SHAREIX);
+		struct plan_busy *b;
+
+		if (h < 0)
+			continue;   /* a retired host */
+		if (!PQgetisnull(a, r, SA_RESERVATION)) {
+			end = db_sched_int(a, r, SA_RES_END);
+		} else if (end <= now) {
+			/* overdue: OSSTest's guess, the error squared */
+			plan_time planned = end > since ? end - since : 60;
+			plan_time sofar = now - since;
+
+			end = since + (plan_time)((double)sofar * (double)sofar /
+						  (double)planned) + 1;
+			if (end <= now)
+				end = now + 60;
+		}
+		if (!PQgetisnull(a, r, SA_FLIGHT)) {
+			int row = job_row(p->snap.jobs,
+					  db_sched_int(a, r, SA_FLIGHT),
+					  PQgetvalue(a, r, SA_JOB));
+
+			if (row >= 0 && end > p->row_end[row])
+				p->row_end[row] = end;
+		}
+		b = &p->busy[nb++];
+		b->host = (size_t)h;
+		b->slot = shareix > 0 ? shareix - 1 : -1;
+		b->start = since;
+		b->end = end;
+		b->what = PQgetisnull(a, r, SA_FLIGHT) ? "reservation"
+						       : PQgetvalue(a, r, SA_JOB);
+	}
+	p->in.busy = p->busy;
+	p->in.nbusy = nb;
+}
+
+static void end_job(struct pass *p, int row, char *reason)
+{
+	XGROW(p->end_flight, p->end_alloc, p->nend + 1);
+	p->end_job = xrealloc(p->end_job, p->end_alloc * sizeof(*p->end_job));
+	p->end_reason = xrealloc(p->end_reason,
+				 p->end_alloc * sizeof(*p->end_reason));
+	p->end_flight[p->nend] = (long)db_sched_int(p->snap.jobs, row, SJ_FLIGHT);
+	p->end_job[p->nend] = PQgetvalue(p->snap.jobs, row, SJ_JOB);
+	vec_push_take(&p->reasons, reason);
+	p->end_reason[p->nend++] = p->reasons.v[p->reasons.n - 1];
+}
+
+static struct plan_flight *pass_flight(struct pass *p, long flight,
+				       plan_time started)
+{
+	if (p->nflights && p->flights[p->nflights - 1].flight == flight)
+		return &p->flights[p->nflights - 1];
+	p->flights[p->nflights].flight = flight;
+	p->flights[p->nflights].started = started;
+	return &p->flights[p->nflights++];
+}
+
+static void pass_jobs(struct pass *p)
+{
+	PGresult *j = p->snap.jobs, *d = p->snap.deps, *pins = p->snap.pins;
+	size_t nrows = (size_t)PQntuples(j), nres = (size_t)PQntuples(p->snap.res);
+	size_t ndeps = (size_t)PQntuples(d), nreq = 0, dk = 0, pk = 0, hk = 0;
+	size_t ndep_pool = 0;
+	const struct lab_sched *cfg = &p->s->cfg;
+	long *hostmap;
+	size_t nmap = p->s->est.hostnames.n;
+
+	p->reqs = xcalloc(nrows + nres + 1, sizeof(*p->reqs));
+	p->req_row = xcalloc(nrows + nres + 1, sizeof(int));
+	p->row_req = xcalloc(nrows + 1, sizeof(int));
+	p->flights = xcalloc(nrows + 1, sizeof(*p->flights));
+	p->deps = xcalloc(ndeps + 1, sizeof(size_t));
+	p->whats = xcalloc(nrows + nres + 1, sizeof(char *));
+	p->hist = xcalloc(nrows * 4 + 1, sizeof(*p->hist));
+	hostmap = xcalloc(nmap + 1, sizeof(long));
+	for (size_t i = 0; i < nmap; i++)
+		hostmap[i] = -1;
+	for (size_t i = 0; i < p->in.nhosts; i++) {
+		long id = strmap_get(&p->s->est.hostnames, p->hosts[i].name);
+
+		if (id >= 0 && (size_t)id < nmap)
+			hostmap[id] = (long)i;
+	}
+
+	/* first: which rows are requests, and the flights' counts */
+	for (size_t i = 0; i < nrows; i++) {
+		int r = (int)i;
+		const char *st = PQgetvalue(j, r, SJ_STATUS);
+		struct plan_flight *f = pass_flight(
+			p, (long)db_sched_int(j, r, SJ_FLIGHT),
+			db_sched_int(j, r, SJ_FLIGHT_STARTED));
+
+		p->row_req[i] = -1;
+		if (status_is(st, st_done))
+			f->done++;
+		else if (status_is(st, st_waiting))
+			f->waiting++;
+		if (!strcmp(st, "queued"))
+			p->row_req[i] = (int)nreq++;
+	}
+	/* then the requests, with dependencies, pins and history */
+	for (size_t i = 0; i < nrows; i++) {
+		int r = (int)i, blocked = 0;
+		long flight = (long)db_sched_int(j, r, SJ_FLIGHT);
+		const char *job = PQgetvalue(j, r, SJ_JOB);
+		struct plan_request *q;
+		char *why = NULL;
+		plan_time dur;
+
+		if (p->row_req[i] < 0)
+			continue;
+		q = &p->reqs[p->row_req[i]];
+		p->req_row[p->row_req[i]] = r;
+		q->kind = PLAN_JOB;
+		p->whats[p->row_req[i]] = xasprintf("%ld.%s", flight, job);
+		q->what = p->whats[p->row_req[i]];
+		q->priority = intent_priority(cfg, PQgetvalue(j, r, SJ_INTENT)) +
+			      (int)db_sched_int(j, r, SJ_BRANCH_PRIO);
+		q->queued_at = db_sched_int(j, r, SJ_QUEUED_AT);
+		q->is_build = PQgetvalue(j, r, SJ_IS_BUILD)[0] == 't';
+		q->flight = flight;
+		q->arch = PQgetvalue(j, r, SJ_ARCH);
+		q->flags = flagset(&p->flags, PQgetvalue(j, r, SJ_FLAGS));
+		q->nhosts = (int)db_sched_int(j, r, SJ_NHOSTS);
+		if (q->nhosts < 1)
+			q->nhosts = 1;
+		/* dependencies: deps rows are in the same (flight, job) order */
+		while (dk < ndeps && job_cmp(j, r, db_sched_int(d, (int)dk, SD_FLIGHT),
+					    PQgetvalue(d, (int)dk, SD_JOB)) > 0)
+			dk++;
+		q->deps = &p->deps[ndep_pool];
+		for (; dk < ndeps && !job_cmp(j, r, db_sched_int(d, (int)dk, SD_FLIGHT),
+					      PQgetvalue(d, (int)dk, SD_JOB));
+		     dk++) {
+			const char *dst = PQgetvalue(d, (int)dk, SD_DEP_STATUS);
+			int dr = job_row(j, db_sched_int(d, (int)dk, SD_DEP_FLIGHT),
+					 PQgetvalue(d, (int)dk, SD_DEP_JOB));
+
+			if (!strcmp(dst, "pass"))
+				continue;
+			if (!status_is(dst, st_waiting)) {
+				if (!why)
+					why = xasprintf("%s %s",
+							PQgetvalue(d, (int)dk, SD_DEP_JOB),
+							dst);
+				blocked = 1;
+				continue;
+			}
+			q->deps_pending = 1;
+			if (dr >= 0 && p->row_req[dr] >= 0)
+				p->deps[ndep_pool++] = (size_t)p->row_req[dr];
+			else if (dr >= 0 && p->row_end[dr] > q->deps_end) {
+				q->deps_end = p->row_end[dr];
+				q->deps_what = PQgetvalue(d, (int)dk, SD_DEP_JOB);
+			}
+			else if (dr < 0 && q->deps_end < p->snap.now)
+				q->deps_end = p->snap.now; /* another flight's */
+		}
+		q->ndeps = (size_t)(&p->deps[ndep_pool] - q->deps);
+		if (blocked)
+			end_job(p, r, why);
+		/* pins and the starvation runvar */
+		while (pk < (size_t)PQntuples(pins) &&
+		       job_cmp(j, r, db_sched_int(pins, (int)pk, SP_FLIGHT),
+			       PQgetvalue(pins, (int)pk, SP_JOB)) > 0)
+			pk++;
+		for (; pk < (size_t)PQntuples(pins) &&
+		       !job_cmp(j, r, db_sched_int(pins, (int)pk, SP_FLIGHT),
+				PQgetvalue(pins, (int)pk, SP_JOB));
+		     pk++) {
+			const char *name = PQgetvalue(pins, (int)pk, SP_NAME);
+			const char *val = PQgetvalue(pins, (int)pk, SP_VAL);
+			long ix = !strcmp(name, "host") ? 0 : strtol(name + 4, NULL, 10) - 1;
+
+			if (!strcmp(name, "starvation")) {
+				q->never_starve = !strcmp(val, "never");
+				continue;
+			}
+			if (ix < 0 || ix >= q->nhosts)
+				continue;   /* hostN beyond its hosts: no pin */
+			if (!q->pinned)
+				q->pinned = xcalloc((size_t)q->nhosts + 1,
+						    sizeof(char *));
+			((const char **)q->pinned)[ix] = val;
+		}
+		/* estimates and history, mapped to this pass's hosts */
+		{
+			struct plan_history h[MAX_HIST];
+			size_t nh = est_lookup(&p->s->est, job, p->snap.now, &dur,
+					       h, MAX_HIST);
+
+			q->duration = dur;
+			q->history = &p->hist[hk];
+			for (size_t k = 0; k < nh && hk < nrows * 4; k++) {
+				if (h[k].host >= nmap || hostmap[h[k].host] < 0)
+					continue;
+				p->hist[hk] = h[k];
+				p->hist[hk++].host = (size_t)hostmap[h[k].host];
+			}
+			q->nhistory = (size_t)(&p->hist[hk] - q->history);
+		}
+	}
+	free(hostmap);
+	p->in.reqs = p->reqs;
+	p->in.nreqs = nreq;
+	p->in.flights = p->flights;
+	p->in.nflights = p->nflights;
+}
+
+/* Waiting reservations are requests; blockages are windows. */
+static void pass_reservations(struct pass *p)
+{
+	PGresult *res = p->snap.res;
+
+	for (int r = 0; r < PQntuples(res); r++) {
+		const char *kind = PQgetvalue(res, r, SR_KIND);
+		const char *st = PQgetvalue(res, r, SR_STATUS);
+		size_t qi = p->in.nreqs;
+		struct plan_request *q = &p->reqs[qi];
+
+		if (!strcmp(kind, "reservation") && strcmp(st, "waiting"))
+			continue;   /* active: its allocations are busy entries */
+		memset(q, 0, sizeof(*q));
+		p->req_row[qi] = -1 - r;
+		p->whats[qi] = xasprintf("%s %s", kind, PQgetvalue(res, r, SR_ID));
+		q->what = p->whats[qi];
+		q->arch = db_sched_str(res, r, SR_ARCH);
+		q->flags = flagset(&p->flags, PQgetvalue(res, r, SR_FLAGS));
+		q->nhosts = (int)db_sched_int(res, r, SR_NHOSTS);
+		q->queued_at = db_sched_int(res, r, SR_CREATED);
+		if (!PQgetisnull(res, r, SR_HOST)) {
+			q->pinned = xcalloc(2, sizeof(char *));
+			((const char **)q->pinned)[0] = PQgetvalue(res, r, SR_HOST);
+			q->nhosts = 1;
+		}
+		if (!strcmp(kind, "blockage")) {
+			q->kind = PLAN_BLOCKAGE;
+			q->not_before = db_sched_int(res, r, SR_START);
+			q->duration = db_sched_int(res, r, SR_END) - q->not_before;
+		} else {
+			q->kind = PLAN_RESERVATION;
+			q->priority = p->s->cfg.prio_reservation;
+			q->duration = db_sched_int(res, r, SR_DURATION);
+		}
+		p->in.nreqs++;
+	}
+}
+
+/* ---- acting on the plan ---- */
+
+static char *hosts_text(const struct pass *p, const struct plan_result *res)
+{
+	struct vec v = VEC_INIT;
+	char *s;
+
+	for (size_t k = 0; k < res->nbooked; k++)
+		vec_push(&v, p->hosts[res->hosts[k].host].name);
+	s = v.n ? vec_join(&v, " ") : NULL;
+	vec_clear(&v);
+	return s;
+}
+
+/* The share type a job takes a slot of on host h: its share-* flag. */
+static const char *share_flag(const struct plan_request *q)
+{
+	for (const char *const *f = q->flags; f && *f; f++)
+		if (!strncmp(*f, "share-", 6))
+			return *f;
+	return NULL;
+}
+
+static int pass_allocate(struct pass *p, size_t qi, struct sched_stats *st,
+			 struct err *err)
+{
+	const struct plan_request *q = &p->reqs[qi];
+	const struct plan_result *res = &p->out.results[qi];
+	struct sched_pick picks[64];
+	size_t n = res->nbooked < 64 ? res->nbooked : 64;
+	int rc;
+
+	for (size_t k = 0; k < n; k++) {
+		picks[k].host = p->hosts[res->hosts[k].host].name;
+		picks[k].shareix = res->hosts[k].slot >= 0
+					   ? res->hosts[k].slot + 1 : 0;
+		picks[k].share_type = share_flag(q);
+		picks[k].end = res->end;
+	}
+	if (q->kind == PLAN_JOB) {
+		int row = p->req_row[qi];
+
+		rc = db_sched_allocate_job(
+			p->s->db, (long)db_sched_int(p->snap.jobs, row, SJ_FLIGHT),
+			PQgetvalue(p->snap.jobs, row, SJ_JOB), picks, n,
+			(int)p->s->cfg.claim_timeout, err);
+	} else {
+		rc = db_sched_allocate_reservation(
+			p->s->db,
+			(long)db_sched_int(p->snap.res, -1 - p->req_row[qi], SR_ID),
+			picks, n, err);
+	}
+	if (rc == ERR_EXISTS) {
+		log_info("%s: %s; next pass", q->what, err->msg);
+		err_clear(err);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	st->allocated++;
+	log_info("%s allocated %s%s", q->what, picks[0].host,
+		 n > 1 ? " and more" : "");
+	return 0;
+}
+
+static int pass_blockage(struct pass *p, size_t qi, struct sched_stats *st,
+			 struct err *err)
+{
+	const struct plan_result *res = &p->out.results[qi];
+	long id = (long)db_sched_int(p->snap.res, -1 - p->req_row[qi], SR_ID);
+
+	if (res->start > p->snap.now)
+		return 0;
+	for (size_t k = 0; k < res->nbooked; k++) {
+		const struct plan_host *h = &p->hosts[res->hosts[k].host];
+		int rc;
+
+		if (!h->usable)
+			continue;
+		rc = db_sched_allocate_blockage(p->s->db, id, h->name, err);
+		if (rc == ERR_EXISTS) {
+			err_clear(err);   /* still busy: taken when it frees */
+			continue;
+		}
+		if (rc < 0)
+			return rc;
+		st->allocated++;
+	}
+	return 0;
+}
+
+/* Stores the plan rows of waiting jobs and reservations that changed. */
+static int pass_write_plan(struct pass *p, struct sched_stats *st,
+			   struct err *err)
+{
+	struct sched_planned *rows = xcalloc(p->in.nreqs + 1, sizeof(*rows));
+	char **texts = xcalloc(p->in.nreqs + 1, sizeof(char *));
+	size_t n = 0;
+	int rc;
+
+	for (size_t qi = 0; qi < p->in.nreqs; qi++) {
+		const struct plan_result *res = &p->out.results[qi];
+		int row = p->req_row[qi];
+		PGresult *src = row >= 0 ? p->snap.jobs : p->snap.res;
+		int r = row >= 0 ? row : -1 - row;
+		int cs = row >= 0 ? SJ_PLANNED_START : SR_PLANNED_START;
+		int ch = row >= 0 ? SJ_PLANNED_HOSTS : SR_PLANNED_HOSTS;
+		int cw = row >= 0 ? SJ_WAIT_REASON : SR_WAIT_REASON;
+		const char *old_hosts = db_sched_str(src, r, ch);
+		const char *old_reason = db_sched_str(src, r, cw);
+		int64_t start = res->start >= PLAN_NEVER ? 0 : res->start;
+		int64_t end = res->end >= PLAN_NEVER ? 0 : res->end;
+		int64_t old_end = row >= 0 ? db_sched_int(src, r, SJ_PLANNED_END)
+					   : end;
+		char *hosts;
+
+		if (res->outcome == PLAN_START || res->outcome == PLAN_STARVED)
+			continue;   /* written by their own transactions */
+		hosts = hosts_text(p, res);
+		if (llabs(start - db_sched_int(src, r, cs)) < PLAN_SLACK &&
+		    llabs(end - old_end) < PLAN_SLACK &&
+		    !strcmp(hosts ? hosts : "", old_hosts ? old_hosts : "") &&
+		    !strcmp(res->reason, old_reason ? old_reason : "")) {
+			free(hosts);
+			continue;
+		}
+		texts[n] = hosts;
+		rows[n].flight = row >= 0 ? (long)db_sched_int(src, r, SJ_FLIGHT)
+					  : 0;
+		rows[n].job = row >= 0 ? PQgetvalue(src, r, SJ_JOB) : NULL;
+		rows[n].reservation = row >= 0 ? 0
+					       : (long)db_sched_int(src, r, SR_ID);
+		rows[n].start = start;
+		rows[n].end = end;
+		rows[n].hosts = hosts;
+		rows[n].reason = res->reason;
+		n++;
+	}
+	rc = db_sched_write_plan(p->s->db, rows, n, err);
+	st->rows_written = (int)n;
+	for (size_t i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+	free(rows);
+	return rc;
+}
+
+static int pass_act(struct pass *p, struct sched_stats *st, struct err *err)
+{
+	long *sf = xcalloc(p->in.nreqs + 1, sizeof(long));
+	const char **sj = xcalloc(p->in.nreqs + 1, sizeof(char *));
+	const char **sr = xcalloc(p->in.nreqs + 1, sizeof(char *));
+	size_t nstarved = 0;
+	int rc = 0;
+
+	if (db_sched_end_jobs(p->s->db, p->end_flight, p->end_job,
+			      p->end_reason, p->nend, "blocked", err) < 0)
+		rc = -1;
+	st->ended += (int)p->nend;
+	/* in queue order: what comes first gets its hosts first */
+	for (size_t k = 0; k < p->in.nreqs && !rc; k++) {
+		size_t qi = p->out.order[k];
+		const struct plan_result *res = &p->out.results[qi];
+		int row = p->req_row[qi];
+
+		if (res->outcome == PLAN_START)
+			rc = pass_allocate(p, qi, st, err);
+		else if (res->outcome == PLAN_BLOCKED_WINDOW)
+			rc = pass_blockage(p, qi, st, err);
+		else if (res->outcome == PLAN_STARVED && row >= 0) {
+			sf[nstarved] = (long)db_sched_int(p->snap.jobs, row,
+							 SJ_FLIGHT);
+			sj[nstarved] = PQgetvalue(p->snap.jobs, row, SJ_JOB);
+			sr[nstarved++] = res->reason;
+		}
+	}
+	if (!rc && db_sched_end_jobs(p->s->db, sf, sj, sr, nstarved,
+				     "starved", err) < 0)
+		rc = -1;
+	st->ended += (int)nstarved;
+	free(sf);
+	free(sj);
+	free(sr);
+	return rc;
+}
+
+static void pass_release(struct pass *p)
+{
+	for (size_t i = 0; i < p->in.nreqs; i++) {
+		free((void *)p->reqs[i].pinned);
+		free(p->whats ? p->whats[i] : NULL);
+	}
+	plan_output_release(&p->in, &p->out);
+	db_sched_snapshot_release(&p->snap);
+	flagsets_release(&p->flags);
+	free(p->hosts);
+	free(p->busy);
+	free(p->reqs);
+	free(p->flights);
+	free(p->req_row);
+	free(p->row_req);
+	free(p->row_end);
+	free(p->deps);
+	free(p->hist);
+	free(p->whats);
+	free(p->end_flight);
+	free(p->end_job);
+	free(p->end_reason);
+	vec_clear(&p->reasons);
+}
+
+/* Learns the runs that finished since the last pass. */
+static int pass_learn(struct scheduler *s, struct err *err)
+{
+	PGresult *res;
+	struct sched_run *runs;
+	size_t n;
+
+	if (!s->watermark)
+		s->watermark = (plan_time)time(NULL) - s->cfg.estimate_window;
+	if (db_sched_runs(s->db, s->watermark - RUNS_OVERLAP, &res, &runs, &n,
+			  err) < 0)
+		return err->code;
+	for (size_t i = 0; i < n; i++) {
+		est_add(&s->est, runs[i].flight, runs[i].job, runs[i].host,
+			runs[i].failed, runs[i].started, runs[i].finished);
+		if (runs[i].finished > s->watermark)
+			s->watermark = runs[i].finished;
+	}
+	free(runs);
+	PQclear(res);
+	return 0;
+}
+
+int scheduler_pass(struct scheduler *s, struct sched_stats *st,
+		   struct err *err)
+{
+	struct pass p;
+	double t0 = now_ms(), t1, t2;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	memset(&p, 0, sizeof(p));
+	p.s = s;
+	rc = db_sched_reclaim(s->db, (int)s->cfg.claim_timeout, err);
+	if (rc < 0)
+		return err->code;
+	st->reclaimed = rc;
+	if (pass_learn(s, err) < 0 || db_sched_snapshot(s->db, &p.snap, err) < 0)
+		return err->code;
+	t1 = now_ms();
+	p.in.now = p.snap.now;
+	plan_config_default(&p.in.cfg);
+	p.in.cfg.prevfail_bonus = s->cfg.prefer_failed_host;
+	p.in.cfg.variation_max = s->cfg.spread_bonus;
+	p.in.cfg.starvation = s->cfg.starvation;
+	p.in.cfg.starve_factor_half = s->cfg.starvation_half;
+	p.in.cfg.starve_factor_tail = s->cfg.starvation_tail;
+	p.row_end = xcalloc((size_t)PQntuples(p.snap.jobs) + 1,
+			    sizeof(*p.row_end));
+	pass_hosts(&p);
+	pass_busy(&p);
+	pass_jobs(&p);
+	pass_reservations(&p);
+	rc = plan_compute(&p.in, &p.out);
+	t2 = now_ms();
+	if (rc < 0)
+		log_warnx("the snapshot names hosts it does not have");
+	st->queued = (int)p.in.nreqs;
+	st->hosts = (int)p.in.nhosts;
+	rc = pass_act(&p, st, err);
+	if (!rc)
+		rc = pass_write_plan(&p, st, err);
+	st->read_ms = t1 - t0;
+	st->plan_ms = t2 - t1;
+	st->write_ms = now_ms() - t2;
+	st->total_ms = now_ms() - t0;
+	if (!rc)
+		rc = db_sched_write_state(s->db, s->name, st->total_ms,
+					  st->queued, st->hosts, st->allocated,
+					  err);
+	pass_release(&p);
+	return rc < 0 ? err->code : 0;
+}
+
+/* ---- the daemon ---- */
+
+int scheduler_loop(struct scheduler *s, volatile int *stop,
+		   volatile int *reload, const struct lab_sched *reload_cfg,
+		   struct err *err)
+{
+	int leader = 0, backoff = 1;
+
+	if (db_listen(s->db, "hangar_sched", err) < 0 ||
+	    db_listen(s->db, "hangar_lab", err) < 0)
+		return err->code;
+	while (!*stop) {
+		struct sched_stats st;
+		int wait_ms, rc = 0;
+
+		if (*reload) {
+			*reload = 0;
+			s->cfg = *reload_cfg;
+			s->est.window = reload_cfg->estimate_window;
+			s->est.default_dur = reload_cfg->default_duration;
+			log_info("settings reloaded");
+		}
+		if (!leader && !s->no_leader) {
+			rc = db_sched_try_leader(s->db, err);
+			if (rc == 1)
+				log_info("%s leads", s->name);
+			leader = rc == 1;
+		}
+		if (rc >= 0 && (leader || s->no_leader)) {
+			rc = scheduler_pass(s, &st, err);
+			if (!rc && (st.allocated || st.ended || st.reclaimed))
+				log_info("pass %.1f ms: %d waiting, %d allocated, %d ended, %d reclaimed",
+					 st.total_ms, st.queued, st.allocated,
+					 st.ended, st.reclaimed);
+		}
+		if (rc < 0) {
+			log_warnx("%s", err->msg);
+			err_clear(err);
+			if (!db_connection_ok(s->db)) {
+				leader = 0;
+				if (db_reconnect(s->db, err) < 0 ||
+				    db_listen(s->db, "hangar_sched", err) < 0 ||
+				    db_listen(s->db, "hangar_lab", err) < 0) {
+					log_warnx("%s (retrying in %ds)",
+						 err->msg, backoff);
+					err_clear(err);
+				}
+			}
+			wait_ms = backoff * 1000;
+			backoff = backoff < 30 ? backoff * 2 : 30;
+		} else {
+			backoff = 1;
+			/* a standby asks for the lock every few seconds */
+			wait_ms = (int)(leader || s->no_leader ? s->cfg.interval
+							       : 5) * 1000;
+			if (!leader && !s->no_leader && s->cfg.interval < 5)
+				wait_ms = (int)s->cfg.interval * 1000;
+		}
+		rc = db_wait_notify(s->db, wait_ms, err);
+		if (rc < 0) {
+			log_warnx("%s", err->msg);
+			err_clear(err);
+			continue;
+		}
+		/* a burst of changes (a flight of jobs) is one pass */
+		if (rc == 1)
+			while (!*stop && db_wait_notify(s->db, 50, err) == 1)
+				;
+	}
+	return 0;
+}
