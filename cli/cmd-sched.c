@@ -155,7 +155,7 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 	struct scheduler s;
 	int bench = 0;
 	struct sigaction sa;
-	volatile int stop = 0, reload = 0;
+	volatile int reload = 0;
 	int c, once = 0, json = 0, rc;
 	char *name;
 	struct db *db;
@@ -205,7 +205,6 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 		sigaction(SIGHUP, &sa, NULL);
 		log_info("%s: planning %s", name, db->where);
 		for (;;) {
-			stop = sched_stop;
 			if (sched_reload) {
 				/* re-read the file; a broken one keeps the old */
 				struct lab fresh;
@@ -229,7 +228,6 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 			if (rc < 0 || sched_stop)
 				break;
 		}
-		(void)stop;
 		log_info("%s: stopped", name);
 	}
 	if (rc < 0)

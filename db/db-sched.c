@@ -110,20 +110,30 @@ void db_sched_snapshot_release(struct sched_snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int db_sched_snapshot(struct db *db, struct sched_snapshot *s,
-		      struct err *err)
+/* Opens a read-only snapshot; *now gets the database's time. */
+static int snapshot_begin(struct db *db, int64_t *now, struct err *err)
 {
-	PGresult *now;
+	PGresult *res;
 
-	memset(s, 0, sizeof(*s));
 	if (db_exec(db, err,
 		    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
 		    NULL) < 0)
 		return err->code;
-	if (!(now = db_query(db, err, "SELECT " EPOCH("now()"), 0, NULL)))
-		goto fail;
-	s->now = db_sched_int(now, 0, 0);
-	PQclear(now);
+	if (!(res = db_query(db, err, "SELECT " EPOCH("now()"), 0, NULL))) {
+		db_rollback(db);
+		return err->code;
+	}
+	*now = db_sched_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+int db_sched_snapshot(struct db *db, struct sched_snapshot *s,
+		      struct err *err)
+{
+	memset(s, 0, sizeof(*s));
+	if (snapshot_begin(db, &s->now, err) < 0)
+		return err->code;
 	if (!(s->hosts = db_query(db, err, hosts_sql, 0, NULL)) ||
 	    !(s->jobs = db_query(db, err, jobs_sql, 0, NULL)) ||
 	    !(s->deps = db_query(db, err, deps_sql, 0, NULL)) ||
@@ -199,7 +209,7 @@ static int reclaim_step(struct db *db, struct err *err, const char *sql,
 	return 0;
 }
 
-int db_sched_reclaim(struct db *db, int claim_timeout, struct err *err)
+int db_sched_reclaim(struct db *db, struct err *err)
 {
 	static const char *const steps[] = {
 		/* unclaimed jobs: back to the queue, hosts back to the pool */
@@ -257,7 +267,6 @@ int db_sched_reclaim(struct db *db, int claim_timeout, struct err *err)
 	const char *params[] = { db_actor() };
 	int changed = 0;
 
-	(void)claim_timeout;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		if (reclaim_step(db, err, steps[i], i < 4 ? 1 : 0, params,
 				 &changed) < 0)
@@ -295,6 +304,19 @@ static void array_end(struct buf *b)
 	if (!b->len)
 		buf_addch(b, '{');
 	buf_addch(b, '}');
+}
+
+/* A space-separated list (or NULL) as an array literal. */
+static void array_of_words(struct buf *b, const char *list)
+{
+	struct vec words = VEC_INIT;
+
+	if (list)
+		vec_split(&words, list);
+	for (size_t i = 0; i < words.n; i++)
+		array_add(b, words.v[i]);
+	array_end(b);
+	vec_clear(&words);
 }
 
 int db_sched_end_jobs(struct db *db, const long *flights, const char **jobs,
@@ -718,15 +740,9 @@ static int insert_reservation(struct db *db, const char *kind,
 	struct buf flags = BUF_INIT;
 	const char *params[10] = { kind, r->owner, r->arch, NULL, r->host, n,
 				   r->duration ? d : NULL, r->reason, from, to };
-	struct vec words = VEC_INIT;
 	PGresult *res;
 
-	if (r->flags)
-		vec_split(&words, r->flags);
-	for (size_t i = 0; i < words.n; i++)
-		array_add(&flags, words.v[i]);
-	array_end(&flags);
-	vec_clear(&words);
+	array_of_words(&flags, r->flags);
 	params[3] = flags.buf;
 	snprintf(n, sizeof(n), "%d", r->nhosts > 0 ? r->nhosts : 1);
 	snprintf(d, sizeof(d), "%ld", r->duration);
@@ -755,17 +771,11 @@ static int check_target(struct db *db, const struct sched_reserve *r,
 			struct err *err)
 {
 	struct buf flags = BUF_INIT;
-	struct vec words = VEC_INIT;
 	const char *params[3];
 	PGresult *res;
 	long n;
 
-	if (r->flags)
-		vec_split(&words, r->flags);
-	for (size_t i = 0; i < words.n; i++)
-		array_add(&flags, words.v[i]);
-	array_end(&flags);
-	vec_clear(&words);
+	array_of_words(&flags, r->flags);
 	params[0] = r->host;
 	params[1] = r->arch;
 	params[2] = flags.buf;
@@ -858,17 +868,9 @@ void db_sched_view_release(struct sched_view *v)
 
 int db_sched_view(struct db *db, struct sched_view *v, struct err *err)
 {
-	PGresult *now;
-
 	memset(v, 0, sizeof(*v));
-	if (db_exec(db, err,
-		    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
-		    NULL) < 0)
+	if (snapshot_begin(db, &v->now, err) < 0)
 		return err->code;
-	if (!(now = db_query(db, err, "SELECT " EPOCH("now()"), 0, NULL)))
-		goto fail;
-	v->now = db_sched_int(now, 0, 0);
-	PQclear(now);
 	v->state = db_query(db, err,
 			    "SELECT to_char(computed_at AT TIME ZONE 'UTC', "
 			    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "

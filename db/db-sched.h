@@ -77,7 +77,7 @@ int db_sched_runs(struct db *db, int64_t since, PGresult **res,
  * claimed jobs whose worker stopped heartbeating end broken. Unshares
  * empty worn hosts. Returns how many things it changed, or -1.
  */
-int db_sched_reclaim(struct db *db, int claim_timeout, struct err *err);
+int db_sched_reclaim(struct db *db, struct err *err);
 
 /* Marks queued jobs blocked (a dependency did not pass) or starved. */
 int db_sched_end_jobs(struct db *db, const long *flights, const char **jobs,

@@ -708,7 +708,7 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	memset(st, 0, sizeof(*st));
 	memset(&p, 0, sizeof(p));
 	p.s = s;
-	rc = db_sched_reclaim(s->db, (int)s->cfg.claim_timeout, err);
+	rc = db_sched_reclaim(s->db, err);
 	if (rc < 0)
 		return err->code;
 	st->reclaimed = rc;
