@@ -178,8 +178,8 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 	rc = cli_open_db(cli, &db);
 	if (rc)
 		return rc;
-	db_set_actor("scheduler");
 	name = sched_name();
+	db_set_actor(name);   /* events say which scheduler acted */
 	scheduler_init(&s, db, &cli->lab.sched, name);
 	/* testing only: several schedulers acting at once, to prove that the
 	 * row locks alone never double-allocate */

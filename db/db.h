@@ -69,7 +69,7 @@ char *db_private_conninfo(const char *state);
 
 /*
  * Who is acting, for events: "user@cli" from the login name unless a
- * daemon set its own name ("scheduler") with db_set_actor().
+ * daemon set its own name ("scheduler PID@HOST") with db_set_actor().
  */
 const char *db_actor(void);
 void db_set_actor(const char *actor);

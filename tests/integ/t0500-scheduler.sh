@@ -145,11 +145,22 @@ test_expect_success 'usage and lookup errors are clear' '
 '
 
 test_expect_success 'a killed scheduler restarts and loses nothing' '
+	# a worker holds what was allocated, with a lease well past this test
+	q "UPDATE jobs SET status=\$\$running\$\$, lease_owner=\$\$w2\$\$, lease_until=now() + interval \$\$10 min\$\$ WHERE status=\$\$preparing\$\$" &&
+	q "SELECT id, host, flight, job FROM allocations WHERE released_at IS NULL ORDER BY id" >held.before &&
+	test -s held.before &&
 	kill -9 $(cat sched.pid) &&
+	# work queued while no scheduler runs is picked up by the next one
+	F=$("$QUEUE" "$CONN" b adhoc build-amd64 test-amd64) && echo $F >flight2 &&
 	{ "$HANGAR" --config lab.conf scheduler >sched2.log 2>&1 &
 	  echo $! >sched.pid; } &&
 	wait_for "grep -q leads sched2.log" 10 &&
-	test "$(q "SELECT count(*) FROM allocations WHERE released_at IS NULL AND flight IS NOT NULL")" -ge 1
+	wait_for "test \"\$(q \"SELECT status FROM jobs WHERE flight=$F AND job=\\\$\\\$build-amd64\\\$\\\$\")\" = preparing" 10 &&
+	wait_for "test -n \"\$(q \"SELECT planned_start FROM jobs WHERE flight=$F AND job=\\\$\\\$test-amd64\\\$\\\$\")\"" 10 &&
+	# what was held before is still held, by the same owners
+	q "SELECT id, host, flight, job FROM allocations WHERE released_at IS NULL ORDER BY id" >held.after &&
+	test "$(sort held.before | comm -23 - <(sort held.after))" = "" &&
+	test "$(q "SELECT count(*) FROM jobs WHERE status IN (\$\$preparing\$\$, \$\$running\$\$) AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.flight = jobs.flight AND a.job = jobs.job AND a.released_at IS NULL)")" = 0
 '
 
 test_done
