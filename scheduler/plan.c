@@ -5,7 +5,15 @@
  * sorted, disjoint blocks, with the end of the last block and the longest
  * free gap before it. Most requests of a long queue fit only after every
  * block; the longest gap tells without a walk, so checking one host is
- * usually O(1) and a pass is O(requests x candidate hosts).
+ * usually O(1).
+ *
+ * A request does not check every candidate host either: the candidates of
+ * one (arch, flags) requirement are kept in blocks of CAND_BLOCK hosts
+ * with a lower bound of when any of them could start a job of a given
+ * length, and a block whose bound cannot beat the best host found so far
+ * is skipped whole. Hosts in the request's history (their cost differs)
+ * are checked one by one. plan_config.exhaustive turns the pruning off,
+ * so tests can check it changes nothing.
  */
 #include <math.h>
 #include <stdio.h>
@@ -53,6 +61,18 @@ struct slotline {
 	plan_time maxgap;     /* longest free gap from now to last_end */
 };
 
+/* When a host could start something, at the earliest (see host_lb). */
+struct hsum {
+	plan_time last_end;   /* free for good from here */
+	plan_time maxgap;     /* no gap this long before last_end (whole host) */
+	plan_time first_free; /* not free before this */
+};
+
+/* A candidate block a host belongs to, to refresh when it is booked. */
+struct member {
+	size_t cls, blk;
+};
+
 struct hstate {
 	int arch;             /* interned */
 	int *flags;           /* interned, sorted */
@@ -64,12 +84,19 @@ struct hstate {
 	int nshare_busy;      /* busy entries on one slot (current sharers) */
 	plan_time share_drain;  /* a worn host: when its sharers are gone */
 	struct slotline *sl;
+	struct hsum sum;
+	struct member *mem;
+	size_t nmem, mem_alloc;
 };
 
-/* Candidate hosts of one (arch, flags) requirement, cached by its key. */
+#define CAND_BLOCK 16
+
+/* Candidate hosts of one (arch, flags) requirement, cached by its key:
+ * in index order, with a summary per block of CAND_BLOCK of them. */
 struct cands {
 	size_t *h;
 	size_t n;
+	struct hsum *blk;     /* min last_end, max maxgap, min first_free */
 };
 
 struct planner {
@@ -229,6 +256,59 @@ static void timeline_add(struct planner *p, size_t host, plan_time s,
 	te->req = req;
 }
 
+/*
+ * The bounds of host h. A whole single-slot host with no gap of length d
+ * starts it at max(t0, last_end) exactly; any other host no earlier than
+ * max(t0, first_free). A shared host's slots are not summed up: it
+ * keeps maxgap at PLAN_NEVER, so only the weaker bound is used.
+ */
+static void host_summarize(const struct planner *p, struct hstate *h)
+{
+	plan_time now = p->in->now;
+
+	h->sum.last_end = 0;
+	h->sum.first_free = PLAN_NEVER;
+	for (int k = 0; k < h->nslots; k++) {
+		const struct slotline *sl = &h->sl[k];
+		plan_time ff = !sl->n || sl->b[0].s > now ? now : sl->b[0].e;
+
+		if (sl->last_end > h->sum.last_end)
+			h->sum.last_end = sl->last_end;
+		if (ff < h->sum.first_free)
+			h->sum.first_free = ff;
+	}
+	h->sum.maxgap = h->nslots == 1 && h->share < 0 ? h->sl[0].maxgap
+						       : PLAN_NEVER;
+}
+
+/* The earliest start from t0 of a job of length d that sum allows. */
+static plan_time host_lb(const struct hsum *sum, plan_time t0, plan_time d)
+{
+	plan_time t = sum->maxgap >= d ? sum->first_free : sum->last_end;
+
+	return t > t0 ? t : t0;
+}
+
+static void block_summarize(const struct planner *p, struct cands *c,
+			    size_t b)
+{
+	struct hsum *s = &c->blk[b];
+	size_t end = (b + 1) * CAND_BLOCK < c->n ? (b + 1) * CAND_BLOCK : c->n;
+
+	s->last_end = s->first_free = PLAN_NEVER;
+	s->maxgap = 0;
+	for (size_t k = b * CAND_BLOCK; k < end; k++) {
+		const struct hsum *h = &p->hs[c->h[k]].sum;
+
+		if (h->last_end < s->last_end)
+			s->last_end = h->last_end;
+		if (h->first_free < s->first_free)
+			s->first_free = h->first_free;
+		if (h->maxgap > s->maxgap)
+			s->maxgap = h->maxgap;
+	}
+}
+
 static void host_book(struct planner *p, size_t host, int slot, plan_time s,
 		      plan_time e, long req)
 {
@@ -240,6 +320,9 @@ static void host_book(struct planner *p, size_t host, int slot, plan_time s,
 	else
 		slot_add(&h->sl[slot], p->in->now, s, e);
 	timeline_add(p, host, s, e, slot, req);
+	host_summarize(p, h);
+	for (size_t m = 0; m < h->nmem; m++)
+		block_summarize(p, &p->cands[h->mem[m].cls], h->mem[m].blk);
 }
 
 /* ---- hosts and requirements ---- */
@@ -335,10 +418,10 @@ static size_t req_flags(struct planner *p, const struct plan_request *r,
 	return n;
 }
 
-/* Usable hosts with r's arch and flags, from the cache. */
-static const struct cands *candidates(struct planner *p,
-				      const struct plan_request *r,
-				      const int *flags, size_t nflags)
+/* Usable hosts with r's arch and flags, from the cache: their index in
+ * p->cands (which grows, so pointers into it do not last). */
+static size_t candidates(struct planner *p, const struct plan_request *r,
+			 const int *flags, size_t nflags)
 {
 	char key[1024];
 	size_t len;
@@ -352,20 +435,27 @@ static const struct cands *candidates(struct planner *p,
 					flags[k]);
 	ix = strmap_get(&p->candix, key);
 	if (ix >= 0)
-		return &p->cands[ix];
+		return (size_t)ix;
 	XGROW(p->cands, p->cands_alloc, p->ncands + 1);
 	c = &p->cands[p->ncands];
 	memset(c, 0, sizeof(*c));
 	c->h = xcalloc(p->in->nhosts + 1, sizeof(size_t));
 	for (size_t i = 0; i < p->in->nhosts; i++) {
-		const struct hstate *h = &p->hs[i];
+		struct hstate *h = &p->hs[i];
 
 		if (h->usable && (arch < 0 || h->arch == arch) &&
-		    host_has_flags(h, flags, nflags))
+		    host_has_flags(h, flags, nflags)) {
+			XGROW(h->mem, h->mem_alloc, h->nmem + 1);
+			h->mem[h->nmem].cls = p->ncands;
+			h->mem[h->nmem++].blk = c->n / CAND_BLOCK;
 			c->h[c->n++] = i;
+		}
 	}
+	c->blk = xcalloc(c->n / CAND_BLOCK + 1, sizeof(*c->blk));
+	for (size_t b = 0; b * CAND_BLOCK < c->n; b++)
+		block_summarize(p, c, b);
 	strmap_put(&p->candix, key, (long)p->ncands);
-	return &p->cands[p->ncands++];
+	return p->ncands++;
 }
 
 /* ---- host choice ---- */
@@ -398,6 +488,15 @@ struct choice {
 	plan_time start, dur, cost;
 };
 
+/* A host's cost for r: its start (builds: their finish), less its bonus. */
+static plan_time choice_cost(const struct planner *p,
+			     const struct plan_request *r,
+			     const struct plan_history *hist, plan_time start,
+			     plan_time dur)
+{
+	return start + (r->is_build ? dur : 0) - host_bonus(p, r, hist);
+}
+
 /* Evaluates host i for r from t0: its start, duration and cost. */
 static void evaluate(const struct planner *p, const struct plan_request *r,
 		     int share, size_t i, plan_time t0, struct choice *c)
@@ -416,7 +515,7 @@ static void evaluate(const struct planner *p, const struct plan_request *r,
 					  c->dur, &c->slot);
 	else
 		c->start = host_fit_whole(h, t0, c->dur);
-	c->cost = c->start + (r->is_build ? c->dur : 0) - host_bonus(p, r, hist);
+	c->cost = choice_cost(p, r, hist, c->start, c->dur);
 }
 
 static int choice_better(const struct choice *a, const struct choice *b)
@@ -426,12 +525,73 @@ static int choice_better(const struct choice *a, const struct choice *b)
 	return a->host < b->host;
 }
 
-/* Is host c free at exactly start for its duration? */
-static int free_at(const struct planner *p, const struct plan_request *r,
-		   int share, struct choice *c, plan_time start)
+/* Can no host from first on (index order) under sum beat best? Only for
+ * hosts without history for r: they all have r's duration and bonus. */
+static int cannot_beat(const struct planner *p, const struct plan_request *r,
+		       const struct hsum *sum, plan_time t0, plan_time d,
+		       size_t first, const struct choice *best)
 {
-	evaluate(p, r, share, c->host, start, c);
-	return c->start == start;
+	plan_time cost = choice_cost(p, r, NULL, host_lb(sum, t0, d), d);
+
+	return cost > best->cost || (cost == best->cost && first > best->host);
+}
+
+static int is_candidate(const struct cands *c, size_t host)
+{
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (c->h[mid] < host)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n && c->h[lo] == host;
+}
+
+/* The best single host for r from t0 among the candidates c. */
+static int choose_one(const struct planner *p, const struct plan_request *r,
+		      const struct cands *c, int share, plan_time t0,
+		      struct choice *best)
+{
+	plan_time d = r->duration > 0 ? r->duration : 1;
+	int found = 0, prune = !p->in->cfg.exhaustive;
+	struct choice ch;
+
+	for (size_t k = 0; k < r->nhistory; k++) {
+		size_t i = r->history[k].host;
+
+		if (i >= p->in->nhosts || !is_candidate(c, i))
+			continue;
+		evaluate(p, r, share, i, t0, &ch);
+		if (!found || choice_better(&ch, best))
+			*best = ch;
+		found = 1;
+	}
+	for (size_t b = 0; b * CAND_BLOCK < c->n; b++) {
+		size_t first = b * CAND_BLOCK;
+		size_t end = first + CAND_BLOCK < c->n ? first + CAND_BLOCK : c->n;
+
+		if (found && prune &&
+		    cannot_beat(p, r, &c->blk[b], t0, d, c->h[first], best))
+			continue;
+		for (size_t k = first; k < end; k++) {
+			size_t i = c->h[k];
+
+			if (p->hist[i])
+				continue;   /* done above */
+			if (found && prune &&
+			    cannot_beat(p, r, &p->hs[i].sum, t0, d, i, best))
+				continue;
+			evaluate(p, r, share, i, t0, &ch);
+			if (!found || choice_better(&ch, best))
+				*best = ch;
+			found = 1;
+		}
+	}
+	return found;
 }
 
 static int cmp_time(const void *a, const void *b)
@@ -446,23 +606,172 @@ static int cmp_choice(const void *a, const void *b)
 	return choice_better(a, b) ? -1 : choice_better(b, a) ? 1 : 0;
 }
 
+/* What a multi-host search needs, and its scratch space. */
+struct group {
+	const size_t *cand;
+	size_t ncand, n;
+	const int *forced;
+	size_t nforced;
+	int share, equiv;
+	struct choice *at;    /* per candidate: its earliest start from t */
+	struct choice *ok;    /* those free at t */
+	struct choice *best;
+};
+
+static void group_evaluate(const struct planner *p,
+			   const struct plan_request *r, struct group *g,
+			   plan_time t)
+{
+	for (size_t k = 0; k < g->ncand; k++)
+		evaluate(p, r, g->share, g->cand[k], t, &g->at[k]);
+}
+
 /*
- * Several hosts at once: the earliest time at which n of the candidates
- * (all of one equiv class when asked) are free together for the job, the
- * best n of those by cost. Multi-host jobs are rare; this is quadratic.
+ * The group starting at t, if there is one (after group_evaluate at t):
+ * the pinned hosts, then the cheapest of those free at t, all of one
+ * equiv class when asked.
+ */
+static int group_pick(const struct planner *p, struct group *g, plan_time t)
+{
+	size_t nok = 0;
+	int found = 0;
+
+	for (size_t k = 0; k < g->ncand; k++)
+		if (g->at[k].start == t)
+			g->ok[nok++] = g->at[k];
+	if (nok < g->n)
+		return 0;
+	qsort(g->ok, nok, sizeof(*g->ok), cmp_choice);
+	for (size_t k = 0; k < nok && !found; k++) {
+		int eq = g->equiv ? p->hs[g->ok[k].host].equiv : -1;
+		size_t got = 0, nf = 0;
+
+		if (g->equiv && eq < 0)
+			continue;
+		for (size_t f = 0; f < g->nforced; f++)
+			for (size_t m = 0; m < nok; m++)
+				if (g->ok[m].host == (size_t)g->forced[f] &&
+				    (!g->equiv || p->hs[g->ok[m].host].equiv == eq)) {
+					g->best[got++] = g->ok[m];
+					nf++;
+				}
+		if (nf < g->nforced)
+			continue;
+		for (size_t m = 0; m < nok && got < g->n; m++) {
+			int dup = 0;
+
+			if (g->equiv && p->hs[g->ok[m].host].equiv != eq)
+				continue;
+			for (size_t x = 0; x < got; x++)
+				dup |= g->best[x].host == g->ok[m].host;
+			if (!dup)
+				g->best[got++] = g->ok[m];
+		}
+		found = got == g->n;
+		if (!g->equiv)
+			break;
+	}
+	return found;
+}
+
+struct class_start {
+	int cls;
+	plan_time start;
+};
+
+static int cmp_class_start(const void *a, const void *b)
+{
+	const struct class_start *x = a, *y = b;
+
+	if (x->cls != y->cls)
+		return (x->cls > y->cls) - (x->cls < y->cls);
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+/*
+ * After group_evaluate at t found no group: the next time one could
+ * start. Before it, fewer than n hosts of any one class (or not every
+ * pinned host) can have started, so no group fits in between.
+ */
+static plan_time group_next(const struct planner *p, const struct group *g)
+{
+	struct class_start *cs = xcalloc(g->ncand + 1, sizeof(*cs));
+	plan_time pinned = 0, next = PLAN_NEVER;
+	int pin_class = -2;
+	size_t ncs = 0;
+
+	for (size_t f = 0; f < g->nforced; f++)
+		for (size_t k = 0; k < g->ncand; k++) {
+			int cls = p->hs[g->cand[k]].equiv;
+
+			if (g->cand[k] != (size_t)g->forced[f])
+				continue;
+			if (g->at[k].start > pinned)
+				pinned = g->at[k].start;
+			if (g->equiv && (cls < 0 || (pin_class != -2 &&
+						     cls != pin_class)))
+				goto out;   /* pins of two classes: never */
+			pin_class = cls;
+		}
+	for (size_t k = 0; k < g->ncand; k++) {
+		int cls = g->equiv ? p->hs[g->cand[k]].equiv : 0;
+
+		if (cls < 0 || (g->equiv && pin_class != -2 && cls != pin_class))
+			continue;
+		cs[ncs].cls = cls;
+		cs[ncs++].start = g->at[k].start;
+	}
+	qsort(cs, ncs, sizeof(*cs), cmp_class_start);
+	for (size_t k = 0; k + g->n - 1 < ncs; k++) {
+		const struct class_start *nth = &cs[k + g->n - 1];
+
+		if ((k == 0 || cs[k - 1].cls != cs[k].cls) &&
+		    nth->cls == cs[k].cls && nth->start < next)
+			next = nth->start;
+	}
+	if (next < pinned)
+		next = pinned;
+out:
+	free(cs);
+	return next;
+}
+
+/*
+ * Several hosts at once: the earliest time from t0 at which n of the
+ * candidates (all of one equiv class when asked) are free together for
+ * the job, and the best n of those by cost. Each step jumps to the next
+ * time a group could start; the exhaustive search (for tests) tries t0
+ * and every time any candidate's busy block ends.
  */
 static int choose_many(struct planner *p, const struct plan_request *r,
 		       const size_t *cand, size_t ncand, const int *forced,
 		       size_t nforced, int share, int equiv, plan_time t0,
 		       struct choice *best)
 {
-	size_t n = (size_t)r->nhosts;
+	struct group g = {
+		.cand = cand, .ncand = ncand, .n = (size_t)r->nhosts,
+		.forced = forced, .nforced = nforced, .share = share,
+		.equiv = equiv, .best = best,
+	};
 	plan_time *times = NULL;
 	size_t ntimes = 0, talloc = 0;
-	struct choice *ok = xcalloc(ncand + 1, sizeof(*ok));
 	int found = 0;
 
-	/* the group can start at t0 or when some host's busy block ends */
+	g.at = xcalloc(ncand + 1, sizeof(*g.at));
+	g.ok = xcalloc(ncand + 1, sizeof(*g.ok));
+	if (!p->in->cfg.exhaustive) {
+		for (plan_time t = t0; !found && t < PLAN_NEVER;) {
+			plan_time next;
+
+			group_evaluate(p, r, &g, t);
+			found = group_pick(p, &g, t);
+			next = found ? t : group_next(p, &g);
+			if (next <= t)
+				break;   /* enough hosts free at t, yet no group */
+			t = next;
+		}
+		goto out;
+	}
 	XGROW(times, talloc, 1);
 	times[ntimes++] = t0;
 	for (size_t k = 0; k < ncand; k++) {
@@ -478,52 +787,15 @@ static int choose_many(struct planner *p, const struct plan_request *r,
 	}
 	qsort(times, ntimes, sizeof(*times), cmp_time);
 	for (size_t t = 0; t < ntimes && !found; t++) {
-		size_t nok = 0;
-
 		if (t && times[t] == times[t - 1])
 			continue;
-		for (size_t k = 0; k < ncand; k++) {
-			struct choice c = { .host = cand[k] };
-
-			if (free_at(p, r, share, &c, times[t]))
-				ok[nok++] = c;
-		}
-		if (nok < n)
-			continue;
-		/* forced (pinned) hosts first, then the cheapest */
-		qsort(ok, nok, sizeof(*ok), cmp_choice);
-		for (size_t k = 0; k < nok && !found; k++) {
-			int eq = equiv ? p->hs[ok[k].host].equiv : -1;
-			size_t got = 0, nf = 0;
-
-			if (equiv && eq < 0)
-				continue;
-			for (size_t f = 0; f < nforced; f++)
-				for (size_t m = 0; m < nok; m++)
-					if (ok[m].host == (size_t)forced[f] &&
-					    (!equiv || p->hs[ok[m].host].equiv == eq)) {
-						best[got++] = ok[m];
-						nf++;
-					}
-			if (nf < nforced)
-				continue;
-			for (size_t m = 0; m < nok && got < n; m++) {
-				int dup = 0;
-
-				if (equiv && p->hs[ok[m].host].equiv != eq)
-					continue;
-				for (size_t g = 0; g < got; g++)
-					dup |= best[g].host == ok[m].host;
-				if (!dup)
-					best[got++] = ok[m];
-			}
-			found = got == n;
-			if (!equiv)
-				break;
-		}
+		group_evaluate(p, r, &g, times[t]);
+		found = group_pick(p, &g, times[t]);
 	}
 	free(times);
-	free(ok);
+out:
+	free(g.at);
+	free(g.ok);
 	return found;
 }
 
@@ -689,12 +961,12 @@ static void plan_request(struct planner *p, size_t ri)
 	struct plan_result *res = &p->out->results[ri];
 	size_t n = r->nhosts > 0 ? (size_t)r->nhosts : 1;
 	int *flags = NULL, equiv, share, forced[64];
-	size_t nflags, nforced = 0, ncand = 0;
+	size_t nflags, nforced = 0, ncand = 0, cls;
 	const size_t *cand;
 	size_t *pinned_cand = NULL;
 	struct choice *best;
 	const char *wait, *bad_pin = NULL;
-	int impossible, found = 0;
+	int impossible, found = 0, twice = 0;
 	plan_time t0, limit;
 	char want[96];
 
@@ -709,12 +981,9 @@ static void plan_request(struct planner *p, size_t ri)
 	t0 = deps_start(p, ri, &wait, &impossible);
 	nflags = req_flags(p, r, &flags, &equiv, &share);
 	describe_req(r, want, sizeof(want));
-	{
-		const struct cands *c = candidates(p, r, flags, nflags);
-
-		cand = c->h;
-		ncand = c->n;
-	}
+	cls = candidates(p, r, flags, nflags);
+	cand = p->cands[cls].h;
+	ncand = p->cands[cls].n;
 	/* pins: those hosts, if they qualify, plus candidates for the rest */
 	for (size_t k = 0; r->pinned && k < n && k < 64; k++) {
 		long h;
@@ -725,7 +994,9 @@ static void plan_request(struct planner *p, size_t ri)
 		h = strmap_get(&p->hostix, r->pinned[k]);
 		for (size_t m = 0; h >= 0 && m < ncand; m++)
 			ok |= cand[m] == (size_t)h;
-		if (!ok) {
+		for (size_t m = 0; m < nforced; m++)
+			twice |= forced[m] == h;
+		if (!ok || twice) {
 			bad_pin = r->pinned[k];
 			break;
 		}
@@ -742,7 +1013,10 @@ static void plan_request(struct planner *p, size_t ri)
 		if (r->history[k].host < in->nhosts)
 			p->hist[r->history[k].host] = &r->history[k];
 
-	if (bad_pin) {
+	if (bad_pin && twice) {
+		snprintf(res->reason, sizeof(res->reason),
+			 "pinned host %s is named twice", bad_pin);
+	} else if (bad_pin) {
 		snprintf(res->reason, sizeof(res->reason),
 			 "pinned host %s is not usable for %s", bad_pin,
 			 want[0] ? want : "it");
@@ -757,15 +1031,11 @@ static void plan_request(struct planner *p, size_t ri)
 			snprintf(res->reason, sizeof(res->reason),
 				 "needs %zu hosts, %zu usable for %s", n, ncand,
 				 want[0] ? want : "it");
+	} else if (n == 1 && pinned_cand) {
+		evaluate(p, r, share, cand[0], t0, &best[0]);
+		found = 1;
 	} else if (n == 1) {
-		for (size_t k = 0; k < ncand; k++) {
-			struct choice c;
-
-			evaluate(p, r, share, cand[k], t0, &c);
-			if (!found || choice_better(&c, &best[0]))
-				best[0] = c;
-			found = 1;
-		}
+		found = choose_one(p, r, &p->cands[cls], share, t0, &best[0]);
 	} else {
 		found = choose_many(p, r, cand, ncand, forced, nforced, share,
 				    equiv, t0, best);
@@ -914,6 +1184,8 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 		timeline_add(&p, b->host, b->start, b->end,
 			     b->slot < h->nslots ? b->slot : -1, -1 - (long)i);
 	}
+	for (size_t i = 0; i < in->nhosts; i++)
+		host_summarize(&p, &p.hs[i]);
 	/* a worn shared host takes no new sharer until its sharers are gone */
 	for (size_t i = 0; i < in->nbusy; i++) {
 		const struct plan_busy *b = &in->busy[i];
@@ -943,9 +1215,12 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 			free(p.hs[i].sl[k].b);
 		free(p.hs[i].sl);
 		free(p.hs[i].flags);
+		free(p.hs[i].mem);
 	}
-	for (size_t i = 0; i < p.ncands; i++)
+	for (size_t i = 0; i < p.ncands; i++) {
 		free(p.cands[i].h);
+		free(p.cands[i].blk);
+	}
 	free(p.cands);
 	free(p.hs);
 	free(p.tl_alloc);

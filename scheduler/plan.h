@@ -33,6 +33,9 @@ struct plan_config {
 	int starvation;
 	int starve_factor_half;     /* limit factor when D = W (400: 4x) */
 	int starve_factor_tail;     /* limit factor when D = 9 W (200: 2x) */
+	/* testing only: evaluate every candidate host at every possible
+	 * start, to check the pruned search gives the very same plan */
+	int exhaustive;
 };
 
 /* OSSTest's defaults. */

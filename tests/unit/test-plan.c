@@ -10,7 +10,9 @@
  * against the input (matching, times, slots, a timeline without overlaps);
  * the backfill guarantee (planning only the requests up to one in queue
  * order gives it the same booking, so nothing behind it delays it); and
- * determinism (the same input twice gives the same plan).
+ * determinism (the same input twice gives the same plan). A fourth plans
+ * bigger random labs with and without the pruned host search and wants
+ * the very same plan.
  *
  * Times are printed relative to "now" (NOW), in seconds.
  */
@@ -874,6 +876,26 @@ static void test_pinned_multi(void **state)
 	/* the pin is for the second host of the request */
 	assert_int_equal(p->hosts[1].host, 2);
 	assert_int_equal(p->hosts[0].host, 0);
+	fx_release(&f);
+}
+
+/* host=h1 host2=h1: one host cannot be two of a job's hosts. */
+static void test_pinned_twice(void **state)
+{
+	const char *const pins[] = { "h1", "h1" };
+	struct plan_request *r;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	fx_host(&f, "h0", "amd64", NULL);
+	fx_host(&f, "h1", "amd64", NULL);
+	r = fx_job(&f, "pair", HOUR);
+	r->nhosts = 2;
+	r->pinned = pins;
+	fx_plan(&f);
+	expect_no_host(&f, r);
+	assert_string_equal(res(&f, r)->reason, "pinned host h1 is named twice");
 	fx_release(&f);
 }
 
@@ -2252,6 +2274,166 @@ static void test_random_deterministic(void **state)
 	for_random_labs(check_deterministic);
 }
 
+/* ---- the pruned search against the exhaustive one ---- */
+
+#define BIG_HOSTS 120
+#define BIG_REQS 300
+
+/* A random lab big enough for several candidate blocks per class. */
+struct biglab {
+	struct plan_input in;
+	struct plan_host hosts[BIG_HOSTS];
+	const char *hflags[BIG_HOSTS][4];
+	char hnames[BIG_HOSTS][8];
+	struct plan_busy busy[BIG_HOSTS * 2];
+	struct plan_request reqs[BIG_REQS];
+	const char *rflags[BIG_REQS][4];
+	const char *pins[BIG_REQS][2];
+	struct plan_history hist[BIG_REQS][3];
+	size_t deps[BIG_REQS][2];
+};
+
+static void biglab_gen(struct biglab *l)
+{
+	static const char *const archs[] = { "amd64", "arm64", "riscv64" };
+	static const char *const classes[] = { "equiv-x", "equiv-y", "equiv-z" };
+	size_t nh = 20 + rnd(BIG_HOSTS - 20), nr = 50 + rnd(BIG_REQS - 50);
+
+	memset(l, 0, sizeof(*l));
+	plan_config_default(&l->in.cfg);
+	l->in.cfg.starvation = 0;
+	l->in.now = NOW;
+	for (size_t h = 0; h < nh; h++) {
+		int share = rnd(12) == 0;
+		size_t k = 0;
+		unsigned nb = rnd(3);
+
+		snprintf(l->hnames[h], sizeof(l->hnames[h]), "h%zu", h);
+		if (rnd(2))
+			l->hflags[h][k++] = "hvm";
+		if (rnd(2))
+			l->hflags[h][k++] = classes[rnd(3)];
+		if (share)
+			l->hflags[h][k++] = "share-s";
+		l->hosts[h].name = l->hnames[h];
+		l->hosts[h].arch = archs[rnd(3)];
+		l->hosts[h].flags = l->hflags[h];
+		l->hosts[h].usable = rnd(20) != 0;
+		if (share) {
+			l->hosts[h].share_slots = 1 + (int)rnd(3);
+			l->hosts[h].share_worn = rnd(4) == 0;
+		}
+		for (unsigned b = 0; b < nb; b++) {
+			struct plan_busy *x = &l->busy[l->in.nbusy++];
+			plan_time start = NOW + 300 * ((plan_time)rnd(20) - 4);
+
+			x->host = h;
+			x->slot = share && rnd(2) ? (int)rnd((unsigned)l->hosts[h].share_slots) : -1;
+			x->start = start;
+			x->end = (start > NOW ? start : NOW) + 300 * (1 + (plan_time)rnd(12));
+			x->what = "busy";
+		}
+	}
+	for (size_t i = 0; i < nr; i++) {
+		struct plan_request *r = &l->reqs[i];
+		size_t k = 0;
+
+		r->kind = rnd(30) == 0 ? PLAN_RESERVATION : PLAN_JOB;
+		if (rnd(60) == 0)
+			r->kind = PLAN_BLOCKAGE;
+		r->what = "r";
+		r->priority = (int)rnd(3);
+		r->queued_at = NOW - 60 * (plan_time)rnd(30);
+		r->flight = r->kind == PLAN_JOB ? 1 + (long)rnd(8) : 0;
+		r->is_build = r->kind == PLAN_JOB && rnd(4) == 0;
+		r->arch = rnd(6) ? archs[rnd(3)] : NULL;
+		r->duration = 300 * (1 + (plan_time)rnd(16));
+		if (rnd(3) == 0)
+			l->rflags[i][k++] = "hvm";
+		if (r->kind == PLAN_BLOCKAGE) {
+			r->not_before = NOW + 600 * (plan_time)rnd(8);
+			r->flags = l->rflags[i];
+			continue;
+		}
+		r->nhosts = rnd(8) == 0 ? 2 + (int)rnd(2) : 1;
+		if (r->nhosts > 1 && rnd(2))
+			l->rflags[i][k++] = "equiv-1";
+		if (rnd(8) == 0)
+			l->rflags[i][k++] = "share-s";
+		r->flags = l->rflags[i];
+		if (rnd(5) == 0)
+			r->not_before = NOW + 300 * (plan_time)rnd(12);
+		r->nhistory = rnd(3);
+		for (size_t m = 0; m < r->nhistory; m++) {
+			l->hist[i][m].host = rnd((unsigned)nh);
+			l->hist[i][m].duration = 300 * (plan_time)rnd(10);
+			l->hist[i][m].last_run = NOW - (plan_time)rnd((unsigned)(20 * DAY));
+			l->hist[i][m].last_failed = rnd(6) == 0;
+		}
+		r->history = l->hist[i];
+		if (rnd(12) == 0) {
+			for (int m = 0; m < r->nhosts && m < 2; m++)
+				l->pins[i][m] = rnd(2) ? l->hnames[rnd((unsigned)nh)] : NULL;
+			if (r->nhosts <= 2)
+				r->pinned = l->pins[i];
+		}
+		if (i && rnd(4) == 0) {
+			l->deps[i][0] = rnd((unsigned)i);
+			r->deps = l->deps[i];
+			r->ndeps = 1;
+		}
+	}
+	l->in.hosts = l->hosts;
+	l->in.nhosts = nh;
+	l->in.busy = l->busy;
+	l->in.reqs = l->reqs;
+	l->in.nreqs = nr;
+}
+
+/* Big random labs: skipping hosts that cannot win changes no booking. */
+static void test_random_pruning_exact(void **state)
+{
+	struct biglab *l = malloc(sizeof(*l));
+
+	(void)state;
+	assert_non_null(l);
+	rng = RANDOM_SEED ^ 0x5bd1e995;
+	for (int n = 0; n < 500; n++) {
+		struct plan_output fast, slow;
+
+		biglab_gen(l);
+		assert_int_equal(plan_compute(&l->in, &fast), 0);
+		l->in.cfg.exhaustive = 1;
+		assert_int_equal(plan_compute(&l->in, &slow), 0);
+		for (size_t i = 0; i < l->in.nreqs; i++) {
+			const struct plan_result *x = &fast.results[i];
+			const struct plan_result *y = &slow.results[i];
+			size_t nb = x->outcome == PLAN_BLOCKED_WINDOW ? x->nbooked
+				  : x->outcome <= PLAN_WAIT ? (size_t)l->reqs[i].nhosts : 0;
+
+			if (x->outcome != y->outcome || x->start != y->start ||
+			    x->end != y->end || x->nbooked != y->nbooked ||
+			    strcmp(x->reason, y->reason))
+				fail_msg("lab %d req %zu: pruned %s at %+" PRId64
+					 " (%s), exhaustive %s at %+" PRId64 " (%s)",
+					 n, i, plan_outcome_str(x->outcome),
+					 (int64_t)(x->start - NOW), x->reason,
+					 plan_outcome_str(y->outcome),
+					 (int64_t)(y->start - NOW), y->reason);
+			for (size_t k = 0; k < nb; k++)
+				if (x->hosts[k].host != y->hosts[k].host ||
+				    x->hosts[k].slot != y->hosts[k].slot)
+					fail_msg("lab %d req %zu: host %zu: pruned %zu/%d, exhaustive %zu/%d",
+						 n, i, k, x->hosts[k].host,
+						 x->hosts[k].slot, y->hosts[k].host,
+						 y->hosts[k].slot);
+		}
+		plan_output_release(&l->in, &fast);
+		plan_output_release(&l->in, &slow);
+	}
+	free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2272,6 +2454,7 @@ int main(void)
 		cmocka_unit_test(test_multi_host_common_time),
 		cmocka_unit_test(test_pinned),
 		cmocka_unit_test(test_pinned_multi),
+		cmocka_unit_test(test_pinned_twice),
 		cmocka_unit_test(test_pinned_unusable_or_mismatch),
 		cmocka_unit_test(test_busy_respected),
 		cmocka_unit_test(test_timeline),
@@ -2298,6 +2481,7 @@ int main(void)
 		cmocka_unit_test(test_random_invariants),
 		cmocka_unit_test(test_random_backfill_guarantee),
 		cmocka_unit_test(test_random_deterministic),
+		cmocka_unit_test(test_random_pruning_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
