@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -199,35 +200,42 @@ int db_listen(struct db *db, const char *channel, struct err *err)
 	return rc;
 }
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int db_wait_notify(struct db *db, int timeout_ms, struct err *err)
 {
-	int got = 0;
+	int64_t deadline = monotonic_ms() + timeout_ms;
 
 	for (;;) {
 		PGnotify *n;
 		struct pollfd pfd;
-		int rc;
+		int got = 0, rc, left;
 
 		if (!PQconsumeInput(db->conn))
 			return err_set(err, ERR_DB, "database connection: %s",
 				       PQerrorMessage(db->conn));
+		/* our own writes do not wake us: we knew of them */
 		while ((n = PQnotifies(db->conn))) {
-			got = 1;
+			got |= n->be_pid != PQbackendPID(db->conn);
 			PQfreemem(n);
 		}
-		if (got || timeout_ms == 0)
+		left = (int)(deadline - monotonic_ms());
+		if (got || left <= 0)
 			return got;
 		pfd.fd = PQsocket(db->conn);
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		rc = poll(&pfd, 1, timeout_ms);
+		rc = poll(&pfd, 1, left);
 		if (rc < 0 && errno == EINTR)
 			return 0;   /* a signal: let the caller look */
 		if (rc < 0)
 			return err_errno(err, ERR_FAIL, "poll");
-		if (rc == 0)
-			return 0;
-		timeout_ms = 0;  /* read what came, then return */
 	}
 }
 

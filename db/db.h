@@ -55,7 +55,8 @@ void db_rollback(struct db *db);
 /* LISTEN on channel. */
 int db_listen(struct db *db, const char *channel, struct err *err);
 /*
- * Waits up to timeout_ms for a notification on a channel listened to;
+ * Waits up to timeout_ms for a notification on a channel listened to,
+ * from another session (this one's own are consumed and ignored);
  * consumes every pending one. Returns 1 if any came, 0 on timeout or a
  * signal, or an error code.
  */

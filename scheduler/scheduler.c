@@ -755,7 +755,7 @@ int scheduler_loop(struct scheduler *s, volatile int *stop,
 		   volatile int *reload, const struct lab_sched *reload_cfg,
 		   struct err *err)
 {
-	int leader = 0, backoff = 1;
+	int leader = 0, backoff = 1, again = 0;
 
 	if (db_listen(s->db, "hangar_sched", err) < 0 ||
 	    db_listen(s->db, "hangar_lab", err) < 0)
@@ -777,12 +777,16 @@ int scheduler_loop(struct scheduler *s, volatile int *stop,
 				log_info("%s leads", s->name);
 			leader = rc == 1;
 		}
+		again = 0;
 		if (rc >= 0 && (leader || s->no_leader)) {
 			rc = scheduler_pass(s, &st, err);
 			if (!rc && (st.allocated || st.ended || st.reclaimed))
 				log_info("pass %.1f ms: %d waiting, %d allocated, %d ended, %d reclaimed",
 					 st.total_ms, st.queued, st.allocated,
 					 st.ended, st.reclaimed);
+			/* jobs it ended or took back change what others wait
+			 * for; its own writes do not wake it, so look again */
+			again = !rc && (st.ended || st.reclaimed);
 		}
 		if (rc < 0) {
 			log_warnx("%s", err->msg);
@@ -807,7 +811,7 @@ int scheduler_loop(struct scheduler *s, volatile int *stop,
 			if (!leader && !s->no_leader && s->cfg.interval < 5)
 				wait_ms = (int)s->cfg.interval * 1000;
 		}
-		rc = db_wait_notify(s->db, wait_ms, err);
+		rc = db_wait_notify(s->db, again ? 0 : wait_ms, err);
 		if (rc < 0) {
 			log_warnx("%s", err->msg);
 			err_clear(err);

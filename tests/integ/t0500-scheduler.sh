@@ -163,4 +163,22 @@ test_expect_success 'a killed scheduler restarts and loses nothing' '
 	test "$(q "SELECT count(*) FROM jobs WHERE status IN (\$\$preparing\$\$, \$\$running\$\$) AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.flight = jobs.flight AND a.job = jobs.job AND a.released_at IS NULL)")" = 0
 '
 
+test_expect_success 'the daemon rests until another session changes something' '
+	kill_pidfile sched.pid &&
+	sed "s/interval = 1s/interval = 60s/" lab.conf >slow.conf &&
+	{ "$HANGAR" --config slow.conf scheduler >sched3.log 2>&1 &
+	  echo $! >sched.pid; } &&
+	wait_for "grep -q leads sched3.log" 10 &&
+	sleep 0.5 &&
+	# its own writes (reclaim, plan rows) must not wake it again
+	for i in $(seq 30); do
+		q "SELECT computed_at FROM plan_state"; sleep 0.1
+	done | sort -u >passes &&
+	test "$(wc -l <passes)" -le 2 &&
+	# a job queued by someone else wakes it long before its 60s timer
+	F=$("$QUEUE" "$CONN" b adhoc build-arm64) &&
+	wait_for "test -n \"\$(q \"SELECT wait_reason FROM jobs WHERE flight=$F\")\"" 5 &&
+	test "$(q "SELECT computed_at FROM plan_state")" != "$(tail -n 1 passes)"
+'
+
 test_done
