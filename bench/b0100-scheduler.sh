@@ -96,6 +96,7 @@ total=0
 for n in 1000 10000 50000; do
 	queue $((n - total))
 	total=$n
+	q -c ANALYZE   # as autovacuum soon does after a bulk load
 	"$HANGAR" --config "$dir/lab.conf" scheduler --bench 7 >"$dir/out.json" 2>"$dir/log"
 	python3 - "$dir/out.json" "$n" <<'PY'
 import json, sys

@@ -38,13 +38,14 @@ static const char jobs_sql[] =
 	"WHERE f.status IN ('queued', 'running') "
 	"ORDER BY j.flight, j.job COLLATE \"C\"";
 
+/* every dependency of a job of an unfinished flight; a dependency's
+ * status only when it is in another flight (the rest are in the jobs) */
 static const char deps_sql[] =
-	"SELECT d.flight, d.job, d.dep_flight, d.dep_job, dj.status "
+	"SELECT d.flight, d.job, d.dep_flight, d.dep_job, "
+	"CASE WHEN d.dep_flight <> d.flight THEN (SELECT x.status FROM jobs x "
+	"WHERE x.flight = d.dep_flight AND x.job = d.dep_job) END "
 	"FROM job_deps d JOIN flights f ON f.id = d.flight "
-	"JOIN jobs j ON j.flight = d.flight AND j.job = d.job "
-	"JOIN jobs dj ON dj.flight = d.dep_flight AND dj.job = d.dep_job "
-	"WHERE f.status IN ('queued', 'running') AND j.status = 'queued' "
-	"ORDER BY d.flight, d.job COLLATE \"C\", d.dep_flight, d.dep_job";
+	"WHERE f.status IN ('queued', 'running')";
 
 /* pins are what a request set (not synth): the scheduler's own host
  * runvars of an earlier allocation are synth and do not pin */
@@ -242,9 +243,9 @@ int db_sched_reclaim(struct db *db, struct err *err)
 		"jsonb_build_object('worker', lease_owner) FROM x RETURNING id",
 		/* jobs that ended but still hold hosts */
 		"WITH x AS (UPDATE allocations al SET released_at = now() "
-		"FROM jobs j WHERE al.released_at IS NULL "
-		"AND al.flight = j.flight AND al.job = j.job "
-		"AND j.status NOT IN ('preparing', 'running') "
+		"WHERE al.released_at IS NULL AND al.flight IS NOT NULL "
+		"AND (SELECT j.status FROM jobs j WHERE j.flight = al.flight "
+		"AND j.job = al.job) NOT IN ('preparing', 'running') "
 		"RETURNING al.host, al.flight, al.job) "
 		"INSERT INTO events (actor, kind, flight, job, host) "
 		"SELECT $1, 'host.released', flight, job, host FROM x RETURNING id",

@@ -29,7 +29,8 @@ enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
        SJ_INTENT, SJ_BRANCH_PRIO, SJ_QUEUED_AT, SJ_FLIGHT_STARTED,
        SJ_PLANNED_START, SJ_PLANNED_END, SJ_PLANNED_HOSTS, SJ_WAIT_REASON,
        SJ_IS_BUILD };
-/* dependencies of queued jobs, with the dependency's status */
+/* dependencies of the jobs of unfinished flights, in no order; the
+ * dependency's status when it is in another flight */
 enum { SD_FLIGHT, SD_JOB, SD_DEP_FLIGHT, SD_DEP_JOB, SD_DEP_STATUS };
 /* runvars of queued jobs that matter here: host, hostN pins, starvation */
 enum { SP_FLIGHT, SP_JOB, SP_NAME, SP_VAL };

@@ -16,6 +16,7 @@
  * so tests can check it changes nothing.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,21 @@ struct cands {
 	struct hsum *blk;     /* min last_end, max maxgap, min first_free */
 };
 
+#define CLASS_MEMO 512
+#define BONUS_MEMO 4096
+
+struct bonus_memo {
+	const struct plan_history *hist;
+	plan_time bonus;
+};
+
+struct class_memo {
+	int used, equiv, share;
+	const char *arch;
+	const char *const *flags;
+	size_t cls;
+};
+
 struct planner {
 	const struct plan_input *in;
 	struct plan_output *out;
@@ -107,6 +123,8 @@ struct planner {
 	struct strmap candix; /* requirement key -> index into cands */
 	struct cands *cands;
 	size_t ncands, cands_alloc;
+	struct class_memo class_memo[CLASS_MEMO];
+	struct bonus_memo *bonus_memo;   /* by history entry */
 	struct hstate *hs;
 	size_t *tl_alloc;     /* per host: timeline capacity */
 	/* per host: the history entry of the request being planned */
@@ -458,6 +476,35 @@ static size_t candidates(struct planner *p, const struct plan_request *r,
 	return p->ncands++;
 }
 
+/*
+ * The candidates class of r, with its equiv and share (see req_flags).
+ * Requests built from one snapshot share their arch and flags strings:
+ * a small cache by those pointers skips interning and the key per request.
+ */
+static size_t req_class(struct planner *p, const struct plan_request *r,
+			int *equiv, int *share)
+{
+	uintptr_t key = (uintptr_t)r->arch * 31 + (uintptr_t)r->flags;
+	struct class_memo *m = &p->class_memo[(key >> 4) % CLASS_MEMO];
+	int *flags;
+	size_t nflags;
+
+	if (m->used && m->arch == r->arch && m->flags == r->flags) {
+		*equiv = m->equiv;
+		*share = m->share;
+		return m->cls;
+	}
+	nflags = req_flags(p, r, &flags, equiv, share);
+	m->used = 1;
+	m->arch = r->arch;
+	m->flags = r->flags;
+	m->equiv = *equiv;
+	m->share = *share;
+	m->cls = candidates(p, r, flags, nflags);
+	free(flags);
+	return m->cls;
+}
+
 /* ---- host choice ---- */
 
 static plan_time variation_bonus(const struct planner *p, plan_time age)
@@ -473,13 +520,21 @@ static plan_time host_bonus(const struct planner *p,
 			    const struct plan_request *r,
 			    const struct plan_history *hist)
 {
+	struct bonus_memo *m;
+
 	if (hist && hist->last_failed)
 		return p->in->cfg.prevfail_bonus;
 	if (r->is_build || r->kind != PLAN_JOB)
 		return 0;
 	if (!hist)
 		return p->variation_never;
-	return variation_bonus(p, p->in->now - hist->last_run);
+	/* requests of one job share their history: one log() per entry */
+	m = &p->bonus_memo[((uintptr_t)hist >> 3) % BONUS_MEMO];
+	if (m->hist != hist) {
+		m->hist = hist;
+		m->bonus = variation_bonus(p, p->in->now - hist->last_run);
+	}
+	return m->bonus;
 }
 
 struct choice {
@@ -560,16 +615,6 @@ static int choose_one(const struct planner *p, const struct plan_request *r,
 	int found = 0, prune = !p->in->cfg.exhaustive;
 	struct choice ch;
 
-	for (size_t k = 0; k < r->nhistory; k++) {
-		size_t i = r->history[k].host;
-
-		if (i >= p->in->nhosts || !is_candidate(c, i))
-			continue;
-		evaluate(p, r, share, i, t0, &ch);
-		if (!found || choice_better(&ch, best))
-			*best = ch;
-		found = 1;
-	}
 	for (size_t b = 0; b * CAND_BLOCK < c->n; b++) {
 		size_t first = b * CAND_BLOCK;
 		size_t end = first + CAND_BLOCK < c->n ? first + CAND_BLOCK : c->n;
@@ -590,6 +635,28 @@ static int choose_one(const struct planner *p, const struct plan_request *r,
 				*best = ch;
 			found = 1;
 		}
+	}
+	/* then the hosts it ran on, each with its own duration and bonus */
+	for (size_t k = 0; k < r->nhistory; k++) {
+		const struct plan_history *hist = &r->history[k];
+		size_t i = hist->host;
+		plan_time dh = hist->duration > 0 ? hist->duration : d;
+
+		if (i >= p->in->nhosts || p->hist[i] != hist ||
+		    !is_candidate(c, i))
+			continue;   /* not a candidate, or listed twice */
+		if (found && prune) {
+			plan_time cost = choice_cost(
+				p, r, hist, host_lb(&p->hs[i].sum, t0, dh), dh);
+
+			if (cost > best->cost ||
+			    (cost == best->cost && i > best->host))
+				continue;
+		}
+		evaluate(p, r, share, i, t0, &ch);
+		if (!found || choice_better(&ch, best))
+			*best = ch;
+		found = 1;
 	}
 	return found;
 }
@@ -960,8 +1027,8 @@ static void plan_request(struct planner *p, size_t ri)
 	const struct plan_request *r = &in->reqs[ri];
 	struct plan_result *res = &p->out->results[ri];
 	size_t n = r->nhosts > 0 ? (size_t)r->nhosts : 1;
-	int *flags = NULL, equiv, share, forced[64];
-	size_t nflags, nforced = 0, ncand = 0, cls;
+	int equiv, share, forced[64];
+	size_t nforced = 0, ncand = 0, cls;
 	const size_t *cand;
 	size_t *pinned_cand = NULL;
 	struct choice *best;
@@ -979,9 +1046,7 @@ static void plan_request(struct planner *p, size_t ri)
 	res->hosts = xcalloc(n + 1, sizeof(*res->hosts));
 	best = xcalloc(n + 1, sizeof(*best));
 	t0 = deps_start(p, ri, &wait, &impossible);
-	nflags = req_flags(p, r, &flags, &equiv, &share);
-	describe_req(r, want, sizeof(want));
-	cls = candidates(p, r, flags, nflags);
+	cls = req_class(p, r, &equiv, &share);
 	cand = p->cands[cls].h;
 	ncand = p->cands[cls].n;
 	/* pins: those hosts, if they qualify, plus candidates for the rest */
@@ -1013,6 +1078,9 @@ static void plan_request(struct planner *p, size_t ri)
 		if (r->history[k].host < in->nhosts)
 			p->hist[r->history[k].host] = &r->history[k];
 
+	want[0] = '\0';
+	if (bad_pin || ncand < n || n > 1)
+		describe_req(r, want, sizeof(want));
 	if (bad_pin && twice) {
 		snprintf(res->reason, sizeof(res->reason),
 			 "pinned host %s is named twice", bad_pin);
@@ -1106,7 +1174,6 @@ static void plan_request(struct planner *p, size_t ri)
 		if (r->history[k].host < in->nhosts)
 			p->hist[r->history[k].host] = NULL;
 	free(pinned_cand);
-	free(flags);
 	free(best);
 	p->state[ri] = 2;
 }
@@ -1165,6 +1232,7 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 	if (in->nflights)
 		memcpy(p.flights, in->flights, in->nflights * sizeof(*p.flights));
 	p.variation_never = variation_bonus(&p, 90 * DAY);
+	p.bonus_memo = xcalloc(BONUS_MEMO, sizeof(*p.bonus_memo));
 	planner_hosts(&p);
 
 	for (size_t i = 0; i < in->nbusy; i++) {
@@ -1225,6 +1293,7 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 	free(p.hs);
 	free(p.tl_alloc);
 	free(p.hist);
+	free(p.bonus_memo);
 	free(p.state);
 	free(p.flights);
 	strmap_clear(&p.names);

@@ -94,6 +94,9 @@ struct pass {
 	struct plan_request *reqs;
 	struct plan_flight *flights;
 	size_t nflights;
+	int64_t *row_flight;     /* jobs row -> its flight, parsed once */
+	size_t *dep_first;       /* jobs row -> its deps in dep_rows, from */
+	int *dep_rows;           /* deps rows grouped by their job's row */
 	int *req_row;            /* request -> jobs row, or -1 - res row */
 	int *row_req;            /* jobs row -> request, or -1 */
 	plan_time *row_end;      /* jobs row -> expected end if running */
@@ -107,22 +110,23 @@ struct pass {
 	struct vec reasons;      /* owned strings for end_reason */
 };
 
-static int job_cmp(PGresult *jobs, int row, int64_t flight, const char *job)
+static int job_cmp(const struct pass *p, int row, int64_t flight,
+		   const char *job)
 {
-	int64_t f = db_sched_int(jobs, row, SJ_FLIGHT);
+	int64_t f = p->row_flight[row];
 
 	if (f != flight)
 		return f < flight ? -1 : 1;
-	return strcmp(PQgetvalue(jobs, row, SJ_JOB), job);
+	return strcmp(PQgetvalue(p->snap.jobs, row, SJ_JOB), job);
 }
 
 /* The jobs row of (flight, job), or -1: rows are in (flight, job) order. */
-static int job_row(PGresult *jobs, int64_t flight, const char *job)
+static int job_row(const struct pass *p, int64_t flight, const char *job)
 {
-	int lo = 0, hi = PQntuples(jobs);
+	int lo = 0, hi = PQntuples(p->snap.jobs);
 
 	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2, c = job_cmp(jobs, mid, flight, job);
+		int mid = lo + (hi - lo) / 2, c = job_cmp(p, mid, flight, job);
 
 		if (!c)
 			return mid;
@@ -132,6 +136,62 @@ static int job_row(PGresult *jobs, int64_t flight, const char *job)
 			hi = mid;
 	}
 	return -1;
+}
+
+static int dep_cmp(PGresult *d, int a, int b)
+{
+	int64_t fa = db_sched_int(d, a, SD_DEP_FLIGHT);
+	int64_t fb = db_sched_int(d, b, SD_DEP_FLIGHT);
+
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	return strcmp(PQgetvalue(d, a, SD_DEP_JOB), PQgetvalue(d, b, SD_DEP_JOB));
+}
+
+/*
+ * Parses the jobs' flights, and groups the dependency rows by the row of
+ * their job, each group in (dependency flight, job) order: the order
+ * dependencies are planned in, so the plan does not depend on the order
+ * PostgreSQL returned them in.
+ */
+static void pass_index(struct pass *p)
+{
+	PGresult *j = p->snap.jobs, *d = p->snap.deps;
+	size_t nrows = (size_t)PQntuples(j), nd = (size_t)PQntuples(d);
+	int *owner = xcalloc(nd + 1, sizeof(int));
+	size_t *fill;
+
+	p->row_flight = xcalloc(nrows + 1, sizeof(*p->row_flight));
+	for (size_t i = 0; i < nrows; i++)
+		p->row_flight[i] = db_sched_int(j, (int)i, SJ_FLIGHT);
+	p->dep_first = xcalloc(nrows + 2, sizeof(size_t));
+	p->dep_rows = xcalloc(nd + 1, sizeof(int));
+	for (size_t k = 0; k < nd; k++) {
+		owner[k] = job_row(p, db_sched_int(d, (int)k, SD_FLIGHT),
+				   PQgetvalue(d, (int)k, SD_JOB));
+		if (owner[k] >= 0)
+			p->dep_first[owner[k] + 1]++;
+	}
+	for (size_t i = 0; i < nrows; i++)
+		p->dep_first[i + 1] += p->dep_first[i];
+	fill = xcalloc(nrows + 1, sizeof(size_t));
+	memcpy(fill, p->dep_first, nrows * sizeof(size_t));
+	for (size_t k = 0; k < nd; k++) {
+		size_t at;
+
+		if (owner[k] < 0)
+			continue;
+		at = fill[owner[k]]++;
+		/* insertion sort: a job has a few dependencies */
+		while (at > p->dep_first[owner[k]] &&
+		       dep_cmp(d, p->dep_rows[at - 1], (int)k) > 0) {
+			p->dep_rows[at] = p->dep_rows[at - 1];
+			at--;
+		}
+		p->dep_rows[at] = (int)k;
+	}
+	free(fill);
+	free(owner);
 }
 
 static int status_is(const char *st, const char *const *set)
@@ -232,8 +292,7 @@ static void pass_busy(struct pass *p)
 				end = now + 60;
 		}
 		if (!PQgetisnull(a, r, SA_FLIGHT)) {
-			int row = job_row(p->snap.jobs,
-					  db_sched_int(a, r, SA_FLIGHT),
+			int row = job_row(p, db_sched_int(a, r, SA_FLIGHT),
 					  PQgetvalue(a, r, SA_JOB));
 
 			if (row >= 0 && end > p->row_end[row])
@@ -257,7 +316,7 @@ static void end_job(struct pass *p, int row, char *reason)
 	p->end_job = xrealloc(p->end_job, p->end_alloc * sizeof(*p->end_job));
 	p->end_reason = xrealloc(p->end_reason,
 				 p->end_alloc * sizeof(*p->end_reason));
-	p->end_flight[p->nend] = (long)db_sched_int(p->snap.jobs, row, SJ_FLIGHT);
+	p->end_flight[p->nend] = (long)p->row_flight[row];
 	p->end_job[p->nend] = PQgetvalue(p->snap.jobs, row, SJ_JOB);
 	vec_push_take(&p->reasons, reason);
 	p->end_reason[p->nend++] = p->reasons.v[p->reasons.n - 1];
@@ -277,11 +336,17 @@ static void pass_jobs(struct pass *p)
 {
 	PGresult *j = p->snap.jobs, *d = p->snap.deps, *pins = p->snap.pins;
 	size_t nrows = (size_t)PQntuples(j), nres = (size_t)PQntuples(p->snap.res);
-	size_t ndeps = (size_t)PQntuples(d), nreq = 0, dk = 0, pk = 0, hk = 0;
+	size_t ndeps = (size_t)PQntuples(d), nreq = 0, pk = 0, hk = 0;
 	size_t ndep_pool = 0;
 	const struct lab_sched *cfg = &p->s->cfg;
 	long *hostmap;
 	size_t nmap = p->s->est.hostnames.n;
+	struct hist_memo {
+		size_t off, n;
+		plan_time dur;
+	} *memo = NULL;
+	size_t nmemo = 0, memo_alloc = 0, hist_alloc = 0, *req_memo;
+	struct strmap memo_ix = STRMAP_INIT;
 
 	p->reqs = xcalloc(nrows + nres + 1, sizeof(*p->reqs));
 	p->req_row = xcalloc(nrows + nres + 1, sizeof(int));
@@ -289,7 +354,7 @@ static void pass_jobs(struct pass *p)
 	p->flights = xcalloc(nrows + 1, sizeof(*p->flights));
 	p->deps = xcalloc(ndeps + 1, sizeof(size_t));
 	p->whats = xcalloc(nrows + nres + 1, sizeof(char *));
-	p->hist = xcalloc(nrows * 4 + 1, sizeof(*p->hist));
+	req_memo = xcalloc(nrows + 1, sizeof(size_t));
 	hostmap = xcalloc(nmap + 1, sizeof(long));
 	for (size_t i = 0; i < nmap; i++)
 		hostmap[i] = -1;
@@ -305,7 +370,7 @@ static void pass_jobs(struct pass *p)
 		int r = (int)i;
 		const char *st = PQgetvalue(j, r, SJ_STATUS);
 		struct plan_flight *f = pass_flight(
-			p, (long)db_sched_int(j, r, SJ_FLIGHT),
+			p, (long)p->row_flight[r],
 			db_sched_int(j, r, SJ_FLIGHT_STARTED));
 
 		p->row_req[i] = -1;
@@ -319,7 +384,7 @@ static void pass_jobs(struct pass *p)
 	/* then the requests, with dependencies, pins and history */
 	for (size_t i = 0; i < nrows; i++) {
 		int r = (int)i, blocked = 0;
-		long flight = (long)db_sched_int(j, r, SJ_FLIGHT);
+		long flight = (long)p->row_flight[r];
 		const char *job = PQgetvalue(j, r, SJ_JOB);
 		struct plan_request *q;
 		char *why = NULL;
@@ -342,24 +407,22 @@ static void pass_jobs(struct pass *p)
 		q->nhosts = (int)db_sched_int(j, r, SJ_NHOSTS);
 		if (q->nhosts < 1)
 			q->nhosts = 1;
-		/* dependencies: deps rows are in the same (flight, job) order */
-		while (dk < ndeps && job_cmp(j, r, db_sched_int(d, (int)dk, SD_FLIGHT),
-					    PQgetvalue(d, (int)dk, SD_JOB)) > 0)
-			dk++;
+		/* dependencies */
 		q->deps = &p->deps[ndep_pool];
-		for (; dk < ndeps && !job_cmp(j, r, db_sched_int(d, (int)dk, SD_FLIGHT),
-					      PQgetvalue(d, (int)dk, SD_JOB));
-		     dk++) {
-			const char *dst = PQgetvalue(d, (int)dk, SD_DEP_STATUS);
-			int dr = job_row(j, db_sched_int(d, (int)dk, SD_DEP_FLIGHT),
-					 PQgetvalue(d, (int)dk, SD_DEP_JOB));
+		for (size_t m = p->dep_first[i]; m < p->dep_first[i + 1]; m++) {
+			int dk = p->dep_rows[m];
+			int dr = job_row(p, db_sched_int(d, dk, SD_DEP_FLIGHT),
+					 PQgetvalue(d, dk, SD_DEP_JOB));
+			const char *dst = dr >= 0 ? PQgetvalue(j, dr, SJ_STATUS)
+				: PQgetisnull(d, dk, SD_DEP_STATUS) ? "missing"
+				: PQgetvalue(d, dk, SD_DEP_STATUS);
 
 			if (!strcmp(dst, "pass"))
 				continue;
 			if (!status_is(dst, st_waiting)) {
 				if (!why)
 					why = xasprintf("%s %s",
-							PQgetvalue(d, (int)dk, SD_DEP_JOB),
+							PQgetvalue(d, dk, SD_DEP_JOB),
 							dst);
 				blocked = 1;
 				continue;
@@ -369,7 +432,7 @@ static void pass_jobs(struct pass *p)
 				p->deps[ndep_pool++] = (size_t)p->row_req[dr];
 			else if (dr >= 0 && p->row_end[dr] > q->deps_end) {
 				q->deps_end = p->row_end[dr];
-				q->deps_what = PQgetvalue(d, (int)dk, SD_DEP_JOB);
+				q->deps_what = PQgetvalue(d, dk, SD_DEP_JOB);
 			}
 			else if (dr < 0 && q->deps_end < p->snap.now)
 				q->deps_end = p->snap.now; /* another flight's */
@@ -379,11 +442,11 @@ static void pass_jobs(struct pass *p)
 			end_job(p, r, why);
 		/* pins and the starvation runvar */
 		while (pk < (size_t)PQntuples(pins) &&
-		       job_cmp(j, r, db_sched_int(pins, (int)pk, SP_FLIGHT),
+		       job_cmp(p, r, db_sched_int(pins, (int)pk, SP_FLIGHT),
 			       PQgetvalue(pins, (int)pk, SP_JOB)) > 0)
 			pk++;
 		for (; pk < (size_t)PQntuples(pins) &&
-		       !job_cmp(j, r, db_sched_int(pins, (int)pk, SP_FLIGHT),
+		       !job_cmp(p, r, db_sched_int(pins, (int)pk, SP_FLIGHT),
 				PQgetvalue(pins, (int)pk, SP_JOB));
 		     pk++) {
 			const char *name = PQgetvalue(pins, (int)pk, SP_NAME);
@@ -401,23 +464,46 @@ static void pass_jobs(struct pass *p)
 						    sizeof(char *));
 			((const char **)q->pinned)[ix] = val;
 		}
-		/* estimates and history, mapped to this pass's hosts */
+		/* estimates and history, mapped to this pass's hosts: once
+		 * per job name (a queue of flights repeats the same jobs) */
 		{
-			struct plan_history h[MAX_HIST];
-			size_t nh = est_lookup(&p->s->est, job, p->snap.now, &dur,
-					       h, MAX_HIST);
+			long mi = strmap_get(&memo_ix, job);
 
-			q->duration = dur;
-			q->history = &p->hist[hk];
-			for (size_t k = 0; k < nh && hk < nrows * 4; k++) {
-				if (h[k].host >= nmap || hostmap[h[k].host] < 0)
-					continue;
-				p->hist[hk] = h[k];
-				p->hist[hk++].host = (size_t)hostmap[h[k].host];
+			if (mi < 0) {
+				struct plan_history h[MAX_HIST];
+				size_t nh = est_lookup(&p->s->est, job,
+						       p->snap.now, &dur, h,
+						       MAX_HIST);
+
+				XGROW(memo, memo_alloc, nmemo + 1);
+				memo[nmemo].off = hk;
+				memo[nmemo].dur = dur;
+				for (size_t k = 0; k < nh; k++) {
+					if (h[k].host >= nmap ||
+					    hostmap[h[k].host] < 0)
+						continue;
+					XGROW(p->hist, hist_alloc, hk + 1);
+					p->hist[hk] = h[k];
+					p->hist[hk++].host =
+						(size_t)hostmap[h[k].host];
+				}
+				memo[nmemo].n = hk - memo[nmemo].off;
+				mi = (long)nmemo++;
+				strmap_put(&memo_ix, job, mi);
 			}
-			q->nhistory = (size_t)(&p->hist[hk] - q->history);
+			q->duration = memo[mi].dur;
+			req_memo[p->row_req[i]] = (size_t)mi;
 		}
 	}
+	/* the pool has stopped growing: point into it */
+	for (size_t k = 0; k < nreq; k++) {
+		p->reqs[k].history = p->hist ? &p->hist[memo[req_memo[k]].off]
+					     : NULL;
+		p->reqs[k].nhistory = memo[req_memo[k]].n;
+	}
+	free(memo);
+	free(req_memo);
+	strmap_clear(&memo_ix);
 	free(hostmap);
 	p->in.reqs = p->reqs;
 	p->in.nreqs = nreq;
@@ -507,7 +593,7 @@ static int pass_allocate(struct pass *p, size_t qi, struct sched_stats *st,
 		int row = p->req_row[qi];
 
 		rc = db_sched_allocate_job(
-			p->s->db, (long)db_sched_int(p->snap.jobs, row, SJ_FLIGHT),
+			p->s->db, (long)p->row_flight[row],
 			PQgetvalue(p->snap.jobs, row, SJ_JOB), picks, n,
 			(int)p->s->cfg.claim_timeout, err);
 	} else {
@@ -666,6 +752,9 @@ static void pass_release(struct pass *p)
 	free(p->req_row);
 	free(p->row_req);
 	free(p->row_end);
+	free(p->row_flight);
+	free(p->dep_first);
+	free(p->dep_rows);
 	free(p->deps);
 	free(p->hist);
 	free(p->whats);
@@ -724,6 +813,7 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	p.in.cfg.starve_factor_tail = s->cfg.starvation_tail;
 	p.row_end = xcalloc((size_t)PQntuples(p.snap.jobs) + 1,
 			    sizeof(*p.row_end));
+	pass_index(&p);
 	pass_hosts(&p);
 	pass_busy(&p);
 	pass_jobs(&p);
