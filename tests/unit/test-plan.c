@@ -2284,7 +2284,7 @@ struct biglab {
 	struct plan_input in;
 	struct plan_host hosts[BIG_HOSTS];
 	const char *hflags[BIG_HOSTS][4];
-	char hnames[BIG_HOSTS][8];
+	char hnames[BIG_HOSTS][24];
 	struct plan_busy busy[BIG_HOSTS * 2];
 	struct plan_request reqs[BIG_REQS];
 	const char *rflags[BIG_REQS][4];
