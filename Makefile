@@ -5,7 +5,7 @@
 
 O ?= build
 CC ?= cc
-PKGS := libgit2 libssh2 libmicrohttpd jansson libpq
+PKGS := libgit2 libssh2 libmicrohttpd jansson libpq libcrypto
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 DATADIR ?= $(CURDIR)
@@ -39,8 +39,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 INTEG_TESTS := $(sort $(wildcard tests/integ/t[0-9]*.sh))
 
 DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
-	libjansson-dev libpq-dev libcmocka-dev postgresql postgresql-client \
-	openssh-server openssh-client openipmi ipmitool socat curl python3 \
+	libjansson-dev libpq-dev libssl-dev libcmocka-dev postgresql postgresql-client \
+	openssh-server openssh-client openipmi ipmitool pdudaemon socat curl python3 \
 	procps util-linux
 
 .PHONY: all check check-run unit integ asan bench deps clean demo tidy cppcheck

@@ -139,6 +139,8 @@ static char *lab_power_config(const struct lab_host *h)
 	SET_STR("power_off", h->power_off);
 	SET_STR("power_status", h->power_status);
 	SET_STR("pdu", h->pdu);
+	SET_STR("health_check", h->health_check);
+	json_object_set_new(o, "cycle_time", json_integer(h->power_cycle_time));
 #undef SET_STR
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);

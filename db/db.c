@@ -252,3 +252,16 @@ int db_reconnect(struct db *db, struct err *err)
 			       db->where, PQerrorMessage(db->conn));
 	return 0;
 }
+
+char *db_dup(PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL
+					  : xstrdup(PQgetvalue(res, row, col));
+}
+
+long db_long(PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col)
+		       ? 0
+		       : strtol(PQgetvalue(res, row, col), NULL, 10);
+}

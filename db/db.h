@@ -44,6 +44,10 @@ PGresult *db_query(struct db *db, struct err *err, const char *sql, int n,
 /* As db_query for statements whose result is not needed. */
 int db_exec(struct db *db, struct err *err, const char *sql, int n,
 	    const char *const *params);
+/* A field as a new string (NULL for SQL NULL), or as a number (0). */
+char *db_dup(PGresult *res, int row, int col);
+long db_long(PGresult *res, int row, int col);
+
 /* Rows changed by a command, from its result. */
 long db_affected(PGresult *res);
 

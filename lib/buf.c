@@ -155,3 +155,15 @@ int buf_read_file(struct buf *b, const char *path)
 	close(fd);
 	return 0;
 }
+
+void buf_add_shell_quoted(struct buf *b, const char *s)
+{
+	buf_addch(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			buf_addstr(b, "'\\''");
+		else
+			buf_addch(b, *s);
+	}
+	buf_addch(b, '\'');
+}

@@ -39,6 +39,9 @@ void buf_setlen(struct buf *b, size_t len);
 /* Removes trailing whitespace. */
 void buf_rtrim(struct buf *b);
 
+/* Appends s in single quotes for sh ('it'\''s'). */
+void buf_add_shell_quoted(struct buf *b, const char *s);
+
 /* Reads a whole file (at most cap bytes if cap != 0); -1 with errno. */
 int buf_read_file(struct buf *b, const char *path);
 

@@ -17,6 +17,9 @@ enum err_code {
 	ERR_DB = -4,       /* the database failed */
 	ERR_RETRY = -5,    /* serialization failure or busy: try again */
 	ERR_EXISTS = -6,   /* already there */
+	ERR_TIMEOUT = -7,  /* a time limit passed (the action was stopped) */
+	ERR_CANCELLED = -8,/* stopped because someone cancelled it */
+	ERR_HOSTKEY = -9,  /* an SSH host key differs from the pinned one */
 };
 
 struct err {

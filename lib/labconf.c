@@ -62,7 +62,7 @@ static const struct conf_key host_keys[] = {
 	{ "power-off", CONF_STRING, 0, 0, 0, NULL, NULL, "CMD",
 	  "command that powers the host off (power = command)" },
 	{ "power-status", CONF_STRING, 0, 0, 0, NULL, NULL, "CMD",
-	  "command whose exit status 0 means on (power = command)" },
+	  "command whose exit status says the state: 0 on, 1 off, else unknown (power = command)" },
 	{ "pdu", CONF_STRING, 0, 0, 0, NULL, NULL,
 	  "http://127.0.0.1:16421 pdu1 3",
 	  "pdudaemon URL, PDU name and port (power = pdudaemon)" },
@@ -74,6 +74,10 @@ static const struct conf_key host_keys[] = {
 	  "with a share-TYPE flag: jobs it takes before a reinstall" },
 	{ "boot-timeout", CONF_INT, 0, 1, 86400, NULL, "300", "300",
 	  "seconds for SSH to answer after power on" },
+	{ "power-cycle-time", CONF_INT, 0, 0, 600, NULL, "5", "5",
+	  "seconds between power off and on in a power cycle" },
+	{ "health-check", CONF_STRING, 0, 0, 0, NULL, NULL, "health",
+	  "recipe that brings the host back from broken when it passes (default: [worker] health-check)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -149,6 +153,25 @@ static const struct conf_key scheduler_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
+static const struct conf_key worker_keys[] = {
+	{ "slots", CONF_INT, 0, 1, 64, NULL, "2", "2",
+	  "jobs one worker process runs at once" },
+	{ "heartbeat", CONF_DURATION, 0, 1, 600, NULL, "10s", "10s",
+	  "how often a worker renews the leases of its jobs" },
+	{ "lease", CONF_DURATION, 0, 5, 3600, NULL, "60s", "60s",
+	  "a job whose worker did not renew its lease in this time is recovered" },
+	{ "health-check", CONF_STRING, 0, 0, 0, NULL, NULL, "health",
+	  "recipe run on a broken host to bring it back to free when it passes" },
+	{ "health-check-interval", CONF_DURATION, 0, 10, 7 * 86400, NULL, "10m",
+	  "10m", "how often a broken host's health check is retried" },
+	{ "logs", CONF_LIST, 0, 0, 0, NULL, "/var/log/syslog /var/log/messages /var/log/kern.log",
+	  "/var/log/syslog /var/log/messages /var/log/kern.log",
+	  "files logs-capture fetches when its step names none (absolute, or relative to workdir)" },
+	{ "max-log", CONF_INT, 0, 1024, 1L << 30, NULL, "67108864", "67108864",
+	  "most bytes kept of one step log or fetched log file" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 static const struct conf_key recipe_keys[] = {
 	{ "step", CONF_STRING, CONF_MULTIVAR | CONF_REQUIRED, 0, 0, NULL, NULL,
 	  "run smoke ./installed/tests/smoke.sh",
@@ -166,6 +189,7 @@ const struct conf_section_def labconf_sections[] = {
 	{ "job", 1, job_keys, "a unit of work that needs hosts" },
 	{ "recipe", 1, recipe_keys, "the steps a job runs" },
 	{ "scheduler", 0, scheduler_keys, "how the scheduler plans the lab" },
+	{ "worker", 0, worker_keys, "how workers run jobs" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -371,6 +395,24 @@ static void labconf_check_host_classes(struct labconf_ctx *c,
 	}
 }
 
+static void labconf_worker_defaults(struct lab_worker *w,
+				    const struct conf_section *s)
+{
+	w->slots = (int)conf_get_long(s, "slots", 2);
+	w->heartbeat = conf_get_duration(s, "heartbeat", 10);
+	w->lease = conf_get_duration(s, "lease", 60);
+	free(w->health_check);
+	w->health_check = s ? labconf_dup(s, "health-check") : NULL;
+	w->health_check_interval = conf_get_duration(s, "health-check-interval",
+						     600);
+	vec_clear(&w->logs);
+	if (s)
+		labconf_list(s, "logs", &w->logs);
+	else
+		vec_split(&w->logs, "/var/log/syslog /var/log/messages /var/log/kern.log");
+	w->max_log = conf_get_long(s, "max-log", 64L << 20);
+}
+
 static void labconf_sched_defaults(struct lab_sched *sc,
 				   const struct conf_section *s)
 {
@@ -449,8 +491,8 @@ static void labconf_check_power(struct labconf_ctx *c,
 			return;
 		}
 		vec_split(&w, h->pdu);
-		if (w.n != 3 || (strncmp(w.v[0], "http://", 7) &&
-				 strncmp(w.v[0], "https://", 8)) ||
+		/* pdudaemon speaks plain HTTP (hangar has no TLS client) */
+		if (w.n != 3 || strncmp(w.v[0], "http://", 7) ||
 		    strnum_int(w.v[2], 0, 65535, &port) < 0)
 			conf_diag_entry(c->diag, s, e,
 					"'%s' is not 'http://HOST:PORT PDUNAME PORTNUMBER'",
@@ -508,6 +550,8 @@ static void labconf_add_host(struct labconf_ctx *c, struct lab *lab,
 	h->pdu = labconf_dup(s, "pdu");
 	h->console = labconf_dup(s, "console");
 	h->boot_timeout = (int)conf_get_long(s, "boot-timeout", 300);
+	h->power_cycle_time = (int)conf_get_long(s, "power-cycle-time", 5);
+	h->health_check = labconf_dup(s, "health-check");
 	h->share_max_tasks = (int)conf_get_long(s, "share-max-tasks", 3);
 	h->share_max_wear = (int)conf_get_long(s, "share-max-wear", 10);
 	labconf_check_flags(c, s, &h->flags);
@@ -676,7 +720,9 @@ static const struct conf_section *labconf_section(const struct labconf_ctx *c,
 	for (size_t i = 0; i < c->conf.nsections; i++) {
 		const struct conf_section *s = &c->conf.sections[i];
 
-		if (!strcmp(s->name, name) && s->sub && !strcmp(s->sub, sub))
+		if (strcmp(s->name, name))
+			continue;
+		if (sub ? s->sub && !strcmp(s->sub, sub) : !s->sub)
 			return s;
 	}
 	return NULL;
@@ -726,6 +772,21 @@ static void labconf_cross_check(struct labconf_ctx *c, struct lab *lab)
 						h->address, h->port, o->name);
 			}
 		}
+	}
+	for (size_t i = 0; i < lab->nhosts; i++) {
+		const struct lab_host *h = &lab->hosts[i];
+		const struct conf_section *s = labconf_section(c, "host", h->name);
+
+		if (h->health_check && !lab_has_recipe(lab, h->health_check))
+			conf_diag_entry(d, s, conf_entry_of(s, "health-check"),
+					"no recipe '%s'", h->health_check);
+	}
+	if (lab->worker.health_check &&
+	    !lab_has_recipe(lab, lab->worker.health_check)) {
+		const struct conf_section *s = labconf_section(c, "worker", NULL);
+
+		conf_diag_entry(d, s, conf_entry_of(s, "health-check"),
+				"no recipe '%s'", lab->worker.health_check);
 	}
 	for (size_t i = 0; i < lab->njobs; i++) {
 		const struct lab_job *j = &lab->jobs[i];
@@ -835,6 +896,7 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 	lab->path = abs;
 	conf_read(path, labconf_sections, &c.conf, diag);
 	labconf_sched_defaults(&lab->sched, NULL);
+	labconf_worker_defaults(&lab->worker, NULL);
 	for (size_t i = 0; i < c.conf.nsections; i++) {
 		const struct conf_section *s = &c.conf.sections[i];
 
@@ -857,6 +919,8 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 			labconf_add_recipe(&c, lab, s);
 		} else if (!strcmp(s->name, "scheduler")) {
 			labconf_sched_defaults(&lab->sched, s);
+		} else if (!strcmp(s->name, "worker")) {
+			labconf_worker_defaults(&lab->worker, s);
 		}
 	}
 	if (!lab->state)
@@ -893,6 +957,7 @@ void labconf_release(struct lab *lab)
 		free(h->power_status);
 		free(h->pdu);
 		free(h->console);
+		free(h->health_check);
 	}
 	free(lab->hosts);
 	for (size_t i = 0; i < lab->ntrees; i++) {
@@ -938,6 +1003,8 @@ void labconf_release(struct lab *lab)
 	free(lab->database);
 	free(lab->listen);
 	free(lab->identity);
+	free(lab->worker.health_check);
+	vec_clear(&lab->worker.logs);
 	memset(lab, 0, sizeof(*lab));
 }
 

@@ -61,6 +61,8 @@ struct lab_host {
 	int boot_timeout;
 	int share_max_tasks;
 	int share_max_wear;
+	int power_cycle_time;
+	char *health_check;   /* recipe, or NULL: the [worker] one */
 };
 
 struct lab_tree {
@@ -109,6 +111,17 @@ struct lab_sched {
 	int starvation_half, starvation_tail;   /* percent */
 };
 
+/* [worker]: durations in seconds. */
+struct lab_worker {
+	int slots;
+	long heartbeat;
+	long lease;
+	char *health_check;   /* recipe name, or NULL */
+	long health_check_interval;
+	struct vec logs;      /* default files of logs-capture */
+	long max_log;         /* bytes */
+};
+
 struct lab {
 	char *path;           /* absolute path of the file read */
 	char *state;          /* absolute */
@@ -126,6 +139,7 @@ struct lab {
 	struct lab_recipe *recipes;
 	size_t nrecipes;
 	struct lab_sched sched;
+	struct lab_worker worker;
 };
 
 /*

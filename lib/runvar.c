@@ -69,13 +69,8 @@ void runvar_shell_assign(struct buf *out, const char *name, const char *value)
 {
 	char *env = runvar_env_name(name);
 
-	buf_addf(out, "%s='", env);
-	for (; *value; value++) {
-		if (*value == '\'')
-			buf_addstr(out, "'\\''");
-		else
-			buf_addch(out, *value);
-	}
-	buf_addstr(out, "' ");
+	buf_addf(out, "%s=", env);
+	buf_add_shell_quoted(out, value);
+	buf_addch(out, ' ');
 	free(env);
 }
