@@ -65,6 +65,13 @@ int cmd_plan(struct cli *cli, int argc, char **argv);
 int cmd_reserve(struct cli *cli, int argc, char **argv);
 int cmd_release(struct cli *cli, int argc, char **argv);
 int cmd_host_block(struct cli *cli, int argc, char **argv);
+int cmd_host_power(struct cli *cli, int argc, char **argv);
+int cmd_host_console(struct cli *cli, int argc, char **argv);
+int cmd_host_maintenance(struct cli *cli, int argc, char **argv);
+int cmd_host_exec(struct cli *cli, int argc, char **argv);
+int cmd_worker(struct cli *cli, int argc, char **argv);
+int cmd_flight(struct cli *cli, int argc, char **argv);
+int cmd_request(struct cli *cli, int argc, char **argv);
 
 extern const char cmd_db_usage[];
 extern const char cmd_lab_usage[];
@@ -76,5 +83,12 @@ extern const char cmd_plan_usage[];
 extern const char cmd_reserve_usage[];
 extern const char cmd_release_usage[];
 extern const char cmd_host_block_usage[];
+extern const char cmd_host_power_usage[];
+extern const char cmd_host_console_usage[];
+extern const char cmd_host_maintenance_usage[];
+extern const char cmd_host_exec_usage[];
+extern const char cmd_worker_usage[];
+extern const char cmd_flight_usage[];
+extern const char cmd_request_usage[];
 
 #endif

@@ -12,11 +12,16 @@
 #include "banned.h"
 
 const char cmd_host_usage[] =
-	"hangar host list [--json] | show HOST [--json] | block ...\n"
+	"hangar host list [--json] | show HOST [--json] | power | console |\n"
+	"            maintenance | exec | block ...\n"
 	"\n"
-	"  list   every host: name, arch, state, the job holding it, flags\n"
-	"  show   one host's settings, state and recent history\n"
-	"  block  book a maintenance window (hangar host block --help)\n"
+	"  list         every host: name, arch, state, the job holding it, flags\n"
+	"  show         one host's settings, state and recent history\n"
+	"  power        HOST on|off|cycle|status (hangar host power --help)\n"
+	"  console      HOST: its console stream (hangar host console --help)\n"
+	"  maintenance  HOST on|off [--reason TEXT]: take it out, bring it back\n"
+	"  exec         HOST CMD: run a command on it over SSH\n"
+	"  block        book a maintenance window (hangar host block --help)\n"
 	"\n"
 	"States: free, allocated (a job or a person holds it), maintenance,\n"
 	"broken (lab trouble took it out), retired (no longer configured).\n"
@@ -123,9 +128,17 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 	struct db *db;
 	int json = 0, c, rc;
 
-	/* block has options of its own */
+	/* these have options of their own */
 	if (argc > 1 && !strcmp(argv[1], "block"))
 		return cmd_host_block(cli, argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "power"))
+		return cmd_host_power(cli, argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "console"))
+		return cmd_host_console(cli, argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "maintenance"))
+		return cmd_host_maintenance(cli, argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "exec"))
+		return cmd_host_exec(cli, argc - 1, argv + 1);
 	optind = 0;
 	while ((c = cli_getopt(argc, argv, opts, cmd_host_usage)) != -1)
 		if (c == 'j')

@@ -142,3 +142,180 @@ void db_host_events_free(struct host_event *events, size_t n)
 		host_event_release(&events[i]);
 	free(events);
 }
+
+int db_host_power_get(struct db *db, const char *name, char **method,
+		      json_t **config, struct err *err)
+{
+	const char *params[1] = { name };
+	json_error_t jerr;
+	PGresult *res = db_query(db, err,
+				 "SELECT power, power_config::text FROM hosts "
+				 "WHERE name = $1",
+				 1, params);
+
+	*method = NULL;
+	*config = NULL;
+	if (!res)
+		return err->code;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return err_set(err, ERR_NOTFOUND, "no host '%s'", name);
+	}
+	*config = json_loads(PQgetvalue(res, 0, 1), 0, &jerr);
+	if (!json_is_object(*config)) {
+		json_decref(*config);
+		*config = NULL;
+		PQclear(res);
+		return err_set(err, ERR_DB, "host '%s': power_config: %s", name,
+			       jerr.text);
+	}
+	*method = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+static const char *const db_host_power_kinds[] = {
+	[POWER_ON] = "power.on",
+	[POWER_OFF] = "power.off",
+	[POWER_CYCLE] = "power.cycle",
+	[POWER_STATUS] = "power.status",
+};
+
+int db_host_power_record(struct db *db, const char *host, enum power_action a,
+			 const struct power_result *r,
+			 const struct err *failure, long flight, const char *job,
+			 struct err *err)
+{
+	char fl[32];
+	const char *params[6];
+	json_t *detail;
+	char *text;
+	int rc;
+
+	if ((unsigned)a >= sizeof(db_host_power_kinds) / sizeof(db_host_power_kinds[0]))
+		return err_set(err, ERR_USAGE, "unknown power action %d", (int)a);
+	detail = json_pack("{s:s, s:s, s:i, s:I, s:s, s:o}", "result",
+			   failure ? "failed" : "ok", "state",
+			   power_state_str(r->state), "attempts", r->attempts,
+			   "ms", (json_int_t)r->ms, "detail", r->detail, "error",
+			   failure ? json_string(failure->msg) : json_null());
+	if (!detail)   /* only when a message is not UTF-8 */
+		detail = json_pack("{s:s, s:s, s:i, s:I, s:s}", "result",
+				   failure ? "failed" : "ok", "state",
+				   power_state_str(r->state), "attempts",
+				   r->attempts, "ms", (json_int_t)r->ms, "error",
+				   failure ? "(not UTF-8)" : "");
+	text = json_dumps(detail, JSON_COMPACT);
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	params[0] = db_actor();
+	params[1] = db_host_power_kinds[a];
+	params[2] = flight ? fl : NULL;
+	params[3] = flight ? job : NULL;
+	params[4] = host;
+	params[5] = text;
+	rc = db_exec(db, err,
+		     "INSERT INTO events (actor, kind, flight, job, host, detail) "
+		     "VALUES ($1, $2, $3::bigint, $4, $5, $6::jsonb)",
+		     6, params);
+	free(text);
+	json_decref(detail);
+	return rc;
+}
+
+int db_host_set_state(struct db *db, const char *host, const char *state,
+		      const char *reason, const char *event_kind,
+		      struct err *err)
+{
+	const char *params[4] = { host, state, NULL, NULL };
+	char *from = NULL, *text = NULL;
+	json_t *detail;
+	PGresult *res;
+
+	if (strcmp(state, "free") && strcmp(state, "maintenance") &&
+	    strcmp(state, "broken"))
+		return err_set(err, ERR_USAGE,
+			       "host state '%s' is not free, maintenance or broken",
+			       state);
+	if (db_begin(db, err) < 0)
+		return err->code;
+	res = db_query(db, err,
+		       "SELECT state FROM hosts WHERE name = $1 FOR UPDATE", 1,
+		       params);
+	if (!res)
+		goto rollback;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		err_set(err, ERR_NOTFOUND, "no host '%s'", host);
+		goto rollback;
+	}
+	from = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!strcmp(from, "retired")) {
+		err_set(err, ERR_FAIL,
+			"host '%s' is retired (no longer in the configuration)",
+			host);
+		goto rollback;
+	}
+	params[2] = strcmp(state, "free") ? reason : NULL;
+	if (db_exec(db, err,
+		    "UPDATE hosts SET state = $2, state_reason = $3, "
+		    "state_since = now(), updated_at = now() WHERE name = $1",
+		    3, params) < 0)
+		goto rollback;
+	detail = json_pack("{s:o, s:s, s:s}", "reason",
+			   reason ? json_string(reason) : json_null(), "from",
+			   from, "to", state);
+	if (!detail) {
+		err_set(err, ERR_USAGE, "the reason is not UTF-8 text");
+		goto rollback;
+	}
+	text = json_dumps(detail, JSON_COMPACT);
+	json_decref(detail);
+	if (db_exec(db, err,
+		    "INSERT INTO events (actor, kind, host, detail) "
+		    "VALUES ($1, $2, $3, $4::jsonb)",
+		    4, (const char *[]){ db_actor(), event_kind, host, text }) < 0)
+		goto rollback;
+	if (db_commit(db, err) < 0)
+		goto rollback;
+	free(from);
+	free(text);
+	return 0;
+rollback:
+	db_rollback(db);
+	free(from);
+	free(text);
+	return err->code;
+}
+
+int db_host_holder_get(struct db *db, const char *host,
+		       struct db_host_holder *h, struct err *err)
+{
+	const char *params[1] = { host };
+	PGresult *res = db_query(db, err,
+				 "SELECT a.flight, a.job, a.reservation, r.owner "
+				 "FROM allocations a LEFT JOIN reservations r "
+				 "ON r.id = a.reservation "
+				 "WHERE a.host = $1 AND a.released_at IS NULL "
+				 "ORDER BY a.flight IS NULL, a.shareix LIMIT 1",
+				 1, params);
+
+	memset(h, 0, sizeof(*h));
+	if (!res)
+		return err->code;
+	if (PQntuples(res) == 1) {
+		h->flight = db_host_long(res, 0, 0);
+		h->job = db_host_str(res, 0, 1);
+		h->reservation = db_host_long(res, 0, 2);
+		h->owner = db_host_str(res, 0, 3);
+	}
+	PQclear(res);
+	return 0;
+}
+
+void db_host_holder_release(struct db_host_holder *h)
+{
+	free(h->job);
+	free(h->owner);
+	memset(h, 0, sizeof(*h));
+}

@@ -1,11 +1,15 @@
 /*
- * db-host.h: reading hosts and their history.
+ * db-host.h: hosts, their history, their power settings and their
+ * administrative state.
  */
 #ifndef HANGAR_DB_HOST_H
 #define HANGAR_DB_HOST_H
 
+#include <jansson.h>
+
 #include "db.h"
 #include "host.h"
+#include "power.h"
 
 /* Every host, retired ones included, by name. Free with db_host_list_free. */
 int db_host_list(struct db *db, struct host **hosts, size_t *n,
@@ -18,5 +22,48 @@ int db_host_get(struct db *db, const char *name, struct host *h,
 int db_host_events(struct db *db, const char *name, int limit,
 		   struct host_event **events, size_t *n, struct err *err);
 void db_host_events_free(struct host_event *events, size_t n);
+
+/*
+ * A host's power method (hosts.power) and its settings (hosts.power_config,
+ * which holds the BMC password: never show it). *method and *config are
+ * the caller's (free, json_decref). ERR_NOTFOUND for an unknown host.
+ */
+int db_host_power_get(struct db *db, const char *name, char **method,
+		      json_t **config, struct err *err);
+
+/*
+ * Records a power action in the host's history: an events row of kind
+ * power.on|off|cycle|status with detail {"result": "ok"|"failed", "state",
+ * "attempts", "ms", "detail", "error"} ("error" null on success). failure
+ * is NULL on success; flight 0 and job NULL outside a job.
+ */
+int db_host_power_record(struct db *db, const char *host, enum power_action a,
+			 const struct power_result *r,
+			 const struct err *failure, long flight, const char *job,
+			 struct err *err);
+
+/*
+ * Sets the administrative state (free, maintenance or broken) with its
+ * reason (NULL: none; a free host keeps no reason) and state_since = now,
+ * and records an events row of kind event_kind with detail {"reason",
+ * "from", "to"}, in one transaction. ERR_NOTFOUND for an unknown host,
+ * ERR_FAIL for a retired one.
+ */
+int db_host_set_state(struct db *db, const char *host, const char *state,
+		      const char *reason, const char *event_kind,
+		      struct err *err);
+
+/* What holds a host now: a job, or a reservation (and who made it). */
+struct db_host_holder {
+	long flight;         /* 0: no job */
+	char *job;
+	long reservation;    /* 0: no reservation */
+	char *owner;         /* the reservation's */
+};
+
+/* Fills *h (all zero when nothing holds the host); release it after. */
+int db_host_holder_get(struct db *db, const char *host,
+		       struct db_host_holder *h, struct err *err);
+void db_host_holder_release(struct db_host_holder *h);
 
 #endif

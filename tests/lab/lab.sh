@@ -29,7 +29,8 @@
 #                      LAB_ARCH_V LAB_FLAGS_V LAB_WORKDIR_V LAB_HOSTDIR_V
 #                      LAB_IPMI_V (lanplus:ADDR:623) LAB_CONSOLE_V (tcp:ADDR:7001)
 #   lab-power          the chassis_control script (a copy)
-#   hosts/NAME/        sshd_config, host key, authorized_keys, work/, lan.conf,
+#   hosts/NAME/        sshd_config, host key, authorized_keys, work/, home/ and
+#                      tmp/ (the host's HOME and TMPDIR), lan.conf,
 #                      host.emu, bmc-state/, console.log, power, *.pid, *.log
 # Host i (from 1) has address 127.A.B.(i+1); 127.A.B.1 is the controller's.
 # ARCH is a label: x86_64, arm64 or riscv64. BMC user admin, password secret,
@@ -314,7 +315,7 @@ cmd_create() {
 		addr=$net.$((i + 2))
 		hd=$d/hosts/$name
 		v=$(var_of "$name")
-		mkdir -p "$hd/work" "$hd/bmc-state"
+		mkdir -p "$hd/work" "$hd/bmc-state" "$hd/home" "$hd/tmp"
 		chmod 0755 "$hd" "$hd/work"
 		ssh-keygen -q -t ed25519 -N '' -C "root@$name" -f "$hd/ssh_host_ed25519_key" </dev/null
 		cp "$d/id_ed25519.pub" "$hd/authorized_keys"
@@ -335,6 +336,9 @@ cmd_create() {
 			PrintMotd no
 			Subsystem sftp internal-sftp
 			LogLevel VERBOSE
+			# a home and a temporary directory of the host's own: root's
+			# dotfiles on the machine running the lab stay out of it
+			SetEnv HOME=$hd/home TMPDIR=$hd/tmp
 		EOF
 		{
 			kv HOST_NAME "$name"
