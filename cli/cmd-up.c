@@ -43,9 +43,10 @@ const char cmd_up_usage[] =
 	"Runs everything in one process tree: the database (a private\n"
 	"PostgreSQL cluster under the state directory when [lab] database is\n"
 	"not set), its migrations, the lab configuration (as 'hangar lab\n"
-	"apply'), and the daemons as child processes (now: web), restarting any\n"
-	"that exits unexpectedly. Ctrl-C (or SIGTERM) stops them all, and the\n"
-	"private cluster. SIGHUP re-applies the configuration.\n"
+	"apply'), and the daemons as child processes (scheduler, worker,\n"
+	"web), restarting any that exits unexpectedly. Ctrl-C (or SIGTERM)\n"
+	"stops them all, and the private cluster. SIGHUP re-applies the\n"
+	"configuration.\n"
 	"\n"
 	"  --demo        write and use a demo setup under the state directory\n"
 	"                (--state, default " UP_DEMO_STATE "): a simulated lab\n"
@@ -57,7 +58,7 @@ const char cmd_up_usage[] =
 	"The demo needs root (sshd and the BMCs bind privileged ports).\n";
 
 /* The daemons of this release; later ones join this table. */
-static const char *const up_daemons[] = { "scheduler", "web", NULL };
+static const char *const up_daemons[] = { "scheduler", "worker", "web", NULL };
 
 struct up_child {
 	const char *name;

@@ -26,7 +26,14 @@ static const char main_usage[] =
 	"  db migrate|status|start|stop\n"
 	"                         the schema, and the private database cluster\n"
 	"  lab apply|check FILE   load (or only validate) a lab configuration\n"
-	"  host list|show H       the lab's hosts\n"
+	"  host list|show|power|console|maintenance|exec|block\n"
+	"                         the lab's hosts\n"
+	"  scheduler | worker     the planner and the job-running daemons\n"
+	"  plan | reserve | release\n"
+	"                         the plan of the lab; borrowing hosts\n"
+	"  request                queue an ad-hoc flight of named jobs\n"
+	"  flight list|show|log|cancel|wait\n"
+	"                         flights, their jobs, steps, logs, artifacts\n"
 	"  web                    the web dashboard and JSON API daemon\n"
 	"  help [COMMAND|config]  help on a command, or on the configuration keys\n"
 	"  version                print the version\n"
@@ -50,6 +57,9 @@ static const struct cmd commands[] = {
 	{ "plan", cmd_plan, cmd_plan_usage },
 	{ "reserve", cmd_reserve, cmd_reserve_usage },
 	{ "release", cmd_release, cmd_release_usage },
+	{ "worker", cmd_worker, cmd_worker_usage },
+	{ "flight", cmd_flight, cmd_flight_usage },
+	{ "request", cmd_request, cmd_request_usage },
 	{ NULL, NULL, NULL },
 };
 

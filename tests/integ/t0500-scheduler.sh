@@ -94,9 +94,10 @@ assert h1["now"][0]["job"] == "build-amd64" and h1["now"][0]["share"] == 1, h1
 PY
 '
 
-test_expect_success 'a claimed job whose worker dies ends broken and frees its host' '
+test_expect_success 'a claimed job whose worker dies in a test step ends broken and frees its host' '
 	F=$(cat flight) &&
 	q "UPDATE jobs SET status=\$\$running\$\$, lease_owner=\$\$w1\$\$, started_at=now(), lease_until=now() + interval \$\$2 s\$\$ WHERE flight=$F AND job=\$\$build-arm64\$\$" &&
+	q "INSERT INTO steps (flight, job, stepno, kind, name, status, started_at) VALUES ($F, \$\$build-arm64\$\$, 1, \$\$build\$\$, \$\$build\$\$, \$\$running\$\$, now())" &&
 	{ ( while :; do q "UPDATE jobs SET lease_until=now() + interval \$\$2 s\$\$ WHERE flight=$F AND job=\$\$build-arm64\$\$" || exit; sleep 0.3; done ) &
 	  echo $! >beat.pid; } &&
 	sleep 3 && h scheduler --once >/dev/null &&
@@ -104,7 +105,8 @@ test_expect_success 'a claimed job whose worker dies ends broken and frees its h
 	kill -9 $(cat beat.pid) && rm beat.pid &&
 	wait_for "h scheduler --once >/dev/null; test \"\$(q \"SELECT status FROM jobs WHERE flight=$F AND job=\\\$\\\$build-arm64\\\$\\\$\")\" = broken" 10 &&
 	test "$(q "SELECT count(*) FROM allocations WHERE host=\$\$h4\$\$ AND released_at IS NULL")" = 0 &&
-	test "$(q "SELECT count(*) FROM events WHERE kind=\$\$job.lease-expired\$\$")" = 1
+	test "$(q "SELECT count(*) FROM events WHERE kind=\$\$job.lease-expired\$\$")" = 1 &&
+	test "$(q "SELECT status FROM steps WHERE flight=$F AND job=\$\$build-arm64\$\$")" = broken
 '
 
 test_expect_success 'an unclaimed job goes back to the queue' '

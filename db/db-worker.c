@@ -1,0 +1,649 @@
+/*
+ * db-worker.c: the worker's side of the jobs table. A job the scheduler
+ * gave hosts to is 'preparing' with no lease owner; a worker claims it
+ * under a row lock (SKIP LOCKED, so workers never wait on each other),
+ * keeps its lease alive with heartbeats, records steps, and ends it. Every
+ * write checks the lease owner, so a worker that lost its lease (it was
+ * presumed dead) cannot overwrite what recovery decided.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "db-worker.h"
+#include "xalloc.h"
+#include "banned.h"
+
+void wjob_release(struct wjob *j)
+{
+	if (!j)
+		return;
+	free(j->job);
+	free(j->recipe);
+	free(j->arch);
+	free(j->intent);
+	free(j->branch);
+	free(j->primary_tree);
+	vec_clear(&j->runvars);
+	for (size_t i = 0; i < j->nhosts; i++) {
+		struct wjob_host *h = &j->hosts[i];
+
+		free(h->ident);
+		free(h->name);
+		free(h->arch);
+		free(h->address);
+		free(h->user);
+		free(h->workdir);
+		free(h->power);
+		free(h->console);
+		free(h->ssh_host_key);
+		json_decref(h->power_config);
+	}
+	free(j->hosts);
+	for (size_t i = 0; i < j->nsteps; i++) {
+		free(j->steps[i].name);
+		free(j->steps[i].command);
+	}
+	free(j->steps);
+	vec_clear(&j->artifacts);
+	for (size_t i = 0; i < j->ntrees; i++) {
+		free(j->trees[i].name);
+		free(j->trees[i].revision);
+		free(j->trees[i].url);
+	}
+	free(j->trees);
+	for (size_t i = 0; i < j->ndeps; i++) {
+		free(j->deps[i].job);
+		free(j->deps[i].status);
+	}
+	free(j->deps);
+	memset(j, 0, sizeof(*j));
+}
+
+const char *wjob_runvar(const struct wjob *j, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < j->runvars.n; i++) {
+		const char *rv = j->runvars.v[i];
+
+		if (!strncmp(rv, name, len) && rv[len] == '=')
+			return rv + len + 1;
+	}
+	return NULL;
+}
+
+int db_worker_step_is_test(enum step_kind kind)
+{
+	return kind == STEP_BUILD || kind == STEP_INSTALL_BUILD ||
+	       kind == STEP_RUN;
+}
+
+static int step_kind_parse(const char *s)
+{
+	for (int k = STEP_HOST_POWER_CYCLE; k <= STEP_LOGS_CAPTURE; k++)
+		if (!strcmp(step_kind_str((enum step_kind)k), s))
+			return k;
+	return -1;
+}
+
+/* Everything about (flight, job) a worker needs, into j. */
+static int db_worker_load(struct db *db, long flight, const char *job,
+			  struct wjob *j, struct err *err)
+{
+	char fl[32];
+	const char *params[2] = { fl, job };
+	PGresult *res;
+	int rc = 0;
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	j->flight = flight;
+	j->job = xstrdup(job);
+	res = db_query(db, err,
+		       "SELECT j.recipe, j.arch, j.attempt, j.lab_retries, "
+		       "f.intent, f.branch, b.tree, "
+		       "coalesce(f.label = 'health-check', false), "
+		       "array_to_string(r.artifacts, ' ') "
+		       "FROM jobs j JOIN flights f ON f.id = j.flight "
+		       "LEFT JOIN branches b ON b.name = f.branch "
+		       "LEFT JOIN recipes r ON r.name = j.recipe "
+		       "WHERE j.flight = $1 AND j.job = $2",
+		       2, params);
+	if (!res)
+		return err->code;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return err_set(err, ERR_NOTFOUND, "no job %ld.%s", flight, job);
+	}
+	j->recipe = db_dup(res, 0, 0);
+	j->arch = db_dup(res, 0, 1);
+	j->attempt = (int)db_long(res, 0, 2);
+	j->lab_retries = (int)db_long(res, 0, 3);
+	j->intent = db_dup(res, 0, 4);
+	j->branch = db_dup(res, 0, 5);
+	j->primary_tree = db_dup(res, 0, 6);
+	j->health_check = !strcmp(PQgetvalue(res, 0, 7), "t");
+	if (!PQgetisnull(res, 0, 8))
+		vec_split(&j->artifacts, PQgetvalue(res, 0, 8));
+	PQclear(res);
+
+	res = db_query(db, err,
+		       "SELECT name || '=' || val FROM runvars "
+		       "WHERE flight = $1 AND job = $2 ORDER BY name",
+		       2, params);
+	if (!res)
+		return err->code;
+	for (int i = 0; i < PQntuples(res); i++)
+		vec_push(&j->runvars, PQgetvalue(res, i, 0));
+	PQclear(res);
+
+	res = db_query(db, err,
+		       "SELECT a.ident, h.name, h.arch, h.address, h.port, "
+		       "h.username, h.workdir, h.power, h.power_config::text, "
+		       "h.console, h.boot_timeout, h.ssh_host_key "
+		       "FROM allocations a JOIN hosts h ON h.name = a.host "
+		       "WHERE a.flight = $1 AND a.job = $2 "
+		       "AND a.released_at IS NULL "
+		       "ORDER BY length(a.ident), a.ident",
+		       2, params);
+	if (!res)
+		return err->code;
+	j->nhosts = (size_t)PQntuples(res);
+	j->hosts = xcalloc(j->nhosts + 1, sizeof(*j->hosts));
+	for (size_t i = 0; i < j->nhosts; i++) {
+		struct wjob_host *h = &j->hosts[i];
+		int r = (int)i;
+		json_t *cycle;
+
+		h->ident = db_dup(res, r, 0);
+		h->name = db_dup(res, r, 1);
+		h->arch = db_dup(res, r, 2);
+		h->address = db_dup(res, r, 3);
+		h->port = (int)db_long(res, r, 4);
+		h->user = db_dup(res, r, 5);
+		h->workdir = db_dup(res, r, 6);
+		h->power = db_dup(res, r, 7);
+		h->power_config = json_loads(PQgetvalue(res, r, 8), 0, NULL);
+		if (!h->power_config)
+			h->power_config = json_object();
+		h->console = db_dup(res, r, 9);
+		h->boot_timeout = (int)db_long(res, r, 10);
+		h->ssh_host_key = db_dup(res, r, 11);
+		cycle = json_object_get(h->power_config, "cycle_time");
+		h->cycle_time = json_is_integer(cycle)
+					? (int)json_integer_value(cycle) : 5;
+	}
+	PQclear(res);
+
+	res = db_query(db, err,
+		       "SELECT kind, name, command, timeout FROM recipe_steps "
+		       "WHERE recipe = $1 ORDER BY idx",
+		       1, (const char *[]){ j->recipe });
+	if (!res)
+		return err->code;
+	j->nsteps = (size_t)PQntuples(res);
+	j->steps = xcalloc(j->nsteps + 1, sizeof(*j->steps));
+	for (size_t i = 0; i < j->nsteps; i++) {
+		int kind = step_kind_parse(PQgetvalue(res, (int)i, 0));
+
+		if (kind < 0) {
+			rc = err_set(err, ERR_FAIL, "recipe %s: unknown step kind '%s'",
+				     j->recipe, PQgetvalue(res, (int)i, 0));
+			break;
+		}
+		j->steps[i].kind = (enum step_kind)kind;
+		j->steps[i].name = db_dup(res, (int)i, 1);
+		j->steps[i].command = db_dup(res, (int)i, 2);
+		j->steps[i].timeout = db_long(res, (int)i, 3);
+	}
+	PQclear(res);
+	if (rc < 0)
+		return rc;
+
+	res = db_query(db, err,
+		       "SELECT r.tree, r.revision, t.url FROM flight_revisions r "
+		       "LEFT JOIN trees t ON t.name = r.tree "
+		       "WHERE r.flight = $1 ORDER BY r.tree",
+		       1, params);
+	if (!res)
+		return err->code;
+	j->ntrees = (size_t)PQntuples(res);
+	j->trees = xcalloc(j->ntrees + 1, sizeof(*j->trees));
+	for (size_t i = 0; i < j->ntrees; i++) {
+		j->trees[i].name = db_dup(res, (int)i, 0);
+		j->trees[i].revision = db_dup(res, (int)i, 1);
+		j->trees[i].url = db_dup(res, (int)i, 2);
+	}
+	PQclear(res);
+	if (!j->primary_tree && j->ntrees)
+		j->primary_tree = xstrdup(j->trees[0].name);
+
+	res = db_query(db, err,
+		       "SELECT d.dep_flight, d.dep_job, x.status FROM job_deps d "
+		       "JOIN jobs x ON x.flight = d.dep_flight AND x.job = d.dep_job "
+		       "WHERE d.flight = $1 AND d.job = $2 "
+		       "ORDER BY d.dep_flight, d.dep_job",
+		       2, params);
+	if (!res)
+		return err->code;
+	j->ndeps = (size_t)PQntuples(res);
+	j->deps = xcalloc(j->ndeps + 1, sizeof(*j->deps));
+	for (size_t i = 0; i < j->ndeps; i++) {
+		j->deps[i].flight = db_long(res, (int)i, 0);
+		j->deps[i].job = db_dup(res, (int)i, 1);
+		j->deps[i].status = db_dup(res, (int)i, 2);
+	}
+	PQclear(res);
+	return 0;
+}
+
+int db_worker_claim(struct db *db, const char *owner, long lease_s,
+		    struct wjob *j, struct err *err)
+{
+	char lease[32];
+	const char *params[3] = { owner, lease, db_actor() };
+	PGresult *res;
+	long flight;
+	char *job;
+	int rc;
+
+	snprintf(lease, sizeof(lease), "%ld", lease_s);
+	memset(j, 0, sizeof(*j));
+	res = db_query(db, err,
+		       "WITH c AS (SELECT flight, job FROM jobs "
+		       "WHERE status = 'preparing' AND lease_owner IS NULL "
+		       "ORDER BY flight, job LIMIT 1 FOR UPDATE SKIP LOCKED), "
+		       "u AS (UPDATE jobs j SET status = 'running', lease_owner = $1, "
+		       "lease_until = now() + make_interval(secs => $2::int), "
+		       "started_at = coalesce(j.started_at, now()) FROM c "
+		       "WHERE j.flight = c.flight AND j.job = c.job "
+		       "RETURNING j.flight, j.job), "
+		       "e AS (INSERT INTO events (actor, kind, flight, job, detail) "
+		       "SELECT $3, 'job.claimed', flight, job, "
+		       "jsonb_build_object('worker', $1::text) FROM u) "
+		       "SELECT flight, job FROM u",
+		       3, params);
+	if (!res)
+		return err->code;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return 0;
+	}
+	flight = db_long(res, 0, 0);
+	job = db_dup(res, 0, 1);
+	PQclear(res);
+	rc = db_worker_load(db, flight, job, j, err);
+	free(job);
+	if (rc < 0) {
+		wjob_release(j);
+		return rc;
+	}
+	return 1;
+}
+
+int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
+			   const char *default_recipe, long interval_s,
+			   struct wjob *j, struct err *err)
+{
+	char lease[32], interval[32];
+	PGresult *res;
+	long flight;
+	int rc;
+
+	snprintf(lease, sizeof(lease), "%ld", lease_s);
+	snprintf(interval, sizeof(interval), "%ld", interval_s);
+	memset(j, 0, sizeof(*j));
+	if (db_begin(db, err) < 0)
+		return err->code;
+	res = db_query(db, err,
+		       "SELECT h.name, h.arch, r.name FROM hosts h "
+		       "JOIN recipes r ON r.name = "
+		       "coalesce(h.power_config->>'health_check', $1) "
+		       "WHERE h.state = 'broken' AND NOT EXISTS (SELECT 1 "
+		       "FROM allocations a WHERE a.host = h.name "
+		       "AND a.released_at IS NULL) AND NOT EXISTS (SELECT 1 "
+		       "FROM events e WHERE e.host = h.name "
+		       "AND e.kind = 'host.health-check' "
+		       "AND e.at > now() - make_interval(secs => $2::int)) "
+		       "ORDER BY h.state_since LIMIT 1 FOR UPDATE OF h SKIP LOCKED",
+		       2, (const char *[]){ default_recipe, interval });
+	if (!res)
+		goto rollback;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		db_rollback(db);
+		return 0;
+	}
+	{
+		char *host = db_dup(res, 0, 0), *arch = db_dup(res, 0, 1);
+		char *recipe = db_dup(res, 0, 2);
+		const char *p[7] = { owner, lease, host, arch, recipe,
+				     db_actor(), NULL };
+		PGresult *f;
+
+		PQclear(res);
+		f = db_query(db, err,
+			     "WITH f AS (INSERT INTO flights (intent, label, status, "
+			     "verdict, requested_by, started_at) VALUES ('adhoc', "
+			     "'health-check', 'running', 'none', $6, now()) "
+			     "RETURNING id), "
+			     "j AS (INSERT INTO jobs (flight, job, recipe, arch, status, "
+			     "lease_owner, lease_until, started_at) SELECT id, "
+			     "'health-check', $5, $4, 'running', $1, "
+			     "now() + make_interval(secs => $2::int), now() FROM f "
+			     "RETURNING flight, job), "
+			     "r AS (INSERT INTO runvars (flight, job, name, val, synth) "
+			     "SELECT flight, job, v.name, v.val, v.synth FROM j, "
+			     "(VALUES ('arch', $4, false), ('job', 'health-check', false), "
+			     "('host', $3, true)) v(name, val, synth) "
+			     "UNION ALL SELECT flight, job, 'flight', flight::text, false "
+			     "FROM j), "
+			     "a AS (INSERT INTO allocations (host, flight, job, ident) "
+			     "SELECT $3, flight, job, 'host' FROM j), "
+			     "e AS (INSERT INTO events (actor, kind, flight, job, host, "
+			     "detail) SELECT $6, 'host.health-check', flight, job, $3, "
+			     "jsonb_build_object('recipe', $5::text, 'worker', $1::text) "
+			     "FROM j) "
+			     "SELECT flight FROM j",
+			     6, p);
+		free(host);
+		free(arch);
+		free(recipe);
+		if (!f)
+			goto rollback;
+		flight = db_long(f, 0, 0);
+		PQclear(f);
+	}
+	if (db_commit(db, err) < 0)
+		goto rollback;
+	rc = db_worker_load(db, flight, "health-check", j, err);
+	if (rc < 0) {
+		wjob_release(j);
+		return rc;
+	}
+	return 1;
+rollback:
+	db_rollback(db);
+	return err->code ? err->code : ERR_FAIL;
+}
+
+int db_worker_heartbeat(struct db *db, const char *owner, long lease_s,
+			const long *flights, const char *const *jobs, size_t n,
+			struct vec *cancelled, struct err *err)
+{
+	struct buf fl = BUF_INIT, jb = BUF_INIT;
+	char lease[32];
+	PGresult *res;
+
+	snprintf(lease, sizeof(lease), "%ld", lease_s);
+	buf_addch(&fl, '{');
+	buf_addch(&jb, '{');
+	for (size_t i = 0; i < n; i++) {
+		buf_addf(&fl, "%s%ld", i ? "," : "", flights[i]);
+		buf_addstr(&jb, i ? ",\"" : "\"");
+		for (const char *p = jobs[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_addch(&jb, '\\');
+			buf_addch(&jb, *p);
+		}
+		buf_addch(&jb, '"');
+	}
+	buf_addch(&fl, '}');
+	buf_addch(&jb, '}');
+	res = db_query(db, err,
+		       "UPDATE jobs SET lease_until = now() + "
+		       "make_interval(secs => $2::int) WHERE lease_owner = $1 "
+		       "AND status IN ('preparing', 'running') "
+		       "AND (flight, job) IN (SELECT * FROM "
+		       "unnest($3::bigint[], $4::text[])) "
+		       "RETURNING flight, job, cancel_requested",
+		       4, (const char *[]){ owner, lease, fl.buf, jb.buf });
+	buf_release(&fl);
+	buf_release(&jb);
+	if (!res)
+		return err->code;
+	for (int i = 0; i < PQntuples(res); i++)
+		if (!strcmp(PQgetvalue(res, i, 2), "t"))
+			vec_pushf(cancelled, "%s.%s", PQgetvalue(res, i, 0),
+				  PQgetvalue(res, i, 1));
+	PQclear(res);
+	return 0;
+}
+
+/* The log file name of a step: safe characters only. */
+static char *step_logfile(long flight, const char *job, int stepno,
+			  const char *name)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%ld/%s/%d.", flight, job, stepno);
+	for (const char *p = name; *p; p++)
+		buf_addch(&b, (strchr("/\\ ", *p) || *p < ' ') ? '_' : *p);
+	buf_addstr(&b, ".log");
+	return buf_detach(&b);
+}
+
+int db_worker_step_begin(struct db *db, const struct wjob *j,
+			 const char *kind, const char *name, int *stepno,
+			 char **logfile, struct err *err)
+{
+	char fl[32], at[16];
+	PGresult *res;
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	snprintf(at, sizeof(at), "%d", j->attempt);
+	res = db_query(db, err,
+		       "INSERT INTO steps (flight, job, stepno, kind, name, status, "
+		       "started_at, attempt) SELECT $1, $2, "
+		       "coalesce(max(stepno), 0) + 1, $3, $4, 'running', now(), $5 "
+		       "FROM steps WHERE flight = $1 AND job = $2 RETURNING stepno",
+		       5, (const char *[]){ fl, j->job, kind, name, at });
+	if (!res)
+		return err->code;
+	*stepno = (int)db_long(res, 0, 0);
+	PQclear(res);
+	*logfile = step_logfile(j->flight, j->job, *stepno, name);
+	{
+		char sn[16];
+
+		snprintf(sn, sizeof(sn), "%d", *stepno);
+		if (db_exec(db, err,
+			    "UPDATE steps SET logfile = $4 WHERE flight = $1 "
+			    "AND job = $2 AND stepno = $3",
+			    4, (const char *[]){ fl, j->job, sn, *logfile }) < 0) {
+			free(*logfile);
+			*logfile = NULL;
+			return err->code;
+		}
+	}
+	return 0;
+}
+
+int db_worker_step_end(struct db *db, const struct wjob *j, int stepno,
+		       const char *status, const char *detail,
+		       struct err *err)
+{
+	char fl[32], sn[16];
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	snprintf(sn, sizeof(sn), "%d", stepno);
+	return db_exec(db, err,
+		       "UPDATE steps SET status = $4, detail = $5, "
+		       "finished_at = now() WHERE flight = $1 AND job = $2 "
+		       "AND stepno = $3",
+		       5, (const char *[]){ fl, j->job, sn, status, detail });
+}
+
+int db_worker_runvar_set(struct db *db, const struct wjob *j,
+			 const char *name, const char *value, struct err *err)
+{
+	char fl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	return db_exec(db, err,
+		       "INSERT INTO runvars (flight, job, name, val, synth) "
+		       "VALUES ($1, $2, $3, $4, true) ON CONFLICT (flight, job, name) "
+		       "DO UPDATE SET val = EXCLUDED.val, synth = true",
+		       4, (const char *[]){ fl, j->job, name, value });
+}
+
+int db_worker_artifact_add(struct db *db, const struct wjob *j,
+			   const char *path, const char *sha256,
+			   long long size, struct err *err)
+{
+	char fl[32], sz[32];
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	snprintf(sz, sizeof(sz), "%lld", size);
+	return db_exec(db, err,
+		       "INSERT INTO artifacts (flight, job, path, sha256, size) "
+		       "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (flight, job, path) "
+		       "DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size, "
+		       "created_at = now()",
+		       5, (const char *[]){ fl, j->job, path, sha256, sz });
+}
+
+int db_worker_artifacts(struct db *db, long flight, const char *job,
+			struct wartifact **a, size_t *n, struct err *err)
+{
+	char fl[32];
+	PGresult *res;
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	res = db_query(db, err,
+		       "SELECT path, sha256, size FROM artifacts "
+		       "WHERE flight = $1 AND job = $2 ORDER BY path",
+		       2, (const char *[]){ fl, job });
+	if (!res)
+		return err->code;
+	*n = (size_t)PQntuples(res);
+	*a = xcalloc(*n + 1, sizeof(**a));
+	for (size_t i = 0; i < *n; i++) {
+		(*a)[i].path = db_dup(res, (int)i, 0);
+		(*a)[i].sha256 = db_dup(res, (int)i, 1);
+		(*a)[i].size = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
+	}
+	PQclear(res);
+	return 0;
+}
+
+void db_worker_artifacts_free(struct wartifact *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].path);
+		free(a[i].sha256);
+	}
+	free(a);
+}
+
+int db_worker_finish(struct db *db, const struct wjob *j, const char *owner,
+		     const char *status, const char *reason, int requeue,
+		     int lab_retry, struct err *err)
+{
+	char fl[32];
+	const char *params[5] = { fl, j->job, owner, status, reason };
+	PGresult *res;
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	if (db_begin(db, err) < 0)
+		return err->code;
+	if (requeue)
+		res = db_query(db, err,
+			       "UPDATE jobs SET status = 'queued', lease_owner = NULL, "
+			       "lease_until = NULL, planned_start = NULL, "
+			       "planned_end = NULL, planned_hosts = NULL, "
+			       "attempt = attempt + 1, "
+			       "lab_retries = lab_retries + $4::int, "
+			       "cancel_requested = false, broken_reason = NULL "
+			       "WHERE flight = $1 AND job = $2 AND lease_owner = $3 "
+			       "AND status = 'running' RETURNING attempt",
+			       4, (const char *[]){ fl, j->job, owner,
+						    lab_retry ? "1" : "0" });
+	else
+		res = db_query(db, err,
+			       "UPDATE jobs SET status = $4, finished_at = now(), "
+			       "lease_until = NULL, broken_reason = $5 "
+			       "WHERE flight = $1 AND job = $2 AND lease_owner = $3 "
+			       "AND status = 'running' RETURNING attempt",
+			       5, params);
+	if (!res)
+		goto rollback;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		err_set(err, ERR_EXISTS,
+			"job %ld.%s: this worker no longer holds it (its lease expired)",
+			j->flight, j->job);
+		goto rollback;
+	}
+	PQclear(res);
+	if (requeue &&
+	    db_exec(db, err,
+		    "DELETE FROM runvars WHERE flight = $1 AND job = $2 "
+		    "AND synth AND name ~ '^host[0-9]*$'",
+		    2, params) < 0)
+		goto rollback;
+	if (db_exec(db, err,
+		    "UPDATE allocations SET released_at = now() WHERE flight = $1 "
+		    "AND job = $2 AND released_at IS NULL",
+		    2, params) < 0 ||
+	    db_exec(db, err,
+		    "INSERT INTO events (actor, kind, flight, job, detail) "
+		    "VALUES ($6, $7, $1, $2, jsonb_strip_nulls(jsonb_build_object("
+		    "'status', $4::text, 'reason', $5::text, 'worker', $3::text)))",
+		    7, (const char *[]){ fl, j->job, owner, status, reason,
+					 db_actor(),
+					 requeue ? "job.requeued" : "job.finished" }) < 0 ||
+	    db_commit(db, err) < 0)
+		goto rollback;
+	return 0;
+rollback:
+	db_rollback(db);
+	return err->code ? err->code : ERR_FAIL;
+}
+
+int db_worker_host_broken(struct db *db, const char *host, const char *reason,
+			  const struct wjob *j, struct err *err)
+{
+	char fl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	return db_exec(db, err,
+		       "WITH h AS (UPDATE hosts SET state = 'broken', "
+		       "state_reason = $2, state_since = now(), updated_at = now() "
+		       "WHERE name = $1 AND state IN ('free', 'broken') "
+		       "RETURNING name) "
+		       "INSERT INTO events (actor, kind, flight, job, host, detail) "
+		       "SELECT $5, 'host.broken', $3, $4, name, "
+		       "jsonb_build_object('reason', $2::text) FROM h",
+		       5, (const char *[]){ host, reason, fl, j->job, db_actor() });
+}
+
+int db_worker_host_healthy(struct db *db, const char *host,
+			   const struct wjob *j, struct err *err)
+{
+	char fl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	return db_exec(db, err,
+		       "WITH h AS (UPDATE hosts SET state = 'free', "
+		       "state_reason = NULL, state_since = now(), updated_at = now() "
+		       "WHERE name = $1 AND state = 'broken' RETURNING name) "
+		       "INSERT INTO events (actor, kind, flight, job, host, detail) "
+		       "SELECT $4, 'host.healthy', $2, $3, name, "
+		       "'{\"reason\": \"health check passed\"}' FROM h",
+		       4, (const char *[]){ host, fl, j->job, db_actor() });
+}
+
+int db_worker_event(struct db *db, const struct wjob *j, const char *host,
+		    const char *kind, const char *detail, struct err *err)
+{
+	char fl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	return db_exec(db, err,
+		       "INSERT INTO events (actor, kind, flight, job, host, detail) "
+		       "VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'))",
+		       6, (const char *[]){ db_actor(), kind, fl, j->job, host,
+					    detail });
+}

@@ -1,0 +1,151 @@
+/*
+ * db-worker.h: what a worker reads and writes: claiming a job whose hosts
+ * are allocated (FOR UPDATE SKIP LOCKED), everything it needs to run it,
+ * the lease heartbeat, steps, synth runvars, artifacts, and the end of the
+ * job (finished, or re-queued once after lab trouble). Also the health
+ * checks that bring broken hosts back.
+ */
+#ifndef HANGAR_DB_WORKER_H
+#define HANGAR_DB_WORKER_H
+
+#include <jansson.h>
+
+#include "db.h"
+#include "labconf.h"
+#include "vec.h"
+
+struct wjob_host {
+	char *ident;          /* "host", "host2", ... */
+	char *name, *arch, *address, *user, *workdir, *power, *console;
+	char *ssh_host_key;   /* pinned key, or NULL */
+	int port, boot_timeout, cycle_time;
+	json_t *power_config; /* owned */
+};
+
+struct wjob_step {
+	enum step_kind kind;
+	char *name, *command; /* command may be NULL */
+	long timeout;         /* seconds; 0: the kind's default */
+};
+
+struct wjob_dep {
+	long flight;
+	char *job;
+	char *status;
+};
+
+struct wjob_tree {
+	char *name, *revision, *url;
+};
+
+/* A claimed job and everything needed to run it; strings owned. */
+struct wjob {
+	long flight;
+	char *job, *recipe, *arch, *intent, *branch;
+	char *primary_tree;   /* the branch's gated tree, else the only one */
+	int attempt, lab_retries;
+	int health_check;     /* a health check of hosts[0] */
+	struct vec runvars;   /* "name=value", by name */
+	struct wjob_host *hosts;
+	size_t nhosts;
+	struct wjob_step *steps;
+	size_t nsteps;
+	struct vec artifacts; /* the recipe's globs */
+	struct wjob_tree *trees;
+	size_t ntrees;
+	struct wjob_dep *deps;
+	size_t ndeps;
+};
+
+void wjob_release(struct wjob *j);
+/* The value of runvar name, or NULL; owned by j. */
+const char *wjob_runvar(const struct wjob *j, const char *name);
+
+/*
+ * Claims the oldest job that was given hosts and that no worker holds:
+ * it becomes running, owned by owner, with a lease of lease_s seconds.
+ * Returns 1 and fills j, 0 when there is none, or an error.
+ */
+int db_worker_claim(struct db *db, const char *owner, long lease_s,
+		    struct wjob *j, struct err *err);
+
+/*
+ * Claims a health check: the broken host that waited longest since its
+ * last check (at least interval_s ago), free of allocations, with a
+ * health-check recipe (its own, else default_recipe). Creates a flight
+ * (ad hoc, label "health-check") with one running job on it, owned by
+ * owner. Returns 1 and fills j, 0 when there is none, or an error.
+ */
+int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
+			   const char *default_recipe, long interval_s,
+			   struct wjob *j, struct err *err);
+
+/*
+ * Renews the leases of the n jobs (flights[i], jobs[i]) owner runs: only
+ * those, so a job this worker could not end (the database failed) loses
+ * its lease and recovery takes it over. The jobs someone asked to cancel
+ * are pushed to cancelled as "FLIGHT.JOB".
+ */
+int db_worker_heartbeat(struct db *db, const char *owner, long lease_s,
+			const long *flights, const char *const *jobs, size_t n,
+			struct vec *cancelled, struct err *err);
+
+/* Pins a host's SSH key on first use (see db-hostkey.h). */
+
+/*
+ * Starts a step of the job's current attempt: its number (counting on
+ * across attempts) in *stepno, and its log file relative to STATE/logs
+ * ("F/J/N.NAME.log") in *logfile (caller frees).
+ */
+int db_worker_step_begin(struct db *db, const struct wjob *j,
+			 const char *kind, const char *name, int *stepno,
+			 char **logfile, struct err *err);
+/* Ends a step: pass, fail, broken or cancelled; detail may be NULL. */
+int db_worker_step_end(struct db *db, const struct wjob *j, int stepno,
+		       const char *status, const char *detail,
+		       struct err *err);
+/* Whether a step of this kind counts as a test step (crash recovery). */
+int db_worker_step_is_test(enum step_kind kind);
+
+/* Sets a synth runvar (an output of the job, e.g. built_revision_xen). */
+int db_worker_runvar_set(struct db *db, const struct wjob *j,
+			 const char *name, const char *value, struct err *err);
+
+/* Records an artifact of the job. */
+int db_worker_artifact_add(struct db *db, const struct wjob *j,
+			   const char *path, const char *sha256,
+			   long long size, struct err *err);
+
+struct wartifact {
+	char *path, *sha256;
+	long long size;
+};
+/* The artifacts of job (flight, job), by path. */
+int db_worker_artifacts(struct db *db, long flight, const char *job,
+			struct wartifact **a, size_t *n, struct err *err);
+void db_worker_artifacts_free(struct wartifact *a, size_t n);
+
+/*
+ * Ends the job: status pass, fail, broken or cancelled, with reason
+ * (broken_reason) for broken; releases its hosts. With requeue the job
+ * goes back to the queue for another attempt on other hosts instead
+ * (lab_retry counts it against the one retry lab trouble gets). Only
+ * while owner still holds it: ERR_EXISTS if its lease was lost.
+ */
+int db_worker_finish(struct db *db, const struct wjob *j, const char *owner,
+		     const char *status, const char *reason, int requeue,
+		     int lab_retry, struct err *err);
+
+/* Marks a host broken (lab trouble), with the job that found it. */
+int db_worker_host_broken(struct db *db, const char *host, const char *reason,
+			  const struct wjob *j, struct err *err);
+/* A health check passed: the host is free again. */
+int db_worker_host_healthy(struct db *db, const char *host,
+			   const struct wjob *j, struct err *err);
+
+/* Records an event about the job (kind "job.something"); detail JSON text
+ * or NULL. */
+int db_worker_event(struct db *db, const struct wjob *j, const char *host,
+		    const char *kind, const char *detail, struct err *err);
+
+#endif

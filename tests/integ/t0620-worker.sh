@@ -1,0 +1,171 @@
+#!/bin/bash
+# Workers on the simulated lab: a build job compiles the demo tree on an
+# x86_64 host and stores its artifact; test jobs on arm64 and riscv64
+# install it and pass; a commit that breaks one arch fails exactly that
+# job; a later flight reuses the build; consoles and logs are captured.
+. "$(dirname "$0")/lib-test.sh"
+test_skip_unless "test $(id -u) = 0"
+test_skip_unless ipmi_sim
+
+export HANGAR_PG_FAST=1
+STATE=$TEST_DIR/state
+L=$TEST_DIR/lab
+T=$TEST_DIR/trees
+NET=127.$((100 + $$ % 100)).$((RANDOM % 250 + 1))
+CONN="host=$STATE/pg dbname=hangar user=hangar"
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
+h() { "$HANGAR" --config lab.conf "$@"; }
+jstatus() { q "SELECT status FROM jobs WHERE flight=$1 AND job='$2'"; }
+test_when_finished 'kill_pid $(cat "$TEST_DIR"/*.pid 2>/dev/null); "$LAB" stop "$L" >/dev/null 2>&1; kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
+
+"$LAB" create "$L" --net "$NET" ruby:x86_64:build garnet:x86_64 \
+	opal:arm64 jade:riscv64 >/dev/null
+"$DEMO_TREE" create "$T" >/dev/null
+cat >lab.conf <<CONF
+[lab]
+	state = $STATE
+	identity = $L/id_ed25519
+[include]
+	path = $L/hosts.conf
+[scheduler]
+	interval = 1s
+	claim-timeout = 30s
+[worker]
+	slots = 3
+	heartbeat = 1s
+	lease = 5s
+[tree "minivisor"]
+	url = $T/minivisor.git
+[branch "minivisor"]
+	tree = minivisor
+	jobs = build-amd64 test-amd64 test-arm64 test-riscv64
+[job "build-amd64"]
+	recipe = build
+	arch = x86_64
+	flags = build
+	runvar = make_flags=-j2
+[job "test-amd64"]
+	recipe = test
+	arch = x86_64
+	needs = build-amd64
+[job "test-arm64"]
+	recipe = test
+	arch = arm64
+	needs = build-amd64
+[job "test-riscv64"]
+	recipe = test
+	arch = riscv64
+	needs = build-amd64
+[recipe "build"]
+	step = build make \$HANGAR_MAKE_FLAGS dist
+	artifacts = dist/*.tar.gz
+[recipe "test"]
+	step = host-power-cycle
+	step = install-build rm -rf installed && mkdir -p installed && tar xzf dist/minivisor.tar.gz -C installed
+	step = run boot ./installed/bin/check-boot
+	step = run smoke ./installed/tests/smoke.sh
+	step = run env-seen test -n \"\$HANGAR_REVISION_MINIVISOR\" && test \"\$HANGAR_FLIGHT\" -gt 0 && test \"\$HANGAR_HOST\" = \"\$HANGAR_THIS_HOST\"
+	step = logs-capture installed/tests/smoke.sh
+CONF
+# quick power cycles: the simulated hosts boot in a moment
+sed -i 's/^\tboot-timeout = .*/&\n\tpower-cycle-time = 1/' "$L/hosts.conf"
+
+test_expect_success 'the lab, the database and the daemons start' '
+	"$LAB" start "$L" >lab.log &&
+	h lab apply lab.conf >/dev/null &&
+	{ setsid "$HANGAR" --config lab.conf scheduler >sched.log 2>&1 & echo $! >sched.pid; } &&
+	{ setsid "$HANGAR" --config lab.conf worker >worker.log 2>&1 & echo $! >worker.pid; } &&
+	wait_for "grep -q \"slot(s)\" worker.log" 20
+'
+
+test_expect_success 'a flight of a build and three tests passes unattended' '
+	h request --branch minivisor >req.out &&
+	F=$(sed -n "s/^flight //p" req.out) && echo $F >good.flight &&
+	h flight wait $F --timeout 240 >wait.out || { cat wait.out worker.log; h flight show $F; exit 1; } &&
+	for j in build-amd64 test-amd64 test-arm64 test-riscv64; do
+		test "$(jstatus $F $j)" = pass || { h flight show $F; exit 1; }
+	done &&
+	test "$(q "SELECT status FROM flights WHERE id=$F")" = finished &&
+	grep -q "test-arm64 pass" wait.out
+'
+
+test_expect_success 'the build ran on the x86_64 build host and its artifact is in the store' '
+	F=$(cat good.flight) &&
+	test "$(q "SELECT host FROM allocations WHERE flight=$F AND job=\$\$build-amd64\$\$")" = ruby &&
+	sha=$(q "SELECT sha256 FROM artifacts WHERE flight=$F AND job=\$\$build-amd64\$\$ AND path=\$\$dist/minivisor.tar.gz\$\$") &&
+	test -n "$sha" &&
+	stored="$STATE/artifacts/sha256/$(echo $sha | cut -c1-2)/$sha" &&
+	test "$(sha256sum "$stored" | cut -d" " -f1)" = "$sha" &&
+	test "$(stat -c %s "$stored")" = "$(q "SELECT size FROM artifacts WHERE flight=$F AND job=\$\$build-amd64\$\$")" &&
+	tar tzf "$stored" >contents && grep -q "bin/minivisor" contents &&
+	rev=$(git --git-dir="$T/minivisor.git" rev-parse staging) &&
+	test "$(q "SELECT val FROM runvars WHERE flight=$F AND job=\$\$build-amd64\$\$ AND name=\$\$built_revision_minivisor\$\$")" = "$rev" &&
+	test "$(q "SELECT val FROM runvars WHERE flight=$F AND job=\$\$test-arm64\$\$ AND name=\$\$host\$\$")" = opal
+'
+
+test_expect_success 'steps, logs and console captures are visible through the CLI' '
+	F=$(cat good.flight) &&
+	h flight show $F >show.out && cat show.out &&
+	grep -q "artifact dist/minivisor.tar.gz" show.out &&
+	grep -q "console $STATE/logs/$F/test-arm64/console-opal.log" show.out &&
+	grep -Eq "^20[0-9-]+T[0-9:.]+Z .*login:" "$STATE/logs/$F/test-arm64/console-opal.log" &&
+	h flight log $F test-arm64 smoke >smoke.log &&
+	grep -q "PASS: arm64 selftest" smoke.log &&
+	grep -q "exit status 0" smoke.log &&
+	h flight log $F test-arm64 host-power-cycle | grep -q "opal: power cycle" &&
+	h flight log $F build-amd64 build | grep -q "cc " &&
+	test -s "$STATE/logs/$F/test-arm64/opal--installed-tests-smoke.sh" &&
+	h flight show $F --json >show.json &&
+	python3 - <<-PY
+	import json
+	f = json.load(open("show.json"))
+	jobs = {j["job"]: j for j in f["jobs"]}
+	steps = [s["step"] for s in jobs["test-riscv64"]["steps"]]
+	assert steps == ["host-power-cycle", "install-build", "boot", "smoke", "env-seen", "logs-capture"], steps
+	assert all(s["status"] == "pass" for s in jobs["test-riscv64"]["steps"])
+	assert jobs["build-amd64"]["artifacts"][0]["path"] == "dist/minivisor.tar.gz"
+	assert jobs["test-riscv64"]["hosts"] == ["jade"], jobs["test-riscv64"]
+	PY
+'
+
+test_expect_success 'the host keys were pinned on first use' '
+	test "$(q "SELECT count(*) FROM hosts WHERE ssh_host_key IS NOT NULL")" = 4 &&
+	test "$(q "SELECT ssh_host_key FROM hosts WHERE name=\$\$opal\$\$")" = "$(cut -d" " -f1,2 "$L/hosts/opal/ssh_host_ed25519_key.pub")"
+'
+
+test_expect_success 'power actions are in the hosts history' '
+	h host show opal --json >opal.json &&
+	python3 -c "import json; h=json.load(open(\"opal.json\")); assert any(e[\"kind\"] == \"power.cycle\" for e in h[\"history\"]), h[\"history\"]"
+'
+
+test_expect_success 'a commit that breaks arm64 fails exactly test-arm64' '
+	"$DEMO_TREE" commit "$T" break arm64 >/dev/null &&
+	h request --branch minivisor >req.out &&
+	F=$(sed -n "s/^flight //p" req.out) && echo $F >bad.flight &&
+	! h flight wait $F --timeout 240 >wait.out &&
+	test "$(jstatus $F build-amd64)" = pass &&
+	test "$(jstatus $F test-amd64)" = pass &&
+	test "$(jstatus $F test-riscv64)" = pass &&
+	test "$(jstatus $F test-arm64)" = fail &&
+	test "$(q "SELECT name || \$\$ \$\$ || status FROM steps WHERE flight=$F AND job=\$\$test-arm64\$\$ AND status <> \$\$pass\$\$ ORDER BY stepno")" = "smoke fail" &&
+	test "$(q "SELECT status FROM steps WHERE flight=$F AND job=\$\$test-arm64\$\$ AND name=\$\$logs-capture\$\$")" = pass &&
+	test "$(q "SELECT count(*) FROM steps WHERE flight=$F AND job=\$\$test-arm64\$\$ AND name=\$\$env-seen\$\$")" = 0 &&
+	test "$(q "SELECT state FROM hosts WHERE name=\$\$opal\$\$")" = free
+'
+
+test_expect_success 'a later flight at the same revision reuses the build' '
+	F=$(cat bad.flight) &&
+	h request --branch minivisor --job test-riscv64 --wait >req.out &&
+	N=$(sed -n "s/^flight //p" req.out | head -n 1) &&
+	test "$(q "SELECT count(*) FROM jobs WHERE flight=$N")" = 1 &&
+	test "$(q "SELECT dep_flight || dep_job FROM job_deps WHERE flight=$N")" = "${F}build-amd64" &&
+	test "$(jstatus $N test-riscv64)" = pass &&
+	h flight log $N test-riscv64 install-build | grep -q "of $F.build-amd64"
+'
+
+test_expect_success 'a request for an unknown job or a host of another arch is refused' '
+	! h request --branch minivisor --job nope 2>err && grep -q "no job .nope." err &&
+	! h request --branch minivisor --job test-arm64 --host jade 2>err && grep -q "needs an arm64 host" err
+'
+
+test_done

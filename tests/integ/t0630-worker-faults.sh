@@ -1,0 +1,184 @@
+#!/bin/bash
+# Workers when things go wrong: a host that never boots is lab trouble
+# (broken, out of the pool, the job passes on another host), a health check
+# brings it back; a hanging command hits its time limit and is killed; a
+# cancelled job's remote command is killed; kill -9 of a worker recovers
+# without anyone's help (re-queued before a test step, broken after one);
+# a host whose SSH key changed is broken, never silently accepted.
+. "$(dirname "$0")/lib-test.sh"
+test_skip_unless "test $(id -u) = 0"
+test_skip_unless ipmi_sim
+
+export HANGAR_PG_FAST=1
+STATE=$TEST_DIR/state
+L=$TEST_DIR/lab
+T=$TEST_DIR/trees
+NET=127.$((100 + $$ % 100)).$((RANDOM % 250 + 1))
+CONN="host=$STATE/pg dbname=hangar user=hangar"
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
+h() { "$HANGAR" --config lab.conf "$@"; }
+jstatus() { q "SELECT status FROM jobs WHERE flight=$1 AND job='$2'"; }
+flight_of() { sed -n "s/^flight //p" "$1" | head -n 1; }
+start_worker() {
+	setsid "$HANGAR" --config lab.conf worker >>worker.log 2>&1 &
+	echo $! >worker.pid
+}
+# remote_procs PATTERN: processes of the lab hosts whose command line has it
+remote_procs() { pgrep -f -- "$1" || true; }
+test_when_finished 'kill_pid $(cat "$TEST_DIR"/*.pid 2>/dev/null); "$LAB" stop "$L" >/dev/null 2>&1; kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
+
+"$LAB" create "$L" --net "$NET" ruby:x86_64:build opal:arm64 onyx:arm64 \
+	jade:riscv64 >/dev/null
+"$DEMO_TREE" create "$T" >/dev/null
+sed -i 's/^\tboot-timeout = .*/\tboot-timeout = 6\n\tpower-cycle-time = 1/' "$L/hosts.conf"
+cat >lab.conf <<CONF
+[lab]
+	state = $STATE
+	identity = $L/id_ed25519
+[include]
+	path = $L/hosts.conf
+[scheduler]
+	interval = 1s
+	claim-timeout = 30s
+[worker]
+	slots = 2
+	heartbeat = 1s
+	lease = 5s
+	health-check = health
+	health-check-interval = 10s
+[tree "minivisor"]
+	url = $T/minivisor.git
+[branch "minivisor"]
+	tree = minivisor
+	jobs = build-amd64 test-arm64
+[job "build-amd64"]
+	recipe = build
+	arch = x86_64
+	flags = build
+[job "test-arm64"]
+	recipe = test
+	arch = arm64
+	needs = build-amd64
+[job "hang-arm64"]
+	recipe = hang
+	arch = arm64
+[job "slow-riscv64"]
+	recipe = slow
+	arch = riscv64
+[job "prep-riscv64"]
+	recipe = prep
+	arch = riscv64
+[recipe "build"]
+	step = build make dist
+	artifacts = dist/*.tar.gz
+[recipe "test"]
+	step = host-power-cycle
+	step = install-build mkdir -p installed && tar xzf dist/minivisor.tar.gz -C installed
+	step = run smoke ./installed/tests/smoke.sh
+[recipe "hang"]
+	step = run timeout=3 hang sleep 6173
+	step = run after true
+[recipe "slow"]
+	step = run slow sleep 6174
+[recipe "prep"]
+	step = run timeout=60 prep sleep 6175
+[recipe "health"]
+	step = host-power-cycle
+	step = run alive true
+CONF
+
+test_expect_success 'the lab, the database and the daemons start' '
+	"$LAB" start "$L" >lab.log &&
+	h lab apply lab.conf >/dev/null &&
+	{ setsid "$HANGAR" --config lab.conf scheduler >sched.log 2>&1 & echo $! >sched.pid; } &&
+	start_worker &&
+	wait_for "grep -q \"slot(s)\" worker.log" 20
+'
+
+test_expect_success 'a hanging command hits its time limit: fail, and it is killed' '
+	h request --branch minivisor --job hang-arm64 >req.out &&
+	F=$(flight_of req.out) &&
+	! h flight wait $F --timeout 60 >/dev/null &&
+	test "$(jstatus $F hang-arm64)" = fail &&
+	q "SELECT detail FROM steps WHERE flight=$F AND name=\$\$hang\$\$" | grep -q "timed out after" &&
+	test "$(q "SELECT count(*) FROM steps WHERE flight=$F AND name=\$\$after\$\$")" = 0 &&
+	test -z "$(remote_procs "sleep 6173")" &&
+	test "$(q "SELECT state FROM hosts WHERE name IN (\$\$opal\$\$, \$\$onyx\$\$) AND state <> \$\$free\$\$")" = ""
+'
+
+test_expect_success 'a dead host is broken, leaves the pool, and the job passes on another' '
+	q "UPDATE hosts SET state = \$\$maintenance\$\$ WHERE name = \$\$onyx\$\$" &&
+	"$LAB" fault "$L" opal panic >/dev/null &&
+	h request --branch minivisor >req.out &&
+	F=$(flight_of req.out) && echo $F >dead.flight &&
+	wait_for "test \"\$(q \"SELECT val FROM runvars WHERE flight=$F AND job=\\\$\\\$test-arm64\\\$\\\$ AND name=\\\$\\\$host\\\$\\\$\")\" = opal" 60 &&
+	q "UPDATE hosts SET state = \$\$free\$\$ WHERE name = \$\$onyx\$\$" &&
+	h flight wait $F --timeout 120 >wait.out || { h flight show $F; exit 1; } &&
+	test "$(jstatus $F test-arm64)" = pass &&
+	test "$(q "SELECT attempt FROM jobs WHERE flight=$F AND job=\$\$test-arm64\$\$")" = 2 &&
+	test "$(q "SELECT val FROM runvars WHERE flight=$F AND job=\$\$test-arm64\$\$ AND name=\$\$host\$\$")" = onyx &&
+	test "$(q "SELECT status FROM steps WHERE flight=$F AND job=\$\$test-arm64\$\$ AND attempt=1 AND name=\$\$host-power-cycle\$\$")" = broken &&
+	q "SELECT detail FROM steps WHERE flight=$F AND job=\$\$test-arm64\$\$ AND attempt=1" | grep -q "did not answer SSH within 6 s" &&
+	q "SELECT detail->>\$\$reason\$\$ FROM events WHERE flight=$F AND kind=\$\$job.requeued\$\$" | grep -q "did not answer SSH" &&
+	test "$(q "SELECT state FROM hosts WHERE name=\$\$opal\$\$")" = broken &&
+	q "SELECT state_reason FROM hosts WHERE name=\$\$opal\$\$" | grep -q "did not answer SSH" &&
+	h host list | grep -E "^opal +arm64 +broken"
+'
+
+test_expect_success 'a failing health check keeps it broken; a passing one frees it' '
+	wait_for "test \"\$(q \"SELECT count(*) FROM jobs WHERE job=\\\$\\\$health-check\\\$\\\$ AND status <> \\\$\\\$running\\\$\\\$\")\" -ge 1" 60 &&
+	test "$(q "SELECT state FROM hosts WHERE name=\$\$opal\$\$")" = broken &&
+	"$LAB" fault "$L" opal none >/dev/null &&
+	wait_for "test \"\$(q \"SELECT state FROM hosts WHERE name=\\\$\\\$opal\\\$\\\$\")\" = free" 60 &&
+	test "$(q "SELECT count(*) FROM events WHERE host=\$\$opal\$\$ AND kind=\$\$host.healthy\$\$")" = 1
+'
+
+test_expect_success 'cancelling a flight kills its running command' '
+	h request --branch minivisor --job slow-riscv64 >req.out &&
+	F=$(flight_of req.out) &&
+	wait_for "test -n \"\$(remote_procs \"sleep 6174\")\"" 60 &&
+	h flight cancel $F &&
+	wait_for "test \"\$(jstatus $F slow-riscv64)\" = cancelled" 20 &&
+	wait_for "test -z \"\$(remote_procs \"sleep 6174\")\"" 10 &&
+	test "$(q "SELECT status FROM flights WHERE id=$F")" = cancelled &&
+	test "$(q "SELECT count(*) FROM allocations WHERE flight=$F AND released_at IS NULL")" = 0
+'
+
+test_expect_success 'kill -9 of a worker during a test step: broken, host back in the pool' '
+	h request --branch minivisor --job slow-riscv64 >req.out &&
+	F=$(flight_of req.out) &&
+	wait_for "test -n \"\$(remote_procs \"sleep 6174\")\"" 60 &&
+	kill -9 $(cat worker.pid) && rm worker.pid &&
+	wait_for "test \"\$(jstatus $F slow-riscv64)\" = broken" 30 &&
+	q "SELECT broken_reason FROM jobs WHERE flight=$F" | grep -q "stopped heartbeating" &&
+	test "$(q "SELECT count(*) FROM allocations WHERE flight=$F AND released_at IS NULL")" = 0 &&
+	test "$(q "SELECT state FROM hosts WHERE name=\$\$jade\$\$")" = free &&
+	pkill -f "sleep 6174" || true
+'
+
+test_expect_success 'kill -9 of a worker before any test step: the job runs again' '
+	start_worker &&
+	h request --branch minivisor --job test-arm64 >req.out &&
+	F=$(flight_of req.out) &&
+	wait_for "test \"\$(q \"SELECT count(*) FROM steps WHERE flight=$F AND job=\\\$\\\$test-arm64\\\$\\\$ AND name=\\\$\\\$host-power-cycle\\\$\\\$ AND status=\\\$\\\$running\\\$\\\$\")\" = 1" 60 &&
+	kill -9 $(cat worker.pid) && rm worker.pid &&
+	wait_for "test \"\$(q \"SELECT attempt FROM jobs WHERE flight=$F AND job=\\\$\\\$test-arm64\\\$\\\$\")\" = 2" 30 &&
+	test "$(q "SELECT count(*) FROM events WHERE flight=$F AND kind=\$\$job.requeued\$\$")" = 1 &&
+	start_worker &&
+	h flight wait $F --timeout 120 >/dev/null &&
+	test "$(jstatus $F test-arm64)" = pass
+'
+
+test_expect_success 'a changed host key is broken, not accepted' '
+	q "UPDATE hosts SET ssh_host_key = \$\$ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\$\$ WHERE name = \$\$jade\$\$" &&
+	h request --branch minivisor --job prep-riscv64 >req.out &&
+	F=$(flight_of req.out) &&
+	wait_for "test \"\$(q \"SELECT state FROM hosts WHERE name=\\\$\\\$jade\\\$\\\$\")\" = broken" 60 &&
+	q "SELECT state_reason FROM hosts WHERE name=\$\$jade\$\$" | grep -qi "host key" &&
+	test "$(q "SELECT status FROM steps WHERE flight=$F AND attempt=1")" = broken &&
+	test -z "$(remote_procs "sleep 6175")" &&
+	test "$(q "SELECT status FROM jobs WHERE flight=$F")" = queued &&
+	h flight cancel $F >/dev/null
+'
+
+test_done

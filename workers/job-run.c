@@ -1,0 +1,910 @@
+/*
+ * job-run.c: one job, from claim to result (see job-run.h). Each step
+ * kind is a function returning a step outcome; the loop records the steps,
+ * stops at the first one that does not pass (logs-capture still runs, as
+ * OSSTest's capture-logs does), and decides what the job's result means
+ * for the job and for its hosts.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "artifact.h"
+#include "buf.h"
+#include "console.h"
+#include "db-host.h"
+#include "db-hostkey.h"
+#include "fsutil.h"
+#include "gitx.h"
+#include "job-run.h"
+#include "power.h"
+#include "proc.h"
+#include "runvar.h"
+#include "ssh.h"
+#include "steplog.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/* Default time limits of the step kinds, in seconds. */
+#define BUILD_TIMEOUT (3 * 3600)
+#define INSTALL_TIMEOUT 3600
+#define RUN_TIMEOUT 3600
+#define LOGS_TIMEOUT 600
+#define ARTIFACT_MAX (4LL << 30)
+
+enum outcome { OUT_PASS, OUT_FAIL, OUT_BROKEN, OUT_CANCELLED };
+
+static const char *const outcome_words[] = { "pass", "fail", "broken",
+					     "cancelled" };
+
+struct job_state;
+
+struct step_ctx {
+	struct job_run *r;
+	struct job_state *js;
+	const struct wjob_step *step;
+	struct steplog log;
+	long long deadline_ms;
+	char detail[512];
+	int bad_host;            /* the host that caused lab trouble, or -1 */
+};
+
+struct job_state {
+	struct job_run *r;
+	struct ssh_conn **conns;
+	struct console_capture **consoles;
+	int test_started;
+};
+
+static int cancelled(const struct step_ctx *s)
+{
+	return *s->r->cancel != JOB_RUN_GO;
+}
+
+static enum outcome step_broken(struct step_ctx *s, int host, const char *fmt,
+				...) __attribute__((format(printf, 3, 4)));
+
+static enum outcome step_broken(struct step_ctx *s, int host, const char *fmt,
+				...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
+	va_end(ap);
+	s->bad_host = host;
+	steplog_say(&s->log, "broken: %s", s->detail);
+	return cancelled(s) ? OUT_CANCELLED : OUT_BROKEN;
+}
+
+static enum outcome step_fail(struct step_ctx *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static enum outcome step_fail(struct step_ctx *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->detail, sizeof(s->detail), fmt, ap);
+	va_end(ap);
+	steplog_say(&s->log, "fail: %s", s->detail);
+	return OUT_FAIL;
+}
+
+/* snprintf that may cut the text short, on purpose (details, reasons). */
+static void textf(char *dst, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void textf(char *dst, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dst, len, fmt, ap);
+	va_end(ap);
+}
+
+static long long remaining_ms(const struct step_ctx *s)
+{
+	long long left = s->deadline_ms - proc_now_ms();
+
+	return left > 0 ? left : 1;
+}
+
+/* ---- SSH ---- */
+
+static int log_output(void *arg, int stream, const char *data, size_t len)
+{
+	struct step_ctx *s = arg;
+
+	(void)stream;
+	steplog_write(&s->log, data, len);
+	return 0;
+}
+
+/* Connects to host i once (pinning its key on first use). */
+static int host_connect(struct step_ctx *s, int i, int timeout_ms,
+			struct ssh_conn **ret, struct err *err)
+{
+	struct job_state *js = s->js;
+	struct wjob_host *h = &s->r->job->hosts[i];
+	struct ssh_target t = {
+		.host = h->address, .port = h->port, .user = h->user,
+		.identity = s->r->conf->identity, .pinned_key = h->ssh_host_key,
+		.connect_timeout_ms = timeout_ms,
+	};
+	int rc;
+
+	if (js->conns[i]) {
+		*ret = js->conns[i];
+		return 0;
+	}
+	if (!t.identity)
+		return err_set(err, ERR_USAGE,
+			       "no SSH identity: set [lab] identity");
+	rc = ssh_connect(&t, &js->conns[i], err);
+	if (rc < 0)
+		return err_prefix(err, "host %s", h->name);
+	if (!h->ssh_host_key) {
+		const char *key = ssh_host_key(js->conns[i]);
+
+		rc = db_hostkey_pin(s->r->db, h->name, key, err);
+		if (rc < 0) {
+			ssh_close(js->conns[i]);
+			js->conns[i] = NULL;
+			return err_prefix(err, "host %s", h->name);
+		}
+		h->ssh_host_key = xstrdup(key);
+		steplog_say(&s->log, "%s: host key pinned on first use: %.40s...",
+			    h->name, key);
+	}
+	*ret = js->conns[i];
+	return 0;
+}
+
+static void host_disconnect(struct step_ctx *s, int i)
+{
+	struct job_state *js = s->js;
+
+	ssh_close(js->conns[i]);
+	js->conns[i] = NULL;
+}
+
+/* Waits until host i answers SSH, up to timeout_s. */
+static enum outcome wait_for_ssh(struct step_ctx *s, int i, int timeout_s)
+{
+	struct wjob_host *h = &s->r->job->hosts[i];
+	long long start = proc_now_ms(), until = start + timeout_s * 1000LL;
+	struct err err = ERR_INIT;
+	struct ssh_conn *c;
+	int tries = 0;
+
+	host_disconnect(s, i);
+	for (;;) {
+		long long now = proc_now_ms();
+		int per = (int)(until - now < 5000 ? until - now : 5000);
+
+		if (cancelled(s))
+			return OUT_CANCELLED;
+		tries++;
+		if (per > 0 && host_connect(s, i, per, &c, &err) == 0) {
+			steplog_say(&s->log, "%s: ssh up after %.1f s (%d tries)",
+				    h->name, (proc_now_ms() - start) / 1000.0,
+				    tries);
+			return OUT_PASS;
+		}
+		if (err.code == ERR_HOSTKEY || err.code == ERR_USAGE)
+			return step_broken(s, i, "%s", err.msg);
+		if (proc_now_ms() >= until)
+			return step_broken(s, i,
+					   "%s did not answer SSH within %d s (last: %s)",
+					   h->name, timeout_s, err.msg);
+		/* a refused connection comes back at once: do not spin */
+		for (int k = 0; k < 5 && !cancelled(s) && proc_now_ms() < until; k++)
+			usleep(50 * 1000);
+	}
+}
+
+/* The runvars as exported shell variables, then the command in dir. */
+static char *remote_command(const struct wjob *j, const struct wjob_host *h,
+			    const char *dir, const char *command)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addstr(&b, "cd ");
+	buf_add_shell_quoted(&b, dir);
+	buf_addstr(&b, " && export ");
+	for (size_t i = 0; i < j->runvars.n; i++) {
+		char *name, *value;
+		const char *why;
+
+		if (runvar_parse(j->runvars.v[i], &name, &value, &why) < 0)
+			continue;
+		runvar_shell_assign(&b, name, value);
+		free(name);
+		free(value);
+	}
+	buf_addstr(&b, "HANGAR_WORKDIR=");
+	buf_add_shell_quoted(&b, h->workdir);
+	buf_addstr(&b, " HANGAR_THIS_HOST=");
+	buf_add_shell_quoted(&b, h->name);
+	buf_addstr(&b, "; ");
+	buf_addstr(&b, command);
+	return buf_detach(&b);
+}
+
+/*
+ * Runs command on host i in dir. The command under test (test = 1): a
+ * non-zero exit or running out of time is fail. A lab action (test = 0):
+ * both are broken.
+ */
+static enum outcome host_exec(struct step_ctx *s, int i, const char *dir,
+			      const char *command, int test,
+			      ssh_output_fn out, void *arg)
+{
+	struct wjob_host *h = &s->r->job->hosts[i];
+	struct ssh_exec_opts o = {
+		.timeout_ms = (int)remaining_ms(s),
+		.cancel = s->r->cancel,
+		.output = out ? out : log_output,
+		.arg = out ? arg : s,
+	};
+	struct err err = ERR_INIT;
+	struct ssh_conn *c;
+	char *full;
+	long long t0 = proc_now_ms();
+	int status = -1, rc;
+
+	if (host_connect(s, i, 30000, &c, &err) < 0)
+		return step_broken(s, i, "%s", err.msg);
+	full = remote_command(s->r->job, h, dir, command);
+	steplog_say(&s->log, "%s: %s", h->name, command);
+	rc = ssh_exec(c, full, &o, &status, &err);
+	free(full);
+	if (rc == ERR_CANCELLED || cancelled(s)) {
+		steplog_say(&s->log, "%s: cancelled; the command was killed",
+			    h->name);
+		return OUT_CANCELLED;
+	}
+	if (rc == ERR_TIMEOUT) {
+		if (test)
+			return step_fail(s, "%s: timed out after %.0f s; killed",
+					 h->name, (proc_now_ms() - t0) / 1000.0);
+		return step_broken(s, i, "%s: lab action timed out after %.0f s",
+				   h->name, (proc_now_ms() - t0) / 1000.0);
+	}
+	if (rc < 0) {
+		host_disconnect(s, i);
+		return step_broken(s, i, "%s: %s", h->name, err.msg);
+	}
+	steplog_say(&s->log, "%s: exit status %d (%.1f s)", h->name, status,
+		    (proc_now_ms() - t0) / 1000.0);
+	if (status != 0) {
+		if (test)
+			return step_fail(s, "%s: exit status %d", h->name, status);
+		return step_broken(s, i, "%s: exit status %d", h->name, status);
+	}
+	return OUT_PASS;
+}
+
+/* Output collected into a capped buffer (file lists). */
+static int collect_output(void *arg, int stream, const char *data, size_t len)
+{
+	struct buf *b = arg;
+
+	if (stream == 1 && buf_add(b, data, len) < 0)
+		return 1;
+	return 0;
+}
+
+/* ---- power ---- */
+
+static enum outcome host_power(struct step_ctx *s, int i, enum power_action a)
+{
+	struct wjob_host *h = &s->r->job->hosts[i];
+	struct power_host ph = { h->name, h->power, h->power_config,
+				 h->cycle_time };
+	struct power_result res;
+	struct err err = ERR_INIT, dberr = ERR_INIT;
+	int rc;
+
+	memset(&res, 0, sizeof(res));
+	rc = power_run(&ph, a, s->r->cancel, &res, &err);
+	if (db_host_power_record(s->r->db, h->name, a, &res,
+				 rc < 0 ? &err : NULL, s->r->job->flight,
+				 s->r->job->job, &dberr) < 0)
+		steplog_say(&s->log, "could not record the power action: %s",
+			    dberr.msg);
+	if (rc == ERR_CANCELLED)
+		return OUT_CANCELLED;
+	if (rc < 0)
+		return step_broken(s, i, "%s", err.msg);
+	steplog_say(&s->log, "%s: power %s: %s (%d attempt%s, %.1f s)%s%s",
+		    h->name, power_action_str(a), power_state_str(res.state),
+		    res.attempts, res.attempts == 1 ? "" : "s", res.ms / 1000.0,
+		    res.detail[0] ? ": " : "", res.detail);
+	return OUT_PASS;
+}
+
+static int has_power(const struct wjob_host *h)
+{
+	return h->power && strcmp(h->power, "none") != 0;
+}
+
+/* ---- the step kinds ---- */
+
+static enum outcome step_power_cycle(struct step_ctx *s)
+{
+	for (size_t i = 0; i < s->r->job->nhosts; i++) {
+		struct wjob_host *h = &s->r->job->hosts[i];
+		enum outcome o;
+
+		host_disconnect(s, (int)i);
+		if (has_power(h)) {
+			o = host_power(s, (int)i, POWER_CYCLE);
+			if (o != OUT_PASS)
+				return o;
+		} else {
+			steplog_say(&s->log, "%s: power = none: not power cycled",
+				    h->name);
+		}
+		o = wait_for_ssh(s, (int)i, h->boot_timeout);
+		if (o != OUT_PASS)
+			return o;
+	}
+	return OUT_PASS;
+}
+
+static enum outcome step_reboot(struct step_ctx *s)
+{
+	for (size_t i = 0; i < s->r->job->nhosts; i++) {
+		struct wjob_host *h = &s->r->job->hosts[i];
+		enum outcome o;
+
+		if (has_power(h)) {
+			host_disconnect(s, (int)i);
+			o = host_power(s, (int)i, POWER_CYCLE);
+		} else {
+			/* the connection drops under it: that is the point */
+			o = host_exec(s, (int)i, h->workdir,
+				      "(sleep 1; reboot) >/dev/null 2>&1 &", 0,
+				      NULL, NULL);
+			host_disconnect(s, (int)i);
+			sleep(5);
+		}
+		if (o != OUT_PASS)
+			return o;
+		o = wait_for_ssh(s, (int)i, h->boot_timeout);
+		if (o != OUT_PASS)
+			return o;
+	}
+	return OUT_PASS;
+}
+
+/* Whether a remote path from a listing is a safe relative path. */
+static int rel_path_ok(const char *p)
+{
+	if (!*p || *p == '/' || strstr(p, "\n"))
+		return 0;
+	for (const char *c = p; *c;) {
+		size_t n = strcspn(c, "/");
+
+		if ((n == 2 && !strncmp(c, "..", 2)) || n == 0)
+			return 0;
+		c += n;
+		if (*c == '/')
+			c++;
+	}
+	return 1;
+}
+
+/* A shell loop printing the regular files matching words (globs). */
+static char *list_files_command(const struct vec *globs)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addstr(&b, "for f in");
+	for (size_t i = 0; i < globs->n; i++) {
+		buf_addch(&b, ' ');
+		/* globs stay unquoted so the shell expands them */
+		for (const char *p = globs->v[i]; *p; p++) {
+			if (!strchr("*?[]", *p) && !(*p >= 'a' && *p <= 'z') &&
+			    !(*p >= 'A' && *p <= 'Z') && !(*p >= '0' && *p <= '9') &&
+			    !strchr("/._-+", *p))
+				buf_addch(&b, '\\');
+			buf_addch(&b, *p);
+		}
+	}
+	buf_addstr(&b, "; do [ -f \"$f\" ] && printf '%s\\n' \"$f\"; done; true");
+	return buf_detach(&b);
+}
+
+static enum outcome upload_sources(struct step_ctx *s)
+{
+	struct wjob *j = s->r->job;
+	struct wjob_host *h = &j->hosts[0];
+	const char *state = s->r->conf->state;
+	enum outcome o = OUT_PASS;
+
+	for (size_t t = 0; t < j->ntrees && o == OUT_PASS; t++) {
+		struct wjob_tree *tr = &j->trees[t];
+		int primary = j->primary_tree && !strcmp(tr->name, j->primary_tree);
+		char *cache = xasprintf("%s/git/%s.git", state, tr->name);
+		char *dir = xasprintf("%s/tmp", state);
+		char *tar = xasprintf("%s/%ld.%s.%s.tar", dir, j->flight, j->job,
+				      tr->name);
+		char *remote = xasprintf("%s/.hangar/%s.tar", h->workdir, tr->name);
+		char *dest = primary ? xstrdup("src") : xasprintf("src-%s", tr->name);
+		struct err err = ERR_INIT;
+		struct ssh_conn *c;
+		long files = 0;
+
+		if (!tr->url) {
+			o = step_broken(s, -1, "tree %s is not configured", tr->name);
+		} else if (fs_mkdir_p(dir, 0755, &err) < 0 ||
+			   gitx_export_tar(cache, tr->url, tr->revision, tar, &files,
+					   &err) < 0) {
+			o = step_broken(s, -1, "tree %s at %.12s: %s", tr->name,
+					tr->revision, err.msg);
+		} else if (host_connect(s, 0, 30000, &c, &err) < 0 ||
+			   ssh_upload(c, tar, remote, 0644, &err) < 0) {
+			o = step_broken(s, 0, "upload of %s: %s", tr->name, err.msg);
+		} else {
+			char *cmd = xasprintf("rm -rf %s && mkdir %s && tar xf "
+					      ".hangar/%s.tar -C %s && rm -f .hangar/%s.tar",
+					      dest, dest, tr->name, dest, tr->name);
+
+			steplog_say(&s->log, "%s at %s: %ld files uploaded to %s/%s",
+				    tr->name, tr->revision, files, h->workdir, dest);
+			o = host_exec(s, 0, h->workdir, cmd, 0, NULL, NULL);
+			free(cmd);
+			if (o == OUT_PASS) {
+				char *name = xasprintf("built_revision_%s", tr->name);
+
+				if (db_worker_runvar_set(s->r->db, j, name,
+							 tr->revision, &err) < 0)
+					o = step_broken(s, -1, "%s", err.msg);
+				free(name);
+			}
+		}
+		unlink(tar);
+		free(cache);
+		free(dir);
+		free(tar);
+		free(remote);
+		free(dest);
+	}
+	return o;
+}
+
+static enum outcome collect_artifacts(struct step_ctx *s, const char *srcdir)
+{
+	struct wjob *j = s->r->job;
+	struct buf list = BUF_INIT;
+	struct vec files = VEC_INIT;
+	enum outcome o;
+	char *cmd;
+
+	if (!j->artifacts.n)
+		return OUT_PASS;
+	buf_init(&list, 1 << 20);
+	cmd = list_files_command(&j->artifacts);
+	o = host_exec(s, 0, srcdir, cmd, 0, collect_output, &list);
+	free(cmd);
+	if (o != OUT_PASS)
+		goto out;
+	if (list.overflowed) {
+		o = step_broken(s, 0, "the artifact list is over 1 MiB");
+		goto out;
+	}
+	vec_split(&files, "");
+	for (char *line = list.buf, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		*nl = '\0';
+		if (rel_path_ok(line) && vec_find(&files, line) < 0)
+			vec_push(&files, line);
+	}
+	if (!files.n) {
+		char *globs = vec_join(&j->artifacts, " ");
+
+		o = step_fail(s, "no file matched the artifacts %s", globs);
+		free(globs);
+		goto out;
+	}
+	for (size_t i = 0; i < files.n && o == OUT_PASS; i++) {
+		struct err err = ERR_INIT;
+		char *remote = xasprintf("%s/%s", srcdir, files.v[i]);
+		char *tmp = artifact_tmp_path(s->r->conf->state, &err);
+		char sha[65];
+		long long size = 0;
+		struct ssh_conn *c;
+
+		if (!tmp) {
+			o = step_broken(s, -1, "artifact store: %s", err.msg);
+		} else if (host_connect(s, 0, 30000, &c, &err) < 0 ||
+			   ssh_download(c, remote, tmp, ARTIFACT_MAX, NULL, &err) < 0) {
+			o = step_broken(s, 0, "download of %s: %s", files.v[i],
+					err.msg);
+		} else if (artifact_store(s->r->conf->state, tmp, sha, &size,
+					  &err) < 0 ||
+			   db_worker_artifact_add(s->r->db, j, files.v[i], sha, size,
+						  &err) < 0) {
+			o = step_broken(s, -1, "artifact %s: %s", files.v[i], err.msg);
+		} else {
+			steplog_say(&s->log, "artifact %s: %lld bytes, sha256 %s",
+				    files.v[i], size, sha);
+		}
+		if (tmp)
+			unlink(tmp);
+		free(tmp);
+		free(remote);
+	}
+out:
+	vec_clear(&files);
+	buf_release(&list);
+	return o;
+}
+
+static enum outcome step_build(struct step_ctx *s)
+{
+	struct wjob_host *h = &s->r->job->hosts[0];
+	char *src = xasprintf("%s/src", h->workdir);
+	enum outcome o;
+
+	o = upload_sources(s);
+	if (o == OUT_PASS)
+		o = host_exec(s, 0, src, s->step->command, 1, NULL, NULL);
+	if (o == OUT_PASS)
+		o = collect_artifacts(s, src);
+	free(src);
+	return o;
+}
+
+static enum outcome upload_artifacts(struct step_ctx *s, int i)
+{
+	struct wjob *j = s->r->job;
+	struct wjob_host *h = &j->hosts[i];
+	enum outcome o = OUT_PASS;
+
+	for (size_t d = 0; d < j->ndeps && o == OUT_PASS; d++) {
+		struct wartifact *a = NULL;
+		struct err err = ERR_INIT;
+		size_t n = 0;
+
+		if (db_worker_artifacts(s->r->db, j->deps[d].flight,
+					j->deps[d].job, &a, &n, &err) < 0)
+			return step_broken(s, -1, "%s", err.msg);
+		for (size_t k = 0; k < n && o == OUT_PASS; k++) {
+			char *local = artifact_path(s->r->conf->state, a[k].sha256);
+			char *remote = xasprintf("%s/%s", h->workdir, a[k].path);
+			struct ssh_conn *c;
+
+			if (!fs_exists(local))
+				o = step_broken(s, -1,
+						"artifact %s of %ld.%s is missing from the store (%s)",
+						a[k].path, j->deps[d].flight,
+						j->deps[d].job, local);
+			else if (host_connect(s, i, 30000, &c, &err) < 0 ||
+				 ssh_upload(c, local, remote, 0644, &err) < 0)
+				o = step_broken(s, i, "upload of %s: %s", a[k].path,
+						err.msg);
+			else
+				steplog_say(&s->log,
+					    "%s: %s of %ld.%s (%lld bytes, sha256 %.12s) uploaded",
+					    h->name, a[k].path, j->deps[d].flight,
+					    j->deps[d].job, a[k].size, a[k].sha256);
+			free(local);
+			free(remote);
+		}
+		db_worker_artifacts_free(a, n);
+	}
+	return o;
+}
+
+static enum outcome step_install_build(struct step_ctx *s)
+{
+	for (size_t i = 0; i < s->r->job->nhosts; i++) {
+		enum outcome o = upload_artifacts(s, (int)i);
+
+		if (o == OUT_PASS)
+			o = host_exec(s, (int)i, s->r->job->hosts[i].workdir,
+				      s->step->command, 1, NULL, NULL);
+		if (o != OUT_PASS)
+			return o;
+	}
+	return OUT_PASS;
+}
+
+static enum outcome step_run(struct step_ctx *s)
+{
+	for (size_t i = 0; i < s->r->job->nhosts; i++) {
+		enum outcome o = host_exec(s, (int)i, s->r->job->hosts[i].workdir,
+					   s->step->command, 1, NULL, NULL);
+
+		if (o != OUT_PASS)
+			return o;
+	}
+	return OUT_PASS;
+}
+
+/* "HOST--var-log-syslog": OSSTest's names for fetched files. */
+static char *captured_name(const char *host, const char *path)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%s--", host);
+	for (const char *p = *path == '/' ? path + 1 : path; *p; p++)
+		buf_addch(&b, *p == '/' ? '-' : (*p < ' ' ? '_' : *p));
+	return buf_detach(&b);
+}
+
+static enum outcome step_logs_capture(struct step_ctx *s)
+{
+	struct wjob *j = s->r->job;
+	struct vec want = VEC_INIT;
+	enum outcome o = OUT_PASS;
+
+	if (s->step->command)
+		vec_split(&want, s->step->command);
+	else
+		for (size_t i = 0; i < s->r->conf->logs->n; i++)
+			vec_push(&want, s->r->conf->logs->v[i]);
+	for (size_t i = 0; i < j->nhosts && o == OUT_PASS; i++) {
+		struct wjob_host *h = &j->hosts[i];
+		struct buf list = BUF_INIT;
+		char *cmd = list_files_command(&want);
+		int got = 0;
+
+		buf_init(&list, 1 << 20);
+		o = host_exec(s, (int)i, h->workdir, cmd, 0, collect_output, &list);
+		free(cmd);
+		for (char *line = list.buf, *nl; o == OUT_PASS && *line;
+		     line = nl + 1) {
+			struct err err = ERR_INIT;
+			struct ssh_conn *c;
+			char *name, *local, *remote;
+			long long size = 0;
+
+			nl = strchr(line, '\n');
+			if (!nl)
+				break;
+			*nl = '\0';
+			if (!*line || strstr(line, ".."))
+				continue;
+			name = captured_name(h->name, line);
+			local = xasprintf("%s/logs/%ld/%s/%s", s->r->conf->state,
+					  j->flight, j->job, name);
+			remote = *line == '/' ? xstrdup(line)
+					      : xasprintf("%s/%s", h->workdir, line);
+			if (host_connect(s, (int)i, 30000, &c, &err) < 0 ||
+			    ssh_download(c, remote, local, s->r->conf->max_log, &size,
+					 &err) < 0) {
+				steplog_say(&s->log, "%s: %s: not fetched: %s", h->name,
+					    line, err.msg);
+				if (err.code != ERR_FAIL || !c)
+					o = step_broken(s, (int)i, "%s", err.msg);
+			} else {
+				steplog_say(&s->log, "%s: %s: %lld bytes as %s", h->name,
+					    line, size, name);
+				got++;
+			}
+			free(name);
+			free(local);
+			free(remote);
+		}
+		if (o == OUT_PASS && !got)
+			steplog_say(&s->log, "%s: none of the log files exists", h->name);
+		buf_release(&list);
+	}
+	vec_clear(&want);
+	return o;
+}
+
+static enum outcome step_host_install(struct step_ctx *s)
+{
+	return step_broken(s, -1,
+			   "host-install needs a TFTP/PXE setup this worker does not have yet");
+}
+
+/* ---- the job ---- */
+
+static long step_default_timeout(const struct wjob *j,
+				 const struct wjob_step *st)
+{
+	long boot = 0;
+
+	for (size_t i = 0; i < j->nhosts; i++)
+		boot += j->hosts[i].boot_timeout + 2L * j->hosts[i].cycle_time + 60;
+	switch (st->kind) {
+	case STEP_HOST_POWER_CYCLE:
+	case STEP_REBOOT:
+	case STEP_HOST_INSTALL:
+		return boot;
+	case STEP_BUILD:
+		return BUILD_TIMEOUT;
+	case STEP_INSTALL_BUILD:
+		return INSTALL_TIMEOUT;
+	case STEP_RUN:
+		return RUN_TIMEOUT;
+	case STEP_LOGS_CAPTURE:
+		return LOGS_TIMEOUT;
+	}
+	return RUN_TIMEOUT;
+}
+
+static enum outcome run_step(struct job_state *js, const struct wjob_step *st,
+			     int *bad_host, char *detail, size_t detail_len)
+{
+	struct job_run *r = js->r;
+	struct err err = ERR_INIT;
+	struct step_ctx s;
+	char *logfile = NULL;
+	int stepno;
+	enum outcome o;
+	long timeout = st->timeout ? st->timeout : step_default_timeout(r->job, st);
+
+	memset(&s, 0, sizeof(s));
+	s.r = r;
+	s.js = js;
+	s.step = st;
+	s.bad_host = -1;
+	if (db_worker_step_begin(r->db, r->job, step_kind_str(st->kind), st->name,
+				 &stepno, &logfile, &err) < 0) {
+		textf(detail, detail_len, "%s", err.msg);
+		*bad_host = -1;
+		return OUT_BROKEN;
+	}
+	if (steplog_open(&s.log, r->conf->state, logfile, r->conf->max_log,
+			 &err) < 0)
+		fprintf(stderr, "worker: %s\n", err.msg);
+	steplog_say(&s.log, "step %d %s (%s) of %ld.%s attempt %d, time limit %ld s",
+		    stepno, st->name, step_kind_str(st->kind), r->job->flight,
+		    r->job->job, r->job->attempt, timeout);
+	s.deadline_ms = proc_now_ms() + timeout * 1000LL;
+	if (db_worker_step_is_test(st->kind))
+		js->test_started = 1;
+	switch (st->kind) {
+	case STEP_HOST_POWER_CYCLE: o = step_power_cycle(&s); break;
+	case STEP_HOST_INSTALL: o = step_host_install(&s); break;
+	case STEP_REBOOT: o = step_reboot(&s); break;
+	case STEP_BUILD: o = step_build(&s); break;
+	case STEP_INSTALL_BUILD: o = step_install_build(&s); break;
+	case STEP_RUN: o = step_run(&s); break;
+	case STEP_LOGS_CAPTURE: o = step_logs_capture(&s); break;
+	default: o = step_broken(&s, -1, "unknown step kind"); break;
+	}
+	if (o == OUT_CANCELLED && !s.detail[0])
+		snprintf(s.detail, sizeof(s.detail), "%s",
+			 *r->cancel == JOB_RUN_STOP ? "the worker stopped"
+						    : "cancelled");
+	steplog_say(&s.log, "step %s: %s%s%s", st->name, outcome_words[o],
+		    s.detail[0] ? ": " : "", s.detail);
+	steplog_close(&s.log);
+	if (db_worker_step_end(r->db, r->job, stepno, outcome_words[o],
+			       s.detail[0] ? s.detail : NULL, &err) < 0)
+		fprintf(stderr, "worker: %s\n", err.msg);
+	free(logfile);
+	*bad_host = s.bad_host;
+	textf(detail, detail_len, "%s", s.detail);
+	return o;
+}
+
+static void consoles_start(struct job_state *js)
+{
+	struct wjob *j = js->r->job;
+
+	for (size_t i = 0; i < j->nhosts; i++) {
+		struct err err = ERR_INIT;
+		char *path;
+
+		if (!j->hosts[i].console || !strcmp(j->hosts[i].console, "none"))
+			continue;
+		path = xasprintf("%s/logs/%ld/%s/console-%s.log", js->r->conf->state,
+				 j->flight, j->job, j->hosts[i].name);
+		{
+			char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+
+			fs_mkdir_p(dir, 0755, &err);
+			free(dir);
+		}
+		if (console_capture_start(j->hosts[i].console, path,
+					  &js->consoles[i], &err) < 0)
+			fprintf(stderr, "worker: %ld.%s: console of %s: %s\n",
+				j->flight, j->job, j->hosts[i].name, err.msg);
+		free(path);
+	}
+}
+
+static int deps_passed(const struct wjob *j, char *why, size_t len)
+{
+	for (size_t i = 0; i < j->ndeps; i++)
+		if (strcmp(j->deps[i].status, "pass")) {
+			snprintf(why, len, "%ld.%s is %s", j->deps[i].flight,
+				 j->deps[i].job, j->deps[i].status);
+			return 0;
+		}
+	return 1;
+}
+
+int job_run(struct job_run *r, struct err *err)
+{
+	struct wjob *j = r->job;
+	struct job_state js = { r, NULL, NULL, 0 };
+	enum outcome result = OUT_PASS;
+	char detail[512] = "", first_detail[512] = "";
+	int bad_host = -1, requeue = 0, lab_retry = 0, rc;
+	const char *status;
+
+	js.conns = xcalloc(j->nhosts + 1, sizeof(*js.conns));
+	js.consoles = xcalloc(j->nhosts + 1, sizeof(*js.consoles));
+
+	if (!deps_passed(j, detail, sizeof(detail))) {
+		/* the scheduler normally ends these before they get hosts */
+		rc = db_worker_finish(r->db, j, r->conf->owner, "blocked", detail,
+				      0, 0, err);
+		goto out;
+	}
+	if (!j->nhosts) {
+		rc = db_worker_finish(r->db, j, r->conf->owner, "broken",
+				      "the job holds no hosts", 0, 0, err);
+		goto out;
+	}
+	consoles_start(&js);
+	for (size_t i = 0; i < j->nsteps; i++) {
+		const struct wjob_step *st = &j->steps[i];
+		enum outcome o;
+		int bh = -1;
+
+		if (result != OUT_PASS &&
+		    (st->kind != STEP_LOGS_CAPTURE || result == OUT_CANCELLED))
+			continue;
+		if (*r->cancel != JOB_RUN_GO) {
+			result = OUT_CANCELLED;
+			continue;
+		}
+		o = run_step(&js, st, &bh, detail, sizeof(detail));
+		if (o == OUT_PASS || result != OUT_PASS)
+			continue;   /* a late logs-capture does not change it */
+		result = o;
+		bad_host = bh;
+		textf(first_detail, sizeof(first_detail), "%s: %s", st->name,
+		      detail);
+	}
+	if (result == OUT_BROKEN && bad_host >= 0) {
+		struct err herr = ERR_INIT;
+
+		if (db_worker_host_broken(r->db, j->hosts[bad_host].name,
+					  first_detail, j, &herr) < 0)
+			fprintf(stderr, "worker: %s\n", herr.msg);
+	}
+	status = outcome_words[result];
+	if (result == OUT_CANCELLED && *r->cancel == JOB_RUN_STOP) {
+		requeue = 1;       /* interrupted, not its fault nor the lab's */
+	} else if (result == OUT_BROKEN && !j->health_check &&
+		   j->lab_retries < 1) {
+		requeue = 1;       /* once more, on other hosts */
+		lab_retry = 1;
+	}
+	if (j->health_check && result == OUT_PASS) {
+		struct err herr = ERR_INIT;
+
+		if (db_worker_host_healthy(r->db, j->hosts[0].name, j, &herr) < 0)
+			fprintf(stderr, "worker: %s\n", herr.msg);
+	}
+	rc = db_worker_finish(r->db, j, r->conf->owner, status,
+			      first_detail[0] ? first_detail : NULL, requeue,
+			      lab_retry, err);
+out:
+	for (size_t i = 0; i < j->nhosts; i++) {
+		console_capture_stop(js.consoles[i]);
+		ssh_close(js.conns[i]);
+	}
+	free(js.consoles);
+	free(js.conns);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * job-run.h: running one claimed job: its recipe's steps in order on its
+ * hosts, each recorded with status, times and a log; consoles captured for
+ * the whole job; and the honest outcome: `fail` when the code under test
+ * failed, `broken` when the lab did (power, SSH, upload, a host that never
+ * came up, a lab action's time limit), with the host that caused it.
+ */
+#ifndef HANGAR_JOB_RUN_H
+#define HANGAR_JOB_RUN_H
+
+#include <signal.h>
+
+#include "db-worker.h"
+
+struct worker_conf {
+	struct db_target target;
+	const char *state;        /* absolute */
+	const char *identity;     /* SSH private key, or NULL */
+	const char *owner;        /* "worker PID@HOST": lease owner and actor */
+	int slots;
+	long heartbeat, lease;    /* seconds */
+	const char *health_check; /* default health-check recipe, or NULL */
+	long health_interval;     /* seconds */
+	const struct vec *logs;   /* default logs-capture files */
+	long long max_log;        /* bytes */
+};
+
+/* Why a job stops early: someone cancelled it, or the worker is stopping
+ * (the job is then handed back to the queue). */
+enum { JOB_RUN_GO = 0, JOB_RUN_CANCEL = 1, JOB_RUN_STOP = 2 };
+
+struct job_run {
+	const struct worker_conf *conf;
+	struct db *db;
+	struct wjob *job;
+	const volatile sig_atomic_t *cancel;   /* JOB_RUN_* */
+};
+
+/*
+ * Runs the job to its end and records it (db_worker_finish): pass, fail,
+ * broken (after one re-queue on other hosts for lab trouble), blocked,
+ * cancelled, or back to the queue when the worker stops. Returns 0, or an
+ * error when the database failed (the lease then expires and recovery
+ * takes over).
+ */
+int job_run(struct job_run *r, struct err *err);
+
+#endif

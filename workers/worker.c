@@ -1,0 +1,243 @@
+/*
+ * worker.c: the worker daemon (see worker.h). Signals are blocked in every
+ * thread and taken by the main thread with sigtimedwait, so they only set
+ * flags; slot threads wait on LISTEN/NOTIFY with a timeout and re-check
+ * those flags, the heartbeat thread waits on a condition variable.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "proc.h"
+#include "worker.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/* How long an idle slot sleeps between looks when no NOTIFY comes. */
+#define IDLE_WAIT_MS 5000
+
+struct worker;
+
+struct worker_slot {
+	struct worker *w;
+	int index;
+	pthread_t thread;
+	volatile sig_atomic_t cancel;   /* JOB_RUN_* for the job it runs */
+	long flight;                    /* 0: idle */
+	char job[128];
+};
+
+struct worker {
+	const struct worker_conf *conf;
+	struct worker_slot *slots;
+	volatile sig_atomic_t stopping;
+	pthread_mutex_t lock;           /* slots' flight/job, the cond */
+	pthread_cond_t wake;
+};
+
+static void slot_set(struct worker_slot *s, long flight, const char *job)
+{
+	pthread_mutex_lock(&s->w->lock);
+	s->flight = flight;
+	snprintf(s->job, sizeof(s->job), "%s", job ? job : "");
+	s->cancel = s->w->stopping ? JOB_RUN_STOP : JOB_RUN_GO;
+	pthread_mutex_unlock(&s->w->lock);
+}
+
+static int slot_open_db(struct worker_slot *s, struct db **db)
+{
+	struct err err = ERR_INIT;
+
+	while (!s->w->stopping) {
+		if (db_open(&s->w->conf->target, db, &err) == 0) {
+			if (db_listen(*db, "hangar_work", &err) == 0)
+				return 0;
+			db_close(*db);
+		}
+		log_warnx("worker slot=%d: %s; retrying in 5 s", s->index, err.msg);
+		for (int i = 0; i < 50 && !s->w->stopping; i++) {
+			struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	*db = NULL;
+	return -1;
+}
+
+static void slot_run(struct worker_slot *s, struct db *db, struct wjob *j)
+{
+	struct job_run r = { s->w->conf, db, j, &s->cancel };
+	struct err err = ERR_INIT;
+	long long t0 = proc_now_ms();
+
+	slot_set(s, j->flight, j->job);
+	log_info("flight=%ld job=%s attempt=%d host=%s: running recipe %s",
+		 j->flight, j->job, j->attempt,
+		 j->nhosts ? j->hosts[0].name : "-", j->recipe);
+	if (job_run(&r, &err) < 0)
+		log_warnx("flight=%ld job=%s: %s", j->flight, j->job, err.msg);
+	else
+		log_info("flight=%ld job=%s: done in %.1f s", j->flight, j->job,
+			 (proc_now_ms() - t0) / 1000.0);
+	slot_set(s, 0, NULL);
+}
+
+static void *slot_main(void *arg)
+{
+	struct worker_slot *s = arg;
+	const struct worker_conf *c = s->w->conf;
+	struct db *db = NULL;
+
+	while (!s->w->stopping) {
+		struct err err = ERR_INIT;
+		struct wjob j;
+		int rc;
+
+		if (!db && slot_open_db(s, &db) < 0)
+			break;
+		rc = db_worker_claim(db, c->owner, c->lease, &j, &err);
+		if (rc == 0 && (c->health_check || s->index == 0))
+			rc = db_worker_claim_health(db, c->owner, c->lease,
+						    c->health_check, c->health_interval,
+						    &j, &err);
+		if (rc == 1) {
+			slot_run(s, db, &j);
+			wjob_release(&j);
+			continue;
+		}
+		if (rc < 0) {
+			log_warnx("worker slot=%d: %s", s->index, err.msg);
+			if (!db_connection_ok(db)) {
+				db_close(db);
+				db = NULL;
+			}
+		}
+		if (db && db_wait_notify(db, IDLE_WAIT_MS, &err) < 0) {
+			db_close(db);
+			db = NULL;
+		}
+	}
+	db_close(db);
+	return NULL;
+}
+
+/* Renews leases; passes cancellations on to the slots running them. */
+static void *heartbeat_main(void *arg)
+{
+	struct worker *w = arg;
+	const struct worker_conf *c = w->conf;
+	struct db *db = NULL;
+
+	long *flights = xcalloc((size_t)c->slots, sizeof(*flights));
+	const char **jobs = xcalloc((size_t)c->slots, sizeof(*jobs));
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->stopping) {
+		struct err err = ERR_INIT;
+		struct vec cancelled = VEC_INIT, names = VEC_INIT;
+		struct timespec until;
+		size_t n = 0;
+
+		for (int k = 0; k < c->slots; k++)
+			if (w->slots[k].flight) {
+				flights[n] = w->slots[k].flight;
+				vec_push(&names, w->slots[k].job);
+				n++;
+			}
+		for (size_t k = 0; k < n; k++)
+			jobs[k] = names.v[k];
+		pthread_mutex_unlock(&w->lock);
+		if (!db && db_open(&c->target, &db, &err) < 0) {
+			log_warnx("worker heartbeat: %s", err.msg);
+			db = NULL;
+		}
+		if (db && n && db_worker_heartbeat(db, c->owner, c->lease, flights,
+						   jobs, n, &cancelled, &err) < 0) {
+			log_warnx("worker heartbeat: %s", err.msg);
+			db_close(db);
+			db = NULL;
+		}
+		pthread_mutex_lock(&w->lock);
+		for (size_t i = 0; i < cancelled.n; i++)
+			for (int k = 0; k < c->slots; k++) {
+				struct worker_slot *s = &w->slots[k];
+				char key[160];
+
+				snprintf(key, sizeof(key), "%ld.%s", s->flight, s->job);
+				if (s->flight && !strcmp(key, cancelled.v[i]) &&
+				    s->cancel == JOB_RUN_GO) {
+					log_info("flight=%ld job=%s: cancel requested",
+						 s->flight, s->job);
+					s->cancel = JOB_RUN_CANCEL;
+				}
+			}
+		vec_clear(&cancelled);
+		vec_clear(&names);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += c->heartbeat;
+		while (!w->stopping &&
+		       pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&w->lock);
+	db_close(db);
+	free(flights);
+	free(jobs);
+	return NULL;
+}
+
+int worker_main(const struct worker_conf *conf, struct err *err)
+{
+	struct worker w;
+	pthread_t heartbeat;
+	sigset_t set;
+	int sig;
+
+	memset(&w, 0, sizeof(w));
+	w.conf = conf;
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.wake, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	w.slots = xcalloc((size_t)conf->slots, sizeof(*w.slots));
+	if (pthread_create(&heartbeat, NULL, heartbeat_main, &w) != 0)
+		return err_set(err, ERR_FAIL, "worker: cannot start a thread");
+	for (int i = 0; i < conf->slots; i++) {
+		w.slots[i].w = &w;
+		w.slots[i].index = i;
+		if (pthread_create(&w.slots[i].thread, NULL, slot_main,
+				   &w.slots[i]) != 0)
+			fatalx("worker: cannot start slot thread %d", i);
+	}
+	log_info("worker %s: %d slot(s), lease %ld s, heartbeat %ld s",
+		 conf->owner, conf->slots, conf->lease, conf->heartbeat);
+	for (;;) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+	}
+	log_info("worker: stopping; running jobs go back to the queue");
+	pthread_mutex_lock(&w.lock);
+	w.stopping = 1;
+	for (int i = 0; i < conf->slots; i++)
+		if (w.slots[i].flight)
+			w.slots[i].cancel = JOB_RUN_STOP;
+	pthread_cond_broadcast(&w.wake);
+	pthread_mutex_unlock(&w.lock);
+	for (int i = 0; i < conf->slots; i++)
+		pthread_join(w.slots[i].thread, NULL);
+	pthread_join(heartbeat, NULL);
+	free(w.slots);
+	pthread_cond_destroy(&w.wake);
+	pthread_mutex_destroy(&w.lock);
+	return 0;
+}
