@@ -160,8 +160,8 @@ static void exec_hostkey_hint(const struct host *h, const struct err *err)
 {
 	fprintf(stderr, "hangar: host '%s': %s\n", h->name, err->msg);
 	fprintf(stderr,
-		"hangar: if %s was reinstalled, check the new key and clear the pin:\n"
-		"hangar:   UPDATE hosts SET ssh_host_key = NULL WHERE name = '%s'\n",
+		"hangar: if %s was reinstalled, check the new key, then clear the pin\n"
+		"hangar: with: hangar host forget-key %s\n",
 		h->name, h->name);
 }
 

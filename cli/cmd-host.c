@@ -8,12 +8,13 @@
 
 #include "cli.h"
 #include "db-host.h"
+#include "db-hostkey.h"
 #include "xalloc.h"
 #include "banned.h"
 
 const char cmd_host_usage[] =
 	"hangar host list [--json] | show HOST [--json] | power | console |\n"
-	"            maintenance | exec | block ...\n"
+	"            maintenance | exec | forget-key HOST | block ...\n"
 	"\n"
 	"  list         every host: name, arch, state, the job holding it, flags\n"
 	"  show         one host's settings, state and recent history\n"
@@ -21,6 +22,8 @@ const char cmd_host_usage[] =
 	"  console      HOST: its console stream (hangar host console --help)\n"
 	"  maintenance  HOST on|off [--reason TEXT]: take it out, bring it back\n"
 	"  exec         HOST CMD: run a command on it over SSH\n"
+	"  forget-key   HOST: clear its pinned SSH host key (after a reinstall);\n"
+	"               the next connection pins the key it presents\n"
 	"  block        book a maintenance window (hangar host block --help)\n"
 	"\n"
 	"States: free, allocated (a job or a person holds it), maintenance,\n"
@@ -118,6 +121,21 @@ static int host_show(struct db *db, const char *name, int json)
 	return 0;
 }
 
+static int host_forget_key(struct db *db, const char *name)
+{
+	struct err err = ERR_INIT;
+	char *why = xasprintf("cleared by %s", db_actor());
+
+	if (db_hostkey_clear(db, name, why, &err) < 0) {
+		free(why);
+		return cli_fail(&err);
+	}
+	free(why);
+	printf("%s: SSH host key pin cleared; the next connection pins the key it presents\n",
+	       name);
+	return 0;
+}
+
 int cmd_host(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -150,10 +168,10 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 		if (optind + 1 != argc)
 			return cli_usage_error(cmd_host_usage,
 					       "host list: too many arguments");
-	} else if (!strcmp(sub, "show")) {
+	} else if (!strcmp(sub, "show") || !strcmp(sub, "forget-key")) {
 		if (optind + 2 != argc)
 			return cli_usage_error(cmd_host_usage,
-					       "host show: expected one HOST");
+					       "host %s: expected one HOST", sub);
 	} else {
 		return cli_usage_error(cmd_host_usage,
 				       "host: unknown action '%s'", sub);
@@ -163,6 +181,8 @@ int cmd_host(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (!strcmp(sub, "list"))
 		rc = host_list(db, json);
+	else if (!strcmp(sub, "forget-key"))
+		rc = host_forget_key(db, argv[optind + 1]);
 	else
 		rc = host_show(db, argv[optind + 1], json);
 	db_close(db);

@@ -74,6 +74,8 @@ int cmd_worker(struct cli *cli, int argc, char **argv)
 	conf.target = cli_db_target(cli);
 	conf.state = cli->lab.state;
 	conf.identity = cli->lab.identity;
+	conf.tftp = cli->lab.tftp;
+	conf.url = cli->lab.url;
 	conf.owner = name;
 	conf.slots = slots ? (int)slots : cli->lab.worker.slots;
 	conf.heartbeat = cli->lab.worker.heartbeat;

@@ -392,9 +392,9 @@ int db_flight_json(struct db *db, long id, json_t **ret, struct err *err)
 		       ", j.wait_reason, j.lease_owner, "
 		       /* the hosts it was given (kept after it ends) */
 		       "array_to_string(ARRAY(SELECT v.val FROM runvars v "
-		       "WHERE v.flight = j.flight AND v.job = j.job AND v.synth "
-		       "AND v.name ~ '^host[0-9]*$' ORDER BY length(v.name), "
-		       "v.name), ' '), "
+		       "WHERE v.flight = j.flight AND v.job = j.job "
+		       "AND j.status <> 'queued' AND v.name ~ '^host[0-9]*$' "
+		       "ORDER BY length(v.name), v.name), ' '), "
 		       "array_to_string(ARRAY(SELECT d.dep_flight || '.' || d.dep_job "
 		       "FROM job_deps d WHERE d.flight = j.flight AND d.job = j.job "
 		       "ORDER BY 1), ' '), "

@@ -319,3 +319,33 @@ void db_host_holder_release(struct db_host_holder *h)
 	free(h->owner);
 	memset(h, 0, sizeof(*h));
 }
+
+int db_host_install_report(struct db *db, const char *token, const char *from,
+			   char **host, struct err *err)
+{
+	PGresult *res;
+
+	*host = NULL;
+	if (strlen(token) != 32 || strspn(token, "0123456789abcdef") != 32)
+		return err_set(err, ERR_NOTFOUND, "no installation '%.40s'", token);
+	res = db_query(db, err,
+		       "WITH i AS (SELECT token, host, reported_at IS NULL AS first "
+		       "FROM host_installs WHERE token = $1 FOR UPDATE), "
+		       "u AS (UPDATE host_installs h SET reported_at = now(), "
+		       "reported_by = $2 FROM i WHERE h.token = i.token AND i.first), "
+		       "e AS (INSERT INTO events (actor, kind, host, detail) "
+		       "SELECT 'installer@' || coalesce($2, '?'), "
+		       "'host.install-reported', host, "
+		       "jsonb_build_object('from', $2::text) FROM i WHERE i.first) "
+		       "SELECT host FROM i",
+		       2, (const char *[]){ token, from });
+	if (!res)
+		return err->code;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return err_set(err, ERR_NOTFOUND, "no installation '%s'", token);
+	}
+	*host = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}

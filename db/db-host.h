@@ -66,4 +66,14 @@ int db_host_holder_get(struct db *db, const char *host,
 		       struct db_host_holder *h, struct err *err);
 void db_host_holder_release(struct db_host_holder *h);
 
+/*
+ * An installer reports back with its one-time token (host-install): marks
+ * the installation reported (the first report counts; later ones are
+ * accepted and change nothing) and records a host.install-reported event.
+ * *host gets the host's name (caller frees). ERR_NOTFOUND for an unknown
+ * token.
+ */
+int db_host_install_report(struct db *db, const char *token, const char *from,
+			   char **host, struct err *err);
+
 #endif

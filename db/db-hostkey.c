@@ -68,3 +68,26 @@ int db_hostkey_pin(struct db *db, const char *host, const char *key,
 	free(pinned);
 	return rc;
 }
+
+int db_hostkey_clear(struct db *db, const char *host, const char *why,
+		     struct err *err)
+{
+	PGresult *res = db_query(db, err,
+				 "WITH h AS (UPDATE hosts SET ssh_host_key = NULL, "
+				 "ssh_host_key_at = NULL WHERE name = $1 "
+				 "RETURNING name), "
+				 "e AS (INSERT INTO events (actor, kind, host, detail) "
+				 "SELECT $2, 'host.key-cleared', name, "
+				 "jsonb_build_object('reason', $3::text) FROM h) "
+				 "SELECT count(*) FROM h",
+				 3, (const char *[]){ host, db_actor(), why });
+	long n;
+
+	if (!res)
+		return err->code;
+	n = db_long(res, 0, 0);
+	PQclear(res);
+	if (!n)
+		return err_set(err, ERR_NOTFOUND, "no host '%s'", host);
+	return 0;
+}

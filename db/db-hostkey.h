@@ -25,4 +25,12 @@ int db_hostkey_get(struct db *db, const char *host, char **key,
 int db_hostkey_pin(struct db *db, const char *host, const char *key,
 		   struct err *err);
 
+/*
+ * Forgets the pinned key (a reinstalled host has a new one; the next
+ * connection pins it), with a host.key-cleared event saying why.
+ * ERR_NOTFOUND when there is no such host.
+ */
+int db_hostkey_clear(struct db *db, const char *host, const char *why,
+		     struct err *err);
+
 #endif

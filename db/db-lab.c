@@ -140,6 +140,10 @@ static char *lab_power_config(const struct lab_host *h)
 	SET_STR("power_status", h->power_status);
 	SET_STR("pdu", h->pdu);
 	SET_STR("health_check", h->health_check);
+	SET_STR("pxe_file", h->pxe_file);
+	SET_STR("pxe_install", h->pxe_install);
+	SET_STR("pxe_local", h->pxe_local);
+	json_object_set_new(o, "install_timeout", json_integer(h->install_timeout));
 	json_object_set_new(o, "cycle_time", json_integer(h->power_cycle_time));
 #undef SET_STR
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);

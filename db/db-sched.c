@@ -497,8 +497,11 @@ static int insert_allocations(struct db *db, const struct sched_pick *picks,
 		if (job && db_exec(db, err,
 				   "INSERT INTO runvars (flight, job, name, val, synth) "
 				   "VALUES ($1, $2, $3, $4, true) "
+				   /* a pin (--host) stays a pin: re-queued, the job
+				    * must keep it */
 				   "ON CONFLICT (flight, job, name) DO UPDATE "
-				   "SET val = EXCLUDED.val, synth = true",
+				   "SET val = EXCLUDED.val, synth = runvars.synth "
+				   "OR runvars.val IS DISTINCT FROM EXCLUDED.val",
 				   4, (const char *[]){ fl, job, ident,
 							picks[i].host }) < 0)
 			return -1;

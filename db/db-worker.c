@@ -635,6 +635,43 @@ int db_worker_host_healthy(struct db *db, const char *host,
 		       4, (const char *[]){ host, fl, j->job, db_actor() });
 }
 
+int db_worker_install_begin(struct db *db, const struct wjob *j,
+			    const char *host, const char *token,
+			    struct err *err)
+{
+	char fl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	return db_exec(db, err,
+		       "INSERT INTO host_installs (token, host, flight, job) "
+		       "VALUES ($1, $2, $3, $4)",
+		       4, (const char *[]){ token, host, fl, j->job });
+}
+
+int db_worker_install_reported(struct db *db, const char *token,
+			       int *reported, struct err *err)
+{
+	PGresult *res = db_query(db, err,
+				 "SELECT reported_at IS NOT NULL FROM host_installs "
+				 "WHERE token = $1",
+				 1, (const char *[]){ token });
+
+	if (!res)
+		return err->code;
+	*reported = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	return 0;
+}
+
+int db_worker_host_installed(struct db *db, const char *host,
+			     struct err *err)
+{
+	return db_exec(db, err,
+		       "UPDATE hosts SET needs_reinstall = false WHERE name = $1 "
+		       "AND needs_reinstall",
+		       1, (const char *[]){ host });
+}
+
 int db_worker_event(struct db *db, const struct wjob *j, const char *host,
 		    const char *kind, const char *detail, struct err *err)
 {

@@ -143,6 +143,20 @@ int db_worker_host_broken(struct db *db, const char *host, const char *reason,
 int db_worker_host_healthy(struct db *db, const char *host,
 			   const struct wjob *j, struct err *err);
 
+/*
+ * host-install: records an installation of host by the job with its
+ * one-time token (32 hex digits), and asks whether it was reported back
+ * (*reported 1) yet.
+ */
+int db_worker_install_begin(struct db *db, const struct wjob *j,
+			    const char *host, const char *token,
+			    struct err *err);
+int db_worker_install_reported(struct db *db, const char *token,
+			       int *reported, struct err *err);
+/* The host was installed afresh: it needs no reinstall any more. */
+int db_worker_host_installed(struct db *db, const char *host,
+			     struct err *err);
+
 /* Records an event about the job (kind "job.something"); detail JSON text
  * or NULL. */
 int db_worker_event(struct db *db, const struct wjob *j, const char *host,

@@ -5,6 +5,7 @@
  * than one key: references between sections, dependency cycles, power and
  * console settings.
  */
+#include <errno.h>
 #include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -33,6 +34,10 @@ static const struct conf_key lab_keys[] = {
 	  "127.0.0.1:8080", "address:port of the web dashboard and API" },
 	{ "identity", CONF_STRING, 0, 0, 0, NULL, NULL,
 	  "/etc/hangar/id_ed25519", "SSH private key the workers log in with" },
+	{ "url", CONF_STRING, 0, 0, 0, NULL, NULL, "http://hangar.example.org:8080",
+	  "the dashboard's URL as hosts reach it (installers report back there; default http://LISTEN)" },
+	{ "tftp", CONF_STRING, 0, 0, 0, NULL, NULL, "/srv/tftp",
+	  "root of the TFTP tree host-install writes boot entries into" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -78,6 +83,15 @@ static const struct conf_key host_keys[] = {
 	  "seconds between power off and on in a power cycle" },
 	{ "health-check", CONF_STRING, 0, 0, 0, NULL, NULL, "health",
 	  "recipe that brings the host back from broken when it passes (default: [worker] health-check)" },
+	{ "pxe-file", CONF_STRING, 0, 0, 0, NULL, "%name%/pxelinux.cfg",
+	  "%name%/pxelinux.cfg",
+	  "its boot entry under [lab] tftp (%name%, %address%, %ipaddrhex%)" },
+	{ "pxe-install", CONF_STRING, 0, 0, 0, NULL, NULL, "pxe/install.cfg",
+	  "template of the boot entry that installs it (host-install)" },
+	{ "pxe-local", CONF_STRING, 0, 0, 0, NULL, NULL, "pxe/local.cfg",
+	  "template of the entry that boots it from its disk (default: pxelinux localboot)" },
+	{ "install-timeout", CONF_INT, 0, 10, 86400, NULL, "1800", "1800",
+	  "seconds for its installer to report back" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -339,6 +353,27 @@ static char *labconf_url(const struct labconf_ctx *c, const char *v)
 	return labconf_path(c, v);
 }
 
+/* The contents of the template file a key names (relative to the file). */
+static char *labconf_template(const struct labconf_ctx *c,
+			      const struct conf_section *s, const char *key)
+{
+	char *path = labconf_path(c, conf_get(s, key));
+	struct buf b = BUF_INIT;
+
+	if (!path)
+		return NULL;
+	buf_init(&b, 1 << 20);
+	if (buf_read_file(&b, path) < 0) {
+		conf_diag_entry(c->diag, s, conf_entry_of(s, key), "%s: %s", path,
+				b.overflowed ? "over 1 MiB" : strerror(errno));
+		buf_release(&b);
+		free(path);
+		return NULL;
+	}
+	free(path);
+	return buf_detach(&b);
+}
+
 static void labconf_list(const struct conf_section *s, const char *key,
 			 struct vec *out)
 {
@@ -552,6 +587,10 @@ static void labconf_add_host(struct labconf_ctx *c, struct lab *lab,
 	h->boot_timeout = (int)conf_get_long(s, "boot-timeout", 300);
 	h->power_cycle_time = (int)conf_get_long(s, "power-cycle-time", 5);
 	h->health_check = labconf_dup(s, "health-check");
+	h->pxe_file = labconf_dup(s, "pxe-file");
+	h->pxe_install = labconf_template(c, s, "pxe-install");
+	h->pxe_local = labconf_template(c, s, "pxe-local");
+	h->install_timeout = (int)conf_get_long(s, "install-timeout", 1800);
 	h->share_max_tasks = (int)conf_get_long(s, "share-max-tasks", 3);
 	h->share_max_wear = (int)conf_get_long(s, "share-max-wear", 10);
 	labconf_check_flags(c, s, &h->flags);
@@ -907,6 +946,8 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 			lab->database = labconf_dup(s, "database");
 			lab->listen = labconf_dup(s, "listen");
 			lab->identity = labconf_path(&c, conf_get(s, "identity"));
+			lab->url = labconf_dup(s, "url");
+			lab->tftp = labconf_path(&c, conf_get(s, "tftp"));
 		} else if (!strcmp(s->name, "host")) {
 			labconf_add_host(&c, lab, s);
 		} else if (!strcmp(s->name, "tree")) {
@@ -927,6 +968,8 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 		lab->state = xstrdup(lab_keys[0].def);
 	if (!lab->listen)
 		lab->listen = xstrdup(lab_keys[2].def);
+	if (!lab->url)
+		lab->url = xasprintf("http://%s", lab->listen);
 	labconf_cross_check(&c, lab);
 	conf_release(&c.conf);
 	free(c.dir);
@@ -958,6 +1001,9 @@ void labconf_release(struct lab *lab)
 		free(h->pdu);
 		free(h->console);
 		free(h->health_check);
+		free(h->pxe_file);
+		free(h->pxe_install);
+		free(h->pxe_local);
 	}
 	free(lab->hosts);
 	for (size_t i = 0; i < lab->ntrees; i++) {
@@ -1003,6 +1049,8 @@ void labconf_release(struct lab *lab)
 	free(lab->database);
 	free(lab->listen);
 	free(lab->identity);
+	free(lab->url);
+	free(lab->tftp);
 	free(lab->worker.health_check);
 	vec_clear(&lab->worker.logs);
 	memset(lab, 0, sizeof(*lab));

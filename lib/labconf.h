@@ -63,6 +63,10 @@ struct lab_host {
 	int share_max_wear;
 	int power_cycle_time;
 	char *health_check;   /* recipe, or NULL: the [worker] one */
+	char *pxe_file;       /* boot entry path template under [lab] tftp */
+	char *pxe_install;    /* template contents, or NULL */
+	char *pxe_local;      /* template contents, or NULL: pxelinux localboot */
+	int install_timeout;
 };
 
 struct lab_tree {
@@ -128,6 +132,8 @@ struct lab {
 	char *database;       /* NULL: the private cluster under state */
 	char *listen;
 	char *identity;       /* absolute, or NULL */
+	char *url;            /* the dashboard as hosts reach it */
+	char *tftp;           /* absolute, or NULL */
 	struct lab_host *hosts;
 	size_t nhosts;
 	struct lab_tree *trees;

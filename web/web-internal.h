@@ -37,6 +37,7 @@ enum MHD_Result web_host_page(struct web_req *r, const char *name);
 enum MHD_Result web_hosts_api(struct web_req *r);
 enum MHD_Result web_host_api(struct web_req *r, const char *name);
 enum MHD_Result web_overview_page(struct web_req *r);
+enum MHD_Result web_install_report(struct web_req *r, const char *token);
 
 extern const char web_stylesheet[];
 

@@ -157,6 +157,8 @@ static enum MHD_Result web_route(struct web_req *r)
 		return web_hosts_api(r);
 	if ((name = web_tail(r->url, "/api/v1/hosts/")))
 		return web_host_api(r, name);
+	if ((name = web_tail(r->url, "/api/v1/install/")))
+		return web_install_report(r, name);
 	return web_not_found(r, r->url);
 }
 
@@ -181,7 +183,9 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 		*upload_data_size = 0;   /* no request bodies yet */
 		return MHD_YES;
 	}
-	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+	/* installers report back with whatever they have: wget, curl -X POST */
+	if (strcmp(method, "GET") && strcmp(method, "HEAD") &&
+	    !(!strcmp(method, "POST") && !strncmp(url, "/api/v1/install/", 16)))
 		return web_error(&r, MHD_HTTP_METHOD_NOT_ALLOWED,
 				 "method not allowed", method);
 	if (web_pool_get(&r.db, &err) < 0) {

@@ -5,14 +5,17 @@
  * OSSTest's capture-logs does), and decides what the job's result means
  * for the job and for its hosts.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "artifact.h"
+#include "bootcfg.h"
 #include "buf.h"
 #include "console.h"
 #include "db-host.h"
@@ -705,10 +708,130 @@ static enum outcome step_logs_capture(struct step_ctx *s)
 	return o;
 }
 
+static const char *host_setting(const struct wjob_host *h, const char *key)
+{
+	return json_string_value(json_object_get(h->power_config, key));
+}
+
+static int host_install_timeout(const struct wjob_host *h)
+{
+	json_t *t = json_object_get(h->power_config, "install_timeout");
+
+	return json_is_integer(t) ? (int)json_integer_value(t) : 1800;
+}
+
+/* Writes host i's boot entry from template tmpl. */
+static enum outcome write_boot_entry(struct step_ctx *s, int i,
+				     const char *tmpl,
+				     const struct bootcfg_vars *v,
+				     const char *what)
+{
+	struct wjob_host *h = &s->r->job->hosts[i];
+	const char *file = host_setting(h, "pxe_file");
+	char *rel = bootcfg_expand(file ? file : "%name%/pxelinux.cfg", v);
+	char *text = bootcfg_expand(tmpl, v);
+	struct err err = ERR_INIT;
+	enum outcome o = OUT_PASS;
+
+	if (bootcfg_write(s->r->conf->tftp, rel, text, &err) < 0)
+		o = step_broken(s, -1, "%s: boot entry %s: %s", h->name, rel,
+				err.msg);
+	else
+		steplog_say(&s->log, "%s: boot entry %s/%s: %s", h->name,
+			    s->r->conf->tftp, rel, what);
+	free(rel);
+	free(text);
+	return o;
+}
+
+/*
+ * host-install (OSSTest's ts-host-install): the host's boot entry in the
+ * TFTP tree becomes the install template, the host is power cycled, its
+ * installer reports back to the dashboard with a one-time token, the
+ * entry goes back to local boot, and the installed system must answer
+ * SSH. A reinstalled host has new SSH keys: its pin is cleared.
+ */
 static enum outcome step_host_install(struct step_ctx *s)
 {
-	return step_broken(s, -1,
-			   "host-install needs a TFTP/PXE setup this worker does not have yet");
+	const struct worker_conf *conf = s->r->conf;
+
+	for (size_t n = 0; n < s->r->job->nhosts; n++) {
+		int i = (int)n;
+		struct wjob_host *h = &s->r->job->hosts[i];
+		const char *install = host_setting(h, "pxe_install");
+		const char *local = host_setting(h, "pxe_local");
+		int timeout = host_install_timeout(h), reported = 0;
+		unsigned char rnd[16];
+		char token[33], *url;
+		struct bootcfg_vars v;
+		struct err err = ERR_INIT;
+		long long t0, until;
+		enum outcome o;
+
+		if (!conf->tftp)
+			return step_broken(s, -1, "host-install needs [lab] tftp");
+		if (!install)
+			return step_broken(s, -1, "%s has no pxe-install template",
+					   h->name);
+		if (!has_power(h))
+			return step_broken(s, -1, "%s cannot be installed: power = none",
+					   h->name);
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return step_broken(s, -1, "no random token: %s", strerror(errno));
+		for (size_t k = 0; k < sizeof(rnd); k++)
+			snprintf(token + 2 * k, 3, "%02x", rnd[k]);
+		url = xasprintf("%s/api/v1/install/%s", conf->url, token);
+		v = (struct bootcfg_vars){ h->name, h->arch, h->address, url, token,
+					   s->r->job->flight, s->r->job->job };
+		if (db_worker_install_begin(s->r->db, s->r->job, h->name, token,
+					    &err) < 0) {
+			free(url);
+			return step_broken(s, -1, "%s", err.msg);
+		}
+		o = write_boot_entry(s, i, install, &v, "install");
+		if (o == OUT_PASS) {
+			steplog_say(&s->log, "%s: the installer reports to %s", h->name,
+				    url);
+			host_disconnect(s, i);
+			o = host_power(s, i, POWER_CYCLE);
+		}
+		t0 = proc_now_ms();
+		until = t0 + timeout * 1000LL;
+		while (o == OUT_PASS && !reported) {
+			if (cancelled(s)) {
+				o = OUT_CANCELLED;
+			} else if (db_worker_install_reported(s->r->db, token, &reported,
+							      &err) < 0) {
+				o = step_broken(s, -1, "%s", err.msg);
+			} else if (!reported && proc_now_ms() >= until) {
+				o = step_broken(s, i,
+						"the installer of %s did not report back within %d s",
+						h->name, timeout);
+			} else if (!reported) {
+				usleep(250 * 1000);
+			}
+		}
+		free(url);
+		/* whatever happened, the host must not install again by itself */
+		if (write_boot_entry(s, i, local ? local : bootcfg_local_default, &v,
+				     "local boot") != OUT_PASS && o == OUT_PASS)
+			o = OUT_BROKEN;
+		if (o != OUT_PASS)
+			return o;
+		steplog_say(&s->log, "%s: the installer reported after %.1f s",
+			    h->name, (proc_now_ms() - t0) / 1000.0);
+		if (db_hostkey_clear(s->r->db, h->name, "reinstalled by host-install",
+				     &err) < 0)
+			return step_broken(s, -1, "%s", err.msg);
+		free(h->ssh_host_key);
+		h->ssh_host_key = NULL;
+		o = wait_for_ssh(s, i, h->boot_timeout);
+		if (o != OUT_PASS)
+			return o;
+		if (db_worker_host_installed(s->r->db, h->name, &err) < 0)
+			return step_broken(s, -1, "%s", err.msg);
+	}
+	return OUT_PASS;
 }
 
 /* ---- the job ---- */
@@ -723,7 +846,10 @@ static long step_default_timeout(const struct wjob *j,
 	switch (st->kind) {
 	case STEP_HOST_POWER_CYCLE:
 	case STEP_REBOOT:
+		return boot;
 	case STEP_HOST_INSTALL:
+		for (size_t i = 0; i < j->nhosts; i++)
+			boot += host_install_timeout(&j->hosts[i]);
 		return boot;
 	case STEP_BUILD:
 		return BUILD_TIMEOUT;

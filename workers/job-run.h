@@ -16,6 +16,8 @@ struct worker_conf {
 	struct db_target target;
 	const char *state;        /* absolute */
 	const char *identity;     /* SSH private key, or NULL */
+	const char *tftp;         /* TFTP root for boot entries, or NULL */
+	const char *url;          /* the dashboard, for installers' reports */
 	const char *owner;        /* "worker PID@HOST": lease owner and actor */
 	int slots;
 	long heartbeat, lease;    /* seconds */

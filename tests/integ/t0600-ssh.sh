@@ -107,11 +107,14 @@ test_expect_success 'a changed host key is refused, and nothing runs' '
 	grep -F "host key of $ADDR:22 changed" err &&
 	grep -F "pinned ssh-ed25519 $(fingerprint other.pub)" err &&
 	grep -F "presented ssh-ed25519 $(fingerprint "$HD/ssh_host_ed25519_key.pub")" err &&
-	grep -q "clear the pin" err &&
+	grep -q "hangar host forget-key h1" err &&
 	test ! -e "$WORK/ran" &&
 	test "$(q "SELECT ssh_host_key FROM hosts WHERE name = \$\$h1\$\$")" = "$(cut -d" " -f1,2 other.pub)" &&
-	q "UPDATE hosts SET ssh_host_key = \$\$$pin\$\$ WHERE name = \$\$h1\$\$" &&
-	h host exec h1 true
+	h host forget-key h1 | grep -q "pin cleared" &&
+	test "$(q "SELECT count(*) FROM events WHERE host = \$\$h1\$\$ AND kind = \$\$host.key-cleared\$\$")" = 1 &&
+	h host exec h1 true &&
+	test "$(q "SELECT ssh_host_key FROM hosts WHERE name = \$\$h1\$\$")" = "$pin" &&
+	! h host forget-key nosuchhost 2>err && grep -q "no host" err
 '
 
 test_expect_success 'a time limit kills the remote command and what it started' '

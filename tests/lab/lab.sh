@@ -22,9 +22,12 @@
 # create writes, in DIR (mode 0755):
 #   id_ed25519{,.pub}  the lab identity (authorized on every host, as root)
 #   known_hosts        every host's key, for strict host key checking
+#   tftp/              the lab's TFTP tree: a host whose entry NAME/pxelinux.cfg
+#                      has hangar.report=URL boots an "installer" that wipes
+#                      its work directory and reports to URL (host-install)
 #   hosts.conf         a hangar lab configuration fragment: [host "NAME"]...
 #   lab.env            shell variables: LAB_DIR LAB_NET LAB_IDENTITY
-#                      LAB_HOSTS_CONF LAB_KNOWN_HOSTS LAB_HOSTS="n1 n2 ..." and,
+#                      LAB_HOSTS_CONF LAB_KNOWN_HOSTS LAB_TFTP LAB_HOSTS="n1 n2 ..." and,
 #                      per host (V = NAME with - turned into _), LAB_ADDR_V
 #                      LAB_ARCH_V LAB_FLAGS_V LAB_WORKDIR_V LAB_HOSTDIR_V
 #                      LAB_IPMI_V (lanplus:ADDR:623) LAB_CONSOLE_V (tcp:ADDR:7001)
@@ -286,7 +289,7 @@ cmd_create() {
 	[ ! -e "$d/lab.env" ] && [ ! -e "$d/hosts" ] || die "$d: already holds a lab (lab.sh stop it, remove it, or pick another DIR)"
 	mkdir -p "$d"
 	chmod 0755 "$d"
-	mkdir -p "$d/hosts"
+	mkdir -p "$d/hosts" "$d/tftp"
 	cp "$HERE/lab-power" "$d/lab-power"
 	chmod 0755 "$d/lab-power"
 	ssh-keygen -q -t ed25519 -N '' -C "hangar-lab@$(hostname)" -f "$d/id_ed25519" </dev/null
@@ -303,6 +306,7 @@ cmd_create() {
 		kv LAB_IDENTITY "$d/id_ed25519"
 		kv LAB_HOSTS_CONF "$d/hosts.conf"
 		kv LAB_KNOWN_HOSTS "$d/known_hosts"
+		kv LAB_TFTP "$d/tftp"
 		kv LAB_HOSTS "${names[*]}"
 		kv LAB_BOOT_DELAY "$delay"
 	} >"$d/lab.env"

@@ -1,0 +1,38 @@
+/*
+ * bootcfg.h: a host's network boot entry (pxelinux, GRUB, U-Boot: the
+ * template decides) in the TFTP tree: the install entry during
+ * host-install, the local-boot one otherwise. Templates are text with
+ * %name%-style variables.
+ */
+#ifndef HANGAR_BOOTCFG_H
+#define HANGAR_BOOTCFG_H
+
+#include "err.h"
+
+/* The pxelinux entry that boots the local disk, when a host has none. */
+extern const char bootcfg_local_default[];
+
+struct bootcfg_vars {
+	const char *name, *arch, *address;
+	const char *report_url;   /* where the installer reports back */
+	const char *token;
+	long flight;
+	const char *job;
+};
+
+/*
+ * Expands %name% %arch% %address% %ipaddrhex% (pxelinux's C0A80001 form
+ * of an IPv4 address) %report_url% %token% %flight% %job% and %% in tmpl.
+ * An unknown %word% is left as it is. Returns a new string.
+ */
+char *bootcfg_expand(const char *tmpl, const struct bootcfg_vars *v);
+
+/*
+ * Writes text as the file rel (expanded from the host's pxe-file) under
+ * the TFTP root, atomically, creating directories. ERR_USAGE when rel is
+ * absolute or climbs out with "..".
+ */
+int bootcfg_write(const char *tftp_root, const char *rel, const char *text,
+		  struct err *err);
+
+#endif
