@@ -157,7 +157,16 @@ static int up_demo_config(const char *state, const char *listen,
 		   "\tstep = host-power-cycle\n"
 		   "\tstep = install-build mkdir -p installed && tar xzf dist/minivisor.tar.gz -C installed\n"
 		   "\tstep = run boot ./installed/bin/check-boot\n"
-		   "\tstep = run timeout=300 smoke ./installed/tests/smoke.sh\n");
+		   "\tstep = run timeout=300 smoke ./installed/tests/smoke.sh\n"
+		   "\tstep = logs-capture installed/tests/smoke.sh\n"
+		   "\n"
+		   "# A broken host comes back when this passes on it.\n"
+		   "[recipe \"health\"]\n"
+		   "\tstep = host-power-cycle\n"
+		   "\tstep = run alive true\n"
+		   "\n"
+		   "[worker]\n"
+		   "\thealth-check = health\n");
 	rc = fs_write_file(path, b.buf, b.len, 0644, err);
 	buf_release(&b);
 	free(path);
