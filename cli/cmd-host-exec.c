@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "net.h"
 #include "db-host.h"
 #include "db-hostkey.h"
 #include "ssh.h"
@@ -93,28 +94,12 @@ static double exec_now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int exec_write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Remote output: stream 1 to *arg (stdout, or stderr with --json). */
 static int exec_output(void *arg, int stream, const char *data, size_t len)
 {
 	int fd = stream == 2 ? 2 : *(const int *)arg;
 
-	return exec_write_all(fd, data, len);
+	return net_write_all(fd, data, len);
 }
 
 /* A remote path relative to the workdir. */

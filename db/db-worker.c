@@ -141,7 +141,7 @@ static int db_worker_load(struct db *db, long flight, const char *job,
 	res = db_query(db, err,
 		       "SELECT a.ident, h.name, h.arch, h.address, h.port, "
 		       "h.username, h.workdir, h.power, h.power_config::text, "
-		       "h.console, h.boot_timeout, h.ssh_host_key "
+		       "h.console, h.boot_timeout, h.ssh_host_key, a.shareix "
 		       "FROM allocations a JOIN hosts h ON h.name = a.host "
 		       "WHERE a.flight = $1 AND a.job = $2 "
 		       "AND a.released_at IS NULL "
@@ -170,6 +170,14 @@ static int db_worker_load(struct db *db, long flight, const char *job,
 		h->console = db_dup(res, r, 9);
 		h->boot_timeout = (int)db_long(res, r, 10);
 		h->ssh_host_key = db_dup(res, r, 11);
+		if (db_long(res, r, 12) > 0) {
+			/* jobs sharing a build host each get a directory */
+			char *share = xasprintf("%s/share%ld", h->workdir,
+						db_long(res, r, 12));
+
+			free(h->workdir);
+			h->workdir = share;
+		}
 		cycle = json_object_get(h->power_config, "cycle_time");
 		h->cycle_time = json_is_integer(cycle)
 					? (int)json_integer_value(cycle) : 5;

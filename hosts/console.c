@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "net.h"
 #include "proc.h"
 #include "strnum.h"
 #include "xalloc.h"
@@ -307,56 +308,20 @@ static int console_read_all(struct console_pump *p, int fd)
 
 static int console_tcp_connect(struct console_pump *p, struct err *err)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	int fd = -1, gai;
+	long long left = p->deadline ? p->deadline - proc_now_ms()
+				     : CONSOLE_CONNECT_MS;
+	int fd, on = 1;
 
-	gai = getaddrinfo(p->s.host, p->s.port, &hints, &res);
-	if (gai)
-		return err_set(err, ERR_FAIL, "%s: %s", p->s.host,
-			       gai_strerror(gai));
-	err_set(err, ERR_FAIL, "no address");
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int soerr = 0, on = 1;
-		socklen_t sl = sizeof(soerr);
-
-		fd = socket(ai->ai_family,
-			    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			err_errno(err, ERR_FAIL, "socket");
-			continue;
-		}
-		/* a console server that vanishes without a FIN is noticed */
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			goto connected;
-		if (errno != EINPROGRESS) {
-			err_errno(err, ERR_FAIL, "connect");
-		} else {
-			int r = console_wait(p, fd, POLLOUT, CONSOLE_CONNECT_MS);
-
-			if (r == 0) {
-				err_set(err, ERR_FAIL, "connect: timed out");
-			} else if (r > 0) {
-				if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
-					       &sl) == 0 && !soerr)
-					goto connected;
-				errno = soerr;
-				err_errno(err, ERR_FAIL, "connect");
-			}
-		}
-		close(fd);
-		if (p->stopped)
-			break;
-	}
-	freeaddrinfo(res);
-	return err->code;
-connected:
-	freeaddrinfo(res);
-	err_clear(err);
+	if (left > CONSOLE_CONNECT_MS)
+		left = CONSOLE_CONNECT_MS;
+	fd = net_connect(p->s.host, p->s.port, left > 0 ? (int)left : 1, p->stop,
+			 p->stopfd, err);
+	if (fd == ERR_CANCELLED)
+		p->stopped = 1;
+	if (fd < 0)
+		return fd;
+	/* a console server that vanishes without a FIN is noticed */
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
 	return fd;
 }
 

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "power-backend.h"
 #include "proc.h"
 #include "strnum.h"
@@ -205,58 +206,14 @@ static int power_pdu_wait(int fd, short events, long long deadline,
 static int power_pdu_connect(const struct power_pdu_spec *s,
 			     const volatile sig_atomic_t *cancel, struct err *err)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	long long deadline = proc_now_ms() + POWER_PDU_CONNECT_MS;
 	char port[16];
-	int fd = -1, gai;
+	int fd;
 
 	snprintf(port, sizeof(port), "%d", s->port);
-	gai = getaddrinfo(s->host, port, &hints, &res);
-	if (gai)
-		return err_set(err, ERR_FAIL, "%s: %s", s->host, gai_strerror(gai));
-	err_set(err, ERR_FAIL, "%s:%d: no address", s->host, s->port);
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-
-		fd = socket(ai->ai_family,
-			    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			err_errno(err, ERR_FAIL, "socket");
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-			if (errno != EINPROGRESS) {
-				err_errno(err, ERR_FAIL, "connect %s:%d", s->host,
-					  s->port);
-				goto next;
-			}
-			if (power_pdu_wait(fd, POLLOUT, deadline, cancel, "connect",
-					   err) < 0)
-				goto next;
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 ||
-			    soerr) {
-				errno = soerr ? soerr : errno;
-				err_errno(err, ERR_FAIL, "connect %s:%d", s->host,
-					  s->port);
-				goto next;
-			}
-		}
-		freeaddrinfo(res);
-		err_clear(err);
-		return fd;
-next:
-		close(fd);
-		fd = -1;
-		if (err->code == ERR_CANCELLED)
-			break;
-	}
-	freeaddrinfo(res);
-	return err->code;
+	fd = net_connect(s->host, port, POWER_PDU_CONNECT_MS, cancel, -1, err);
+	if (fd < 0)
+		err_prefix(err, "%s:%d", s->host, s->port);
+	return fd;
 }
 
 static int power_pdu_send(int fd, const char *req, size_t len,

@@ -90,9 +90,10 @@ int power_switch(const struct power_prim *p, int want,
 {
 	struct err last = ERR_INIT;
 	long long start = proc_now_ms(), sent;
-	int state = POWER_STATE_UNKNOWN, rc;
+	int state = POWER_STATE_UNKNOWN, rc, read_failed;
 
 	rc = p->get(p->ctx, &state, &last);
+	read_failed = rc != 0;
 	if (rc == 0) {
 		r->state = state;
 		if (state == want) {
@@ -109,9 +110,7 @@ int power_switch(const struct power_prim *p, int want,
 		rc = p->set(p->ctx, want, &last);
 		r->attempts++;
 		sent = proc_now_ms();
-		if (rc == 0)
-			err_clear(&last);   /* what failed before this one is old news */
-		else if (rc != ERR_RETRY)
+		if (rc != 0 && rc != ERR_RETRY)
 			goto give_up;
 		for (;;) {
 			/* no new command or read past the time limit: each
@@ -124,6 +123,7 @@ int power_switch(const struct power_prim *p, int want,
 			if (proc_now_ms() - start >= t->timeout_ms)
 				goto timeout;
 			rc = p->get(p->ctx, &state, &last);
+			read_failed = rc != 0;
 			if (rc == 0) {
 				r->state = state;
 				if (state == want)
@@ -148,7 +148,9 @@ done:
 			 p->set_name, power_state_str(want), r->attempts);
 	return 0;
 timeout:
-	if (last.code)
+	/* the state is not known when the last read failed (or none came
+	 * after the last command): say what failed */
+	if (read_failed)
 		return err_set(err, ERR_FAIL,
 			       "still not %s after %.1f s (%d command%s sent); last: %s",
 			       power_state_str(want),

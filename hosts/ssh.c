@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "net.h"
 #include "proc.h"
 #include "ssh.h"
 #include "xalloc.h"
@@ -328,82 +329,18 @@ int ssh_key_fingerprint(const char *key, char *out, size_t outlen)
 static int ssh_tcp_connect(struct ssh_conn *c, const struct ssh_target *t,
 			   long long deadline, struct err *err)
 {
-	struct addrinfo hints, *res = NULL, *ai;
 	char port[16];
-	int rc, saved = ECONNREFUSED, one = 1;
+	int fd, one = 1;
+	long long left = deadline - proc_now_ms();
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
 	snprintf(port, sizeof(port), "%d", t->port);
-	rc = getaddrinfo(t->host, port, &hints, &res);
-	if (rc)
-		return err_set(err, ERR_FAIL, "ssh %s: resolve: %s", c->where,
-			       rc == EAI_SYSTEM ? strerror(errno)
-					        : gai_strerror(rc));
-	for (ai = res; ai; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family,
-				ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				ai->ai_protocol);
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-
-		if (fd < 0) {
-			saved = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-			if (errno != EINPROGRESS) {
-				saved = errno;
-				close(fd);
-				continue;
-			}
-			for (;;) {
-				struct pollfd pfd = { fd, POLLOUT, 0 };
-				long long left = deadline - proc_now_ms();
-
-				if (ssh_cancelled(t->cancel) || left <= 0) {
-					close(fd);
-					freeaddrinfo(res);
-					if (left <= 0)
-						return err_set(err, ERR_TIMEOUT,
-							       "ssh %s: connect: no answer within %d ms",
-							       c->where,
-							       t->connect_timeout_ms > 0
-								       ? t->connect_timeout_ms
-								       : SSH_CONNECT_MS);
-					return err_set(err, ERR_CANCELLED,
-						       "ssh %s: connect: cancelled",
-						       c->where);
-				}
-				rc = poll(&pfd, 1,
-					  left < SSH_POLL_MS ? (int)left
-							     : SSH_POLL_MS);
-				if (rc > 0)
-					break;
-				if (rc < 0 && errno != EINTR)
-					break;
-			}
-			if (rc < 0)
-				soerr = errno;
-			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
-					    &sl) < 0)
-				soerr = errno;
-			if (soerr) {
-				saved = soerr;
-				close(fd);
-				continue;
-			}
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->sock = fd;
-		freeaddrinfo(res);
-		return 0;
-	}
-	freeaddrinfo(res);
-	return err_set(err, ERR_FAIL, "ssh %s: connect: %s", c->where,
-		       strerror(saved));
+	fd = net_connect(t->host, port, left > 0 ? (int)left : 1, t->cancel, -1,
+			 err);
+	if (fd < 0)
+		return err_prefix(err, "ssh %s", c->where);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->sock = fd;
+	return 0;
 }
 
 /* The presented key as "TYPE BASE64", the type read from the key blob. */
@@ -1288,22 +1225,6 @@ out:
 	return rc;
 }
 
-static int ssh_write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int ssh_download(struct ssh_conn *c, const char *remote, const char *local,
 		 long long max_bytes, long long *size, struct err *err)
 {
@@ -1354,7 +1275,7 @@ int ssh_download(struct ssh_conn *c, const char *remote, const char *local,
 				     remote, max_bytes);
 			break;
 		}
-		if (ssh_write_all(fd, data, (size_t)n) < 0) {
+		if (net_write_all(fd, data, (size_t)n) < 0) {
 			rc = err_errno(err, ERR_FAIL, "write %s", tmp);
 			break;
 		}

@@ -23,6 +23,7 @@
 #include "fsutil.h"
 #include "gitx.h"
 #include "job-run.h"
+#include "log.h"
 #include "power.h"
 #include "proc.h"
 #include "runvar.h"
@@ -59,7 +60,6 @@ struct job_state {
 	struct job_run *r;
 	struct ssh_conn **conns;
 	struct console_capture **consoles;
-	int test_started;
 };
 
 static int cancelled(const struct step_ctx *s)
@@ -137,7 +137,7 @@ static int host_connect(struct step_ctx *s, int i, int timeout_ms,
 	struct ssh_target t = {
 		.host = h->address, .port = h->port, .user = h->user,
 		.identity = s->r->conf->identity, .pinned_key = h->ssh_host_key,
-		.connect_timeout_ms = timeout_ms,
+		.connect_timeout_ms = timeout_ms, .cancel = s->r->cancel,
 	};
 	int rc;
 
@@ -176,6 +176,12 @@ static void host_disconnect(struct step_ctx *s, int i)
 	js->conns[i] = NULL;
 }
 
+/* Host i, unless the trouble is hangar's or the database's. */
+static int host_at_fault(const struct err *err, int i)
+{
+	return err->code == ERR_USAGE || err->code == ERR_DB ? -1 : i;
+}
+
 /* Waits until host i answers SSH, up to timeout_s. */
 static enum outcome wait_for_ssh(struct step_ctx *s, int i, int timeout_s)
 {
@@ -199,8 +205,9 @@ static enum outcome wait_for_ssh(struct step_ctx *s, int i, int timeout_s)
 				    tries);
 			return OUT_PASS;
 		}
-		if (err.code == ERR_HOSTKEY || err.code == ERR_USAGE)
-			return step_broken(s, i, "%s", err.msg);
+		if (err.code == ERR_HOSTKEY || err.code == ERR_USAGE ||
+		    err.code == ERR_DB)
+			return step_broken(s, host_at_fault(&err, i), "%s", err.msg);
 		if (proc_now_ms() >= until)
 			return step_broken(s, i,
 					   "%s did not answer SSH within %d s (last: %s)",
@@ -217,7 +224,9 @@ static char *remote_command(const struct wjob *j, const struct wjob_host *h,
 {
 	struct buf b = BUF_INIT;
 
-	buf_addstr(&b, "cd ");
+	buf_addstr(&b, "mkdir -p ");
+	buf_add_shell_quoted(&b, dir);
+	buf_addstr(&b, " && cd ");
 	buf_add_shell_quoted(&b, dir);
 	buf_addstr(&b, " && export ");
 	for (size_t i = 0; i < j->runvars.n; i++) {
@@ -262,16 +271,19 @@ static enum outcome host_exec(struct step_ctx *s, int i, const char *dir,
 	int status = -1, rc;
 
 	if (host_connect(s, i, 30000, &c, &err) < 0)
-		return step_broken(s, i, "%s", err.msg);
+		return step_broken(s, host_at_fault(&err, i), "%s", err.msg);
 	full = remote_command(s->r->job, h, dir, command);
 	steplog_say(&s->log, "%s: %s", h->name, command);
 	rc = ssh_exec(c, full, &o, &status, &err);
 	free(full);
-	if (rc == ERR_CANCELLED || cancelled(s)) {
+	if (cancelled(s)) {
 		steplog_say(&s->log, "%s: cancelled; the command was killed",
 			    h->name);
 		return OUT_CANCELLED;
 	}
+	if (rc == ERR_CANCELLED)   /* by out: more output than it takes */
+		return step_broken(s, -1, "%s: too much output; the command was killed",
+				   h->name);
 	if (rc == ERR_TIMEOUT) {
 		if (test)
 			return step_fail(s, "%s: timed out after %.0f s; killed",
@@ -684,12 +696,15 @@ static enum outcome step_logs_capture(struct step_ctx *s)
 					  j->flight, j->job, name);
 			remote = *line == '/' ? xstrdup(line)
 					      : xasprintf("%s/%s", h->workdir, line);
-			if (host_connect(s, (int)i, 30000, &c, &err) < 0 ||
-			    ssh_download(c, remote, local, s->r->conf->max_log, &size,
-					 &err) < 0) {
+			if (host_connect(s, (int)i, 30000, &c, &err) < 0) {
+				o = step_broken(s, host_at_fault(&err, (int)i), "%s",
+						err.msg);
+			} else if (ssh_download(c, remote, local, s->r->conf->max_log,
+						&size, &err) < 0) {
+				/* one file that cannot be had is no lab trouble */
 				steplog_say(&s->log, "%s: %s: not fetched: %s", h->name,
 					    line, err.msg);
-				if (err.code != ERR_FAIL || !c)
+				if (err.code != ERR_FAIL)
 					o = step_broken(s, (int)i, "%s", err.msg);
 			} else {
 				steplog_say(&s->log, "%s: %s: %lld bytes as %s", h->name,
@@ -887,13 +902,12 @@ static enum outcome run_step(struct job_state *js, const struct wjob_step *st,
 	}
 	if (steplog_open(&s.log, r->conf->state, logfile, r->conf->max_log,
 			 &err) < 0)
-		fprintf(stderr, "worker: %s\n", err.msg);
+		log_warnx("flight=%ld job=%s: %s", r->job->flight, r->job->job,
+			  err.msg);
 	steplog_say(&s.log, "step %d %s (%s) of %ld.%s attempt %d, time limit %ld s",
 		    stepno, st->name, step_kind_str(st->kind), r->job->flight,
 		    r->job->job, r->job->attempt, timeout);
 	s.deadline_ms = proc_now_ms() + timeout * 1000LL;
-	if (db_worker_step_is_test(st->kind))
-		js->test_started = 1;
 	switch (st->kind) {
 	case STEP_HOST_POWER_CYCLE: o = step_power_cycle(&s); break;
 	case STEP_HOST_INSTALL: o = step_host_install(&s); break;
@@ -913,7 +927,8 @@ static enum outcome run_step(struct job_state *js, const struct wjob_step *st,
 	steplog_close(&s.log);
 	if (db_worker_step_end(r->db, r->job, stepno, outcome_words[o],
 			       s.detail[0] ? s.detail : NULL, &err) < 0)
-		fprintf(stderr, "worker: %s\n", err.msg);
+		log_warnx("flight=%ld job=%s: %s", r->job->flight, r->job->job,
+			  err.msg);
 	free(logfile);
 	*bad_host = s.bad_host;
 	textf(detail, detail_len, "%s", s.detail);
@@ -940,8 +955,8 @@ static void consoles_start(struct job_state *js)
 		}
 		if (console_capture_start(j->hosts[i].console, path,
 					  &js->consoles[i], &err) < 0)
-			fprintf(stderr, "worker: %ld.%s: console of %s: %s\n",
-				j->flight, j->job, j->hosts[i].name, err.msg);
+			log_warnx("flight=%ld job=%s: console of %s: %s", j->flight,
+				  j->job, j->hosts[i].name, err.msg);
 		free(path);
 	}
 }
@@ -960,7 +975,7 @@ static int deps_passed(const struct wjob *j, char *why, size_t len)
 int job_run(struct job_run *r, struct err *err)
 {
 	struct wjob *j = r->job;
-	struct job_state js = { r, NULL, NULL, 0 };
+	struct job_state js = { r, NULL, NULL };
 	enum outcome result = OUT_PASS;
 	char detail[512] = "", first_detail[512] = "";
 	int bad_host = -1, requeue = 0, lab_retry = 0, rc;
@@ -1006,10 +1021,11 @@ int job_run(struct job_run *r, struct err *err)
 
 		if (db_worker_host_broken(r->db, j->hosts[bad_host].name,
 					  first_detail, j, &herr) < 0)
-			fprintf(stderr, "worker: %s\n", herr.msg);
+			log_warnx("flight=%ld job=%s: %s", j->flight, j->job, herr.msg);
 	}
 	status = outcome_words[result];
-	if (result == OUT_CANCELLED && *r->cancel == JOB_RUN_STOP) {
+	if (result == OUT_CANCELLED && *r->cancel == JOB_RUN_STOP &&
+	    !j->health_check) {
 		requeue = 1;       /* interrupted, not its fault nor the lab's */
 	} else if (result == OUT_BROKEN && !j->health_check &&
 		   j->lab_retries < 1) {
@@ -1020,7 +1036,7 @@ int job_run(struct job_run *r, struct err *err)
 		struct err herr = ERR_INIT;
 
 		if (db_worker_host_healthy(r->db, j->hosts[0].name, j, &herr) < 0)
-			fprintf(stderr, "worker: %s\n", herr.msg);
+			log_warnx("flight=%ld job=%s: %s", j->flight, j->job, herr.msg);
 	}
 	rc = db_worker_finish(r->db, j, r->conf->owner, status,
 			      first_detail[0] ? first_detail : NULL, requeue,
