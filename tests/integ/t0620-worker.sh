@@ -1,8 +1,9 @@
 #!/bin/bash
-# Workers on the simulated lab: a build job compiles the demo tree on an
-# x86_64 host and stores its artifact; test jobs on arm64 and riscv64
-# install it and pass; a commit that breaks one arch fails exactly that
-# job; a later flight reuses the build; consoles and logs are captured.
+# Workers on the simulated lab: a build job compiles the demo tree on a
+# shared x86_64 build host (in its share's own directory) and stores its
+# artifact; test jobs on arm64 and riscv64 install it and pass; a commit
+# that breaks one arch fails exactly that job; a later flight reuses the
+# build; consoles and logs are captured.
 . "$(dirname "$0")/lib-test.sh"
 test_skip_unless "test $(id -u) = 0"
 test_skip_unless ipmi_sim
@@ -18,7 +19,7 @@ h() { "$HANGAR" --config lab.conf "$@"; }
 jstatus() { q "SELECT status FROM jobs WHERE flight=$1 AND job='$2'"; }
 test_when_finished 'kill_pid $(cat "$TEST_DIR"/*.pid 2>/dev/null); "$LAB" stop "$L" >/dev/null 2>&1; kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
 
-"$LAB" create "$L" --net "$NET" ruby:x86_64:build garnet:x86_64 \
+"$LAB" create "$L" --net "$NET" ruby:x86_64:share-build garnet:x86_64 \
 	opal:arm64 jade:riscv64 >/dev/null
 "$DEMO_TREE" create "$T" >/dev/null
 cat >lab.conf <<CONF
@@ -42,7 +43,7 @@ cat >lab.conf <<CONF
 [job "build-amd64"]
 	recipe = build
 	arch = x86_64
-	flags = build
+	flags = share-build
 	runvar = make_flags=-j2
 [job "test-amd64"]
 	recipe = test
@@ -89,9 +90,11 @@ test_expect_success 'a flight of a build and three tests passes unattended' '
 	grep -q "test-arm64 pass" wait.out
 '
 
-test_expect_success 'the build ran on the x86_64 build host and its artifact is in the store' '
+test_expect_success 'the build ran on the shared x86_64 build host and its artifact is in the store' '
 	F=$(cat good.flight) &&
-	test "$(q "SELECT host FROM allocations WHERE flight=$F AND job=\$\$build-amd64\$\$")" = ruby &&
+	test "$(q "SELECT host || \$\$ \$\$ || shareix FROM allocations WHERE flight=$F AND job=\$\$build-amd64\$\$")" = "ruby 1" &&
+	test -f "$L/hosts/ruby/work/share1/src/Makefile" &&
+	test -f "$L/hosts/ruby/work/share1/src/dist/minivisor.tar.gz" &&
 	sha=$(q "SELECT sha256 FROM artifacts WHERE flight=$F AND job=\$\$build-amd64\$\$ AND path=\$\$dist/minivisor.tar.gz\$\$") &&
 	test -n "$sha" &&
 	stored="$STATE/artifacts/sha256/$(echo $sha | cut -c1-2)/$sha" &&
