@@ -45,6 +45,16 @@ static void proc_child(char *const *argv, const struct proc_opts *opts,
 		for (char *const *e = opts->env_add; *e; e++)
 			putenv(*e);
 	signal(SIGPIPE, SIG_DFL);
+	{
+		/* daemons block signals to take them in one thread (and
+		 * hangar up blocks them to wait for them): a mask is inherited
+		 * across exec, and a child that cannot get SIGTERM cannot be
+		 * stopped */
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
 	execvp(argv[0], argv);
 	dprintf(2, "%s: %s\n", argv[0], strerror(errno));
 	_exit(127);

@@ -192,6 +192,20 @@ static void *heartbeat_main(void *arg)
 	return NULL;
 }
 
+/* Idle slots sleep in LISTEN: a notification from another session wakes
+ * them at once to see that the worker stops (others' wake and go back). */
+static void worker_wake_slots(const struct worker_conf *conf)
+{
+	struct err err = ERR_INIT;
+	struct db *db;
+
+	if (db_open(&conf->target, &db, &err) < 0)
+		return;   /* they notice within IDLE_WAIT_MS anyway */
+	db_exec(db, &err, "SELECT pg_notify('hangar_work', 'worker stopping')", 0,
+		NULL);
+	db_close(db);
+}
+
 int worker_main(const struct worker_conf *conf, struct err *err)
 {
 	struct worker w;
@@ -233,6 +247,7 @@ int worker_main(const struct worker_conf *conf, struct err *err)
 			w.slots[i].cancel = JOB_RUN_STOP;
 	pthread_cond_broadcast(&w.wake);
 	pthread_mutex_unlock(&w.lock);
+	worker_wake_slots(conf);
 	for (int i = 0; i < conf->slots; i++)
 		pthread_join(w.slots[i].thread, NULL);
 	pthread_join(heartbeat, NULL);

@@ -71,6 +71,10 @@ test_expect_success 'Ctrl-C stops the daemons, the lab and the private cluster' 
 	kill -INT "$(cat up.pid)" &&
 	wait_for "! pid_alive $(cat up.pid)" 60 &&
 	grep -q "stopping (interrupt)" up.log &&
+	# each daemon stopped by itself on SIGTERM, none had to be killed
+	grep -q "scheduler: .*stopped" up.log &&
+	grep -q "worker: stopping" up.log &&
+	grep -q "web: stopping" up.log &&
 	! pid_alive "$pg" &&
 	for p in $bmcs; do ! pid_alive "$p" || { echo "lab pid $p alive"; exit 1; }; done &&
 	! curl -fsS "$URL/" >/dev/null 2>&1 &&
