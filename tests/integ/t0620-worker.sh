@@ -5,19 +5,8 @@
 # that breaks one arch fails exactly that job; a later flight reuses the
 # build; consoles and logs are captured.
 . "$(dirname "$0")/lib-test.sh"
-test_skip_unless "test $(id -u) = 0"
-test_skip_unless ipmi_sim
-
-export HANGAR_PG_FAST=1
-STATE=$TEST_DIR/state
-L=$TEST_DIR/lab
+. "$SRCDIR/tests/integ/lib-lab.sh"
 T=$TEST_DIR/trees
-NET=127.$((100 + $$ % 100)).$((RANDOM % 250 + 1))
-CONN="host=$STATE/pg dbname=hangar user=hangar"
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
-h() { "$HANGAR" --config lab.conf "$@"; }
-jstatus() { q "SELECT status FROM jobs WHERE flight=$1 AND job='$2'"; }
-test_when_finished 'kill_pid $(cat "$TEST_DIR"/*.pid 2>/dev/null); "$LAB" stop "$L" >/dev/null 2>&1; kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
 
 "$LAB" create "$L" --net "$NET" ruby:x86_64:share-build garnet:x86_64 \
 	opal:arm64 jade:riscv64 >/dev/null
@@ -74,14 +63,13 @@ sed -i 's/^\tboot-timeout = .*/&\n\tpower-cycle-time = 1/' "$L/hosts.conf"
 test_expect_success 'the lab, the database and the daemons start' '
 	"$LAB" start "$L" >lab.log &&
 	h lab apply lab.conf >/dev/null &&
-	{ setsid "$HANGAR" --config lab.conf scheduler >sched.log 2>&1 & echo $! >sched.pid; } &&
-	{ setsid "$HANGAR" --config lab.conf worker >worker.log 2>&1 & echo $! >worker.pid; } &&
+	start_daemon scheduler && start_daemon worker &&
 	wait_for "grep -q \"slot(s)\" worker.log" 20
 '
 
 test_expect_success 'a flight of a build and three tests passes unattended' '
 	h request --branch minivisor >req.out &&
-	F=$(sed -n "s/^flight //p" req.out) && echo $F >good.flight &&
+	F=$(flight_of req.out) && echo $F >good.flight &&
 	h flight wait $F --timeout 240 >wait.out || { cat wait.out worker.log; h flight show $F; exit 1; } &&
 	for j in build-amd64 test-amd64 test-arm64 test-riscv64; do
 		test "$(jstatus $F $j)" = pass || { h flight show $F; exit 1; }
@@ -144,7 +132,7 @@ test_expect_success 'power actions are in the hosts history' '
 test_expect_success 'a commit that breaks arm64 fails exactly test-arm64' '
 	"$DEMO_TREE" commit "$T" break arm64 >/dev/null &&
 	h request --branch minivisor >req.out &&
-	F=$(sed -n "s/^flight //p" req.out) && echo $F >bad.flight &&
+	F=$(flight_of req.out) && echo $F >bad.flight &&
 	! h flight wait $F --timeout 240 >wait.out &&
 	test "$(jstatus $F build-amd64)" = pass &&
 	test "$(jstatus $F test-amd64)" = pass &&
@@ -159,7 +147,7 @@ test_expect_success 'a commit that breaks arm64 fails exactly test-arm64' '
 test_expect_success 'a later flight at the same revision reuses the build' '
 	F=$(cat bad.flight) &&
 	h request --branch minivisor --job test-riscv64 --wait >req.out &&
-	N=$(sed -n "s/^flight //p" req.out | head -n 1) &&
+	N=$(flight_of req.out) &&
 	test "$(q "SELECT count(*) FROM jobs WHERE flight=$N")" = 1 &&
 	test "$(q "SELECT dep_flight || dep_job FROM job_deps WHERE flight=$N")" = "${F}build-amd64" &&
 	test "$(jstatus $N test-riscv64)" = pass &&

@@ -6,26 +6,8 @@
 # without anyone's help (re-queued before a test step, broken after one);
 # a host whose SSH key changed is broken, never silently accepted.
 . "$(dirname "$0")/lib-test.sh"
-test_skip_unless "test $(id -u) = 0"
-test_skip_unless ipmi_sim
-
-export HANGAR_PG_FAST=1
-STATE=$TEST_DIR/state
-L=$TEST_DIR/lab
+. "$SRCDIR/tests/integ/lib-lab.sh"
 T=$TEST_DIR/trees
-NET=127.$((100 + $$ % 100)).$((RANDOM % 250 + 1))
-CONN="host=$STATE/pg dbname=hangar user=hangar"
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
-h() { "$HANGAR" --config lab.conf "$@"; }
-jstatus() { q "SELECT status FROM jobs WHERE flight=$1 AND job='$2'"; }
-flight_of() { sed -n "s/^flight //p" "$1" | head -n 1; }
-start_worker() {
-	setsid "$HANGAR" --config lab.conf worker >>worker.log 2>&1 &
-	echo $! >worker.pid
-}
-# remote_procs PATTERN: processes of the lab hosts whose command line has it
-remote_procs() { pgrep -f -- "$1" || true; }
-test_when_finished 'kill_pid $(cat "$TEST_DIR"/*.pid 2>/dev/null); "$LAB" stop "$L" >/dev/null 2>&1; kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
 
 "$LAB" create "$L" --net "$NET" ruby:x86_64:build opal:arm64 onyx:arm64 \
 	jade:riscv64 >/dev/null
@@ -90,8 +72,7 @@ CONF
 test_expect_success 'the lab, the database and the daemons start' '
 	"$LAB" start "$L" >lab.log &&
 	h lab apply lab.conf >/dev/null &&
-	{ setsid "$HANGAR" --config lab.conf scheduler >sched.log 2>&1 & echo $! >sched.pid; } &&
-	start_worker &&
+	start_daemon scheduler && start_daemon worker &&
 	wait_for "grep -q \"slot(s)\" worker.log" 20
 '
 
@@ -157,14 +138,14 @@ test_expect_success 'kill -9 of a worker during a test step: broken, host back i
 '
 
 test_expect_success 'kill -9 of a worker before any test step: the job runs again' '
-	start_worker &&
+	start_daemon worker &&
 	h request --branch minivisor --job test-arm64 >req.out &&
 	F=$(flight_of req.out) &&
 	wait_for "test \"\$(q \"SELECT count(*) FROM steps WHERE flight=$F AND job=\\\$\\\$test-arm64\\\$\\\$ AND name=\\\$\\\$host-power-cycle\\\$\\\$ AND status=\\\$\\\$running\\\$\\\$\")\" = 1" 60 &&
 	kill -9 $(cat worker.pid) && rm worker.pid &&
 	wait_for "test \"\$(q \"SELECT attempt FROM jobs WHERE flight=$F AND job=\\\$\\\$test-arm64\\\$\\\$\")\" = 2" 30 &&
 	test "$(q "SELECT count(*) FROM events WHERE flight=$F AND kind=\$\$job.requeued\$\$")" = 1 &&
-	start_worker &&
+	start_daemon worker &&
 	h flight wait $F --timeout 120 >/dev/null &&
 	test "$(jstatus $F test-arm64)" = pass
 '

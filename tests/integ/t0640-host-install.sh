@@ -5,19 +5,8 @@
 # goes back to local boot, and the fresh system answers SSH. An installer
 # that never reports is lab trouble: broken, the host out of the pool.
 . "$(dirname "$0")/lib-test.sh"
-test_skip_unless "test $(id -u) = 0"
-test_skip_unless ipmi_sim
-
-export HANGAR_PG_FAST=1
-STATE=$TEST_DIR/state
-L=$TEST_DIR/lab
-NET=127.$((100 + $$ % 100)).$((RANDOM % 250 + 1))
+. "$SRCDIR/tests/integ/lib-lab.sh"
 PORT=$(free_port)
-CONN="host=$STATE/pg dbname=hangar user=hangar"
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
-h() { "$HANGAR" --config lab.conf "$@"; }
-flight_of() { sed -n "s/^flight //p" "$1" | head -n 1; }
-test_when_finished 'kill_pid $(cat "$TEST_DIR"/*.pid 2>/dev/null); "$LAB" stop "$L" >/dev/null 2>&1; kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
 
 "$LAB" create "$L" --net "$NET" ruby:x86_64 garnet:x86_64 >/dev/null
 mkdir tree && git -C tree init -q -b master &&
@@ -64,9 +53,7 @@ CONF
 test_expect_success 'the lab, the database and the daemons start' '
 	"$LAB" start "$L" >lab.log &&
 	h lab apply lab.conf >/dev/null &&
-	{ setsid "$HANGAR" --config lab.conf web >web.log 2>&1 & echo $! >web.pid; } &&
-	{ setsid "$HANGAR" --config lab.conf scheduler >sched.log 2>&1 & echo $! >sched.pid; } &&
-	{ setsid "$HANGAR" --config lab.conf worker >worker.log 2>&1 & echo $! >worker.pid; } &&
+	start_daemon web && start_daemon scheduler && start_daemon worker &&
 	wait_for "curl -fsS http://127.0.0.1:$PORT/api/v1/hosts" 20
 '
 
