@@ -21,10 +21,20 @@ dir=$(mktemp -d /tmp/hangar-bench.XXXXXX)
 chmod 755 "$dir"
 h() { "$HANGAR" --config "$dir/lab.conf" "$@"; }
 cleanup() {
+	# the daemons first, and wait for them: one still running would start
+	# the private cluster again after it is stopped
 	for p in "$dir"/*.pid; do
 		[ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
 	done
-	sleep 1
+	for p in "$dir"/*.pid; do
+		[ -f "$p" ] || continue
+		i=0
+		while kill -0 "$(cat "$p")" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -9 "$(cat "$p")" 2>/dev/null || true
+	done
 	"$LAB" stop "$dir/lab" >/dev/null 2>&1 || true
 	h db stop >/dev/null 2>&1 || true
 	rm -rf "$dir"
@@ -60,9 +70,10 @@ cat >"$dir/lab.conf" <<CONF
 	step = run s5 sleep 0.1
 CONF
 h lab apply "$dir/lab.conf" >/dev/null
-h scheduler >"$dir/sched.log" 2>&1 &
+# started directly (not through h, a subshell), so that $! is hangar's pid
+"$HANGAR" --config "$dir/lab.conf" scheduler >"$dir/sched.log" 2>&1 &
 echo $! >"$dir/sched.pid"
-h worker >"$dir/worker.log" 2>&1 &
+"$HANGAR" --config "$dir/lab.conf" worker >"$dir/worker.log" 2>&1 &
 echo $! >"$dir/worker.pid"
 
 i=0

@@ -11,7 +11,8 @@
 #   jstatus F JOB      that job's status
 #   flight_of FILE     the flight number in FILE ("flight N" output)
 #   start_daemon NAME  hangar NAME (scheduler, worker, web) in the
-#                      background, log in NAME.log, pid in NAME.pid
+#                      background, log in NAME.log, pid in NAME.pid (an
+#                      earlier NAME.pid is kept, renamed, for the cleanup)
 #   remote_procs PAT   pids of processes whose command line has PAT
 # and registers the cleanup: every *.pid, the lab, the cluster.
 test_skip_unless "test $(id -u) = 0"   # sshd on port 22, BMCs on 623
@@ -28,6 +29,8 @@ h() { "$HANGAR" --config lab.conf "$@"; }
 jstatus() { q "SELECT status FROM jobs WHERE flight=$1 AND job='$2'"; }
 flight_of() { sed -n "s/^flight //p" "$1" | head -n 1; }
 start_daemon() {
+	# an earlier one's pid file stays for the cleanup under another name
+	[ ! -f "$1.pid" ] || mv "$1.pid" "$1.$RANDOM$RANDOM.pid"
 	setsid "$HANGAR" --config lab.conf "$1" >>"$1.log" 2>&1 &
 	echo $! >"$1.pid"
 }
