@@ -27,38 +27,25 @@
 	"WHERE host = h.name AND released_at IS NULL " \
 	"ORDER BY shareix LIMIT 1) a ON true "
 
-static char *db_host_str(PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? NULL
-					  : xstrdup(PQgetvalue(res, row, col));
-}
-
-static long db_host_long(PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col)
-		       ? 0
-		       : strtol(PQgetvalue(res, row, col), NULL, 10);
-}
-
 static void db_host_from_row(PGresult *res, int row, struct host *h)
 {
 	memset(h, 0, sizeof(*h));
-	h->name = db_host_str(res, row, 0);
-	h->arch = db_host_str(res, row, 1);
-	h->state = db_host_str(res, row, 2);
-	h->state_reason = db_host_str(res, row, 3);
-	h->state_since = db_host_str(res, row, 4);
-	h->address = db_host_str(res, row, 5);
-	h->port = (int)db_host_long(res, row, 6);
-	h->user = db_host_str(res, row, 7);
-	h->workdir = db_host_str(res, row, 8);
-	h->power = db_host_str(res, row, 9);
-	h->console = db_host_str(res, row, 10);
-	h->boot_timeout = (int)db_host_long(res, row, 11);
+	h->name = db_dup(res, row, 0);
+	h->arch = db_dup(res, row, 1);
+	h->state = db_dup(res, row, 2);
+	h->state_reason = db_dup(res, row, 3);
+	h->state_since = db_dup(res, row, 4);
+	h->address = db_dup(res, row, 5);
+	h->port = (int)db_long(res, row, 6);
+	h->user = db_dup(res, row, 7);
+	h->workdir = db_dup(res, row, 8);
+	h->power = db_dup(res, row, 9);
+	h->console = db_dup(res, row, 10);
+	h->boot_timeout = (int)db_long(res, row, 11);
 	vec_split(&h->flags, PQgetvalue(res, row, 12));
-	h->job_flight = db_host_long(res, row, 13);
-	h->job = db_host_str(res, row, 14);
-	h->reservation = db_host_long(res, row, 15);
+	h->job_flight = db_long(res, row, 13);
+	h->job = db_dup(res, row, 14);
+	h->reservation = db_long(res, row, 15);
 }
 
 int db_host_list(struct db *db, struct host **hosts, size_t *n,
@@ -126,11 +113,11 @@ int db_host_events(struct db *db, const char *name, int limit,
 	for (size_t i = 0; i < *n; i++) {
 		struct host_event *e = &(*events)[i];
 
-		e->id = db_host_long(res, (int)i, 0);
-		e->at = db_host_str(res, (int)i, 1);
-		e->actor = db_host_str(res, (int)i, 2);
-		e->kind = db_host_str(res, (int)i, 3);
-		e->detail = db_host_str(res, (int)i, 4);
+		e->id = db_long(res, (int)i, 0);
+		e->at = db_dup(res, (int)i, 1);
+		e->actor = db_dup(res, (int)i, 2);
+		e->kind = db_dup(res, (int)i, 3);
+		e->detail = db_dup(res, (int)i, 4);
 	}
 	PQclear(res);
 	return 0;
@@ -304,10 +291,10 @@ int db_host_holder_get(struct db *db, const char *host,
 	if (!res)
 		return err->code;
 	if (PQntuples(res) == 1) {
-		h->flight = db_host_long(res, 0, 0);
-		h->job = db_host_str(res, 0, 1);
-		h->reservation = db_host_long(res, 0, 2);
-		h->owner = db_host_str(res, 0, 3);
+		h->flight = db_long(res, 0, 0);
+		h->job = db_dup(res, 0, 1);
+		h->reservation = db_long(res, 0, 2);
+		h->owner = db_dup(res, 0, 3);
 	}
 	PQclear(res);
 	return 0;

@@ -420,15 +420,13 @@ int db_worker_heartbeat(struct db *db, const char *owner, long lease_s,
 }
 
 /* The log file name of a step: safe characters only. */
-static char *step_logfile(long flight, const char *job, int stepno,
-			  const char *name)
+/* A step name as the file-name part of its log: safe characters only. */
+static char *step_log_name(const char *name)
 {
 	struct buf b = BUF_INIT;
 
-	buf_addf(&b, "%ld/%s/%d.", flight, job, stepno);
 	for (const char *p = name; *p; p++)
 		buf_addch(&b, (strchr("/\\ ", *p) || *p < ' ') ? '_' : *p);
-	buf_addstr(&b, ".log");
 	return buf_detach(&b);
 }
 
@@ -437,34 +435,26 @@ int db_worker_step_begin(struct db *db, const struct wjob *j,
 			 char **logfile, struct err *err)
 {
 	char fl[32], at[16];
+	char *safe = step_log_name(name);
 	PGresult *res;
 
 	snprintf(fl, sizeof(fl), "%ld", j->flight);
 	snprintf(at, sizeof(at), "%d", j->attempt);
+	/* number and log file ("F/J/N.NAME.log") in one statement */
 	res = db_query(db, err,
 		       "INSERT INTO steps (flight, job, stepno, kind, name, status, "
-		       "started_at, attempt) SELECT $1, $2, "
-		       "coalesce(max(stepno), 0) + 1, $3, $4, 'running', now(), $5 "
-		       "FROM steps WHERE flight = $1 AND job = $2 RETURNING stepno",
-		       5, (const char *[]){ fl, j->job, kind, name, at });
+		       "started_at, attempt, logfile) SELECT $1, $2, n, $3, $4, "
+		       "'running', now(), $5, $1 || '/' || $2 || '/' || n || '.' "
+		       "|| $6 || '.log' FROM (SELECT coalesce(max(stepno), 0) + 1 n "
+		       "FROM steps WHERE flight = $1 AND job = $2) s "
+		       "RETURNING stepno, logfile",
+		       6, (const char *[]){ fl, j->job, kind, name, at, safe });
+	free(safe);
 	if (!res)
 		return err->code;
 	*stepno = (int)db_long(res, 0, 0);
+	*logfile = db_dup(res, 0, 1);
 	PQclear(res);
-	*logfile = step_logfile(j->flight, j->job, *stepno, name);
-	{
-		char sn[16];
-
-		snprintf(sn, sizeof(sn), "%d", *stepno);
-		if (db_exec(db, err,
-			    "UPDATE steps SET logfile = $4 WHERE flight = $1 "
-			    "AND job = $2 AND stepno = $3",
-			    4, (const char *[]){ fl, j->job, sn, *logfile }) < 0) {
-			free(*logfile);
-			*logfile = NULL;
-			return err->code;
-		}
-	}
 	return 0;
 }
 
