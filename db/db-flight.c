@@ -583,7 +583,9 @@ int db_flight_cancel(struct db *db, long id, int *jobs, struct err *err)
 	p[1] = db_actor();
 	if (db_begin(db, err) < 0)
 		return err->code;
-	res = db_query(db, err, "SELECT status FROM flights WHERE id = $1 FOR UPDATE",
+	/* jobs first, then the flight: the order of everything that ends
+	 * jobs (see hangar_flight_maybe_done in migration 0004) */
+	res = db_query(db, err, "SELECT status FROM flights WHERE id = $1",
 		       1, p);
 	if (!res)
 		goto rollback;
@@ -600,35 +602,44 @@ int db_flight_cancel(struct db *db, long id, int *jobs, struct err *err)
 		goto rollback;
 	}
 	PQclear(res);
-	/* the flight first: the last job ending keeps it cancelled */
-	if (db_exec(db, err, "UPDATE flights SET status = 'cancelled' WHERE id = $1",
-		    1, p) < 0)
+	/* running jobs are asked to stop (their workers end them), before
+	 * waiting ones end here: the statement ending jobs takes the
+	 * flight's lock, and must not then wait for a worker's job row */
+	res = db_query(db, err,
+		       "WITH r AS (UPDATE jobs SET cancel_requested = true "
+		       "WHERE flight = $1 AND status IN ('preparing', 'running') "
+		       "AND lease_owner IS NOT NULL RETURNING job) "
+		       "SELECT count(*) FROM r",
+		       1, p);
+	if (!res)
 		goto rollback;
+	*jobs = (int)db_long(res, 0, 0);
+	PQclear(res);
 	res = db_query(db, err,
 		       "WITH w AS (UPDATE jobs SET status = 'cancelled', "
 		       "finished_at = now(), lease_until = NULL WHERE flight = $1 "
 		       "AND (status = 'queued' OR (status = 'preparing' "
 		       "AND lease_owner IS NULL)) RETURNING job), "
-		       "r AS (UPDATE jobs SET cancel_requested = true WHERE flight = $1 "
-		       "AND status IN ('preparing', 'running') "
-		       "AND lease_owner IS NOT NULL RETURNING job), "
 		       "e AS (INSERT INTO events (actor, kind, flight) "
 		       "VALUES ($2, 'flight.cancelled', $1)) "
-		       "SELECT (SELECT count(*) FROM w) + (SELECT count(*) FROM r)",
+		       "SELECT count(*) FROM w",
 		       2, p);
 	if (!res)
 		goto rollback;
-	*jobs = (int)db_long(res, 0, 0);
+	*jobs += (int)db_long(res, 0, 0);
 	PQclear(res);
+	/* cancelled even if ending its jobs just made it finished; the last
+	 * running job to end keeps it so */
 	if (db_exec(db, err,
 		    "UPDATE allocations a SET released_at = now() FROM jobs j "
 		    "WHERE j.flight = $1 AND a.flight = j.flight AND a.job = j.job "
 		    "AND j.status = 'cancelled' AND a.released_at IS NULL",
 		    1, p) < 0 ||
 	    db_exec(db, err,
-		    "UPDATE flights SET finished_at = now() WHERE id = $1 "
-		    "AND NOT EXISTS (SELECT 1 FROM jobs WHERE flight = $1 "
-		    "AND status IN ('queued', 'preparing', 'running'))",
+		    "UPDATE flights SET status = 'cancelled', finished_at = CASE "
+		    "WHEN EXISTS (SELECT 1 FROM jobs WHERE flight = $1 "
+		    "AND status IN ('queued', 'preparing', 'running')) THEN NULL "
+		    "ELSE coalesce(finished_at, now()) END WHERE id = $1",
 		    1, p) < 0 ||
 	    db_commit(db, err) < 0)
 		goto rollback;

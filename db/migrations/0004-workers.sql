@@ -39,12 +39,17 @@ CREATE TRIGGER jobs_wake_workers AFTER UPDATE OF status, cancel_requested
 	EXECUTE FUNCTION hangar_wake_workers();
 
 -- A flight is finished when its last job ends, whoever ended it (a worker,
--- the scheduler marking jobs blocked, a cancel). The flight row is locked
--- first, so two jobs ending at once cannot each see the other unfinished.
+-- the scheduler marking jobs blocked, a cancel). Jobs of one flight ending
+-- at once take turns on an advisory lock of the flight, so that they
+-- cannot each see the other unfinished (each statement after the lock
+-- sees what the one before committed). The check runs at commit (a
+-- deferred constraint trigger), when the transaction has all the job rows
+-- it wants: waiting for the flight's lock while still wanting a row that
+-- the lock's holder has would deadlock.
 CREATE FUNCTION hangar_flight_maybe_done() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM 1 FROM flights WHERE id = NEW.flight FOR UPDATE;
+	PERFORM pg_advisory_xact_lock(1751606898, (NEW.flight % 2147483647)::int);
 	IF NOT EXISTS (SELECT 1 FROM jobs WHERE flight = NEW.flight
 	               AND status IN ('queued', 'preparing', 'running')) THEN
 		UPDATE flights SET status = CASE WHEN status = 'cancelled'
@@ -56,7 +61,8 @@ BEGIN
 	RETURN NULL;
 END
 $$;
-CREATE TRIGGER jobs_flight_done AFTER UPDATE OF status ON jobs
+CREATE CONSTRAINT TRIGGER jobs_flight_done AFTER UPDATE OF status ON jobs
+	DEFERRABLE INITIALLY DEFERRED
 	FOR EACH ROW
 	WHEN (OLD.status IN ('queued', 'preparing', 'running')
 	      AND NEW.status NOT IN ('queued', 'preparing', 'running'))
