@@ -72,12 +72,19 @@ int cmd_host_exec(struct cli *cli, int argc, char **argv);
 int cmd_worker(struct cli *cli, int argc, char **argv);
 int cmd_flight(struct cli *cli, int argc, char **argv);
 int cmd_request(struct cli *cli, int argc, char **argv);
+int cmd_gate(struct cli *cli, int argc, char **argv);
+int cmd_branch(struct cli *cli, int argc, char **argv);
+/* `hangar flight report`: the stored report of a decided flight, else
+ * the flight judged now. */
+int cli_flight_report(struct cli *cli, struct db *db, long flight, int json);
 
 extern const char cmd_db_usage[];
 extern const char cmd_lab_usage[];
 extern const char cmd_host_usage[];
 extern const char cmd_up_usage[];
 extern const char cmd_web_usage[];
+extern const char cmd_gate_usage[];
+extern const char cmd_branch_usage[];
 extern const char cmd_scheduler_usage[];
 extern const char cmd_plan_usage[];
 extern const char cmd_reserve_usage[];

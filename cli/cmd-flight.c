@@ -20,12 +20,18 @@
 
 const char cmd_flight_usage[] =
 	"hangar flight list [--limit N] [--json] | show F [--json] |\n"
-	"              log F JOB [STEP] | cancel F | wait F [--timeout S]\n"
+	"              report F [--json] | log F JOB [STEP] | cancel F |\n"
+	"              rerun F [JOB] [--wait] | wait F [--timeout S]\n"
 	"\n"
 	"  list    the newest flights: status, verdict, job counts\n"
 	"  show    one flight: revisions, each job's status, hosts and attempt,\n"
 	"          its steps (status, time, log file), artifacts with sha256,\n"
 	"          console captures\n"
+	"  report  the flight judged against its baseline: OSSTest's mail\n"
+	"          (--json: the report JSON); a decided gate flight's is the\n"
+	"          one stored (and mailed) when it was decided\n"
+	"  rerun   a new ad-hoc flight of the same revisions: every job, or\n"
+	"          JOB (reusing the flight's passing builds); prints 'flight N'\n"
 	"  log     print a step's log (the last step when STEP is left out),\n"
 	"          or 'console' for the console capture of the job's host(s)\n"
 	"  cancel  waiting jobs end cancelled; running ones are stopped, their\n"
@@ -256,6 +262,51 @@ static int flight_log(struct cli *cli, json_t *f, const char *job,
 	}
 }
 
+/* A new ad-hoc flight of f's revisions: all its jobs, or one. */
+static int flight_rerun(struct db *db, json_t *f, const char *job, int json)
+{
+	struct err err = ERR_INIT;
+	struct flight_spec s;
+	json_t *revs = json_object_get(f, "revisions"), *v, *j;
+	const char *tree;
+	size_t i;
+	long id;
+	int rc;
+
+	flight_spec_init(&s);
+	s.branch = json_string_value(json_object_get(f, "branch"));
+	s.intent = "adhoc";
+	s.requested_by = db_actor();
+	json_object_foreach(revs, tree, v) {
+		vec_push(&s.trees, tree);
+		vec_push(&s.revs, json_string_value(v));
+	}
+	json_array_foreach(json_object_get(f, "jobs"), i, j) {
+		const char *name = json_string_value(json_object_get(j, "job"));
+
+		if (!job || !strcmp(job, name))
+			vec_push(&s.jobs, name);
+	}
+	if (job && !s.jobs.n) {
+		flight_spec_release(&s);
+		fprintf(stderr, "hangar: flight %lld has no job '%s'\n",
+			(long long)json_integer_value(json_object_get(f, "flight")), job);
+		return 1;
+	}
+	/* one job again: its builds are the flight's own */
+	s.reuse_builds = job != NULL;
+	s.reuse_from = json_integer_value(json_object_get(f, "flight"));
+	rc = db_flight_create(db, &s, &id, &err);
+	flight_spec_release(&s);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (json)
+		cli_print_json(json_pack("{s:I}", "flight", (json_int_t)id));
+	else
+		printf("flight %ld\n", id);
+	return 0;
+}
+
 int cmd_flight(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -289,12 +340,13 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 					       "flight %s: expected a flight number", sub);
 		optind++;
 	}
-	if (!strcmp(sub, "log") ? (optind >= argc || argc - optind > 2)
-				: optind != argc)
+	if (!strcmp(sub, "log") ? (optind >= argc || argc - optind > 2) :
+	    !strcmp(sub, "rerun") ? argc - optind > 1 : optind != argc)
 		return cli_usage_error(cmd_flight_usage, "flight %s: wrong arguments",
 				       sub);
 	if (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "log") &&
-	    strcmp(sub, "cancel") && strcmp(sub, "wait"))
+	    strcmp(sub, "cancel") && strcmp(sub, "wait") &&
+	    strcmp(sub, "report") && strcmp(sub, "rerun"))
 		return cli_usage_error(cmd_flight_usage,
 				       "flight: unknown action '%s'", sub);
 	rc = cli_open_db(cli, &db);
@@ -338,11 +390,15 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 			       n, n == 1 ? "" : "s");
 	} else if (!strcmp(sub, "wait")) {
 		rc = flight_wait(db, id, timeout, json);
+	} else if (!strcmp(sub, "report")) {
+		rc = cli_flight_report(cli, db, id, json);
 	} else if (db_flight_json(db, id, &f, &err) < 0) {
 		rc = cli_fail(&err);
 	} else if (!strcmp(sub, "log")) {
 		rc = flight_log(cli, f, argv[optind],
 				optind + 1 < argc ? argv[optind + 1] : NULL);
+	} else if (!strcmp(sub, "rerun")) {
+		rc = flight_rerun(db, f, optind < argc ? argv[optind] : NULL, json);
 	} else if (json) {
 		cli_print_json(f);
 		f = NULL;

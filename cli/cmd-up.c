@@ -44,7 +44,7 @@ const char cmd_up_usage[] =
 	"PostgreSQL cluster under the state directory when [lab] database is\n"
 	"not set), its migrations, the lab configuration (as 'hangar lab\n"
 	"apply'), and the daemons as child processes (scheduler, worker,\n"
-	"web), restarting any that exits unexpectedly. Ctrl-C (or SIGTERM)\n"
+	"gate, web), restarting any that exits unexpectedly. Ctrl-C (or SIGTERM)\n"
 	"stops them all, and the private cluster. SIGHUP re-applies the\n"
 	"configuration.\n"
 	"\n"
@@ -58,7 +58,8 @@ const char cmd_up_usage[] =
 	"The demo needs root (sshd and the BMCs bind privileged ports).\n";
 
 /* The daemons of this release; later ones join this table. */
-static const char *const up_daemons[] = { "scheduler", "worker", "web", NULL };
+static const char *const up_daemons[] = { "scheduler", "worker", "gate", "web",
+					   NULL };
 
 struct up_child {
 	const char *name;

@@ -32,8 +32,12 @@ static const char main_usage[] =
 	"  plan | reserve | release\n"
 	"                         the plan of the lab; borrowing hosts\n"
 	"  request                queue an ad-hoc flight of named jobs\n"
-	"  flight list|show|log|cancel|wait\n"
-	"                         flights, their jobs, steps, logs, artifacts\n"
+	"  flight list|show|report|log|cancel|rerun|wait\n"
+	"                         flights, their jobs, steps, logs, artifacts,\n"
+	"                         reports\n"
+	"  gate [run BRANCH]      the push gate daemon, or one cycle of a branch\n"
+	"  branch list|block|unblock|force-push\n"
+	"                         the gated branches and their push controls\n"
 	"  web                    the web dashboard and JSON API daemon\n"
 	"  help [COMMAND|config]  help on a command, or on the configuration keys\n"
 	"  version                print the version\n"
@@ -60,6 +64,8 @@ static const struct cmd commands[] = {
 	{ "worker", cmd_worker, cmd_worker_usage },
 	{ "flight", cmd_flight, cmd_flight_usage },
 	{ "request", cmd_request, cmd_request_usage },
+	{ "gate", cmd_gate, cmd_gate_usage },
+	{ "branch", cmd_branch, cmd_branch_usage },
 	{ NULL, NULL, NULL },
 };
 

@@ -106,6 +106,22 @@ static int fjob_reusable(struct db *db, const struct flight_spec *spec,
 	PGresult *res;
 
 	*flight = 0;
+	if (spec->reuse_from) {
+		char from[32];
+
+		snprintf(from, sizeof(from), "%ld", spec->reuse_from);
+		res = db_query(db, err,
+			       "SELECT flight FROM jobs WHERE flight = $1 AND job = $2 "
+			       "AND status = 'pass'",
+			       2, (const char *[]){ from, job });
+		if (!res)
+			return err->code;
+		if (PQntuples(res))
+			*flight = spec->reuse_from;
+		PQclear(res);
+		if (*flight)
+			return 0;
+	}
 	buf_addch(&trees, '{');
 	buf_addch(&revs, '{');
 	for (size_t i = 0; i < spec->trees.n; i++) {
@@ -240,11 +256,12 @@ int db_flight_create(struct db *db, const struct flight_spec *spec, long *id,
 	struct fjob *jobs = NULL;
 	size_t n = 0;
 	PGresult *res;
-	char fl[32];
+	char fl[32], retest[32];
 	int rc;
 
 	if (!spec->jobs.n)
 		return err_set(err, ERR_USAGE, "a flight needs at least one job");
+	snprintf(retest, sizeof(retest), "%ld", spec->retest_of);
 	if (db_begin(db, err) < 0)
 		return err->code;
 	rc = fjobs_expand(db, spec, &jobs, &n, err);
@@ -274,11 +291,13 @@ int db_flight_create(struct db *db, const struct flight_spec *spec, long *id,
 	}
 	res = db_query(db, err,
 		       "INSERT INTO flights (branch, intent, label, requested_by, "
-		       "verdict) VALUES ($1, $2, $3, $4, CASE WHEN $2 IN "
-		       "('gate', 'retest') THEN 'pending' ELSE 'none' END) "
-		       "RETURNING id",
-		       4, (const char *[]){ spec->branch, spec->intent, spec->label,
-					    spec->requested_by });
+		       "verdict, target_revision, baseline_test, retest_of) "
+		       "VALUES ($1, $2, $3, $4, CASE WHEN $2 IN "
+		       "('gate', 'retest') THEN 'pending' ELSE 'none' END, $5, $6, "
+		       "nullif($7, '0')::bigint) RETURNING id",
+		       7, (const char *[]){ spec->branch, spec->intent, spec->label,
+					    spec->requested_by, spec->target_revision,
+					    spec->baseline_test ? "t" : "f", retest });
 	if (!res)
 		goto rollback;
 	*id = db_long(res, 0, 0);
@@ -312,8 +331,10 @@ int db_flight_create(struct db *db, const struct flight_spec *spec, long *id,
 		}
 	}
 	if (db_exec(db, err,
-		    "UPDATE flights SET status = 'queued', queued_at = now() "
-		    "WHERE id = $1",
+		    /* a retest keeps its original's place in the queue */
+		    "UPDATE flights f SET status = 'queued', queued_at = "
+		    "coalesce((SELECT o.queued_at FROM flights o "
+		    "WHERE o.id = f.retest_of), now()) WHERE id = $1",
 		    1, (const char *[]){ fl }) < 0 ||
 	    db_exec(db, err,
 		    "INSERT INTO events (actor, kind, flight, branch, detail) "

@@ -26,6 +26,11 @@ struct flight_spec {
 	 * revisions, when there is one, instead of running again.
 	 */
 	int reuse_builds;
+	long reuse_from;           /* prefer this flight's builds, or 0 */
+	/* for the gate: the target's revision of the branch's tree ("that") */
+	const char *target_revision;
+	int baseline_test;         /* tests the target itself: never pushed */
+	long retest_of;            /* a retest keeps this flight's queue place */
 };
 
 void flight_spec_init(struct flight_spec *s);

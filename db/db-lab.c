@@ -26,27 +26,6 @@ struct lab_apply {
 	const struct lab *lab;
 };
 
-/* A PostgreSQL text[] literal: {"a","b"} with " and \ escaped. */
-static char *db_array(const struct vec *v)
-{
-	struct buf b = BUF_INIT;
-
-	buf_addch(&b, '{');
-	for (size_t i = 0; i < v->n; i++) {
-		if (i)
-			buf_addch(&b, ',');
-		buf_addch(&b, '"');
-		for (const char *p = v->v[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				buf_addch(&b, '\\');
-			buf_addch(&b, *p);
-		}
-		buf_addch(&b, '"');
-	}
-	buf_addch(&b, '}');
-	return buf_detach(&b);
-}
-
 static int lab_count(struct lab_apply *a, enum lab_kind kind, int added,
 		     const char *name)
 {

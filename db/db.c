@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "db.h"
 #include "db-cluster.h"
 #include "db-migrate.h"
@@ -264,4 +265,25 @@ long db_long(PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col)
 		       ? 0
 		       : strtol(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* A PostgreSQL text[] literal: {"a","b"} with " and \ escaped. */
+char *db_array(const struct vec *v)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addch(&b, '{');
+	for (size_t i = 0; i < v->n; i++) {
+		if (i)
+			buf_addch(&b, ',');
+		buf_addch(&b, '"');
+		for (const char *p = v->v[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_addch(&b, '\\');
+			buf_addch(&b, *p);
+		}
+		buf_addch(&b, '"');
+	}
+	buf_addch(&b, '}');
+	return buf_detach(&b);
 }

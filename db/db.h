@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 
 #include "err.h"
+#include "vec.h"
 
 struct db {
 	PGconn *conn;
@@ -47,6 +48,9 @@ int db_exec(struct db *db, struct err *err, const char *sql, int n,
 /* A field as a new string (NULL for SQL NULL), or as a number (0). */
 char *db_dup(PGresult *res, int row, int col);
 long db_long(PGresult *res, int row, int col);
+
+/* A PostgreSQL text[] literal of v ({"a","b"}), for a parameter. */
+char *db_array(const struct vec *v);
 
 /* Rows changed by a command, from its result. */
 long db_affected(PGresult *res);

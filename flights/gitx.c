@@ -73,8 +73,111 @@ static void gitx_close(git_repository *repo, int lockfd)
 		close(lockfd);
 }
 
-/* Mirrors url's branches and tags into the cache. */
-static int gitx_fetch(git_repository *repo, const char *url, struct err *err)
+/*
+ * The state of one remote operation's callbacks. For ssh: the private key
+ * file (NULL: none). For a push: the ref pushed and the remote's answer.
+ */
+struct gitx_cb {
+	const char *identity;
+	int key_tried;
+	const char *ref;
+	int reported;
+	char rejected[256];   /* the remote's refusal, or "" */
+};
+
+/*
+ * ssh: the key file identity (with its .pub beside it, if any) as the
+ * URL's user, else root. https needs nothing from us: libgit2 presents
+ * the URL's user:password itself before asking.
+ */
+static int gitx_credentials(git_credential **out, const char *url,
+			    const char *user, unsigned int allowed,
+			    void *payload)
+{
+	struct gitx_cb *cb = payload;
+	char *pub;
+	int rc;
+
+	(void)url;
+	if (!user)
+		user = "root";
+	if (allowed & GIT_CREDENTIAL_USERNAME)
+		return git_credential_username_new(out, user);
+	if (!(allowed & GIT_CREDENTIAL_SSH_KEY) || !cb->identity)
+		return GIT_PASSTHROUGH;
+	/* libgit2 asks again after a refusal, forever: one try */
+	if (cb->key_tried++) {
+		pub = xasprintf("key %s refused for %s", cb->identity, user);
+		git_error_set_str(GIT_ERROR_SSH, pub);
+		free(pub);
+		return GIT_EAUTH;
+	}
+	pub = xasprintf("%s.pub", cb->identity);
+	rc = git_credential_ssh_key_new(out, user,
+					access(pub, R_OK) == 0 ? pub : NULL,
+					cb->identity, NULL);
+	free(pub);
+	return rc;
+}
+
+/*
+ * Any SSH host key is accepted: the lab trusts the git hosts its admin
+ * configured (test hosts' keys are pinned, in hosts/ssh.c, not these).
+ * TLS certificates are left to libgit2's own verification.
+ */
+static int gitx_certificate_check(git_cert *cert, int valid, const char *host,
+				  void *payload)
+{
+	(void)valid;
+	(void)host;
+	(void)payload;
+	return cert->cert_type == GIT_CERT_HOSTKEY_LIBSSH2 ? 0 : GIT_PASSTHROUGH;
+}
+
+/* Records the remote's answer for the pushed ref (status NULL: taken). */
+static int gitx_push_status(const char *refname, const char *status,
+			    void *payload)
+{
+	struct gitx_cb *cb = payload;
+
+	if (cb->ref && strcmp(refname, cb->ref) == 0) {
+		cb->reported = 1;
+		if (status)
+			snprintf(cb->rejected, sizeof(cb->rejected), "%s", status);
+	}
+	return 0;
+}
+
+/* Callbacks for one connection: each gets its own single key try. */
+static void gitx_callbacks(git_remote_callbacks *cbs, struct gitx_cb *cb)
+{
+	git_remote_init_callbacks(cbs, GIT_REMOTE_CALLBACKS_VERSION);
+	cb->key_tried = 0;
+	cbs->credentials = gitx_credentials;
+	cbs->certificate_check = gitx_certificate_check;
+	cbs->push_update_reference = gitx_push_status;
+	cbs->payload = cb;
+}
+
+/* An in-memory remote for url, with no refspecs of its own. */
+static int gitx_remote_new(git_repository *repo, const char *url,
+			   git_remote **remote, struct err *err)
+{
+	git_remote_create_options ropts;
+
+	/* skipping url.*.insteadOf also skips a regex libgit2 1.5 leaks */
+	git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ropts.repository = repo;
+	ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+		      GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(remote, url, &ropts) < 0)
+		return gitx_err(err, ERR_FAIL, url);
+	return 0;
+}
+
+/* Mirrors url's branches and tags into the cache; cb NULL: no callbacks. */
+static int gitx_fetch(git_repository *repo, const char *url,
+		      struct gitx_cb *cb, struct err *err)
 {
 	char heads[] = "+refs/heads/*:refs/heads/*";
 	char tags[] = "+refs/tags/*:refs/tags/*";
@@ -85,15 +188,10 @@ static int gitx_fetch(git_repository *repo, const char *url, struct err *err)
 	int rc = 0;
 
 	git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
-	git_remote_create_options ropts;
-
-	/* skipping url.*.insteadOf also skips a regex libgit2 1.5 leaks */
-	git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-	ropts.repository = repo;
-	ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
-		      GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-	if (git_remote_create_with_opts(&remote, url, &ropts) < 0)
-		return gitx_err(err, ERR_FAIL, url);
+	if (cb)
+		gitx_callbacks(&opts.callbacks, cb);
+	if (gitx_remote_new(repo, url, &remote, err) < 0)
+		return err->code;
 	opts.prune = GIT_FETCH_PRUNE;
 	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	if (git_remote_fetch(remote, &refspecs, &opts, NULL) < 0)
@@ -119,7 +217,7 @@ static int gitx_commit(git_repository *repo, const char *url, const char *rev,
 	*commit = NULL;
 	/* a name may have moved: always fetch; an id is fetched if missing */
 	if (!gitx_is_sha(rev)) {
-		if (gitx_fetch(repo, url, err) < 0)
+		if (gitx_fetch(repo, url, NULL, err) < 0)
 			return err->code;
 		fetched = 1;
 	}
@@ -129,7 +227,7 @@ static int gitx_commit(git_repository *repo, const char *url, const char *rev,
 		if (fetched)
 			return err_set(err, ERR_NOTFOUND, "%s: no revision '%s'",
 				       url, rev);
-		if (gitx_fetch(repo, url, err) < 0)
+		if (gitx_fetch(repo, url, NULL, err) < 0)
 			return err->code;
 		fetched = 1;
 	}
@@ -275,5 +373,411 @@ close:
 	gitx_close(repo, lockfd);
 out:
 	free(tmp);
+	return rc;
+}
+
+/* ref as a full branch name: "master" or "refs/heads/master". */
+static int gitx_branch(const char *ref, char **full, struct err *err)
+{
+	int valid = 0;
+
+	pthread_once(&gitx_once, gitx_init_once);
+	*full = strncmp(ref, "refs/", 5) ? xasprintf("refs/heads/%s", ref)
+					  : xstrdup(ref);
+	if (strncmp(*full, "refs/heads/", 11) == 0 &&
+	    git_reference_name_is_valid(&valid, *full) == 0 && valid)
+		return 0;
+	free(*full);
+	*full = NULL;
+	return err_set(err, ERR_USAGE, "'%s': not a branch name", ref);
+}
+
+/* url without its userinfo, as git prints it: a password stays secret. */
+static char *gitx_url_public(const char *url)
+{
+	const char *host = strstr(url, "://");
+	const char *at, *slash;
+
+	if (!host)
+		return xstrdup(url);
+	host += 3;
+	at = strchr(host, '@');
+	slash = strchr(host, '/');
+	if (!at || (slash && slash < at))
+		return xstrdup(url);
+	return xasprintf("%.*s%s", (int)(host - url), url, at + 1);
+}
+
+/* Connects remote for a push and reads ref there (zero: no such ref). */
+static int gitx_remote_ref(git_remote *remote, const char *ref,
+			   struct gitx_cb *cb, git_oid *oid, struct err *err)
+{
+	git_remote_callbacks cbs;
+	const git_remote_head **heads;
+	size_t n;
+
+	gitx_callbacks(&cbs, cb);
+	if (git_remote_connect(remote, GIT_DIRECTION_PUSH, &cbs, NULL, NULL) < 0 ||
+	    git_remote_ls(&heads, &n, remote) < 0)
+		return gitx_err(err, ERR_FAIL, "connect");
+	memset(oid, 0, sizeof(*oid));
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(heads[i]->name, ref) == 0)
+			git_oid_cpy(oid, &heads[i]->oid);
+	return 0;
+}
+
+/*
+ * Whether moving ref from old to new is a fast-forward we may push: 0 yes,
+ * 1 nothing to do, or an error. Checked here whatever the transport
+ * does, since libgit2's local transport would take anything.
+ */
+static int gitx_push_check(git_repository *repo, const char *ref,
+			   const char *expect_old, const git_oid *old,
+			   const git_oid *new, struct err *err)
+{
+	git_commit *commit = NULL;
+	char now[41];
+	int ff;
+
+	git_oid_tostr(now, sizeof(now), old);
+	if (git_oid_is_zero(old))
+		return err_set(err, ERR_NOTFOUND, "no branch %s", ref);
+	if (expect_old && strcmp(now, expect_old) != 0)
+		return err_set(err, ERR_EXISTS, "%s moved: now %s, expected %s",
+			       ref, now, expect_old);
+	if (git_oid_equal(old, new))
+		return 1;
+	/* pushed by someone else since our fetch: the next try fetches it */
+	if (git_commit_lookup(&commit, repo, old) < 0)
+		return err_set(err, ERR_RETRY, "%s moved during the push: now %s",
+			       ref, now);
+	git_commit_free(commit);
+	ff = git_graph_descendant_of(repo, new, old);
+	if (ff < 0)
+		return gitx_err(err, ERR_FAIL, ref);
+	if (!ff)
+		return err_set(err, ERR_FAIL, "%s: not a fast-forward from %s",
+			       ref, now);
+	return 0;
+}
+
+/*
+ * Pushes new to ref, through a temporary ref of the cache: libgit2 pushes
+ * refs, not commit ids. The refspec has no '+': never forced.
+ */
+static int gitx_push_ref(git_repository *repo, git_remote *remote,
+			 const char *ref, const git_oid *new,
+			 struct gitx_cb *cb, struct err *err)
+{
+	char *tmp = xasprintf("refs/hangar/push/%s", git_oid_tostr_s(new));
+	char *spec = xasprintf("%s:%s", tmp, ref);
+	git_strarray refspecs = { &spec, 1 };
+	git_reference *tmpref = NULL;
+	git_push_options opts;
+	int rc = 0;
+
+	git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
+	gitx_callbacks(&opts.callbacks, cb);
+	cb->ref = ref;
+	if (git_reference_create(&tmpref, repo, tmp, new, 1, "hangar push") < 0) {
+		rc = gitx_err(err, ERR_FAIL, tmp);
+		goto out;
+	}
+	if (git_remote_push(remote, &refspecs, &opts) < 0)
+		rc = gitx_err(err, ERR_FAIL, "push");
+	else if (cb->rejected[0])
+		rc = err_set(err, ERR_FAIL, "push %s: rejected: %s", ref,
+			     cb->rejected);
+	else if (!cb->reported)
+		rc = err_set(err, ERR_FAIL, "push %s: the remote did not say",
+			     ref);
+	/* a leftover only pins a commit: the push's outcome stands */
+	(void)git_reference_delete(tmpref);
+out:
+	git_reference_free(tmpref);
+	free(spec);
+	free(tmp);
+	return rc;
+}
+
+/*
+ * gitx_push_ff once the cache has fetched: *old gets the ref's value
+ * before; 1 when it already was new.
+ */
+static int gitx_push_fetched(git_repository *repo, const char *url,
+			     const char *branch, const char *expect_old,
+			     const git_oid *new, git_oid *old,
+			     struct gitx_cb *cb, struct err *err)
+{
+	git_remote *remote = NULL;
+	git_commit *commit = NULL;
+	int rc;
+
+	if (git_commit_lookup(&commit, repo, new) < 0)
+		return err_set(err, ERR_NOTFOUND, "no commit %s",
+			       git_oid_tostr_s(new));
+	git_commit_free(commit);
+	if ((rc = gitx_remote_new(repo, url, &remote, err)) < 0 ||
+	    (rc = gitx_remote_ref(remote, branch, cb, old, err)) < 0 ||
+	    (rc = gitx_push_check(repo, branch, expect_old, old, new, err)) != 0)
+		goto out;
+	if ((rc = gitx_push_ref(repo, remote, branch, new, cb, err)) < 0)
+		goto out;
+	/*
+	 * So that gitx_resolve sees the push before the next fetch, which
+	 * would mirror it anyway: a failure here is no failure of the push.
+	 */
+	(void)git_reference_create(NULL, repo, branch, new, 1, "hangar push");
+out:
+	git_remote_free(remote);
+	return rc;
+}
+
+int gitx_push_ff(const char *cache_dir, const char *url, const char *ref,
+		 const char *expect_old, const char *new_sha,
+		 const char *identity, struct buf *out, struct err *err)
+{
+	struct gitx_cb cb = { .identity = identity };
+	git_repository *repo = NULL;
+	char *branch = NULL, *where = gitx_url_public(url);
+	char old7[8], new7[8];
+	git_oid old, new;
+	int lockfd = -1, rc;
+
+	if ((rc = gitx_branch(ref, &branch, err)) < 0)
+		goto out;
+	if (!gitx_is_sha(new_sha) || git_oid_fromstr(&new, new_sha) < 0) {
+		rc = err_set(err, ERR_USAGE, "'%s': not a commit id", new_sha);
+		goto out;
+	}
+	/* the fetch's errors name url already */
+	if ((rc = gitx_open(cache_dir, &repo, &lockfd, err)) < 0 ||
+	    (rc = gitx_fetch(repo, url, &cb, err)) < 0)
+		goto close;
+	rc = gitx_push_fetched(repo, url, branch, expect_old, &new, &old, &cb,
+			       err);
+	if (rc == 1) {
+		buf_addstr(out, "already up to date\n");
+		rc = 0;
+	} else if (rc == 0) {
+		git_oid_tostr(old7, sizeof(old7), &old);
+		git_oid_tostr(new7, sizeof(new7), &new);
+		buf_addf(out, "To %s\n   %s..%s  %s -> %s\n", where, old7,
+			 new7, new_sha, branch + strlen("refs/heads/"));
+	}
+out:
+	if (rc < 0)
+		err_prefix(err, "%s", where);
+close:
+	gitx_close(repo, lockfd);
+	free(branch);
+	free(where);
+	return rc;
+}
+
+/* The commits revs a and b name, fetched like gitx_resolve if missing. */
+static int gitx_commit_pair(git_repository *repo, const char *url,
+			    const char *a, const char *b, git_commit **ca,
+			    git_commit **cb, struct err *err)
+{
+	int rc = gitx_commit(repo, url, a, ca, err);
+
+	*cb = NULL;
+	if (rc == 0 && (rc = gitx_commit(repo, url, b, cb, err)) < 0) {
+		git_commit_free(*ca);
+		*ca = NULL;
+	}
+	return rc;
+}
+
+/* "Wed Jan 3 10:00:00 2024 +0000": git's default date, in the signer's zone. */
+static void gitx_log_date(struct buf *out, const git_time *when)
+{
+	static const char days[7][4] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+	};
+	static const char months[12][4] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+	};
+	time_t t = (time_t)(when->time + (git_time_t)when->offset * 60);
+	int off = when->offset < 0 ? -when->offset : when->offset;
+	char sign = when->sign == '-' || when->offset < 0 ? '-' : '+';
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	buf_addf(out, "%s %s %d %02d:%02d:%02d %d %c%02d%02d",
+		 days[tm.tm_wday], months[tm.tm_mon], tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, tm.tm_year + 1900, sign, off / 60,
+		 off % 60);
+}
+
+/*
+ * The message as git log indents it: leading blank lines dropped, each
+ * line right-trimmed, indented by 4 with tabs expanded to 8 columns.
+ */
+static void gitx_log_message(struct buf *out, const char *msg)
+{
+	size_t start = out->len;
+
+	while (*msg) {
+		size_t len = strcspn(msg, "\n"), col = 0;
+
+		while (len && strchr(" \t\r", msg[len - 1]))
+			len--;
+		if (len || out->len > start) {
+			buf_addstr(out, "    ");
+			for (size_t i = 0; i < len; i++) {
+				if (msg[i] != '\t') {
+					buf_addch(out, msg[i]);
+					/* UTF-8 continuation bytes take no column */
+					col += ((unsigned char)msg[i] & 0xc0) != 0x80;
+					continue;
+				}
+				do
+					buf_addch(out, ' ');
+				while (++col % 8);
+			}
+			buf_addch(out, '\n');
+		}
+		msg += strcspn(msg, "\n");
+		if (*msg)
+			msg++;
+	}
+	buf_rtrim(out);
+	buf_addch(out, '\n');
+}
+
+/* Appends commit c in git log's medium format. */
+static void gitx_log_commit(struct buf *out, const git_commit *c)
+{
+	const git_signature *author = git_commit_author(c);
+	unsigned int parents = git_commit_parentcount(c);
+	char abbrev[8];
+
+	buf_addf(out, "commit %s\n", git_oid_tostr_s(git_commit_id(c)));
+	if (parents > 1) {
+		buf_addstr(out, "Merge:");
+		for (unsigned int i = 0; i < parents; i++) {
+			git_oid_tostr(abbrev, sizeof(abbrev),
+				      git_commit_parent_id(c, i));
+			buf_addf(out, " %s", abbrev);
+		}
+		buf_addch(out, '\n');
+	}
+	buf_addf(out, "Author: %s <%s>\nDate:   ", author->name, author->email);
+	gitx_log_date(out, &author->when);
+	buf_addstr(out, "\n\n");
+	gitx_log_message(out, git_commit_message(c));
+}
+
+/* Writes walk's commits; 1 when past max_lines or out's cap. */
+static int gitx_log_walk(git_repository *repo, git_revwalk *walk,
+			 int max_lines, struct buf *out, struct err *err)
+{
+	size_t start = out->len, from = start, lines = 0;
+	git_commit *c;
+	git_oid oid;
+	int rc;
+
+	while ((rc = git_revwalk_next(&oid, walk)) == 0) {
+		if (git_commit_lookup(&c, repo, &oid) < 0)
+			return gitx_err(err, ERR_FAIL, git_oid_tostr_s(&oid));
+		if (out->len > start)
+			buf_addch(out, '\n');   /* git's blank line between */
+		gitx_log_commit(out, c);
+		git_commit_free(c);
+		for (; from < out->len; from++)
+			lines += out->buf[from] == '\n';
+		if (out->overflowed || (max_lines > 0 && lines > (size_t)max_lines))
+			return 1;
+	}
+	if (rc != GIT_ITEROVER)
+		return gitx_err(err, ERR_FAIL, "revision walk");
+	return 0;
+}
+
+int gitx_log(const char *cache_dir, const char *url, const char *old_sha,
+	     const char *new_sha, int max_lines, struct buf *out,
+	     int *truncated, struct err *err)
+{
+	git_repository *repo;
+	git_commit *old = NULL, *new = NULL;
+	git_revwalk *walk = NULL;
+	size_t start = out->len;
+	int overflowed = out->overflowed;
+	int lockfd, rc;
+
+	*truncated = 0;
+	rc = gitx_open(cache_dir, &repo, &lockfd, err);
+	if (rc < 0)
+		return rc;
+	rc = gitx_commit_pair(repo, url, old_sha, new_sha, &old, &new, err);
+	if (rc < 0)
+		goto out;
+	if (git_revwalk_new(&walk, repo) < 0 ||
+	    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME) < 0 ||
+	    git_revwalk_push(walk, git_commit_id(new)) < 0 ||
+	    git_revwalk_hide(walk, git_commit_id(old)) < 0) {
+		rc = gitx_err(err, ERR_FAIL, "revision walk");
+		goto out;
+	}
+	out->overflowed = 0;
+	rc = gitx_log_walk(repo, walk, max_lines, out, err);
+	if (rc != 0)
+		buf_setlen(out, start);
+	if (rc == 1) {
+		*truncated = 1;
+		rc = 0;
+	}
+	out->overflowed |= overflowed;
+out:
+	git_revwalk_free(walk);
+	git_commit_free(old);
+	git_commit_free(new);
+	gitx_close(repo, lockfd);
+	return rc;
+}
+
+int gitx_is_ancestor(const char *cache_dir, const char *url,
+		     const char *ancestor, const char *descendant, int *yes,
+		     struct err *err)
+{
+	git_repository *repo;
+	git_commit *a, *d;
+	int lockfd, rc;
+
+	rc = gitx_open(cache_dir, &repo, &lockfd, err);
+	if (rc < 0)
+		return rc;
+	rc = gitx_commit_pair(repo, url, ancestor, descendant, &a, &d, err);
+	if (rc == 0 && git_oid_equal(git_commit_id(a), git_commit_id(d))) {
+		*yes = 1;
+	} else if (rc == 0) {
+		rc = git_graph_descendant_of(repo, git_commit_id(d),
+					     git_commit_id(a));
+		if (rc >= 0) {
+			*yes = rc;
+			rc = 0;
+		} else {
+			rc = gitx_err(err, ERR_FAIL, "merge base");
+		}
+	}
+	git_commit_free(a);
+	git_commit_free(d);
+	gitx_close(repo, lockfd);
+	return rc;
+}
+
+int gitx_ref(const char *cache_dir, const char *url, const char *ref,
+	     char sha[41], struct err *err)
+{
+	char *branch;
+	int rc = gitx_branch(ref, &branch, err);
+
+	if (rc == 0)
+		rc = gitx_resolve(cache_dir, url, branch, sha, err);
+	free(branch);
 	return rc;
 }

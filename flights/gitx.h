@@ -1,13 +1,17 @@
 /*
  * gitx.h: the trees under test through libgit2: a local cache of each
  * tree (a bare repository under STATE/git), resolving revisions to exact
- * commits, and exporting a commit's files as a tar archive. Safe to call
- * from several threads and processes at once (a lock per tree cache).
+ * commits, exporting a commit's files as a tar archive, the revision log
+ * between two commits, and fast-forwarding a branch (the gate's push).
+ * Safe to call from several threads and processes at once (a lock per
+ * tree cache).
  */
 #ifndef HANGAR_GITX_H
 #define HANGAR_GITX_H
 
 #include "err.h"
+
+struct buf;
 
 /*
  * Resolves rev (a commit id, a branch or tag name, anything git rev-parse
@@ -26,5 +30,63 @@ int gitx_resolve(const char *cache_dir, const char *url, const char *rev,
  */
 int gitx_export_tar(const char *cache_dir, const char *url, const char *sha,
 		    const char *tar_path, long *files, struct err *err);
+
+/*
+ * The fresh value of branch ref ("master" or "refs/heads/master") of the
+ * tree at url: always fetches first. Unlike gitx_resolve("master"), a tag
+ * of the same name is never taken. ERR_NOTFOUND when there is no such
+ * branch, ERR_USAGE when ref is not a branch name.
+ */
+int gitx_ref(const char *cache_dir, const char *url, const char *ref,
+	     char sha[41], struct err *err);
+
+/*
+ * *yes = 1 when commit ancestor is descendant or one of its ancestors,
+ * else 0; both revisions fetched like gitx_resolve if missing.
+ * ERR_NOTFOUND when the tree lacks either revision.
+ */
+int gitx_is_ancestor(const char *cache_dir, const char *url,
+		     const char *ancestor, const char *descendant, int *yes,
+		     struct err *err);
+
+/*
+ * Appends to out the log of old_sha..new_sha (the commits reachable from
+ * new and not from old, merges included, newest first in topological and
+ * time order) exactly as `git log` prints it in its medium format, for the
+ * gate's mail. The revisions are fetched like gitx_resolve if missing.
+ * A listing longer than max_lines (<= 0: no limit) or than out's cap is
+ * not worth reading in a mail (OSSTest drops it too): out keeps none of
+ * it, *truncated = 1 and 0 is returned. ERR_NOTFOUND: no such revision.
+ */
+int gitx_log(const char *cache_dir, const char *url, const char *old_sha,
+	     const char *new_sha, int max_lines, struct buf *out,
+	     int *truncated, struct err *err);
+
+/*
+ * Moves branch ref ("master" or "refs/heads/master") of the tree at url
+ * to commit new_sha (a full id, which a fetch of url must provide), only
+ * as a fast-forward: checked here before pushing, and pushed without
+ * force, so the remote refuses too if the branch moved meanwhile (except
+ * a local path url: libgit2 updates that one without comparing). The
+ * branch's value comes from the remote at connection time.
+ * ssh:// URLs log in with the private key file identity (and its .pub,
+ * if any) as the URL's user, else root, accepting any host key; https
+ * takes the URL's user:password, if any.
+ * Appends git push's summary ("To URL\n   OLD..NEW  NEW_SHA -> BRANCH\n",
+ * no password) to out, or "already up to date\n" when the branch is
+ * new_sha already (0 is returned). Errors:
+ *  ERR_EXISTS   expect_old is not NULL and the branch is elsewhere (the
+ *               caller starts a new cycle from the new value);
+ *  ERR_FAIL     new_sha does not descend from the branch, the remote
+ *               refused the push (its reason in the message), or another
+ *               failure;
+ *  ERR_RETRY    the branch moved between fetch and push: try again;
+ *  ERR_NOTFOUND no such branch (a push never creates one) or commit;
+ *  ERR_USAGE    ref is not a branch name or new_sha not a full id.
+ * The cache's copy of the branch is updated too, for gitx_resolve.
+ */
+int gitx_push_ff(const char *cache_dir, const char *url, const char *ref,
+		 const char *expect_old, const char *new_sha,
+		 const char *identity, struct buf *out, struct err *err);
 
 #endif

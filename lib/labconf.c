@@ -186,6 +186,20 @@ static const struct conf_key worker_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
+static const struct conf_key gate_keys[] = {
+	{ "interval", CONF_DURATION, 0, 1, 86400, NULL, "60s", "60s",
+	  "how often the gate looks at each branch's staging ref (it also wakes when a flight ends)" },
+	{ "retest", CONF_BOOL, 0, 0, 0, NULL, "true", "true",
+	  "re-run regressed test jobs once in a retest flight before deciding" },
+	{ "sendmail", CONF_STRING, 0, 0, 0, NULL, NULL, "/usr/sbin/sendmail -t",
+	  "command that gets each report mail on its standard input (unset: no mail)" },
+	{ "mail-to", CONF_STRING, 0, 0, 0, NULL, NULL, "xen-devel@example.org",
+	  "To: of the report mails" },
+	{ "mail-from", CONF_STRING, 0, 0, 0, NULL, NULL, "hangar@example.org",
+	  "From: of the report mails" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 static const struct conf_key recipe_keys[] = {
 	{ "step", CONF_STRING, CONF_MULTIVAR | CONF_REQUIRED, 0, 0, NULL, NULL,
 	  "run smoke ./installed/tests/smoke.sh",
@@ -204,6 +218,7 @@ const struct conf_section_def labconf_sections[] = {
 	{ "recipe", 1, recipe_keys, "the steps a job runs" },
 	{ "scheduler", 0, scheduler_keys, "how the scheduler plans the lab" },
 	{ "worker", 0, worker_keys, "how workers run jobs" },
+	{ "gate", 0, gate_keys, "how the gate tests, decides and reports" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -446,6 +461,19 @@ static void labconf_worker_defaults(struct lab_worker *w,
 	else
 		vec_split(&w->logs, "/var/log/syslog /var/log/messages /var/log/kern.log");
 	w->max_log = conf_get_long(s, "max-log", 64L << 20);
+}
+
+static void labconf_gate_defaults(struct lab_gate *g,
+				  const struct conf_section *s)
+{
+	g->interval = conf_get_duration(s, "interval", 60);
+	g->retest = conf_get_bool(s, "retest", 1);
+	free(g->sendmail);
+	free(g->mail_to);
+	free(g->mail_from);
+	g->sendmail = s ? labconf_dup(s, "sendmail") : NULL;
+	g->mail_to = s ? labconf_dup(s, "mail-to") : NULL;
+	g->mail_from = s ? labconf_dup(s, "mail-from") : NULL;
 }
 
 static void labconf_sched_defaults(struct lab_sched *sc,
@@ -936,6 +964,7 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 	conf_read(path, labconf_sections, &c.conf, diag);
 	labconf_sched_defaults(&lab->sched, NULL);
 	labconf_worker_defaults(&lab->worker, NULL);
+	labconf_gate_defaults(&lab->gate, NULL);
 	for (size_t i = 0; i < c.conf.nsections; i++) {
 		const struct conf_section *s = &c.conf.sections[i];
 
@@ -962,6 +991,8 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 			labconf_sched_defaults(&lab->sched, s);
 		} else if (!strcmp(s->name, "worker")) {
 			labconf_worker_defaults(&lab->worker, s);
+		} else if (!strcmp(s->name, "gate")) {
+			labconf_gate_defaults(&lab->gate, s);
 		}
 	}
 	if (!lab->state)
@@ -1052,6 +1083,9 @@ void labconf_release(struct lab *lab)
 	free(lab->url);
 	free(lab->tftp);
 	free(lab->worker.health_check);
+	free(lab->gate.sendmail);
+	free(lab->gate.mail_to);
+	free(lab->gate.mail_from);
 	vec_clear(&lab->worker.logs);
 	memset(lab, 0, sizeof(*lab));
 }

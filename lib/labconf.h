@@ -126,6 +126,14 @@ struct lab_worker {
 	long max_log;         /* bytes */
 };
 
+/* [gate]: durations in seconds; strings NULL when unset. */
+struct lab_gate {
+	long interval;
+	int retest;
+	char *sendmail;
+	char *mail_to, *mail_from;
+};
+
 struct lab {
 	char *path;           /* absolute path of the file read */
 	char *state;          /* absolute */
@@ -146,6 +154,7 @@ struct lab {
 	size_t nrecipes;
 	struct lab_sched sched;
 	struct lab_worker worker;
+	struct lab_gate gate;
 };
 
 /*

@@ -1,0 +1,378 @@
+/*
+ * db-gate.c: the gate's rows (see db-gate.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db-gate.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/* The advisory lock space of the gate (the flights' is 1751606898). */
+#define GATE_LOCK "1751606899"
+
+void gate_branch_release(struct gate_branch *b)
+{
+	free(b->name);
+	free(b->tree);
+	free(b->url);
+	free(b->staging);
+	free(b->target);
+	vec_clear(&b->pins);
+	vec_clear(&b->jobs);
+	free(b->block_reason);
+	free(b->force_rev);
+	memset(b, 0, sizeof(*b));
+}
+
+int db_gate_branch(struct db *db, const char *name, struct gate_branch *b,
+		   struct err *err)
+{
+	PGresult *res;
+
+	memset(b, 0, sizeof(*b));
+	res = db_query(db, err,
+		       "SELECT b.name, b.tree, t.url, b.staging_ref, b.target_ref, "
+		       "array_to_string(b.pins, ' '), array_to_string(b.jobs, ' '), "
+		       "b.blocked, b.block_reason, b.force_rev "
+		       "FROM branches b JOIN trees t ON t.name = b.tree "
+		       "WHERE b.name = $1 AND NOT b.retired",
+		       1, (const char *[]){ name });
+	if (!res)
+		return err->code;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return err_set(err, ERR_NOTFOUND, "no branch '%s'", name);
+	}
+	b->name = db_dup(res, 0, 0);
+	b->tree = db_dup(res, 0, 1);
+	b->url = db_dup(res, 0, 2);
+	b->staging = db_dup(res, 0, 3);
+	b->target = db_dup(res, 0, 4);
+	vec_split(&b->pins, PQgetvalue(res, 0, 5));
+	vec_split(&b->jobs, PQgetvalue(res, 0, 6));
+	b->blocked = !strcmp(PQgetvalue(res, 0, 7), "t");
+	b->block_reason = db_dup(res, 0, 8);
+	b->force_rev = db_dup(res, 0, 9);
+	PQclear(res);
+	return 0;
+}
+
+static int db_gate_strings(struct db *db, struct vec *out, struct err *err,
+			   const char *sql, int n, const char *const *params)
+{
+	PGresult *res = db_query(db, err, sql, n, params);
+
+	if (!res)
+		return err->code;
+	for (int i = 0; i < PQntuples(res); i++)
+		vec_push(out, PQgetvalue(res, i, 0));
+	PQclear(res);
+	return 0;
+}
+
+int db_gate_tree_url(struct db *db, const char *tree, char **url,
+		     struct err *err)
+{
+	PGresult *res = db_query(db, err, "SELECT url FROM trees WHERE name = $1",
+				 1, (const char *[]){ tree });
+
+	if (!res)
+		return err->code;
+	*url = PQntuples(res) ? db_dup(res, 0, 0) : NULL;
+	PQclear(res);
+	return *url ? 0 : err_set(err, ERR_USAGE, "no tree '%s'", tree);
+}
+
+int db_gate_branches(struct db *db, struct vec *names, struct err *err)
+{
+	return db_gate_strings(db, names, err,
+			       "SELECT name FROM branches WHERE NOT retired "
+			       "ORDER BY priority DESC, name",
+			       0, NULL);
+}
+
+int db_gate_lock(struct db *db, const char *branch, struct err *err)
+{
+	return db_exec(db, err,
+		       "SELECT pg_advisory_lock(" GATE_LOCK ", hashtext($1))", 1,
+		       (const char *[]){ branch });
+}
+
+void db_gate_unlock(struct db *db, const char *branch)
+{
+	struct err err = ERR_INIT;
+
+	db_exec(db, &err, "SELECT pg_advisory_unlock(" GATE_LOCK ", hashtext($1))",
+		1, (const char *[]){ branch });
+}
+
+int db_gate_to_decide(struct db *db, const char *branch, struct vec *ids,
+		      struct err *err)
+{
+	return db_gate_strings(db, ids, err,
+			       "SELECT id FROM flights WHERE branch = $1 "
+			       "AND intent IN ('gate', 'retest') AND verdict = 'pending' "
+			       "AND status IN ('finished', 'cancelled') ORDER BY id",
+			       1, (const char *[]){ branch });
+}
+
+static int db_gate_long(struct db *db, long *out, struct err *err,
+			const char *sql, int n, const char *const *params)
+{
+	PGresult *res = db_query(db, err, sql, n, params);
+
+	if (!res)
+		return err->code;
+	*out = PQntuples(res) ? db_long(res, 0, 0) : 0;
+	PQclear(res);
+	return 0;
+}
+
+int db_gate_open_flight(struct db *db, const char *branch, long *id,
+			struct err *err)
+{
+	return db_gate_long(db, id, err,
+			    "SELECT id FROM flights WHERE branch = $1 "
+			    "AND intent = 'gate' AND verdict = 'pending' "
+			    "ORDER BY id LIMIT 1",
+			    1, (const char *[]){ branch });
+}
+
+int db_gate_flight_state(struct db *db, long id, char **status,
+			 char **verdict, long *retest, struct err *err)
+{
+	char fl[32];
+	PGresult *res;
+
+	snprintf(fl, sizeof(fl), "%ld", id);
+	res = db_query(db, err,
+		       "SELECT status, verdict, coalesce((SELECT max(r.id) FROM "
+		       "flights r WHERE r.retest_of = f.id), 0) FROM flights f "
+		       "WHERE id = $1",
+		       1, (const char *[]){ fl });
+	if (!res)
+		return err->code;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return err_set(err, ERR_NOTFOUND, "no flight %ld", id);
+	}
+	if (status)
+		*status = db_dup(res, 0, 0);
+	if (verdict)
+		*verdict = db_dup(res, 0, 1);
+	if (retest)
+		*retest = db_long(res, 0, 2);
+	PQclear(res);
+	return 0;
+}
+
+int db_gate_stored_report(struct db *db, long id, char **json, char **text,
+			  struct err *err)
+{
+	char fl[32];
+	PGresult *res;
+
+	snprintf(fl, sizeof(fl), "%ld", id);
+	res = db_query(db, err,
+		       "SELECT report::text, report_text FROM flights WHERE id = $1",
+		       1, (const char *[]){ fl });
+	if (!res)
+		return err->code;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return err_set(err, ERR_NOTFOUND, "no flight %ld", id);
+	}
+	*json = db_dup(res, 0, 0);
+	*text = db_dup(res, 0, 1);
+	PQclear(res);
+	return 0;
+}
+
+int db_branch_list_json(struct db *db, json_t **ret, struct err *err)
+{
+	PGresult *res;
+
+	res = db_query(db, err,
+		       "SELECT coalesce(jsonb_agg(x ORDER BY x.name), '[]')::text FROM ("
+		       "SELECT b.name, b.tree, b.staging_ref AS staging, "
+		       "b.target_ref AS target, b.blocked, b.block_reason, "
+		       "b.force_rev, b.force_reason, b.force_by, "
+		       "to_jsonb(b.jobs) AS jobs, to_jsonb(b.pins) AS pins, "
+		       "(SELECT jsonb_build_object('flight', f.id, 'status', f.status, "
+		       "'verdict', f.verdict, 'pushed', f.pushed, "
+		       "'baseline_test', f.baseline_test) FROM flights f "
+		       "WHERE f.branch = b.name AND f.intent = 'gate' "
+		       "ORDER BY f.id DESC LIMIT 1) AS last_flight "
+		       "FROM branches b WHERE NOT b.retired) x",
+		       0, NULL);
+	if (!res)
+		return err->code;
+	*ret = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	return *ret ? 0 : err_set(err, ERR_DB, "branch list: bad JSON");
+}
+
+int db_gate_tested(struct db *db, const char *branch, const char *tree,
+		   const char *rev, const char *target, long *flight,
+		   char **verdict, struct err *err)
+{
+	PGresult *res;
+
+	res = db_query(db, err,
+		       "SELECT f.id, f.verdict FROM flight_revisions fr "
+		       "JOIN flights f ON f.id = fr.flight "
+		       "WHERE fr.tree = $1 AND fr.revision = $2 AND f.branch = $3 "
+		       "AND f.intent = 'gate' AND f.status <> 'cancelled' "
+		       "AND ($4::text IS NULL OR f.target_revision = $4 "
+		       "OR f.baseline_test) "
+		       "ORDER BY f.id DESC LIMIT 1",
+		       4, (const char *[]){ tree, rev, branch, target });
+	if (!res)
+		return err->code;
+	*flight = PQntuples(res) ? db_long(res, 0, 0) : 0;
+	if (verdict)
+		*verdict = PQntuples(res) ? db_dup(res, 0, 1) : NULL;
+	PQclear(res);
+	return 0;
+}
+
+int db_gate_last_rev(struct db *db, const char *branch, const char *tree,
+		     int pushed_only, char **rev, struct err *err)
+{
+	PGresult *res;
+
+	res = db_query(db, err,
+		       "SELECT fr.revision FROM flights f "
+		       "JOIN flight_revisions fr ON fr.flight = f.id AND fr.tree = $2 "
+		       "WHERE f.branch = $1 AND f.intent = 'gate' "
+		       "AND (f.pushed OR NOT $3::boolean) AND f.status <> 'cancelled' "
+		       "ORDER BY f.id DESC LIMIT 1",
+		       3, (const char *[]){ branch, tree, pushed_only ? "t" : "f" });
+	if (!res)
+		return err->code;
+	*rev = PQntuples(res) ? db_dup(res, 0, 0) : NULL;
+	PQclear(res);
+	return 0;
+}
+
+int db_gate_event(struct db *db, const char *branch, long flight,
+		  const char *kind, const char *detail, struct err *err)
+{
+	char fl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	return db_exec(db, err,
+		       "INSERT INTO events (actor, kind, branch, flight, detail) "
+		       "VALUES ($1, $2, $3, nullif($4, '0')::bigint, "
+		       "coalesce($5::jsonb, '{}'))",
+		       5, (const char *[]){ db_actor(), kind, branch, fl, detail });
+}
+
+int db_gate_record(struct db *db, const struct gate_decision *d,
+		   struct err *err)
+{
+	char fl[32], base[32];
+
+	snprintf(fl, sizeof(fl), "%ld", d->flight);
+	snprintf(base, sizeof(base), "%ld", d->baseline_flight);
+	if (db_begin(db, err) < 0)
+		return err->code;
+	if (db_exec(db, err,
+		    "UPDATE flights SET verdict = $2, pushed = $3, "
+		    "baseline_flight = nullif($4, '0')::bigint, report = $5::jsonb, "
+		    "report_text = $6, push_log = $7, decided_at = now() "
+		    "WHERE id = $1",
+		    7, (const char *[]){ fl, d->verdict, d->pushed ? "t" : "f", base,
+					 d->report_json, d->report_text,
+					 d->push_log }) < 0 ||
+	    db_exec(db, err,
+		    "INSERT INTO events (actor, kind, branch, flight, detail) "
+		    "VALUES ($1, $2, $3, $4, jsonb_build_object('verdict', $5::text, "
+		    "'revision', $6::text))",
+		    6, (const char *[]){ db_actor(),
+					 d->pushed ? "branch.pushed" : "flight.decided",
+					 d->branch, fl, d->verdict, d->pushed_rev }) < 0 ||
+	    (d->clear_force &&
+	     db_exec(db, err,
+		     "UPDATE branches SET force_rev = NULL, force_reason = NULL, "
+		     "force_by = NULL WHERE name = $1",
+		     1, (const char *[]){ d->branch }) < 0) ||
+	    db_commit(db, err) < 0) {
+		db_rollback(db);
+		return err->code;
+	}
+	return 0;
+}
+
+int db_gate_reopen(struct db *db, const char *branch, const char *tree,
+		   const char *rev, long *flight, struct err *err)
+{
+	return db_gate_long(db, flight, err,
+			    "UPDATE flights SET verdict = 'pending' WHERE id = ("
+			    "SELECT f.id FROM flight_revisions fr "
+			    "JOIN flights f ON f.id = fr.flight "
+			    "WHERE fr.tree = $2 AND fr.revision = $3 AND f.branch = $1 "
+			    "AND f.intent = 'gate' AND NOT f.baseline_test "
+			    "AND f.status = 'finished' AND f.verdict = 'no-push' "
+			    "AND NOT f.pushed ORDER BY f.id DESC LIMIT 1) RETURNING id",
+			    3, (const char *[]){ branch, tree, rev });
+}
+
+static int db_branch_update(struct db *db, const char *branch,
+			    const char *sql, const char *kind,
+			    const char *value, const char *reason,
+			    struct err *err)
+{
+	PGresult *res;
+	int found;
+
+	if (db_begin(db, err) < 0)
+		return err->code;
+	res = db_query(db, err, sql, 4,
+		       (const char *[]){ branch, value, reason, db_actor() });
+	if (!res)
+		goto fail;
+	found = PQntuples(res) == 1;
+	PQclear(res);
+	if (!found) {
+		err_set(err, ERR_NOTFOUND, "no branch '%s'", branch);
+		goto fail;
+	}
+	if (db_exec(db, err,
+		    "INSERT INTO events (actor, kind, branch, detail) "
+		    "VALUES ($1, $2, $3, jsonb_strip_nulls(jsonb_build_object("
+		    "'revision', CASE WHEN $2 LIKE 'branch.force%' THEN $4 END, "
+		    "'reason', $5::text)))",
+		    5, (const char *[]){ db_actor(), kind, branch, value, reason }) < 0 ||
+	    db_commit(db, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	return err->code;
+}
+
+int db_branch_block(struct db *db, const char *branch, int on,
+		    const char *reason, struct err *err)
+{
+	return db_branch_update(db, branch,
+				"UPDATE branches SET blocked = $2::boolean, "
+				"block_reason = CASE WHEN $2::boolean THEN "
+				"coalesce($3, '') || ' (' || $4 || ')' END "
+				"WHERE name = $1 AND NOT retired RETURNING name",
+				on ? "branch.blocked" : "branch.unblocked",
+				on ? "t" : "f", reason, err);
+}
+
+int db_branch_force(struct db *db, const char *branch, const char *rev,
+		    const char *reason, struct err *err)
+{
+	return db_branch_update(db, branch,
+				"UPDATE branches SET force_rev = $2, force_reason = $3, "
+				"force_by = CASE WHEN $2 IS NOT NULL THEN $4 END "
+				"WHERE name = $1 AND NOT retired RETURNING name",
+				rev ? "branch.force-push" : "branch.force-cleared", rev,
+				reason, err);
+}

@@ -1,0 +1,477 @@
+/*
+ * gate.c: one gate cycle of a branch (see gate.h). The decision follows
+ * OSSTest's cr-daily-branch: push when the report is tolerable (or the
+ * revision is forced) unless the branch is blocked; a baseline test never
+ * pushes; regressed test jobs get one immediate retest first.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "db-flight.h"
+#include "db-gate.h"
+#include "db-report.h"
+#include "fsutil.h"
+#include "gate.h"
+#include "gitx.h"
+#include "log.h"
+#include "proc.h"
+#include "report.h"
+#include "strnum.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define REVLOG_MAX_LINES 300   /* OSSTest drops longer revision logs */
+
+struct cycle {
+	struct db *db;
+	const struct gate_conf *c;
+	struct gate_branch b;
+	char *cache;
+	struct gate_result *res;
+	struct err *err;
+};
+
+static char *gate_cache(const struct gate_conf *c, const char *tree)
+{
+	return xasprintf("%s/git/%s.git", c->state, tree);
+}
+
+static const char *gate_tested_rev(const struct report *r)
+{
+	for (size_t i = 0; r->tree && i < r->trees.n; i++)
+		if (!strcmp(r->trees.v[i], r->tree))
+			return r->revs.v[i];
+	return NULL;
+}
+
+/* The revision log of the mail; NULL when it cannot be had. */
+static char *gate_revlog(const struct gate_conf *c, const struct report *r)
+{
+	const char *new_rev = gate_tested_rev(r);
+	struct err err = ERR_INIT;
+	struct buf log = BUF_INIT;
+	char *cache, *url = NULL;
+	int truncated = 0;
+
+	if (!r->tree || !r->that || !new_rev || !strcmp(r->that, new_rev))
+		return NULL;
+	cache = gate_cache(c, r->tree);
+	/* the cache knows its origin: no URL needed when it has both commits */
+	url = xstrdup(cache);
+	if (gitx_log(cache, url, r->that, new_rev, REVLOG_MAX_LINES, &log,
+		     &truncated, &err) < 0) {
+		log_debug("revision log of %s: %s", r->tree, err.msg);
+		buf_release(&log);
+	} else if (truncated) {
+		buf_reset(&log);
+		buf_addf(&log, "(the revision log is longer than %d lines: "
+			       "not shown)\n", REVLOG_MAX_LINES);
+	}
+	free(cache);
+	free(url);
+	return log.len ? buf_detach(&log) : (buf_release(&log), NULL);
+}
+
+static void gate_mail_of(const struct gate_conf *c, struct report_mail *m)
+{
+	static char host[256];
+
+	if (!host[0] && gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "hangar");
+	memset(m, 0, sizeof(*m));
+	m->from = c->mail_from;
+	m->to = c->mail_to;
+	m->url = c->url;
+	m->hostname = host;
+}
+
+int gate_report(struct db *db, const struct gate_conf *c, long flight,
+		json_t **json, struct buf *text, struct err *err)
+{
+	struct report r;
+	int rc;
+
+	report_init(&r);
+	rc = db_report_load(db, flight, &r, err);
+	if (rc == 0) {
+		report_classify(&r);
+		if (json)
+			*json = report_json(&r);
+		if (text) {
+			struct report_mail m;
+			char *revlog = gate_revlog(c, &r);
+
+			gate_mail_of(c, &m);
+			m.revlog = revlog;
+			report_text(&r, &m, text);
+			free(revlog);
+		}
+	}
+	report_release(&r);
+	return rc;
+}
+
+/* Writes the mail next to the flight's logs and hands it to sendmail. */
+static void gate_send_mail(const struct cycle *y, long flight,
+			   const struct buf *text)
+{
+	struct err err = ERR_INIT;
+	char *dir = xasprintf("%s/logs/%ld", y->c->state, flight);
+	char *path = xasprintf("%s/report.txt", dir);
+
+	if (fs_mkdir_p(dir, 0755, &err) < 0 ||
+	    fs_write_file(path, text->buf, text->len, 0644, &err) < 0) {
+		log_warnx("flight %ld: report: %s", flight, err.msg);
+	} else if (y->c->sendmail) {
+		char *cmd = xasprintf("exec %s < \"$1\"", y->c->sendmail);
+		const char *argv[] = { "/bin/sh", "-c", cmd, "sh", path, NULL };
+		struct buf out = BUF_INIT;
+		int st = proc_run((char *const *)argv, NULL, &out, &err);
+
+		if (st != 0)
+			log_warnx("flight %ld: sendmail (%s) failed: %s%s", flight,
+				  y->c->sendmail, st < 0 ? err.msg : "exit status ",
+				  st > 0 ? out.buf ? out.buf : "" : "");
+		buf_release(&out);
+		free(cmd);
+	}
+	free(dir);
+	free(path);
+}
+
+/* The push of a decided flight; *pushed, and what happened in log. */
+static int gate_push(struct cycle *y, const struct report *r, int forced,
+		     int *pushed, struct buf *log)
+{
+	const char *rev = gate_tested_rev(r);
+	struct buf out = BUF_INIT;
+	int rc;
+
+	*pushed = 0;
+	if (y->b.blocked) {
+		buf_addf(log, "Not pushing: the branch is blocked%s%s.\n",
+			 y->b.block_reason ? ": " : "",
+			 y->b.block_reason ? y->b.block_reason : "");
+		return 0;
+	}
+	/* a forced revision goes onto whatever the target is now */
+	rc = gitx_push_ff(y->cache, y->b.url, y->b.target, forced ? NULL : r->that,
+			  rev, y->c->identity, &out, y->err);
+	if (rc == 0) {
+		*pushed = 1;
+		buf_addf(log, "Pushing revision %s:\n\n%s", rev, out.buf ? out.buf : "");
+	} else if (rc == ERR_EXISTS || rc == ERR_RETRY) {
+		buf_addf(log, "Not pushing: %s moved meanwhile (%s); the next "
+			      "cycle tests staging against it.\n",
+			 y->b.target, y->err->msg);
+		err_clear(y->err);
+		rc = 0;
+	} else if (rc == ERR_FAIL || rc == ERR_NOTFOUND || rc == ERR_USAGE) {
+		buf_addf(log, "Not pushing: %s\n", y->err->msg);
+		err_clear(y->err);
+		rc = 0;
+	}
+	buf_release(&out);
+	return rc;
+}
+
+static int gate_start_retest(struct cycle *y, const struct report *r,
+			     const struct vec *jobs, long *retest)
+{
+	struct flight_spec s;
+	int rc;
+
+	flight_spec_init(&s);
+	s.branch = r->branch;
+	s.intent = "retest";
+	s.requested_by = y->c->actor;
+	for (size_t i = 0; i < r->trees.n; i++) {
+		vec_push(&s.trees, r->trees.v[i]);
+		vec_push(&s.revs, r->revs.v[i]);
+	}
+	for (size_t i = 0; i < jobs->n; i++)
+		vec_push(&s.jobs, jobs->v[i]);
+	s.reuse_builds = 1;
+	s.reuse_from = r->flight;
+	s.target_revision = r->that;
+	s.retest_of = r->flight;
+	rc = db_flight_create(y->db, &s, retest, y->err);
+	flight_spec_release(&s);
+	return rc;
+}
+
+/*
+ * Decides one ended flight: a retest flight is only recorded (its
+ * original is decided with it); a gate flight may first get a retest.
+ */
+static int gate_decide(struct cycle *y, long flight)
+{
+	struct report r;
+	struct buf log = BUF_INIT, text = BUF_INIT;
+	struct gate_decision d;
+	int rc, pushed = 0, forced = 0;
+	char *json = NULL, *retest_status = NULL;
+	const char *verdict;
+
+	report_init(&r);
+	if ((rc = db_report_load(y->db, flight, &r, y->err)) < 0)
+		goto out;
+	report_classify(&r);
+	memset(&d, 0, sizeof(d));
+	if (!strcmp(r.intent, "retest")) {
+		verdict = "none";
+		buf_addf(&log, "A retest of flight %ld: decided with it.\n", r.retest_of);
+		goto record;
+	}
+	if (r.retest_flight) {
+		if ((rc = db_gate_flight_state(y->db, r.retest_flight, &retest_status,
+					       NULL, NULL, y->err)) < 0)
+			goto out;
+		if (strcmp(retest_status, "finished") && strcmp(retest_status, "cancelled"))
+			goto out;    /* decided when its retest ends */
+	} else if (!verdict_pushable(r.vk) && !r.baseline_test && y->c->retest &&
+		   !strcmp(r.status, "finished")) {
+		struct vec jobs = VEC_INIT;
+		const char *why;
+		long retest = 0;
+
+		if (report_retest_jobs(&r, &jobs, &why)) {
+			rc = gate_start_retest(y, &r, &jobs, &retest);
+			if (rc == 0)
+				snprintf(y->res->what, sizeof(y->res->what),
+					 "flight %ld: regressions in %zu test job%s: "
+					 "retest flight %ld", flight, jobs.n,
+					 jobs.n == 1 ? "" : "s", retest);
+			vec_clear(&jobs);
+			goto out;
+		}
+		log_info("flight %ld: no retest (%s)", flight, why);
+	}
+	forced = y->b.force_rev && gate_tested_rev(&r) &&
+		 !strcmp(y->b.force_rev, gate_tested_rev(&r)) && !r.baseline_test;
+	if (!strcmp(r.status, "cancelled")) {
+		verdict = "no-push";
+		buf_addstr(&log, "The flight was cancelled: not pushing.\n");
+	} else if (r.baseline_test) {
+		verdict = "no-push";
+		buf_addstr(&log, "Push not applicable (a baseline test).\n");
+	} else if (verdict_pushable(r.vk) || forced) {
+		verdict = "push";
+		if (forced && !verdict_pushable(r.vk))
+			buf_addf(&log, "Pushing although it is not tolerable: "
+				       "%s was forced.\n", y->b.force_rev);
+		if ((rc = gate_push(y, &r, forced, &pushed, &log)) < 0)
+			goto out;    /* lab trouble (network): decided next cycle */
+		if (!pushed)
+			verdict = "no-push";
+	} else {
+		verdict = "no-push";
+		buf_addstr(&log, "Not pushing.\n");
+	}
+record:
+	free(r.verdict);
+	r.verdict = xstrdup(verdict);
+	r.pushed = pushed;
+	free(r.push_log);
+	r.push_log = buf_detach(&log);
+	{
+		json_t *j = report_json(&r);
+		struct report_mail m;
+		char *revlog = gate_revlog(y->c, &r);
+
+		json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(j);
+		gate_mail_of(y->c, &m);
+		m.revlog = revlog;
+		report_text(&r, &m, &text);
+		free(revlog);
+	}
+	d.flight = flight;
+	d.branch = r.branch;
+	d.verdict = verdict;
+	d.pushed = pushed;
+	d.baseline_flight = r.baseline_flight;
+	d.report_json = json;
+	d.report_text = text.buf ? text.buf : "";
+	d.push_log = r.push_log;
+	d.pushed_rev = pushed ? gate_tested_rev(&r) : NULL;
+	d.clear_force = pushed && forced;
+	if ((rc = db_gate_record(y->db, &d, y->err)) < 0)
+		goto out;
+	y->res->decided++;
+	if (strcmp(r.intent, "retest")) {
+		struct buf subject = BUF_INIT;
+
+		report_subject(&r, &subject);
+		snprintf(y->res->what, sizeof(y->res->what), "%s", subject.buf);
+		log_info("%s", subject.buf);
+		buf_release(&subject);
+		gate_send_mail(y, flight, &text);
+	}
+out:
+	free(retest_status);
+	free(json);
+	buf_release(&log);
+	buf_release(&text);
+	report_release(&r);
+	return rc;
+}
+
+/* The revision a pinned tree is tested at: what last passed here. */
+static int gate_pin_rev(struct cycle *y, const char *tree, char sha[41])
+{
+	struct err *err = y->err;
+	char *rev = NULL, *url = NULL, *cache;
+	int rc;
+
+	if ((rc = db_gate_last_rev(y->db, y->b.name, tree, 1, &rev, err)) < 0)
+		return rc;
+	if (rev) {
+		snprintf(sha, 41, "%s", rev);
+		free(rev);
+		return 0;
+	}
+	if ((rc = db_gate_tree_url(y->db, tree, &url, err)) < 0)
+		return rc;
+	if (!url)
+		return err_set(err, ERR_USAGE, "branch %s: no tree '%s'", y->b.name, tree);
+	cache = gate_cache(y->c, tree);
+	rc = gitx_resolve(cache, url, "HEAD", sha, err);
+	free(cache);
+	free(url);
+	return rc < 0 ? err_prefix(err, "pinned tree %s", tree) : 0;
+}
+
+static int gate_new_flight(struct cycle *y, const char *rev, const char *that,
+			   int baseline_test)
+{
+	struct flight_spec s;
+	char pin[41];
+	int rc = 0;
+
+	flight_spec_init(&s);
+	s.branch = y->b.name;
+	s.intent = "gate";
+	s.requested_by = y->c->actor;
+	vec_push(&s.trees, y->b.tree);
+	vec_push(&s.revs, rev);
+	for (size_t i = 0; rc == 0 && i < y->b.pins.n; i++) {
+		if (!strcmp(y->b.pins.v[i], y->b.tree))
+			continue;
+		if ((rc = gate_pin_rev(y, y->b.pins.v[i], pin)) == 0) {
+			vec_push(&s.trees, y->b.pins.v[i]);
+			vec_push(&s.revs, pin);
+		}
+	}
+	for (size_t i = 0; i < y->b.jobs.n; i++)
+		vec_push(&s.jobs, y->b.jobs.v[i]);
+	s.target_revision = that;
+	s.baseline_test = baseline_test;
+	if (rc == 0)
+		rc = db_flight_create(y->db, &s, &y->res->flight, y->err);
+	flight_spec_release(&s);
+	if (rc == 0) {
+		y->res->created = 1;
+		snprintf(y->res->what, sizeof(y->res->what), "flight %ld: %s %.12s%s",
+			 y->res->flight, baseline_test ? "baseline test of" : "testing",
+			 rev, baseline_test ? " (the target, never tested here)" : "");
+		log_info("%s %s", y->b.name, y->res->what);
+	}
+	return rc;
+}
+
+/* After the decisions: start the branch's next flight, if any is due. */
+static int gate_next(struct cycle *y)
+{
+	char target[41], staging[41];
+	char *verdict = NULL, *prev = NULL;
+	long open = 0, tested = 0, reopened = 0;
+	int rc;
+
+	if ((rc = db_gate_open_flight(y->db, y->b.name, &open, y->err)) < 0)
+		return rc;
+	if (open) {
+		y->res->flight = open;
+		if (!y->res->what[0])
+			snprintf(y->res->what, sizeof(y->res->what),
+				 "flight %ld still running", open);
+		return 0;
+	}
+	if ((rc = gitx_ref(y->cache, y->b.url, y->b.target, target, y->err)) < 0 ||
+	    (rc = gitx_ref(y->cache, y->b.url, y->b.staging, staging, y->err)) < 0)
+		return err_prefix(y->err, "branch %s", y->b.name);
+	/* a forced revision that was tested already is decided again */
+	if (y->b.force_rev &&
+	    (rc = db_gate_reopen(y->db, y->b.name, y->b.tree, y->b.force_rev,
+				 &reopened, y->err)) < 0)
+		return rc;
+	if (reopened) {
+		y->res->flight = reopened;
+		return gate_decide(y, reopened);
+	}
+	if ((rc = db_gate_tested(y->db, y->b.name, y->b.tree, target, NULL,
+				 &tested, NULL, y->err)) < 0)
+		return rc;
+	if (!tested) {
+		/* compared with the newest revision tested here, if any */
+		if ((rc = db_gate_last_rev(y->db, y->b.name, y->b.tree, 0, &prev,
+					   y->err)) < 0)
+			return rc;
+		rc = gate_new_flight(y, target, prev, 1);
+		free(prev);
+		return rc;
+	}
+	if (!strcmp(target, staging)) {
+		snprintf(y->res->what, sizeof(y->res->what),
+			 "up to date (%s and %s at %.12s)", y->b.staging, y->b.target,
+			 target);
+		return 0;
+	}
+	if ((rc = db_gate_tested(y->db, y->b.name, y->b.tree, staging, target,
+				 &tested, &verdict, y->err)) < 0)
+		return rc;
+	if (tested) {
+		y->res->flight = tested;
+		if (!y->res->what[0])
+			snprintf(y->res->what, sizeof(y->res->what),
+				 "staging %.12s was tested in flight %ld (%s): "
+				 "waiting for a new staging tip",
+				 staging, tested, verdict ? verdict : "?");
+		free(verdict);
+		return 0;
+	}
+	return gate_new_flight(y, staging, target, 0);
+}
+
+int gate_cycle(struct db *db, const struct gate_conf *c, const char *branch,
+	       struct gate_result *res, struct err *err)
+{
+	struct cycle y = { db, c, { 0 }, NULL, res, err };
+	struct vec ids = VEC_INIT;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = db_gate_lock(db, branch, err)) < 0)
+		return rc;
+	if ((rc = db_gate_branch(db, branch, &y.b, err)) < 0)
+		goto out;
+	y.cache = gate_cache(c, y.b.tree);
+	rc = db_gate_to_decide(db, branch, &ids, err);
+	for (size_t i = 0; rc == 0 && i < ids.n; i++) {
+		long id = 0;
+
+		if (strnum_long(ids.v[i], 1, 1L << 62, &id) == 0)
+			rc = gate_decide(&y, id);
+	}
+	if (rc == 0 && !c->decide_only)
+		rc = gate_next(&y);
+out:
+	db_gate_unlock(db, branch);
+	vec_clear(&ids);
+	free(y.cache);
+	gate_branch_release(&y.b);
+	return rc;
+}

@@ -1,0 +1,47 @@
+/*
+ * gate.h: the push gate, OSSTest's cr-daily-branch (reference §1.4, §4.1)
+ * as one cycle of a branch: decide the flights that ended (report,
+ * immediate retest, push with libgit2, mail), then start the next flight
+ * when staging moved. The daemon and `hangar gate run` both run cycles;
+ * a branch's cycles take turns on a database lock.
+ */
+#ifndef HANGAR_GATE_H
+#define HANGAR_GATE_H
+
+#include <jansson.h>
+
+#include "db.h"
+#include "err.h"
+
+struct gate_conf {
+	const char *state;        /* git caches under STATE/git, mails in logs */
+	const char *identity;     /* SSH key for ssh:// pushes, or NULL */
+	const char *url;          /* the dashboard, for mails, or NULL */
+	const char *sendmail;     /* command reading a mail on stdin, or NULL */
+	const char *mail_to, *mail_from;
+	int retest;               /* immediate retest of regressed test jobs */
+	const char *actor;        /* requested_by of the flights it makes */
+	int decide_only;          /* decide ended flights, start none */
+};
+
+struct gate_result {
+	long flight;              /* the flight made, or the one still open */
+	int created;              /* flight is new */
+	int decided;              /* flights decided in this cycle */
+	char what[512];           /* what happened, one line */
+};
+
+/* One cycle of branch. */
+int gate_cycle(struct db *db, const struct gate_conf *c, const char *branch,
+	       struct gate_result *res, struct err *err);
+
+/*
+ * The report of a flight, judged now: JSON (*json, a new reference) and,
+ * when text is not NULL, the mail (with the revision log from the tree's
+ * cache when it can be had).
+ */
+struct buf;
+int gate_report(struct db *db, const struct gate_conf *c, long flight,
+		json_t **json, struct buf *text, struct err *err);
+
+#endif

@@ -1,0 +1,466 @@
+/*
+ * report.c: judging a loaded report and writing it as JSON and as OSSTest's
+ * mail (reference §4.4). The mail keeps OSSTest's layout, section
+ * headings and words, which people and scripts grep for, with hangar's
+ * header names (X-Hangar-*).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "xalloc.h"
+#include "banned.h"
+
+void report_init(struct report *r)
+{
+	memset(r, 0, sizeof(*r));
+	vec_init(&r->trees);
+	vec_init(&r->revs);
+	vec_init(&r->pool);
+	allow_init(&r->allow);
+}
+
+static void rep_age_release(struct rep_age *a)
+{
+	free(a->started);
+}
+
+void report_release(struct report *r)
+{
+	free(r->branch);
+	free(r->intent);
+	free(r->status);
+	free(r->verdict);
+	free(r->tree);
+	free(r->that);
+	free(r->push_log);
+	vec_clear(&r->trees);
+	vec_clear(&r->revs);
+	for (size_t i = 0; i < r->njobs; i++) {
+		free(r->jobs[i].job);
+		free(r->jobs[i].status);
+		free(r->jobs[i].hosts);
+	}
+	free(r->jobs);
+	for (size_t i = 0; i < r->nfails; i++)
+		free((void *)r->fails[i].obs);
+	free(r->fails);
+	for (size_t i = 0; i < r->nsubs; i++)
+		report_release(&r->subs[i]);
+	free(r->subs);
+	allow_release(&r->allow);
+	rep_age_release(&r->basis);
+	rep_age_release(&r->failing_since);
+	rep_age_release(&r->same_since);
+	vec_clear(&r->pool);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *report_str(struct report *r, const char *s)
+{
+	vec_push(&r->pool, s);
+	return r->pool.v[r->pool.n - 1];
+}
+
+void report_classify(struct report *r)
+{
+	const char **st = xcalloc(r->njobs + 1, sizeof(*st));
+
+	for (size_t i = 0; i < r->nfails; i++)
+		classify_failure(&r->fails[i], &r->allow);
+	for (size_t i = 0; i < r->nsubs; i++)
+		report_classify(&r->subs[i]);
+	r->vk = classify_verdict(r->fails, r->nfails);
+	for (size_t i = 0; i < r->njobs; i++)
+		st[i] = r->jobs[i].status;
+	flight_outcome(st, r->njobs, r->outcome, sizeof(r->outcome));
+	free(st);
+}
+
+size_t report_blockers(const struct report *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nfails; i++)
+		n += r->fails[i].blocker != NULL;
+	return n;
+}
+
+static int rep_job_is_build(const struct report *r, const char *job)
+{
+	for (size_t i = 0; i < r->njobs; i++)
+		if (!strcmp(r->jobs[i].job, job))
+			return r->jobs[i].build;
+	return 0;
+}
+
+size_t report_retest_jobs(const struct report *r, struct vec *jobs,
+			  const char **why)
+{
+	size_t blocking_jobs = 0;
+	struct vec seen = VEC_INIT;
+
+	/*
+	 * OSSTest compares the regressed test jobs with its "nblockers"; we
+	 * count jobs with a blocking failure, so any blocker that a retest
+	 * of those jobs cannot clear (a build, a broken host) stops it.
+	 */
+	for (size_t i = 0; i < r->nfails; i++) {
+		const struct cl_failure *f = &r->fails[i];
+
+		if (!f->blocker || vec_find(&seen, f->job) >= 0)
+			continue;
+		vec_push(&seen, f->job);
+		blocking_jobs++;
+		if (f->cls == FC_REGRESSION && !rep_job_is_build(r, f->job) &&
+		    vec_find(jobs, f->job) < 0)
+			vec_push(jobs, f->job);
+	}
+	vec_clear(&seen);
+	*why = NULL;
+	if (!jobs->n)
+		*why = "no regressions";
+	else if (jobs->n < blocking_jobs)
+		*why = "other blockers";
+	else if (jobs->n > 1 && jobs->n * 10 > r->njobs)
+		*why = "too many regressions";
+	if (*why) {
+		vec_clear(jobs);
+		return 0;
+	}
+	return jobs->n;
+}
+
+/* ---- JSON ---- */
+
+static json_t *rep_revs_json(const struct vec *trees, const struct vec *revs)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < trees->n; i++)
+		json_object_set_new(o, trees->v[i], json_string(revs->v[i]));
+	return o;
+}
+
+static json_t *rep_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *report_json(const struct report *r)
+{
+	json_t *o, *regr = json_array(), *fails = json_array(), *base;
+
+	for (size_t i = 0; i < r->nfails; i++) {
+		const struct cl_failure *f = &r->fails[i];
+
+		if (f->cls == FC_REGRESSION)
+			json_array_append_new(
+				regr, json_pack("{s:s, s:s, s:I}", "job", f->job,
+						"step", f->step, "baseline_flight",
+						(json_int_t)f->vs));
+		json_array_append_new(
+			fails,
+			json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:s}", "job",
+				  f->job, "step", f->step, "stepno",
+				  (json_int_t)f->stepno, "status", f->status,
+				  "class", fail_class_name(f->cls), "blocking",
+				  f->blocker != NULL, "text", f->text));
+	}
+	if (r->that && r->tree)
+		base = json_pack("{s:o, s:{s:s}}", "flight",
+				 r->baseline_flight ? json_integer(r->baseline_flight)
+						    : json_null(),
+				 "revisions", r->tree, r->that);
+	else
+		base = json_null();
+	o = json_pack("{s:I, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b, "
+		      "s:b, s:s, s:o}",
+		      "flight", (json_int_t)r->flight, "branch",
+		      rep_str_or_null(r->branch), "intent", r->intent, "status",
+		      r->status, "verdict", r->verdict, "tested",
+		      rep_revs_json(&r->trees, &r->revs), "baseline", base,
+		      "regressions", regr, "failures", fails, "pushed", r->pushed,
+		      "baseline_test", r->baseline_test, "outcome", r->outcome,
+		      "retest_flight",
+		      r->retest_flight ? json_integer(r->retest_flight) : json_null());
+	return o;
+}
+
+/* ---- the mail ---- */
+
+/* OSSTest's categories, in mail order. */
+enum rep_cat { CAT_BLOCKING, CAT_HEISEN, CAT_ALLOWABLE, CAT_NONBLOCKING };
+
+static enum rep_cat rep_cat_of(const struct cl_failure *f)
+{
+	if (f->blocker)
+		return CAT_BLOCKING;
+	if (f->heisen)
+		return CAT_HEISEN;
+	if (f->allowable)
+		return CAT_ALLOWABLE;
+	return CAT_NONBLOCKING;
+}
+
+static const char *rep_word(const struct report *r, const struct cl_failure *f)
+{
+	static const char *const words[] = { "regression", "heisenbug",
+					     "allowable", "nonblocking" };
+	enum rep_cat c = rep_cat_of(f);
+
+	return c == CAT_BLOCKING && !r->that ? "fail" : words[c];
+}
+
+/* A flight number as OSSTest shows it: a retest is "N-retest". */
+static void rep_flightnum(const struct report *r, long flight, char *out,
+			  size_t size)
+{
+	const char *suffix = "";
+
+	if (flight == r->retest_flight && flight)
+		suffix = "-retest";
+	for (size_t i = 0; i < r->nsubs; i++)
+		if (r->subs[i].flight == flight &&
+		    !strcmp(r->subs[i].intent, "retest"))
+			suffix = "-retest";
+	snprintf(out, size, "%ld%s", flight, suffix);
+}
+
+struct rep_line {
+	const struct cl_failure *f;
+	const char *prefix;   /* "in 102 " for a sub flight's failure */
+	long in_flight;
+	enum rep_cat cat;
+};
+
+static int rep_line_cmp(const void *a, const void *b)
+{
+	const struct rep_line *x = a, *y = b;
+	int c;
+
+	if (x->cat != y->cat)
+		return x->cat < y->cat ? -1 : 1;
+	if ((c = strcmp(x->f->status, y->f->status)))
+		return c;
+	if (x->in_flight != y->in_flight)
+		return x->in_flight < y->in_flight ? -1 : 1;
+	if ((c = strcmp(x->f->text, y->f->text)))
+		return c;
+	if ((c = strcmp(x->f->job, y->f->job)))
+		return c;
+	return x->f->stepno - y->f->stepno;
+}
+
+/* OSSTest squeezes a line's padding until it fits 79 columns. */
+static void rep_squeeze(char *s)
+{
+	char *dbl;
+
+	while (strlen(s) > 79 && (dbl = strstr(s, "  ")))
+		memmove(dbl, dbl + 1, strlen(dbl));
+}
+
+static void rep_failure_line(const struct report *r, const struct rep_line *l,
+			     struct buf *out)
+{
+	char no[16] = "", text[128], line[512];
+
+	if (l->f->stepno)
+		snprintf(no, sizeof(no), "%d", l->f->stepno);
+	if (l->in_flight) {
+		char fl[32];
+
+		rep_flightnum(r, l->in_flight, fl, sizeof(fl));
+		snprintf(text, sizeof(text), "in %s %s", fl, l->f->text);
+	} else if (l->f->heisen) {
+		char fl[32];
+
+		rep_flightnum(r, l->f->pass_in, fl, sizeof(fl));
+		snprintf(text, sizeof(text), "pass in %s", fl);
+	} else {
+		snprintf(text, sizeof(text), "%s", l->f->text);
+	}
+	snprintf(line, sizeof(line), " %-28s %2s %-28s %-8s %s", l->f->job, no,
+		 l->f->step, l->f->status, text);
+	rep_squeeze(line);
+	buf_addstr(out, line);
+	buf_rtrim(out);
+	buf_addch(out, '\n');
+}
+
+static void rep_failure_sections(const struct report *r, struct buf *out)
+{
+	static const char *const heads[] = {
+		[CAT_BLOCKING] = "Tests which did not succeed and are blocking,\n"
+				 "including tests which could not be run:\n",
+		[CAT_HEISEN] = "Tests which are failing intermittently (not blocking):\n",
+		[CAT_ALLOWABLE] = "Regressions which are regarded as allowable (not blocking):\n",
+		[CAT_NONBLOCKING] = "Tests which did not succeed, but are not blocking:\n",
+	};
+	size_t n = r->nfails, k = 0;
+	struct rep_line *lines;
+	int cat = -1;
+
+	for (size_t i = 0; i < r->nsubs; i++)
+		n += r->subs[i].nfails;
+	lines = xcalloc(n ? n : 1, sizeof(*lines));
+	for (size_t i = 0; i < r->nfails; i++)
+		lines[k++] = (struct rep_line){ &r->fails[i], NULL, 0,
+						rep_cat_of(&r->fails[i]) };
+	/* a heisenbug flight's own failures never block this flight */
+	for (size_t i = 0; i < r->nsubs; i++)
+		for (size_t j = 0; j < r->subs[i].nfails; j++)
+			lines[k++] = (struct rep_line){ &r->subs[i].fails[j], NULL,
+							r->subs[i].flight,
+							CAT_NONBLOCKING };
+	qsort(lines, k, sizeof(*lines), rep_line_cmp);
+	for (size_t i = 0; i < k; i++) {
+		if ((int)lines[i].cat != cat) {
+			cat = (int)lines[i].cat;
+			buf_addch(out, '\n');
+			buf_addstr(out, cat == CAT_BLOCKING && !r->that
+					       ? "Tests which did not succeed, including "
+						 "tests which could not be run:\n"
+					       : heads[cat]);
+		}
+		rep_failure_line(r, &lines[i], out);
+	}
+	free(lines);
+}
+
+void report_subject(const struct report *r, struct buf *out)
+{
+	const char *branch = r->branch ? r->branch : "adhoc";
+
+	if (r->baseline_test)
+		buf_addf(out, "[%s baseline test] ", branch);
+	else
+		buf_addf(out, "[%s %s] ", branch,
+			 !strcmp(r->intent, "gate") ? "test" : r->intent);
+	buf_addf(out, "%ld: %s%s%s", r->flight,
+		 r->vk == VK_REGRESSIONS ? "regressions - " :
+		 r->vk == VK_TOLERABLE ? "tolerable " : "",
+		 r->outcome, r->pushed ? " - PUSHED" : "");
+}
+
+static void rep_age_line(const char *what, const struct rep_age *a,
+			 int attempts, struct buf *out)
+{
+	if (!a->flight)
+		return;
+	buf_addf(out, "%-20s %6ld  %s  %4ld days", what, a->flight,
+		 a->started ? a->started : "(not started)", a->age_days);
+	if (attempts)
+		buf_addf(out, "  %4ld attempts", a->attempts);
+	buf_addch(out, '\n');
+}
+
+static void rep_headers(const struct report *r, const struct report_mail *m,
+			struct buf *out)
+{
+	const char *branch = r->branch ? r->branch : "adhoc";
+	int any = 0;
+
+	if (m->from)
+		buf_addf(out, "From: %s\n", m->from);
+	if (m->to)
+		buf_addf(out, "To: %s\n", m->to);
+	buf_addf(out, "Message-ID: <hangar-%ld-mainreport@%s>\n", r->flight,
+		 m->hostname ? m->hostname : "hangar");
+	buf_addstr(out, "Subject: ");
+	report_subject(r, out);
+	buf_addstr(out, "\nX-Hangar-Failures:");
+	for (size_t i = 0; i < r->nfails; i++, any = 1)
+		buf_addf(out, "\n    %s:%s:%s:%s:%s", branch, r->fails[i].job,
+			 r->fails[i].step, r->fails[i].status,
+			 rep_word(r, &r->fails[i]));
+	buf_addstr(out, any ? "\n" : " none\n");
+	buf_addstr(out, "X-Hangar-Versions-This:\n");
+	for (size_t i = 0; i < r->trees.n; i++)
+		buf_addf(out, "    %s=%s\n", r->trees.v[i], r->revs.v[i]);
+	if (r->that && r->tree)
+		buf_addf(out, "X-Hangar-Versions-That:\n    %s=%s\n", r->tree,
+			 r->that);
+	buf_addch(out, '\n');
+}
+
+static void rep_flight_heading(const struct report *r,
+			       const struct report_mail *m, struct buf *out)
+{
+	const char *branch = r->branch ? r->branch : "adhoc";
+
+	buf_addf(out, "flight %ld %s %s\n", r->flight, branch, r->intent);
+	if (r->retest_flight)
+		buf_addf(out, "flight %ld %s retest\n", r->retest_flight, branch);
+	if (m->url) {
+		buf_addf(out, "%s/flights/%ld\n", m->url, r->flight);
+		if (r->retest_flight)
+			buf_addf(out, "%s/flights/%ld\n", m->url, r->retest_flight);
+	}
+	if (r->baseline_test)
+		buf_addf(out, "\nThis is a baseline test of %s: the revision the "
+			      "branch's target has,\nwhich had not been tested on "
+			      "this branch. It is never pushed; the next\n"
+			      "flights are compared with it.\n",
+			 r->tree ? r->tree : "the tree");
+	buf_addch(out, '\n');
+	switch (r->vk) {
+	case VK_PERFECT:
+		buf_addstr(out, "Perfect :-)\nAll tests in this flight passed "
+				"as required\n");
+		break;
+	case VK_TOLERABLE:
+		buf_addstr(out, "Failures :-/ but no regressions.\n");
+		break;
+	case VK_REGRESSIONS:
+		buf_addstr(out, "Regressions :-(\n");
+		break;
+	case VK_PROBLEMS:
+		buf_addstr(out, "Failures and problems with tests :-(\n");
+		break;
+	}
+}
+
+static void rep_versions(const struct report *r, struct buf *out)
+{
+	buf_addstr(out, "\nversion targeted for testing:\n");
+	for (size_t i = 0; i < r->trees.n; i++)
+		buf_addf(out, " %-20s %s\n", r->trees.v[i], r->revs.v[i]);
+	if (r->that && r->tree)
+		buf_addf(out, "baseline version:\n %-20s %s\n", r->tree, r->that);
+	buf_addch(out, '\n');
+	rep_age_line("Last test of basis", &r->basis, 0, out);
+	if (r->failing_since.flight &&
+	    r->failing_since.flight != r->same_since.flight)
+		rep_age_line("Failing since", &r->failing_since, 1, out);
+	rep_age_line("Testing same since", &r->same_since, 1, out);
+}
+
+#define REP_RULE "------------------------------------------------------------\n"
+
+void report_text(const struct report *r, const struct report_mail *m,
+		 struct buf *out)
+{
+	rep_headers(r, m, out);
+	rep_flight_heading(r, m, out);
+	rep_failure_sections(r, out);
+	rep_versions(r, out);
+	buf_addstr(out, "\n" REP_RULE "jobs:\n");
+	for (size_t i = 0; i < r->njobs; i++)
+		buf_addf(out, " %-60s %s\n", r->jobs[i].job, r->jobs[i].status);
+	buf_addstr(out, "\n" REP_RULE);
+	if (m->url)
+		buf_addf(out, "hangar report at %s/flights/%ld\n", m->url,
+			 r->flight);
+	buf_addch(out, '\n');
+	buf_addstr(out, r->push_log ? r->push_log : "Push not decided yet.");
+	buf_rtrim(out);
+	buf_addstr(out, "\n" REP_RULE);
+	if (m->revlog && *m->revlog) {
+		buf_addstr(out, m->revlog);
+		buf_rtrim(out);
+		buf_addch(out, '\n');
+	}
+}

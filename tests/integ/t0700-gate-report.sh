@@ -1,0 +1,241 @@
+#!/bin/bash
+# The gate's judgement of a flight, against OSSTest's sg-report-flight
+# (reference §4.2 and scenarios 1-11 of §11(b)): a history built in a real
+# PostgreSQL by hand, then `hangar flight report F [--json]`.
+. "$(dirname "$0")/lib-test.sh"
+test_skip_unless "test $(id -u) = 0"
+
+export HANGAR_PG_FAST=1
+STATE=$TEST_DIR/state
+CONN="host=$STATE/pg dbname=hangar user=hangar"
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
+h() { "$HANGAR" --config lab.conf "$@"; }
+test_when_finished 'kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
+
+OLD=$(printf 'a%.0s' $(seq 40))
+NEW=$(printf 'b%.0s' $(seq 40))
+OTHER=$(printf 'c%.0s' $(seq 40))
+NEW2=$(printf 'd%.0s' $(seq 40))
+NEW3=$(printf 'e%.0s' $(seq 40))
+
+cat >lab.conf <<CONF
+[lab]
+	state = $STATE
+[tree "xen"]
+	url = /nonexistent.git
+[branch "xen-unstable"]
+	tree = xen
+	jobs = build-amd64
+	allow = test-@@-rtds@@
+	allow = test-@@-credit2
+	allow = !test-@@-credit2
+[recipe "build"]
+	step = build make
+[job "build-amd64"]
+	recipe = build
+	arch = x86_64
+CONF
+
+# SQL for a finished gate flight of xen-unstable: flight ID REV [TARGET]
+flight() {
+	local target=NULL
+	[ -z "${3:-}" ] || target="'$3'"
+	echo "INSERT INTO flights (id, branch, intent, status, verdict, target_revision, started_at)
+	      VALUES ($1, 'xen-unstable', 'gate', 'finished', 'none', $target, now() - interval '1 day');
+	      INSERT INTO flight_revisions VALUES ($1, 'xen', '$2');"
+}
+# a job with its steps: job FLIGHT JOB STATUS [STEP=STATUS]...
+job() {
+	local f=$1 j=$2 st=$3 n=1 s
+	shift 3
+	echo "INSERT INTO jobs (flight, job, recipe, arch, status) VALUES ($f, '$j', 'test', 'x86_64', '$st');"
+	for s in "$@"; do
+		echo "INSERT INTO steps (flight, job, stepno, kind, name, status)
+		      VALUES ($f, '$j', $n, 'run', '${s%%=*}', '${s#*=}');"
+		n=$((n + 1))
+	done
+}
+
+{
+	# 90: an older revision, where these passed once
+	flight 90 "$OTHER"
+	job 90 test-untested pass guest-start=pass
+	job 90 test-like pass guest-start=pass
+	job 90 test-notrun pass guest-start=pass
+	# 100 and 102: two baseline flights of OLD
+	flight 100 "$OLD"
+	job 100 build-amd64 pass build=pass
+	job 100 build-armhf pass build=pass
+	job 100 build-arm64 pass build=pass
+	job 100 test-amd64-amd64-xl pass host-install=pass guest-start=pass
+	job 100 test-like fail guest-start=fail
+	job 100 test-three pass guest-start=pass
+	job 100 test-broken pass guest-start=pass
+	job 100 test-heisen pass guest-start=pass
+	job 100 test-amd64-amd64-xl-rtds pass guest-start=pass
+	job 100 test-amd64-amd64-xl-credit2 pass guest-start=pass
+	job 100 test-nostep pass guest-start=pass
+	job 100 test-notrun blocked
+	flight 102 "$OLD"
+	job 102 test-three fail guest-start=fail
+	job 102 build-arm64 fail build=fail
+	# 101: the flight under test (NEW, compared with OLD)
+	flight 101 "$NEW" "$OLD"
+	job 101 build-amd64 pass build=pass
+	job 101 build-armhf fail build=fail
+	job 101 build-arm64 fail build=fail
+	job 101 test-amd64-amd64-xl fail host-install=pass guest-start=fail
+	job 101 test-like fail guest-start=fail
+	job 101 test-three fail guest-start=fail
+	job 101 test-never fail migrate-support-check=fail
+	job 101 test-untested fail guest-start=fail
+	job 101 test-armhf-armhf-xl blocked
+	job 101 test-broken broken guest-start=broken
+	job 101 test-nostep broken
+	job 101 test-heisen fail guest-start=fail
+	job 101 test-amd64-amd64-xl-rtds fail guest-start=fail
+	job 101 test-amd64-amd64-xl-credit2 fail guest-start=fail
+	job 101 test-starved starved
+	job 101 test-notrun fail guest-start=fail
+	# 103: the same NEW again, where test-heisen passed
+	flight 103 "$NEW" "$OLD"
+	job 103 test-heisen pass guest-start=pass
+	job 103 test-like fail guest-start=fail
+	# 104: only failures like the baseline's
+	flight 104 "$NEW2" "$OLD"
+	job 104 build-amd64 pass build=pass
+	job 104 test-like fail guest-start=fail
+	# 105: all pass
+	flight 105 "$NEW2" "$OLD"
+	job 105 build-amd64 pass build=pass
+	# 106: lab trouble where the baseline passed, nothing else
+	flight 106 "$NEW3" "$OLD"
+	job 106 build-amd64 pass build=pass
+	job 106 test-broken broken guest-start=broken
+	echo "SELECT setval('flights_id_seq', 1000);"
+} >history.sql
+
+# class F JOB STEP: "CLASS BLOCKING TEXT" of that failure in report.F.json
+class() {
+	python3 - "$@" <<'PY'
+import json, sys
+f, job, step = sys.argv[1:4]
+d = json.load(open("report.%s.json" % f))
+for x in d["failures"]:
+    if x["job"] == job and x["step"] == step:
+        print(x["class"], "blocking" if x["blocking"] else "nonblocking", x["text"])
+        break
+else:
+    print("absent")
+PY
+}
+expect_class() {
+	local got
+	got=$(class "$1" "$2" "$3")
+	[ "$got" = "$4" ] || { echo "flight $1 $2 $3: got '$got', want '$4'"; return 1; }
+}
+
+test_expect_success 'a history of flights, and their reports' '
+	h lab apply lab.conf >/dev/null &&
+	psql -X -q -v ON_ERROR_STOP=1 "$CONN" -f history.sql &&
+	for f in 101 103 104 105 106; do
+		h flight report $f --json >report.$f.json &&
+		h flight report $f >report.$f.txt || return 1
+	done &&
+	cat report.101.txt
+'
+
+test_expect_success '1: a step that passed in the baseline and fails now is a regression' '
+	expect_class 101 test-amd64-amd64-xl guest-start "regression blocking REGR. vs. 100" &&
+	grep -E "^ test-amd64-amd64-xl +[0-9]+ guest-start +fail +REGR\. vs\. 100$" report.101.txt &&
+	grep -x "    xen-unstable:test-amd64-amd64-xl:guest-start:fail:regression" report.101.txt &&
+	grep -x "Subject: \[xen-unstable test\] 101: regressions - trouble: blocked/broken/fail/pass/starved" report.101.txt &&
+	python3 -c "import json; d=json.load(open(\"report.101.json\")); assert {\"job\": \"test-amd64-amd64-xl\", \"step\": \"guest-start\", \"baseline_flight\": 100} in d[\"regressions\"], d[\"regressions\"]; assert d[\"baseline\"] == {\"flight\": 102, \"revisions\": {\"xen\": \"$OLD\"}}, d[\"baseline\"]; assert d[\"tested\"] == {\"xen\": \"$NEW\"}"
+'
+
+test_expect_success '2: a failure like the baseline does not block; tolerable' '
+	expect_class 101 test-like guest-start "fail-like-baseline nonblocking like 100" &&
+	expect_class 104 test-like guest-start "fail-like-baseline nonblocking like 100" &&
+	grep -x "Subject: \[xen-unstable test\] 104: tolerable FAIL" report.104.txt &&
+	grep -x "Failures :-/ but no regressions." report.104.txt &&
+	grep -x "    xen-unstable:test-like:guest-start:fail:nonblocking" report.104.txt &&
+	sed -n "/^Tests which did not succeed, but are not blocking:/,/^$/p" report.104.txt | grep -E "^ test-like +1 guest-start +fail +like 100$"
+'
+
+test_expect_success '3: the same failure in any baseline flight wins over a pass' '
+	expect_class 101 test-three guest-start "fail-like-baseline nonblocking like 102"
+'
+
+test_expect_success '4: for a build, any baseline pass is a regression' '
+	expect_class 101 build-arm64 build "regression blocking REGR. vs. 100"
+'
+
+test_expect_success '5: a step that never passed on the branch is "never pass"' '
+	expect_class 101 test-never migrate-support-check "never-pass nonblocking never pass"
+'
+
+test_expect_success '6: no baseline flight ran the job: "baseline untested"' '
+	expect_class 101 test-untested guest-start "baseline-untested nonblocking baseline untested" &&
+	expect_class 101 test-notrun guest-start "baseline-untested nonblocking blocked in 100"
+'
+
+test_expect_success '7: a blocked job is n/a; its build carries the regression' '
+	expect_class 101 test-armhf-armhf-xl "<none executed>" "blocked nonblocking n/a" &&
+	expect_class 101 build-armhf build "regression blocking REGR. vs. 100" &&
+	grep -E "^ test-armhf-armhf-xl +<none executed> +blocked +n/a$" report.101.txt &&
+	expect_class 101 test-starved "<none executed>" "starved nonblocking n/a"
+'
+
+test_expect_success '8: broken where the baseline passed blocks' '
+	expect_class 101 test-broken guest-start "broken blocking REGR. vs. 100" &&
+	expect_class 106 test-broken guest-start "broken blocking REGR. vs. 100" &&
+	grep -x "Failures and problems with tests :-(" report.106.txt &&
+	python3 -c "import json; d=json.load(open(\"report.106.json\")); assert d[\"regressions\"] == [], d"
+'
+
+test_expect_success '9: a job broken without a failing step is a blocker' '
+	expect_class 101 test-nostep "<none executed>" "broken blocking "
+'
+
+test_expect_success '10: passed in another flight of the same revisions: heisenbug' '
+	expect_class 101 test-heisen guest-start "heisenbug nonblocking pass in 103" &&
+	sed -n "/^Tests which are failing intermittently (not blocking):/,/^$/p" report.101.txt |
+		grep -E "^ test-heisen +1 guest-start +fail +pass in 103$" &&
+	grep -E "^ test-like +1 guest-start +fail +in 103 like 100$" report.101.txt &&
+	grep -x "    xen-unstable:test-heisen:guest-start:fail:heisenbug" report.101.txt
+'
+
+test_expect_success '11: the allow list makes a regression allowable; ! takes a line back' '
+	expect_class 101 test-amd64-amd64-xl-rtds guest-start "allowed nonblocking REGR. vs. 100" &&
+	sed -n "/^Regressions which are regarded as allowable (not blocking):/,/^$/p" report.101.txt |
+		grep -E "^ test-amd64-amd64-xl-rtds +1 guest-start +fail +REGR\. vs\. 100$" &&
+	grep -x "    xen-unstable:test-amd64-amd64-xl-rtds:guest-start:fail:allowable" report.101.txt &&
+	expect_class 101 test-amd64-amd64-xl-credit2 guest-start "regression blocking REGR. vs. 100"
+'
+
+test_expect_success 'a flight where everything passed is perfect' '
+	grep -x "Subject: \[xen-unstable test\] 105: all pass" report.105.txt &&
+	grep -x "Perfect :-)" report.105.txt &&
+	python3 -c "import json; d=json.load(open(\"report.105.json\")); assert d[\"failures\"] == [] and d[\"outcome\"] == \"all pass\", d"
+'
+
+test_expect_success 'the mail has the versions, the basis and the job list' '
+	grep -x "version targeted for testing:" report.101.txt &&
+	grep -E "^ xen +$NEW$" report.101.txt &&
+	grep -x "baseline version:" report.101.txt &&
+	grep -E "^ xen +$OLD$" report.101.txt &&
+	grep -E "^Last test of basis +102  [0-9-]+ [0-9:]+ Z +1 days$" report.101.txt &&
+	grep -E "^Testing same since +101  [0-9-]+ [0-9:]+ Z +1 days +1 attempts$" report.101.txt &&
+	grep -E "^ test-never +fail$" report.101.txt &&
+	grep -x "X-Hangar-Versions-That:" report.101.txt
+'
+
+test_expect_success 'a missing flight is an error; the report needs no scan of history' '
+	rc=0 && h flight report 99999 2>err || rc=$? &&
+	test $rc = 1 &&
+	grep "no flight 99999" err &&
+	q "EXPLAIN SELECT f.id FROM flight_revisions fr JOIN flights f ON f.id = fr.flight WHERE fr.tree = \$\$xen\$\$ AND fr.revision = \$\$$OLD\$\$" >plan.txt &&
+	grep -q "flight_revisions_rev_idx\|flight_revisions_pkey" plan.txt || { cat plan.txt; false; }
+'
+
+test_done

@@ -1,0 +1,247 @@
+/*
+ * test-classify.c: the pure core of the gate's judgement (flights/
+ * classify.h, report.h): OSSTest's priority table, the allow-list
+ * patterns, the outcome summary and the immediate-retest limits of
+ * reference §4.3 (scenario 15).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "classify.h"
+#include "report.h"
+#include "xalloc.h"
+#include "banned.h"
+
+static struct cl_failure failure(const char *status, const struct cl_obs *obs,
+				 size_t nobs)
+{
+	struct cl_failure f;
+
+	memset(&f, 0, sizeof(f));
+	f.job = "test-amd64-xl";
+	f.step = "guest-start";
+	f.status = status;
+	f.stepno = 3;
+	f.ever_passed = 1;
+	f.have_baseline = 1;
+	f.obs = obs;
+	f.nobs = nobs;
+	return f;
+}
+
+static void test_priority_table(void **state)
+{
+	static const struct cl_obs pass_fail[] = { { 120, "pass" }, { 118, "fail" } };
+	static const struct cl_obs pass_only[] = { { 120, "pass" }, { 119, NULL } };
+	static const struct cl_obs fail_only[] = { { 120, "fail" } };
+	static const struct cl_obs broken_only[] = { { 120, "broken" } };
+	struct cl_failure f;
+
+	(void)state;
+	f = failure("fail", pass_fail, 2);
+	classify_failure(&f, NULL);
+	assert_int_equal(f.cls, FC_LIKE);
+	assert_string_equal(f.text, "like 118");
+	assert_null(f.blocker);
+
+	f = failure("fail", pass_fail, 2);
+	f.build = 1;
+	classify_failure(&f, NULL);
+	assert_int_equal(f.cls, FC_REGRESSION);
+	assert_string_equal(f.text, "REGR. vs. 120");
+	assert_string_equal(f.blocker, "regression");
+
+	f = failure("fail", pass_only, 2);
+	classify_failure(&f, NULL);
+	assert_int_equal(f.cls, FC_REGRESSION);
+	assert_int_equal(f.vs, 120);
+
+	f = failure("broken", pass_only, 2);
+	classify_failure(&f, NULL);
+	assert_int_equal(f.cls, FC_BROKEN);
+	assert_string_equal(f.blocker, "broken");
+	assert_string_equal(f.text, "REGR. vs. 120");
+
+	f = failure("broken", fail_only, 1);
+	classify_failure(&f, NULL);
+	assert_int_equal(f.cls, FC_BROKEN);
+	assert_null(f.blocker);
+	assert_string_equal(f.text, "failed in 120");
+
+	f = failure("fail", broken_only, 1);
+	classify_failure(&f, NULL);
+	assert_int_equal(f.cls, FC_LIKE);
+	assert_string_equal(f.text, "broken in 120");
+
+	f = failure("fail", NULL, 0);
+	classify_failure(&f, NULL);
+	assert_int_equal(f.cls, FC_UNTESTED);
+	assert_string_equal(f.text, "baseline untested");
+
+	f = failure("fail", pass_only, 2);
+	f.ever_passed = 0;
+	classify_failure(&f, NULL);
+	assert_int_equal(f.cls, FC_NEVER_PASS);
+
+	/* a heisenbug only for test jobs: a build's pass is priority 600 */
+	f = failure("fail", pass_only, 2);
+	f.pass_in = 130;
+	classify_failure(&f, NULL);
+	assert_int_equal(f.cls, FC_HEISENBUG);
+	assert_string_equal(f.text, "pass in 130");
+	assert_null(f.blocker);
+	f.build = 1;
+	classify_failure(&f, NULL);
+	assert_int_equal(f.cls, FC_REGRESSION);
+
+	f = failure("running", pass_only, 2);
+	classify_failure(&f, NULL);
+	assert_string_equal(f.blocker, "unfinished");
+	f = failure("cancelled", pass_only, 2);
+	classify_failure(&f, NULL);
+	assert_string_equal(f.text, "[st=cancelled!]");
+	assert_string_equal(f.blocker, "broken");
+}
+
+static void test_allow(void **state)
+{
+	struct allow_list a;
+	struct err err = ERR_INIT;
+
+	(void)state;
+	assert_true(allow_pattern_match("test-@@-rtds@@", "test-amd64-amd64-xl-rtds"));
+	assert_true(allow_pattern_match("test-*-rtds*", "test-amd64-amd64-xl-rtds"));
+	assert_false(allow_pattern_match("test-@-rtds", "test-amd64-amd64-rtds"));
+	assert_true(allow_pattern_match("test-@-rtds", "test-amd64-rtds"));
+	assert_false(allow_pattern_match("@@", "a b"));
+	assert_true(allow_pattern_match("build-?64", "build-x64"));
+	assert_false(allow_pattern_match("build", "build-amd64"));
+
+	allow_init(&a);
+	assert_int_equal(allow_add(&a, "test-@@-rtds@@", &err), 0);
+	assert_int_equal(allow_add(&a, "build-@@ logs-capture@@", &err), 0);
+	assert_int_equal(allow_add(&a, "test-@@-credit2  # a comment", &err), 0);
+	assert_int_equal(allow_add(&a, "# only a comment", &err), 0);
+	assert_true(allow_match(&a, "test-amd64-xl-credit2", "guest-start"));
+	assert_int_equal(allow_add(&a, "!test-@@-credit2", &err), 0);
+	assert_false(allow_match(&a, "test-amd64-xl-credit2", "guest-start"));
+	assert_true(allow_match(&a, "test-x-rtds", "anything"));
+	assert_true(allow_match(&a, "build-amd64", "logs-capture"));
+	assert_false(allow_match(&a, "build-amd64", "build"));
+	assert_int_equal(a.jobpat.n, 2);
+	assert_null(a.jobpat.v[2]);
+	assert_int_equal(allow_add(&a, "a b c", &err), ERR_USAGE);
+	allow_release(&a);
+
+	{
+		static const struct cl_obs pass[] = { { 120, "pass" } };
+		struct cl_failure f = failure("fail", pass, 1);
+
+		allow_init(&a);
+		allow_add(&a, "test-*-xl", &err);
+		classify_failure(&f, &a);
+		assert_int_equal(f.cls, FC_ALLOWED);
+		assert_null(f.blocker);
+		assert_string_equal(f.text, "REGR. vs. 120");
+		allow_release(&a);
+	}
+}
+
+static void test_outcome(void **state)
+{
+	static const char *const all_pass[] = { "pass", "pass" };
+	static const char *const all_fail[] = { "fail" };
+	static const char *const fail[] = { "pass", "blocked", "fail", "pass" };
+	static const char *const trouble[] = { "pass", "broken", "fail" };
+	char out[64];
+
+	(void)state;
+	flight_outcome(all_pass, 2, out, sizeof(out));
+	assert_string_equal(out, "all pass");
+	flight_outcome(all_fail, 1, out, sizeof(out));
+	assert_string_equal(out, "ALL FAIL");
+	flight_outcome(fail, 4, out, sizeof(out));
+	assert_string_equal(out, "FAIL");
+	flight_outcome(trouble, 3, out, sizeof(out));
+	assert_string_equal(out, "trouble: broken/fail/pass");
+}
+
+/* A report of njobs jobs, nregr of the test jobs regressed. */
+static void make_report(struct report *r, size_t njobs, size_t nregr,
+			int build_regressed)
+{
+	report_init(r);
+	r->jobs = xcalloc(njobs, sizeof(*r->jobs));
+	r->fails = xcalloc(nregr + 1, sizeof(*r->fails));
+	for (size_t i = 0; i < njobs; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), i ? "test-%zu" : "build-amd64", i);
+		r->jobs[i].job = xstrdup(name);
+		r->jobs[i].status = xstrdup("pass");
+		r->jobs[i].build = i == 0;
+		r->njobs++;
+	}
+	for (size_t i = 0; i < nregr + (build_regressed ? 1 : 0); i++) {
+		struct cl_failure *f = &r->fails[r->nfails++];
+
+		f->job = r->jobs[i < nregr ? i + 1 : 0].job;
+		f->step = "guest-start";
+		f->cls = FC_REGRESSION;
+		f->blocker = "regression";
+	}
+}
+
+static void test_retest_limits(void **state)
+{
+	struct report r;
+	struct vec jobs = VEC_INIT;
+	const char *why;
+
+	(void)state;
+	make_report(&r, 100, 3, 0);
+	assert_int_equal(report_retest_jobs(&r, &jobs, &why), 3);
+	assert_null(why);
+	assert_string_equal(jobs.v[0], "test-1");
+	vec_clear(&jobs);
+	report_release(&r);
+
+	make_report(&r, 100, 10, 0);
+	assert_int_equal(report_retest_jobs(&r, &jobs, &why), 10);
+	vec_clear(&jobs);
+	report_release(&r);
+
+	make_report(&r, 100, 15, 0);
+	assert_int_equal(report_retest_jobs(&r, &jobs, &why), 0);
+	assert_string_equal(why, "too many regressions");
+	assert_int_equal(jobs.n, 0);
+	report_release(&r);
+
+	make_report(&r, 100, 3, 1);
+	assert_int_equal(report_retest_jobs(&r, &jobs, &why), 0);
+	assert_string_equal(why, "other blockers");
+	report_release(&r);
+
+	/* one regression in a small flight is still retested */
+	make_report(&r, 4, 1, 0);
+	assert_int_equal(report_retest_jobs(&r, &jobs, &why), 1);
+	vec_clear(&jobs);
+	report_release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_priority_table),
+		cmocka_unit_test(test_allow),
+		cmocka_unit_test(test_outcome),
+		cmocka_unit_test(test_retest_limits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
