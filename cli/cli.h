@@ -77,6 +77,9 @@ int cmd_branch(struct cli *cli, int argc, char **argv);
 /* `hangar flight report`: the stored report of a decided flight, else
  * the flight judged now. */
 int cli_flight_report(struct cli *cli, struct db *db, long flight, int json);
+/* Judges the flight n times (load, classify, JSON and mail); prints the
+ * median and fastest times, for the benchmarks. */
+int cli_flight_report_bench(struct cli *cli, struct db *db, long flight, int n);
 
 extern const char cmd_db_usage[];
 extern const char cmd_lab_usage[];

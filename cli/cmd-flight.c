@@ -30,6 +30,7 @@ const char cmd_flight_usage[] =
 	"  report  the flight judged against its baseline: OSSTest's mail\n"
 	"          (--json: the report JSON); a decided gate flight's is the\n"
 	"          one stored (and mailed) when it was decided\n"
+	"          (--bench N: judge it N times, print the median time)\n"
 	"  rerun   a new ad-hoc flight of the same revisions: every job, or\n"
 	"          JOB (reusing the flight's passing builds); prints 'flight N'\n"
 	"  log     print a step's log (the last step when STEP is left out),\n"
@@ -313,10 +314,11 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "bench", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err err = ERR_INIT;
-	long id = 0, limit = 20, timeout = 0;
+	long id = 0, limit = 20, timeout = 0, bench = 0;
 	const char *sub;
 	struct db *db;
 	json_t *f = NULL;
@@ -330,6 +332,8 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 			return cli_usage_error(cmd_flight_usage, "--limit: 1 to 100000");
 		else if (c == 't' && strnum_duration(optarg, 1, 30 * 86400, &timeout) < 0)
 			return cli_usage_error(cmd_flight_usage, "--timeout: a duration");
+		else if (c == 'b' && strnum_long(optarg, 1, 100000, &bench) < 0)
+			return cli_usage_error(cmd_flight_usage, "--bench: 1 to 100000");
 	}
 	if (optind >= argc)
 		return cli_usage_error(cmd_flight_usage, "flight: which action?");
@@ -390,6 +394,8 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 			       n, n == 1 ? "" : "s");
 	} else if (!strcmp(sub, "wait")) {
 		rc = flight_wait(db, id, timeout, json);
+	} else if (!strcmp(sub, "report") && bench) {
+		rc = cli_flight_report_bench(cli, db, id, (int)bench);
 	} else if (!strcmp(sub, "report")) {
 		rc = cli_flight_report(cli, db, id, json);
 	} else if (db_flight_json(db, id, &f, &err) < 0) {

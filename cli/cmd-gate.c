@@ -260,6 +260,50 @@ int cli_flight_report(struct cli *cli, struct db *db, long flight, int json)
 	return gate_print_report(cli, db, flight, json);
 }
 
+static long long bench_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int bench_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int cli_flight_report_bench(struct cli *cli, struct db *db, long flight, int n)
+{
+	struct gate_conf c;
+	struct err err = ERR_INIT;
+	double *ms = xcalloc((size_t)n, sizeof(*ms));
+	size_t bytes = 0;
+
+	gate_conf_of(cli, &c);
+	for (int i = 0; i < n; i++) {
+		struct buf text = BUF_INIT;
+		long long t0 = bench_now_us();
+		json_t *j = NULL;
+
+		if (gate_report(db, &c, flight, &j, &text, &err) < 0) {
+			free(ms);
+			return cli_fail(&err);
+		}
+		ms[i] = (double)(bench_now_us() - t0) / 1000.0;
+		bytes = text.len;
+		json_decref(j);
+		buf_release(&text);
+	}
+	qsort(ms, (size_t)n, sizeof(*ms), bench_cmp);
+	printf("report of flight %ld: median %.2f ms, fastest %.2f ms (%d runs, "
+	       "mail %zu bytes)\n", flight, ms[n / 2], ms[0], n, bytes);
+	free(ms);
+	return 0;
+}
+
 int cmd_gate(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -360,7 +360,7 @@ int db_branch_block(struct db *db, const char *branch, int on,
 	return db_branch_update(db, branch,
 				"UPDATE branches SET blocked = $2::boolean, "
 				"block_reason = CASE WHEN $2::boolean THEN "
-				"coalesce($3, '') || ' (' || $4 || ')' END "
+				"coalesce($3::text, '') || ' (' || $4::text || ')' END "
 				"WHERE name = $1 AND NOT retired RETURNING name",
 				on ? "branch.blocked" : "branch.unblocked",
 				on ? "t" : "f", reason, err);
@@ -370,7 +370,8 @@ int db_branch_force(struct db *db, const char *branch, const char *rev,
 		    const char *reason, struct err *err)
 {
 	return db_branch_update(db, branch,
-				"UPDATE branches SET force_rev = $2, force_reason = $3, "
+				"UPDATE branches SET force_rev = $2::text, "
+				"force_reason = $3::text, "
 				"force_by = CASE WHEN $2 IS NOT NULL THEN $4 END "
 				"WHERE name = $1 AND NOT retired RETURNING name",
 				rev ? "branch.force-push" : "branch.force-cleared", rev,

@@ -54,6 +54,7 @@
 #   HANGAR_TEST_KEEP=1      keep $TEST_DIR
 #   HANGAR_TEST_VERBOSE=1   (or -v on the command line) print every test's
 #                           output, not only a failing one's
+#   HANGAR_TEST_TRACE=1     run the test bodies under `set -x`
 
 if [ -z "${BASH_VERSION:-}" ]; then
 	echo "lib-test.sh: needs bash" >&2
@@ -174,6 +175,7 @@ test_expect_success() {
 	(
 		set -e -o pipefail
 		cd "$TEST_DIR"
+		[ "${HANGAR_TEST_TRACE:-0}" != 1 ] || set -x
 		eval "$body"
 	) </dev/null >"$out" 2>&1 7>&-
 	rc=$?
