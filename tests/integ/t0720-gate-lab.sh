@@ -1,0 +1,145 @@
+#!/bin/bash
+# The gate end to end on the simulated lab, unattended: the scheduler, a
+# worker and the gate daemon, and commits to the demo tree's staging. The
+# untested master is tested first; a good commit is pushed; a commit that
+# breaks arm64 is not (after its retest), with the regression named; its
+# fix is pushed; a failure master already had does not block; dead hosts
+# give broken, not a regression.
+. "$(dirname "$0")/lib-test.sh"
+. "$SRCDIR/tests/integ/lib-lab.sh"
+T=$TEST_DIR/trees
+BARE=$T/minivisor.git
+
+"$LAB" create "$L" --net "$NET" ruby:x86_64:share-build opal:arm64 onyx:arm64 \
+	jade:riscv64 >/dev/null
+"$DEMO_TREE" create "$T" >base.rev
+sed -i 's/^\tboot-timeout = .*/\tboot-timeout = 6\n\tpower-cycle-time = 1/' "$L/hosts.conf"
+cat >lab.conf <<CONF
+[lab]
+	state = $STATE
+	identity = $L/id_ed25519
+[include]
+	path = $L/hosts.conf
+[scheduler]
+	interval = 1s
+	claim-timeout = 30s
+[worker]
+	slots = 4
+	heartbeat = 1s
+	lease = 10s
+[gate]
+	interval = 2s
+[tree "minivisor"]
+	url = $BARE
+[branch "minivisor"]
+	tree = minivisor
+	jobs = build-amd64 test-amd64 test-arm64 test-riscv64
+[job "build-amd64"]
+	recipe = build
+	arch = x86_64
+	flags = share-build
+	runvar = make_flags=-j2
+[recipe "build"]
+	step = build make \$HANGAR_MAKE_FLAGS dist
+	artifacts = dist/*.tar.gz
+[recipe "test"]
+	step = host-power-cycle
+	step = install-build rm -rf installed && mkdir -p installed && tar xzf dist/minivisor.tar.gz -C installed
+	step = run boot ./installed/bin/check-boot
+	step = run smoke ./installed/tests/smoke.sh
+CONF
+for a in amd64:x86_64 arm64:arm64 riscv64:riscv64; do
+	printf '[job "test-%s"]\n\trecipe = test\n\tarch = %s\n\tneeds = build-amd64\n' \
+		"${a%%:*}" "${a#*:}" >>lab.conf
+done
+
+master() { git --git-dir "$BARE" rev-parse master; }
+# the newest gate flight of REV, once decided: "FLIGHT VERDICT PUSHED"
+decided() {
+	q "SELECT f.id || ' ' || f.verdict || CASE WHEN f.pushed THEN ' pushed' ELSE '' END
+	   FROM flights f JOIN flight_revisions r ON r.flight = f.id
+	   WHERE r.revision = '$1' AND f.intent = 'gate' AND f.verdict <> 'pending'
+	   ORDER BY f.id DESC LIMIT 1"
+}
+# wait_decided REV FILE: waits (up to 5 minutes) and writes decided's line
+wait_decided() {
+	wait_for "test -n \"\$(decided $1)\"" 300 || {
+		h flight list; tail -n 20 gate.log; return 1
+	}
+	decided "$1" >"$2"
+}
+
+test_expect_success 'the lab and the daemons start; master is tested first' '
+	"$LAB" start "$L" >lab.log &&
+	h lab apply lab.conf >/dev/null &&
+	start_daemon scheduler && start_daemon worker && start_daemon gate &&
+	wait_decided "$(cat base.rev)" base.out &&
+	read F V <base.out && test "$V" = no-push &&
+	test "$(q "SELECT baseline_test FROM flights WHERE id=$F")" = t &&
+	test "$(q "SELECT count(*) FROM jobs WHERE flight=$F AND status=\$\$pass\$\$")" = 4 &&
+	h flight report $F | grep -x "Subject: \[minivisor baseline test\] $F: all pass"
+'
+
+test_expect_success 'a good staging commit is pushed' '
+	"$DEMO_TREE" commit "$T" good >good.rev &&
+	wait_decided "$(cat good.rev)" good.out && cat good.out &&
+	test "$(cat good.out)" = "$(cut -d" " -f1 good.out) push pushed" &&
+	test "$(master)" = "$(cat good.rev)"
+'
+
+test_expect_success 'a commit breaking arm64 is not pushed; the regression is named' '
+	"$DEMO_TREE" commit "$T" break arm64 >break.rev &&
+	wait_decided "$(cat break.rev)" break.out && cat break.out &&
+	read F V <break.out && test "$V" = no-push &&
+	test "$(master)" = "$(cat good.rev)" &&
+	R=$(q "SELECT id FROM flights WHERE retest_of=$F") && test -n "$R" &&
+	test "$(jstatus $R test-arm64)" = fail &&
+	h flight report $F --json >r.json &&
+	G=$(cut -d" " -f1 good.out) &&
+	python3 -c "import json; d=json.load(open(\"r.json\")); assert d[\"regressions\"] == [{\"job\": \"test-arm64\", \"step\": \"smoke\", \"baseline_flight\": $G}], d; assert [f[\"class\"] for f in d[\"failures\"]] == [\"regression\"], d" &&
+	h flight report $F >r.txt &&
+	grep -E "^ test-arm64 +[0-9]+ smoke +fail +REGR\. vs\. $G$" r.txt &&
+	grep -x "Subject: \[minivisor test\] $F: regressions - FAIL" r.txt
+'
+
+test_expect_success 'its fix is pushed' '
+	"$DEMO_TREE" commit "$T" fix arm64 >fix.rev &&
+	wait_decided "$(cat fix.rev)" fix.out && cat fix.out &&
+	grep -q " push pushed$" fix.out &&
+	test "$(master)" = "$(cat fix.rev)"
+'
+
+test_expect_success 'a failure already on master does not block' '
+	# someone pushes to master directly (the gate stopped meanwhile, so
+	# that it sees both refs move at once)
+	kill_pid $(cat gate.pid) &&
+	"$DEMO_TREE" commit "$T" break riscv64 >rv.rev &&
+	"$DEMO_TREE" push-master "$T" "$(cat rv.rev)" >/dev/null &&
+	start_daemon gate &&
+	wait_decided "$(cat rv.rev)" rv.out && cat rv.out &&
+	read B V <rv.out &&
+	test "$(q "SELECT baseline_test FROM flights WHERE id=$B")" = t &&
+	test "$(jstatus $B test-riscv64)" = fail &&
+	"$DEMO_TREE" commit "$T" good >g2.rev &&
+	wait_decided "$(cat g2.rev)" g2.out && cat g2.out &&
+	read F V P <g2.out && test "$V $P" = "push pushed" &&
+	test "$(master)" = "$(cat g2.rev)" &&
+	h flight report $F --json >r.json &&
+	python3 -c "import json; d=json.load(open(\"r.json\")); f=d[\"failures\"]; assert len(f) == 1 and f[0][\"job\"] == \"test-riscv64\" and f[0][\"class\"] == \"fail-like-baseline\" and f[0][\"text\"] == \"like $B\", f"
+'
+
+test_expect_success 'dead hosts give broken, not a regression' '
+	"$LAB" fault "$L" opal panic >/dev/null &&
+	"$LAB" fault "$L" onyx panic >/dev/null &&
+	"$DEMO_TREE" commit "$T" good >g3.rev &&
+	wait_decided "$(cat g3.rev)" g3.out && cat g3.out &&
+	read F V <g3.out && test "$V" = no-push &&
+	test "$(jstatus $F test-arm64)" = broken &&
+	test "$(master)" = "$(cat g2.rev)" &&
+	h flight report $F --json >r.json &&
+	python3 -c "import json; d=json.load(open(\"r.json\")); assert d[\"regressions\"] == [], d; c={(f[\"job\"], f[\"class\"], f[\"blocking\"]) for f in d[\"failures\"]}; assert (\"test-arm64\", \"broken\", True) in c, c; assert all(x[1] != \"regression\" for x in c), c" &&
+	test -z "$(q "SELECT id FROM flights WHERE retest_of=$F")" &&
+	h flight report $F | grep -x "Failures and problems with tests :-("
+'
+
+test_done
