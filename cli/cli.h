@@ -73,6 +73,7 @@ int cmd_worker(struct cli *cli, int argc, char **argv);
 int cmd_flight(struct cli *cli, int argc, char **argv);
 int cmd_request(struct cli *cli, int argc, char **argv);
 int cmd_gate(struct cli *cli, int argc, char **argv);
+int cmd_demo_drive(struct cli *cli, int argc, char **argv);
 int cmd_branch(struct cli *cli, int argc, char **argv);
 /* `hangar flight report`: the stored report of a decided flight, else
  * the flight judged now. */
@@ -87,6 +88,7 @@ extern const char cmd_host_usage[];
 extern const char cmd_up_usage[];
 extern const char cmd_web_usage[];
 extern const char cmd_gate_usage[];
+extern const char cmd_demo_drive_usage[];
 extern const char cmd_branch_usage[];
 extern const char cmd_scheduler_usage[];
 extern const char cmd_plan_usage[];

@@ -22,10 +22,13 @@
 #include "buf.h"
 #include "cli.h"
 #include "db-cluster.h"
+#include "db-gate.h"
 #include "db-lab.h"
 #include "fsutil.h"
+#include "gitx.h"
 #include "log.h"
 #include "proc.h"
+#include "strnum.h"
 #include "vec.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -413,6 +416,11 @@ static int up_supervise(struct up *u)
 		c->name = *d;
 		up_spawn(u, c);
 	}
+	if (u->demo) {
+		/* the demo's developer: commits to staging by itself */
+		u->children[u->nchildren].name = "demo-drive";
+		up_spawn(u, &u->children[u->nchildren++]);
+	}
 	for (;;) {
 		struct timespec ts = { 0, 200 * 1000 * 1000 };
 		int sig = sigtimedwait(&set, NULL, &ts);
@@ -556,4 +564,150 @@ out:
 	if (u.config)
 		free((char *)u.config);
 	return rc;
+}
+
+/* ---- the demo's developer ---- */
+
+const char cmd_demo_drive_usage[] =
+	"hangar demo-drive [--branch B] [--pause S]\n"
+	"\n"
+	"What 'hangar up --demo' runs to bring the demo alive: a developer\n"
+	"committing to the demo tree's staging by itself, one change at a\n"
+	"time: a good commit, then one that breaks an arch's smoke test, then\n"
+	"its fix (the arch changes each round). It waits for the gate to\n"
+	"decide each commit, then for S (default: $HANGAR_DEMO_PAUSE, else\n"
+	"30s), before the next.\n";
+
+static volatile sig_atomic_t demo_stop;
+
+static void demo_on_signal(int sig)
+{
+	(void)sig;
+	demo_stop = 1;
+}
+
+/* Sleeps up to secs, waking early when told to stop. */
+static void demo_pause(long secs)
+{
+	for (long i = 0; i < secs * 5 && !demo_stop; i++)
+		usleep(200 * 1000);
+}
+
+/* Waits until the gate decided rev (its newest flight of it). */
+static int demo_wait_decided(struct db *db, const struct gate_branch *b,
+			     const char *rev)
+{
+	while (!demo_stop) {
+		struct err err = ERR_INIT;
+		char *verdict = NULL;
+		long flight = 0;
+
+		if (db_gate_tested(db, b->name, b->tree, rev, NULL, &flight, &verdict,
+				   &err) < 0) {
+			log_warnx("demo: %s", err.msg);
+		} else if (flight && verdict && strcmp(verdict, "pending")) {
+			printf("demo: flight %ld decided %s for %.12s\n", flight,
+			       verdict, rev);
+			free(verdict);
+			return 0;
+		}
+		free(verdict);
+		demo_pause(2);
+	}
+	return -1;
+}
+
+static int demo_commit(const char *trees, const char *what, const char *arch,
+		       struct err *err)
+{
+	struct vec argv = VEC_INIT;
+	struct buf out = BUF_INIT;
+	int rc;
+
+	vec_push(&argv, "bash");
+	vec_pushf(&argv, "%s/tests/lab/demo-tree.sh", up_datadir());
+	vec_push(&argv, "commit");
+	vec_push(&argv, trees);
+	vec_push(&argv, what);
+	if (arch)
+		vec_push(&argv, arch);
+	rc = proc_run(vec_argv(&argv), NULL, &out, err);
+	if (rc > 0)
+		rc = err_set(err, ERR_FAIL, "demo-tree.sh commit %s: %s", what,
+			     out.buf ? out.buf : "failed");
+	vec_clear(&argv);
+	buf_release(&out);
+	return rc < 0 ? rc : 0;
+}
+
+int cmd_demo_drive(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "branch", required_argument, NULL, 'b' },
+		{ "pause", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const archs[] = { "arm64", "riscv64", "x86_64" };
+	struct err err = ERR_INIT;
+	const char *branch = "minivisor";
+	struct gate_branch b;
+	struct sigaction sa;
+	struct db *db;
+	long pause = 30;
+	char *trees, *cache;
+	int c, rc, round = 0;
+
+	if (getenv("HANGAR_DEMO_PAUSE") &&
+	    strnum_duration(getenv("HANGAR_DEMO_PAUSE"), 0, 86400, &pause) < 0)
+		return cli_usage_error(cmd_demo_drive_usage,
+				       "HANGAR_DEMO_PAUSE: a duration");
+	optind = 0;
+	while ((c = cli_getopt(argc, argv, opts, cmd_demo_drive_usage)) != -1) {
+		if (c == 'b')
+			branch = optarg;
+		else if (c == 'p' && strnum_duration(optarg, 0, 86400, &pause) < 0)
+			return cli_usage_error(cmd_demo_drive_usage, "--pause: a duration");
+	}
+	log_init("demo", LOG_LEVEL_INFO, 1);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if ((rc = cli_open_db(cli, &db)))
+		return rc;
+	if (db_gate_branch(db, branch, &b, &err) < 0) {
+		db_close(db);
+		return cli_fail(&err);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = demo_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	trees = xasprintf("%s/trees", cli->lab.state);
+	cache = xasprintf("%s/git/%s.git", cli->lab.state, b.tree);
+	while (!demo_stop) {
+		static const char *const steps[] = { "good", "break", "fix" };
+		const char *step = steps[round % 3];
+		const char *arch = round % 3 ? archs[(round / 3) % 3] : NULL;
+		char staging[41];
+
+		/* the tip of staging first: the gate must be done with it */
+		if (gitx_ref(cache, b.url, b.staging, staging, &err) < 0 ||
+		    demo_wait_decided(db, &b, staging) < 0)
+			break;
+		demo_pause(pause);
+		if (demo_stop)
+			break;
+		if (demo_commit(trees, step, arch, &err) < 0)
+			break;
+		printf("demo: committed to %s: %s%s\n", b.staging,
+		       !strcmp(step, "good") ? "a good change" :
+		       !strcmp(step, "break") ? "a change that breaks the smoke test on " :
+		       "the fix for ", arch ? arch : "");
+		round++;
+	}
+	if (err.code)
+		log_warnx("demo: %s", err.msg);
+	free(trees);
+	free(cache);
+	gate_branch_release(&b);
+	db_close(db);
+	return err.code ? cli_fail(&err) : 0;
 }

@@ -1,12 +1,14 @@
 #!/bin/bash
 # hangar up --demo: private database, simulated lab, demo tree and the
-# dashboard in one process tree; a dead daemon is restarted; Ctrl-C stops
+# dashboard in one process tree; the demo drives itself (pushes, then a
+# regression that is not pushed); a dead daemon is restarted; Ctrl-C stops
 # everything it started.
 . "$(dirname "$0")/lib-test.sh"
 test_skip_unless "test $(id -u) = 0"
 test_skip_unless ipmi_sim
 
 export HANGAR_PG_FAST=1
+export HANGAR_DEMO_PAUSE=1
 STATE=$TEST_DIR/demo
 PORT=$(free_port)
 NET=127.$((100 + $$ % 100)).$((RANDOM % 250 + 1))
@@ -47,6 +49,21 @@ test_expect_success 'the CLI sees the same database' '
 	python3 -c "import json; assert len(json.load(open(\"cli.json\")))==4"
 '
 
+CONN="host=$STATE/pg dbname=hangar user=hangar"
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
+test_expect_success 'the demo drives itself: a push, then a regression not pushed' '
+	wait_for "test -n \"\$(q \"SELECT id FROM flights WHERE pushed\")\"" 300 ||
+		{ tail -n 30 up.log; "$HANGAR" --config "$STATE/hangar.conf" flight list; exit 1; } &&
+	test "$(git --git-dir="$STATE/trees/minivisor.git" rev-parse master)" = \
+		"$(q "SELECT r.revision FROM flights f JOIN flight_revisions r ON r.flight = f.id WHERE f.pushed ORDER BY f.id DESC LIMIT 1")" &&
+	wait_for "test -n \"\$(q \"SELECT id FROM flights WHERE verdict = \\\$\\\$no-push\\\$\\\$ AND NOT baseline_test\")\"" 300 ||
+		{ tail -n 30 up.log; exit 1; } &&
+	F=$(q "SELECT id FROM flights WHERE verdict = \$\$no-push\$\$ AND NOT baseline_test") &&
+	"$HANGAR" --config "$STATE/hangar.conf" flight report $F >report.txt &&
+	grep -E "^ test-arm64 +[0-9]+ smoke +fail +REGR\. vs\. [0-9]+$" report.txt &&
+	grep -q "demo: committed to staging: a change that breaks the smoke test on arm64" up.log
+'
+
 test_expect_success 'a second up on the same state directory is refused' '
 	set +e
 	"$HANGAR" --state "$STATE" up --demo --listen "127.0.0.1:$PORT" \
@@ -75,6 +92,7 @@ test_expect_success 'Ctrl-C stops the daemons, the lab and the private cluster' 
 	grep -q "scheduler: .*stopped" up.log &&
 	grep -q "worker: stopping" up.log &&
 	grep -q "web: stopping" up.log &&
+	grep -q "gate: stopped" up.log &&
 	! pid_alive "$pg" &&
 	for p in $bmcs; do ! pid_alive "$p" || { echo "lab pid $p alive"; exit 1; }; done &&
 	! curl -fsS "$URL/" >/dev/null 2>&1 &&
