@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "gitx.h"
 #include "fsutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -97,6 +98,8 @@ int cli_load_lab(struct cli *cli, const char *path)
 		free(cli->lab.state);
 		cli->lab.state = fs_absolute(cli->state);
 	}
+	/* every fetch and push of an ssh:// tree logs in with the lab's key */
+	gitx_set_identity(cli->lab.identity);
 	cli->lab_loaded = 1;
 	return 0;
 }

@@ -175,7 +175,16 @@ static int gitx_remote_new(git_repository *repo, const char *url,
 	return 0;
 }
 
-/* Mirrors url's branches and tags into the cache; cb NULL: no callbacks. */
+static char *gitx_identity;
+
+void gitx_set_identity(const char *identity)
+{
+	free(gitx_identity);
+	gitx_identity = xstrdup_or_null(identity);
+}
+
+/* Mirrors url's branches and tags into the cache; cb NULL: the default
+ * credentials (gitx_set_identity). */
 static int gitx_fetch(git_repository *repo, const char *url,
 		      struct gitx_cb *cb, struct err *err)
 {
@@ -183,13 +192,13 @@ static int gitx_fetch(git_repository *repo, const char *url,
 	char tags[] = "+refs/tags/*:refs/tags/*";
 	char *specs[] = { heads, tags };
 	const git_strarray refspecs = { specs, 2 };
+	struct gitx_cb defaults = { .identity = gitx_identity };
 	git_fetch_options opts;
 	git_remote *remote = NULL;
 	int rc = 0;
 
 	git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
-	if (cb)
-		gitx_callbacks(&opts.callbacks, cb);
+	gitx_callbacks(&opts.callbacks, cb ? cb : &defaults);
 	if (gitx_remote_new(repo, url, &remote, err) < 0)
 		return err->code;
 	opts.prune = GIT_FETCH_PRUNE;
@@ -538,7 +547,7 @@ int gitx_push_ff(const char *cache_dir, const char *url, const char *ref,
 		 const char *expect_old, const char *new_sha,
 		 const char *identity, struct buf *out, struct err *err)
 {
-	struct gitx_cb cb = { .identity = identity };
+	struct gitx_cb cb = { .identity = identity ? identity : gitx_identity };
 	git_repository *repo = NULL;
 	char *branch = NULL, *where = gitx_url_public(url);
 	char old7[8], new7[8];

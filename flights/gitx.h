@@ -14,6 +14,13 @@
 struct buf;
 
 /*
+ * The private key file that fetches and pushes of ssh:// URLs log in with
+ * when the caller gives none (the lab's [lab] identity), or NULL. Set it
+ * once, before any other gitx call.
+ */
+void gitx_set_identity(const char *identity);
+
+/*
  * Resolves rev (a commit id, a branch or tag name, anything git rev-parse
  * takes) of the tree at url to the full id of its commit, in sha (41
  * bytes). Fetches from url into cache_dir (created as needed) first when

@@ -54,19 +54,21 @@ for a in amd64:x86_64 arm64:arm64 riscv64:riscv64; do
 done
 
 master() { git --git-dir "$BARE" rev-parse master; }
-# the newest gate flight of REV, once decided: "FLIGHT VERDICT PUSHED"
+# the newest gate flight of REV (of TREE, default minivisor), once
+# decided: "FLIGHT VERDICT PUSHED"
 decided() {
 	q "SELECT f.id || ' ' || f.verdict || CASE WHEN f.pushed THEN ' pushed' ELSE '' END
 	   FROM flights f JOIN flight_revisions r ON r.flight = f.id
-	   WHERE r.revision = '$1' AND f.intent = 'gate' AND f.verdict <> 'pending'
+	   WHERE r.revision = '$1' AND r.tree = '${2:-minivisor}'
+	   AND f.intent = 'gate' AND f.verdict <> 'pending'
 	   ORDER BY f.id DESC LIMIT 1"
 }
-# wait_decided REV FILE: waits (up to 5 minutes) and writes decided's line
+# wait_decided REV FILE [TREE]: waits (up to 5 minutes), writes decided's line
 wait_decided() {
-	wait_for "test -n \"\$(decided $1)\"" 300 || {
+	wait_for "test -n \"\$(decided $1 ${3:-})\"" 300 || {
 		h flight list; tail -n 20 gate.log; return 1
 	}
-	decided "$1" >"$2"
+	decided "$1" ${3:-} >"$2"
 }
 
 test_expect_success 'the lab and the daemons start; master is tested first' '
@@ -140,6 +142,27 @@ test_expect_success 'dead hosts give broken, not a regression' '
 	python3 -c "import json; d=json.load(open(\"r.json\")); assert d[\"regressions\"] == [], d; c={(f[\"job\"], f[\"class\"], f[\"blocking\"]) for f in d[\"failures\"]}; assert (\"test-arm64\", \"broken\", True) in c, c; assert all(x[1] != \"regression\" for x in c), c" &&
 	test -z "$(q "SELECT id FROM flights WHERE retest_of=$F")" &&
 	h flight report $F | grep -x "Failures and problems with tests :-("
+'
+
+test_expect_success 'a tree reached over ssh:// is fetched, built and pushed over SSH' '
+	addr=$(sed -n "/^\[host \"ruby\"\]/,/^\[/s/^\taddress = //p" "$L/hosts.conf") &&
+	test -n "$addr" &&
+	"$DEMO_TREE" create "$TEST_DIR/t2" >t2.rev &&
+	cat >>lab.conf <<-CONF &&
+	[tree "remote"]
+		url = ssh://root@$addr/$TEST_DIR/t2/minivisor.git
+	[branch "remote"]
+		tree = remote
+		jobs = build-amd64 test-amd64
+	CONF
+	h lab apply lab.conf >/dev/null &&
+	wait_decided "$(cat t2.rev)" t2.out remote && cat t2.out &&
+	"$DEMO_TREE" commit "$TEST_DIR/t2" good >t2g.rev &&
+	wait_decided "$(cat t2g.rev)" t2g.out remote && cat t2g.out &&
+	grep -q " push pushed$" t2g.out &&
+	test "$(git --git-dir "$TEST_DIR/t2/minivisor.git" rev-parse master)" = "$(cat t2g.rev)" &&
+	F=$(cut -d" " -f1 t2g.out) &&
+	h flight report $F | grep -q "^To ssh://$addr/"
 '
 
 test_done
