@@ -85,6 +85,21 @@ int db_gate_tree_url(struct db *db, const char *tree, char **url,
 	return *url ? 0 : err_set(err, ERR_USAGE, "no tree '%s'", tree);
 }
 
+int db_gate_tree_target(struct db *db, const char *tree, char **ref,
+			struct err *err)
+{
+	PGresult *res = db_query(db, err,
+				 "SELECT target_ref FROM branches WHERE tree = $1 "
+				 "AND NOT retired ORDER BY priority DESC, name LIMIT 1",
+				 1, (const char *[]){ tree });
+
+	if (!res)
+		return err->code;
+	*ref = PQntuples(res) ? db_dup(res, 0, 0) : NULL;
+	PQclear(res);
+	return 0;
+}
+
 int db_gate_branches(struct db *db, struct vec *names, struct err *err)
 {
 	return db_gate_strings(db, names, err,

@@ -26,6 +26,9 @@ int db_gate_branch(struct db *db, const char *name, struct gate_branch *b,
 /* The URL of a tree (caller frees); ERR_USAGE when there is none. */
 int db_gate_tree_url(struct db *db, const char *tree, char **url,
 		     struct err *err);
+/* The target ref of a branch gating tree (caller frees), or NULL. */
+int db_gate_tree_target(struct db *db, const char *tree, char **ref,
+			struct err *err);
 /* The names of the branches in use. */
 int db_gate_branches(struct db *db, struct vec *names, struct err *err);
 

@@ -320,29 +320,38 @@ out:
 	return rc;
 }
 
-/* The revision a pinned tree is tested at: what last passed here. */
+/*
+ * The revision a pinned tree is tested at, what it last passed with: the
+ * target of a branch gating that tree (its tested output, as OSSTest's
+ * ap-fetch-version-baseline), else its revision in this branch's last
+ * pushed flight, else its HEAD.
+ */
 static int gate_pin_rev(struct cycle *y, const char *tree, char sha[41])
 {
 	struct err *err = y->err;
-	char *rev = NULL, *url = NULL, *cache;
+	char *rev = NULL, *url = NULL, *target = NULL, *cache;
 	int rc;
 
-	if ((rc = db_gate_last_rev(y->db, y->b.name, tree, 1, &rev, err)) < 0)
-		return rc;
+	if ((rc = db_gate_tree_url(y->db, tree, &url, err)) < 0 ||
+	    (rc = db_gate_tree_target(y->db, tree, &target, err)) < 0 ||
+	    (!target &&
+	     (rc = db_gate_last_rev(y->db, y->b.name, tree, 1, &rev, err)) < 0))
+		goto out;
 	if (rev) {
 		snprintf(sha, 41, "%s", rev);
-		free(rev);
-		return 0;
+		goto out;
 	}
-	if ((rc = db_gate_tree_url(y->db, tree, &url, err)) < 0)
-		return rc;
-	if (!url)
-		return err_set(err, ERR_USAGE, "branch %s: no tree '%s'", y->b.name, tree);
 	cache = gate_cache(y->c, tree);
-	rc = gitx_resolve(cache, url, "HEAD", sha, err);
+	rc = target ? gitx_ref(cache, url, target, sha, err)
+		    : gitx_resolve(cache, url, "HEAD", sha, err);
 	free(cache);
+	if (rc < 0)
+		err_prefix(err, "pinned tree %s", tree);
+out:
+	free(rev);
 	free(url);
-	return rc < 0 ? err_prefix(err, "pinned tree %s", tree) : 0;
+	free(target);
+	return rc;
 }
 
 static int gate_new_flight(struct cycle *y, const char *rev, const char *that,

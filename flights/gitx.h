@@ -81,9 +81,9 @@ int gitx_log(const char *cache_dir, const char *url, const char *old_sha,
  * takes the URL's user:password, if any.
  * Appends git push's summary ("To URL\n   OLD..NEW  NEW_SHA -> BRANCH\n",
  * no password) to out, or "already up to date\n" when the branch is
- * new_sha already (0 is returned). Errors:
- *  ERR_EXISTS   expect_old is not NULL and the branch is elsewhere (the
- *               caller starts a new cycle from the new value);
+ * new_sha already (0 is returned, whatever expect_old). Errors:
+ *  ERR_EXISTS   expect_old is not NULL and the branch is elsewhere, not
+ *               at new_sha (the caller starts a new cycle from it);
  *  ERR_FAIL     new_sha does not descend from the branch, the remote
  *               refused the push (its reason in the message), or another
  *               failure;

@@ -30,6 +30,15 @@ cat >lab.conf <<CONF
 [branch "mv"]
 	tree = minivisor
 	jobs = build-amd64 test-amd64 test-arm64 test-riscv64
+[tree "qemu"]
+	url = $TEST_DIR/qemu/minivisor.git
+[branch "qemu"]
+	tree = qemu
+	jobs = build-amd64
+[branch "mvp"]
+	tree = minivisor
+	pin = qemu
+	jobs = build-amd64
 [recipe "build"]
 	step = build make dist
 	artifacts = dist/*.tar.gz
@@ -66,6 +75,7 @@ verdict() { q "SELECT verdict || CASE WHEN pushed THEN ' t' ELSE ' f' END FROM f
 
 test_expect_success 'an untested target is tested first, as a baseline test' '
 	"$DEMO_TREE" create trees >base.rev &&
+	"$DEMO_TREE" create qemu >/dev/null &&
 	h lab apply lab.conf >/dev/null &&
 	h gate run mv >run.out && cat run.out &&
 	F=$(flight_of run.out) && echo $F >baseline.flight &&
@@ -217,6 +227,44 @@ test_expect_success 'gate run --wait follows the flight to its verdict' '
 	head -n 1 wait.json | grep -x "flight $F" &&
 	sed 1d wait.json | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"flight\"] == $F and d[\"verdict\"] == \"push\" and d[\"pushed\"], d" &&
 	test "$(master)" = "$(cat g5.rev)"
+'
+
+test_expect_success 'a push done before a crash of the gate is recorded as pushed' '
+	"$DEMO_TREE" commit trees good >g6.rev &&
+	h gate run mv >run.out && F=$(flight_of run.out) &&
+	finish $F &&
+	"$DEMO_TREE" push-master trees "$(cat g6.rev)" >/dev/null &&
+	h gate run mv >decide.out && cat decide.out &&
+	test "$(verdict $F)" = "push t" &&
+	h flight report $F | grep -x "already up to date"
+'
+
+test_expect_success 'flight rerun: the same revisions again, all jobs or one' '
+	F=$(flight_at "$(cat g6.rev)") &&
+	h flight rerun $F test-arm64 >rerun.out && N=$(flight_of rerun.out) &&
+	test "$(q "SELECT intent || branch || string_agg(job, \$\$,\$\$) FROM flights f JOIN jobs j ON j.flight = f.id WHERE f.id = $N GROUP BY intent, branch")" = adhocmvtest-arm64 &&
+	test "$(q "SELECT dep_flight FROM job_deps WHERE flight=$N")" = $F &&
+	test "$(q "SELECT revision FROM flight_revisions WHERE flight=$N")" = "$(cat g6.rev)" &&
+	h flight rerun $F >rerun2.out && N2=$(flight_of rerun2.out) &&
+	test "$(q "SELECT count(*) FROM jobs WHERE flight=$N2")" = 4 &&
+	rc=0 && h flight rerun $F nosuch 2>err || rc=$? &&
+	test $rc = 1 && grep -q "no job .nosuch." err &&
+	h flight cancel $N >/dev/null && h flight cancel $N2 >/dev/null
+'
+
+test_expect_success 'a pinned tree is tested at the tested output of its own gate' '
+	h gate run mvp >run.out && F=$(flight_of run.out) &&
+	test "$(q "SELECT revision FROM flight_revisions WHERE flight=$F AND tree=\$\$qemu\$\$")" = \
+		"$(git --git-dir qemu/minivisor.git rev-parse master)" &&
+	test "$(q "SELECT val FROM runvars WHERE flight=$F AND job=\$\$build-amd64\$\$ AND name=\$\$revision_qemu\$\$")" = \
+		"$(git --git-dir qemu/minivisor.git rev-parse master)" &&
+	finish $F && h gate run mvp >/dev/null &&
+	"$DEMO_TREE" commit qemu good >q2.rev &&
+	"$DEMO_TREE" push-master qemu "$(cat q2.rev)" >/dev/null &&
+	"$DEMO_TREE" commit trees good >g7.rev &&
+	h gate run mvp >run.out && cat run.out && G=$(flight_of run.out) &&
+	test "$(q "SELECT revision FROM flight_revisions WHERE flight=$G AND tree=\$\$minivisor\$\$")" = "$(cat g7.rev)" &&
+	test "$(q "SELECT revision FROM flight_revisions WHERE flight=$G AND tree=\$\$qemu\$\$")" = "$(cat q2.rev)"
 '
 
 test_expect_success 'usage errors and unknown branches' '
