@@ -241,10 +241,12 @@ static int rep_baselines(struct rep_load *l, const char *jobs, const char *steps
 	}
 	fl_array = db_array(&fls);
 	obs = db_query(l->db, l->err,
-		       "SELECT j.flight, j.job, s.name, s.status FROM jobs j "
+		       /* only the failing (job, step) pairs, not every combination */
+		       "SELECT j.flight, j.job, s.name, s.status "
+		       "FROM unnest($2::text[], $3::text[]) AS q(job, step) "
+		       "JOIN jobs j ON j.job = q.job AND j.flight = ANY($1::bigint[]) "
 		       "LEFT JOIN steps s ON s.flight = j.flight AND s.job = j.job "
-		       "AND s.attempt = j.attempt AND s.name = ANY($3::text[]) "
-		       "WHERE j.flight = ANY($1::bigint[]) AND j.job = ANY($2::text[])",
+		       "AND s.attempt = j.attempt AND s.name = q.step",
 		       3, (const char *[]){ fl_array, jobs, steps });
 	free(fl_array);
 	if (!obs) {

@@ -15,6 +15,8 @@ CREATE INDEX flights_retest_idx ON flights (retest_of) WHERE retest_of IS NOT NU
 -- the gate's "one flight per branch at a time" and its to-decide list
 CREATE INDEX flights_gate_pending_idx ON flights (branch, id)
 	WHERE intent IN ('gate', 'retest') AND verdict = 'pending';
+-- a pinned tree's revision: the branch's last push, however long ago
+CREATE INDEX flights_pushed_idx ON flights (branch, id DESC) WHERE pushed;
 
 -- OSSTest's $branch.block and $branch.force-rev files, with who and why.
 ALTER TABLE branches
