@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "gitx.h"
+#include "log.h"
 #include "fsutil.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -102,6 +103,31 @@ int cli_load_lab(struct cli *cli, const char *path)
 	gitx_set_identity(cli->lab.identity);
 	cli->lab_loaded = 1;
 	return 0;
+}
+
+int cli_reload_lab(struct cli *cli)
+{
+	struct lab fresh;
+	struct conf_diag diag;
+	int rc;
+
+	conf_diag_init(&diag);
+	rc = labconf_load(cli_config_path(cli), &fresh, &diag);
+	if (rc == 0) {
+		labconf_release(&cli->lab);
+		cli->lab = fresh;
+		if (cli->state) {
+			free(cli->lab.state);
+			cli->lab.state = fs_absolute(cli->state);
+		}
+		gitx_set_identity(cli->lab.identity);
+		log_info("re-read %s", cli_config_path(cli));
+	} else {
+		log_warnx("%s has errors: keeping the old settings",
+			  cli_config_path(cli));
+	}
+	conf_diag_release(&diag);
+	return rc < 0 ? -1 : 0;
 }
 
 struct db_target cli_db_target(const struct cli *cli)

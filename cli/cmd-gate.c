@@ -29,13 +29,16 @@ const char cmd_gate_usage[] =
 	"test jobs, the push of staging's tested revision to the target as a\n"
 	"fast-forward, the report mail), then starts the next flight: a\n"
 	"baseline test of the target when the target was never tested on the\n"
-	"branch, else a flight of the staging tip when it moved. As a daemon it\n"
-	"wakes when a flight ends and every [gate] interval; SIGINT/SIGTERM\n"
-	"stop it.\n"
+	"branch, else a flight of the staging tip when it moved (a tip that\n"
+	"was not pushed is tested again after [gate] again). As a daemon it\n"
+	"wakes when a flight ends and every [gate] interval; SIGHUP re-reads\n"
+	"the configuration, SIGINT/SIGTERM stop it.\n"
 	"\n"
 	"  --once     one cycle of every branch, then exit\n"
 	"  run B      one cycle of branch B: prints 'flight N' and what it did\n"
-	"             ('up to date' when staging is the target)\n"
+	"             ('up to date' when staging is the target); when it has\n"
+	"             nothing to decide, the staging tip is tested even if it\n"
+	"             was before\n"
 	"  --wait     then follow the flight (and its retest) to its verdict\n"
 	"             and print the report (--json: the report JSON); exit 0\n"
 	"             when a verdict was reached, push or no-push\n"
@@ -55,12 +58,14 @@ const char cmd_branch_usage[] =
 	"              only as a fast-forward, and never while blocked\n"
 	"Every use is an event of the branch with who and why.\n";
 
-static volatile sig_atomic_t gate_stop;
+static volatile sig_atomic_t gate_stop, gate_reload;
 
 static void gate_on_signal(int sig)
 {
-	(void)sig;
-	gate_stop = 1;
+	if (sig == SIGHUP)
+		gate_reload = 1;
+	else
+		gate_stop = 1;
 }
 
 static void gate_conf_of(struct cli *cli, struct gate_conf *c)
@@ -73,7 +78,16 @@ static void gate_conf_of(struct cli *cli, struct gate_conf *c)
 	c->mail_to = cli->lab.gate.mail_to;
 	c->mail_from = cli->lab.gate.mail_from;
 	c->retest = cli->lab.gate.retest;
+	c->again = cli->lab.gate.again;
 	c->actor = db_actor();
+}
+
+/* SIGHUP: the configuration again ([gate], [lab] url, identity). */
+static void gate_reload_conf(struct cli *cli, struct gate_conf *c)
+{
+	gate_reload = 0;
+	if (cli_reload_lab(cli) == 0)
+		gate_conf_of(cli, c);
 }
 
 static int gate_daemon(struct cli *cli, struct db *db, int once)
@@ -88,12 +102,16 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 	sa.sa_handler = gate_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	if (!once && (db_listen(db, "hangar_gate", &err) < 0 ||
 		      db_listen(db, "hangar_lab", &err) < 0))
 		return cli_fail(&err);
 	log_info("gate: watching the branches of %s", db->where);
 	while (!gate_stop) {
 		struct vec names = VEC_INIT;
+
+		if (gate_reload)
+			gate_reload_conf(cli, &c);
 
 		if (!db_connection_ok(db)) {
 			if (db_reconnect(db, &err) < 0 ||
@@ -348,6 +366,7 @@ int cmd_gate(struct cli *cli, int argc, char **argv)
 		struct gate_result res;
 
 		gate_conf_of(cli, &gc);
+		gc.always = 1;   /* asked for: staging is tested even if it was */
 		if (gate_cycle(db, &gc, branch, &res, &err) < 0) {
 			rc = cli_fail(&err);
 		} else {

@@ -207,21 +207,9 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 		for (;;) {
 			if (sched_reload) {
 				/* re-read the file; a broken one keeps the old */
-				struct lab fresh;
-				struct conf_diag diag;
-
 				sched_reload = 0;
-				conf_diag_init(&diag);
-				if (labconf_load(cli_config_path(cli), &fresh,
-						 &diag) == 0) {
-					cli->lab.sched = fresh.sched;
-					labconf_release(&fresh);
+				if (cli_reload_lab(cli) == 0)
 					reload = 1;
-				} else {
-					log_warnx("%s has errors: keeping the old settings",
-						  cli_config_path(cli));
-				}
-				conf_diag_release(&diag);
 			}
 			rc = scheduler_loop(&s, (volatile int *)&sched_stop,
 					    &reload, &cli->lab.sched, &err);

@@ -603,7 +603,7 @@ static int demo_wait_decided(struct db *db, const struct gate_branch *b,
 		long flight = 0;
 
 		if (db_gate_tested(db, b->name, b->tree, rev, NULL, &flight, &verdict,
-				   &err) < 0) {
+				   NULL, &err) < 0) {
 			log_warnx("demo: %s", err.msg);
 		} else if (flight && verdict && strcmp(verdict, "pending")) {
 			printf("demo: flight %ld decided %s for %.12s\n", flight,
@@ -680,6 +680,7 @@ int cmd_demo_drive(struct cli *cli, int argc, char **argv)
 	sa.sa_handler = demo_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);   /* hangar up's re-apply is not for us */
 	trees = xasprintf("%s/trees", cli->lab.state);
 	cache = xasprintf("%s/git/%s.git", cli->lab.state, b.tree);
 	while (!demo_stop) {

@@ -231,12 +231,14 @@ int db_branch_list_json(struct db *db, json_t **ret, struct err *err)
 
 int db_gate_tested(struct db *db, const char *branch, const char *tree,
 		   const char *rev, const char *target, long *flight,
-		   char **verdict, struct err *err)
+		   char **verdict, long *age, struct err *err)
 {
 	PGresult *res;
 
 	res = db_query(db, err,
-		       "SELECT f.id, f.verdict FROM flight_revisions fr "
+		       "SELECT f.id, f.verdict, extract(epoch FROM now() - "
+		       "coalesce(f.decided_at, f.created_at))::bigint "
+		       "FROM flight_revisions fr "
 		       "JOIN flights f ON f.id = fr.flight "
 		       "WHERE fr.tree = $1 AND fr.revision = $2 AND f.branch = $3 "
 		       "AND f.intent = 'gate' AND f.status <> 'cancelled' "
@@ -249,6 +251,8 @@ int db_gate_tested(struct db *db, const char *branch, const char *tree,
 	*flight = PQntuples(res) ? db_long(res, 0, 0) : 0;
 	if (verdict)
 		*verdict = PQntuples(res) ? db_dup(res, 0, 1) : NULL;
+	if (age)
+		*age = PQntuples(res) ? db_long(res, 0, 2) : 0;
 	PQclear(res);
 	return 0;
 }
@@ -258,13 +262,19 @@ int db_gate_last_rev(struct db *db, const char *branch, const char *tree,
 {
 	PGresult *res;
 
+	/* the predicates literal, so that the planner can use the partial
+	 * index of pushed flights */
 	res = db_query(db, err,
-		       "SELECT fr.revision FROM flights f "
-		       "JOIN flight_revisions fr ON fr.flight = f.id AND fr.tree = $2 "
-		       "WHERE f.branch = $1 AND f.intent = 'gate' "
-		       "AND (f.pushed OR NOT $3::boolean) AND f.status <> 'cancelled' "
-		       "ORDER BY f.id DESC LIMIT 1",
-		       3, (const char *[]){ branch, tree, pushed_only ? "t" : "f" });
+		       pushed_only
+			       ? "SELECT fr.revision FROM flights f "
+				 "JOIN flight_revisions fr ON fr.flight = f.id AND fr.tree = $2 "
+				 "WHERE f.branch = $1 AND f.pushed AND f.intent = 'gate' "
+				 "ORDER BY f.id DESC LIMIT 1"
+			       : "SELECT fr.revision FROM flights f "
+				 "JOIN flight_revisions fr ON fr.flight = f.id AND fr.tree = $2 "
+				 "WHERE f.branch = $1 AND f.intent = 'gate' "
+				 "AND f.status <> 'cancelled' ORDER BY f.id DESC LIMIT 1",
+		       2, (const char *[]){ branch, tree });
 	if (!res)
 		return err->code;
 	*rev = PQntuples(res) ? db_dup(res, 0, 0) : NULL;

@@ -58,12 +58,13 @@ int db_branch_list_json(struct db *db, json_t **ret, struct err *err);
 
 /*
  * The newest gate flight of branch that tested rev of tree, compared
- * with target (NULL: with anything), or 0; *verdict (caller frees, may be
- * NULL) its verdict.
+ * with target (NULL: with anything), or 0; *verdict (caller frees) its
+ * verdict and *age the seconds since it was decided (or made), when not
+ * NULL.
  */
 int db_gate_tested(struct db *db, const char *branch, const char *tree,
 		   const char *rev, const char *target, long *flight,
-		   char **verdict, struct err *err);
+		   char **verdict, long *age, struct err *err);
 /* The revision of tree in the branch's newest gate flight that pushed
  * (else that tested it at all), or NULL in *rev. */
 int db_gate_last_rev(struct db *db, const char *branch, const char *tree,

@@ -404,10 +404,11 @@ static int rep_ages(struct rep_load *l)
 		       "JOIN flights f ON f.id = fr.flight WHERE fr.tree = $1 "
 		       "AND fr.revision = $2 AND f.branch = $3 AND f.intent = 'gate' "
 		       "AND f.id <= $4), "
+		       /* counted from the basis only: no basis, no count */
 		       "(SELECT min(id) FROM flights WHERE branch = $3 "
-		       "AND intent = 'gate' AND id > $5 AND id <= $4), "
+		       "AND intent = 'gate' AND id > $5 AND id <= $4 AND $5 > 0), "
 		       "(SELECT count(*) FROM flights WHERE branch = $3 "
-		       "AND intent = 'gate' AND id > $5 AND id <= $4)",
+		       "AND intent = 'gate' AND id > $5 AND id <= $4 AND $5 > 0)",
 		       5, (const char *[]){ r->tree, rep_tested_rev(r), r->branch,
 					    l->fl, basis });
 	if (!res)

@@ -50,13 +50,12 @@ int allow_add(struct allow_list *a, const char *line, struct err *err)
 
 	if ((hash = strchr(copy, '#')))
 		*hash = '\0';
-	vec_split(&w, copy);
-	if (w.n && w.v[0][0] == '!') {
+	if (copy[strspn(copy, " \t")] == '!') {
+		/* "!LINE" or "! LINE" */
 		undo = 1;
-		memmove(w.v[0], w.v[0] + 1, strlen(w.v[0]));
-		if (!w.v[0][0])
-			w.n = 0;
+		copy[strspn(copy, " \t")] = ' ';
 	}
+	vec_split(&w, copy);
 	if (w.n > 2) {
 		rc = err_set(err, ERR_USAGE,
 			     "allow '%s': JOBPAT [STEPPAT], not %zu patterns",

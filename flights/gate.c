@@ -163,12 +163,15 @@ static int gate_push(struct cycle *y, const struct report *r, int forced,
 	if (rc == 0) {
 		*pushed = 1;
 		buf_addf(log, "Pushing revision %s:\n\n%s", rev, out.buf ? out.buf : "");
-	} else if (rc == ERR_EXISTS || rc == ERR_RETRY) {
+	} else if (rc == ERR_EXISTS) {
 		buf_addf(log, "Not pushing: %s moved meanwhile (%s); the next "
 			      "cycle tests staging against it.\n",
 			 y->b.target, y->err->msg);
 		err_clear(y->err);
 		rc = 0;
+	} else if (rc == ERR_RETRY) {
+		/* unreachable: the flight stays undecided, the next cycle retries */
+		err_prefix(y->err, "push of %.12s to %s", rev, y->b.target);
 	} else if (rc == ERR_FAIL || rc == ERR_NOTFOUND || rc == ERR_USAGE) {
 		buf_addf(log, "Not pushing: %s\n", y->err->msg);
 		err_clear(y->err);
@@ -204,6 +207,29 @@ static int gate_start_retest(struct cycle *y, const struct report *r,
 }
 
 /*
+ * Whether the target has the flight's revision already: pushed by a gate
+ * that died before recording it. 1 (log says so), 0, or an error.
+ */
+static int gate_pushed_already(struct cycle *y, const struct report *r,
+			       struct buf *log)
+{
+	const char *rev = gate_tested_rev(r);
+	char target[41];
+
+	if (r->baseline_test || !rev || strcmp(r->status, "finished") ||
+	    strcmp(r->intent, "gate"))
+		return 0;
+	if (gitx_ref(y->cache, y->b.url, y->b.target, target, y->err) < 0)
+		return err_prefix(y->err, "branch %s", y->b.name);
+	if (strcmp(target, rev))
+		return 0;
+	buf_addf(log, "Pushing revision %s:\n\n%s is there already (pushed by "
+		      "an earlier cycle that did not record it).\n",
+		 rev, y->b.target);
+	return 1;
+}
+
+/*
  * Decides one ended flight: a retest flight is only recorded (its
  * original is decided with it); a gate flight may first get a retest.
  */
@@ -224,6 +250,13 @@ static int gate_decide(struct cycle *y, long flight)
 	if (!strcmp(r.intent, "retest")) {
 		verdict = "none";
 		buf_addf(&log, "A retest of flight %ld: decided with it.\n", r.retest_of);
+		goto record;
+	}
+	if ((rc = gate_pushed_already(y, &r, &log)) != 0) {
+		if (rc < 0)
+			goto out;
+		verdict = "push";
+		pushed = 1;
 		goto record;
 	}
 	if (r.retest_flight) {
@@ -257,7 +290,7 @@ static int gate_decide(struct cycle *y, long flight)
 		buf_addstr(&log, "The flight was cancelled: not pushing.\n");
 	} else if (r.baseline_test) {
 		verdict = "no-push";
-		buf_addstr(&log, "Push not applicable (a baseline test).\n");
+		buf_addstr(&log, "Push not applicable.\n");
 	} else if (verdict_pushable(r.vk) || forced) {
 		verdict = "push";
 		if (forced && !verdict_pushable(r.vk))
@@ -298,7 +331,8 @@ record:
 	d.report_text = text.buf ? text.buf : "";
 	d.push_log = r.push_log;
 	d.pushed_rev = pushed ? gate_tested_rev(&r) : NULL;
-	d.clear_force = pushed && forced;
+	/* a force is used once (a blocked branch keeps it for later) */
+	d.clear_force = forced && !y->b.blocked;
 	if ((rc = db_gate_record(y->db, &d, y->err)) < 0)
 		goto out;
 	y->res->decided++;
@@ -397,7 +431,7 @@ static int gate_next(struct cycle *y)
 {
 	char target[41], staging[41];
 	char *verdict = NULL, *prev = NULL;
-	long open = 0, tested = 0, reopened = 0;
+	long open = 0, tested = 0, age = 0;
 	int rc;
 
 	if ((rc = db_gate_open_flight(y->db, y->b.name, &open, y->err)) < 0)
@@ -412,17 +446,8 @@ static int gate_next(struct cycle *y)
 	if ((rc = gitx_ref(y->cache, y->b.url, y->b.target, target, y->err)) < 0 ||
 	    (rc = gitx_ref(y->cache, y->b.url, y->b.staging, staging, y->err)) < 0)
 		return err_prefix(y->err, "branch %s", y->b.name);
-	/* a forced revision that was tested already is decided again */
-	if (y->b.force_rev &&
-	    (rc = db_gate_reopen(y->db, y->b.name, y->b.tree, y->b.force_rev,
-				 &reopened, y->err)) < 0)
-		return rc;
-	if (reopened) {
-		y->res->flight = reopened;
-		return gate_decide(y, reopened);
-	}
 	if ((rc = db_gate_tested(y->db, y->b.name, y->b.tree, target, NULL,
-				 &tested, NULL, y->err)) < 0)
+				 &tested, NULL, NULL, y->err)) < 0)
 		return rc;
 	if (!tested) {
 		/* compared with the newest revision tested here, if any */
@@ -440,8 +465,18 @@ static int gate_next(struct cycle *y)
 		return 0;
 	}
 	if ((rc = db_gate_tested(y->db, y->b.name, y->b.tree, staging, target,
-				 &tested, &verdict, y->err)) < 0)
+				 &tested, &verdict, &age, y->err)) < 0)
 		return rc;
+	/*
+	 * OSSTest tests the tip again on every run; the daemon does after a
+	 * while (a heisenbug or lab trouble may not come back), `gate run`
+	 * whenever it is asked (unless it just decided that tip).
+	 */
+	if (tested && ((y->c->always && !y->res->decided) ||
+		       (y->c->again && age >= y->c->again))) {
+		free(verdict);
+		return gate_new_flight(y, staging, target, 0);
+	}
 	if (tested) {
 		y->res->flight = tested;
 		if (!y->res->what[0])
@@ -468,6 +503,17 @@ int gate_cycle(struct db *db, const struct gate_conf *c, const char *branch,
 	if ((rc = db_gate_branch(db, branch, &y.b, err)) < 0)
 		goto out;
 	y.cache = gate_cache(c, y.b.tree);
+	/* a forced revision that was tested already is decided again */
+	if (y.b.force_rev && !y.b.blocked) {
+		long reopened = 0;
+
+		if ((rc = db_gate_reopen(db, branch, y.b.tree, y.b.force_rev,
+					 &reopened, err)) < 0)
+			goto out;
+		if (reopened)
+			log_info("%s: flight %ld decided again: %.12s is forced",
+				 branch, reopened, y.b.force_rev);
+	}
 	rc = db_gate_to_decide(db, branch, &ids, err);
 	for (size_t i = 0; rc == 0 && i < ids.n; i++) {
 		long id = 0;

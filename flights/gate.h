@@ -22,6 +22,9 @@ struct gate_conf {
 	int retest;               /* immediate retest of regressed test jobs */
 	const char *actor;        /* requested_by of the flights it makes */
 	int decide_only;          /* decide ended flights, start none */
+	int always;               /* test staging even if tested already
+				   * (unless this cycle decided a flight) */
+	long again;               /* else after this many seconds (0: never) */
 };
 
 struct gate_result {

@@ -428,7 +428,7 @@ static int gitx_remote_ref(git_remote *remote, const char *ref,
 	gitx_callbacks(&cbs, cb);
 	if (git_remote_connect(remote, GIT_DIRECTION_PUSH, &cbs, NULL, NULL) < 0 ||
 	    git_remote_ls(&heads, &n, remote) < 0)
-		return gitx_err(err, ERR_FAIL, "connect");
+		return gitx_err(err, ERR_RETRY, "connect");
 	memset(oid, 0, sizeof(*oid));
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(heads[i]->name, ref) == 0)
@@ -495,8 +495,9 @@ static int gitx_push_ref(git_repository *repo, git_remote *remote,
 		rc = gitx_err(err, ERR_FAIL, tmp);
 		goto out;
 	}
+	/* a refusal comes through push_update_reference; this is transport */
 	if (git_remote_push(remote, &refspecs, &opts) < 0)
-		rc = gitx_err(err, ERR_FAIL, "push");
+		rc = gitx_err(err, ERR_RETRY, "push");
 	else if (cb->rejected[0])
 		rc = err_set(err, ERR_FAIL, "push %s: rejected: %s", ref,
 			     cb->rejected);
@@ -563,9 +564,12 @@ int gitx_push_ff(const char *cache_dir, const char *url, const char *ref,
 		goto out;
 	}
 	/* the fetch's errors name url already */
-	if ((rc = gitx_open(cache_dir, &repo, &lockfd, err)) < 0 ||
-	    (rc = gitx_fetch(repo, url, &cb, err)) < 0)
+	if ((rc = gitx_open(cache_dir, &repo, &lockfd, err)) < 0)
 		goto close;
+	if (gitx_fetch(repo, url, &cb, err) < 0) {
+		rc = err->code = ERR_RETRY;   /* unreachable now, maybe not later */
+		goto close;
+	}
 	rc = gitx_push_fetched(repo, url, branch, expect_old, &new, &old, &cb,
 			       err);
 	if (rc == 1) {

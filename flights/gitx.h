@@ -87,7 +87,9 @@ int gitx_log(const char *cache_dir, const char *url, const char *old_sha,
  *  ERR_FAIL     new_sha does not descend from the branch, the remote
  *               refused the push (its reason in the message), or another
  *               failure;
- *  ERR_RETRY    the branch moved between fetch and push: try again;
+ *  ERR_RETRY    the remote could not be reached (fetch, connect, the
+ *               push's transport), or the branch moved between fetch
+ *               and push: try again later;
  *  ERR_NOTFOUND no such branch (a push never creates one) or commit;
  *  ERR_USAGE    ref is not a branch name or new_sha not a full id.
  * The cache's copy of the branch is updated too, for gitx_resolve.

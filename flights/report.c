@@ -253,13 +253,19 @@ static int rep_line_cmp(const void *a, const void *b)
 	return x->f->stepno - y->f->stepno;
 }
 
-/* OSSTest squeezes a line's padding until it fits 79 columns. */
+/* OSSTest squeezes a line's padding, rightmost first, until it fits 79
+ * columns. */
 static void rep_squeeze(char *s)
 {
-	char *dbl;
+	while (strlen(s) > 79) {
+		char *dbl = NULL;
 
-	while (strlen(s) > 79 && (dbl = strstr(s, "  ")))
+		for (char *p = strstr(s, "  "); p; p = strstr(p + 1, "  "))
+			dbl = p;
+		if (!dbl)
+			break;
 		memmove(dbl, dbl + 1, strlen(dbl));
+	}
 }
 
 static void rep_failure_line(const struct report *r, const struct rep_line *l,
@@ -290,6 +296,15 @@ static void rep_failure_line(const struct report *r, const struct rep_line *l,
 	buf_addch(out, '\n');
 }
 
+/* Whether a heisenbug of r passed in flight (its failures are listed). */
+static int rep_is_heisen_flight(const struct report *r, long flight)
+{
+	for (size_t i = 0; i < r->nfails; i++)
+		if (r->fails[i].heisen && r->fails[i].pass_in == flight)
+			return 1;
+	return 0;
+}
+
 static void rep_failure_sections(const struct report *r, struct buf *out)
 {
 	static const char *const heads[] = {
@@ -311,7 +326,8 @@ static void rep_failure_sections(const struct report *r, struct buf *out)
 						rep_cat_of(&r->fails[i]) };
 	/* a heisenbug flight's own failures never block this flight */
 	for (size_t i = 0; i < r->nsubs; i++)
-		for (size_t j = 0; j < r->subs[i].nfails; j++)
+		for (size_t j = 0; rep_is_heisen_flight(r, r->subs[i].flight) &&
+				   j < r->subs[i].nfails; j++)
 			lines[k++] = (struct rep_line){ &r->subs[i].fails[j], NULL,
 							r->subs[i].flight,
 							CAT_NONBLOCKING };
@@ -350,10 +366,10 @@ static void rep_age_line(const char *what, const struct rep_age *a,
 {
 	if (!a->flight)
 		return;
-	buf_addf(out, "%-20s %6ld  %s  %4ld days", what, a->flight,
+	buf_addf(out, "%-20s %6ld  %s %4ld days", what, a->flight,
 		 a->started ? a->started : "(not started)", a->age_days);
 	if (attempts)
-		buf_addf(out, "  %4ld attempts", a->attempts);
+		buf_addf(out, " %4ld attempts", a->attempts);
 	buf_addch(out, '\n');
 }
 

@@ -30,15 +30,6 @@ cat >lab.conf <<CONF
 [branch "mv"]
 	tree = minivisor
 	jobs = build-amd64 test-amd64 test-arm64 test-riscv64
-[tree "qemu"]
-	url = $TEST_DIR/qemu/minivisor.git
-[branch "qemu"]
-	tree = qemu
-	jobs = build-amd64
-[branch "mvp"]
-	tree = minivisor
-	pin = qemu
-	jobs = build-amd64
 [recipe "build"]
 	step = build make dist
 	artifacts = dist/*.tar.gz
@@ -96,7 +87,7 @@ test_expect_success 'its verdict is no push; then staging = target is up to date
 	h flight report $F >report.txt &&
 	grep -x "Subject: \[mv baseline test\] $F: all pass" report.txt &&
 	grep -q "^This is a baseline test of minivisor" report.txt &&
-	grep -x "Push not applicable (a baseline test)." report.txt &&
+	grep -x "Push not applicable." report.txt &&
 	grep -q "^up to date" run.out &&
 	test "$(q "SELECT count(*) FROM flights")" = 1 &&
 	grep -q "^Subject: \[mv baseline test\] $F: all pass" sent.mbox &&
@@ -145,7 +136,7 @@ test_expect_success 'a regression is retested once, then not pushed' '
 	grep -E "^ test-arm64 +1 smoke +fail +REGR\. vs\. $(cat good.flight)$" report.txt &&
 	grep -x "flight $R mv retest" report.txt &&
 	grep -x "Not pushing." report.txt &&
-	h gate run mv >idle.out &&
+	h gate --once 2>idle.out &&
 	grep -q "staging $(cut -c1-12 break.rev) was tested in flight $F (no-push)" idle.out
 '
 
@@ -236,7 +227,7 @@ test_expect_success 'a push done before a crash of the gate is recorded as pushe
 	"$DEMO_TREE" push-master trees "$(cat g6.rev)" >/dev/null &&
 	h gate run mv >decide.out && cat decide.out &&
 	test "$(verdict $F)" = "push t" &&
-	h flight report $F | grep -x "already up to date"
+	h flight report $F | grep -q "^master is there already (pushed by an earlier cycle"
 '
 
 test_expect_success 'flight rerun: the same revisions again, all jobs or one' '
@@ -252,18 +243,84 @@ test_expect_success 'flight rerun: the same revisions again, all jobs or one' '
 	h flight cancel $N >/dev/null && h flight cancel $N2 >/dev/null
 '
 
+test_expect_success 'an unreachable tree leaves the decision to the next cycle' '
+	"$DEMO_TREE" commit trees good >g7.rev &&
+	h gate run mv >run.out && F=$(flight_of run.out) &&
+	test "$(q "SELECT revision FROM flight_revisions WHERE flight=$F")" = "$(cat g7.rev)" &&
+	finish $F &&
+	mv trees/minivisor.git trees/away.git &&
+	rc=0 && h gate run mv >down.out 2>down.err || rc=$? &&
+	mv trees/away.git trees/minivisor.git &&
+	cat down.err && test $rc = 1 &&
+	test "$(verdict $F)" = "pending f" &&
+	h gate run mv >decide.out &&
+	test "$(verdict $F)" = "push t" &&
+	test "$(master)" = "$(cat g7.rev)"
+'
+
+test_expect_success 'a force on a blocked branch waits for the unblock, and is used once' '
+	"$DEMO_TREE" commit trees break riscv64 >b2.rev &&
+	h gate run mv >run.out && F=$(flight_of run.out) &&
+	finish $F test-riscv64 && h gate run mv >/dev/null &&
+	R=$(q "SELECT id FROM flights WHERE retest_of=$F") &&
+	finish $R test-riscv64 && h gate run mv >/dev/null &&
+	test "$(verdict $F)" = "no-push f" &&
+	h branch block mv --reason "hold" &&
+	h branch force-push mv "$(cat b2.rev)" &&
+	h gate --once 2>/dev/null && h gate --once 2>/dev/null &&
+	test "$(q "SELECT count(*) FROM events WHERE flight=$F AND kind=\$\$flight.decided\$\$")" = 1 &&
+	test "$(verdict $F)" = "no-push f" &&
+	h branch unblock mv &&
+	h gate --once 2>/dev/null &&
+	test "$(verdict $F)" = "push t" &&
+	test "$(master)" = "$(cat b2.rev)" &&
+	test -z "$(q "SELECT force_rev FROM branches WHERE name=\$\$mv\$\$")"
+'
+
+test_expect_success 'gate run tests a tip again; the daemon does after [gate] again' '
+	h branch block mv &&
+	"$DEMO_TREE" commit trees good >g8.rev &&
+	h gate run mv >run.out && F=$(flight_of run.out) &&
+	finish $F && h gate run mv >/dev/null &&
+	test "$(verdict $F)" = "no-push f" &&
+	h gate --once 2>once.err && grep -q "was tested in flight $F" once.err &&
+	h gate run mv >again.out && F2=$(flight_of again.out) &&
+	test "$F2" -gt "$F" &&
+	test "$(q "SELECT revision FROM flight_revisions WHERE flight=$F2")" = "$(cat g8.rev)" &&
+	finish $F2 && h gate run mv >/dev/null && test "$(verdict $F2)" = "no-push f" &&
+	q "UPDATE flights SET decided_at = now() - interval \$\$7 hours\$\$ WHERE id = $F2" &&
+	h gate --once 2>once.err && cat once.err &&
+	F3=$(q "SELECT max(id) FROM flights WHERE branch=\$\$mv\$\$") &&
+	test "$F3" -gt "$F2" &&
+	test "$(q "SELECT revision FROM flight_revisions WHERE flight=$F3")" = "$(cat g8.rev)" &&
+	h flight cancel $F3 >/dev/null && h gate run mv >/dev/null && h branch unblock mv
+'
+
 test_expect_success 'a pinned tree is tested at the tested output of its own gate' '
+	cat >>lab.conf <<-CONF &&
+	[tree "qemu"]
+		url = $TEST_DIR/qemu/minivisor.git
+	[branch "qemu"]
+		tree = qemu
+		jobs = build-amd64
+	[branch "mvp"]
+		tree = minivisor
+		pin = qemu
+		jobs = build-amd64
+	CONF
+	h lab apply lab.conf >/dev/null &&
 	h gate run mvp >run.out && F=$(flight_of run.out) &&
 	test "$(q "SELECT revision FROM flight_revisions WHERE flight=$F AND tree=\$\$qemu\$\$")" = \
 		"$(git --git-dir qemu/minivisor.git rev-parse master)" &&
 	test "$(q "SELECT val FROM runvars WHERE flight=$F AND job=\$\$build-amd64\$\$ AND name=\$\$revision_qemu\$\$")" = \
 		"$(git --git-dir qemu/minivisor.git rev-parse master)" &&
-	finish $F && h gate run mvp >/dev/null &&
 	"$DEMO_TREE" commit qemu good >q2.rev &&
 	"$DEMO_TREE" push-master qemu "$(cat q2.rev)" >/dev/null &&
-	"$DEMO_TREE" commit trees good >g7.rev &&
+	finish $F &&
 	h gate run mvp >run.out && cat run.out && G=$(flight_of run.out) &&
-	test "$(q "SELECT revision FROM flight_revisions WHERE flight=$G AND tree=\$\$minivisor\$\$")" = "$(cat g7.rev)" &&
+	test "$G" != "$F" &&
+	test "$(q "SELECT revision FROM flight_revisions WHERE flight=$G AND tree=\$\$minivisor\$\$")" = \
+		"$(git --git-dir "$BARE" rev-parse staging)" &&
 	test "$(q "SELECT revision FROM flight_revisions WHERE flight=$G AND tree=\$\$qemu\$\$")" = "$(cat q2.rev)"
 '
 

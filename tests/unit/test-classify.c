@@ -131,6 +131,10 @@ static void test_allow(void **state)
 	assert_true(allow_match(&a, "test-amd64-xl-credit2", "guest-start"));
 	assert_int_equal(allow_add(&a, "!test-@@-credit2", &err), 0);
 	assert_false(allow_match(&a, "test-amd64-xl-credit2", "guest-start"));
+	assert_int_equal(allow_add(&a, "test-@@-qemuu-@@ guest-localmigrate", &err), 0);
+	assert_true(allow_match(&a, "test-amd64-qemuu-x", "guest-localmigrate"));
+	assert_int_equal(allow_add(&a, "! test-@@-qemuu-@@ guest-localmigrate", &err), 0);
+	assert_false(allow_match(&a, "test-amd64-qemuu-x", "guest-localmigrate"));
 	assert_true(allow_match(&a, "test-x-rtds", "anything"));
 	assert_true(allow_match(&a, "build-amd64", "logs-capture"));
 	assert_false(allow_match(&a, "build-amd64", "build"));
