@@ -47,22 +47,24 @@ static const char *gate_tested_rev(const struct report *r)
 	return NULL;
 }
 
-/* The revision log of the mail; NULL when it cannot be had. */
-static char *gate_revlog(const struct gate_conf *c, const struct report *r)
+/*
+ * The revision log of the mail; NULL when it cannot be had. url NULL:
+ * from the tree's cache alone (it has both commits once they were tested).
+ */
+static char *gate_revlog(const struct gate_conf *c, const struct report *r,
+			 const char *url)
 {
 	const char *new_rev = gate_tested_rev(r);
 	struct err err = ERR_INIT;
 	struct buf log = BUF_INIT;
-	char *cache, *url = NULL;
+	char *cache;
 	int truncated = 0;
 
 	if (!r->tree || !r->that || !new_rev || !strcmp(r->that, new_rev))
 		return NULL;
 	cache = gate_cache(c, r->tree);
-	/* the cache knows its origin: no URL needed when it has both commits */
-	url = xstrdup(cache);
-	if (gitx_log(cache, url, r->that, new_rev, REVLOG_MAX_LINES, &log,
-		     &truncated, &err) < 0) {
+	if (gitx_log(cache, url ? url : cache, r->that, new_rev,
+		     REVLOG_MAX_LINES, &log, &truncated, &err) < 0) {
 		log_debug("revision log of %s: %s", r->tree, err.msg);
 		buf_release(&log);
 	} else if (truncated) {
@@ -71,7 +73,6 @@ static char *gate_revlog(const struct gate_conf *c, const struct report *r)
 			       "not shown)\n", REVLOG_MAX_LINES);
 	}
 	free(cache);
-	free(url);
 	return log.len ? buf_detach(&log) : (buf_release(&log), NULL);
 }
 
@@ -102,7 +103,7 @@ int gate_report(struct db *db, const struct gate_conf *c, long flight,
 			*json = report_json(&r);
 		if (text) {
 			struct report_mail m;
-			char *revlog = gate_revlog(c, &r);
+			char *revlog = gate_revlog(c, &r, NULL);
 
 			gate_mail_of(c, &m);
 			m.revlog = revlog;
@@ -313,7 +314,7 @@ record:
 	{
 		json_t *j = report_json(&r);
 		struct report_mail m;
-		char *revlog = gate_revlog(y->c, &r);
+		char *revlog = gate_revlog(y->c, &r, y->b.url);
 
 		json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(j);
