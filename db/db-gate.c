@@ -30,21 +30,20 @@ int db_gate_branch(struct db *db, const char *name, struct gate_branch *b,
 		   struct err *err)
 {
 	PGresult *res;
+	char *what;
 
 	memset(b, 0, sizeof(*b));
-	res = db_query(db, err,
+	what = xasprintf("branch '%s'", name);
+	res = db_query_one(db, err, what,
 		       "SELECT b.name, b.tree, t.url, b.staging_ref, b.target_ref, "
 		       "array_to_string(b.pins, ' '), array_to_string(b.jobs, ' '), "
 		       "b.blocked, b.block_reason, b.force_rev "
 		       "FROM branches b JOIN trees t ON t.name = b.tree "
 		       "WHERE b.name = $1 AND NOT b.retired",
 		       1, (const char *[]){ name });
+	free(what);
 	if (!res)
 		return err->code;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return err_set(err, ERR_NOTFOUND, "no branch '%s'", name);
-	}
 	b->name = db_dup(res, 0, 0);
 	b->tree = db_dup(res, 0, 1);
 	b->url = db_dup(res, 0, 2);
@@ -161,18 +160,14 @@ int db_gate_flight_state(struct db *db, long id, char **status,
 	char fl[32];
 	PGresult *res;
 
-	snprintf(fl, sizeof(fl), "%ld", id);
-	res = db_query(db, err,
-		       "SELECT status, verdict, coalesce((SELECT max(r.id) FROM "
-		       "flights r WHERE r.retest_of = f.id), 0) FROM flights f "
-		       "WHERE id = $1",
-		       1, (const char *[]){ fl });
+	snprintf(fl, sizeof(fl), "flight %ld", id);
+	res = db_query_one(db, err, fl,
+			   "SELECT status, verdict, coalesce((SELECT max(r.id) FROM "
+			   "flights r WHERE r.retest_of = f.id), 0) FROM flights f "
+			   "WHERE id = $1",
+			   1, (const char *[]){ fl + strlen("flight ") });
 	if (!res)
 		return err->code;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return err_set(err, ERR_NOTFOUND, "no flight %ld", id);
-	}
 	if (status)
 		*status = db_dup(res, 0, 0);
 	if (verdict)
@@ -189,16 +184,12 @@ int db_gate_stored_report(struct db *db, long id, char **json, char **text,
 	char fl[32];
 	PGresult *res;
 
-	snprintf(fl, sizeof(fl), "%ld", id);
-	res = db_query(db, err,
-		       "SELECT report::text, report_text FROM flights WHERE id = $1",
-		       1, (const char *[]){ fl });
+	snprintf(fl, sizeof(fl), "flight %ld", id);
+	res = db_query_one(db, err, fl,
+			   "SELECT report::text, report_text FROM flights WHERE id = $1",
+			   1, (const char *[]){ fl + strlen("flight ") });
 	if (!res)
 		return err->code;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return err_set(err, ERR_NOTFOUND, "no flight %ld", id);
-	}
 	*json = db_dup(res, 0, 0);
 	*text = db_dup(res, 0, 1);
 	PQclear(res);

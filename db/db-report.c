@@ -22,6 +22,7 @@ struct rep_load {
 	struct report *r;
 	struct err *err;
 	char fl[32];
+	char what[48];     /* "flight N", for errors */
 };
 
 static int rep_flight_row(struct rep_load *l, const struct report *parent)
@@ -29,21 +30,18 @@ static int rep_flight_row(struct rep_load *l, const struct report *parent)
 	struct report *r = l->r;
 	PGresult *res;
 
-	res = db_query(l->db, l->err,
-		       "SELECT f.branch, f.intent, f.status, f.verdict, f.pushed, "
-		       "f.baseline_test, coalesce(f.retest_of, 0), f.target_revision, "
-		       "b.tree, array_to_string(b.allow, E'\\n'), f.push_log, "
-		       "coalesce((SELECT max(t.id) FROM flights t "
-		       "WHERE t.retest_of = f.id), 0) "
-		       "FROM flights f LEFT JOIN branches b ON b.name = f.branch "
-		       "WHERE f.id = $1",
-		       1, (const char *[]){ l->fl });
+	res = db_query_one(l->db, l->err, l->what,
+			   "SELECT f.branch, f.intent, f.status, f.verdict, f.pushed, "
+			   "f.baseline_test, coalesce(f.retest_of, 0), "
+			   "f.target_revision, b.tree, "
+			   "array_to_string(b.allow, E'\\n'), f.push_log, "
+			   "coalesce((SELECT max(t.id) FROM flights t "
+			   "WHERE t.retest_of = f.id), 0) "
+			   "FROM flights f LEFT JOIN branches b ON b.name = f.branch "
+			   "WHERE f.id = $1",
+			   1, (const char *[]){ l->fl });
 	if (!res)
 		return l->err->code;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return err_set(l->err, ERR_NOTFOUND, "no flight %s", l->fl);
-	}
 	r->intent = db_dup(res, 0, 1);
 	r->status = db_dup(res, 0, 2);
 	r->verdict = db_dup(res, 0, 3);
@@ -429,11 +427,12 @@ static int rep_ages(struct rep_load *l)
 static int rep_load_one(struct db *db, long flight, struct report *r,
 			const struct report *parent, struct err *err)
 {
-	struct rep_load l = { db, r, err, "" };
+	struct rep_load l = { db, r, err, "", "" };
 	char *jobs = NULL, *steps = NULL;
 	int rc;
 
 	snprintf(l.fl, sizeof(l.fl), "%ld", flight);
+	snprintf(l.what, sizeof(l.what), "flight %ld", flight);
 	r->flight = flight;
 	if ((rc = rep_flight_row(&l, parent)) < 0 || (rc = rep_revisions(&l)) < 0 ||
 	    (rc = rep_jobs_and_failures(&l)) < 0)

@@ -287,3 +287,16 @@ char *db_array(const struct vec *v)
 	buf_addch(&b, '}');
 	return buf_detach(&b);
 }
+
+PGresult *db_query_one(struct db *db, struct err *err, const char *what,
+		       const char *sql, int n, const char *const *params)
+{
+	PGresult *res = db_query(db, err, sql, n, params);
+
+	if (res && PQntuples(res) != 1) {
+		PQclear(res);
+		err_set(err, ERR_NOTFOUND, "no %s", what);
+		return NULL;
+	}
+	return res;
+}

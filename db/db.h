@@ -42,6 +42,12 @@ void db_close(struct db *db);
  */
 PGresult *db_query(struct db *db, struct err *err, const char *sql, int n,
 		   const char *const *params);
+/*
+ * As db_query for a statement that must give exactly one row: NULL with
+ * ERR_NOTFOUND "no WHAT" when it gives none (what: "flight 12").
+ */
+PGresult *db_query_one(struct db *db, struct err *err, const char *what,
+		       const char *sql, int n, const char *const *params);
 /* As db_query for statements whose result is not needed. */
 int db_exec(struct db *db, struct err *err, const char *sql, int n,
 	    const char *const *params);
