@@ -11,13 +11,6 @@
 #include "web-internal.h"
 #include "banned.h"
 
-static enum MHD_Result web_db_error(struct web_req *r, const struct err *err)
-{
-	if (err->code == ERR_NOTFOUND)
-		return web_not_found(r, err->msg);
-	return web_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error",
-			 err->msg);
-}
 
 static void hosts_table(struct buf *b, const struct host *hosts, size_t n)
 {

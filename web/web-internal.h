@@ -25,6 +25,8 @@ enum MHD_Result web_error(struct web_req *r, unsigned status,
 			  const char *error, const char *detail);
 /* A JSON error under /api/, an HTML page elsewhere. */
 enum MHD_Result web_not_found(struct web_req *r, const char *what);
+/* A database error: 404 for ERR_NOTFOUND, else 500. */
+enum MHD_Result web_db_error(struct web_req *r, const struct err *err);
 
 /* HTML: escaped text, and the page frame around a body. */
 void html_escape(struct buf *b, const char *s);
@@ -38,6 +40,10 @@ enum MHD_Result web_hosts_api(struct web_req *r);
 enum MHD_Result web_host_api(struct web_req *r, const char *name);
 enum MHD_Result web_overview_page(struct web_req *r);
 enum MHD_Result web_install_report(struct web_req *r, const char *token);
+enum MHD_Result web_flights_api(struct web_req *r);
+/* rest: "F" or "F/report" */
+enum MHD_Result web_flight_api(struct web_req *r, const char *rest);
+enum MHD_Result web_branches_api(struct web_req *r);
 
 extern const char web_stylesheet[];
 

@@ -130,6 +130,14 @@ enum MHD_Result web_not_found(struct web_req *r, const char *what)
 	return web_html(r, MHD_HTTP_NOT_FOUND, &b);
 }
 
+enum MHD_Result web_db_error(struct web_req *r, const struct err *err)
+{
+	if (err->code == ERR_NOTFOUND)
+		return web_not_found(r, err->msg);
+	return web_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error",
+			 err->msg);
+}
+
 /* "/hosts/NAME" -> "NAME" when rest has no further slash. */
 static const char *web_tail(const char *url, const char *prefix)
 {
@@ -159,6 +167,12 @@ static enum MHD_Result web_route(struct web_req *r)
 		return web_host_api(r, name);
 	if ((name = web_tail(r->url, "/api/v1/install/")))
 		return web_install_report(r, name);
+	if (!strcmp(r->url, "/api/v1/flights"))
+		return web_flights_api(r);
+	if (!strncmp(r->url, "/api/v1/flights/", 16))
+		return web_flight_api(r, r->url + 16);
+	if (!strcmp(r->url, "/api/v1/branches"))
+		return web_branches_api(r);
 	return web_not_found(r, r->url);
 }
 

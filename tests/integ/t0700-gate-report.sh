@@ -10,7 +10,7 @@ STATE=$TEST_DIR/state
 CONN="host=$STATE/pg dbname=hangar user=hangar"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
-test_when_finished 'kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
+test_when_finished 'kill_pid $(cat "$TEST_DIR"/web.pid 2>/dev/null); kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
 
 OLD=$(printf 'a%.0s' $(seq 40))
 NEW=$(printf 'b%.0s' $(seq 40))
@@ -236,6 +236,26 @@ test_expect_success 'a missing flight is an error; the report needs no scan of h
 	grep "no flight 99999" err &&
 	q "EXPLAIN SELECT f.id FROM flight_revisions fr JOIN flights f ON f.id = fr.flight WHERE fr.tree = \$\$xen\$\$ AND fr.revision = \$\$$OLD\$\$" >plan.txt &&
 	grep -q "flight_revisions_rev_idx\|flight_revisions_pkey" plan.txt || { cat plan.txt; false; }
+'
+
+PORT=$(free_port)
+test_expect_success 'the API serves the same report, the flights and the branches' '
+	setsid "$HANGAR" --config lab.conf web --listen 127.0.0.1:$PORT >web.log 2>&1 &
+	echo $! >web.pid
+	wait_for "curl -fsS http://127.0.0.1:$PORT/api/v1/flights >flights.json" 20 &&
+	U=http://127.0.0.1:$PORT/api/v1 &&
+	curl -fsS $U/flights/101/report >api.101.json &&
+	python3 -c "import json; a=json.load(open(\"api.101.json\")); c=json.load(open(\"report.101.json\")); assert a == c, (a, c)" &&
+	curl -fsS $U/flights/101 >f.json &&
+	python3 -c "import json; d=json.load(open(\"f.json\")); assert d[\"flight\"] == 101 and len(d[\"jobs\"]) == 16, d" &&
+	python3 -c "import json; d=json.load(open(\"flights.json\")); assert [x[\"flight\"] for x in d][:3] == [106, 105, 104], d" &&
+	curl -fsS $U/branches >b.json &&
+	python3 -c "import json; d=json.load(open(\"b.json\")); assert d[0][\"name\"] == \"xen-unstable\" and d[0][\"last_flight\"][\"flight\"] == 106, d" &&
+	for path in flights/99999/report flights/99999 flights/abc flights/101/nope flights/1x; do
+		code=$(curl -s -o nf.json -w "%{http_code}" "$U/$path") &&
+		test "$code" = 404 && grep -q "\"error\"" nf.json || { echo "$path: $code"; return 1; }
+	done &&
+	kill_pidfile web.pid
 '
 
 test_done
