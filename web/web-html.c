@@ -19,7 +19,15 @@ const char web_stylesheet[] =
 	".state-free{background:#cfc}.state-allocated{background:#ccf}\n"
 	".state-maintenance{background:#ffc}.state-broken{background:#f88}\n"
 	".state-retired{background:#ddd;color:#666}\n"
-	".muted{color:#666}\n";
+	".muted{color:#666}\n"
+	/* OSSTest's results colours */
+	".st-pass{background:#cfc}.st-fail{background:#f99}"
+	".st-broken{background:#fc6}.st-blocked,.st-starved{background:#ddd}"
+	".st-running,.st-preparing,.st-queued{background:#cdf}\n"
+	".banner{font-size:1.4em;font-weight:bold;padding:.4em .8em;display:inline-block}\n"
+	".verdict-push{background:#8d8}.verdict-nopush{background:#e66;color:#fff}"
+	".verdict-other{background:#ddd}\n"
+	"tr.blocking td{font-weight:bold}\n";
 
 void html_escape(struct buf *b, const char *s)
 {
@@ -48,6 +56,7 @@ void html_page_begin(struct buf *b, const char *title)
 		      "<link rel=\"stylesheet\" href=\"/static/style.css\">"
 		      "</head><body><header>"
 		      "<a class=\"brand\" href=\"/\">hangar</a>"
+		      "<a href=\"/flights\">Flights</a>"
 		      "<a href=\"/hosts\">Hosts</a>"
 		      "</header><main>\n");
 }

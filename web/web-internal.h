@@ -44,6 +44,8 @@ enum MHD_Result web_flights_api(struct web_req *r);
 /* rest: "F" or "F/report" */
 enum MHD_Result web_flight_api(struct web_req *r, const char *rest);
 enum MHD_Result web_branches_api(struct web_req *r);
+enum MHD_Result web_flights_page(struct web_req *r);
+enum MHD_Result web_flight_page(struct web_req *r, const char *num);
 
 extern const char web_stylesheet[];
 

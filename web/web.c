@@ -161,6 +161,10 @@ static enum MHD_Result web_route(struct web_req *r)
 		return web_hosts_page(r);
 	if ((name = web_tail(r->url, "/hosts/")))
 		return web_host_page(r, name);
+	if (!strcmp(r->url, "/flights"))
+		return web_flights_page(r);
+	if ((name = web_tail(r->url, "/flights/")))
+		return web_flight_page(r, name);
 	if (!strcmp(r->url, "/api/v1/hosts"))
 		return web_hosts_api(r);
 	if ((name = web_tail(r->url, "/api/v1/hosts/")))

@@ -61,6 +61,8 @@ test_expect_success 'the demo drives itself: a push, then a regression not pushe
 	F=$(q "SELECT id FROM flights WHERE verdict = \$\$no-push\$\$ AND NOT baseline_test") &&
 	"$HANGAR" --config "$STATE/hangar.conf" flight report $F >report.txt &&
 	grep -E "^ test-arm64 +[0-9]+ smoke +fail +REGR\. vs\. [0-9]+$" report.txt &&
+	curl -fsS "$URL/flights/$F" >flight.html &&
+	grep -q "NO PUSH" flight.html && grep -q "regression (blocking)" flight.html &&
 	grep -q "demo: committed to staging: a change that breaks the smoke test on arm64" up.log
 '
 

@@ -251,6 +251,13 @@ test_expect_success 'the API serves the same report, the flights and the branche
 	python3 -c "import json; d=json.load(open(\"flights.json\")); assert [x[\"flight\"] for x in d][:3] == [106, 105, 104], d" &&
 	curl -fsS $U/branches >b.json &&
 	python3 -c "import json; d=json.load(open(\"b.json\")); assert d[0][\"name\"] == \"xen-unstable\" and d[0][\"last_flight\"][\"flight\"] == 106, d" &&
+	curl -fsS http://127.0.0.1:$PORT/flights/101 >f101.html &&
+	grep -q "REGR. vs. 100" f101.html && grep -q "regression (blocking)" f101.html &&
+	grep -q "&lt;none executed&gt;" f101.html && ! grep -q "<none executed>" f101.html &&
+	grep -q "class=\"st-fail\">guest-start" f101.html &&
+	curl -fsS http://127.0.0.1:$PORT/flights | grep -q "href=\"/flights/106\"" &&
+	code=$(curl -s -o /dev/null -w "%{http_code}" http://127.0.0.1:$PORT/flights/77777) &&
+	test "$code" = 404 &&
 	for path in flights/99999/report flights/99999 flights/abc flights/101/nope flights/1x; do
 		code=$(curl -s -o nf.json -w "%{http_code}" "$U/$path") &&
 		test "$code" = 404 && grep -q "\"error\"" nf.json || { echo "$path: $code"; return 1; }
