@@ -41,9 +41,9 @@ INTEG_TESTS := $(sort $(wildcard tests/integ/t[0-9]*.sh))
 DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
 	libjansson-dev libpq-dev libssl-dev libcmocka-dev postgresql postgresql-client \
 	openssh-server openssh-client openipmi ipmitool pdudaemon socat curl python3 \
-	procps util-linux
+	procps util-linux chromium clang libclang-rt-14-dev wrk nginx
 
-.PHONY: all check check-run unit integ asan bench deps clean demo tidy cppcheck
+.PHONY: all check check-run unit integ asan bench deps clean demo tidy cppcheck fuzz
 .DELETE_ON_ERROR:
 
 all: hangar
@@ -77,15 +77,39 @@ $(O)/tests/%: tests/unit/%.c $(OBJS)
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: $(O)/hangar $(UNIT_BINS)
-	@HANGAR=$(CURDIR)/$(O)/hangar CMOCKA_MESSAGE_OUTPUT=TAP \
-		sh tests/run.sh $(UNIT_BINS) $(INTEG_TESTS)
+check-run: $(O)/hangar $(UNIT_BINS) $(FUZZ_BINS)
+	@HANGAR=$(CURDIR)/$(O)/hangar HANGAR_FUZZ_WEB=$(if $(FUZZ_BINS),$(CURDIR)/$(O)/fuzz-web) \
+		CMOCKA_MESSAGE_OUTPUT=TAP sh tests/run.sh $(UNIT_BINS) $(INTEG_TESTS)
 
 unit: $(UNIT_BINS)
 	@CMOCKA_MESSAGE_OUTPUT=TAP sh tests/run.sh $(UNIT_BINS)
 
-integ: $(O)/hangar
-	@HANGAR=$(CURDIR)/$(O)/hangar sh tests/run.sh $(INTEG_TESTS)
+integ: $(O)/hangar $(FUZZ_BINS)
+	@HANGAR=$(CURDIR)/$(O)/hangar HANGAR_FUZZ_WEB=$(if $(FUZZ_BINS),$(CURDIR)/$(O)/fuzz-web) \
+		sh tests/run.sh $(INTEG_TESTS)
+
+# libFuzzer targets (tests/fuzz/). clang only; they carry their own ASan
+# and UBSan whatever SANITIZE says, so only the plain `make check` builds
+# and runs them (under `make asan` t0830 says SKIP).
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=c17 $(WARNINGS) -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_WEB_SRC := tests/fuzz/fuzz-web.c web/web-route.c lib/buf.c lib/vec.c \
+	lib/xalloc.c lib/strnum.c lib/log.c
+FUZZ_BINS := $(if $(SANITIZE),,$(if $(shell command -v $(FUZZ_CC)),$(O)/fuzz-web))
+
+$(O)/fuzz-web: $(FUZZ_WEB_SRC) $(wildcard lib/*.h db/*.h flights/*.h web/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	@$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) \
+		$(shell pkg-config --cflags libpq jansson 2>/dev/null) \
+		-o $@ $(FUZZ_WEB_SRC) -ljansson
+
+# A longer run by hand: make fuzz FUZZ_TIME=600
+fuzz: $(O)/fuzz-web
+	@mkdir -p $(O)/fuzz-corpus-web
+	$(O)/fuzz-web -max_total_time=$(or $(FUZZ_TIME),300) -rss_limit_mb=1024 \
+		$(O)/fuzz-corpus-web tests/fuzz/corpus-web
 
 asan:
 	$(MAKE) O=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "db-flight.h"
 #include "gitx.h"
+#include "request.h"
 #include "strnum.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -357,7 +358,9 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (!strcmp(sub, "list")) {
-		if (db_flight_list_json(db, (int)limit, &f, &err) < 0) {
+		struct flight_filter ff = { .limit = (int)limit };
+
+		if (db_flight_list_json(db, &ff, &f, &err) < 0) {
 			rc = cli_fail(&err);
 		} else if (json) {
 			cli_print_json(f);
@@ -418,55 +421,6 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 
 /* ---- request ---- */
 
-/* The branch's trees and staging ref, for default revisions. */
-static int request_branch(struct db *db, const char *branch, struct vec *trees,
-			  struct vec *urls, struct vec *refs, struct vec *jobs,
-			  struct err *err)
-{
-	PGresult *res = db_query(db, err,
-				 "SELECT b.tree, t.url, b.staging_ref, 0 o, "
-				 "array_to_string(b.jobs, ' ') FROM branches b "
-				 "JOIN trees t ON t.name = b.tree WHERE b.name = $1 "
-				 "AND NOT b.retired UNION ALL SELECT p, t.url, 'HEAD', 1, '' "
-				 "FROM branches b, unnest(b.pins) p JOIN trees t "
-				 "ON t.name = p WHERE b.name = $1 ORDER BY 4, 1",
-				 1, (const char *[]){ branch });
-
-	if (!res)
-		return err->code;
-	if (!PQntuples(res)) {
-		PQclear(res);
-		return err_set(err, ERR_NOTFOUND, "no branch '%s'", branch);
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		vec_push(trees, PQgetvalue(res, i, 0));
-		vec_push(urls, PQgetvalue(res, i, 1));
-		vec_push(refs, PQgetvalue(res, i, 2));
-		if (i == 0)
-			vec_split(jobs, PQgetvalue(res, i, 4));
-	}
-	PQclear(res);
-	return 0;
-}
-
-static int tree_url(struct db *db, const char *tree, char **url,
-		    struct err *err)
-{
-	PGresult *res = db_query(db, err,
-				 "SELECT url FROM trees WHERE name = $1 AND NOT retired",
-				 1, (const char *[]){ tree });
-
-	if (!res)
-		return err->code;
-	if (!PQntuples(res)) {
-		PQclear(res);
-		return err_set(err, ERR_USAGE, "no tree '%s'", tree);
-	}
-	*url = xstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
-}
-
 int cmd_request(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -481,33 +435,22 @@ int cmd_request(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err err = ERR_INIT;
-	struct flight_spec spec;
-	struct vec revopts = VEC_INIT, btrees = VEC_INIT, burls = VEC_INIT;
-	struct vec brefs = VEC_INIT, bjobs = VEC_INIT;
+	struct request rq;
 	const char *user = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
 	struct db *db = NULL;
 	long id = 0;
 	int wait = 0, json = 0, c, rc = 0;
 
-	flight_spec_init(&spec);
-	spec.intent = "adhoc";
-	spec.reuse_builds = 1;
+	request_init(&rq);
 	optind = 0;
 	while ((c = cli_getopt(argc, argv, opts, cmd_request_usage)) != -1) {
 		switch (c) {
-		case 'b': spec.branch = optarg; break;
-		case 'r':
-			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				rc = cli_usage_error(cmd_request_usage,
-						     "--rev %s: expected TREE=REV", optarg);
-				goto out;
-			}
-			vec_push(&revopts, optarg);
-			break;
-		case 'J': vec_push(&spec.jobs, optarg); break;
-		case 'H': spec.host = optarg; break;
-		case 'R': vec_push(&spec.runvars, optarg); break;
-		case 'N': spec.reuse_builds = 0; break;
+		case 'b': rq.branch = optarg; break;
+		case 'r': vec_push(&rq.revs, optarg); break;
+		case 'J': vec_push(&rq.jobs, optarg); break;
+		case 'H': rq.host = optarg; break;
+		case 'R': vec_push(&rq.runvars, optarg); break;
+		case 'N': rq.no_reuse = 1; break;
 		case 'w': wait = 1; break;
 		case 'j': json = 1; break;
 		}
@@ -516,67 +459,21 @@ int cmd_request(struct cli *cli, int argc, char **argv)
 		rc = cli_usage_error(cmd_request_usage, "request: too many arguments");
 		goto out;
 	}
-	if (!spec.branch && !revopts.n) {
+	if (!rq.branch && !rq.revs.n) {
 		rc = cli_usage_error(cmd_request_usage,
 				     "request: give --branch or --rev TREE=REV");
 		goto out;
 	}
-	spec.requested_by = user ? user : "cli";
+	rq.requested_by = user ? user : "cli";
 	rc = cli_open_db(cli, &db);
 	if (rc)
 		goto out;
-	if (spec.branch &&
-	    request_branch(db, spec.branch, &btrees, &burls, &brefs, &bjobs, &err) < 0)
-		goto fail;
-	if (!spec.jobs.n)
-		for (size_t i = 0; i < bjobs.n; i++)
-			vec_push(&spec.jobs, bjobs.v[i]);
-	if (!spec.jobs.n) {
-		rc = cli_usage_error(cmd_request_usage, "request: which --job?");
+	if (request_create(db, cli->lab.state, &rq, &id, &err) < 0) {
+		rc = err.code == ERR_USAGE
+			     ? cli_usage_error(cmd_request_usage, "request: %s", err.msg)
+			     : cli_fail(&err);
 		goto out;
 	}
-	/* --rev first, then the branch's trees it did not name */
-	for (size_t i = 0; i < revopts.n + btrees.n; i++) {
-		int from_opt = i < revopts.n;
-		char *tree, *url = NULL, sha[41];
-		const char *rev;
-
-		if (from_opt) {
-			const char *eq = strchr(revopts.v[i], '=');
-
-			tree = xstrndup(revopts.v[i], (size_t)(eq - revopts.v[i]));
-			rev = eq + 1;
-		} else {
-			tree = xstrdup(btrees.v[i - revopts.n]);
-			rev = brefs.v[i - revopts.n];
-		}
-		if (vec_find(&spec.trees, tree) >= 0) {
-			free(tree);
-			if (from_opt) {
-				rc = cli_usage_error(cmd_request_usage,
-						     "--rev: tree given twice");
-				goto out;
-			}
-			continue;
-		}
-		if (tree_url(db, tree, &url, &err) == 0) {
-			char *cache = xasprintf("%s/git/%s.git", cli->lab.state, tree);
-
-			if (gitx_resolve(cache, url, rev, sha, &err) == 0) {
-				vec_push(&spec.trees, tree);
-				vec_push(&spec.revs, sha);
-			} else {
-				err_prefix(&err, "tree %s", tree);
-			}
-			free(cache);
-		}
-		free(url);
-		free(tree);
-		if (err.code)
-			goto fail;
-	}
-	if (db_flight_create(db, &spec, &id, &err) < 0)
-		goto fail;
 	if (json && !wait)
 		cli_print_json(json_pack("{s:I}", "flight", (json_int_t)id));
 	else
@@ -589,16 +486,8 @@ int cmd_request(struct cli *cli, int argc, char **argv)
 		if (json && db_flight_json(db, id, &f, &err) == 0)
 			cli_print_json(f);
 	}
-	goto out;
-fail:
-	rc = cli_fail(&err);
 out:
 	db_close(db);
-	flight_spec_release(&spec);
-	vec_clear(&revopts);
-	vec_clear(&btrees);
-	vec_clear(&burls);
-	vec_clear(&brefs);
-	vec_clear(&bjobs);
+	request_release(&rq);
 	return rc;
 }

@@ -251,133 +251,6 @@ static void fmt_rel(char *buf, size_t len, int64_t t, int64_t now)
 			 (long long)(d % 86400 / 3600));
 }
 
-static char *waiting_what(PGresult *w, int r)
-{
-	if (!strcmp(PQgetvalue(w, r, PW_KIND), "job"))
-		return xasprintf("%s.%s", PQgetvalue(w, r, PW_FLIGHT),
-				 PQgetvalue(w, r, PW_JOB));
-	return xasprintf("%s %s (%s)", PQgetvalue(w, r, PW_KIND),
-			 PQgetvalue(w, r, PW_RESERVATION),
-			 PQgetvalue(w, r, PW_OWNER));
-}
-
-static char *holder_what(PGresult *h, int r)
-{
-	if (!PQgetisnull(h, r, PH_FLIGHT))
-		return xasprintf("%s.%s%s%s%s", PQgetvalue(h, r, PH_FLIGHT),
-				 PQgetvalue(h, r, PH_JOB),
-				 PQgetisnull(h, r, PH_JOB_STATUS) ? "" : " (",
-				 db_sched_str(h, r, PH_JOB_STATUS)
-					 ? PQgetvalue(h, r, PH_JOB_STATUS) : "",
-				 PQgetisnull(h, r, PH_JOB_STATUS) ? "" : ")");
-	if (!PQgetisnull(h, r, PH_RESERVATION))
-		return xasprintf("%s %s (%s)", PQgetvalue(h, r, PH_KIND),
-				 PQgetvalue(h, r, PH_RESERVATION),
-				 PQgetvalue(h, r, PH_OWNER));
-	return NULL;
-}
-
-/* Whether host is one of the space-separated words of list. */
-static int in_list(const char *list, const char *host)
-{
-	size_t n = strlen(host);
-
-	for (const char *p = list; p && (p = strstr(p, host)); p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
-			return 1;
-	return 0;
-}
-
-static json_t *json_time(PGresult *res, int r, int c)
-{
-	return PQgetisnull(res, r, c) ? json_null()
-				      : json_integer(db_sched_int(res, r, c));
-}
-
-static json_t *plan_json(const struct sched_view *v)
-{
-	json_t *root = json_object(), *hosts = json_array(),
-	       *waiting = json_array();
-	PGresult *h = v->hosts, *w = v->waiting, *s = v->state;
-
-	json_object_set_new(root, "now", json_integer(v->now));
-	json_object_set_new(root, "computed_at",
-			    PQntuples(s) ? json_string(PQgetvalue(s, 0, PS_AT))
-					 : json_null());
-	json_object_set_new(root, "scheduler",
-			    PQntuples(s) ? json_string(PQgetvalue(s, 0, PS_SCHEDULER))
-					 : json_null());
-	json_object_set_new(root, "pass_ms",
-			    PQntuples(s) ? json_real(strtod(PQgetvalue(s, 0, PS_MS), NULL))
-					 : json_null());
-	for (int r = 0; r < PQntuples(h); r++) {
-		json_t *host, *now, *next;
-		const char *name = PQgetvalue(h, r, PH_NAME);
-
-		if (r && !strcmp(name, PQgetvalue(h, r - 1, PH_NAME))) {
-			host = json_array_get(hosts, json_array_size(hosts) - 1);
-		} else {
-			host = json_pack("{s:s, s:s, s:s, s:[], s:[]}", "name", name,
-					 "arch", PQgetvalue(h, r, PH_ARCH), "state",
-					 PQgetvalue(h, r, PH_STATE), "now", "next");
-			json_array_append_new(hosts, host);
-			next = json_object_get(host, "next");
-			for (int k = 0; k < PQntuples(w); k++) {
-				char *what;
-
-				if (!in_list(db_sched_str(w, k, PW_HOSTS), name))
-					continue;
-				what = waiting_what(w, k);
-				json_array_append_new(next, json_pack(
-					"{s:s, s:o, s:o}", "what", what, "start",
-					json_time(w, k, PW_START), "end",
-					json_time(w, k, PW_END)));
-				free(what);
-			}
-		}
-		now = json_object_get(host, "now");
-		if (!PQgetisnull(h, r, PH_FLIGHT) ||
-		    !PQgetisnull(h, r, PH_RESERVATION)) {
-			char *what = holder_what(h, r);
-
-			json_array_append_new(now, json_pack(
-				"{s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "what", what,
-				"flight", json_time(h, r, PH_FLIGHT), "job",
-				PQgetisnull(h, r, PH_JOB) ? json_null()
-				: json_string(PQgetvalue(h, r, PH_JOB)),
-				"reservation", json_time(h, r, PH_RESERVATION),
-				"since", json_time(h, r, PH_SINCE), "until",
-				json_time(h, r, PH_UNTIL), "share",
-				(json_int_t)db_sched_int(h, r, PH_SHAREIX)));
-			free(what);
-		}
-	}
-	for (int k = 0; k < PQntuples(w); k++) {
-		json_t *hl = json_array();
-		struct vec words = VEC_INIT;
-
-		if (db_sched_str(w, k, PW_HOSTS))
-			vec_split(&words, PQgetvalue(w, k, PW_HOSTS));
-		for (size_t i = 0; i < words.n; i++)
-			json_array_append_new(hl, json_string(words.v[i]));
-		vec_clear(&words);
-		json_array_append_new(waiting, json_pack(
-			"{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "kind",
-			PQgetvalue(w, k, PW_KIND), "flight",
-			json_time(w, k, PW_FLIGHT), "job",
-			PQgetisnull(w, k, PW_JOB) ? json_null()
-			: json_string(PQgetvalue(w, k, PW_JOB)),
-			"reservation", json_time(w, k, PW_RESERVATION), "start",
-			json_time(w, k, PW_START), "end", json_time(w, k, PW_END),
-			"hosts", hl, "reason",
-			PQgetisnull(w, k, PW_REASON) ? json_null()
-			: json_string(PQgetvalue(w, k, PW_REASON))));
-	}
-	json_object_set_new(root, "hosts", hosts);
-	json_object_set_new(root, "waiting", waiting);
-	return root;
-}
-
 static void plan_text(const struct sched_view *v)
 {
 	PGresult *h = v->hosts, *w = v->waiting, *s = v->state;
@@ -394,15 +267,15 @@ static void plan_text(const struct sched_view *v)
 	       "NEXT");
 	for (int r = 0; r < PQntuples(h); r++) {
 		const char *name = PQgetvalue(h, r, PH_NAME);
-		char *what = holder_what(h, r), *next = NULL;
+		char *what = db_sched_holder_what(h, r), *next = NULL;
 		int first = !r || strcmp(name, PQgetvalue(h, r - 1, PH_NAME));
 
 		for (int k = 0; first && k < PQntuples(w) && !next; k++) {
 			char *n;
 
-			if (!in_list(db_sched_str(w, k, PW_HOSTS), name))
+			if (!db_sched_in_hosts(db_sched_str(w, k, PW_HOSTS), name))
 				continue;
-			n = waiting_what(w, k);
+			n = db_sched_waiting_what(w, k);
 			fmt_rel(t2, sizeof(t2), db_sched_int(w, k, PW_START),
 				v->now);
 			next = xasprintf("%s %s", n, t2);
@@ -420,7 +293,7 @@ static void plan_text(const struct sched_view *v)
 	if (!PQntuples(w))
 		printf("(nothing waits)\n");
 	for (int k = 0; k < PQntuples(w); k++) {
-		char *what = waiting_what(w, k);
+		char *what = db_sched_waiting_what(w, k);
 
 		fmt_rel(t1, sizeof(t1), db_sched_int(w, k, PW_START), v->now);
 		printf("%-28s %-10s %-20s %s\n", what,
@@ -459,7 +332,7 @@ int cmd_plan(struct cli *cli, int argc, char **argv)
 		return cli_fail(&err);
 	}
 	if (json)
-		cli_print_json(plan_json(&v));
+		cli_print_json(db_sched_view_json(&v));
 	else
 		plan_text(&v);
 	db_sched_view_release(&v);

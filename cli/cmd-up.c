@@ -24,6 +24,7 @@
 #include "db-cluster.h"
 #include "db-gate.h"
 #include "db-lab.h"
+#include "db-token.h"
 #include "fsutil.h"
 #include "gitx.h"
 #include "log.h"
@@ -79,6 +80,7 @@ struct up {
 	char *exe;
 	int demo;
 	char *lab_dir;            /* demo: the simulated lab */
+	char *demo_token;         /* demo: logs the newcomer in */
 	struct up_child children[8];
 	size_t nchildren;
 };
@@ -278,6 +280,34 @@ static int up_apply(struct up *u, int quiet)
 	return 0;
 }
 
+/*
+ * The demo's admin token, made once and kept in STATE/demo-token (0600),
+ * so that the newcomer can log in and request jobs in the browser.
+ */
+static void up_demo_token(struct up *u, const char *state)
+{
+	char *path = xasprintf("%s/demo-token", state), *token = NULL;
+	struct err err = ERR_INIT;
+	struct buf b = BUF_INIT;
+	struct db *db;
+	long id;
+
+	if (!fs_exists(path) && cli_open_db(u->cli, &db) == 0) {
+		if (db_token_create(db, "demo", ROLE_ADMIN, "hangar up --demo", &id,
+				    &token, &err) < 0 ||
+		    fs_write_file(path, token, strlen(token), 0600, &err) < 0)
+			log_warnx("demo token: %s", err.msg);
+		free(token);
+		db_close(db);
+	}
+	if (buf_read_file(&b, path) == 0) {
+		buf_rtrim(&b);
+		u->demo_token = buf_detach(&b);
+	}
+	buf_release(&b);
+	free(path);
+}
+
 static int up_spawn(struct up *u, struct up_child *c)
 {
 	struct vec argv = VEC_INIT;
@@ -454,6 +484,9 @@ static int up_supervise(struct up *u)
 
 			printf("hangar is up: dashboard %s  (Ctrl-C stops it)\n",
 			       url);
+			if (u->demo_token)
+				printf("demo: log in at %slogin as 'demo' (admin) with the "
+				       "token %s\n", url, u->demo_token);
 			fflush(stdout);
 			free(url);
 			announced = 1;
@@ -550,12 +583,15 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	rc = up_apply(&u, 0);
 	if (rc)
 		goto stop_db;
+	if (u.demo)
+		up_demo_token(&u, state);
 	up_supervise(&u);
 stop_db:
 	if (private_db && db_cluster_stop(cli->lab.state, &err) < 0)
 		log_warnx("%s", err.msg);
 out:
 	up_demo_stop(&u);
+	free(u.demo_token);
 	if (lockfd >= 0)
 		close(lockfd);
 	free(state);

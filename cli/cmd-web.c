@@ -14,7 +14,9 @@ const char cmd_web_usage[] =
 	"\n"
 	"Serves the dashboard and the JSON API (/api/v1/...) on the address of\n"
 	"[lab] listen (default 127.0.0.1:8080) until SIGINT or SIGTERM.\n"
-	"Reading is open; it never reads SSH keys.\n";
+	"Reading is open unless [web] read-role = viewer; requests and\n"
+	"reservations need a developer token, host and branch administration\n"
+	"an admin token (`hangar token create`). It never reads SSH keys.\n";
 
 int cmd_web(struct cli *cli, int argc, char **argv)
 {
@@ -42,6 +44,11 @@ int cmd_web(struct cli *cli, int argc, char **argv)
 	db_close(db);
 	wo.listen = listen ? listen : cli->lab.listen;
 	wo.db = cli_db_target(cli);
+	wo.state = cli->lab.state;
+	wo.threads = cli->lab.web.threads;
+	wo.max_connections = cli->lab.web.max_connections;
+	wo.timeout = cli->lab.web.timeout;
+	wo.read_viewer = cli->lab.web.read_viewer;
 	if (web_run(&wo, &err) < 0) {
 		log_warnx("%s", err.msg);
 		return err_exit_status(err.code);

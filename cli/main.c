@@ -66,6 +66,7 @@ static const struct cmd commands[] = {
 	{ "request", cmd_request, cmd_request_usage },
 	{ "gate", cmd_gate, cmd_gate_usage },
 	{ "branch", cmd_branch, cmd_branch_usage },
+	{ "token", cmd_token, cmd_token_usage },
 	{ "demo-drive", cmd_demo_drive, cmd_demo_drive_usage },
 	{ NULL, NULL, NULL },
 };

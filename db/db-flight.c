@@ -525,20 +525,31 @@ fail:
 	return err->code;
 }
 
-int db_flight_list_json(struct db *db, int limit, json_t **ret,
-			struct err *err)
+int db_flight_list_json(struct db *db, const struct flight_filter *f,
+			json_t **ret, struct err *err)
 {
-	char lim[16];
+	char lim[16], before[24];
 	PGresult *res;
 
-	snprintf(lim, sizeof(lim), "%d", limit);
+	snprintf(lim, sizeof(lim), "%d", f->limit > 0 ? f->limit : 100);
+	snprintf(before, sizeof(before), "%ld", f->before);
 	res = db_query(db, err,
 		       "SELECT f.id, f.branch, f.intent, f.status, f.verdict, "
 		       ISO("f.created_at") ", " ISO("f.finished_at") ", "
 		       "(SELECT jsonb_object_agg(status, n) FROM (SELECT status, "
-		       "count(*) n FROM jobs j WHERE j.flight = f.id GROUP BY status) s)::text "
-		       "FROM flights f ORDER BY f.id DESC LIMIT $1::int",
-		       1, (const char *[]){ lim });
+		       "count(*) n FROM jobs j WHERE j.flight = f.id GROUP BY status) s)::text, "
+		       "f.requested_by, f.pushed, "
+		       "(SELECT jsonb_object_agg(tree, revision) FROM flight_revisions fr "
+		       "WHERE fr.flight = f.id)::text "
+		       "FROM flights f WHERE ($2::text IS NULL OR f.branch = $2) "
+		       "AND ($3::text IS NULL OR f.intent = $3) "
+		       "AND ($4::text IS NULL OR f.status = $4) "
+		       "AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM flight_revisions fr "
+		       "WHERE fr.flight = f.id AND starts_with(fr.revision, lower($5)))) "
+		       "AND ($6::bigint = 0 OR f.id < $6::bigint) "
+		       "ORDER BY f.id DESC LIMIT $1::int",
+		       6, (const char *[]){ lim, f->branch, f->intent, f->status,
+					    f->revision, before });
 	if (!res)
 		return err->code;
 	*ret = json_array();
@@ -546,19 +557,70 @@ int db_flight_list_json(struct db *db, int limit, json_t **ret,
 		json_t *counts = PQgetisnull(res, i, 7)
 					 ? json_object()
 					 : json_loads(PQgetvalue(res, i, 7), 0, NULL);
+		json_t *revs = PQgetisnull(res, i, 10)
+				       ? json_object()
+				       : json_loads(PQgetvalue(res, i, 10), 0, NULL);
 
 		json_array_append_new(
 			*ret,
-			json_pack("{s:I, s:o, s:s, s:s, s:s, s:o, s:o, s:o}", "flight",
-				  (json_int_t)db_long(res, i, 0), "branch",
+			json_pack("{s:I, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:o}",
+				  "flight", (json_int_t)db_long(res, i, 0), "branch",
 				  json_str_or_null(res, i, 1), "intent",
 				  PQgetvalue(res, i, 2), "status", PQgetvalue(res, i, 3),
 				  "verdict", PQgetvalue(res, i, 4), "created",
 				  json_str_or_null(res, i, 5), "finished",
 				  json_str_or_null(res, i, 6), "jobs",
-				  counts ? counts : json_object()));
+				  counts ? counts : json_object(), "requested_by",
+				  json_str_or_null(res, i, 8), "pushed",
+				  PQgetvalue(res, i, 9)[0] == 't', "revisions",
+				  revs ? revs : json_object()));
 	}
 	PQclear(res);
+	return 0;
+}
+
+int db_job_history_json(struct db *db, const char *job, const char *branch,
+			int limit, json_t **ret, struct err *err)
+{
+	char lim[16];
+	PGresult *res;
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	/* jobs_history_idx gives the newest runs of the job first */
+	res = db_query(db, err,
+		       "SELECT coalesce(json_agg(x ORDER BY (x->>'flight')::bigint DESC), "
+		       "'[]')::text FROM (SELECT json_build_object('flight', j.flight, "
+		       "'branch', f.branch, 'intent', f.intent, 'status', j.status, "
+		       "'failed_step', (SELECT s.name FROM steps s WHERE s.flight = j.flight "
+		       "AND s.job = j.job AND s.status IN ('fail', 'broken') "
+		       "ORDER BY s.stepno LIMIT 1), 'hosts', (SELECT coalesce(json_agg("
+		       "DISTINCT a.host), '[]') FROM allocations a WHERE a.flight = j.flight "
+		       "AND a.job = j.job), "
+		       "'started', " ISO("j.started_at") ", 'seconds', "
+		       "coalesce(extract(epoch FROM j.finished_at - j.started_at), 0)) x "
+		       "FROM jobs j JOIN flights f ON f.id = j.flight WHERE j.job = $1 "
+		       "AND ($2::text IS NULL OR f.branch = $2) "
+		       "ORDER BY j.flight DESC LIMIT $3::int) q",
+		       3, (const char *[]){ job, branch, lim });
+	if (!res)
+		return err->code;
+	*ret = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	if (!*ret)
+		return err_set(err, ERR_FAIL, "bad job history");
+	if (!json_array_size(*ret)) {
+		res = db_query(db, err, "SELECT 1 FROM job_defs WHERE name = $1",
+			       1, (const char *[]){ job });
+		if (!res)
+			return err->code;
+		if (!PQntuples(res)) {
+			PQclear(res);
+			json_decref(*ret);
+			*ret = NULL;
+			return err_set(err, ERR_NOTFOUND, "no job '%s'", job);
+		}
+		PQclear(res);
+	}
 	return 0;
 }
 

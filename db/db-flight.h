@@ -50,10 +50,22 @@ int db_flight_create(struct db *db, const struct flight_spec *spec, long *id,
  * ERR_NOTFOUND when there is no such flight. *ret is a new reference.
  */
 int db_flight_json(struct db *db, long id, json_t **ret, struct err *err);
-/* The newest flights first: id, branch, intent, status, verdict, times,
- * and job counts by status. */
-int db_flight_list_json(struct db *db, int limit, json_t **ret,
-			struct err *err);
+/* Which flights a list shows: NULL / 0 fields match any. */
+struct flight_filter {
+	const char *branch, *intent, *status;
+	const char *revision;      /* a prefix of a tested revision */
+	long before;               /* only flights numbered below (pages) */
+	int limit;                 /* 0: 100 */
+};
+/* The newest matching flights first: id, branch, intent, status,
+ * verdict, times, job counts by status, requested_by, pushed, revisions. */
+int db_flight_list_json(struct db *db, const struct flight_filter *f,
+			json_t **ret, struct err *err);
+/* Runs of job (a definition's name) across flights, newest first, of
+ * branch if not NULL: flight, branch, intent, status, failed_step,
+ * hosts, started, seconds. */
+int db_job_history_json(struct db *db, const char *job, const char *branch,
+			int limit, json_t **ret, struct err *err);
 /* Status of each job, "JOB STATUS [STEP]" lines, for progress. */
 int db_flight_progress(struct db *db, long id, char **status,
 		       struct vec *lines, struct err *err);

@@ -210,7 +210,27 @@ int db_branch_list_json(struct db *db, json_t **ret, struct err *err)
 		       "'verdict', f.verdict, 'pushed', f.pushed, "
 		       "'baseline_test', f.baseline_test) FROM flights f "
 		       "WHERE f.branch = b.name AND f.intent = 'gate' "
-		       "ORDER BY f.id DESC LIMIT 1) AS last_flight "
+		       "ORDER BY f.id DESC LIMIT 1) AS last_flight, "
+		       "b.staging_seen AS staging_revision, "
+		       "b.target_seen AS target_revision, b.seen_at, "
+		       /* the newest decided gate flight: the last verdict */
+		       "(SELECT jsonb_build_object('flight', f.id, 'verdict', f.verdict, "
+		       "'pushed', f.pushed, 'decided', f.decided_at) FROM flights f "
+		       "WHERE f.branch = b.name AND f.intent = 'gate' AND f.verdict <> "
+		       "'pending' ORDER BY f.id DESC LIMIT 1) AS last_verdict, "
+		       /* the unfinished flight, its progress and when the plan
+		        * expects its last job to end */
+		       "(SELECT jsonb_build_object('flight', f.id, 'status', f.status, "
+		       "'jobs', (SELECT count(*) FROM jobs j WHERE j.flight = f.id), "
+		       "'done', (SELECT count(*) FROM jobs j WHERE j.flight = f.id AND "
+		       "j.status NOT IN ('queued', 'preparing', 'running')), "
+		       "'eta', (SELECT max(coalesce(j.planned_end, (SELECT max(a.planned_end) "
+		       "FROM allocations a WHERE a.flight = j.flight AND a.job = j.job "
+		       "AND a.released_at IS NULL))) FROM jobs j "
+		       "WHERE j.flight = f.id AND j.status IN ('queued', 'preparing', "
+		       "'running'))) FROM flights f WHERE f.branch = b.name AND f.status IN "
+		       "('constructing', 'queued', 'running') AND f.intent IN ('gate', "
+		       "'retest') ORDER BY f.id DESC LIMIT 1) AS running "
 		       "FROM branches b WHERE NOT b.retired) x",
 		       0, NULL);
 	if (!res)
@@ -392,4 +412,35 @@ int db_branch_force(struct db *db, const char *branch, const char *rev,
 				"WHERE name = $1 AND NOT retired RETURNING name",
 				rev ? "branch.force-push" : "branch.force-cleared", rev,
 				reason, err);
+}
+
+int db_gate_seen(struct db *db, const char *branch, const char *staging,
+		 const char *target, struct err *err)
+{
+	return db_exec(db, err,
+		       "UPDATE branches SET staging_seen = $2, target_seen = $3, "
+		       "seen_at = now() WHERE name = $1 AND (staging_seen, target_seen) "
+		       "IS DISTINCT FROM ($2, $3)",
+		       3, (const char *[]){ branch, staging, target });
+}
+
+int db_branch_events_json(struct db *db, const char *branch, int limit,
+			  json_t **ret, struct err *err)
+{
+	char lim[16];
+	PGresult *res;
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	res = db_query(db, err,
+		       "SELECT coalesce(json_agg(json_build_object('at', to_char(at AT "
+		       "TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS Z'), 'actor', actor, "
+		       "'kind', kind, 'flight', flight, 'detail', detail) ORDER BY id DESC), "
+		       "'[]')::text FROM (SELECT * FROM events WHERE branch = $1 "
+		       "ORDER BY id DESC LIMIT $2::int) e",
+		       2, (const char *[]){ branch, lim });
+	if (!res)
+		return err->code;
+	*ret = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	return *ret ? 0 : err_set(err, ERR_DB, "branch events: bad JSON");
 }

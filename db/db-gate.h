@@ -97,4 +97,12 @@ int db_branch_force(struct db *db, const char *branch, const char *rev,
 int db_gate_event(struct db *db, const char *branch, long flight,
 		  const char *kind, const char *detail, struct err *err);
 
+/* The branch's events (pushes, blocks, forces, decisions), newest first:
+ * [{"at", "actor", "kind", "flight", "detail"}]. */
+int db_branch_events_json(struct db *db, const char *branch, int limit,
+			  json_t **ret, struct err *err);
+/* Records the staging and target revisions the gate just saw. */
+int db_gate_seen(struct db *db, const char *branch, const char *staging,
+		 const char *target, struct err *err);
+
 #endif

@@ -22,6 +22,10 @@ int db_host_get(struct db *db, const char *name, struct host *h,
 int db_host_events(struct db *db, const char *name, int limit,
 		   struct host_event **events, size_t *n, struct err *err);
 void db_host_events_free(struct host_event *events, size_t n);
+/* The jobs that held host, newest first: [{"flight", "job", "status",
+ * "allocated", "released"}]. */
+int db_host_jobs_json(struct db *db, const char *name, int limit,
+		      json_t **ret, struct err *err);
 
 /*
  * A host's power method (hosts.power) and its settings (hosts.power_config,

@@ -7,6 +7,7 @@
 #ifndef HANGAR_DB_SCHED_H
 #define HANGAR_DB_SCHED_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -131,18 +132,34 @@ int db_sched_write_state(struct db *db, const char *scheduler, double ms,
 /* plan_state: computed_at (ISO), age seconds, scheduler, pass_ms,
  * queued, hosts, allocated (no row before the first pass) */
 enum { PS_AT, PS_AGE, PS_SCHEDULER, PS_MS, PS_QUEUED, PS_HOSTS, PS_ALLOCATED };
-/* hosts with what holds them now (one row per live allocation) */
+/* hosts with what holds them now (one row per live allocation); intent:
+ * the holding job's flight's */
 enum { PH_NAME, PH_ARCH, PH_STATE, PH_FLIGHT, PH_JOB, PH_RESERVATION,
-       PH_OWNER, PH_KIND, PH_SINCE, PH_UNTIL, PH_SHAREIX, PH_JOB_STATUS };
-/* bookings ahead: waiting jobs, reservations and blockages */
+       PH_OWNER, PH_KIND, PH_SINCE, PH_UNTIL, PH_SHAREIX, PH_JOB_STATUS,
+       PH_INTENT };
+/* bookings ahead: waiting jobs, reservations and blockages (kind "job",
+ * "reservation" or "blockage"; intent: a job's flight's) */
 enum { PW_KIND, PW_FLIGHT, PW_JOB, PW_RESERVATION, PW_START, PW_END,
-       PW_HOSTS, PW_REASON, PW_OWNER };
+       PW_HOSTS, PW_REASON, PW_OWNER, PW_INTENT };
 struct sched_view {
 	int64_t now;
 	PGresult *state, *hosts, *waiting;
 };
 int db_sched_view(struct db *db, struct sched_view *v, struct err *err);
 void db_sched_view_release(struct sched_view *v);
+
+/*
+ * The view as `hangar plan --json` and GET /api/v1/plan give it (the
+ * shape is in cmd_plan_usage): a new reference, the caller's.
+ */
+json_t *db_sched_view_json(const struct sched_view *v);
+/* What a waiting row or a holder row is, for people: "F.JOB",
+ * "reservation R (OWNER)", a holding job with its status "F.JOB (running)".
+ * A new string, the caller's (free); NULL for a host row nothing holds. */
+char *db_sched_waiting_what(PGresult *waiting, int row);
+char *db_sched_holder_what(PGresult *hosts, int row);
+/* Whether host is one of the space-separated words of list (NULL: no). */
+int db_sched_in_hosts(const char *list, const char *host);
 
 /* ---- people's requests ---- */
 

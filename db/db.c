@@ -172,7 +172,8 @@ void db_rollback(struct db *db)
 	PQclear(PQexec(db->conn, "ROLLBACK"));
 }
 
-static char db_actor_name[128];
+/* per thread: each web request acts for its own user */
+static _Thread_local char db_actor_name[128];
 
 void db_set_actor(const char *actor)
 {

@@ -447,6 +447,9 @@ static int gate_next(struct cycle *y)
 	if ((rc = gitx_ref(y->cache, y->b.url, y->b.target, target, y->err)) < 0 ||
 	    (rc = gitx_ref(y->cache, y->b.url, y->b.staging, staging, y->err)) < 0)
 		return err_prefix(y->err, "branch %s", y->b.name);
+	/* for the dashboard: staging against the target, as last seen */
+	if ((rc = db_gate_seen(y->db, y->b.name, staging, target, y->err)) < 0)
+		return rc;
 	if ((rc = db_gate_tested(y->db, y->b.name, y->b.tree, target, NULL,
 				 &tested, NULL, NULL, y->err)) < 0)
 		return rc;

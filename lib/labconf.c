@@ -202,6 +202,20 @@ static const struct conf_key gate_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
+static const char *const web_read_roles[] = { "none", "viewer", NULL };
+
+static const struct conf_key web_keys[] = {
+	{ "read-role", CONF_ENUM, 0, 0, 0, web_read_roles, "none", "viewer",
+	  "who may read the dashboard and API: none (anyone) or viewer (a token)" },
+	{ "threads", CONF_INT, 0, 1, 64, NULL, "4", "4",
+	  "request threads, each with its own database connection" },
+	{ "max-connections", CONF_INT, 0, 8, 65536, NULL, "512", "512",
+	  "connections served at once; more wait in the listen queue" },
+	{ "timeout", CONF_DURATION, 0, 1, 3600, NULL, "30s", "30s",
+	  "an idle or slow connection is closed after this long" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 static const struct conf_key recipe_keys[] = {
 	{ "step", CONF_STRING, CONF_MULTIVAR | CONF_REQUIRED, 0, 0, NULL, NULL,
 	  "run smoke ./installed/tests/smoke.sh",
@@ -221,6 +235,7 @@ const struct conf_section_def labconf_sections[] = {
 	{ "scheduler", 0, scheduler_keys, "how the scheduler plans the lab" },
 	{ "worker", 0, worker_keys, "how workers run jobs" },
 	{ "gate", 0, gate_keys, "how the gate tests, decides and reports" },
+	{ "web", 0, web_keys, "the dashboard and API server" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -477,6 +492,16 @@ static void labconf_gate_defaults(struct lab_gate *g,
 	g->sendmail = s ? labconf_dup(s, "sendmail") : NULL;
 	g->mail_to = s ? labconf_dup(s, "mail-to") : NULL;
 	g->mail_from = s ? labconf_dup(s, "mail-from") : NULL;
+}
+
+static void labconf_web_defaults(struct lab_web *w, const struct conf_section *s)
+{
+	const char *role = s ? conf_get(s, "read-role") : NULL;
+
+	w->read_viewer = role && !strcmp(role, "viewer");
+	w->threads = (int)conf_get_long(s, "threads", 4);
+	w->max_connections = (int)conf_get_long(s, "max-connections", 512);
+	w->timeout = conf_get_duration(s, "timeout", 30);
 }
 
 static void labconf_sched_defaults(struct lab_sched *sc,
@@ -968,6 +993,7 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 	labconf_sched_defaults(&lab->sched, NULL);
 	labconf_worker_defaults(&lab->worker, NULL);
 	labconf_gate_defaults(&lab->gate, NULL);
+	labconf_web_defaults(&lab->web, NULL);
 	for (size_t i = 0; i < c.conf.nsections; i++) {
 		const struct conf_section *s = &c.conf.sections[i];
 
@@ -996,6 +1022,8 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 			labconf_worker_defaults(&lab->worker, s);
 		} else if (!strcmp(s->name, "gate")) {
 			labconf_gate_defaults(&lab->gate, s);
+		} else if (!strcmp(s->name, "web")) {
+			labconf_web_defaults(&lab->web, s);
 		}
 	}
 	if (!lab->state)

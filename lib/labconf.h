@@ -135,6 +135,14 @@ struct lab_gate {
 	char *mail_to, *mail_from;
 };
 
+/* [web] */
+struct lab_web {
+	int read_viewer;      /* reading needs a viewer token */
+	int threads;
+	int max_connections;
+	long timeout;         /* seconds */
+};
+
 struct lab {
 	char *path;           /* absolute path of the file read */
 	char *state;          /* absolute */
@@ -156,6 +164,7 @@ struct lab {
 	struct lab_sched sched;
 	struct lab_worker worker;
 	struct lab_gate gate;
+	struct lab_web web;
 };
 
 /*

@@ -92,3 +92,14 @@ char *vec_join(const struct vec *v, const char *sep)
 	}
 	return buf_detach(&b);
 }
+
+static int vec_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void vec_sort(struct vec *v)
+{
+	if (v->n > 1)
+		qsort(v->v, v->n, sizeof(*v->v), vec_cmp);
+}

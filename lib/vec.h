@@ -24,6 +24,8 @@ void vec_pushf(struct vec *v, const char *fmt, ...)
 void vec_push_take(struct vec *v, char *s);
 /* Pushes every word of s separated by blanks (spaces, tabs). */
 void vec_split(struct vec *v, const char *s);
+/* Sorts the strings in byte order. */
+void vec_sort(struct vec *v);
 /* Index of s in v, or -1. */
 int vec_find(const struct vec *v, const char *s);
 /* The vector's strings (never NULL, for loops and execv). */

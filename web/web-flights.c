@@ -1,11 +1,14 @@
 /*
- * web-flights.c: the flights and branches under /api/v1/: the newest
- * flights, one flight with its jobs and steps, its report (DESIGN.md's
- * JSON: the one stored when the gate decided it, else judged now), and
- * the branches with their controls.
+ * web-flights.c: flights, their jobs and reports: the JSON API
+ * (/api/v1/flights..., /api/v1/jobs/J) and the pages (/flights,
+ * /flights/F, /flights/F/jobs/J, /jobs/J). An ended flight's answers are
+ * marked for the cache: they change only with the flight's row.
  */
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "db-flight.h"
 #include "db-gate.h"
@@ -13,113 +16,73 @@
 #include "report.h"
 #include "strnum.h"
 #include "web-internal.h"
+#include "xalloc.h"
 #include "banned.h"
 
-#define FLIGHTS_LIST_MAX 100
+#define FLIGHTS_PAGE 50
+#define FLIGHTS_LIMIT_MAX 500
 
-enum MHD_Result web_flights_api(struct web_req *r)
-{
-	struct err err = ERR_INIT;
-	json_t *list;
-
-	if (db_flight_list_json(r->db, FLIGHTS_LIST_MAX, &list, &err) < 0)
-		return web_db_error(r, &err);
-	return web_json(r, MHD_HTTP_OK, list);
-}
-
-static json_t *web_report_of(struct web_req *r, long id, struct err *err);
-
-static enum MHD_Result web_report_api(struct web_req *r, long id)
-{
-	struct err err = ERR_INIT;
-	json_t *j = web_report_of(r, id, &err);
-
-	return j ? web_json(r, MHD_HTTP_OK, j) : web_db_error(r, &err);
-}
-
-enum MHD_Result web_flight_api(struct web_req *r, const char *rest)
-{
-	struct err err = ERR_INIT;
-	const char *slash = strchr(rest, '/');
-	size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
-	char num[24];
-	json_t *f;
-	long id;
-
-	if (len >= sizeof(num))
-		return web_not_found(r, r->url);
-	memcpy(num, rest, len);
-	num[len] = '\0';
-	if (strnum_long(num, 1, 1L << 62, &id) < 0)
-		return web_not_found(r, r->url);
-	if (slash && !strcmp(slash, "/report"))
-		return web_report_api(r, id);
-	if (slash)
-		return web_not_found(r, r->url);
-	if (db_flight_json(r->db, id, &f, &err) < 0)
-		return web_db_error(r, &err);
-	return web_json(r, MHD_HTTP_OK, f);
-}
-
-enum MHD_Result web_branches_api(struct web_req *r)
-{
-	struct err err = ERR_INIT;
-	json_t *list;
-
-	if (db_branch_list_json(r->db, &list, &err) < 0)
-		return web_db_error(r, &err);
-	return web_json(r, MHD_HTTP_OK, list);
-}
-
-/* ---- pages ---- */
-
-static const char *jstr(json_t *o, const char *key)
+const char *web_jstr(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s ? s : "";
 }
 
-enum MHD_Result web_flights_page(struct web_req *r)
+static int flight_ended(json_t *f)
+{
+	const char *st = web_jstr(f, "status");
+
+	return !strcmp(st, "finished") || !strcmp(st, "cancelled");
+}
+
+/* The filters of a flights list from the query; 0, or -1 with why. */
+static int flights_filter(struct web_req *r, struct flight_filter *ff,
+			  int deflimit, const char **why)
+{
+	const char *before = web_query(r, "before"), *limit = web_query(r, "limit");
+	const char *rev = web_query(r, "revision");
+
+	memset(ff, 0, sizeof(*ff));
+	ff->limit = deflimit;
+	ff->branch = web_query(r, "branch");
+	ff->intent = web_query(r, "intent");
+	ff->status = web_query(r, "status");
+	/* an empty field of the filter form means "any" */
+	if (ff->branch && !*ff->branch)
+		ff->branch = NULL;
+	if (ff->intent && !*ff->intent)
+		ff->intent = NULL;
+	if (ff->status && !*ff->status)
+		ff->status = NULL;
+	ff->revision = rev && *rev ? rev : NULL;
+	if (ff->revision && strspn(ff->revision, "0123456789abcdefABCDEF") !=
+				    strlen(ff->revision))
+		return *why = "revision: give a hex commit id or a prefix of one", -1;
+	if (before && *before && strnum_long(before, 1, 1L << 62, &ff->before) < 0)
+		return *why = "before: give a flight number", -1;
+	if (limit && *limit && strnum_int(limit, 1, FLIGHTS_LIMIT_MAX, &ff->limit) < 0)
+		return *why = "limit: give a number from 1 to 500", -1;
+	return 0;
+}
+
+enum MHD_Result web_flights_api(struct web_req *r)
 {
 	struct err err = ERR_INIT;
-	struct buf b = BUF_INIT;
-	json_t *list, *f;
-	size_t i;
+	struct flight_filter ff;
+	const char *why;
+	json_t *list;
 
-	if (db_flight_list_json(r->db, FLIGHTS_LIST_MAX, &list, &err) < 0)
+	if (flights_filter(r, &ff, 100, &why) < 0)
+		return web_error(r, MHD_HTTP_BAD_REQUEST, "bad request", why);
+	if (db_flight_list_json(r->db, &ff, &list, &err) < 0)
 		return web_db_error(r, &err);
-	html_page_begin(&b, "Flights");
-	buf_addstr(&b, "<h1>Flights</h1>\n<table><tr><th>Flight</th><th>Branch</th>"
-		       "<th>Intent</th><th>Status</th><th>Verdict</th>"
-		       "<th>Created</th></tr>\n");
-	json_array_foreach(list, i, f) {
-		long long id = json_integer_value(json_object_get(f, "flight"));
-
-		buf_addf(&b, "<tr><td><a href=\"/flights/%lld\">%lld</a></td><td>",
-			 id, id);
-		html_escape(&b, jstr(f, "branch"));
-		buf_addstr(&b, "</td><td>");
-		html_escape(&b, jstr(f, "intent"));
-		buf_addstr(&b, "</td><td>");
-		html_escape(&b, jstr(f, "status"));
-		buf_addf(&b, "</td><td class=\"verdict-%s\">",
-			 !strcmp(jstr(f, "verdict"), "push") ? "push" :
-			 !strcmp(jstr(f, "verdict"), "no-push") ? "nopush" : "other");
-		html_escape(&b, jstr(f, "verdict"));
-		buf_addstr(&b, "</td><td>");
-		html_escape(&b, jstr(f, "created"));
-		buf_addstr(&b, "</td></tr>\n");
-	}
-	buf_addstr(&b, "</table>\n");
-	html_page_end(&b);
-	json_decref(list);
-	return web_html(r, MHD_HTTP_OK, &b);
+	return web_json(r, MHD_HTTP_OK, list);
 }
 
 /* The report of flight id: the one stored when it was decided, else the
  * flight judged now; NULL with err set. */
-static json_t *web_report_of(struct web_req *r, long id, struct err *err)
+json_t *web_report_of(struct web_req *r, long id, struct err *err)
 {
 	char *stored = NULL, *text = NULL;
 	struct report rep;
@@ -142,98 +105,400 @@ static json_t *web_report_of(struct web_req *r, long id, struct err *err)
 	return j;
 }
 
+enum MHD_Result web_report_api(struct web_req *r)
+{
+	struct err err = ERR_INIT;
+	long id = web_arg_flight(r, 0);
+	json_t *j;
+
+	if (!id)
+		return web_not_found(r, r->url);
+	if (!(j = web_report_of(r, id, &err)))
+		return web_db_error(r, &err);
+	if (flight_ended(j))
+		r->cache_flight = id;
+	return web_json(r, MHD_HTTP_OK, j);
+}
+
+enum MHD_Result web_flight_api(struct web_req *r)
+{
+	struct err err = ERR_INIT;
+	long id = web_arg_flight(r, 0);
+	json_t *f;
+
+	if (!id)
+		return web_not_found(r, r->url);
+	if (db_flight_json(r->db, id, &f, &err) < 0)
+		return web_db_error(r, &err);
+	if (flight_ended(f))
+		r->cache_flight = id;
+	return web_json(r, MHD_HTTP_OK, f);
+}
+
+/* Files of STATE/logs/F/J, as {"name", "size", "url"}. */
+static json_t *job_log_files(struct web_req *r, long id, const char *job)
+{
+	char *dir = xasprintf("%s/logs/%ld/%s", r->state, id, job);
+	json_t *arr = json_array();
+	struct vec names = VEC_INIT;
+	DIR *d = web_log_name_ok(job) ? opendir(dir) : NULL;
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (web_log_name_ok(de->d_name))
+			vec_push(&names, de->d_name);
+	if (d)
+		closedir(d);
+	vec_sort(&names);
+	for (size_t i = 0; i < names.n; i++) {
+		char *path = xasprintf("%s/%s", dir, names.v[i]);
+		struct stat st;
+
+		/* what /logs/ serves: files, not links */
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+			json_array_append_new(
+				arr, json_pack("{s:s, s:I, s:o}", "name", names.v[i],
+					       "size", (json_int_t)st.st_size, "url",
+					       json_sprintf("/logs/%ld/%s/%s", id, job,
+							    names.v[i])));
+		free(path);
+	}
+	vec_clear(&names);
+	free(dir);
+	return arr;
+}
+
+/* The job named args[1] of flight f (borrowed), or NULL. */
+static json_t *flight_job(json_t *f, const char *job)
+{
+	json_t *j;
+	size_t i;
+
+	json_array_foreach(json_object_get(f, "jobs"), i, j)
+		if (!strcmp(web_jstr(j, "job"), job))
+			return j;
+	return NULL;
+}
+
+enum MHD_Result web_job_api(struct web_req *r)
+{
+	struct err err = ERR_INIT;
+	long id = web_arg_flight(r, 0);
+	json_t *f, *j;
+
+	if (!id)
+		return web_not_found(r, r->url);
+	if (db_flight_json(r->db, id, &f, &err) < 0)
+		return web_db_error(r, &err);
+	if (!(j = flight_job(f, r->args[1]))) {
+		json_decref(f);
+		return web_not_found(r, "no such job in this flight");
+	}
+	json_incref(j);
+	json_object_set_new(j, "flight", json_integer(id));
+	json_object_set_new(j, "logs", job_log_files(r, id, r->args[1]));
+	json_decref(f);
+	return web_json(r, MHD_HTTP_OK, j);
+}
+
+enum MHD_Result web_job_history_api(struct web_req *r)
+{
+	struct err err = ERR_INIT;
+	json_t *list;
+	const char *limit = web_query(r, "limit");
+	int n = 50;
+
+	if (limit && strnum_int(limit, 1, FLIGHTS_LIMIT_MAX, &n) < 0)
+		return web_error(r, MHD_HTTP_BAD_REQUEST, "bad request",
+				 "limit: give a number from 1 to 500");
+	if (db_job_history_json(r->db, r->args[0], web_query(r, "branch"), n,
+				&list, &err) < 0)
+		return web_db_error(r, &err);
+	return web_json(r, MHD_HTTP_OK, list);
+}
+
+/* ---- pages ---- */
+
+static const char *verdict_class(const char *verdict)
+{
+	return !strcmp(verdict, "push") ? "push" :
+	       !strcmp(verdict, "no-push") ? "nopush" : "other";
+}
+
+/* A <select> of the filter form. */
+static void filter_select(struct buf *b, const char *name, const char *cur,
+			  const char *const *choices)
+{
+	buf_addf(b, "<label>%s <select name=\"%s\"><option value=\"\">any</option>",
+		 name, name);
+	for (; *choices; choices++) {
+		buf_addf(b, "<option%s>", cur && !strcmp(cur, *choices) ? " selected" : "");
+		html_escape(b, *choices);
+		buf_addstr(b, "</option>");
+	}
+	buf_addstr(b, "</select></label> ");
+}
+
+void web_flights_table(struct buf *b, json_t *list)
+{
+	json_t *f;
+	size_t i;
+
+	buf_addstr(b, "<table class=\"flights\"><tr><th>Flight</th><th>Branch</th>"
+		      "<th>Intent</th><th>Status</th><th>Verdict</th><th>Jobs</th>"
+		      "<th>Revisions</th><th>Created</th></tr>\n");
+	json_array_foreach(list, i, f) {
+		long long id = json_integer_value(json_object_get(f, "flight"));
+		const char *tree, *st;
+		json_t *rev, *n;
+
+		buf_addf(b, "<tr><td><a href=\"/flights/%lld\">%lld</a></td><td>", id, id);
+		if (*web_jstr(f, "branch"))
+			html_link(b, "/branches/", web_jstr(f, "branch"),
+				  web_jstr(f, "branch"));
+		buf_addstr(b, "</td><td>");
+		html_escape(b, web_jstr(f, "intent"));
+		if (*web_jstr(f, "requested_by")) {
+			buf_addstr(b, " <span class=\"muted\">by ");
+			html_escape(b, web_jstr(f, "requested_by"));
+			buf_addstr(b, "</span>");
+		}
+		buf_addf(b, "</td><td class=\"st-%s\">", web_jstr(f, "status"));
+		html_escape(b, web_jstr(f, "status"));
+		buf_addf(b, "</td><td class=\"verdict-%s\">",
+			 verdict_class(web_jstr(f, "verdict")));
+		html_escape(b, web_jstr(f, "verdict"));
+		if (json_is_true(json_object_get(f, "pushed")))
+			buf_addstr(b, " (pushed)");
+		buf_addstr(b, "</td><td>");
+		json_object_foreach(json_object_get(f, "jobs"), st, n) {
+			buf_addf(b, "<span class=\"st-%s pill\">", st);
+			html_escape(b, st);
+			buf_addf(b, " %lld</span> ", (long long)json_integer_value(n));
+		}
+		buf_addstr(b, "</td><td class=\"mono\">");
+		json_object_foreach(json_object_get(f, "revisions"), tree, rev) {
+			html_escape(b, tree);
+			buf_addstr(b, " ");
+			buf_add(b, json_string_value(rev),
+				strnlen(json_string_value(rev), 12));
+			buf_addstr(b, "<br>");
+		}
+		buf_addstr(b, "</td><td>");
+		html_escape(b, web_jstr(f, "created"));
+		buf_addstr(b, "</td></tr>\n");
+	}
+	buf_addstr(b, "</table>\n");
+}
+
+enum MHD_Result web_flights_page(struct web_req *r)
+{
+	static const char *const intents[] = { "gate", "adhoc", "bisect", "retest",
+					       NULL };
+	static const char *const statuses[] = { "constructing", "queued",
+						"running", "finished",
+						"cancelled", NULL };
+	struct err err = ERR_INIT;
+	struct buf b = BUF_INIT;
+	struct flight_filter ff;
+	const char *why;
+	json_t *list, *last;
+
+	if (flights_filter(r, &ff, FLIGHTS_PAGE, &why) < 0)
+		return web_error(r, MHD_HTTP_BAD_REQUEST, "bad request", why);
+	if (db_flight_list_json(r->db, &ff, &list, &err) < 0)
+		return web_db_error(r, &err);
+	html_page_begin_for(&b, "Flights", r->user);
+	buf_addstr(&b, "<h1>Flights</h1>\n<form class=\"filters\" method=\"get\" "
+		       "action=\"/flights\"><label>branch <input name=\"branch\" value=\"");
+	html_escape(&b, ff.branch);
+	buf_addstr(&b, "\" size=\"14\"></label> ");
+	filter_select(&b, "intent", ff.intent, intents);
+	filter_select(&b, "status", ff.status, statuses);
+	buf_addstr(&b, "<label>revision <input name=\"revision\" value=\"");
+	html_escape(&b, ff.revision);
+	buf_addstr(&b, "\" size=\"12\"></label> <button type=\"submit\">Filter</button>"
+		       "</form>\n");
+	web_flights_table(&b, list);
+	last = json_array_get(list, json_array_size(list) - 1);
+	if (json_array_size(list) == (size_t)ff.limit && last) {
+		/* the next page: the same filters, older flights */
+		buf_addf(&b, "<p><a rel=\"next\" href=\"/flights?before=%lld",
+			 (long long)json_integer_value(json_object_get(last, "flight")));
+		if (ff.branch) {
+			buf_addstr(&b, "&amp;branch=");
+			html_escape(&b, ff.branch);
+		}
+		if (ff.intent)
+			buf_addf(&b, "&amp;intent=%s", ff.intent);
+		if (ff.status)
+			buf_addf(&b, "&amp;status=%s", ff.status);
+		if (ff.revision) {
+			buf_addstr(&b, "&amp;revision=");
+			html_escape(&b, ff.revision);
+		}
+		buf_addstr(&b, "\">Older flights &rarr;</a></p>\n");
+	}
+	html_page_end(&b);
+	json_decref(list);
+	return web_html(r, MHD_HTTP_OK, &b);
+}
+
 /* PUSH / NO PUSH and what blocks it. */
 static void web_verdict_banner(struct buf *b, json_t *rep)
 {
-	const char *verdict = jstr(rep, "verdict");
+	const char *verdict = web_jstr(rep, "verdict");
 	json_t *f;
 	size_t i, nblock = 0;
 
-	buf_addf(b, "<p class=\"banner verdict-%s\">",
-		 !strcmp(verdict, "push") ? "push" :
-		 !strcmp(verdict, "no-push") ? "nopush" : "other");
+	buf_addf(b, "<p class=\"banner verdict-%s\">", verdict_class(verdict));
 	buf_addstr(b, !strcmp(verdict, "push") ? "PUSH" :
 		      !strcmp(verdict, "no-push") ? "NO PUSH" :
 		      !strcmp(verdict, "pending") ? "verdict pending" : "no verdict");
 	if (json_is_true(json_object_get(rep, "pushed")))
 		buf_addstr(b, " (pushed)");
 	buf_addstr(b, " &mdash; ");
-	html_escape(b, jstr(rep, "outcome"));
+	html_escape(b, web_jstr(rep, "outcome"));
 	buf_addstr(b, "</p>\n");
 	json_array_foreach(json_object_get(rep, "failures"), i, f)
 		nblock += json_is_true(json_object_get(f, "blocking"));
-	buf_addf(b, "<h2>Failures</h2>\n<table><tr><th>Job</th><th>Step</th>"
-		    "<th>Status</th><th>Class</th><th></th></tr>\n");
+	buf_addf(b, "<h2>Failures</h2>\n<table class=\"failures\"><tr><th>Job</th>"
+		    "<th>Step</th><th>Status</th><th>Class</th><th></th></tr>\n");
 	json_array_foreach(json_object_get(rep, "failures"), i, f) {
 		int blocking = json_is_true(json_object_get(f, "blocking"));
 
 		buf_addf(b, "<tr class=\"%s\"><td>", blocking ? "blocking" : "");
-		html_escape(b, jstr(f, "job"));
+		html_escape(b, web_jstr(f, "job"));
 		buf_addstr(b, "</td><td>");
-		html_escape(b, jstr(f, "step"));
-		buf_addf(b, "</td><td class=\"st-%s\">", jstr(f, "status"));
-		html_escape(b, jstr(f, "status"));
+		html_escape(b, web_jstr(f, "step"));
+		buf_addf(b, "</td><td class=\"st-%s\">", web_jstr(f, "status"));
+		html_escape(b, web_jstr(f, "status"));
 		buf_addstr(b, "</td><td>");
-		html_escape(b, jstr(f, "class"));
+		html_escape(b, web_jstr(f, "class"));
 		buf_addstr(b, blocking ? " (blocking)" : "");
 		buf_addstr(b, "</td><td>");
-		html_escape(b, jstr(f, "text"));
+		html_escape(b, web_jstr(f, "text"));
 		buf_addstr(b, "</td></tr>\n");
 	}
 	buf_addf(b, "</table>\n<p class=\"muted\">%zu blocking</p>\n", nblock);
 }
 
-/* Jobs and the steps of their last attempt, coloured by status. */
-static void web_results_grid(struct buf *b, json_t *flight)
+static void step_cell(struct buf *b, json_t *s)
 {
-	json_t *j, *s;
+	const char *log = web_jstr(s, "log");
+	double secs = json_real_value(json_object_get(s, "seconds"));
+
+	buf_addf(b, "<td class=\"st-%s\" title=\"%s %.0fs\">", web_jstr(s, "status"),
+		 web_jstr(s, "status"), secs);
+	if (*log) {
+		buf_addstr(b, "<a href=\"/logs/");
+		html_escape(b, log);
+		buf_addstr(b, "\">");
+	}
+	html_escape(b, web_jstr(s, "step"));
+	if (*log)
+		buf_addstr(b, "</a>");
+	buf_addstr(b, "</td>");
+}
+
+/* Jobs and the steps of their last attempt, coloured by status. */
+static void web_results_grid(struct buf *b, long id, json_t *flight)
+{
+	json_t *j, *s, *h;
 	size_t i, k;
 
-	buf_addstr(b, "<h2>Jobs</h2>\n<table>\n");
+	buf_addstr(b, "<h2>Jobs</h2>\n<table class=\"grid\">\n");
 	json_array_foreach(json_object_get(flight, "jobs"), i, j) {
 		json_int_t attempt = json_integer_value(json_object_get(j, "attempt"));
 
-		buf_addstr(b, "<tr><th>");
-		html_escape(b, jstr(j, "job"));
-		buf_addf(b, "</th><td class=\"st-%s\">", jstr(j, "status"));
-		html_escape(b, jstr(j, "status"));
-		buf_addstr(b, "</td>");
-		json_array_foreach(json_object_get(j, "steps"), k, s) {
-			if (json_integer_value(json_object_get(s, "attempt")) != attempt)
-				continue;
-			buf_addf(b, "<td class=\"st-%s\">", jstr(s, "status"));
-			html_escape(b, jstr(s, "step"));
-			buf_addstr(b, "</td>");
+		buf_addf(b, "<tr><th><a href=\"/flights/%ld/jobs/", id);
+		html_escape(b, web_jstr(j, "job"));
+		buf_addstr(b, "\">");
+		html_escape(b, web_jstr(j, "job"));
+		buf_addf(b, "</a></th><td class=\"st-%s\">", web_jstr(j, "status"));
+		html_escape(b, web_jstr(j, "status"));
+		buf_addstr(b, "</td><td class=\"muted\">");
+		json_array_foreach(json_object_get(j, "hosts"), k, h) {
+			html_link(b, "/hosts/", json_string_value(h),
+				  json_string_value(h));
+			buf_addch(b, ' ');
 		}
+		buf_addstr(b, "</td>");
+		json_array_foreach(json_object_get(j, "steps"), k, s)
+			if (json_integer_value(json_object_get(s, "attempt")) == attempt)
+				step_cell(b, s);
 		buf_addstr(b, "</tr>\n");
 	}
 	buf_addstr(b, "</table>\n");
 }
 
-enum MHD_Result web_flight_page(struct web_req *r, const char *num)
+/* Refreshes an unfinished flight's page (hangar.js; without it, a link). */
+static void live_marker(struct buf *b, json_t *f)
+{
+	if (flight_ended(f))
+		return;
+	buf_addstr(b, "<p class=\"muted\" data-refresh=\"5\">This flight is "
+		      "running: the page refreshes itself. "
+		      "<a href=\"\">Refresh now</a></p>\n"
+		      "<script src=\"/static/hangar.js\" defer></script>\n");
+}
+
+static void cancel_form(struct web_req *r, struct buf *b, long id, json_t *f)
+{
+	char csrf[33];
+
+	if (flight_ended(f) || !r->session || r->role < ROLE_DEVELOPER ||
+	    (r->role < ROLE_ADMIN &&
+	     strcmp(web_jstr(f, "requested_by"), r->user)))
+		return;
+	web_csrf_token(r->session, csrf);
+	buf_addf(b, "<form method=\"post\" action=\"/flights/%ld/cancel\">"
+		    "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+		    "<button type=\"submit\">Cancel this flight</button></form>\n",
+		 id, csrf);
+}
+
+enum MHD_Result web_flight_page(struct web_req *r)
 {
 	struct err err = ERR_INIT;
 	struct buf b = BUF_INIT;
+	long id = web_arg_flight(r, 0);
 	json_t *flight, *rep, *base;
 	const char *tree;
 	json_t *rev;
 	char title[48];
-	long id;
 
-	if (strnum_long(num, 1, 1L << 62, &id) < 0)
+	if (!id)
 		return web_not_found(r, r->url);
 	if (db_flight_json(r->db, id, &flight, &err) < 0)
 		return web_db_error(r, &err);
 	rep = web_report_of(r, id, &err);
 	snprintf(title, sizeof(title), "Flight %ld", id);
-	html_page_begin(&b, title);
+	html_page_begin_for(&b, title, r->user);
 	buf_addf(&b, "<h1>Flight %ld</h1>\n<p>", id);
-	html_escape(&b, jstr(flight, "intent"));
-	buf_addstr(&b, " flight of ");
-	html_escape(&b, jstr(flight, "branch"));
-	buf_addstr(&b, ", ");
-	html_escape(&b, jstr(flight, "status"));
-	buf_addstr(&b, "</p>\n");
+	html_escape(&b, web_jstr(flight, "intent"));
+	if (*web_jstr(flight, "branch")) {
+		buf_addstr(&b, " flight of ");
+		html_link(&b, "/branches/", web_jstr(flight, "branch"),
+			  web_jstr(flight, "branch"));
+	}
+	buf_addf(&b, ", <span class=\"st-%s\">", web_jstr(flight, "status"));
+	html_escape(&b, web_jstr(flight, "status"));
+	buf_addstr(&b, "</span>");
+	if (*web_jstr(flight, "requested_by")) {
+		buf_addstr(&b, ", requested by ");
+		html_escape(&b, web_jstr(flight, "requested_by"));
+	}
+	buf_addstr(&b, "<br><span class=\"muted\">created ");
+	html_escape(&b, web_jstr(flight, "created"));
+	if (*web_jstr(flight, "finished")) {
+		buf_addstr(&b, ", finished ");
+		html_escape(&b, web_jstr(flight, "finished"));
+	}
+	buf_addf(&b, "</span> &middot; <a href=\"/api/v1/flights/%ld/report\">report "
+		     "JSON</a></p>\n", id);
+	live_marker(&b, flight);
+	cancel_form(r, &b, id, flight);
 	if (rep)
 		web_verdict_banner(&b, rep);
 	buf_addstr(&b, "<h2>Revisions</h2>\n<table><tr><th>Tree</th>"
@@ -243,9 +508,9 @@ enum MHD_Result web_flight_page(struct web_req *r, const char *num)
 	json_object_foreach(json_object_get(flight, "revisions"), tree, rev) {
 		buf_addstr(&b, "<tr><td>");
 		html_escape(&b, tree);
-		buf_addstr(&b, "</td><td>");
+		buf_addstr(&b, "</td><td class=\"mono\">");
 		html_escape(&b, json_string_value(rev));
-		buf_addstr(&b, "</td><td>");
+		buf_addstr(&b, "</td><td class=\"mono\">");
 		html_escape(&b, json_string_value(json_object_get(base, tree)));
 		buf_addstr(&b, "</td></tr>\n");
 	}
@@ -258,9 +523,175 @@ enum MHD_Result web_flight_page(struct web_req *r, const char *num)
 		buf_addf(&b, "<p>Baseline flight <a href=\"/flights/%lld\">%lld</a></p>\n",
 			 bf, bf);
 	}
-	web_results_grid(&b, flight);
+	web_results_grid(&b, id, flight);
 	html_page_end(&b);
+	if (flight_ended(flight) && !r->user)
+		r->cache_flight = id;
 	json_decref(rep);
 	json_decref(flight);
+	return web_html(r, MHD_HTTP_OK, &b);
+}
+
+static void kv_row(struct buf *b, const char *k, const char *v)
+{
+	buf_addstr(b, "<tr><th>");
+	html_escape(b, k);
+	buf_addstr(b, "</th><td>");
+	html_escape(b, v);
+	buf_addstr(b, "</td></tr>\n");
+}
+
+enum MHD_Result web_job_page(struct web_req *r)
+{
+	struct err err = ERR_INIT;
+	struct buf b = BUF_INIT;
+	long id = web_arg_flight(r, 0);
+	json_t *f, *j, *v, *logs, *x;
+	const char *key;
+	char title[WEB_ARG_MAX + 32];
+	size_t i;
+
+	if (!id)
+		return web_not_found(r, r->url);
+	if (db_flight_json(r->db, id, &f, &err) < 0)
+		return web_db_error(r, &err);
+	if (!(j = flight_job(f, r->args[1]))) {
+		json_decref(f);
+		return web_not_found(r, "no such job in this flight");
+	}
+	snprintf(title, sizeof(title), "%ld.%s", id, r->args[1]);
+	html_page_begin_for(&b, title, r->user);
+	buf_addf(&b, "<h1><a href=\"/flights/%ld\">Flight %ld</a> job ", id, id);
+	html_escape(&b, r->args[1]);
+	buf_addf(&b, "</h1>\n<p><span class=\"st-%s\">", web_jstr(j, "status"));
+	html_escape(&b, web_jstr(j, "status"));
+	buf_addf(&b, "</span>, attempt %lld &middot; ",
+		 (long long)json_integer_value(json_object_get(j, "attempt")));
+	html_link(&b, "/jobs/", r->args[1], "history of this job");
+	buf_addstr(&b, "</p>\n");
+	live_marker(&b, f);
+	buf_addstr(&b, "<table>\n");
+	kv_row(&b, "recipe", web_jstr(j, "recipe"));
+	kv_row(&b, "arch", web_jstr(j, "arch"));
+	kv_row(&b, "started", web_jstr(j, "started"));
+	kv_row(&b, "finished", web_jstr(j, "finished"));
+	if (*web_jstr(j, "broken_reason"))
+		kv_row(&b, "broken", web_jstr(j, "broken_reason"));
+	if (*web_jstr(j, "wait_reason") && !strcmp(web_jstr(j, "status"), "queued"))
+		kv_row(&b, "waiting", web_jstr(j, "wait_reason"));
+	buf_addstr(&b, "<tr><th>hosts</th><td>");
+	json_array_foreach(json_object_get(j, "hosts"), i, x) {
+		html_link(&b, "/hosts/", json_string_value(x), json_string_value(x));
+		buf_addch(&b, ' ');
+	}
+	buf_addstr(&b, "</td></tr>\n<tr><th>needs</th><td>");
+	json_array_foreach(json_object_get(j, "needs"), i, x) {
+		html_escape(&b, json_is_string(x) ? json_string_value(x) : "");
+		buf_addch(&b, ' ');
+	}
+	buf_addstr(&b, "</td></tr>\n</table>\n<h2>Steps</h2>\n<table><tr><th>#</th>"
+		       "<th>Step</th><th>Status</th><th>Attempt</th><th>Seconds</th>"
+		       "<th>Log</th><th>Detail</th></tr>\n");
+	json_array_foreach(json_object_get(j, "steps"), i, x) {
+		const char *log = web_jstr(x, "log");
+
+		buf_addf(&b, "<tr><td>%lld</td><td>",
+			 (long long)json_integer_value(json_object_get(x, "stepno")));
+		html_escape(&b, web_jstr(x, "step"));
+		buf_addf(&b, "</td><td class=\"st-%s\">", web_jstr(x, "status"));
+		html_escape(&b, web_jstr(x, "status"));
+		buf_addf(&b, "</td><td>%lld</td><td>%.1f</td><td>",
+			 (long long)json_integer_value(json_object_get(x, "attempt")),
+			 json_real_value(json_object_get(x, "seconds")));
+		if (*log) {
+			const char *base = strrchr(log, '/');
+
+			buf_addf(&b, "<a href=\"/flights/%ld/jobs/", id);
+			html_escape(&b, r->args[1]);
+			buf_addstr(&b, "/logs/");
+			html_escape(&b, base ? base + 1 : log);
+			buf_addstr(&b, "\">view</a> <a href=\"/logs/");
+			html_escape(&b, log);
+			buf_addstr(&b, "\">raw</a>");
+		}
+		buf_addstr(&b, "</td><td class=\"muted\">");
+		html_escape(&b, web_jstr(x, "detail"));
+		buf_addstr(&b, "</td></tr>\n");
+	}
+	buf_addstr(&b, "</table>\n<h2>Logs and console</h2>\n<ul>\n");
+	logs = job_log_files(r, id, r->args[1]);
+	json_array_foreach(logs, i, x) {
+		buf_addf(&b, "<li><a href=\"/flights/%ld/jobs/", id);
+		html_escape(&b, r->args[1]);
+		buf_addstr(&b, "/logs/");
+		html_escape(&b, web_jstr(x, "name"));
+		buf_addstr(&b, "\">");
+		html_escape(&b, web_jstr(x, "name"));
+		buf_addf(&b, "</a> <span class=\"muted\">%lld bytes</span></li>\n",
+			 (long long)json_integer_value(json_object_get(x, "size")));
+	}
+	json_decref(logs);
+	buf_addstr(&b, "</ul>\n<h2>Artifacts</h2>\n<table><tr><th>Path</th>"
+		       "<th>Size</th><th>SHA-256</th></tr>\n");
+	json_array_foreach(json_object_get(j, "artifacts"), i, x) {
+		buf_addstr(&b, "<tr><td>");
+		html_escape(&b, web_jstr(x, "path"));
+		buf_addf(&b, "</td><td>%lld</td><td class=\"mono\">",
+			 (long long)json_integer_value(json_object_get(x, "size")));
+		html_escape(&b, web_jstr(x, "sha256"));
+		buf_addstr(&b, "</td></tr>\n");
+	}
+	buf_addstr(&b, "</table>\n<h2>Runvars</h2>\n<table>\n");
+	json_object_foreach(json_object_get(j, "runvars"), key, v)
+		kv_row(&b, key, json_is_string(v) ? json_string_value(v) : "");
+	buf_addstr(&b, "</table>\n");
+	html_page_end(&b);
+	json_decref(f);
+	return web_html(r, MHD_HTTP_OK, &b);
+}
+
+enum MHD_Result web_job_history_page(struct web_req *r)
+{
+	struct err err = ERR_INIT;
+	struct buf b = BUF_INIT;
+	json_t *list, *x;
+	size_t i;
+
+	if (db_job_history_json(r->db, r->args[0], NULL, 100, &list, &err) < 0)
+		return web_db_error(r, &err);
+	html_page_begin_for(&b, r->args[0], r->user);
+	buf_addstr(&b, "<h1>Job ");
+	html_escape(&b, r->args[0]);
+	buf_addstr(&b, " across flights</h1>\n<table><tr><th>Flight</th><th>Branch</th>"
+		       "<th>Intent</th><th>Status</th><th>First failure</th>"
+		       "<th>Hosts</th><th>Started</th><th>Seconds</th></tr>\n");
+	json_array_foreach(list, i, x) {
+		long long fl = json_integer_value(json_object_get(x, "flight"));
+		json_t *h;
+		size_t k;
+
+		buf_addf(&b, "<tr><td><a href=\"/flights/%lld/jobs/", fl);
+		html_escape(&b, r->args[0]);
+		buf_addf(&b, "\">%lld</a></td><td>", fl);
+		html_escape(&b, web_jstr(x, "branch"));
+		buf_addstr(&b, "</td><td>");
+		html_escape(&b, web_jstr(x, "intent"));
+		buf_addf(&b, "</td><td class=\"st-%s\">", web_jstr(x, "status"));
+		html_escape(&b, web_jstr(x, "status"));
+		buf_addstr(&b, "</td><td>");
+		html_escape(&b, web_jstr(x, "failed_step"));
+		buf_addstr(&b, "</td><td>");
+		json_array_foreach(json_object_get(x, "hosts"), k, h) {
+			html_link(&b, "/hosts/", json_string_value(h), json_string_value(h));
+			buf_addch(&b, ' ');
+		}
+		buf_addstr(&b, "</td><td>");
+		html_escape(&b, web_jstr(x, "started"));
+		buf_addf(&b, "</td><td>%.0f</td></tr>\n",
+			 json_number_value(json_object_get(x, "seconds")));
+	}
+	buf_addstr(&b, "</table>\n");
+	html_page_end(&b);
+	json_decref(list);
 	return web_html(r, MHD_HTTP_OK, &b);
 }

@@ -36,8 +36,11 @@ static void hosts_table(struct buf *b, const struct host *hosts, size_t n)
 		}
 		buf_addstr(b, "</td><td>");
 		if (h->job_flight) {
-			buf_addf(b, "%ld.", h->job_flight);
+			buf_addf(b, "<a href=\"/flights/%ld/jobs/", h->job_flight);
 			html_escape(b, h->job);
+			buf_addf(b, "\">%ld.", h->job_flight);
+			html_escape(b, h->job);
+			buf_addstr(b, "</a>");
 		}
 		buf_addstr(b, "</td><td>");
 		for (size_t k = 0; k < h->flags.n; k++) {
@@ -62,9 +65,10 @@ static enum MHD_Result hosts_page(struct web_req *r, int overview)
 
 	if (db_host_list(r->db, &hosts, &n, &err) < 0)
 		return web_db_error(r, &err);
-	html_page_begin(&b, overview ? "Overview" : "Hosts");
+	html_page_begin_for(&b, overview ? "Overview" : "Hosts", r->user);
 	if (overview)
-		health_table(&b, hosts, n);
+		web_overview_branches(r, &b);
+	health_table(&b, hosts, n);
 	buf_addstr(&b, "<h1>Hosts</h1>\n");
 	hosts_table(&b, hosts, n);
 	html_page_end(&b);
@@ -120,8 +124,35 @@ static void html_row(struct buf *b, const char *key, const char *value)
 	buf_addstr(b, "</td></tr>\n");
 }
 
-enum MHD_Result web_host_page(struct web_req *r, const char *name)
+static void host_jobs_table(struct buf *b, json_t *jobs)
 {
+	json_t *x;
+	size_t i;
+
+	buf_addstr(b, "<h2>Jobs</h2>\n<table><tr><th>Job</th><th>Status</th>"
+		      "<th>Allocated</th><th>Released</th></tr>\n");
+	json_array_foreach(jobs, i, x) {
+		long long fl = json_integer_value(json_object_get(x, "flight"));
+
+		buf_addf(b, "<tr><td><a href=\"/flights/%lld/jobs/", fl);
+		html_escape(b, web_jstr(x, "job"));
+		buf_addf(b, "\">%lld.", fl);
+		html_escape(b, web_jstr(x, "job"));
+		buf_addf(b, "</a></td><td class=\"st-%s\">", web_jstr(x, "status"));
+		html_escape(b, web_jstr(x, "status"));
+		buf_addstr(b, "</td><td>");
+		html_escape(b, web_jstr(x, "allocated"));
+		buf_addstr(b, "</td><td>");
+		html_escape(b, web_jstr(x, "released"));
+		buf_addstr(b, "</td></tr>\n");
+	}
+	buf_addstr(b, "</table>\n");
+}
+
+enum MHD_Result web_host_page(struct web_req *r)
+{
+	const char *name = r->args[0];
+	json_t *jobs = NULL;
 	struct err err = ERR_INIT;
 	struct buf b = BUF_INIT;
 	struct host_event *ev = NULL;
@@ -131,13 +162,15 @@ enum MHD_Result web_host_page(struct web_req *r, const char *name)
 
 	memset(&h, 0, sizeof(h));
 	if (db_host_get(r->db, name, &h, &err) < 0 ||
-	    db_host_events(r->db, name, 50, &ev, &n, &err) < 0) {
+	    db_host_events(r->db, name, 50, &ev, &n, &err) < 0 ||
+	    db_host_jobs_json(r->db, name, 50, &jobs, &err) < 0) {
 		host_release(&h);
+		db_host_events_free(ev, n);
 		return web_db_error(r, &err);
 	}
 	snprintf(port, sizeof(port), "%d", h.port);
 	snprintf(timeout, sizeof(timeout), "%ds", h.boot_timeout);
-	html_page_begin(&b, h.name);
+	html_page_begin_for(&b, h.name, r->user);
 	buf_addstr(&b, "<h1>Host ");
 	html_escape(&b, h.name);
 	buf_addstr(&b, "</h1>\n<table>\n");
@@ -152,7 +185,10 @@ enum MHD_Result web_host_page(struct web_req *r, const char *name)
 	html_row(&b, "power", h.power);
 	html_row(&b, "console", h.console);
 	html_row(&b, "boot timeout", timeout);
-	buf_addstr(&b, "</table>\n<h2>History</h2>\n<table><tr><th>When</th>"
+	buf_addstr(&b, "</table>\n");
+	host_jobs_table(&b, jobs);
+	json_decref(jobs);
+	buf_addstr(&b, "<h2>Events: power, state, maintenance</h2>\n<table><tr><th>When</th>"
 		      "<th>What</th><th>Who</th><th>Detail</th></tr>\n");
 	for (size_t i = 0; i < n; i++) {
 		buf_addstr(&b, "<tr><td>");
@@ -188,15 +224,20 @@ enum MHD_Result web_hosts_api(struct web_req *r)
 	return web_json(r, MHD_HTTP_OK, arr);
 }
 
-enum MHD_Result web_host_api(struct web_req *r, const char *name)
+enum MHD_Result web_host_api(struct web_req *r)
 {
 	struct err err = ERR_INIT;
 	struct host h;
-	json_t *o;
+	json_t *o, *jobs;
 
-	if (db_host_get(r->db, name, &h, &err) < 0)
+	if (db_host_get(r->db, r->args[0], &h, &err) < 0)
 		return web_db_error(r, &err);
 	o = host_to_json(&h, 1);
 	host_release(&h);
+	if (db_host_jobs_json(r->db, r->args[0], 50, &jobs, &err) < 0) {
+		json_decref(o);
+		return web_db_error(r, &err);
+	}
+	json_object_set_new(o, "jobs", jobs);
 	return web_json(r, MHD_HTTP_OK, o);
 }

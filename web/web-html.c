@@ -27,7 +27,44 @@ const char web_stylesheet[] =
 	".banner{font-size:1.4em;font-weight:bold;padding:.4em .8em;display:inline-block}\n"
 	".verdict-push{background:#8d8}.verdict-nopush{background:#e66;color:#fff}"
 	".verdict-other{background:#ddd}\n"
-	"tr.blocking td{font-weight:bold}\n";
+	"tr.blocking td{font-weight:bold}\n"
+	".pill{padding:0 .3em;border-radius:.3em;font-size:.9em}\n"
+	".mono{font-family:ui-monospace,monospace;font-size:.9em}\n"
+	".problem{background:#fdd;border:1px solid #e66;padding:.4em .8em}\n"
+	"form.stack label{display:block;margin:.4em 0}\n"
+	"form.filters{margin:.5em 0}\n"
+	"header .user{float:right}\n"
+	"pre.log{background:#111;color:#ddd;padding:.6em;overflow-x:auto;"
+	"white-space:pre-wrap;max-width:100%}\n"
+	"table.grid td a{color:inherit}\n";
+
+/* Where JavaScript helps: auto refresh and a live log tail. Every page
+ * works without it. */
+const char web_script[] =
+	"(function () {\n"
+	"  var r = document.querySelector('[data-refresh]');\n"
+	"  if (r) setTimeout(function () { location.reload(); },\n"
+	"                    1000 * Number(r.getAttribute('data-refresh')));\n"
+	"  var log = document.getElementById('log');\n"
+	"  if (!log || !log.getAttribute('data-live')) return;\n"
+	"  var off = Number(log.getAttribute('data-offset'));\n"
+	"  function tick() {\n"
+	"    fetch(log.getAttribute('data-src') + '?offset=' + off)\n"
+	"      .then(function (res) {\n"
+	"        var size = Number(res.headers.get('X-Log-Size'));\n"
+	"        return res.text().then(function (t) {\n"
+	"          if (size >= off) off = size;\n"
+	"          if (t) {\n"
+	"            log.textContent += t;\n"
+	"            window.scrollTo(0, document.body.scrollHeight);\n"
+	"          }\n"
+	"          setTimeout(tick, 2000);\n"
+	"        });\n"
+	"      })\n"
+	"      .catch(function () { setTimeout(tick, 5000); });\n"
+	"  }\n"
+	"  setTimeout(tick, 2000);\n"
+	"})();\n";
 
 void html_escape(struct buf *b, const char *s)
 {
@@ -47,6 +84,22 @@ void html_escape(struct buf *b, const char *s)
 
 void html_page_begin(struct buf *b, const char *title)
 {
+	html_page_begin_for(b, title, NULL);
+}
+
+void html_link(struct buf *b, const char *href_prefix, const char *href_rest,
+	       const char *text)
+{
+	buf_addstr(b, "<a href=\"");
+	html_escape(b, href_prefix);
+	html_escape(b, href_rest);
+	buf_addstr(b, "\">");
+	html_escape(b, text);
+	buf_addstr(b, "</a>");
+}
+
+void html_page_begin_for(struct buf *b, const char *title, const char *user)
+{
 	buf_addstr(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 		      "<meta charset=\"utf-8\">"
 		      "<meta name=\"viewport\" content=\"width=device-width\">"
@@ -58,7 +111,12 @@ void html_page_begin(struct buf *b, const char *title)
 		      "<a class=\"brand\" href=\"/\">hangar</a>"
 		      "<a href=\"/flights\">Flights</a>"
 		      "<a href=\"/hosts\">Hosts</a>"
-		      "</header><main>\n");
+		      "<a href=\"/plan\">Plan</a>"
+		      "<a href=\"/bisections\">Bisections</a>"
+		      "<a href=\"/request\">Request</a>"
+		      "<span class=\"user\"><a href=\"/login\">");
+	html_escape(b, user ? user : "Log in");
+	buf_addstr(b, "</a></span></header><main>\n");
 }
 
 void html_page_end(struct buf *b)

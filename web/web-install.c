@@ -29,8 +29,9 @@ static void web_client_address(struct web_req *r, char *out, size_t len)
 			  out, (socklen_t)len);
 }
 
-enum MHD_Result web_install_report(struct web_req *r, const char *token)
+enum MHD_Result web_install_report(struct web_req *r)
 {
+	const char *token = r->args[0];
 	struct err err = ERR_INIT;
 	char from[64];
 	char *host = NULL;

@@ -1,31 +1,44 @@
 /*
- * web.c: the libmicrohttpd daemon: listening, routing, the database
- * connection pool and the response helpers. Handlers only read; each takes
- * a pooled connection for the length of one request.
+ * web.c: the libmicrohttpd daemon: listening, request bodies, routing,
+ * who is asking, the database connection pool, the cache of ended
+ * flights' answers and the response helpers.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "secret.h"
+#include "strnum.h"
 #include "web.h"
 #include "web-internal.h"
 #include "xalloc.h"
 #include "banned.h"
 
-#define WEB_THREADS 4
+#define WEB_THREADS_MAX 64
+#define WEB_MAX_BODY (64 << 10)   /* requests are small JSON or forms */
+#define SESSION_COOKIE "hangar_session"
+
+static const struct web_opts *web_conf;
+
+/* ---- the database connection pool: one connection per thread ---- */
 
 struct web_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct db_target target;
-	struct db *conns[WEB_THREADS];
-	int busy[WEB_THREADS];
+	struct db *conns[WEB_THREADS_MAX];
+	int busy[WEB_THREADS_MAX];
 	int size;
 };
 
@@ -78,18 +91,186 @@ static void web_pool_close(void)
 	}
 }
 
+/*
+ * ---- the cache: answers about ended flights, kept until the flight's row
+ * changes (NOTIFY hangar_flight from migration 0007) ----
+ *
+ * A reader notes the generation before it reads the database and keeps
+ * its answer only if no notification came meanwhile, so an answer read
+ * before a change is never kept after it. While the listening connection
+ * is down nothing is kept.
+ */
+#define CACHE_SLOTS 512
+
+struct cache_slot {
+	char *url;
+	long flight;
+	unsigned status;
+	struct MHD_Response *resp;   /* one reference is the cache's */
+};
+
+static struct {
+	pthread_mutex_t mu;
+	struct cache_slot slot[CACHE_SLOTS];
+	uint64_t gen;
+	int live;                    /* the listener is listening */
+	volatile int stop;
+	pthread_t thread;
+} cache = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static size_t cache_hash(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h % CACHE_SLOTS;
+}
+
+static void cache_drop(struct cache_slot *s)
+{
+	if (s->resp)
+		MHD_destroy_response(s->resp);
+	free(s->url);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Forgets flight (or every flight for 0); call with cache.mu held. */
+static void cache_forget(long flight)
+{
+	cache.gen++;
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		if (cache.slot[i].url && (!flight || cache.slot[i].flight == flight))
+			cache_drop(&cache.slot[i]);
+}
+
+static struct MHD_Response *cache_get(const char *url, unsigned *status)
+{
+	struct MHD_Response *resp = NULL;
+	struct cache_slot *s;
+
+	pthread_mutex_lock(&cache.mu);
+	s = &cache.slot[cache_hash(url)];
+	if (cache.live && s->url && !strcmp(s->url, url)) {
+		resp = s->resp;
+		*status = s->status;
+		/* queued under the lock: a concurrent drop cannot free it first */
+	}
+	if (!resp)
+		pthread_mutex_unlock(&cache.mu);
+	return resp;
+}
+
+static void cache_put(const char *url, long flight, uint64_t gen,
+		      unsigned status, struct MHD_Response *resp)
+{
+	struct cache_slot *s;
+
+	pthread_mutex_lock(&cache.mu);
+	if (cache.live && cache.gen == gen) {
+		s = &cache.slot[cache_hash(url)];
+		cache_drop(s);
+		s->url = xstrdup(url);
+		s->flight = flight;
+		s->status = status;
+		s->resp = resp;
+		resp = NULL;
+	}
+	pthread_mutex_unlock(&cache.mu);
+	if (resp)
+		MHD_destroy_response(resp);
+}
+
+static void *cache_listener(void *arg)
+{
+	struct db *db = NULL;
+
+	(void)arg;
+	while (!cache.stop) {
+		struct err err = ERR_INIT;
+		struct pollfd pfd;
+		PGnotify *n;
+
+		if (!db || !db_connection_ok(db)) {
+			pthread_mutex_lock(&cache.mu);
+			cache.live = 0;
+			cache_forget(0);
+			pthread_mutex_unlock(&cache.mu);
+			db_close(db);
+			db = NULL;
+			if (db_open_raw(&pool.target, &db, &err) < 0 ||
+			    db_listen(db, "hangar_flight", &err) < 0) {
+				db_close(db);
+				db = NULL;
+				sleep(1);
+				continue;
+			}
+			pthread_mutex_lock(&cache.mu);
+			cache.live = 1;
+			pthread_mutex_unlock(&cache.mu);
+		}
+		pfd.fd = PQsocket(db->conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 500) < 0 && errno != EINTR)
+			break;
+		if (!PQconsumeInput(db->conn))
+			continue;   /* db_connection_ok() says so next turn */
+		while ((n = PQnotifies(db->conn))) {
+			long flight = 0;
+
+			strnum_long(n->extra, 1, 1L << 62, &flight);
+			pthread_mutex_lock(&cache.mu);
+			cache_forget(flight);
+			pthread_mutex_unlock(&cache.mu);
+			PQfreemem(n);
+		}
+	}
+	db_close(db);
+	return NULL;
+}
+
+/* What one request carries between libmicrohttpd's calls. */
+struct web_conn {
+	struct buf body;
+	int too_large;
+	uint64_t gen;                /* cache generation when it started */
+};
+
+/* ---- responses ---- */
+
+static enum MHD_Result web_queue(struct web_req *r, unsigned status,
+				 struct MHD_Response *resp)
+{
+	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+
+	if (r->cache_flight && r->cacheable && status == MHD_HTTP_OK &&
+	    ret == MHD_YES)
+		cache_put(r->url, r->cache_flight, r->cache_gen, status, resp);
+	else
+		MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result web_respond(struct web_req *r, unsigned status,
 				   const char *type, char *body, size_t len)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(
 		len, body, MHD_RESPMEM_MUST_FREE);
-	enum MHD_Result ret;
 
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	if (strncmp(r->url, "/static/", 8))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+					"no-cache");
+	else
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+					"max-age=300");
+	if (!strncmp(type, "text/html", 9))
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					"default-src 'self'; style-src 'self'; "
+					"img-src 'self' data:; frame-ancestors 'none'");
+	return web_queue(r, status, resp);
 }
 
 enum MHD_Result web_html(struct web_req *r, unsigned status, struct buf *body)
@@ -98,6 +279,14 @@ enum MHD_Result web_html(struct web_req *r, unsigned status, struct buf *body)
 
 	return web_respond(r, status, "text/html; charset=utf-8",
 			   buf_detach(body), len);
+}
+
+enum MHD_Result web_text(struct web_req *r, unsigned status, const char *type,
+			 struct buf *body)
+{
+	size_t len = body->len;
+
+	return web_respond(r, status, type, buf_detach(body), len);
 }
 
 enum MHD_Result web_json(struct web_req *r, unsigned status, json_t *j)
@@ -112,72 +301,290 @@ enum MHD_Result web_json(struct web_req *r, unsigned status, json_t *j)
 enum MHD_Result web_error(struct web_req *r, unsigned status,
 			  const char *error, const char *detail)
 {
+	r->cache_flight = 0;
 	return web_json(r, status, json_pack("{s:s,s:s}", "error", error,
 					     "detail", detail ? detail : ""));
 }
 
-enum MHD_Result web_not_found(struct web_req *r, const char *what)
+/* Answered for programs (JSON errors), not people. */
+static int web_is_api(const struct web_req *r)
+{
+	return !strncmp(r->url, "/api/", 5) || !strcmp(r->url, "/metrics");
+}
+
+static enum MHD_Result web_page_error(struct web_req *r, unsigned status,
+				      const char *title, const char *what)
 {
 	struct buf b = BUF_INIT;
 
-	if (!strncmp(r->url, "/api/", 5))
-		return web_error(r, MHD_HTTP_NOT_FOUND, "not found", what);
-	html_page_begin(&b, "Not found");
-	buf_addstr(&b, "<h1>Not found</h1><p>");
+	r->cache_flight = 0;
+	html_page_begin_for(&b, title, r->user);
+	buf_addstr(&b, "<h1>");
+	html_escape(&b, title);
+	buf_addstr(&b, "</h1><p>");
 	html_escape(&b, what);
 	buf_addstr(&b, "</p>");
 	html_page_end(&b);
-	return web_html(r, MHD_HTTP_NOT_FOUND, &b);
+	return web_html(r, status, &b);
+}
+
+enum MHD_Result web_not_found(struct web_req *r, const char *what)
+{
+	if (web_is_api(r))
+		return web_error(r, MHD_HTTP_NOT_FOUND, "not found", what);
+	return web_page_error(r, MHD_HTTP_NOT_FOUND, "Not found", what);
 }
 
 enum MHD_Result web_db_error(struct web_req *r, const struct err *err)
 {
-	if (err->code == ERR_NOTFOUND)
-		return web_not_found(r, err->msg);
-	return web_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "database error",
-			 err->msg);
+	unsigned status = err->code == ERR_NOTFOUND ? MHD_HTTP_NOT_FOUND
+			: err->code == ERR_USAGE ? MHD_HTTP_BAD_REQUEST
+			: err->code == ERR_EXISTS ? MHD_HTTP_CONFLICT
+			: MHD_HTTP_INTERNAL_SERVER_ERROR;
+	const char *what = status == MHD_HTTP_NOT_FOUND ? "not found"
+			 : status == MHD_HTTP_BAD_REQUEST ? "bad request"
+			 : status == MHD_HTTP_CONFLICT ? "conflict"
+			 : "database error";
+
+	if (status == MHD_HTTP_INTERNAL_SERVER_ERROR)
+		log_warnx("%s %s: %s", r->method, r->url, err->msg);
+	if (web_is_api(r))
+		return web_error(r, status, what, err->msg);
+	return web_page_error(r, status, what, err->msg);
 }
 
-/* "/hosts/NAME" -> "NAME" when rest has no further slash. */
-static const char *web_tail(const char *url, const char *prefix)
+enum MHD_Result web_redirect(struct web_req *r, const char *location,
+			     const char *cookie)
 {
-	size_t n = strlen(prefix);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 
-	if (strncmp(url, prefix, n) || !url[n] || strchr(url + n, '/'))
-		return NULL;
-	return url + n;
+	r->cache_flight = 0;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+	if (cookie)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+	return web_queue(r, MHD_HTTP_SEE_OTHER, resp);
 }
 
-static enum MHD_Result web_route(struct web_req *r)
+const char *web_query(struct web_req *r, const char *name)
 {
-	const char *name;
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
 
-	if (!strcmp(r->url, "/static/style.css"))
-		return web_respond(r, MHD_HTTP_OK, "text/css",
-				   xstrdup(web_stylesheet), strlen(web_stylesheet));
-	if (!strcmp(r->url, "/"))
-		return web_overview_page(r);
-	if (!strcmp(r->url, "/hosts"))
-		return web_hosts_page(r);
-	if ((name = web_tail(r->url, "/hosts/")))
-		return web_host_page(r, name);
-	if (!strcmp(r->url, "/flights"))
-		return web_flights_page(r);
-	if ((name = web_tail(r->url, "/flights/")))
-		return web_flight_page(r, name);
-	if (!strcmp(r->url, "/api/v1/hosts"))
-		return web_hosts_api(r);
-	if ((name = web_tail(r->url, "/api/v1/hosts/")))
-		return web_host_api(r, name);
-	if ((name = web_tail(r->url, "/api/v1/install/")))
-		return web_install_report(r, name);
-	if (!strcmp(r->url, "/api/v1/flights"))
-		return web_flights_api(r);
-	if (!strncmp(r->url, "/api/v1/flights/", 16))
-		return web_flight_api(r, r->url + 16);
-	if (!strcmp(r->url, "/api/v1/branches"))
-		return web_branches_api(r);
-	return web_not_found(r, r->url);
+long web_arg_flight(struct web_req *r, int i)
+{
+	long id;
+
+	return strnum_long(r->args[i], 1, 1L << 62, &id) < 0 ? 0 : id;
+}
+
+/* ---- who is asking ---- */
+
+void web_csrf_token(const char *session, char out[33])
+{
+	struct buf b = BUF_INIT;
+	char hash[65];
+
+	buf_addf(&b, "hangar csrf %s", session);
+	secret_sha256_hex(b.buf, b.len, hash);
+	buf_release(&b);
+	memcpy(out, hash, 32);
+	out[32] = '\0';
+}
+
+int web_csrf_ok(struct web_req *r, const struct vec *form)
+{
+	const char *got = web_form_get(form, "csrf");
+	char want[33];
+
+	if (!r->session || !got)
+		return 0;
+	web_csrf_token(r->session, want);
+	return secret_equal(got, want);
+}
+
+/*
+ * The token of the request: Authorization: Bearer, else (for pages and
+ * forms, never for the API's actions, which a foreign page could make a
+ * browser send) the session cookie.
+ */
+static const char *web_token(struct web_req *r, char *cookie, size_t len,
+			     int *from_cookie)
+{
+	const char *auth = MHD_lookup_connection_value(
+		r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *cookies = MHD_lookup_connection_value(
+		r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
+
+	*from_cookie = 0;
+	if (auth && !strncasecmp(auth, "Bearer ", 7)) {
+		auth += 7;
+		while (*auth == ' ')
+			auth++;
+		return auth;
+	}
+	if (auth)
+		return "";   /* another scheme: a bad token, not anonymous */
+	if (cookies && web_cookie_get(cookies, SESSION_COOKIE, cookie, len) == 0 &&
+	    cookie[0] && (!web_is_api(r) || !strcmp(r->method, "GET") ||
+			  !strcmp(r->method, "HEAD"))) {
+		*from_cookie = 1;
+		return cookie;
+	}
+	return NULL;
+}
+
+/* 401 or 403 (API), else the login page or a 403 page. */
+static enum MHD_Result web_denied(struct web_req *r, enum role need)
+{
+	struct buf b = BUF_INIT;
+	char *loc;
+	enum MHD_Result ret;
+
+	if (web_is_api(r)) {
+		char *why = xasprintf("this needs a %s token", role_name(need));
+
+		ret = r->user ? web_error(r, MHD_HTTP_FORBIDDEN, "forbidden", why)
+			      : web_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", why);
+		free(why);
+		return ret;
+	}
+	if (r->user || strcmp(r->method, "GET"))
+		return web_page_error(r, r->user ? MHD_HTTP_FORBIDDEN
+						 : MHD_HTTP_UNAUTHORIZED,
+				      "Not allowed",
+				      r->user ? "Your role does not allow this."
+					      : "Log in first.");
+	buf_addstr(&b, "/login?next=");
+	for (const char *p = r->url; *p; p++)
+		buf_addf(&b, isalnum((unsigned char)*p) || strchr("/-_.", *p)
+				     ? "%c" : "%%%02X", (unsigned char)*p);
+	loc = buf_detach(&b);
+	ret = web_redirect(r, loc, NULL);
+	free(loc);
+	return ret;
+}
+
+/* ---- routing ---- */
+
+static enum MHD_Result web_style(struct web_req *r)
+{
+	return web_respond(r, MHD_HTTP_OK, "text/css", xstrdup(web_stylesheet),
+			   strlen(web_stylesheet));
+}
+
+static enum MHD_Result web_script_file(struct web_req *r)
+{
+	return web_respond(r, MHD_HTTP_OK, "text/javascript",
+			   xstrdup(web_script), strlen(web_script));
+}
+
+static enum MHD_Result web_whoami(struct web_req *r)
+{
+	return web_json(r, MHD_HTTP_OK,
+			json_pack("{s:s?, s:s}", "user", r->user, "role",
+				  role_name(r->role)));
+}
+
+typedef enum MHD_Result (*web_handler_fn)(struct web_req *r);
+
+static const web_handler_fn web_handlers[R_COUNT] = {
+	[R_STYLE] = web_style,
+	[R_SCRIPT] = web_script_file,
+	[R_OVERVIEW] = web_overview_page,
+	[R_FLIGHTS_PAGE] = web_flights_page,
+	[R_FLIGHT_PAGE] = web_flight_page,
+	[R_JOB_PAGE] = web_job_page,
+	[R_LOG_PAGE] = web_log_page,
+	[R_JOB_HISTORY_PAGE] = web_job_history_page,
+	[R_HOSTS_PAGE] = web_hosts_page,
+	[R_HOST_PAGE] = web_host_page,
+	[R_PLAN_PAGE] = web_plan_page,
+	[R_BRANCH_PAGE] = web_branch_page,
+	[R_BISECTIONS_PAGE] = web_bisections_page,
+	[R_BISECTION_PAGE] = web_bisection_page,
+	[R_REQUEST_PAGE] = web_request_page,
+	[R_LOGIN_PAGE] = web_login_page,
+	[R_LOG_FILE] = web_log_file,
+	[R_METRICS] = web_metrics,
+	[R_FLIGHTS_API] = web_flights_api,
+	[R_FLIGHT_API] = web_flight_api,
+	[R_REPORT_API] = web_report_api,
+	[R_JOB_API] = web_job_api,
+	[R_JOB_HISTORY_API] = web_job_history_api,
+	[R_HOSTS_API] = web_hosts_api,
+	[R_HOST_API] = web_host_api,
+	[R_PLAN_API] = web_plan_api,
+	[R_BRANCHES_API] = web_branches_api,
+	[R_BRANCH_API] = web_branch_api,
+	[R_RESERVATIONS_API] = web_reservations_api,
+	[R_BISECTIONS_API] = web_bisections_api,
+	[R_BISECTION_API] = web_bisection_api,
+	[R_WHOAMI_API] = web_whoami,
+	[R_INSTALL_GET] = web_install_report,
+	[R_INSTALL_POST] = web_install_report,
+	[R_REQUEST_POST] = web_request_post,
+	[R_REQUEST_DELETE] = web_request_delete,
+	[R_RESERVE_POST] = web_reserve_post,
+	[R_RESERVE_DELETE] = web_reserve_delete,
+	[R_CANCEL_POST] = web_cancel_post,
+	[R_MAINTENANCE_POST] = web_maintenance_post,
+	[R_BLOCK_POST] = web_block_post,
+	[R_UNBLOCK_POST] = web_block_post,
+	[R_FORCE_POST] = web_force_post,
+	[R_LOGIN_POST] = web_login_post,
+	[R_LOGOUT_POST] = web_logout_post,
+	[R_REQUEST_FORM_POST] = web_request_form_post,
+	[R_CANCEL_FORM_POST] = web_cancel_form_post,
+};
+
+static enum MHD_Result web_route(struct web_req *r, int route)
+{
+	const struct web_route_def *def = &web_routes[route];
+	enum role need = def->need == NEED_ADMIN ? ROLE_ADMIN
+		       : def->need == NEED_DEVELOPER ? ROLE_DEVELOPER
+		       : def->need == NEED_READ && web_conf->read_viewer ? ROLE_VIEWER
+		       : ROLE_NONE;
+	char cookie[128], actor[160];
+	const char *token;
+	int from_cookie;
+
+	token = web_token(r, cookie, sizeof(cookie), &from_cookie);
+	if (token) {
+		struct err err = ERR_INIT;
+
+		if (db_token_lookup(r->db, token, &r->user, &r->role, &err) < 0) {
+			if (err.code != ERR_NOTFOUND)
+				return web_db_error(r, &err);
+			if (!from_cookie && def->need != NEED_NOBODY)
+				return web_error(r, MHD_HTTP_UNAUTHORIZED,
+						 "unauthorized", err.msg);
+		} else if (from_cookie) {
+			r->session = token;
+		}
+	}
+	if (r->role < need)
+		return web_denied(r, need);
+	snprintf(actor, sizeof(actor), "%s@web", r->user ? r->user : "anonymous");
+	db_set_actor(actor);
+	if (!web_handlers[def->id])
+		return web_not_found(r, r->url);
+	return web_handlers[def->id](r);
+}
+
+static void web_completed(void *cls, struct MHD_Connection *conn,
+			  void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct web_conn *wc = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (wc) {
+		buf_release(&wc->body);
+		free(wc);
+		*con_cls = NULL;
+	}
 }
 
 static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
@@ -185,34 +592,80 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 				   const char *version, const char *upload_data,
 				   size_t *upload_data_size, void **con_cls)
 {
-	struct web_req r = { conn, url, method, NULL };
+	struct web_req r;
+	struct web_conn *wc = *con_cls;
 	struct err err = ERR_INIT;
+	struct MHD_Response *cached;
 	enum MHD_Result ret;
+	unsigned status;
+	int route;
 
 	(void)cls;
 	(void)version;
-	(void)upload_data;
-	/* first call: headers only; answer once any body has arrived */
-	if (!*con_cls) {
-		*con_cls = conn;
+	memset(&r, 0, sizeof(r));
+	r.conn = conn;
+	r.url = url;
+	r.method = method;
+	r.state = web_conf->state;
+	if (!wc) {
+		/* first call: headers only */
+		const char *cl = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		long n;
+
+		wc = xcalloc(1, sizeof(*wc));
+		*con_cls = wc;
+		pthread_mutex_lock(&cache.mu);
+		wc->gen = cache.gen;
+		pthread_mutex_unlock(&cache.mu);
+		/* refused before the body is read: it is never read */
+		if (cl && (strnum_long(cl, 0, 1L << 62, &n) < 0 || n > WEB_MAX_BODY))
+			return web_error(&r, MHD_HTTP_CONTENT_TOO_LARGE,
+					 "request too large",
+					 "bodies are limited to 64 KiB");
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		*upload_data_size = 0;   /* no request bodies yet */
+		if (wc->body.len + *upload_data_size > WEB_MAX_BODY)
+			wc->too_large = 1;
+		else
+			buf_add(&wc->body, upload_data, *upload_data_size);
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	/* installers report back with whatever they have: wget, curl -X POST */
-	if (strcmp(method, "GET") && strcmp(method, "HEAD") &&
-	    !(!strcmp(method, "POST") && !strncmp(url, "/api/v1/install/", 16)))
+	if (wc->too_large)
+		return web_error(&r, MHD_HTTP_CONTENT_TOO_LARGE, "request too large",
+				 "bodies are limited to 64 KiB");
+	r.body = wc->body.len ? wc->body.buf : NULL;
+	r.body_len = wc->body.len;
+	r.cache_gen = wc->gen;
+	route = web_route_find(method, url, r.args);
+	if (route == -2)
 		return web_error(&r, MHD_HTTP_METHOD_NOT_ALLOWED,
 				 "method not allowed", method);
+	if (route < 0)
+		return web_not_found(&r, url);
+	/* anonymous reads of ended flights may come from the cache */
+	r.cacheable = web_routes[route].need == NEED_READ &&
+		      !web_conf->read_viewer &&
+		      !strcmp(web_routes[route].method, "GET") &&
+		      !MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						   MHD_HTTP_HEADER_AUTHORIZATION) &&
+		      !MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						   MHD_HTTP_HEADER_COOKIE);
+	if (r.cacheable && (cached = cache_get(url, &status))) {
+		ret = MHD_queue_response(conn, status, cached);
+		pthread_mutex_unlock(&cache.mu);
+		return ret;
+	}
 	if (web_pool_get(&r.db, &err) < 0) {
 		log_warnx("request %s: %s", url, err.msg);
 		return web_error(&r, MHD_HTTP_SERVICE_UNAVAILABLE,
 				 "database unavailable", err.msg);
 	}
-	ret = web_route(&r);
+	ret = web_route(&r, route);
 	web_pool_put(r.db);
+	free(r.user);
 	return ret;
 }
 
@@ -262,39 +715,58 @@ int web_run(const struct web_opts *opts, struct err *err)
 	struct addrinfo *ai = NULL;
 	sigset_t set;
 	int sig, rc;
+	unsigned maxconn = opts->max_connections > 0 ? (unsigned)opts->max_connections
+						      : 512u;
 
 	rc = web_parse_listen(opts->listen, &ai, err);
 	if (rc < 0)
 		return rc;
+	web_conf = opts;
 	pool.target = opts->db;
-	pool.size = opts->threads > 0 && opts->threads <= WEB_THREADS
+	pool.size = opts->threads > 0 && opts->threads <= WEB_THREADS_MAX
 			    ? opts->threads
-			    : WEB_THREADS;
+			    : 4;
 	/* the signals are for this thread's sigwait, not the workers */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&cache.thread, NULL, cache_listener, NULL)) {
+		freeaddrinfo(ai);
+		return err_set(err, ERR_FAIL, "cannot start the cache listener");
+	}
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+				     MHD_USE_EPOLL |
 				     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 			     0, NULL, NULL, web_handler, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, NULL,
+			     MHD_OPTION_NOTIFY_COMPLETED, web_completed, NULL,
 			     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)pool.size,
-			     MHD_OPTION_CONNECTION_LIMIT, 512u,
-			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u,
-			     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+			     MHD_OPTION_CONNECTION_LIMIT, maxconn,
+			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, maxconn / 2,
+			     MHD_OPTION_CONNECTION_TIMEOUT,
+			     (unsigned)(opts->timeout > 0 ? opts->timeout : 30),
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 << 10),
+			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 			     MHD_OPTION_END);
 	freeaddrinfo(ai);
-	if (!d)
+	if (!d) {
+		cache.stop = 1;
+		pthread_join(cache.thread, NULL);
 		return err_errno(err, ERR_FAIL, "cannot listen on %s",
 				 opts->listen);
+	}
 	log_info("listening on http://%s/", opts->listen);
 	while (sigwait(&set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
 		;
 	log_info("stopping (signal %d)", sig);
 	MHD_stop_daemon(d);
+	cache.stop = 1;
+	pthread_join(cache.thread, NULL);
+	pthread_mutex_lock(&cache.mu);
+	cache_forget(0);
+	pthread_mutex_unlock(&cache.mu);
 	web_pool_close();
 	return 0;
 }

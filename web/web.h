@@ -11,8 +11,12 @@
 
 struct web_opts {
 	const char *listen;      /* "127.0.0.1:8080", "[::1]:8080" */
+	const char *state;       /* the lab's state directory: logs, git caches */
 	struct db_target db;
 	int threads;             /* 0: default */
+	int max_connections;     /* 0: default */
+	long timeout;            /* seconds; 0: default */
+	int read_viewer;         /* reading needs a viewer token */
 };
 
 /* Serves until SIGINT or SIGTERM; returns 0, or an error before serving. */

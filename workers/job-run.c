@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 #include "power.h"
 #include "proc.h"
 #include "runvar.h"
+#include "secret.h"
 #include "ssh.h"
 #include "steplog.h"
 #include "xalloc.h"
@@ -776,7 +776,6 @@ static enum outcome step_host_install(struct step_ctx *s)
 		const char *install = host_setting(h, "pxe_install");
 		const char *local = host_setting(h, "pxe_local");
 		int timeout = host_install_timeout(h), reported = 0;
-		unsigned char rnd[16];
 		char token[33], *url;
 		struct bootcfg_vars v;
 		struct err err = ERR_INIT;
@@ -791,10 +790,8 @@ static enum outcome step_host_install(struct step_ctx *s)
 		if (!has_power(h))
 			return step_broken(s, -1, "%s cannot be installed: power = none",
 					   h->name);
-		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		if (secret_random_hex(token, 16) < 0)
 			return step_broken(s, -1, "no random token: %s", strerror(errno));
-		for (size_t k = 0; k < sizeof(rnd); k++)
-			snprintf(token + 2 * k, 3, "%02x", rnd[k]);
 		url = xasprintf("%s/api/v1/install/%s", conf->url, token);
 		v = (struct bootcfg_vars){ h->name, h->arch, h->address, url, token,
 					   s->r->job->flight, s->r->job->job };

@@ -12,108 +12,13 @@ q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 test_when_finished 'kill_pid $(cat "$TEST_DIR"/web.pid 2>/dev/null); kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
 
-OLD=$(printf 'a%.0s' $(seq 40))
-NEW=$(printf 'b%.0s' $(seq 40))
-OTHER=$(printf 'c%.0s' $(seq 40))
-NEW2=$(printf 'd%.0s' $(seq 40))
-NEW3=$(printf 'e%.0s' $(seq 40))
-
-cat >lab.conf <<CONF
-[lab]
-	state = $STATE
-[tree "xen"]
-	url = /nonexistent.git
-[branch "xen-unstable"]
-	tree = xen
-	jobs = build-amd64
-	allow = test-@@-rtds@@
-	allow = test-@@-credit2
-	allow = !test-@@-credit2
-[recipe "build"]
-	step = build make
-[job "build-amd64"]
-	recipe = build
-	arch = x86_64
-CONF
-
-# SQL for a finished gate flight of xen-unstable: flight ID REV [TARGET]
-flight() {
-	local target=NULL
-	[ -z "${3:-}" ] || target="'$3'"
-	echo "INSERT INTO flights (id, branch, intent, status, verdict, target_revision, started_at)
-	      VALUES ($1, 'xen-unstable', 'gate', 'finished', 'none', $target, now() - interval '1 day');
-	      INSERT INTO flight_revisions VALUES ($1, 'xen', '$2');"
-}
-# a job with its steps: job FLIGHT JOB STATUS [STEP=STATUS]...
-job() {
-	local f=$1 j=$2 st=$3 n=1 s
-	shift 3
-	echo "INSERT INTO jobs (flight, job, recipe, arch, status) VALUES ($f, '$j', 'test', 'x86_64', '$st');"
-	for s in "$@"; do
-		echo "INSERT INTO steps (flight, job, stepno, kind, name, status)
-		      VALUES ($f, '$j', $n, 'run', '${s%%=*}', '${s#*=}');"
-		n=$((n + 1))
-	done
-}
+. "$SRCDIR/tests/integ/lib-gate-history.sh"
 
 {
-	# 90: an older revision, where these passed once
-	flight 90 "$OTHER"
-	job 90 test-untested pass guest-start=pass
-	job 90 test-like pass guest-start=pass
-	job 90 test-notrun pass guest-start=pass
-	# 100 and 102: two baseline flights of OLD
-	flight 100 "$OLD"
-	job 100 build-amd64 pass build=pass
-	job 100 build-armhf pass build=pass
-	job 100 build-arm64 pass build=pass
-	job 100 test-amd64-amd64-xl pass host-install=pass guest-start=pass
-	job 100 test-like fail guest-start=fail
-	job 100 test-three pass guest-start=pass
-	job 100 test-broken pass guest-start=pass
-	job 100 test-heisen pass guest-start=pass
-	job 100 test-amd64-amd64-xl-rtds pass guest-start=pass
-	job 100 test-amd64-amd64-xl-credit2 pass guest-start=pass
-	job 100 test-nostep pass guest-start=pass
-	job 100 test-notrun blocked
-	flight 102 "$OLD"
-	job 102 test-three fail guest-start=fail
-	job 102 build-arm64 fail build=fail
-	# 101: the flight under test (NEW, compared with OLD)
-	flight 101 "$NEW" "$OLD"
-	job 101 build-amd64 pass build=pass
-	job 101 build-armhf fail build=fail
-	job 101 build-arm64 fail build=fail
-	job 101 test-amd64-amd64-xl fail host-install=pass guest-start=fail
-	job 101 test-like fail guest-start=fail
-	job 101 test-three fail guest-start=fail
-	job 101 test-never fail migrate-support-check=fail
-	job 101 test-untested fail guest-start=fail
-	job 101 test-armhf-armhf-xl blocked
-	job 101 test-broken broken guest-start=broken
-	job 101 test-nostep broken
-	job 101 test-heisen fail guest-start=fail
-	job 101 test-amd64-amd64-xl-rtds fail guest-start=fail
-	job 101 test-amd64-amd64-xl-credit2 fail guest-start=fail
-	job 101 test-starved starved
-	job 101 test-notrun fail guest-start=fail
-	# 103: the same NEW again, where test-heisen passed
-	flight 103 "$NEW" "$OLD"
-	job 103 test-heisen pass guest-start=pass
-	job 103 test-like fail guest-start=fail
-	# 104: only failures like the baseline's
-	flight 104 "$NEW2" "$OLD"
-	job 104 build-amd64 pass build=pass
-	job 104 test-like fail guest-start=fail
-	# 105: all pass
-	flight 105 "$NEW2" "$OLD"
-	job 105 build-amd64 pass build=pass
-	# 106: lab trouble where the baseline passed, nothing else
-	flight 106 "$NEW3" "$OLD"
-	job 106 build-amd64 pass build=pass
-	job 106 test-broken broken guest-start=broken
-	echo "SELECT setval('flights_id_seq', 1000);"
-} >history.sql
+	printf '[lab]\n\tstate = %s\n' "$STATE"
+	gate_history_conf
+} >lab.conf
+gate_history_sql >history.sql
 
 # class F JOB STEP: "CLASS BLOCKING TEXT" of that failure in report.F.json
 class() {
@@ -254,7 +159,7 @@ test_expect_success 'the API serves the same report, the flights and the branche
 	curl -fsS http://127.0.0.1:$PORT/flights/101 >f101.html &&
 	grep -q "REGR. vs. 100" f101.html && grep -q "regression (blocking)" f101.html &&
 	grep -q "&lt;none executed&gt;" f101.html && ! grep -q "<none executed>" f101.html &&
-	grep -q "class=\"st-fail\">guest-start" f101.html &&
+	grep -Eq "class=\"st-fail\"[^>]*>(<a [^>]*>)?guest-start" f101.html &&
 	curl -fsS http://127.0.0.1:$PORT/flights | grep -q "href=\"/flights/106\"" &&
 	code=$(curl -s -o /dev/null -w "%{http_code}" http://127.0.0.1:$PORT/flights/77777) &&
 	test "$code" = 404 &&

@@ -1,0 +1,26 @@
+-- The dashboard keeps the pages and reports of ended flights in memory;
+-- any change to a flight's row (a rerun, a cancel, a verdict, a reopened
+-- push) tells it to forget that flight. One notification per flight per
+-- transaction: PostgreSQL folds identical payloads.
+CREATE FUNCTION hangar_flight_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('hangar_flight', NEW.id::text);
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER flights_changed AFTER UPDATE ON flights
+	FOR EACH ROW WHEN (OLD IS DISTINCT FROM NEW)
+	EXECUTE FUNCTION hangar_flight_changed();
+
+-- "ad-hoc flights of user U" and "reservations of U" for the dashboard
+CREATE INDEX flights_requested_by_idx ON flights (requested_by, id DESC)
+	WHERE requested_by IS NOT NULL;
+
+-- What the gate saw at its last look, for the overview: staging and
+-- target of each branch.
+ALTER TABLE branches
+	ADD COLUMN staging_seen text,
+	ADD COLUMN target_seen text,
+	ADD COLUMN seen_at timestamptz;

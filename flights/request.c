@@ -1,0 +1,152 @@
+/*
+ * request.c: ad-hoc flights from people's requests.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "db-flight.h"
+#include "gitx.h"
+#include "request.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/* The branch's trees and staging ref, for default revisions. */
+static int request_branch(struct db *db, const char *branch, struct vec *trees,
+			  struct vec *refs, struct vec *jobs, struct err *err)
+{
+	PGresult *res = db_query(db, err,
+				 "SELECT b.tree, b.staging_ref, 0 o, "
+				 "array_to_string(b.jobs, ' ') FROM branches b "
+				 "WHERE b.name = $1 AND NOT b.retired "
+				 "UNION ALL SELECT p, 'HEAD', 1, '' "
+				 "FROM branches b, unnest(b.pins) p "
+				 "WHERE b.name = $1 AND NOT b.retired ORDER BY 3, 1",
+				 1, (const char *[]){ branch });
+
+	if (!res)
+		return err->code;
+	if (!PQntuples(res)) {
+		PQclear(res);
+		return err_set(err, ERR_NOTFOUND, "no branch '%s'", branch);
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		vec_push(trees, PQgetvalue(res, i, 0));
+		vec_push(refs, PQgetvalue(res, i, 1));
+		if (i == 0)
+			vec_split(jobs, PQgetvalue(res, i, 3));
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int tree_url(struct db *db, const char *tree, char **url,
+		    struct err *err)
+{
+	PGresult *res = db_query(db, err,
+				 "SELECT url FROM trees WHERE name = $1 AND NOT retired",
+				 1, (const char *[]){ tree });
+
+	if (!res)
+		return err->code;
+	if (!PQntuples(res)) {
+		PQclear(res);
+		return err_set(err, ERR_USAGE, "no tree '%s'", tree);
+	}
+	*url = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+/* Resolves rev of tree into spec. */
+static int request_resolve(struct db *db, const char *state, const char *tree,
+			   const char *rev, struct flight_spec *spec,
+			   struct err *err)
+{
+	char *url = NULL, *cache, sha[41];
+	int rc = tree_url(db, tree, &url, err);
+
+	if (rc < 0)
+		return rc;
+	cache = xasprintf("%s/git/%s.git", state, tree);
+	rc = gitx_resolve(cache, url, rev, sha, err);
+	if (rc == 0) {
+		vec_push(&spec->trees, tree);
+		vec_push(&spec->revs, sha);
+	} else {
+		/* a revision the tree does not have is the asker's mistake */
+		if (err->code == ERR_NOTFOUND)
+			err->code = ERR_USAGE;
+		err_prefix(err, "tree %s", tree);
+	}
+	free(cache);
+	free(url);
+	return rc;
+}
+
+int request_create(struct db *db, const char *state, const struct request *rq,
+		   long *id, struct err *err)
+{
+	struct vec btrees = VEC_INIT, brefs = VEC_INIT, bjobs = VEC_INIT;
+	struct flight_spec spec;
+	int rc = 0;
+
+	flight_spec_init(&spec);
+	spec.intent = "adhoc";
+	spec.branch = rq->branch;
+	spec.host = rq->host;
+	spec.reuse_builds = !rq->no_reuse;
+	spec.requested_by = rq->requested_by;
+	if (!rq->branch && !rq->revs.n) {
+		rc = err_set(err, ERR_USAGE, "give a branch or a revision of each tree");
+		goto out;
+	}
+	for (size_t i = 0; i < rq->runvars.n; i++)
+		if (!strchr(rq->runvars.v[i], '=') || rq->runvars.v[i][0] == '=') {
+			rc = err_set(err, ERR_USAGE, "runvar '%s': expected NAME=VALUE",
+				     rq->runvars.v[i]);
+			goto out;
+		}
+	for (size_t i = 0; i < rq->runvars.n; i++)
+		vec_push(&spec.runvars, rq->runvars.v[i]);
+	if (rq->branch &&
+	    (rc = request_branch(db, rq->branch, &btrees, &brefs, &bjobs, err)) < 0)
+		goto out;
+	for (size_t i = 0; i < (rq->jobs.n ? rq->jobs.n : bjobs.n); i++)
+		vec_push(&spec.jobs, rq->jobs.n ? rq->jobs.v[i] : bjobs.v[i]);
+	if (!spec.jobs.n) {
+		rc = err_set(err, ERR_USAGE, "which jobs?");
+		goto out;
+	}
+	/* the revisions asked for first, then the branch's trees they did
+	 * not name */
+	for (size_t i = 0; i < rq->revs.n; i++) {
+		const char *eq = strchr(rq->revs.v[i], '=');
+		char *tree;
+
+		if (!eq || eq == rq->revs.v[i] || !eq[1]) {
+			rc = err_set(err, ERR_USAGE, "revision '%s': expected TREE=REV",
+				     rq->revs.v[i]);
+			goto out;
+		}
+		tree = xstrndup(rq->revs.v[i], (size_t)(eq - rq->revs.v[i]));
+		if (vec_find(&spec.trees, tree) >= 0)
+			rc = err_set(err, ERR_USAGE, "tree %s given twice", tree);
+		else
+			rc = request_resolve(db, state, tree, eq + 1, &spec, err);
+		free(tree);
+		if (rc < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < btrees.n; i++)
+		if (vec_find(&spec.trees, btrees.v[i]) < 0 &&
+		    (rc = request_resolve(db, state, btrees.v[i], brefs.v[i], &spec,
+					  err)) < 0)
+			goto out;
+	rc = db_flight_create(db, &spec, id, err);
+out:
+	flight_spec_release(&spec);
+	vec_clear(&btrees);
+	vec_clear(&brefs);
+	vec_clear(&bjobs);
+	return rc;
+}

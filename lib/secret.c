@@ -1,0 +1,51 @@
+/*
+ * secret.c: random tokens and SHA-256 (libcrypto).
+ */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "secret.h"
+#include "banned.h"
+
+static void to_hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int secret_random_hex(char *out, size_t nbytes)
+{
+	unsigned char rnd[64];
+
+	if (nbytes > sizeof(rnd) ||
+	    getrandom(rnd, nbytes, 0) != (ssize_t)nbytes)
+		return -1;
+	to_hex(rnd, nbytes, out);
+	return 0;
+}
+
+void secret_sha256_hex(const void *p, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	EVP_Digest(p, len, md, &n, EVP_sha256(), NULL);
+	to_hex(md, n, out);
+}
+
+int secret_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char diff = la != lb;
+
+	for (size_t i = 0; i < la && i < lb; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return !diff;
+}

@@ -1,0 +1,119 @@
+/*
+ * web-metrics.c: GET /metrics, the lab's figures in Prometheus' text
+ * exposition format (version 0.0.4): the queue, hosts, flights, how long
+ * jobs ran over the last day, the last planning pass and reservations.
+ * One query (db-metrics.c) per scrape.
+ */
+#include <string.h>
+
+#include "db-metrics.h"
+#include "log.h"
+#include "web-internal.h"
+#include "banned.h"
+
+enum MHD_Result web_metrics(struct web_req *r);
+
+/* What db_metrics_read() gives, with what Prometheus needs to know. */
+static const struct metric_def {
+	const char *name, *type, *help;
+	const char *labels[2];
+} metric_defs[] = {
+	{ "hangar_queue_jobs", "gauge",
+	  "Jobs queued, of flights not cancelled.", { "arch", NULL } },
+	{ "hangar_hosts", "gauge",
+	  "Hosts by administrative state (a free host may be allocated).",
+	  { "state", "arch" } },
+	{ "hangar_flights_total", "gauge",
+	  "Flights by intent and verdict (a pending flight changes verdict).",
+	  { "intent", "verdict" } },
+	{ "hangar_job_duration_seconds", "histogram",
+	  "Run time of the jobs that passed or failed in the last 24 hours.",
+	  { "arch", "le" } },
+	{ "hangar_scheduler_pass_seconds", "gauge",
+	  "How long the last planning pass took.", { NULL, NULL } },
+	{ "hangar_plan_computed_timestamp_seconds", "gauge",
+	  "When the last planning pass stored its plan (Unix time).",
+	  { NULL, NULL } },
+	{ "hangar_reservations", "gauge",
+	  "Reservations and blockages by status.", { "status", NULL } },
+};
+
+static const struct metric_def *metric_def(const char *name)
+{
+	for (size_t i = 0; i < sizeof(metric_defs) / sizeof(metric_defs[0]); i++)
+		if (!strcmp(metric_defs[i].name, name))
+			return &metric_defs[i];
+	return NULL;
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void metrics_label_escape(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			buf_addstr(b, "\\\\");
+		else if (*s == '"')
+			buf_addstr(b, "\\\"");
+		else if (*s == '\n')
+			buf_addstr(b, "\\n");
+		else
+			buf_addch(b, *s);
+	}
+}
+
+static void metrics_sample(struct buf *b, const struct metric_def *d,
+			   PGresult *res, int row)
+{
+	int n = 0;
+
+	buf_addstr(b, d->name);
+	buf_addstr(b, PQgetvalue(res, row, DM_SUFFIX));
+	for (int l = 0; l < 2; l++) {
+		if (!d->labels[l] || PQgetisnull(res, row, DM_L1 + l))
+			continue;
+		buf_addf(b, "%c%s=\"", n++ ? ',' : '{', d->labels[l]);
+		metrics_label_escape(b, PQgetvalue(res, row, DM_L1 + l));
+		buf_addch(b, '"');
+	}
+	buf_addf(b, "%s %s\n", n ? "}" : "", PQgetvalue(res, row, DM_VALUE));
+}
+
+static enum MHD_Result metrics_respond(struct web_req *r, struct buf *body)
+{
+	size_t len = body->len;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		len, buf_detach(body), MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result web_metrics(struct web_req *r)
+{
+	struct err err = ERR_INIT;
+	struct buf b = BUF_INIT;
+	const struct metric_def *d = NULL;
+	PGresult *res;
+
+	if (db_metrics_read(r->db, &res, &err) < 0)
+		return web_db_error(r, &err);
+	for (int row = 0; row < PQntuples(res); row++) {
+		const char *name = PQgetvalue(res, row, DM_METRIC);
+
+		if (!d || strcmp(d->name, name)) {
+			if (!(d = metric_def(name)))
+				BUG("metric %s has no definition", name);
+			buf_addf(&b, "# HELP %s %s\n# TYPE %s %s\n", d->name,
+				 d->help, d->name, d->type);
+		}
+		metrics_sample(&b, d, res, row);
+	}
+	PQclear(res);
+	return metrics_respond(r, &b);
+}
