@@ -53,7 +53,7 @@ static const char metrics_sql[] =
 	"LEFT JOIN hosts h ON h.state = s.state AND h.arch = a.arch "
 	"GROUP BY s.state, a.arch "
 	/* 3: flights (flights.intent's and flights.verdict's CHECKs) */
-	"UNION ALL SELECT 3, 0, 'hangar_flights_total', '', i.intent, "
+	"UNION ALL SELECT 3, 0, 'hangar_flights', '', i.intent, "
 	"v.verdict, coalesce(fl.n, 0)::text "
 	"FROM (VALUES ('gate'), ('adhoc'), ('bisect'), ('retest')) "
 	"AS i (intent) "

@@ -36,7 +36,8 @@ const char web_stylesheet[] =
 	"header .user{float:right}\n"
 	"pre.log{background:#111;color:#ddd;padding:.6em;overflow-x:auto;"
 	"white-space:pre-wrap;max-width:100%}\n"
-	"table.grid td a{color:inherit}\n";
+	"table.grid td a{color:inherit}\n"
+	"svg.plan{max-width:100%;height:auto}\n";
 
 /* Where JavaScript helps: auto refresh and a live log tail. Every page
  * works without it. */

@@ -11,8 +11,6 @@
 #include "web-internal.h"
 #include "banned.h"
 
-enum MHD_Result web_metrics(struct web_req *r);
-
 /* What db_metrics_read() gives, with what Prometheus needs to know. */
 static const struct metric_def {
 	const char *name, *type, *help;
@@ -23,7 +21,7 @@ static const struct metric_def {
 	{ "hangar_hosts", "gauge",
 	  "Hosts by administrative state (a free host may be allocated).",
 	  { "state", "arch" } },
-	{ "hangar_flights_total", "gauge",
+	{ "hangar_flights", "gauge",
 	  "Flights by intent and verdict (a pending flight changes verdict).",
 	  { "intent", "verdict" } },
 	{ "hangar_job_duration_seconds", "histogram",
@@ -78,22 +76,6 @@ static void metrics_sample(struct buf *b, const struct metric_def *d,
 	buf_addf(b, "%s %s\n", n ? "}" : "", PQgetvalue(res, row, DM_VALUE));
 }
 
-static enum MHD_Result metrics_respond(struct web_req *r, struct buf *body)
-{
-	size_t len = body->len;
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-		len, buf_detach(body), MHD_RESPMEM_MUST_FREE);
-	enum MHD_Result ret;
-
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"text/plain; version=0.0.4; charset=utf-8");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
 enum MHD_Result web_metrics(struct web_req *r)
 {
 	struct err err = ERR_INIT;
@@ -107,13 +89,15 @@ enum MHD_Result web_metrics(struct web_req *r)
 		const char *name = PQgetvalue(res, row, DM_METRIC);
 
 		if (!d || strcmp(d->name, name)) {
-			if (!(d = metric_def(name)))
-				BUG("metric %s has no definition", name);
+			if (!(d = metric_def(name))) {
+				log_warnx("metric %s has no definition", name);
+				continue;
+			}
 			buf_addf(&b, "# HELP %s %s\n# TYPE %s %s\n", d->name,
 				 d->help, d->name, d->type);
 		}
 		metrics_sample(&b, d, res, row);
 	}
 	PQclear(res);
-	return metrics_respond(r, &b);
+	return web_text(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b);
 }

@@ -14,9 +14,6 @@
 #include "xalloc.h"
 #include "banned.h"
 
-enum MHD_Result web_plan_api(struct web_req *r);
-enum MHD_Result web_plan_page(struct web_req *r);
-
 enum MHD_Result web_plan_api(struct web_req *r)
 {
 	struct err err = ERR_INIT;

@@ -44,6 +44,15 @@ test_expect_success 'the dashboard serves the hosts' '
 	test "$code" = 404 && grep -q "\"error\"" nf.json
 '
 
+test_expect_success 'up --demo prints a token to log in with; it is an admin' '
+	grep -q "^demo: log in at $URL/login as .demo. (admin) with the token hgr_" up.log &&
+	tok=$(sed -n "s/^demo: log in at .* with the token //p" up.log) &&
+	test "$tok" = "$(cat "$STATE/demo-token")" &&
+	test "$(stat -c %a "$STATE/demo-token")" = 600 &&
+	curl -fsS -H "Authorization: Bearer $tok" "$URL/api/v1/whoami" >who.json &&
+	python3 -c "import json; assert json.load(open(\"who.json\")) == {\"user\": \"demo\", \"role\": \"admin\"}"
+'
+
 test_expect_success 'the CLI sees the same database' '
 	"$HANGAR" --config "$STATE/hangar.conf" host list --json >cli.json &&
 	python3 -c "import json; assert len(json.load(open(\"cli.json\")))==4"

@@ -293,4 +293,35 @@ test_expect_success 'with [web] read-role = viewer, reading needs a token' '
 	test $(code GET $W/metrics) = 401
 '
 
+test_expect_success 'slow clients: idle half-requests neither block others nor stay' '
+	kill_pidfile web.pid &&
+	printf "\ttimeout = 2s\n" >>lab.conf &&
+	start_web &&
+	cat >slow.py <<PY &&
+import socket, subprocess, sys, time
+conns = []
+for i in range(200):
+    s = socket.create_connection(("127.0.0.1", $PORT))
+    s.sendall(b"GET /api/v1/flights HTTP/1.1\\r\\nHost: x\\r\\n")   # never ends
+    conns.append(s)
+t = time.time()
+code = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                       "-H", "Authorization: Bearer " + open("tok.viewer").read().strip(),
+                       "http://127.0.0.1:$PORT/api/v1/flights"],
+                      capture_output=True, text=True, timeout=10).stdout
+assert code == "200", code
+assert time.time() - t < 5, time.time() - t
+time.sleep(4)
+closed = 0
+for s in conns:
+    s.settimeout(1)
+    try:
+        closed += s.recv(1) == b""
+    except OSError:
+        closed += 1
+assert closed == len(conns), closed
+PY
+	python3 slow.py
+'
+
 test_done

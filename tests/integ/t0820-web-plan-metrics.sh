@@ -270,7 +270,7 @@ test_expect_success 'GET /metrics is Prometheus text' '
 	d = json.load(open("metrics.json"))
 	assert d["types"] == {
 	    "hangar_queue_jobs": "gauge", "hangar_hosts": "gauge",
-	    "hangar_flights_total": "gauge", "hangar_job_duration_seconds": "histogram",
+	    "hangar_flights": "gauge", "hangar_job_duration_seconds": "histogram",
 	    "hangar_scheduler_pass_seconds": "gauge",
 	    "hangar_plan_computed_timestamp_seconds": "gauge",
 	    "hangar_reservations": "gauge"}, d["types"]
@@ -299,12 +299,12 @@ test_expect_success '/metrics: the queue, hosts, flights and reservations as the
 	done &&
 	test "$(value hangar_hosts state=free arch=x86_64)" = 2 &&
 	test "$(value hangar_hosts state=maintenance arch=riscv64)" = 1 &&
-	test "$(value hangar_flights_total intent=gate verdict=push)" = 1 &&
-	test "$(value hangar_flights_total intent=gate verdict=no-push)" = 1 &&
-	test "$(value hangar_flights_total intent=gate verdict=pending)" = 1 &&
-	test "$(value hangar_flights_total intent=bisect verdict=none)" = 1 &&
-	test "$(value hangar_flights_total intent=retest verdict=push)" = 0 &&
-	test "$(grep -c "^hangar_flights_total{" metrics.txt)" = 16 &&
+	test "$(value hangar_flights intent=gate verdict=push)" = 1 &&
+	test "$(value hangar_flights intent=gate verdict=no-push)" = 1 &&
+	test "$(value hangar_flights intent=gate verdict=pending)" = 1 &&
+	test "$(value hangar_flights intent=bisect verdict=none)" = 1 &&
+	test "$(value hangar_flights intent=retest verdict=push)" = 0 &&
+	test "$(grep -c "^hangar_flights{" metrics.txt)" = 16 &&
 	test "$(value hangar_reservations status=active)" = "$(q "SELECT count(*) FROM reservations WHERE status = \$\$active\$\$")" &&
 	test "$(value hangar_reservations status=waiting)" = "$(q "SELECT count(*) FROM reservations WHERE status = \$\$waiting\$\$")" &&
 	test "$(value hangar_reservations status=expired)" = 0 &&
@@ -348,7 +348,7 @@ assert len(v) == 1 and abs(v[0] - ms / 1000) < 1e-5, (v, ms)" &&
 	python3 prom.py metrics2.txt metrics2.json &&
 	! grep -q "^hangar_scheduler_pass_seconds \|^hangar_plan_computed_timestamp_seconds " metrics2.txt &&
 	grep -q "^hangar_hosts{" metrics2.txt &&
-	curl -fsS $W/plan | grep -q "No plan yet" &&
+	curl -fsS $W/plan >noplan.html && grep -q "No plan yet" noplan.html &&
 	curl -fsS $W/api/v1/plan | python3 -c "import json, sys; d = json.load(sys.stdin); assert d[\"computed_at\"] is None and d[\"pass_ms\"] is None, d"
 '
 
