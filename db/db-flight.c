@@ -584,10 +584,11 @@ int db_job_history_json(struct db *db, const char *job, const char *branch,
 {
 	char lim[16];
 	PGresult *res;
+	int rc;
 
 	snprintf(lim, sizeof(lim), "%d", limit);
 	/* jobs_history_idx gives the newest runs of the job first */
-	res = db_query(db, err,
+	rc = db_query_json(db, err, "job history", ret,
 		       "SELECT coalesce(json_agg(x ORDER BY (x->>'flight')::bigint DESC), "
 		       "'[]')::text FROM (SELECT json_build_object('flight', j.flight, "
 		       "'branch', f.branch, 'intent', f.intent, 'status', j.status, "
@@ -602,12 +603,8 @@ int db_job_history_json(struct db *db, const char *job, const char *branch,
 		       "AND ($2::text IS NULL OR f.branch = $2) "
 		       "ORDER BY j.flight DESC LIMIT $3::int) q",
 		       3, (const char *[]){ job, branch, lim });
-	if (!res)
-		return err->code;
-	*ret = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
-	if (!*ret)
-		return err_set(err, ERR_FAIL, "bad job history");
+	if (rc < 0)
+		return rc;
 	if (!json_array_size(*ret)) {
 		res = db_query(db, err, "SELECT 1 FROM job_defs WHERE name = $1",
 			       1, (const char *[]){ job });

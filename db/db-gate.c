@@ -198,9 +198,7 @@ int db_gate_stored_report(struct db *db, long id, char **json, char **text,
 
 int db_branch_list_json(struct db *db, json_t **ret, struct err *err)
 {
-	PGresult *res;
-
-	res = db_query(db, err,
+	return db_query_json(db, err, "branch list", ret,
 		       "SELECT coalesce(jsonb_agg(x ORDER BY x.name), '[]')::text FROM ("
 		       "SELECT b.name, b.tree, b.staging_ref AS staging, "
 		       "b.target_ref AS target, b.blocked, b.block_reason, "
@@ -212,10 +210,10 @@ int db_branch_list_json(struct db *db, json_t **ret, struct err *err)
 		       "WHERE f.branch = b.name AND f.intent = 'gate' "
 		       "ORDER BY f.id DESC LIMIT 1) AS last_flight, "
 		       "b.staging_seen AS staging_revision, "
-		       "b.target_seen AS target_revision, b.seen_at, "
+		       "b.target_seen AS target_revision, hangar_iso(b.seen_at) AS seen_at, "
 		       /* the newest decided gate flight: the last verdict */
 		       "(SELECT jsonb_build_object('flight', f.id, 'verdict', f.verdict, "
-		       "'pushed', f.pushed, 'decided', f.decided_at) FROM flights f "
+		       "'pushed', f.pushed, 'decided', hangar_iso(f.decided_at)) FROM flights f "
 		       "WHERE f.branch = b.name AND f.intent = 'gate' AND f.verdict <> "
 		       "'pending' ORDER BY f.id DESC LIMIT 1) AS last_verdict, "
 		       /* the unfinished flight, its progress and when the plan
@@ -224,20 +222,15 @@ int db_branch_list_json(struct db *db, json_t **ret, struct err *err)
 		       "'jobs', (SELECT count(*) FROM jobs j WHERE j.flight = f.id), "
 		       "'done', (SELECT count(*) FROM jobs j WHERE j.flight = f.id AND "
 		       "j.status NOT IN ('queued', 'preparing', 'running')), "
-		       "'eta', (SELECT max(coalesce(j.planned_end, (SELECT max(a.planned_end) "
+		       "'eta', (SELECT hangar_iso(max(coalesce(j.planned_end, (SELECT max(a.planned_end) "
 		       "FROM allocations a WHERE a.flight = j.flight AND a.job = j.job "
-		       "AND a.released_at IS NULL))) FROM jobs j "
+		       "AND a.released_at IS NULL)))) FROM jobs j "
 		       "WHERE j.flight = f.id AND j.status IN ('queued', 'preparing', "
 		       "'running'))) FROM flights f WHERE f.branch = b.name AND f.status IN "
 		       "('constructing', 'queued', 'running') AND f.intent IN ('gate', "
 		       "'retest') ORDER BY f.id DESC LIMIT 1) AS running "
 		       "FROM branches b WHERE NOT b.retired) x",
 		       0, NULL);
-	if (!res)
-		return err->code;
-	*ret = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
-	return *ret ? 0 : err_set(err, ERR_DB, "branch list: bad JSON");
 }
 
 int db_gate_tested(struct db *db, const char *branch, const char *tree,
@@ -428,19 +421,15 @@ int db_branch_events_json(struct db *db, const char *branch, int limit,
 			  json_t **ret, struct err *err)
 {
 	char lim[16];
-	PGresult *res;
+	int rc;
 
 	snprintf(lim, sizeof(lim), "%d", limit);
-	res = db_query(db, err,
-		       "SELECT coalesce(json_agg(json_build_object('at', to_char(at AT "
-		       "TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS Z'), 'actor', actor, "
+	rc = db_query_json(db, err, "branch events", ret,
+		       "SELECT coalesce(json_agg(json_build_object('at', hangar_iso(at), "
+		       "'actor', actor, "
 		       "'kind', kind, 'flight', flight, 'detail', detail) ORDER BY id DESC), "
 		       "'[]')::text FROM (SELECT * FROM events WHERE branch = $1 "
 		       "ORDER BY id DESC LIMIT $2::int) e",
 		       2, (const char *[]){ branch, lim });
-	if (!res)
-		return err->code;
-	*ret = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
-	return *ret ? 0 : err_set(err, ERR_DB, "branch events: bad JSON");
+	return rc;
 }

@@ -341,23 +341,18 @@ int db_host_jobs_json(struct db *db, const char *name, int limit,
 		      json_t **ret, struct err *err)
 {
 	char lim[16];
-	PGresult *res;
+	int rc;
 
 	snprintf(lim, sizeof(lim), "%d", limit);
 	/* allocations_host_idx: (host, flight DESC) for job allocations */
-	res = db_query(db, err,
+	rc = db_query_json(db, err, "host jobs", ret,
 		       "SELECT coalesce(json_agg(json_build_object('flight', a.flight, "
 		       "'job', a.job, 'status', j.status, 'allocated', "
-		       "to_char(a.allocated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS Z'), "
-		       "'released', to_char(a.released_at AT TIME ZONE 'UTC', "
-		       "'YYYY-MM-DD HH24:MI:SS Z')) ORDER BY a.flight DESC, a.id DESC), "
+		       "hangar_iso(a.allocated_at), 'released', hangar_iso(a.released_at)) "
+		       "ORDER BY a.flight DESC, a.id DESC), "
 		       "'[]')::text FROM (SELECT * FROM allocations WHERE host = $1 AND "
 		       "flight IS NOT NULL ORDER BY flight DESC, id DESC LIMIT $2::int) a "
 		       "JOIN jobs j ON j.flight = a.flight AND j.job = a.job",
 		       2, (const char *[]){ name, lim });
-	if (!res)
-		return err->code;
-	*ret = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
-	return *ret ? 0 : err_set(err, ERR_FAIL, "bad host jobs");
+	return rc;
 }

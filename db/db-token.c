@@ -90,19 +90,14 @@ int db_token_lookup(struct db *db, const char *token, char **user,
 
 int db_token_list_json(struct db *db, json_t **ret, struct err *err)
 {
-	PGresult *res = db_query(
-		db, err,
+	return db_query_json(
+		db, err, "token list", ret,
 		"SELECT coalesce(json_agg(json_build_object('id', id, 'user', "
-		"username, 'role', role, 'created', created_at, 'created_by', "
-		"created_by, 'last_used', last_used_at, 'revoked', revoked_at) "
+		"username, 'role', role, 'created', hangar_iso(created_at), 'created_by', "
+		"created_by, 'last_used', hangar_iso(last_used_at), 'revoked', "
+		"hangar_iso(revoked_at)) "
 		"ORDER BY id), '[]') FROM api_tokens",
 		0, NULL);
-
-	if (!res)
-		return err->code;
-	*ret = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
-	return *ret ? 0 : err_set(err, ERR_FAIL, "bad token list");
 }
 
 int db_token_revoke(struct db *db, long id, struct err *err)

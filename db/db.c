@@ -289,6 +289,19 @@ char *db_array(const struct vec *v)
 	return buf_detach(&b);
 }
 
+int db_query_json(struct db *db, struct err *err, const char *what,
+		  json_t **ret, const char *sql, int n, const char *const *params)
+{
+	PGresult *res = db_query(db, err, sql, n, params);
+
+	if (!res)
+		return err->code;
+	*ret = PQntuples(res) == 1 ? json_loads(PQgetvalue(res, 0, 0), 0, NULL)
+				   : NULL;
+	PQclear(res);
+	return *ret ? 0 : err_set(err, ERR_DB, "%s: bad JSON from the database", what);
+}
+
 PGresult *db_query_one(struct db *db, struct err *err, const char *what,
 		       const char *sql, int n, const char *const *params)
 {

@@ -6,6 +6,7 @@
 #ifndef HANGAR_DB_H
 #define HANGAR_DB_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "err.h"
@@ -48,6 +49,13 @@ PGresult *db_query(struct db *db, struct err *err, const char *sql, int n,
  */
 PGresult *db_query_one(struct db *db, struct err *err, const char *what,
 		       const char *sql, int n, const char *const *params);
+/*
+ * As db_query for a statement whose one row and column is JSON text (a
+ * json_agg): *ret gets it parsed (a new reference). what names it in the
+ * error of bad JSON.
+ */
+int db_query_json(struct db *db, struct err *err, const char *what,
+		  json_t **ret, const char *sql, int n, const char *const *params);
 /* As db_query for statements whose result is not needed. */
 int db_exec(struct db *db, struct err *err, const char *sql, int n,
 	    const char *const *params);

@@ -125,11 +125,11 @@ static int may_cancel(struct web_req *r, long id, int adhoc_only,
 	     (r->role >= ROLE_ADMIN || !strcmp(web_jstr(f, "requested_by"), r->user));
 	json_decref(f);
 	if (!ok) {
-		*ret = adhoc_only && r->role < ROLE_ADMIN
-			       ? web_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
-					   "only its requester or an admin may cancel a request")
-			       : web_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
-					   "only its requester or an admin may cancel a flight");
+		*ret = web_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+				 r->role >= ROLE_ADMIN
+					 ? "this is not an ad-hoc request: cancel the flight "
+					   "(POST /api/v1/flights/F/cancel)"
+					 : "only its requester or an admin may cancel it");
 		return -1;
 	}
 	return 0;
@@ -197,23 +197,32 @@ static const char reservations_sql[] =
 	"SELECT coalesce(json_agg(json_build_object('id', r.id, 'kind', r.kind, "
 	"'owner', r.owner, 'status', r.status, 'host', r.host, 'arch', r.arch, "
 	"'flags', r.flags, 'count', r.nhosts, 'reason', r.reason, 'start', "
-	"r.start_at, 'end', r.end_at, 'planned_start', r.planned_start, "
+	"hangar_iso(r.start_at), 'end', hangar_iso(r.end_at), 'planned_start', "
+	"hangar_iso(r.planned_start), "
 	"'hosts', (SELECT coalesce(json_agg(a.host ORDER BY a.host), '[]') "
 	"FROM allocations a WHERE a.reservation = r.id AND a.released_at IS NULL), "
 	"'wait_reason', r.wait_reason) ORDER BY r.id), '[]')::text "
-	"FROM reservations r WHERE r.status IN ('waiting', 'active')";
+	"FROM reservations r WHERE r.status IN ('waiting', 'active') "
+	"AND ($1::bigint IS NULL OR r.id = $1::bigint)";
 
 enum MHD_Result web_reservations_api(struct web_req *r)
 {
 	struct err err = ERR_INIT;
-	PGresult *res = db_query(r->db, &err, reservations_sql, 0, NULL);
-	json_t *list;
+	/* GET /api/v1/reservations or /api/v1/reservations/R */
+	const char *id = r->args[0][0] ? r->args[0] : NULL;
+	json_t *list, *one;
 
-	if (!res)
+	if (id && !web_arg_flight(r, 0))
+		return web_not_found(r, "no such reservation");
+	if (db_query_json(r->db, &err, "reservations", &list, reservations_sql, 1,
+			  (const char *[]){ id }) < 0)
 		return web_db_error(r, &err);
-	list = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
-	return web_json(r, MHD_HTTP_OK, list ? list : json_array());
+	if (!id)
+		return web_json(r, MHD_HTTP_OK, list);
+	one = json_incref(json_array_get(list, 0));
+	json_decref(list);
+	return one ? web_json(r, MHD_HTTP_OK, one)
+		   : web_not_found(r, "no live reservation of that number");
 }
 
 enum MHD_Result web_reserve_delete(struct web_req *r)
@@ -266,7 +275,9 @@ enum MHD_Result web_maintenance_post(struct web_req *r)
 		json_decref(o);
 		return web_db_error(r, &err);
 	}
-	if (!want && strcmp(h.state, "maintenance") && strcmp(h.state, "broken"))
+	if (!strcmp(h.state, "retired"))
+		err_set(&err, ERR_EXISTS, "host %s is retired", h.name);
+	else if (!want && strcmp(h.state, "maintenance") && strcmp(h.state, "broken"))
 		err_set(&err, ERR_EXISTS, "host %s is %s, not in maintenance", h.name,
 			h.state);
 	else if (!(want && !strcmp(h.state, "maintenance")))

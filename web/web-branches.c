@@ -230,24 +230,19 @@ enum MHD_Result web_branch_page(struct web_req *r)
 static int bisections_json(struct web_req *r, const char *id, json_t **ret,
 			   struct err *err)
 {
-	PGresult *res = db_query(
-		r->db, err,
+	return db_query_json(
+		r->db, err, "bisections", ret,
 		"SELECT coalesce(json_agg(json_build_object('id', id, 'branch', branch, "
 		"'job', job, 'step', step, 'status', status, 'basis_flight', "
 		"basis_flight, 'failure_flight', failure_flight, 'hosts', hosts, "
 		"'culprit', CASE WHEN culprit_commit IS NULL THEN NULL ELSE "
 		"json_build_object('tree', culprit_tree, 'commit', culprit_commit, "
 		"'parent', culprit_parent) END, 'detail', detail, 'created', "
-		"created_at, 'finished', finished_at) ORDER BY id DESC), '[]')::text "
+		"hangar_iso(created_at), 'finished', hangar_iso(finished_at)) "
+		"ORDER BY id DESC), '[]')::text "
 		"FROM (SELECT * FROM bisections WHERE $1::bigint IS NULL OR id = $1::bigint "
 		"ORDER BY id DESC LIMIT 200) b",
 		1, (const char *[]){ id });
-
-	if (!res)
-		return err->code;
-	*ret = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
-	return *ret ? 0 : err_set(err, ERR_DB, "bisections: bad JSON");
 }
 
 /* The bisection in args[0] as an object; NULL with err. */

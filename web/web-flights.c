@@ -80,9 +80,10 @@ enum MHD_Result web_flights_api(struct web_req *r)
 	return web_json(r, MHD_HTTP_OK, list);
 }
 
-/* The report of flight id: the one stored when it was decided, else the
- * flight judged now; NULL with err set. */
-json_t *web_report_of(struct web_req *r, long id, struct err *err)
+/* The report of flight id: the one stored when it was decided (*stored
+ * set), else the flight judged now; NULL with err set. */
+json_t *web_report_of(struct web_req *r, long id, int *stored_out,
+		      struct err *err)
 {
 	char *stored = NULL, *text = NULL;
 	struct report rep;
@@ -94,6 +95,8 @@ json_t *web_report_of(struct web_req *r, long id, struct err *err)
 		j = json_loads(stored, 0, NULL);
 	free(stored);
 	free(text);
+	if (stored_out)
+		*stored_out = j != NULL;
 	if (j)
 		return j;
 	report_init(&rep);
@@ -109,13 +112,16 @@ enum MHD_Result web_report_api(struct web_req *r)
 {
 	struct err err = ERR_INIT;
 	long id = web_arg_flight(r, 0);
+	int stored;
 	json_t *j;
 
 	if (!id)
 		return web_not_found(r, r->url);
-	if (!(j = web_report_of(r, id, &err)))
+	if (!(j = web_report_of(r, id, &stored, &err)))
 		return web_db_error(r, &err);
-	if (flight_ended(j))
+	/* a decided flight's report changes only with its row; one judged
+	 * now also depends on other flights (its retest, the baseline) */
+	if (stored)
 		r->cache_flight = id;
 	return web_json(r, MHD_HTTP_OK, j);
 }
@@ -180,20 +186,37 @@ static json_t *flight_job(json_t *f, const char *job)
 	return NULL;
 }
 
-enum MHD_Result web_job_api(struct web_req *r)
+/* Flight id (*f, a new reference) and its job args[1] (*j, borrowed);
+ * -1 with the 404 queued in *ret. */
+static int load_job(struct web_req *r, long id, json_t **f, json_t **j,
+		    enum MHD_Result *ret)
 {
 	struct err err = ERR_INIT;
+
+	if (!id) {
+		*ret = web_not_found(r, r->url);
+		return -1;
+	}
+	if (db_flight_json(r->db, id, f, &err) < 0) {
+		*ret = web_db_error(r, &err);
+		return -1;
+	}
+	if (!(*j = flight_job(*f, r->args[1]))) {
+		json_decref(*f);
+		*ret = web_not_found(r, "no such job in this flight");
+		return -1;
+	}
+	return 0;
+}
+
+enum MHD_Result web_job_api(struct web_req *r)
+{
 	long id = web_arg_flight(r, 0);
+	enum MHD_Result ret;
 	json_t *f, *j;
 
-	if (!id)
-		return web_not_found(r, r->url);
-	if (db_flight_json(r->db, id, &f, &err) < 0)
-		return web_db_error(r, &err);
-	if (!(j = flight_job(f, r->args[1]))) {
-		json_decref(f);
-		return web_not_found(r, "no such job in this flight");
-	}
+	if (load_job(r, id, &f, &j, &ret) < 0)
+		return ret;
 	json_incref(j);
 	json_object_set_new(j, "flight", json_integer(id));
 	json_object_set_new(j, "logs", job_log_files(r, id, r->args[1]));
@@ -208,7 +231,7 @@ enum MHD_Result web_job_history_api(struct web_req *r)
 	const char *limit = web_query(r, "limit");
 	int n = 50;
 
-	if (limit && strnum_int(limit, 1, FLIGHTS_LIMIT_MAX, &n) < 0)
+	if (limit && *limit && strnum_int(limit, 1, FLIGHTS_LIMIT_MAX, &n) < 0)
 		return web_error(r, MHD_HTTP_BAD_REQUEST, "bad request",
 				 "limit: give a number from 1 to 500");
 	if (db_job_history_json(r->db, r->args[0], web_query(r, "branch"), n,
@@ -325,18 +348,12 @@ enum MHD_Result web_flights_page(struct web_req *r)
 		/* the next page: the same filters, older flights */
 		buf_addf(&b, "<p><a rel=\"next\" href=\"/flights?before=%lld",
 			 (long long)json_integer_value(json_object_get(last, "flight")));
-		if (ff.branch) {
-			buf_addstr(&b, "&amp;branch=");
-			html_escape(&b, ff.branch);
-		}
-		if (ff.intent)
-			buf_addf(&b, "&amp;intent=%s", ff.intent);
-		if (ff.status)
-			buf_addf(&b, "&amp;status=%s", ff.status);
-		if (ff.revision) {
-			buf_addstr(&b, "&amp;revision=");
-			html_escape(&b, ff.revision);
-		}
+		html_query_param(&b, "branch", ff.branch);
+		html_query_param(&b, "intent", ff.intent);
+		html_query_param(&b, "status", ff.status);
+		html_query_param(&b, "revision", ff.revision);
+		if (ff.limit != FLIGHTS_PAGE)
+			buf_addf(&b, "&amp;limit=%d", ff.limit);
 		buf_addstr(&b, "\">Older flights &rarr;</a></p>\n");
 	}
 	html_page_end(&b);
@@ -467,12 +484,13 @@ enum MHD_Result web_flight_page(struct web_req *r)
 	const char *tree;
 	json_t *rev;
 	char title[48];
+	int stored = 0;
 
 	if (!id)
 		return web_not_found(r, r->url);
 	if (db_flight_json(r->db, id, &flight, &err) < 0)
 		return web_db_error(r, &err);
-	rep = web_report_of(r, id, &err);
+	rep = web_report_of(r, id, &stored, &err);
 	snprintf(title, sizeof(title), "Flight %ld", id);
 	html_page_begin_for(&b, title, r->user);
 	buf_addf(&b, "<h1>Flight %ld</h1>\n<p>", id);
@@ -525,7 +543,7 @@ enum MHD_Result web_flight_page(struct web_req *r)
 	}
 	web_results_grid(&b, id, flight);
 	html_page_end(&b);
-	if (flight_ended(flight) && !r->user)
+	if (flight_ended(flight) && stored)
 		r->cache_flight = id;
 	json_decref(rep);
 	json_decref(flight);
@@ -543,7 +561,7 @@ static void kv_row(struct buf *b, const char *k, const char *v)
 
 enum MHD_Result web_job_page(struct web_req *r)
 {
-	struct err err = ERR_INIT;
+	enum MHD_Result ret;
 	struct buf b = BUF_INIT;
 	long id = web_arg_flight(r, 0);
 	json_t *f, *j, *v, *logs, *x;
@@ -551,14 +569,8 @@ enum MHD_Result web_job_page(struct web_req *r)
 	char title[WEB_ARG_MAX + 32];
 	size_t i;
 
-	if (!id)
-		return web_not_found(r, r->url);
-	if (db_flight_json(r->db, id, &f, &err) < 0)
-		return web_db_error(r, &err);
-	if (!(j = flight_job(f, r->args[1]))) {
-		json_decref(f);
-		return web_not_found(r, "no such job in this flight");
-	}
+	if (load_job(r, id, &f, &j, &ret) < 0)
+		return ret;
 	snprintf(title, sizeof(title), "%ld.%s", id, r->args[1]);
 	html_page_begin_for(&b, title, r->user);
 	buf_addf(&b, "<h1><a href=\"/flights/%ld\">Flight %ld</a> job ", id, id);

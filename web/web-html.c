@@ -99,6 +99,19 @@ void html_link(struct buf *b, const char *href_prefix, const char *href_rest,
 	buf_addstr(b, "</a>");
 }
 
+void html_query_param(struct buf *b, const char *name, const char *value)
+{
+	if (!value)
+		return;
+	buf_addf(b, "&amp;%s=", name);
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
+			buf_addch(b, *p);
+		else
+			buf_addf(b, "%%%02X", *p);
+}
+
 void html_page_begin_for(struct buf *b, const char *title, const char *user)
 {
 	buf_addstr(b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"

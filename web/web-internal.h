@@ -64,14 +64,17 @@ void html_page_begin(struct buf *b, const char *title);
 /* The frame with the user's name (or "Log in") in the header. */
 void html_page_begin_for(struct buf *b, const char *title, const char *user);
 void html_page_end(struct buf *b);
+/* "&amp;name=VALUE", VALUE percent-encoded, in an href; nothing for NULL. */
+void html_query_param(struct buf *b, const char *name, const char *value);
 /* A link: <a href="PREFIX ESCAPED">TEXT</a>. */
 void html_link(struct buf *b, const char *href_prefix, const char *href_rest,
 	       const char *text);
 
 /* A string member of a JSON object, "" when absent. */
 const char *web_jstr(json_t *o, const char *key);
-/* The report of flight id (stored, else judged now); NULL with err. */
-json_t *web_report_of(struct web_req *r, long id, struct err *err);
+/* The report of flight id (stored, else judged now: *stored says which,
+ * when not NULL); NULL with err. */
+json_t *web_report_of(struct web_req *r, long id, int *stored, struct err *err);
 /* The table of a flights list (db_flight_list_json's array). */
 void web_flights_table(struct buf *b, json_t *list);
 

@@ -602,7 +602,7 @@ enum MHD_Result web_plan_page(struct web_req *r)
 	plan_collect(&p, &v);
 	plan_axis(&p);
 	plan_layout(&p);
-	html_page_begin(&b, "Plan");
+	html_page_begin_for(&b, "Plan", r->user);
 	buf_addstr(&b, "<h1>Plan</h1>\n");
 	plan_state_line(&b, &v);
 	if (p.nhosts)

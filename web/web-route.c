@@ -41,6 +41,7 @@ const struct web_route_def web_routes[R_COUNT] = {
 	{ "GET", "/api/v1/branches", NEED_READ, R_BRANCHES_API },
 	{ "GET", "/api/v1/branches/{}", NEED_READ, R_BRANCH_API },
 	{ "GET", "/api/v1/reservations", NEED_READ, R_RESERVATIONS_API },
+	{ "GET", "/api/v1/reservations/{}", NEED_READ, R_RESERVATION_API },
 	{ "GET", "/api/v1/bisections", NEED_READ, R_BISECTIONS_API },
 	{ "GET", "/api/v1/bisections/{}", NEED_READ, R_BISECTION_API },
 	{ "GET", "/api/v1/whoami", NEED_NOBODY, R_WHOAMI_API },

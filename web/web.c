@@ -449,7 +449,7 @@ static enum MHD_Result web_denied(struct web_req *r, enum role need)
 		free(why);
 		return ret;
 	}
-	if (r->user || strcmp(r->method, "GET"))
+	if (r->user || (strcmp(r->method, "GET") && strcmp(r->method, "HEAD")))
 		return web_page_error(r, r->user ? MHD_HTTP_FORBIDDEN
 						 : MHD_HTTP_UNAUTHORIZED,
 				      "Not allowed",
@@ -518,6 +518,7 @@ static const web_handler_fn web_handlers[R_COUNT] = {
 	[R_BRANCHES_API] = web_branches_api,
 	[R_BRANCH_API] = web_branch_api,
 	[R_RESERVATIONS_API] = web_reservations_api,
+	[R_RESERVATION_API] = web_reservations_api,
 	[R_BISECTIONS_API] = web_bisections_api,
 	[R_BISECTION_API] = web_bisection_api,
 	[R_WHOAMI_API] = web_whoami,
@@ -747,7 +748,9 @@ int web_run(const struct web_opts *opts, struct err *err)
 			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, maxconn / 2,
 			     MHD_OPTION_CONNECTION_TIMEOUT,
 			     (unsigned)(opts->timeout > 0 ? opts->timeout : 30),
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 << 10),
+			     /* requests are small; libmicrohttpd clears this much
+			      * per request on a kept-alive connection */
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 << 10),
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 			     MHD_OPTION_END);
 	freeaddrinfo(ai);

@@ -24,3 +24,10 @@ ALTER TABLE branches
 	ADD COLUMN staging_seen text,
 	ADD COLUMN target_seen text,
 	ADD COLUMN seen_at timestamptz;
+
+-- Times in JSON answers: ISO 8601 in UTC with a Z, whatever the
+-- session's time zone ("2026-12-01T08:00:00Z"), as flights' times are.
+CREATE FUNCTION hangar_iso(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+$$;

@@ -114,7 +114,7 @@ test_expect_success 'hosts, plan, branches, reservations, bisections, whoami, me
 	test $(code GET $A/hosts/nope) = 404 && py "\"error\" in d" &&
 	test $(code GET $A/plan) = 200 && py "\"hosts\" in d" &&
 	test $(code GET $A/branches) = 200 && py "d[0][\"name\"] == \"mv\" and d[0][\"last_verdict\"][\"flight\"] == $F" &&
-	py "d[0][\"target_revision\"] == \"$(cat base.rev)\"" &&
+	py "d[0][\"target_revision\"] == \"$(cat base.rev)\" and d[0][\"seen_at\"].endswith(\"Z\")" &&
 	test $(code GET $A/branches/mv) = 200 && py "d[\"flights\"][0][\"flight\"] == $F and isinstance(d[\"events\"], list)" &&
 	test $(code GET $A/branches/nope) = 404 &&
 	test $(code GET $A/reservations) = 200 && py "d == []" &&
@@ -194,10 +194,12 @@ test_expect_success 'reservations: made by a developer, released by the owner or
 	R=$(python3 -c "import json; print(json.load(open(\"out.json\"))[\"reservation\"])") &&
 	test "$(q "SELECT owner || status FROM reservations WHERE id = $R")" = alicewaiting &&
 	test $(code GET $A/reservations) = 200 && py "d[0][\"id\"] == $R and d[0][\"owner\"] == \"alice\"" &&
+	test $(code GET $A/reservations/$R) = 200 && py "d[\"id\"] == $R and d[\"status\"] == \"waiting\"" &&
 	test $(code DELETE $A/reservations/$R -H "$(bearer bob)") = 403 &&
 	test $(code DELETE $A/reservations/$R -H "$(bearer root)") = 200 &&
 	test "$(q "SELECT status FROM reservations WHERE id = $R")" = released &&
-	test $(code DELETE $A/reservations/$R -H "$(bearer root)") = 404
+	test $(code DELETE $A/reservations/$R -H "$(bearer root)") = 404 &&
+	test $(code GET $A/reservations/$R) = 404
 '
 
 test_expect_success 'admin: host maintenance, branch block and force-push; cancel' '
