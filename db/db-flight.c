@@ -544,8 +544,9 @@ int db_flight_list_json(struct db *db, const struct flight_filter *f,
 		       "FROM flights f WHERE ($2::text IS NULL OR f.branch = $2) "
 		       "AND ($3::text IS NULL OR f.intent = $3) "
 		       "AND ($4::text IS NULL OR f.status = $4) "
-		       "AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM flight_revisions fr "
-		       "WHERE fr.flight = f.id AND starts_with(fr.revision, lower($5)))) "
+		       /* flight_revisions_prefix_idx: the flights of a prefix */
+		       "AND ($5::text IS NULL OR f.id IN (SELECT fr.flight FROM "
+		       "flight_revisions fr WHERE fr.revision LIKE lower($5) || '%')) "
 		       "AND ($6::bigint = 0 OR f.id < $6::bigint) "
 		       "ORDER BY f.id DESC LIMIT $1::int",
 		       6, (const char *[]){ lim, f->branch, f->intent, f->status,

@@ -172,18 +172,26 @@ void db_rollback(struct db *db)
 	PQclear(PQexec(db->conn, "ROLLBACK"));
 }
 
-/* per thread: each web request acts for its own user */
-static _Thread_local char db_actor_name[128];
+static char db_actor_name[128];
+/* a web request acts for its own user, in the thread serving it */
+static _Thread_local char db_thread_actor[128];
 
 void db_set_actor(const char *actor)
 {
 	snprintf(db_actor_name, sizeof(db_actor_name), "%s", actor);
 }
 
+void db_set_thread_actor(const char *actor)
+{
+	snprintf(db_thread_actor, sizeof(db_thread_actor), "%s", actor ? actor : "");
+}
+
 const char *db_actor(void)
 {
 	char *actor = db_actor_name;
 
+	if (db_thread_actor[0])
+		return db_thread_actor;
 	if (!actor[0]) {
 		struct passwd *pw = getpwuid(getuid());
 

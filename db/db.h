@@ -96,5 +96,7 @@ char *db_private_conninfo(const char *state);
  */
 const char *db_actor(void);
 void db_set_actor(const char *actor);
+/* Overrides it in the calling thread only (NULL: no more). */
+void db_set_thread_actor(const char *actor);
 
 #endif

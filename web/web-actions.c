@@ -5,7 +5,6 @@
  * session cookie and a CSRF token). Every change is recorded under the
  * token's user (db_set_actor in web.c).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +21,6 @@
 #include "banned.h"
 
 #define SESSION_MAX_AGE (30 * 86400)
-
-/* Resolving revisions fetches into STATE/git: one at a time. */
-static pthread_mutex_t git_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static enum MHD_Result bad_request(struct web_req *r, const char *why)
 {
@@ -76,10 +72,9 @@ static int create_request(struct web_req *r, struct request *rq, long *id,
 {
 	int rc;
 
+	/* two fetches into one cache take turns: gitx locks each cache */
 	rq->requested_by = r->user;
-	pthread_mutex_lock(&git_mu);
 	rc = request_create(r->db, r->state, rq, id, err);
-	pthread_mutex_unlock(&git_mu);
 	return rc;
 }
 
@@ -316,7 +311,7 @@ static enum MHD_Result block(struct web_req *r, int on)
 
 enum MHD_Result web_block_post(struct web_req *r)
 {
-	return block(r, !strstr(r->url, "/unblock"));
+	return block(r, strcmp(strrchr(r->url, '/'), "/unblock") != 0);
 }
 
 enum MHD_Result web_force_post(struct web_req *r)
@@ -343,9 +338,7 @@ enum MHD_Result web_force_post(struct web_req *r)
 	rc = 0;
 	if (rev) {
 		cache = xasprintf("%s/git/%s.git", r->state, b.tree);
-		pthread_mutex_lock(&git_mu);
 		rc = gitx_resolve(cache, b.url, rev, sha, &err);
-		pthread_mutex_unlock(&git_mu);
 		free(cache);
 		if (rc < 0 && err.code == ERR_NOTFOUND)
 			err.code = ERR_USAGE;
@@ -366,7 +359,11 @@ enum MHD_Result web_force_post(struct web_req *r)
 /* The form body; -1 (and a 400 queued) when it does not parse. */
 static int form_body(struct web_req *r, struct vec *form, enum MHD_Result *ret)
 {
-	if (web_form_parse(r->body ? r->body : "", r->body_len, form) < 0) {
+	int ok = web_form_parse(r->body ? r->body : "", r->body_len, form) == 0;
+
+	for (size_t i = 0; ok && i < form->n; i++)
+		ok = web_utf8_ok(form->v[i]);
+	if (!ok) {
 		*ret = web_error(r, MHD_HTTP_BAD_REQUEST, "bad request",
 				 "the form's encoding is broken");
 		return -1;
@@ -377,9 +374,12 @@ static int form_body(struct web_req *r, struct vec *form, enum MHD_Result *ret)
 /* Where to go after logging in: a path of this site only. */
 static const char *safe_next(const char *next)
 {
-	if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\' ||
-	    strpbrk(next, "\r\n"))
+	if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\')
 		return "/";
+	/* browsers drop tabs and newlines: "/\t/evil" would be "//evil" */
+	for (const unsigned char *p = (const unsigned char *)next; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f || *p == '\\')
+			return "/";
 	return next;
 }
 

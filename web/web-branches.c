@@ -26,10 +26,10 @@ static json_t *branch_named(json_t *list, const char *name)
 static void short_rev(struct buf *b, const char *rev)
 {
 	buf_addstr(b, "<span class=\"mono\">");
-	if (rev)
-		buf_add(b, rev, strnlen(rev, 12));
-	else
-		buf_addstr(b, "?");
+	char short12[13];
+
+	snprintf(short12, sizeof(short12), "%s", rev ? rev : "?");
+	html_escape(b, short12);
 	buf_addstr(b, "</span>");
 }
 
@@ -145,8 +145,12 @@ static json_t *branch_detail(struct web_req *r, const char *name, struct err *er
 	}
 	json_incref(br);
 	json_decref(list);
-	if (db_flight_list_json(r->db, &ff, &flights, err) < 0 ||
-	    db_branch_events_json(r->db, name, 50, &events, err) < 0) {
+	if (db_flight_list_json(r->db, &ff, &flights, err) < 0) {
+		json_decref(br);
+		return NULL;
+	}
+	if (db_branch_events_json(r->db, name, 50, &events, err) < 0) {
+		json_decref(flights);
 		json_decref(br);
 		return NULL;
 	}
@@ -195,7 +199,7 @@ enum MHD_Result web_branch_page(struct web_req *r)
 	buf_addstr(&b, "</p>\n<h2>Flights</h2>\n");
 	web_flights_table(&b, json_object_get(br, "flights"));
 	buf_addstr(&b, "<p><a href=\"/flights?branch=");
-	html_escape(&b, r->args[0]);
+	html_url_encode(&b, r->args[0]);
 	buf_addstr(&b, "\">All flights of this branch</a></p>\n<h2>Gate history</h2>\n"
 		       "<table><tr><th>When</th><th>What</th><th>Who</th><th>Flight</th>"
 		       "<th>Detail</th></tr>\n");

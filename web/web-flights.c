@@ -36,6 +36,13 @@ static int flight_ended(json_t *f)
 	return !strcmp(st, "finished") || !strcmp(st, "cancelled");
 }
 
+/* Ended, and its last job too (a cancelled flight's running jobs end
+ * later, without touching the flight's row until the last one). */
+static int flight_settled(json_t *f)
+{
+	return flight_ended(f) && *web_jstr(f, "finished");
+}
+
 /* The filters of a flights list from the query; 0, or -1 with why. */
 static int flights_filter(struct web_req *r, struct flight_filter *ff,
 			  int deflimit, const char **why)
@@ -136,7 +143,7 @@ enum MHD_Result web_flight_api(struct web_req *r)
 		return web_not_found(r, r->url);
 	if (db_flight_json(r->db, id, &f, &err) < 0)
 		return web_db_error(r, &err);
-	if (flight_ended(f))
+	if (flight_settled(f))
 		r->cache_flight = id;
 	return web_json(r, MHD_HTTP_OK, f);
 }
@@ -303,8 +310,10 @@ void web_flights_table(struct buf *b, json_t *list)
 		json_object_foreach(json_object_get(f, "revisions"), tree, rev) {
 			html_escape(b, tree);
 			buf_addstr(b, " ");
-			buf_add(b, json_string_value(rev),
-				strnlen(json_string_value(rev), 12));
+			char short12[13];
+
+			snprintf(short12, sizeof(short12), "%s", json_string_value(rev));
+			html_escape(b, short12);
 			buf_addstr(b, "<br>");
 		}
 		buf_addstr(b, "</td><td>");
@@ -418,7 +427,21 @@ static void step_cell(struct buf *b, json_t *s)
 	buf_addstr(b, "</td>");
 }
 
-/* Jobs and the steps of their last attempt, coloured by status. */
+/* How long the steps of one attempt of job j took. */
+static double attempt_seconds(json_t *j, json_int_t attempt)
+{
+	double sum = 0;
+	json_t *s;
+	size_t k;
+
+	json_array_foreach(json_object_get(j, "steps"), k, s)
+		if (json_integer_value(json_object_get(s, "attempt")) == attempt)
+			sum += json_real_value(json_object_get(s, "seconds"));
+	return sum;
+}
+
+/* Jobs (status, time, hosts) and the steps of their last attempt,
+ * coloured by status, each linking to its log. */
 static void web_results_grid(struct buf *b, long id, json_t *flight)
 {
 	json_t *j, *s, *h;
@@ -434,7 +457,8 @@ static void web_results_grid(struct buf *b, long id, json_t *flight)
 		html_escape(b, web_jstr(j, "job"));
 		buf_addf(b, "</a></th><td class=\"st-%s\">", web_jstr(j, "status"));
 		html_escape(b, web_jstr(j, "status"));
-		buf_addstr(b, "</td><td class=\"muted\">");
+		buf_addf(b, "</td><td class=\"muted\">%.0fs</td><td class=\"muted\">",
+			 attempt_seconds(j, attempt));
 		json_array_foreach(json_object_get(j, "hosts"), k, h) {
 			html_link(b, "/hosts/", json_string_value(h),
 				  json_string_value(h));
@@ -543,7 +567,7 @@ enum MHD_Result web_flight_page(struct web_req *r)
 	}
 	web_results_grid(&b, id, flight);
 	html_page_end(&b);
-	if (flight_ended(flight) && stored)
+	if (flight_settled(flight) && stored)
 		r->cache_flight = id;
 	json_decref(rep);
 	json_decref(flight);

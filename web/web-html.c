@@ -104,6 +104,11 @@ void html_query_param(struct buf *b, const char *name, const char *value)
 	if (!value)
 		return;
 	buf_addf(b, "&amp;%s=", name);
+	html_url_encode(b, value);
+}
+
+void html_url_encode(struct buf *b, const char *value)
+{
 	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || strchr("-_.~", *p))

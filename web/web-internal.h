@@ -66,6 +66,8 @@ void html_page_begin_for(struct buf *b, const char *title, const char *user);
 void html_page_end(struct buf *b);
 /* "&amp;name=VALUE", VALUE percent-encoded, in an href; nothing for NULL. */
 void html_query_param(struct buf *b, const char *name, const char *value);
+/* value percent-encoded (safe in a URL and in an HTML attribute). */
+void html_url_encode(struct buf *b, const char *value);
 /* A link: <a href="PREFIX ESCAPED">TEXT</a>. */
 void html_link(struct buf *b, const char *href_prefix, const char *href_rest,
 	       const char *text);

@@ -97,6 +97,10 @@ const char *web_form_get(const struct vec *form, const char *name);
  */
 int web_log_name_ok(const char *s);
 
+/* Whether s is valid UTF-8 (no overlong forms, surrogates or code points
+ * past U+10FFFF): what may reach the database and the JSON answers. */
+int web_utf8_ok(const char *s);
+
 /*
  * A cookie's value from a Cookie header ("a=1; hangar_session=x"), copied
  * into out (outlen bytes); 0, or -1 when absent or too long.

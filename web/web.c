@@ -59,9 +59,12 @@ static int web_pool_get(struct db **ret, struct err *err)
 	}
 	pool.busy[i] = 1;
 	pthread_mutex_unlock(&pool.mu);
-	/* (re)connect outside the lock: the slot is ours */
-	if (pool.conns[i] && PQstatus(pool.conns[i]->conn) != CONNECTION_OK)
-		PQreset(pool.conns[i]->conn);
+	/* (re)connect outside the lock: the slot is ours. A new connection,
+	 * not PQreset: db_open_raw's session settings (lock_timeout) too. */
+	if (pool.conns[i] && PQstatus(pool.conns[i]->conn) != CONNECTION_OK) {
+		db_close(pool.conns[i]);
+		pool.conns[i] = NULL;
+	}
 	if (!pool.conns[i] && db_open_raw(&pool.target, &pool.conns[i], err) < 0) {
 		pthread_mutex_lock(&pool.mu);
 		pool.busy[i] = 0;
@@ -75,6 +78,9 @@ static int web_pool_get(struct db **ret, struct err *err)
 
 static void web_pool_put(struct db *db)
 {
+	/* a handler that failed inside a transaction leaves none open */
+	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		db_rollback(db);
 	pthread_mutex_lock(&pool.mu);
 	for (int i = 0; i < pool.size; i++)
 		if (pool.conns[i] == db)
@@ -101,6 +107,7 @@ static void web_pool_close(void)
  * is down nothing is kept.
  */
 #define CACHE_SLOTS 512
+#define CACHE_MAX_BODY (512 << 10)   /* at most 256 MiB kept in all */
 
 struct cache_slot {
 	char *url;
@@ -205,7 +212,9 @@ static void *cache_listener(void *arg)
 				sleep(1);
 				continue;
 			}
+			/* readers that began before it listened keep nothing */
 			pthread_mutex_lock(&cache.mu);
+			cache.gen++;
 			cache.live = 1;
 			pthread_mutex_unlock(&cache.mu);
 		}
@@ -226,6 +235,10 @@ static void *cache_listener(void *arg)
 			PQfreemem(n);
 		}
 	}
+	pthread_mutex_lock(&cache.mu);
+	cache.live = 0;
+	cache_forget(0);
+	pthread_mutex_unlock(&cache.mu);
 	db_close(db);
 	return NULL;
 }
@@ -260,6 +273,8 @@ static enum MHD_Result web_respond(struct web_req *r, unsigned status,
 
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (len > CACHE_MAX_BODY)
+		r->cache_flight = 0;
 	if (strncmp(r->url, "/static/", 8))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 					"no-cache");
@@ -291,19 +306,44 @@ enum MHD_Result web_text(struct web_req *r, unsigned status, const char *type,
 
 enum MHD_Result web_json(struct web_req *r, unsigned status, json_t *j)
 {
-	char *text = json_dumps(j, JSON_COMPACT);
-	size_t len = strlen(text);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
 	json_decref(j);
-	return web_respond(r, status, "application/json", text, len);
+	if (!text) {
+		/* a value Jansson refused: a bug, never a crash */
+		log_warnx("%s %s: an answer that is not JSON", r->method, r->url);
+		r->cache_flight = 0;
+		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		text = xstrdup("{\"error\":\"internal error\",\"detail\":"
+			       "\"the answer could not be encoded\"}");
+	}
+	return web_respond(r, status, "application/json", text, strlen(text));
+}
+
+/* detail as a JSON string: when it is not valid UTF-8 (a URL's %FF),
+ * with every byte beyond ASCII shown as '?'. */
+static json_t *json_detail(const char *detail)
+{
+	json_t *j = json_string(detail ? detail : "");
+	char *ascii;
+
+	if (j)
+		return j;
+	ascii = xstrdup(detail);
+	for (unsigned char *p = (unsigned char *)ascii; *p; p++)
+		if (*p >= 0x80)
+			*p = '?';
+	j = json_string(ascii);
+	free(ascii);
+	return j;
 }
 
 enum MHD_Result web_error(struct web_req *r, unsigned status,
 			  const char *error, const char *detail)
 {
 	r->cache_flight = 0;
-	return web_json(r, status, json_pack("{s:s,s:s}", "error", error,
-					     "detail", detail ? detail : ""));
+	return web_json(r, status, json_pack("{s:s,s:o}", "error", error,
+					     "detail", json_detail(detail)));
 }
 
 /* Answered for programs (JSON errors), not people. */
@@ -432,6 +472,29 @@ static const char *web_token(struct web_req *r, char *cookie, size_t len,
 		return cookie;
 	}
 	return NULL;
+}
+
+/*
+ * Whether a form came from a page of ours (beside the CSRF token, and for
+ * logging in, which has none): browsers say where with Sec-Fetch-Site and
+ * Origin. Clients that send neither (curl) are not browsers.
+ */
+static int web_same_site(struct web_req *r)
+{
+	const char *site = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						       "Sec-Fetch-Site");
+	const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+							 "Origin");
+	const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_HOST);
+	const char *o;
+
+	if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+		return 0;
+	if (!origin || !strcmp(origin, "null"))
+		return !origin;
+	o = strstr(origin, "://");
+	return o && host && !strcmp(o + 3, host);
 }
 
 /* 401 or 403 (API), else the login page or a 403 page. */
@@ -566,11 +629,29 @@ static enum MHD_Result web_route(struct web_req *r, int route)
 	}
 	if (r->role < need)
 		return web_denied(r, need);
+	if (!web_is_api(r) && strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
+	    !web_same_site(r))
+		return web_page_error(r, MHD_HTTP_FORBIDDEN, "Not allowed",
+				      "This form was sent from another site.");
 	snprintf(actor, sizeof(actor), "%s@web", r->user ? r->user : "anonymous");
-	db_set_actor(actor);
+	db_set_thread_actor(actor);
 	if (!web_handlers[def->id])
 		return web_not_found(r, r->url);
 	return web_handlers[def->id](r);
+}
+
+/* Query values reach the database: they must be UTF-8. */
+static enum MHD_Result web_arg_check(void *cls, enum MHD_ValueKind kind,
+				     const char *key, const char *value)
+{
+	int *bad = cls;
+
+	(void)kind;
+	if (!web_utf8_ok(key) || (value && !web_utf8_ok(value))) {
+		*bad = 1;
+		return MHD_NO;
+	}
+	return MHD_YES;
 }
 
 static void web_completed(void *cls, struct MHD_Connection *conn,
@@ -599,7 +680,7 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 	struct MHD_Response *cached;
 	enum MHD_Result ret;
 	unsigned status;
-	int route;
+	int route, bad_query = 0;
 
 	(void)cls;
 	(void)version;
@@ -644,8 +725,13 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 	if (route == -2)
 		return web_error(&r, MHD_HTTP_METHOD_NOT_ALLOWED,
 				 "method not allowed", method);
-	if (route < 0)
-		return web_not_found(&r, url);
+	if (route < 0 || !web_utf8_ok(url))
+		return web_not_found(&r, route < 0 ? url : "not a UTF-8 path");
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, web_arg_check,
+				  &bad_query);
+	if (bad_query)
+		return web_error(&r, MHD_HTTP_BAD_REQUEST, "bad request",
+				 "a query value is not UTF-8");
 	/* anonymous reads of ended flights may come from the cache */
 	r.cacheable = web_routes[route].need == NEED_READ &&
 		      !web_conf->read_viewer &&

@@ -14,9 +14,10 @@ CREATE TRIGGER flights_changed AFTER UPDATE ON flights
 	FOR EACH ROW WHEN (OLD IS DISTINCT FROM NEW)
 	EXECUTE FUNCTION hangar_flight_changed();
 
--- "ad-hoc flights of user U" and "reservations of U" for the dashboard
-CREATE INDEX flights_requested_by_idx ON flights (requested_by, id DESC)
-	WHERE requested_by IS NOT NULL;
+-- The flights list's revision filter: the flights that tested a commit
+-- id's prefix (LIKE 'abc%' with the C-like operator class).
+CREATE INDEX flight_revisions_prefix_idx ON flight_revisions
+	(revision text_pattern_ops, flight);
 
 -- What the gate saw at its last look, for the overview: staging and
 -- target of each branch.

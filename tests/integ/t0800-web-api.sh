@@ -243,7 +243,9 @@ test_expect_success 'bad input: 413, malformed JSON, 405, and never a 5xx' '
 	for u in "/api/v1/flights/$F/report/x" "/api/v1/flights/%00" "/api/v1/flights/-1" \
 		"/api/v1/flights/99999999999999999999" "/api/v1/flights?limit=99999999999999999999" \
 		"/api/v1/flights?before=-3" "/api/v1/jobs/%27%22" "/flights/$F/jobs/%3Cb%3E" \
-		"/logs/99999999999999999999/a/b" "/api/v1/hosts/$(head -c 300 /dev/zero | tr "\0" a)"; do
+		"/logs/99999999999999999999/a/b" "/api/v1/hosts/$(head -c 300 /dev/zero | tr "\0" a)" \
+		"/api/v1/%FF" "/api/v1/hosts/%FF" "/api/v1/hosts/%C0%80" "/api/v1/flights?branch=%FF" \
+		"/api/v1/jobs/%ED%A0%80" "/flights/%FF" "/api/v1/bisections/%FF"; do
 		c=$(curl -s --path-as-is -o /dev/null -w "%{http_code}" "$W$u") &&
 		test "$c" -ge 400 && test "$c" -lt 500 || { echo "$u: $c"; return 1; }
 	done &&
@@ -262,6 +264,12 @@ test_expect_success 'the browser: login, a request through the form with its CSR
 	test $(code POST $W/request -b jar -d branch=mv -d jobs=test-amd64) = 403 &&
 	test $(code POST $W/request -b jar -d csrf=0123 -d branch=mv) = 403 &&
 	test $(code POST $W/request -b jar -d csrf=$csrf -d branch=mv -d jobs=nope) = 400 &&
+	test $(code POST $W/request -b jar -d csrf=$csrf -d branch=%FF) = 400 &&
+	test $(code POST $W/request -b jar -d csrf=$csrf -d branch=mv -H "Origin: http://evil.example") = 403 &&
+	test $(code POST $W/request -b jar -d csrf=$csrf -d branch=mv -H "Sec-Fetch-Site: cross-site") = 403 &&
+	test $(code POST $W/login -d "token=$(cat tok.alice)" -H "Sec-Fetch-Site: cross-site") = 403 &&
+	curl -s -o /dev/null -D hdr.txt --data-urlencode "token=$(cat tok.alice)" --data-urlencode "next=/	/evil.example" $W/login &&
+	tr -d "\r" <hdr.txt | grep -qix "Location: /" &&
 	curl -s -b jar -o /dev/null -D hdr.txt -d csrf=$csrf -d branch=mv -d jobs=test-amd64 \
 		--data-urlencode "runvars=a=1 2" $W/request &&
 	N=$(sed -n "s|^Location: /flights/\([0-9]*\).*|\1|ip" hdr.txt | tr -d "\r") && test -n "$N" &&
