@@ -10,7 +10,7 @@
  *   '0' METHOD \n URL            web_route_find
  *   '1' PATTERN \n URL           web_match
  *   '2' BODY                     web_form_parse, web_form_get
- *   '3' NAME                     web_log_name_ok
+ *   '3' NAME                     web_log_name_ok, web_utf8_ok
  *   '4' OUTLEN-BYTE HEADER \n NAME   web_cookie_get
  *   '5' BODY                     web_parse_request
  *   '6' BODY                     web_parse_reservation
@@ -382,7 +382,11 @@ static void fuzz_log_name(const char *s)
 {
 	int ok = web_log_name_ok(s);
 	size_t n = strlen(s);
+	json_t *j = json_string(s);
 
+	/* UTF-8 as Jansson, the JSON answers' encoder, judges it */
+	CHECK(web_utf8_ok(s) == (j != NULL));
+	json_decref(j);
 	if (!ok)
 		return;
 	CHECK(ok == 1);
