@@ -116,8 +116,12 @@ asan:
 		SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all' \
 		check
 
-bench: $(O)/hangar
+bench: $(O)/hangar $(O)/bench/bisect-bench
 	@HANGAR=$(CURDIR)/$(O)/hangar sh bench/run.sh
+
+$(O)/bench/%: bench/%.c $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 deps:
 	@sh etc/deps.sh $(DEBS)
