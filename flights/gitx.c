@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "gitx.h"
+#include "strmap.h"
 #include "tar.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -794,5 +795,122 @@ int gitx_ref(const char *cache_dir, const char *url, const char *ref,
 	if (rc == 0)
 		rc = gitx_resolve(cache_dir, url, branch, sha, err);
 	free(branch);
+	return rc;
+}
+
+void gitx_history_free(struct gitx_commit *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++) {
+		free(c[i].author);
+		free(c[i].subject);
+	}
+	free(c);
+}
+
+/* The commit's first line, for reports. */
+static char *gitx_subject(const git_commit *c)
+{
+	const char *s = git_commit_summary((git_commit *)c);
+
+	return xstrdup(s ? s : "");
+}
+
+int gitx_history(const char *cache_dir, const char *url, const char *basis,
+		 const char *failure, size_t max, struct gitx_commit **out,
+		 size_t *n, struct err *err)
+{
+	git_repository *repo;
+	git_commit *b = NULL, *f = NULL;
+	git_revwalk *walk = NULL;
+	struct gitx_commit *list = NULL;
+	struct strmap index = STRMAP_INIT;
+	size_t alloc = 0, count = 0;
+	git_oid oid;
+	int lockfd, rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = gitx_open(cache_dir, &repo, &lockfd, err);
+	if (rc < 0)
+		return rc;
+	rc = gitx_commit_pair(repo, url, basis, failure, &b, &f, err);
+	if (rc < 0)
+		goto out;
+	/* children before parents: what the bisection's graph needs */
+	if (git_revwalk_new(&walk, repo) < 0 ||
+	    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME) < 0 ||
+	    git_revwalk_push(walk, git_commit_id(f)) < 0 ||
+	    git_revwalk_hide(walk, git_commit_id(b)) < 0) {
+		rc = gitx_err(err, ERR_FAIL, "revision walk");
+		goto out;
+	}
+	for (int last = 0; !rc;) {
+		git_commit *c;
+
+		if (!last && (rc = git_revwalk_next(&oid, walk)) == GIT_ITEROVER) {
+			/* the basis closes the list */
+			git_oid_cpy(&oid, git_commit_id(b));
+			last = 1;
+			rc = 0;
+		} else if (last) {
+			break;
+		} else if (rc < 0) {
+			rc = gitx_err(err, ERR_FAIL, "revision walk");
+			break;
+		}
+		if (count == max) {
+			rc = err_set(err, ERR_USAGE, "more than %zu commits between %.12s "
+				     "and %.12s", max, basis, failure);
+			break;
+		}
+		if (git_commit_lookup(&c, repo, &oid) < 0) {
+			rc = gitx_err(err, ERR_FAIL, "commit");
+			break;
+		}
+		XGROW(list, alloc, count + 1);
+		memset(&list[count], 0, sizeof(list[count]));
+		git_oid_tostr(list[count].sha, sizeof(list[count].sha), &oid);
+		list[count].time = (long)git_commit_time(c);
+		list[count].author = xstrdup(git_commit_author(c)->name);
+		list[count].subject = gitx_subject(c);
+		strmap_put(&index, list[count].sha, (long)count);
+		count++;
+		git_commit_free(c);
+		if (last)
+			break;
+	}
+	/* parents by index, those in the list only (two at most) */
+	for (size_t i = 0; !rc && i < count; i++) {
+		git_commit *c;
+
+		if (git_oid_fromstr(&oid, list[i].sha) < 0 ||
+		    git_commit_lookup(&c, repo, &oid) < 0) {
+			rc = gitx_err(err, ERR_FAIL, "commit");
+			break;
+		}
+		for (unsigned k = 0; k < git_commit_parentcount(c) && list[i].nparents < 2;
+		     k++) {
+			char psha[41];
+			long ix;
+
+			git_oid_tostr(psha, sizeof(psha), git_commit_parent_id(c, k));
+			ix = strmap_get(&index, psha);
+			if (ix >= 0 && (size_t)ix > i)
+				list[i].parents[list[i].nparents++] = (size_t)ix;
+		}
+		git_commit_free(c);
+	}
+	if (!rc) {
+		*out = list;
+		*n = count;
+		list = NULL;
+	}
+out:
+	gitx_history_free(list, count);
+	strmap_clear(&index);
+	git_revwalk_free(walk);
+	git_commit_free(b);
+	git_commit_free(f);
+	gitx_close(repo, lockfd);
 	return rc;
 }

@@ -98,4 +98,24 @@ int gitx_push_ff(const char *cache_dir, const char *url, const char *ref,
 		 const char *expect_old, const char *new_sha,
 		 const char *identity, struct buf *out, struct err *err);
 
+/* A commit of a history, with its parents as indexes into the list. */
+struct gitx_commit {
+	char sha[41];
+	long time;                 /* committer time, seconds */
+	size_t parents[2];         /* the first two parents that are listed */
+	size_t nparents;
+	char *author, *subject;
+};
+
+/*
+ * The commits reachable from failure and not from basis, children before
+ * parents, then basis itself last (fetching them as gitx_resolve does).
+ * ERR_USAGE when there are more than max; ERR_NOTFOUND for an unknown
+ * revision. Free with gitx_history_free.
+ */
+int gitx_history(const char *cache_dir, const char *url, const char *basis,
+		 const char *failure, size_t max, struct gitx_commit **out,
+		 size_t *n, struct err *err);
+void gitx_history_free(struct gitx_commit *c, size_t n);
+
 #endif

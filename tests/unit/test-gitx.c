@@ -364,6 +364,49 @@ static void test_log_merge(void **state)
 	buf_release(&git);
 }
 
+/* From A to M: M, C and D (by time), B, and A last; parents by index. */
+static void test_history(void **state)
+{
+	struct repos *r = *state;
+	struct err err = ERR_INIT;
+	struct gitx_commit *c;
+	size_t n, ix[5];
+	const char *shas[5] = { r->m, r->c, r->d, r->b, r->a };
+
+	assert_int_equal(gitx_history(r->cache, r->origin, r->a, r->m, 100, &c, &n,
+				      &err), 0);
+	assert_int_equal(n, 5);
+	for (size_t k = 0; k < 5; k++) {
+		ix[k] = n;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(c[i].sha, shas[k]))
+				ix[k] = i;
+		assert_true(ix[k] < n);
+	}
+	assert_int_equal(ix[0], 0);
+	assert_int_equal(ix[4], 4);
+	assert_int_equal(c[0].nparents, 2);
+	assert_true((c[0].parents[0] == ix[1] && c[0].parents[1] == ix[2]) ||
+		    (c[0].parents[0] == ix[2] && c[0].parents[1] == ix[1]));
+	assert_int_equal(c[ix[1]].nparents, 1);
+	assert_int_equal(c[ix[1]].parents[0], ix[3]);
+	assert_int_equal(c[ix[3]].parents[0], 4);
+	assert_int_equal(c[ix[2]].parents[0], 4);
+	assert_int_equal(c[4].nparents, 0);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < c[i].nparents; k++)
+			assert_true(c[i].parents[k] > i);
+	assert_non_null(c[0].subject);
+	gitx_history_free(c, n);
+	/* a bound, and a basis and failure that are the same */
+	assert_int_equal(gitx_history(r->cache, r->origin, r->a, r->m, 3, &c, &n,
+				      &err), ERR_USAGE);
+	assert_int_equal(gitx_history(r->cache, r->origin, r->c, r->c, 10, &c, &n,
+				      &err), 0);
+	assert_int_equal(n, 1);
+	gitx_history_free(c, n);
+}
+
 static void test_is_ancestor(void **state)
 {
 	struct repos *r = *state;
@@ -444,6 +487,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_truncated, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_log_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_is_ancestor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ref, setup, teardown),
 	};
