@@ -39,7 +39,7 @@ test_expect_success 'the dashboard serves the hosts' '
 	grep -q "Lab health" index.html && grep -q ">opal<" index.html &&
 	curl -fsS "$URL/api/v1/hosts" >hosts.json &&
 	python3 -c "import json; h=json.load(open(\"hosts.json\")); assert sorted(x[\"name\"] for x in h)==[\"garnet\",\"jade\",\"opal\",\"ruby\"], h" &&
-	curl -fsS "$URL/hosts/ruby" | grep -q "host.added" &&
+	curl -fsS "$URL/hosts/ruby" >ruby.html && grep -q "host.added" ruby.html &&
 	code=$(curl -s -o nf.json -w "%{http_code}" "$URL/api/v1/hosts/nope") &&
 	test "$code" = 404 && grep -q "\"error\"" nf.json
 '

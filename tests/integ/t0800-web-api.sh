@@ -288,7 +288,7 @@ test_expect_success 'the cache of an ended flight forgets it when it changes' '
 	curl -fsS $A/flights/$F/report >r1.json && curl -fsS $A/flights/$F/report >r2.json &&
 	cmp r1.json r2.json &&
 	q "UPDATE flights SET report = jsonb_set(report, '\''{outcome}'\'', '\''\"changed by the test\"'\'') WHERE id = $F" &&
-	wait_for "curl -fsS $A/flights/$F/report | grep -q \"changed by the test\"" 5
+	wait_for "curl -fsS $A/flights/$F/report >r3.json && grep -q \"changed by the test\" r3.json" 5
 '
 
 test_expect_success 'with [web] read-role = viewer, reading needs a token' '
