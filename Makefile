@@ -41,7 +41,7 @@ INTEG_TESTS := $(sort $(wildcard tests/integ/t[0-9]*.sh))
 DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
 	libjansson-dev libpq-dev libssl-dev libcmocka-dev postgresql postgresql-client \
 	openssh-server openssh-client openipmi ipmitool pdudaemon socat curl python3 \
-	procps util-linux chromium clang libclang-rt-14-dev wrk nginx
+	procps util-linux chromium clang libclang-rt-14-dev wrk nginx graphviz
 
 .PHONY: all check check-run unit integ asan bench deps clean demo tidy cppcheck fuzz
 .DELETE_ON_ERROR:

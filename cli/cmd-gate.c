@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "bisector.h"
 #include "cli.h"
 #include "db-flight.h"
 #include "db-gate.h"
@@ -78,6 +79,7 @@ static void gate_conf_of(struct cli *cli, struct gate_conf *c)
 	c->mail_to = cli->lab.gate.mail_to;
 	c->mail_from = cli->lab.gate.mail_from;
 	c->retest = cli->lab.gate.retest;
+	c->bisect = cli->lab.gate.bisect;
 	c->again = cli->lab.gate.again;
 	c->actor = db_actor();
 }
@@ -137,6 +139,11 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 			} else if (once || res.created || res.decided) {
 				log_info("%s: %s", names.v[i], res.what);
 			}
+		}
+		if (!gate_stop) {
+			struct bisector_conf bc = { c.state, c.url, c.actor, 0 };
+
+			bisector_cycle(db, &bc);
 		}
 		vec_clear(&names);
 		if (once)

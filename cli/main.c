@@ -67,6 +67,7 @@ static const struct cmd commands[] = {
 	{ "gate", cmd_gate, cmd_gate_usage },
 	{ "branch", cmd_branch, cmd_branch_usage },
 	{ "token", cmd_token, cmd_token_usage },
+	{ "bisect", cmd_bisect, cmd_bisect_usage },
 	{ "demo-drive", cmd_demo_drive, cmd_demo_drive_usage },
 	{ NULL, NULL, NULL },
 };

@@ -256,12 +256,13 @@ int db_flight_create(struct db *db, const struct flight_spec *spec, long *id,
 	struct fjob *jobs = NULL;
 	size_t n = 0;
 	PGresult *res;
-	char fl[32], retest[32];
+	char fl[32], retest[32], bisection[32];
 	int rc;
 
 	if (!spec->jobs.n)
 		return err_set(err, ERR_USAGE, "a flight needs at least one job");
 	snprintf(retest, sizeof(retest), "%ld", spec->retest_of);
+	snprintf(bisection, sizeof(bisection), "%ld", spec->bisection);
 	if (db_begin(db, err) < 0)
 		return err->code;
 	rc = fjobs_expand(db, spec, &jobs, &n, err);
@@ -291,13 +292,14 @@ int db_flight_create(struct db *db, const struct flight_spec *spec, long *id,
 	}
 	res = db_query(db, err,
 		       "INSERT INTO flights (branch, intent, label, requested_by, "
-		       "verdict, target_revision, baseline_test, retest_of) "
+		       "verdict, target_revision, baseline_test, retest_of, bisection) "
 		       "VALUES ($1, $2, $3, $4, CASE WHEN $2 IN "
 		       "('gate', 'retest') THEN 'pending' ELSE 'none' END, $5, $6, "
-		       "nullif($7, '0')::bigint) RETURNING id",
-		       7, (const char *[]){ spec->branch, spec->intent, spec->label,
+		       "nullif($7, '0')::bigint, nullif($8, '0')::bigint) RETURNING id",
+		       8, (const char *[]){ spec->branch, spec->intent, spec->label,
 					    spec->requested_by, spec->target_revision,
-					    spec->baseline_test ? "t" : "f", retest });
+					    spec->baseline_test ? "t" : "f", retest,
+					    bisection });
 	if (!res)
 		goto rollback;
 	*id = db_long(res, 0, 0);

@@ -31,6 +31,7 @@ struct flight_spec {
 	const char *target_revision;
 	int baseline_test;         /* tests the target itself: never pushed */
 	long retest_of;            /* a retest keeps this flight's queue place */
+	long bisection;            /* a bisection's flight, or 0 */
 };
 
 void flight_spec_init(struct flight_spec *s);

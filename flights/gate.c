@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "db-bisect.h"
 #include "db-flight.h"
 #include "db-gate.h"
 #include "db-report.h"
@@ -234,6 +235,27 @@ static int gate_pushed_already(struct cycle *y, const struct report *r,
  * Decides one ended flight: a retest flight is only recorded (its
  * original is decided with it); a gate flight may first get a retest.
  */
+/* A bisection of each regression of a decided flight (reference §4.5),
+ * unless one runs for it already. */
+static void gate_start_bisections(struct cycle *y, const struct report *r)
+{
+	for (size_t i = 0; i < r->nfails; i++) {
+		const struct cl_failure *f = &r->fails[i];
+		struct err err = ERR_INIT;
+		long id;
+
+		if (f->cls != FC_REGRESSION || f->job_level || !f->vs)
+			continue;
+		if (db_bisect_start(y->db, r->branch, f->job, f->step, f->vs, r->flight,
+				    y->c->actor, &id, &err) == 0)
+			log_info("flight %ld: bisection %ld of %s %s (vs. %ld)", r->flight,
+				 id, f->job, f->step, f->vs);
+		else if (err.code != ERR_EXISTS)
+			log_warnx("flight %ld: no bisection of %s %s: %s", r->flight,
+				  f->job, f->step, err.msg);
+	}
+}
+
 static int gate_decide(struct cycle *y, long flight)
 {
 	struct report r;
@@ -345,6 +367,9 @@ record:
 		log_info("%s", subject.buf);
 		buf_release(&subject);
 		gate_send_mail(y, flight, &text);
+		if (y->c->bisect && !pushed && !r.baseline_test &&
+		    !strcmp(r.intent, "gate"))
+			gate_start_bisections(y, &r);
 	}
 out:
 	free(retest_status);

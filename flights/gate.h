@@ -20,6 +20,7 @@ struct gate_conf {
 	const char *sendmail;     /* command reading a mail on stdin, or NULL */
 	const char *mail_to, *mail_from;
 	int retest;               /* immediate retest of regressed test jobs */
+	int bisect;               /* start a bisection of each regression */
 	const char *actor;        /* requested_by of the flights it makes */
 	int decide_only;          /* decide ended flights, start none */
 	int always;               /* test staging even if tested already

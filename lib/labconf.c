@@ -191,6 +191,8 @@ static const struct conf_key gate_keys[] = {
 	  "how often the gate looks at each branch's staging ref (it also wakes when a flight ends)" },
 	{ "retest", CONF_BOOL, 0, 0, 0, NULL, "true", "true",
 	  "re-run regressed test jobs once in a retest flight before deciding" },
+	{ "bisect", CONF_BOOL, 0, 0, 0, NULL, "true", "true",
+	  "bisect each new regression of a gate flight to its commit" },
 	{ "again", CONF_DURATION, 0, 0, 365 * 86400, NULL, "6h", "6h",
 	  "a staging tip that was not pushed is tested again after this long (0: only a new tip)" },
 	{ "sendmail", CONF_STRING, 0, 0, 0, NULL, NULL, "/usr/sbin/sendmail -t",
@@ -485,6 +487,7 @@ static void labconf_gate_defaults(struct lab_gate *g,
 {
 	g->interval = conf_get_duration(s, "interval", 60);
 	g->retest = conf_get_bool(s, "retest", 1);
+	g->bisect = conf_get_bool(s, "bisect", 1);
 	g->again = conf_get_duration(s, "again", 6 * 3600);
 	free(g->sendmail);
 	free(g->mail_to);

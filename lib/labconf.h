@@ -130,6 +130,7 @@ struct lab_worker {
 struct lab_gate {
 	long interval;
 	int retest;
+	int bisect;
 	long again;
 	char *sendmail;
 	char *mail_to, *mail_from;

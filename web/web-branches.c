@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db-bisect.h"
 #include "db-flight.h"
 #include "db-gate.h"
 #include "web-internal.h"
+#include "xalloc.h"
 #include "banned.h"
 
 static json_t *branch_named(json_t *list, const char *name)
@@ -234,19 +236,7 @@ enum MHD_Result web_branch_page(struct web_req *r)
 static int bisections_json(struct web_req *r, const char *id, json_t **ret,
 			   struct err *err)
 {
-	return db_query_json(
-		r->db, err, "bisections", ret,
-		"SELECT coalesce(json_agg(json_build_object('id', id, 'branch', branch, "
-		"'job', job, 'step', step, 'status', status, 'basis_flight', "
-		"basis_flight, 'failure_flight', failure_flight, 'hosts', hosts, "
-		"'culprit', CASE WHEN culprit_commit IS NULL THEN NULL ELSE "
-		"json_build_object('tree', culprit_tree, 'commit', culprit_commit, "
-		"'parent', culprit_parent) END, 'detail', detail, 'created', "
-		"hangar_iso(created_at), 'finished', hangar_iso(finished_at)) "
-		"ORDER BY id DESC), '[]')::text "
-		"FROM (SELECT * FROM bisections WHERE $1::bigint IS NULL OR id = $1::bigint "
-		"ORDER BY id DESC LIMIT 200) b",
-		1, (const char *[]){ id });
+	return db_bisect_json(r->db, id, ret, err);
 }
 
 /* The bisection in args[0] as an object; NULL with err. */
@@ -335,6 +325,23 @@ enum MHD_Result web_bisections_page(struct web_req *r)
 	return web_html(r, MHD_HTTP_OK, &b);
 }
 
+/* The tested graph the bisector drew (STATE/logs/bisect-N.svg), inline
+ * so that its nodes link to their flights. */
+static void bisection_graph(struct web_req *r, struct buf *b, long long id)
+{
+	struct buf svg = BUF_INIT;
+	char *path = xasprintf("%s/logs/bisect-%lld.svg", r->state, id);
+	const char *start;
+
+	if (buf_read_file(&svg, path) == 0 && (start = strstr(svg.buf, "<svg"))) {
+		buf_addstr(b, "<h2>Graph</h2>\n<div class=\"graph\">");
+		buf_addstr(b, start);
+		buf_addstr(b, "</div>\n");
+	}
+	buf_release(&svg);
+	free(path);
+}
+
 enum MHD_Result web_bisection_page(struct web_req *r)
 {
 	struct err err = ERR_INIT;
@@ -358,6 +365,7 @@ enum MHD_Result web_bisection_page(struct web_req *r)
 		buf_addf(&b, "Failure flight <a href=\"/flights/%lld\">%lld</a>.",
 			 (long long)json_integer_value(json_object_get(one, "failure_flight")),
 			 (long long)json_integer_value(json_object_get(one, "failure_flight")));
+	bisection_graph(r, &b, json_integer_value(json_object_get(one, "id")));
 	detail = json_dumps(json_object_get(one, "detail"), JSON_INDENT(2));
 	buf_addstr(&b, "</p>\n<h2>Detail</h2>\n<pre>");
 	html_escape(&b, detail);

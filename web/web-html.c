@@ -37,7 +37,7 @@ const char web_stylesheet[] =
 	"pre.log{background:#111;color:#ddd;padding:.6em;overflow-x:auto;"
 	"white-space:pre-wrap;max-width:100%}\n"
 	"table.grid td a{color:inherit}\n"
-	"svg.plan{max-width:100%;height:auto}\n";
+	"svg.plan,div.graph svg{max-width:100%;height:auto}\n";
 
 /* Where JavaScript helps: auto refresh and a live log tail. Every page
  * works without it. */

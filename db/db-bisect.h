@@ -1,0 +1,70 @@
+/*
+ * db-bisect.h: bisections as rows: starting one for a regression, what a
+ * step needs (its flights, the results on its hosts), and its outcome.
+ */
+#ifndef HANGAR_DB_BISECT_H
+#define HANGAR_DB_BISECT_H
+
+#include <jansson.h>
+
+#include "db.h"
+#include "vec.h"
+
+struct bisection {
+	long id;
+	char *branch, *job, *step, *status;
+	long basis_flight, failure_flight;
+	struct vec hosts;            /* where the failure happened: sorted */
+};
+
+void bisection_release(struct bisection *b);
+
+/*
+ * Starts a bisection of job/step on branch between basis_flight (a pass)
+ * and failure_flight, on the hosts the job had in failure_flight; *id
+ * gets its number. ERR_EXISTS (and *id the running one) when one runs
+ * for it already; ERR_USAGE when the job held no host there.
+ */
+int db_bisect_start(struct db *db, const char *branch, const char *job,
+		    const char *step, long basis_flight, long failure_flight,
+		    const char *started_by, long *id, struct err *err);
+/* The newest gate flight of branch where job/step failed and the newest
+ * one before it where it passed; ERR_NOTFOUND when there is no such pair. */
+int db_bisect_find_pair(struct db *db, const char *branch, const char *job,
+			const char *step, long *basis, long *failure,
+			struct err *err);
+/* The running bisections. */
+int db_bisect_running(struct db *db, struct vec *ids, struct err *err);
+/* ERR_NOTFOUND for none. */
+int db_bisect_get(struct db *db, long id, struct bisection *b, struct err *err);
+/* Its unfinished flight, or 0. */
+int db_bisect_open_flight(struct db *db, long id, long *flight,
+			  struct err *err);
+/* The revision of each tree a flight tested, in two parallel vecs. */
+int db_bisect_revisions(struct db *db, long flight, struct vec *trees,
+			struct vec *revs, struct err *err);
+
+/*
+ * The results on the bisection's hosts: each finished flight of its
+ * branch (gate, retest, bisect) from the basis on, whose job ran on
+ * exactly those hosts. *res columns: flight, step status ("missing" when
+ * the step did not run), then the revision of each of trees (""
+ * when the flight did not test that tree). Flight order.
+ */
+int db_bisect_results(struct db *db, const struct bisection *b,
+		      const struct vec *trees, PGresult **res, struct err *err);
+
+/* Progress: the graph and the last step, in detail. */
+int db_bisect_progress(struct db *db, long id, const char *detail_json,
+		       struct err *err);
+/* The end: status, the culprit (tree NULL if none), detail and report. */
+int db_bisect_finish(struct db *db, long id, const char *status,
+		     const char *tree, const char *commit, const char *parent,
+		     const char *detail_json, const char *report_text,
+		     struct err *err);
+
+/* As `bisect list --json` (id NULL) or one bisection ({"id"...}). */
+int db_bisect_json(struct db *db, const char *id, json_t **ret,
+		   struct err *err);
+
+#endif
