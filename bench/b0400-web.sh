@@ -11,8 +11,8 @@
 # threads (each with a PostgreSQL connection, so a thread waiting on the
 # database leaves the core to another), nginx with 2 worker processes (one
 # a core, its usual setting). wrk -t2 -c64 -d10s --latency against one
-# server at a time, both URLs, hangar then nginx, in 3 rounds; in each
-# round too, hangar only, the report of flight 5003, another of 5002's
+# server at a time, both URLs, hangar then nginx, in 3 rounds; then 3
+# times, hangar only, the report of flight 5003, another of 5002's
 # revision, still running: no stored report and nothing to cache, it is
 # judged at each request. Prints per URL the medians of requests/sec and
 # of the 99th percentile latency and the hangar/nginx ratio of
@@ -200,6 +200,12 @@ while [ $r -le $ROUNDS ]; do
 	run nginx-report $NW/api/v1/flights/$F/report
 	run hangar-page $HW/flights/$F
 	run nginx-page $NW/flights/$F
+	r=$((r + 1))
+done
+# the running flight's report last: its slow requests (a thread waits on
+# the database) would still be draining when the next measure began
+r=1
+while [ $r -le $ROUNDS ]; do
 	run hangar-running $HW/api/v1/flights/$U/report
 	r=$((r + 1))
 done
