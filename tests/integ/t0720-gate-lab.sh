@@ -111,6 +111,19 @@ test_expect_success 'its fix is pushed' '
 	test "$(master)" = "$(cat fix.rev)"
 '
 
+test_expect_success 'the regression is bisected, unattended, to the breaking commit' '
+	N=$(q "SELECT id FROM bisections WHERE job = \$\$test-arm64\$\$ ORDER BY id LIMIT 1") &&
+	test -n "$N" &&
+	wait_for "test \"\$(q \"SELECT status FROM bisections WHERE id = $N\")\" != running" 300 ||
+		{ h bisect show $N; h flight list; tail -n 20 gate.log; false; } &&
+	h bisect show $N --json >bis.json && cat bis.json | head -c 300 && echo &&
+	python3 -c "import json; d=json.load(open(\"bis.json\")); assert d[\"status\"] == \"found\" and d[\"culprit\"] == {\"tree\": \"minivisor\", \"commit\": \"$(cat break.rev)\", \"parent\": \"$(cat good.rev)\"}, d" &&
+	host=$(q "SELECT hosts[1] FROM bisections WHERE id = $N") &&
+	test "$(q "SELECT count(DISTINCT a.host) FROM flights f JOIN allocations a ON a.flight = f.id AND a.job = \$\$test-arm64\$\$ WHERE f.bisection = $N")" = 1 &&
+	test "$(q "SELECT DISTINCT a.host FROM flights f JOIN allocations a ON a.flight = f.id AND a.job = \$\$test-arm64\$\$ WHERE f.bisection = $N")" = "$host" &&
+	grep -q "Bug introduced:  $(cat break.rev)" "$STATE/logs/bisect-$N.txt"
+'
+
 test_expect_success 'a failure already on master does not block' '
 	# someone pushes to master directly (the gate stopped meanwhile, so
 	# that it sees both refs move at once)
