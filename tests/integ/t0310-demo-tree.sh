@@ -1,6 +1,7 @@
 #!/bin/bash
 # t0310-demo-tree: the demo tree (minivisor) builds, ships a tarball whose
-# tests pass on every arch, and can be broken for one arch and fixed.
+# tests pass on every arch, and can be broken for one arch (or made flaky)
+# and fixed; a series of commits goes to staging in one push.
 . "$(dirname "$0")/lib-test.sh"
 
 DT=$TEST_DIR/dt
@@ -18,14 +19,15 @@ build() {
 }
 
 # smoke_results DIR: "arch:pass|fail" for each arch, after unpacking the
-# tarball of DIR in DIR.installed.
+# tarball of DIR in DIR.installed (a fresh HOME for each: a flaky arch
+# counts its runs there).
 smoke_results() {
 	local a
-	rm -rf "$1.installed"
-	mkdir "$1.installed"
+	rm -rf "$1.installed" "$1.home"
+	mkdir "$1.installed" "$1.home"
 	tar xzf "$1/dist/minivisor.tar.gz" -C "$1.installed"
 	for a in $ARCHES; do
-		if HANGAR_ARCH=$a "$1.installed/tests/smoke.sh" >"$1.smoke-$a" 2>&1; then
+		if HOME=$TEST_DIR/$1.home HANGAR_ARCH=$a "$1.installed/tests/smoke.sh" >"$1.smoke-$a" 2>&1; then
 			echo "$a:pass"
 		else
 			echo "$a:fail"
@@ -113,6 +115,38 @@ test_expect_success 'break and fix work for the other arches too' '
 	test "$(smoke_results b5)" = "x86_64:fail arm64:pass riscv64:fail " &&
 	"$DEMO_TREE" commit "$DT" fix riscv64 >/dev/null &&
 	"$DEMO_TREE" commit "$DT" fix x86_64 >/dev/null
+'
+
+test_expect_success 'flaky riscv64: fails twice on a machine, then every other run' '
+	"$DEMO_TREE" commit "$DT" flaky riscv64 >/dev/null &&
+	build staging b6 &&
+	test "$(smoke_results b6)" = "x86_64:pass arm64:pass riscv64:fail " &&
+	mkdir home2 &&
+	runs="" &&
+	for i in 1 2 3 4 5; do
+		if HOME=$TEST_DIR/home2 HANGAR_ARCH=riscv64 b6.installed/tests/smoke.sh >run.out 2>&1
+		then runs="$runs pass"; else runs="$runs fail"; fi
+	done &&
+	test "$runs" = " fail fail pass fail pass" &&
+	grep -q "^FAIL: riscv64 timer (run 1)" b6.smoke-riscv64 &&
+	if "$DEMO_TREE" commit "$DT" flaky riscv64 2>err; then exit 1; fi &&
+	grep "already flaky" err &&
+	"$DEMO_TREE" commit "$DT" fix riscv64 >/dev/null &&
+	build staging b7 &&
+	test "$(smoke_results b7)" = "x86_64:pass arm64:pass riscv64:pass "
+'
+
+test_expect_success 'series: several commits, one push, each id printed' '
+	before=$(git -C "$BARE" rev-parse staging) &&
+	"$DEMO_TREE" series "$DT" good break:arm64 good fix:arm64 >ids &&
+	test $(wc -l <ids) = 4 &&
+	test "$(git -C "$BARE" rev-parse staging)" = "$(sed -n 4p ids)" &&
+	test "$(git -C "$BARE" rev-parse staging~3)" = "$(sed -n 1p ids)" &&
+	test "$(git -C "$BARE" rev-parse staging~4)" = "$before" &&
+	test "$(git -C "$BARE" log -1 --format=%s "$(sed -n 2p ids)")" = "arm64: keep r30 for the hypervisor" &&
+	rc=0 && "$DEMO_TREE" series "$DT" good bogus 2>err || rc=$? &&
+	test $rc = 2 &&
+	test "$(git -C "$BARE" rev-parse staging)" = "$(sed -n 4p ids)"
 '
 
 test_expect_success 'push-master sets master' '

@@ -12,8 +12,15 @@
 #   demo-tree.sh commit DEST break ARCH
 #       a commit after which the build still succeeds and tests/smoke.sh
 #       fails for ARCH (x86_64, arm64 or riscv64) only, pushed to staging
+#   demo-tree.sh commit DEST flaky ARCH
+#       a commit after which tests/smoke.sh for ARCH fails now and then:
+#       on each machine, its 1st and 2nd runs fail, then every other one
+#       (a count in $HOME), pushed to staging
 #   demo-tree.sh commit DEST fix ARCH
-#       a commit that undoes that breakage, pushed to staging
+#       a commit that undoes that breakage (or flakiness), pushed to staging
+#   demo-tree.sh series DEST KIND[:ARCH]...
+#       those commits (good, break:ARCH, fix:ARCH, flaky:ARCH) one on top of
+#       the other, then one push of them all to staging; prints each id
 #   demo-tree.sh push-master DEST REV
 #       set master of DEST/minivisor.git to REV (a commit id or a ref)
 #
@@ -44,7 +51,7 @@ die() {
 
 usage() {
 	[ $# -eq 0 ] || echo "$ME: $*" >&2
-	sed -n '2,20s/^# \{0,1\}//p' "$HERE/demo-tree.sh" >&2
+	sed -n '2,32s/^# \{0,1\}//p' "$HERE/demo-tree.sh" >&2
 	exit 2
 }
 
@@ -109,14 +116,10 @@ set_regs() { # ARCH FROM TO: in src/arch.c
 	sed -E -i "s/^([[:space:]]*\{ \"$arch\",[[:space:]]+[0-9]+,[[:space:]]+)$from \}/\1$to }/" "$file"
 }
 
-cmd_commit() {
-	[ $# -ge 2 ] || usage "commit: DEST good [MSG] | DEST break ARCH | DEST fix ARCH"
-	local dest kind=$2 msg
-	dest=$(abs "$1")
-	WORK=$dest/minivisor
-	[ -d "$WORK/.git" ] || die "$dest: no demo tree (create it with: $ME create DEST)"
-	shift 2
-	sync_work
+# make_commit KIND [ARG]: one commit in $WORK (not pushed).
+make_commit() {
+	local kind=$1 msg
+	shift
 	case $kind in
 	good)
 		[ $# -le 1 ] || usage "commit: DEST good [MSG]"
@@ -132,20 +135,63 @@ cmd_commit() {
 			die "$1 is already broken (or src/arch.c changed): nothing to break"
 		msg="$1: keep r$top for the hypervisor"
 		;;
+	flaky)
+		[ $# -eq 1 ] || usage "commit: DEST flaky ARCH"
+		check_arch "$1"
+		[ ! -e "$WORK/tests/flaky-$1" ] || die "$1 is already flaky"
+		echo "the smoke test of $1 races the timer interrupt" >"$WORK/tests/flaky-$1"
+		msg="$1: take the timer interrupt during smoke"
+		;;
 	fix)
 		[ $# -eq 1 ] || usage "commit: DEST fix ARCH"
 		check_arch "$1"
-		set_regs "$1" "$((REGS[$1] - 1))" "${REGS[$1]}" ||
-			die "$1 is not broken: nothing to fix"
-		msg="$1: give r$((REGS[$1] - 1)) back to guests"
+		if [ -e "$WORK/tests/flaky-$1" ]; then
+			rm -f "$WORK/tests/flaky-$1"
+			msg="$1: no timer interrupt during smoke"
+		else
+			set_regs "$1" "$((REGS[$1] - 1))" "${REGS[$1]}" ||
+				die "$1 is not broken: nothing to fix"
+			msg="$1: give r$((REGS[$1] - 1)) back to guests"
+		fi
 		;;
 	*)
-		usage "commit: unknown kind '$kind' (good, break or fix)"
+		usage "commit: unknown kind '$kind' (good, break, flaky or fix)"
 		;;
 	esac
 	commit_all "$WORK" "$msg"
+}
+
+# Finds DEST's work clone and brings it to the tip of staging.
+open_work() {
+	WORK=$(abs "$1")/minivisor
+	[ -d "$WORK/.git" ] || die "$1: no demo tree (create it with: $ME create DEST)"
+	sync_work
+}
+
+cmd_commit() {
+	[ $# -ge 2 ] || usage "commit: DEST good [MSG] | DEST break|flaky|fix ARCH"
+	open_work "$1"
+	shift
+	make_commit "$@"
 	git_q -C "$WORK" push -q origin HEAD:refs/heads/staging
 	git -C "$WORK" rev-parse HEAD
+}
+
+cmd_series() {
+	[ $# -ge 2 ] || usage "series: DEST KIND[:ARCH]..."
+	local spec ids=()
+	open_work "$1"
+	shift
+	for spec in "$@"; do
+		if [[ $spec == *:* ]]; then
+			make_commit "${spec%%:*}" "${spec#*:}"
+		else
+			make_commit "$spec"
+		fi
+		ids+=("$(git -C "$WORK" rev-parse HEAD)")
+	done
+	git_q -C "$WORK" push -q origin HEAD:refs/heads/staging
+	printf '%s\n' "${ids[@]}"
 }
 
 cmd_push_master() {
@@ -166,6 +212,7 @@ shift
 case $cmd in
 create) cmd_create "$@" ;;
 commit) cmd_commit "$@" ;;
+series) cmd_series "$@" ;;
 push-master) cmd_push_master "$@" ;;
 -h | --help | help) usage ;;
 *) usage "unknown command: $cmd" ;;
