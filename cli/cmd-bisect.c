@@ -29,7 +29,9 @@ const char cmd_bisect_usage[] =
 	"  start  by hand; without --basis/--failure, the newest gate flight of\n"
 	"         B where J/S failed and the newest one before where it passed\n"
 	"  run    one step now, as the gate daemon does: queues the next\n"
-	"         bisect flight, or records the outcome\n"
+	"         bisect flight, or records the outcome: its report in\n"
+	"         STATE/logs/bisect-N.txt, mailed ([gate] sendmail), and the\n"
+	"         graph in STATE/logs/bisect-N.svg\n"
 	"\n"
 	"Statuses: running, found, inconclusive, inconsistent (a node passed\n"
 	"and failed), unreproducible (the basis failed or the failure passed),\n"
@@ -127,7 +129,12 @@ int cmd_bisect(struct cli *cli, int argc, char **argv)
 		else
 			rc = cli_fail(&err);
 	} else {
-		struct bisector_conf bc = { cli->lab.state, cli->lab.url, db_actor(), 0 };
+		struct bisector_conf bc = { .state = cli->lab.state, .url = cli->lab.url,
+					    .actor = db_actor(),
+					    .sendmail = cli->lab.gate.sendmail,
+					    .mail_to = cli->lab.gate.mail_to,
+					    .mail_from = cli->lab.gate.mail_from,
+					    .max_commits = (size_t)cli->lab.gate.bisect_max_commits };
 		struct bisector_result res;
 
 		if (bisector_step(db, &bc, id, &res, &err) < 0)

@@ -141,7 +141,12 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 			}
 		}
 		if (!gate_stop) {
-			struct bisector_conf bc = { c.state, c.url, c.actor, 0 };
+			struct bisector_conf bc = { .state = c.state, .url = c.url,
+						    .actor = c.actor,
+						    .sendmail = c.sendmail,
+						    .mail_to = c.mail_to,
+						    .mail_from = c.mail_from,
+						    .max_commits = (size_t)cli->lab.gate.bisect_max_commits };
 
 			bisector_cycle(db, &bc);
 		}

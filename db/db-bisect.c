@@ -30,8 +30,7 @@ int db_bisect_start(struct db *db, const char *branch, const char *job,
 	snprintf(failure, sizeof(failure), "%ld", failure_flight);
 	/* one running bisection per (branch, job, step): bisections_running_idx */
 	res = db_query(db, err,
-		       "WITH h AS (SELECT array_agg(DISTINCT host ORDER BY host) hosts "
-		       "FROM allocations WHERE flight = $5::bigint AND job = $2), "
+		       "WITH h AS (SELECT job_hosts($5::bigint, $2) hosts), "
 		       "i AS (INSERT INTO bisections (branch, job, step, basis_flight, "
 		       "failure_flight, hosts, started_by) SELECT $1, $2, $3, "
 		       "$4::bigint, $5::bigint, h.hosts, $6 FROM h WHERE h.hosts IS NOT NULL "
@@ -190,14 +189,36 @@ int db_bisect_results(struct db *db, const struct bisection *b,
 			"FROM jobs j JOIN flights f ON f.id = j.flight "
 			"WHERE j.job = $2 AND j.flight >= $4::bigint AND f.branch = $1 "
 			"AND f.intent IN ('gate', 'retest', 'bisect') AND f.status = 'finished' "
-			"AND (SELECT array_agg(DISTINCT a.host ORDER BY a.host) FROM allocations a "
-			"WHERE a.flight = f.id AND a.job = j.job) = $6::text[] "
+			"AND job_hosts(f.id, j.job) = $6::text[] "
 			"ORDER BY f.id",
 			6, (const char *[]){ b->branch, b->job, b->step, basis, treearr,
 					     hostarr });
 	free(treearr);
 	free(hostarr);
 	return *res ? 0 : err->code;
+}
+
+int db_bisect_identical(struct db *db, long id, const struct vec *trees,
+			const struct vec *revs, long *n, struct err *err)
+{
+	char num[24], *treearr = db_array(trees), *revarr = db_array(revs);
+	PGresult *res;
+
+	snprintf(num, sizeof(num), "%ld", id);
+	res = db_query_one(db, err, "identical flights",
+			   "SELECT count(*) FROM flights f WHERE f.bisection = $1::bigint "
+			   "AND (SELECT array_agg(fr.revision ORDER BY t.o) FROM "
+			   "unnest($2::text[]) WITH ORDINALITY t(tree, o) LEFT JOIN "
+			   "flight_revisions fr ON fr.flight = f.id AND fr.tree = t.tree) "
+			   "= $3::text[]",
+			   3, (const char *[]){ num, treearr, revarr });
+	free(treearr);
+	free(revarr);
+	if (!res)
+		return err->code;
+	*n = db_long(res, 0, 0);
+	PQclear(res);
+	return 0;
 }
 
 int db_bisect_progress(struct db *db, long id, const char *detail_json,
@@ -217,9 +238,11 @@ int db_bisect_finish(struct db *db, long id, const char *status,
 		     struct err *err)
 {
 	char num[24];
+	PGresult *res;
+	int ended;
 
 	snprintf(num, sizeof(num), "%ld", id);
-	return db_exec(db, err,
+	res = db_query(db, err,
 		       "WITH u AS (UPDATE bisections SET status = $2, culprit_tree = $3, "
 		       "culprit_commit = $4, culprit_parent = $5, detail = $6::jsonb, "
 		       "report_text = $7, finished_at = now() WHERE id = $1::bigint "
@@ -227,9 +250,14 @@ int db_bisect_finish(struct db *db, long id, const char *status,
 		       "INSERT INTO events (actor, kind, branch, flight, detail) "
 		       "SELECT $8, 'bisection.' || $2, u.branch, u.failure_flight, "
 		       "jsonb_build_object('bisection', $1::bigint, 'commit', $4::text) "
-		       "FROM u",
+		       "FROM u RETURNING 1",
 		       8, (const char *[]){ num, status, tree, commit, parent,
 					    detail_json, report_text, db_actor() });
+	if (!res)
+		return err->code;
+	ended = PQntuples(res) > 0;
+	PQclear(res);
+	return ended;
 }
 
 int db_bisect_json(struct db *db, const char *id, json_t **ret,

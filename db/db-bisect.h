@@ -54,10 +54,15 @@ int db_bisect_revisions(struct db *db, long flight, struct vec *trees,
 int db_bisect_results(struct db *db, const struct bisection *b,
 		      const struct vec *trees, PGresult **res, struct err *err);
 
+/* *n: the flights of bisection id that tested revs (of trees). */
+int db_bisect_identical(struct db *db, long id, const struct vec *trees,
+			const struct vec *revs, long *n, struct err *err);
+
 /* Progress: the graph and the last step, in detail. */
 int db_bisect_progress(struct db *db, long id, const char *detail_json,
 		       struct err *err);
-/* The end: status, the culprit (tree NULL if none), detail and report. */
+/* The end: status, the culprit (tree NULL if none), detail and report.
+ * 1 when this call ended it, 0 when it had ended already. */
 int db_bisect_finish(struct db *db, long id, const char *status,
 		     const char *tree, const char *commit, const char *parent,
 		     const char *detail_json, const char *report_text,

@@ -23,6 +23,7 @@ void flight_spec_release(struct flight_spec *s)
 	vec_clear(&s->trees);
 	vec_clear(&s->revs);
 	vec_clear(&s->jobs);
+	vec_clear(&s->hosts);
 	vec_clear(&s->runvars);
 	memset(s, 0, sizeof(*s));
 }
@@ -232,9 +233,12 @@ static int fjob_insert(struct db *db, const char *fl,
 		vec_pushf(&names, "revision_%s", spec->trees.v[i]);
 		vec_push(&vals, spec->revs.v[i]);
 	}
-	if (spec->host && j->asked) {
-		vec_push(&names, "host");
-		vec_push(&vals, spec->host);
+	for (size_t i = 0; j->asked && i < spec->hosts.n; i++) {
+		if (i == 0)
+			vec_push(&names, "host");
+		else
+			vec_pushf(&names, "host%zu", i + 1);
+		vec_push(&vals, spec->hosts.v[i]);
 	}
 	for (size_t i = 0; i < names.n && rc == 0; i++)
 		if (db_exec(db, err,
@@ -268,22 +272,24 @@ int db_flight_create(struct db *db, const struct flight_spec *spec, long *id,
 	rc = fjobs_expand(db, spec, &jobs, &n, err);
 	if (rc < 0)
 		goto rollback;
-	if (spec->host) {
+	for (size_t h = 0; h < spec->hosts.n; h++) {
+		const char *host = spec->hosts.v[h];
+
 		res = db_query(db, err, "SELECT arch FROM hosts WHERE name = $1 "
 				    "AND state <> 'retired'",
-			       1, (const char *[]){ spec->host });
+			       1, (const char *[]){ host });
 		if (!res)
 			goto rollback;
 		if (PQntuples(res) != 1) {
 			PQclear(res);
-			err_set(err, ERR_USAGE, "no host '%s'", spec->host);
+			err_set(err, ERR_USAGE, "no host '%s'", host);
 			goto rollback;
 		}
 		for (size_t i = 0; i < n; i++)
 			if (jobs[i].asked && strcmp(jobs[i].arch, PQgetvalue(res, 0, 0))) {
 				err_set(err, ERR_USAGE,
 					"job %s needs an %s host; %s is %s",
-					jobs[i].name, jobs[i].arch, spec->host,
+					jobs[i].name, jobs[i].arch, host,
 					PQgetvalue(res, 0, 0));
 				PQclear(res);
 				goto rollback;

@@ -18,7 +18,7 @@ struct flight_spec {
 	const char *requested_by;
 	struct vec trees, revs;    /* the revision of each tree, full ids */
 	struct vec jobs;           /* job definitions asked for */
-	const char *host;          /* pins the jobs asked for, or NULL */
+	struct vec hosts;          /* pin the jobs asked for: host, host2, ... */
 	struct vec runvars;        /* "name=value" for every job, overriding */
 	/*
 	 * A job needed by those asked for (a build) that is not asked for

@@ -2,6 +2,7 @@
  * bisector.c: one step of a bisection, around the pure search of
  * bisect.c: git (the graph), the database (results, flights, outcome).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "fsutil.h"
 #include "gitx.h"
 #include "log.h"
+#include "mail.h"
 #include "proc.h"
 #include "strmap.h"
 #include "strnum.h"
@@ -76,7 +78,7 @@ static int build_graph(struct bstep *s)
 	struct bisect_tree *trees = NULL;
 	struct bisect_commit **bc = NULL;
 	struct buf key = BUF_INIT;
-	size_t max = s->c->max_commits ? s->c->max_commits : 1000;
+	size_t max = s->c->max_commits ? s->c->max_commits : 5000;
 	int rc;
 
 	if ((rc = db_bisect_revisions(s->db, s->b.basis_flight, &btrees, &brevs,
@@ -194,19 +196,33 @@ static const char *result_word(enum bisect_result r)
 	return r == BISECT_PASS ? "pass" : r == BISECT_FAIL ? "fail" : "blocked";
 }
 
-/* The graph for the dashboard: the relevant nodes, with their results. */
+/*
+ * The graph for the API: its size, and the nodes that were tested or are
+ * at either end or named by the step (a history of thousands of commits
+ * is mostly untested: the SVG draws those as lines).
+ */
 static char *detail_json(const struct bstep *s, const struct bisect_step *st,
 			 long flight)
 {
 	json_t *o = json_object(), *nodes = json_array(), *dims = json_array();
+	size_t relevant = 0;
 	char *text;
 
 	for (size_t t = 0; t < s->dims.n; t++)
 		json_array_append_new(dims, json_string(s->dims.v[t]));
 	for (size_t k = 0; k < s->g.n; k++) {
 		const struct bisect_node *x = &s->g.nodes[k];
-		json_t *revs = json_array(), *parents = json_array(),
-		       *results = json_array();
+		json_t *revs, *parents, *results;
+
+		relevant += x->relevant != 0;
+		if (!x->ntests && k != s->g.basis && k != s->g.failure &&
+		    !((st->state == BISECT_TEST || st->state == BISECT_FOUND) &&
+		      k == st->node) &&
+		    !(st->state == BISECT_FOUND && k == st->parent))
+			continue;
+		revs = json_array();
+		parents = json_array();
+		results = json_array();
 
 		for (size_t t = 0; t < s->dims.n; t++)
 			json_array_append_new(revs, json_string(node_rev(s, k, t)));
@@ -217,11 +233,14 @@ static char *detail_json(const struct bstep *s, const struct bisect_step *st,
 				results, json_pack("{s:I, s:s}", "flight",
 						   (json_int_t)x->tests[r].flight, "result",
 						   result_word(x->tests[r].result)));
-		json_array_append_new(nodes, json_pack("{s:o, s:o, s:o, s:b}", "revisions",
-						       revs, "parents", parents, "results",
-						       results, "relevant", x->relevant));
+		json_array_append_new(nodes, json_pack("{s:I, s:o, s:o, s:o, s:b}", "node",
+						       (json_int_t)k, "revisions", revs,
+						       "parents", parents, "results", results,
+						       "relevant", x->relevant));
 	}
 	json_object_set_new(o, "trees", dims);
+	json_object_set_new(o, "size", json_integer((json_int_t)s->g.n));
+	json_object_set_new(o, "relevant", json_integer((json_int_t)relevant));
 	json_object_set_new(o, "nodes", nodes);
 	json_object_set_new(o, "basis", json_integer((json_int_t)s->g.basis));
 	json_object_set_new(o, "failure", json_integer((json_int_t)s->g.failure));
@@ -241,10 +260,46 @@ static char *detail_json(const struct bstep *s, const struct bisect_step *st,
 }
 
 /*
+ * Which relevant nodes are drawn as part of an untested line: untested,
+ * neither end, one relevant parent and one relevant child. A line of them
+ * is one box ("N untested"), named by its newest node in rep[]; count[]
+ * is its length there. Thousands of white boxes say nothing, and cost
+ * dot seconds.
+ */
+static void graph_lines(const struct bstep *s, size_t *rep, size_t *count)
+{
+	size_t *nchild = xcalloc(s->g.n, sizeof(*nchild));
+	size_t *child = xcalloc(s->g.n, sizeof(*child));
+
+	for (size_t k = 0; k < s->g.n; k++)
+		for (size_t p = 0; s->g.nodes[k].relevant && p < s->g.nodes[k].nparents; p++) {
+			nchild[s->g.nodes[k].parents[p]]++;
+			child[s->g.nodes[k].parents[p]] = k;
+		}
+	/* children come before their parents: a line's newest node first */
+	for (size_t k = 0; k < s->g.n; k++) {
+		const struct bisect_node *x = &s->g.nodes[k];
+		size_t rel = 0;
+
+		rep[k] = SIZE_MAX;
+		for (size_t p = 0; p < x->nparents; p++)
+			rel += s->g.nodes[x->parents[p]].relevant;
+		if (!x->relevant || x->ntests || k == s->g.basis || k == s->g.failure ||
+		    rel != 1 || nchild[k] != 1)
+			continue;
+		rep[k] = rep[child[k]] != SIZE_MAX ? rep[child[k]] : k;
+		count[rep[k]]++;
+	}
+	free(nchild);
+	free(child);
+}
+
+/*
  * The tested graph as SVG (STATE/logs/bisect-N.svg) with Graphviz's dot,
  * for the dashboard: OSSTest's colours (red fail, green pass, blue
  * blocked, yellow conflicting), the basis a hexagon, the culprit doubled,
- * each node linked to its newest flight. Without dot, no picture.
+ * each node linked to its newest flight, untested lines as one dashed
+ * box. Without dot, no picture.
  */
 static void write_graph(const struct bstep *s, const struct bisect_step *st)
 {
@@ -254,7 +309,10 @@ static void write_graph(const struct bstep *s, const struct bisect_step *st)
 	char *svg = xasprintf("%s/logs/bisect-%ld.svg", s->c->state, s->b.id);
 	char *cmd = xasprintf("dot -Tsvg -o \"$2.tmp\" \"$1\" && mv \"$2.tmp\" \"$2\"");
 	const char *argv[] = { "/bin/sh", "-c", cmd, "sh", src, svg, NULL };
+	size_t *rep = xcalloc(s->g.n, sizeof(*rep));
+	size_t *count = xcalloc(s->g.n, sizeof(*count));
 
+	graph_lines(s, rep, count);
 	buf_addstr(&dot, "digraph bisection {\n  node [shape=box, style=filled, "
 			 "fontname=\"monospace\", fontsize=10];\n");
 	for (size_t k = 0; k < s->g.n; k++) {
@@ -264,6 +322,17 @@ static void write_graph(const struct bstep *s, const struct bisect_step *st)
 
 		if (!x->relevant)
 			continue;
+		if (rep[k] != SIZE_MAX) {
+			if (rep[k] == k)
+				buf_addf(&dot, "  n%zu [label=\"%zu untested\", "
+					       "style=dashed];\n", k, count[k]);
+			for (size_t p = 0; p < x->nparents; p++)
+				if (s->g.nodes[x->parents[p]].relevant &&
+				    rep[x->parents[p]] == SIZE_MAX)
+					buf_addf(&dot, "  n%zu -> n%zu;\n", rep[k],
+						 x->parents[p]);
+			continue;
+		}
 		for (size_t r = 0; r < x->ntests; r++) {
 			pass += x->tests[r].result == BISECT_PASS;
 			fail += x->tests[r].result == BISECT_FAIL;
@@ -285,9 +354,13 @@ static void write_graph(const struct bstep *s, const struct bisect_step *st)
 		if (last)
 			buf_addf(&dot, ", URL=\"/flights/%ld\"", last);
 		buf_addstr(&dot, "];\n");
-		for (size_t p = 0; p < x->nparents; p++)
-			if (s->g.nodes[x->parents[p]].relevant)
-				buf_addf(&dot, "  n%zu -> n%zu;\n", k, x->parents[p]);
+		for (size_t p = 0; p < x->nparents; p++) {
+			size_t to = x->parents[p];
+
+			if (s->g.nodes[to].relevant)
+				buf_addf(&dot, "  n%zu -> n%zu;\n", k,
+					 rep[to] != SIZE_MAX ? rep[to] : to);
+		}
 	}
 	buf_addstr(&dot, "}\n");
 	if (fs_write_file(src, dot.buf, dot.len, 0644, &err) < 0 ||
@@ -296,12 +369,24 @@ static void write_graph(const struct bstep *s, const struct bisect_step *st)
 			  err.code ? err.msg : out.buf ? out.buf : "dot failed");
 	buf_release(&dot);
 	buf_release(&out);
+	free(rep);
+	free(count);
 	free(src);
 	free(svg);
 	free(cmd);
 }
 
-/* Queues the bisect flight of node k, on the bisection's host. */
+/* The revision of every tree of the failure at node k. */
+static void node_revisions(const struct bstep *s, size_t k, struct vec *revs)
+{
+	for (size_t t = 0; t < s->trees.n; t++) {
+		int d = vec_find(&s->dims, s->trees.v[t]);
+
+		vec_push(revs, d >= 0 ? node_rev(s, k, (size_t)d) : s->revs.v[t]);
+	}
+}
+
+/* Queues the bisect flight of node k, on the bisection's hosts. */
 static int queue_flight(struct bstep *s, size_t k, long *flight)
 {
 	struct flight_spec spec;
@@ -313,17 +398,40 @@ static int queue_flight(struct bstep *s, size_t k, long *flight)
 	spec.requested_by = s->c->actor;
 	spec.reuse_builds = 1;   /* a build of the same revisions is reused */
 	spec.bisection = s->b.id;
-	/* the same physical host(s) as the failure: OSSTest's rule */
-	spec.host = s->b.hosts.n ? s->b.hosts.v[0] : NULL;
+	/* the same physical host(s) as the failure, in the same roles:
+	 * OSSTest's rule */
+	for (size_t h = 0; h < s->b.hosts.n; h++)
+		vec_push(&spec.hosts, s->b.hosts.v[h]);
 	vec_push(&spec.jobs, s->b.job);
-	for (size_t t = 0; t < s->trees.n; t++) {
-		int d = vec_find(&s->dims, s->trees.v[t]);
-
+	for (size_t t = 0; t < s->trees.n; t++)
 		vec_push(&spec.trees, s->trees.v[t]);
-		vec_push(&spec.revs, d >= 0 ? node_rev(s, k, (size_t)d) : s->revs.v[t]);
-	}
+	node_revisions(s, k, &spec.revs);
 	rc = db_flight_create(s->db, &spec, flight, s->err);
 	flight_spec_release(&spec);
+	return rc;
+}
+
+/*
+ * OSSTest's anti-flail check: a bisection that already made more than
+ * BISECT_MAX_IDENTICAL flights of node k (cancelled, broken, on hosts
+ * that changed: whatever kept them from counting) stops, doubtful.
+ */
+#define BISECT_MAX_IDENTICAL 4
+
+static int check_flailing(struct bstep *s, struct bisect_step *st)
+{
+	struct vec revs = VEC_INIT;
+	long n = 0;
+	int rc;
+
+	node_revisions(s, st->node, &revs);
+	rc = db_bisect_identical(s->db, s->b.id, &s->trees, &revs, &n, s->err);
+	vec_clear(&revs);
+	if (rc == 0 && n > BISECT_MAX_IDENTICAL) {
+		st->state = BISECT_DOUBTFUL;
+		snprintf(st->why, sizeof(st->why), "flailing: %ld identical flights "
+			 "of one revision tuple already", n);
+	}
 	return rc;
 }
 
@@ -370,6 +478,35 @@ static void report(const struct bstep *s, const struct bisect_step *st,
 		buf_addf(out, "Exact problem changeset not identified (%s): %s\n",
 			 bisect_state_str(st->state), st->why);
 	}
+}
+
+/*
+ * The report as a mail (STATE/logs/bisect-N.mail), handed to sendmail
+ * when there is one: OSSTest's subject "[BRANCH bisection] complete JOB"
+ * for a culprit, the outcome instead of "complete" otherwise.
+ */
+static void mail_report(const struct bstep *s, const char *status,
+			const struct buf *text)
+{
+	struct err err = ERR_INIT;
+	struct buf mail = BUF_INIT;
+	char *path = xasprintf("%s/logs/bisect-%ld.mail", s->c->state, s->b.id);
+
+	if (s->c->mail_from)
+		buf_addf(&mail, "From: %s\n", s->c->mail_from);
+	if (s->c->mail_to)
+		buf_addf(&mail, "To: %s\n", s->c->mail_to);
+	buf_addf(&mail, "Message-ID: <hangar-bisect-%ld@%s>\n", s->b.id,
+		 mail_hostname());
+	buf_addf(&mail, "Subject: [%s bisection] %s %s\n", s->b.branch,
+		 strcmp(status, "found") ? status : "complete", s->b.job);
+	buf_addf(&mail, "X-Hangar-Bisection: %ld %s\n\n", s->b.id, status);
+	buf_add(&mail, text->buf, text->len);
+	if (fs_write_file(path, mail.buf, mail.len, 0644, &err) < 0 ||
+	    (s->c->sendmail && mail_send(s->c->sendmail, path, &err) < 0))
+		log_warnx("bisection %ld: report mail: %s", s->b.id, err.msg);
+	buf_release(&mail);
+	free(path);
 }
 
 int bisector_step(struct db *db, const struct bisector_conf *c, long id,
@@ -426,6 +563,8 @@ int bisector_step(struct db *db, const struct bisector_conf *c, long id,
 		rc = 0;
 	} else {
 		bisect_step(&s.g, &st);
+		if (st.state == BISECT_TEST && (rc = check_flailing(&s, &st)) < 0)
+			goto out;
 	}
 	if (s.g.n)
 		write_graph(&s, &st);
@@ -446,10 +585,15 @@ int bisector_step(struct db *db, const struct bisector_conf *c, long id,
 		detail = detail_json(&s, &st, 0);
 		rc = db_bisect_finish(db, id, res->status, tree, commit, parent, detail,
 				      text.buf ? text.buf : "", err);
-		if (rc == 0 && fs_write_file(path, text.buf ? text.buf : "", text.len,
-					     0644, err) < 0) {
-			log_warnx("bisection %ld: %s", id, err->msg);
-			*err = (struct err)ERR_INIT;
+		/* the files and the mail once, by whoever ended it */
+		if (rc == 1) {
+			rc = 0;
+			if (fs_write_file(path, text.buf ? text.buf : "", text.len, 0644,
+					  err) < 0) {
+				log_warnx("bisection %ld: %s", id, err->msg);
+				*err = (struct err)ERR_INIT;
+			}
+			mail_report(&s, res->status, &text);
 		}
 		free(path);
 		snprintf(res->what, sizeof(res->what), "bisection %ld: %s%s%.12s (%s)",

@@ -14,7 +14,9 @@ struct bisector_conf {
 	const char *state;        /* git caches under STATE/git, reports in logs */
 	const char *url;          /* the dashboard, for reports, or NULL */
 	const char *actor;        /* requested_by of its flights */
-	size_t max_commits;       /* per tree; 0: 1000 */
+	const char *sendmail;     /* gets each outcome's mail, or NULL */
+	const char *mail_to, *mail_from;
+	size_t max_commits;       /* per tree; 0: 5000 */
 };
 
 struct bisector_result {

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "db-bisect.h"
@@ -18,7 +17,7 @@
 #include "gate.h"
 #include "gitx.h"
 #include "log.h"
-#include "proc.h"
+#include "mail.h"
 #include "report.h"
 #include "strnum.h"
 #include "xalloc.h"
@@ -79,15 +78,11 @@ static char *gate_revlog(const struct gate_conf *c, const struct report *r,
 
 static void gate_mail_of(const struct gate_conf *c, struct report_mail *m)
 {
-	static char host[256];
-
-	if (!host[0] && gethostname(host, sizeof(host) - 1) < 0)
-		snprintf(host, sizeof(host), "hangar");
 	memset(m, 0, sizeof(*m));
 	m->from = c->mail_from;
 	m->to = c->mail_to;
 	m->url = c->url;
-	m->hostname = host;
+	m->hostname = mail_hostname();
 }
 
 int gate_report(struct db *db, const struct gate_conf *c, long flight,
@@ -127,18 +122,8 @@ static void gate_send_mail(const struct cycle *y, long flight,
 	if (fs_mkdir_p(dir, 0755, &err) < 0 ||
 	    fs_write_file(path, text->buf, text->len, 0644, &err) < 0) {
 		log_warnx("flight %ld: report: %s", flight, err.msg);
-	} else if (y->c->sendmail) {
-		char *cmd = xasprintf("exec %s < \"$1\"", y->c->sendmail);
-		const char *argv[] = { "/bin/sh", "-c", cmd, "sh", path, NULL };
-		struct buf out = BUF_INIT;
-		int st = proc_run((char *const *)argv, NULL, &out, &err);
-
-		if (st != 0)
-			log_warnx("flight %ld: sendmail (%s) failed: %s%s", flight,
-				  y->c->sendmail, st < 0 ? err.msg : "exit status ",
-				  st > 0 ? out.buf ? out.buf : "" : "");
-		buf_release(&out);
-		free(cmd);
+	} else if (y->c->sendmail && mail_send(y->c->sendmail, path, &err) < 0) {
+		log_warnx("flight %ld: %s", flight, err.msg);
 	}
 	free(dir);
 	free(path);

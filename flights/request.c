@@ -93,7 +93,8 @@ int request_create(struct db *db, const char *state, const struct request *rq,
 	flight_spec_init(&spec);
 	spec.intent = "adhoc";
 	spec.branch = rq->branch;
-	spec.host = rq->host;
+	if (rq->host)
+		vec_push(&spec.hosts, rq->host);
 	spec.reuse_builds = !rq->no_reuse;
 	spec.requested_by = rq->requested_by;
 	if (!rq->branch && !rq->revs.n) {

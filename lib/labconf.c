@@ -193,6 +193,8 @@ static const struct conf_key gate_keys[] = {
 	  "re-run regressed test jobs once in a retest flight before deciding" },
 	{ "bisect", CONF_BOOL, 0, 0, 0, NULL, "true", "true",
 	  "bisect each new regression of a gate flight to its commit" },
+	{ "bisect-max-commits", CONF_INT, 0, 2, 100000, NULL, "5000", "5000",
+	  "most commits of one tree between a bisection's basis and failure (more: doubtful)" },
 	{ "again", CONF_DURATION, 0, 0, 365 * 86400, NULL, "6h", "6h",
 	  "a staging tip that was not pushed is tested again after this long (0: only a new tip)" },
 	{ "sendmail", CONF_STRING, 0, 0, 0, NULL, NULL, "/usr/sbin/sendmail -t",
@@ -488,6 +490,7 @@ static void labconf_gate_defaults(struct lab_gate *g,
 	g->interval = conf_get_duration(s, "interval", 60);
 	g->retest = conf_get_bool(s, "retest", 1);
 	g->bisect = conf_get_bool(s, "bisect", 1);
+	g->bisect_max_commits = conf_get_long(s, "bisect-max-commits", 5000);
 	g->again = conf_get_duration(s, "again", 6 * 3600);
 	free(g->sendmail);
 	free(g->mail_to);

@@ -131,6 +131,7 @@ struct lab_gate {
 	long interval;
 	int retest;
 	int bisect;
+	long bisect_max_commits;
 	long again;
 	char *sendmail;
 	char *mail_to, *mail_from;

@@ -4,7 +4,9 @@
 # 4th breaks arm64 starts a bisection by itself, and `hangar bisect run`
 # steps it to `found`, naming exactly that commit, with every flight on the
 # failure's host; a flaky step gives no confident culprit; a basis that
-# fails again is unreproducible; the dashboard and the API show them.
+# fails again is unreproducible; a job on two hosts keeps them, in their
+# roles; a bisection whose flights never count stops, flailing; each
+# outcome is mailed; the dashboard and the API show them.
 . "$(dirname "$0")/lib-test.sh"
 test_skip_unless "test $(id -u) = 0"
 test_skip_unless git
@@ -23,6 +25,8 @@ cat >lab.conf <<CONF
 	state = $STATE
 [gate]
 	retest = false
+	sendmail = tee -a $TEST_DIR/sent.mbox
+	mail-to = devel@example.org
 [tree "minivisor"]
 	url = $BARE
 [branch "mv"]
@@ -52,6 +56,9 @@ cat >lab.conf <<CONF
 [host "a3"]
 	arch = arm64
 	address = 127.0.9.4
+[host "a4"]
+	arch = arm64
+	address = 127.0.9.5
 CONF
 
 # finish F VERDICT: the flight's jobs end, test-arm64 on HOST (a1 unless
@@ -131,6 +138,16 @@ test_expect_success 'found: exactly the breaking commit, reproduced, on the same
 	grep -q "^\*\*\* Found and reproduced problem changeset \*\*\*" "$STATE/logs/bisect-1.txt"
 '
 
+test_expect_success 'the outcome is mailed, once' '
+	grep -x "Subject: \[mv bisection\] complete test-arm64" sent.mbox &&
+	grep -x "To: devel@example.org" "$STATE/logs/bisect-1.mail" &&
+	grep -q "^  Bug introduced:  $(cat c4.rev)" sent.mbox &&
+	grep -q "^  Author: Minivisor Developer" sent.mbox &&
+	python3 -c "import sys; assert open(sys.argv[1]).read() in open(\"sent.mbox\").read()" "$STATE/logs/bisect-1.mail" &&
+	h bisect run 1 >again.out && grep -q "^bisection 1: found" again.out &&
+	test "$(grep -c "^Subject: \[mv bisection\]" sent.mbox)" = 1
+'
+
 # The culprit's parent fails once (a flaky step): a confident answer would
 # be wrong somewhere, so there must be none.
 flaky() {
@@ -167,6 +184,32 @@ test_expect_success 'a basis that fails again: unreproducible' '
 	play $N basis_fails && cat step.out &&
 	grep -q "^bisection $N: unreproducible" step.out &&
 	grep -q "^Not reproducible" "$STATE/logs/bisect-$N.txt"
+'
+
+# The failure of a job on two hosts (roles host and host2, not in name
+# order); its flights are cancelled, so nothing ever counts.
+test_expect_success 'two hosts stay pinned in their roles; flailing ends doubtful' '
+	h flight rerun "$(cat F)" >rerun.out && F4=$(flight_of rerun.out) &&
+	finish "$F4" fail a4 &&
+	q "INSERT INTO allocations (host, flight, job, ident, released_at)
+	   VALUES (\$\$a3\$\$, $F4, \$\$test-arm64\$\$, \$\$host2\$\$, now())" &&
+	h bisect start --branch mv --job test-arm64 --step smoke \
+		--basis $(cat B) --failure $F4 >start.out &&
+	N=$(sed -n "s/^bisection \([0-9]*\):.*/\1/p" start.out) &&
+	test "$(q "SELECT array_to_string(hosts, \$\$ \$\$) FROM bisections WHERE id = $N")" = "a4 a3" &&
+	for i in 1 2 3 4 5; do
+		h bisect run $N >step.out &&
+		f=$(sed -n "s/^bisection $N: flight \([0-9]*\).*/\1/p" step.out) &&
+		test -n "$f" &&
+		test "$(q "SELECT string_agg(name || \$\$=\$\$ || val, \$\$ \$\$ ORDER BY name) FROM runvars WHERE flight = $f AND job = \$\$test-arm64\$\$ AND name LIKE \$\$host%\$\$")" = "host=a4 host2=a3" &&
+		h flight cancel $f >/dev/null || return 1
+	done &&
+	h bisect run $N >step.out && cat step.out &&
+	grep -q "^bisection $N: doubtful .*flailing: 5 identical flights" step.out &&
+	test "$(q "SELECT count(*) FROM flights WHERE bisection = $N")" = 5 &&
+	grep -q "label=\"5 untested\", style=dashed" "$STATE/logs/bisect-$N.dot" &&
+	grep -q "<svg" "$STATE/logs/bisect-$N.svg" &&
+	grep -x "Subject: \[mv bisection\] doubtful test-arm64" sent.mbox
 '
 
 PORT=$(free_port)
