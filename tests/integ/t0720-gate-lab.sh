@@ -4,11 +4,14 @@
 # untested master is tested first; a good commit is pushed; a commit that
 # breaks arm64 is not (after its retest), with the regression named; its
 # fix is pushed; a failure master already had does not block; dead hosts
-# give broken, not a regression.
+# give broken, not a regression. Regressions are bisected: a series of six
+# commits whose 4th breaks arm64 ends with that commit found, on the
+# failure's host, and shown on the dashboard; a flaky test gets no culprit.
 . "$(dirname "$0")/lib-test.sh"
 . "$SRCDIR/tests/integ/lib-lab.sh"
 T=$TEST_DIR/trees
 BARE=$T/minivisor.git
+PORT=$(free_port)
 
 "$LAB" create "$L" --net "$NET" ruby:x86_64:share-build opal:arm64 onyx:arm64 \
 	jade:riscv64 >/dev/null
@@ -18,6 +21,7 @@ cat >lab.conf <<CONF
 [lab]
 	state = $STATE
 	identity = $L/id_ed25519
+	listen = 127.0.0.1:$PORT
 [include]
 	path = $L/hosts.conf
 [scheduler]
@@ -75,6 +79,7 @@ test_expect_success 'the lab and the daemons start; master is tested first' '
 	"$LAB" start "$L" >lab.log &&
 	h lab apply lab.conf >/dev/null &&
 	start_daemon scheduler && start_daemon worker && start_daemon gate &&
+	start_daemon web &&
 	wait_decided "$(cat base.rev)" base.out &&
 	read F V <base.out && test "$V" = no-push &&
 	test "$(q "SELECT baseline_test FROM flights WHERE id=$F")" = t &&
@@ -89,9 +94,12 @@ test_expect_success 'a good staging commit is pushed' '
 	test "$(master)" = "$(cat good.rev)"
 '
 
-test_expect_success 'a commit breaking arm64 is not pushed; the regression is named' '
-	"$DEMO_TREE" commit "$T" break arm64 >break.rev &&
-	wait_decided "$(cat break.rev)" break.out && cat break.out &&
+test_expect_success 'six commits whose 4th breaks arm64 are not pushed; the regression is named' '
+	"$DEMO_TREE" series "$T" good good good break:arm64 good good >series.revs &&
+	test $(wc -l <series.revs) = 6 &&
+	sed -n 4p series.revs >break.rev && sed -n 3p series.revs >before.rev &&
+	sed -n 6p series.revs >tip.rev &&
+	wait_decided "$(cat tip.rev)" break.out && cat break.out &&
 	read F V <break.out && test "$V" = no-push &&
 	test "$(master)" = "$(cat good.rev)" &&
 	R=$(q "SELECT id FROM flights WHERE retest_of=$F") && test -n "$R" &&
@@ -111,17 +119,50 @@ test_expect_success 'its fix is pushed' '
 	test "$(master)" = "$(cat fix.rev)"
 '
 
-test_expect_success 'the regression is bisected, unattended, to the breaking commit' '
+# wait_bisected N: until bisection N is no longer running (5 minutes)
+wait_bisected() {
+	wait_for "test \"\$(q \"SELECT status FROM bisections WHERE id = $1\")\" != running" 300 ||
+		{ h bisect show $1; h flight list; tail -n 20 gate.log; return 1; }
+}
+
+test_expect_success 'the regression is bisected, unattended, to the 4th commit, on one host' '
 	N=$(q "SELECT id FROM bisections WHERE job = \$\$test-arm64\$\$ ORDER BY id LIMIT 1") &&
-	test -n "$N" &&
-	wait_for "test \"\$(q \"SELECT status FROM bisections WHERE id = $N\")\" != running" 300 ||
-		{ h bisect show $N; h flight list; tail -n 20 gate.log; false; } &&
-	h bisect show $N --json >bis.json && cat bis.json | head -c 300 && echo &&
-	python3 -c "import json; d=json.load(open(\"bis.json\")); assert d[\"status\"] == \"found\" and d[\"culprit\"] == {\"tree\": \"minivisor\", \"commit\": \"$(cat break.rev)\", \"parent\": \"$(cat good.rev)\"}, d" &&
+	test -n "$N" && echo $N >bisection.n &&
+	wait_bisected $N &&
+	h bisect show $N --json >bis.json && head -c 300 bis.json && echo &&
+	python3 -c "import json; d=json.load(open(\"bis.json\")); assert d[\"status\"] == \"found\" and d[\"culprit\"] == {\"tree\": \"minivisor\", \"commit\": \"$(cat break.rev)\", \"parent\": \"$(cat before.rev)\"}, d" &&
 	host=$(q "SELECT hosts[1] FROM bisections WHERE id = $N") &&
 	test "$(q "SELECT count(DISTINCT a.host) FROM flights f JOIN allocations a ON a.flight = f.id AND a.job = \$\$test-arm64\$\$ WHERE f.bisection = $N")" = 1 &&
 	test "$(q "SELECT DISTINCT a.host FROM flights f JOIN allocations a ON a.flight = f.id AND a.job = \$\$test-arm64\$\$ WHERE f.bisection = $N")" = "$host" &&
-	grep -q "Bug introduced:  $(cat break.rev)" "$STATE/logs/bisect-$N.txt"
+	grep -q "Bug introduced:  $(cat break.rev)" "$STATE/logs/bisect-$N.txt" &&
+	grep -q "Bug not present: $(cat before.rev)" "$STATE/logs/bisect-$N.txt" &&
+	nf=$(q "SELECT count(*) FROM flights WHERE bisection = $N") && echo "$nf bisect flights" &&
+	test "$nf" -le 10
+'
+
+test_expect_success 'the dashboard shows the found bisection with its graph' '
+	N=$(cat bisection.n) &&
+	curl -fsS http://127.0.0.1:$PORT/bisections/$N >page.html &&
+	grep -q "found" page.html && grep -q "<svg" page.html &&
+	grep -q "$(cut -c1-12 break.rev)" page.html &&
+	F=$(q "SELECT max(id) FROM flights WHERE bisection = $N") &&
+	grep -q "href=\"/flights/$F\"" page.html &&
+	curl -fsS http://127.0.0.1:$PORT/api/v1/bisections/$N >api.json &&
+	python3 -c "import json; d=json.load(open(\"api.json\")); assert d[\"status\"] == \"found\" and d[\"culprit\"][\"commit\"] == \"$(cat break.rev)\", d"
+'
+
+test_expect_success 'a flaky test is bisected to no culprit; its fix is pushed' '
+	"$DEMO_TREE" commit "$T" flaky arm64 >flaky.rev &&
+	wait_decided "$(cat flaky.rev)" flaky.out && cat flaky.out &&
+	read F V <flaky.out && test "$V" = no-push &&
+	wait_for "test -n \"\$(q \"SELECT id FROM bisections WHERE failure_flight = $F\")\"" 30 &&
+	N=$(q "SELECT id FROM bisections WHERE failure_flight = $F") &&
+	wait_bisected $N &&
+	h bisect show $N --json >bis.json && head -c 300 bis.json && echo &&
+	python3 -c "import json; d=json.load(open(\"bis.json\")); assert d[\"status\"] in (\"inconsistent\", \"unreproducible\") and d[\"culprit\"] is None, d" &&
+	"$DEMO_TREE" commit "$T" fix arm64 >fix2.rev &&
+	wait_decided "$(cat fix2.rev)" fix2.out && cat fix2.out &&
+	grep -q " push pushed$" fix2.out
 '
 
 test_expect_success 'a failure already on master does not block' '
