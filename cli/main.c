@@ -68,6 +68,7 @@ static const struct cmd commands[] = {
 	{ "branch", cmd_branch, cmd_branch_usage },
 	{ "token", cmd_token, cmd_token_usage },
 	{ "bisect", cmd_bisect, cmd_bisect_usage },
+	{ "import", cmd_import, cmd_import_usage },
 	{ "demo-drive", cmd_demo_drive, cmd_demo_drive_usage },
 	{ NULL, NULL, NULL },
 };

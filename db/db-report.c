@@ -23,6 +23,7 @@ struct rep_load {
 	struct err *err;
 	char fl[32];
 	char what[48];     /* "flight N", for errors */
+	char before[32];   /* only flights below this one count ("0": all) */
 };
 
 static int rep_flight_row(struct rep_load *l, const struct report *parent)
@@ -184,8 +185,9 @@ static int rep_ever_passed(struct rep_load *l, const char *jobs,
 	res = db_query(l->db, l->err,
 		       "SELECT p.job || ' ' || p.step FROM step_passes p "
 		       "JOIN unnest($2::text[], $3::text[]) AS q(job, step) "
-		       "ON p.job = q.job AND p.step = q.step WHERE p.branch = $1",
-		       3, (const char *[]){ r->branch, jobs, steps });
+		       "ON p.job = q.job AND p.step = q.step WHERE p.branch = $1 "
+		       "AND ($4::bigint = 0 OR p.first_flight < $4::bigint)",
+		       4, (const char *[]){ r->branch, jobs, steps, l->before });
 	if (!res)
 		return l->err->code;
 	for (int i = 0; i < PQntuples(res); i++)
@@ -220,9 +222,10 @@ static int rep_baselines(struct rep_load *l, const char *jobs, const char *steps
 		       "JOIN flights f ON f.id = fr.flight "
 		       "WHERE fr.tree = $1 AND fr.revision = $2 AND f.branch = $3 "
 		       "AND f.intent IN ('gate', 'bisect') AND f.status = 'finished' "
-		       "AND f.id <> $4 "
+		       "AND f.id <> $4 AND ($5::bigint = 0 OR f.id < $5::bigint) "
 		       "ORDER BY f.intent = 'bisect', f.id DESC LIMIT " BASELINE_MAX,
-		       4, (const char *[]){ r->tree, r->that, r->branch, l->fl });
+		       5, (const char *[]){ r->tree, r->that, r->branch, l->fl,
+					    l->before });
 	if (!res)
 		return l->err->code;
 	ids = xcalloc((size_t)PQntuples(res) + 1, sizeof(*ids));
@@ -320,9 +323,10 @@ static int rep_pass_in(struct rep_load *l, const char *jobs, const char *steps)
 		       "AND s.status = 'pass' "
 		       "WHERE fr.tree = $1 AND fr.revision = $2 AND f.branch = $3 "
 		       "AND f.intent IN ('gate', 'bisect', 'retest') AND f.id <> $4 "
+		       "AND ($7::bigint = 0 OR f.id < $7::bigint) "
 		       "GROUP BY s.job, s.name",
-		       6, (const char *[]){ r->tree, rep_tested_rev(r), r->branch,
-					    l->fl, jobs, steps });
+		       7, (const char *[]){ r->tree, rep_tested_rev(r), r->branch,
+					    l->fl, jobs, steps, l->before });
 	if (!res)
 		return l->err->code;
 	for (int i = 0; i < PQntuples(res); i++)
@@ -334,8 +338,9 @@ static int rep_pass_in(struct rep_load *l, const char *jobs, const char *steps)
 	return 0;
 }
 
-static int rep_load_one(struct db *db, long flight, struct report *r,
-			const struct report *parent, struct err *err);
+static int rep_load_one(struct db *db, long flight, long before,
+			struct report *r, const struct report *parent,
+			struct err *err);
 
 /* The flights the failures passed in, each with its own failures. */
 static int rep_subs(struct rep_load *l)
@@ -354,7 +359,7 @@ static int rep_subs(struct rep_load *l)
 			continue;
 		r->subs = xrealloc(r->subs, (r->nsubs + 1) * sizeof(*r->subs));
 		report_init(&r->subs[r->nsubs]);
-		if (rep_load_one(l->db, id, &r->subs[r->nsubs++], r, l->err) < 0)
+		if (rep_load_one(l->db, id, 0, &r->subs[r->nsubs++], r, l->err) < 0)
 			return l->err->code;
 	}
 	return 0;
@@ -424,15 +429,17 @@ static int rep_ages(struct rep_load *l)
 	return 0;
 }
 
-static int rep_load_one(struct db *db, long flight, struct report *r,
-			const struct report *parent, struct err *err)
+static int rep_load_one(struct db *db, long flight, long before,
+			struct report *r, const struct report *parent,
+			struct err *err)
 {
-	struct rep_load l = { db, r, err, "", "" };
+	struct rep_load l = { db, r, err, "", "", "" };
 	char *jobs = NULL, *steps = NULL;
 	int rc;
 
 	snprintf(l.fl, sizeof(l.fl), "%ld", flight);
 	snprintf(l.what, sizeof(l.what), "flight %ld", flight);
+	snprintf(l.before, sizeof(l.before), "%ld", before);
 	r->flight = flight;
 	if ((rc = rep_flight_row(&l, parent)) < 0 || (rc = rep_revisions(&l)) < 0 ||
 	    (rc = rep_jobs_and_failures(&l)) < 0)
@@ -460,5 +467,11 @@ static int rep_load_one(struct db *db, long flight, struct report *r,
 int db_report_load(struct db *db, long flight, struct report *r,
 		   struct err *err)
 {
-	return rep_load_one(db, flight, r, NULL, err);
+	return rep_load_one(db, flight, 0, r, NULL, err);
+}
+
+int db_report_load_before(struct db *db, long flight, struct report *r,
+			  struct err *err)
+{
+	return rep_load_one(db, flight, flight, r, NULL, err);
 }

@@ -157,6 +157,74 @@ long db_affected(PGresult *res)
 	return n && *n ? strtol(n, NULL, 10) : 0;
 }
 
+/* The result of a COPY once its data ended; 0 or err set. */
+static int db_copy_end(struct db *db, const char *sql, struct err *err)
+{
+	PGresult *res;
+	int rc = 0;
+
+	while ((res = PQgetResult(db->conn))) {
+		if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
+			rc = db_err_from_pg(db, res, err, sql);
+		PQclear(res);
+	}
+	return rc;
+}
+
+int db_copy_between(struct db *from, const char *copy_out, struct db *to,
+		    const char *copy_in, long *rows, struct err *err)
+{
+	PGresult *res;
+	char *line = NULL;
+	int n, rc = 0;
+
+	*rows = 0;
+	res = PQexec(from->conn, copy_out);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		rc = db_err_from_pg(from, res, err, copy_out);
+		PQclear(res);
+		db_copy_end(from, copy_out, err);
+		return rc;
+	}
+	PQclear(res);
+	res = PQexec(to->conn, copy_in);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		rc = db_err_from_pg(to, res, err, copy_in);
+		PQclear(res);
+		/* drain the source so that its connection can be used again */
+		while ((n = PQgetCopyData(from->conn, &line, 0)) > 0)
+			PQfreemem(line);
+		db_copy_end(from, copy_out, err);
+		db_copy_end(to, copy_in, err);
+		return rc;
+	}
+	PQclear(res);
+	/* one row at a time; libpq buffers the sends */
+	while ((n = PQgetCopyData(from->conn, &line, 0)) > 0) {
+		if (!rc && PQputCopyData(to->conn, line, n) != 1)
+			rc = err_set(err, ERR_DB, "database: COPY: %s",
+				     PQerrorMessage(to->conn));
+		PQfreemem(line);
+		if (!rc)
+			(*rows)++;
+	}
+	if (n == -2 && !rc)
+		rc = err_set(err, ERR_DB, "database: COPY: %s",
+			     PQerrorMessage(from->conn));
+	if (db_copy_end(from, copy_out, err) < 0 && !rc)
+		rc = err->code;
+	if (PQputCopyEnd(to->conn, rc ? "the source failed" : NULL) != 1 && !rc)
+		rc = err_set(err, ERR_DB, "database: COPY: %s",
+			     PQerrorMessage(to->conn));
+	if (rc) {
+		struct err ignored = ERR_INIT;
+
+		db_copy_end(to, copy_in, &ignored);
+		return rc;
+	}
+	return db_copy_end(to, copy_in, err);
+}
+
 int db_begin(struct db *db, struct err *err)
 {
 	return db_exec(db, err, "BEGIN", 0, NULL);

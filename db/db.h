@@ -69,6 +69,15 @@ char *db_array(const struct vec *v);
 /* Rows changed by a command, from its result. */
 long db_affected(PGresult *res);
 
+/*
+ * Streams rows from one database to another: copy_out ("COPY (SELECT
+ * ...) TO STDOUT") on from, copy_in ("COPY t (...) FROM STDIN") on to,
+ * chunk by chunk, so memory stays flat however many rows. *rows gets how
+ * many went in. On error both sides are left usable.
+ */
+int db_copy_between(struct db *from, const char *copy_out, struct db *to,
+		    const char *copy_in, long *rows, struct err *err);
+
 int db_begin(struct db *db, struct err *err);
 int db_commit(struct db *db, struct err *err);
 /* Never fails visibly: it is used on error paths. */

@@ -1,0 +1,598 @@
+/*
+ * db-import.c: the SQL of `hangar import osstest` (see db-import.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "db-import.h"
+#include "log.h"
+#include "xalloc.h"
+#include "banned.h"
+
+static double ms_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+void import_plan_release(struct import_plan *p)
+{
+	vec_clear(&p->flights);
+	vec_clear(&p->unfinished);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The source's tables and columns the import reads. */
+static const char *const source_tables[] = {
+	"flights", "jobs", "steps", "runvars", "resources", "hostflags",
+	"resource_properties", NULL,
+};
+
+/* Where the source's rows land in hangar's database, batch by batch. */
+static const char *const temp_tables[] = {
+	"os_list (flight bigint, blessing text, branch text)",
+	"os_fp (flight bigint, fp text)",
+	"os_flights (flight bigint, started bigint, blessing text, branch text, "
+	"fp text)",
+	"os_jobs (flight bigint, job text, recipe text, status text)",
+	"os_steps (flight bigint, job text, stepno int, step text, status text, "
+	"testid text, started bigint, finished bigint, logfile text)",
+	"os_runvars (flight bigint, job text, name text, val text, synth boolean)",
+	"os_hosts (name text)",
+	"os_hostflags (host text, flag text)",
+	"os_hostprops (host text, name text, val text)",
+	NULL,
+};
+
+int db_import_begin(struct db *src, struct db *db, struct err *err)
+{
+	PGresult *res;
+
+	/* one snapshot for the whole import, and never a write there */
+	if (db_exec(src, err, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+		    0, NULL) < 0)
+		return err->code;
+	for (size_t i = 0; source_tables[i]; i++) {
+		res = db_query(src, err, "SELECT to_regclass($1) IS NOT NULL", 1,
+			       (const char *[]){ source_tables[i] });
+		if (!res)
+			return err->code;
+		if (strcmp(PQgetvalue(res, 0, 0), "t")) {
+			PQclear(res);
+			return err_set(err, ERR_USAGE, "not an OSSTest database: it "
+				       "has no table '%s'", source_tables[i]);
+		}
+		PQclear(res);
+	}
+	for (size_t i = 0; temp_tables[i]; i++) {
+		char *sql = xasprintf("CREATE TEMP TABLE IF NOT EXISTS %s", temp_tables[i]);
+		int rc = db_exec(db, err, sql, 0, NULL);
+
+		free(sql);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* COPY the rows of a query on src into a temporary table of db. */
+static int copy_rows(struct db *src, struct db *db, const char *select,
+		     const char *table, long *rows, struct err *err)
+{
+	char *out = xasprintf("COPY (%s) TO STDOUT", select);
+	char *in = xasprintf("COPY %s FROM STDIN", table);
+	long n = 0;
+	double t0 = ms_now();
+	int rc = db_copy_between(src, out, db, in, &n, err);
+
+	log_debug("import: %ld rows into %s in %.0f ms", n, table, ms_now() - t0);
+	free(out);
+	free(in);
+	if (rows)
+		*rows = n;
+	return rc;
+}
+
+/* OSSTest's arch flag (arch-amd64) as hangar's arch, the others kept. */
+#define ARCH_OF_FLAG(f) \
+	"CASE substr(" f ", 6) WHEN 'amd64' THEN 'x86_64' WHEN 'arm64' THEN 'arm64' " \
+	"WHEN 'riscv64' THEN 'riscv64' ELSE substr(" f ", 6) END"
+
+int db_import_hosts(struct db *src, struct db *db, long *n, struct err *err)
+{
+	PGresult *res;
+
+	if (db_exec(db, err, "TRUNCATE os_hosts, os_hostflags, os_hostprops", 0,
+		    NULL) < 0 ||
+	    copy_rows(src, db, "SELECT DISTINCT resname FROM resources "
+		      "WHERE restype = 'host'", "os_hosts", n, err) < 0 ||
+	    copy_rows(src, db, "SELECT hostname, hostflag FROM hostflags",
+		      "os_hostflags", NULL, err) < 0 ||
+	    copy_rows(src, db, "SELECT resname, name, val FROM resource_properties "
+		      "WHERE restype = 'host'", "os_hostprops", NULL, err) < 0)
+		return err->code;
+	/*
+	 * A host of the lab configuration (it has an address) keeps its
+	 * configured arch, flags and properties, and gains OSSTest's other
+	 * properties; any other is retired, with OSSTest's arch (amd64 before
+	 * i386 on hosts that have both), flags and properties.
+	 */
+	if (db_begin(db, err) < 0)
+		return err->code;
+	res = db_query(db, err,
+		       "WITH arch AS (SELECT DISTINCT ON (host) host, " ARCH_OF_FLAG("flag")
+		       " AS arch FROM os_hostflags WHERE flag LIKE 'arch-%' "
+		       "ORDER BY host, flag NOT IN ('arch-amd64', 'arch-arm64', "
+		       "'arch-riscv64'), flag), "
+		       "props AS (SELECT host, jsonb_object_agg(name, val) p "
+		       "FROM os_hostprops GROUP BY host) "
+		       "INSERT INTO hosts AS h (name, arch, address, workdir, state, "
+		       "state_reason, properties) "
+		       "SELECT o.name, coalesce(a.arch, 'unknown'), '', '', 'retired', "
+		       "'imported from OSSTest: not in the lab configuration', "
+		       "coalesce(p.p, '{}') FROM os_hosts o "
+		       "LEFT JOIN arch a ON a.host = o.name LEFT JOIN props p ON p.host = o.name "
+		       "ON CONFLICT (name) DO UPDATE SET properties = CASE WHEN h.address = '' "
+		       "THEN EXCLUDED.properties ELSE EXCLUDED.properties || h.properties END, "
+		       "arch = CASE WHEN h.address = '' THEN EXCLUDED.arch ELSE h.arch END",
+		       0, NULL);
+	if (res) {
+		PQclear(res);
+		res = db_query(db, err,
+			       "DELETE FROM host_flags f USING hosts h, os_hosts o "
+			       "WHERE f.host = h.name AND h.name = o.name AND h.address = ''",
+			       0, NULL);
+	}
+	if (res) {
+		PQclear(res);
+		res = db_query(db, err,
+			       "INSERT INTO host_flags (host, flag) SELECT DISTINCT f.host, "
+			       "f.flag FROM os_hostflags f JOIN hosts h ON h.name = f.host "
+			       "AND h.address = '' JOIN os_hosts o ON o.name = f.host "
+			       "ON CONFLICT DO NOTHING",
+			       0, NULL);
+	}
+	if (!res) {
+		db_rollback(db);
+		return err->code;
+	}
+	PQclear(res);
+	return db_commit(db, err);
+}
+
+/* "{1,2,3}" of a vector of numbers. */
+static char *int_array(const struct vec *v, size_t from, size_t n)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addch(&b, '{');
+	for (size_t i = from; i < from + n && i < v->n; i++)
+		buf_addf(&b, "%s%s", i > from ? "," : "", v->v[i]);
+	buf_addch(&b, '}');
+	return buf_detach(&b);
+}
+
+/*
+ * A flight's fingerprint on the source: its blessing, and a count and an
+ * order-free sum of hashes of its jobs (status), steps (status, testid,
+ * end) and runvars (value). An imported flight whose fingerprint changed
+ * is read again. Summed hashes need no sort: the fingerprints of a batch
+ * cost a tenth of reading it.
+ */
+#define FINGERPRINT \
+	"md5(f.blessing || '|' || (SELECT count(*) || ':' || coalesce(sum(hashtext(" \
+	"j.job || '=' || j.status)), 0) FROM jobs j WHERE j.flight = f.flight) " \
+	"|| '|' || (SELECT count(*) || ':' || coalesce(sum(hashtext(s.job || '/' || " \
+	"s.stepno || '=' || s.status || '/' || coalesce(s.testid, '') || '@' || " \
+	"coalesce(s.finished, -1))), 0) FROM steps s WHERE s.flight = f.flight) " \
+	"|| '|' || (SELECT count(*) || ':' || coalesce(sum(hashtext(v.job || '/' || " \
+	"v.name || '=' || v.val)), 0) FROM runvars v WHERE v.flight = f.flight))"
+
+int db_import_plan(struct db *src, struct db *db, const struct import_select *sel,
+		   struct import_plan *plan, struct err *err)
+{
+	struct buf q = BUF_INIT;
+	struct vec recheck = VEC_INIT;
+	char since[24], recheck_n[24];
+	PGresult *res;
+	int rc;
+
+	memset(plan, 0, sizeof(*plan));
+	snprintf(since, sizeof(since), "%ld", sel->since);
+	snprintf(recheck_n, sizeof(recheck_n), "%ld", sel->recheck);
+	buf_addf(&q, "SELECT flight, blessing, branch FROM flights WHERE flight >= %ld",
+		 sel->since);
+	if (sel->branches && sel->branches->n) {
+		buf_addstr(&q, " AND branch IN (");
+		for (size_t i = 0; i < sel->branches->n; i++) {
+			char *lit = PQescapeLiteral(src->conn, sel->branches->v[i],
+						    strlen(sel->branches->v[i]));
+
+			buf_addf(&q, "%s%s", i ? ", " : "", lit ? lit : "''");
+			PQfreemem(lit);
+		}
+		buf_addch(&q, ')');
+	}
+	if ((rc = db_exec(db, err, "TRUNCATE os_list, os_fp", 0, NULL)) < 0 ||
+	    (rc = copy_rows(src, db, q.buf, "os_list", NULL, err)) < 0)
+		goto out;
+	res = db_query_one(db, err, "the source's flights",
+			   "SELECT coalesce(max(flight), 0) FROM os_list", 0, NULL);
+	if (!res) {
+		rc = err->code;
+		goto out;
+	}
+	plan->highest = db_long(res, 0, 0);
+	PQclear(res);
+	/* numbers hangar gave its own flights (or another source's) */
+	res = db_query(db, err,
+		       "SELECT string_agg(l.flight::text, ', ' ORDER BY l.flight), count(*) "
+		       "FROM os_list l JOIN flights f ON f.id = l.flight "
+		       "WHERE f.imported_from IS DISTINCT FROM $1 "
+		       "AND l.blessing NOT IN ('constructing', 'running')",
+		       1, (const char *[]){ sel->source });
+	if (!res) {
+		rc = err->code;
+		goto out;
+	}
+	if (db_long(res, 0, 1) > 0) {
+		rc = err_set(err, ERR_EXISTS,
+			     "%ld flight number(s) of the source are taken in hangar "
+			     "by flights not imported from %s: %.200s", db_long(res, 0, 1),
+			     sel->source, PQgetvalue(res, 0, 0));
+		PQclear(res);
+		goto out;
+	}
+	PQclear(res);
+	res = db_query(db, err,
+		       "SELECT flight FROM os_list WHERE blessing IN ('constructing', "
+		       "'running') ORDER BY flight",
+		       0, NULL);
+	if (!res) {
+		rc = err->code;
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		vec_push(&plan->unfinished, PQgetvalue(res, i, 0));
+	PQclear(res);
+	/* the newest imported flights again: did any change since? */
+	res = db_query(db, err,
+		       "SELECT id FROM (SELECT f.id FROM flights f JOIN os_list l "
+		       "ON l.flight = f.id AND l.blessing NOT IN ('constructing', 'running') "
+		       "WHERE f.imported_from = $1 ORDER BY f.id DESC LIMIT $2::bigint) x "
+		       "ORDER BY id",
+		       2, (const char *[]){ sel->source, recheck_n });
+	if (!res) {
+		rc = err->code;
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		vec_push(&recheck, PQgetvalue(res, i, 0));
+	PQclear(res);
+	for (size_t at = 0; at < recheck.n; at += 500) {
+		char *ids = int_array(&recheck, at, 500);
+		char *sql = xasprintf("SELECT f.flight, " FINGERPRINT " FROM flights f "
+				      "WHERE f.flight = ANY('%s'::int[])", ids);
+
+		rc = copy_rows(src, db, sql, "os_fp", NULL, err);
+		free(sql);
+		free(ids);
+		if (rc < 0)
+			goto out;
+	}
+	/* the new ones and the changed ones, in order */
+	res = db_query(db, err,
+		       "SELECT l.flight, f.id IS NULL FROM os_list l "
+		       "LEFT JOIN flights f ON f.id = l.flight "
+		       "LEFT JOIN os_fp p ON p.flight = l.flight "
+		       "WHERE l.blessing NOT IN ('constructing', 'running') "
+		       "AND (f.id IS NULL OR (p.flight IS NOT NULL "
+		       "AND f.import_fingerprint IS DISTINCT FROM p.fp)) "
+		       "ORDER BY l.flight",
+		       0, NULL);
+	if (!res) {
+		rc = err->code;
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		vec_push(&plan->flights, PQgetvalue(res, i, 0));
+		if (!strcmp(PQgetvalue(res, i, 1), "t"))
+			plan->fresh++;
+		else
+			plan->changed++;
+	}
+	PQclear(res);
+	rc = 0;
+out:
+	buf_release(&q);
+	vec_clear(&recheck);
+	return rc;
+}
+
+/* hangar's names for OSSTest's statuses */
+#define JOB_STATUS(s) \
+	"CASE WHEN " s " IN ('pass', 'fail', 'broken', 'blocked', 'starved') THEN " s \
+	" WHEN " s " = 'aborted' THEN 'cancelled' ELSE 'broken' END"
+#define STEP_STATUS(s) \
+	"CASE WHEN " s " IN ('pass', 'fail', 'broken', 'blocked', 'starved', 'skip', " \
+	"'running') THEN " s " ELSE 'broken' END"
+
+/* A step's name in hangar: its testid, else SCRIPT#STEPNO. */
+#define STEP_NAME(s) \
+	"CASE WHEN " s ".testid IS NULL OR " s ".testid IN ('', 'STARTING') " \
+	"THEN coalesce(" s ".step, 'step') || '#' || " s ".stepno ELSE " s ".testid END"
+
+/* The statements of one batch, after the COPYs, in order. */
+static const char *const batch_sql[] = {
+	"SET LOCAL hangar.import = 'on'",
+	/*
+	 * As a superuser (the private cluster's), without triggers: no
+	 * foreign key checked row by row (every row below is joined with its
+	 * parent), no wake-up per row. Else (a configured database) the same
+	 * statements, slower.
+	 */
+	"SELECT CASE WHEN current_setting('is_superuser') = 'on' THEN "
+	"set_config('session_replication_role', 'replica', true) END",
+	/* the trees and branches hangar has no configuration for: retired.
+	 * A branch's tree: the one named like it (xen-unstable: xen; the
+	 * qemu-upstream branches: qemuu), else the one that changed most. */
+	"WITH t AS (SELECT substr(name, 6) AS tree, min(val) AS url FROM os_runvars "
+	"WHERE name LIKE 'tree\\_%' GROUP BY 1) "
+	"INSERT INTO trees (name, url, retired) SELECT tree, url, true FROM t "
+	"ON CONFLICT (name) DO NOTHING",
+	"WITH revs AS (SELECT o.branch, substr(v.name, 10) AS tree, "
+	"count(DISTINCT v.val) AS n FROM os_runvars v JOIN os_flights o "
+	"ON o.flight = v.flight WHERE v.name LIKE 'revision\\_%' GROUP BY 1, 2), "
+	"pick AS (SELECT DISTINCT ON (b.branch) b.branch, r.tree FROM "
+	"(SELECT DISTINCT branch FROM os_flights WHERE branch NOT IN "
+	"(SELECT name FROM branches)) b "
+	"LEFT JOIN revs r ON r.branch = b.branch "
+	"ORDER BY b.branch, r.tree = CASE WHEN b.branch LIKE 'qemu-upstream-%' "
+	"OR b.branch = 'qemu-mainline' THEN 'qemuu' ELSE split_part(b.branch, '-', 1) "
+	"END DESC NULLS LAST, r.n DESC NULLS LAST, r.tree), "
+	"t AS (INSERT INTO trees (name, url, retired) SELECT DISTINCT "
+	"coalesce(tree, branch), 'osstest:' || coalesce(tree, branch), true FROM pick "
+	"ON CONFLICT (name) DO NOTHING) "
+	"INSERT INTO branches (name, tree, retired) SELECT branch, "
+	"coalesce(tree, branch), true FROM pick ON CONFLICT (name) DO NOTHING",
+	/* flights: their numbers kept; a changed one updated in place */
+	"INSERT INTO flights AS f (id, branch, intent, label, status, verdict, "
+	"requested_by, queued_at, created_at, started_at, finished_at, "
+	"imported_from, import_fingerprint) "
+	"SELECT o.flight, o.branch, CASE o.blessing WHEN 'real' THEN 'gate' "
+	"WHEN 'real-bisect' THEN 'bisect' WHEN 'real-retest' THEN 'retest' "
+	"ELSE 'adhoc' END, o.blessing, 'finished', 'none', 'osstest', "
+	"to_timestamp(o.started), to_timestamp(o.started), "
+	"to_timestamp(nullif(o.started, 0)), "
+	"coalesce(to_timestamp(e.fin), to_timestamp(nullif(o.started, 0))), $1, o.fp "
+	"FROM os_flights o LEFT JOIN (SELECT flight, max(finished) AS fin "
+	"FROM os_steps GROUP BY flight) e ON e.flight = o.flight "
+	"ON CONFLICT (id) DO UPDATE SET branch = EXCLUDED.branch, "
+	"intent = EXCLUDED.intent, label = EXCLUDED.label, "
+	"started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, "
+	"import_fingerprint = EXCLUDED.import_fingerprint "
+	"WHERE f.imported_from = EXCLUDED.imported_from",
+	/* what a changed flight had, read again below */
+	"DELETE FROM steps WHERE flight IN (SELECT flight FROM os_flights)",
+	"DELETE FROM runvars WHERE flight IN (SELECT flight FROM os_flights)",
+	"DELETE FROM allocations WHERE flight IN (SELECT flight FROM os_flights)",
+	"DELETE FROM job_deps WHERE flight IN (SELECT flight FROM os_flights)",
+	"DELETE FROM flight_revisions WHERE flight IN (SELECT flight FROM os_flights)",
+	"INSERT INTO jobs AS j (flight, job, recipe, arch, status, created_at, "
+	"started_at, finished_at) "
+	"SELECT o.flight, o.job, coalesce(o.recipe, ''), coalesce(CASE a.val "
+	"WHEN 'amd64' THEN 'x86_64' ELSE a.val END, 'unknown'), " JOB_STATUS("o.status")
+	", coalesce(to_timestamp(coalesce(t.s, t.f, nullif(fl.started, 0))), now()), "
+	"to_timestamp(t.s), to_timestamp(t.f) "
+	"FROM os_jobs o JOIN os_flights fl ON fl.flight = o.flight "
+	"LEFT JOIN os_runvars a ON a.flight = o.flight "
+	"AND a.job = o.job AND a.name = 'arch' "
+	"LEFT JOIN (SELECT flight, job, min(nullif(started, 0)) AS s, "
+	"max(nullif(finished, 0)) AS f FROM os_steps GROUP BY 1, 2) t "
+	"ON t.flight = o.flight AND t.job = o.job "
+	"ON CONFLICT (flight, job) DO UPDATE SET recipe = EXCLUDED.recipe, "
+	"arch = EXCLUDED.arch, status = EXCLUDED.status, "
+	"started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at",
+	/* steps: the testid is the step's name, unique in a job there too
+	 * (a step without one gets SCRIPT#STEPNO) */
+	"INSERT INTO steps (flight, job, stepno, kind, name, status, started_at, "
+	"finished_at, logfile) "
+	"SELECT s.flight, s.job, s.stepno, coalesce(s.step, ''), " STEP_NAME("s") ", "
+	STEP_STATUS("s.status") ", to_timestamp(nullif(s.started, 0)), "
+	"to_timestamp(nullif(s.finished, 0)), "
+	"coalesce(s.logfile, s.stepno || '.' || s.step || '.log') FROM os_steps s "
+	"JOIN jobs j ON j.flight = s.flight AND j.job = s.job",
+	/* "did it ever pass" (step_passes: the row trigger is off) */
+	"INSERT INTO step_passes AS p (branch, job, step, first_flight, last_flight) "
+	"SELECT o.branch, s.job, " STEP_NAME("s") ", min(s.flight), max(s.flight) "
+	"FROM os_steps s JOIN os_flights o ON o.flight = s.flight "
+	"WHERE s.status = 'pass' AND o.blessing IN ('real', 'real-bisect') "
+	"GROUP BY 1, 2, 3 ON CONFLICT (branch, job, step) DO UPDATE "
+	"SET first_flight = least(p.first_flight, EXCLUDED.first_flight), "
+	"last_flight = greatest(p.last_flight, EXCLUDED.last_flight)",
+	/* every runvar, and the job status OSSTest had when hangar has no
+	 * such status (aborted, truncated, an unfinished job) */
+	"INSERT INTO runvars (flight, job, name, val, synth) "
+	"SELECT v.flight, v.job, v.name, coalesce(v.val, ''), v.synth FROM os_runvars v "
+	"JOIN jobs j ON j.flight = v.flight AND j.job = v.job "
+	"UNION ALL SELECT o.flight, o.job, 'osstest_status', o.status, true "
+	"FROM os_jobs o WHERE o.status IS DISTINCT FROM (" JOB_STATUS("o.status") ")",
+	/* *buildjob: JOB (this flight) or FLIGHT.JOB */
+	"INSERT INTO job_deps (flight, job, dep_flight, dep_job) "
+	"SELECT DISTINCT v.flight, v.job, d.flight, d.job FROM os_runvars v "
+	"JOIN jobs d ON d.flight = CASE WHEN v.val ~ '^[0-9]+\\.' "
+	"THEN split_part(v.val, '.', 1)::bigint ELSE v.flight END "
+	"AND d.job = CASE WHEN v.val ~ '^[0-9]+\\.' "
+	"THEN substr(v.val, strpos(v.val, '.') + 1) ELSE v.val END "
+	"WHERE v.name LIKE '%buildjob' ON CONFLICT DO NOTHING",
+	/* host runvars (host, src_host, ...): the job's allocations */
+	"INSERT INTO hosts (name, arch, address, workdir, state, state_reason) "
+	"SELECT DISTINCT v.val, 'unknown', '', '', 'retired', "
+	"'seen in OSSTest flights only' FROM os_runvars v "
+	"WHERE (v.name = 'host' OR v.name LIKE '%\\_host') AND v.val <> '' "
+	"ON CONFLICT (name) DO NOTHING",
+	"INSERT INTO allocations (host, flight, job, ident, allocated_at, released_at) "
+	"SELECT v.val, v.flight, v.job, v.name, coalesce(j.started_at, f.started_at, now()), "
+	"coalesce(j.finished_at, j.started_at, f.finished_at, now()) FROM os_runvars v "
+	"JOIN jobs j ON j.flight = v.flight AND j.job = v.job "
+	"JOIN flights f ON f.id = v.flight "
+	"WHERE (v.name = 'host' OR v.name LIKE '%\\_host') AND v.val <> ''",
+	/*
+	 * The revisions each flight tested, per tree: the built_revision_* of
+	 * its jobs and of the builds they use (through *buildjob, in this
+	 * flight or an earlier one) over revision_*, as OSSTest's baseline
+	 * search; build-*-prev jobs do not count (reference §4.2).
+	 */
+	"WITH src AS (SELECT j.flight AS f, j.flight AS vf, j.job AS vj FROM jobs j "
+	"WHERE j.flight IN (SELECT flight FROM os_flights) "
+	"UNION SELECT d.flight, d.dep_flight, d.dep_job FROM job_deps d "
+	"WHERE d.flight IN (SELECT flight FROM os_flights)), "
+	"vals AS (SELECT s.f, CASE WHEN v.name LIKE 'built\\_revision\\_%' "
+	"THEN substr(v.name, 16) ELSE substr(v.name, 10) END AS tree, v.val, "
+	"v.name LIKE 'built\\_revision\\_%' AS built FROM src s "
+	"JOIN runvars v ON v.flight = s.vf AND v.job = s.vj "
+	"WHERE (v.name LIKE 'built\\_revision\\_%' OR v.name LIKE 'revision\\_%') "
+	"AND s.vj NOT LIKE 'build-%-prev' AND v.val <> '') "
+	"INSERT INTO flight_revisions (flight, tree, revision) "
+	"SELECT DISTINCT ON (f, tree) f, tree, val FROM vals "
+	"GROUP BY f, tree, val, built ORDER BY f, tree, built DESC, count(*) DESC, val",
+	/* what the triggers would have said: the dashboard forgets what it
+	 * kept of a flight read again, the scheduler and gate look */
+	"SELECT pg_notify('hangar_flight', flight::text) FROM os_flights",
+	"SELECT pg_notify('hangar_sched', ''), pg_notify('hangar_gate', '')",
+	NULL,
+};
+
+int db_import_batch(struct db *src, struct db *db, const char *source,
+		    const struct vec *flights, struct import_counts *c,
+		    struct err *err)
+{
+	char *ids = int_array(flights, 0, flights->n), *sql;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->flights = (long)flights->n;
+	rc = db_exec(db, err, "TRUNCATE os_flights, os_jobs, os_steps, os_runvars",
+		     0, NULL);
+	if (rc == 0) {
+		sql = xasprintf("SELECT f.flight, f.started, f.blessing, f.branch, "
+				FINGERPRINT " FROM flights f WHERE f.flight = "
+				"ANY('%s'::int[])", ids);
+		rc = copy_rows(src, db, sql, "os_flights", NULL, err);
+		free(sql);
+	}
+	if (rc == 0) {
+		sql = xasprintf("SELECT flight, job, recipe, status FROM jobs "
+				"WHERE flight = ANY('%s'::int[])", ids);
+		rc = copy_rows(src, db, sql, "os_jobs", &c->jobs, err);
+		free(sql);
+	}
+	if (rc == 0) {
+		PGresult *res = db_query(src, err,
+					 "SELECT count(*) FROM information_schema.columns "
+					 "WHERE table_name = 'steps' AND column_name = 'logfile' "
+					 "AND table_schema = current_schema()",
+					 0, NULL);
+
+		if (!res)
+			rc = err->code;
+		sql = xasprintf("SELECT flight, job, stepno, step, status, testid, "
+				"started, finished, %s FROM steps "
+				"WHERE flight = ANY('%s'::int[])",
+				res && db_long(res, 0, 0) ? "logfile" : "NULL", ids);
+		PQclear(res);
+		if (rc == 0)
+			rc = copy_rows(src, db, sql, "os_steps", &c->steps, err);
+		free(sql);
+	}
+	if (rc == 0) {
+		sql = xasprintf("SELECT flight, job, name, val, synth FROM runvars "
+				"WHERE flight = ANY('%s'::int[])", ids);
+		rc = copy_rows(src, db, sql, "os_runvars", &c->runvars, err);
+		free(sql);
+	}
+	free(ids);
+	/* the planner's view of what just came (temporary tables have none) */
+	if (rc == 0)
+		rc = db_exec(db, err, "ANALYZE os_flights, os_jobs, os_steps, os_runvars",
+			     0, NULL);
+	if (rc < 0)
+		return rc;
+	if (db_begin(db, err) < 0)
+		return err->code;
+	for (size_t i = 0; batch_sql[i]; i++) {
+		int uses_source = strstr(batch_sql[i], "$1") != NULL;
+		double t0 = ms_now();
+
+		if (db_exec(db, err, batch_sql[i], uses_source ? 1 : 0,
+			    uses_source ? (const char *[]){ source } : NULL) < 0) {
+			db_rollback(db);
+			return err->code;
+		}
+		log_debug("import: %.40s: %.0f ms", batch_sql[i], ms_now() - t0);
+	}
+	return db_commit(db, err);
+}
+
+int db_import_finish(struct db *db, struct err *err)
+{
+	return db_exec(db, err,
+		       "SELECT setval('flights_id_seq', greatest((SELECT max(id) "
+		       "FROM flights), (SELECT last_value FROM flights_id_seq)))",
+		       0, NULL);
+}
+
+int db_import_branches(struct db *db, const char *source, long from,
+		       PGresult **res, struct err *err)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%ld", from);
+	*res = db_query(db, err,
+			"SELECT branch, min(id) FROM flights WHERE imported_from = $1 "
+			"AND id >= $2::bigint AND intent = 'gate' AND branch IS NOT NULL "
+			"GROUP BY branch ORDER BY branch",
+			2, (const char *[]){ source, num });
+	return *res ? 0 : err->code;
+}
+
+int db_import_gate_flights(struct db *db, const char *source, const char *branch,
+			   long from, PGresult **res, struct err *err)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%ld", from);
+	*res = db_query(db, err,
+			"WITH g AS (SELECT f.id, f.target_revision FROM flights f "
+			"WHERE f.imported_from = $1 AND f.branch = $2 AND f.intent = 'gate' "
+			"AND f.id >= coalesce((SELECT max(id) FROM flights WHERE "
+			"imported_from = $1 AND branch = $2 AND intent = 'gate' "
+			"AND id < $3::bigint), $3::bigint)) "
+			"SELECT g.id, coalesce(r.revision, ''), coalesce(g.target_revision, ''), "
+			"NOT EXISTS (SELECT 1 FROM jobs j WHERE j.flight = g.id "
+			"AND j.status <> 'pass') "
+			"FROM g JOIN branches b ON b.name = $2 "
+			"LEFT JOIN flight_revisions r ON r.flight = g.id AND r.tree = b.tree "
+			"ORDER BY g.id",
+			3, (const char *[]){ source, branch, num });
+	return *res ? 0 : err->code;
+}
+
+int db_import_set_target(struct db *db, long flight, const char *target,
+			 int baseline_test, struct err *err)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%ld", flight);
+	return db_exec(db, err,
+		       "UPDATE flights SET target_revision = nullif($2, ''), "
+		       "baseline_test = $3::boolean WHERE id = $1::bigint "
+		       "AND (target_revision IS DISTINCT FROM nullif($2, '') "
+		       "OR baseline_test <> $3::boolean)",
+		       3, (const char *[]){ num, target, baseline_test ? "t" : "f" });
+}

@@ -1,0 +1,200 @@
+/*
+ * import.c: `hangar import osstest` (see import.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "classify.h"
+#include "db-import.h"
+#include "db-report.h"
+#include "import.h"
+#include "report.h"
+#include "strnum.h"
+#include "xalloc.h"
+#include "banned.h"
+
+void import_result_release(struct import_result *r)
+{
+	vec_clear(&r->unfinished);
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Whether OSSTest pushed after flight: its report then (only the flights
+ * before it known) had no blocker. */
+static int tolerable(struct db *db, long flight, int all_pass, struct err *err)
+{
+	struct report r;
+	int rc;
+
+	if (all_pass)
+		return 1;
+	report_init(&r);
+	rc = db_report_load_before(db, flight, &r, err);
+	if (rc == 0) {
+		report_classify(&r);
+		rc = verdict_pushable(r.vk);
+	}
+	report_release(&r);
+	return rc;
+}
+
+/*
+ * The baseline of each gate flight of branch from `from` on: the
+ * revision of the branch's tree that OSSTest had pushed before it (the
+ * flight's own when none was: a baseline test), replaying its pushes.
+ */
+static int judge_branch(struct db *db, const char *source, const char *branch,
+			long from, long *judged, struct err *err)
+{
+	PGresult *res;
+	char *tested = NULL;
+	int rc, first = 0;
+
+	if ((rc = db_import_gate_flights(db, source, branch, from, &res, err)) < 0)
+		return rc;
+	if (PQntuples(res) && db_long(res, 0, 0) < from) {
+		/* the flight before: what it left pushed */
+		const char *rev = PQgetvalue(res, 0, 1), *target = PQgetvalue(res, 0, 2);
+		int ok = tolerable(db, db_long(res, 0, 0),
+				   !strcmp(PQgetvalue(res, 0, 3), "t"), err);
+
+		if (ok < 0) {
+			rc = ok;
+			goto out;
+		}
+		tested = xstrdup(!target[0] || (ok && rev[0]) ? rev : target);
+		first = 1;
+	}
+	for (int i = first; i < PQntuples(res); i++) {
+		long flight = db_long(res, i, 0);
+		const char *rev = PQgetvalue(res, i, 1);
+		const char *target;
+		int baseline_test, ok;
+
+		if (!rev[0])
+			continue;   /* it did not test the branch's tree */
+		target = tested && tested[0] ? tested : rev;
+		baseline_test = !strcmp(target, rev);
+		if ((rc = db_import_set_target(db, flight, target, baseline_test, err)) < 0)
+			goto out;
+		(*judged)++;
+		if (tested && !baseline_test) {
+			ok = tolerable(db, flight, !strcmp(PQgetvalue(res, i, 3), "t"), err);
+			if (ok < 0) {
+				rc = ok;
+				goto out;
+			}
+			if (!ok)
+				continue;
+		}
+		free(tested);
+		tested = xstrdup(rev);
+	}
+	rc = 0;
+out:
+	free(tested);
+	PQclear(res);
+	return rc;
+}
+
+static int judge_all(struct db *db, const char *source, long from, long *judged,
+		     struct err *err)
+{
+	PGresult *res;
+	int rc = db_import_branches(db, source, from, &res, err);
+
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++)
+		rc = judge_branch(db, source, PQgetvalue(res, i, 0), db_long(res, i, 1),
+				  judged, err);
+	if (rc == 0)
+		PQclear(res);
+	return rc;
+}
+
+int import_osstest(struct db *db, const struct import_opts *o,
+		   struct import_result *r, struct err *err)
+{
+	struct db_target target = { o->dsn, NULL };
+	struct db *src = NULL;
+	struct import_plan plan;
+	struct import_select sel;
+	long batch = o->batch > 0 ? o->batch : 100;
+	double t0 = now_s();
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	memset(&plan, 0, sizeof(plan));
+	if ((rc = db_open_raw(&target, &src, err)) < 0)
+		return err_prefix(err, "the OSSTest database");
+	snprintf(r->source, sizeof(r->source), "%s@%s", PQdb(src->conn),
+		 PQhost(src->conn) && PQhost(src->conn)[0] ? PQhost(src->conn)
+							    : "localhost");
+	sel = (struct import_select){ r->source, o->branches, o->since,
+				      o->recheck > 0 ? o->recheck : 1000 };
+	if ((rc = db_import_begin(src, db, err)) < 0 ||
+	    (!o->dry_run && (rc = db_import_hosts(src, db, &r->hosts, err)) < 0) ||
+	    (rc = db_import_plan(src, db, &sel, &plan, err)) < 0)
+		goto out;
+	r->fresh = plan.fresh;
+	r->changed = plan.changed;
+	r->highest = plan.highest;
+	for (size_t i = 0; i < plan.unfinished.n; i++)
+		vec_push(&r->unfinished, plan.unfinished.v[i]);
+	if (o->dry_run)
+		goto out;
+	for (size_t at = 0; at < plan.flights.n; at += (size_t)batch) {
+		struct vec part = VEC_INIT;
+		struct import_counts c;
+
+		for (size_t i = at; i < at + (size_t)batch && i < plan.flights.n; i++)
+			vec_push(&part, plan.flights.v[i]);
+		rc = db_import_batch(src, db, r->source, &part, &c, err);
+		vec_clear(&part);
+		if (rc < 0) {
+			err_prefix(err, "flights %s to %s", plan.flights.v[at],
+				   plan.flights.v[at + (size_t)batch < plan.flights.n
+						  ? at + (size_t)batch - 1 : plan.flights.n - 1]);
+			goto out;
+		}
+		r->flights += c.flights;
+		r->jobs += c.jobs;
+		r->steps += c.steps;
+		r->runvars += c.runvars;
+		if (o->progress)
+			o->progress(o->progress_arg, r->flights, (long)plan.flights.n,
+				    (double)r->steps / (now_s() - t0), 0);
+	}
+	if ((rc = db_import_finish(db, err)) < 0)
+		goto out;
+	r->seconds = now_s() - t0;
+	if (plan.flights.n) {
+		long from = 0;
+		double t1 = now_s();
+
+		strnum_long(plan.flights.v[0], 1, 1L << 62, &from);
+		if ((rc = judge_all(db, r->source, from, &r->judged, err)) < 0) {
+			err_prefix(err, "the baselines of the imported gate flights");
+			goto out;
+		}
+		r->judge_seconds = now_s() - t1;
+	}
+	if (o->progress)
+		o->progress(o->progress_arg, r->flights, (long)plan.flights.n,
+			    r->seconds > 0 ? (double)r->steps / r->seconds : 0, 1);
+	rc = 0;
+out:
+	if (!r->seconds)
+		r->seconds = now_s() - t0;
+	import_plan_release(&plan);
+	db_close(src);
+	return rc;
+}
