@@ -47,13 +47,18 @@ const char cmd_import_usage[] =
 	"A progress line (flights done of all, steps per second) is shown on a\n"
 	"terminal. See README.md, \"Moving from OSSTest\".\n";
 
-static void on_progress(void *arg, long done, long total, double rate, int end)
+static void on_progress(void *arg, const char *phase, long done, long total,
+			double rate, int end)
 {
 	(void)arg;
 	if (!isatty(2))
 		return;
-	fprintf(stderr, "\rimport: %ld/%ld flights, %.0f steps/s%s", done, total,
-		rate, end ? "\n" : "");
+	if (!strcmp(phase, "flights"))
+		fprintf(stderr, "\rimport: %ld/%ld flights, %.0f steps/s%s", done,
+			total, rate, end ? "\n" : "");
+	else
+		fprintf(stderr, "\rbaselines: %ld gate flights judged%s", done,
+			end ? "\n" : "");
 	fflush(stderr);
 }
 

@@ -461,6 +461,16 @@ static const char *const batch_sql[] = {
 	"INSERT INTO flight_revisions (flight, tree, revision) "
 	"SELECT DISTINCT ON (f, tree) f, tree, val FROM vals "
 	"GROUP BY f, tree, val, built ORDER BY f, tree, built DESC, count(*) DESC, val",
+	/* a retest (real-retest) belongs to the newest gate flight before it
+	 * that tested the same revision of the branch's tree */
+	"UPDATE flights r SET retest_of = o.id FROM (SELECT DISTINCT ON (x.id) "
+	"x.id AS rid, g.id FROM flights x JOIN branches b ON b.name = x.branch "
+	"JOIN flight_revisions xr ON xr.flight = x.id AND xr.tree = b.tree "
+	"JOIN flight_revisions gr ON gr.tree = xr.tree AND gr.revision = xr.revision "
+	"AND gr.flight < x.id JOIN flights g ON g.id = gr.flight "
+	"AND g.branch = x.branch AND g.intent = 'gate' "
+	"WHERE x.id IN (SELECT flight FROM os_flights) AND x.intent = 'retest' "
+	"ORDER BY x.id, g.id DESC) o WHERE r.id = o.rid",
 	/* what the triggers would have said: the dashboard forgets what it
 	 * kept of a flight read again, the scheduler and gate look */
 	"SELECT pg_notify('hangar_flight', flight::text) FROM os_flights",

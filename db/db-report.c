@@ -323,7 +323,7 @@ static int rep_pass_in(struct rep_load *l, const char *jobs, const char *steps)
 		       "AND s.status = 'pass' "
 		       "WHERE fr.tree = $1 AND fr.revision = $2 AND f.branch = $3 "
 		       "AND f.intent IN ('gate', 'bisect', 'retest') AND f.id <> $4 "
-		       "AND ($7::bigint = 0 OR f.id < $7::bigint) "
+		       "AND ($7::bigint = 0 OR f.id < $7::bigint OR f.retest_of = $4::bigint) "
 		       "GROUP BY s.job, s.name",
 		       7, (const char *[]){ r->tree, rep_tested_rev(r), r->branch,
 					    l->fl, jobs, steps, l->before });

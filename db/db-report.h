@@ -21,7 +21,8 @@ int db_report_load(struct db *db, long flight, struct report *r,
 /*
  * As db_report_load, as the flight was judged when it ended: only the
  * flights before it count (as baselines, for "ever passed" and as
- * heisenbug passes). The import replays OSSTest's pushes with it.
+ * heisenbug passes), and its retest. The import replays OSSTest's pushes
+ * with it.
  */
 int db_report_load_before(struct db *db, long flight, struct report *r,
 			  struct err *err);

@@ -52,8 +52,9 @@ static int tolerable(struct db *db, long flight, int all_pass, struct err *err)
  * revision of the branch's tree that OSSTest had pushed before it (the
  * flight's own when none was: a baseline test), replaying its pushes.
  */
-static int judge_branch(struct db *db, const char *source, const char *branch,
-			long from, long *judged, struct err *err)
+static int judge_branch(struct db *db, const struct import_opts *o,
+			const char *source, const char *branch, long from,
+			long *judged, struct err *err)
 {
 	PGresult *res;
 	char *tested = NULL;
@@ -86,7 +87,8 @@ static int judge_branch(struct db *db, const char *source, const char *branch,
 		baseline_test = !strcmp(target, rev);
 		if ((rc = db_import_set_target(db, flight, target, baseline_test, err)) < 0)
 			goto out;
-		(*judged)++;
+		if (++*judged % 100 == 0 && o->progress)
+			o->progress(o->progress_arg, "baselines", *judged, 0, 0, 0);
 		if (tested && !baseline_test) {
 			ok = tolerable(db, flight, !strcmp(PQgetvalue(res, i, 3), "t"), err);
 			if (ok < 0) {
@@ -106,17 +108,20 @@ out:
 	return rc;
 }
 
-static int judge_all(struct db *db, const char *source, long from, long *judged,
-		     struct err *err)
+static int judge_all(struct db *db, const struct import_opts *o,
+		     const char *source, long from, long *judged, struct err *err)
 {
 	PGresult *res;
 	int rc = db_import_branches(db, source, from, &res, err);
 
+	if (rc < 0)
+		return rc;
 	for (int i = 0; rc == 0 && i < PQntuples(res); i++)
-		rc = judge_branch(db, source, PQgetvalue(res, i, 0), db_long(res, i, 1),
-				  judged, err);
-	if (rc == 0)
-		PQclear(res);
+		rc = judge_branch(db, o, source, PQgetvalue(res, i, 0),
+				  db_long(res, i, 1), judged, err);
+	PQclear(res);
+	if (rc == 0 && o->progress && *judged)
+		o->progress(o->progress_arg, "baselines", *judged, 0, 0, 1);
 	return rc;
 }
 
@@ -170,8 +175,10 @@ int import_osstest(struct db *db, const struct import_opts *o,
 		r->steps += c.steps;
 		r->runvars += c.runvars;
 		if (o->progress)
-			o->progress(o->progress_arg, r->flights, (long)plan.flights.n,
-				    (double)r->steps / (now_s() - t0), 0);
+			o->progress(o->progress_arg, "flights", r->flights,
+				    (long)plan.flights.n,
+				    (double)r->steps / (now_s() - t0),
+				    at + (size_t)batch >= plan.flights.n);
 	}
 	if ((rc = db_import_finish(db, err)) < 0)
 		goto out;
@@ -181,15 +188,12 @@ int import_osstest(struct db *db, const struct import_opts *o,
 		double t1 = now_s();
 
 		strnum_long(plan.flights.v[0], 1, 1L << 62, &from);
-		if ((rc = judge_all(db, r->source, from, &r->judged, err)) < 0) {
+		if ((rc = judge_all(db, o, r->source, from, &r->judged, err)) < 0) {
 			err_prefix(err, "the baselines of the imported gate flights");
 			goto out;
 		}
 		r->judge_seconds = now_s() - t1;
 	}
-	if (o->progress)
-		o->progress(o->progress_arg, r->flights, (long)plan.flights.n,
-			    r->seconds > 0 ? (double)r->steps / r->seconds : 0, 1);
 	rc = 0;
 out:
 	if (!r->seconds)

@@ -20,8 +20,11 @@ struct import_opts {
 	long recheck;              /* 0: 1000 */
 	long batch;                /* flights per transaction; 0: 100 */
 	int dry_run;               /* read and count; write nothing */
-	/* called after each batch (and once at the end, done = 1) */
-	void (*progress)(void *arg, long done, long total, double rate, int end);
+	/* called as it goes: phase "flights" after each batch (total known,
+	 * rate in steps/s), "baselines" every 100 gate flights judged (total
+	 * 0); end = 1 once a phase is over */
+	void (*progress)(void *arg, const char *phase, long done, long total,
+			 double rate, int end);
 	void *progress_arg;
 };
 

@@ -9,10 +9,12 @@ test_expect_success 'hangar --help lists the commands' '
 	grep -q "^  lab apply" out && grep -q "^  host list" out
 '
 
-test_expect_success 'every command has --help, exit 0' '
-	for c in db lab host up web; do
+test_expect_success 'every command has --help, exit 0, and is listed' '
+	"$HANGAR" --help >main.out &&
+	for c in db lab host up web bisect token import flight gate branch; do
 		"$HANGAR" $c --help >out || exit 1
 		grep -q "^hangar $c" out || exit 1
+		grep -q "^  $c" main.out || exit 1
 	done
 '
 

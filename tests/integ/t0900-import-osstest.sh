@@ -248,6 +248,7 @@ test_expect_success 'statuses, step names, dependencies, revisions and hosts are
 	test "$(q "SELECT dep_flight || \$\$.\$\$ || dep_job FROM job_deps WHERE flight = 105 AND job = \$\$test-amd64-amd64-xl\$\$")" = 105.build-amd64 &&
 	test "$(q "SELECT dep_flight || \$\$.\$\$ || dep_job FROM job_deps WHERE flight = 104 AND job = \$\$test-arm64-arm64-xl\$\$")" = 103.build-amd64 &&
 	test "$(q "SELECT dep_flight || \$\$.\$\$ || dep_job FROM job_deps WHERE flight = 102")" = 101.build-amd64 &&
+	test "$(q "SELECT retest_of FROM flights WHERE id = 102")" = 101 &&
 	test "$(q "SELECT revision FROM flight_revisions WHERE flight = 104 AND tree = \$\$xen\$\$")" = "$C" &&
 	test "$(q "SELECT revision FROM flight_revisions WHERE flight = 102 AND tree = \$\$xen\$\$")" = "$B" &&
 	test "$(q "SELECT revision FROM flight_revisions WHERE flight = 105 AND tree = \$\$xen\$\$")" = "$D" &&
