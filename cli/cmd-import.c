@@ -14,8 +14,8 @@
 #include "banned.h"
 
 const char cmd_import_usage[] =
-	"hangar import osstest --dsn CONNINFO [--branch B]... [--since FLIGHT]\n"
-	"                      [--recheck N] [--dry-run] [--json]\n"
+	"hangar import osstest --dsn CONNINFO [--source NAME] [--branch B]...\n"
+	"                      [--since FLIGHT] [--recheck N] [--dry-run] [--json]\n"
 	"\n"
 	"Brings an OSSTest database into hangar's, so that a lab keeps its past\n"
 	"when it moves: flights (their numbers kept; hangar's own continue\n"
@@ -32,7 +32,9 @@ const char cmd_import_usage[] =
 	"gets the baseline OSSTest judged it against: the revision pushed\n"
 	"before it, found by judging the flights before it in order.\n"
 	"\n"
-	"The OSSTest database is only read, in one snapshot. Running it again\n"
+	"The OSSTest database is only read, in short read-only transactions\n"
+	"(OSSTest's writers lock whole tables: a long one would stall its\n"
+	"lab), a snapshot for the plan and one per batch. Running it again\n"
 	"imports only what is new there, and reads again the newest --recheck\n"
 	"imported flights (default 1000) if they changed since (a late step):\n"
 	"never twice. Flights still constructing or running there are skipped\n"
@@ -40,6 +42,9 @@ const char cmd_import_usage[] =
 	"a flight of its own stops the import before it writes anything.\n"
 	"\n"
 	"  --dsn       the OSSTest database: \"dbname=osstest host=db.example\"\n"
+	"  --source    the name its flights are recorded under (default\n"
+	"              DBNAME@HOST as the DSN gives them: give the same one\n"
+	"              each time if the DSN is spelt another way)\n"
 	"  --branch    only that branch (repeat for more)\n"
 	"  --since     only flights from that number on\n"
 	"  --dry-run   read and count what would be imported; write nothing\n"
@@ -88,6 +93,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dsn", required_argument, NULL, 'd' },
+		{ "source", required_argument, NULL, 'S' },
 		{ "branch", required_argument, NULL, 'b' },
 		{ "since", required_argument, NULL, 's' },
 		{ "recheck", required_argument, NULL, 'r' },
@@ -108,6 +114,8 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	while ((c = cli_getopt(argc, argv, opts, cmd_import_usage)) != -1) {
 		if (c == 'd') {
 			o.dsn = optarg;
+		} else if (c == 'S') {
+			o.source = optarg;
 		} else if (c == 'b') {
 			vec_push(&branches, optarg);
 		} else if (c == 's' || c == 'r' || c == 'B') {

@@ -53,8 +53,13 @@ int db_import_begin(struct db *src, struct db *db, struct err *err)
 {
 	PGresult *res;
 
-	/* one snapshot for the whole import, and never a write there */
-	if (db_exec(src, err, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	/*
+	 * Never a write there; and short transactions only: OSSTest's
+	 * writers lock whole tables (reference §2.3), so a snapshot held
+	 * for the whole import would stall its lab. The plan and each batch
+	 * are one snapshot each.
+	 */
+	if (db_exec(src, err, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
 		    0, NULL) < 0)
 		return err->code;
 	for (size_t i = 0; source_tables[i]; i++) {
@@ -78,6 +83,21 @@ int db_import_begin(struct db *src, struct db *db, struct err *err)
 			return rc;
 	}
 	return 0;
+}
+
+static int source_begin(struct db *src, struct err *err)
+{
+	return db_exec(src, err, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+		       0, NULL);
+}
+
+static int source_end(struct db *src, int rc, struct err *err)
+{
+	if (rc < 0) {
+		db_rollback(src);
+		return rc;
+	}
+	return db_commit(src, err);
 }
 
 /* COPY the rows of a query on src into a temporary table of db. */
@@ -107,15 +127,23 @@ int db_import_hosts(struct db *src, struct db *db, long *n, struct err *err)
 {
 	PGresult *res;
 
-	if (db_exec(db, err, "TRUNCATE os_hosts, os_hostflags, os_hostprops", 0,
-		    NULL) < 0 ||
-	    copy_rows(src, db, "SELECT DISTINCT resname FROM resources "
-		      "WHERE restype = 'host'", "os_hosts", n, err) < 0 ||
-	    copy_rows(src, db, "SELECT hostname, hostflag FROM hostflags",
-		      "os_hostflags", NULL, err) < 0 ||
-	    copy_rows(src, db, "SELECT resname, name, val FROM resource_properties "
-		      "WHERE restype = 'host'", "os_hostprops", NULL, err) < 0)
-		return err->code;
+	int rc = source_begin(src, err);
+
+	if (rc == 0)
+		rc = db_exec(db, err, "TRUNCATE os_hosts, os_hostflags, os_hostprops",
+			     0, NULL);
+	if (rc == 0)
+		rc = copy_rows(src, db, "SELECT DISTINCT resname FROM resources "
+			       "WHERE restype = 'host'", "os_hosts", n, err);
+	if (rc == 0)
+		rc = copy_rows(src, db, "SELECT hostname, hostflag FROM hostflags",
+			       "os_hostflags", NULL, err);
+	if (rc == 0)
+		rc = copy_rows(src, db, "SELECT resname, name, val FROM "
+			       "resource_properties WHERE restype = 'host'",
+			       "os_hostprops", NULL, err);
+	if ((rc = source_end(src, rc, err)) < 0)
+		return rc;
 	/*
 	 * A host of the lab configuration (it has an address) keeps its
 	 * configured arch, flags and properties, and gains OSSTest's other
@@ -185,7 +213,7 @@ static char *int_array(const struct vec *v, size_t from, size_t n)
  * cost a tenth of reading it.
  */
 #define FINGERPRINT \
-	"md5(f.blessing || '|' || (SELECT count(*) || ':' || coalesce(sum(hashtext(" \
+	"md5(coalesce(f.blessing, '') || '|' || (SELECT count(*) || ':' || coalesce(sum(hashtext(" \
 	"j.job || '=' || j.status)), 0) FROM jobs j WHERE j.flight = f.flight) " \
 	"|| '|' || (SELECT count(*) || ':' || coalesce(sum(hashtext(s.job || '/' || " \
 	"s.stepno || '=' || s.status || '/' || coalesce(s.testid, '') || '@' || " \
@@ -218,11 +246,14 @@ int db_import_plan(struct db *src, struct db *db, const struct import_select *se
 		}
 		buf_addch(&q, ')');
 	}
+	if ((rc = source_begin(src, err)) < 0)
+		goto out;
 	if ((rc = db_exec(db, err, "TRUNCATE os_list, os_fp", 0, NULL)) < 0 ||
 	    (rc = copy_rows(src, db, q.buf, "os_list", NULL, err)) < 0)
 		goto out;
-	res = db_query_one(db, err, "the source's flights",
-			   "SELECT coalesce(max(flight), 0) FROM os_list", 0, NULL);
+	/* every flight number there, filtered or not, even unfinished */
+	res = db_query_one(src, err, "the source's flights",
+			   "SELECT coalesce(max(flight), 0) FROM flights", 0, NULL);
 	if (!res) {
 		rc = err->code;
 		goto out;
@@ -309,6 +340,7 @@ int db_import_plan(struct db *src, struct db *db, const struct import_select *se
 	PQclear(res);
 	rc = 0;
 out:
+	rc = source_end(src, rc, err);
 	buf_release(&q);
 	vec_clear(&recheck);
 	return rc;
@@ -487,8 +519,10 @@ int db_import_batch(struct db *src, struct db *db, const char *source,
 
 	memset(c, 0, sizeof(*c));
 	c->flights = (long)flights->n;
-	rc = db_exec(db, err, "TRUNCATE os_flights, os_jobs, os_steps, os_runvars",
-		     0, NULL);
+	rc = source_begin(src, err);
+	if (rc == 0)
+		rc = db_exec(db, err, "TRUNCATE os_flights, os_jobs, os_steps, os_runvars",
+			     0, NULL);
 	if (rc == 0) {
 		sql = xasprintf("SELECT f.flight, f.started, f.blessing, f.branch, "
 				FINGERPRINT " FROM flights f WHERE f.flight = "
@@ -527,6 +561,7 @@ int db_import_batch(struct db *src, struct db *db, const char *source,
 		free(sql);
 	}
 	free(ids);
+	rc = source_end(src, rc, err);
 	/* the planner's view of what just came (temporary tables have none) */
 	if (rc == 0)
 		rc = db_exec(db, err, "ANALYZE os_flights, os_jobs, os_steps, os_runvars",
@@ -535,6 +570,28 @@ int db_import_batch(struct db *src, struct db *db, const char *source,
 		return rc;
 	if (db_begin(db, err) < 0)
 		return err->code;
+	/* a number taken meanwhile by a flight of hangar's own: stop */
+	{
+		PGresult *res = db_query(db, err,
+					 "SELECT string_agg(o.flight::text, ', ') FROM os_flights o "
+					 "JOIN flights f ON f.id = o.flight "
+					 "WHERE f.imported_from IS DISTINCT FROM $1",
+					 1, (const char *[]){ source });
+
+		if (!res) {
+			db_rollback(db);
+			return err->code;
+		}
+		if (!PQgetisnull(res, 0, 0)) {
+			err_set(err, ERR_EXISTS, "flight(s) %.200s: taken in hangar by "
+				"flights not imported from %s", PQgetvalue(res, 0, 0),
+				source);
+			PQclear(res);
+			db_rollback(db);
+			return err->code;
+		}
+		PQclear(res);
+	}
 	for (size_t i = 0; batch_sql[i]; i++) {
 		int uses_source = strstr(batch_sql[i], "$1") != NULL;
 		double t0 = ms_now();
@@ -549,12 +606,15 @@ int db_import_batch(struct db *src, struct db *db, const char *source,
 	return db_commit(db, err);
 }
 
-int db_import_finish(struct db *db, struct err *err)
+int db_import_reserve(struct db *db, long highest, struct err *err)
 {
+	char num[24];
+
+	snprintf(num, sizeof(num), "%ld", highest);
 	return db_exec(db, err,
-		       "SELECT setval('flights_id_seq', greatest((SELECT max(id) "
-		       "FROM flights), (SELECT last_value FROM flights_id_seq)))",
-		       0, NULL);
+		       "SELECT setval('flights_id_seq', greatest($1::bigint, (SELECT "
+		       "max(id) FROM flights), (SELECT last_value FROM flights_id_seq)))",
+		       1, (const char *[]){ num });
 }
 
 int db_import_branches(struct db *db, const char *source, long from,
@@ -564,9 +624,13 @@ int db_import_branches(struct db *db, const char *source, long from,
 
 	snprintf(num, sizeof(num), "%ld", from);
 	*res = db_query(db, err,
-			"SELECT branch, min(id) FROM flights WHERE imported_from = $1 "
-			"AND id >= $2::bigint AND intent = 'gate' AND branch IS NOT NULL "
-			"GROUP BY branch ORDER BY branch",
+			"SELECT f.branch, min(f.id) FROM flights f "
+			"JOIN branches b ON b.name = f.branch "
+			"WHERE f.imported_from = $1 AND f.intent = 'gate' "
+			"AND (f.id >= $2::bigint OR (f.target_revision IS NULL AND EXISTS "
+			"(SELECT 1 FROM flight_revisions r WHERE r.flight = f.id "
+			"AND r.tree = b.tree))) "
+			"GROUP BY f.branch ORDER BY f.branch",
 			2, (const char *[]){ source, num });
 	return *res ? 0 : err->code;
 }
@@ -578,14 +642,16 @@ int db_import_gate_flights(struct db *db, const char *source, const char *branch
 
 	snprintf(num, sizeof(num), "%ld", from);
 	*res = db_query(db, err,
-			"WITH g AS (SELECT f.id, f.target_revision FROM flights f "
+			"WITH g AS (SELECT f.id, f.target_revision, f.pushed FROM flights f "
 			"WHERE f.imported_from = $1 AND f.branch = $2 AND f.intent = 'gate' "
-			"AND f.id >= coalesce((SELECT max(id) FROM flights WHERE "
-			"imported_from = $1 AND branch = $2 AND intent = 'gate' "
-			"AND id < $3::bigint), $3::bigint)) "
+			"AND f.id >= coalesce((SELECT max(p.id) FROM flights p "
+			"JOIN branches pb ON pb.name = p.branch "
+			"JOIN flight_revisions pr ON pr.flight = p.id AND pr.tree = pb.tree "
+			"WHERE p.imported_from = $1 AND p.branch = $2 AND p.intent = 'gate' "
+			"AND p.target_revision IS NOT NULL AND p.id < $3::bigint), $3::bigint)) "
 			"SELECT g.id, coalesce(r.revision, ''), coalesce(g.target_revision, ''), "
 			"NOT EXISTS (SELECT 1 FROM jobs j WHERE j.flight = g.id "
-			"AND j.status <> 'pass') "
+			"AND j.status <> 'pass'), g.pushed "
 			"FROM g JOIN branches b ON b.name = $2 "
 			"LEFT JOIN flight_revisions r ON r.flight = g.id AND r.tree = b.tree "
 			"ORDER BY g.id",
@@ -594,15 +660,20 @@ int db_import_gate_flights(struct db *db, const char *source, const char *branch
 }
 
 int db_import_set_target(struct db *db, long flight, const char *target,
-			 int baseline_test, struct err *err)
+			 int baseline_test, int pushed, struct err *err)
 {
 	char num[24];
 
 	snprintf(num, sizeof(num), "%ld", flight);
 	return db_exec(db, err,
 		       "UPDATE flights SET target_revision = nullif($2, ''), "
-		       "baseline_test = $3::boolean WHERE id = $1::bigint "
+		       "baseline_test = $3::boolean, pushed = $4::boolean, "
+		       "verdict = CASE WHEN $4::boolean THEN 'push' ELSE 'no-push' END, "
+		       "decided_at = coalesce(decided_at, finished_at) "
+		       "WHERE id = $1::bigint "
 		       "AND (target_revision IS DISTINCT FROM nullif($2, '') "
-		       "OR baseline_test <> $3::boolean)",
-		       3, (const char *[]){ num, target, baseline_test ? "t" : "f" });
+		       "OR baseline_test <> $3::boolean OR pushed <> $4::boolean "
+		       "OR verdict = 'none')",
+		       4, (const char *[]){ num, target, baseline_test ? "t" : "f",
+					    pushed ? "t" : "f" });
 }

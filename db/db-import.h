@@ -1,6 +1,6 @@
 /*
  * db-import.h: the SQL of `hangar import osstest`: an OSSTest database
- * (read only, in one REPEATABLE READ snapshot) streamed with COPY into
+ * (read only, a REPEATABLE READ snapshot per batch) streamed with COPY into
  * temporary tables of hangar's, then mapped onto hangar's tables by
  * INSERT ... SELECT, a batch of flights per transaction. The mapping
  * (reference §2): blessing to intent, OSSTest's job and step statuses to
@@ -28,7 +28,7 @@ struct import_plan {
 	struct vec flights;        /* new or changed, ascending */
 	long fresh, changed;       /* of which new, changed */
 	struct vec unfinished;     /* constructing or running there */
-	long highest;              /* the source's highest flight number */
+	long highest;              /* the source's highest flight number (all) */
 };
 
 void import_plan_release(struct import_plan *p);
@@ -39,7 +39,7 @@ struct import_counts {
 };
 
 /* Checks that src has OSSTest's tables (ERR_USAGE naming what is missing)
- * and opens its read-only snapshot; creates db's temporary tables. */
+ * and makes its session read only; creates db's temporary tables. */
 int db_import_begin(struct db *src, struct db *db, struct err *err);
 /* Hosts: resources, hostflags, resource_properties; *n hosts seen. */
 int db_import_hosts(struct db *src, struct db *db, long *n, struct err *err);
@@ -51,14 +51,16 @@ int db_import_plan(struct db *src, struct db *db, const struct import_select *se
 int db_import_batch(struct db *src, struct db *db, const char *source,
 		    const struct vec *flights, struct import_counts *c,
 		    struct err *err);
-/* Hangar's own flights continue above every imported one. */
-int db_import_finish(struct db *db, struct err *err);
+/* Hangar's own flights continue above highest (the source's highest
+ * number, finished or not) and every imported one. */
+int db_import_reserve(struct db *db, long highest, struct err *err);
 
 /*
  * The gate flights of source on branch from flight `from` on (with the
- * one before it, if any, first), ascending: id, the revision of the
- * branch's tree (or ""), its target revision so far (or ""), whether
- * every job passed. For the baselines (flights/import.c).
+ * newest judged one before it that tested the branch's tree, if any,
+ * first), ascending: id, the revision of the branch's tree (or ""), its
+ * target revision so far (or ""), whether every job passed, whether it
+ * pushed. For the baselines (flights/import.c).
  */
 int db_import_gate_flights(struct db *db, const char *source, const char *branch,
 			   long from, PGresult **res, struct err *err);
@@ -66,7 +68,8 @@ int db_import_gate_flights(struct db *db, const char *source, const char *branch
  * imported gate flight of each. */
 int db_import_branches(struct db *db, const char *source, long from,
 		       PGresult **res, struct err *err);
+/* A judged gate flight: its baseline, and what OSSTest did after it. */
 int db_import_set_target(struct db *db, long flight, const char *target,
-			 int baseline_test, struct err *err);
+			 int baseline_test, int pushed, struct err *err);
 
 #endif

@@ -49,8 +49,10 @@ static int tolerable(struct db *db, long flight, int all_pass, struct err *err)
 
 /*
  * The baseline of each gate flight of branch from `from` on: the
- * revision of the branch's tree that OSSTest had pushed before it (the
- * flight's own when none was: a baseline test), replaying its pushes.
+ * revision of the branch's tree that OSSTest had pushed before it,
+ * replaying its gate (reference §1.4, §4.1): the first flight tests its
+ * own revision (a baseline test); a later one pushes its revision when
+ * that is new and its report, as of then, had no blocker.
  */
 static int judge_branch(struct db *db, const struct import_opts *o,
 			const char *source, const char *branch, long from,
@@ -63,43 +65,39 @@ static int judge_branch(struct db *db, const struct import_opts *o,
 	if ((rc = db_import_gate_flights(db, source, branch, from, &res, err)) < 0)
 		return rc;
 	if (PQntuples(res) && db_long(res, 0, 0) < from) {
-		/* the flight before: what it left pushed */
-		const char *rev = PQgetvalue(res, 0, 1), *target = PQgetvalue(res, 0, 2);
-		int ok = tolerable(db, db_long(res, 0, 0),
-				   !strcmp(PQgetvalue(res, 0, 3), "t"), err);
+		/* the one before, judged already: what it left pushed */
+		int pushed = !strcmp(PQgetvalue(res, 0, 4), "t");
 
-		if (ok < 0) {
-			rc = ok;
-			goto out;
-		}
-		tested = xstrdup(!target[0] || (ok && rev[0]) ? rev : target);
+		tested = xstrdup(PQgetvalue(res, 0, pushed ? 1 : 2));
 		first = 1;
 	}
 	for (int i = first; i < PQntuples(res); i++) {
 		long flight = db_long(res, i, 0);
 		const char *rev = PQgetvalue(res, i, 1);
-		const char *target;
-		int baseline_test, ok;
+		int baseline_test = !tested, pushed = 0;
 
 		if (!rev[0])
 			continue;   /* it did not test the branch's tree */
-		target = tested && tested[0] ? tested : rev;
-		baseline_test = !strcmp(target, rev);
-		if ((rc = db_import_set_target(db, flight, target, baseline_test, err)) < 0)
+		/* its baseline first: the report judges against it */
+		if ((rc = db_import_set_target(db, flight, tested ? tested : rev,
+					       baseline_test, 0, err)) < 0)
 			goto out;
-		if (++*judged % 100 == 0 && o->progress)
-			o->progress(o->progress_arg, "baselines", *judged, 0, 0, 0);
-		if (tested && !baseline_test) {
-			ok = tolerable(db, flight, !strcmp(PQgetvalue(res, i, 3), "t"), err);
-			if (ok < 0) {
-				rc = ok;
+		if (tested && strcmp(tested, rev)) {
+			pushed = tolerable(db, flight, !strcmp(PQgetvalue(res, i, 3), "t"),
+					   err);
+			if (pushed < 0 ||
+			    (pushed && (rc = db_import_set_target(db, flight, tested, 0, 1,
+								  err)) < 0)) {
+				rc = pushed < 0 ? pushed : rc;
 				goto out;
 			}
-			if (!ok)
-				continue;
 		}
-		free(tested);
-		tested = xstrdup(rev);
+		if (++*judged % 100 == 0 && o->progress)
+			o->progress(o->progress_arg, "baselines", *judged, 0, 0, 0);
+		if (!tested || pushed) {
+			free(tested);
+			tested = xstrdup(rev);
+		}
 	}
 	rc = 0;
 out:
@@ -140,13 +138,15 @@ int import_osstest(struct db *db, const struct import_opts *o,
 	memset(&plan, 0, sizeof(plan));
 	if ((rc = db_open_raw(&target, &src, err)) < 0)
 		return err_prefix(err, "the OSSTest database");
-	snprintf(r->source, sizeof(r->source), "%s@%s", PQdb(src->conn),
-		 PQhost(src->conn) && PQhost(src->conn)[0] ? PQhost(src->conn)
-							    : "localhost");
+	if (o->source)
+		snprintf(r->source, sizeof(r->source), "%s", o->source);
+	else
+		snprintf(r->source, sizeof(r->source), "%s@%s", PQdb(src->conn),
+			 PQhost(src->conn) && PQhost(src->conn)[0] ? PQhost(src->conn)
+								    : "localhost");
 	sel = (struct import_select){ r->source, o->branches, o->since,
 				      o->recheck > 0 ? o->recheck : 1000 };
 	if ((rc = db_import_begin(src, db, err)) < 0 ||
-	    (!o->dry_run && (rc = db_import_hosts(src, db, &r->hosts, err)) < 0) ||
 	    (rc = db_import_plan(src, db, &sel, &plan, err)) < 0)
 		goto out;
 	r->fresh = plan.fresh;
@@ -155,6 +155,10 @@ int import_osstest(struct db *db, const struct import_opts *o,
 	for (size_t i = 0; i < plan.unfinished.n; i++)
 		vec_push(&r->unfinished, plan.unfinished.v[i]);
 	if (o->dry_run)
+		goto out;
+	/* hangar's own flights from now on get numbers above the source's */
+	if ((rc = db_import_reserve(db, plan.highest, err)) < 0 ||
+	    (rc = db_import_hosts(src, db, &r->hosts, err)) < 0)
 		goto out;
 	for (size_t at = 0; at < plan.flights.n; at += (size_t)batch) {
 		struct vec part = VEC_INIT;
@@ -180,14 +184,16 @@ int import_osstest(struct db *db, const struct import_opts *o,
 				    (double)r->steps / (now_s() - t0),
 				    at + (size_t)batch >= plan.flights.n);
 	}
-	if ((rc = db_import_finish(db, err)) < 0)
-		goto out;
 	r->seconds = now_s() - t0;
-	if (plan.flights.n) {
-		long from = 0;
+	/* done with the source: what follows is hangar's alone */
+	db_close(src);
+	src = NULL;
+	{
+		long from = 1L << 62;
 		double t1 = now_s();
 
-		strnum_long(plan.flights.v[0], 1, 1L << 62, &from);
+		if (plan.flights.n)
+			strnum_long(plan.flights.v[0], 1, 1L << 62, &from);
 		if ((rc = judge_all(db, o, r->source, from, &r->judged, err)) < 0) {
 			err_prefix(err, "the baselines of the imported gate flights");
 			goto out;

@@ -15,6 +15,7 @@
 
 struct import_opts {
 	const char *dsn;           /* the OSSTest database (libpq conninfo) */
+	const char *source;        /* its name in hangar, or NULL: DBNAME@HOST */
 	const struct vec *branches;   /* only these, or NULL */
 	long since;                /* only flights from this one on, or 0 */
 	long recheck;              /* 0: 1000 */

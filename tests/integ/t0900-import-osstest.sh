@@ -211,6 +211,7 @@ test_expect_success 'an OSSTest database with a history of every kind' '
 	# 106 still running, 107 constructing: skipped; other blessings
 	flight 106 running && build 106 $E &&
 	flight 107 constructing &&
+	flight 150 running &&
 	flight 108 adhoc && build 108 $B &&
 	flight 109 play && build 109 $B &&
 	flight 110 real-bisect && build 110 $B &&
@@ -227,13 +228,14 @@ test_expect_success 'an OSSTest database with a history of every kind' '
 test_expect_success 'the import brings flights, jobs, steps, runvars and hosts' '
 	h import osstest --dsn "$OSS" >imp.out 2>imp.err && cat imp.out &&
 	grep -q "imported 11 flights (11 new, 0 changed)" imp.out &&
-	grep -q "skipped 2 unfinished flights (constructing or running): 106 107" imp.out &&
+	grep -q "skipped 3 unfinished flights (constructing or running): 106 107 150" imp.out &&
 	test "$(q "SELECT count(*) FROM flights WHERE imported_from IS NOT NULL")" = 11 &&
-	test "$(q "SELECT count(*) FROM jobs WHERE flight BETWEEN 100 AND 112")" = "$(osq "SELECT count(*) FROM jobs WHERE flight NOT IN (106, 107)")" &&
-	test "$(q "SELECT count(*) FROM steps WHERE flight BETWEEN 100 AND 112")" = "$(osq "SELECT count(*) FROM steps WHERE flight NOT IN (106, 107)")" &&
-	test "$(q "SELECT count(*) FROM runvars WHERE flight BETWEEN 100 AND 112 AND name <> \$\$osstest_status\$\$")" = "$(osq "SELECT count(*) FROM runvars WHERE flight NOT IN (106, 107)")" &&
+	test "$(q "SELECT count(*) FROM jobs WHERE flight BETWEEN 100 AND 112")" = "$(osq "SELECT count(*) FROM jobs WHERE flight NOT IN (106, 107, 150)")" &&
+	test "$(q "SELECT count(*) FROM steps WHERE flight BETWEEN 100 AND 112")" = "$(osq "SELECT count(*) FROM steps WHERE flight NOT IN (106, 107, 150)")" &&
+	test "$(q "SELECT count(*) FROM runvars WHERE flight BETWEEN 100 AND 112 AND name <> \$\$osstest_status\$\$")" = "$(osq "SELECT count(*) FROM runvars WHERE flight NOT IN (106, 107, 150)")" &&
 	test "$(q "SELECT string_agg(id || \$\$:\$\$ || intent || \$\$:\$\$ || label, \$\$ \$\$ ORDER BY id) FROM flights WHERE id BETWEEN 100 AND 112")" = "100:gate:real 101:gate:real 102:retest:real-retest 103:gate:real 104:gate:real 105:gate:real 108:adhoc:adhoc 109:adhoc:play 110:bisect:real-bisect 111:adhoc:broken 112:gate:real" &&
-	test "$(q "SELECT count(*) FROM flights WHERE id BETWEEN 100 AND 112 AND status = \$\$finished\$\$ AND verdict = \$\$none\$\$")" = 11 &&
+	test "$(q "SELECT count(*) FROM flights WHERE id BETWEEN 100 AND 112 AND status = \$\$finished\$\$")" = 11 &&
+	test "$(q "SELECT string_agg(id || \$\$:\$\$ || verdict || \$\$:\$\$ || pushed, \$\$ \$\$ ORDER BY id) FROM flights WHERE id BETWEEN 100 AND 112")" = "100:no-push:false 101:no-push:false 102:none:false 103:no-push:false 104:push:true 105:no-push:false 108:none:false 109:none:false 110:none:false 111:none:false 112:no-push:false" &&
 	test "$(q "SELECT to_char(started_at AT TIME ZONE \$\$UTC\$\$, \$\$YYYY-MM-DD HH24:MI\$\$) FROM flights WHERE id = 100")" = "2024-01-05 04:00"
 '
 
@@ -264,9 +266,9 @@ test_expect_success 'statuses, step names, dependencies, revisions and hosts are
 	test "$(q "SELECT arch || \$\$ \$\$ || state FROM hosts WHERE name = \$\$rochester0\$\$")" = "arm64 retired"
 '
 
-test_expect_success 'new flights of hangar come after the imported ones' '
+test_expect_success 'new flights of hangar come above the source flights, running ones too' '
 	h request --branch xen-unstable --job build-amd64 >req.out &&
-	test "$(flight_of req.out)" -gt 112 &&
+	test "$(flight_of req.out)" -gt 150 &&
 	h flight cancel "$(flight_of req.out)" >/dev/null
 '
 
@@ -296,7 +298,7 @@ test_expect_success 'a second import is a no-op; a late change is read again, no
 	     UPDATE jobs SET status = \$\$pass\$\$ WHERE flight = 105 AND job = \$\$test-arm64-arm64-xl\$\$;
 	     UPDATE flights SET blessing = \$\$real\$\$ WHERE flight = 106" &&
 	h import osstest --dsn "$OSS" --json >imp3.json && cat imp3.json &&
-	python3 -c "import json; d=json.load(open(\"imp3.json\")); assert (d[\"new\"], d[\"changed\"], d[\"unfinished\"]) == (1, 1, [107]), d" &&
+	python3 -c "import json; d=json.load(open(\"imp3.json\")); assert (d[\"new\"], d[\"changed\"], d[\"unfinished\"]) == (1, 1, [107, 150]), d" &&
 	test "$(q "SELECT count(*) FROM steps WHERE flight = 105")" = "$(osq "SELECT count(*) FROM steps WHERE flight = 105")" &&
 	test "$(q "SELECT status FROM jobs WHERE flight = 105 AND job = \$\$test-arm64-arm64-xl\$\$")" = pass &&
 	test "$(q "SELECT count(*) FROM flights WHERE id = 106 AND intent = \$\$gate\$\$")" = 1 &&
