@@ -43,6 +43,7 @@ static const char *const temp_tables[] = {
 	"os_steps (flight bigint, job text, stepno int, step text, status text, "
 	"testid text, started bigint, finished bigint, logfile text)",
 	"os_runvars (flight bigint, job text, name text, val text, synth boolean)",
+	"os_xbuilt (flight bigint, job text, name text, val text)",
 	"os_hosts (name text)",
 	"os_hostflags (host text, flag text)",
 	"os_hostprops (host text, name text, val text)",
@@ -489,10 +490,34 @@ static const char *const batch_sql[] = {
 	"v.name LIKE 'built\\_revision\\_%' AS built FROM src s "
 	"JOIN runvars v ON v.flight = s.vf AND v.job = s.vj "
 	"WHERE (v.name LIKE 'built\\_revision\\_%' OR v.name LIKE 'revision\\_%') "
-	"AND s.vj NOT LIKE 'build-%-prev' AND v.val <> '') "
+	"AND s.vj NOT LIKE 'build-%-prev' AND v.val <> '' "
+	"UNION ALL SELECT r.flight, substr(x.name, 16), x.val, true FROM os_runvars r "
+	"JOIN os_xbuilt x ON x.flight = split_part(r.val, '.', 1)::bigint "
+	"AND x.job = substr(r.val, strpos(r.val, '.') + 1) "
+	"WHERE r.name LIKE '%buildjob' AND r.val ~ '^[0-9]+\\.' "
+	"AND x.job NOT LIKE 'build-%-prev' AND x.val <> ''), "
+	/* builds of one tree that disagree: no revision of it, so never a
+	 * baseline (OSSTest rejects such a flight) */
+	"agg AS (SELECT f, tree, bool_or(built) AS any_built, "
+	"count(DISTINCT val) FILTER (WHERE built) AS nbuilt FROM vals GROUP BY f, tree) "
 	"INSERT INTO flight_revisions (flight, tree, revision) "
-	"SELECT DISTINCT ON (f, tree) f, tree, val FROM vals "
-	"GROUP BY f, tree, val, built ORDER BY f, tree, built DESC, count(*) DESC, val",
+	"SELECT DISTINCT ON (v.f, v.tree) v.f, v.tree, v.val FROM vals v "
+	"JOIN agg a ON a.f = v.f AND a.tree = v.tree "
+	"WHERE NOT a.any_built OR (v.built AND a.nbuilt = 1) "
+	"GROUP BY v.f, v.tree, v.val, v.built "
+	"ORDER BY v.f, v.tree, v.built DESC, count(*) DESC, v.val",
+	/* a branch whose tree was not known when it came (a placeholder
+	 * named like it): the tree its flights tested, chosen as above */
+	"INSERT INTO trees (name, url, retired) SELECT DISTINCT r.tree, "
+	"'osstest:' || r.tree, true FROM flight_revisions r "
+	"WHERE r.flight IN (SELECT flight FROM os_flights) ON CONFLICT (name) DO NOTHING",
+	"UPDATE branches b SET tree = p.tree FROM (SELECT DISTINCT ON (o.branch) "
+	"o.branch, r.tree FROM os_flights o JOIN flight_revisions r ON r.flight = o.flight "
+	"GROUP BY o.branch, r.tree ORDER BY o.branch, r.tree = CASE WHEN o.branch "
+	"LIKE 'qemu-upstream-%' OR o.branch = 'qemu-mainline' THEN 'qemuu' "
+	"ELSE split_part(o.branch, '-', 1) END DESC, count(DISTINCT r.revision) DESC, "
+	"r.tree) p WHERE b.name = p.branch AND b.retired AND b.tree = b.name "
+	"AND b.tree <> p.tree",
 	/* a retest (real-retest) belongs to the newest gate flight before it
 	 * that tested the same revision of the branch's tree */
 	"UPDATE flights r SET retest_of = o.id FROM (SELECT DISTINCT ON (x.id) "
@@ -521,8 +546,8 @@ int db_import_batch(struct db *src, struct db *db, const char *source,
 	c->flights = (long)flights->n;
 	rc = source_begin(src, err);
 	if (rc == 0)
-		rc = db_exec(db, err, "TRUNCATE os_flights, os_jobs, os_steps, os_runvars",
-			     0, NULL);
+		rc = db_exec(db, err, "TRUNCATE os_flights, os_jobs, os_steps, "
+			     "os_runvars, os_xbuilt", 0, NULL);
 	if (rc == 0) {
 		sql = xasprintf("SELECT f.flight, f.started, f.blessing, f.branch, "
 				FINGERPRINT " FROM flights f WHERE f.flight = "
@@ -560,12 +585,25 @@ int db_import_batch(struct db *src, struct db *db, const char *source,
 		rc = copy_rows(src, db, sql, "os_runvars", &c->runvars, err);
 		free(sql);
 	}
+	if (rc == 0) {
+		/* what the builds of other flights that these use (FLIGHT.JOB)
+		 * built: such a flight may not be imported (another branch,
+		 * before --since) */
+		sql = xasprintf("SELECT v.flight, v.job, v.name, v.val FROM runvars v "
+				"JOIN (SELECT DISTINCT split_part(r.val, '.', 1)::int AS f, "
+				"substr(r.val, strpos(r.val, '.') + 1) AS j FROM runvars r "
+				"WHERE r.flight = ANY('%s'::int[]) AND r.name LIKE '%%buildjob' "
+				"AND r.val ~ '^[0-9]+\\.') x ON v.flight = x.f AND v.job = x.j "
+				"WHERE v.name LIKE 'built\\_revision\\_%%'", ids);
+		rc = copy_rows(src, db, sql, "os_xbuilt", NULL, err);
+		free(sql);
+	}
 	free(ids);
 	rc = source_end(src, rc, err);
 	/* the planner's view of what just came (temporary tables have none) */
 	if (rc == 0)
-		rc = db_exec(db, err, "ANALYZE os_flights, os_jobs, os_steps, os_runvars",
-			     0, NULL);
+		rc = db_exec(db, err, "ANALYZE os_flights, os_jobs, os_steps, os_runvars, "
+			     "os_xbuilt", 0, NULL);
 	if (rc < 0)
 		return rc;
 	if (db_begin(db, err) < 0)

@@ -72,14 +72,49 @@ static int db_connect(const char *conninfo, const char *where, struct db **ret,
 	return 0;
 }
 
+/* A conninfo to name in messages: any password in it masked, in both
+ * forms ("password=..." and "postgresql://user:...@"). */
+static char *conninfo_shown(const char *conninfo)
+{
+	char *out = xstrdup(conninfo), *p;
+
+	if ((p = strstr(out, "password=")) != NULL) {
+		size_t val = strcspn(p + 9, " \t");
+		char *rest = xstrdup(p + 9 + val);
+
+		p[9] = '\0';
+		p = xasprintf("%s***%s", out, rest);
+		free(rest);
+		free(out);
+		out = p;
+	}
+	if ((p = strstr(out, "://")) != NULL) {
+		char *at = strchr(p + 3, '@'), *colon = strchr(p + 3, ':');
+
+		if (at && colon && colon < at) {
+			char *masked;
+
+			*colon = '\0';
+			masked = xasprintf("%s:***%s", out, at);
+			free(out);
+			out = masked;
+		}
+	}
+	return out;
+}
+
 int db_open_raw(const struct db_target *target, struct db **ret,
 		struct err *err)
 {
 	char *conninfo, *where;
 	int rc;
 
-	if (target->database)
-		return db_connect(target->database, target->database, ret, err);
+	if (target->database) {
+		where = conninfo_shown(target->database);
+		rc = db_connect(target->database, where, ret, err);
+		free(where);
+		return rc;
+	}
 	rc = db_cluster_ensure(target->state, err);
 	if (rc < 0)
 		return rc;

@@ -213,6 +213,7 @@ test_expect_success 'an OSSTest database with a history of every kind' '
 	flight 107 constructing &&
 	flight 150 running &&
 	flight 108 adhoc && build 108 $B &&
+	job 108 build-i386 build pass && rv 108 build-i386 built_revision_xen $A true &&
 	flight 109 play && build 109 $B &&
 	flight 110 real-bisect && build 110 $B &&
 	flight 111 broken && build 111 $B &&
@@ -222,20 +223,24 @@ test_expect_success 'an OSSTest database with a history of every kind' '
 	rv 112 build-amd64-pvops revision_linux 1111111111111111111111111111111111111111 &&
 	rv 112 build-amd64-pvops revision_xen $C &&
 	step 112 build-amd64-pvops 1 ts-kernel-build pass kernel-build &&
+	# 113: the smoke branch, with the build of 106 (still running there,
+	# so not imported): its revision from that build all the same
+	flight 113 real xen-unstable-smoke &&
+	test_job 113 test-amd64-amd64-xl amd64 huxelrebe1 106.build-amd64 pass &&
 	test "$(osq "SELECT count(*) FROM steps")" -gt 40
 '
 
 test_expect_success 'the import brings flights, jobs, steps, runvars and hosts' '
 	h import osstest --dsn "$OSS" >imp.out 2>imp.err && cat imp.out &&
-	grep -q "imported 11 flights (11 new, 0 changed)" imp.out &&
+	grep -q "imported 12 flights (12 new, 0 changed)" imp.out &&
 	grep -q "skipped 3 unfinished flights (constructing or running): 106 107 150" imp.out &&
-	test "$(q "SELECT count(*) FROM flights WHERE imported_from IS NOT NULL")" = 11 &&
-	test "$(q "SELECT count(*) FROM jobs WHERE flight BETWEEN 100 AND 112")" = "$(osq "SELECT count(*) FROM jobs WHERE flight NOT IN (106, 107, 150)")" &&
-	test "$(q "SELECT count(*) FROM steps WHERE flight BETWEEN 100 AND 112")" = "$(osq "SELECT count(*) FROM steps WHERE flight NOT IN (106, 107, 150)")" &&
-	test "$(q "SELECT count(*) FROM runvars WHERE flight BETWEEN 100 AND 112 AND name <> \$\$osstest_status\$\$")" = "$(osq "SELECT count(*) FROM runvars WHERE flight NOT IN (106, 107, 150)")" &&
-	test "$(q "SELECT string_agg(id || \$\$:\$\$ || intent || \$\$:\$\$ || label, \$\$ \$\$ ORDER BY id) FROM flights WHERE id BETWEEN 100 AND 112")" = "100:gate:real 101:gate:real 102:retest:real-retest 103:gate:real 104:gate:real 105:gate:real 108:adhoc:adhoc 109:adhoc:play 110:bisect:real-bisect 111:adhoc:broken 112:gate:real" &&
-	test "$(q "SELECT count(*) FROM flights WHERE id BETWEEN 100 AND 112 AND status = \$\$finished\$\$")" = 11 &&
-	test "$(q "SELECT string_agg(id || \$\$:\$\$ || verdict || \$\$:\$\$ || pushed, \$\$ \$\$ ORDER BY id) FROM flights WHERE id BETWEEN 100 AND 112")" = "100:no-push:false 101:no-push:false 102:none:false 103:no-push:false 104:push:true 105:no-push:false 108:none:false 109:none:false 110:none:false 111:none:false 112:no-push:false" &&
+	test "$(q "SELECT count(*) FROM flights WHERE imported_from IS NOT NULL")" = 12 &&
+	test "$(q "SELECT count(*) FROM jobs WHERE flight BETWEEN 100 AND 113")" = "$(osq "SELECT count(*) FROM jobs WHERE flight NOT IN (106, 107, 150)")" &&
+	test "$(q "SELECT count(*) FROM steps WHERE flight BETWEEN 100 AND 113")" = "$(osq "SELECT count(*) FROM steps WHERE flight NOT IN (106, 107, 150)")" &&
+	test "$(q "SELECT count(*) FROM runvars WHERE flight BETWEEN 100 AND 113 AND name <> \$\$osstest_status\$\$")" = "$(osq "SELECT count(*) FROM runvars WHERE flight NOT IN (106, 107, 150)")" &&
+	test "$(q "SELECT string_agg(id || \$\$:\$\$ || intent || \$\$:\$\$ || label, \$\$ \$\$ ORDER BY id) FROM flights WHERE id BETWEEN 100 AND 113")" = "100:gate:real 101:gate:real 102:retest:real-retest 103:gate:real 104:gate:real 105:gate:real 108:adhoc:adhoc 109:adhoc:play 110:bisect:real-bisect 111:adhoc:broken 112:gate:real 113:gate:real" &&
+	test "$(q "SELECT count(*) FROM flights WHERE id BETWEEN 100 AND 113 AND status = \$\$finished\$\$")" = 12 &&
+	test "$(q "SELECT string_agg(id || \$\$:\$\$ || verdict || \$\$:\$\$ || pushed, \$\$ \$\$ ORDER BY id) FROM flights WHERE id BETWEEN 100 AND 113")" = "100:no-push:false 101:no-push:false 102:none:false 103:no-push:false 104:push:true 105:no-push:false 108:none:false 109:none:false 110:none:false 111:none:false 112:no-push:false 113:no-push:false" &&
 	test "$(q "SELECT to_char(started_at AT TIME ZONE \$\$UTC\$\$, \$\$YYYY-MM-DD HH24:MI\$\$) FROM flights WHERE id = 100")" = "2024-01-05 04:00"
 '
 
@@ -254,7 +259,12 @@ test_expect_success 'statuses, step names, dependencies, revisions and hosts are
 	test "$(q "SELECT revision FROM flight_revisions WHERE flight = 104 AND tree = \$\$xen\$\$")" = "$C" &&
 	test "$(q "SELECT revision FROM flight_revisions WHERE flight = 102 AND tree = \$\$xen\$\$")" = "$B" &&
 	test "$(q "SELECT revision FROM flight_revisions WHERE flight = 105 AND tree = \$\$xen\$\$")" = "$D" &&
+	test "$(q "SELECT revision FROM flight_revisions WHERE flight = 113 AND tree = \$\$xen\$\$")" = "$E" &&
+	test "$(q "SELECT count(*) FROM job_deps WHERE flight = 113")" = 0 &&
+	test "$(q "SELECT count(*) FROM flight_revisions WHERE flight = 108")" = 0 &&
+	test "$(q "SELECT revision FROM flight_revisions WHERE flight = 109 AND tree = \$\$xen\$\$")" = "$B" &&
 	test "$(q "SELECT tree || \$\$ \$\$ || retired FROM branches WHERE name = \$\$linux-linus\$\$")" = "linux true" &&
+	test "$(q "SELECT tree FROM branches WHERE name = \$\$xen-unstable-smoke\$\$")" = xen &&
 	test "$(q "SELECT retired FROM branches WHERE name = \$\$xen-unstable\$\$")" = f &&
 	test "$(q "SELECT string_agg(host || \$\$/\$\$ || ident, \$\$ \$\$ ORDER BY ident) FROM allocations WHERE flight = 101 AND job = \$\$test-amd64-amd64-pair\$\$")" = "huxelrebe1/dst_host godello0/src_host" &&
 	test "$(q "SELECT count(*) FROM allocations WHERE released_at IS NULL")" = 0 &&
