@@ -266,7 +266,7 @@ int db_import_plan(struct db *src, struct db *db, const struct import_select *se
 		       "SELECT string_agg(l.flight::text, ', ' ORDER BY l.flight), count(*) "
 		       "FROM os_list l JOIN flights f ON f.id = l.flight "
 		       "WHERE f.imported_from IS DISTINCT FROM $1 "
-		       "AND l.blessing NOT IN ('constructing', 'running')",
+		       "AND coalesce(l.blessing, '') NOT IN ('constructing', 'running')",
 		       1, (const char *[]){ sel->source });
 	if (!res) {
 		rc = err->code;
@@ -295,7 +295,8 @@ int db_import_plan(struct db *src, struct db *db, const struct import_select *se
 	/* the newest imported flights again: did any change since? */
 	res = db_query(db, err,
 		       "SELECT id FROM (SELECT f.id FROM flights f JOIN os_list l "
-		       "ON l.flight = f.id AND l.blessing NOT IN ('constructing', 'running') "
+		       "ON l.flight = f.id "
+		       "AND coalesce(l.blessing, '') NOT IN ('constructing', 'running') "
 		       "WHERE f.imported_from = $1 ORDER BY f.id DESC LIMIT $2::bigint) x "
 		       "ORDER BY id",
 		       2, (const char *[]){ sel->source, recheck_n });
@@ -322,7 +323,7 @@ int db_import_plan(struct db *src, struct db *db, const struct import_select *se
 		       "SELECT l.flight, f.id IS NULL FROM os_list l "
 		       "LEFT JOIN flights f ON f.id = l.flight "
 		       "LEFT JOIN os_fp p ON p.flight = l.flight "
-		       "WHERE l.blessing NOT IN ('constructing', 'running') "
+		       "WHERE coalesce(l.blessing, '') NOT IN ('constructing', 'running') "
 		       "AND (f.id IS NULL OR (p.flight IS NOT NULL "
 		       "AND f.import_fingerprint IS DISTINCT FROM p.fp)) "
 		       "ORDER BY l.flight",

@@ -225,6 +225,7 @@ test_expect_success 'an OSSTest database with a history of every kind' '
 	step 112 build-amd64-pvops 1 ts-kernel-build pass kernel-build &&
 	# 113: the smoke branch, with the build of 106 (still running there,
 	# so not imported): its revision from that build all the same
+	osq "INSERT INTO flights VALUES (114, $T0, NULL, \$\$xen-unstable\$\$, NULL)" &&
 	flight 113 real xen-unstable-smoke &&
 	test_job 113 test-amd64-amd64-xl amd64 huxelrebe1 106.build-amd64 pass &&
 	test "$(osq "SELECT count(*) FROM steps")" -gt 40
@@ -232,14 +233,14 @@ test_expect_success 'an OSSTest database with a history of every kind' '
 
 test_expect_success 'the import brings flights, jobs, steps, runvars and hosts' '
 	h import osstest --dsn "$OSS" >imp.out 2>imp.err && cat imp.out &&
-	grep -q "imported 12 flights (12 new, 0 changed)" imp.out &&
+	grep -q "imported 13 flights (13 new, 0 changed)" imp.out &&
 	grep -q "skipped 3 unfinished flights (constructing or running): 106 107 150" imp.out &&
-	test "$(q "SELECT count(*) FROM flights WHERE imported_from IS NOT NULL")" = 12 &&
+	test "$(q "SELECT count(*) FROM flights WHERE imported_from IS NOT NULL")" = 13 &&
 	test "$(q "SELECT count(*) FROM jobs WHERE flight BETWEEN 100 AND 113")" = "$(osq "SELECT count(*) FROM jobs WHERE flight NOT IN (106, 107, 150)")" &&
 	test "$(q "SELECT count(*) FROM steps WHERE flight BETWEEN 100 AND 113")" = "$(osq "SELECT count(*) FROM steps WHERE flight NOT IN (106, 107, 150)")" &&
 	test "$(q "SELECT count(*) FROM runvars WHERE flight BETWEEN 100 AND 113 AND name <> \$\$osstest_status\$\$")" = "$(osq "SELECT count(*) FROM runvars WHERE flight NOT IN (106, 107, 150)")" &&
-	test "$(q "SELECT string_agg(id || \$\$:\$\$ || intent || \$\$:\$\$ || label, \$\$ \$\$ ORDER BY id) FROM flights WHERE id BETWEEN 100 AND 113")" = "100:gate:real 101:gate:real 102:retest:real-retest 103:gate:real 104:gate:real 105:gate:real 108:adhoc:adhoc 109:adhoc:play 110:bisect:real-bisect 111:adhoc:broken 112:gate:real 113:gate:real" &&
-	test "$(q "SELECT count(*) FROM flights WHERE id BETWEEN 100 AND 113 AND status = \$\$finished\$\$")" = 12 &&
+	test "$(q "SELECT string_agg(id || \$\$:\$\$ || intent || \$\$:\$\$ || coalesce(label, \$\$-\$\$), \$\$ \$\$ ORDER BY id) FROM flights WHERE id BETWEEN 100 AND 114")" = "100:gate:real 101:gate:real 102:retest:real-retest 103:gate:real 104:gate:real 105:gate:real 108:adhoc:adhoc 109:adhoc:play 110:bisect:real-bisect 111:adhoc:broken 112:gate:real 113:gate:real 114:adhoc:-" &&
+	test "$(q "SELECT count(*) FROM flights WHERE id BETWEEN 100 AND 114 AND status = \$\$finished\$\$")" = 13 &&
 	test "$(q "SELECT string_agg(id || \$\$:\$\$ || verdict || \$\$:\$\$ || pushed, \$\$ \$\$ ORDER BY id) FROM flights WHERE id BETWEEN 100 AND 113")" = "100:no-push:false 101:no-push:false 102:none:false 103:no-push:false 104:push:true 105:no-push:false 108:none:false 109:none:false 110:none:false 111:none:false 112:no-push:false 113:no-push:false" &&
 	test "$(q "SELECT to_char(started_at AT TIME ZONE \$\$UTC\$\$, \$\$YYYY-MM-DD HH24:MI\$\$) FROM flights WHERE id = 100")" = "2024-01-05 04:00"
 '
