@@ -83,7 +83,8 @@ int cmd_bisect(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
 /* `hangar flight report`: the stored report of a decided flight, else
  * the flight judged now. */
-int cli_flight_report(struct cli *cli, struct db *db, long flight, int json);
+int cli_flight_report(struct cli *cli, struct db *db, long flight, int json,
+		      int now);
 /* Judges the flight n times (load, classify, JSON and mail); prints the
  * median and fastest times, for the benchmarks. */
 int cli_flight_report_bench(struct cli *cli, struct db *db, long flight, int n);

@@ -21,7 +21,7 @@
 
 const char cmd_flight_usage[] =
 	"hangar flight list [--limit N] [--json] | show F [--json] |\n"
-	"              report F [--json] | log F JOB [STEP] | cancel F |\n"
+	"              report F [--json] [--now] | log F JOB [STEP] | cancel F |\n"
 	"              rerun F [JOB] [--wait] | wait F [--timeout S]\n"
 	"\n"
 	"  list    the newest flights: status, verdict, job counts\n"
@@ -30,7 +30,10 @@ const char cmd_flight_usage[] =
 	"          console captures\n"
 	"  report  the flight judged against its baseline: OSSTest's mail\n"
 	"          (--json: the report JSON); a decided gate flight's is the\n"
-	"          one stored (and mailed) when it was decided\n"
+	"          one stored (and mailed) when it was decided, followed by\n"
+	"          where today's judgement would differ; --now: judged today,\n"
+	"          with where that differs from the decision (JSON: the\n"
+	"          members \"decided\" and \"differences\")\n"
 	"          (--bench N: judge it N times, print the median time)\n"
 	"  rerun   a new ad-hoc flight of the same revisions: every job, or\n"
 	"          JOB (reusing the flight's passing builds); prints 'flight N'\n"
@@ -316,6 +319,7 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 		{ "limit", required_argument, NULL, 'l' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "bench", required_argument, NULL, 'b' },
+		{ "now", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err err = ERR_INIT;
@@ -323,12 +327,14 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 	const char *sub;
 	struct db *db;
 	json_t *f = NULL;
-	int json = 0, c, rc;
+	int json = 0, now = 0, c, rc;
 
 	optind = 0;
 	while ((c = cli_getopt(argc, argv, opts, cmd_flight_usage)) != -1) {
 		if (c == 'j')
 			json = 1;
+		else if (c == 'n')
+			now = 1;
 		else if (c == 'l' && strnum_long(optarg, 1, 100000, &limit) < 0)
 			return cli_usage_error(cmd_flight_usage, "--limit: 1 to 100000");
 		else if (c == 't' && strnum_duration(optarg, 1, 30 * 86400, &timeout) < 0)
@@ -400,7 +406,7 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 	} else if (!strcmp(sub, "report") && bench) {
 		rc = cli_flight_report_bench(cli, db, id, (int)bench);
 	} else if (!strcmp(sub, "report")) {
-		rc = cli_flight_report(cli, db, id, json);
+		rc = cli_flight_report(cli, db, id, json, now);
 	} else if (db_flight_json(db, id, &f, &err) < 0) {
 		rc = cli_fail(&err);
 	} else if (!strcmp(sub, "log")) {

@@ -250,44 +250,47 @@ static int gate_wait(struct cli *cli, struct db *db, const char *branch,
 	return rc;
 }
 
-/* Prints the stored report of a decided flight (JSON or mail). */
+/*
+ * Prints a flight's report (JSON or mail): a decided flight's as stored
+ * when it was decided, or (now) judged today; the mail ends with where
+ * today's judgement differs from the decision.
+ */
 static int gate_print_report(struct cli *cli, struct db *db, long flight,
-			     int json)
+			     int json, int now)
 {
 	struct err err = ERR_INIT;
-	char *j = NULL, *text = NULL;
-	int rc = 0;
+	struct gate_conf c;
+	struct buf text = BUF_INIT;
+	struct vec diff = VEC_INIT;
+	json_t *o = NULL;
 
-	if (db_gate_stored_report(db, flight, &j, &text, &err) < 0)
+	gate_conf_of(cli, &c);
+	if (gate_report_view(db, &c, flight, now, &o, json ? NULL : &text,
+			     json ? NULL : &diff, NULL, &err) < 0)
 		return cli_fail(&err);
-	if (!j || !text) {
-		struct gate_conf c;
-		struct buf b = BUF_INIT;
-		json_t *o = NULL;
-
-		gate_conf_of(cli, &c);
-		if (gate_report(db, &c, flight, &o, json ? NULL : &b, &err) < 0)
-			rc = cli_fail(&err);
-		else if (json)
-			cli_print_json(o);
-		else
-			fputs(b.buf ? b.buf : "", stdout);
-		if (!json)
-			json_decref(o);
-		buf_release(&b);
-	} else if (json) {
-		cli_print_json(json_loads(j, 0, NULL));
-	} else {
-		fputs(text, stdout);
+	if (json) {
+		cli_print_json(o);
+		return 0;
 	}
-	free(j);
-	free(text);
-	return rc;
+	fputs(text.buf ? text.buf : "", stdout);
+	if (diff.n) {
+		printf("\n%s\n", now ? "Today's judgement differs from the decision "
+					"made when the flight ended:"
+				      : "Judged today, this flight would differ "
+					"(hangar flight report --now):");
+		for (size_t i = 0; i < diff.n; i++)
+			printf("  %s\n", diff.v[i]);
+	}
+	json_decref(o);
+	buf_release(&text);
+	vec_clear(&diff);
+	return 0;
 }
 
-int cli_flight_report(struct cli *cli, struct db *db, long flight, int json)
+int cli_flight_report(struct cli *cli, struct db *db, long flight, int json,
+		      int now)
 {
-	return gate_print_report(cli, db, flight, json);
+	return gate_print_report(cli, db, flight, json, now);
 }
 
 static long long bench_now_us(void)
@@ -390,7 +393,7 @@ int cmd_gate(struct cli *cli, int argc, char **argv)
 			if (wait && res.flight) {
 				rc = gate_wait(cli, db, branch, res.flight, timeout, 0);
 				if (rc == 0)
-					rc = gate_print_report(cli, db, res.flight, json);
+					rc = gate_print_report(cli, db, res.flight, json, 0);
 			}
 		}
 	}

@@ -689,8 +689,7 @@ int db_import_gate_flights(struct db *db, const char *source, const char *branch
 			"WHERE p.imported_from = $1 AND p.branch = $2 AND p.intent = 'gate' "
 			"AND p.target_revision IS NOT NULL AND p.id < $3::bigint), $3::bigint)) "
 			"SELECT g.id, coalesce(r.revision, ''), coalesce(g.target_revision, ''), "
-			"NOT EXISTS (SELECT 1 FROM jobs j WHERE j.flight = g.id "
-			"AND j.status <> 'pass'), g.pushed "
+			"g.pushed "
 			"FROM g JOIN branches b ON b.name = $2 "
 			"LEFT JOIN flight_revisions r ON r.flight = g.id AND r.tree = b.tree "
 			"ORDER BY g.id",
@@ -715,4 +714,19 @@ int db_import_set_target(struct db *db, long flight, const char *target,
 		       "OR verdict = 'none')",
 		       4, (const char *[]){ num, target, baseline_test ? "t" : "f",
 					    pushed ? "t" : "f" });
+}
+
+int db_import_set_report(struct db *db, long flight, const char *json,
+			 const char *text, const char *push_log,
+			 struct err *err)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%ld", flight);
+	return db_exec(db, err,
+		       "UPDATE flights SET report = $2::jsonb, report_text = $3, "
+		       "push_log = $4 WHERE id = $1::bigint "
+		       "AND (report IS DISTINCT FROM $2::jsonb "
+		       "OR report_text IS DISTINCT FROM $3)",
+		       4, (const char *[]){ num, json, text, push_log });
 }

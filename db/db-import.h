@@ -59,8 +59,8 @@ int db_import_reserve(struct db *db, long highest, struct err *err);
  * The gate flights of source on branch from flight `from` on (with the
  * newest judged one before it that tested the branch's tree, if any,
  * first), ascending: id, the revision of the branch's tree (or ""), its
- * target revision so far (or ""), whether every job passed, whether it
- * pushed. For the baselines (flights/import.c).
+ * target revision so far (or ""), whether it pushed. For the baselines
+ * (flights/import.c).
  */
 int db_import_gate_flights(struct db *db, const char *source, const char *branch,
 			   long from, PGresult **res, struct err *err);
@@ -71,5 +71,9 @@ int db_import_branches(struct db *db, const char *source, long from,
 /* A judged gate flight: its baseline, and what OSSTest did after it. */
 int db_import_set_target(struct db *db, long flight, const char *target,
 			 int baseline_test, int pushed, struct err *err);
+/* Its report as judged when it ended (JSON text, the mail, the push). */
+int db_import_set_report(struct db *db, long flight, const char *json,
+			 const char *text, const char *push_log,
+			 struct err *err);
 
 #endif

@@ -24,6 +24,8 @@ struct rep_load {
 	char fl[32];
 	char what[48];     /* "flight N", for errors */
 	char before[32];   /* only flights below this one count ("0": all) */
+	char main[32];     /* the flight reported (its heisen flights' too) */
+	int push_starved;  /* the branch pushes with starved jobs */
 };
 
 static int rep_flight_row(struct rep_load *l, const struct report *parent)
@@ -37,7 +39,8 @@ static int rep_flight_row(struct rep_load *l, const struct report *parent)
 			   "f.target_revision, b.tree, "
 			   "array_to_string(b.allow, E'\\n'), f.push_log, "
 			   "coalesce((SELECT max(t.id) FROM flights t "
-			   "WHERE t.retest_of = f.id), 0) "
+			   "WHERE t.retest_of = f.id), 0), "
+			   "coalesce(b.push_starved, false) "
 			   "FROM flights f LEFT JOIN branches b ON b.name = f.branch "
 			   "WHERE f.id = $1",
 			   1, (const char *[]){ l->fl });
@@ -51,6 +54,7 @@ static int rep_flight_row(struct rep_load *l, const struct report *parent)
 	r->retest_of = db_long(res, 0, 6);
 	r->push_log = db_dup(res, 0, 10);
 	r->retest_flight = db_long(res, 0, 11);
+	l->push_starved = !strcmp(PQgetvalue(res, 0, 12), "t");
 	if (parent) {
 		/* a heisenbug's flight is judged against the same baseline */
 		r->branch = xstrdup_or_null(parent->branch);
@@ -116,7 +120,7 @@ static int rep_jobs_and_failures(struct rep_load *l)
 		       "array_to_string(ARRAY(SELECT v.val FROM runvars v "
 		       "WHERE v.flight = j.flight AND v.job = j.job "
 		       "AND v.name ~ '^host[0-9]*$' ORDER BY length(v.name), v.name), ' '), "
-		       "s.stepno, s.name, s.status "
+		       "s.stepno, s.name, s.status, j.wait_reason "
 		       "FROM jobs j LEFT JOIN steps s ON s.flight = j.flight "
 		       "AND s.job = j.job AND s.attempt = j.attempt "
 		       "AND s.status NOT IN ('pass', 'skip') "
@@ -145,6 +149,10 @@ static int rep_jobs_and_failures(struct rep_load *l)
 				f->status = report_str(r, j->status);
 				f->job_level = 1;
 				f->build = j->build;
+				if (!strcmp(j->status, "starved")) {
+					f->reason = report_str(r, PQgetvalue(res, i, 7));
+					f->starved_blocks = !l->push_starved;
+				}
 				continue;
 			}
 		}
@@ -154,6 +162,7 @@ static int rep_jobs_and_failures(struct rep_load *l)
 		f->step = report_str(r, PQgetvalue(res, i, 5));
 		f->status = report_str(r, PQgetvalue(res, i, 6));
 		f->build = j->build;
+		f->starved_blocks = !l->push_starved;
 	}
 	PQclear(res);
 	return 0;
@@ -186,7 +195,7 @@ static int rep_ever_passed(struct rep_load *l, const char *jobs,
 		       "SELECT p.job || ' ' || p.step FROM step_passes p "
 		       "JOIN unnest($2::text[], $3::text[]) AS q(job, step) "
 		       "ON p.job = q.job AND p.step = q.step WHERE p.branch = $1 "
-		       "AND ($4::bigint = 0 OR p.first_flight < $4::bigint)",
+		       "AND ($4::bigint = 0 OR p.first_flight <= $4::bigint)",
 		       4, (const char *[]){ r->branch, jobs, steps, l->before });
 	if (!res)
 		return l->err->code;
@@ -307,8 +316,12 @@ static const char *rep_tested_rev(const struct report *r)
 	return NULL;
 }
 
-/* For each failure, the newest other flight of the same new revision
- * (gate, bisect or retest) where that step passed. */
+/*
+ * For each failure, the newest other finished flight of the same new
+ * revision (gate, bisect or retest) where that step passed. Only a flight
+ * that ended justifies a heisenbug: its own failures are judged with it.
+ * As of a flight (before), the flights up to it and its retest count.
+ */
 static int rep_pass_in(struct rep_load *l, const char *jobs, const char *steps)
 {
 	struct report *r = l->r;
@@ -323,10 +336,11 @@ static int rep_pass_in(struct rep_load *l, const char *jobs, const char *steps)
 		       "AND s.status = 'pass' "
 		       "WHERE fr.tree = $1 AND fr.revision = $2 AND f.branch = $3 "
 		       "AND f.intent IN ('gate', 'bisect', 'retest') AND f.id <> $4 "
-		       "AND ($7::bigint = 0 OR f.id < $7::bigint OR f.retest_of = $4::bigint) "
+		       "AND f.status = 'finished' "
+		       "AND ($7::bigint = 0 OR f.id <= $7::bigint OR f.retest_of = $8::bigint) "
 		       "GROUP BY s.job, s.name",
-		       7, (const char *[]){ r->tree, rep_tested_rev(r), r->branch,
-					    l->fl, jobs, steps, l->before });
+		       8, (const char *[]){ r->tree, rep_tested_rev(r), r->branch,
+					    l->fl, jobs, steps, l->before, l->main });
 	if (!res)
 		return l->err->code;
 	for (int i = 0; i < PQntuples(res); i++)
@@ -342,25 +356,38 @@ static int rep_load_one(struct db *db, long flight, long before,
 			struct report *r, const struct report *parent,
 			struct err *err);
 
-/* The flights the failures passed in, each with its own failures. */
-static int rep_subs(struct rep_load *l)
+/* OSSTest looks at the newest 1000 flights of a branch for a pass */
+#define HEISEN_FLIGHTS_MAX 1000
+
+/*
+ * The flights where a failure passed, each with its own failures and
+ * where those passed in turn (OSSTest's recursion through its heisen
+ * flights): each flight once, never the flight reported itself.
+ */
+static int rep_subs(struct rep_load *l, long before)
 {
 	struct report *r = l->r;
 
-	for (size_t k = 0; k < r->nfails; k++) {
-		long id = r->fails[k].pass_in;
-		size_t i;
+	/* k = -1: the flight's own failures, then each sub's */
+	for (long k = -1; k < (long)r->nsubs; k++) {
+		size_t nf = k < 0 ? r->nfails : r->subs[k].nfails;
 
-		if (!id)
-			continue;
-		for (i = 0; i < r->nsubs && r->subs[i].flight != id; i++)
-			;
-		if (i < r->nsubs)
-			continue;
-		r->subs = xrealloc(r->subs, (r->nsubs + 1) * sizeof(*r->subs));
-		report_init(&r->subs[r->nsubs]);
-		if (rep_load_one(l->db, id, 0, &r->subs[r->nsubs++], r, l->err) < 0)
-			return l->err->code;
+		for (size_t i = 0; i < nf; i++) {
+			long id = (k < 0 ? r->fails : r->subs[k].fails)[i].pass_in;
+			size_t j;
+
+			if (!id || id == r->flight)
+				continue;
+			for (j = 0; j < r->nsubs && r->subs[j].flight != id; j++)
+				;
+			if (j < r->nsubs || r->nsubs >= HEISEN_FLIGHTS_MAX)
+				continue;
+			r->subs = xrealloc(r->subs, (r->nsubs + 1) * sizeof(*r->subs));
+			report_init(&r->subs[r->nsubs]);
+			if (rep_load_one(l->db, id, before, &r->subs[r->nsubs++], r,
+					 l->err) < 0)
+				return l->err->code;
+		}
 	}
 	return 0;
 }
@@ -433,13 +460,14 @@ static int rep_load_one(struct db *db, long flight, long before,
 			struct report *r, const struct report *parent,
 			struct err *err)
 {
-	struct rep_load l = { db, r, err, "", "", "" };
+	struct rep_load l = { db, r, err, "", "", "", "", 0 };
 	char *jobs = NULL, *steps = NULL;
 	int rc;
 
 	snprintf(l.fl, sizeof(l.fl), "%ld", flight);
 	snprintf(l.what, sizeof(l.what), "flight %ld", flight);
 	snprintf(l.before, sizeof(l.before), "%ld", before);
+	snprintf(l.main, sizeof(l.main), "%ld", parent ? parent->flight : flight);
 	r->flight = flight;
 	if ((rc = rep_flight_row(&l, parent)) < 0 || (rc = rep_revisions(&l)) < 0 ||
 	    (rc = rep_jobs_and_failures(&l)) < 0)
@@ -453,10 +481,10 @@ static int rep_load_one(struct db *db, long flight, long before,
 		rc = rep_ever_passed(&l, jobs, steps);
 	if (rc == 0 && r->that && r->tree)
 		rc = rep_baselines(&l, jobs, steps);
-	if (rc == 0 && !parent && r->nfails && rep_tested_rev(r))
+	if (rc == 0 && r->nfails && rep_tested_rev(r))
 		rc = rep_pass_in(&l, jobs, steps);
 	if (rc == 0 && !parent)
-		rc = rep_subs(&l);
+		rc = rep_subs(&l, before);
 	if (rc == 0 && !parent && rep_tested_rev(r))
 		rc = rep_ages(&l);
 	free(jobs);

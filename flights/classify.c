@@ -202,7 +202,10 @@ void classify_failure(struct cl_failure *f, const struct allow_list *allow)
 		return;
 	}
 	if (!strcmp(f->status, "starved")) {
-		cl_set(f, FC_STARVED, NULL, "n/a");
+		/* lab trouble, not the code: blocking unless the branch
+		 * lets flights with starved jobs push (OSSTest's n/a) */
+		cl_set(f, FC_STARVED, f->starved_blocks ? "starved" : NULL,
+		       f->reason && *f->reason ? f->reason : "n/a");
 		return;
 	}
 	if (f->job_level && strcmp(f->status, "running") &&
@@ -259,6 +262,33 @@ enum verdict_kind classify_verdict(const struct cl_failure *f, size_t n)
 	if (blockers)
 		return VK_PROBLEMS;
 	return n ? VK_TOLERABLE : VK_PERFECT;
+}
+
+static int verdict_rank(enum verdict_kind v)
+{
+	switch (v) {
+	case VK_PERFECT: return 0;
+	case VK_TOLERABLE: return 1;
+	case VK_PROBLEMS: return 2;
+	case VK_REGRESSIONS: return 3;
+	}
+	return 3;
+}
+
+enum verdict_kind verdict_worse(enum verdict_kind a, enum verdict_kind b)
+{
+	return verdict_rank(b) > verdict_rank(a) ? b : a;
+}
+
+const char *verdict_kind_name(enum verdict_kind v)
+{
+	static const char *const names[] = {
+		[VK_PERFECT] = "perfect",
+		[VK_TOLERABLE] = "tolerable",
+		[VK_REGRESSIONS] = "regressions",
+		[VK_PROBLEMS] = "problems",
+	};
+	return names[v];
 }
 
 int verdict_pushable(enum verdict_kind v)

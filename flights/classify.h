@@ -43,6 +43,8 @@ struct cl_failure {
 	int stepno;           /* 0 for a job-level failure */
 	int job_level;
 	int build;            /* a build job: any baseline pass is a regression */
+	const char *reason;   /* why a starved job gave up, or NULL */
+	int starved_blocks;   /* the branch does not push with starved jobs */
 	/* what the history says */
 	int ever_passed;      /* this job/step passed on the branch (gate, bisect) */
 	int have_baseline;    /* a baseline revision is known (OSSTest's "that") */
@@ -52,11 +54,12 @@ struct cl_failure {
 
 	/* the judgement, filled by classify_failure() */
 	enum fail_class cls;
-	const char *blocker;  /* "regression", "broken", "unfinished", or NULL */
+	const char *blocker;  /* "regression", "broken", "unfinished",
+			       * "starved", or NULL */
 	int heisen, allowable;
 	int priority;         /* of the winning baseline observation, 0 if none */
 	long vs;              /* the baseline flight the text names, or 0 */
-	char text[64];        /* "REGR. vs. 120", "like 118", "never pass", ... */
+	char text[96];        /* "REGR. vs. 120", "like 118", "never pass", ... */
 };
 
 /*
@@ -88,7 +91,12 @@ enum verdict_kind {
 	VK_PROBLEMS,      /* only broken or unfinished things block */
 };
 enum verdict_kind classify_verdict(const struct cl_failure *f, size_t n);
+/* The verdict of a flight and the flights that justified its heisenbugs
+ * together: the worse of a and b (a regression anywhere wins). */
+enum verdict_kind verdict_worse(enum verdict_kind a, enum verdict_kind b);
 int verdict_pushable(enum verdict_kind v);
+/* "perfect", "tolerable", "regressions", "problems" */
+const char *verdict_kind_name(enum verdict_kind v);
 
 /*
  * OSSTest's outcome summary from the flight's job statuses: "all pass",

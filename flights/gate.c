@@ -111,6 +111,61 @@ int gate_report(struct db *db, const struct gate_conf *c, long flight,
 	return rc;
 }
 
+int gate_report_view(struct db *db, const struct gate_conf *c, long flight,
+		     int now, json_t **json, struct buf *text, struct vec *diff,
+		     int *stored_out, struct err *err)
+{
+	char *stored = NULL, *stored_text = NULL;
+	json_t *decided = NULL, *today = NULL;
+	struct vec lines = VEC_INIT;
+	int rc;
+
+	*json = NULL;
+	if ((rc = db_gate_stored_report(db, flight, &stored, &stored_text, err)) < 0)
+		return rc;
+	if (stored)
+		decided = json_loads(stored, 0, NULL);
+	if ((!decided || now || diff) &&
+	    (rc = gate_report(db, c, flight, &today,
+			      !decided || now ? text : NULL, err)) < 0)
+		goto out;
+	if (decided && today)
+		report_json_differences(decided, today, &lines);
+	if (stored_out)
+		*stored_out = decided && !now;
+	if (decided && !now) {
+		if (text)
+			buf_addstr(text, stored_text ? stored_text : "");
+		*json = decided;
+		decided = NULL;
+	} else {
+		if (decided) {
+			json_t *d = json_array();
+
+			for (size_t i = 0; i < lines.n; i++)
+				json_array_append_new(d, json_string(lines.v[i]));
+			json_object_set_new(today, "differences", d);
+			json_object_set_new(
+				today, "decided",
+				json_pack("{s:O?, s:O?, s:s}", "verdict",
+					  json_object_get(decided, "verdict"), "pushed",
+					  json_object_get(decided, "pushed"), "judgement",
+					  report_json_judgement(decided)));
+		}
+		*json = today;
+		today = NULL;
+	}
+	for (size_t i = 0; diff && i < lines.n; i++)
+		vec_push(diff, lines.v[i]);
+out:
+	vec_clear(&lines);
+	json_decref(decided);
+	json_decref(today);
+	free(stored);
+	free(stored_text);
+	return rc;
+}
+
 /* Writes the mail next to the flight's logs and hands it to sendmail. */
 static void gate_send_mail(const struct cycle *y, long flight,
 			   const struct buf *text)

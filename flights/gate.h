@@ -48,4 +48,20 @@ struct buf;
 int gate_report(struct db *db, const struct gate_conf *c, long flight,
 		json_t **json, struct buf *text, struct err *err);
 
+/*
+ * The report of a flight as people read it: a decided flight's is the one
+ * stored when it was decided (the decision made, and why), unless now asks
+ * for today's judgement; a flight with no stored report is judged now.
+ * *json a new reference; text (may be NULL) gets the mail. Judged now,
+ * *json also has "decided" ({"verdict", "pushed", "judgement"} of the
+ * stored decision) and "differences", as diff gets them when not NULL:
+ * where today's judgement differs from the decision (report.h's
+ * report_json_differences; nothing when no decision is stored). *stored
+ * (may be NULL): the report given is the stored one.
+ */
+struct vec;
+int gate_report_view(struct db *db, const struct gate_conf *c, long flight,
+		     int now, json_t **json, struct buf *text, struct vec *diff,
+		     int *stored, struct err *err);
+
 #endif

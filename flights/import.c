@@ -10,6 +10,7 @@
 #include "db-import.h"
 #include "db-report.h"
 #include "import.h"
+#include "mail.h"
 #include "report.h"
 #include "strnum.h"
 #include "xalloc.h"
@@ -28,23 +29,53 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Whether OSSTest pushed after flight: its report then (only the flights
- * before it known) had no blocker. */
-static int tolerable(struct db *db, long flight, int all_pass, struct err *err)
+/*
+ * Whether OSSTest pushed after flight: its report then (only the flights
+ * before it known) had no blocker. Unless decide is 0 (a baseline test,
+ * or the revision pushed already), then no push. The report as judged
+ * then is kept with the flight, as the gate keeps its own.
+ */
+static int judge_flight(struct db *db, long flight, int decide,
+			struct err *err)
 {
 	struct report r;
-	int rc;
+	struct report_mail m = { NULL, NULL, NULL, NULL, mail_hostname() };
+	struct buf text = BUF_INIT;
+	char *json = NULL;
+	json_t *j;
+	int rc, pushed = 0;
 
-	if (all_pass)
-		return 1;
 	report_init(&r);
-	rc = db_report_load_before(db, flight, &r, err);
-	if (rc == 0) {
-		report_classify(&r);
-		rc = verdict_pushable(r.vk);
+	if ((rc = db_report_load_before(db, flight, &r, err)) < 0)
+		goto out;
+	/* OSSTest pushed with starved jobs (n/a): so did its history */
+	for (long k = -1; k < (long)r.nsubs; k++) {
+		struct report *s = k < 0 ? &r : &r.subs[k];
+
+		for (size_t i = 0; i < s->nfails; i++)
+			s->fails[i].starved_blocks = 0;
 	}
+	report_classify(&r);
+	pushed = decide && verdict_pushable(r.vk);
+	free(r.verdict);
+	r.verdict = xstrdup(pushed ? "push" : "no-push");
+	r.pushed = pushed;
+	free(r.push_log);
+	r.push_log = xstrdup(r.baseline_test ? "Push not applicable.\n" :
+			     !decide ? "Published tested tree is already up to date.\n" :
+			     pushed ? "Pushed (replayed from OSSTest's history).\n" :
+			     "Not pushing.\n");
+	j = report_json(&r);
+	json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	report_text(&r, &m, &text);
+	rc = db_import_set_report(db, flight, json, text.buf ? text.buf : "",
+				  r.push_log, err);
+out:
+	free(json);
+	buf_release(&text);
 	report_release(&r);
-	return rc;
+	return rc < 0 ? rc : pushed;
 }
 
 /*
@@ -66,7 +97,7 @@ static int judge_branch(struct db *db, const struct import_opts *o,
 		return rc;
 	if (PQntuples(res) && db_long(res, 0, 0) < from) {
 		/* the one before, judged already: what it left pushed */
-		int pushed = !strcmp(PQgetvalue(res, 0, 4), "t");
+		int pushed = !strcmp(PQgetvalue(res, 0, 3), "t");
 
 		tested = xstrdup(PQgetvalue(res, 0, pushed ? 1 : 2));
 		first = 1;
@@ -82,15 +113,12 @@ static int judge_branch(struct db *db, const struct import_opts *o,
 		if ((rc = db_import_set_target(db, flight, tested ? tested : rev,
 					       baseline_test, 0, err)) < 0)
 			goto out;
-		if (tested && strcmp(tested, rev)) {
-			pushed = tolerable(db, flight, !strcmp(PQgetvalue(res, i, 3), "t"),
-					   err);
-			if (pushed < 0 ||
-			    (pushed && (rc = db_import_set_target(db, flight, tested, 0, 1,
-								  err)) < 0)) {
-				rc = pushed < 0 ? pushed : rc;
-				goto out;
-			}
+		pushed = judge_flight(db, flight, tested && strcmp(tested, rev), err);
+		if (pushed < 0 ||
+		    (pushed && (rc = db_import_set_target(db, flight, tested, 0, 1,
+							  err)) < 0)) {
+			rc = pushed < 0 ? pushed : rc;
+			goto out;
 		}
 		if (++*judged % 100 == 0 && o->progress)
 			o->progress(o->progress_arg, "baselines", *judged, 0, 0, 0);

@@ -63,19 +63,77 @@ const char *report_str(struct report *r, const char *s)
 	return r->pool.v[r->pool.n - 1];
 }
 
+static struct report *rep_sub(const struct report *r, long flight)
+{
+	for (size_t i = 0; i < r->nsubs; i++)
+		if (r->subs[i].flight == flight)
+			return &r->subs[i];
+	return NULL;
+}
+
+/* Marks the subs that a heisenbug of f[] passed in; returns how many
+ * were new. */
+static size_t rep_mark_heisen(const struct report *r,
+			      const struct cl_failure *f, size_t n)
+{
+	size_t marked = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct report *s = f[i].heisen ? rep_sub(r, f[i].pass_in) : NULL;
+
+		if (s && !s->heisen_flight) {
+			s->heisen_flight = 1;
+			marked++;
+		}
+	}
+	return marked;
+}
+
+/* One flight's failures and its own verdict and outcome. */
+static void rep_judge(struct report *s)
+{
+	const char **st = xcalloc(s->njobs + 1, sizeof(*st));
+
+	for (size_t i = 0; i < s->nfails; i++)
+		classify_failure(&s->fails[i], &s->allow);
+	s->vk = classify_verdict(s->fails, s->nfails);
+	for (size_t i = 0; i < s->njobs; i++)
+		st[i] = s->jobs[i].status;
+	flight_outcome(st, s->njobs, s->outcome, sizeof(s->outcome));
+	free(st);
+}
+
 void report_classify(struct report *r)
 {
-	const char **st = xcalloc(r->njobs + 1, sizeof(*st));
+	size_t marked;
 
-	for (size_t i = 0; i < r->nfails; i++)
-		classify_failure(&r->fails[i], &r->allow);
+	/* a pass in a flight whose own failures are not at hand justifies
+	 * nothing: they could block */
+	for (long k = -1; k < (long)r->nsubs; k++) {
+		struct report *s = k < 0 ? r : &r->subs[k];
+
+		for (size_t i = 0; i < s->nfails; i++)
+			if (s->fails[i].pass_in && s->fails[i].pass_in != r->flight &&
+			    !rep_sub(r, s->fails[i].pass_in))
+				s->fails[i].pass_in = 0;
+	}
+	rep_judge(r);
+	for (size_t i = 0; i < r->nsubs; i++) {
+		rep_judge(&r->subs[i]);
+		r->subs[i].heisen_flight = 0;
+	}
+	/* the flights that justified a heisenbug, and theirs in turn */
+	marked = rep_mark_heisen(r, r->fails, r->nfails);
+	while (marked) {
+		marked = 0;
+		for (size_t i = 0; i < r->nsubs; i++)
+			if (r->subs[i].heisen_flight)
+				marked += rep_mark_heisen(r, r->subs[i].fails,
+							  r->subs[i].nfails);
+	}
 	for (size_t i = 0; i < r->nsubs; i++)
-		report_classify(&r->subs[i]);
-	r->vk = classify_verdict(r->fails, r->nfails);
-	for (size_t i = 0; i < r->njobs; i++)
-		st[i] = r->jobs[i].status;
-	flight_outcome(st, r->njobs, r->outcome, sizeof(r->outcome));
-	free(st);
+		if (r->subs[i].heisen_flight)
+			r->vk = verdict_worse(r->vk, r->subs[i].vk);
 }
 
 size_t report_blockers(const struct report *r)
@@ -148,26 +206,41 @@ static json_t *rep_str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-json_t *report_json(const struct report *r)
+/* The failures of flight (r itself or a heisen flight of top) into the
+ * report's arrays. */
+static void rep_failures_json(const struct report *r, json_t *regr,
+			      json_t *fails)
 {
-	json_t *o, *regr = json_array(), *fails = json_array(), *base;
-
 	for (size_t i = 0; i < r->nfails; i++) {
 		const struct cl_failure *f = &r->fails[i];
 
 		if (f->cls == FC_REGRESSION)
 			json_array_append_new(
-				regr, json_pack("{s:s, s:s, s:I}", "job", f->job,
+				regr, json_pack("{s:s, s:s, s:I, s:I}", "job", f->job,
 						"step", f->step, "baseline_flight",
-						(json_int_t)f->vs));
+						(json_int_t)f->vs, "flight",
+						(json_int_t)r->flight));
 		json_array_append_new(
 			fails,
-			json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:s}", "job",
+			json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:s, s:I}", "job",
 				  f->job, "step", f->step, "stepno",
 				  (json_int_t)f->stepno, "status", f->status,
 				  "class", fail_class_name(f->cls), "blocking",
-				  f->blocker != NULL, "text", f->text));
+				  f->blocker != NULL, "text", f->text, "flight",
+				  (json_int_t)r->flight));
 	}
+}
+
+json_t *report_json(const struct report *r)
+{
+	json_t *o, *regr = json_array(), *fails = json_array(), *base;
+
+	/* the heisen flights' failures follow the flight's own: they
+	 * decide too (each says which flight it is of) */
+	rep_failures_json(r, regr, fails);
+	for (size_t i = 0; i < r->nsubs; i++)
+		if (r->subs[i].heisen_flight)
+			rep_failures_json(&r->subs[i], regr, fails);
 	if (r->that && r->tree)
 		base = json_pack("{s:o, s:{s:s}}", "flight",
 				 r->baseline_flight ? json_integer(r->baseline_flight)
@@ -176,16 +249,121 @@ json_t *report_json(const struct report *r)
 	else
 		base = json_null();
 	o = json_pack("{s:I, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b, "
-		      "s:b, s:s, s:o}",
+		      "s:b, s:s, s:s, s:o}",
 		      "flight", (json_int_t)r->flight, "branch",
 		      rep_str_or_null(r->branch), "intent", r->intent, "status",
 		      r->status, "verdict", r->verdict, "tested",
 		      rep_revs_json(&r->trees, &r->revs), "baseline", base,
 		      "regressions", regr, "failures", fails, "pushed", r->pushed,
 		      "baseline_test", r->baseline_test, "outcome", r->outcome,
+		      "judgement", verdict_kind_name(r->vk),
 		      "retest_flight",
 		      r->retest_flight ? json_integer(r->retest_flight) : json_null());
 	return o;
+}
+
+/* ---- a decision against today's judgement ---- */
+
+const char *report_json_judgement(json_t *rep)
+{
+	const char *j = json_string_value(json_object_get(rep, "judgement"));
+	json_t *f;
+	size_t i, n = 0, blocking = 0;
+
+	if (j)
+		return j;
+	json_array_foreach(json_object_get(rep, "failures"), i, f) {
+		n++;
+		blocking += json_is_true(json_object_get(f, "blocking"));
+	}
+	return blocking ? "not tolerable" : n ? "tolerable" : "perfect";
+}
+
+static int rep_pushable_word(const char *j)
+{
+	return !strcmp(j, "perfect") || !strcmp(j, "tolerable");
+}
+
+static void rep_failure_key(json_t *rep, json_t *f, char *out, size_t size)
+{
+	json_int_t fl = json_integer_value(json_object_get(f, "flight"));
+	json_int_t own = json_integer_value(json_object_get(rep, "flight"));
+
+	if (fl && fl != own)
+		snprintf(out, size, "%s %s in %lld",
+			 json_string_value(json_object_get(f, "job")),
+			 json_string_value(json_object_get(f, "step")), (long long)fl);
+	else
+		snprintf(out, size, "%s %s",
+			 json_string_value(json_object_get(f, "job")),
+			 json_string_value(json_object_get(f, "step")));
+}
+
+static json_t *rep_failure_find(json_t *rep, const char *key)
+{
+	json_t *f;
+	size_t i;
+	char k[256];
+
+	json_array_foreach(json_object_get(rep, "failures"), i, f) {
+		rep_failure_key(rep, f, k, sizeof(k));
+		if (!strcmp(k, key))
+			return f;
+	}
+	return NULL;
+}
+
+static void rep_failure_desc(json_t *f, char *out, size_t size)
+{
+	const char *text = json_string_value(json_object_get(f, "text"));
+
+	if (!f)
+		snprintf(out, size, "not a failure");
+	else
+		snprintf(out, size, "%s%s%s%s",
+			 json_string_value(json_object_get(f, "class")),
+			 json_is_true(json_object_get(f, "blocking")) ? " (blocking)" : "",
+			 text && *text ? " " : "", text ? text : "");
+}
+
+/* The failures of a that b judges otherwise or lacks; a_is_decided
+ * says which of the two is the decision. */
+static void rep_differences_of(json_t *a, json_t *b, int a_is_decided,
+			       struct vec *seen, struct vec *out)
+{
+	json_t *f;
+	size_t i;
+
+	json_array_foreach(json_object_get(a, "failures"), i, f) {
+		char key[256], da[192], db[192];
+		json_t *g;
+
+		rep_failure_key(a, f, key, sizeof(key));
+		if (vec_find(seen, key) >= 0)
+			continue;
+		vec_push(seen, key);
+		g = rep_failure_find(b, key);
+		rep_failure_desc(f, da, sizeof(da));
+		rep_failure_desc(g, db, sizeof(db));
+		if (!strcmp(da, db))
+			continue;
+		vec_pushf(out, "%s: %s when decided, %s now", key,
+			  a_is_decided ? da : db, a_is_decided ? db : da);
+	}
+}
+
+void report_json_differences(json_t *decided, json_t *now, struct vec *out)
+{
+	const char *then = report_json_judgement(decided), *today = report_json_judgement(now);
+	struct vec seen = VEC_INIT;
+
+	if (rep_pushable_word(then) != rep_pushable_word(today))
+		vec_pushf(out, "the verdict: %s when decided (%s), %s now",
+			  then, json_string_value(json_object_get(decided, "verdict")),
+			  today);
+	rep_differences_of(decided, now, 1, &seen, out);
+	rep_differences_of(now, decided, 0, &seen, out);
+	vec_clear(&seen);
 }
 
 /* ---- the mail ---- */
@@ -230,8 +408,7 @@ static void rep_flightnum(const struct report *r, long flight, char *out,
 
 struct rep_line {
 	const struct cl_failure *f;
-	const char *prefix;   /* "in 102 " for a sub flight's failure */
-	long in_flight;
+	long in_flight;       /* a heisen flight's failure: that flight */
 	enum rep_cat cat;
 };
 
@@ -271,7 +448,7 @@ static void rep_squeeze(char *s)
 static void rep_failure_line(const struct report *r, const struct rep_line *l,
 			     struct buf *out)
 {
-	char no[16] = "", text[128], line[512];
+	char no[16] = "", in[48] = "", core[128], line[512];
 
 	if (l->f->stepno)
 		snprintf(no, sizeof(no), "%d", l->f->stepno);
@@ -279,33 +456,71 @@ static void rep_failure_line(const struct report *r, const struct rep_line *l,
 		char fl[32];
 
 		rep_flightnum(r, l->in_flight, fl, sizeof(fl));
-		snprintf(text, sizeof(text), "in %s %s", fl, l->f->text);
-	} else if (l->f->heisen) {
+		snprintf(in, sizeof(in), "in %s ", fl);
+	}
+	if (l->f->heisen) {
 		char fl[32];
 
 		rep_flightnum(r, l->f->pass_in, fl, sizeof(fl));
-		snprintf(text, sizeof(text), "pass in %s", fl);
+		snprintf(core, sizeof(core), "pass in %s", fl);
 	} else {
-		snprintf(text, sizeof(text), "%s", l->f->text);
+		snprintf(core, sizeof(core), "%s", l->f->text);
 	}
-	snprintf(line, sizeof(line), " %-28s %2s %-28s %-8s %s", l->f->job, no,
-		 l->f->step, l->f->status, text);
+	snprintf(line, sizeof(line), " %-28s %2s %-28s %-8s %s%s", l->f->job, no,
+		 l->f->step, l->f->status, in, core);
 	rep_squeeze(line);
 	buf_addstr(out, line);
 	buf_rtrim(out);
 	buf_addch(out, '\n');
 }
 
-/* Whether a heisenbug of r passed in flight (its failures are listed). */
-static int rep_is_heisen_flight(const struct report *r, long flight)
+/* Whether job/step is listed already in a category as grave as cat. */
+static int rep_listed(const struct rep_line *lines, size_t n,
+		      const struct cl_failure *f, enum rep_cat cat)
 {
-	for (size_t i = 0; i < r->nfails; i++)
-		if (r->fails[i].heisen && r->fails[i].pass_in == flight)
+	for (size_t i = 0; i < n; i++)
+		if (lines[i].cat <= cat && !strcmp(lines[i].f->job, f->job) &&
+		    !strcmp(lines[i].f->step, f->step))
 			return 1;
 	return 0;
 }
 
-static void rep_failure_sections(const struct report *r, struct buf *out)
+/*
+ * The mail's failure lines, in its order: the flight's own, then those of
+ * the flights that justified its heisenbugs ("in N ..."), each in its own
+ * category, as OSSTest lists them; a heisen flight's line is left out
+ * when the same job and step is listed already as gravely.
+ */
+static struct rep_line *rep_lines(const struct report *r, size_t *n)
+{
+	size_t total = r->nfails, k = 0;
+	struct rep_line *lines;
+
+	for (size_t i = 0; i < r->nsubs; i++)
+		total += r->subs[i].nfails;
+	lines = xcalloc(total ? total : 1, sizeof(*lines));
+	for (size_t i = 0; i < r->nfails; i++)
+		lines[k++] = (struct rep_line){ &r->fails[i], 0,
+						rep_cat_of(&r->fails[i]) };
+	for (size_t i = 0; i < r->nsubs; i++) {
+		const struct report *s = &r->subs[i];
+
+		for (size_t j = 0; s->heisen_flight && j < s->nfails; j++) {
+			enum rep_cat cat = rep_cat_of(&s->fails[j]);
+
+			if (!rep_listed(lines, k, &s->fails[j], cat))
+				lines[k++] = (struct rep_line){ &s->fails[j],
+								s->flight, cat };
+		}
+	}
+	qsort(lines, k, sizeof(*lines), rep_line_cmp);
+	*n = k;
+	return lines;
+}
+
+static void rep_failure_sections(const struct report *r,
+				 const struct rep_line *lines, size_t n,
+				 struct buf *out)
 {
 	static const char *const heads[] = {
 		[CAT_BLOCKING] = "Tests which did not succeed and are blocking,\n"
@@ -314,25 +529,9 @@ static void rep_failure_sections(const struct report *r, struct buf *out)
 		[CAT_ALLOWABLE] = "Regressions which are regarded as allowable (not blocking):\n",
 		[CAT_NONBLOCKING] = "Tests which did not succeed, but are not blocking:\n",
 	};
-	size_t n = r->nfails, k = 0;
-	struct rep_line *lines;
 	int cat = -1;
 
-	for (size_t i = 0; i < r->nsubs; i++)
-		n += r->subs[i].nfails;
-	lines = xcalloc(n ? n : 1, sizeof(*lines));
-	for (size_t i = 0; i < r->nfails; i++)
-		lines[k++] = (struct rep_line){ &r->fails[i], NULL, 0,
-						rep_cat_of(&r->fails[i]) };
-	/* a heisenbug flight's own failures never block this flight */
-	for (size_t i = 0; i < r->nsubs; i++)
-		for (size_t j = 0; rep_is_heisen_flight(r, r->subs[i].flight) &&
-				   j < r->subs[i].nfails; j++)
-			lines[k++] = (struct rep_line){ &r->subs[i].fails[j], NULL,
-							r->subs[i].flight,
-							CAT_NONBLOCKING };
-	qsort(lines, k, sizeof(*lines), rep_line_cmp);
-	for (size_t i = 0; i < k; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if ((int)lines[i].cat != cat) {
 			cat = (int)lines[i].cat;
 			buf_addch(out, '\n');
@@ -343,7 +542,6 @@ static void rep_failure_sections(const struct report *r, struct buf *out)
 		}
 		rep_failure_line(r, &lines[i], out);
 	}
-	free(lines);
 }
 
 void report_subject(const struct report *r, struct buf *out)
@@ -374,10 +572,9 @@ static void rep_age_line(const char *what, const struct rep_age *a,
 }
 
 static void rep_headers(const struct report *r, const struct report_mail *m,
-			struct buf *out)
+			const struct rep_line *lines, size_t n, struct buf *out)
 {
 	const char *branch = r->branch ? r->branch : "adhoc";
-	int any = 0;
 
 	if (m->from)
 		buf_addf(out, "From: %s\n", m->from);
@@ -388,11 +585,11 @@ static void rep_headers(const struct report *r, const struct report_mail *m,
 	buf_addstr(out, "Subject: ");
 	report_subject(r, out);
 	buf_addstr(out, "\nX-Hangar-Failures:");
-	for (size_t i = 0; i < r->nfails; i++, any = 1)
-		buf_addf(out, "\n    %s:%s:%s:%s:%s", branch, r->fails[i].job,
-			 r->fails[i].step, r->fails[i].status,
-			 rep_word(r, &r->fails[i]));
-	buf_addstr(out, any ? "\n" : " none\n");
+	for (size_t i = 0; i < n; i++)
+		buf_addf(out, "\n    %s:%s:%s:%s:%s", branch, lines[i].f->job,
+			 lines[i].f->step, lines[i].f->status,
+			 rep_word(r, lines[i].f));
+	buf_addstr(out, n ? "\n" : " none\n");
 	buf_addstr(out, "X-Hangar-Versions-This:\n");
 	for (size_t i = 0; i < r->trees.n; i++)
 		buf_addf(out, "    %s=%s\n", r->trees.v[i], r->revs.v[i]);
@@ -459,9 +656,13 @@ static void rep_versions(const struct report *r, struct buf *out)
 void report_text(const struct report *r, const struct report_mail *m,
 		 struct buf *out)
 {
-	rep_headers(r, m, out);
+	size_t n;
+	struct rep_line *lines = rep_lines(r, &n);
+
+	rep_headers(r, m, lines, n, out);
 	rep_flight_heading(r, m, out);
-	rep_failure_sections(r, out);
+	rep_failure_sections(r, lines, n, out);
+	free(lines);
 	rep_versions(r, out);
 	buf_addstr(out, "\n" REP_RULE "jobs:\n");
 	for (size_t i = 0; i < r->njobs; i++)

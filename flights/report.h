@@ -40,9 +40,16 @@ struct report {
 	struct cl_failure *fails;   /* each obs array is owned */
 	size_t nfails;
 	struct allow_list allow;
-	/* flights where a failure passed (heisenbugs), their own failures */
+	/*
+	 * Other flights of the same revisions where a failure passed, each
+	 * with its own failures, flat (a heisen flight's own heisen flights
+	 * are here too). Loaded for every pass; report_classify() marks
+	 * the ones that justified a heisenbug (heisen_flight): as in
+	 * OSSTest, their failures are listed and their blockers block.
+	 */
 	struct report *subs;
 	size_t nsubs;
+	int heisen_flight;          /* set on a sub by report_classify() */
 	struct rep_age basis, failing_since, same_since;
 	char *push_log;             /* what the push did, or NULL */
 	struct vec pool;            /* the strings the failures point to */
@@ -56,7 +63,11 @@ void report_release(struct report *r);
 /* A copy of s that lives as long as r. */
 const char *report_str(struct report *r, const char *s);
 
-/* Judges every failure of r (and of its subs) and the flight. */
+/*
+ * Judges every failure of r and of its subs, then the flight: its own
+ * failures and those of the flights that justified its heisenbugs
+ * (OSSTest's recursion through justifyfailures).
+ */
 void report_classify(struct report *r);
 /* Failures that block the push; regression jobs that are not builds. */
 size_t report_blockers(const struct report *r);
@@ -70,6 +81,19 @@ size_t report_retest_jobs(const struct report *r, struct vec *jobs,
 
 /* DESIGN.md's report JSON; *ret a new reference. */
 json_t *report_json(const struct report *r);
+
+/*
+ * Where today's judgement of a flight (now, report_json()) differs from
+ * the report stored when it was decided: a line each into out, "the
+ * verdict: ..." first, then "JOB STEP[ in F]: ..."; none when they agree.
+ * Reports stored before "judgement" was kept are judged by their
+ * failures' blocking.
+ */
+void report_json_differences(json_t *decided, json_t *now, struct vec *out);
+/* A report JSON's "judgement" ("perfect", "tolerable", "regressions",
+ * "problems"), or for one stored before it was kept "perfect",
+ * "tolerable" or "not tolerable" from its failures' blocking. */
+const char *report_json_judgement(json_t *rep);
 
 struct report_mail {
 	const char *from, *to;      /* or NULL: no such header */

@@ -13,6 +13,7 @@
 #include "db-flight.h"
 #include "db-gate.h"
 #include "db-report.h"
+#include "gate.h"
 #include "report.h"
 #include "strnum.h"
 #include "web-internal.h"
@@ -87,31 +88,26 @@ enum MHD_Result web_flights_api(struct web_req *r)
 	return web_json(r, MHD_HTTP_OK, list);
 }
 
+/* ?now=1: today's judgement instead of the decision; -1: a bad value */
+static int web_now(struct web_req *r)
+{
+	const char *v = web_query(r, "now");
+
+	if (!v || !strcmp(v, "0") || !strcmp(v, "false"))
+		return 0;
+	return !*v || !strcmp(v, "1") || !strcmp(v, "true") ? 1 : -1;
+}
+
 /* The report of flight id: the one stored when it was decided (*stored
- * set), else the flight judged now; NULL with err set. */
+ * set), else (or with ?now=1) the flight judged now; NULL with err set. */
 json_t *web_report_of(struct web_req *r, long id, int *stored_out,
 		      struct err *err)
 {
-	char *stored = NULL, *text = NULL;
-	struct report rep;
 	json_t *j = NULL;
 
-	if (db_gate_stored_report(r->db, id, &stored, &text, err) < 0)
+	if (gate_report_view(r->db, NULL, id, web_now(r) > 0, &j, NULL, NULL,
+			     stored_out, err) < 0)
 		return NULL;
-	if (stored)
-		j = json_loads(stored, 0, NULL);
-	free(stored);
-	free(text);
-	if (stored_out)
-		*stored_out = j != NULL;
-	if (j)
-		return j;
-	report_init(&rep);
-	if (db_report_load(r->db, id, &rep, err) == 0) {
-		report_classify(&rep);
-		j = report_json(&rep);
-	}
-	report_release(&rep);
 	return j;
 }
 
@@ -124,6 +120,9 @@ enum MHD_Result web_report_api(struct web_req *r)
 
 	if (!id)
 		return web_not_found(r, r->url);
+	if (web_now(r) < 0)
+		return web_error(r, MHD_HTTP_BAD_REQUEST, "bad request",
+				 "now: 1 or 0");
 	if (!(j = web_report_of(r, id, &stored, &err)))
 		return web_db_error(r, &err);
 	/* a decided flight's report changes only with its row; one judged
@@ -377,12 +376,24 @@ static void web_verdict_banner(struct buf *b, json_t *rep)
 	json_t *f;
 	size_t i, nblock = 0;
 
-	buf_addf(b, "<p class=\"banner verdict-%s\">", verdict_class(verdict));
-	buf_addstr(b, !strcmp(verdict, "push") ? "PUSH" :
-		      !strcmp(verdict, "no-push") ? "NO PUSH" :
-		      !strcmp(verdict, "pending") ? "verdict pending" : "no verdict");
-	if (json_is_true(json_object_get(rep, "pushed")))
-		buf_addstr(b, " (pushed)");
+	json_t *decided = json_object_get(rep, "decided");
+
+	if (json_is_object(decided)) {
+		/* judged today: what it would be, not what was done */
+		const char *j = report_json_judgement(rep);
+		int would = !strcmp(j, "perfect") || !strcmp(j, "tolerable");
+
+		buf_addf(b, "<p class=\"banner verdict-%s\">%s (judged today)",
+			 verdict_class(would ? "push" : "no-push"),
+			 would ? "WOULD PUSH" : "WOULD NOT PUSH");
+	} else {
+		buf_addf(b, "<p class=\"banner verdict-%s\">", verdict_class(verdict));
+		buf_addstr(b, !strcmp(verdict, "push") ? "PUSH" :
+			      !strcmp(verdict, "no-push") ? "NO PUSH" :
+			      !strcmp(verdict, "pending") ? "verdict pending" : "no verdict");
+		if (json_is_true(json_object_get(rep, "pushed")))
+			buf_addstr(b, " (pushed)");
+	}
 	buf_addstr(b, " &mdash; ");
 	html_escape(b, web_jstr(rep, "outcome"));
 	buf_addstr(b, "</p>\n");
@@ -403,10 +414,48 @@ static void web_verdict_banner(struct buf *b, json_t *rep)
 		html_escape(b, web_jstr(f, "class"));
 		buf_addstr(b, blocking ? " (blocking)" : "");
 		buf_addstr(b, "</td><td>");
+		if (json_integer_value(json_object_get(f, "flight")) !=
+		    json_integer_value(json_object_get(rep, "flight")))
+			buf_addf(b, "in <a href=\"/flights/%lld\">%lld</a> ",
+				 (long long)json_integer_value(json_object_get(f, "flight")),
+				 (long long)json_integer_value(json_object_get(f, "flight")));
 		html_escape(b, web_jstr(f, "text"));
 		buf_addstr(b, "</td></tr>\n");
 	}
 	buf_addf(b, "</table>\n<p class=\"muted\">%zu blocking</p>\n", nblock);
+}
+
+/* Which judgement the page shows, and where the other differs. */
+static void web_judgement_note(struct buf *b, long id, json_t *rep, int stored)
+{
+	json_t *decided = json_object_get(rep, "decided"), *d;
+	size_t i;
+
+	if (stored) {
+		buf_addf(b, "<p class=\"muted\">The decision made when the flight "
+			    "ended. <a href=\"/flights/%ld?now=1\">Judge it today"
+			    "</a></p>\n", id);
+		return;
+	}
+	if (!json_is_object(decided))
+		return;
+	buf_addstr(b, "<p>Judged today. When the flight ended it was decided: ");
+	html_escape(b, web_jstr(decided, "verdict"));
+	buf_addstr(b, " (");
+	html_escape(b, web_jstr(decided, "judgement"));
+	buf_addf(b, "). <a href=\"/flights/%ld\">The decision</a></p>\n", id);
+	if (!json_array_size(json_object_get(rep, "differences"))) {
+		buf_addstr(b, "<p class=\"muted\">Today's judgement agrees with it."
+			      "</p>\n");
+		return;
+	}
+	buf_addstr(b, "<p>Where today's judgement differs:</p>\n<ul class=\"differences\">\n");
+	json_array_foreach(json_object_get(rep, "differences"), i, d) {
+		buf_addstr(b, "<li>");
+		html_escape(b, json_string_value(d));
+		buf_addstr(b, "</li>\n");
+	}
+	buf_addstr(b, "</ul>\n");
 }
 
 static void step_cell(struct buf *b, json_t *s)
@@ -512,6 +561,9 @@ enum MHD_Result web_flight_page(struct web_req *r)
 
 	if (!id)
 		return web_not_found(r, r->url);
+	if (web_now(r) < 0)
+		return web_error(r, MHD_HTTP_BAD_REQUEST, "bad request",
+				 "now: 1 or 0");
 	if (db_flight_json(r->db, id, &flight, &err) < 0)
 		return web_db_error(r, &err);
 	rep = web_report_of(r, id, &stored, &err);
@@ -541,8 +593,10 @@ enum MHD_Result web_flight_page(struct web_req *r)
 		     "JSON</a></p>\n", id);
 	live_marker(&b, flight);
 	cancel_form(r, &b, id, flight);
-	if (rep)
+	if (rep) {
 		web_verdict_banner(&b, rep);
+		web_judgement_note(&b, id, rep, stored);
+	}
 	buf_addstr(&b, "<h2>Revisions</h2>\n<table><tr><th>Tree</th>"
 		       "<th>Tested</th><th>Baseline</th></tr>\n");
 	base = rep ? json_object_get(json_object_get(rep, "baseline"), "revisions")

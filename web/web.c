@@ -732,8 +732,11 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 	if (bad_query)
 		return web_error(&r, MHD_HTTP_BAD_REQUEST, "bad request",
 				 "a query value is not UTF-8");
-	/* anonymous reads of ended flights may come from the cache */
+	/* anonymous reads of ended flights may come from the cache, which
+	 * keeps answers by path: none with a query */
 	r.cacheable = web_routes[route].need == NEED_READ &&
+		      !MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
+						 NULL, NULL) &&
 		      !web_conf->read_viewer &&
 		      !strcmp(web_routes[route].method, "GET") &&
 		      !MHD_lookup_connection_value(conn, MHD_HEADER_KIND,

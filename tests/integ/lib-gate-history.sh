@@ -26,12 +26,23 @@
 #   104        $NEW2: only failures like the baseline's
 #   105        $NEW2: all pass
 #   106        $NEW3: a job broken where the baseline passed, nothing else
+#   107, 108   $NEW4: 108 fails test-seq boot, which passed in 107; 107
+#              failed the later step migrate, which passed in the baseline
+#              (a heisenbug whose flight brings a regression: no push)
+#   109, 110   $NEW5: the same with 109's later failure like the baseline's
+#              (tolerable)
+#   111-113    $NEW6: 113 fails boot, which passed in 112; 112 failed
+#              migrate, which passed in 111; 111 failed reboot, which
+#              never passed (OSSTest's recursion through heisen flights)
 
 OLD=$(printf 'a%.0s' $(seq 40))
 NEW=$(printf 'b%.0s' $(seq 40))
 OTHER=$(printf 'c%.0s' $(seq 40))
 NEW2=$(printf 'd%.0s' $(seq 40))
 NEW3=$(printf 'e%.0s' $(seq 40))
+NEW4=$(printf 'f%.0s' $(seq 40))
+NEW5=$(printf '1%.0s' $(seq 40))
+NEW6=$(printf '2%.0s' $(seq 40))
 
 gate_history_conf() {
 	cat <<'CONF'
@@ -79,6 +90,7 @@ gate_history_sql() {
 	$job 90 test-untested pass guest-start=pass
 	$job 90 test-like pass guest-start=pass
 	$job 90 test-notrun pass guest-start=pass
+	$job 90 test-seq2 pass boot=pass migrate=pass
 	# 100 and 102: two baseline flights of OLD
 	$flight 100 "$OLD"
 	$job 100 build-amd64 pass build=pass
@@ -93,6 +105,8 @@ gate_history_sql() {
 	$job 100 test-amd64-amd64-xl-credit2 pass guest-start=pass
 	$job 100 test-nostep pass guest-start=pass
 	$job 100 test-notrun blocked
+	$job 100 test-seq pass boot=pass migrate=pass
+	$job 100 test-seq2 fail boot=pass migrate=fail
 	$flight 102 "$OLD"
 	$job 102 test-three fail guest-start=fail
 	$job 102 build-arm64 fail build=fail
@@ -129,5 +143,22 @@ gate_history_sql() {
 	$flight 106 "$NEW3" "$OLD"
 	$job 106 build-amd64 pass build=pass
 	$job 106 test-broken broken guest-start=broken
+	# 107, 108: a heisenbug whose other flight regressed a later step
+	$flight 107 "$NEW4" "$OLD"
+	$job 107 test-seq fail boot=pass migrate=fail
+	$flight 108 "$NEW4" "$OLD"
+	$job 108 test-seq fail boot=fail
+	# 109, 110: the same, the later step failing like the baseline
+	$flight 109 "$NEW5" "$OLD"
+	$job 109 test-seq2 fail boot=pass migrate=fail
+	$flight 110 "$NEW5" "$OLD"
+	$job 110 test-seq2 fail boot=fail
+	# 111-113: heisen flights of heisen flights
+	$flight 111 "$NEW6" "$OLD"
+	$job 111 test-seq fail boot=pass migrate=pass reboot=fail
+	$flight 112 "$NEW6" "$OLD"
+	$job 112 test-seq fail boot=pass migrate=fail
+	$flight 113 "$NEW6" "$OLD"
+	$job 113 test-seq fail boot=fail
 	echo "SELECT setval('flights_id_seq', 1000);"
 }

@@ -43,7 +43,7 @@ expect_class() {
 test_expect_success 'a history of flights, and their reports' '
 	h lab apply lab.conf >/dev/null &&
 	psql -X -q -v ON_ERROR_STOP=1 "$CONN" -f history.sql &&
-	for f in 101 103 104 105 106; do
+	for f in 101 103 104 105 106 108 110 113; do
 		h flight report $f --json >report.$f.json &&
 		h flight report $f >report.$f.txt || return 1
 	done &&
@@ -55,7 +55,7 @@ test_expect_success '1: a step that passed in the baseline and fails now is a re
 	grep -E "^ test-amd64-amd64-xl +[0-9]+ guest-start +fail +REGR\. vs\. 100$" report.101.txt &&
 	grep -x "    xen-unstable:test-amd64-amd64-xl:guest-start:fail:regression" report.101.txt &&
 	grep -x "Subject: \[xen-unstable test\] 101: regressions - trouble: blocked/broken/fail/pass/starved" report.101.txt &&
-	python3 -c "import json; d=json.load(open(\"report.101.json\")); assert {\"job\": \"test-amd64-amd64-xl\", \"step\": \"guest-start\", \"baseline_flight\": 100} in d[\"regressions\"], d[\"regressions\"]; assert d[\"baseline\"] == {\"flight\": 102, \"revisions\": {\"xen\": \"$OLD\"}}, d[\"baseline\"]; assert d[\"tested\"] == {\"xen\": \"$NEW\"}"
+	python3 -c "import json; d=json.load(open(\"report.101.json\")); assert {\"job\": \"test-amd64-amd64-xl\", \"step\": \"guest-start\", \"baseline_flight\": 100, \"flight\": 101} in d[\"regressions\"], d[\"regressions\"]; assert d[\"baseline\"] == {\"flight\": 102, \"revisions\": {\"xen\": \"$OLD\"}}, d[\"baseline\"]; assert d[\"tested\"] == {\"xen\": \"$NEW\"}"
 '
 
 test_expect_success '2: a failure like the baseline does not block; tolerable' '
@@ -88,7 +88,7 @@ test_expect_success '7: a blocked job is n/a; its build carries the regression' 
 	expect_class 101 test-armhf-armhf-xl "<none executed>" "blocked nonblocking n/a" &&
 	expect_class 101 build-armhf build "regression blocking REGR. vs. 100" &&
 	grep -E "^ test-armhf-armhf-xl +<none executed> +blocked +n/a$" report.101.txt &&
-	expect_class 101 test-starved "<none executed>" "starved nonblocking n/a"
+	expect_class 101 test-starved "<none executed>" "starved blocking n/a"
 '
 
 test_expect_success '8: broken where the baseline passed blocks' '
@@ -106,8 +106,48 @@ test_expect_success '10: passed in another flight of the same revisions: heisenb
 	expect_class 101 test-heisen guest-start "heisenbug nonblocking pass in 103" &&
 	sed -n "/^Tests which are failing intermittently (not blocking):/,/^$/p" report.101.txt |
 		grep -E "^ test-heisen +1 guest-start +fail +pass in 103$" &&
-	grep -E "^ test-like +1 guest-start +fail +in 103 like 100$" report.101.txt &&
-	grep -x "    xen-unstable:test-heisen:guest-start:fail:heisenbug" report.101.txt
+	grep -x "    xen-unstable:test-heisen:guest-start:fail:heisenbug" report.101.txt &&
+	# 103 failed test-like as 101 did: listed once (OSSTest lists a job
+	# and step once per category)
+	test $(grep -c "^ test-like .* guest-start " report.101.txt) = 1
+'
+
+test_expect_success 'a heisenbug flight brings its own regression: no push' '
+	expect_class 108 test-seq boot "heisenbug nonblocking pass in 107" &&
+	python3 - <<-\PY &&
+	import json
+	d = json.load(open("report.108.json"))
+	assert d["judgement"] == "regressions", d
+	m = [x for x in d["failures"] if x["step"] == "migrate"]
+	assert m == [{"job": "test-seq", "step": "migrate", "stepno": 2, "status": "fail",
+	              "class": "regression", "blocking": True, "text": "REGR. vs. 100",
+	              "flight": 107}], m
+	assert {"job": "test-seq", "step": "migrate", "baseline_flight": 100,
+	        "flight": 107} in d["regressions"], d["regressions"]
+	PY
+	grep -x "Subject: \[xen-unstable test\] 108: regressions - ALL FAIL" report.108.txt &&
+	sed -n "/^Tests which did not succeed and are blocking,/,/^$/p" report.108.txt |
+		grep -E "^ test-seq +2 migrate +fail +in 107 REGR\. vs\. 100$" &&
+	grep -x "    xen-unstable:test-seq:migrate:fail:regression" report.108.txt &&
+	grep -x "Regressions :-(" report.108.txt
+'
+
+test_expect_success 'a heisenbug flight whose later failure is like the baseline: tolerable' '
+	expect_class 110 test-seq2 boot "heisenbug nonblocking pass in 109" &&
+	grep -x "Subject: \[xen-unstable test\] 110: tolerable ALL FAIL" report.110.txt &&
+	sed -n "/^Tests which did not succeed, but are not blocking:/,/^$/p" report.110.txt |
+		grep -E "^ test-seq2 +2 migrate +fail +in 109 like 100$" &&
+	python3 -c "import json; d=json.load(open(\"report.110.json\")); assert d[\"judgement\"] == \"tolerable\", d"
+'
+
+test_expect_success 'heisen flights of heisen flights are searched, each once' '
+	expect_class 113 test-seq boot "heisenbug nonblocking pass in 112" &&
+	sed -n "/^Tests which are failing intermittently (not blocking):/,/^$/p" report.113.txt >heisen.113 &&
+	grep -E "^ test-seq +1 boot +fail +pass in 112$" heisen.113 &&
+	grep -E "^ test-seq +2 migrate +fail +in 112 pass in 111$" heisen.113 &&
+	grep -E "^ test-seq +3 reboot +fail +in 111 never pass$" report.113.txt &&
+	grep -x "Subject: \[xen-unstable test\] 113: tolerable ALL FAIL" report.113.txt &&
+	python3 -c "import json; d=json.load(open(\"report.113.json\")); assert sorted(x[\"flight\"] for x in d[\"failures\"]) == [111, 112, 113], d"
 '
 
 test_expect_success '11: the allow list makes a regression allowable; ! takes a line back' '
@@ -153,9 +193,9 @@ test_expect_success 'the API serves the same report, the flights and the branche
 	python3 -c "import json; a=json.load(open(\"api.101.json\")); c=json.load(open(\"report.101.json\")); assert a == c, (a, c)" &&
 	curl -fsS $U/flights/101 >f.json &&
 	python3 -c "import json; d=json.load(open(\"f.json\")); assert d[\"flight\"] == 101 and len(d[\"jobs\"]) == 16, d" &&
-	python3 -c "import json; d=json.load(open(\"flights.json\")); assert [x[\"flight\"] for x in d][:3] == [106, 105, 104], d" &&
+	python3 -c "import json; d=json.load(open(\"flights.json\")); assert [x[\"flight\"] for x in d][:3] == [113, 112, 111], d" &&
 	curl -fsS $U/branches >b.json &&
-	python3 -c "import json; d=json.load(open(\"b.json\")); assert d[0][\"name\"] == \"xen-unstable\" and d[0][\"last_flight\"][\"flight\"] == 106, d" &&
+	python3 -c "import json; d=json.load(open(\"b.json\")); assert d[0][\"name\"] == \"xen-unstable\" and d[0][\"last_flight\"][\"flight\"] == 113, d" &&
 	curl -fsS http://127.0.0.1:$PORT/flights/101 >f101.html &&
 	grep -q "REGR. vs. 100" f101.html && grep -q "regression (blocking)" f101.html &&
 	grep -q "&lt;none executed&gt;" f101.html && ! grep -q "<none executed>" f101.html &&

@@ -106,7 +106,7 @@ test_expect_success 'six commits whose 4th breaks arm64 are not pushed; the regr
 	test "$(jstatus $R test-arm64)" = fail &&
 	h flight report $F --json >r.json &&
 	G=$(cut -d" " -f1 good.out) &&
-	python3 -c "import json; d=json.load(open(\"r.json\")); assert d[\"regressions\"] == [{\"job\": \"test-arm64\", \"step\": \"smoke\", \"baseline_flight\": $G}], d; assert [f[\"class\"] for f in d[\"failures\"]] == [\"regression\"], d" &&
+	python3 -c "import json; d=json.load(open(\"r.json\")); assert d[\"regressions\"] == [{\"job\": \"test-arm64\", \"step\": \"smoke\", \"baseline_flight\": $G, \"flight\": $F}], d; assert [f[\"class\"] for f in d[\"failures\"]] == [\"regression\"], d" &&
 	h flight report $F >r.txt &&
 	grep -E "^ test-arm64 +[0-9]+ smoke +fail +REGR\. vs\. $G$" r.txt &&
 	grep -x "Subject: \[minivisor test\] $F: regressions - FAIL" r.txt

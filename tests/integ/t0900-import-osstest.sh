@@ -34,6 +34,7 @@ git clone -q --bare xen xen.git
 git --git-dir xen.git update-ref refs/heads/master "$(cat rev.A)"
 git --git-dir xen.git update-ref refs/heads/staging "$(cat rev.A)"
 A=$(cat rev.A) B=$(cat rev.B) C=$(cat rev.C) D=$(cat rev.D) E=$(cat rev.E)
+F=$(printf 'f%.0s' $(seq 40))   # tested, never fetched
 
 cat >lab.conf <<CONF
 [lab]
@@ -228,17 +229,31 @@ test_expect_success 'an OSSTest database with a history of every kind' '
 	osq "INSERT INTO flights VALUES (114, $T0, NULL, \$\$xen-unstable\$\$, NULL)" &&
 	flight 113 real xen-unstable-smoke &&
 	test_job 113 test-amd64-amd64-xl amd64 huxelrebe1 106.build-amd64 pass &&
+	# 115, 116: F vs. C; 116 fails debian-install, which passed in 115;
+	# but 115 failed the later guest-start, which passed in 104: OSSTest
+	# pushed neither (the heisen flight brings its regression)
+	flight 115 real && build 115 $F &&
+	job 115 test-amd64-amd64-xl test-debian fail &&
+	rv 115 test-amd64-amd64-xl buildjob build-amd64 &&
+	step 115 test-amd64-amd64-xl 1 ts-hosts-allocate pass hosts-allocate &&
+	step 115 test-amd64-amd64-xl 2 ts-debian-install pass debian-install &&
+	step 115 test-amd64-amd64-xl 3 ts-guest-start fail guest-start &&
+	flight 116 real && build 116 $F &&
+	job 116 test-amd64-amd64-xl test-debian fail &&
+	rv 116 test-amd64-amd64-xl buildjob build-amd64 &&
+	step 116 test-amd64-amd64-xl 1 ts-hosts-allocate pass hosts-allocate &&
+	step 116 test-amd64-amd64-xl 2 ts-debian-install fail debian-install &&
 	test "$(osq "SELECT count(*) FROM steps")" -gt 40
 '
 
 test_expect_success 'the import brings flights, jobs, steps, runvars and hosts' '
 	h import osstest --dsn "$OSS" >imp.out 2>imp.err && cat imp.out &&
-	grep -q "imported 13 flights (13 new, 0 changed)" imp.out &&
+	grep -q "imported 15 flights (15 new, 0 changed)" imp.out &&
 	grep -q "skipped 3 unfinished flights (constructing or running): 106 107 150" imp.out &&
-	test "$(q "SELECT count(*) FROM flights WHERE imported_from IS NOT NULL")" = 13 &&
-	test "$(q "SELECT count(*) FROM jobs WHERE flight BETWEEN 100 AND 113")" = "$(osq "SELECT count(*) FROM jobs WHERE flight NOT IN (106, 107, 150)")" &&
-	test "$(q "SELECT count(*) FROM steps WHERE flight BETWEEN 100 AND 113")" = "$(osq "SELECT count(*) FROM steps WHERE flight NOT IN (106, 107, 150)")" &&
-	test "$(q "SELECT count(*) FROM runvars WHERE flight BETWEEN 100 AND 113 AND name <> \$\$osstest_status\$\$")" = "$(osq "SELECT count(*) FROM runvars WHERE flight NOT IN (106, 107, 150)")" &&
+	test "$(q "SELECT count(*) FROM flights WHERE imported_from IS NOT NULL")" = 15 &&
+	test "$(q "SELECT count(*) FROM jobs WHERE flight BETWEEN 100 AND 116")" = "$(osq "SELECT count(*) FROM jobs WHERE flight NOT IN (106, 107, 150)")" &&
+	test "$(q "SELECT count(*) FROM steps WHERE flight BETWEEN 100 AND 116")" = "$(osq "SELECT count(*) FROM steps WHERE flight NOT IN (106, 107, 150)")" &&
+	test "$(q "SELECT count(*) FROM runvars WHERE flight BETWEEN 100 AND 116 AND name <> \$\$osstest_status\$\$")" = "$(osq "SELECT count(*) FROM runvars WHERE flight NOT IN (106, 107, 150)")" &&
 	test "$(q "SELECT string_agg(id || \$\$:\$\$ || intent || \$\$:\$\$ || coalesce(label, \$\$-\$\$), \$\$ \$\$ ORDER BY id) FROM flights WHERE id BETWEEN 100 AND 114")" = "100:gate:real 101:gate:real 102:retest:real-retest 103:gate:real 104:gate:real 105:gate:real 108:adhoc:adhoc 109:adhoc:play 110:bisect:real-bisect 111:adhoc:broken 112:gate:real 113:gate:real 114:adhoc:-" &&
 	test "$(q "SELECT count(*) FROM flights WHERE id BETWEEN 100 AND 114 AND status = \$\$finished\$\$")" = 13 &&
 	test "$(q "SELECT string_agg(id || \$\$:\$\$ || verdict || \$\$:\$\$ || pushed, \$\$ \$\$ ORDER BY id) FROM flights WHERE id BETWEEN 100 AND 113")" = "100:no-push:false 101:no-push:false 102:none:false 103:no-push:false 104:push:true 105:no-push:false 108:none:false 109:none:false 110:none:false 111:none:false 112:no-push:false 113:no-push:false" &&
@@ -294,12 +309,36 @@ test_expect_success 'reports on imported flights classify as OSSTest (reference 
 	test "$(class 101 test-amd64-amd64-xl guest-start)" = "regression=REGR. vs. 100" &&
 	test "$(class 101 test-amd64-amd64-xl-rtds guest-start)" = "never-pass=never pass" &&
 	test "$(class 101 test-armhf-armhf-xl "<none executed>")" = "broken=" &&
-	test "$(class 103 test-arm64-arm64-xl guest-start)" = "heisenbug=pass in 104" &&
+	test "$(class 103 test-arm64-arm64-xl guest-start)" = "regression=REGR. vs. 100" &&
 	test "$(class 103 test-amd64-i386-xl hosts-allocate)" = "starved=n/a" &&
 	test "$(class 103 test-amd64-amd64-qemuu build-check)" = "blocked=n/a" &&
 	test "$(class 105 test-amd64-amd64-xl guest-start)" = "regression=REGR. vs. 104" &&
 	test "$(class 105 test-arm64-arm64-xl guest-start)" = "fail-like-baseline=like 103" &&
 	python3 -c "import json; d=json.load(open(\"r104.json\")); assert d[\"regressions\"] == [] and all(not f[\"blocking\"] for f in d[\"failures\"]), d"
+'
+
+test_expect_success 'each replayed flight keeps its report as judged then; --now is today' '
+	h flight report 103 --now --json >r103now.json &&
+	test "$(class 103now test-arm64-arm64-xl guest-start)" = "heisenbug=pass in 104" &&
+	python3 -c "import json; d=json.load(open(\"r103now.json\")); assert d[\"decided\"] == {\"verdict\": \"no-push\", \"pushed\": False, \"judgement\": \"regressions\"}, d[\"decided\"]; assert \"test-arm64-arm64-xl guest-start: regression (blocking) REGR. vs. 100 when decided, heisenbug pass in 104 now\" in d[\"differences\"], d[\"differences\"]" &&
+	h flight report 103 >r103.txt &&
+	grep -E "^ test-arm64-arm64-xl +3 guest-start +fail +REGR\. vs\. 100$" r103.txt &&
+	grep -x "Judged today, this flight would differ (hangar flight report --now):" r103.txt &&
+	grep -x "  test-arm64-arm64-xl guest-start: regression (blocking) REGR. vs. 100 when decided, heisenbug pass in 104 now" r103.txt &&
+	h flight report 103 --now >r103now.txt &&
+	grep -E "^ test-arm64-arm64-xl +3 guest-start +fail +pass in 104$" r103now.txt &&
+	grep -x "Today.s judgement differs from the decision made when the flight ended:" r103now.txt &&
+	h flight report 104 >r104.txt && ! grep -q "would differ" r104.txt &&
+	test "$(q "SELECT count(*) FROM flights WHERE imported_from IS NOT NULL AND intent = \$\$gate\$\$ AND report IS NULL")" = 0
+'
+
+test_expect_success 'a heisen flight that regressed a later step: neither pushed (item 1)' '
+	test "$(q "SELECT string_agg(id || \$\$:\$\$ || verdict || \$\$:\$\$ || pushed, \$\$ \$\$ ORDER BY id) FROM flights WHERE id IN (115, 116)")" = "115:no-push:false 116:no-push:false" &&
+	h flight report 116 --json >r116.json &&
+	test "$(class 116 test-amd64-amd64-xl debian-install)" = "heisenbug=pass in 115" &&
+	test "$(class 116 test-amd64-amd64-xl guest-start)" = "regression=REGR. vs. 104" &&
+	h flight report 116 >r116.txt &&
+	grep -E "^ test-amd64-amd64-xl +3 guest-start +fail +in 115 REGR\. vs\. 104$" r116.txt
 '
 
 test_expect_success 'a second import is a no-op; a late change is read again, not doubled' '

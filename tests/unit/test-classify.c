@@ -239,6 +239,154 @@ static void test_retest_limits(void **state)
 	report_release(&r);
 }
 
+/* ---- heisen flights (item 1 and 3 of issue 17) ---- */
+
+/* A failing step of flight r: fails after obs, passed in pass_in. */
+static void add_fail(struct report *r, const char *step, int stepno,
+		     const char *base_status, long pass_in)
+{
+	struct cl_failure *f;
+	struct cl_obs *o = xcalloc(1, sizeof(*o));
+
+	o->flight = 100;
+	o->status = base_status;
+	r->fails = xrealloc(r->fails, (r->nfails + 1) * sizeof(*r->fails));
+	f = &r->fails[r->nfails++];
+	*f = failure("fail", o, 1);
+	f->job = "test-seq";
+	f->step = step;
+	f->stepno = stepno;
+	f->ever_passed = base_status != NULL;
+	f->pass_in = pass_in;
+}
+
+static void heisen_report(struct report *r, long flight)
+{
+	report_init(r);
+	r->flight = flight;
+	r->branch = xstrdup("xen-unstable");
+	r->intent = xstrdup("gate");
+	r->status = xstrdup("finished");
+	r->verdict = xstrdup("pending");
+	r->tree = xstrdup("xen");
+	r->that = xstrdup("aaaa");
+}
+
+static struct report *add_sub(struct report *r, long flight)
+{
+	r->subs = xrealloc(r->subs, (r->nsubs + 1) * sizeof(*r->subs));
+	heisen_report(&r->subs[r->nsubs], flight);
+	return &r->subs[r->nsubs++];
+}
+
+static void test_heisen_flight_blocks(void **state)
+{
+	struct report r;
+	struct buf mail = BUF_INIT;
+	struct report_mail m = { NULL, NULL, NULL, NULL, "test" };
+
+	(void)state;
+	/* 108 fails boot, which passed in 107; 107 regressed migrate */
+	heisen_report(&r, 108);
+	add_fail(&r, "boot", 1, "pass", 107);
+	add_fail(add_sub(&r, 107), "migrate", 2, "pass", 0);
+	report_classify(&r);
+	assert_int_equal(r.fails[0].cls, FC_HEISENBUG);
+	assert_true(r.subs[0].heisen_flight);
+	assert_int_equal(r.subs[0].fails[0].cls, FC_REGRESSION);
+	assert_int_equal(r.vk, VK_REGRESSIONS);
+	assert_false(verdict_pushable(r.vk));
+	report_text(&r, &m, &mail);
+	assert_non_null(strstr(mail.buf, "Regressions :-(\n"));
+	assert_non_null(strstr(mail.buf, "including tests which could not be run:\n"
+				   " test-seq                      2 migrate              fail in 107 REGR. vs. 100\n"));
+	assert_non_null(strstr(mail.buf, "xen-unstable:test-seq:migrate:fail:regression"));
+	buf_release(&mail);
+	report_release(&r);
+
+	/* the same, 107's later failure like the baseline's: tolerable */
+	heisen_report(&r, 110);
+	add_fail(&r, "boot", 1, "pass", 109);
+	add_fail(add_sub(&r, 109), "migrate", 2, "fail", 0);
+	report_classify(&r);
+	assert_int_equal(r.subs[0].fails[0].cls, FC_LIKE);
+	assert_int_equal(r.vk, VK_TOLERABLE);
+	report_release(&r);
+
+	/* a flight where a failure passed that was no heisenbug (it was
+	 * "like" anyway) brings nothing */
+	heisen_report(&r, 120);
+	add_fail(&r, "boot", 1, "fail", 119);
+	add_fail(add_sub(&r, 119), "migrate", 2, "pass", 0);
+	report_classify(&r);
+	assert_int_equal(r.fails[0].cls, FC_LIKE);
+	assert_false(r.subs[0].heisen_flight);
+	assert_int_equal(r.vk, VK_TOLERABLE);
+	report_text(&r, &m, &mail);
+	assert_null(strstr(mail.buf, "in 119"));
+	buf_release(&mail);
+	report_release(&r);
+}
+
+static void test_heisen_recursion(void **state)
+{
+	struct report r;
+	struct buf mail = BUF_INIT;
+	struct report_mail m = { NULL, NULL, NULL, NULL, "test" };
+
+	(void)state;
+	/* 113 boot passed in 112; 112 migrate passed in 111; 111 reboot
+	 * never passed; 111's boot passed in 113 itself */
+	heisen_report(&r, 113);
+	add_fail(&r, "boot", 1, "pass", 112);
+	add_fail(add_sub(&r, 112), "migrate", 2, "pass", 111);
+	add_fail(add_sub(&r, 111), "reboot", 3, NULL, 0);
+	add_fail(&r.subs[1], "boot", 1, "pass", 113);
+	report_classify(&r);
+	assert_true(r.subs[0].heisen_flight && r.subs[1].heisen_flight);
+	assert_int_equal(r.subs[0].fails[0].cls, FC_HEISENBUG);
+	assert_int_equal(r.subs[1].fails[0].cls, FC_NEVER_PASS);
+	assert_int_equal(r.vk, VK_TOLERABLE);
+	report_text(&r, &m, &mail);
+	assert_non_null(strstr(mail.buf, "fail in 112 pass in 111\n"));
+	assert_non_null(strstr(mail.buf, "fail in 111 never pass\n"));
+	/* 111's boot is listed as a heisenbug already, as 113's own */
+	assert_null(strstr(mail.buf, "fail in 111 pass in 113\n"));
+	buf_release(&mail);
+
+	/* without 111, 112's migrate is a regression that blocks 113 */
+	report_release(&r.subs[1]);
+	r.nsubs = 1;
+	report_classify(&r);
+	assert_int_equal(r.subs[0].fails[0].cls, FC_REGRESSION);
+	assert_int_equal(r.vk, VK_REGRESSIONS);
+	report_release(&r);
+}
+
+/* Starved jobs block unless the branch pushes with them (item 4). */
+static void test_starved(void **state)
+{
+	struct cl_failure f;
+
+	(void)state;
+	f = failure("starved", NULL, 0);
+	f.job_level = 1;
+	f.starved_blocks = 1;
+	f.reason = "starved: no usable host for 4h 0m";
+	classify_failure(&f, NULL);
+	assert_int_equal(f.cls, FC_STARVED);
+	assert_string_equal(f.blocker, "starved");
+	assert_string_equal(f.text, "starved: no usable host for 4h 0m");
+	assert_int_equal(classify_verdict(&f, 1), VK_PROBLEMS);
+
+	f = failure("starved", NULL, 0);
+	f.job_level = 1;
+	classify_failure(&f, NULL);
+	assert_null(f.blocker);
+	assert_string_equal(f.text, "n/a");
+	assert_int_equal(classify_verdict(&f, 1), VK_TOLERABLE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +394,9 @@ int main(void)
 		cmocka_unit_test(test_allow),
 		cmocka_unit_test(test_outcome),
 		cmocka_unit_test(test_retest_limits),
+		cmocka_unit_test(test_heisen_flight_blocks),
+		cmocka_unit_test(test_heisen_recursion),
+		cmocka_unit_test(test_starved),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
