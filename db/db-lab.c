@@ -322,28 +322,31 @@ static int lab_apply_branch(struct lab_apply *a, const struct lab_branch *b)
 	char *pins = db_array(&b->pins);
 	char *jobs = db_array(&b->jobs);
 	char *allow = db_array(&b->allow);
-	const char *params[8] = { b->name, b->tree, b->staging, b->target,
-				  pins, jobs, allow, prio };
+	const char *params[9] = { b->name, b->tree, b->staging, b->target,
+				  pins, jobs, allow, prio,
+				  b->push_starved ? "t" : "f" };
 	int what, rc;
 
 	snprintf(prio, sizeof(prio), "%d", b->priority);
 	rc = lab_upsert(a,
 			"INSERT INTO branches AS b (name, tree, staging_ref, target_ref, "
-			"pins, jobs, allow, priority) "
-			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+			"pins, jobs, allow, priority, push_starved) "
+			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
 			"ON CONFLICT (name) DO UPDATE SET tree = EXCLUDED.tree, "
 			"staging_ref = EXCLUDED.staging_ref, "
 			"target_ref = EXCLUDED.target_ref, pins = EXCLUDED.pins, "
 			"jobs = EXCLUDED.jobs, allow = EXCLUDED.allow, "
-			"priority = EXCLUDED.priority, retired = false, "
+			"priority = EXCLUDED.priority, "
+			"push_starved = EXCLUDED.push_starved, retired = false, "
 			"updated_at = now() "
 			"WHERE (b.tree, b.staging_ref, b.target_ref, b.pins, b.jobs, "
-			"b.allow, b.priority, b.retired) IS DISTINCT FROM "
+			"b.allow, b.priority, b.push_starved, b.retired) "
+			"IS DISTINCT FROM "
 			"(EXCLUDED.tree, EXCLUDED.staging_ref, EXCLUDED.target_ref, "
 			"EXCLUDED.pins, EXCLUDED.jobs, EXCLUDED.allow, "
-			"EXCLUDED.priority, false) "
+			"EXCLUDED.priority, EXCLUDED.push_starved, false) "
 			"RETURNING (xmax = 0)",
-			8, params, &what);
+			9, params, &what);
 	if (rc == 0 && what >= 0) {
 		lab_count(a, LAB_BRANCHES, what, b->name);
 		rc = lab_event(a, what ? "branch.added" : "branch.changed", NULL,

@@ -28,7 +28,7 @@ static const char jobs_sql[] =
 	"SELECT j.flight, j.job, j.status, j.arch, j.nhosts, "
 	"array_to_string(j.flags, ' '), j.recipe, f.intent, "
 	"coalesce(b.priority, 0), " EPOCH("f.queued_at") ", "
-	EPOCH("f.started_at") ", " EPOCH("j.planned_start") ", "
+	EPOCH("j.planned_start") ", "
 	EPOCH("j.planned_end") ", array_to_string(j.planned_hosts, ' '), "
 	"j.wait_reason, r.recipe IS NOT NULL "
 	"FROM jobs j JOIN flights f ON f.id = j.flight "

@@ -27,7 +27,7 @@ enum { SH_NAME, SH_ARCH, SH_STATE, SH_FLAGS, SH_SHARE_TASKS, SH_SHARE_WEAR_MAX,
        SH_SHARE_TYPE, SH_SHARE_WEAR };
 /* jobs of unfinished flights, by (flight, job) */
 enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
-       SJ_INTENT, SJ_BRANCH_PRIO, SJ_QUEUED_AT, SJ_FLIGHT_STARTED,
+       SJ_INTENT, SJ_BRANCH_PRIO, SJ_QUEUED_AT,
        SJ_PLANNED_START, SJ_PLANNED_END, SJ_PLANNED_HOSTS, SJ_WAIT_REASON,
        SJ_IS_BUILD };
 /* dependencies of the jobs of unfinished flights, in no order; the

@@ -117,6 +117,8 @@ static const struct conf_key branch_keys[] = {
 	  "JOBPAT [STEPPAT]: regressions that do not block (multivar)" },
 	{ "priority", CONF_INT, 0, -1000000, 1000000, NULL, "0", "0",
 	  "scheduling priority of its flights (higher first)" },
+	{ "push-starved", CONF_BOOL, 0, 0, 0, NULL, "false", "false",
+	  "a flight whose jobs starved (no host could run them) may still push" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -159,11 +161,11 @@ static const struct conf_key scheduler_keys[] = {
 	PRIO("retest", "100", "retest flights"),
 	PRIO("adhoc", "0", "ad-hoc flights"),
 	{ "starvation", CONF_BOOL, 0, 0, 0, NULL, "true", "true",
-	  "give up (starved) on jobs far behind the rest of their flight" },
-	{ "starvation-half", CONF_INT, 0, 100, 100000, NULL, "400", "400",
-	  "percent of the flight's time so far a job may still need when half the flight is done" },
-	{ "starvation-tail", CONF_INT, 0, 100, 100000, NULL, "200", "200",
-	  "the same when nine tenths of the flight are done" },
+	  "give up (starved) on jobs no usable host could take for a long wait" },
+	{ "starvation-wait", CONF_DURATION, 0, 1, 365 * 86400, NULL, "4h", "4h",
+	  "the shortest wait (since its flight was queued) before a job with no usable host starves" },
+	{ "starvation-estimates", CONF_INT, 0, 1, 1000, NULL, "4", "4",
+	  "and at least this many times the job's estimated duration" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -527,8 +529,8 @@ static void labconf_sched_defaults(struct lab_sched *sc,
 	sc->prio_retest = (int)conf_get_long(s, "priority-retest", 100);
 	sc->prio_adhoc = (int)conf_get_long(s, "priority-adhoc", 0);
 	sc->starvation = conf_get_bool(s, "starvation", 1);
-	sc->starvation_half = (int)conf_get_long(s, "starvation-half", 400);
-	sc->starvation_tail = (int)conf_get_long(s, "starvation-tail", 200);
+	sc->starvation_wait = conf_get_duration(s, "starvation-wait", 4 * 3600);
+	sc->starvation_estimates = (int)conf_get_long(s, "starvation-estimates", 4);
 }
 
 /* "HOST:PORT" with a valid port; *host newly allocated. */
@@ -692,6 +694,7 @@ static void labconf_add_branch(struct lab *lab, const struct conf_section *s)
 	vec_init(&b->allow);
 	conf_get_all(s, "allow", &b->allow);
 	b->priority = (int)conf_get_long(s, "priority", 0);
+	b->push_starved = conf_get_bool(s, "push-starved", 0);
 }
 
 static void labconf_add_job(struct labconf_ctx *c, struct lab *lab,

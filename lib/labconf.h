@@ -83,6 +83,7 @@ struct lab_branch {
 	struct vec jobs;
 	struct vec allow;     /* "JOBPAT [STEPPAT]" each */
 	int priority;
+	int push_starved;     /* starved jobs do not stop a push */
 };
 
 struct lab_job {
@@ -112,7 +113,8 @@ struct lab_sched {
 	long spread_bonus;
 	int prio_reservation, prio_gate, prio_bisect, prio_retest, prio_adhoc;
 	int starvation;
-	int starvation_half, starvation_tail;   /* percent */
+	long starvation_wait;       /* seconds */
+	int starvation_estimates;
 };
 
 /* [worker]: durations in seconds. */

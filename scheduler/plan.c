@@ -34,8 +34,8 @@ void plan_config_default(struct plan_config *cfg)
 	cfg->prevfail_bonus = 7 * DAY;
 	cfg->variation_max = 12 * HOUR;
 	cfg->starvation = 1;
-	cfg->starve_factor_half = 400;
-	cfg->starve_factor_tail = 200;
+	cfg->starve_wait = 4 * 3600;
+	cfg->starve_estimates = 4;
 }
 
 const char *plan_outcome_str(enum plan_outcome o)
@@ -885,33 +885,28 @@ static struct plan_flight *flight_of(struct planner *p, long flight)
 	return NULL;
 }
 
-/* OSSTest's rule (reference 3.9), see plan.h. */
+/*
+ * Whether a job no usable host can take gives up (plan.h). OSSTest's rule
+ * (reference 3.9) also starved jobs whose hosts were busy for longer than
+ * the rest of their flight took: here they wait, since the gate must not
+ * push a revision no test of theirs has seen for a busy lab.
+ */
 static int starving(struct planner *p, const struct plan_request *r,
-		    plan_time end, plan_time *limit)
+		    plan_time *need)
 {
 	const struct plan_config *cfg = &p->in->cfg;
 	struct plan_flight *f;
-	double ratio, x;
 
 	if (!cfg->starvation || r->kind != PLAN_JOB || r->never_starve ||
 	    r->deps_pending)
 		return 0;
 	f = flight_of(p, r->flight);
-	if (!f || f->done < 1 || f->done < f->waiting || !f->started ||
-	    f->started > p->in->now)
+	if (!f || f->done < 1 || f->done < f->waiting)
 		return 0;
-	ratio = f->waiting ? (double)f->done / f->waiting : 9.0;
-	if (ratio <= 1.0)
-		x = cfg->starve_factor_half;
-	else if (ratio >= 9.0)
-		x = cfg->starve_factor_tail;
-	else
-		x = cfg->starve_factor_half +
-		    (cfg->starve_factor_tail - cfg->starve_factor_half) *
-			    (ratio - 1.0) / 8.0;
-	*limit = f->started +
-		 (plan_time)((double)(p->in->now - f->started) * x / 100.0);
-	if (end <= *limit)
+	*need = cfg->starve_wait;
+	if (r->duration * cfg->starve_estimates > *need)
+		*need = r->duration * cfg->starve_estimates;
+	if (p->in->now - r->queued_at < *need)
 		return 0;
 	if (f->waiting > 0)
 		f->waiting--;
@@ -1034,7 +1029,7 @@ static void plan_request(struct planner *p, size_t ri)
 	struct choice *best;
 	const char *wait, *bad_pin = NULL;
 	int impossible, found = 0, twice = 0;
-	plan_time t0, limit;
+	plan_time t0, need;
 	char want[96];
 
 	p->state[ri] = 1;
@@ -1117,10 +1112,15 @@ static void plan_request(struct planner *p, size_t ri)
 	if (!found) {
 		res->outcome = PLAN_NO_HOST;
 		res->start = res->end = PLAN_NEVER;
-		if (starving(p, r, PLAN_NEVER, &limit)) {
+		if (starving(p, r, &need)) {
+			plan_time waited = in->now - r->queued_at;
+
 			res->outcome = PLAN_STARVED;
+			describe_req(r, want, sizeof(want));
 			snprintf(res->reason, sizeof(res->reason),
-				 "starved: no host can take it and most of its flight is done");
+				 "starved: no usable host for %s in %lldh %02lldm",
+				 want[0] ? want : "it", (long long)(waited / 3600),
+				 (long long)(waited % 3600 / 60));
 		}
 	} else {
 		plan_time start = best[0].start, end = 0;
@@ -1137,38 +1137,30 @@ static void plan_request(struct planner *p, size_t ri)
 				end = start + best[k].dur;
 		res->start = start;
 		res->end = end;
-		if (start > in->now && starving(p, r, end, &limit)) {
-			res->outcome = PLAN_STARVED;
-			snprintf(res->reason, sizeof(res->reason),
-				 "starved: expected to finish %llds after now, past its flight's limit (%llds)",
-				 (long long)(end - in->now),
-				 (long long)(limit - in->now));
-		} else {
-			res->outcome = start <= in->now && !r->deps_pending
-					       ? PLAN_START : PLAN_WAIT;
-			res->nbooked = n;
-			for (size_t k = 0; k < n; k++) {
-				res->hosts[k].host = best[k].host;
-				res->hosts[k].slot = best[k].slot;
-				host_book(p, best[k].host, best[k].slot, start,
-					  start + best[k].dur, (long)ri);
-			}
-			if (res->outcome == PLAN_START)
-				snprintf(res->reason, sizeof(res->reason),
-					 "starts now");
-			else if (wait)
-				snprintf(res->reason, sizeof(res->reason),
-					 "waits for %s", wait);
-			else if (p->hist[best[0].host] &&
-				 p->hist[best[0].host]->last_failed)
-				snprintf(res->reason, sizeof(res->reason),
-					 "waits for %s, where it last failed",
-					 in->hosts[best[0].host].name);
-			else
-				snprintf(res->reason, sizeof(res->reason),
-					 "%zu suitable host%s busy or booked ahead",
-					 ncand, ncand == 1 ? "" : "s");
+		res->outcome = start <= in->now && !r->deps_pending
+				       ? PLAN_START : PLAN_WAIT;
+		res->nbooked = n;
+		for (size_t k = 0; k < n; k++) {
+			res->hosts[k].host = best[k].host;
+			res->hosts[k].slot = best[k].slot;
+			host_book(p, best[k].host, best[k].slot, start,
+				  start + best[k].dur, (long)ri);
 		}
+		if (res->outcome == PLAN_START)
+			snprintf(res->reason, sizeof(res->reason),
+				 "starts now");
+		else if (wait)
+			snprintf(res->reason, sizeof(res->reason),
+				 "waits for %s", wait);
+		else if (p->hist[best[0].host] &&
+			 p->hist[best[0].host]->last_failed)
+			snprintf(res->reason, sizeof(res->reason),
+				 "waits for %s, where it last failed",
+				 in->hosts[best[0].host].name);
+		else
+			snprintf(res->reason, sizeof(res->reason),
+				 "%zu suitable host%s busy or booked ahead",
+				 ncand, ncand == 1 ? "" : "s");
 	}
 	for (size_t k = 0; k < r->nhistory; k++)
 		if (r->history[k].host < in->nhosts)

@@ -29,10 +29,16 @@ struct plan_config {
 	/* OSSTest's host-choice weights, in seconds of start time */
 	plan_time prevfail_bonus;   /* re-run a failure on its host: 7 days */
 	plan_time variation_max;    /* spread jobs over hosts: 12 hours */
-	/* starvation: off when 0; factors are fixed point, x100 */
+	/*
+	 * Starvation: off when 0. A job gives up (starved) only when no
+	 * usable host can take it at all (never while its hosts are merely
+	 * busy), after it waited starve_wait and starve_estimates times its
+	 * estimated duration, and only while at least as many jobs of its
+	 * flight are done as wait (OSSTest: at most half a flight starves).
+	 */
 	int starvation;
-	int starve_factor_half;     /* limit factor when D = W (400: 4x) */
-	int starve_factor_tail;     /* limit factor when D = 9 W (200: 2x) */
+	plan_time starve_wait;      /* 4 hours */
+	int starve_estimates;       /* 4 */
 	/* testing only: evaluate every candidate host at every possible
 	 * start, to check the pruned search gives the very same plan */
 	int exhaustive;
@@ -78,7 +84,8 @@ struct plan_request {
 	enum plan_kind kind;
 	const char *what;           /* "12.build-amd64", "reservation 3" */
 	int priority;               /* higher first */
-	plan_time queued_at;        /* FIFO within a priority */
+	plan_time queued_at;        /* FIFO within a priority; a job's wait
+				     * for starvation counts from it */
 	int is_build;               /* builds go before tests of a flight */
 	long flight;                /* jobs: for starvation and ordering */
 	const char *arch;           /* NULL: any */
@@ -101,10 +108,9 @@ struct plan_request {
 	int never_starve;           /* runvar starvation=never */
 };
 
-/* Per flight: what starvation compares a waiting job with. */
+/* Per flight: how much of it is done, for starvation. */
 struct plan_flight {
 	long flight;
-	plan_time started;          /* when its first job started */
 	int done;                   /* D: jobs finished pass or fail */
 	int waiting;                /* W: jobs queued, preparing, running */
 };
@@ -126,7 +132,7 @@ enum plan_outcome {
 	PLAN_START,                 /* allocate now */
 	PLAN_WAIT,                  /* booked for later */
 	PLAN_NO_HOST,               /* no usable host can ever take it */
-	PLAN_STARVED,               /* gives up: too far behind its flight */
+	PLAN_STARVED,               /* gives up: no host for far too long */
 	PLAN_BLOCKED_WINDOW,        /* a blockage: books its window */
 };
 

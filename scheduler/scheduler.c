@@ -322,13 +322,11 @@ static void end_job(struct pass *p, int row, char *reason)
 	p->end_reason[p->nend++] = p->reasons.v[p->reasons.n - 1];
 }
 
-static struct plan_flight *pass_flight(struct pass *p, long flight,
-				       plan_time started)
+static struct plan_flight *pass_flight(struct pass *p, long flight)
 {
 	if (p->nflights && p->flights[p->nflights - 1].flight == flight)
 		return &p->flights[p->nflights - 1];
 	p->flights[p->nflights].flight = flight;
-	p->flights[p->nflights].started = started;
 	return &p->flights[p->nflights++];
 }
 
@@ -369,9 +367,7 @@ static void pass_jobs(struct pass *p)
 	for (size_t i = 0; i < nrows; i++) {
 		int r = (int)i;
 		const char *st = PQgetvalue(j, r, SJ_STATUS);
-		struct plan_flight *f = pass_flight(
-			p, (long)p->row_flight[r],
-			db_sched_int(j, r, SJ_FLIGHT_STARTED));
+		struct plan_flight *f = pass_flight(p, (long)p->row_flight[r]);
 
 		p->row_req[i] = -1;
 		if (status_is(st, st_done))
@@ -809,8 +805,8 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	p.in.cfg.prevfail_bonus = s->cfg.prefer_failed_host;
 	p.in.cfg.variation_max = s->cfg.spread_bonus;
 	p.in.cfg.starvation = s->cfg.starvation;
-	p.in.cfg.starve_factor_half = s->cfg.starvation_half;
-	p.in.cfg.starve_factor_tail = s->cfg.starvation_tail;
+	p.in.cfg.starve_wait = s->cfg.starvation_wait;
+	p.in.cfg.starve_estimates = s->cfg.starvation_estimates;
 	p.row_end = xcalloc((size_t)PQntuples(p.snap.jobs) + 1,
 			    sizeof(*p.row_end));
 	pass_index(&p);

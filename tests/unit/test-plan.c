@@ -149,15 +149,14 @@ static struct plan_request *fx_blockage(struct fx *f, const char *what,
 	return r;
 }
 
-static struct plan_flight *fx_flight(struct fx *f, long flight,
-				     plan_time started, int done, int waiting)
+static struct plan_flight *fx_flight(struct fx *f, long flight, int done,
+				     int waiting)
 {
 	struct plan_flight *fl;
 
 	assert_true(f->in.nflights < MAX_FLIGHTS);
 	fl = &f->flights[f->in.nflights++];
 	fl->flight = flight;
-	fl->started = started;
 	fl->done = done;
 	fl->waiting = waiting;
 	return fl;
@@ -329,8 +328,8 @@ static void test_config_default(void **state)
 	assert_int_equal(cfg.prevfail_bonus, 7 * DAY);
 	assert_int_equal(cfg.variation_max, 12 * HOUR);
 	assert_int_equal(cfg.starvation, 1);
-	assert_int_equal(cfg.starve_factor_half, 400);
-	assert_int_equal(cfg.starve_factor_tail, 200);
+	assert_int_equal(cfg.starve_wait, 4 * HOUR);
+	assert_int_equal(cfg.starve_estimates, 4);
 }
 
 static void test_outcome_str(void **state)
@@ -1598,49 +1597,55 @@ static void test_deps_behind_in_queue(void **state)
 /* ---- starvation ---- */
 
 /*
- * Flight 1 started 10h ago; a one-hour job of it can start only when h0
- * is free (end = that + 1h). limit = started + 10h * X/100: X = 400 (30h
- * from now) when D <= W, 200 (10h) when D >= 9W, 300 (20h) at D = 5W.
+ * A job of flight 1 queued some hours ago, h0 its only host. It starves
+ * only when h0 cannot take it at all (broken, in maintenance: not
+ * usable), after 4h and 4 times its estimate, with D >= W; a host busy
+ * for however long keeps it waiting (issue 17: a busy lab must not let
+ * an untested revision through).
  */
 static void test_starvation(void **state)
 {
-	enum { PLAIN, NEVER_STARVE, DEPS_PENDING, CFG_OFF, RESERVATION };
+	enum { PLAIN, NEVER_STARVE, DEPS_PENDING, CFG_OFF, RESERVATION, BUSY };
 	static const struct {
 		const char *what;
 		int done, waiting;
-		plan_time end;         /* the job's planned end, from now */
+		plan_time waited, estimate;
 		int starved;
 		int variant;
 	} cases[] = {
-		{ "D=W, far behind", 2, 2, 31 * HOUR, 1, PLAIN },
-		{ "D=W, not far enough", 2, 2, 29 * HOUR, 0, PLAIN },
-		{ "D=9W", 18, 2, 11 * HOUR, 1, PLAIN },
-		{ "D=9W, not far enough", 18, 2, 9 * HOUR, 0, PLAIN },
-		{ "D=20W", 40, 2, 11 * HOUR, 1, PLAIN },
-		{ "D=5W", 10, 2, 21 * HOUR, 1, PLAIN },
-		{ "D=5W, not far enough", 10, 2, 19 * HOUR, 0, PLAIN },
-		{ "D<W: never more than half", 1, 2, 100 * HOUR, 0, PLAIN },
-		{ "D<W: never more than half", 9, 10, 100 * HOUR, 0, PLAIN },
-		{ "D=0", 0, 0, 100 * HOUR, 0, PLAIN },
-		{ "never_starve", 2, 2, 100 * HOUR, 0, NEVER_STARVE },
-		{ "deps pending", 2, 2, 100 * HOUR, 0, DEPS_PENDING },
-		{ "starvation off", 2, 2, 100 * HOUR, 0, CFG_OFF },
-		{ "reservation", 2, 2, 100 * HOUR, 0, RESERVATION },
+		{ "no host, long wait", 2, 2, 5 * HOUR, HOUR, 1, PLAIN },
+		{ "no host, not 4h yet", 2, 2, 3 * HOUR, HOUR, 0, PLAIN },
+		{ "no host, not 4 estimates yet", 2, 2, 7 * HOUR, 2 * HOUR, 0, PLAIN },
+		{ "no host, 4 estimates", 2, 2, 9 * HOUR, 2 * HOUR, 1, PLAIN },
+		{ "no host, D=9W", 18, 2, 5 * HOUR, HOUR, 1, PLAIN },
+		{ "D<W: never more than half", 1, 2, 100 * HOUR, HOUR, 0, PLAIN },
+		{ "D<W: never more than half", 9, 10, 100 * HOUR, HOUR, 0, PLAIN },
+		{ "D=0", 0, 0, 100 * HOUR, HOUR, 0, PLAIN },
+		{ "never_starve", 2, 2, 100 * HOUR, HOUR, 0, NEVER_STARVE },
+		{ "deps pending", 2, 2, 100 * HOUR, HOUR, 0, DEPS_PENDING },
+		{ "starvation off", 2, 2, 100 * HOUR, HOUR, 0, CFG_OFF },
+		{ "reservation", 2, 2, 100 * HOUR, HOUR, 0, RESERVATION },
+		{ "host busy for days", 18, 2, 100 * HOUR, HOUR, 0, BUSY },
 	};
 
 	(void)state;
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		const struct plan_result *p;
 		struct plan_request *j;
+		size_t h0;
 		struct fx f;
 
 		fx_init(&f);
-		fx_host(&f, "h0", "amd64", NULL);
-		fx_busy(&f, 0, -1, NOW - HOUR, NOW + cases[c].end - HOUR);
-		fx_flight(&f, 1, NOW - 10 * HOUR, cases[c].done,
-			  cases[c].waiting);
+		h0 = fx_host(&f, "h0", "amd64", NULL);
+		if (cases[c].variant == BUSY)
+			fx_busy(&f, h0, -1, NOW - HOUR, NOW + 200 * HOUR);
+		else
+			f.hosts[h0].usable = 0;
+		fx_flight(&f, 1, cases[c].done, cases[c].waiting);
 		f.in.cfg.starvation = cases[c].variant != CFG_OFF;
-		j = fx_job(&f, cases[c].what, HOUR);
+		j = fx_job(&f, cases[c].what, cases[c].estimate);
+		j->arch = "amd64";
+		j->queued_at = NOW - cases[c].waited;
 		j->never_starve = cases[c].variant == NEVER_STARVE;
 		j->deps_pending = cases[c].variant == DEPS_PENDING;
 		if (cases[c].variant == RESERVATION)
@@ -1652,39 +1657,39 @@ static void test_starvation(void **state)
 				print_plan(&f);
 				fail_msg("case '%s' should starve", j->what);
 			}
-			if (in_timeline(&f, 0, j))
-				fail_msg("case '%s': starved but booked",
-					 j->what);
-		} else {
-			expect(&f, j, PLAN_WAIT, NOW + cases[c].end - HOUR, 0);
+			if (!strstr(p->reason, "starved: no usable host for amd64 in "))
+				fail_msg("case '%s': reason '%s'", j->what, p->reason);
+		} else if (cases[c].variant == BUSY) {
+			expect(&f, j, PLAN_WAIT, NOW + 200 * HOUR, 0);
+		} else if (p->outcome != PLAN_NO_HOST) {
+			print_plan(&f);
+			fail_msg("case '%s' should wait for a host", j->what);
 		}
 		fx_release(&f);
 	}
 }
 
-/* A starved job's booking is released: the next job takes its place. */
-static void test_starved_releases(void **state)
+/* A starved job no longer waits: the next job of its flight is judged
+ * with one waiting job less (D = 2, W = 2, then W = 1). */
+static void test_starved_counts(void **state)
 {
-	struct plan_request *starving, *next;
+	struct plan_request *a, *b;
 	struct fx f;
 
 	(void)state;
 	fx_init(&f);
-	fx_host(&f, "h0", "amd64", NULL);
-	fx_busy(&f, 0, -1, NOW - HOUR, NOW + 40 * HOUR);
-	fx_flight(&f, 1, NOW - 10 * HOUR, 2, 2);
-	starving = fx_job(&f, "starving", HOUR);
-	starving->priority = 10;
-	next = fx_job(&f, "other flight", HOUR);
-	next->flight = 2;
+	f.hosts[fx_host(&f, "h0", "amd64", NULL)].usable = 0;
+	fx_flight(&f, 1, 2, 2);
+	a = fx_job(&f, "a", HOUR);
+	b = fx_job(&f, "b", HOUR);
+	a->queued_at = b->queued_at = NOW - 10 * HOUR;
 	fx_plan(&f);
-	assert_int_equal(res(&f, starving)->outcome, PLAN_STARVED);
-	expect(&f, next, PLAN_WAIT, NOW + 40 * HOUR, 0);
-	assert_int_equal(f.out.ntimeline[0], 2);
+	assert_int_equal(res(&f, a)->outcome, PLAN_STARVED);
+	assert_int_equal(res(&f, b)->outcome, PLAN_STARVED);
 	fx_release(&f);
 }
 
-/* A job that can start now does not starve, however late its flight. */
+/* A job that can start now does not starve, however long it waited. */
 static void test_start_now_not_starved(void **state)
 {
 	struct plan_request *j;
@@ -1693,8 +1698,9 @@ static void test_start_now_not_starved(void **state)
 	(void)state;
 	fx_init(&f);
 	fx_host(&f, "h0", "amd64", NULL);
-	fx_flight(&f, 1, NOW - 10 * MINUTE, 100, 1);
+	fx_flight(&f, 1, 100, 1);
 	j = fx_job(&f, "job", 100 * HOUR);
+	j->queued_at = NOW - 1000 * HOUR;
 	fx_plan(&f);
 	expect(&f, j, PLAN_START, NOW, 0);
 	fx_release(&f);
@@ -2476,7 +2482,7 @@ int main(void)
 		cmocka_unit_test(test_deps_pending_never_start),
 		cmocka_unit_test(test_deps_behind_in_queue),
 		cmocka_unit_test(test_starvation),
-		cmocka_unit_test(test_starved_releases),
+		cmocka_unit_test(test_starved_counts),
 		cmocka_unit_test(test_start_now_not_starved),
 		cmocka_unit_test(test_random_invariants),
 		cmocka_unit_test(test_random_backfill_guarantee),
