@@ -18,7 +18,7 @@ q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 osq() { psql -X -q -At -v ON_ERROR_STOP=1 "$OSS" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 flight_of() { sed -n "s/^flight //p" "$1" | head -n 1; }
-test_when_finished 'kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
+test_when_finished 'kill_pid $(cat "$TEST_DIR"/web.pid 2>/dev/null); kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
 
 # xen: commits A..E (A on master at first)
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
@@ -330,6 +330,37 @@ test_expect_success 'each replayed flight keeps its report as judged then; --now
 	grep -x "Today.s judgement differs from the decision made when the flight ended:" r103now.txt &&
 	h flight report 104 >r104.txt && ! grep -q "would differ" r104.txt &&
 	test "$(q "SELECT count(*) FROM flights WHERE imported_from IS NOT NULL AND intent = \$\$gate\$\$ AND report IS NULL")" = 0
+'
+
+PORT=$(free_port)
+test_expect_success 'the API and the page: the decision, and today with ?now=1' '
+	setsid "$HANGAR" --config lab.conf web --listen 127.0.0.1:$PORT >web.log 2>&1 &
+	echo $! >web.pid &&
+	U=http://127.0.0.1:$PORT &&
+	wait_for "curl -fsS $U/api/v1/flights/103/report >a1.json" 20 &&
+	curl -fsS $U/api/v1/flights/103/report >a2.json &&
+	curl -fsS "$U/api/v1/flights/103/report?now=1" >n1.json &&
+	curl -fsS "$U/api/v1/flights/103/report?now=1" >n2.json &&
+	curl -fsS $U/api/v1/flights/103/report >a3.json &&
+	python3 - <<-\PY &&
+	import json
+	a = [json.load(open("a%d.json" % i)) for i in (1, 2, 3)]
+	n = [json.load(open("n%d.json" % i)) for i in (1, 2)]
+	assert a[0] == a[1] == a[2] and "decided" not in a[0], a
+	assert n[0] == n[1] and n[0]["decided"]["verdict"] == "no-push", n
+	c = {f["class"] for f in a[0]["failures"] if f["job"] == "test-arm64-arm64-xl"}
+	assert c == {"regression"}, a[0]["failures"]
+	c = {f["class"] for f in n[0]["failures"] if f["job"] == "test-arm64-arm64-xl"}
+	assert c == {"heisenbug"}, n[0]["failures"]
+	PY
+	curl -fsS "$U/flights/103?now=1" >p.html &&
+	grep -q "Judged today" p.html && grep -q "heisenbug pass in 104 now" p.html &&
+	curl -fsS "$U/flights/103" >d.html &&
+	grep -q "The decision made when the flight ended" d.html &&
+	! grep -q "Judged today" d.html &&
+	code=$(curl -s -o bad.json -w "%{http_code}" "$U/api/v1/flights/103/report?now=maybe") &&
+	test "$code" = 400 && grep -q "\"error\"" bad.json &&
+	kill_pid $(cat web.pid)
 '
 
 test_expect_success 'a heisen flight that regressed a later step: neither pushed (item 1)' '

@@ -387,6 +387,60 @@ static void test_starved(void **state)
 	assert_int_equal(classify_verdict(&f, 1), VK_TOLERABLE);
 }
 
+/* A decision against today's judgement (item 2). */
+static void test_differences(void **state)
+{
+	json_t *then = json_loads(
+		"{\"flight\": 9, \"verdict\": \"no-push\", \"judgement\": \"regressions\","
+		" \"failures\": ["
+		"{\"job\": \"t\", \"step\": \"s\", \"class\": \"regression\","
+		" \"blocking\": true, \"text\": \"REGR. vs. 5\", \"flight\": 9},"
+		"{\"job\": \"t\", \"step\": \"u\", \"class\": \"never-pass\","
+		" \"blocking\": false, \"text\": \"never pass\", \"flight\": 9}]}", 0, NULL);
+	json_t *now = json_loads(
+		"{\"flight\": 9, \"verdict\": \"no-push\", \"judgement\": \"tolerable\","
+		" \"failures\": ["
+		"{\"job\": \"t\", \"step\": \"s\", \"class\": \"heisenbug\","
+		" \"blocking\": false, \"text\": \"pass in 12\", \"flight\": 9},"
+		"{\"job\": \"t\", \"step\": \"u\", \"class\": \"never-pass\","
+		" \"blocking\": false, \"text\": \"never pass\", \"flight\": 9},"
+		"{\"job\": \"t\", \"step\": \"v\", \"class\": \"fail-like-baseline\","
+		" \"blocking\": false, \"text\": \"like 5\", \"flight\": 12}]}", 0, NULL);
+	/* stored before "judgement" was kept: judged by its failures */
+	json_t *old = json_loads(
+		"{\"flight\": 9, \"verdict\": \"push\", \"failures\": ["
+		"{\"job\": \"t\", \"step\": \"u\", \"class\": \"never-pass\","
+		" \"blocking\": false, \"text\": \"never pass\"}]}", 0, NULL);
+	struct vec d = VEC_INIT;
+
+	(void)state;
+	assert_non_null(then);
+	assert_non_null(now);
+	assert_non_null(old);
+	report_json_differences(then, now, &d);
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.v[0], "the verdict: regressions when decided (no-push), "
+				    "tolerable now");
+	assert_string_equal(d.v[1], "t s: regression (blocking) REGR. vs. 5 when decided, "
+				    "heisenbug pass in 12 now");
+	assert_string_equal(d.v[2], "t v in 12: not a failure when decided, "
+				    "fail-like-baseline like 5 now");
+	vec_clear(&d);
+
+	report_json_differences(now, now, &d);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(report_json_judgement(old), "tolerable");
+	/* "flight" missing (stored before it was kept) is the flight's own */
+	report_json_differences(old, then, &d);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.v[0], "the verdict: tolerable when decided (push), "
+				    "regressions now");
+	vec_clear(&d);
+	json_decref(then);
+	json_decref(now);
+	json_decref(old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_heisen_flight_blocks),
 		cmocka_unit_test(test_heisen_recursion),
 		cmocka_unit_test(test_starved),
+		cmocka_unit_test(test_differences),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
