@@ -359,8 +359,18 @@ static int rep_load_one(struct db *db, long flight, long before,
 /* OSSTest looks at the newest 1000 flights of a branch for a pass */
 #define HEISEN_FLIGHTS_MAX 1000
 
+/* Whether f, as loaded, is a heisenbug (classify.h): only then is the
+ * flight it passed in judged with it. */
+static int rep_heisen(const struct cl_failure *f)
+{
+	struct cl_failure c = *f;
+
+	classify_failure(&c, NULL);
+	return c.heisen;
+}
+
 /*
- * The flights where a failure passed, each with its own failures and
+ * The flights where a heisenbug passed, each with its own failures and
  * where those passed in turn (OSSTest's recursion through its heisen
  * flights): each flight once, never the flight reported itself.
  */
@@ -373,10 +383,11 @@ static int rep_subs(struct rep_load *l, long before)
 		size_t nf = k < 0 ? r->nfails : r->subs[k].nfails;
 
 		for (size_t i = 0; i < nf; i++) {
-			long id = (k < 0 ? r->fails : r->subs[k].fails)[i].pass_in;
+			const struct cl_failure *f = &(k < 0 ? r->fails : r->subs[k].fails)[i];
+			long id = f->pass_in;
 			size_t j;
 
-			if (!id || id == r->flight)
+			if (!id || id == r->flight || !rep_heisen(f))
 				continue;
 			for (j = 0; j < r->nsubs && r->subs[j].flight != id; j++)
 				;

@@ -123,7 +123,8 @@ int gate_report_view(struct db *db, const struct gate_conf *c, long flight,
 	*json = NULL;
 	if ((rc = db_gate_stored_report(db, flight, &stored, &stored_text, err)) < 0)
 		return rc;
-	if (stored)
+	/* both are stored together; without the mail, judge it now */
+	if (stored && (stored_text || !text))
 		decided = json_loads(stored, 0, NULL);
 	if ((!decided || now || diff) &&
 	    (rc = gate_report(db, c, flight, &today,
@@ -277,7 +278,10 @@ static int gate_pushed_already(struct cycle *y, const struct report *r,
  */
 /* A bisection of each regression of a decided flight (reference §4.5),
  * unless one runs for it already. */
-static void gate_start_bisections(struct cycle *y, const struct report *r)
+/* A bisection of each regression of flight r (of top or one of the heisen
+ * flights that blocked it: the failure is in that flight). */
+static void gate_bisect_flight(struct cycle *y, const struct report *top,
+			       const struct report *r)
 {
 	for (size_t i = 0; i < r->nfails; i++) {
 		const struct cl_failure *f = &r->fails[i];
@@ -286,14 +290,22 @@ static void gate_start_bisections(struct cycle *y, const struct report *r)
 
 		if (f->cls != FC_REGRESSION || f->job_level || !f->vs)
 			continue;
-		if (db_bisect_start(y->db, r->branch, f->job, f->step, f->vs, r->flight,
-				    y->c->actor, &id, &err) == 0)
-			log_info("flight %ld: bisection %ld of %s %s (vs. %ld)", r->flight,
-				 id, f->job, f->step, f->vs);
+		if (db_bisect_start(y->db, top->branch, f->job, f->step, f->vs,
+				    r->flight, y->c->actor, &id, &err) == 0)
+			log_info("flight %ld: bisection %ld of %s %s in %ld (vs. %ld)",
+				 top->flight, id, f->job, f->step, r->flight, f->vs);
 		else if (err.code != ERR_EXISTS)
-			log_warnx("flight %ld: no bisection of %s %s: %s", r->flight,
+			log_warnx("flight %ld: no bisection of %s %s: %s", top->flight,
 				  f->job, f->step, err.msg);
 	}
+}
+
+static void gate_start_bisections(struct cycle *y, const struct report *r)
+{
+	gate_bisect_flight(y, r, r);
+	for (size_t i = 0; i < r->nsubs; i++)
+		if (r->subs[i].heisen_flight)
+			gate_bisect_flight(y, r, &r->subs[i]);
 }
 
 static int gate_decide(struct cycle *y, long flight)

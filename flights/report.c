@@ -107,15 +107,19 @@ void report_classify(struct report *r)
 {
 	size_t marked;
 
-	/* a pass in a flight whose own failures are not at hand justifies
-	 * nothing: they could block */
+	/* a pass in a flight whose own failures are not at hand, or not all
+	 * known (the reported flight still running), justifies nothing */
 	for (long k = -1; k < (long)r->nsubs; k++) {
 		struct report *s = k < 0 ? r : &r->subs[k];
 
-		for (size_t i = 0; i < s->nfails; i++)
-			if (s->fails[i].pass_in && s->fails[i].pass_in != r->flight &&
-			    !rep_sub(r, s->fails[i].pass_in))
+		for (size_t i = 0; i < s->nfails; i++) {
+			long in = s->fails[i].pass_in;
+
+			if (in && (in == r->flight
+					   ? !r->status || strcmp(r->status, "finished")
+					   : !rep_sub(r, in)))
 				s->fails[i].pass_in = 0;
+		}
 	}
 	rep_judge(r);
 	for (size_t i = 0; i < r->nsubs; i++) {
@@ -136,15 +140,6 @@ void report_classify(struct report *r)
 			r->vk = verdict_worse(r->vk, r->subs[i].vk);
 }
 
-size_t report_blockers(const struct report *r)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < r->nfails; i++)
-		n += r->fails[i].blocker != NULL;
-	return n;
-}
-
 static int rep_job_is_build(const struct report *r, const char *job)
 {
 	for (size_t i = 0; i < r->njobs; i++)
@@ -162,8 +157,12 @@ size_t report_retest_jobs(const struct report *r, struct vec *jobs,
 	/*
 	 * OSSTest compares the regressed test jobs with its "nblockers"; we
 	 * count jobs with a blocking failure, so any blocker that a retest
-	 * of those jobs cannot clear (a build, a broken host) stops it.
+	 * of those jobs cannot clear (a build, a broken host, a heisen
+	 * flight's own) stops it.
 	 */
+	for (size_t i = 0; i < r->nsubs; i++)
+		for (size_t j = 0; r->subs[i].heisen_flight && j < r->subs[i].nfails; j++)
+			blocking_jobs += r->subs[i].fails[j].blocker != NULL;
 	for (size_t i = 0; i < r->nfails; i++) {
 		const struct cl_failure *f = &r->fails[i];
 

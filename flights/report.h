@@ -69,8 +69,6 @@ const char *report_str(struct report *r, const char *s);
  * (OSSTest's recursion through justifyfailures).
  */
 void report_classify(struct report *r);
-/* Failures that block the push; regression jobs that are not builds. */
-size_t report_blockers(const struct report *r);
 /*
  * The retest decision of OSSTest (reference §4.3): the test jobs that
  * regressed, in *jobs, when a retest is worth it; else 0 and why in

@@ -403,6 +403,7 @@ static void web_verdict_banner(struct buf *b, json_t *rep)
 		    "<th>Step</th><th>Status</th><th>Class</th><th></th></tr>\n");
 	json_array_foreach(json_object_get(rep, "failures"), i, f) {
 		int blocking = json_is_true(json_object_get(f, "blocking"));
+		json_int_t in;
 
 		buf_addf(b, "<tr class=\"%s\"><td>", blocking ? "blocking" : "");
 		html_escape(b, web_jstr(f, "job"));
@@ -414,11 +415,12 @@ static void web_verdict_banner(struct buf *b, json_t *rep)
 		html_escape(b, web_jstr(f, "class"));
 		buf_addstr(b, blocking ? " (blocking)" : "");
 		buf_addstr(b, "</td><td>");
-		if (json_integer_value(json_object_get(f, "flight")) !=
-		    json_integer_value(json_object_get(rep, "flight")))
+		/* a heisen flight's (reports stored before issue 17 have
+		 * no "flight": the flight's own) */
+		in = json_integer_value(json_object_get(f, "flight"));
+		if (in && in != json_integer_value(json_object_get(rep, "flight")))
 			buf_addf(b, "in <a href=\"/flights/%lld\">%lld</a> ",
-				 (long long)json_integer_value(json_object_get(f, "flight")),
-				 (long long)json_integer_value(json_object_get(f, "flight")));
+				 (long long)in, (long long)in);
 		html_escape(b, web_jstr(f, "text"));
 		buf_addstr(b, "</td></tr>\n");
 	}

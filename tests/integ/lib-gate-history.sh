@@ -34,6 +34,12 @@
 #   111-113    $NEW6: 113 fails boot, which passed in 112; 112 failed
 #              migrate, which passed in 111; 111 failed reboot, which
 #              never passed (OSSTest's recursion through heisen flights)
+#   114-116    $NEW7: 116 fails boot of test-seq and test-seq2, both passed
+#              in 115; 115 failed migrate (passed in 114) and test-t boot
+#              (passed in 116 itself); 114 failed test-cyc reboot (passed
+#              in 115): every flight is judged once, the cycle ends
+#   117, 118   $NEW8: 118 fails test-seq boot, which passed only in 117,
+#              a flight still running: no heisenbug
 
 OLD=$(printf 'a%.0s' $(seq 40))
 NEW=$(printf 'b%.0s' $(seq 40))
@@ -43,6 +49,8 @@ NEW3=$(printf 'e%.0s' $(seq 40))
 NEW4=$(printf 'f%.0s' $(seq 40))
 NEW5=$(printf '1%.0s' $(seq 40))
 NEW6=$(printf '2%.0s' $(seq 40))
+NEW7=$(printf '3%.0s' $(seq 40))
+NEW8=$(printf '4%.0s' $(seq 40))
 
 gate_history_conf() {
 	cat <<'CONF'
@@ -107,6 +115,8 @@ gate_history_sql() {
 	$job 100 test-notrun blocked
 	$job 100 test-seq pass boot=pass migrate=pass
 	$job 100 test-seq2 fail boot=pass migrate=fail
+	$job 100 test-cyc pass reboot=pass
+	$job 100 test-t pass boot=pass
 	$flight 102 "$OLD"
 	$job 102 test-three fail guest-start=fail
 	$job 102 build-arm64 fail build=fail
@@ -160,5 +170,24 @@ gate_history_sql() {
 	$job 112 test-seq fail boot=pass migrate=fail
 	$flight 113 "$NEW6" "$OLD"
 	$job 113 test-seq fail boot=fail
+	# 114-116: heisen flights that justify each other
+	$flight 114 "$NEW7" "$OLD"
+	$job 114 test-seq pass boot=pass migrate=pass
+	$job 114 test-cyc fail reboot=fail
+	$flight 115 "$NEW7" "$OLD"
+	$job 115 test-seq fail boot=pass migrate=fail
+	$job 115 test-seq2 pass boot=pass migrate=pass
+	$job 115 test-cyc pass reboot=pass
+	$job 115 test-t fail boot=fail
+	$flight 116 "$NEW7" "$OLD"
+	$job 116 test-seq fail boot=fail
+	$job 116 test-seq2 fail boot=fail
+	$job 116 test-t pass boot=pass
+	# 117, 118: the only pass is in a flight still running
+	$flight 117 "$NEW8" "$OLD"
+	$job 117 test-seq running boot=pass migrate=running
+	echo "UPDATE flights SET status = 'running' WHERE id = 117;"
+	$flight 118 "$NEW8" "$OLD"
+	$job 118 test-seq fail boot=fail
 	echo "SELECT setval('flights_id_seq', 1000);"
 }

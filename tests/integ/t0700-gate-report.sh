@@ -43,7 +43,7 @@ expect_class() {
 test_expect_success 'a history of flights, and their reports' '
 	h lab apply lab.conf >/dev/null &&
 	psql -X -q -v ON_ERROR_STOP=1 "$CONN" -f history.sql &&
-	for f in 101 103 104 105 106 108 110 113; do
+	for f in 101 103 104 105 106 108 110 113 116 118; do
 		h flight report $f --json >report.$f.json &&
 		h flight report $f >report.$f.txt || return 1
 	done &&
@@ -150,6 +150,21 @@ test_expect_success 'heisen flights of heisen flights are searched, each once' '
 	python3 -c "import json; d=json.load(open(\"report.113.json\")); assert sorted(x[\"flight\"] for x in d[\"failures\"]) == [111, 112, 113], d"
 '
 
+test_expect_success 'heisen flights that justify each other: each judged once' '
+	expect_class 116 test-seq boot "heisenbug nonblocking pass in 115" &&
+	expect_class 116 test-seq2 boot "heisenbug nonblocking pass in 115" &&
+	grep -E "^ test-seq +2 migrate +fail +in 115 pass in 114$" report.116.txt &&
+	grep -E "^ test-t +1 boot +fail +in 115 pass in 116$" report.116.txt &&
+	grep -E "^ test-cyc +1 reboot +fail +in 114 pass in 115$" report.116.txt &&
+	grep -x "Subject: \[xen-unstable test\] 116: tolerable FAIL" report.116.txt &&
+	python3 -c "import json; d=json.load(open(\"report.116.json\")); fl=[x[\"flight\"] for x in d[\"failures\"]]; assert sorted(fl) == [114, 115, 115, 116, 116], fl"
+'
+
+test_expect_success 'a pass in a flight still running justifies nothing' '
+	expect_class 118 test-seq boot "regression blocking REGR. vs. 100" &&
+	grep -x "Subject: \[xen-unstable test\] 118: regressions - ALL FAIL" report.118.txt
+'
+
 test_expect_success '11: the allow list makes a regression allowable; ! takes a line back' '
 	expect_class 101 test-amd64-amd64-xl-rtds guest-start "allowed nonblocking REGR. vs. 100" &&
 	sed -n "/^Regressions which are regarded as allowable (not blocking):/,/^$/p" report.101.txt |
@@ -193,9 +208,9 @@ test_expect_success 'the API serves the same report, the flights and the branche
 	python3 -c "import json; a=json.load(open(\"api.101.json\")); c=json.load(open(\"report.101.json\")); assert a == c, (a, c)" &&
 	curl -fsS $U/flights/101 >f.json &&
 	python3 -c "import json; d=json.load(open(\"f.json\")); assert d[\"flight\"] == 101 and len(d[\"jobs\"]) == 16, d" &&
-	python3 -c "import json; d=json.load(open(\"flights.json\")); assert [x[\"flight\"] for x in d][:3] == [113, 112, 111], d" &&
+	python3 -c "import json; d=json.load(open(\"flights.json\")); assert [x[\"flight\"] for x in d][:3] == [118, 117, 116], d" &&
 	curl -fsS $U/branches >b.json &&
-	python3 -c "import json; d=json.load(open(\"b.json\")); assert d[0][\"name\"] == \"xen-unstable\" and d[0][\"last_flight\"][\"flight\"] == 113, d" &&
+	python3 -c "import json; d=json.load(open(\"b.json\")); assert d[0][\"name\"] == \"xen-unstable\" and d[0][\"last_flight\"][\"flight\"] == 118, d" &&
 	curl -fsS http://127.0.0.1:$PORT/flights/101 >f101.html &&
 	grep -q "REGR. vs. 100" f101.html && grep -q "regression (blocking)" f101.html &&
 	grep -q "&lt;none executed&gt;" f101.html && ! grep -q "<none executed>" f101.html &&

@@ -4,7 +4,7 @@
 # host, for longer than the flight's other jobs took, is not starved: it
 # waits, tests arm64, and does not push the commit that breaks it. A job
 # no usable host can take (its only host in maintenance) starves, and
-# blocks the push unless the branch has push-starved.
+# blocks the push unless the branch has push-starved (then it pushes).
 . "$(dirname "$0")/lib-test.sh"
 . "$SRCDIR/tests/integ/lib-lab.sh"
 T=$TEST_DIR/trees
@@ -134,6 +134,16 @@ test_expect_success 'with push-starved, today it would push; the decision stays'
 	h flight report $F >s2.txt &&
 	grep -x "Failures and problems with tests :-(" s2.txt &&
 	grep -q "^  the verdict: problems when decided (no-push), tolerable now$" s2.txt
+'
+
+test_expect_success 'with push-starved, a flight whose arm64 test starved is pushed' '
+	"$DEMO_TREE" commit "$T" good >good.rev &&
+	wait_decided "$(cat good.rev)" good.out && cat good.out &&
+	read F V <good.out && test "$V" = push &&
+	test "$(jstatus $F test-arm64)" = starved &&
+	test "$(master)" = "$(cat good.rev)" &&
+	h flight report $F --json >p.json &&
+	python3 -c "import json; d=json.load(open(\"p.json\")); f=[x for x in d[\"failures\"] if x[\"job\"] == \"test-arm64\"]; assert len(f) == 1 and f[0][\"class\"] == \"starved\" and not f[0][\"blocking\"], f; assert d[\"pushed\"] and d[\"judgement\"] == \"tolerable\", d"
 '
 
 test_done

@@ -358,6 +358,12 @@ test_expect_success 'the API and the page: the decision, and today with ?now=1' 
 	curl -fsS "$U/flights/103" >d.html &&
 	grep -q "The decision made when the flight ended" d.html &&
 	! grep -q "Judged today" d.html &&
+	# a report stored before failures had "flight": all the flight'"'"'s own
+	q "UPDATE flights SET report = jsonb_set(report, \$\${failures}\$\$,
+	   (SELECT jsonb_agg(f - \$\$flight\$\$) FROM jsonb_array_elements(report->\$\$failures\$\$) f))
+	   WHERE id = 101" &&
+	curl -fsS "$U/flights/101" >old.html &&
+	grep -q "REGR. vs. 100" old.html && ! grep -q "href=\"/flights/0\"" old.html &&
 	code=$(curl -s -o bad.json -w "%{http_code}" "$U/api/v1/flights/103/report?now=maybe") &&
 	test "$code" = 400 && grep -q "\"error\"" bad.json &&
 	kill_pid $(cat web.pid)

@@ -372,11 +372,11 @@ static void test_starved(void **state)
 	f = failure("starved", NULL, 0);
 	f.job_level = 1;
 	f.starved_blocks = 1;
-	f.reason = "starved: no usable host for 4h 0m";
+	f.reason = "starved: no usable host for arm64 in 4h 00m";
 	classify_failure(&f, NULL);
 	assert_int_equal(f.cls, FC_STARVED);
 	assert_string_equal(f.blocker, "starved");
-	assert_string_equal(f.text, "starved: no usable host for 4h 0m");
+	assert_string_equal(f.text, "starved: no usable host for arm64 in 4h 00m");
 	assert_int_equal(classify_verdict(&f, 1), VK_PROBLEMS);
 
 	f = failure("starved", NULL, 0);

@@ -1614,6 +1614,8 @@ static void test_starvation(void **state)
 		int variant;
 	} cases[] = {
 		{ "no host, long wait", 2, 2, 5 * HOUR, HOUR, 1, PLAIN },
+		{ "no host, just 4h", 2, 2, 4 * HOUR, HOUR, 1, PLAIN },
+		{ "no host, 4h less a second", 2, 2, 4 * HOUR - 1, HOUR, 0, PLAIN },
 		{ "no host, not 4h yet", 2, 2, 3 * HOUR, HOUR, 0, PLAIN },
 		{ "no host, not 4 estimates yet", 2, 2, 7 * HOUR, 2 * HOUR, 0, PLAIN },
 		{ "no host, 4 estimates", 2, 2, 9 * HOUR, 2 * HOUR, 1, PLAIN },
@@ -1657,7 +1659,10 @@ static void test_starvation(void **state)
 				print_plan(&f);
 				fail_msg("case '%s' should starve", j->what);
 			}
-			if (!strstr(p->reason, "starved: no usable host for amd64 in "))
+			if (!strstr(p->reason, "starved: no usable host for amd64 in ") ||
+			    strspn(p->reason + strlen("starved: no usable host for amd64 in "),
+				   "0123456789h m") != strlen(p->reason) -
+			    strlen("starved: no usable host for amd64 in "))
 				fail_msg("case '%s': reason '%s'", j->what, p->reason);
 		} else if (cases[c].variant == BUSY) {
 			expect(&f, j, PLAN_WAIT, NOW + 200 * HOUR, 0);
