@@ -105,14 +105,18 @@ int cli_load_lab(struct cli *cli, const char *path)
 	return 0;
 }
 
-int cli_reload_lab(struct cli *cli)
+int cli_reload_lab(struct cli *cli, const char *path)
 {
 	struct lab fresh;
 	struct conf_diag diag;
 	int rc;
 
+	if (!path)
+		path = cli_config_path(cli);
 	conf_diag_init(&diag);
-	rc = labconf_load(cli_config_path(cli), &fresh, &diag);
+	rc = labconf_load(path, &fresh, &diag);
+	for (size_t i = 0; i < diag.msgs.n; i++)
+		log_warnx("%s", diag.msgs.v[i]);
 	if (rc == 0) {
 		labconf_release(&cli->lab);
 		cli->lab = fresh;
@@ -121,10 +125,9 @@ int cli_reload_lab(struct cli *cli)
 			cli->lab.state = fs_absolute(cli->state);
 		}
 		gitx_set_identity(cli->lab.identity);
-		log_info("re-read %s", cli_config_path(cli));
+		log_info("re-read %s", path);
 	} else {
-		log_warnx("%s has errors: keeping the old settings",
-			  cli_config_path(cli));
+		log_warnx("%s has errors: keeping the old settings", path);
 	}
 	conf_diag_release(&diag);
 	return rc < 0 ? -1 : 0;

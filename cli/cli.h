@@ -47,9 +47,10 @@ const char *cli_config_path(const struct cli *cli);
 /* Loads and validates the lab configuration (path may be NULL for the one
  * in force); on problems prints them all and returns 2. */
 int cli_load_lab(struct cli *cli, const char *path);
-/* Reads the configuration in force again (SIGHUP): on success it replaces
- * cli->lab; a file with errors keeps the old one (logged). 0 or -1. */
-int cli_reload_lab(struct cli *cli);
+/* Reads the configuration again (SIGHUP; path NULL: the one in force): on
+ * success it replaces cli->lab; a file with errors keeps the old one and
+ * logs each error with its file and line. 0 or -1. */
+int cli_reload_lab(struct cli *cli, const char *path);
 /* Opens the lab's database (loading the configuration first if needed). */
 int cli_open_db(struct cli *cli, struct db **db);
 /* The database target of the loaded lab. */

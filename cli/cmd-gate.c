@@ -88,7 +88,7 @@ static void gate_conf_of(struct cli *cli, struct gate_conf *c)
 static void gate_reload_conf(struct cli *cli, struct gate_conf *c)
 {
 	gate_reload = 0;
-	if (cli_reload_lab(cli) == 0)
+	if (cli_reload_lab(cli, NULL) == 0)
 		gate_conf_of(cli, c);
 }
 

@@ -24,9 +24,10 @@ const char cmd_scheduler_usage[] =
 	"\n"
 	"The planner daemon: allocates hosts to every runnable job and keeps\n"
 	"the plan of bookings ahead in the database. It wakes on every change\n"
-	"(LISTEN/NOTIFY) and at least every [scheduler] interval. Several may\n"
-	"run against one database: one leads (an advisory lock), the others\n"
-	"stand by. SIGHUP re-reads [scheduler]; SIGINT/SIGTERM stop it.\n"
+	"(LISTEN/NOTIFY), when a lease or a reservation ends, and at least\n"
+	"every [scheduler] interval. Several may run against one database:\n"
+	"one leads (an advisory lock), the others stand by. SIGHUP re-reads\n"
+	"[scheduler] (a file with errors keeps the old); SIGINT/SIGTERM stop it.\n"
 	"\n"
 	"  --once     one planning pass, then exit (prints its figures)\n"
 	"  --bench N  N passes, each beside a bare read of the hosts and the\n"
@@ -155,7 +156,6 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 	struct scheduler s;
 	int bench = 0;
 	struct sigaction sa;
-	volatile int reload = 0;
 	int c, once = 0, json = 0, rc;
 	char *name;
 	struct db *db;
@@ -205,16 +205,15 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 		sigaction(SIGHUP, &sa, NULL);
 		log_info("%s: planning %s", name, db->where);
 		for (;;) {
-			if (sched_reload) {
-				/* re-read the file; a broken one keeps the old */
-				sched_reload = 0;
-				if (cli_reload_lab(cli) == 0)
-					reload = 1;
-			}
-			rc = scheduler_loop(&s, (volatile int *)&sched_stop,
-					    &reload, &cli->lab.sched, &err);
+			rc = scheduler_loop(&s, &sched_stop, &sched_reload, &err);
 			if (rc < 0 || sched_stop)
 				break;
+			/* re-read the file; a broken one keeps the old */
+			sched_reload = 0;
+			if (cli_reload_lab(cli, NULL) == 0) {
+				scheduler_set_config(&s, &cli->lab.sched);
+				log_info("[scheduler] settings reloaded");
+			}
 		}
 		log_info("%s: stopped", name);
 	}

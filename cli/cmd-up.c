@@ -50,7 +50,8 @@ const char cmd_up_usage[] =
 	"apply'), and the daemons as child processes (scheduler, worker,\n"
 	"gate, web), restarting any that exits unexpectedly. Ctrl-C (or SIGTERM)\n"
 	"stops them all, and the private cluster. SIGHUP re-applies the\n"
-	"configuration.\n"
+	"configuration and passes it on to the daemons; a file with errors\n"
+	"(each named with its file and line) keeps the old one everywhere.\n"
 	"\n"
 	"  --demo        write and use a demo setup under the state directory\n"
 	"                (--state, default " UP_DEMO_STATE "): a simulated lab\n"
@@ -461,11 +462,12 @@ static int up_supervise(struct up *u)
 			break;
 		}
 		if (sig == SIGHUP) {
+			/* a file with errors keeps the old settings, here and
+			 * in the children, which are not told */
 			log_info("SIGHUP: re-reading %s", u->cli->lab.path);
-			labconf_release(&u->cli->lab);
-			u->cli->lab_loaded = 0;
-			if (cli_load_lab(u->cli, u->config) == 0)
-				up_apply(u, 0);
+			if (cli_reload_lab(u->cli, u->config) < 0)
+				continue;
+			up_apply(u, 0);
 			for (size_t i = 0; i < u->nchildren; i++)
 				if (u->children[i].pid)
 					kill(u->children[i].pid, SIGHUP);

@@ -14,9 +14,40 @@ const char cmd_web_usage[] =
 	"\n"
 	"Serves the dashboard and the JSON API (/api/v1/...) on the address of\n"
 	"[lab] listen (default 127.0.0.1:8080) until SIGINT or SIGTERM.\n"
+	"SIGHUP re-reads [web] read-role (the other settings need a restart;\n"
+	"a file with errors keeps the old).\n"
 	"Reading is open unless [web] read-role = viewer; requests and\n"
 	"reservations need a developer token, host and branch administration\n"
 	"an admin token (`hangar token create`). It never reads SSH keys.\n";
+
+/*
+ * SIGHUP: [web] read-role again. The other [web] settings and the listen
+ * address are taken at start; a file with errors changes nothing. The
+ * lab in force stays as it is: the server's threads use its strings.
+ */
+static void web_reload(struct web_opts *wo, void *arg)
+{
+	struct cli *cli = arg;
+	const char *path = cli_config_path(cli);
+	struct conf_diag diag;
+	struct lab fresh;
+
+	conf_diag_init(&diag);
+	if (labconf_load(path, &fresh, &diag) < 0) {
+		for (size_t i = 0; i < diag.msgs.n; i++)
+			log_warnx("%s", diag.msgs.v[i]);
+		log_warnx("%s has errors: keeping the old settings", path);
+	} else {
+		if (wo->read_viewer != fresh.web.read_viewer)
+			log_info("[web] read-role is now %s",
+				 fresh.web.read_viewer ? "viewer" : "none");
+		else
+			log_info("re-read %s: [web] read-role unchanged", path);
+		wo->read_viewer = fresh.web.read_viewer;
+		labconf_release(&fresh);
+	}
+	conf_diag_release(&diag);
+}
 
 int cmd_web(struct cli *cli, int argc, char **argv)
 {
@@ -49,6 +80,8 @@ int cmd_web(struct cli *cli, int argc, char **argv)
 	wo.max_connections = cli->lab.web.max_connections;
 	wo.timeout = cli->lab.web.timeout;
 	wo.read_viewer = cli->lab.web.read_viewer;
+	wo.reload = web_reload;
+	wo.reload_arg = cli;
 	if (web_run(&wo, &err) < 0) {
 		log_warnx("%s", err.msg);
 		return err_exit_status(err.code);

@@ -31,7 +31,8 @@ const char cmd_worker_usage[] =
 	"  --slots N   jobs at once (default [worker] slots)\n"
 	"\n"
 	"SIGTERM/SIGINT stop it: running jobs are interrupted (their remote\n"
-	"commands killed) and handed back to the queue.\n";
+	"commands killed) and handed back to the queue. SIGHUP changes nothing\n"
+	"(its settings are read when it starts; running jobs go on).\n";
 
 static char *worker_name(void)
 {

@@ -297,6 +297,24 @@ int db_sched_reclaim(struct db *db, struct err *err)
 	return changed;
 }
 
+long db_sched_next_expiry(struct db *db, struct err *err)
+{
+	PGresult *res = db_query(db, err,
+				 "SELECT greatest(0, ceil(extract(epoch FROM least("
+				 "(SELECT min(lease_until) FROM jobs "
+				 "WHERE status IN ('preparing', 'running')), "
+				 "(SELECT min(end_at) FROM reservations "
+				 "WHERE status IN ('waiting', 'active'))) - now()) * 1000))::bigint",
+				 0, NULL);
+	long ms;
+
+	if (!res)
+		return err->code;
+	ms = PQgetisnull(res, 0, 0) ? -1 : db_long(res, 0, 0);
+	PQclear(res);
+	return ms;
+}
+
 /* Appends v to a PostgreSQL array literal being built in b. */
 static void array_add(struct buf *b, const char *v)
 {

@@ -80,6 +80,12 @@ int db_sched_runs(struct db *db, int64_t since, PGresult **res,
  * empty worn hosts. Returns how many things it changed, or -1.
  */
 int db_sched_reclaim(struct db *db, struct err *err);
+/*
+ * Milliseconds until the next thing db_sched_reclaim() takes back: a
+ * lease of a claimed or allocated job, a reservation's end (0 when one is
+ * due already); -1 when nothing is leased or reserved. Or an error code.
+ */
+long db_sched_next_expiry(struct db *db, struct err *err);
 
 /* Marks queued jobs blocked (a dependency did not pass) or starved. */
 int db_sched_end_jobs(struct db *db, const long *flights, const char **jobs,

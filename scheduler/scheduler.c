@@ -51,6 +51,13 @@ void scheduler_release(struct scheduler *s)
 	est_release(&s->est);
 }
 
+void scheduler_set_config(struct scheduler *s, const struct lab_sched *cfg)
+{
+	s->cfg = *cfg;
+	s->est.window = cfg->estimate_window;
+	s->est.default_dur = cfg->default_duration;
+}
+
 /* ---- building the planner's input from a snapshot ---- */
 
 /* Split flag lists, shared by every row with the same text. */
@@ -837,34 +844,27 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 
 /* ---- the daemon ---- */
 
-int scheduler_loop(struct scheduler *s, volatile int *stop,
-		   volatile int *reload, const struct lab_sched *reload_cfg,
-		   struct err *err)
+int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
+		   volatile sig_atomic_t *hup, struct err *err)
 {
-	int leader = 0, backoff = 1, again = 0;
+	int backoff = 1, again = 0;
+	int *leader = &s->leader;
 
 	if (db_listen(s->db, "hangar_sched", err) < 0 ||
 	    db_listen(s->db, "hangar_lab", err) < 0)
 		return err->code;
-	while (!*stop) {
+	while (!*stop && !*hup) {
 		struct sched_stats st;
 		int wait_ms, rc = 0;
 
-		if (*reload) {
-			*reload = 0;
-			s->cfg = *reload_cfg;
-			s->est.window = reload_cfg->estimate_window;
-			s->est.default_dur = reload_cfg->default_duration;
-			log_info("settings reloaded");
-		}
-		if (!leader && !s->no_leader) {
+		if (!*leader && !s->no_leader) {
 			rc = db_sched_try_leader(s->db, err);
 			if (rc == 1)
 				log_info("%s leads", s->name);
-			leader = rc == 1;
+			*leader = rc == 1;
 		}
 		again = 0;
-		if (rc >= 0 && (leader || s->no_leader)) {
+		if (rc >= 0 && (*leader || s->no_leader)) {
 			rc = scheduler_pass(s, &st, err);
 			if (!rc && (st.allocated || st.ended || st.reclaimed))
 				log_info("pass %.1f ms: %d waiting, %d allocated, %d ended, %d reclaimed",
@@ -878,7 +878,7 @@ int scheduler_loop(struct scheduler *s, volatile int *stop,
 			log_warnx("%s", err->msg);
 			err_clear(err);
 			if (!db_connection_ok(s->db)) {
-				leader = 0;
+				*leader = 0;
 				if (db_reconnect(s->db, err) < 0 ||
 				    db_listen(s->db, "hangar_sched", err) < 0 ||
 				    db_listen(s->db, "hangar_lab", err) < 0) {
@@ -890,12 +890,24 @@ int scheduler_loop(struct scheduler *s, volatile int *stop,
 			wait_ms = backoff * 1000;
 			backoff = backoff < 30 ? backoff * 2 : 30;
 		} else {
+			long next;
+
 			backoff = 1;
 			/* a standby asks for the lock every few seconds */
-			wait_ms = (int)(leader || s->no_leader ? s->cfg.interval
-							       : 5) * 1000;
-			if (!leader && !s->no_leader && s->cfg.interval < 5)
+			wait_ms = (int)(*leader || s->no_leader ? s->cfg.interval
+							        : 5) * 1000;
+			if (!*leader && !s->no_leader && s->cfg.interval < 5)
 				wait_ms = (int)s->cfg.interval * 1000;
+			/* a dead worker's hosts come back when its lease
+			 * ends, not up to an interval later */
+			next = *leader || s->no_leader
+				       ? db_sched_next_expiry(s->db, err) : -1;
+			if (next < -1) {
+				log_warnx("%s", err->msg);
+				err_clear(err);
+			} else if (next >= 0 && next + 100 < wait_ms) {
+				wait_ms = (int)next + 100;
+			}
 		}
 		rc = db_wait_notify(s->db, again ? 0 : wait_ms, err);
 		if (rc < 0) {

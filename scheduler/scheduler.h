@@ -5,6 +5,8 @@
 #ifndef HANGAR_SCHEDULER_H
 #define HANGAR_SCHEDULER_H
 
+#include <signal.h>
+
 #include "db.h"
 #include "estimate.h"
 #include "labconf.h"
@@ -16,6 +18,7 @@ struct scheduler {
 	struct estimates est;
 	plan_time watermark;       /* runs finished before this are known */
 	int no_leader;             /* testing only: act without the lock */
+	int leader;                /* it holds the leader lock */
 };
 
 struct sched_stats {
@@ -31,19 +34,21 @@ struct sched_stats {
 void scheduler_init(struct scheduler *s, struct db *db,
 		    const struct lab_sched *cfg, const char *name);
 void scheduler_release(struct scheduler *s);
+/* New settings (a SIGHUP's), from the next pass on. */
+void scheduler_set_config(struct scheduler *s, const struct lab_sched *cfg);
 
 /* One pass. Returns 0, or an error code with err set. */
 int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 		   struct err *err);
 
 /*
- * The daemon: passes whenever something changes (NOTIFY) and at least
- * every cfg.interval, while it holds the leader lock; a standby retries
- * the lock. Returns when *stop becomes non-zero (a signal handler sets
- * it); *reload asks it to take new settings from reload_cfg.
+ * The daemon: passes whenever something changes (NOTIFY), when the next
+ * lease or reservation expires, and at least every cfg.interval, while it
+ * holds the leader lock; a standby retries the lock. Returns 0 when *stop
+ * or *hup becomes non-zero (signal handlers set them; the caller re-reads
+ * its settings on hup and calls it again).
  */
-int scheduler_loop(struct scheduler *s, volatile int *stop,
-		   volatile int *reload, const struct lab_sched *reload_cfg,
-		   struct err *err);
+int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
+		   volatile sig_atomic_t *hup, struct err *err);
 
 #endif

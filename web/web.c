@@ -30,6 +30,13 @@
 #define SESSION_COOKIE "hangar_session"
 
 static const struct web_opts *web_conf;
+/* [web] read-role = viewer, which a SIGHUP may change under the handlers */
+static int read_viewer;
+
+static int web_read_viewer(void)
+{
+	return __atomic_load_n(&read_viewer, __ATOMIC_RELAXED);
+}
 
 /* ---- the database connection pool: one connection per thread ---- */
 
@@ -607,7 +614,7 @@ static enum MHD_Result web_route(struct web_req *r, int route)
 	const struct web_route_def *def = &web_routes[route];
 	enum role need = def->need == NEED_ADMIN ? ROLE_ADMIN
 		       : def->need == NEED_DEVELOPER ? ROLE_DEVELOPER
-		       : def->need == NEED_READ && web_conf->read_viewer ? ROLE_VIEWER
+		       : def->need == NEED_READ && web_read_viewer() ? ROLE_VIEWER
 		       : ROLE_NONE;
 	char cookie[128], actor[160];
 	const char *token;
@@ -737,7 +744,7 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 	r.cacheable = web_routes[route].need == NEED_READ &&
 		      !MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
 						 NULL, NULL) &&
-		      !web_conf->read_viewer &&
+		      !web_read_viewer() &&
 		      !strcmp(web_routes[route].method, "GET") &&
 		      !MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						   MHD_HTTP_HEADER_AUTHORIZATION) &&
@@ -799,7 +806,7 @@ static void web_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warnx("httpd: %s", msg);
 }
 
-int web_run(const struct web_opts *opts, struct err *err)
+int web_run(struct web_opts *opts, struct err *err)
 {
 	struct MHD_Daemon *d;
 	struct addrinfo *ai = NULL;
@@ -812,6 +819,7 @@ int web_run(const struct web_opts *opts, struct err *err)
 	if (rc < 0)
 		return rc;
 	web_conf = opts;
+	read_viewer = opts->read_viewer;
 	pool.target = opts->db;
 	pool.size = opts->threads > 0 && opts->threads <= WEB_THREADS_MAX
 			    ? opts->threads
@@ -820,6 +828,7 @@ int web_run(const struct web_opts *opts, struct err *err)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (pthread_create(&cache.thread, NULL, cache_listener, NULL)) {
 		freeaddrinfo(ai);
@@ -850,8 +859,25 @@ int web_run(const struct web_opts *opts, struct err *err)
 				 opts->listen);
 	}
 	log_info("listening on http://%s/", opts->listen);
-	while (sigwait(&set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
-		;
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		if (sig == SIGHUP && opts->reload) {
+			int was = web_read_viewer();
+
+			opts->reload(opts, opts->reload_arg);
+			__atomic_store_n(&read_viewer, opts->read_viewer,
+					 __ATOMIC_RELAXED);
+			if (was != web_read_viewer()) {
+				/* cached answers were anonymous reads */
+				pthread_mutex_lock(&cache.mu);
+				cache_forget(0);
+				pthread_mutex_unlock(&cache.mu);
+			}
+		}
+	}
 	log_info("stopping (signal %d)", sig);
 	MHD_stop_daemon(d);
 	cache.stop = 1;

@@ -17,9 +17,16 @@ struct web_opts {
 	int max_connections;     /* 0: default */
 	long timeout;            /* seconds; 0: default */
 	int read_viewer;         /* reading needs a viewer token */
+	/* SIGHUP: may set a new read_viewer (NULL: SIGHUP is ignored) */
+	void (*reload)(struct web_opts *opts, void *arg);
+	void *reload_arg;
 };
 
-/* Serves until SIGINT or SIGTERM; returns 0, or an error before serving. */
-int web_run(const struct web_opts *opts, struct err *err);
+/*
+ * Serves until SIGINT or SIGTERM; returns 0, or an error before serving.
+ * On SIGHUP it calls opts->reload; the handlers see the new read_viewer
+ * from then on.
+ */
+int web_run(struct web_opts *opts, struct err *err);
 
 #endif

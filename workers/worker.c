@@ -238,6 +238,9 @@ int worker_main(const struct worker_conf *conf, struct err *err)
 		sig = sigwaitinfo(&set, NULL);
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
+		if (sig == SIGHUP)
+			log_info("worker: SIGHUP: its settings take effect when it "
+				 "starts again; running jobs go on");
 	}
 	log_info("worker: stopping; running jobs go back to the queue");
 	pthread_mutex_lock(&w.lock);

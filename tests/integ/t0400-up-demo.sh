@@ -92,6 +92,36 @@ test_expect_success 'a killed daemon is restarted' '
 	test -n "$new" && test "$new" != "$web"
 '
 
+test_expect_success 'SIGHUP with a broken file: the old settings, here and in the daemons' '
+	cp "$STATE/hangar.conf" good.conf &&
+	pids=$(pgrep -f -- "--state $STATE (scheduler|worker|gate|web)" | sort) &&
+	test $(echo "$pids" | wc -l) = 4 &&
+	printf "[web]\n\tread-role = nobody\n" >>"$STATE/hangar.conf" &&
+	kill -HUP "$(cat up.pid)" &&
+	wait_for "grep -q \"has errors: keeping the old settings\" up.log" 20 &&
+	grep -q "hangar.conf:[0-9]*: \[web\]: read-role" up.log &&
+	sleep 2 && pid_alive "$(cat up.pid)" &&
+	test "$(pgrep -f -- "--state $STATE (scheduler|worker|gate|web)" | sort)" = "$pids" &&
+	! grep -q "worker: SIGHUP" up.log &&
+	curl -fsS "$URL/api/v1/hosts" >/dev/null &&
+	cp good.conf "$STATE/hangar.conf"
+'
+
+test_expect_success 'SIGHUP with a good file: the web takes its read-role' '
+	cp good.conf "$STATE/hangar.conf" &&
+	printf "[web]\n\tread-role = viewer\n" >>"$STATE/hangar.conf" &&
+	kill -HUP "$(cat up.pid)" &&
+	wait_for "grep -q \"\[web\] read-role is now viewer\" up.log" 20 &&
+	code=$(curl -s -o ro.json -w "%{http_code}" "$URL/api/v1/hosts") &&
+	test "$code" = 401 &&
+	grep -q "worker: SIGHUP" up.log &&
+	grep -q "\[scheduler\] settings reloaded" up.log &&
+	cp good.conf "$STATE/hangar.conf" &&
+	kill -HUP "$(cat up.pid)" &&
+	wait_for "grep -q \"\[web\] read-role is now none\" up.log" 20 &&
+	curl -fsS "$URL/api/v1/hosts" >/dev/null
+'
+
 test_expect_success 'Ctrl-C stops the daemons, the lab and the private cluster' '
 	pg=$(head -n 1 "$STATE/pg/postmaster.pid") && pid_alive "$pg" &&
 	bmcs=$(cat "$STATE"/lab/hosts/*/*.pid 2>/dev/null | sort -u) &&

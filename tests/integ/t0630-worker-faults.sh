@@ -137,6 +137,38 @@ test_expect_success 'kill -9 of a worker during a test step: broken, host back i
 	pkill -f "sleep 6174" || true
 '
 
+test_expect_success 'SIGHUP: a broken file keeps the scheduler'"'"'s settings, a good one is read' '
+	cp lab.conf lab.conf.good &&
+	printf "[scheduler]\n\tbogus = 1\n" >>lab.conf &&
+	kill -HUP $(cat scheduler.pid) &&
+	wait_for "grep -q \"has errors: keeping the old settings\" scheduler.log" 20 &&
+	grep -q "lab.conf:[0-9]*: \[scheduler\]: bogus: unknown key" scheduler.log &&
+	kill -0 $(cat scheduler.pid) &&
+	sed "s/^\tinterval = 1s$/\tinterval = 60s/" lab.conf.good >lab.conf &&
+	kill -HUP $(cat scheduler.pid) &&
+	wait_for "grep -q \"\[scheduler\] settings reloaded\" scheduler.log" 20
+'
+
+test_expect_success 'a dead worker'"'"'s job is recovered when its lease ends, not an interval later' '
+	start_daemon worker &&
+	h request --branch minivisor --job slow-riscv64 >req.out &&
+	F=$(flight_of req.out) &&
+	wait_for "test -n \"\$(remote_procs \"sleep 6174\")\"" 60 &&
+	kill -9 $(cat worker.pid) && rm worker.pid &&
+	t0=$(date +%s) &&
+	wait_for "test \"\$(jstatus $F slow-riscv64)\" = broken" 60 &&
+	took=$(( $(date +%s) - t0 )) && echo "recovered in ${took}s (lease 5s, interval 60s)" &&
+	test "$took" -le 10 &&
+	pkill -f "sleep 6174" || true
+'
+
+test_expect_success 'the scheduler back at a 1s interval' '
+	cp lab.conf.good lab.conf &&
+	n=$(grep -c "\[scheduler\] settings reloaded" scheduler.log) &&
+	kill -HUP $(cat scheduler.pid) &&
+	wait_for "test \$(grep -c \"\[scheduler\] settings reloaded\" scheduler.log) -gt $n" 20
+'
+
 test_expect_success 'kill -9 of a worker before any test step: the job runs again' '
 	start_daemon worker &&
 	h request --branch minivisor --job test-arm64 >req.out &&
