@@ -18,6 +18,7 @@
 #include "gate.h"
 #include "gitx.h"
 #include "log.h"
+#include "proc.h"
 #include "strnum.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -97,6 +98,8 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 	struct gate_conf c;
 	struct err err = ERR_INIT;
 	struct sigaction sa;
+	static const char *const channels[] = { "hangar_gate", "hangar_lab", NULL };
+	struct db_keep keep = { channels, 0, 0, 0 };
 	int rc = 0;
 
 	gate_conf_of(cli, &c);
@@ -115,25 +118,36 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 		if (gate_reload)
 			gate_reload_conf(cli, &c);
 
-		if (!db_connection_ok(db)) {
-			if (db_reconnect(db, &err) < 0 ||
-			    db_listen(db, "hangar_gate", &err) < 0 ||
-			    db_listen(db, "hangar_lab", &err) < 0) {
-				log_warnx("gate: %s", err.msg);
-				err_clear(&err);
-				sleep(5);
-				continue;
-			}
+		switch (db_keep(db, &keep, &err)) {
+		case DB_KEEP_LOST:
+			log_warnx("gate: lost the database (%s): waiting for it",
+				  err.msg);
+			break;
+		case DB_KEEP_BACK:
+			log_info("gate: the database is back");
+			break;
+		default:
+			break;
+		}
+		err_clear(&err);
+		if (keep.down) {
+			if (once)
+				return 1;
+			proc_nap_ms(db_keep_wait_ms(&keep));
+			continue;
 		}
 		if (db_gate_branches(db, &names, &err) < 0) {
-			log_warnx("gate: %s", err.msg);
+			if (db_connection_ok(db))
+				log_warnx("gate: %s", err.msg);
 			err_clear(&err);
 		}
 		for (size_t i = 0; i < names.n && !gate_stop; i++) {
 			struct gate_result res;
 
 			if (gate_cycle(db, &c, names.v[i], &res, &err) < 0) {
-				log_warnx("gate: %s: %s", names.v[i], err.msg);
+				/* a lost database is said once, above */
+				if (db_connection_ok(db))
+					log_warnx("gate: %s: %s", names.v[i], err.msg);
 				err_clear(&err);
 				rc = 1;
 			} else if (once || res.created || res.decided) {

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "db-cluster.h"
 #include "db-migrate.h"
+#include "proc.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -364,6 +365,43 @@ int db_reconnect(struct db *db, struct err *err)
 		return err_set(err, ERR_DB, "cannot reconnect to %s: %s",
 			       db->where, PQerrorMessage(db->conn));
 	return 0;
+}
+
+#define KEEP_MIN_MS 1000
+#define KEEP_MAX_MS 30000
+
+enum db_keep_state db_keep(struct db *db, struct db_keep *k, struct err *err)
+{
+	long long now = proc_now_ms();
+	int was_down = k->down;
+
+	if (!k->down && db_connection_ok(db))
+		return DB_KEEP_UP;
+	if (k->down && now < k->retry_ms)
+		return DB_KEEP_DOWN;
+	if (db_reconnect(db, err) == 0) {
+		for (const char *const *c = k->channels; c && *c; c++)
+			if (db_listen(db, *c, err) < 0)
+				goto failed;
+		k->down = 0;
+		k->backoff_ms = 0;
+		return was_down ? DB_KEEP_BACK : DB_KEEP_UP;
+	}
+failed:
+	k->down = 1;
+	k->backoff_ms = k->backoff_ms ? k->backoff_ms * 2 : KEEP_MIN_MS;
+	if (k->backoff_ms > KEEP_MAX_MS)
+		k->backoff_ms = KEEP_MAX_MS;
+	/* daemons that lost it together do not all come back at once */
+	k->retry_ms = now + k->backoff_ms + rand() % (k->backoff_ms / 4 + 1);
+	return was_down ? DB_KEEP_DOWN : DB_KEEP_LOST;
+}
+
+int db_keep_wait_ms(const struct db_keep *k)
+{
+	long long left = k->down ? k->retry_ms - proc_now_ms() : 0;
+
+	return left > 0 ? (int)left : 0;
 }
 
 char *db_dup(PGresult *res, int row, int col)

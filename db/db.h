@@ -96,6 +96,28 @@ int db_wait_notify(struct db *db, int timeout_ms, struct err *err);
 int db_connection_ok(struct db *db);
 int db_reconnect(struct db *db, struct err *err);
 
+/*
+ * A daemon's connection across database outages. db_keep() returns
+ * DB_KEEP_UP at once while the connection is up. When it is down, it
+ * reconnects (the same conninfo: a private cluster someone stopped is not
+ * started again) at most once per back-off, 1 s doubling to 30 s with up
+ * to a quarter more at random, and LISTENs again on k->channels; err
+ * says why a try failed. The state it returns lets the daemon log once:
+ * DB_KEEP_LOST on the first failed try, DB_KEEP_DOWN after (nothing
+ * new), DB_KEEP_BACK when it is connected again (what was NOTIFYed
+ * meanwhile is lost: look again).
+ */
+enum db_keep_state { DB_KEEP_UP, DB_KEEP_LOST, DB_KEEP_DOWN, DB_KEEP_BACK };
+struct db_keep {
+	const char *const *channels;   /* NULL-terminated, or NULL */
+	int down;                      /* lost and not back yet */
+	long long retry_ms;            /* monotonic ms of the next try */
+	int backoff_ms;
+};
+enum db_keep_state db_keep(struct db *db, struct db_keep *k, struct err *err);
+/* Milliseconds until the next try (0 while up). */
+int db_keep_wait_ms(const struct db_keep *k);
+
 /* The conninfo for a private cluster under state (caller frees). */
 char *db_private_conninfo(const char *state);
 

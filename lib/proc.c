@@ -24,6 +24,14 @@ long long proc_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void proc_nap_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	if (ms > 0)
+		nanosleep(&ts, NULL);
+}
+
 static void proc_child(char *const *argv, const struct proc_opts *opts,
 		       int outfd)
 {

@@ -43,5 +43,7 @@ int proc_alive(pid_t pid);
 
 /* Milliseconds on the monotonic clock. */
 long long proc_now_ms(void);
+/* Sleeps ms milliseconds, or less when a signal comes. */
+void proc_nap_ms(int ms);
 
 #endif

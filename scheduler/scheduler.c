@@ -16,6 +16,7 @@
 
 #include "db-sched.h"
 #include "log.h"
+#include "proc.h"
 #include "scheduler.h"
 #include "strmap.h"
 #include "vec.h"
@@ -847,7 +848,9 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
 		   volatile sig_atomic_t *hup, struct err *err)
 {
-	int backoff = 1, again = 0;
+	static const char *const channels[] = { "hangar_sched", "hangar_lab", NULL };
+	struct db_keep keep = { channels, 0, 0, 0 };
+	int again = 0;
 	int *leader = &s->leader;
 
 	if (db_listen(s->db, "hangar_sched", err) < 0 ||
@@ -857,6 +860,22 @@ int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
 		struct sched_stats st;
 		int wait_ms, rc = 0;
 
+		switch (db_keep(s->db, &keep, err)) {
+		case DB_KEEP_LOST:
+			log_warnx("lost the database (%s): waiting for it", err->msg);
+			*leader = 0;   /* the lock went with the session */
+			break;
+		case DB_KEEP_BACK:
+			log_info("the database is back");
+			break;
+		default:
+			break;
+		}
+		err_clear(err);
+		if (keep.down) {
+			proc_nap_ms(db_keep_wait_ms(&keep));
+			continue;
+		}
 		if (!*leader && !s->no_leader) {
 			rc = db_sched_try_leader(s->db, err);
 			if (rc == 1)
@@ -874,25 +893,16 @@ int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
 			 * for; its own writes do not wake it, so look again */
 			again = !rc && (st.ended || st.reclaimed);
 		}
-		if (rc < 0) {
+		if (rc < 0 && !db_connection_ok(s->db)) {
+			err_clear(err);   /* said once, by db_keep() */
+			continue;
+		} else if (rc < 0) {
 			log_warnx("%s", err->msg);
 			err_clear(err);
-			if (!db_connection_ok(s->db)) {
-				*leader = 0;
-				if (db_reconnect(s->db, err) < 0 ||
-				    db_listen(s->db, "hangar_sched", err) < 0 ||
-				    db_listen(s->db, "hangar_lab", err) < 0) {
-					log_warnx("%s (retrying in %ds)",
-						 err->msg, backoff);
-					err_clear(err);
-				}
-			}
-			wait_ms = backoff * 1000;
-			backoff = backoff < 30 ? backoff * 2 : 30;
+			wait_ms = 1000;
 		} else {
 			long next;
 
-			backoff = 1;
 			/* a standby asks for the lock every few seconds */
 			wait_ms = (int)(*leader || s->no_leader ? s->cfg.interval
 							        : 5) * 1000;
@@ -911,7 +921,8 @@ int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
 		}
 		rc = db_wait_notify(s->db, again ? 0 : wait_ms, err);
 		if (rc < 0) {
-			log_warnx("%s", err->msg);
+			if (db_connection_ok(s->db))
+				log_warnx("%s", err->msg);
 			err_clear(err);
 			continue;
 		}

@@ -88,10 +88,19 @@ static void slot_run(struct worker_slot *s, struct db *db, struct wjob *j)
 	slot_set(s, 0, NULL);
 }
 
+/* Sleeps ms, or less when the worker stops. */
+static void slot_nap(struct worker_slot *s, int ms)
+{
+	for (; ms > 0 && !s->w->stopping; ms -= 100)
+		proc_nap_ms(100);
+}
+
 static void *slot_main(void *arg)
 {
+	static const char *const channels[] = { "hangar_work", NULL };
 	struct worker_slot *s = arg;
 	const struct worker_conf *c = s->w->conf;
+	struct db_keep keep = { channels, 0, 0, 0 };
 	struct db *db = NULL;
 
 	while (!s->w->stopping) {
@@ -101,6 +110,24 @@ static void *slot_main(void *arg)
 
 		if (!db && slot_open_db(s, &db) < 0)
 			break;
+		/* every slot waits out an outage; the first one says so */
+		switch (db_keep(db, &keep, &err)) {
+		case DB_KEEP_LOST:
+			if (s->index == 0)
+				log_warnx("worker: lost the database (%s): waiting for it",
+					  err.msg);
+			break;
+		case DB_KEEP_BACK:
+			if (s->index == 0)
+				log_info("worker: the database is back");
+			break;
+		default:
+			break;
+		}
+		if (keep.down) {
+			slot_nap(s, db_keep_wait_ms(&keep));
+			continue;
+		}
 		rc = db_worker_claim(db, c->owner, c->lease, &j, &err);
 		if (rc == 0 && (c->health_check || s->index == 0))
 			rc = db_worker_claim_health(db, c->owner, c->lease,
@@ -111,17 +138,13 @@ static void *slot_main(void *arg)
 			wjob_release(&j);
 			continue;
 		}
-		if (rc < 0) {
+		if (rc < 0 && db_connection_ok(db)) {
 			log_warnx("worker slot=%d: %s", s->index, err.msg);
-			if (!db_connection_ok(db)) {
-				db_close(db);
-				db = NULL;
-			}
+			slot_nap(s, 1000);
 		}
-		if (db && db_wait_notify(db, IDLE_WAIT_MS, &err) < 0) {
-			db_close(db);
-			db = NULL;
-		}
+		if (rc >= 0)
+			db_wait_notify(db, IDLE_WAIT_MS, &err);   /* a lost
+			 * connection is db_keep()'s, next turn */
 	}
 	db_close(db);
 	return NULL;
@@ -132,6 +155,7 @@ static void *heartbeat_main(void *arg)
 {
 	struct worker *w = arg;
 	const struct worker_conf *c = w->conf;
+	struct db_keep keep = { NULL, 0, 0, 0 };
 	struct db *db = NULL;
 
 	long *flights = xcalloc((size_t)c->slots, sizeof(*flights));
@@ -157,12 +181,14 @@ static void *heartbeat_main(void *arg)
 			log_warnx("worker heartbeat: %s", err.msg);
 			db = NULL;
 		}
-		if (db && n && db_worker_heartbeat(db, c->owner, c->lease, flights,
-						   jobs, n, &cancelled, &err) < 0) {
+		/* an outage is said by the slots; the lease is renewed as
+		 * soon as the database is back */
+		if (db && db_keep(db, &keep, &err) != DB_KEEP_DOWN && !keep.down &&
+		    n && db_worker_heartbeat(db, c->owner, c->lease, flights,
+					     jobs, n, &cancelled, &err) < 0 &&
+		    db_connection_ok(db))
 			log_warnx("worker heartbeat: %s", err.msg);
-			db_close(db);
-			db = NULL;
-		}
+		err_clear(&err);
 		pthread_mutex_lock(&w->lock);
 		for (size_t i = 0; i < cancelled.n; i++)
 			for (int k = 0; k < c->slots; k++) {

@@ -1,0 +1,72 @@
+#!/bin/bash
+# A database outage while the daemons run (issue 18, first part): the
+# private cluster stopped by hand stays stopped (no daemon starts it
+# again); each daemon says once that it lost the database and once that
+# it is back, with nothing in between; once it is started again they
+# reconnect by themselves, and a job requested then runs.
+. "$(dirname "$0")/lib-test.sh"
+. "$SRCDIR/tests/integ/lib-lab.sh"
+
+"$LAB" create "$L" --net "$NET" ruby:x86_64 >/dev/null
+"$DEMO_TREE" create "$TEST_DIR/trees" >/dev/null
+cat >lab.conf <<CONF
+[lab]
+	state = $STATE
+	identity = $L/id_ed25519
+[include]
+	path = $L/hosts.conf
+[scheduler]
+	interval = 1s
+[worker]
+	slots = 2
+	heartbeat = 1s
+	lease = 30s
+[tree "minivisor"]
+	url = $TEST_DIR/trees/minivisor.git
+[branch "minivisor"]
+	tree = minivisor
+	jobs = hello
+[recipe "hello"]
+	step = run hello true
+[job "hello"]
+	recipe = hello
+	arch = x86_64
+CONF
+
+test_expect_success 'the lab and the daemons start; a job runs' '
+	"$LAB" start "$L" >lab.log &&
+	h lab apply lab.conf >/dev/null &&
+	start_daemon scheduler && start_daemon worker && start_daemon gate &&
+	h request --branch minivisor --job hello >r1.out &&
+	h flight wait $(flight_of r1.out) --timeout 60 >/dev/null &&
+	test "$(jstatus $(flight_of r1.out) hello)" = pass
+'
+
+test_expect_success 'a stopped database stays stopped; each daemon says so once' '
+	h db stop >/dev/null &&
+	! test -f "$STATE/pg/postmaster.pid" &&
+	sleep 12 &&
+	! test -f "$STATE/pg/postmaster.pid" &&
+	for d in scheduler worker gate; do
+		test "$(grep -c "lost the database" $d.log)" = 1 ||
+			{ echo "$d:"; tail -n 20 $d.log; return 1; }
+	done &&
+	# nothing else while it is away (the old loop logged thousands)
+	test "$(sed -n "/lost the database/,\$p" scheduler.log | wc -l)" -le 3 &&
+	test "$(sed -n "/lost the database/,\$p" worker.log | wc -l)" -le 3 &&
+	test "$(sed -n "/lost the database/,\$p" gate.log | wc -l)" -le 3 &&
+	for d in scheduler worker gate; do pid_alive $(cat $d.pid) || return 1; done
+'
+
+test_expect_success 'started again, the daemons are back by themselves; a job runs' '
+	h db start >/dev/null &&
+	for d in scheduler worker gate; do
+		wait_for "grep -q \"the database is back\" $d.log" 60 ||
+			{ echo "$d:"; tail -n 20 $d.log; return 1; }
+	done &&
+	h request --branch minivisor --job hello >r2.out &&
+	h flight wait $(flight_of r2.out) --timeout 60 >/dev/null &&
+	test "$(jstatus $(flight_of r2.out) hello)" = pass
+'
+
+test_done
