@@ -475,7 +475,9 @@ int cmd_request(struct cli *cli, int argc, char **argv)
 	if (rc)
 		goto out;
 	if (request_create(db, cli->lab.state, &rq, &id, &err) < 0) {
-		rc = err.code == ERR_USAGE
+		/* an unknown branch is the asker's mistake, as an unknown
+		 * tree or job is (the API answers it 404) */
+		rc = err.code == ERR_USAGE || err.code == ERR_NOTFOUND
 			     ? cli_usage_error(cmd_request_usage, "request: %s", err.msg)
 			     : cli_fail(&err);
 		goto out;

@@ -555,12 +555,18 @@ static void conf_validate(struct conf *conf,
 				for (size_t m = 0; m < j && !prev; m++)
 					if (!strcmp(s->entries[m]->key, e->key))
 						prev = s->entries[m];
-				if (prev) {
+				/* the other file too, when it is another */
+				if (prev && prev->file && e->file &&
+				    strcmp(prev->file, e->file))
+					conf_diag_entry(d, s, e,
+							"set twice (first at %s:%d)",
+							prev->file, prev->line);
+				else if (prev)
 					conf_diag_entry(d, s, e,
 							"set twice (first at line %d)",
 							prev->line);
+				if (prev)
 					continue;
-				}
 			}
 			conf_check_value(s, e, k, d);
 		}

@@ -156,6 +156,8 @@ test_expect_success 'a later flight at the same revision reuses the build' '
 
 test_expect_success 'a request for an unknown job or a host of another arch is refused' '
 	! h request --branch minivisor --job nope 2>err && grep -q "no job .nope." err &&
+	rc=0 && h request --branch nobranch 2>err || rc=$? &&
+	test $rc = 2 && grep -q "no branch .nobranch." err &&
 	! h request --branch minivisor --job test-arm64 --host jade 2>err && grep -q "needs an arm64 host" err
 '
 

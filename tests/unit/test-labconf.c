@@ -1085,6 +1085,24 @@ static void test_bad_hosts(void **state)
 			 "\taddress = p\n"
 			 "\tport = 1\n",
 		  .msg = "host 'ruby': port: 'x' is not a number" },
+		{ .what = "a key set in two files names both",
+		  .text = "[include]\n"
+			  "\tpath = inc.conf\n"
+			  "[host \"pearl\"]\n"
+			  "\tarch = arm64 #<\n",
+		  .inc = "[host \"pearl\"]\n"
+			 "\taddress = p\n"
+			 "\tarch = x86_64\n",
+		  .msg = "host 'pearl': arch: set twice (first at " },
+		{ .what = "a key set in two files names the other file",
+		  .text = "[include]\n"
+			  "\tpath = inc.conf\n"
+			  "[host \"pearl\"]\n"
+			  "\tarch = arm64 #<\n",
+		  .inc = "[host \"pearl\"]\n"
+			 "\taddress = p\n"
+			 "\tarch = x86_64\n",
+		  .msg = "inc.conf:3)" },
 	};
 
 	(void)state;
