@@ -120,11 +120,10 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 
 		switch (db_keep(db, &keep, &err)) {
 		case DB_KEEP_LOST:
-			log_warnx("gate: lost the database (%s): waiting for it",
-				  err.msg);
+			log_warnx("lost the database (%s): waiting for it", err.msg);
 			break;
 		case DB_KEEP_BACK:
-			log_info("gate: the database is back");
+			log_info("the database is back");
 			break;
 		default:
 			break;

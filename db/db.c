@@ -52,6 +52,13 @@ char *db_private_conninfo(const char *state)
 			 state);
 }
 
+/* Short statements only: a stuck lock must not hang a daemon. */
+static void db_session_setup(struct db *db)
+{
+	PQclear(PQexec(db->conn, "SET lock_timeout = '30s'; "
+				 "SET client_min_messages = warning"));
+}
+
 static int db_connect(const char *conninfo, const char *where, struct db **ret,
 		      struct err *err)
 {
@@ -66,9 +73,7 @@ static int db_connect(const char *conninfo, const char *where, struct db **ret,
 		db_close(db);
 		return ERR_DB;
 	}
-	/* Short statements only: a stuck lock must not hang a daemon. */
-	PQclear(PQexec(db->conn, "SET lock_timeout = '30s'; "
-				 "SET client_min_messages = warning"));
+	db_session_setup(db);
 	*ret = db;
 	return 0;
 }
@@ -355,6 +360,17 @@ int db_wait_notify(struct db *db, int timeout_ms, struct err *err)
 
 int db_connection_ok(struct db *db)
 {
+	/*
+	 * A server that went away (a restart) leaves the status OK until the
+	 * socket is read: read what is there, its farewell and then its end
+	 * (notifications wait in libpq for PQnotifies).
+	 */
+	for (int i = 0; i < 4 && PQstatus(db->conn) == CONNECTION_OK; i++) {
+		struct pollfd pfd = { PQsocket(db->conn), POLLIN, 0 };
+
+		if (poll(&pfd, 1, 0) <= 0 || !PQconsumeInput(db->conn))
+			break;
+	}
 	return PQstatus(db->conn) == CONNECTION_OK;
 }
 
@@ -362,8 +378,11 @@ int db_reconnect(struct db *db, struct err *err)
 {
 	PQreset(db->conn);
 	if (PQstatus(db->conn) != CONNECTION_OK)
-		return err_set(err, ERR_DB, "cannot reconnect to %s: %s",
-			       db->where, PQerrorMessage(db->conn));
+		return err_set(err, ERR_DB, "cannot reconnect to %s: %.*s",
+			       db->where,
+			       (int)strcspn(PQerrorMessage(db->conn), "\n"),
+			       PQerrorMessage(db->conn));
+	db_session_setup(db);   /* a reset session forgot its settings */
 	return 0;
 }
 

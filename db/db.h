@@ -92,7 +92,11 @@ int db_listen(struct db *db, const char *channel, struct err *err);
  * signal, or an error code.
  */
 int db_wait_notify(struct db *db, int timeout_ms, struct err *err);
-/* Whether the connection is still up; reconnecting (same conninfo). */
+/*
+ * Whether the connection is still up (a server gone away is noticed by
+ * reading what the socket has); reconnecting: the same conninfo and
+ * session settings, never starting a private cluster.
+ */
 int db_connection_ok(struct db *db);
 int db_reconnect(struct db *db, struct err *err);
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proc.h"
 #include "secret.h"
 #include "strnum.h"
 #include "web.h"
@@ -66,13 +67,12 @@ static int web_pool_get(struct db **ret, struct err *err)
 	}
 	pool.busy[i] = 1;
 	pthread_mutex_unlock(&pool.mu);
-	/* (re)connect outside the lock: the slot is ours. A new connection,
-	 * not PQreset: db_open_raw's session settings (lock_timeout) too. */
-	if (pool.conns[i] && PQstatus(pool.conns[i]->conn) != CONNECTION_OK) {
-		db_close(pool.conns[i]);
-		pool.conns[i] = NULL;
-	}
-	if (!pool.conns[i] && db_open_raw(&pool.target, &pool.conns[i], err) < 0) {
+	/* (re)connect outside the lock: the slot is ours. A connection the
+	 * server dropped (a restart) is noticed here, before a query fails
+	 * on it; it reconnects, never starting a cluster someone stopped. */
+	if (pool.conns[i] ? !db_connection_ok(pool.conns[i]) &&
+				    db_reconnect(pool.conns[i], err) < 0
+			  : db_open_raw(&pool.target, &pool.conns[i], err) < 0) {
 		pthread_mutex_lock(&pool.mu);
 		pool.busy[i] = 0;
 		pthread_cond_signal(&pool.cv);
@@ -197,6 +197,8 @@ static void cache_put(const char *url, long flight, uint64_t gen,
 
 static void *cache_listener(void *arg)
 {
+	static const char *const channels[] = { "hangar_flight", NULL };
+	struct db_keep keep = { channels, 0, 0, 0 };
 	struct db *db = NULL;
 
 	(void)arg;
@@ -205,18 +207,32 @@ static void *cache_listener(void *arg)
 		struct pollfd pfd;
 		PGnotify *n;
 
-		if (!db || !db_connection_ok(db)) {
+		/* its own PQconsumeInput below notices a server gone away */
+		if (!db || PQstatus(db->conn) != CONNECTION_OK) {
+			enum db_keep_state st;
+
 			pthread_mutex_lock(&cache.mu);
 			cache.live = 0;
 			cache_forget(0);
 			pthread_mutex_unlock(&cache.mu);
-			db_close(db);
-			db = NULL;
-			if (db_open_raw(&pool.target, &db, &err) < 0 ||
-			    db_listen(db, "hangar_flight", &err) < 0) {
+			/* the first connection may start the private cluster;
+			 * later ones never do (someone may have stopped it) */
+			if (!db && (db_open_raw(&pool.target, &db, &err) < 0 ||
+				    db_listen(db, "hangar_flight", &err) < 0)) {
 				db_close(db);
 				db = NULL;
 				sleep(1);
+				continue;
+			}
+			st = db_keep(db, &keep, &err);
+			if (st == DB_KEEP_LOST)
+				log_warnx("lost the database (%s): pages are read "
+					  "from it, uncached, when it is back", err.msg);
+			else if (st == DB_KEEP_BACK)
+				log_info("the database is back");
+			if (keep.down) {
+				proc_nap_ms(db_keep_wait_ms(&keep) < 1000
+						    ? db_keep_wait_ms(&keep) : 1000);
 				continue;
 			}
 			/* readers that began before it listened keep nothing */
@@ -231,7 +247,7 @@ static void *cache_listener(void *arg)
 		if (poll(&pfd, 1, 500) < 0 && errno != EINTR)
 			break;
 		if (!PQconsumeInput(db->conn))
-			continue;   /* db_connection_ok() says so next turn */
+			continue;   /* its status says so next turn */
 		while ((n = PQnotifies(db->conn))) {
 			long flight = 0;
 
@@ -393,6 +409,12 @@ enum MHD_Result web_db_error(struct web_req *r, const struct err *err)
 			 : status == MHD_HTTP_CONFLICT ? "conflict"
 			 : "database error";
 
+	/* the server went away under the query: said once by the listener */
+	if (status == MHD_HTTP_INTERNAL_SERVER_ERROR && r->db &&
+	    !db_connection_ok(r->db)) {
+		status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		what = "database unavailable";
+	}
 	if (status == MHD_HTTP_INTERNAL_SERVER_ERROR)
 		log_warnx("%s %s: %s", r->method, r->url, err->msg);
 	if (web_is_api(r))

@@ -114,12 +114,12 @@ static void *slot_main(void *arg)
 		switch (db_keep(db, &keep, &err)) {
 		case DB_KEEP_LOST:
 			if (s->index == 0)
-				log_warnx("worker: lost the database (%s): waiting for it",
+				log_warnx("lost the database (%s): waiting for it",
 					  err.msg);
 			break;
 		case DB_KEEP_BACK:
 			if (s->index == 0)
-				log_info("worker: the database is back");
+				log_info("the database is back");
 			break;
 		default:
 			break;

@@ -3,7 +3,8 @@
 # private cluster stopped by hand stays stopped (no daemon starts it
 # again); each daemon says once that it lost the database and once that
 # it is back, with nothing in between; once it is started again they
-# reconnect by themselves, and a job requested then runs.
+# reconnect by themselves, and a job requested then runs. The web answers
+# 503 while it is away and 200 from the first request after.
 . "$(dirname "$0")/lib-test.sh"
 . "$SRCDIR/tests/integ/lib-lab.sh"
 
@@ -37,6 +38,13 @@ test_expect_success 'the lab and the daemons start; a job runs' '
 	"$LAB" start "$L" >lab.log &&
 	h lab apply lab.conf >/dev/null &&
 	start_daemon scheduler && start_daemon worker && start_daemon gate &&
+	PORT=$(free_port) && echo $PORT >port &&
+	setsid "$HANGAR" --config lab.conf web --listen 127.0.0.1:$PORT >>web.log 2>&1 &
+	echo $! >web.pid &&
+	wait_for "curl -fsS http://127.0.0.1:\$(cat port)/api/v1/flights >/dev/null" 20 &&
+	for i in 1 2 3 4 5 6 7 8; do
+		curl -fsS "http://127.0.0.1:$(cat port)/api/v1/hosts" >/dev/null || return 1
+	done &&
 	h request --branch minivisor --job hello >r1.out &&
 	h flight wait $(flight_of r1.out) --timeout 60 >/dev/null &&
 	test "$(jstatus $(flight_of r1.out) hello)" = pass
@@ -55,11 +63,19 @@ test_expect_success 'a stopped database stays stopped; each daemon says so once'
 	test "$(sed -n "/lost the database/,\$p" scheduler.log | wc -l)" -le 3 &&
 	test "$(sed -n "/lost the database/,\$p" worker.log | wc -l)" -le 3 &&
 	test "$(sed -n "/lost the database/,\$p" gate.log | wc -l)" -le 3 &&
-	for d in scheduler worker gate; do pid_alive $(cat $d.pid) || return 1; done
+	for d in scheduler worker gate web; do pid_alive $(cat $d.pid) || return 1; done &&
+	code=$(curl -s -o away.json -w "%{http_code}" "http://127.0.0.1:$(cat port)/api/v1/hosts") &&
+	test "$code" = 503 && grep -q "\"error\"" away.json &&
+	! test -f "$STATE/pg/postmaster.pid"
 '
 
 test_expect_success 'started again, the daemons are back by themselves; a job runs' '
 	h db start >/dev/null &&
+	# every pooled connection died with the server: none gives a 500
+	for i in 1 2 3 4 5 6 7 8; do
+		code=$(curl -s -o back.json -w "%{http_code}" "http://127.0.0.1:$(cat port)/api/v1/hosts") &&
+		test "$code" = 200 || { echo "request $i: $code"; cat back.json; return 1; }
+	done &&
 	for d in scheduler worker gate; do
 		wait_for "grep -q \"the database is back\" $d.log" 60 ||
 			{ echo "$d:"; tail -n 20 $d.log; return 1; }
