@@ -72,6 +72,17 @@ $(O)/tests/%: tests/unit/%.c $(OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
+# libFuzzer targets (tests/fuzz/). clang only; they carry their own ASan
+# and UBSan whatever SANITIZE says, so only the plain `make check` builds
+# and runs them (under `make asan` t0830 says SKIP). Defined before the
+# rules that name FUZZ_BINS as a prerequisite: make expands those at once.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=c17 $(WARNINGS) -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_WEB_SRC := tests/fuzz/fuzz-web.c web/web-route.c lib/buf.c lib/vec.c \
+	lib/xalloc.c lib/strnum.c lib/log.c
+FUZZ_BINS := $(if $(SANITIZE),,$(if $(shell command -v $(FUZZ_CC)),$(O)/fuzz-web))
+
 # The tests need the Debian packages: `check` makes sure they are there
 # first, then builds and runs everything.
 check: deps
@@ -88,15 +99,6 @@ integ: $(O)/hangar $(FUZZ_BINS)
 	@HANGAR=$(CURDIR)/$(O)/hangar HANGAR_FUZZ_WEB=$(if $(FUZZ_BINS),$(CURDIR)/$(O)/fuzz-web) \
 		sh tests/run.sh $(INTEG_TESTS)
 
-# libFuzzer targets (tests/fuzz/). clang only; they carry their own ASan
-# and UBSan whatever SANITIZE says, so only the plain `make check` builds
-# and runs them (under `make asan` t0830 says SKIP).
-FUZZ_CC ?= clang
-FUZZ_CFLAGS := -std=c17 $(WARNINGS) -g -O1 -fno-omit-frame-pointer \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_WEB_SRC := tests/fuzz/fuzz-web.c web/web-route.c lib/buf.c lib/vec.c \
-	lib/xalloc.c lib/strnum.c lib/log.c
-FUZZ_BINS := $(if $(SANITIZE),,$(if $(shell command -v $(FUZZ_CC)),$(O)/fuzz-web))
 
 $(O)/fuzz-web: $(FUZZ_WEB_SRC) $(wildcard lib/*.h db/*.h flights/*.h web/*.h)
 	@mkdir -p $(dir $@)
