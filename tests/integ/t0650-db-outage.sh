@@ -10,10 +10,12 @@
 
 "$LAB" create "$L" --net "$NET" ruby:x86_64 >/dev/null
 "$DEMO_TREE" create "$TEST_DIR/trees" >/dev/null
+PORT=$(free_port)
 cat >lab.conf <<CONF
 [lab]
 	state = $STATE
 	identity = $L/id_ed25519
+	listen = 127.0.0.1:$PORT
 [include]
 	path = $L/hosts.conf
 [scheduler]
@@ -38,12 +40,10 @@ test_expect_success 'the lab and the daemons start; a job runs' '
 	"$LAB" start "$L" >lab.log &&
 	h lab apply lab.conf >/dev/null &&
 	start_daemon scheduler && start_daemon worker && start_daemon gate &&
-	PORT=$(free_port) && echo $PORT >port &&
-	setsid "$HANGAR" --config lab.conf web --listen 127.0.0.1:$PORT >>web.log 2>&1 &
-	echo $! >web.pid &&
-	wait_for "curl -fsS http://127.0.0.1:\$(cat port)/api/v1/flights >/dev/null" 20 &&
+	start_daemon web &&
+	wait_for "curl -fsS http://127.0.0.1:$PORT/api/v1/flights >/dev/null" 20 &&
 	for i in 1 2 3 4 5 6 7 8; do
-		curl -fsS "http://127.0.0.1:$(cat port)/api/v1/hosts" >/dev/null || return 1
+		curl -fsS "http://127.0.0.1:$PORT/api/v1/hosts" >/dev/null || return 1
 	done &&
 	h request --branch minivisor --job hello >r1.out &&
 	h flight wait $(flight_of r1.out) --timeout 60 >/dev/null &&
@@ -64,7 +64,7 @@ test_expect_success 'a stopped database stays stopped; each daemon says so once'
 	test "$(sed -n "/lost the database/,\$p" worker.log | wc -l)" -le 3 &&
 	test "$(sed -n "/lost the database/,\$p" gate.log | wc -l)" -le 3 &&
 	for d in scheduler worker gate web; do pid_alive $(cat $d.pid) || return 1; done &&
-	code=$(curl -s -o away.json -w "%{http_code}" "http://127.0.0.1:$(cat port)/api/v1/hosts") &&
+	code=$(curl -s -o away.json -w "%{http_code}" "http://127.0.0.1:$PORT/api/v1/hosts") &&
 	test "$code" = 503 && grep -q "\"error\"" away.json &&
 	! test -f "$STATE/pg/postmaster.pid"
 '
@@ -73,7 +73,7 @@ test_expect_success 'started again, the daemons are back by themselves; a job ru
 	h db start >/dev/null &&
 	# every pooled connection died with the server: none gives a 500
 	for i in 1 2 3 4 5 6 7 8; do
-		code=$(curl -s -o back.json -w "%{http_code}" "http://127.0.0.1:$(cat port)/api/v1/hosts") &&
+		code=$(curl -s -o back.json -w "%{http_code}" "http://127.0.0.1:$PORT/api/v1/hosts") &&
 		test "$code" = 200 || { echo "request $i: $code"; cat back.json; return 1; }
 	done &&
 	for d in scheduler worker gate; do
