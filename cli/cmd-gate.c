@@ -99,7 +99,7 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 	struct err err = ERR_INIT;
 	struct sigaction sa;
 	static const char *const channels[] = { "hangar_gate", "hangar_lab", NULL };
-	struct db_keep keep = { channels, 0, 0, 0 };
+	struct db_keep keep = { .channels = channels };
 	int rc = 0;
 
 	gate_conf_of(cli, &c);

@@ -210,6 +210,11 @@ static int reclaim_step(struct db *db, struct err *err, const char *sql,
 	return 0;
 }
 
+/* The end of a claimed job's lease counted from the database's start. */
+#define LEASE_FROM_START \
+	"(pg_postmaster_start_time() + make_interval(secs => " \
+	"coalesce(lease_secs, 0)))"
+
 int db_sched_reclaim(struct db *db, struct err *err)
 {
 	static const char *const steps[] = {
@@ -228,14 +233,18 @@ int db_sched_reclaim(struct db *db, struct err *err)
 		"'{\"reason\": \"no worker claimed it in time\"}' FROM x "
 		"RETURNING id",
 		/* claimed jobs whose worker stopped heartbeating (it died): back
-		 * to the queue once if no test step had started, else broken */
+		 * to the queue once if no test step had started, else broken;
+		 * not before a whole lease has passed since the database
+		 * started, so that a worker that waited out a database restart
+		 * gets back to its jobs first */
 		"WITH x AS (SELECT j.flight, j.job, j.lease_owner, "
-		"j.cancel_requested, (j.lab_retries >= 1 OR EXISTS (SELECT 1 "
+		"j.cancel_requested, (j.recoveries >= 1 OR EXISTS (SELECT 1 "
 		"FROM steps s WHERE s.flight = j.flight AND s.job = j.job "
 		"AND s.attempt = j.attempt AND s.kind IN ('build', "
 		"'install-build', 'run'))) AS final FROM jobs j "
 		"WHERE j.status IN ('preparing', 'running') "
 		"AND j.lease_owner IS NOT NULL AND j.lease_until < now() "
+		"AND " LEASE_FROM_START " < now() "
 		"FOR UPDATE OF j SKIP LOCKED), "
 		"s AS (UPDATE steps st SET status = 'broken', finished_at = now(), "
 		"detail = 'its worker stopped heartbeating' "
@@ -244,7 +253,7 @@ int db_sched_reclaim(struct db *db, struct err *err)
 		"rq AS (UPDATE jobs j SET status = 'queued', lease_owner = NULL, "
 		"lease_until = NULL, planned_start = NULL, planned_end = NULL, "
 		"planned_hosts = NULL, attempt = j.attempt + 1, "
-		"lab_retries = j.lab_retries + 1 FROM x WHERE j.flight = x.flight "
+		"recoveries = j.recoveries + 1 FROM x WHERE j.flight = x.flight "
 		"AND j.job = x.job AND NOT x.final AND NOT x.cancel_requested "
 		"RETURNING j.flight, j.job), "
 		"br AS (UPDATE jobs j SET status = CASE WHEN x.cancel_requested "
@@ -301,7 +310,9 @@ long db_sched_next_expiry(struct db *db, struct err *err)
 {
 	PGresult *res = db_query(db, err,
 				 "SELECT greatest(0, ceil(extract(epoch FROM least("
-				 "(SELECT min(lease_until) FROM jobs "
+				 "(SELECT min(CASE WHEN lease_owner IS NULL "
+				 "THEN lease_until ELSE greatest(lease_until, "
+				 LEASE_FROM_START ") END) FROM jobs "
 				 "WHERE status IN ('preparing', 'running')), "
 				 "(SELECT min(end_at) FROM reservations "
 				 "WHERE status IN ('waiting', 'active'))) - now()) * 1000))::bigint",

@@ -104,7 +104,9 @@ static int db_worker_load(struct db *db, long flight, const char *job,
 		       "SELECT j.recipe, j.arch, j.attempt, j.lab_retries, "
 		       "f.intent, f.branch, b.tree, "
 		       "coalesce(f.label = 'health-check', false), "
-		       "array_to_string(r.artifacts, ' ') "
+		       "array_to_string(r.artifacts, ' '), (SELECT "
+		       "coalesce(max(s.stepno), 0) FROM steps s WHERE "
+		       "s.flight = j.flight AND s.job = j.job) "
 		       "FROM jobs j JOIN flights f ON f.id = j.flight "
 		       "LEFT JOIN branches b ON b.name = f.branch "
 		       "LEFT JOIN recipes r ON r.name = j.recipe "
@@ -126,6 +128,7 @@ static int db_worker_load(struct db *db, long flight, const char *job,
 	j->health_check = !strcmp(PQgetvalue(res, 0, 7), "t");
 	if (!PQgetisnull(res, 0, 8))
 		vec_split(&j->artifacts, PQgetvalue(res, 0, 8));
+	j->last_step = (int)db_long(res, 0, 9);
 	PQclear(res);
 
 	res = db_query(db, err,
@@ -264,6 +267,7 @@ int db_worker_claim(struct db *db, const char *owner, long lease_s,
 		       "ORDER BY flight, job LIMIT 1 FOR UPDATE SKIP LOCKED), "
 		       "u AS (UPDATE jobs j SET status = 'running', lease_owner = $1, "
 		       "lease_until = now() + make_interval(secs => $2::int), "
+		       "lease_secs = $2::int, "
 		       "started_at = coalesce(j.started_at, now()) FROM c "
 		       "WHERE j.flight = c.flight AND j.job = c.job "
 		       "RETURNING j.flight, j.job), "
@@ -337,9 +341,10 @@ int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
 			     "'health-check', 'running', 'none', $6, now()) "
 			     "RETURNING id), "
 			     "j AS (INSERT INTO jobs (flight, job, recipe, arch, status, "
-			     "lease_owner, lease_until, started_at) SELECT id, "
-			     "'health-check', $5, $4, 'running', $1, "
-			     "now() + make_interval(secs => $2::int), now() FROM f "
+			     "lease_owner, lease_until, lease_secs, started_at) "
+			     "SELECT id, 'health-check', $5, $4, 'running', $1, "
+			     "now() + make_interval(secs => $2::int), $2::int, now() "
+			     "FROM f "
 			     "RETURNING flight, job), "
 			     "r AS (INSERT INTO runvars (flight, job, name, val, synth) "
 			     "SELECT flight, job, v.name, v.val, v.synth FROM j, "
@@ -378,7 +383,7 @@ rollback:
 
 int db_worker_heartbeat(struct db *db, const char *owner, long lease_s,
 			const long *flights, const char *const *jobs, size_t n,
-			struct vec *cancelled, struct err *err)
+			struct vec *held, struct vec *cancelled, struct err *err)
 {
 	struct buf fl = BUF_INIT, jb = BUF_INIT;
 	char lease[32];
@@ -401,7 +406,8 @@ int db_worker_heartbeat(struct db *db, const char *owner, long lease_s,
 	buf_addch(&jb, '}');
 	res = db_query(db, err,
 		       "UPDATE jobs SET lease_until = now() + "
-		       "make_interval(secs => $2::int) WHERE lease_owner = $1 "
+		       "make_interval(secs => $2::int), lease_secs = $2::int "
+		       "WHERE lease_owner = $1 "
 		       "AND status IN ('preparing', 'running') "
 		       "AND (flight, job) IN (SELECT * FROM "
 		       "unnest($3::bigint[], $4::text[])) "
@@ -411,15 +417,17 @@ int db_worker_heartbeat(struct db *db, const char *owner, long lease_s,
 	buf_release(&jb);
 	if (!res)
 		return err->code;
-	for (int i = 0; i < PQntuples(res); i++)
+	for (int i = 0; i < PQntuples(res); i++) {
+		vec_pushf(held, "%s.%s", PQgetvalue(res, i, 0),
+			  PQgetvalue(res, i, 1));
 		if (!strcmp(PQgetvalue(res, i, 2), "t"))
 			vec_pushf(cancelled, "%s.%s", PQgetvalue(res, i, 0),
 				  PQgetvalue(res, i, 1));
+	}
 	PQclear(res);
 	return 0;
 }
 
-/* The log file name of a step: safe characters only. */
 /* A step name as the file-name part of its log: safe characters only. */
 static char *step_log_name(const char *name)
 {
@@ -430,47 +438,116 @@ static char *step_log_name(const char *name)
 	return buf_detach(&b);
 }
 
-int db_worker_step_begin(struct db *db, const struct wjob *j,
-			 const char *kind, const char *name, int *stepno,
-			 char **logfile, struct err *err)
+char *db_worker_step_logfile(const struct wjob *j, int stepno,
+			     const char *name)
 {
-	char fl[32], at[16];
 	char *safe = step_log_name(name);
-	PGresult *res;
+	char *path = xasprintf("%ld/%s/%d.%s.log", j->flight, j->job, stepno,
+			       safe);
 
-	snprintf(fl, sizeof(fl), "%ld", j->flight);
-	snprintf(at, sizeof(at), "%d", j->attempt);
-	/* number and log file ("F/J/N.NAME.log") in one statement */
-	res = db_query(db, err,
-		       "INSERT INTO steps (flight, job, stepno, kind, name, status, "
-		       "started_at, attempt, logfile) SELECT $1, $2, n, $3, $4, "
-		       "'running', now(), $5, $1 || '/' || $2 || '/' || n || '.' "
-		       "|| $6 || '.log' FROM (SELECT coalesce(max(stepno), 0) + 1 n "
-		       "FROM steps WHERE flight = $1 AND job = $2) s "
-		       "RETURNING stepno, logfile",
-		       6, (const char *[]){ fl, j->job, kind, name, at, safe });
 	free(safe);
-	if (!res)
-		return err->code;
-	*stepno = (int)db_long(res, 0, 0);
-	*logfile = db_dup(res, 0, 1);
-	PQclear(res);
-	return 0;
+	return path;
 }
 
-int db_worker_step_end(struct db *db, const struct wjob *j, int stepno,
-		       const char *status, const char *detail,
-		       struct err *err)
+/* A time for a parameter: epoch seconds, or NULL for the database's now. */
+static const char *at_param(double at, char *buf, size_t len)
 {
-	char fl[32], sn[16];
+	if (at <= 0)
+		return NULL;
+	snprintf(buf, len, "%.6f", at);
+	return buf;
+}
+
+/* The job ($1 flight, $2 job) runs under the lease of owner (the
+ * parameter named): the condition of every write of its steps. */
+#define JOB_HELD(owner) \
+	"SELECT 1 FROM jobs WHERE flight = $1 AND job = $2 " \
+	"AND lease_owner = " owner " AND status = 'running'"
+
+static int not_held(const struct wjob *j, struct err *err)
+{
+	return err_set(err, ERR_EXISTS,
+		       "job %ld.%s: this worker no longer holds it (its lease "
+		       "expired)", j->flight, j->job);
+}
+
+int db_worker_step_begin(struct db *db, const struct wjob *j,
+			 const char *owner, int stepno, const char *kind,
+			 const char *name, double at, struct err *err)
+{
+	char fl[32], sn[16], att[16], when[32];
+	char *logfile = db_worker_step_logfile(j, stepno, name);
+	PGresult *res;
+	int held;
 
 	snprintf(fl, sizeof(fl), "%ld", j->flight);
 	snprintf(sn, sizeof(sn), "%d", stepno);
-	return db_exec(db, err,
-		       "UPDATE steps SET status = $4, detail = $5, "
-		       "finished_at = now() WHERE flight = $1 AND job = $2 "
-		       "AND stepno = $3",
-		       5, (const char *[]){ fl, j->job, sn, status, detail });
+	snprintf(att, sizeof(att), "%d", j->attempt);
+	/* written again after an outage: the first one stands */
+	res = db_query(db, err,
+		       "WITH held AS (" JOB_HELD("$9") "), "
+		       "ins AS (INSERT INTO steps (flight, job, stepno, kind, name, "
+		       "status, started_at, attempt, logfile) SELECT $1, $2, $3, "
+		       "$4, $5, 'running', coalesce(to_timestamp($7::float8), "
+		       "now()), $6, $8 FROM held "
+		       "ON CONFLICT (flight, job, stepno) DO NOTHING) "
+		       "SELECT count(*) FROM held",
+		       9, (const char *[]){ fl, j->job, sn, kind, name, att,
+					    at_param(at, when, sizeof(when)),
+					    logfile, owner });
+	free(logfile);
+	if (!res)
+		return err->code;
+	held = db_long(res, 0, 0) > 0;
+	PQclear(res);
+	return held ? 0 : not_held(j, err);
+}
+
+int db_worker_step_end(struct db *db, const struct wjob *j,
+		       const char *owner, int stepno, const char *status,
+		       const char *detail, double at, struct err *err)
+{
+	char fl[32], sn[16], when[32];
+	PGresult *res;
+	long n;
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	snprintf(sn, sizeof(sn), "%d", stepno);
+	res = db_query(db, err,
+		       "UPDATE steps SET status = $4, detail = $5, finished_at = "
+		       "coalesce(to_timestamp($6::float8), now()) "
+		       "WHERE flight = $1 AND job = $2 AND stepno = $3 "
+		       "AND EXISTS (" JOB_HELD("$7") ")",
+		       7, (const char *[]){ fl, j->job, sn, status, detail,
+					    at_param(at, when, sizeof(when)),
+					    owner });
+	if (!res)
+		return err->code;
+	n = db_affected(res);
+	PQclear(res);
+	return n ? 0 : not_held(j, err);
+}
+
+int db_worker_holds(struct db *db, const struct wjob *j, const char *owner,
+		    long lease_s, struct err *err)
+{
+	char fl[32], lease[32];
+	PGresult *res;
+	int held;
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	snprintf(lease, sizeof(lease), "%ld", lease_s);
+	res = db_query(db, err,
+		       "UPDATE jobs SET lease_until = now() + "
+		       "make_interval(secs => $4::int), lease_secs = $4::int "
+		       "WHERE flight = $1 AND job = $2 AND lease_owner = $3 "
+		       "AND status = 'running' RETURNING 1",
+		       4, (const char *[]){ fl, j->job, owner, lease });
+	if (!res)
+		return err->code;
+	held = PQntuples(res) == 1;
+	PQclear(res);
+	return held;
 }
 
 int db_worker_runvar_set(struct db *db, const struct wjob *j,

@@ -44,6 +44,8 @@ struct wjob {
 	char *job, *recipe, *arch, *intent, *branch;
 	char *primary_tree;   /* the branch's gated tree, else the only one */
 	int attempt, lab_retries;
+	int last_step;        /* its steps so far, all attempts: the worker
+			       * numbers the next ones itself */
 	int health_check;     /* a health check of hosts[0] */
 	struct vec runvars;   /* "name=value", by name */
 	struct wjob_host *hosts;
@@ -82,28 +84,42 @@ int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
 
 /*
  * Renews the leases of the n jobs (flights[i], jobs[i]) owner runs: only
- * those, so a job this worker could not end (the database failed) loses
- * its lease and recovery takes it over. The jobs someone asked to cancel
- * are pushed to cancelled as "FLIGHT.JOB".
+ * those, so a job this worker could not end loses its lease and recovery
+ * takes it over. The jobs still held are pushed to held as "FLIGHT.JOB"
+ * (one missing was taken over, or has just ended), those someone asked
+ * to cancel to cancelled.
  */
 int db_worker_heartbeat(struct db *db, const char *owner, long lease_s,
 			const long *flights, const char *const *jobs, size_t n,
-			struct vec *cancelled, struct err *err);
+			struct vec *held, struct vec *cancelled, struct err *err);
 
 /* Pins a host's SSH key on first use (see db-hostkey.h). */
 
 /*
- * Starts a step of the job's current attempt: its number (counting on
- * across attempts) in *stepno, and its log file relative to STATE/logs
- * ("F/J/N.NAME.log") in *logfile (caller frees).
+ * The steps of a job are numbered on across attempts by the worker that
+ * holds it (from wjob.last_step), so that it can run them while the
+ * database is away and record them later: at is when it happened (epoch
+ * seconds; 0: now). Recording a step's start twice keeps the first. Only
+ * while owner holds the running job: ERR_EXISTS once recovery took it.
+ * The log file of step stepno, relative to STATE/logs: "F/J/N.NAME.log"
+ * (caller frees).
  */
+char *db_worker_step_logfile(const struct wjob *j, int stepno,
+			     const char *name);
 int db_worker_step_begin(struct db *db, const struct wjob *j,
-			 const char *kind, const char *name, int *stepno,
-			 char **logfile, struct err *err);
+			 const char *owner, int stepno, const char *kind,
+			 const char *name, double at, struct err *err);
 /* Ends a step: pass, fail, broken or cancelled; detail may be NULL. */
-int db_worker_step_end(struct db *db, const struct wjob *j, int stepno,
-		       const char *status, const char *detail,
-		       struct err *err);
+int db_worker_step_end(struct db *db, const struct wjob *j,
+		       const char *owner, int stepno, const char *status,
+		       const char *detail, double at, struct err *err);
+/*
+ * Whether owner still holds the running job (renewing its lease if so):
+ * 1, 0 when recovery took it over, or an error. Asked before a worker
+ * writes what it held through a database outage.
+ */
+int db_worker_holds(struct db *db, const struct wjob *j, const char *owner,
+		    long lease_s, struct err *err);
 /* Whether a step of this kind counts as a test step (crash recovery). */
 int db_worker_step_is_test(enum step_kind kind);
 

@@ -409,8 +409,8 @@ enum db_keep_state db_keep(struct db *db, struct db_keep *k, struct err *err)
 failed:
 	k->down = 1;
 	k->backoff_ms = k->backoff_ms ? k->backoff_ms * 2 : KEEP_MIN_MS;
-	if (k->backoff_ms > KEEP_MAX_MS)
-		k->backoff_ms = KEEP_MAX_MS;
+	if (k->backoff_ms > (k->max_backoff_ms ? k->max_backoff_ms : KEEP_MAX_MS))
+		k->backoff_ms = k->max_backoff_ms ? k->max_backoff_ms : KEEP_MAX_MS;
 	/* daemons that lost it together do not all come back at once */
 	k->retry_ms = now + k->backoff_ms + rand() % (k->backoff_ms / 4 + 1);
 	return was_down ? DB_KEEP_DOWN : DB_KEEP_LOST;

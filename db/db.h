@@ -104,9 +104,9 @@ int db_reconnect(struct db *db, struct err *err);
  * A daemon's connection across database outages. db_keep() returns
  * DB_KEEP_UP at once while the connection is up. When it is down, it
  * reconnects (the same conninfo: a private cluster someone stopped is not
- * started again) at most once per back-off, 1 s doubling to 30 s with up
- * to a quarter more at random, and LISTENs again on k->channels; err
- * says why a try failed. The state it returns lets the daemon log once:
+ * started again) at most once per back-off, 1 s doubling to 30 s (or
+ * max_backoff_ms) with up to a quarter more at random, and LISTENs again
+ * on k->channels; err says why a try failed. The state it returns lets the daemon log once:
  * DB_KEEP_LOST on the first failed try, DB_KEEP_DOWN after (nothing
  * new), DB_KEEP_BACK when it is connected again (what was NOTIFYed
  * meanwhile is lost: look again).
@@ -117,6 +117,8 @@ struct db_keep {
 	int down;                      /* lost and not back yet */
 	long long retry_ms;            /* monotonic ms of the next try */
 	int backoff_ms;
+	int max_backoff_ms;            /* 0: 30 s; a worker keeps it under
+					* its lease */
 };
 enum db_keep_state db_keep(struct db *db, struct db_keep *k, struct err *err);
 /* Milliseconds until the next try (0 while up). */

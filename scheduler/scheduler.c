@@ -849,7 +849,7 @@ int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
 		   volatile sig_atomic_t *hup, struct err *err)
 {
 	static const char *const channels[] = { "hangar_sched", "hangar_lab", NULL };
-	struct db_keep keep = { channels, 0, 0, 0 };
+	struct db_keep keep = { .channels = channels };
 	int again = 0;
 	int *leader = &s->leader;
 

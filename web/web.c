@@ -198,7 +198,7 @@ static void cache_put(const char *url, long flight, uint64_t gen,
 static void *cache_listener(void *arg)
 {
 	static const char *const channels[] = { "hangar_flight", NULL };
-	struct db_keep keep = { channels, 0, 0, 0 };
+	struct db_keep keep = { .channels = channels };
 	struct db *db = NULL;
 
 	(void)arg;

@@ -22,6 +22,7 @@
 #include "fsutil.h"
 #include "gitx.h"
 #include "job-run.h"
+#include "jobrec.h"
 #include "log.h"
 #include "power.h"
 #include "proc.h"
@@ -60,12 +61,14 @@ struct job_state {
 	struct job_run *r;
 	struct ssh_conn **conns;
 	struct console_capture **consoles;
+	struct jobrec *rec;
 };
 
 static int cancelled(const struct step_ctx *s)
 {
 	return *s->r->cancel != JOB_RUN_GO;
 }
+
 
 static enum outcome step_broken(struct step_ctx *s, int host, const char *fmt,
 				...) __attribute__((format(printf, 3, 4)));
@@ -154,7 +157,10 @@ static int host_connect(struct step_ctx *s, int i, int timeout_ms,
 	if (!h->ssh_host_key) {
 		const char *key = ssh_host_key(js->conns[i]);
 
-		rc = db_hostkey_pin(s->r->db, h->name, key, err);
+		/* the job cannot go on without it: through an outage too */
+		do
+			rc = db_hostkey_pin(s->r->db, h->name, key, err);
+		while (rc < 0 && jobrec_retry(js->rec));
 		if (rc < 0) {
 			ssh_close(js->conns[i]);
 			js->conns[i] = NULL;
@@ -323,16 +329,12 @@ static enum outcome host_power(struct step_ctx *s, int i, enum power_action a)
 	struct power_host ph = { h->name, h->power, h->power_config,
 				 h->cycle_time };
 	struct power_result res;
-	struct err err = ERR_INIT, dberr = ERR_INIT;
+	struct err err = ERR_INIT;
 	int rc;
 
 	memset(&res, 0, sizeof(res));
 	rc = power_run(&ph, a, s->r->cancel, &res, &err);
-	if (db_host_power_record(s->r->db, h->name, a, &res,
-				 rc < 0 ? &err : NULL, s->r->job->flight,
-				 s->r->job->job, &dberr) < 0)
-		steplog_say(&s->log, "could not record the power action: %s",
-			    dberr.msg);
+	jobrec_power(s->js->rec, h->name, a, &res, rc < 0 ? &err : NULL);
 	if (rc == ERR_CANCELLED)
 		return OUT_CANCELLED;
 	if (rc < 0)
@@ -479,9 +481,7 @@ static enum outcome upload_sources(struct step_ctx *s)
 			if (o == OUT_PASS) {
 				char *name = xasprintf("built_revision_%s", tr->name);
 
-				if (db_worker_runvar_set(s->r->db, j, name,
-							 tr->revision, &err) < 0)
-					o = step_broken(s, -1, "%s", err.msg);
+				jobrec_runvar(s->js->rec, name, tr->revision);
 				free(name);
 			}
 		}
@@ -546,11 +546,10 @@ static enum outcome collect_artifacts(struct step_ctx *s, const char *srcdir)
 			o = step_broken(s, 0, "download of %s: %s", files.v[i],
 					err.msg);
 		} else if (artifact_store(s->r->conf->state, tmp, sha, &size,
-					  &err) < 0 ||
-			   db_worker_artifact_add(s->r->db, j, files.v[i], sha, size,
-						  &err) < 0) {
+					  &err) < 0) {
 			o = step_broken(s, -1, "artifact %s: %s", files.v[i], err.msg);
 		} else {
+			jobrec_artifact(s->js->rec, files.v[i], sha, size);
 			steplog_say(&s->log, "artifact %s: %lld bytes, sha256 %s",
 				    files.v[i], size, sha);
 		}
@@ -591,8 +590,13 @@ static enum outcome upload_artifacts(struct step_ctx *s, int i)
 		struct err err = ERR_INIT;
 		size_t n = 0;
 
-		if (db_worker_artifacts(s->r->db, j->deps[d].flight,
-					j->deps[d].job, &a, &n, &err) < 0)
+		int rc;
+
+		do
+			rc = db_worker_artifacts(s->r->db, j->deps[d].flight,
+						 j->deps[d].job, &a, &n, &err);
+		while (rc < 0 && jobrec_retry(s->js->rec));
+		if (rc < 0)
 			return step_broken(s, -1, "%s", err.msg);
 		for (size_t k = 0; k < n && o == OUT_PASS; k++) {
 			char *local = artifact_path(s->r->conf->state, a[k].sha256);
@@ -775,7 +779,7 @@ static enum outcome step_host_install(struct step_ctx *s)
 		struct wjob_host *h = &s->r->job->hosts[i];
 		const char *install = host_setting(h, "pxe_install");
 		const char *local = host_setting(h, "pxe_local");
-		int timeout = host_install_timeout(h), reported = 0;
+		int timeout = host_install_timeout(h), reported = 0, rc;
 		char token[33], *url;
 		struct bootcfg_vars v;
 		struct err err = ERR_INIT;
@@ -795,8 +799,11 @@ static enum outcome step_host_install(struct step_ctx *s)
 		url = xasprintf("%s/api/v1/install/%s", conf->url, token);
 		v = (struct bootcfg_vars){ h->name, h->arch, h->address, url, token,
 					   s->r->job->flight, s->r->job->job };
-		if (db_worker_install_begin(s->r->db, s->r->job, h->name, token,
-					    &err) < 0) {
+		do
+			rc = db_worker_install_begin(s->r->db, s->r->job, h->name,
+						     token, &err);
+		while (rc < 0 && jobrec_retry(s->js->rec));
+		if (rc < 0) {
 			free(url);
 			return step_broken(s, -1, "%s", err.msg);
 		}
@@ -813,7 +820,8 @@ static enum outcome step_host_install(struct step_ctx *s)
 			if (cancelled(s)) {
 				o = OUT_CANCELLED;
 			} else if (db_worker_install_reported(s->r->db, token, &reported,
-							      &err) < 0) {
+							      &err) < 0 &&
+				   !jobrec_retry(s->js->rec)) {
 				o = step_broken(s, -1, "%s", err.msg);
 			} else if (!reported && proc_now_ms() >= until) {
 				o = step_broken(s, i,
@@ -832,15 +840,21 @@ static enum outcome step_host_install(struct step_ctx *s)
 			return o;
 		steplog_say(&s->log, "%s: the installer reported after %.1f s",
 			    h->name, (proc_now_ms() - t0) / 1000.0);
-		if (db_hostkey_clear(s->r->db, h->name, "reinstalled by host-install",
-				     &err) < 0)
+		do
+			rc = db_hostkey_clear(s->r->db, h->name,
+					      "reinstalled by host-install", &err);
+		while (rc < 0 && jobrec_retry(s->js->rec));
+		if (rc < 0)
 			return step_broken(s, -1, "%s", err.msg);
 		free(h->ssh_host_key);
 		h->ssh_host_key = NULL;
 		o = wait_for_ssh(s, i, h->boot_timeout);
 		if (o != OUT_PASS)
 			return o;
-		if (db_worker_host_installed(s->r->db, h->name, &err) < 0)
+		do
+			rc = db_worker_host_installed(s->r->db, h->name, &err);
+		while (rc < 0 && jobrec_retry(s->js->rec));
+		if (rc < 0)
 			return step_broken(s, -1, "%s", err.msg);
 	}
 	return OUT_PASS;
@@ -891,12 +905,9 @@ static enum outcome run_step(struct job_state *js, const struct wjob_step *st,
 	s.js = js;
 	s.step = st;
 	s.bad_host = -1;
-	if (db_worker_step_begin(r->db, r->job, step_kind_str(st->kind), st->name,
-				 &stepno, &logfile, &err) < 0) {
-		textf(detail, detail_len, "%s", err.msg);
-		*bad_host = -1;
-		return OUT_BROKEN;
-	}
+	stepno = jobrec_next_stepno(js->rec);
+	logfile = db_worker_step_logfile(r->job, stepno, st->name);
+	jobrec_step_begin(js->rec, stepno, step_kind_str(st->kind), st->name);
 	if (steplog_open(&s.log, r->conf->state, logfile, r->conf->max_log,
 			 &err) < 0)
 		log_warnx("flight=%ld job=%s: %s", r->job->flight, r->job->job,
@@ -918,14 +929,13 @@ static enum outcome run_step(struct job_state *js, const struct wjob_step *st,
 	if (o == OUT_CANCELLED && !s.detail[0])
 		snprintf(s.detail, sizeof(s.detail), "%s",
 			 *r->cancel == JOB_RUN_STOP ? "the worker stopped"
-						    : "cancelled");
+			 : *r->cancel == JOB_RUN_LOST ? "taken over by recovery"
+			 : "cancelled");
 	steplog_say(&s.log, "step %s: %s%s%s", st->name, outcome_words[o],
 		    s.detail[0] ? ": " : "", s.detail);
 	steplog_close(&s.log);
-	if (db_worker_step_end(r->db, r->job, stepno, outcome_words[o],
-			       s.detail[0] ? s.detail : NULL, &err) < 0)
-		log_warnx("flight=%ld job=%s: %s", r->job->flight, r->job->job,
-			  err.msg);
+	jobrec_step_end(js->rec, stepno, outcome_words[o],
+			s.detail[0] ? s.detail : NULL);
 	free(logfile);
 	*bad_host = s.bad_host;
 	textf(detail, detail_len, "%s", s.detail);
@@ -972,7 +982,7 @@ static int deps_passed(const struct wjob *j, char *why, size_t len)
 int job_run(struct job_run *r, struct err *err)
 {
 	struct wjob *j = r->job;
-	struct job_state js = { r, NULL, NULL };
+	struct job_state js = { r, NULL, NULL, NULL };
 	enum outcome result = OUT_PASS;
 	char detail[512] = "", first_detail[512] = "";
 	int bad_host = -1, requeue = 0, lab_retry = 0, rc;
@@ -980,16 +990,17 @@ int job_run(struct job_run *r, struct err *err)
 
 	js.conns = xcalloc(j->nhosts + 1, sizeof(*js.conns));
 	js.consoles = xcalloc(j->nhosts + 1, sizeof(*js.consoles));
+	js.rec = jobrec_new(r->db, r->keep, j, r->conf->owner, r->conf->lease,
+			    r->cancel);
 
 	if (!deps_passed(j, detail, sizeof(detail))) {
 		/* the scheduler normally ends these before they get hosts */
-		rc = db_worker_finish(r->db, j, r->conf->owner, "blocked", detail,
-				      0, 0, err);
+		rc = jobrec_finish(js.rec, "blocked", detail, 0, 0, err);
 		goto out;
 	}
 	if (!j->nhosts) {
-		rc = db_worker_finish(r->db, j, r->conf->owner, "broken",
-				      "the job holds no hosts", 0, 0, err);
+		rc = jobrec_finish(js.rec, "broken", "the job holds no hosts", 0,
+				   0, err);
 		goto out;
 	}
 	consoles_start(&js);
@@ -1001,7 +1012,7 @@ int job_run(struct job_run *r, struct err *err)
 		if (result != OUT_PASS &&
 		    (st->kind != STEP_LOGS_CAPTURE || result == OUT_CANCELLED))
 			continue;
-		if (*r->cancel != JOB_RUN_GO) {
+		if (*r->cancel != JOB_RUN_GO || jobrec_lost(js.rec)) {
 			result = OUT_CANCELLED;
 			continue;
 		}
@@ -1013,13 +1024,14 @@ int job_run(struct job_run *r, struct err *err)
 		textf(first_detail, sizeof(first_detail), "%s: %s", st->name,
 		      detail);
 	}
-	if (result == OUT_BROKEN && bad_host >= 0) {
-		struct err herr = ERR_INIT;
-
-		if (db_worker_host_broken(r->db, j->hosts[bad_host].name,
-					  first_detail, j, &herr) < 0)
-			log_warnx("flight=%ld job=%s: %s", j->flight, j->job, herr.msg);
+	if (jobrec_lost(js.rec) || *r->cancel == JOB_RUN_LOST) {
+		rc = err_set(err, ERR_EXISTS, "job %ld.%s: stopped: this worker "
+			     "no longer holds it (recovery took it over)",
+			     j->flight, j->job);
+		goto out;
 	}
+	if (result == OUT_BROKEN && bad_host >= 0)
+		jobrec_host_broken(js.rec, j->hosts[bad_host].name, first_detail);
 	status = outcome_words[result];
 	if (result == OUT_CANCELLED && *r->cancel == JOB_RUN_STOP &&
 	    !j->health_check) {
@@ -1029,15 +1041,10 @@ int job_run(struct job_run *r, struct err *err)
 		requeue = 1;       /* once more, on other hosts */
 		lab_retry = 1;
 	}
-	if (j->health_check && result == OUT_PASS) {
-		struct err herr = ERR_INIT;
-
-		if (db_worker_host_healthy(r->db, j->hosts[0].name, j, &herr) < 0)
-			log_warnx("flight=%ld job=%s: %s", j->flight, j->job, herr.msg);
-	}
-	rc = db_worker_finish(r->db, j, r->conf->owner, status,
-			      first_detail[0] ? first_detail : NULL, requeue,
-			      lab_retry, err);
+	if (j->health_check && result == OUT_PASS)
+		jobrec_host_healthy(js.rec, j->hosts[0].name);
+	rc = jobrec_finish(js.rec, status, first_detail[0] ? first_detail : NULL,
+			   requeue, lab_retry, err);
 out:
 	for (size_t i = 0; i < j->nhosts; i++) {
 		console_capture_stop(js.consoles[i]);
@@ -1045,5 +1052,6 @@ out:
 	}
 	free(js.consoles);
 	free(js.conns);
+	jobrec_free(js.rec);
 	return rc;
 }

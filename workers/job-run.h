@@ -27,13 +27,16 @@ struct worker_conf {
 	long long max_log;        /* bytes */
 };
 
-/* Why a job stops early: someone cancelled it, or the worker is stopping
- * (the job is then handed back to the queue). */
-enum { JOB_RUN_GO = 0, JOB_RUN_CANCEL = 1, JOB_RUN_STOP = 2 };
+/* Why a job stops early: someone cancelled it, the worker is stopping
+ * (the job is then handed back to the queue), or the worker no longer
+ * holds it (recovery took it over: nothing more is recorded). */
+enum { JOB_RUN_GO = 0, JOB_RUN_CANCEL = 1, JOB_RUN_STOP = 2,
+       JOB_RUN_LOST = 3 };
 
 struct job_run {
 	const struct worker_conf *conf;
 	struct db *db;
+	struct db_keep *keep;      /* db's reconnection through outages */
 	struct wjob *job;
 	const volatile sig_atomic_t *cancel;   /* JOB_RUN_* */
 };

@@ -70,9 +70,10 @@ static int slot_open_db(struct worker_slot *s, struct db **db)
 	return -1;
 }
 
-static void slot_run(struct worker_slot *s, struct db *db, struct wjob *j)
+static void slot_run(struct worker_slot *s, struct db *db,
+		     struct db_keep *keep, struct wjob *j)
 {
-	struct job_run r = { s->w->conf, db, j, &s->cancel };
+	struct job_run r = { s->w->conf, db, keep, j, &s->cancel };
 	struct err err = ERR_INIT;
 	long long t0 = proc_now_ms();
 
@@ -95,12 +96,22 @@ static void slot_nap(struct worker_slot *s, int ms)
 		proc_nap_ms(100);
 }
 
+/* After an outage a worker must be back within its lease (counted from
+ * the database's start, db_sched_reclaim): it tries at least 4 times. */
+static int keep_max_backoff(const struct worker_conf *c)
+{
+	long ms = c->lease * 1000 / 4;
+
+	return ms < 30000 ? (int)ms : 30000;
+}
+
 static void *slot_main(void *arg)
 {
 	static const char *const channels[] = { "hangar_work", NULL };
 	struct worker_slot *s = arg;
 	const struct worker_conf *c = s->w->conf;
-	struct db_keep keep = { channels, 0, 0, 0 };
+	struct db_keep keep = { .channels = channels,
+				.max_backoff_ms = keep_max_backoff(c) };
 	struct db *db = NULL;
 
 	while (!s->w->stopping) {
@@ -134,7 +145,7 @@ static void *slot_main(void *arg)
 						    c->health_check, c->health_interval,
 						    &j, &err);
 		if (rc == 1) {
-			slot_run(s, db, &j);
+			slot_run(s, db, &keep, &j);
 			wjob_release(&j);
 			continue;
 		}
@@ -155,7 +166,7 @@ static void *heartbeat_main(void *arg)
 {
 	struct worker *w = arg;
 	const struct worker_conf *c = w->conf;
-	struct db_keep keep = { NULL, 0, 0, 0 };
+	struct db_keep keep = { .max_backoff_ms = keep_max_backoff(c) };
 	struct db *db = NULL;
 
 	long *flights = xcalloc((size_t)c->slots, sizeof(*flights));
@@ -164,14 +175,18 @@ static void *heartbeat_main(void *arg)
 	pthread_mutex_lock(&w->lock);
 	while (!w->stopping) {
 		struct err err = ERR_INIT;
-		struct vec cancelled = VEC_INIT, names = VEC_INIT;
+		struct vec cancelled = VEC_INIT, names = VEC_INIT, held = VEC_INIT;
+		struct vec sent = VEC_INIT;   /* "FLIGHT.JOB" */
 		struct timespec until;
 		size_t n = 0;
+		int renewed = 0;
 
 		for (int k = 0; k < c->slots; k++)
 			if (w->slots[k].flight) {
 				flights[n] = w->slots[k].flight;
 				vec_push(&names, w->slots[k].job);
+				vec_pushf(&sent, "%ld.%s", w->slots[k].flight,
+					  w->slots[k].job);
 				n++;
 			}
 		for (size_t k = 0; k < n; k++)
@@ -184,12 +199,27 @@ static void *heartbeat_main(void *arg)
 		/* an outage is said by the slots; the lease is renewed as
 		 * soon as the database is back */
 		if (db && db_keep(db, &keep, &err) != DB_KEEP_DOWN && !keep.down &&
-		    n && db_worker_heartbeat(db, c->owner, c->lease, flights,
-					     jobs, n, &cancelled, &err) < 0 &&
-		    db_connection_ok(db))
-			log_warnx("worker heartbeat: %s", err.msg);
+		    n) {
+			renewed = db_worker_heartbeat(db, c->owner, c->lease, flights,
+						      jobs, n, &held, &cancelled,
+						      &err) == 0;
+			if (!renewed && db_connection_ok(db))
+				log_warnx("worker heartbeat: %s", err.msg);
+		}
 		err_clear(&err);
 		pthread_mutex_lock(&w->lock);
+		for (int k = 0; renewed && k < c->slots; k++) {
+			struct worker_slot *s = &w->slots[k];
+			char key[160];
+
+			/* taken over (this worker was frozen or cut off past
+			 * its lease): stop it; one that has just ended
+			 * ignores it */
+			snprintf(key, sizeof(key), "%ld.%s", s->flight, s->job);
+			if (s->flight && vec_find(&sent, key) >= 0 &&
+			    vec_find(&held, key) < 0 && s->cancel == JOB_RUN_GO)
+				s->cancel = JOB_RUN_LOST;
+		}
 		for (size_t i = 0; i < cancelled.n; i++)
 			for (int k = 0; k < c->slots; k++) {
 				struct worker_slot *s = &w->slots[k];
@@ -205,6 +235,8 @@ static void *heartbeat_main(void *arg)
 			}
 		vec_clear(&cancelled);
 		vec_clear(&names);
+		vec_clear(&held);
+		vec_clear(&sent);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += c->heartbeat;
 		while (!w->stopping &&

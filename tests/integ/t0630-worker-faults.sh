@@ -3,7 +3,9 @@
 # (broken, out of the pool, the job passes on another host), a health check
 # brings it back; a hanging command hits its time limit and is killed; a
 # cancelled job's remote command is killed; kill -9 of a worker recovers
-# without anyone's help (re-queued before a test step, broken after one);
+# without anyone's help (re-queued before a test step, broken after one),
+# and a worker frozen past its lease finds its job taken over, stops it
+# and records nothing more;
 # a host whose SSH key changed is broken, never silently accepted.
 . "$(dirname "$0")/lib-test.sh"
 . "$SRCDIR/tests/integ/lib-lab.sh"
@@ -177,9 +179,27 @@ test_expect_success 'kill -9 of a worker before any test step: the job runs agai
 	kill -9 $(cat worker.pid) && rm worker.pid &&
 	wait_for "test \"\$(q \"SELECT attempt FROM jobs WHERE flight=$F AND job=\\\$\\\$test-arm64\\\$\\\$\")\" = 2" 30 &&
 	test "$(q "SELECT count(*) FROM events WHERE flight=$F AND kind=\$\$job.requeued\$\$")" = 1 &&
+	# the crash did not spend the retry lab trouble gets
+	test "$(q "SELECT lab_retries || \$\$/\$\$ || recoveries FROM jobs WHERE flight=$F")" = 0/1 &&
 	start_daemon worker &&
 	h flight wait $F --timeout 120 >/dev/null &&
 	test "$(jstatus $F test-arm64)" = pass
+'
+
+test_expect_success 'a worker frozen past its lease loses its job and records nothing after' '
+	h request --branch minivisor --job slow-riscv64 >req.out &&
+	F=$(flight_of req.out) &&
+	wait_for "test -n \"\$(remote_procs \"sleep 6174\")\"" 60 &&
+	kill -STOP $(cat worker.pid) &&
+	wait_for "test \"\$(jstatus $F slow-riscv64)\" = broken" 30 &&
+	kill -CONT $(cat worker.pid) &&
+	wait_for "grep -q \"job $F.slow-riscv64: stopped: this worker no longer holds it\" worker.log" 30 &&
+	wait_for "test -z \"\$(remote_procs \"sleep 6174\")\"" 20 &&
+	test "$(q "SELECT stepno || status || detail FROM steps WHERE flight=$F")" = \
+		"1brokenits worker stopped heartbeating" &&
+	test "$(jstatus $F slow-riscv64)" = broken &&
+	test "$(q "SELECT count(*) FROM events WHERE flight=$F AND kind=\$\$job.finished\$\$")" = 0 &&
+	test "$(q "SELECT state FROM hosts WHERE name=\$\$jade\$\$")" = free
 '
 
 test_expect_success 'a changed host key is broken, not accepted' '

@@ -4,7 +4,10 @@
 # again); each daemon says once that it lost the database and once that
 # it is back, with nothing in between; once it is started again they
 # reconnect by themselves, and a job requested then runs. The web answers
-# 503 while it is away and 200 from the first request after.
+# 503 while it is away and 200 from the first request after. A job whose
+# steps run through a database restart and a stop longer than its lease
+# passes: the worker held what it could not record (with the times it
+# happened) and recorded it once when the database was back.
 . "$(dirname "$0")/lib-test.sh"
 . "$SRCDIR/tests/integ/lib-lab.sh"
 
@@ -23,7 +26,7 @@ cat >lab.conf <<CONF
 [worker]
 	slots = 2
 	heartbeat = 1s
-	lease = 30s
+	lease = 8s
 [tree "minivisor"]
 	url = $TEST_DIR/trees/minivisor.git
 [branch "minivisor"]
@@ -34,7 +37,16 @@ cat >lab.conf <<CONF
 [job "hello"]
 	recipe = hello
 	arch = x86_64
+[recipe "steps"]
+	step = run one sleep 2
+	step = run two sleep 4
+	step = run three echo ran three
+	step = run four sleep 1
+[job "steps"]
+	recipe = steps
+	arch = x86_64
 CONF
+step_status() { q "SELECT status FROM steps WHERE flight=$1 AND name='$2'"; }
 
 test_expect_success 'the lab and the daemons start; a job runs' '
 	"$LAB" start "$L" >lab.log &&
@@ -83,6 +95,32 @@ test_expect_success 'started again, the daemons are back by themselves; a job ru
 	h request --branch minivisor --job hello >r2.out &&
 	h flight wait $(flight_of r2.out) --timeout 60 >/dev/null &&
 	test "$(jstatus $(flight_of r2.out) hello)" = pass
+'
+
+test_expect_success 'a job running through a restart and an outage longer than its lease passes' '
+	h request --branch minivisor --job steps >r3.out &&
+	f=$(flight_of r3.out) &&
+	wait_for "test \"\$(step_status $f one)\" = running" 30 &&
+	h db stop >/dev/null && h db start >/dev/null &&
+	h db stop >/dev/null && stopped=$(date +%s.%N) &&
+	# steps two, three and four run and the job ends meanwhile
+	sleep 11 &&
+	! test -f "$STATE/pg/postmaster.pid" &&
+	back=$(date +%s.%N) && h db start >/dev/null &&
+	h flight wait $f --timeout 60 >/dev/null &&
+	test "$(jstatus $f steps)" = pass &&
+	test "$(q "SELECT attempt FROM jobs WHERE flight=$f")" = 1 &&
+	test "$(q "SELECT string_agg(stepno || name || status, \$\$ \$\$ ORDER BY stepno)
+		FROM steps WHERE flight=$f")" = "1onepass 2twopass 3threepass 4fourpass" &&
+	# held records carry the times things happened, not the time written
+	test "$(q "SELECT count(*) FROM steps WHERE flight=$f AND name IN (\$\$three\$\$, \$\$four\$\$)
+		AND started_at > to_timestamp($stopped) AND finished_at < to_timestamp($back)")" = 2 &&
+	test "$(q "SELECT count(*) FROM events WHERE flight=$f AND kind IN
+		(\$\$job.lease-expired\$\$, \$\$job.requeued\$\$)")" = 0 &&
+	test "$(q "SELECT count(*) FROM events WHERE flight=$f AND kind = \$\$job.finished\$\$")" = 1 &&
+	grep -q "ran three" "$STATE/logs/$f/steps/3.three.log" &&
+	grep -q "flight=$f job=steps: the database is back; [0-9]* held record" worker.log &&
+	test "$(q "SELECT count(*) FROM allocations WHERE flight=$f AND released_at IS NULL")" = 0
 '
 
 test_done
