@@ -221,6 +221,33 @@ int db_bisect_identical(struct db *db, long id, const struct vec *trees,
 	return 0;
 }
 
+int db_bisect_host_gone(struct db *db, long id, char **reason,
+			struct err *err)
+{
+	char num[24];
+	PGresult *res;
+
+	*reason = NULL;
+	snprintf(num, sizeof(num), "%ld", id);
+	res = db_query(db, err,
+		       "SELECT j.broken_reason FROM bisections b JOIN jobs j "
+		       "ON j.job = b.job AND j.flight = (SELECT max(f.id) FROM "
+		       "flights f WHERE f.bisection = b.id) "
+		       "WHERE b.id = $1::bigint AND j.status = 'broken' "
+		       "AND EXISTS (SELECT 1 FROM events e WHERE e.flight = j.flight "
+		       "AND e.job = j.job AND e.kind = 'job.broken' "
+		       "AND e.detail ? 'pinned')",
+		       1, (const char *[]){ num });
+	if (!res)
+		return err->code;
+	if (PQntuples(res) > 0)
+		*reason = xstrdup(PQgetisnull(res, 0, 0)
+					  ? "a pinned host is not usable"
+					  : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
 int db_bisect_progress(struct db *db, long id, const char *detail_json,
 		       struct err *err)
 {

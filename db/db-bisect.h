@@ -58,6 +58,15 @@ int db_bisect_results(struct db *db, const struct bisection *b,
 int db_bisect_identical(struct db *db, long id, const struct vec *trees,
 			const struct vec *revs, long *n, struct err *err);
 
+/*
+ * Whether the newest flight of bisection id ended with its job broken
+ * because a host it was pinned to stayed broken, in maintenance or
+ * retired for [scheduler] pinned-wait (db_sched_end_pinned()): *reason
+ * gets the job's broken reason (a new string, the caller's), else NULL.
+ */
+int db_bisect_host_gone(struct db *db, long id, char **reason,
+			struct err *err);
+
 /* Progress: the graph and the last step, in detail. */
 int db_bisect_progress(struct db *db, long id, const char *detail_json,
 		       struct err *err);

@@ -16,13 +16,15 @@
 
 #define EPOCH(x) "extract(epoch FROM " x ")::bigint"
 
+/* retired hosts too: a job pinned to one says so, and gives up */
 static const char hosts_sql[] =
 	"SELECT h.name, h.arch, h.state, "
 	"coalesce(f.flags, ''), h.share_max_tasks, h.share_max_wear, "
-	"h.share_type, h.share_wear "
+	"h.share_type, h.share_wear, h.state_reason, "
+	EPOCH("h.unusable_since") " "
 	"FROM hosts h LEFT JOIN (SELECT host, string_agg(flag, ' ' ORDER BY flag) "
 	"AS flags FROM host_flags GROUP BY host) f ON f.host = h.name "
-	"WHERE h.state <> 'retired' ORDER BY h.name";
+	"ORDER BY h.name";
 
 static const char jobs_sql[] =
 	"SELECT j.flight, j.job, j.status, j.arch, j.nhosts, "
@@ -409,6 +411,54 @@ int db_sched_end_jobs(struct db *db, const long *flights, const char **jobs,
 	buf_release(&j);
 	buf_release(&r);
 	return rc;
+}
+
+int db_sched_end_pinned(struct db *db, const long *flights,
+			const char **jobs, const char **hosts,
+			const char **reasons, size_t n, struct err *err)
+{
+	struct buf f = BUF_INIT, j = BUF_INIT, h = BUF_INIT, r = BUF_INIT;
+	PGresult *res;
+	int ended;
+
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		array_add_int(&f, flights[i], 0);
+		array_add(&j, jobs[i]);
+		array_add(&h, hosts[i]);
+		array_add(&r, reasons[i]);
+	}
+	array_end(&f);
+	array_end(&j);
+	array_end(&h);
+	array_end(&r);
+	/* still queued and its host still not free: a job allocated, or a
+	 * host back, since the snapshot stays as it is; the event with it,
+	 * so once */
+	res = db_query(db, err,
+		       "WITH x AS (UPDATE jobs j SET status = 'broken', "
+		       "finished_at = now(), broken_reason = u.r, wait_reason = u.r, "
+		       "planned_start = NULL, planned_end = NULL, planned_hosts = NULL "
+		       "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) "
+		       "AS u(f, j, h, r) WHERE j.flight = u.f AND j.job = u.j "
+		       "AND j.status = 'queued' AND EXISTS (SELECT 1 FROM hosts ho "
+		       "WHERE ho.name = u.h AND ho.state <> 'free') "
+		       "RETURNING j.flight, j.job, u.h, u.r) "
+		       "INSERT INTO events (actor, kind, flight, job, host, detail) "
+		       "SELECT $5, 'job.broken', flight, job, h, "
+		       "jsonb_build_object('reason', r, 'pinned', true) FROM x "
+		       "RETURNING 1",
+		       5, (const char *[]){ f.buf, j.buf, h.buf, r.buf, db_actor() });
+	buf_release(&f);
+	buf_release(&j);
+	buf_release(&h);
+	buf_release(&r);
+	if (!res)
+		return err->code;
+	ended = PQntuples(res);
+	PQclear(res);
+	return ended;
 }
 
 /*

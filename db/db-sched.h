@@ -21,10 +21,11 @@ struct sched_snapshot {
 	PGresult *hosts, *jobs, *deps, *pins, *allocs, *res;
 };
 
-/* hosts: name, arch, state, flags (space separated), share_max_tasks,
- * share_max_wear, share_type, share_wear */
+/* hosts, retired ones too: name, arch, state, flags (space separated),
+ * share_max_tasks, share_max_wear, share_type, share_wear, state_reason,
+ * unusable_since (since when it has not been free; NULL while free) */
 enum { SH_NAME, SH_ARCH, SH_STATE, SH_FLAGS, SH_SHARE_TASKS, SH_SHARE_WEAR_MAX,
-       SH_SHARE_TYPE, SH_SHARE_WEAR };
+       SH_SHARE_TYPE, SH_SHARE_WEAR, SH_STATE_REASON, SH_UNUSABLE_SINCE };
 /* jobs of unfinished flights, by (flight, job) */
 enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
        SJ_INTENT, SJ_BRANCH_PRIO, SJ_QUEUED_AT,
@@ -91,6 +92,18 @@ long db_sched_next_expiry(struct db *db, struct err *err);
 int db_sched_end_jobs(struct db *db, const long *flights, const char **jobs,
 		      const char **reasons, size_t n, const char *status,
 		      struct err *err);
+
+/*
+ * Ends queued jobs broken that gave up on a pinned host (hosts[i], which
+ * stayed broken, in maintenance or retired for [scheduler] pinned-wait),
+ * with broken_reason reasons[i]: each only while it is still queued and
+ * its host still not free, with one job.broken event naming the host
+ * (detail: reason, "pinned": true). Returns how many it ended, or an
+ * error code.
+ */
+int db_sched_end_pinned(struct db *db, const long *flights,
+			const char **jobs, const char **hosts,
+			const char **reasons, size_t n, struct err *err);
 
 /* One host of an allocation: name and share slot (0 whole, else 1..N). */
 struct sched_pick {

@@ -435,6 +435,26 @@ static int check_flailing(struct bstep *s, struct bisect_step *st)
 	return rc;
 }
 
+/*
+ * A bisection's flights are pinned to the failure's hosts: when the last
+ * one gave up on a host that stayed broken, in maintenance or retired
+ * ([scheduler] pinned-wait), the next would only wait for it again, and
+ * flights that never ran would keep it going until it flails. It ends
+ * inconclusive, naming the host and why.
+ */
+static int check_host_gone(struct bstep *s, struct bisect_step *st)
+{
+	char *reason = NULL;
+	int rc = db_bisect_host_gone(s->db, s->b.id, &reason, s->err);
+
+	if (rc == 0 && reason) {
+		st->state = BISECT_INCONCLUSIVE;
+		snprintf(st->why, sizeof(st->why), "%s", reason);
+	}
+	free(reason);
+	return rc;
+}
+
 /* OSSTest's bisection report. */
 static void report(const struct bstep *s, const struct bisect_step *st,
 		   struct buf *out, const char **tree, const char **commit,
@@ -563,6 +583,8 @@ int bisector_step(struct db *db, const struct bisector_conf *c, long id,
 		rc = 0;
 	} else {
 		bisect_step(&s.g, &st);
+		if (st.state == BISECT_TEST && (rc = check_host_gone(&s, &st)) < 0)
+			goto out;
 		if (st.state == BISECT_TEST && (rc = check_flailing(&s, &st)) < 0)
 			goto out;
 	}

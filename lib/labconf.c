@@ -166,6 +166,8 @@ static const struct conf_key scheduler_keys[] = {
 	  "the shortest wait (since its flight was queued) before a job with no usable host starves" },
 	{ "starvation-estimates", CONF_INT, 0, 1, 1000, NULL, "4", "4",
 	  "and at least this many times the job's estimated duration" },
+	{ "pinned-wait", CONF_DURATION, 0, 1, 365 * 86400, NULL, "1h", "1h",
+	  "how long a job pinned to a broken, maintenance or retired host waits for it before it ends broken" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -531,6 +533,7 @@ static void labconf_sched_defaults(struct lab_sched *sc,
 	sc->starvation = conf_get_bool(s, "starvation", 1);
 	sc->starvation_wait = conf_get_duration(s, "starvation-wait", 4 * 3600);
 	sc->starvation_estimates = (int)conf_get_long(s, "starvation-estimates", 4);
+	sc->pinned_wait = conf_get_duration(s, "pinned-wait", 3600);
 }
 
 /* "HOST:PORT" with a valid port; *host newly allocated. */

@@ -115,6 +115,7 @@ struct lab_sched {
 	int starvation;
 	long starvation_wait;       /* seconds */
 	int starvation_estimates;
+	long pinned_wait;           /* seconds */
 };
 
 /* [worker]: durations in seconds. */

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "plan.h"
 #include "strmap.h"
@@ -36,6 +37,7 @@ void plan_config_default(struct plan_config *cfg)
 	cfg->starvation = 1;
 	cfg->starve_wait = 4 * 3600;
 	cfg->starve_estimates = 4;
+	cfg->pinned_wait = HOUR;
 }
 
 const char *plan_outcome_str(enum plan_outcome o)
@@ -45,6 +47,7 @@ const char *plan_outcome_str(enum plan_outcome o)
 		[PLAN_WAIT] = "wait",
 		[PLAN_NO_HOST] = "no-host",
 		[PLAN_STARVED] = "starved",
+		[PLAN_HOST_GONE] = "host-gone",
 		[PLAN_BLOCKED_WINDOW] = "blockage",
 	};
 
@@ -81,6 +84,7 @@ struct hstate {
 	int equiv;            /* interned actual equiv-* flag, or -1 */
 	int share;            /* interned share-* flag, or -1 */
 	int usable;
+	int retired;          /* not in the lab any more */
 	int nslots;           /* 1 unless shared */
 	int nshare_busy;      /* busy entries on one slot (current sharers) */
 	plan_time share_drain;  /* a worn host: when its sharers are gone */
@@ -383,7 +387,8 @@ static void planner_hosts(struct planner *p)
 				h->share = id;
 		}
 		qsort(h->flags, h->nflags, sizeof(int), cmp_int);
-		h->usable = ph->usable;
+		h->retired = ph->state && !strcmp(ph->state, "retired");
+		h->usable = ph->usable && !h->retired;
 		h->nslots = h->share >= 0 && ph->share_slots > 1 ? ph->share_slots
 								 : 1;
 		h->nshare_busy = 0;
@@ -933,7 +938,7 @@ static void plan_blockage(struct planner *p, size_t ri)
 		const struct hstate *h = &p->hs[i];
 
 		if ((r->pinned && r->pinned[0] && (long)i != pin) ||
-		    (arch >= 0 && h->arch != arch) ||
+		    h->retired || (arch >= 0 && h->arch != arch) ||
 		    !host_has_flags(h, flags, nflags))
 			continue;
 		res->hosts[res->nbooked].host = i;
@@ -971,7 +976,8 @@ static plan_time deps_start(struct planner *p, size_t ri, const char **wait,
 		if (p->state[d] != 2)
 			continue;   /* a cycle: ignore that edge */
 		dr = &p->out->results[d];
-		if (dr->outcome == PLAN_NO_HOST || dr->outcome == PLAN_STARVED) {
+		if (dr->outcome == PLAN_NO_HOST || dr->outcome == PLAN_STARVED ||
+		    dr->outcome == PLAN_HOST_GONE) {
 			*impossible = 1;
 			*wait = p->in->reqs[d].what;
 			return PLAN_NEVER;
@@ -982,6 +988,107 @@ static plan_time deps_start(struct planner *p, size_t ri, const char **wait,
 		}
 	}
 	return t0;
+}
+
+/*
+ * Whether host h has r's arch and flags, usable or not: a pin to a host
+ * that fits waits for it to come back; one to a host that does not fit
+ * can never run.
+ */
+static int host_fits(struct planner *p, const struct plan_request *r,
+		     size_t h)
+{
+	int *flags, equiv, share, fits;
+	size_t nflags = req_flags(p, r, &flags, &equiv, &share);
+	int arch = r->arch ? (int)strmap_intern(&p->names, r->arch) : -1;
+
+	fits = (arch < 0 || p->hs[h].arch == arch) &&
+	       host_has_flags(&p->hs[h], flags, nflags);
+	free(flags);
+	return fits;
+}
+
+/*
+ * When a job pinned to unusable host h gives up: pinned_wait after the
+ * host became unusable, or after the job was queued if that is later (a
+ * job asked for a host broken for days still gets its wait).
+ */
+static plan_time pin_deadline(const struct planner *p,
+			      const struct plan_request *r, size_t h)
+{
+	plan_time since = p->in->hosts[h].unusable_since;
+
+	if (since < r->queued_at)
+		since = r->queued_at;
+	return since + p->in->cfg.pinned_wait;
+}
+
+/* "is broken", "is in maintenance", ... */
+static const char *host_state_words(const struct plan_host *h)
+{
+	if (!h->state)
+		return "is not usable";
+	if (!strcmp(h->state, "broken"))
+		return "is broken";
+	if (!strcmp(h->state, "maintenance"))
+		return "is in maintenance";
+	if (!strcmp(h->state, "retired"))
+		return "is retired";
+	return "is not usable";
+}
+
+/* "12:03 UTC" for a time within a day of now, else with its date. */
+static void clock_text(plan_time t, plan_time now, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	plan_time d = t > now ? t - now : now - t;
+
+	if (!gmtime_r(&tt, &tm) ||
+	    !strftime(buf, len, d < 20 * HOUR ? "%H:%M UTC"
+					      : "%Y-%m-%d %H:%M UTC", &tm))
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+/*
+ * The reason of a request pinned to gone host h: why it waits (naming
+ * the host's state, its reason, since when, and for a job when it gives
+ * up), or, when it gave up, why it ended.
+ */
+static void pinned_gone_reason(const struct planner *p,
+			       const struct plan_request *r, size_t h,
+			       int gave_up, char *buf, size_t len)
+{
+	const struct plan_host *ph = &p->in->hosts[h];
+	const struct plan_config *cfg = &p->in->cfg;
+	char since[40] = "", until[64] = "", why[96] = "";
+	int n;
+
+	if (ph->state_reason && *ph->state_reason)
+		snprintf(why, sizeof(why), " (%.80s)", ph->state_reason);
+	if (ph->unusable_since > 0) {
+		n = snprintf(since, sizeof(since), " since ");
+		clock_text(ph->unusable_since, p->in->now, since + n,
+			   sizeof(since) - (size_t)n);
+	}
+	if (gave_up) {
+		if (why[0])
+			snprintf(buf, len, "pinned host %s %s: %.80s", ph->name,
+				 host_state_words(ph), ph->state_reason);
+		else
+			snprintf(buf, len, "pinned host %s %s%s", ph->name,
+				 host_state_words(ph), since);
+		return;
+	}
+	if (r->kind == PLAN_JOB && cfg->pinned_wait > 0) {
+		n = snprintf(until, sizeof(until), "; ends broken at ");
+		clock_text(pin_deadline(p, r, h), p->in->now, until + n,
+			   sizeof(until) - (size_t)n);
+		snprintf(until + strlen(until), sizeof(until) - strlen(until),
+			 " unless it comes back");
+	}
+	snprintf(buf, len, "pinned host %s %s%s%s%s", ph->name,
+		 host_state_words(ph), why, since, until);
 }
 
 /* Puts each pinned host at its pin's position (hostN is the Nth). */
@@ -1028,6 +1135,7 @@ static void plan_request(struct planner *p, size_t ri)
 	size_t *pinned_cand = NULL;
 	struct choice *best;
 	const char *wait, *bad_pin = NULL;
+	long gone = -1;
 	int impossible, found = 0, twice = 0;
 	plan_time t0, need;
 	char want[96];
@@ -1044,7 +1152,12 @@ static void plan_request(struct planner *p, size_t ri)
 	cls = req_class(p, r, &equiv, &share);
 	cand = p->cands[cls].h;
 	ncand = p->cands[cls].n;
-	/* pins: those hosts, if they qualify, plus candidates for the rest */
+	/*
+	 * pins: those hosts, if they qualify, plus candidates for the rest.
+	 * A pinned host that has what it needs but is not usable now is
+	 * gone, perhaps for a while: the job waits for the one gone the
+	 * longest, up to pinned_wait.
+	 */
 	for (size_t k = 0; r->pinned && k < n && k < 64; k++) {
 		long h;
 		int ok = 0;
@@ -1054,8 +1167,15 @@ static void plan_request(struct planner *p, size_t ri)
 		h = strmap_get(&p->hostix, r->pinned[k]);
 		for (size_t m = 0; h >= 0 && m < ncand; m++)
 			ok |= cand[m] == (size_t)h;
-		for (size_t m = 0; m < nforced; m++)
-			twice |= forced[m] == h;
+		for (size_t m = 0; h >= 0 && m < k; m++)
+			twice |= r->pinned[m] &&
+				 strmap_get(&p->hostix, r->pinned[m]) == h;
+		if (!ok && !twice && h >= 0 && host_fits(p, r, (size_t)h)) {
+			if (gone < 0 || pin_deadline(p, r, (size_t)h) <
+						pin_deadline(p, r, (size_t)gone))
+				gone = h;
+			continue;
+		}
 		if (!ok || twice) {
 			bad_pin = r->pinned[k];
 			break;
@@ -1083,6 +1203,9 @@ static void plan_request(struct planner *p, size_t ri)
 		snprintf(res->reason, sizeof(res->reason),
 			 "pinned host %s is not usable for %s", bad_pin,
 			 want[0] ? want : "it");
+	} else if (gone >= 0) {
+		pinned_gone_reason(p, r, (size_t)gone, 0, res->reason,
+				   sizeof(res->reason));
 	} else if (impossible) {
 		snprintf(res->reason, sizeof(res->reason),
 			 "waits for %s, which cannot run", wait);
@@ -1112,7 +1235,20 @@ static void plan_request(struct planner *p, size_t ri)
 	if (!found) {
 		res->outcome = PLAN_NO_HOST;
 		res->start = res->end = PLAN_NEVER;
-		if (starving(p, r, &need)) {
+		if (gone >= 0 && r->kind == PLAN_JOB && in->cfg.pinned_wait > 0) {
+			/* pinned_wait, not starvation, says how long it waits */
+			plan_time end = pin_deadline(p, r, (size_t)gone);
+
+			if (in->now >= end) {
+				res->outcome = PLAN_HOST_GONE;
+				res->gone_host = (size_t)gone;
+				pinned_gone_reason(p, r, (size_t)gone, 1,
+						   res->reason,
+						   sizeof(res->reason));
+			} else if (end < p->out->next_change) {
+				p->out->next_change = end;
+			}
+		} else if (starving(p, r, &need)) {
 			plan_time waited = in->now - r->queued_at;
 
 			res->outcome = PLAN_STARVED;
@@ -1217,6 +1353,7 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 	out->order = xcalloc(in->nreqs + 1, sizeof(*out->order));
 	out->timeline = xcalloc(in->nhosts + 1, sizeof(*out->timeline));
 	out->ntimeline = xcalloc(in->nhosts + 1, sizeof(*out->ntimeline));
+	out->next_change = PLAN_NEVER;
 	p.tl_alloc = xcalloc(in->nhosts + 1, sizeof(*p.tl_alloc));
 	p.hist = xcalloc(in->nhosts + 1, sizeof(*p.hist));
 	p.state = xcalloc(in->nreqs + 1, sizeof(*p.state));

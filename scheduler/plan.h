@@ -39,6 +39,13 @@ struct plan_config {
 	int starvation;
 	plan_time starve_wait;      /* 4 hours */
 	int starve_estimates;       /* 4 */
+	/*
+	 * A job pinned to a host that is not usable (broken, maintenance,
+	 * retired) waits this long from when the host became unusable (or
+	 * from its queued_at, if later), then gives up (PLAN_HOST_GONE).
+	 * Off when 0. 1 hour.
+	 */
+	plan_time pinned_wait;
 	/* testing only: evaluate every candidate host at every possible
 	 * start, to check the pruned search gives the very same plan */
 	int exhaustive;
@@ -53,6 +60,13 @@ struct plan_host {
 	const char *const *flags;   /* NULL-terminated; may include equiv-*
 				     * (its class) and share-* (shareable) */
 	int usable;                 /* state free: may take new work */
+	/* for the jobs pinned to an unusable host: its state ("broken",
+	 * "maintenance", "retired"; a retired host is never a candidate
+	 * nor in a blockage), the reason given (or NULL), and since when
+	 * it has been unusable without a break (0: unknown) */
+	const char *state;
+	const char *state_reason;
+	plan_time unusable_since;
 	int share_slots;            /* a share-* host's share_max_tasks */
 	int share_worn;             /* its current sharing is worn out: no
 				     * new sharer until it empties */
@@ -133,6 +147,8 @@ enum plan_outcome {
 	PLAN_WAIT,                  /* booked for later */
 	PLAN_NO_HOST,               /* no usable host can ever take it */
 	PLAN_STARVED,               /* gives up: no host for far too long */
+	PLAN_HOST_GONE,             /* a job gives up: a host it is pinned
+				     * to stayed unusable for pinned_wait */
 	PLAN_BLOCKED_WINDOW,        /* a blockage: books its window */
 };
 
@@ -147,7 +163,9 @@ struct plan_result {
 	struct plan_booking *hosts; /* nhosts of the request (blockages:
 				     * nbooked) */
 	size_t nbooked;
-	char reason[256];           /* why it waits, for people */
+	char reason[256];           /* why it waits, for people; for
+				     * PLAN_HOST_GONE why it ended */
+	size_t gone_host;           /* PLAN_HOST_GONE: the host it names */
 };
 
 /* A booking on a host's timeline, for `hangar plan`. */
@@ -163,18 +181,23 @@ struct plan_output {
 	size_t *order;                     /* the queue order (indices) */
 	struct plan_slot_entry **timeline; /* per host, sorted by start */
 	size_t *ntimeline;
+	/* the earliest time after now at which a request's outcome changes
+	 * with time alone (a pinned wait ends), for the daemon to plan
+	 * again then; PLAN_NEVER when none */
+	plan_time next_change;
 };
 
 /*
  * Plans in; out is filled (plan_output_release() it). Returns 0, or -1
  * if the input is inconsistent (a busy entry naming no host); a pin
- * naming no usable host makes that request PLAN_NO_HOST. With pins,
- * result hosts[k] is the host of pinned[k].
+ * naming no usable host makes that request PLAN_NO_HOST (or, for a job
+ * pinned to an unusable host for pinned_wait, PLAN_HOST_GONE). With
+ * pins, result hosts[k] is the host of pinned[k].
  */
 int plan_compute(const struct plan_input *in, struct plan_output *out);
 void plan_output_release(const struct plan_input *in, struct plan_output *out);
 
-/* "start", "wait", "no-host", "starved", "blockage". */
+/* "start", "wait", "no-host", "starved", "host-gone", "blockage". */
 const char *plan_outcome_str(enum plan_outcome o);
 
 #endif

@@ -238,7 +238,10 @@ static void pass_hosts(struct pass *p)
 		ph->name = PQgetvalue(h, r, SH_NAME);
 		ph->arch = PQgetvalue(h, r, SH_ARCH);
 		ph->flags = flagset(&p->flags, PQgetvalue(h, r, SH_FLAGS));
-		ph->usable = !strcmp(PQgetvalue(h, r, SH_STATE), "free");
+		ph->state = PQgetvalue(h, r, SH_STATE);
+		ph->usable = !strcmp(ph->state, "free");
+		ph->state_reason = db_sched_str(h, r, SH_STATE_REASON);
+		ph->unusable_since = db_sched_int(h, r, SH_UNUSABLE_SINCE);
 		ph->share_slots = (int)db_sched_int(h, r, SH_SHARE_TASKS);
 		ph->share_worn = !PQgetisnull(h, r, SH_SHARE_TYPE) &&
 				 db_sched_int(h, r, SH_SHARE_WEAR) >=
@@ -286,7 +289,7 @@ static void pass_busy(struct pass *p)
 		struct plan_busy *b;
 
 		if (h < 0)
-			continue;   /* a retired host */
+			continue;   /* a host the snapshot has not */
 		if (!PQgetisnull(a, r, SA_RESERVATION)) {
 			end = db_sched_int(a, r, SA_RES_END);
 		} else if (end <= now) {
@@ -670,7 +673,8 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 					   : end;
 		char *hosts;
 
-		if (res->outcome == PLAN_START || res->outcome == PLAN_STARVED)
+		if (res->outcome == PLAN_START || res->outcome == PLAN_STARVED ||
+		    res->outcome == PLAN_HOST_GONE)
 			continue;   /* written by their own transactions */
 		hosts = hosts_text(p, res);
 		if (llabs(start - db_sched_int(src, r, cs)) < PLAN_SLACK &&
@@ -706,8 +710,12 @@ static int pass_act(struct pass *p, struct sched_stats *st, struct err *err)
 	long *sf = xcalloc(p->in.nreqs + 1, sizeof(long));
 	const char **sj = xcalloc(p->in.nreqs + 1, sizeof(char *));
 	const char **sr = xcalloc(p->in.nreqs + 1, sizeof(char *));
-	size_t nstarved = 0;
-	int rc = 0;
+	long *gf = xcalloc(p->in.nreqs + 1, sizeof(long));
+	const char **gj = xcalloc(p->in.nreqs + 1, sizeof(char *));
+	const char **gh = xcalloc(p->in.nreqs + 1, sizeof(char *));
+	const char **gr = xcalloc(p->in.nreqs + 1, sizeof(char *));
+	size_t nstarved = 0, ngone = 0;
+	int rc = 0, ended;
 
 	if (db_sched_end_jobs(p->s->db, p->end_flight, p->end_job,
 			      p->end_reason, p->nend, "blocked", err) < 0)
@@ -728,15 +736,32 @@ static int pass_act(struct pass *p, struct sched_stats *st, struct err *err)
 							 SJ_FLIGHT);
 			sj[nstarved] = PQgetvalue(p->snap.jobs, row, SJ_JOB);
 			sr[nstarved++] = res->reason;
+		} else if (res->outcome == PLAN_HOST_GONE && row >= 0) {
+			gf[ngone] = (long)p->row_flight[row];
+			gj[ngone] = PQgetvalue(p->snap.jobs, row, SJ_JOB);
+			gh[ngone] = p->hosts[res->gone_host].name;
+			gr[ngone++] = res->reason;
 		}
 	}
 	if (!rc && db_sched_end_jobs(p->s->db, sf, sj, sr, nstarved,
 				     "starved", err) < 0)
 		rc = -1;
 	st->ended += (int)nstarved;
+	ended = rc ? 0 : db_sched_end_pinned(p->s->db, gf, gj, gh, gr, ngone,
+					     err);
+	if (ended < 0)
+		rc = -1;
+	for (size_t k = 0; ended == (int)ngone && k < ngone; k++)
+		log_info("flight=%ld job=%s host=%s: ends broken: %s", gf[k],
+			 gj[k], gh[k], gr[k]);
+	st->ended += ended > 0 ? ended : 0;
 	free(sf);
 	free(sj);
 	free(sr);
+	free(gf);
+	free(gj);
+	free(gh);
+	free(gr);
 	return rc;
 }
 
@@ -815,6 +840,7 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	p.in.cfg.starvation = s->cfg.starvation;
 	p.in.cfg.starve_wait = s->cfg.starvation_wait;
 	p.in.cfg.starve_estimates = s->cfg.starvation_estimates;
+	p.in.cfg.pinned_wait = s->cfg.pinned_wait;
 	p.row_end = xcalloc((size_t)PQntuples(p.snap.jobs) + 1,
 			    sizeof(*p.row_end));
 	pass_index(&p);
@@ -824,6 +850,11 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	pass_reservations(&p);
 	rc = plan_compute(&p.in, &p.out);
 	t2 = now_ms();
+	/* the snapshot's clock is whole seconds, rounded to the nearest:
+	 * waking this long after it (and a little more, in the loop) finds
+	 * the change due */
+	s->next_change_ms = p.out.next_change < PLAN_NEVER
+		? t1 + (double)(p.out.next_change - p.snap.now) * 1e3 : 0;
 	if (rc < 0)
 		log_warnx("the snapshot names hosts it does not have");
 	st->queued = (int)p.in.nreqs;
@@ -917,6 +948,14 @@ int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
 				err_clear(err);
 			} else if (next >= 0 && next + 100 < wait_ms) {
 				wait_ms = (int)next + 100;
+			}
+			/* and a pinned job gives up on its host on time */
+			if ((*leader || s->no_leader) && s->next_change_ms > 0) {
+				double left = s->next_change_ms - now_ms();
+
+				left = left > 0 ? left : 0;
+				if (left + 100 < wait_ms)
+					wait_ms = (int)left + 100;
 			}
 		}
 		rc = db_wait_notify(s->db, again ? 0 : wait_ms, err);

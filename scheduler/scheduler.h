@@ -19,6 +19,9 @@ struct scheduler {
 	plan_time watermark;       /* runs finished before this are known */
 	int no_leader;             /* testing only: act without the lock */
 	int leader;                /* it holds the leader lock */
+	double next_change_ms;     /* monotonic ms at which the last plan
+				    * changes with time alone (a pinned
+				    * wait ends); 0: never */
 };
 
 struct sched_stats {
@@ -26,7 +29,8 @@ struct sched_stats {
 	int queued;                /* jobs and reservations waiting */
 	int hosts;
 	int allocated;             /* allocations made by this pass */
-	int ended;                 /* jobs blocked or starved */
+	int ended;                 /* jobs blocked, starved or that gave
+				    * up on a pinned host */
 	int reclaimed;             /* owners found dead, shares reset */
 	int rows_written;          /* plan rows that changed */
 };
@@ -43,7 +47,8 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 
 /*
  * The daemon: passes whenever something changes (NOTIFY), when the next
- * lease or reservation expires, and at least every cfg.interval, while it
+ * lease or reservation expires, when a pinned job's wait for its host
+ * ends, and at least every cfg.interval, while it
  * holds the leader lock; a standby retries the lock. Returns 0 when *stop
  * or *hup becomes non-zero (signal handlers set them; the caller re-reads
  * its settings on hup and calls it again).

@@ -5,8 +5,9 @@
 # steps it to `found`, naming exactly that commit, with every flight on the
 # failure's host; a flaky step gives no confident culprit; a basis that
 # fails again is unreproducible; a job on two hosts keeps them, in their
-# roles; a bisection whose flights never count stops, flailing; each
-# outcome is mailed; the dashboard and the API show them.
+# roles; a bisection whose flights never count stops, flailing; one whose
+# host is gone ends, inconclusive; each outcome is mailed; the dashboard
+# and the API show them.
 . "$(dirname "$0")/lib-test.sh"
 test_skip_unless "test $(id -u) = 0"
 test_skip_unless git
@@ -210,6 +211,39 @@ test_expect_success 'two hosts stay pinned in their roles; flailing ends doubtfu
 	grep -q "label=\"5 untested\", style=dashed" "$STATE/logs/bisect-$N.dot" &&
 	grep -q "<svg" "$STATE/logs/bisect-$N.svg" &&
 	grep -x "Subject: \[mv bisection\] doubtful test-arm64" sent.mbox
+'
+
+# A failure on a new host, a5, so its flights are pinned to a5, which
+# goes into maintenance for good: the first bisect flight's test gives up
+# on it after [scheduler] pinned-wait (the scheduler ends it broken), and
+# the bisection ends, inconclusive, naming the host and why, instead of
+# queueing flight after flight.
+test_expect_success 'a bisection whose pinned host is gone ends inconclusive' '
+	printf "[host \"a5\"]\n\tarch = arm64\n\taddress = 127.0.9.6\n[scheduler]\n\tpinned-wait = 1s\n" >>lab.conf &&
+	h lab apply lab.conf >/dev/null &&
+	F5=$(refail a5) && test -n "$F5" &&
+	h bisect start --branch mv --job test-arm64 --step smoke \
+		--basis $(cat B) --failure $F5 >start.out &&
+	N=$(sed -n "s/^bisection \([0-9]*\):.*/\1/p" start.out) &&
+	h host maintenance a5 on --reason "gone for good" >/dev/null &&
+	h host maintenance b1 on --reason "no builds either" >/dev/null &&
+	h bisect run $N >step.out && cat step.out &&
+	f=$(sed -n "s/^bisection $N: flight \([0-9]*\).*/\1/p" step.out) &&
+	test -n "$f" && sleep 2 &&
+	h scheduler --once >sched.out && cat sched.out &&
+	test "$(q "SELECT status || \$\$ \$\$ || broken_reason FROM jobs WHERE flight = $f AND job = \$\$test-arm64\$\$")" = \
+		"broken pinned host a5 is in maintenance: gone for good" &&
+	q "UPDATE jobs SET status = \$\$cancelled\$\$, finished_at = now()
+	   WHERE flight = $f AND status = \$\$queued\$\$" &&
+	test "$(q "SELECT status FROM flights WHERE id = $f")" = finished &&
+	h bisect run $N >step.out && cat step.out &&
+	grep -qx "bisection $N: inconclusive (pinned host a5 is in maintenance: gone for good)" step.out &&
+	test "$(q "SELECT count(*) FROM flights WHERE bisection = $N")" = 1 &&
+	h bisect show $N --json >gone.json &&
+	python3 -c "import json; d=json.load(open(\"gone.json\")); assert d[\"status\"] == \"inconclusive\" and d[\"detail\"][\"why\"] == \"pinned host a5 is in maintenance: gone for good\", d" &&
+	grep -q "^Exact problem changeset not identified (inconclusive): pinned host a5 is in maintenance: gone for good" "$STATE/logs/bisect-$N.txt" &&
+	grep -x "Subject: \[mv bisection\] inconclusive test-arm64" sent.mbox &&
+	h host maintenance a5 off >/dev/null && h host maintenance b1 off >/dev/null
 '
 
 PORT=$(free_port)

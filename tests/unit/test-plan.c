@@ -330,6 +330,7 @@ static void test_config_default(void **state)
 	assert_int_equal(cfg.starvation, 1);
 	assert_int_equal(cfg.starve_wait, 4 * HOUR);
 	assert_int_equal(cfg.starve_estimates, 4);
+	assert_int_equal(cfg.pinned_wait, HOUR);
 }
 
 static void test_outcome_str(void **state)
@@ -342,6 +343,7 @@ static void test_outcome_str(void **state)
 		{ PLAN_WAIT, "wait" },
 		{ PLAN_NO_HOST, "no-host" },
 		{ PLAN_STARVED, "starved" },
+		{ PLAN_HOST_GONE, "host-gone" },
 		{ PLAN_BLOCKED_WINDOW, "blockage" },
 	};
 
@@ -921,9 +923,11 @@ static void test_pinned_unusable_or_mismatch(void **state)
 		fx_host(&f, "h0", "amd64", FLAGS("hvm"));
 		fx_host(&f, "h1", "arm64", NULL);
 		fx_host(&f, "h2", "amd64", NULL);
-		/* h2 is usable except in the first case */
+		/* h2 is usable except in the first case, where it is
+		 * broken: the job waits for it (test_pinned_gone) */
 		f.hosts[2].usable = c != 0;
 		r = fx_job(&f, cases[c].what, HOUR);
+		r->queued_at = NOW;
 		r->arch = cases[c].arch;
 		r->flags = cases[c].flags;
 		r->pinned = pin;
@@ -936,6 +940,214 @@ static void test_pinned_unusable_or_mismatch(void **state)
 		expect(&f, ok, PLAN_START, NOW, ANY_HOST);
 		fx_release(&f);
 	}
+}
+
+/*
+ * A job pinned to a host that is broken, in maintenance or retired waits
+ * for it, saying why and until when, for pinned_wait (1h) from when the
+ * host became unusable or from when the job was queued, if later; then
+ * it gives up (host-gone). Times: NOW is 2023-11-14 22:13:20 UTC.
+ */
+static void test_pinned_gone(void **state)
+{
+	enum { JOB, RESERVATION, WAIT_OFF };
+	static const struct {
+		const char *what;
+		const char *state, *reason;
+		plan_time unusable, queued;   /* before NOW; unusable 0: unknown */
+		int variant;
+		enum plan_outcome outcome;
+		plan_time change;             /* next_change after NOW; -1 none */
+		const char *text;
+	} cases[] = {
+		{ "broken 30m", "broken", "ssh: refused", 30 * MINUTE, 2 * HOUR,
+		  JOB, PLAN_NO_HOST, 30 * MINUTE,
+		  "pinned host h0 is broken (ssh: refused) since 21:43 UTC; "
+		  "ends broken at 22:43 UTC unless it comes back" },
+		{ "broken 59m59s", "broken", "ssh: refused", HOUR - 1, 2 * HOUR,
+		  JOB, PLAN_NO_HOST, 1, NULL },
+		{ "broken 1h", "broken", "ssh: refused", HOUR, 2 * HOUR, JOB,
+		  PLAN_HOST_GONE, -1, "pinned host h0 is broken: ssh: refused" },
+		{ "broken for days, queued 30m ago", "broken", "ssh: refused",
+		  3 * DAY, 30 * MINUTE, JOB, PLAN_NO_HOST, 30 * MINUTE,
+		  "pinned host h0 is broken (ssh: refused) since 2023-11-11 "
+		  "22:13 UTC; ends broken at 22:43 UTC unless it comes back" },
+		{ "broken for days, queued 1h ago", "broken", "ssh: refused",
+		  3 * DAY, HOUR, JOB, PLAN_HOST_GONE, -1, NULL },
+		{ "maintenance", "maintenance", "new disk", 10 * MINUTE, HOUR,
+		  JOB, PLAN_NO_HOST, 50 * MINUTE,
+		  "pinned host h0 is in maintenance (new disk) since 22:03 UTC; "
+		  "ends broken at 23:03 UTC unless it comes back" },
+		{ "maintenance, no reason, over", "maintenance", NULL, 2 * HOUR,
+		  2 * HOUR, JOB, PLAN_HOST_GONE, -1,
+		  "pinned host h0 is in maintenance since 20:13 UTC" },
+		{ "retired", "retired", "removed from the lab configuration",
+		  2 * HOUR, 2 * HOUR, JOB, PLAN_HOST_GONE, -1,
+		  "pinned host h0 is retired: removed from the lab configuration" },
+		{ "since unknown: from its queueing", "broken", NULL, 0,
+		  20 * MINUTE, JOB, PLAN_NO_HOST, 40 * MINUTE,
+		  "pinned host h0 is broken; ends broken at 22:53 UTC unless "
+		  "it comes back" },
+		{ "pinned-wait off: waits", "broken", "ssh: refused", 100 * HOUR,
+		  HOUR, WAIT_OFF, PLAN_NO_HOST, -1,
+		  "pinned host h0 is broken (ssh: refused) since 2023-11-10 "
+		  "18:13 UTC" },
+		/* off, starvation decides, as for any job no host can take */
+		{ "pinned-wait off: starves", "broken", "ssh: refused", 100 * HOUR,
+		  100 * HOUR, WAIT_OFF, PLAN_STARVED, -1, NULL },
+		{ "a reservation waits", "broken", "ssh: refused", 100 * HOUR,
+		  100 * HOUR, RESERVATION, PLAN_NO_HOST, -1, NULL },
+	};
+
+	(void)state;
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		const struct plan_result *p;
+		struct plan_request *j, *other;
+		struct fx f;
+		char want[32], got[32];
+
+		fx_init(&f);
+		fx_host(&f, "h0", "amd64", NULL);
+		fx_host(&f, "h1", "amd64", NULL);
+		f.hosts[0].usable = 0;
+		f.hosts[0].state = cases[c].state;
+		f.hosts[0].state_reason = cases[c].reason;
+		f.hosts[0].unusable_since = cases[c].unusable
+						    ? NOW - cases[c].unusable : 0;
+		if (cases[c].variant == WAIT_OFF)
+			f.in.cfg.pinned_wait = 0;
+		/* a flight where it would starve but for its pin */
+		fx_flight(&f, 1, 5, 1);
+		j = fx_job(&f, cases[c].what, HOUR);
+		j->pinned = pin_h[0];
+		j->queued_at = NOW - cases[c].queued;
+		if (cases[c].variant == RESERVATION)
+			j->kind = PLAN_RESERVATION;
+		other = fx_job(&f, "unpinned", HOUR);
+		fx_plan(&f);
+		p = res(&f, j);
+		if (p->outcome != cases[c].outcome ||
+		    (cases[c].text && strcmp(p->reason, cases[c].text))) {
+			print_plan(&f);
+			fail_msg("case '%s': want %s (%s)", j->what,
+				 plan_outcome_str(cases[c].outcome),
+				 cases[c].text ? cases[c].text : "");
+		}
+		assert_int_equal(p->start, PLAN_NEVER);
+		if (cases[c].outcome == PLAN_HOST_GONE)
+			assert_int_equal(p->gone_host, 0);
+		if (cases[c].variant != JOB || cases[c].outcome == PLAN_HOST_GONE)
+			assert_null(strstr(p->reason, "ends broken"));
+		if (f.out.next_change != (cases[c].change < 0 ? PLAN_NEVER
+						: NOW + cases[c].change))
+			fail_msg("case '%s': next change %s, want %s", j->what,
+				 fmt_time(f.out.next_change, got, sizeof(got)),
+				 fmt_time(NOW + cases[c].change, want,
+					  sizeof(want)));
+		/* the other host serves everyone else */
+		expect(&f, other, PLAN_START, NOW, 1);
+		fx_release(&f);
+	}
+}
+
+/* A pinned host that came back (free again) is used at once. */
+static void test_pinned_host_back(void **state)
+{
+	struct plan_request *j;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	fx_host(&f, "h0", "amd64", NULL);
+	fx_host(&f, "h1", "amd64", NULL);
+	f.hosts[0].state = "free";
+	f.hosts[0].unusable_since = NOW - 10 * HOUR;   /* stale: ignored */
+	j = fx_job(&f, "pinned", HOUR);
+	j->pinned = pin_h[0];
+	j->queued_at = NOW - 10 * HOUR;
+	fx_plan(&f);
+	expect(&f, j, PLAN_START, NOW, 0);
+	assert_int_equal(f.out.next_change, PLAN_NEVER);
+	fx_release(&f);
+}
+
+/*
+ * Unpinned jobs are unaffected: with every host of their arch broken for
+ * days, they wait (no-host) and only starvation may end them.
+ */
+static void test_unpinned_not_gone(void **state)
+{
+	struct plan_request *j;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	fx_host(&f, "h0", "amd64", NULL);
+	f.hosts[0].usable = 0;
+	f.hosts[0].state = "broken";
+	f.hosts[0].state_reason = "ssh: refused";
+	f.hosts[0].unusable_since = NOW - 3 * DAY;
+	j = fx_job(&f, "unpinned", HOUR);
+	j->arch = "amd64";
+	j->queued_at = NOW - 3 * DAY;
+	fx_plan(&f);
+	expect_no_host(&f, j);
+	assert_string_equal(res(&f, j)->reason, "no usable host for amd64");
+	assert_int_equal(f.out.next_change, PLAN_NEVER);
+	fx_release(&f);
+}
+
+/*
+ * A pair pinned to two hosts, both broken: it gives up with the one that
+ * was broken the longer; what depends on it cannot run; a pin to a host
+ * of another arch is a mismatch, whatever its state.
+ */
+static void test_pinned_gone_pair(void **state)
+{
+	const char *const pins[] = { "h0", "h1" };
+	const char *const bad[] = { "h0", "h2" };
+	size_t dep;
+	struct plan_request *j, *after, *k;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	fx_host(&f, "h0", "amd64", NULL);
+	fx_host(&f, "h1", "amd64", NULL);
+	fx_host(&f, "h2", "arm64", NULL);
+	for (size_t h = 0; h < 3; h++) {
+		f.hosts[h].usable = 0;
+		f.hosts[h].state = "broken";
+	}
+	f.hosts[0].unusable_since = NOW - 30 * MINUTE;
+	f.hosts[1].unusable_since = NOW - 2 * HOUR;
+	f.hosts[1].state_reason = "power: no answer";
+	j = fx_job(&f, "pair", HOUR);
+	j->nhosts = 2;
+	j->pinned = pins;
+	j->queued_at = NOW - 3 * HOUR;
+	dep = req_index(&f, j);
+	after = fx_job(&f, "after", HOUR);
+	after->deps = &dep;
+	after->ndeps = 1;
+	after->deps_pending = 1;
+	k = fx_job(&f, "mismatch", HOUR);
+	k->nhosts = 2;
+	k->arch = "amd64";
+	k->pinned = bad;
+	k->queued_at = NOW - 3 * HOUR;
+	fx_plan(&f);
+	assert_int_equal(res(&f, j)->outcome, PLAN_HOST_GONE);
+	assert_int_equal(res(&f, j)->gone_host, 1);
+	assert_string_equal(res(&f, j)->reason,
+			    "pinned host h1 is broken: power: no answer");
+	expect_no_host(&f, after);
+	assert_string_equal(res(&f, after)->reason,
+			    "waits for pair, which cannot run");
+	expect_no_host(&f, k);
+	assert_string_equal(res(&f, k)->reason,
+			    "pinned host h2 is not usable for amd64");
+	fx_release(&f);
 }
 
 /* ---- busy entries and the timeline ---- */
@@ -2467,6 +2679,10 @@ int main(void)
 		cmocka_unit_test(test_pinned_multi),
 		cmocka_unit_test(test_pinned_twice),
 		cmocka_unit_test(test_pinned_unusable_or_mismatch),
+		cmocka_unit_test(test_pinned_gone),
+		cmocka_unit_test(test_pinned_host_back),
+		cmocka_unit_test(test_unpinned_not_gone),
+		cmocka_unit_test(test_pinned_gone_pair),
 		cmocka_unit_test(test_busy_respected),
 		cmocka_unit_test(test_timeline),
 		cmocka_unit_test(test_history_duration),
