@@ -51,6 +51,12 @@ int cli_load_lab(struct cli *cli, const char *path);
  * success it replaces cli->lab; a file with errors keeps the old one and
  * logs each error with its file and line. 0 or -1. */
 int cli_reload_lab(struct cli *cli, const char *path);
+/*
+ * `hangar up`'s last good configuration: path (and what it includes) read
+ * again and written to out as one file with absolute paths, which must
+ * load cleanly; an error leaves out as it was.
+ */
+int up_conf_snapshot(const char *path, const char *out, struct err *err);
 /* Opens the lab's database (loading the configuration first if needed). */
 int cli_open_db(struct cli *cli, struct db **db);
 /* The database target of the loaded lab. */

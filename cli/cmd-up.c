@@ -51,7 +51,15 @@ const char cmd_up_usage[] =
 	"gate, web), restarting any that exits unexpectedly. Ctrl-C (or SIGTERM)\n"
 	"stops them all, and the private cluster. SIGHUP re-applies the\n"
 	"configuration and passes it on to the daemons; a file with errors\n"
-	"(each named with its file and line) keeps the old one everywhere.\n"
+	"(each named with its file and line) keeps the old one everywhere: a\n"
+	"daemon restarted meanwhile starts from the last good one, kept in\n"
+	"STATE/up/hangar.conf (includes flattened, paths absolute).\n"
+	"\n"
+	"The private cluster: when it dies (its postmaster gone, postmaster.pid\n"
+	"left behind) it is started again. When it is stopped on purpose\n"
+	"('hangar db stop', pg_ctl stop) it stays stopped: the daemons wait\n"
+	"for it and reconnect once 'hangar db start' started it; a daemon\n"
+	"that exits meanwhile is restarted then.\n"
 	"\n"
 	"  --demo        write and use a demo setup under the state directory\n"
 	"                (--state, default " UP_DEMO_STATE "): a simulated lab\n"
@@ -72,7 +80,11 @@ struct up_child {
 	long long started_ms;
 	long long restart_at_ms;  /* 0: not waiting to restart */
 	int backoff_ms;
+	int held;                 /* its restart waits for the database */
 };
+
+/* The private cluster as the supervisor last saw it. */
+enum up_db { UP_DB_UP, UP_DB_STOPPED, UP_DB_DIED };
 
 struct up {
 	struct cli *cli;
@@ -82,6 +94,15 @@ struct up {
 	int demo;
 	char *lab_dir;            /* demo: the simulated lab */
 	char *demo_token;         /* demo: logs the newcomer in */
+	const char *state;        /* the state directory we hold the lock of */
+	char *last_good;          /* STATE/up/hangar.conf, NULL: none */
+	int conf_broken;          /* the last SIGHUP's file had errors */
+	int private_db;
+	enum up_db db;
+	long long db_check_ms;    /* next look at the private cluster */
+	long long db_restart_ms;  /* next try to start it after it died */
+	int db_backoff_ms;
+	int apply_pending;        /* a SIGHUP came while it was stopped */
 	struct up_child children[8];
 	size_t nchildren;
 };
@@ -309,6 +330,65 @@ static void up_demo_token(struct up *u, const char *state)
 	free(path);
 }
 
+/* Keeps the configuration just loaded cleanly as the last good one. */
+static void up_keep_good_conf(struct up *u)
+{
+	struct err err = ERR_INIT;
+	char *dir = xasprintf("%s/up", u->state);
+
+	free(u->last_good);
+	u->last_good = xasprintf("%s/hangar.conf", dir);
+	if (fs_mkdir_p(dir, 0755, &err) < 0 ||
+	    up_conf_snapshot(u->cli->lab.path, u->last_good, &err) < 0) {
+		/* an older one would restart a daemon on older settings */
+		log_warnx("%s; restarted daemons read %s as it is then", err.msg,
+			  u->cli->lab.path);
+		unlink(u->last_good);
+		free(u->last_good);
+		u->last_good = NULL;
+	}
+	free(dir);
+}
+
+/* Whether path loads without errors (quietly: they were said already). */
+static int up_conf_clean(const char *path)
+{
+	struct conf_diag diag;
+	struct lab lab;
+	int rc;
+
+	conf_diag_init(&diag);
+	rc = labconf_load(path, &lab, &diag);
+	if (rc == 0)
+		labconf_release(&lab);
+	conf_diag_release(&diag);
+	return rc == 0;
+}
+
+/*
+ * The configuration a child starts with: the user's file, unless the last
+ * SIGHUP found errors in it or a restart finds some (edited since): then
+ * the last good one, the settings hangar up keeps. A child restarted on
+ * the broken file would exit 2 at every try.
+ */
+static const char *up_child_config(struct up *u, const struct up_child *c)
+{
+	const char *path = u->cli->lab.path;
+	const char *why;
+
+	if (!u->last_good)
+		return path;
+	if (u->conf_broken)
+		why = "had errors at the last SIGHUP";
+	else if (c->restart_at_ms && !up_conf_clean(path))
+		why = "has errors since it was last read";
+	else
+		return path;
+	log_warnx("%s: %s %s: it starts with the last good configuration, %s",
+		  c->name, path, why, u->last_good);
+	return u->last_good;
+}
+
 static int up_spawn(struct up *u, struct up_child *c)
 {
 	struct vec argv = VEC_INIT;
@@ -317,7 +397,7 @@ static int up_spawn(struct up *u, struct up_child *c)
 
 	vec_push(&argv, u->exe);
 	vec_push(&argv, "--config");
-	vec_push(&argv, u->cli->lab.path);
+	vec_push(&argv, up_child_config(u, c));
 	if (u->cli->state) {
 		vec_push(&argv, "--state");
 		vec_push(&argv, u->cli->lab.state);
@@ -427,6 +507,99 @@ static int up_self_exe(struct up *u)
 	return 0;
 }
 
+#define UP_DB_CHECK_MS 1000
+#define UP_DB_BACKOFF_MAX_MS 30000
+
+/*
+ * The private cluster's rule. hangar up starts it again when it died: its
+ * postmaster.pid is left behind (kill -9, a crash, the OOM killer). It
+ * leaves it stopped when someone stopped it (pg_ctl stop and 'hangar db
+ * stop' remove the file), for maintenance: the daemons wait for it, and
+ * so do the restarts of daemons that exit meanwhile (a daemon that starts
+ * brings the cluster up). Looked at every second: a file read and a
+ * kill(pid, 0).
+ */
+static void up_watch_db(struct up *u)
+{
+	struct err err = ERR_INIT;
+	long long now = proc_now_ms();
+	pid_t pid;
+
+	if (!u->private_db || now < u->db_check_ms)
+		return;
+	u->db_check_ms = now + UP_DB_CHECK_MS;
+	switch (db_cluster_state(u->state, &pid)) {
+	case DB_CLUSTER_RUNNING:
+		if (u->db == UP_DB_UP)
+			break;
+		log_info("the private database runs again (pid %ld)", (long)pid);
+		u->db = UP_DB_UP;
+		if (u->apply_pending) {
+			u->apply_pending = 0;
+			up_apply(u, 0);
+		}
+		break;
+	case DB_CLUSTER_NONE:
+	case DB_CLUSTER_STOPPED:
+		if (u->db != UP_DB_STOPPED)
+			log_warnx("the private database was stopped (pg_ctl stop): the daemons wait for it; 'hangar db start' starts it");
+		u->db = UP_DB_STOPPED;
+		break;
+	case DB_CLUSTER_DEAD:
+		if (u->db != UP_DB_DIED) {
+			log_warnx("the private database died (stale postmaster.pid); starting it again");
+			u->db = UP_DB_DIED;
+			u->db_backoff_ms = 0;
+			u->db_restart_ms = now;
+		}
+		if (now < u->db_restart_ms)
+			break;
+		if (db_cluster_ensure(u->state, &err) == 0) {
+			u->db_check_ms = 0;   /* say at once that it runs */
+			break;
+		}
+		/* its backends may still hold the old shared memory a moment */
+		u->db_backoff_ms = u->db_backoff_ms ? u->db_backoff_ms * 2 : 1000;
+		if (u->db_backoff_ms > UP_DB_BACKOFF_MAX_MS)
+			u->db_backoff_ms = UP_DB_BACKOFF_MAX_MS;
+		u->db_restart_ms = proc_now_ms() + u->db_backoff_ms;
+		log_warnx("%s; trying again in %ds", err.msg,
+			  u->db_backoff_ms / 1000);
+		break;
+	}
+}
+
+/* Restarts the children due, unless the database they need was stopped. */
+static void up_restart_due(struct up *u)
+{
+	long long now = proc_now_ms();
+	int due = 0;
+
+	for (size_t i = 0; i < u->nchildren; i++)
+		due |= !u->children[i].pid && u->children[i].restart_at_ms &&
+		       now >= u->children[i].restart_at_ms;
+	if (!due)
+		return;
+	/* a stop of a second ago must hold them too: look again */
+	u->db_check_ms = 0;
+	up_watch_db(u);
+	for (size_t i = 0; i < u->nchildren; i++) {
+		struct up_child *c = &u->children[i];
+
+		if (c->pid || !c->restart_at_ms || now < c->restart_at_ms)
+			continue;
+		if (u->db == UP_DB_STOPPED) {
+			if (!c->held)
+				log_info("%s: not restarted while the private database is stopped (it would start it)",
+					 c->name);
+			c->held = 1;
+			continue;
+		}
+		c->held = 0;
+		up_spawn(u, c);
+	}
+}
+
 static int up_supervise(struct up *u)
 {
 	struct err err = ERR_INIT;
@@ -465,22 +638,29 @@ static int up_supervise(struct up *u)
 			/* a file with errors keeps the old settings, here and
 			 * in the children, which are not told */
 			log_info("SIGHUP: re-reading %s", u->cli->lab.path);
-			if (cli_reload_lab(u->cli, u->config) < 0)
+			if (cli_reload_lab(u->cli, u->config) < 0) {
+				u->conf_broken = 1;
 				continue;
-			up_apply(u, 0);
+			}
+			u->conf_broken = 0;
+			up_keep_good_conf(u);
+			/* applying would start a cluster stopped on purpose */
+			u->db_check_ms = 0;
+			up_watch_db(u);
+			if (u->db == UP_DB_STOPPED) {
+				u->apply_pending = 1;
+				log_info("the configuration goes to the database when it runs again");
+			} else {
+				up_apply(u, 0);
+			}
 			for (size_t i = 0; i < u->nchildren; i++)
 				if (u->children[i].pid)
 					kill(u->children[i].pid, SIGHUP);
 			continue;
 		}
 		up_reap(u, 0);
-		for (size_t i = 0; i < u->nchildren; i++) {
-			struct up_child *c = &u->children[i];
-
-			if (!c->pid && c->restart_at_ms &&
-			    proc_now_ms() >= c->restart_at_ms)
-				up_spawn(u, c);
-		}
+		up_watch_db(u);
+		up_restart_due(u);
 		if (!announced && up_port_open(listen)) {
 			char *url = up_dashboard_url(listen);
 
@@ -585,6 +765,9 @@ int cmd_up(struct cli *cli, int argc, char **argv)
 	rc = up_apply(&u, 0);
 	if (rc)
 		goto stop_db;
+	u.state = state;
+	u.private_db = private_db;
+	up_keep_good_conf(&u);
 	if (u.demo)
 		up_demo_token(&u, state);
 	up_supervise(&u);
@@ -599,6 +782,7 @@ out:
 	free(state);
 	free(u.exe);
 	free(u.lab_dir);
+	free(u.last_good);
 	if (u.config)
 		free((char *)u.config);
 	return rc;
@@ -624,25 +808,57 @@ static void demo_on_signal(int sig)
 	demo_stop = 1;
 }
 
-/* Sleeps up to secs, waking early when told to stop. */
-static void demo_pause(long secs)
+/* Sleeps up to ms, waking early when told to stop. */
+static void demo_nap_ms(long ms)
 {
-	for (long i = 0; i < secs * 5 && !demo_stop; i++)
+	for (long i = 0; i < (ms + 199) / 200 && !demo_stop; i++)
 		usleep(200 * 1000);
 }
 
+static void demo_pause(long secs)
+{
+	demo_nap_ms(secs * 1000);
+}
+
+/*
+ * Whether the database is away, reconnecting with the daemons' back-off
+ * (db_keep): said once when lost, once when back.
+ */
+static int demo_db_down(struct db *db, struct db_keep *keep)
+{
+	struct err err = ERR_INIT;
+
+	switch (db_keep(db, keep, &err)) {
+	case DB_KEEP_LOST:
+		log_warnx("lost the database (%s): waiting for it", err.msg);
+		break;
+	case DB_KEEP_BACK:
+		log_info("the database is back");
+		break;
+	default:
+		break;
+	}
+	return keep->down;
+}
+
 /* Waits until the gate decided rev (its newest flight of it). */
-static int demo_wait_decided(struct db *db, const struct gate_branch *b,
-			     const char *rev)
+static int demo_wait_decided(struct db *db, struct db_keep *keep,
+			     const struct gate_branch *b, const char *rev)
 {
 	while (!demo_stop) {
 		struct err err = ERR_INIT;
 		char *verdict = NULL;
 		long flight = 0;
 
+		if (demo_db_down(db, keep)) {
+			demo_nap_ms(db_keep_wait_ms(keep));
+			continue;
+		}
 		if (db_gate_tested(db, b->name, b->tree, rev, NULL, &flight, &verdict,
 				   NULL, &err) < 0) {
-			log_warnx("demo: %s", err.msg);
+			/* a lost database is said once, by demo_db_down() */
+			if (db_connection_ok(db))
+				log_warnx("%s", err.msg);
 		} else if (flight && verdict && strcmp(verdict, "pending")) {
 			printf("demo: flight %ld decided %s for %.12s\n", flight,
 			       verdict, rev);
@@ -687,6 +903,7 @@ int cmd_demo_drive(struct cli *cli, int argc, char **argv)
 	};
 	static const char *const archs[] = { "arm64", "riscv64", "x86_64" };
 	struct err err = ERR_INIT;
+	struct db_keep keep = { .channels = NULL };
 	const char *branch = "minivisor";
 	struct gate_branch b;
 	struct sigaction sa;
@@ -729,7 +946,7 @@ int cmd_demo_drive(struct cli *cli, int argc, char **argv)
 
 		/* the tip of staging first: the gate must be done with it */
 		if (gitx_ref(cache, b.url, b.staging, staging, &err) < 0 ||
-		    demo_wait_decided(db, &b, staging) < 0)
+		    demo_wait_decided(db, &keep, &b, staging) < 0)
 			break;
 		demo_pause(pause);
 		if (demo_stop)

@@ -168,28 +168,40 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-int db_cluster_pid(const char *state, pid_t *pid)
+enum db_cluster_state db_cluster_state(const char *state, pid_t *pid)
 {
 	char *path = xasprintf("%s/pg/postmaster.pid", state);
 	char *version = xasprintf("%s/pg/PG_VERSION", state);
+	enum db_cluster_state st;
 	struct buf b;
 	long v;
-	int rc = 0;
 
 	buf_init(&b, 4096);
 	*pid = 0;
 	if (!fs_exists(version)) {
-		rc = ERR_NOTFOUND;
-	} else if (buf_read_file(&b, path) == 0) {
+		st = DB_CLUSTER_NONE;
+	} else if (buf_read_file(&b, path) < 0) {
+		st = errno == ENOENT ? DB_CLUSTER_STOPPED : DB_CLUSTER_RUNNING;
+	} else {
 		b.buf[strcspn(b.buf, "\n")] = '\0';
-		if (strnum_long(b.buf, 1, 1 << 30, &v) == 0 &&
-		    proc_alive((pid_t)v))
+		if (strnum_long(b.buf, 1, 1 << 30, &v) < 0) {
+			st = DB_CLUSTER_RUNNING;   /* postgres is writing it */
+		} else if (!proc_alive((pid_t)v)) {
+			st = DB_CLUSTER_DEAD;
+		} else {
+			st = DB_CLUSTER_RUNNING;
 			*pid = (pid_t)v;
+		}
 	}
 	buf_release(&b);
 	free(path);
 	free(version);
-	return rc;
+	return st;
+}
+
+int db_cluster_pid(const char *state, pid_t *pid)
+{
+	return db_cluster_state(state, pid) == DB_CLUSTER_NONE ? ERR_NOTFOUND : 0;
 }
 
 static int cluster_start(struct cluster *c, struct err *err)

@@ -23,4 +23,18 @@ int db_cluster_stop(const char *state, struct err *err);
 /* The postmaster's pid if it runs, 0 if not, ERR_NOTFOUND if no cluster. */
 int db_cluster_pid(const char *state, pid_t *pid);
 
+/*
+ * Whether the cluster runs, was stopped or died, from STATE/pg/postmaster.pid
+ * alone (cheap enough to ask every second): postgres removes the file when
+ * it stops, whatever the pg_ctl stop mode, and leaves it behind when it is
+ * killed. A file being written (no pid yet) counts as running.
+ */
+enum db_cluster_state {
+	DB_CLUSTER_NONE,      /* no cluster: never created */
+	DB_CLUSTER_RUNNING,   /* *pid is the postmaster (0 while it starts) */
+	DB_CLUSTER_STOPPED,   /* no postmaster.pid: stopped on purpose */
+	DB_CLUSTER_DEAD,      /* a postmaster.pid whose process is gone */
+};
+enum db_cluster_state db_cluster_state(const char *state, pid_t *pid);
+
 #endif
