@@ -118,16 +118,7 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 		if (gate_reload)
 			gate_reload_conf(cli, &c);
 
-		switch (db_keep(db, &keep, &err)) {
-		case DB_KEEP_LOST:
-			log_warnx("lost the database (%s): waiting for it", err.msg);
-			break;
-		case DB_KEEP_BACK:
-			log_info("the database is back");
-			break;
-		default:
-			break;
-		}
+		db_keep_log(db_keep(db, &keep, &err), &err);
 		err_clear(&err);
 		if (keep.down) {
 			if (once)

@@ -828,16 +828,7 @@ static int demo_db_down(struct db *db, struct db_keep *keep)
 {
 	struct err err = ERR_INIT;
 
-	switch (db_keep(db, keep, &err)) {
-	case DB_KEEP_LOST:
-		log_warnx("lost the database (%s): waiting for it", err.msg);
-		break;
-	case DB_KEEP_BACK:
-		log_info("the database is back");
-		break;
-	default:
-		break;
-	}
+	db_keep_log(db_keep(db, keep, &err), &err);
 	return keep->down;
 }
 

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "db-cluster.h"
 #include "db-migrate.h"
+#include "log.h"
 #include "proc.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -55,8 +56,16 @@ char *db_private_conninfo(const char *state)
 /* Short statements only: a stuck lock must not hang a daemon. */
 static void db_session_setup(struct db *db)
 {
+	char name[64];
+
 	PQclear(PQexec(db->conn, "SET lock_timeout = '30s'; "
 				 "SET client_min_messages = warning"));
+	/* pg_stat_activity says which daemon a session is */
+	snprintf(name, sizeof(name), "hangar %.40s %ld", log_name(),
+		 (long)getpid());
+	PQclear(PQexecParams(db->conn,
+			     "SELECT set_config('application_name', $1, false)",
+			     1, NULL, (const char *[]){ name }, NULL, NULL, 0));
 }
 
 static int db_connect(const char *conninfo, const char *where, struct db **ret,
@@ -414,6 +423,15 @@ failed:
 	/* daemons that lost it together do not all come back at once */
 	k->retry_ms = now + k->backoff_ms + rand() % (k->backoff_ms / 4 + 1);
 	return was_down ? DB_KEEP_DOWN : DB_KEEP_LOST;
+}
+
+enum db_keep_state db_keep_log(enum db_keep_state st, const struct err *err)
+{
+	if (st == DB_KEEP_LOST)
+		log_warnx("lost the database (%s): waiting for it", err->msg);
+	else if (st == DB_KEEP_BACK)
+		log_info("the database is back");
+	return st;
 }
 
 int db_keep_wait_ms(const struct db_keep *k)

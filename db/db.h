@@ -123,6 +123,9 @@ struct db_keep {
 enum db_keep_state db_keep(struct db *db, struct db_keep *k, struct err *err);
 /* Milliseconds until the next try (0 while up). */
 int db_keep_wait_ms(const struct db_keep *k);
+/* Says DB_KEEP_LOST (with err, why) and DB_KEEP_BACK in the daemon's log,
+ * in the same words everywhere; returns st. */
+enum db_keep_state db_keep_log(enum db_keep_state st, const struct err *err);
 
 /* The conninfo for a private cluster under state (caller frees). */
 char *db_private_conninfo(const char *state);

@@ -12,15 +12,20 @@
 #include "log.h"
 #include "banned.h"
 
-static const char *log_name = "hangar";
+static const char *log_prefix = "hangar";
 static enum log_level log_level = LOG_LEVEL_INFO;
 static int log_timestamps;
 
 void log_init(const char *name, enum log_level level, int timestamps)
 {
-	log_name = name;
+	log_prefix = name;
 	log_level = level;
 	log_timestamps = timestamps;
+}
+
+const char *log_name(void)
+{
+	return log_prefix;
 }
 
 void log_set_level(enum log_level level)
@@ -44,7 +49,7 @@ static void log_vwrite(const char *fmt, va_list ap, const char *suffix)
 		len = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ ", &tm);
 	}
 	len += (size_t)snprintf(line + len, sizeof(line) - len, "%s: ",
-				log_name);
+				log_prefix);
 	if (len < sizeof(line))
 		vsnprintf(line + len, sizeof(line) - len, fmt, ap);
 	if (suffix)
@@ -110,7 +115,7 @@ void log_bug(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: BUG: %s:%d: ", log_name, file, line);
+	fprintf(stderr, "%s: BUG: %s:%d: ", log_prefix, file, line);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

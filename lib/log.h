@@ -11,6 +11,8 @@ enum log_level { LOG_LEVEL_WARN = 0, LOG_LEVEL_INFO = 1, LOG_LEVEL_DEBUG = 2 };
 /* name prefixes every line; timestamps for daemons, not for commands. */
 void log_init(const char *name, enum log_level level, int timestamps);
 void log_set_level(enum log_level level);
+/* That name ("hangar" until log_init). */
+const char *log_name(void);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

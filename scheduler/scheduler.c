@@ -891,17 +891,8 @@ int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
 		struct sched_stats st;
 		int wait_ms, rc = 0;
 
-		switch (db_keep(s->db, &keep, err)) {
-		case DB_KEEP_LOST:
-			log_warnx("lost the database (%s): waiting for it", err->msg);
+		if (db_keep_log(db_keep(s->db, &keep, err), err) == DB_KEEP_LOST)
 			*leader = 0;   /* the lock went with the session */
-			break;
-		case DB_KEEP_BACK:
-			log_info("the database is back");
-			break;
-		default:
-			break;
-		}
 		err_clear(err);
 		if (keep.down) {
 			proc_nap_ms(db_keep_wait_ms(&keep));

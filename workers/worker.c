@@ -116,25 +116,16 @@ static void *slot_main(void *arg)
 
 	while (!s->w->stopping) {
 		struct err err = ERR_INIT;
+		enum db_keep_state state;
 		struct wjob j;
 		int rc;
 
 		if (!db && slot_open_db(s, &db) < 0)
 			break;
 		/* every slot waits out an outage; the first one says so */
-		switch (db_keep(db, &keep, &err)) {
-		case DB_KEEP_LOST:
-			if (s->index == 0)
-				log_warnx("lost the database (%s): waiting for it",
-					  err.msg);
-			break;
-		case DB_KEEP_BACK:
-			if (s->index == 0)
-				log_info("the database is back");
-			break;
-		default:
-			break;
-		}
+		state = db_keep(db, &keep, &err);
+		if (s->index == 0)
+			db_keep_log(state, &err);
 		if (keep.down) {
 			slot_nap(s, db_keep_wait_ms(&keep));
 			continue;
