@@ -36,7 +36,14 @@ MAIN_OBJ := $(O)/obj/cli/main.o
 
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
-INTEG_TESTS := $(sort $(wildcard tests/integ/t[0-9]*.sh))
+# The longest first, so that the others fill the lanes beside them.
+INTEG_LONG := tests/integ/t0400-up-demo.sh tests/integ/t0670-faults.sh \
+	tests/integ/t0720-gate-lab.sh
+INTEG_TESTS := $(INTEG_LONG) \
+	$(filter-out $(INTEG_LONG),$(sort $(wildcard tests/integ/t[0-9]*.sh)))
+# Tests mostly wait on daemons: two run at once (TEST_JOBS=1: one, its
+# output as it comes).
+TEST_JOBS ?= 2
 
 DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
 	libjansson-dev libpq-dev libssl-dev libcmocka-dev postgresql postgresql-client \
@@ -90,14 +97,15 @@ check: deps
 
 check-run: $(O)/hangar $(UNIT_BINS) $(FUZZ_BINS)
 	@HANGAR=$(CURDIR)/$(O)/hangar HANGAR_FUZZ_WEB=$(if $(FUZZ_BINS),$(CURDIR)/$(O)/fuzz-web) \
-		CMOCKA_MESSAGE_OUTPUT=TAP sh tests/run.sh $(UNIT_BINS) $(INTEG_TESTS)
+		TEST_JOBS=$(TEST_JOBS) CMOCKA_MESSAGE_OUTPUT=TAP sh tests/run.sh \
+		$(UNIT_BINS) $(INTEG_TESTS)
 
 unit: $(UNIT_BINS)
 	@CMOCKA_MESSAGE_OUTPUT=TAP sh tests/run.sh $(UNIT_BINS)
 
 integ: $(O)/hangar $(FUZZ_BINS)
 	@HANGAR=$(CURDIR)/$(O)/hangar HANGAR_FUZZ_WEB=$(if $(FUZZ_BINS),$(CURDIR)/$(O)/fuzz-web) \
-		sh tests/run.sh $(INTEG_TESTS)
+		TEST_JOBS=$(TEST_JOBS) sh tests/run.sh $(INTEG_TESTS)
 
 
 $(O)/fuzz-web: $(FUZZ_WEB_SRC) $(wildcard lib/*.h db/*.h flights/*.h web/*.h)

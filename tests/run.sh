@@ -4,7 +4,8 @@
 # Each PROGRAM is a unit test binary (cmocka; CMOCKA_MESSAGE_OUTPUT=TAP is
 # set for it) or an integration script tests/integ/tNNNN-name.sh. Each runs
 # with a timeout of $TEST_TIMEOUT seconds (default 600), its output shown
-# as it comes. At the end one line, exactly "N passed, M failed", counts
+# as it comes; with TEST_JOBS=N (default 1) N programs run at once and
+# each one's output is shown whole when it ends. At the end one line, exactly "N passed, M failed", counts
 # the "ok" / "not ok" TAP lines of all programs ("# SKIP" and "# TODO"
 # ones are counted apart, in a "# K skipped" line before it). A program
 # that exits non-zero without a "not ok" line, times out, prints fewer
@@ -19,11 +20,12 @@ fi
 set -u -o pipefail
 
 if [ $# -eq 0 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-	sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,14s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 fi
 
 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
+TEST_JOBS=${TEST_JOBS:-1}
 export CMOCKA_MESSAGE_OUTPUT=TAP
 # A test that runs make (the demo tree's build) must not join the jobserver
 # of the `make -jN check` that started us.
@@ -33,14 +35,20 @@ if ! [[ $TEST_TIMEOUT =~ ^[0-9]+$ ]] || [ "$TEST_TIMEOUT" -eq 0 ]; then
 	echo "run.sh: TEST_TIMEOUT must be a positive number of seconds" >&2
 	exit 2
 fi
+if ! [[ $TEST_JOBS =~ ^[0-9]+$ ]] || [ "$TEST_JOBS" -eq 0 ]; then
+	echo "run.sh: TEST_JOBS must be a positive number" >&2
+	exit 2
+fi
 
 outdir=$(mktemp -d "${TMPDIR:-/tmp}/hangar-run.XXXXXX") || exit 1
-runner_pid=
+declare -A running=()   # pid -> program number
 cleanup() {
-	if [ -n "$runner_pid" ]; then
-		kill -TERM "$runner_pid" 2>/dev/null
-		wait "$runner_pid" 2>/dev/null
-	fi
+	for pid in "${!running[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${!running[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
 	rm -rf "$outdir"
 }
 trap cleanup EXIT
@@ -51,18 +59,23 @@ total_pass=0
 total_fail=0
 total_skip=0
 failed_programs=()
+progs=("$@")
+declare -A started=()
 
-n=0
-for prog in "$@"; do
-	n=$((n + 1))
-	out=$outdir/$n.out
-	: >"$out"
+fail_program() { # PROG REASON
+	echo "# $1: $2"
+	total_fail=$((total_fail + 1))
+	failed_programs+=("$1 ($2)")
+}
 
+# Starts program number N in the background, its output into N.out;
+# returns 1 when it cannot run (counted as failed).
+start_program() {
+	local n=$1 prog=${progs[$1]} cmd
+	: >"$outdir/$n.out"
 	if [ ! -e "$prog" ]; then
-		echo "# $prog: no such file"
-		total_fail=$((total_fail + 1))
-		failed_programs+=("$prog (no such file)")
-		continue
+		fail_program "$prog" "no such file"
+		return 1
 	fi
 	cmd=("$prog")
 	case $prog in
@@ -73,28 +86,32 @@ for prog in "$@"; do
 		case $prog in
 		*.sh) cmd=(bash "$prog") ;;
 		*)
-			echo "# $prog: not executable"
-			total_fail=$((total_fail + 1))
-			failed_programs+=("$prog (not executable)")
-			continue
+			fail_program "$prog" "not executable"
+			return 1
 			;;
 		esac
 	fi
-
-	echo "# --- $prog"
-	start=$EPOCHREALTIME
+	[ "$TEST_JOBS" -gt 1 ] || echo "# --- $prog"
+	started[$n]=$EPOCHREALTIME
 	# The program writes into a file (so that a daemon it leaks cannot
-	# hold a pipe open); tail shows the file as it grows.
-	timeout -k 10 "$TEST_TIMEOUT" "${cmd[@]}" </dev/null >"$out" 2>&1 &
-	runner_pid=$!
-	tail -n +1 -s 0.2 -f --pid="$runner_pid" "$out"
-	wait "$runner_pid"
-	rc=$?
-	runner_pid=
-	secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	# hold a pipe open).
+	timeout -k 10 "$TEST_TIMEOUT" "${cmd[@]}" </dev/null >"$outdir/$n.out" 2>&1 &
+	running[$!]=$n
+	return 0
+}
 
-	# Count the TAP results (a line of output is a result only at the
-	# start of a line, not indented).
+# Counts the TAP results of program number N, which exited with RC.
+report_program() {
+	local n=$1 rc=$2 prog=${progs[$1]} out=$outdir/$1.out
+	local pass fail skip plan reason ran secs
+	secs=$(awk -v a="${started[$n]}" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	if [ "$TEST_JOBS" -gt 1 ]; then
+		echo "# --- $prog"
+		cat "$out"
+	fi
+
+	# A line of output is a result only at the start of a line, not
+	# indented.
 	read -r pass fail skip plan <<<"$(awk '
 		/^ok([ \t]|$)/ || /^not ok([ \t]|$)/ {
 			if ($0 ~ /#[ \t]*([Ss][Kk][Ii][Pp]|[Tt][Oo][Dd][Oo])/) skip++
@@ -128,6 +145,32 @@ for prog in "$@"; do
 	total_pass=$((total_pass + pass))
 	total_fail=$((total_fail + fail))
 	total_skip=$((total_skip + skip))
+}
+
+# Waits for one running program to end and reports it.
+reap_one() {
+	local pid rc
+	wait -n -p pid "${!running[@]}"
+	rc=$?
+	report_program "${running[$pid]}" "$rc"
+	unset "running[$pid]"
+}
+
+for ((n = 0; n < ${#progs[@]}; n++)); do
+	while [ "${#running[@]}" -ge "$TEST_JOBS" ]; do
+		reap_one
+	done
+	start_program "$n" || continue
+	if [ "$TEST_JOBS" -eq 1 ]; then
+		# one at a time: its output as it comes
+		for pid in "${!running[@]}"; do
+			tail -n +1 -s 0.2 -f --pid="$pid" "$outdir/$n.out"
+		done
+		reap_one
+	fi
+done
+while [ "${#running[@]}" -gt 0 ]; do
+	reap_one
 done
 
 echo "# ---"
