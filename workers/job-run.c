@@ -69,7 +69,6 @@ static int cancelled(const struct step_ctx *s)
 	return *s->r->cancel != JOB_RUN_GO;
 }
 
-
 static enum outcome step_broken(struct step_ctx *s, int host, const char *fmt,
 				...) __attribute__((format(printf, 3, 4)));
 
@@ -589,7 +588,6 @@ static enum outcome upload_artifacts(struct step_ctx *s, int i)
 		struct wartifact *a = NULL;
 		struct err err = ERR_INIT;
 		size_t n = 0;
-
 		int rc;
 
 		do
