@@ -111,7 +111,7 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 	if (!once && (db_listen(db, "hangar_gate", &err) < 0 ||
 		      db_listen(db, "hangar_lab", &err) < 0))
 		return cli_fail(&err);
-	log_info("gate: watching the branches of %s", db->where);
+	log_info("watching the branches of %s", db->where);
 	while (!gate_stop) {
 		struct vec names = VEC_INIT;
 
@@ -128,7 +128,7 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 		}
 		if (db_gate_branches(db, &names, &err) < 0) {
 			if (db_connection_ok(db))
-				log_warnx("gate: %s", err.msg);
+				log_warnx("%s", err.msg);
 			err_clear(&err);
 		}
 		for (size_t i = 0; i < names.n && !gate_stop; i++) {
@@ -137,7 +137,7 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 			if (gate_cycle(db, &c, names.v[i], &res, &err) < 0) {
 				/* a lost database is said once, above */
 				if (db_connection_ok(db))
-					log_warnx("gate: %s: %s", names.v[i], err.msg);
+					log_warnx("%s: %s", names.v[i], err.msg);
 				err_clear(&err);
 				rc = 1;
 			} else if (once || res.created || res.decided) {
@@ -160,7 +160,7 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 		if (db_wait_notify(db, (int)(cli->lab.gate.interval * 1000), &err) < 0)
 			err_clear(&err);
 	}
-	log_info("gate: stopped");
+	log_info("stopped");
 	return once ? rc : 0;
 }
 
