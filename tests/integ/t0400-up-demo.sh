@@ -114,8 +114,9 @@ test_expect_success 'SIGHUP with a good file: the web takes its read-role' '
 	wait_for "grep -q \"\[web\] read-role is now viewer\" up.log" 20 &&
 	code=$(curl -s -o ro.json -w "%{http_code}" "$URL/api/v1/hosts") &&
 	test "$code" = 401 &&
-	grep -q "worker: SIGHUP" up.log &&
-	grep -q "\[scheduler\] settings reloaded" up.log &&
+	# each daemon takes its SIGHUP in its own time
+	wait_for "grep -q \"worker: SIGHUP\" up.log" 20 &&
+	wait_for "grep -q \"\[scheduler\] settings reloaded\" up.log" 20 &&
 	cp good.conf "$STATE/hangar.conf" &&
 	kill -HUP "$(cat up.pid)" &&
 	wait_for "grep -q \"\[web\] read-role is now none\" up.log" 20 &&
