@@ -68,7 +68,19 @@ cat >"$dir/lab.conf" <<CONF
 	step = run s3 sleep 0.1
 	step = run s4 sleep 0.1
 	step = run s5 sleep 0.1
+[job "cases"]
+	recipe = cases
+	arch = x86_64
+[recipe "cases"]
+	step = run plain $dir/big.sh
+	step = run cases=tap big $dir/big.sh
 CONF
+# 10,000 TAP cases, printed twice: read as cases, and as mere output
+cat >"$dir/big.sh" <<'SH'
+#!/bin/sh
+seq 10000 | awk '{ print "ok " $1 " - case " $1 } END { print "1..10000" }'
+SH
+chmod 755 "$dir/big.sh"
 h lab apply "$dir/lab.conf" >/dev/null
 # started directly (not through h, a subshell), so that $! is hangar's pid
 "$HANGAR" --config "$dir/lab.conf" scheduler >"$dir/sched.log" 2>&1 &
@@ -89,7 +101,7 @@ psql -X -q -At -F ' ' "host=$dir/state/pg dbname=hangar user=hangar" -c "
 	        FROM steps s WHERE s.flight = j.flight AND s.job = j.job),
 	       j.status
 	FROM jobs j JOIN allocations a ON a.flight = j.flight AND a.job = j.job
-	ORDER BY j.flight" >"$dir/jobs.txt"
+	WHERE j.job = 'five' ORDER BY j.flight" >"$dir/jobs.txt"
 
 python3 - "$dir/jobs.txt" $N <<'PY'
 import statistics, sys
@@ -107,4 +119,31 @@ print("  controller overhead per job           %7.1f ms  (goal: under 200)" % st
 print("    of which outside the steps          %7.1f ms" % statistics.median(between))
 print("    per step, inside it                 %7.1f ms" % ((statistics.median(steps) - 500) / 5))
 print("  host allocated -> worker claimed      %7.1f ms" % statistics.median(claim))
+PY
+
+# Test cases recorded as steps (issue 19): the step that reads 10,000
+# TAP cases beside the same output read as a mere log. Medians of 5.
+i=0
+while [ $i -lt 5 ]; do
+	h request --rev t=master --job cases --wait >/dev/null
+	i=$((i + 1))
+done
+psql -X -q -At -F ' ' "host=$dir/state/pg dbname=hangar user=hangar" -c "
+	SELECT extract(epoch FROM p.finished_at - p.started_at),
+	       extract(epoch FROM c.finished_at - c.started_at),
+	       (SELECT count(*) FROM steps x WHERE x.flight = c.flight
+	        AND x.name LIKE 'big/%')
+	FROM steps p JOIN steps c ON c.flight = p.flight AND c.job = p.job
+	WHERE p.name = 'plain' AND c.name = 'big' ORDER BY p.flight" >"$dir/cases.txt"
+python3 - "$dir/cases.txt" <<'PY'
+import statistics, sys
+rows = [[float(x) for x in l.split()] for l in open(sys.argv[1]) if l.strip()]
+assert len(rows) == 5 and all(r[2] == 10000 for r in rows), rows
+plain = statistics.median(r[0] for r in rows) * 1000
+cases = statistics.median(r[1] for r in rows) * 1000
+print("10,000 test cases in one step, medians of 5:")
+print("  the step reading them as cases         %7.1f ms" % cases)
+print("  the same output as a mere log          %7.1f ms" % plain)
+print("  recording them: %.1f ms, %.0f cases/s  (goal: well under a second)"
+      % (cases - plain, 10000 / max(cases - plain, 1) * 1000))
 PY

@@ -225,7 +225,7 @@ static int lab_apply_tree(struct lab_apply *a, const struct lab_tree *t)
 static int lab_apply_recipe(struct lab_apply *a, const struct lab_recipe *r)
 {
 	char *artifacts = db_array(&r->artifacts);
-	const char *params[6] = { r->name, artifacts };
+	const char *params[7] = { r->name, artifacts };
 	int what, same, rc;
 	PGresult *res;
 
@@ -239,8 +239,9 @@ static int lab_apply_recipe(struct lab_apply *a, const struct lab_recipe *r)
 	if (rc < 0)
 		return rc;
 	res = db_query(a->db, a->err,
-		       "SELECT kind, name, coalesce(command, ''), coalesce(timeout, 0) "
-		       "FROM recipe_steps WHERE recipe = $1 ORDER BY idx",
+		       "SELECT kind, name, coalesce(command, ''), coalesce(timeout, 0), "
+		       "coalesce(cases, '') FROM recipe_steps WHERE recipe = $1 "
+		       "ORDER BY idx",
 		       1, params);
 	if (!res)
 		return a->err->code;
@@ -252,7 +253,8 @@ static int lab_apply_recipe(struct lab_apply *a, const struct lab_recipe *r)
 		       !strcmp(PQgetvalue(res, (int)i, 1), s->name) &&
 		       !strcmp(PQgetvalue(res, (int)i, 2),
 			       s->command ? s->command : "") &&
-		       strtol(PQgetvalue(res, (int)i, 3), NULL, 10) == s->timeout;
+		       strtol(PQgetvalue(res, (int)i, 3), NULL, 10) == s->timeout &&
+		       !strcmp(PQgetvalue(res, (int)i, 4), s->cases ? s->cases : "");
 	}
 	PQclear(res);
 	if (!same) {
@@ -269,10 +271,12 @@ static int lab_apply_recipe(struct lab_apply *a, const struct lab_recipe *r)
 			params[3] = s->name;
 			params[4] = s->command;
 			params[5] = s->timeout ? timeout : NULL;
+			params[6] = s->cases;
 			rc = db_exec(a->db, a->err,
 				     "INSERT INTO recipe_steps (recipe, idx, kind, name, "
-				     "command, timeout) VALUES ($1, $2, $3, $4, $5, $6)",
-				     6, params);
+				     "command, timeout, cases) VALUES ($1, $2, $3, $4, $5, "
+				     "$6, $7)",
+				     7, params);
 		}
 		if (rc < 0)
 			return rc;

@@ -44,6 +44,7 @@ void wjob_release(struct wjob *j)
 	for (size_t i = 0; i < j->nsteps; i++) {
 		free(j->steps[i].name);
 		free(j->steps[i].command);
+		free(j->steps[i].cases);
 	}
 	free(j->steps);
 	vec_clear(&j->artifacts);
@@ -188,7 +189,7 @@ static int db_worker_load(struct db *db, long flight, const char *job,
 	PQclear(res);
 
 	res = db_query(db, err,
-		       "SELECT kind, name, command, timeout FROM recipe_steps "
+		       "SELECT kind, name, command, timeout, cases FROM recipe_steps "
 		       "WHERE recipe = $1 ORDER BY idx",
 		       1, (const char *[]){ j->recipe });
 	if (!res)
@@ -207,6 +208,7 @@ static int db_worker_load(struct db *db, long flight, const char *job,
 		j->steps[i].name = db_dup(res, (int)i, 1);
 		j->steps[i].command = db_dup(res, (int)i, 2);
 		j->steps[i].timeout = db_long(res, (int)i, 3);
+		j->steps[i].cases = db_dup(res, (int)i, 4);
 	}
 	PQclear(res);
 	if (rc < 0)
@@ -526,6 +528,46 @@ int db_worker_step_end(struct db *db, const struct wjob *j,
 	n = db_affected(res);
 	PQclear(res);
 	return n ? 0 : not_held(j, err);
+}
+
+int db_worker_cases_add(struct db *db, const struct wjob *j,
+			const char *owner, const char *parent, int parent_no,
+			int first, const struct vec *names,
+			const struct vec *statuses, const struct vec *details,
+			double at, struct err *err)
+{
+	char fl[32], sn[16], att[16], when[32];
+	char *logfile = db_worker_step_logfile(j, parent_no, parent);
+	char *n = db_array(names), *s = db_array(statuses), *d = db_array(details);
+	PGresult *res;
+	int held;
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	snprintf(sn, sizeof(sn), "%d", first);
+	snprintf(att, sizeof(att), "%d", j->attempt);
+	res = db_query(db, err,
+		       "WITH held AS (" JOB_HELD("$9") "), "
+		       "ins AS (INSERT INTO steps (flight, job, stepno, kind, name, "
+		       "status, started_at, finished_at, attempt, logfile, detail) "
+		       "SELECT $1, $2, $3::int + u.i::int - 1, 'run', $4 || '/' || "
+		       "u.name, u.status, t.at, t.at, $5, $6, nullif(u.detail, '') "
+		       "FROM held, (SELECT coalesce(to_timestamp($10::float8), "
+		       "now()) AS at) t, unnest($7::text[], $8::text[], "
+		       "$11::text[]) WITH ORDINALITY AS u(name, status, detail, i) "
+		       "ON CONFLICT DO NOTHING) "
+		       "SELECT count(*) FROM held",
+		       11, (const char *[]){ fl, j->job, sn, parent, att, logfile, n,
+					     s, owner, at_param(at, when, sizeof(when)),
+					     d });
+	free(logfile);
+	free(n);
+	free(s);
+	free(d);
+	if (!res)
+		return err->code;
+	held = db_long(res, 0, 0) > 0;
+	PQclear(res);
+	return held ? 0 : not_held(j, err);
 }
 
 int db_worker_holds(struct db *db, const struct wjob *j, const char *owner,

@@ -26,6 +26,8 @@ struct wjob_step {
 	enum step_kind kind;
 	char *name, *command; /* command may be NULL */
 	long timeout;         /* seconds; 0: the kind's default */
+	char *cases;          /* test cases from its output (see lab_step),
+			       * or NULL */
 };
 
 struct wjob_dep {
@@ -113,6 +115,19 @@ int db_worker_step_begin(struct db *db, const struct wjob *j,
 int db_worker_step_end(struct db *db, const struct wjob *j,
 		       const char *owner, int stepno, const char *status,
 		       const char *detail, double at, struct err *err);
+/*
+ * Records the test cases of step parent (number parent_no), read from its
+ * output: case i is step first + i, "PARENT/NAME" of kind run, with its
+ * status (pass, fail or skip) and detail ("" for none), and the parent's
+ * log; at as above. One statement however many (10,000 in well under a
+ * second); written twice, the first stands; ERR_EXISTS once the job is
+ * not owner's.
+ */
+int db_worker_cases_add(struct db *db, const struct wjob *j,
+			const char *owner, const char *parent, int parent_no,
+			int first, const struct vec *names,
+			const struct vec *statuses, const struct vec *details,
+			double at, struct err *err);
 /*
  * Whether owner still holds the running job (renewing its lease if so):
  * 1, 0 when recovery took it over, or an error. Asked before a worker

@@ -227,7 +227,7 @@ static const struct conf_key web_keys[] = {
 static const struct conf_key recipe_keys[] = {
 	{ "step", CONF_STRING, CONF_MULTIVAR | CONF_REQUIRED, 0, 0, NULL, NULL,
 	  "run smoke ./installed/tests/smoke.sh",
-	  "KIND [timeout=SECONDS] [NAME] [COMMAND] (multivar, in order)" },
+	  "KIND [timeout=SECONDS] [cases=tap|xtf|hangar|junit:PATH] [NAME] [COMMAND] (multivar, in order)" },
 	{ "artifacts", CONF_LIST, 0, 0, 0, NULL, NULL, "dist/*.tar.gz",
 	  "globs collected after a build step, relative to workdir/src" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
@@ -280,6 +280,16 @@ static int lab_word_valid(const char *s)
 	return 1;
 }
 
+/* A step's cases=: a line format, or junit: and a relative path (the
+ * file the command leaves in its work directory). */
+static int lab_cases_valid(const char *s)
+{
+	if (!strcmp(s, "tap") || !strcmp(s, "xtf") || !strcmp(s, "hangar"))
+		return 1;
+	return !strncmp(s, "junit:", 6) && s[6] && s[6] != '/' &&
+	       !strstr(s, "..") && lab_word_valid(s + 6);
+}
+
 int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
 		   size_t whylen)
 {
@@ -300,19 +310,37 @@ int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
 	step->kind = kind;
 	p += n;
 	p += strspn(p, " \t");
-	if (!strncmp(p, "timeout=", 8)) {
+	for (;;) {
 		char *word;
 
 		n = strcspn(p, " \t");
-		word = xstrndup(p + 8, n - 8);
-		if (strnum_duration(word, 1, 7 * 86400, &step->timeout) < 0) {
-			snprintf(whybuf, whylen,
-				 "bad timeout '%s' (seconds, or with s, m, h, d; at most 7d)",
-				 word);
+		if (!strncmp(p, "timeout=", 8)) {
+			word = xstrndup(p + 8, n - 8);
+			if (strnum_duration(word, 1, 7 * 86400, &step->timeout) < 0) {
+				snprintf(whybuf, whylen,
+					 "bad timeout '%s' (seconds, or with s, m, h, d; at most 7d)",
+					 word);
+				free(word);
+				lab_step_release(step);
+				return -1;
+			}
 			free(word);
-			return -1;
+		} else if (!strncmp(p, "cases=", 6)) {
+			word = xstrndup(p + 6, n - 6);
+			if (!lab_cases_valid(word) || kind != STEP_RUN) {
+				snprintf(whybuf, whylen, kind != STEP_RUN
+					 ? "cases= goes with run steps only"
+					 : "bad cases '%s' (tap, xtf, hangar or junit:PATH)",
+					 word);
+				free(word);
+				lab_step_release(step);
+				return -1;
+			}
+			free(step->cases);
+			step->cases = word;
+		} else {
+			break;
 		}
-		free(word);
 		p += n;
 		p += strspn(p, " \t");
 	}
@@ -354,6 +382,7 @@ void lab_step_release(struct lab_step *step)
 {
 	free(step->name);
 	free(step->command);
+	free(step->cases);
 	memset(step, 0, sizeof(*step));
 }
 

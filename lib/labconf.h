@@ -32,10 +32,13 @@ struct lab_step {
 	char *name;       /* the testid: "build", "smoke", "reboot.2" */
 	char *command;    /* NULL for steps that take none */
 	long timeout;     /* seconds; 0: the kind's default */
+	char *cases;      /* run: how its output gives test cases ("tap",
+			   * "xtf", "hangar", "junit:PATH"), or NULL */
 };
 
 /*
- * Parses one `step = ...` value: KIND [timeout=SECONDS] [NAME] [COMMAND].
+ * Parses one `step = ...` value: KIND [timeout=SECONDS] [cases=FORMAT]
+ * [NAME] [COMMAND], the options in any order.
  * Returns 0, or -1 with a reason in why (static or in whybuf).
  */
 int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,

@@ -460,12 +460,59 @@ static void web_judgement_note(struct buf *b, long id, json_t *rep, int stored)
 	buf_addstr(b, "</ul>\n");
 }
 
-static void step_cell(struct buf *b, json_t *s)
+/*
+ * Whether step s is a test case of parent (the last step that was not):
+ * cases are recorded right after their step, named "PARENT/CASE".
+ */
+static int step_is_case(json_t *s, const char *parent)
+{
+	const char *name = web_jstr(s, "step");
+	size_t n = parent ? strlen(parent) : 0;
+
+	return n && !strncmp(name, parent, n) && name[n] == '/';
+}
+
+/* The test cases of steps[k] (those right after it): counts by status. */
+struct case_counts {
+	size_t n, pass, fail, skip, other;
+};
+
+static size_t case_counts(json_t *steps, size_t k, struct case_counts *c)
+{
+	const char *parent = web_jstr(json_array_get(steps, k), "step");
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = k + 1; i < json_array_size(steps); i++) {
+		json_t *x = json_array_get(steps, i);
+		const char *st = web_jstr(x, "status");
+
+		if (!step_is_case(x, parent))
+			break;
+		c->n++;
+		if (!strcmp(st, "pass"))
+			c->pass++;
+		else if (!strcmp(st, "fail"))
+			c->fail++;
+		else if (!strcmp(st, "skip"))
+			c->skip++;
+		else
+			c->other++;
+	}
+	return i;
+}
+
+/* A step of the grid; one with test cases shows their count, coloured by
+ * the worst of them (the cases are on the job's page). */
+static void step_cell(struct buf *b, json_t *s, const struct case_counts *c)
 {
 	const char *log = web_jstr(s, "log");
+	const char *status = web_jstr(s, "status");
 	double secs = json_real_value(json_object_get(s, "seconds"));
 
-	buf_addf(b, "<td class=\"st-%s\" title=\"%s %.0fs\">", web_jstr(s, "status"),
+	if (c && c->n && !strcmp(status, "pass") && c->fail)
+		status = "fail";
+	buf_addf(b, "<td class=\"st-%s\" title=\"%s %.0fs\">", status,
 		 web_jstr(s, "status"), secs);
 	if (*log) {
 		buf_addstr(b, "<a href=\"/logs/");
@@ -475,6 +522,9 @@ static void step_cell(struct buf *b, json_t *s)
 	html_escape(b, web_jstr(s, "step"));
 	if (*log)
 		buf_addstr(b, "</a>");
+	if (c && c->n)
+		buf_addf(b, " <span class=\"muted\">%zu/%zu</span>", c->pass,
+			 c->n);
 	buf_addstr(b, "</td>");
 }
 
@@ -516,9 +566,16 @@ static void web_results_grid(struct buf *b, long id, json_t *flight)
 			buf_addch(b, ' ');
 		}
 		buf_addstr(b, "</td>");
-		json_array_foreach(json_object_get(j, "steps"), k, s)
+		for (k = 0; k < json_array_size(json_object_get(j, "steps"));) {
+			json_t *steps = json_object_get(j, "steps");
+			struct case_counts c;
+			size_t next = case_counts(steps, k, &c);
+
+			s = json_array_get(steps, k);
 			if (json_integer_value(json_object_get(s, "attempt")) == attempt)
-				step_cell(b, s);
+				step_cell(b, s, &c);
+			k = next;
+		}
 		buf_addstr(b, "</tr>\n");
 	}
 	buf_addstr(b, "</table>\n");
@@ -548,6 +605,71 @@ static void cancel_form(struct web_req *r, struct buf *b, long id, json_t *f)
 		    "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
 		    "<button type=\"submit\">Cancel this flight</button></form>\n",
 		 id, csrf);
+}
+
+/* A row of the job page's steps. */
+static void step_row(struct buf *b, struct web_req *r, long id, json_t *x)
+{
+	const char *log = web_jstr(x, "log");
+
+	buf_addf(b, "<tr><td>%lld</td><td>",
+		 (long long)json_integer_value(json_object_get(x, "stepno")));
+	html_escape(b, web_jstr(x, "step"));
+	buf_addf(b, "</td><td class=\"st-%s\">", web_jstr(x, "status"));
+	html_escape(b, web_jstr(x, "status"));
+	buf_addf(b, "</td><td>%lld</td><td>%.1f</td><td>",
+		 (long long)json_integer_value(json_object_get(x, "attempt")),
+		 json_real_value(json_object_get(x, "seconds")));
+	if (*log) {
+		const char *base = strrchr(log, '/');
+
+		buf_addf(b, "<a href=\"/flights/%ld/jobs/", id);
+		html_escape(b, r->args[1]);
+		buf_addstr(b, "/logs/");
+		html_escape(b, base ? base + 1 : log);
+		buf_addstr(b, "\">view</a> <a href=\"/logs/");
+		html_escape(b, log);
+		buf_addstr(b, "\">raw</a>");
+	}
+	buf_addstr(b, "</td><td class=\"muted\">");
+	html_escape(b, web_jstr(x, "detail"));
+	buf_addstr(b, "</td></tr>\n");
+}
+
+/* Most test cases shown on a page: those that did not pass come first. */
+#define CASES_SHOWN 1000
+
+/*
+ * The test cases of a step (steps[from..to)), folded: the counts, and
+ * opened, the cases that did not pass, then those that did, up to
+ * CASES_SHOWN (every one is in the API).
+ */
+static void case_rows(struct buf *b, struct web_req *r, long id,
+		      json_t *steps, size_t from, size_t to,
+		      const struct case_counts *c)
+{
+	size_t shown = 0;
+
+	buf_addf(b, "<tr><td></td><td colspan=\"6\"><details%s><summary>%zu test "
+		    "case%s: %zu pass, %zu fail, %zu skip%s</summary>\n<table>\n",
+		 c->fail && c->fail <= 50 ? " open" : "", c->n,
+		 c->n == 1 ? "" : "s", c->pass, c->fail, c->skip,
+		 c->other ? ", others" : "");
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = from; k < to && shown < CASES_SHOWN; k++) {
+			json_t *x = json_array_get(steps, k);
+
+			if (!strcmp(web_jstr(x, "status"), "pass") != !pass)
+				continue;
+			step_row(b, r, id, x);
+			shown++;
+		}
+	buf_addstr(b, "</table>\n");
+	if (shown < c->n)
+		buf_addf(b, "<p class=\"muted\">%zu more passed: every case is in "
+			    "<a href=\"/api/v1/flights/%ld\">the API</a>.</p>\n",
+			 c->n - shown, id);
+	buf_addstr(b, "</details></td></tr>\n");
 }
 
 enum MHD_Result web_flight_page(struct web_req *r)
@@ -644,7 +766,7 @@ enum MHD_Result web_job_page(struct web_req *r)
 	enum MHD_Result ret;
 	struct buf b = BUF_INIT;
 	long id = web_arg_flight(r, 0);
-	json_t *f, *j, *v, *logs, *x;
+	json_t *f, *j, *v, *logs, *x, *steps;
 	const char *key;
 	char title[WEB_ARG_MAX + 32];
 	size_t i;
@@ -684,31 +806,15 @@ enum MHD_Result web_job_page(struct web_req *r)
 	buf_addstr(&b, "</td></tr>\n</table>\n<h2>Steps</h2>\n<table><tr><th>#</th>"
 		       "<th>Step</th><th>Status</th><th>Attempt</th><th>Seconds</th>"
 		       "<th>Log</th><th>Detail</th></tr>\n");
-	json_array_foreach(json_object_get(j, "steps"), i, x) {
-		const char *log = web_jstr(x, "log");
+	steps = json_object_get(j, "steps");
+	for (i = 0; i < json_array_size(steps);) {
+		struct case_counts c;
+		size_t next = case_counts(steps, i, &c);
 
-		buf_addf(&b, "<tr><td>%lld</td><td>",
-			 (long long)json_integer_value(json_object_get(x, "stepno")));
-		html_escape(&b, web_jstr(x, "step"));
-		buf_addf(&b, "</td><td class=\"st-%s\">", web_jstr(x, "status"));
-		html_escape(&b, web_jstr(x, "status"));
-		buf_addf(&b, "</td><td>%lld</td><td>%.1f</td><td>",
-			 (long long)json_integer_value(json_object_get(x, "attempt")),
-			 json_real_value(json_object_get(x, "seconds")));
-		if (*log) {
-			const char *base = strrchr(log, '/');
-
-			buf_addf(&b, "<a href=\"/flights/%ld/jobs/", id);
-			html_escape(&b, r->args[1]);
-			buf_addstr(&b, "/logs/");
-			html_escape(&b, base ? base + 1 : log);
-			buf_addstr(&b, "\">view</a> <a href=\"/logs/");
-			html_escape(&b, log);
-			buf_addstr(&b, "\">raw</a>");
-		}
-		buf_addstr(&b, "</td><td class=\"muted\">");
-		html_escape(&b, web_jstr(x, "detail"));
-		buf_addstr(&b, "</td></tr>\n");
+		step_row(&b, r, id, json_array_get(steps, i));
+		if (c.n)
+			case_rows(&b, r, id, steps, i + 1, next, &c);
+		i = next;
 	}
 	buf_addstr(&b, "</table>\n<h2>Logs and console</h2>\n<ul>\n");
 	logs = job_log_files(r, id, r->args[1]);

@@ -55,6 +55,9 @@ struct step_ctx {
 	long long deadline_ms;
 	char detail[512];
 	int bad_host;            /* the host that caused lab trouble, or -1 */
+	int stepno;
+	int timed_out;           /* the command under test ran out of time */
+	struct case_reader *cases;   /* reads test cases from the output */
 };
 
 struct job_state {
@@ -290,6 +293,7 @@ static enum outcome host_exec(struct step_ctx *s, int i, const char *dir,
 		return step_broken(s, -1, "%s: too much output; the command was killed",
 				   h->name);
 	if (rc == ERR_TIMEOUT) {
+		s->timed_out = test;
 		if (test)
 			return step_fail(s, "%s: timed out after %.0f s; killed",
 					 h->name, (proc_now_ms() - t0) / 1000.0);
@@ -637,8 +641,131 @@ static enum outcome step_install_build(struct step_ctx *s)
 	return OUT_PASS;
 }
 
+/* The output of a step with test cases: to its log and to the reader. */
+static int log_output_cases(void *arg, int stream, const char *data,
+			    size_t len)
+{
+	struct step_ctx *s = arg;
+
+	(void)stream;
+	steplog_write(&s->log, data, len);
+	case_reader_feed(s->cases, data, len);
+	return 0;
+}
+
+#define JUNIT_MAX (64LL << 20)
+
+/* The JUnit file the command left in host 0's work directory, parsed. */
+static enum outcome junit_cases(struct step_ctx *s, const char *path,
+				struct case_result **cases, size_t *n,
+				char *why, size_t whylen)
+{
+	struct wjob_host *h = &s->r->job->hosts[0];
+	struct err err = ERR_INIT;
+	char *remote = xasprintf("%s/%s", h->workdir, path);
+	char *tmp = artifact_tmp_path(s->r->conf->state, &err);
+	struct buf b = BUF_INIT;
+	struct ssh_conn *c;
+	enum outcome o = OUT_PASS;
+
+	if (!tmp) {
+		o = step_broken(s, -1, "%s", err.msg);
+	} else if (host_connect(s, 0, 30000, &c, &err) < 0) {
+		o = step_broken(s, host_at_fault(&err, 0), "%s", err.msg);
+	} else if (ssh_download(c, remote, tmp, JUNIT_MAX, NULL, &err) < 0) {
+		/* the suite left no results: its failure, not the lab's */
+		snprintf(why, whylen, "no JUnit file %s: %s", path, err.msg);
+		o = OUT_FAIL;
+	} else if (buf_read_file(&b, tmp) < 0) {
+		o = step_broken(s, -1, "%s: %s", tmp, strerror(errno));
+	} else if (case_junit_parse(b.buf ? b.buf : "", b.len, cases, n, why,
+				    whylen) < 0) {
+		o = OUT_FAIL;
+	}
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	free(remote);
+	buf_release(&b);
+	return o;
+}
+
+/*
+ * A run step with cases=: every test case its output gives becomes a step
+ * of its own (PARENT/CASE), judged against the baseline one by one, as
+ * OSSTest's substeps. The step itself passes when the cases were read
+ * whole, whatever the command's exit status (a suite's runner exits
+ * non-zero when a case fails: that case carries the failure); it fails
+ * when they were not (no case, a short TAP plan, a bail out, no JUnit
+ * file) or when the command ran out of time.
+ */
+static enum outcome step_run_cases(struct step_ctx *s)
+{
+	const char *spec = s->step->cases;
+	struct case_result *cases = NULL;
+	enum case_format f = CASES_HANGAR;
+	size_t n = 0, counts[3] = { 0, 0, 0 };
+	char why[256] = "";
+	enum outcome o = OUT_PASS;
+	int junit = !strncmp(spec, "junit:", 6), complete = 0;
+
+	if (!junit && case_format_parse(spec, &f) < 0)
+		return step_broken(s, -1, "unknown cases format '%s'", spec);
+	if (!junit)
+		s->cases = case_reader_new(f);
+	for (size_t i = 0; i < s->r->job->nhosts && o != OUT_BROKEN &&
+			   o != OUT_CANCELLED; i++) {
+		enum outcome oi = host_exec(s, (int)i, s->r->job->hosts[i].workdir,
+					    s->step->command, 1,
+					    junit ? NULL : log_output_cases, s);
+
+		if (oi != OUT_PASS)
+			o = oi;
+	}
+	if (o == OUT_BROKEN || o == OUT_CANCELLED)
+		goto out;
+	if (junit) {
+		enum outcome oj = junit_cases(s, spec + 6, &cases, &n, why,
+					      sizeof(why));
+
+		if (oj == OUT_BROKEN || oj == OUT_CANCELLED) {
+			o = oj;
+			goto out;
+		}
+		complete = oj == OUT_PASS;
+	} else {
+		complete = case_reader_finish(s->cases, &cases, &n, why,
+					      sizeof(why)) == 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		counts[!strcmp(cases[i].status, "pass") ? 0
+		       : !strcmp(cases[i].status, "fail") ? 1 : 2]++;
+	steplog_say(&s->log, "%zu test case(s) (%s): %zu pass, %zu fail, %zu skip",
+		    n, spec, counts[0], counts[1], counts[2]);
+	jobrec_cases(s->js->rec, s->step->name, s->stepno, cases, n);
+	if (s->timed_out) {
+		o = OUT_FAIL;   /* its detail says so already */
+	} else if (!complete) {
+		o = step_fail(s, "test cases incomplete: %s", why);
+	} else {
+		if (o == OUT_FAIL)
+			steplog_say(&s->log, "the exit status does not decide: "
+				    "the cases do");
+		s->detail[0] = '\0';
+		o = OUT_PASS;
+	}
+out:
+	case_results_free(cases, n);
+	if (s->cases)
+		case_reader_free(s->cases);
+	s->cases = NULL;
+	return o;
+}
+
 static enum outcome step_run(struct step_ctx *s)
 {
+	if (s->step->cases)
+		return step_run_cases(s);
 	for (size_t i = 0; i < s->r->job->nhosts; i++) {
 		enum outcome o = host_exec(s, (int)i, s->r->job->hosts[i].workdir,
 					   s->step->command, 1, NULL, NULL);
@@ -904,6 +1031,7 @@ static enum outcome run_step(struct job_state *js, const struct wjob_step *st,
 	s.step = st;
 	s.bad_host = -1;
 	stepno = jobrec_next_stepno(js->rec);
+	s.stepno = stepno;
 	logfile = db_worker_step_logfile(r->job, stepno, st->name);
 	jobrec_step_begin(js->rec, stepno, step_kind_str(st->kind), st->name);
 	if (steplog_open(&s.log, r->conf->state, logfile, r->conf->max_log,

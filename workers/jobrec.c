@@ -20,7 +20,7 @@
 
 enum rec_kind {
 	REC_STEP_BEGIN, REC_STEP_END, REC_RUNVAR, REC_ARTIFACT, REC_POWER,
-	REC_HOST_BROKEN, REC_HOST_HEALTHY,
+	REC_HOST_BROKEN, REC_HOST_HEALTHY, REC_CASES,
 };
 
 struct rec {
@@ -32,6 +32,8 @@ struct rec {
 	enum power_action action;
 	struct power_result power;
 	struct err failure;      /* code 0: none */
+	int first;               /* REC_CASES: the first case's step number */
+	struct vec names, statuses, details;
 };
 
 struct jobrec {
@@ -81,6 +83,9 @@ static void rec_release(struct rec *r)
 	free(r->a);
 	free(r->b);
 	free(r->c);
+	vec_clear(&r->names);
+	vec_clear(&r->statuses);
+	vec_clear(&r->details);
 }
 
 void jobrec_free(struct jobrec *jr)
@@ -127,6 +132,10 @@ static int rec_write(struct jobrec *jr, const struct rec *r, struct err *err)
 		return db_worker_host_broken(jr->db, r->a, r->b, j, err);
 	case REC_HOST_HEALTHY:
 		return db_worker_host_healthy(jr->db, r->a, j, err);
+	case REC_CASES:
+		return db_worker_cases_add(jr->db, j, jr->owner, r->a, r->stepno,
+					   r->first, &r->names, &r->statuses,
+					   &r->details, at, err);
 	}
 	return err_set(err, ERR_FAIL, "unknown record kind %d", (int)r->kind);
 }
@@ -183,6 +192,10 @@ static void jobrec_drop(struct jobrec *jr, const char *why)
 			break;
 		case REC_HOST_HEALTHY:
 			log_warnx("  host %s healthy", r->a);
+			break;
+		case REC_CASES:
+			log_warnx("  %zu test case(s) of step %d %s (in its log)",
+				  r->names.n, r->stepno, r->a);
 			break;
 		}
 		rec_release(r);
@@ -343,6 +356,26 @@ void jobrec_host_broken(struct jobrec *jr, const char *host,
 
 	r->a = xstrdup(host);
 	r->b = xstrdup(reason);
+	rec_added(jr);
+}
+
+void jobrec_cases(struct jobrec *jr, const char *parent, int parent_no,
+		  const struct case_result *cases, size_t n)
+{
+	struct rec *r;
+
+	if (!n)
+		return;
+	r = rec_add(jr, REC_CASES);
+	r->a = xstrdup(parent);
+	r->stepno = parent_no;
+	r->first = jr->next_stepno;
+	jr->next_stepno += (int)n;
+	for (size_t i = 0; i < n; i++) {
+		vec_push(&r->names, cases[i].name);
+		vec_push(&r->statuses, cases[i].status);
+		vec_push(&r->details, cases[i].detail ? cases[i].detail : "");
+	}
 	rec_added(jr);
 }
 

@@ -20,6 +20,7 @@
 
 #include "db-worker.h"
 #include "power.h"
+#include "testcases.h"
 
 struct jobrec;
 
@@ -46,6 +47,10 @@ void jobrec_power(struct jobrec *jr, const char *host, enum power_action a,
 void jobrec_host_broken(struct jobrec *jr, const char *host,
 			const char *reason);
 void jobrec_host_healthy(struct jobrec *jr, const char *host);
+/* The n test cases read from step parent's output (number parent_no):
+ * each its own step, numbered on from the next step number. */
+void jobrec_cases(struct jobrec *jr, const char *parent, int parent_no,
+		  const struct case_result *cases, size_t n);
 
 /*
  * After a database call of the job failed: when the connection was lost,

@@ -56,7 +56,47 @@ cat >lab.conf <<CONF
 	step = run smoke ./installed/tests/smoke.sh
 	step = run env-seen test -n \"\$HANGAR_REVISION_MINIVISOR\" && test \"\$HANGAR_FLIGHT\" -gt 0 && test \"\$HANGAR_HOST\" = \"\$HANGAR_THIS_HOST\"
 	step = logs-capture installed/tests/smoke.sh
+[job "cases"]
+	recipe = cases
+	arch = riscv64
+[recipe "cases"]
+	step = run cases=tap suite $TEST_DIR/tap-suite.sh
+	step = run cases=junit:out/results.xml junit $TEST_DIR/junit-suite.sh
+	step = run cases=tap big $TEST_DIR/big-suite.sh
+	step = run cases=hangar short $TEST_DIR/hangar-suite.sh
 CONF
+# suites the lab's hosts (sshd on this machine) run from here
+cat >tap-suite.sh <<'SUITE'
+#!/bin/sh
+echo "1..4"
+echo "ok 1 - boots"
+echo "not ok 2 - grant table"
+echo "ok 3 - event channels # SKIP no evtchn here"
+echo "ok 4 - boots"
+exit 1   # as prove does when a case failed
+SUITE
+cat >junit-suite.sh <<'SUITE'
+#!/bin/sh
+mkdir -p out
+cat >out/results.xml <<XML
+<?xml version="1.0"?>
+<testsuites><testsuite name="s">
+  <testcase classname="mm" name="p2m"/>
+  <testcase classname="mm" name="ept"><failure message="EPT misconfig &amp; panic"/></testcase>
+</testsuite></testsuites>
+XML
+SUITE
+cat >big-suite.sh <<'SUITE'
+#!/bin/sh
+seq 10000 | awk '{ print "ok " $1 " - case " $1 } END { print "1..10000" }'
+SUITE
+cat >hangar-suite.sh <<'SUITE'
+#!/bin/sh
+echo "HANGAR-CASES 3"
+echo "boot: HANGAR-CASE one pass"
+echo "HANGAR-CASE two fail oops"
+SUITE
+chmod +x tap-suite.sh junit-suite.sh big-suite.sh hangar-suite.sh
 # quick power cycles: the simulated hosts boot in a moment
 sed -i 's/^\tboot-timeout = .*/&\n\tpower-cycle-time = 1/' "$L/hosts.conf"
 
@@ -65,6 +105,23 @@ test_expect_success 'the lab, the database and the daemons start' '
 	h lab apply lab.conf >/dev/null &&
 	start_daemon scheduler && start_daemon worker &&
 	wait_for "grep -q \"slot(s)\" worker.log" 20
+'
+
+test_expect_success 'test cases become steps: TAP, JUnit, 10,000 at once, an incomplete suite' '
+	h request --branch minivisor --job cases >req.out &&
+	F=$(flight_of req.out) &&
+	! h flight wait $F --timeout 120 >/dev/null &&
+	test "$(jstatus $F cases)" = fail &&
+	test "$(q "SELECT string_agg(name || \$\$:\$\$ || status, \$\$ \$\$ ORDER BY stepno)
+		FROM steps WHERE flight=$F AND name NOT LIKE \$\$big/%\$\$")" = \
+		"suite:pass suite/boots:pass suite/grant_table:fail suite/event_channels:skip suite/boots~2:pass junit:pass junit/mm.p2m:pass junit/mm.ept:fail big:pass short:fail short/one:pass short/two:fail" &&
+	test "$(q "SELECT detail FROM steps WHERE flight=$F AND name=\$\$junit/mm.ept\$\$")" = "EPT misconfig & panic" &&
+	test "$(q "SELECT detail FROM steps WHERE flight=$F AND name=\$\$short/two\$\$")" = oops &&
+	q "SELECT detail FROM steps WHERE flight=$F AND name=\$\$short\$\$" | grep -q "incomplete" &&
+	test "$(q "SELECT count(*) FROM steps WHERE flight=$F AND name LIKE \$\$big/%\$\$ AND status = \$\$pass\$\$")" = 10000 &&
+	secs=$(q "SELECT extract(epoch FROM finished_at - started_at) FROM steps WHERE flight=$F AND name=\$\$big\$\$") &&
+	echo "the step of 10,000 cases took $secs s" &&
+	grep -q "10000 test case(s) (tap): 10000 pass, 0 fail, 0 skip" "$STATE/logs/$F/cases/"*.big.log
 '
 
 test_expect_success 'a flight of a build and three tests passes unattended' '

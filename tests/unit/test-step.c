@@ -124,6 +124,43 @@ static void test_parse_valid(void **state)
 	}
 }
 
+static void test_parse_cases(void **state)
+{
+	static const struct {
+		const char *text, *cases, *name, *command;
+		long timeout;
+	} cases[] = {
+		{ "run cases=tap selftest ./t.sh", "tap", "selftest", "./t.sh", 0 },
+		{ "run cases=xtf xtf ./xtf-runner", "xtf", "xtf", "./xtf-runner",
+		  0 },
+		{ "run timeout=5m cases=hangar s ./s", "hangar", "s", "./s", 300 },
+		{ "run cases=junit:out/r.xml timeout=1h s ./s", "junit:out/r.xml",
+		  "s", "./s", 3600 },
+		{ "run smoke ./s", NULL, "smoke", "./s", 0 },
+		/* after the name it is the command's */
+		{ "run smoke cases=tap ./s", NULL, "smoke", "cases=tap ./s", 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct lab_step step;
+		char why[256] = "";
+
+		if (lab_step_parse(cases[i].text, &step, why, sizeof(why)) < 0)
+			fail_msg("lab_step_parse(\"%s\"): %s", cases[i].text,
+				 why);
+		if (cases[i].cases)
+			assert_string_equal(step.cases, cases[i].cases);
+		else
+			assert_null(step.cases);
+		assert_string_equal(step.name, cases[i].name);
+		assert_string_equal(step.command, cases[i].command);
+		assert_int_equal(step.timeout, cases[i].timeout);
+		lab_step_release(&step);
+		assert_null(step.cases);
+	}
+}
+
 static void test_parse_invalid(void **state)
 {
 	static const struct {
@@ -170,6 +207,17 @@ static void test_parse_invalid(void **state)
 		  "bad timeout '5q'" TIMEOUT_UNITS },
 		{ "build timeout=1.5h make",
 		  "bad timeout '1.5h'" TIMEOUT_UNITS },
+		/* cases= */
+		{ "run cases=junit smoke ./x",
+		  "bad cases 'junit' (tap, xtf, hangar or junit:PATH)" },
+		{ "run cases=junit:/abs.xml smoke ./x",
+		  "bad cases 'junit:/abs.xml' (tap, xtf, hangar or junit:PATH)" },
+		{ "run cases=junit:../up.xml smoke ./x",
+		  "bad cases 'junit:../up.xml' (tap, xtf, hangar or junit:PATH)" },
+		{ "run cases=subunit smoke ./x",
+		  "bad cases 'subunit' (tap, xtf, hangar or junit:PATH)" },
+		{ "build cases=tap make", "cases= goes with run steps only" },
+		{ "run cases=tap smoke", "run needs a command" },
 	};
 
 	(void)state;
@@ -186,6 +234,7 @@ static void test_parse_invalid(void **state)
 		/* nothing is left allocated on failure */
 		assert_null(step.name);
 		assert_null(step.command);
+		assert_null(step.cases);
 	}
 }
 
@@ -206,6 +255,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_parse_valid),
+		cmocka_unit_test(test_parse_cases),
 		cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_parse_small_whybuf),
 	};
