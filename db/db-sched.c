@@ -243,7 +243,7 @@ int db_sched_reclaim(struct db *db, struct err *err)
 		"j.cancel_requested, (j.recoveries >= 1 OR EXISTS (SELECT 1 "
 		"FROM steps s WHERE s.flight = j.flight AND s.job = j.job "
 		"AND s.attempt = j.attempt AND s.kind IN ('build', "
-		"'install-build', 'run'))) AS final FROM jobs j "
+		"'install-build', 'run', 'boot'))) AS final FROM jobs j "
 		"WHERE j.status IN ('preparing', 'running') "
 		"AND j.lease_owner IS NOT NULL AND j.lease_until < now() "
 		"AND " LEASE_FROM_START " < now() "

@@ -78,12 +78,12 @@ const char *wjob_runvar(const struct wjob *j, const char *name)
 int db_worker_step_is_test(enum step_kind kind)
 {
 	return kind == STEP_BUILD || kind == STEP_INSTALL_BUILD ||
-	       kind == STEP_RUN;
+	       kind == STEP_RUN || kind == STEP_BOOT;
 }
 
 static int step_kind_parse(const char *s)
 {
-	for (int k = STEP_HOST_POWER_CYCLE; k <= STEP_LOGS_CAPTURE; k++)
+	for (int k = STEP_HOST_POWER_CYCLE; k <= STEP_KIND_LAST; k++)
 		if (!strcmp(step_kind_str((enum step_kind)k), s))
 			return k;
 	return -1;

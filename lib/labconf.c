@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <ctype.h>
 #include <limits.h>
+#include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +257,7 @@ static const char *const step_kinds[] = {
 	[STEP_INSTALL_BUILD] = "install-build",
 	[STEP_RUN] = "run",
 	[STEP_LOGS_CAPTURE] = "logs-capture",
+	[STEP_BOOT] = "boot",
 };
 
 const char *step_kind_str(enum step_kind kind)
@@ -266,7 +269,7 @@ const char *step_kind_str(enum step_kind kind)
 static int step_takes_command(enum step_kind kind, int *required)
 {
 	*required = kind == STEP_BUILD || kind == STEP_INSTALL_BUILD ||
-		    kind == STEP_RUN;
+		    kind == STEP_RUN || kind == STEP_BOOT;
 	return *required || kind == STEP_LOGS_CAPTURE;
 }
 
@@ -303,7 +306,7 @@ int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
 			kind = (int)i;
 	if (kind < 0) {
 		snprintf(whybuf, whylen,
-			 "unknown step '%.*s' (expected host-power-cycle, host-install, reboot, build, install-build, run or logs-capture)",
+			 "unknown step '%.*s' (expected host-power-cycle, host-install, reboot, build, install-build, run, logs-capture or boot)",
 			 (int)n, p);
 		return -1;
 	}
@@ -375,7 +378,95 @@ int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
 		buf_rtrim(&b);
 		step->command = buf_detach(&b);
 	}
+	if (kind == STEP_BOOT) {
+		struct lab_boot boot;
+
+		if (lab_boot_parse(step->command, &boot, whybuf, whylen) < 0) {
+			lab_step_release(step);
+			return -1;
+		}
+		lab_boot_release(&boot);
+	}
 	return 0;
+}
+
+/* The option KEY= at p, if p starts one: its length, else 0. */
+static size_t boot_key(const char *p)
+{
+	static const char *const keys[] = { "expect=", "fail=", "started=" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strncmp(p, keys[i], strlen(keys[i])))
+			return strlen(keys[i]);
+	return 0;
+}
+
+int lab_boot_parse(const char *opts, struct lab_boot *b, char *why,
+		   size_t whylen)
+{
+	const char *p = opts ? opts + strspn(opts, " \t") : "";
+
+	memset(b, 0, sizeof(*b));
+	while (*p) {
+		size_t k = boot_key(p), n;
+		const char *v, *end;
+		char *value;
+		regex_t re;
+		int rc;
+
+		if (!k) {
+			snprintf(why, whylen, "boot: '%.40s': expected expect=, "
+				 "fail= or started=", p);
+			goto fail;
+		}
+		v = p + k;
+		/* the value runs to the next " KEY=" */
+		for (end = v; *end; end++)
+			if ((*end == ' ' || *end == '\t') &&
+			    boot_key(end + strspn(end, " \t")))
+				break;
+		n = (size_t)(end - v);
+		while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		value = xstrndup(v, n);
+		if (!*value || (rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB))) {
+			char msg[128] = "empty";
+
+			if (*value)
+				regerror(rc, &re, msg, sizeof(msg));
+			snprintf(why, whylen, "boot: %.*s'%.60s': %s", (int)k, p,
+				 value, msg);
+			free(value);
+			goto fail;
+		}
+		regfree(&re);
+		if (p[0] == 'e') {
+			free(b->expect);
+			b->expect = value;
+		} else if (p[0] == 's') {
+			free(b->started);
+			b->started = value;
+		} else {
+			vec_push_take(&b->fail, value);
+		}
+		p = end + strspn(end, " \t");
+	}
+	if (!b->expect) {
+		snprintf(why, whylen, "boot needs expect=PATTERN");
+		goto fail;
+	}
+	return 0;
+fail:
+	lab_boot_release(b);
+	return -1;
+}
+
+void lab_boot_release(struct lab_boot *b)
+{
+	free(b->expect);
+	free(b->started);
+	vec_clear(&b->fail);
+	memset(b, 0, sizeof(*b));
 }
 
 void lab_step_release(struct lab_step *step)

@@ -23,9 +23,28 @@ enum step_kind {
 	STEP_INSTALL_BUILD,
 	STEP_RUN,
 	STEP_LOGS_CAPTURE,
+	STEP_BOOT,
 };
+#define STEP_KIND_LAST STEP_BOOT
 
 const char *step_kind_str(enum step_kind kind);
+
+/*
+ * A boot step's options (its "command" in the recipe): expect=PATTERN
+ * (required), fail=PATTERN (any number), started=PATTERN, each a POSIX
+ * extended regular expression matched against each console line after
+ * power-on; a value runs to the next " KEY=" of these, so patterns keep
+ * their spaces without quotes: "expect=login: fail=Kernel panic".
+ */
+struct lab_boot {
+	char *expect, *started;  /* started may be NULL */
+	struct vec fail;
+};
+
+/* Parses and checks (regcomp) the options; -1 with a reason in why. */
+int lab_boot_parse(const char *opts, struct lab_boot *b, char *why,
+		   size_t whylen);
+void lab_boot_release(struct lab_boot *b);
 
 struct lab_step {
 	enum step_kind kind;

@@ -6,10 +6,13 @@
  * for the job and for its hosts.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -985,6 +988,175 @@ static enum outcome step_host_install(struct step_ctx *s)
 	return OUT_PASS;
 }
 
+/* ---- boot: judged from the console ---- */
+
+/* The console capture of host h in this job (caller frees). */
+static char *console_log_path(const struct step_ctx *s,
+			      const struct wjob_host *h)
+{
+	return xasprintf("%s/logs/%ld/%s/console-%s.log", s->r->conf->state,
+			 s->r->job->flight, s->r->job->job, h->name);
+}
+
+struct boot_watch {
+	regex_t expect, started;
+	regex_t *fail;
+	size_t nfail;
+	int has_started;
+};
+
+static int boot_watch_init(struct boot_watch *w, const struct lab_boot *b)
+{
+	memset(w, 0, sizeof(*w));
+	if (regcomp(&w->expect, b->expect, REG_EXTENDED | REG_NOSUB))
+		return -1;
+	w->has_started = b->started &&
+			 !regcomp(&w->started, b->started, REG_EXTENDED | REG_NOSUB);
+	w->fail = xcalloc(b->fail.n + 1, sizeof(*w->fail));
+	for (; w->nfail < b->fail.n; w->nfail++)
+		if (regcomp(&w->fail[w->nfail], b->fail.v[w->nfail],
+			    REG_EXTENDED | REG_NOSUB))
+			break;
+	return 0;
+}
+
+static void boot_watch_release(struct boot_watch *w)
+{
+	regfree(&w->expect);
+	if (w->has_started)
+		regfree(&w->started);
+	for (size_t i = 0; i < w->nfail; i++)
+		regfree(&w->fail[i]);
+	free(w->fail);
+}
+
+/*
+ * boot: power host i on (a power cycle) and follow its console, as the
+ * job's capture writes it, from power-on until a line matches expect=
+ * (pass), a fail= pattern (the line is the detail), or the time limit.
+ * Whose fault: before the thing under test started (a line matching
+ * started=; without it, any line from the console), a failure is the
+ * lab's: no byte from the firmware, a boot that never got its files,
+ * are broken, the host with them. After it started, a fail= match or
+ * running out of time is fail.
+ */
+static enum outcome step_boot(struct step_ctx *s)
+{
+	struct wjob *j = s->r->job;
+	struct lab_boot boot;
+	struct boot_watch w;
+	char why[256];
+	enum outcome o = OUT_PASS;
+
+	if (lab_boot_parse(s->step->command, &boot, why, sizeof(why)) < 0)
+		return step_broken(s, -1, "%s", why);
+	if (boot_watch_init(&w, &boot) < 0) {
+		lab_boot_release(&boot);
+		return step_broken(s, -1, "boot: bad expect= pattern");
+	}
+	for (size_t n = 0; n < j->nhosts && o == OUT_PASS; n++) {
+		int i = (int)n;
+		struct wjob_host *h = &j->hosts[i];
+		char *path = console_log_path(s, h), last[512] = "";
+		struct buf pending = BUF_INIT;
+		off_t offset = 0;
+		struct stat st;
+		int lines = 0, started = 0, fd, done = 0;
+
+		if (!h->console || !strcmp(h->console, "none")) {
+			free(path);
+			o = step_broken(s, -1, "%s has no console to boot by "
+					"(console = none)", h->name);
+			break;
+		}
+		/* what the console says from now on */
+		if (stat(path, &st) == 0)
+			offset = st.st_size;
+		host_disconnect(s, i);
+		o = host_power(s, i, POWER_CYCLE);
+		if (o != OUT_PASS) {
+			free(path);
+			break;
+		}
+		steplog_say(&s->log, "%s: following its console for %s", h->name,
+			    boot.expect);
+		while (!done) {
+			char chunk[8192];
+			ssize_t got = 0;
+
+			if (cancelled(s)) {
+				o = OUT_CANCELLED;
+				break;
+			}
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				got = pread(fd, chunk, sizeof(chunk), offset);
+				close(fd);
+			}
+			if (got > 0) {
+				offset += got;
+				buf_add(&pending, chunk, (size_t)got);
+			}
+			/* whole lines: "TIMESTAMP text" */
+			for (char *nl; !done && pending.len &&
+				       (nl = memchr(pending.buf, '\n', pending.len));) {
+				size_t len = (size_t)(nl - pending.buf);
+				char *line = xstrndup(pending.buf, len);
+				const char *text = strchr(line, ' ');
+
+				text = text ? text + 1 : line;
+				memmove(pending.buf, nl + 1, pending.len - len - 1);
+				pending.len -= len + 1;
+				if (!strncmp(text, "[hangar]", 8)) {
+					free(line);
+					continue;   /* the capture's own notes */
+				}
+				lines++;
+				snprintf(last, sizeof(last), "%s", text);
+				if (!w.has_started ||
+				    !regexec(&w.started, text, 0, NULL, 0))
+					started = 1;
+				if (!regexec(&w.expect, text, 0, NULL, 0)) {
+					steplog_say(&s->log, "%s: expected: %s", h->name,
+						    text);
+					done = 1;
+				}
+				for (size_t k = 0; !done && k < w.nfail; k++) {
+					if (regexec(&w.fail[k], text, 0, NULL, 0))
+						continue;
+					o = started ? step_fail(s, "%s: %s", h->name, text)
+						    : step_broken(s, i, "%s: %s (before "
+								  "it started)", h->name, text);
+					done = 1;
+				}
+				free(line);
+			}
+			if (done || o != OUT_PASS)
+				break;
+			if (proc_now_ms() >= s->deadline_ms) {
+				if (!lines)
+					o = step_broken(s, i, "%s: no byte from its console "
+							"after power-on", h->name);
+				else if (!started)
+					o = step_broken(s, i, "%s: never started (no line "
+							"matched started=%s); last: %s",
+							h->name, boot.started, last);
+				else
+					o = step_fail(s, "%s: timed out waiting for %s; "
+						      "last: %s", h->name, boot.expect,
+						      last);
+				break;
+			}
+			usleep(100 * 1000);
+		}
+		buf_release(&pending);
+		free(path);
+	}
+	boot_watch_release(&w);
+	lab_boot_release(&boot);
+	return o;
+}
+
 /* ---- the job ---- */
 
 static long step_default_timeout(const struct wjob *j,
@@ -1010,6 +1182,8 @@ static long step_default_timeout(const struct wjob *j,
 		return RUN_TIMEOUT;
 	case STEP_LOGS_CAPTURE:
 		return LOGS_TIMEOUT;
+	case STEP_BOOT:
+		return boot;
 	}
 	return RUN_TIMEOUT;
 }
@@ -1050,6 +1224,7 @@ static enum outcome run_step(struct job_state *js, const struct wjob_step *st,
 	case STEP_INSTALL_BUILD: o = step_install_build(&s); break;
 	case STEP_RUN: o = step_run(&s); break;
 	case STEP_LOGS_CAPTURE: o = step_logs_capture(&s); break;
+	case STEP_BOOT: o = step_boot(&s); break;
 	default: o = step_broken(&s, -1, "unknown step kind"); break;
 	}
 	if (o == OUT_CANCELLED && !s.detail[0])

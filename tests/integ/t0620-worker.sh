@@ -64,6 +64,17 @@ cat >lab.conf <<CONF
 	step = run cases=junit:out/results.xml junit $TEST_DIR/junit-suite.sh
 	step = run cases=tap big $TEST_DIR/big-suite.sh
 	step = run cases=hangar short $TEST_DIR/hangar-suite.sh
+[job "boot-arm64"]
+	recipe = boot
+	arch = arm64
+[recipe "boot"]
+	step = boot timeout=30 expect=Hostname set to fail=Kernel panic started=Linux version
+	step = run up true
+[job "boot-never"]
+	recipe = boot-never
+	arch = riscv64
+[recipe "boot-never"]
+	step = boot timeout=5 expect=login: started=Run /sbin/init
 CONF
 # suites the lab's hosts (sshd on this machine) run from here
 cat >tap-suite.sh <<'SUITE'
@@ -122,6 +133,35 @@ test_expect_success 'test cases become steps: TAP, JUnit, 10,000 at once, an inc
 	secs=$(q "SELECT extract(epoch FROM finished_at - started_at) FROM steps WHERE flight=$F AND name=\$\$big\$\$") &&
 	echo "the step of 10,000 cases took $secs s" &&
 	grep -q "10000 test case(s) (tap): 10000 pass, 0 fail, 0 skip" "$STATE/logs/$F/cases/"*.big.log
+'
+
+test_expect_success 'boot: judged from the console; a panic is fail, the host stays' '
+	h request --branch minivisor --job boot-arm64 >req.out &&
+	F=$(flight_of req.out) &&
+	h flight wait $F --timeout 90 >/dev/null &&
+	test "$(jstatus $F boot-arm64)" = pass &&
+	grep -q "Linux version" "$STATE/logs/$F/boot-arm64/console-opal.log" &&
+	grep -q "expected: .*Hostname set to" "$STATE/logs/$F/boot-arm64/"*.boot.log &&
+	"$LAB" fault "$L" opal panic >/dev/null &&
+	h request --branch minivisor --job boot-arm64 >req.out &&
+	F=$(flight_of req.out) &&
+	! h flight wait $F --timeout 90 >/dev/null &&
+	"$LAB" fault "$L" opal none >/dev/null &&
+	test "$(jstatus $F boot-arm64)" = fail &&
+	q "SELECT detail FROM steps WHERE flight=$F AND name=\$\$boot\$\$" | grep "opal: .*Kernel panic - not syncing" &&
+	test "$(q "SELECT state FROM hosts WHERE name=\$\$opal\$\$")" = free
+'
+
+test_expect_success 'boot: a thing under test that never started is the lab'"'"'s: broken' '
+	"$LAB" fault "$L" jade panic >/dev/null &&
+	h request --branch minivisor --job boot-never >req.out &&
+	F=$(flight_of req.out) &&
+	wait_for "test \"\$(q \"SELECT state FROM hosts WHERE name=\\\$\\\$jade\\\$\\\$\")\" = broken" 60 &&
+	q "SELECT detail FROM steps WHERE flight=$F AND name=\$\$boot\$\$ AND attempt=1" | grep "jade: never started (no line matched started=Run /sbin/init)" &&
+	h flight cancel $F >/dev/null &&
+	"$LAB" fault "$L" jade none >/dev/null &&
+	h host maintenance jade off >/dev/null &&
+	test "$(q "SELECT state FROM hosts WHERE name=\$\$jade\$\$")" = free
 '
 
 test_expect_success 'a flight of a build and three tests passes unattended' '

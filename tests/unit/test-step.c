@@ -18,7 +18,7 @@
 
 #define KINDS \
 	" (expected host-power-cycle, host-install, reboot, build, " \
-	"install-build, run or logs-capture)"
+	"install-build, run, logs-capture or boot)"
 #define TIMEOUT_UNITS " (seconds, or with s, m, h, d; at most 7d)"
 
 static void test_kind_names(void **state)
@@ -34,6 +34,7 @@ static void test_kind_names(void **state)
 		{ STEP_INSTALL_BUILD, "install-build" },
 		{ STEP_RUN, "run" },
 		{ STEP_LOGS_CAPTURE, "logs-capture" },
+		{ STEP_BOOT, "boot" },
 	};
 
 	(void)state;
@@ -161,6 +162,31 @@ static void test_parse_cases(void **state)
 	}
 }
 
+static void test_boot_options(void **state)
+{
+	struct lab_boot b;
+	char why[256] = "";
+
+	(void)state;
+	assert_int_equal(lab_boot_parse("expect=Test result: SUCCESS "
+					"fail=Kernel panic  fail=BUG: .* "
+					"started=Xen version [0-9.]+", &b, why,
+					sizeof(why)), 0);
+	assert_string_equal(b.expect, "Test result: SUCCESS");
+	assert_string_equal(b.started, "Xen version [0-9.]+");
+	assert_int_equal(b.fail.n, 2);
+	assert_string_equal(b.fail.v[0], "Kernel panic");
+	assert_string_equal(b.fail.v[1], "BUG: .*");
+	lab_boot_release(&b);
+	assert_null(b.expect);
+	/* a word that is not a key is part of the value before it */
+	assert_int_equal(lab_boot_parse("expect=a failed=b", &b, why,
+					sizeof(why)), 0);
+	assert_string_equal(b.expect, "a failed=b");
+	assert_null(b.started);
+	lab_boot_release(&b);
+}
+
 static void test_parse_invalid(void **state)
 {
 	static const struct {
@@ -207,6 +233,13 @@ static void test_parse_invalid(void **state)
 		  "bad timeout '5q'" TIMEOUT_UNITS },
 		{ "build timeout=1.5h make",
 		  "bad timeout '1.5h'" TIMEOUT_UNITS },
+		/* boot */
+		{ "boot", "boot needs a command" },
+		{ "boot fail=panic", "boot needs expect=PATTERN" },
+		{ "boot expect=", "boot: expect='': empty" },
+		{ "boot login:", "boot: 'login:': expected expect=, fail= or started=" },
+		{ "boot expect=ok fail=(unclosed",
+		  "boot: fail='(unclosed': Unmatched ( or \\(" },
 		/* cases= */
 		{ "run cases=junit smoke ./x",
 		  "bad cases 'junit' (tap, xtf, hangar or junit:PATH)" },
@@ -256,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_parse_valid),
 		cmocka_unit_test(test_parse_cases),
+		cmocka_unit_test(test_boot_options),
 		cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_parse_small_whybuf),
 	};
