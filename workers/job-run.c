@@ -677,7 +677,7 @@ static enum outcome junit_cases(struct step_ctx *s, const char *path,
 		o = step_broken(s, host_at_fault(&err, 0), "%s", err.msg);
 	} else if (ssh_download(c, remote, tmp, JUNIT_MAX, NULL, &err) < 0) {
 		/* the suite left no results: its failure, not the lab's */
-		snprintf(why, whylen, "no JUnit file %s: %s", path, err.msg);
+		textf(why, whylen, "no JUnit file %s: %s", path, err.msg);
 		o = OUT_FAIL;
 	} else if (buf_read_file(&b, tmp) < 0) {
 		o = step_broken(s, -1, "%s: %s", tmp, strerror(errno));
