@@ -7,40 +7,10 @@
 # scheduler giving the job its host to a worker claiming it. Medians.
 # Goal: under 200 ms per job.
 set -eu
-HANGAR=${HANGAR:-$(pwd)/hangar}
-LAB=$(cd "$(dirname "$0")/.." && pwd)/tests/lab/lab.sh
 NET=127.65.0
 N=20
-export HANGAR_PG_FAST=1
-
-if [ "$(id -u)" != 0 ] || ! command -v ipmi_sim >/dev/null 2>&1; then
-	echo "skipped: the simulated lab needs root (sshd on port 22) and ipmi_sim"
-	exit 0
-fi
-dir=$(mktemp -d /tmp/hangar-bench.XXXXXX)
-chmod 755 "$dir"
-h() { "$HANGAR" --config "$dir/lab.conf" "$@"; }
-cleanup() {
-	# the daemons first, and wait for them: one still running would start
-	# the private cluster again after it is stopped
-	for p in "$dir"/*.pid; do
-		[ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
-	done
-	for p in "$dir"/*.pid; do
-		[ -f "$p" ] || continue
-		i=0
-		while kill -0 "$(cat "$p")" 2>/dev/null && [ $i -lt 100 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$(cat "$p")" 2>/dev/null || true
-	done
-	"$LAB" stop "$dir/lab" >/dev/null 2>&1 || true
-	h db stop >/dev/null 2>&1 || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+LAB_BENCH_DIR=$(dirname "$0")
+. "$LAB_BENCH_DIR/lib-lab.sh"
 
 "$LAB" create "$dir/lab" --net $NET b1:x86_64 >/dev/null
 "$LAB" start "$dir/lab" >/dev/null
