@@ -38,6 +38,8 @@
 #define CONSOLE_LINE_MAX 4096
 #define CONSOLE_CONNECT_MS 2000
 #define CONSOLE_RETRY_MS 1000
+/* how long an unfinished line waits for its end before it is written */
+#define CONSOLE_PROMPT_MS 300
 /* how long a console command has between SIGTERM and SIGKILL at a stop */
 #define CONSOLE_KILL_MS 300
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ " */
@@ -118,6 +120,9 @@ struct console_pump {
 	size_t len;
 	int cut;                            /* the last line was cut at the limit */
 	struct timespec line_t;             /* arrival of the line's first byte */
+	/* the connected tcp stream, for console_capture_send (-1: none) */
+	pthread_mutex_t conn_lock;
+	int conn_fd;
 };
 
 static int console_stopping(struct console_pump *p)
@@ -289,10 +294,16 @@ static int console_read_all(struct console_pump *p, int fd)
 
 	for (;;) {
 		ssize_t n;
-		int r = console_wait(p, fd, POLLIN, -1);
+		/* a line left unfinished is a prompt ("=> ", "login: "): it
+		 * must reach the log for someone to answer it */
+		int r = console_wait(p, fd, POLLIN, p->len ? CONSOLE_PROMPT_MS : -1);
 
 		if (r < 0)
 			return -1;
+		if (r == 0) {
+			console_flush(p);
+			continue;
+		}
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -327,7 +338,7 @@ static int console_tcp_connect(struct console_pump *p, struct err *err)
 
 static int console_pump_tcp(struct console_pump *p)
 {
-	int failing = 0;
+	int failing = 0, rc;
 
 	while (!console_stopping(p)) {
 		struct err e = ERR_INIT;
@@ -345,7 +356,14 @@ static int console_pump_tcp(struct console_pump *p)
 		if (failing)
 			console_note(p, "connected");
 		failing = 0;
-		if (console_read_all(p, fd) == 0) {
+		pthread_mutex_lock(&p->conn_lock);
+		p->conn_fd = fd;
+		pthread_mutex_unlock(&p->conn_lock);
+		rc = console_read_all(p, fd);
+		pthread_mutex_lock(&p->conn_lock);
+		p->conn_fd = -1;
+		pthread_mutex_unlock(&p->conn_lock);
+		if (rc == 0) {
 			console_flush(p);
 			if (!console_stopping(p)) {
 				console_note(p, "connection closed (reconnecting)");
@@ -537,6 +555,8 @@ int console_capture_start(const char *spec, const char *logpath,
 		return err->code;
 	c = xcalloc(1, sizeof(*c));
 	c->logfd = c->wake[0] = c->wake[1] = -1;
+	pthread_mutex_init(&c->pump.conn_lock, NULL);
+	c->pump.conn_fd = -1;
 	if (s.kind == CONSOLE_NONE) {
 		*ret = c;   /* nothing to capture; stop just frees it */
 		return 0;
@@ -595,8 +615,37 @@ void console_capture_stop(struct console_capture *c)
 		close(c->wake[0]);
 	if (c->wake[1] >= 0)
 		close(c->wake[1]);
+	pthread_mutex_destroy(&c->pump.conn_lock);
 	free(c->spec);
 	free(c);
+}
+
+int console_capture_send(struct console_capture *c, const char *data,
+			 size_t len, struct err *err)
+{
+	struct console_pump *p = &c->pump;
+	int rc = 0;
+
+	if (p->s.kind != CONSOLE_TCP)
+		return err_set(err, ERR_USAGE, "console %s takes no input (only "
+			       "tcp:HOST:PORT consoles do)", c->spec ? c->spec : "none");
+	pthread_mutex_lock(&p->conn_lock);
+	if (p->conn_fd < 0)
+		rc = err_set(err, ERR_FAIL, "console %s is not connected", c->spec);
+	while (rc == 0 && len) {
+		ssize_t n = send(p->conn_fd, data, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = err_errno(err, ERR_FAIL, "console %s", c->spec);
+			break;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	pthread_mutex_unlock(&p->conn_lock);
+	return rc;
 }
 
 int console_stream(const char *spec, int fd, long duration_ms,
@@ -617,6 +666,8 @@ int console_stream(const char *spec, int fd, long duration_ms,
 	p->spec = spec;
 	p->outfd = fd;
 	p->stopfd = -1;
+	pthread_mutex_init(&p->conn_lock, NULL);
+	p->conn_fd = -1;
 	p->stop = stop;
 	p->deadline = duration_ms > 0 ? proc_now_ms() + duration_ms : 0;
 	/* a stream ends with its command; tcp reconnects until stopped */

@@ -20,7 +20,8 @@ struct console_capture;
  * Starts a thread that appends the stream of spec to logpath, each line
  * as "YYYY-MM-DDTHH:MM:SS.mmmZ text" (UTC, the arrival of its first byte)
  * in one write(), so the file can be tailed live; lines longer than 4 KiB
- * are cut. It reconnects (tcp, every second) or restarts (command, run as
+ * are cut, and a line left unfinished for 300 ms (a prompt) is written
+ * as it is, what follows it then making a line of its own. It reconnects (tcp, every second) or restarts (command, run as
  * `sh -c CMD` in its own process group, stdout and stderr captured) while
  * the stream drops, and says so in "[hangar] console SPEC: ..." lines.
  * "none" captures nothing but is not an error. *ret is the caller's (NULL
@@ -35,6 +36,14 @@ int console_capture_start(const char *spec, const char *logpath,
  * last line, closes the log and frees c (NULL ok).
  */
 void console_capture_stop(struct console_capture *c);
+
+/*
+ * Sends data to the host through the capture's connection (a tcp console
+ * only: ERR_USAGE otherwise; ERR_FAIL while it is not connected). Safe
+ * while the capture's thread runs.
+ */
+int console_capture_send(struct console_capture *c, const char *data,
+			 size_t len, struct err *err);
 
 /*
  * Copies the stream to fd, timestamped like a capture, until duration_ms

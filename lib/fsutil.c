@@ -91,6 +91,56 @@ out:
 	return rc;
 }
 
+int fs_copy_file(const char *src, const char *dst, mode_t mode,
+		 struct err *err)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", dst, (long)getpid());
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
+	char chunk[65536];
+	ssize_t n;
+
+	if (in < 0) {
+		rc = err_errno(err, ERR_FAIL, "open %s", src);
+		goto out;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (out < 0) {
+		rc = err_errno(err, ERR_FAIL, "create %s", tmp);
+		goto out;
+	}
+	while ((n = read(in, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = err_errno(err, ERR_FAIL, "read %s", src);
+			goto out;
+		}
+		for (ssize_t done = 0, w; done < n; done += w) {
+			w = write(out, chunk + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w < 0) {
+				rc = err_errno(err, ERR_FAIL, "write %s", tmp);
+				goto out;
+			}
+		}
+	}
+	if (close(out) < 0 || rename(tmp, dst) < 0)
+		rc = err_errno(err, ERR_FAIL, "write %s", dst);
+	out = -1;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (rc < 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
 int fs_exists(const char *path)
 {
 	return access(path, F_OK) == 0;

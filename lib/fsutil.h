@@ -19,6 +19,9 @@ int fs_lock(const char *path, int nonblocking, struct err *err);
 /* Writes a whole file atomically (temp file + rename). */
 int fs_write_file(const char *path, const char *data, size_t len,
 		  mode_t mode, struct err *err);
+/* Copies the file src to dst atomically (temp file + rename), as mode. */
+int fs_copy_file(const char *src, const char *dst, mode_t mode,
+		 struct err *err);
 int fs_exists(const char *path);
 /* Absolute form of path (which need not exist); caller frees. */
 char *fs_absolute(const char *path);

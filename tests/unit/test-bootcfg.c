@@ -1,8 +1,9 @@
 /*
  * test-bootcfg.c: boot entry templates (hosts/bootcfg.h): variables,
  * pxelinux's hex form of an address, unknown words left alone, and entry
- * paths that cannot leave the TFTP tree; plus tar archives (lib/tar.h)
- * read back by GNU tar.
+ * paths that cannot leave the TFTP tree, U-Boot script images byte for
+ * byte as mkimage makes them; plus tar archives (lib/tar.h) read back by
+ * GNU tar.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +39,10 @@ static void test_expand(void **state)
 		{ "a lone % stays", "a lone % stays" },
 		{ "", "" },
 	};
-	struct bootcfg_vars v = { "ruby", "x86_64", "192.168.1.10",
-				  "http://h:8080/api/v1/install/t0", "t0", 42,
-				  "test-amd64" };
+	struct bootcfg_vars v = { .name = "ruby", .arch = "x86_64",
+				  .address = "192.168.1.10",
+				  .report_url = "http://h:8080/api/v1/install/t0",
+				  .token = "t0", .flight = 42, .job = "test-amd64" };
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -49,6 +51,14 @@ static void test_expand(void **state)
 		if (strcmp(got, cases[i].want))
 			fail_msg("'%s': got '%s', want '%s'", cases[i].tmpl, got,
 				 cases[i].want);
+		free(got);
+	}
+	v.dir = "ruby";
+	v.kernel = "boot-x86_64.img";
+	{
+		char *got = bootcfg_expand("%dir%/%kernel% %initrd%%dtb%", &v);
+
+		assert_string_equal(got, "ruby/boot-x86_64.img ");
 		free(got);
 	}
 	v.address = "ruby.lab.example.org";   /* no IPv4: left for the eye */
@@ -138,11 +148,42 @@ static void test_tar_roundtrip(void **state)
 	buf_release(&lng);
 }
 
+/*
+ * What `SOURCE_DATE_EPOCH=0 mkimage -A arm64 -O linux -T script -C none
+ * -n "hangar boot script" -d s.txt s.uimg` (u-boot-tools 2023.01) made of
+ * "echo hi\nboot\n".
+ */
+static void test_uboot_script(void **state)
+{
+	static const unsigned char want[] = {
+		0x27, 0x05, 0x19, 0x56, 0x37, 0x87, 0x83, 0x89, 0, 0, 0, 0,
+		0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 0, 0x62, 0xb4, 0xfc, 0x21,
+		0x05, 0x16, 0x06, 0x00,
+		'h', 'a', 'n', 'g', 'a', 'r', ' ', 'b', 'o', 'o', 't', ' ',
+		's', 'c', 'r', 'i', 'p', 't', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0,
+		0, 0, 0, 0x0d, 0, 0, 0, 0,
+		'e', 'c', 'h', 'o', ' ', 'h', 'i', '\n', 'b', 'o', 'o', 't', '\n',
+	};
+	size_t len;
+	unsigned char *img = bootcfg_uboot_script("echo hi\nboot\n", "arm64", &len);
+
+	(void)state;
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(img, want, sizeof(want));
+	free(img);
+	assert_true(bootcfg_is_uboot_script("ruby/boot.scr.uimg"));
+	assert_true(bootcfg_is_uboot_script("boot.scr"));
+	assert_false(bootcfg_is_uboot_script("ruby/boot.ipxe"));
+	assert_false(bootcfg_is_uboot_script(".scr.txt"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_write_paths),
+		cmocka_unit_test(test_uboot_script),
 		cmocka_unit_test(test_tar_roundtrip),
 	};
 
