@@ -34,6 +34,7 @@ static const struct {
 	{ "lab", "tftp", 0 },
 	{ "host", "pxe-install", 0 },
 	{ "host", "pxe-local", 0 },
+	{ "host", "netboot", 0 },
 	{ "tree", "url", 1 },
 };
 

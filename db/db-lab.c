@@ -122,6 +122,9 @@ static char *lab_power_config(const struct lab_host *h)
 	SET_STR("pxe_file", h->pxe_file);
 	SET_STR("pxe_install", h->pxe_install);
 	SET_STR("pxe_local", h->pxe_local);
+	SET_STR("netboot_dir", h->netboot_dir);
+	SET_STR("netboot_file", h->netboot_file);
+	SET_STR("netboot", h->netboot);
 	json_object_set_new(o, "install_timeout", json_integer(h->install_timeout));
 	json_object_set_new(o, "cycle_time", json_integer(h->power_cycle_time));
 #undef SET_STR

@@ -78,7 +78,7 @@ const char *wjob_runvar(const struct wjob *j, const char *name)
 int db_worker_step_is_test(enum step_kind kind)
 {
 	return kind == STEP_BUILD || kind == STEP_INSTALL_BUILD ||
-	       kind == STEP_RUN || kind == STEP_BOOT;
+	       kind == STEP_RUN || kind == STEP_BOOT || kind == STEP_EXPECT;
 }
 
 static int step_kind_parse(const char *s)

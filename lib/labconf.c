@@ -94,6 +94,12 @@ static const struct conf_key host_keys[] = {
 	  "template of the entry that boots it from its disk (default: pxelinux localboot)" },
 	{ "install-timeout", CONF_INT, 0, 10, 86400, NULL, "1800", "1800",
 	  "seconds for its installer to report back" },
+	{ "netboot-dir", CONF_STRING, 0, 0, 0, NULL, "%name%", "%name%",
+	  "where a boot step places the boot files, under [lab] tftp" },
+	{ "netboot-file", CONF_STRING, 0, 0, 0, NULL, NULL, "%name%/boot.scr.uimg",
+	  "the boot entry a boot step writes under [lab] tftp (.uimg, .scr: as a U-Boot script image)" },
+	{ "netboot", CONF_STRING, 0, 0, 0, NULL, NULL, "boot/uboot.txt",
+	  "template of that entry (%kernel% %initrd% %dtb% %dir% %name% ...)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -258,6 +264,8 @@ static const char *const step_kinds[] = {
 	[STEP_RUN] = "run",
 	[STEP_LOGS_CAPTURE] = "logs-capture",
 	[STEP_BOOT] = "boot",
+	[STEP_CONSOLE_SEND] = "console-send",
+	[STEP_EXPECT] = "expect",
 };
 
 const char *step_kind_str(enum step_kind kind)
@@ -269,7 +277,8 @@ const char *step_kind_str(enum step_kind kind)
 static int step_takes_command(enum step_kind kind, int *required)
 {
 	*required = kind == STEP_BUILD || kind == STEP_INSTALL_BUILD ||
-		    kind == STEP_RUN || kind == STEP_BOOT;
+		    kind == STEP_RUN || kind == STEP_BOOT ||
+		    kind == STEP_CONSOLE_SEND || kind == STEP_EXPECT;
 	return *required || kind == STEP_LOGS_CAPTURE;
 }
 
@@ -293,6 +302,35 @@ static int lab_cases_valid(const char *s)
 	       !strstr(s, "..") && lab_word_valid(s + 6);
 }
 
+/*
+ * expect PATTERN [timeout=S]: the time limit may also follow the pattern,
+ * as people write it; the pattern must compile.
+ */
+static int lab_expect_split(struct lab_step *step, char *whybuf, size_t whylen)
+{
+	char *t = strstr(step->command, " timeout=");
+	regex_t re;
+	int rc;
+
+	if (t && !strchr(t + 1, ' ')) {
+		if (strnum_duration(t + 9, 1, 7 * 86400, &step->timeout) < 0) {
+			snprintf(whybuf, whylen, "bad timeout '%s' (seconds, or with "
+				 "s, m, h, d; at most 7d)", t + 9);
+			return -1;
+		}
+		*t = '\0';
+	}
+	if ((rc = regcomp(&re, step->command, REG_EXTENDED | REG_NOSUB))) {
+		char msg[128];
+
+		regerror(rc, &re, msg, sizeof(msg));
+		snprintf(whybuf, whylen, "expect '%.60s': %s", step->command, msg);
+		return -1;
+	}
+	regfree(&re);
+	return 0;
+}
+
 int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
 		   size_t whylen)
 {
@@ -306,7 +344,7 @@ int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
 			kind = (int)i;
 	if (kind < 0) {
 		snprintf(whybuf, whylen,
-			 "unknown step '%.*s' (expected host-power-cycle, host-install, reboot, build, install-build, run, logs-capture or boot)",
+			 "unknown step '%.*s' (expected host-power-cycle, host-install, reboot, build, install-build, run, logs-capture, boot, console-send or expect)",
 			 (int)n, p);
 		return -1;
 	}
@@ -330,9 +368,13 @@ int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
 			free(word);
 		} else if (!strncmp(p, "cases=", 6)) {
 			word = xstrndup(p + 6, n - 6);
-			if (!lab_cases_valid(word) || kind != STEP_RUN) {
-				snprintf(whybuf, whylen, kind != STEP_RUN
-					 ? "cases= goes with run steps only"
+			int boot = kind == STEP_BOOT;
+
+			if (!lab_cases_valid(word) || (kind != STEP_RUN && !boot) ||
+			    (boot && !strncmp(word, "junit:", 6))) {
+				snprintf(whybuf, whylen, kind != STEP_RUN && !boot
+					 ? "cases= goes with run and boot steps only"
+					 : boot ? "bad cases '%s' (tap, xtf or hangar: a console has no files)"
 					 : "bad cases '%s' (tap, xtf, hangar or junit:PATH)",
 					 word);
 				free(word);
@@ -378,6 +420,10 @@ int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
 		buf_rtrim(&b);
 		step->command = buf_detach(&b);
 	}
+	if (kind == STEP_EXPECT && lab_expect_split(step, whybuf, whylen) < 0) {
+		lab_step_release(step);
+		return -1;
+	}
 	if (kind == STEP_BOOT) {
 		struct lab_boot boot;
 
@@ -393,7 +439,8 @@ int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
 /* The option KEY= at p, if p starts one: its length, else 0. */
 static size_t boot_key(const char *p)
 {
-	static const char *const keys[] = { "expect=", "fail=", "started=" };
+	static const char *const keys[] = { "expect=", "fail=", "started=",
+					    "kernel=", "initrd=", "dtb=" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (!strncmp(p, keys[i], strlen(keys[i])))
@@ -416,7 +463,7 @@ int lab_boot_parse(const char *opts, struct lab_boot *b, char *why,
 
 		if (!k) {
 			snprintf(why, whylen, "boot: '%.40s': expected expect=, "
-				 "fail= or started=", p);
+				 "fail=, started=, kernel=, initrd= or dtb=", p);
 			goto fail;
 		}
 		v = p + k;
@@ -429,6 +476,21 @@ int lab_boot_parse(const char *opts, struct lab_boot *b, char *why,
 		while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
 			n--;
 		value = xstrndup(v, n);
+		if (strchr("kid", p[0])) {
+			char **file = p[0] == 'k' ? &b->kernel
+				      : p[0] == 'i' ? &b->initrd : &b->dtb;
+
+			if (!*value || strchr(value, ' ')) {
+				snprintf(why, whylen, "boot: %.*s'%.60s': expected "
+					 "one file name", (int)k, p, value);
+				free(value);
+				goto fail;
+			}
+			free(*file);
+			*file = value;
+			p = end + strspn(end, " \t");
+			continue;
+		}
 		if (!*value || (rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB))) {
 			char msg[128] = "empty";
 
@@ -466,6 +528,9 @@ void lab_boot_release(struct lab_boot *b)
 	free(b->expect);
 	free(b->started);
 	vec_clear(&b->fail);
+	free(b->kernel);
+	free(b->initrd);
+	free(b->dtb);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -778,6 +843,9 @@ static void labconf_add_host(struct labconf_ctx *c, struct lab *lab,
 	h->pxe_install = labconf_template(c, s, "pxe-install");
 	h->pxe_local = labconf_template(c, s, "pxe-local");
 	h->install_timeout = (int)conf_get_long(s, "install-timeout", 1800);
+	h->netboot_dir = labconf_dup(s, "netboot-dir");
+	h->netboot_file = labconf_dup(s, "netboot-file");
+	h->netboot = labconf_template(c, s, "netboot");
 	h->share_max_tasks = (int)conf_get_long(s, "share-max-tasks", 3);
 	h->share_max_wear = (int)conf_get_long(s, "share-max-wear", 10);
 	labconf_check_flags(c, s, &h->flags);
@@ -1198,6 +1266,9 @@ void labconf_release(struct lab *lab)
 		free(h->pxe_file);
 		free(h->pxe_install);
 		free(h->pxe_local);
+		free(h->netboot_dir);
+		free(h->netboot_file);
+		free(h->netboot);
 	}
 	free(lab->hosts);
 	for (size_t i = 0; i < lab->ntrees; i++) {

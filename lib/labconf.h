@@ -24,8 +24,10 @@ enum step_kind {
 	STEP_RUN,
 	STEP_LOGS_CAPTURE,
 	STEP_BOOT,
+	STEP_CONSOLE_SEND,
+	STEP_EXPECT,
 };
-#define STEP_KIND_LAST STEP_BOOT
+#define STEP_KIND_LAST STEP_EXPECT
 
 const char *step_kind_str(enum step_kind kind);
 
@@ -35,10 +37,14 @@ const char *step_kind_str(enum step_kind kind);
  * extended regular expression matched against each console line after
  * power-on; a value runs to the next " KEY=" of these, so patterns keep
  * their spaces without quotes: "expect=login: fail=Kernel panic".
+ * kernel=, initrd= and dtb= name the boot files (a glob matched against
+ * the names of the artifacts of the jobs it needs, or an absolute path on
+ * the controller) placed in the host's TFTP directory before power-on.
  */
 struct lab_boot {
 	char *expect, *started;  /* started may be NULL */
 	struct vec fail;
+	char *kernel, *initrd, *dtb;  /* NULL: none */
 };
 
 /* Parses and checks (regcomp) the options; -1 with a reason in why. */
@@ -51,8 +57,9 @@ struct lab_step {
 	char *name;       /* the testid: "build", "smoke", "reboot.2" */
 	char *command;    /* NULL for steps that take none */
 	long timeout;     /* seconds; 0: the kind's default */
-	char *cases;      /* run: how its output gives test cases ("tap",
-			   * "xtf", "hangar", "junit:PATH"), or NULL */
+	char *cases;      /* run, boot: how its output (a boot's console)
+			   * gives test cases ("tap", "xtf", "hangar",
+			   * "junit:PATH": run only), or NULL */
 };
 
 /*
@@ -88,6 +95,9 @@ struct lab_host {
 	char *pxe_file;       /* boot entry path template under [lab] tftp */
 	char *pxe_install;    /* template contents, or NULL */
 	char *pxe_local;      /* template contents, or NULL: pxelinux localboot */
+	char *netboot_dir;    /* boot files' directory under [lab] tftp */
+	char *netboot_file;   /* boot step's entry path under [lab] tftp */
+	char *netboot;        /* its template contents, or NULL: none */
 	int install_timeout;
 };
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,6 +68,7 @@ struct job_state {
 	struct job_run *r;
 	struct ssh_conn **conns;
 	struct console_capture **consoles;
+	off_t *console_at;      /* per host: where expect reads on */
 	struct jobrec *rec;
 };
 
@@ -932,8 +934,10 @@ static enum outcome step_host_install(struct step_ctx *s)
 		if (secret_random_hex(token, 16) < 0)
 			return step_broken(s, -1, "no random token: %s", strerror(errno));
 		url = xasprintf("%s/api/v1/install/%s", conf->url, token);
-		v = (struct bootcfg_vars){ h->name, h->arch, h->address, url, token,
-					   s->r->job->flight, s->r->job->job };
+		v = (struct bootcfg_vars){ .name = h->name, .arch = h->arch,
+					   .address = h->address, .report_url = url,
+					   .token = token, .flight = s->r->job->flight,
+					   .job = s->r->job->job };
 		do
 			rc = db_worker_install_begin(s->r->db, s->r->job, h->name,
 						     token, &err);
@@ -1005,6 +1009,86 @@ static char *console_log_path(const struct step_ctx *s,
 			 s->r->job->flight, s->r->job->job, h->name);
 }
 
+/*
+ * Reads host i's console as the job's capture writes it, line by line,
+ * from an offset in the capture: the text of each line (its timestamp
+ * cut off), without the capture's own "[hangar]" notes.
+ */
+struct console_follow {
+	char *path;
+	off_t offset;          /* read up to here */
+	struct buf pending;    /* read, not yet a whole line */
+	int lines;             /* lines seen */
+	char last[512];        /* the last of them */
+};
+
+static void console_follow_init(struct console_follow *f,
+				const struct step_ctx *s, int i, int from_end)
+{
+	struct stat st;
+
+	memset(f, 0, sizeof(*f));
+	f->path = console_log_path(s, &s->r->job->hosts[i]);
+	buf_init(&f->pending, 0);
+	if (from_end && stat(f->path, &st) == 0)
+		f->offset = st.st_size;
+	else if (!from_end)
+		f->offset = s->js->console_at[i];
+}
+
+/* Where the lines handed out so far end. */
+static off_t console_follow_at(const struct console_follow *f)
+{
+	return f->offset - (off_t)f->pending.len;
+}
+
+static void console_follow_release(struct console_follow *f)
+{
+	buf_release(&f->pending);
+	free(f->path);
+}
+
+/* The next line (caller frees), or NULL when there is none yet. */
+static char *console_follow_line(struct console_follow *f)
+{
+	for (;;) {
+		char *nl = f->pending.len ? memchr(f->pending.buf, '\n',
+						   f->pending.len) : NULL;
+		char chunk[8192], *line;
+		const char *text;
+		size_t len;
+		ssize_t got = 0;
+		int fd;
+
+		if (!nl) {
+			fd = open(f->path, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				got = pread(fd, chunk, sizeof(chunk), f->offset);
+				close(fd);
+			}
+			if (got <= 0)
+				return NULL;
+			f->offset += got;
+			buf_add(&f->pending, chunk, (size_t)got);
+			continue;
+		}
+		len = (size_t)(nl - f->pending.buf);
+		line = xstrndup(f->pending.buf, len);
+		memmove(f->pending.buf, nl + 1, f->pending.len - len - 1);
+		f->pending.len -= len + 1;
+		text = strchr(line, ' ');
+		text = text ? text + 1 : line;
+		if (!strncmp(text, "[hangar]", 8)) {
+			free(line);
+			continue;   /* the capture's own notes */
+		}
+		memmove(line, text, strlen(text) + 1);
+		f->lines++;
+		snprintf(f->last, sizeof(f->last), "%s", line);
+		return line;
+	}
+}
+
 struct boot_watch {
 	regex_t expect, started;
 	regex_t *fail;
@@ -1038,14 +1122,260 @@ static void boot_watch_release(struct boot_watch *w)
 }
 
 /*
- * boot: power host i on (a power cycle) and follow its console, as the
+ * The artifact of the jobs this one needs whose path (or its last part)
+ * matches glob, or glob itself when it is an absolute path on the
+ * controller: a new string, or NULL with the reason in why.
+ */
+static char *boot_file_source(struct step_ctx *s, const char *glob,
+			      char *why, size_t whylen)
+{
+	struct wjob *j = s->r->job;
+	char *found = NULL;
+
+	if (glob[0] == '/') {
+		if (!fs_exists(glob))
+			textf(why, whylen, "boot file %s: %s", glob, strerror(errno));
+		return fs_exists(glob) ? xstrdup(glob) : NULL;
+	}
+	for (size_t d = 0; d < j->ndeps && !found; d++) {
+		struct wartifact *a = NULL;
+		struct err err = ERR_INIT;
+		size_t n = 0;
+		int rc;
+
+		do
+			rc = db_worker_artifacts(s->r->db, j->deps[d].flight,
+						 j->deps[d].job, &a, &n, &err);
+		while (rc < 0 && jobrec_retry(s->js->rec));
+		if (rc < 0) {
+			textf(why, whylen, "%s", err.msg);
+			return NULL;
+		}
+		for (size_t k = 0; k < n && !found; k++) {
+			const char *base = strrchr(a[k].path, '/');
+
+			if (!fnmatch(glob, a[k].path, 0) ||
+			    (base && !fnmatch(glob, base + 1, 0)))
+				found = artifact_path(s->r->conf->state, a[k].sha256);
+		}
+		db_worker_artifacts_free(a, n);
+	}
+	if (!found)
+		textf(why, whylen, "no artifact of the jobs it needs matches %s",
+		      glob);
+	return found;
+}
+
+/*
+ * The files a boot places for host i under [lab] tftp: the boot files
+ * in its netboot-dir, then its netboot entry. Removed after the boot.
+ */
+struct boot_files {
+	struct vec placed;     /* paths, to remove */
+};
+
+static void boot_files_remove(struct step_ctx *s, struct boot_files *bf)
+{
+	for (size_t k = 0; k < bf->placed.n; k++)
+		if (unlink(bf->placed.v[k]) < 0 && errno != ENOENT)
+			steplog_say(&s->log, "could not remove %s: %s",
+				    bf->placed.v[k], strerror(errno));
+	vec_clear(&bf->placed);
+}
+
+static enum outcome boot_files_place(struct step_ctx *s, int i,
+				     const struct lab_boot *boot,
+				     struct boot_files *bf)
+{
+	struct wjob_host *h = &s->r->job->hosts[i];
+	const char *tftp = s->r->conf->tftp;
+	const char *tmpl = host_setting(h, "netboot");
+	const char *entry = host_setting(h, "netboot_file");
+	const char *dirt = host_setting(h, "netboot_dir");
+	const char *globs[3] = { boot->kernel, boot->initrd, boot->dtb };
+	const char *names[3] = { NULL, NULL, NULL };
+	struct bootcfg_vars v = { .name = h->name, .arch = h->arch,
+				  .address = h->address,
+				  .flight = s->r->job->flight,
+				  .job = s->r->job->job };
+	enum outcome o = OUT_PASS;
+	char *dir, *rel = NULL, *text = NULL, why[512];
+	struct err err = ERR_INIT;
+	struct vec expanded = VEC_INIT;   /* owns what names[] points into */
+
+	vec_init(&bf->placed);
+	if (!boot->kernel && !boot->initrd && !boot->dtb)
+		return OUT_PASS;   /* it boots what the lab gives it */
+	if (!tftp)
+		return step_broken(s, -1, "boot files need [lab] tftp");
+	if (!tmpl || !entry)
+		return step_broken(s, -1, "%s has no netboot template and "
+				   "netboot-file to boot files by", h->name);
+	dir = bootcfg_expand(dirt ? dirt : "%name%", &v);
+	v.dir = dir;
+	for (int k = 0; k < 3 && o == OUT_PASS; k++) {
+		char *src, *dst, *dst_rel, *glob;
+
+		if (!globs[k])
+			continue;
+		/* "boot-%arch%.img": one recipe for every arch */
+		glob = bootcfg_expand(globs[k], &v);
+		src = boot_file_source(s, glob, why, sizeof(why));
+		if (!src) {
+			o = step_broken(s, -1, "%s", why);
+			free(glob);
+			break;
+		}
+		vec_push_take(&expanded, glob);
+		names[k] = strrchr(glob, '/') ? strrchr(glob, '/') + 1 : glob;
+		/* a glob names the file by the artifact it matched */
+		if (strpbrk(names[k], "*?["))
+			names[k] = k == 0 ? "kernel" : k == 1 ? "initrd" : "dtb";
+		dst_rel = xasprintf("%s/%s", dir, names[k]);
+		dst = xasprintf("%s/%s", tftp, dst_rel);
+		if (bootcfg_write_data(tftp, dst_rel, "", 0, &err) < 0 ||
+		    fs_copy_file(src, dst, 0644, &err) < 0) {
+			o = step_broken(s, -1, "%s: boot file %s: %s", h->name,
+					dst, err.msg);
+		} else {
+			vec_push(&bf->placed, dst);
+			steplog_say(&s->log, "%s: %s placed as %s", h->name,
+				    glob, dst);
+		}
+		free(dst);
+		free(dst_rel);
+		free(src);
+	}
+	v.kernel = names[0];
+	v.initrd = names[1];
+	v.dtb = names[2];
+	if (o == OUT_PASS) {
+		int rc;
+
+		rel = bootcfg_expand(entry, &v);
+		text = bootcfg_expand(tmpl, &v);
+		if (bootcfg_is_uboot_script(rel)) {
+			size_t len;
+			unsigned char *img = bootcfg_uboot_script(text, h->arch, &len);
+
+			rc = bootcfg_write_data(tftp, rel, img, len, &err);
+			free(img);
+		} else {
+			rc = bootcfg_write(tftp, rel, text, &err);
+		}
+		if (rc < 0) {
+			o = step_broken(s, -1, "%s: boot entry %s: %s", h->name, rel,
+					err.msg);
+		} else {
+			char *path = xasprintf("%s/%s", tftp, rel);
+
+			vec_push_take(&bf->placed, path);
+			steplog_say(&s->log, "%s: boot entry %s/%s:\n%s", h->name,
+				    tftp, rel, text);
+		}
+	}
+	free(rel);
+	free(text);
+	free(dir);
+	vec_clear(&expanded);
+	if (o != OUT_PASS)
+		boot_files_remove(s, bf);
+	return o;
+}
+
+/* Records the test cases a boot's console gave (cases=). */
+static enum outcome boot_cases(struct step_ctx *s, enum outcome o)
+{
+	struct case_result *cases = NULL;
+	size_t n = 0, counts[3] = { 0, 0, 0 };
+	char why[256] = "";
+	int complete;
+
+	complete = case_reader_finish(s->cases, &cases, &n, why,
+				      sizeof(why)) == 0;
+	for (size_t k = 0; k < n; k++)
+		counts[!strcmp(cases[k].status, "pass") ? 0
+		       : !strcmp(cases[k].status, "fail") ? 1 : 2]++;
+	steplog_say(&s->log, "%zu test case(s) (%s): %zu pass, %zu fail, %zu skip",
+		    n, s->step->cases, counts[0], counts[1], counts[2]);
+	jobrec_cases(s->js->rec, s->step->name, s->stepno, cases, n);
+	if (o == OUT_PASS && !complete)
+		o = step_fail(s, "test cases incomplete: %s", why);
+	case_results_free(cases, n);
+	return o;
+}
+
+/*
+ * Follows host i's console until a line matches expect (pass), a fail
+ * pattern, or the deadline. started says whether the thing under test
+ * has started (it does at a line matching w->started, or at any line
+ * without one); before, trouble is the lab's (broken), after, the code's
+ * (fail). what names the wait in details.
+ */
+static enum outcome console_watch(struct step_ctx *s, int i,
+				  struct console_follow *f,
+				  const struct boot_watch *w, int *started,
+				  const char *what)
+{
+	const char *name = s->r->job->hosts[i].name;
+
+	for (;;) {
+		char *line;
+
+		if (cancelled(s))
+			return OUT_CANCELLED;
+		while ((line = console_follow_line(f))) {
+			if (s->cases) {
+				case_reader_feed(s->cases, line, strlen(line));
+				case_reader_feed(s->cases, "\n", 1);
+			}
+			if (!w->has_started ||
+			    !regexec(&w->started, line, 0, NULL, 0))
+				*started = 1;
+			if (!regexec(&w->expect, line, 0, NULL, 0)) {
+				steplog_say(&s->log, "%s: expected: %s", name, line);
+				free(line);
+				return OUT_PASS;
+			}
+			for (size_t k = 0; k < w->nfail; k++) {
+				enum outcome o;
+
+				if (regexec(&w->fail[k], line, 0, NULL, 0))
+					continue;
+				o = *started ? step_fail(s, "%s: %s", name, line)
+					     : step_broken(s, i, "%s: %s (before it "
+							   "started)", name, line);
+				free(line);
+				return o;
+			}
+			free(line);
+		}
+		if (proc_now_ms() >= s->deadline_ms) {
+			if (!f->lines)
+				return step_broken(s, i, "%s: no byte from its console "
+						   "%s", name, what);
+			if (!*started)
+				return step_broken(s, i, "%s: never started (no line "
+						   "matched started=); last: %s",
+						   name, f->last);
+			return step_fail(s, "%s: timed out waiting for %s; last: %s",
+					 name, what, f->last);
+		}
+		usleep(50 * 1000);
+	}
+}
+
+/*
+ * boot: place the boot files and the host's netboot entry in the TFTP
+ * tree, power host i on (a power cycle) and follow its console, as the
  * job's capture writes it, from power-on until a line matches expect=
  * (pass), a fail= pattern (the line is the detail), or the time limit.
  * Whose fault: before the thing under test started (a line matching
  * started=; without it, any line from the console), a failure is the
  * lab's: no byte from the firmware, a boot that never got its files,
  * are broken, the host with them. After it started, a fail= match or
- * running out of time is fail.
+ * running out of time is fail. With cases=, the console's test cases
+ * become steps of their own, as a run step's do.
  */
 static enum outcome step_boot(struct step_ctx *s)
 {
@@ -1053,114 +1383,133 @@ static enum outcome step_boot(struct step_ctx *s)
 	struct lab_boot boot;
 	struct boot_watch w;
 	char why[256];
+	enum case_format cf = CASES_HANGAR;
 	enum outcome o = OUT_PASS;
 
 	if (lab_boot_parse(s->step->command, &boot, why, sizeof(why)) < 0)
 		return step_broken(s, -1, "%s", why);
+	if (s->step->cases && case_format_parse(s->step->cases, &cf) < 0) {
+		lab_boot_release(&boot);
+		return step_broken(s, -1, "unknown cases format '%s'",
+				   s->step->cases);
+	}
 	if (boot_watch_init(&w, &boot) < 0) {
 		lab_boot_release(&boot);
 		return step_broken(s, -1, "boot: bad expect= pattern");
 	}
+	if (s->step->cases)
+		s->cases = case_reader_new(cf);
 	for (size_t n = 0; n < j->nhosts && o == OUT_PASS; n++) {
-		int i = (int)n;
+		int i = (int)n, started = 0;
 		struct wjob_host *h = &j->hosts[i];
-		char *path = console_log_path(s, h), last[512] = "";
-		struct buf pending = BUF_INIT;
-		off_t offset = 0;
-		struct stat st;
-		int lines = 0, started = 0, fd, done = 0;
+		struct console_follow f;
+		struct boot_files bf;
+		char *what;
 
 		if (!h->console || !strcmp(h->console, "none")) {
-			free(path);
 			o = step_broken(s, -1, "%s has no console to boot by "
 					"(console = none)", h->name);
 			break;
 		}
+		o = boot_files_place(s, i, &boot, &bf);
+		if (o != OUT_PASS)
+			break;
 		/* what the console says from now on */
-		if (stat(path, &st) == 0)
-			offset = st.st_size;
+		console_follow_init(&f, s, i, 1);
 		host_disconnect(s, i);
 		o = host_power(s, i, POWER_CYCLE);
-		if (o != OUT_PASS) {
-			free(path);
-			break;
+		if (o == OUT_PASS) {
+			steplog_say(&s->log, "%s: following its console for %s",
+				    h->name, boot.expect);
+			what = xasprintf("%s after power-on", boot.expect);
+			o = console_watch(s, i, &f, &w, &started, what);
+			free(what);
+			s->js->console_at[i] = console_follow_at(&f);
 		}
-		steplog_say(&s->log, "%s: following its console for %s", h->name,
-			    boot.expect);
-		while (!done) {
-			char chunk[8192];
-			ssize_t got = 0;
-
-			if (cancelled(s)) {
-				o = OUT_CANCELLED;
-				break;
-			}
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd >= 0) {
-				got = pread(fd, chunk, sizeof(chunk), offset);
-				close(fd);
-			}
-			if (got > 0) {
-				offset += got;
-				buf_add(&pending, chunk, (size_t)got);
-			}
-			/* whole lines: "TIMESTAMP text" */
-			for (char *nl; !done && pending.len &&
-				       (nl = memchr(pending.buf, '\n', pending.len));) {
-				size_t len = (size_t)(nl - pending.buf);
-				char *line = xstrndup(pending.buf, len);
-				const char *text = strchr(line, ' ');
-
-				text = text ? text + 1 : line;
-				memmove(pending.buf, nl + 1, pending.len - len - 1);
-				pending.len -= len + 1;
-				if (!strncmp(text, "[hangar]", 8)) {
-					free(line);
-					continue;   /* the capture's own notes */
-				}
-				lines++;
-				snprintf(last, sizeof(last), "%s", text);
-				if (!w.has_started ||
-				    !regexec(&w.started, text, 0, NULL, 0))
-					started = 1;
-				if (!regexec(&w.expect, text, 0, NULL, 0)) {
-					steplog_say(&s->log, "%s: expected: %s", h->name,
-						    text);
-					done = 1;
-				}
-				for (size_t k = 0; !done && k < w.nfail; k++) {
-					if (regexec(&w.fail[k], text, 0, NULL, 0))
-						continue;
-					o = started ? step_fail(s, "%s: %s", h->name, text)
-						    : step_broken(s, i, "%s: %s (before "
-								  "it started)", h->name, text);
-					done = 1;
-				}
-				free(line);
-			}
-			if (done || o != OUT_PASS)
-				break;
-			if (proc_now_ms() >= s->deadline_ms) {
-				if (!lines)
-					o = step_broken(s, i, "%s: no byte from its console "
-							"after power-on", h->name);
-				else if (!started)
-					o = step_broken(s, i, "%s: never started (no line "
-							"matched started=%s); last: %s",
-							h->name, boot.started, last);
-				else
-					o = step_fail(s, "%s: timed out waiting for %s; "
-						      "last: %s", h->name, boot.expect,
-						      last);
-				break;
-			}
-			usleep(100 * 1000);
-		}
-		buf_release(&pending);
-		free(path);
+		boot_files_remove(s, &bf);
+		console_follow_release(&f);
+	}
+	if (s->cases) {
+		if (o == OUT_PASS || o == OUT_FAIL)
+			o = boot_cases(s, o);
+		case_reader_free(s->cases);
+		s->cases = NULL;
 	}
 	boot_watch_release(&w);
 	lab_boot_release(&boot);
+	return o;
+}
+
+/*
+ * console-send TEXT: types TEXT and a carriage return on each host's
+ * console (a bootloader's or a shell's prompt). "\n", "\r", "\t" and
+ * "\\" in TEXT are those characters; a TEXT ending in "\c" gets no
+ * carriage return. A console that takes no input is the lab's trouble.
+ */
+static enum outcome step_console_send(struct step_ctx *s)
+{
+	struct buf text = BUF_INIT;
+	int eol = 1;
+	enum outcome o = OUT_PASS;
+
+	for (const char *p = s->step->command; *p; p++) {
+		if (*p != '\\' || !p[1]) {
+			buf_addch(&text, *p);
+			continue;
+		}
+		switch (*++p) {
+		case 'n': buf_addch(&text, '\n'); break;
+		case 'r': buf_addch(&text, '\r'); break;
+		case 't': buf_addch(&text, '\t'); break;
+		case 'c': eol = !!p[1]; break;
+		default: buf_addch(&text, *p); break;
+		}
+	}
+	if (eol)
+		buf_addch(&text, '\r');
+	for (size_t n = 0; n < s->r->job->nhosts && o == OUT_PASS; n++) {
+		struct err err = ERR_INIT;
+		const char *name = s->r->job->hosts[n].name;
+
+		if (!s->js->consoles[n] ||
+		    console_capture_send(s->js->consoles[n], text.buf, text.len,
+					 &err) < 0)
+			o = step_broken(s, (int)n, "%s: console: %s", name,
+					s->js->consoles[n] ? err.msg
+					: "no console (console = none)");
+		else
+			steplog_say(&s->log, "%s: sent %zu byte(s): %s", name,
+				    text.len, s->step->command);
+	}
+	buf_release(&text);
+	return o;
+}
+
+/*
+ * expect PATTERN: waits for a console line matching PATTERN, from where
+ * the last boot or expect step of the job left each host's console. The
+ * thing under test is running by then: running out of time is fail.
+ */
+static enum outcome step_expect(struct step_ctx *s)
+{
+	struct boot_watch w;
+	enum outcome o = OUT_PASS;
+
+	memset(&w, 0, sizeof(w));
+	if (regcomp(&w.expect, s->step->command, REG_EXTENDED | REG_NOSUB))
+		return step_broken(s, -1, "expect: bad pattern");
+	for (size_t n = 0; n < s->r->job->nhosts && o == OUT_PASS; n++) {
+		int i = (int)n, started = 1;
+		struct console_follow f;
+
+		console_follow_init(&f, s, i, 0);
+		steplog_say(&s->log, "%s: following its console for %s",
+			    s->r->job->hosts[i].name, s->step->command);
+		o = console_watch(s, i, &f, &w, &started, s->step->command);
+		s->js->console_at[i] = console_follow_at(&f);
+		console_follow_release(&f);
+	}
+	regfree(&w.expect);
 	return o;
 }
 
@@ -1191,6 +1540,10 @@ static long step_default_timeout(const struct wjob *j,
 		return LOGS_TIMEOUT;
 	case STEP_BOOT:
 		return boot;
+	case STEP_CONSOLE_SEND:
+		return 60;
+	case STEP_EXPECT:
+		return RUN_TIMEOUT;
 	}
 	return RUN_TIMEOUT;
 }
@@ -1232,6 +1585,8 @@ static enum outcome run_step(struct job_state *js, const struct wjob_step *st,
 	case STEP_RUN: o = step_run(&s); break;
 	case STEP_LOGS_CAPTURE: o = step_logs_capture(&s); break;
 	case STEP_BOOT: o = step_boot(&s); break;
+	case STEP_CONSOLE_SEND: o = step_console_send(&s); break;
+	case STEP_EXPECT: o = step_expect(&s); break;
 	default: o = step_broken(&s, -1, "unknown step kind"); break;
 	}
 	if (o == OUT_CANCELLED && !s.detail[0])
@@ -1290,7 +1645,7 @@ static int deps_passed(const struct wjob *j, char *why, size_t len)
 int job_run(struct job_run *r, struct err *err)
 {
 	struct wjob *j = r->job;
-	struct job_state js = { r, NULL, NULL, NULL };
+	struct job_state js = { .r = r };
 	enum outcome result = OUT_PASS;
 	char detail[512] = "", first_detail[512] = "";
 	int bad_host = -1, requeue = 0, lab_retry = 0, rc;
@@ -1298,6 +1653,7 @@ int job_run(struct job_run *r, struct err *err)
 
 	js.conns = xcalloc(j->nhosts + 1, sizeof(*js.conns));
 	js.consoles = xcalloc(j->nhosts + 1, sizeof(*js.consoles));
+	js.console_at = xcalloc(j->nhosts + 1, sizeof(*js.console_at));
 	js.rec = jobrec_new(r->db, r->keep, j, r->conf->owner, r->conf->lease,
 			    r->cancel);
 
@@ -1359,6 +1715,7 @@ out:
 		ssh_close(js.conns[i]);
 	}
 	free(js.consoles);
+	free(js.console_at);
 	free(js.conns);
 	jobrec_free(js.rec);
 	return rc;

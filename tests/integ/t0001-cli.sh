@@ -66,7 +66,7 @@ test_expect_success 'help config lists every key, and the example documents each
 
 test_expect_success 'the example configuration is valid' '
 	"$HANGAR" lab check "$SRCDIR/etc/hangar.conf.example" >out &&
-	grep -q "ok (3 hosts, 2 trees, 1 branches, 4 jobs, 2 recipes)" out
+	grep -q "ok (3 hosts, 2 trees, 1 branches, 4 jobs, 3 recipes)" out
 '
 
 test_done

@@ -1267,7 +1267,7 @@ static void test_bad_recipes(void **state)
 			  "\tstep = reboot\n"
 			  "\tstep = frob x #<\n"
 			  "\tstep = reboot\n",
-		  .msg = "recipe 'r': step: unknown step 'frob' (expected host-power-cycle, host-install, reboot, build, install-build, run, logs-capture or boot)" },
+		  .msg = "recipe 'r': step: unknown step 'frob' (expected host-power-cycle, host-install, reboot, build, install-build, run, logs-capture, boot, console-send or expect)" },
 		{ .what = "run without a name",
 		  .text = "[recipe \"r\"]\n"
 			  "\tstep = reboot\n"

@@ -18,7 +18,7 @@
 
 #define KINDS \
 	" (expected host-power-cycle, host-install, reboot, build, " \
-	"install-build, run, logs-capture or boot)"
+	"install-build, run, logs-capture, boot, console-send or expect)"
 #define TIMEOUT_UNITS " (seconds, or with s, m, h, d; at most 7d)"
 
 static void test_kind_names(void **state)
@@ -35,6 +35,8 @@ static void test_kind_names(void **state)
 		{ STEP_RUN, "run" },
 		{ STEP_LOGS_CAPTURE, "logs-capture" },
 		{ STEP_BOOT, "boot" },
+		{ STEP_CONSOLE_SEND, "console-send" },
+		{ STEP_EXPECT, "expect" },
 	};
 
 	(void)state;
@@ -97,6 +99,14 @@ static void test_parse_valid(void **state)
 		{ "run xen-4.19_b+c(1)/x ./t", STEP_RUN, "xen-4.19_b+c(1)/x",
 		  "./t", 0 },
 		{ "run reboot ./r", STEP_RUN, "reboot", "./r", 0 },
+		/* console steps: the text verbatim, expect's timeout either side */
+		{ "console-send  setenv bootargs console=ttyS0  ", STEP_CONSOLE_SEND,
+		  "console-send", "setenv bootargs console=ttyS0", 0 },
+		{ "expect => ", STEP_EXPECT, "expect", "=>", 0 },
+		{ "expect login: timeout=2m", STEP_EXPECT, "expect", "login:", 120 },
+		{ "expect timeout=30 Hit any key", STEP_EXPECT, "expect",
+		  "Hit any key", 30 },
+		{ "expect a timeout=5 b", STEP_EXPECT, "expect", "a timeout=5 b", 0 },
 	};
 
 	(void)state;
@@ -184,7 +194,21 @@ static void test_boot_options(void **state)
 					sizeof(why)), 0);
 	assert_string_equal(b.expect, "a failed=b");
 	assert_null(b.started);
+	assert_null(b.kernel);
 	lab_boot_release(&b);
+	/* boot files: one word each */
+	assert_int_equal(lab_boot_parse("kernel=boot-*.img expect=done "
+					"dtb=/srv/virt.dtb initrd=x.cpio", &b, why,
+					sizeof(why)), 0);
+	assert_string_equal(b.kernel, "boot-*.img");
+	assert_string_equal(b.initrd, "x.cpio");
+	assert_string_equal(b.dtb, "/srv/virt.dtb");
+	assert_string_equal(b.expect, "done");
+	lab_boot_release(&b);
+	assert_null(b.kernel);
+	assert_int_equal(lab_boot_parse("kernel=a b expect=x", &b, why,
+					sizeof(why)), -1);
+	assert_string_equal(why, "boot: kernel='a b': expected one file name");
 }
 
 static void test_parse_invalid(void **state)
@@ -237,7 +261,13 @@ static void test_parse_invalid(void **state)
 		{ "boot", "boot needs a command" },
 		{ "boot fail=panic", "boot needs expect=PATTERN" },
 		{ "boot expect=", "boot: expect='': empty" },
-		{ "boot login:", "boot: 'login:': expected expect=, fail= or started=" },
+		{ "boot login:", "boot: 'login:': expected expect=, fail=, started=, kernel=, initrd= or dtb=" },
+		{ "boot cases=junit:r.xml expect=x",
+		  "bad cases 'junit:r.xml' (tap, xtf or hangar: a console has no files)" },
+		{ "console-send", "console-send needs a command" },
+		{ "expect", "expect needs a command" },
+		{ "expect (x", "expect '(x': Unmatched ( or \\(" },
+		{ "expect x timeout=0", "bad timeout '0'" TIMEOUT_UNITS },
 		{ "boot expect=ok fail=(unclosed",
 		  "boot: fail='(unclosed': Unmatched ( or \\(" },
 		/* cases= */
@@ -249,7 +279,7 @@ static void test_parse_invalid(void **state)
 		  "bad cases 'junit:../up.xml' (tap, xtf, hangar or junit:PATH)" },
 		{ "run cases=subunit smoke ./x",
 		  "bad cases 'subunit' (tap, xtf, hangar or junit:PATH)" },
-		{ "build cases=tap make", "cases= goes with run steps only" },
+		{ "build cases=tap make", "cases= goes with run and boot steps only" },
 		{ "run cases=tap smoke", "run needs a command" },
 	};
 
