@@ -16,10 +16,16 @@
 #       a commit after which tests/smoke.sh for ARCH fails now and then:
 #       on each machine, its 1st and 2nd runs fail, then every other one
 #       (a count in $HOME), pushed to staging
+#   demo-tree.sh commit DEST panic|hang|case ARCH
+#       a commit after which minivisor-boot (boot/, the kernel the QEMU
+#       hosts boot) panics at boot, hangs at boot, or fails one of its 20
+#       self-tests (arch-regs) on ARCH only, pushed to staging
 #   demo-tree.sh commit DEST fix ARCH
-#       a commit that undoes that breakage (or flakiness), pushed to staging
+#       a commit that undoes that breakage (or flakiness, or boot fault),
+#       pushed to staging
 #   demo-tree.sh series DEST KIND[:ARCH]...
-#       those commits (good, break:ARCH, fix:ARCH, flaky:ARCH) one on top of
+#       those commits (good, break:ARCH, fix:ARCH, flaky:ARCH, panic:ARCH,
+#       hang:ARCH, case:ARCH) one on top of
 #       the other, then one push of them all to staging; prints each id
 #   demo-tree.sh push-master DEST REV
 #       set master of DEST/minivisor.git to REV (a commit id or a ref)
@@ -51,7 +57,7 @@ die() {
 
 usage() {
 	[ $# -eq 0 ] || echo "$ME: $*" >&2
-	sed -n '2,32s/^# \{0,1\}//p' "$HERE/demo-tree.sh" >&2
+	sed -n '2,38s/^# \{0,1\}//p' "$HERE/demo-tree.sh" >&2
 	exit 2
 }
 
@@ -110,6 +116,25 @@ sync_work() {
 	git_q -C "$WORK" clean -q -fdx
 }
 
+# The boot faults: boot/faults.h has FAULT_PANIC, FAULT_HANG and
+# FAULT_CASE, each "" or an arch name.
+BOOT_FAULTS=$'panic PANIC\nhang HANG\ncase CASE'
+
+boot_fault_of() { # ARCH: the kind of boot fault ARCH has, if any
+	local kind macro
+	while read -r kind macro; do
+		grep -q "^#define FAULT_$macro \"$1\"" "$WORK/boot/faults.h" && echo "$kind" && return 0
+	done <<<"$BOOT_FAULTS"
+	return 1
+}
+
+set_boot_fault() { # KIND FROM TO
+	local macro
+	macro=$(awk -v k="$1" '$1 == k { print $2 }' <<<"$BOOT_FAULTS")
+	grep -q "^#define FAULT_$macro \"$2\"\$" "$WORK/boot/faults.h" || return 1
+	sed -i "s/^#define FAULT_$macro \"$2\"\$/#define FAULT_$macro \"$3\"/" "$WORK/boot/faults.h"
+}
+
 set_regs() { # ARCH FROM TO: in src/arch.c
 	local arch=$1 from=$2 to=$3 file=$WORK/src/arch.c
 	grep -Eq "^[[:space:]]*\{ \"$arch\",[[:space:]]+[0-9]+,[[:space:]]+$from \}" "$file" || return 1
@@ -142,10 +167,25 @@ make_commit() {
 		echo "the smoke test of $1 races the timer interrupt" >"$WORK/tests/flaky-$1"
 		msg="$1: take the timer interrupt during smoke"
 		;;
+	panic | hang | case)
+		[ $# -eq 1 ] || usage "commit: DEST $kind ARCH"
+		check_arch "$1"
+		set_boot_fault "$kind" "" "$1" ||
+			die "boot/faults.h already has a $kind fault: fix it first"
+		case $kind in
+		panic) msg="$1: map boot memory from the firmware's table" ;;
+		hang) msg="$1: wait for the boot CPU's timer at boot" ;;
+		case) msg="$1: reserve a register for the boot self-test" ;;
+		esac
+		;;
 	fix)
 		[ $# -eq 1 ] || usage "commit: DEST fix ARCH"
 		check_arch "$1"
-		if [ -e "$WORK/tests/flaky-$1" ]; then
+		local bf
+		if bf=$(boot_fault_of "$1"); then
+			set_boot_fault "$bf" "$1" ""
+			msg="$1: undo the boot $bf"
+		elif [ -e "$WORK/tests/flaky-$1" ]; then
 			rm -f "$WORK/tests/flaky-$1"
 			msg="$1: no timer interrupt during smoke"
 		else
@@ -155,7 +195,7 @@ make_commit() {
 		fi
 		;;
 	*)
-		usage "commit: unknown kind '$kind' (good, break, flaky or fix)"
+		usage "commit: unknown kind '$kind' (good, break, flaky, panic, hang, case or fix)"
 		;;
 	esac
 	commit_all "$WORK" "$msg"
@@ -169,7 +209,7 @@ open_work() {
 }
 
 cmd_commit() {
-	[ $# -ge 2 ] || usage "commit: DEST good [MSG] | DEST break|flaky|fix ARCH"
+	[ $# -ge 2 ] || usage "commit: DEST good [MSG] | DEST break|flaky|panic|hang|case|fix ARCH"
 	open_work "$1"
 	shift
 	make_commit "$@"
