@@ -38,7 +38,7 @@ UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 # The longest first, so that the others fill the lanes beside them.
 INTEG_LONG := tests/integ/t0400-up-demo.sh tests/integ/t0670-faults.sh \
-	tests/integ/t0720-gate-lab.sh
+	tests/integ/t0720-gate-lab.sh tests/integ/t0760-qemu-boot.sh
 INTEG_TESTS := $(INTEG_LONG) \
 	$(filter-out $(INTEG_LONG),$(sort $(wildcard tests/integ/t[0-9]*.sh)))
 # Tests mostly wait on daemons: two run at once (TEST_JOBS=1: one, its
@@ -48,7 +48,9 @@ TEST_JOBS ?= 2
 DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
 	libjansson-dev libpq-dev libssl-dev libcmocka-dev postgresql postgresql-client \
 	openssh-server openssh-client openipmi ipmitool pdudaemon socat curl python3 \
-	procps util-linux chromium clang libclang-rt-14-dev wrk nginx graphviz
+	procps util-linux chromium clang libclang-rt-14-dev wrk nginx graphviz \
+	qemu-system-x86 qemu-system-arm qemu-system-misc u-boot-qemu opensbi \
+	ipxe-qemu gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu
 
 .PHONY: all check check-run unit integ asan bench deps clean demo tidy cppcheck fuzz
 .DELETE_ON_ERROR:

@@ -6,6 +6,12 @@
 # through its own OpenIPMI ipmi_sim BMC (IPMI over LAN, ADDR:623/udp) whose
 # chassis_control script (lab-power) starts and kills that sshd; its serial
 # console is a live TCP stream on ADDR:7001 (socat, like a ser2net port).
+# A host with the flag qemu is a QEMU machine instead (TCG: x86_64 with
+# SeaBIOS and iPXE, arm64 with U-Boot, riscv64 with OpenSBI and U-Boot,
+# all Debian's), which its BMC starts and stops, which boots from the
+# network (QEMU's own TFTP server serving tftp/NAME, see hangar's netboot
+# keys in hosts.conf) and whose serial port is that console, both ways.
+# It stays off until a job powers it on, and powers itself off.
 # Nothing listens on anything but the hosts' loopback addresses.
 #
 # Usage:
@@ -17,7 +23,9 @@
 #   lab.sh ipmi DIR NAME ARGS...     any ipmitool command against NAME's BMC
 #   lab.sh ssh DIR NAME [CMD...]     ssh to NAME with the lab identity
 #   lab.sh console DIR NAME          print NAME's console stream (until ^C)
-#   lab.sh fault DIR NAME panic|none make NAME's next boots fail (or not)
+#   lab.sh fault DIR NAME panic|tftp|none  make NAME's next boots fail (or
+#                                    not): an sshd host panics; a QEMU host's
+#                                    TFTP server serves none of its files
 #
 # create writes, in DIR (mode 0755):
 #   id_ed25519{,.pub}  the lab identity (authorized on every host, as root)
@@ -45,6 +53,7 @@
 set -eu -o pipefail
 
 ME=lab.sh
+TAB=$'\t'
 HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd -P)
 
 IPMI_USER="admin"
@@ -62,7 +71,7 @@ die() {
 
 usage() {
 	[ $# -eq 0 ] || echo "$ME: $*" >&2
-	sed -n '12,20s/^#//p' "$HERE/lab.sh" >&2
+	sed -n '17,28s/^#//p' "$HERE/lab.sh" >&2
 	exit 2
 }
 
@@ -232,6 +241,12 @@ host_addr() {
 }
 host_dir() { echo "$LAB_DIR/hosts/$1"; }
 
+is_qemu_host() { # NAME: a QEMU machine (flag qemu), not an sshd
+	local v
+	v=LAB_FLAGS_$(var_of "$1")
+	[[ " ${!v:-} " == *" qemu "* ]]
+}
+
 check_host() { # NAME
 	local h
 	for h in $LAB_HOSTS; do
@@ -295,6 +310,20 @@ cmd_create() {
 	ssh-keygen -q -t ed25519 -N '' -C "hangar-lab@$(hostname)" -f "$d/id_ed25519" </dev/null
 	: >"$d/known_hosts"
 
+	# The QEMU hosts' boot entries (hangar's netboot templates): each
+	# machine's TFTP root is its own directory, so names are bare.
+	mkdir -p "$d/netboot"
+	cat >"$d/netboot/uboot.txt" <<-'EOF'
+		echo hangar: %job% of flight %flight% boots %kernel% on %name%
+		if tftpboot ${kernel_addr_r} %kernel%; then booti ${kernel_addr_r} - ${fdtcontroladdr}; fi
+		echo hangar: could not load or start %kernel%
+	EOF
+	cat >"$d/netboot/ipxe.txt" <<-'EOF'
+		#!ipxe
+		echo hangar: %job% of flight %flight% boots %kernel% on %name%
+		kernel %kernel%
+		boot
+	EOF
 	{
 		echo "# hangar lab configuration fragment for the simulated lab in $d"
 		echo "# (written by tests/lab/lab.sh create; include it from a hangar.conf)"
@@ -378,6 +407,10 @@ cmd_create() {
 		: >"$hd/console.log"
 		echo off >"$hd/power"
 		echo default >"$hd/bootdev"
+		if [[ " $flags " == *" qemu "* ]]; then
+			mkfifo "$hd/serial.in" "$hd/serial.out"
+			mkdir -p "$d/tftp/$name"
+		fi
 		{
 			echo
 			echo "[host \"$name\"]"
@@ -394,6 +427,17 @@ cmd_create() {
 			printf '\tipmi-cipher = %s\n' "$IPMI_CIPHER"
 			printf '\tconsole = tcp:%s:%s\n' "$addr" "$CONSOLE_PORT"
 			printf '\tboot-timeout = %s\n' "$BOOT_TIMEOUT"
+			if [[ " $flags " == *" qemu "* ]]; then
+				printf '\tpower-cycle-time = 0\n'
+				printf '\thealth-check = qemu-health\n'
+				if [ "$arch" = x86_64 ]; then
+					printf '\tnetboot-file = %%name%%/boot.ipxe\n'
+					printf '\tnetboot = %s\n' "$d/netboot/ipxe.txt"
+				else
+					printf '\tnetboot-file = %%name%%/boot.scr.uimg\n'
+					printf '\tnetboot = %s\n' "$d/netboot/uboot.txt"
+				fi
+			fi
 		} >>"$d/hosts.conf"
 		{
 			kv "LAB_ADDR_$v" "$addr"
@@ -406,7 +450,32 @@ cmd_create() {
 		} >>"$d/lab.env"
 		say "created $name ($arch${flags:+, $flags}) at $addr"
 	done
+	if [[ " ${flagss[*]} " == *" qemu "* ]]; then
+		qemu_health "$d"
+	fi
 	say "lab in $d: configuration fragment $d/hosts.conf, identity $d/id_ed25519"
+}
+
+# The QEMU hosts' health check: a known-good minivisor-boot (built from
+# the demo tree's boot/ into DIR/health/boot-ARCH.img) boots and finishes.
+qemu_health() { # DIR
+	local d=$1 src=$1/health/src a
+	need make gcc aarch64-linux-gnu-gcc riscv64-linux-gnu-gcc
+	mkdir -p "$src"
+	tar -C "$HERE/demo-tree" -cf - Makefile boot | tar -C "$src" -xf -
+	make -s -C "$src" boot >"$d/health/build.log" 2>&1 ||
+		die "building the QEMU hosts' health-check kernels failed: $(tail -n 5 "$d/health/build.log")"
+	for a in x86_64 arm64 riscv64; do
+		cp "$src/bin/boot-$a.img" "$d/health/boot-$a.img"
+	done
+	rm -rf "$src"
+	cat >>"$d/hosts.conf" <<-EOF
+
+		# A QEMU host is healthy when a known-good kernel boots through its
+		# firmware and finishes.
+		[recipe "qemu-health"]
+		${TAB}step = boot timeout=60 kernel=$d/health/boot-%arch%.img started=minivisor-boot expect=: done, powering off
+	EOF
 }
 
 # --- start --------------------------------------------------------------------
@@ -464,9 +533,15 @@ cmd_start() {
 		rm -f "$hd"/{bmc,console,boot,sshd}.pid
 		echo off >"$hd/power"
 		touch "$hd/console.log"
+		# A QEMU host's console takes input too: what a client types goes
+		# to its serial port (a FIFO the machine reads while it runs).
+		local serve="exec tail -n0 -F $hd/console.log"
+		if is_qemu_host "$h"; then
+			serve="tail -n0 -F $hd/console.log & cat 1<>$hd/serial.in; kill \$!"
+		fi
 		spawn "$hd/console.pid" "$hd/console-server.log" \
 			socat "TCP-LISTEN:$CONSOLE_PORT,bind=$addr,reuseaddr,fork" \
-			"SYSTEM:exec tail -n0 -F $hd/console.log"
+			"SYSTEM:$serve"
 		(cd "$hd" && spawn "$hd/bmc.pid" "$hd/bmc.log" \
 			ipmi_sim -c "$hd/lan.conf" -f "$hd/host.emu" -n -s "$hd/bmc-state")
 	done
@@ -496,7 +571,10 @@ cmd_start() {
 	done
 
 	if [ -n "$power" ]; then
+		# QEMU hosts stay off: their jobs power them on (an idle
+		# firmware prompt would spin a CPU)
 		for h in $LAB_HOSTS; do
+			is_qemu_host "$h" && continue
 			addr=$(host_addr "$h")
 			ipmi "$addr" power on >/dev/null || die "$h: ipmitool power on failed"
 			say "$h: power on (ipmitool)"
@@ -504,6 +582,7 @@ cmd_start() {
 		local timeout
 		timeout=$(awk -v d="${LAB_BOOT_DELAY:-0}" -v t=$BOOT_TIMEOUT 'BEGIN { print int(t + d) }')
 		for h in $LAB_HOSTS; do
+			is_qemu_host "$h" && continue
 			hd=$(host_dir "$h")
 			addr=$(host_addr "$h")
 			t0=$(now)
@@ -631,13 +710,13 @@ cmd_console() {
 }
 
 cmd_fault() {
-	[ $# -eq 3 ] || usage "fault: DIR NAME panic|none"
+	[ $# -eq 3 ] || usage "fault: DIR NAME panic|tftp|none"
 	load_lab "$1"
 	check_host "$2"
 	case $3 in
-	panic) echo panic >"$(host_dir "$2")/fault" ;;
+	panic | tftp) echo "$3" >"$(host_dir "$2")/fault" ;;
 	none) rm -f "$(host_dir "$2")/fault" ;;
-	*) usage "fault: $3: expected panic or none" ;;
+	*) usage "fault: $3: expected panic, tftp or none" ;;
 	esac
 	say "$2: fault $3 (from the next boot on)"
 }
