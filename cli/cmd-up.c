@@ -145,6 +145,7 @@ static int up_demo_config(const char *state, const char *listen,
 		 "\tstate = %s\n"
 		 "\tlisten = %s\n"
 		 "\tidentity = lab/id_ed25519\n"
+		 "\ttftp = lab/tftp\n"
 		 "\n"
 		 "# The simulated hosts, written by tests/lab/lab.sh.\n"
 		 "[include]\n"
@@ -157,7 +158,8 @@ static int up_demo_config(const char *state, const char *listen,
 		 "\ttree = minivisor\n"
 		 "\tstaging = staging\n"
 		 "\ttarget = master\n"
-		 "\tjobs = build-amd64 test-amd64 test-arm64 test-riscv64\n"
+		 "\tjobs = build-amd64 test-amd64 test-arm64 test-riscv64 "
+		 "test-amd64-boot test-arm64-boot test-riscv64-boot\n"
 		 "\n"
 		 "[job \"build-amd64\"]\n"
 		 "\trecipe = build\n"
@@ -166,6 +168,7 @@ static int up_demo_config(const char *state, const char *listen,
 		 "\trunvar = make_flags=-j2\n"
 		 "\n",
 		 state, listen);
+	/* test-ARCH on the sshd hosts, test-ARCH-boot on the QEMU ones */
 	for (const char *const *a = (const char *const[]){ "amd64", "arm64",
 							  "riscv64", NULL };
 	     *a; a++)
@@ -173,13 +176,21 @@ static int up_demo_config(const char *state, const char *listen,
 			 "[job \"test-%s\"]\n"
 			 "\trecipe = test\n"
 			 "\tarch = %s\n"
+			 "\tflags = ssh\n"
+			 "\tneeds = build-amd64\n"
+			 "\n"
+			 "[job \"test-%s-boot\"]\n"
+			 "\trecipe = boot\n"
+			 "\tarch = %s\n"
+			 "\tflags = qemu\n"
 			 "\tneeds = build-amd64\n"
 			 "\n",
+			 *a, !strcmp(*a, "amd64") ? "x86_64" : *a,
 			 *a, !strcmp(*a, "amd64") ? "x86_64" : *a);
 	buf_addstr(&b,
 		   "[recipe \"build\"]\n"
-		   "\tstep = build make dist\n"
-		   "\tartifacts = dist/*.tar.gz\n"
+		   "\tstep = build make dist boot\n"
+		   "\tartifacts = dist/*.tar.gz bin/boot-*.img\n"
 		   "\n"
 		   "[recipe \"test\"]\n"
 		   "\tstep = host-power-cycle\n"
@@ -187,6 +198,13 @@ static int up_demo_config(const char *state, const char *listen,
 		   "\tstep = run boot ./installed/bin/check-boot\n"
 		   "\tstep = run timeout=300 smoke ./installed/tests/smoke.sh\n"
 		   "\tstep = logs-capture installed/tests/smoke.sh\n"
+		   "\n"
+		   "# minivisor-boot from the network, through the firmware, judged\n"
+		   "# from the serial console: its self-tests are steps boot/NAME.\n"
+		   "[recipe \"boot\"]\n"
+		   "\tstep = boot timeout=120 cases=hangar kernel=boot-%arch%.img "
+		   "started=minivisor-boot .*: started expect=: done, powering off "
+		   "fail=PANIC\n"
 		   "\n"
 		   "# A broken host comes back when this passes on it.\n"
 		   "[recipe \"health\"]\n"
@@ -225,10 +243,13 @@ static int up_demo_prepare(struct up *u, const char *state, const char *net,
 		vec_push(&args, u->lab_dir);
 		vec_push(&args, "--net");
 		vec_push(&args, net);
-		vec_push(&args, "ruby:x86_64:build");
-		vec_push(&args, "garnet:x86_64");
-		vec_push(&args, "opal:arm64");
-		vec_push(&args, "jade:riscv64");
+		vec_push(&args, "ruby:x86_64:build,ssh");
+		vec_push(&args, "garnet:x86_64:ssh");
+		vec_push(&args, "opal:arm64:ssh");
+		vec_push(&args, "jade:riscv64:ssh");
+		vec_push(&args, "quartz:x86_64:qemu");
+		vec_push(&args, "beryl:arm64:qemu");
+		vec_push(&args, "topaz:riscv64:qemu");
 		rc = up_run_script("lab.sh", &args, err);
 		vec_clear(&args);
 		if (rc < 0)

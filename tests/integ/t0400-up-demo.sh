@@ -38,7 +38,7 @@ test_expect_success 'the dashboard serves the hosts' '
 	curl -fsS "$URL/" >index.html &&
 	grep -q "Lab health" index.html && grep -q ">opal<" index.html &&
 	curl -fsS "$URL/api/v1/hosts" >hosts.json &&
-	python3 -c "import json; h=json.load(open(\"hosts.json\")); assert sorted(x[\"name\"] for x in h)==[\"garnet\",\"jade\",\"opal\",\"ruby\"], h" &&
+	python3 -c "import json; h=json.load(open(\"hosts.json\")); assert sorted(x[\"name\"] for x in h)==[\"beryl\",\"garnet\",\"jade\",\"opal\",\"quartz\",\"ruby\",\"topaz\"], h" &&
 	curl -fsS "$URL/hosts/ruby" >ruby.html && grep -q "host.added" ruby.html &&
 	code=$(curl -s -o nf.json -w "%{http_code}" "$URL/api/v1/hosts/nope") &&
 	test "$code" = 404 && grep -q "\"error\"" nf.json
@@ -55,7 +55,7 @@ test_expect_success 'up --demo prints a token to log in with; it is an admin' '
 
 test_expect_success 'the CLI sees the same database' '
 	"$HANGAR" --config "$STATE/hangar.conf" host list --json >cli.json &&
-	python3 -c "import json; assert len(json.load(open(\"cli.json\")))==4"
+	python3 -c "import json; assert len(json.load(open(\"cli.json\")))==7"
 '
 
 CONN="host=$STATE/pg dbname=hangar user=hangar"
