@@ -72,6 +72,10 @@ char *bootcfg_expand(const char *tmpl, const struct bootcfg_vars *v)
 			buf_addstr(&b, v->initrd ? v->initrd : "");
 		else if (IS("dtb"))
 			buf_addstr(&b, v->dtb ? v->dtb : "");
+		else if (n == 5 && !strncmp(p + 1, "file", 4) && p[5] >= '1' &&
+			 p[5] <= '9')
+			buf_addstr(&b, (size_t)(p[5] - '1') < v->nfiles
+				       ? v->files[p[5] - '1'] : "");
 		else
 			buf_add(&b, p, n + 2);   /* not ours: kept as it is */
 #undef IS

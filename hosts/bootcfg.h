@@ -21,12 +21,14 @@ struct bootcfg_vars {
 	/* a boot step's: the host's directory under the TFTP root and the
 	 * names of the boot files placed there */
 	const char *dir, *kernel, *initrd, *dtb;
+	const char *const *files;  /* %file1%..%file9% */
+	size_t nfiles;
 };
 
 /*
  * Expands %name% %arch% %address% %ipaddrhex% (pxelinux's C0A80001 form
  * of an IPv4 address) %report_url% %token% %flight% %job% %dir% %kernel%
- * %initrd% %dtb% and %% in tmpl.
+ * %initrd% %dtb% %file1%..%file9% and %% in tmpl.
  * An unknown %word% is left as it is. Returns a new string.
  */
 char *bootcfg_expand(const char *tmpl, const struct bootcfg_vars *v);

@@ -235,7 +235,9 @@ static const struct conf_key web_keys[] = {
 static const struct conf_key recipe_keys[] = {
 	{ "step", CONF_STRING, CONF_MULTIVAR | CONF_REQUIRED, 0, 0, NULL, NULL,
 	  "run smoke ./installed/tests/smoke.sh",
-	  "KIND [timeout=SECONDS] [cases=tap|xtf|hangar|junit:PATH] [NAME] [COMMAND] (multivar, in order)" },
+	  "KIND [timeout=SECONDS] [cases=tap|xtf|hangar|junit:PATH] [NAME] [COMMAND] (multivar, in order); "
+	  "KIND: host-power-cycle, host-install, reboot, build, install-build, run, logs-capture, "
+	  "boot (expect= fail= started= kernel= initrd= dtb= file= entry=), console-send TEXT, expect PATTERN" },
 	{ "artifacts", CONF_LIST, 0, 0, 0, NULL, NULL, "dist/*.tar.gz",
 	  "globs collected after a build step, relative to workdir/src" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
@@ -440,7 +442,8 @@ int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
 static size_t boot_key(const char *p)
 {
 	static const char *const keys[] = { "expect=", "fail=", "started=",
-					    "kernel=", "initrd=", "dtb=" };
+					    "kernel=", "initrd=", "dtb=",
+					    "file=", "entry=" };
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (!strncmp(p, keys[i], strlen(keys[i])))
@@ -463,7 +466,8 @@ int lab_boot_parse(const char *opts, struct lab_boot *b, char *why,
 
 		if (!k) {
 			snprintf(why, whylen, "boot: '%.40s': expected expect=, "
-				 "fail=, started=, kernel=, initrd= or dtb=", p);
+				 "fail=, started=, kernel=, initrd=, dtb=, file= "
+				 "or entry=", p);
 			goto fail;
 		}
 		v = p + k;
@@ -476,18 +480,31 @@ int lab_boot_parse(const char *opts, struct lab_boot *b, char *why,
 		while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
 			n--;
 		value = xstrndup(v, n);
-		if (strchr("kid", p[0])) {
+		if (!strncmp(p, "kernel=", k) || !strncmp(p, "initrd=", k) ||
+		    !strncmp(p, "dtb=", k) || !strncmp(p, "file=", k) ||
+		    !strncmp(p, "entry=", k)) {
 			char **file = p[0] == 'k' ? &b->kernel
-				      : p[0] == 'i' ? &b->initrd : &b->dtb;
+				      : p[0] == 'i' ? &b->initrd
+				      : p[0] == 'd' ? &b->dtb
+				      : p[0] == 'e' ? &b->entry : NULL;
 
-			if (!*value || strchr(value, ' ')) {
+			if (!*value || strchr(value, ' ') || strchr(value, '\t')) {
 				snprintf(why, whylen, "boot: %.*s'%.60s': expected "
 					 "one file name", (int)k, p, value);
 				free(value);
 				goto fail;
 			}
-			free(*file);
-			*file = value;
+			if (file) {
+				free(*file);
+				*file = value;
+			} else if (b->files.n >= LAB_BOOT_FILES_MAX) {
+				snprintf(why, whylen, "boot: at most %d file=",
+					 LAB_BOOT_FILES_MAX);
+				free(value);
+				goto fail;
+			} else {
+				vec_push_take(&b->files, value);
+			}
 			p = end + strspn(end, " \t");
 			continue;
 		}
@@ -531,6 +548,8 @@ void lab_boot_release(struct lab_boot *b)
 	free(b->kernel);
 	free(b->initrd);
 	free(b->dtb);
+	vec_clear(&b->files);
+	free(b->entry);
 	memset(b, 0, sizeof(*b));
 }
 

@@ -37,14 +37,20 @@ const char *step_kind_str(enum step_kind kind);
  * extended regular expression matched against each console line after
  * power-on; a value runs to the next " KEY=" of these, so patterns keep
  * their spaces without quotes: "expect=login: fail=Kernel panic".
- * kernel=, initrd= and dtb= name the boot files (a glob matched against
- * the names of the artifacts of the jobs it needs, or an absolute path on
- * the controller) placed in the host's TFTP directory before power-on.
+ * kernel=, initrd=, dtb= and file= (any number: a Xen's dom0 kernel,
+ * modules) name the boot files (a glob matched against the names of the
+ * artifacts of the jobs it needs, or an absolute path on the controller)
+ * placed in the host's TFTP directory before power-on; entry= is a
+ * template (a path on the controller) for the boot entry instead of the
+ * host's netboot one.
  */
+#define LAB_BOOT_FILES_MAX 9
 struct lab_boot {
 	char *expect, *started;  /* started may be NULL */
 	struct vec fail;
 	char *kernel, *initrd, *dtb;  /* NULL: none */
+	struct vec files;             /* file=, in order */
+	char *entry;                  /* NULL: the host's netboot template */
 };
 
 /* Parses and checks (regcomp) the options; -1 with a reason in why. */

@@ -1133,9 +1133,10 @@ static char *boot_file_source(struct step_ctx *s, const char *glob,
 	char *found = NULL;
 
 	if (glob[0] == '/') {
-		if (!fs_exists(glob))
-			textf(why, whylen, "boot file %s: %s", glob, strerror(errno));
-		return fs_exists(glob) ? xstrdup(glob) : NULL;
+		if (fs_exists(glob))
+			return xstrdup(glob);
+		textf(why, whylen, "boot file %s: %s", glob, strerror(errno));
+		return NULL;
 	}
 	for (size_t d = 0; d < j->ndeps && !found; d++) {
 		struct wartifact *a = NULL;
@@ -1192,8 +1193,12 @@ static enum outcome boot_files_place(struct step_ctx *s, int i,
 	const char *tmpl = host_setting(h, "netboot");
 	const char *entry = host_setting(h, "netboot_file");
 	const char *dirt = host_setting(h, "netboot_dir");
-	const char *globs[3] = { boot->kernel, boot->initrd, boot->dtb };
-	const char *names[3] = { NULL, NULL, NULL };
+	/* kernel, initrd, dtb, then the file= ones */
+	const char *globs[3 + LAB_BOOT_FILES_MAX] = { boot->kernel, boot->initrd,
+						      boot->dtb };
+	const char *names[3 + LAB_BOOT_FILES_MAX] = { NULL };
+	size_t nglobs = 3 + boot->files.n;
+	struct buf own = BUF_INIT;
 	struct bootcfg_vars v = { .name = h->name, .arch = h->arch,
 				  .address = h->address,
 				  .flight = s->r->job->flight,
@@ -1204,16 +1209,32 @@ static enum outcome boot_files_place(struct step_ctx *s, int i,
 	struct vec expanded = VEC_INIT;   /* owns what names[] points into */
 
 	vec_init(&bf->placed);
-	if (!boot->kernel && !boot->initrd && !boot->dtb)
+	for (size_t k = 0; k < boot->files.n; k++)
+		globs[3 + k] = boot->files.v[k];
+	if (!boot->kernel && !boot->initrd && !boot->dtb && !boot->files.n)
 		return OUT_PASS;   /* it boots what the lab gives it */
 	if (!tftp)
 		return step_broken(s, -1, "boot files need [lab] tftp");
-	if (!tmpl || !entry)
+	if (boot->entry) {
+		/* the step's own entry template, for what the host's cannot
+		 * say (a Xen and its dom0, say) */
+		buf_init(&own, 1 << 20);
+		if (buf_read_file(&own, boot->entry) < 0) {
+			buf_release(&own);
+			return step_broken(s, -1, "boot entry template %s: %s",
+					   boot->entry, own.overflowed
+					   ? "over 1 MiB" : strerror(errno));
+		}
+		tmpl = own.buf;
+	}
+	if (!tmpl || !entry) {
+		buf_release(&own);
 		return step_broken(s, -1, "%s has no netboot template and "
 				   "netboot-file to boot files by", h->name);
+	}
 	dir = bootcfg_expand(dirt ? dirt : "%name%", &v);
 	v.dir = dir;
-	for (int k = 0; k < 3 && o == OUT_PASS; k++) {
+	for (size_t k = 0; k < nglobs && o == OUT_PASS; k++) {
 		char *src, *dst, *dst_rel, *glob;
 
 		if (!globs[k])
@@ -1228,11 +1249,18 @@ static enum outcome boot_files_place(struct step_ctx *s, int i,
 		}
 		vec_push_take(&expanded, glob);
 		names[k] = strrchr(glob, '/') ? strrchr(glob, '/') + 1 : glob;
-		/* a glob names the file by the artifact it matched */
-		if (strpbrk(names[k], "*?["))
-			names[k] = k == 0 ? "kernel" : k == 1 ? "initrd" : "dtb";
+		/* a glob names the file by its role */
+		if (strpbrk(names[k], "*?[")) {
+			char *role = k < 3 ? xstrdup(k == 0 ? "kernel" : k == 1
+						   ? "initrd" : "dtb")
+					   : xasprintf("file%zu", k - 2);
+
+			vec_push_take(&expanded, role);
+			names[k] = role;
+		}
 		dst_rel = xasprintf("%s/%s", dir, names[k]);
 		dst = xasprintf("%s/%s", tftp, dst_rel);
+		/* bootcfg_write_data checks the path and makes its directory */
 		if (bootcfg_write_data(tftp, dst_rel, "", 0, &err) < 0 ||
 		    fs_copy_file(src, dst, 0644, &err) < 0) {
 			o = step_broken(s, -1, "%s: boot file %s: %s", h->name,
@@ -1249,6 +1277,8 @@ static enum outcome boot_files_place(struct step_ctx *s, int i,
 	v.kernel = names[0];
 	v.initrd = names[1];
 	v.dtb = names[2];
+	v.files = names + 3;
+	v.nfiles = boot->files.n;
 	if (o == OUT_PASS) {
 		int rc;
 
@@ -1277,6 +1307,7 @@ static enum outcome boot_files_place(struct step_ctx *s, int i,
 	free(rel);
 	free(text);
 	free(dir);
+	buf_release(&own);
 	vec_clear(&expanded);
 	if (o != OUT_PASS)
 		boot_files_remove(s, bf);

@@ -56,10 +56,18 @@ static void test_expand(void **state)
 	v.dir = "ruby";
 	v.kernel = "boot-x86_64.img";
 	{
+		static const char *const files[] = { "vmlinuz", "xsm" };
 		char *got = bootcfg_expand("%dir%/%kernel% %initrd%%dtb%", &v);
 
 		assert_string_equal(got, "ruby/boot-x86_64.img ");
 		free(got);
+		v.files = files;
+		v.nfiles = 2;
+		got = bootcfg_expand("%file1% %file2% [%file3%] %file0% %file10%", &v);
+		assert_string_equal(got, "vmlinuz xsm [] %file0% %file10%");
+		free(got);
+		v.files = NULL;
+		v.nfiles = 0;
 	}
 	v.address = "ruby.lab.example.org";   /* no IPv4: left for the eye */
 	{

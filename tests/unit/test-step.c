@@ -209,6 +209,21 @@ static void test_boot_options(void **state)
 	assert_int_equal(lab_boot_parse("kernel=a b expect=x", &b, why,
 					sizeof(why)), -1);
 	assert_string_equal(why, "boot: kernel='a b': expected one file name");
+	/* a Xen: its own entry, the dom0 kernel as file= (in order) */
+	assert_int_equal(lab_boot_parse("entry=/srv/xen.ipxe kernel=xen "
+					"file=vmlinuz file=xsm.bin fail=x "
+					"expect=dom0", &b, why, sizeof(why)), 0);
+	assert_string_equal(b.entry, "/srv/xen.ipxe");
+	assert_int_equal(b.files.n, 2);
+	assert_string_equal(b.files.v[0], "vmlinuz");
+	assert_string_equal(b.files.v[1], "xsm.bin");
+	assert_int_equal(b.fail.n, 1);
+	lab_boot_release(&b);
+	assert_null(b.entry);
+	assert_int_equal(lab_boot_parse("expect=x file=1 file=2 file=3 file=4 "
+					"file=5 file=6 file=7 file=8 file=9 "
+					"file=10", &b, why, sizeof(why)), -1);
+	assert_string_equal(why, "boot: at most 9 file=");
 }
 
 static void test_parse_invalid(void **state)
@@ -261,7 +276,7 @@ static void test_parse_invalid(void **state)
 		{ "boot", "boot needs a command" },
 		{ "boot fail=panic", "boot needs expect=PATTERN" },
 		{ "boot expect=", "boot: expect='': empty" },
-		{ "boot login:", "boot: 'login:': expected expect=, fail=, started=, kernel=, initrd= or dtb=" },
+		{ "boot login:", "boot: 'login:': expected expect=, fail=, started=, kernel=, initrd=, dtb=, file= or entry=" },
 		{ "boot cases=junit:r.xml expect=x",
 		  "bad cases 'junit:r.xml' (tap, xtf or hangar: a console has no files)" },
 		{ "console-send", "console-send needs a command" },
