@@ -50,7 +50,7 @@ DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
 	openssh-server openssh-client openipmi ipmitool pdudaemon socat curl python3 \
 	procps util-linux chromium clang libclang-rt-14-dev wrk nginx graphviz \
 	qemu-system-x86 qemu-system-arm qemu-system-misc u-boot-qemu opensbi \
-	ipxe-qemu gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu
+	ipxe-qemu gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu busybox-static cpio
 
 .PHONY: all check check-run unit integ asan bench deps clean demo tidy cppcheck fuzz
 .DELETE_ON_ERROR:

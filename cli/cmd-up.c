@@ -131,7 +131,7 @@ static int up_run_script(const char *script, struct vec *args, struct err *err)
 	return rc < 0 ? rc : 0;
 }
 
-static int up_demo_config(const char *state, const char *listen,
+static int up_demo_config(const char *state, const char *listen, int xen,
 			  struct err *err)
 {
 	struct buf b = BUF_INIT;
@@ -187,6 +187,17 @@ static int up_demo_config(const char *state, const char *listen,
 			 "\n",
 			 *a, !strcmp(*a, "amd64") ? "x86_64" : *a,
 			 *a, !strcmp(*a, "amd64") ? "x86_64" : *a);
+	/* Debian's Xen, when the lab has it (make deps): not gated, but
+	 * there to request (hangar request --job test-amd64-xen) */
+	if (xen)
+		buf_addstr(&b,
+			   "# Debian's Xen and a Debian dom0 on the x86_64 QEMU host\n"
+			   "# (the lab's recipe qemu-xen): request it to see one boot.\n"
+			   "[job \"test-amd64-xen\"]\n"
+			   "\trecipe = qemu-xen\n"
+			   "\tarch = x86_64\n"
+			   "\tflags = qemu\n"
+			   "\n");
 	buf_addstr(&b,
 		   "[recipe \"build\"]\n"
 		   "\tstep = build make dist boot\n"
@@ -265,8 +276,15 @@ static int up_demo_prepare(struct up *u, const char *state, const char *net,
 			goto out;
 	}
 	if (!fs_exists(conf)) {
+		char *hosts = xasprintf("%s/hosts.conf", u->lab_dir);
+		struct buf hb = BUF_INIT;
+		int xen = buf_read_file(&hb, hosts) == 0 && hb.buf &&
+			  strstr(hb.buf, "[recipe \"qemu-xen\"]");
+
+		buf_release(&hb);
+		free(hosts);
 		rc = up_demo_config(state, u->listen ? u->listen : "127.0.0.1:8080",
-				    err);
+				    xen, err);
 		if (rc < 0)
 			goto out;
 		printf("demo: wrote %s\n", conf);

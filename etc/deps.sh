@@ -72,3 +72,31 @@ if [ -f "$browser/package-lock.json" ]; then
 		echo "deps: warning: node $(node --version) is older than playwright-core $want wants (>= 20)" >&2
 	fi
 fi
+
+# Xen on the test lab's x86_64 QEMU machine (tests/integ/t0770-xen-boot.sh,
+# the demo's optional test-amd64-xen job): Debian's hypervisor and a
+# dom0-capable Debian kernel, unpacked (not installed: no bootloader
+# hooks on this machine) into $XEN_DIR as xen (the ELF32 image iPXE's
+# Multiboot loader takes) and vmlinuz.
+XEN_DIR=${HANGAR_XEN_DIR:-/var/cache/hangar/xen}
+if [ ! -f "$XEN_DIR/xen" ] || [ ! -f "$XEN_DIR/vmlinuz" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: the Xen boot files are missing in $XEN_DIR; run 'make deps' as root" >&2
+		exit 1
+	fi
+	kernel=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n 1)
+	[ -n "$kernel" ] || { echo "deps: no kernel behind linux-image-amd64" >&2; exit 1; }
+	echo "deps: unpacking xen-hypervisor-4.17-amd64 and $kernel into $XEN_DIR"
+	tmp=$(mktemp -d)
+	chmod 755 "$tmp"   # apt-get download runs as _apt
+	(cd "$tmp" && apt-get download -qq xen-hypervisor-4.17-amd64 "$kernel")
+	for deb in "$tmp"/*.deb; do
+		dpkg -x "$deb" "$tmp/root"
+	done
+	mkdir -p "$XEN_DIR"
+	zcat "$tmp"/root/boot/xen-4.17-amd64.gz >"$XEN_DIR/xen.tmp"
+	cp "$tmp"/root/boot/vmlinuz-*-amd64 "$XEN_DIR/vmlinuz.tmp"
+	mv "$XEN_DIR/xen.tmp" "$XEN_DIR/xen"
+	mv "$XEN_DIR/vmlinuz.tmp" "$XEN_DIR/vmlinuz"
+	rm -rf "$tmp"
+fi

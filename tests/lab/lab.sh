@@ -452,6 +452,7 @@ cmd_create() {
 	done
 	if [[ " ${flagss[*]} " == *" qemu "* ]]; then
 		qemu_health "$d"
+		qemu_xen "$d"
 	fi
 	say "lab in $d: configuration fragment $d/hosts.conf, identity $d/id_ed25519"
 }
@@ -475,6 +476,46 @@ qemu_health() { # DIR
 		# firmware and finishes.
 		[recipe "qemu-health"]
 		${TAB}step = boot timeout=60 kernel=$d/health/boot-%arch%.img started=minivisor-boot expect=: done, powering off
+	EOF
+}
+
+# Xen on the x86_64 QEMU hosts, when make deps unpacked Debian's hypervisor
+# and a dom0 kernel (in $HANGAR_XEN_DIR, default /var/cache/hangar/xen): a
+# busybox initramfs whose init says "hangar-dom0: up" on dom0's console and
+# powers off, the iPXE entry (Xen, then dom0's kernel and initramfs as
+# Multiboot modules) and the recipe qemu-xen that boots them.
+qemu_xen() { # DIR
+	local d=$1 xen=${HANGAR_XEN_DIR:-/var/cache/hangar/xen} ir=$1/xen/initramfs
+	[ -f "$xen/xen" ] && [ -f "$xen/vmlinuz" ] || return 0
+	command -v busybox >/dev/null && command -v cpio >/dev/null || return 0
+	mkdir -p "$ir/bin" "$ir/dev" "$ir/proc" "$ir/sys"
+	cp "$(command -v busybox)" "$ir/bin/busybox"
+	ln -sf busybox "$ir/bin/sh"
+	cat >"$ir/init" <<-'INIT'
+		#!/bin/busybox sh
+		/bin/busybox mount -t proc proc /proc
+		/bin/busybox mount -t sysfs sysfs /sys
+		/bin/busybox mount -t devtmpfs devtmpfs /dev
+		echo "hangar-dom0: up on $(/bin/busybox uname -r)" >/dev/hvc0
+		/bin/busybox poweroff -f
+	INIT
+	chmod 755 "$ir/init"
+	(cd "$ir" && find . | cpio -o -H newc --quiet | gzip -9) >"$d/xen/initrd.gz"
+	rm -rf "$ir"
+	cat >"$d/xen/xen.ipxe" <<-'IPXE'
+		#!ipxe
+		echo hangar: %job% of flight %flight% boots Xen on %name%
+		kernel %kernel% console=com1 com1=115200,8n1 dom0_mem=512M,max:512M
+		module %file1% console=hvc0 earlyprintk=xen
+		module %initrd%
+		boot
+	IPXE
+	cat >>"$d/hosts.conf" <<-EOF
+
+		# Debian's Xen with a Debian dom0 on an x86_64 QEMU host, judged from
+		# Xen's console (make deps unpacked them into $xen).
+		[recipe "qemu-xen"]
+		${TAB}step = boot timeout=180 entry=$d/xen/xen.ipxe kernel=$xen/xen file=$xen/vmlinuz initrd=$d/xen/initrd.gz started=Xen version [0-9] expect=hangar-dom0: up fail=Panic on CPU fail=Kernel panic
 	EOF
 }
 
