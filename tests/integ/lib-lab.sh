@@ -14,6 +14,9 @@
 #                      background, log in NAME.log, pid in NAME.pid (an
 #                      earlier NAME.pid is kept, renamed, for the cleanup)
 #   remote_procs PAT   pids of processes whose command line has PAT
+#   decided REV [TREE] the newest gate flight of REV (of TREE, default
+#                      minivisor), once decided: "FLIGHT VERDICT [pushed]"
+#   wait_decided REV FILE [TREE]  waits for it (5 minutes), into FILE
 # and registers the cleanup: every *.pid, the lab, the cluster.
 test_skip_unless "test $(id -u) = 0"   # sshd on port 22, BMCs on 623
 test_skip_unless ipmi_sim
@@ -35,5 +38,18 @@ start_daemon() {
 	echo $! >"$1.pid"
 }
 remote_procs() { pgrep -f -- "$1" || true; }
+decided() {
+	q "SELECT f.id || ' ' || f.verdict || CASE WHEN f.pushed THEN ' pushed' ELSE '' END
+	   FROM flights f JOIN flight_revisions r ON r.flight = f.id
+	   WHERE r.revision = '$1' AND r.tree = '${2:-minivisor}'
+	   AND f.intent = 'gate' AND f.verdict <> 'pending'
+	   ORDER BY f.id DESC LIMIT 1"
+}
+wait_decided() {
+	wait_for "test -n \"\$(decided $1 ${3:-})\"" 300 || {
+		h flight list; tail -n 20 gate.log; return 1
+	}
+	decided "$1" ${3:-} >"$2"
+}
 
 test_when_finished 'kill_pid $(cat "$TEST_DIR"/*.pid 2>/dev/null); "$LAB" stop "$L" >/dev/null 2>&1; kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'

@@ -58,22 +58,6 @@ for a in amd64:x86_64 arm64:arm64 riscv64:riscv64; do
 done
 
 master() { git --git-dir "$BARE" rev-parse master; }
-# the newest gate flight of REV (of TREE, default minivisor), once
-# decided: "FLIGHT VERDICT PUSHED"
-decided() {
-	q "SELECT f.id || ' ' || f.verdict || CASE WHEN f.pushed THEN ' pushed' ELSE '' END
-	   FROM flights f JOIN flight_revisions r ON r.flight = f.id
-	   WHERE r.revision = '$1' AND r.tree = '${2:-minivisor}'
-	   AND f.intent = 'gate' AND f.verdict <> 'pending'
-	   ORDER BY f.id DESC LIMIT 1"
-}
-# wait_decided REV FILE [TREE]: waits (up to 5 minutes), writes decided's line
-wait_decided() {
-	wait_for "test -n \"\$(decided $1 ${3:-})\"" 300 || {
-		h flight list; tail -n 20 gate.log; return 1
-	}
-	decided "$1" ${3:-} >"$2"
-}
 
 test_expect_success 'the lab and the daemons start; master is tested first' '
 	"$LAB" start "$L" >lab.log &&

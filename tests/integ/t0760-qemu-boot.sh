@@ -7,7 +7,8 @@
 # the panic line and bisected to that commit; its fix is pushed; a case
 # that newly fails is the only regression; a host whose TFTP files are
 # missing is broken (the job runs on another) until its health check
-# passes; console-send and expect drive U-Boot's prompt.
+# passes; console-send and expect drive U-Boot's prompt, its console
+# on the dashboard, firmware first, while it boots.
 . "$(dirname "$0")/lib-test.sh"
 . "$SRCDIR/tests/integ/lib-lab.sh"
 test_skip_unless qemu-system-aarch64
@@ -71,19 +72,6 @@ for a in amd64:x86_64 arm64:arm64 riscv64:riscv64; do
 done
 
 master() { git --git-dir "$BARE" rev-parse master; }
-# the newest gate flight of REV, once decided: "FLIGHT VERDICT [pushed]"
-decided() {
-	q "SELECT f.id || ' ' || f.verdict || CASE WHEN f.pushed THEN ' pushed' ELSE '' END
-	   FROM flights f JOIN flight_revisions r ON r.flight = f.id
-	   WHERE r.revision = '$1' AND f.intent = 'gate' AND f.verdict <> 'pending'
-	   ORDER BY f.id DESC LIMIT 1"
-}
-wait_decided() { # REV FILE: waits (up to 5 minutes), writes decided's line
-	wait_for "test -n \"\$(decided $1)\"" 300 || {
-		h flight list; tail -n 20 gate.log; return 1
-	}
-	decided "$1" >"$2"
-}
 step_of() { # FLIGHT JOB STEP: "status detail"
 	q "SELECT s.status || ' ' || coalesce(s.detail, '') FROM steps s
 	   WHERE s.flight = $1 AND s.job = '$2' AND s.name = '$3'
@@ -179,9 +167,27 @@ test_expect_success 'the health check brings the host back once its files are th
 	wait_for "test \"\$(q \"SELECT state FROM hosts WHERE name = \\\$\\\$ba\\\$\\\$\")\" = free" 120
 '
 
-test_expect_success 'console-send and expect drive U-Boot at its prompt' '
+# live: while JOB of flight F runs, its page links the console capture
+# and the capture (as the dashboard serves it) has firmware lines
+seen_live() { # F JOB HOST PATTERN
+	local i
+	for i in $(seq 1 600); do
+		test "$(jstatus $1 $2)" = running &&
+		curl -fsS "http://127.0.0.1:$PORT/flights/$1/jobs/$2" 2>/dev/null | grep -q "console-$3.log" &&
+		curl -fsS "http://127.0.0.1:$PORT/logs/$1/$2/console-$3.log" >live.log 2>/dev/null &&
+		grep -q "$4" live.log &&
+		test "$(jstatus $1 $2)" = running && return 0
+		case $(jstatus $1 $2) in pass | fail | broken) return 1 ;; esac
+		sleep 0.1
+	done
+	return 1
+}
+
+test_expect_success 'console-send and expect drive U-Boot at its prompt; the console is live' '
 	h request --branch minivisor --job uboot-prompt >adhoc.out && cat adhoc.out &&
 	F=$(flight_of adhoc.out) && test -n "$F" &&
+	seen_live $F uboot-prompt br "OpenSBI" &&
+	grep -q "U-Boot" live.log &&
 	wait_for "test \"\$(jstatus $F uboot-prompt)\" = pass" 120 ||
 	{ q "SELECT stepno, name, status, detail FROM steps WHERE flight=$F"; false; }
 '

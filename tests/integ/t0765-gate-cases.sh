@@ -58,16 +58,6 @@ done
 SUITE
 chmod +x suite.sh
 
-decided() {
-	q "SELECT f.id || ' ' || f.verdict || CASE WHEN f.pushed THEN ' pushed' ELSE '' END
-	   FROM flights f JOIN flight_revisions r ON r.flight = f.id
-	   WHERE r.revision = '$1' AND f.intent = 'gate' AND f.verdict <> 'pending'
-	   ORDER BY f.id DESC LIMIT 1"
-}
-wait_decided() { # REV FILE
-	wait_for "test -n \"\$(decided $1)\"" 240 || { h flight list; tail -n 20 gate.log; return 1; }
-	decided "$1" >"$2"
-}
 classes() { # FLIGHT: "job step class" per failure of its report
 	h flight report $1 --json >r.json &&
 	python3 -c "import json; d=json.load(open(\"r.json\")); print(\"\n\".join(sorted(f[\"job\"] + \" \" + f[\"step\"] + \" \" + f[\"class\"] for f in d[\"failures\"])))"
