@@ -369,9 +369,9 @@ int lab_step_parse(const char *text, struct lab_step *step, char *whybuf,
 			}
 			free(word);
 		} else if (!strncmp(p, "cases=", 6)) {
-			word = xstrndup(p + 6, n - 6);
 			int boot = kind == STEP_BOOT;
 
+			word = xstrndup(p + 6, n - 6);
 			if (!lab_cases_valid(word) || (kind != STEP_RUN && !boot) ||
 			    (boot && !strncmp(word, "junit:", 6))) {
 				snprintf(whybuf, whylen, kind != STEP_RUN && !boot
