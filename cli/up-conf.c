@@ -35,6 +35,7 @@ static const struct {
 	{ "host", "pxe-install", 0 },
 	{ "host", "pxe-local", 0 },
 	{ "host", "netboot", 0 },
+	{ "arch", "netboot", 0 },
 	{ "tree", "url", 1 },
 };
 

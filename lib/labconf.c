@@ -94,12 +94,21 @@ static const struct conf_key host_keys[] = {
 	  "template of the entry that boots it from its disk (default: pxelinux localboot)" },
 	{ "install-timeout", CONF_INT, 0, 10, 86400, NULL, "1800", "1800",
 	  "seconds for its installer to report back" },
-	{ "netboot-dir", CONF_STRING, 0, 0, 0, NULL, "%name%", "%name%",
-	  "where a boot step places the boot files, under [lab] tftp" },
-	{ "netboot-file", CONF_STRING, 0, 0, 0, NULL, NULL, "%name%/boot.scr.uimg",
-	  "the boot entry a boot step writes under [lab] tftp (.uimg, .scr: as a U-Boot script image)" },
-	{ "netboot", CONF_STRING, 0, 0, 0, NULL, NULL, "boot/uboot.txt",
-	  "template of that entry (%kernel% %initrd% %dtb% %dir% %name% ...)" },
+#define NETBOOT_KEYS(where)						\
+	{ "netboot-dir", CONF_STRING, 0, 0, 0, NULL, "%name%", "%name%",	\
+	  "where a boot step places the boot files, under [lab] tftp" where }, \
+	{ "netboot-file", CONF_STRING, 0, 0, 0, NULL, NULL,		\
+	  "%name%/boot.scr.uimg",					\
+	  "the boot entry a boot step writes under [lab] tftp (.uimg, .scr: as a U-Boot script image)" where }, \
+	{ "netboot", CONF_STRING, 0, 0, 0, NULL, NULL, "boot/uboot.txt",	\
+	  "template of that entry (%kernel% %initrd% %dtb% %file1%.. %dir% %name% ...)" where }
+	NETBOOT_KEYS(" (default: its [arch] section's)"),
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
+/* [arch "NAME"]: what the hosts of an arch share, unless they say */
+static const struct conf_key arch_keys[] = {
+	NETBOOT_KEYS(""),
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -246,6 +255,7 @@ static const struct conf_key recipe_keys[] = {
 const struct conf_section_def labconf_sections[] = {
 	{ "lab", 0, lab_keys, "settings of this hangar installation" },
 	{ "host", 1, host_keys, "a machine of the lab" },
+	{ "arch", 1, arch_keys, "defaults for the hosts of an arch (x86_64, arm64, riscv64)" },
 	{ "tree", 1, tree_keys, "a git repository under test" },
 	{ "branch", 1, branch_keys, "a gate: staging -> target of a tree" },
 	{ "job", 1, job_keys, "a unit of work that needs hosts" },
@@ -830,9 +840,24 @@ static void labconf_check_console(struct labconf_ctx *c,
 			h->console);
 }
 
+/* The [arch "NAME"] section, or NULL. */
+static const struct conf_section *labconf_arch_section(const struct labconf_ctx *c,
+							const char *arch)
+{
+	for (size_t i = 0; arch && i < c->conf.nsections; i++) {
+		const struct conf_section *s = &c->conf.sections[i];
+
+		if (s->def && !strcmp(s->name, "arch") && s->sub &&
+		    !strcmp(s->sub, arch))
+			return s;
+	}
+	return NULL;
+}
+
 static void labconf_add_host(struct labconf_ctx *c, struct lab *lab,
 			     const struct conf_section *s)
 {
+	const struct conf_section *as, *ns;
 	struct lab_host *h;
 
 	lab->hosts = xrealloc(lab->hosts, (lab->nhosts + 1) * sizeof(*h));
@@ -862,9 +887,14 @@ static void labconf_add_host(struct labconf_ctx *c, struct lab *lab,
 	h->pxe_install = labconf_template(c, s, "pxe-install");
 	h->pxe_local = labconf_template(c, s, "pxe-local");
 	h->install_timeout = (int)conf_get_long(s, "install-timeout", 1800);
-	h->netboot_dir = labconf_dup(s, "netboot-dir");
-	h->netboot_file = labconf_dup(s, "netboot-file");
-	h->netboot = labconf_template(c, s, "netboot");
+	as = labconf_arch_section(c, h->arch);
+	/* the host's own entry, or its arch's (set, not defaults) */
+	ns = conf_entry_of(s, "netboot-file") || conf_entry_of(s, "netboot") ||
+	     !as ? s : as;
+	h->netboot_dir = labconf_dup(conf_entry_of(s, "netboot-dir") || !as
+				     ? s : as, "netboot-dir");
+	h->netboot_file = labconf_dup(ns, "netboot-file");
+	h->netboot = labconf_template(c, ns, "netboot");
 	h->share_max_tasks = (int)conf_get_long(s, "share-max-tasks", 3);
 	h->share_max_wear = (int)conf_get_long(s, "share-max-wear", 10);
 	labconf_check_flags(c, s, &h->flags);
@@ -1227,6 +1257,11 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 			lab->tftp = labconf_path(&c, conf_get(s, "tftp"));
 		} else if (!strcmp(s->name, "host")) {
 			labconf_add_host(&c, lab, s);
+		} else if (!strcmp(s->name, "arch")) {
+			if (strcmp(s->sub, "x86_64") && strcmp(s->sub, "arm64") &&
+			    strcmp(s->sub, "riscv64"))
+				conf_diag_section(diag, s, "unknown arch '%s' "
+						  "(x86_64, arm64 or riscv64)", s->sub);
 		} else if (!strcmp(s->name, "tree")) {
 			labconf_add_tree(&c, lab, s);
 		} else if (!strcmp(s->name, "branch")) {

@@ -726,6 +726,51 @@ static void test_relative_path(void **state)
 	free(path);
 }
 
+/* Netboot templates per arch ([arch "NAME"]), a host's own winning. */
+static void test_arch_netboot(void **state)
+{
+	char *tmpl = write_conf("uboot.txt", "tftpboot ${kernel_addr_r} %kernel%\n");
+	char *own = write_conf("own.txt", "#!ipxe\n");
+	char *path;
+	struct conf_diag diag;
+	struct lab lab;
+
+	(void)state;
+	path = write_conf("arch.conf",
+			  "[arch \"arm64\"]\n\tnetboot-file = %name%/boot.scr.uimg\n"
+			  "\tnetboot = uboot.txt\n\tnetboot-dir = boards/%name%\n"
+			  "[host \"a1\"]\n\tarch = arm64\n\taddress = 10.0.0.1\n"
+			  "\tworkdir = /w\n"
+			  "[host \"a2\"]\n\tarch = arm64\n\taddress = 10.0.0.2\n"
+			  "\tworkdir = /w\n\tnetboot-file = %name%/boot.ipxe\n"
+			  "\tnetboot = own.txt\n"
+			  "[host \"x1\"]\n\tarch = x86_64\n\taddress = 10.0.0.3\n"
+			  "\tworkdir = /w\n");
+	load_ok(path, &lab);
+	assert_string_equal(find_host(&lab, "a1")->netboot_file, "%name%/boot.scr.uimg");
+	assert_string_equal(find_host(&lab, "a1")->netboot,
+			    "tftpboot ${kernel_addr_r} %kernel%\n");
+	assert_string_equal(find_host(&lab, "a1")->netboot_dir, "boards/%name%");
+	assert_string_equal(find_host(&lab, "a2")->netboot_file, "%name%/boot.ipxe");
+	assert_string_equal(find_host(&lab, "a2")->netboot, "#!ipxe\n");
+	assert_null(find_host(&lab, "x1")->netboot);
+	assert_null(find_host(&lab, "x1")->netboot_file);
+	labconf_release(&lab);
+	free(path);
+	path = write_conf("arch-bad.conf", "[arch \"sparc\"]\n\tnetboot-dir = x\n");
+	conf_diag_init(&diag);
+	assert_int_not_equal(labconf_load(path, &lab, &diag), 0);
+	assert_true(has_msg(&diag, path, 1, "unknown arch 'sparc' (x86_64, arm64 or riscv64)"));
+	conf_diag_release(&diag);
+	labconf_release(&lab);
+	unlink(path);
+	free(path);
+	unlink(tmpl);
+	unlink(own);
+	free(tmpl);
+	free(own);
+}
+
 /* Repeated steps get OSSTest testids; a run name may not repeat. */
 static void test_repeated_steps(void **state)
 {
@@ -1465,6 +1510,7 @@ int main(void)
 		cmocka_unit_test(test_lab_defaults),
 		cmocka_unit_test(test_relative_path),
 		cmocka_unit_test(test_repeated_steps),
+		cmocka_unit_test(test_arch_netboot),
 		cmocka_unit_test(test_bad_sections_keys),
 		cmocka_unit_test(test_bad_hosts),
 		cmocka_unit_test(test_bad_jobs),
