@@ -1094,6 +1094,7 @@ struct boot_watch {
 	regex_t *fail;
 	size_t nfail;
 	int has_started;
+	const char *started_text;   /* the started= pattern, for details */
 };
 
 static int boot_watch_init(struct boot_watch *w, const struct lab_boot *b)
@@ -1103,6 +1104,7 @@ static int boot_watch_init(struct boot_watch *w, const struct lab_boot *b)
 		return -1;
 	w->has_started = b->started &&
 			 !regcomp(&w->started, b->started, REG_EXTENDED | REG_NOSUB);
+	w->started_text = b->started;
 	w->fail = xcalloc(b->fail.n + 1, sizeof(*w->fail));
 	for (; w->nfail < b->fail.n; w->nfail++)
 		if (regcomp(&w->fail[w->nfail], b->fail.v[w->nfail],
@@ -1387,8 +1389,9 @@ static enum outcome console_watch(struct step_ctx *s, int i,
 						   "%s", name, what);
 			if (!*started)
 				return step_broken(s, i, "%s: never started (no line "
-						   "matched started=); last: %s",
-						   name, f->last);
+						   "matched started=%s); last: %s",
+						   name, w->started_text ? w->started_text
+						   : "", f->last);
 			return step_fail(s, "%s: timed out waiting for %s; last: %s",
 					 name, what, f->last);
 		}
