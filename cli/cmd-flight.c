@@ -378,9 +378,19 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 			printf("%-8s %-16s %-7s %-10s %-8s %s\n", "FLIGHT", "BRANCH",
 			       "INTENT", "STATUS", "VERDICT", "JOBS");
 			json_array_foreach(f, i, x) {
-				char *counts = json_dumps(json_object_get(x, "jobs"),
-							  JSON_COMPACT | JSON_SORT_KEYS);
+				struct buf counts = BUF_INIT;
+				const char *st, *verdict;
+				json_t *n;
 
+				/* "3 pass, 1 fail", statuses in order */
+				json_object_foreach(json_object_get(x, "jobs"), st, n)
+					buf_addf(&counts, "%s%lld %s", counts.len ? ", " : "",
+						 (long long)json_integer_value(n), st);
+				verdict = json_is_true(json_object_get(x, "baseline_test")) &&
+					  strcmp(json_string_value(json_object_get(x, "verdict")),
+						 "pending")
+						  ? "baseline"
+						  : json_string_value(json_object_get(x, "verdict"));
 				printf("%-8lld %-16s %-7s %-10s %-8s %s\n",
 				       (long long)json_integer_value(json_object_get(x, "flight")),
 				       json_is_string(json_object_get(x, "branch"))
@@ -388,9 +398,8 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 					       : "-",
 				       json_string_value(json_object_get(x, "intent")),
 				       json_string_value(json_object_get(x, "status")),
-				       json_string_value(json_object_get(x, "verdict")),
-				       counts);
-				free(counts);
+				       verdict, counts.len ? counts.buf : "no jobs");
+				buf_release(&counts);
 			}
 		}
 	} else if (!strcmp(sub, "cancel")) {

@@ -548,7 +548,7 @@ int db_flight_list_json(struct db *db, const struct flight_filter *f,
 		       "count(*) n FROM jobs j WHERE j.flight = f.id GROUP BY status) s)::text, "
 		       "f.requested_by, f.pushed, "
 		       "(SELECT jsonb_object_agg(tree, revision) FROM flight_revisions fr "
-		       "WHERE fr.flight = f.id)::text "
+		       "WHERE fr.flight = f.id)::text, f.baseline_test "
 		       "FROM flights f WHERE ($2::text IS NULL OR f.branch = $2) "
 		       "AND ($3::text IS NULL OR f.intent = $3) "
 		       "AND ($4::text IS NULL OR f.status = $4) "
@@ -572,7 +572,7 @@ int db_flight_list_json(struct db *db, const struct flight_filter *f,
 
 		json_array_append_new(
 			*ret,
-			json_pack("{s:I, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:o}",
+			json_pack("{s:I, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:b}",
 				  "flight", (json_int_t)db_long(res, i, 0), "branch",
 				  json_str_or_null(res, i, 1), "intent",
 				  PQgetvalue(res, i, 2), "status", PQgetvalue(res, i, 3),
@@ -582,7 +582,8 @@ int db_flight_list_json(struct db *db, const struct flight_filter *f,
 				  counts ? counts : json_object(), "requested_by",
 				  json_str_or_null(res, i, 8), "pushed",
 				  PQgetvalue(res, i, 9)[0] == 't', "revisions",
-				  revs ? revs : json_object()));
+				  revs ? revs : json_object(), "baseline_test",
+				  PQgetvalue(res, i, 11)[0] == 't'));
 	}
 	PQclear(res);
 	return 0;

@@ -213,7 +213,8 @@ int db_branch_list_json(struct db *db, json_t **ret, struct err *err)
 		       "b.target_seen AS target_revision, hangar_iso(b.seen_at) AS seen_at, "
 		       /* the newest decided gate flight: the last verdict */
 		       "(SELECT jsonb_build_object('flight', f.id, 'verdict', f.verdict, "
-		       "'pushed', f.pushed, 'decided', hangar_iso(f.decided_at)) FROM flights f "
+		       "'pushed', f.pushed, 'baseline_test', f.baseline_test, "
+		       "'decided', hangar_iso(f.decided_at)) FROM flights f "
 		       "WHERE f.branch = b.name AND f.intent = 'gate' AND f.verdict <> "
 		       "'pending' ORDER BY f.id DESC LIMIT 1) AS last_verdict, "
 		       /* the unfinished flight, its progress and when the plan

@@ -64,12 +64,14 @@ static void branch_row(struct buf *b, json_t *br)
 		long long fl = json_integer_value(json_object_get(last, "flight"));
 		const char *v = web_jstr(last, "verdict");
 
+		/* a baseline test pushes nothing and fails nothing */
+		int baseline = json_is_true(json_object_get(last, "baseline_test"));
+
 		buf_addf(b, "<td class=\"verdict-%s\"><a href=\"/flights/%lld\">%lld</a> ",
-			 !strcmp(v, "push") ? "push" : !strcmp(v, "no-push") ? "nopush"
-									    : "other",
-			 fl, fl);
-		buf_addstr(b, !strcmp(v, "push") ? "PUSH" : !strcmp(v, "no-push")
-								    ? "NO PUSH" : v);
+			 baseline ? "other" : !strcmp(v, "push") ? "push"
+			 : !strcmp(v, "no-push") ? "nopush" : "other", fl, fl);
+		buf_addstr(b, baseline ? "baseline test" : !strcmp(v, "push") ? "PUSH"
+			      : !strcmp(v, "no-push") ? "NO PUSH" : v);
 		if (json_is_true(json_object_get(last, "pushed")))
 			buf_addstr(b, " (pushed)");
 		buf_addstr(b, "</td>");

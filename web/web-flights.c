@@ -294,9 +294,14 @@ void web_flights_table(struct buf *b, json_t *list)
 		}
 		buf_addf(b, "</td><td class=\"st-%s\">", web_jstr(f, "status"));
 		html_escape(b, web_jstr(f, "status"));
-		buf_addf(b, "</td><td class=\"verdict-%s\">",
-			 verdict_class(web_jstr(f, "verdict")));
-		html_escape(b, web_jstr(f, "verdict"));
+		if (json_is_true(json_object_get(f, "baseline_test")) &&
+		    strcmp(web_jstr(f, "verdict"), "pending")) {
+			buf_addstr(b, "</td><td class=\"verdict-other\">baseline");
+		} else {
+			buf_addf(b, "</td><td class=\"verdict-%s\">",
+				 verdict_class(web_jstr(f, "verdict")));
+			html_escape(b, web_jstr(f, "verdict"));
+		}
 		if (json_is_true(json_object_get(f, "pushed")))
 			buf_addstr(b, " (pushed)");
 		buf_addstr(b, "</td><td>");
@@ -386,6 +391,10 @@ static void web_verdict_banner(struct buf *b, json_t *rep)
 		buf_addf(b, "<p class=\"banner verdict-%s\">%s (judged today)",
 			 verdict_class(would ? "push" : "no-push"),
 			 would ? "WOULD PUSH" : "WOULD NOT PUSH");
+	} else if (json_is_true(json_object_get(rep, "baseline_test")) &&
+		   strcmp(verdict, "pending")) {
+		/* the target tested as it is: nothing to push, not a failure */
+		buf_addstr(b, "<p class=\"banner verdict-other\">BASELINE TEST");
 	} else {
 		buf_addf(b, "<p class=\"banner verdict-%s\">", verdict_class(verdict));
 		buf_addstr(b, !strcmp(verdict, "push") ? "PUSH" :
@@ -397,6 +406,12 @@ static void web_verdict_banner(struct buf *b, json_t *rep)
 	buf_addstr(b, " &mdash; ");
 	html_escape(b, web_jstr(rep, "outcome"));
 	buf_addstr(b, "</p>\n");
+	if (json_is_true(json_object_get(rep, "baseline_test")))
+		buf_addstr(b, "<p class=\"muted\">A test of the target as it is, "
+			      "which later flights are judged against: there is "
+			      "nothing to push.</p>\n");
+	if (!json_array_size(json_object_get(rep, "failures")))
+		return;   /* no empty table */
 	json_array_foreach(json_object_get(rep, "failures"), i, f)
 		nblock += json_is_true(json_object_get(f, "blocking"));
 	buf_addf(b, "<h2>Failures</h2>\n<table class=\"failures\"><tr><th>Job</th>"

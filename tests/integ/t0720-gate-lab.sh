@@ -71,6 +71,17 @@ test_expect_success 'the lab and the daemons start; master is tested first' '
 	h flight report $F | grep -x "Subject: \[minivisor baseline test\] $F: all pass"
 '
 
+test_expect_success 'the baseline test reads as one: not a failed push, no empty failures' '
+	F=$(cut -d" " -f1 base.out) &&
+	curl -fsS http://127.0.0.1:$PORT/flights/$F >base.html &&
+	grep -q "BASELINE TEST &mdash; all pass" base.html &&
+	! grep -q "NO PUSH" base.html && ! grep -q "<h2>Failures" base.html &&
+	curl -fsS http://127.0.0.1:$PORT/ >front.html &&
+	grep -q "$F</a> baseline test" front.html && ! grep -q "NO PUSH" front.html &&
+	h flight list >list.txt && cat list.txt &&
+	grep -Eq "^$F +minivisor +gate +finished +baseline +4 pass$" list.txt
+'
+
 test_expect_success 'a good staging commit is pushed' '
 	"$DEMO_TREE" commit "$T" good >good.rev &&
 	wait_decided "$(cat good.rev)" good.out && cat good.out &&
