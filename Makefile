@@ -50,9 +50,10 @@ DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
 	openssh-server openssh-client openipmi ipmitool pdudaemon socat curl python3 \
 	procps util-linux chromium clang libclang-rt-14-dev wrk nginx graphviz \
 	qemu-system-x86 qemu-system-arm qemu-system-misc u-boot-qemu opensbi \
-	ipxe-qemu gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu busybox-static cpio
+	ipxe-qemu gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu busybox-static cpio \
+	systemd man-db
 
-.PHONY: all check check-run unit integ asan bench deps clean demo tidy cppcheck fuzz
+.PHONY: all check check-run unit integ asan bench deps clean demo tidy cppcheck fuzz man
 .DELETE_ON_ERROR:
 
 all: hangar
@@ -137,6 +138,18 @@ $(O)/bench/%: bench/%.c $(OBJS)
 
 deps:
 	@sh etc/deps.sh $(DEBS)
+
+# The manual pages, written by hangar itself from its help texts and its
+# configuration key table (hangar help --man, hangar help config --man).
+man: $(O)/man/hangar.1 $(O)/man/hangar.conf.5
+
+$(O)/man/hangar.1: $(O)/hangar
+	@mkdir -p $(@D)
+	$(O)/hangar help --man >$@
+
+$(O)/man/hangar.conf.5: $(O)/hangar
+	@mkdir -p $(@D)
+	$(O)/hangar help config --man >$@
 
 demo: deps
 	@$(MAKE) --no-print-directory hangar

@@ -27,6 +27,12 @@ struct cmd {
 
 #define CLI_DEFAULT_CONFIG "/etc/hangar/hangar.conf"
 
+/* The manual pages in roff (man.c): hangar(1) from the commands' usage
+ * texts, hangar.conf(5) from the configuration key table. */
+void man_hangar(FILE *out, const char *version, const char *main_usage,
+		const struct cmd *commands);
+void man_hangar_conf(FILE *out, const char *version);
+
 /*
  * Parses a subcommand's options. opts is a getopt_long table; "help" is
  * handled here (prints usage, exit 0), an unknown option prints usage and

@@ -45,6 +45,8 @@ static const char main_usage[] =
 	"                         API tokens for the dashboard and the API\n"
 	"  import osstest         an OSSTest database's flights, hosts and baselines\n"
 	"  help [COMMAND|config]  help on a command, or on the configuration keys\n"
+	"                         (help --man, help config --man: the manual\n"
+	"                         pages hangar(1) and hangar.conf(5) in roff)\n"
 	"  version                print the version\n"
 	"\n"
 	"Global options:\n"
@@ -94,7 +96,15 @@ static int cmd_help(int argc, char **argv)
 		fputs(main_usage, stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "--man")) {
+		man_hangar(stdout, HANGAR_VERSION, main_usage, commands);
+		return 0;
+	}
 	if (!strcmp(argv[1], "config")) {
+		if (argc > 2 && !strcmp(argv[2], "--man")) {
+			man_hangar_conf(stdout, HANGAR_VERSION);
+			return 0;
+		}
 		printf("Lab configuration keys (git-config syntax; see "
 		       "etc/hangar.conf.example):\n\n");
 		labconf_print_reference(stdout);

@@ -69,4 +69,32 @@ test_expect_success 'the example configuration is valid' '
 	grep -q "ok (3 hosts, 2 trees, 1 branches, 4 jobs, 3 recipes)" out
 '
 
+test_expect_success 'systemd units for every daemon pass systemd-analyze verify' '
+	mkdir units && cp "$SRCDIR"/etc/systemd/* units/ &&
+	for u in hangar-db.service hangar-scheduler.service hangar-gate.service \
+		hangar-web.service hangar-worker@.service hangar.target; do
+		test -f units/$u || { echo "no $u"; return 1; }
+	done &&
+	sed -i "s|/usr/bin/hangar|$HANGAR|" units/* &&
+	(cd units && systemd-analyze verify --man=no ./*.service \
+		./hangar-worker@1.service ./hangar.target) >verify.out 2>&1 &&
+	cat verify.out && test ! -s verify.out
+'
+
+test_expect_success 'the manual pages render, with every command and every key' '
+	"$HANGAR" help --man >hangar.1 && "$HANGAR" help config --man >hangar.conf.5 &&
+	MANWIDTH=200 man --warnings -l hangar.1 >hangar.txt 2>man.err &&
+	MANWIDTH=200 man --warnings -l hangar.conf.5 >conf.txt 2>>man.err &&
+	test ! -s man.err &&
+	for c in up db lab host scheduler worker plan reserve release request \
+		flight gate branch bisect web token import; do
+		grep -Eq "^   $c\$" hangar.txt || { echo "no command $c"; return 1; }
+	done &&
+	"$HANGAR" help config | sed -n "s/^    \([a-z0-9-]*\) .*/\1/p" | sort -u >keys &&
+	test $(wc -l <keys) -gt 50 &&
+	while read -r k; do
+		grep -Eq "^       $k( |\$)" conf.txt || { echo "no key $k"; return 1; }
+	done <keys
+'
+
 test_done
