@@ -8,7 +8,19 @@ CC ?= cc
 PKGS := libgit2 libssh2 libmicrohttpd jansson libpq libcrypto
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
-DATADIR ?= $(CURDIR)
+# Where `hangar up --demo` finds lab/ (the simulated lab, the demo tree)
+# when no PREFIX/share/hangar sits beside the binary: the source tree's.
+DATADIR ?= $(CURDIR)/hosts
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, lab/ in
+# share/hangar (found beside the binary: the install is relocatable),
+# the manual pages, the systemd units (naming BINDIR), the documentation
+# and the example configuration.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SHAREDIR ?= $(PREFIX)/share/hangar
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/hangar
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 PG_BINDIR ?= $(shell pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
 WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -53,7 +65,7 @@ DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
 	ipxe-qemu gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu busybox-static cpio \
 	systemd man-db
 
-.PHONY: all check check-run unit integ asan bench deps clean demo tidy cppcheck fuzz man
+.PHONY: all check check-run unit integ asan bench deps clean demo tidy cppcheck fuzz man install
 .DELETE_ON_ERROR:
 
 all: hangar
@@ -150,6 +162,21 @@ $(O)/man/hangar.1: $(O)/hangar
 $(O)/man/hangar.conf.5: $(O)/hangar
 	@mkdir -p $(@D)
 	$(O)/hangar help config --man >$@
+
+install: $(O)/hangar man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	install -m 755 $(O)/hangar $(DESTDIR)$(BINDIR)/hangar
+	rm -rf $(DESTDIR)$(SHAREDIR)/lab
+	tar -C hosts --exclude=./lab/demo-tree/bin --exclude=./lab/demo-tree/dist \
+		-cf - ./lab | tar -C $(DESTDIR)$(SHAREDIR) -xf -
+	install -m 644 $(O)/man/hangar.1 $(DESTDIR)$(MANDIR)/man1/hangar.1
+	install -m 644 $(O)/man/hangar.conf.5 $(DESTDIR)$(MANDIR)/man5/hangar.conf.5
+	install -m 644 README.md docs/*.md etc/hangar.conf.example $(DESTDIR)$(DOCDIR)/
+	for u in etc/systemd/*; do \
+		sed 's|/usr/bin/hangar|$(BINDIR)/hangar|' $$u >$(DESTDIR)$(UNITDIR)/$${u##*/} && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
 
 demo: deps
 	@$(MAKE) --no-print-directory hangar

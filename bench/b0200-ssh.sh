@@ -7,7 +7,7 @@
 # (the cost of a connection per command; goal: at least 10x).
 set -eu
 HANGAR=${HANGAR:-$(pwd)/hangar}
-LAB=$(cd "$(dirname "$0")/.." && pwd)/tests/lab/lab.sh
+LAB=$(cd "$(dirname "$0")/.." && pwd)/hosts/lab/lab.sh
 NET=127.62.0
 RUNS=3
 N=200

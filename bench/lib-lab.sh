@@ -6,7 +6,7 @@
 # start the private cluster again after it is stopped), the lab and the
 # private cluster.
 HANGAR=${HANGAR:-$(pwd)/hangar}
-LAB=$(cd "$LAB_BENCH_DIR/.." && pwd)/tests/lab/lab.sh
+LAB=$(cd "$LAB_BENCH_DIR/.." && pwd)/hosts/lab/lab.sh
 export HANGAR_PG_FAST=1
 
 if [ "$(id -u)" != 0 ] || ! command -v ipmi_sim >/dev/null 2>&1; then

@@ -107,11 +107,38 @@ struct up {
 	size_t nchildren;
 };
 
+/*
+ * Where lab/ is (the simulated lab and the demo tree): $HANGAR_DATADIR,
+ * else ../share/hangar beside the running binary (an installed hangar,
+ * wherever its PREFIX), else the one it was built with (the source
+ * tree's hosts/).
+ */
 static const char *up_datadir(void)
 {
+	static char found[PATH_MAX];
 	const char *d = getenv("HANGAR_DATADIR");
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
 
-	return d && *d ? d : HANGAR_DATADIR;
+	if (d && *d)
+		return d;
+	if (found[0])
+		return found;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')))
+			*slash = '\0';   /* PREFIX/bin */
+		if ((slash = strrchr(exe, '/'))) {
+			*slash = '\0';   /* PREFIX */
+			char *share = xasprintf("%s/share/hangar", exe);
+
+			if (strlen(share) < sizeof(found) && fs_exists(share))
+				memcpy(found, share, strlen(share) + 1);
+			free(share);
+		}
+	}
+	return found[0] ? found : HANGAR_DATADIR;
 }
 
 static int up_run_script(const char *script, struct vec *args, struct err *err)
@@ -120,7 +147,7 @@ static int up_run_script(const char *script, struct vec *args, struct err *err)
 	int rc;
 
 	vec_push(&argv, "bash");
-	vec_pushf(&argv, "%s/tests/lab/%s", up_datadir(), script);
+	vec_pushf(&argv, "%s/lab/%s", up_datadir(), script);
 	for (size_t i = 0; i < args->n; i++)
 		vec_push(&argv, args->v[i]);
 	rc = proc_run(vec_argv(&argv), NULL, NULL, err);
@@ -147,7 +174,7 @@ static int up_demo_config(const char *state, const char *listen, int xen,
 		 "\tidentity = lab/id_ed25519\n"
 		 "\ttftp = lab/tftp\n"
 		 "\n"
-		 "# The simulated hosts, written by tests/lab/lab.sh.\n"
+		 "# The simulated hosts, written by hangar's lab.sh.\n"
 		 "[include]\n"
 		 "\tpath = lab/hosts.conf\n"
 		 "\n"
@@ -249,7 +276,8 @@ static int up_demo_prepare(struct up *u, const char *state, const char *net,
 		goto out;
 	u->lab_dir = xasprintf("%s/lab", state);
 	if (!fs_exists(u->lab_dir)) {
-		printf("demo: creating the simulated lab in %s\n", u->lab_dir);
+		printf("demo: creating the simulated lab in %s (from %s/lab)\n",
+		       u->lab_dir, up_datadir());
 		vec_push(&args, "create");
 		vec_push(&args, u->lab_dir);
 		vec_push(&args, "--net");
@@ -909,7 +937,7 @@ static int demo_commit(const char *trees, const char *what, const char *arch,
 	int rc;
 
 	vec_push(&argv, "bash");
-	vec_pushf(&argv, "%s/tests/lab/demo-tree.sh", up_datadir());
+	vec_pushf(&argv, "%s/lab/demo-tree.sh", up_datadir());
 	vec_push(&argv, "commit");
 	vec_push(&argv, trees);
 	vec_push(&argv, what);

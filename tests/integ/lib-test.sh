@@ -44,8 +44,8 @@
 # Variables
 #   SRCDIR     the repository root (from this file's location)
 #   HANGAR     the hangar binary (env HANGAR, default $SRCDIR/hangar)
-#   LAB        $SRCDIR/tests/lab/lab.sh
-#   DEMO_TREE  $SRCDIR/tests/lab/demo-tree.sh
+#   LAB        $SRCDIR/hosts/lab/lab.sh
+#   DEMO_TREE  $SRCDIR/hosts/lab/demo-tree.sh
 #   TEST_DIR   a fresh private directory (mode 0755) under ${TMPDIR:-/tmp},
 #              removed at the end unless HANGAR_TEST_KEEP=1
 #   TEST_NAME  the test script's name, without .sh
@@ -67,8 +67,8 @@ esac
 
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 HANGAR=${HANGAR:-$SRCDIR/hangar}
-LAB=$SRCDIR/tests/lab/lab.sh
-DEMO_TREE=$SRCDIR/tests/lab/demo-tree.sh
+LAB=$SRCDIR/hosts/lab/lab.sh
+DEMO_TREE=$SRCDIR/hosts/lab/demo-tree.sh
 TEST_NAME=$(basename "$0" .sh)
 export SRCDIR HANGAR LAB DEMO_TREE TEST_NAME
 

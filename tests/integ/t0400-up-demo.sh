@@ -1,11 +1,19 @@
 #!/bin/bash
-# hangar up --demo: private database, simulated lab, demo tree and the
+# hangar up --demo, as installed (make install into a PREFIX of its own:
+# the lab and the demo tree come from PREFIX/share/hangar, not the
+# source tree): private database, simulated lab, demo tree and the
 # dashboard in one process tree; the demo drives itself (pushes, then a
 # regression that is not pushed); a dead daemon is restarted; Ctrl-C stops
 # everything it started.
 . "$(dirname "$0")/lib-test.sh"
 test_skip_unless "test $(id -u) = 0"
 test_skip_unless ipmi_sim
+
+# the build under test, installed (-o: never rebuilt here)
+O=$(dirname "$(readlink -f "$HANGAR")")
+make -s -C "$SRCDIR" --no-print-directory O="$O" -o "$O/hangar" install \
+	PREFIX="$TEST_DIR/prefix" >install.log 2>&1 || { cat install.log; exit 1; }
+HANGAR=$TEST_DIR/prefix/bin/hangar
 
 export HANGAR_PG_FAST=1
 export HANGAR_DEMO_PAUSE=1
@@ -24,6 +32,15 @@ test_when_finished 'kill_pid $(cat "$TEST_DIR"/up*.pid); "$LAB" stop "$STATE/lab
 test_expect_success 'up --demo prints the dashboard URL' '
 	wait_for "grep -q \"hangar is up: dashboard $URL/\" up.log" 120 ||
 		{ cat up.log; exit 1; }
+'
+
+test_expect_success 'the installed hangar runs its lab from PREFIX/share/hangar' '
+	grep -q "creating the simulated lab in $STATE/lab (from $TEST_DIR/prefix/share/hangar/lab)" up.log &&
+	cmp "$STATE/lab/lab-power" "$TEST_DIR/prefix/share/hangar/lab/lab-power" &&
+	test -f "$TEST_DIR/prefix/share/man/man5/hangar.conf.5" &&
+	test -f "$TEST_DIR/prefix/lib/systemd/system/hangar-worker@.service" &&
+	grep -q "^ExecStart=$TEST_DIR/prefix/bin/hangar worker$" \
+		"$TEST_DIR/prefix/lib/systemd/system/hangar-worker@.service"
 '
 
 test_expect_success 'the demo lab, tree and configuration exist' '

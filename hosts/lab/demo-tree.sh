@@ -1,6 +1,6 @@
 #!/bin/bash
 # demo-tree.sh — the demo tree of hangar's test lab: a git repository of
-# minivisor (tests/lab/demo-tree/), a toy hypervisor with per-arch tests,
+# minivisor (hosts/lab/demo-tree/), a toy hypervisor with per-arch tests,
 # in which a regression can be introduced on purpose (and fixed).
 #
 #   demo-tree.sh create DEST

@@ -326,10 +326,10 @@ cmd_create() {
 	EOF
 	{
 		echo "# hangar lab configuration fragment for the simulated lab in $d"
-		echo "# (written by tests/lab/lab.sh create; include it from a hangar.conf)"
+		echo "# (written by hosts/lab/lab.sh create; include it from a hangar.conf)"
 	} >"$d/hosts.conf"
 	{
-		echo "# simulated lab, written by tests/lab/lab.sh create"
+		echo "# simulated lab, written by hosts/lab/lab.sh create"
 		kv LAB_DIR "$d"
 		kv LAB_NET "$net"
 		kv LAB_IDENTITY "$d/id_ed25519"
