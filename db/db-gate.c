@@ -71,11 +71,13 @@ static int db_gate_strings(struct db *db, struct vec *out, struct err *err,
 	return 0;
 }
 
-int db_gate_tree_url(struct db *db, const char *tree, char **url,
-		     struct err *err)
+int db_gate_tree_url(struct db *db, const char *tree, int retired_too,
+		     char **url, struct err *err)
 {
-	PGresult *res = db_query(db, err, "SELECT url FROM trees WHERE name = $1",
-				 1, (const char *[]){ tree });
+	PGresult *res = db_query(db, err,
+				 "SELECT url FROM trees WHERE name = $1 "
+				 "AND ($2::boolean OR NOT retired)",
+				 2, (const char *[]){ tree, retired_too ? "t" : "f" });
 
 	if (!res)
 		return err->code;

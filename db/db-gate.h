@@ -23,9 +23,14 @@ void gate_branch_release(struct gate_branch *b);
 /* ERR_NOTFOUND for no such (or a retired) branch. */
 int db_gate_branch(struct db *db, const char *name, struct gate_branch *b,
 		   struct err *err);
-/* The URL of a tree (caller frees); ERR_USAGE when there is none. */
-int db_gate_tree_url(struct db *db, const char *tree, char **url,
-		     struct err *err);
+/*
+ * The URL of a tree (caller frees); ERR_USAGE when there is none. A
+ * retired tree counts only with retired_too: the gate and the bisector
+ * still reach the trees of the flights they judge, a new request does
+ * not start on one.
+ */
+int db_gate_tree_url(struct db *db, const char *tree, int retired_too,
+		     char **url, struct err *err);
 /* The target ref of a branch gating tree (caller frees), or NULL. */
 int db_gate_tree_target(struct db *db, const char *tree, char **ref,
 			struct err *err);

@@ -106,7 +106,7 @@ static int build_graph(struct bstep *s)
 		char *url = NULL, *cache = xasprintf("%s/git/%s.git", s->c->state, tree);
 		int bi = vec_find(&btrees, tree), fi = vec_find(&s->trees, tree);
 
-		rc = db_gate_tree_url(s->db, tree, &url, s->err);
+		rc = db_gate_tree_url(s->db, tree, 1, &url, s->err);
 		if (rc == 0)
 			rc = gitx_history(cache, url, brevs.v[bi], s->revs.v[fi], max,
 					  &s->commits[t], &s->ncommits[t], s->err);

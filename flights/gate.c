@@ -444,7 +444,7 @@ static int gate_pin_rev(struct cycle *y, const char *tree, char sha[41])
 	char *rev = NULL, *url = NULL, *target = NULL, *cache;
 	int rc;
 
-	if ((rc = db_gate_tree_url(y->db, tree, &url, err)) < 0 ||
+	if ((rc = db_gate_tree_url(y->db, tree, 1, &url, err)) < 0 ||
 	    (rc = db_gate_tree_target(y->db, tree, &target, err)) < 0 ||
 	    (!target &&
 	     (rc = db_gate_last_rev(y->db, y->b.name, tree, 1, &rev, err)) < 0))

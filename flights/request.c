@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "db-flight.h"
+#include "db-gate.h"
 #include "gitx.h"
 #include "request.h"
 #include "xalloc.h"
@@ -39,31 +40,13 @@ static int request_branch(struct db *db, const char *branch, struct vec *trees,
 	return 0;
 }
 
-static int tree_url(struct db *db, const char *tree, char **url,
-		    struct err *err)
-{
-	PGresult *res = db_query(db, err,
-				 "SELECT url FROM trees WHERE name = $1 AND NOT retired",
-				 1, (const char *[]){ tree });
-
-	if (!res)
-		return err->code;
-	if (!PQntuples(res)) {
-		PQclear(res);
-		return err_set(err, ERR_USAGE, "no tree '%s'", tree);
-	}
-	*url = xstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
-}
-
 /* Resolves rev of tree into spec. */
 static int request_resolve(struct db *db, const char *state, const char *tree,
 			   const char *rev, struct flight_spec *spec,
 			   struct err *err)
 {
 	char *url = NULL, *cache, sha[41];
-	int rc = tree_url(db, tree, &url, err);
+	int rc = db_gate_tree_url(db, tree, 0, &url, err);
 
 	if (rc < 0)
 		return rc;
