@@ -186,8 +186,9 @@ seen_live() { # F JOB HOST PATTERN
 test_expect_success 'console-send and expect drive U-Boot at its prompt; the console is live' '
 	h request --branch minivisor --job uboot-prompt >adhoc.out && cat adhoc.out &&
 	F=$(flight_of adhoc.out) && test -n "$F" &&
-	seen_live $F uboot-prompt br "OpenSBI" &&
-	grep -q "U-Boot" live.log &&
+	seen_live $F uboot-prompt br "U-Boot" &&
+	test $(grep -n -m1 OpenSBI live.log | cut -d: -f1) -lt \
+		$(grep -n -m1 U-Boot live.log | cut -d: -f1) &&
 	wait_for "test \"\$(jstatus $F uboot-prompt)\" = pass" 120 ||
 	{ q "SELECT stepno, name, status, detail FROM steps WHERE flight=$F"; false; }
 '
