@@ -587,6 +587,21 @@ static enum outcome step_build(struct step_ctx *s)
 	return o;
 }
 
+/* The artifacts of the d-th job this one needs, waiting out a database
+ * outage as long as the job may. */
+static int dep_artifacts(struct step_ctx *s, size_t d, struct wartifact **a,
+			 size_t *n, struct err *err)
+{
+	const struct wjob *j = s->r->job;
+	int rc;
+
+	do
+		rc = db_worker_artifacts(s->r->db, j->deps[d].flight,
+					 j->deps[d].job, a, n, err);
+	while (rc < 0 && jobrec_retry(s->js->rec));
+	return rc;
+}
+
 static enum outcome upload_artifacts(struct step_ctx *s, int i)
 {
 	struct wjob *j = s->r->job;
@@ -597,13 +612,8 @@ static enum outcome upload_artifacts(struct step_ctx *s, int i)
 		struct wartifact *a = NULL;
 		struct err err = ERR_INIT;
 		size_t n = 0;
-		int rc;
 
-		do
-			rc = db_worker_artifacts(s->r->db, j->deps[d].flight,
-						 j->deps[d].job, &a, &n, &err);
-		while (rc < 0 && jobrec_retry(s->js->rec));
-		if (rc < 0)
+		if (dep_artifacts(s, d, &a, &n, &err) < 0)
 			return step_broken(s, -1, "%s", err.msg);
 		for (size_t k = 0; k < n && o == OUT_PASS; k++) {
 			char *local = artifact_path(s->r->conf->state, a[k].sha256);
@@ -1144,13 +1154,8 @@ static char *boot_file_source(struct step_ctx *s, const char *glob,
 		struct wartifact *a = NULL;
 		struct err err = ERR_INIT;
 		size_t n = 0;
-		int rc;
 
-		do
-			rc = db_worker_artifacts(s->r->db, j->deps[d].flight,
-						 j->deps[d].job, &a, &n, &err);
-		while (rc < 0 && jobrec_retry(s->js->rec));
-		if (rc < 0) {
+		if (dep_artifacts(s, d, &a, &n, &err) < 0) {
 			textf(why, whylen, "%s", err.msg);
 			return NULL;
 		}
