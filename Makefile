@@ -27,7 +27,7 @@ WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wwrite-strings -Werror
 OPT ?= -O2 -g
 SANITIZE ?=
-CPPFLAGS_ALL := -D_GNU_SOURCE -Ilib -Idb -Ihosts -Iflights -Ischeduler \
+CPPFLAGS_ALL := -D_GNU_SOURCE -Ilib -Idb -Ihosts -Iflights -Igate -Ischeduler \
 	-Iworkers -Iweb -Icli -I$(O)/gen \
 	-DHANGAR_VERSION='"$(VERSION)"' -DHANGAR_DATADIR='"$(DATADIR)"' \
 	-DHANGAR_PG_BINDIR='"$(PG_BINDIR)"'
@@ -36,7 +36,7 @@ CFLAGS_ALL := -std=c17 $(WARNINGS) $(OPT) $(SANITIZE) $(CFLAGS) \
 LDLIBS_ALL := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm $(LDLIBS)
 
 LIB_SRC := $(wildcard lib/*.c)
-CORE_SRC := $(wildcard db/*.c hosts/*.c flights/*.c scheduler/*.c \
+CORE_SRC := $(wildcard db/*.c hosts/*.c flights/*.c gate/*.c scheduler/*.c \
 	workers/*.c web/*.c)
 CLI_SRC := $(filter-out cli/main.c,$(wildcard cli/*.c))
 MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
@@ -76,7 +76,7 @@ hangar: $(O)/hangar
 $(O)/hangar: $(OBJS) $(MAIN_OBJ)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-$(O)/obj/%.o: %.c $(wildcard lib/*.h db/*.h hosts/*.h flights/*.h scheduler/*.h \
+$(O)/obj/%.o: %.c $(wildcard lib/*.h db/*.h hosts/*.h flights/*.h gate/*.h scheduler/*.h \
 	workers/*.h web/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"

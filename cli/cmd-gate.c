@@ -15,7 +15,7 @@
 #include "cli.h"
 #include "db-flight.h"
 #include "db-gate.h"
-#include "gate.h"
+#include "gate-loop.h"
 #include "gitx.h"
 #include "log.h"
 #include "proc.h"
@@ -85,83 +85,43 @@ static void gate_conf_of(struct cli *cli, struct gate_conf *c)
 	c->actor = db_actor();
 }
 
-/* SIGHUP: the configuration again ([gate], [lab] url, identity). */
-static void gate_reload_conf(struct cli *cli, struct gate_conf *c)
+static void gate_loop_conf_of(struct cli *cli, struct gate_loop_conf *c)
 {
-	gate_reload = 0;
+	gate_conf_of(cli, &c->gate);
+	c->bisect = (struct bisector_conf){
+		.state = c->gate.state, .url = c->gate.url,
+		.actor = c->gate.actor, .sendmail = c->gate.sendmail,
+		.mail_to = c->gate.mail_to, .mail_from = c->gate.mail_from,
+		.max_commits = (size_t)cli->lab.gate.bisect_max_commits,
+	};
+	c->interval_ms = cli->lab.gate.interval * 1000;
+}
+
+/* SIGHUP: the configuration again ([gate], [lab] url, identity). */
+static void gate_reload_conf(void *arg, struct gate_loop_conf *c)
+{
+	struct cli *cli = arg;
+
 	if (cli_reload_lab(cli, NULL) == 0)
-		gate_conf_of(cli, c);
+		gate_loop_conf_of(cli, c);
 }
 
 static int gate_daemon(struct cli *cli, struct db *db, int once)
 {
-	struct gate_conf c;
+	struct gate_loop_conf c;
 	struct err err = ERR_INIT;
 	struct sigaction sa;
-	static const char *const channels[] = { "hangar_gate", "hangar_lab", NULL };
-	struct db_keep keep = { .channels = channels };
-	int rc = 0;
+	int rc;
 
-	gate_conf_of(cli, &c);
+	gate_loop_conf_of(cli, &c);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = gate_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	if (!once && (db_listen(db, "hangar_gate", &err) < 0 ||
-		      db_listen(db, "hangar_lab", &err) < 0))
-		return cli_fail(&err);
-	log_info("watching the branches of %s", db->where);
-	while (!gate_stop) {
-		struct vec names = VEC_INIT;
-
-		if (gate_reload)
-			gate_reload_conf(cli, &c);
-
-		db_keep_log(db_keep(db, &keep, &err), &err);
-		err_clear(&err);
-		if (keep.down) {
-			if (once)
-				return 1;
-			proc_nap_ms(db_keep_wait_ms(&keep));
-			continue;
-		}
-		if (db_gate_branches(db, &names, &err) < 0) {
-			if (db_connection_ok(db))
-				log_warnx("%s", err.msg);
-			err_clear(&err);
-		}
-		for (size_t i = 0; i < names.n && !gate_stop; i++) {
-			struct gate_result res;
-
-			if (gate_cycle(db, &c, names.v[i], &res, &err) < 0) {
-				/* a lost database is said once, above */
-				if (db_connection_ok(db))
-					log_warnx("%s: %s", names.v[i], err.msg);
-				err_clear(&err);
-				rc = 1;
-			} else if (once || res.created || res.decided) {
-				log_info("%s: %s", names.v[i], res.what);
-			}
-		}
-		if (!gate_stop) {
-			struct bisector_conf bc = { .state = c.state, .url = c.url,
-						    .actor = c.actor,
-						    .sendmail = c.sendmail,
-						    .mail_to = c.mail_to,
-						    .mail_from = c.mail_from,
-						    .max_commits = (size_t)cli->lab.gate.bisect_max_commits };
-
-			bisector_cycle(db, &bc);
-		}
-		vec_clear(&names);
-		if (once)
-			break;
-		if (db_wait_notify(db, (int)(cli->lab.gate.interval * 1000), &err) < 0)
-			err_clear(&err);
-	}
-	log_info("stopped");
-	return once ? rc : 0;
+	rc = gate_loop(db, &c, once, &gate_stop, &gate_reload, gate_reload_conf,
+		       cli, &err);
+	return rc < 0 ? cli_fail(&err) : rc;
 }
 
 /* "3 queued, 1 running (test-arm64 smoke), 2 done" for a flight. */
