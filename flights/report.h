@@ -1,7 +1,7 @@
 /*
  * report.h: a flight's report: its results judged against the baseline
  * (classify.h), as the JSON of DESIGN.md and as OSSTest's mail. Pure: the
- * database layer (db-report.h) fills the struct, these functions judge and
+ * gate (gate/report-load.h) fills the struct, these functions judge and
  * format it.
  */
 #ifndef HANGAR_REPORT_H

@@ -12,7 +12,7 @@
 #include "db-bisect.h"
 #include "db-flight.h"
 #include "db-gate.h"
-#include "db-report.h"
+#include "report-load.h"
 #include "fsutil.h"
 #include "gate.h"
 #include "gitx.h"
@@ -92,7 +92,7 @@ int gate_report(struct db *db, const struct gate_conf *c, long flight,
 	int rc;
 
 	report_init(&r);
-	rc = db_report_load(db, flight, &r, err);
+	rc = report_load(db, flight, &r, err);
 	if (rc == 0) {
 		report_classify(&r);
 		if (json)
@@ -318,7 +318,7 @@ static int gate_decide(struct cycle *y, long flight)
 	const char *verdict;
 
 	report_init(&r);
-	if ((rc = db_report_load(y->db, flight, &r, y->err)) < 0)
+	if ((rc = report_load(y->db, flight, &r, y->err)) < 0)
 		goto out;
 	report_classify(&r);
 	memset(&d, 0, sizeof(d));

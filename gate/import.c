@@ -8,7 +8,7 @@
 
 #include "classify.h"
 #include "db-import.h"
-#include "db-report.h"
+#include "report-load.h"
 #include "import.h"
 #include "mail.h"
 #include "report.h"
@@ -46,7 +46,7 @@ static int judge_flight(struct db *db, long flight, int decide,
 	int rc, pushed = 0;
 
 	report_init(&r);
-	if ((rc = db_report_load_before(db, flight, &r, err)) < 0)
+	if ((rc = report_load_before(db, flight, &r, err)) < 0)
 		goto out;
 	/* OSSTest pushed with starved jobs (n/a): so did its history */
 	for (long k = -1; k < (long)r.nsubs; k++) {

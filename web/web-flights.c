@@ -12,7 +12,6 @@
 
 #include "db-flight.h"
 #include "db-gate.h"
-#include "db-report.h"
 #include "gate.h"
 #include "report.h"
 #include "strnum.h"
