@@ -63,7 +63,7 @@ DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
 	procps util-linux chromium clang libclang-rt-14-dev wrk nginx graphviz \
 	qemu-system-x86 qemu-system-arm qemu-system-misc u-boot-qemu opensbi \
 	ipxe-qemu gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu busybox-static cpio \
-	systemd man-db
+	systemd man-db debhelper fakeroot dpkg-dev
 
 .PHONY: all check check-run unit integ asan bench deps clean demo tidy cppcheck fuzz man install
 .DELETE_ON_ERROR:

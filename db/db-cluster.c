@@ -289,6 +289,12 @@ int db_cluster_ensure(const char *state, struct err *err)
 		rc = lockfd;
 		goto out;
 	}
+	/* root made it: the daemons, running as the cluster user (the
+	 * systemd units), must still be able to take it */
+	if (c.user && fchown(lockfd, c.pw.pw_uid, c.pw.pw_gid) < 0) {
+		rc = err_errno(err, ERR_FAIL, "chown %s", lockpath);
+		goto out;
+	}
 	rc = db_cluster_pid(state, &pid);
 	if (rc == ERR_NOTFOUND) {
 		rc = cluster_initdb(&c, err);

@@ -28,6 +28,8 @@
 #       Skips the whole script ("1..0 # SKIP") unless CMD is available (a
 #       single word is looked up with `command -v`; anything else is eval'd
 #       and must succeed). Call it before the first test.
+#   test_skip_all REASON
+#       Skips the whole script, saying why.
 #   test_done
 #       Prints the plan and a summary; exits 1 if any test failed, else 0.
 #
@@ -161,6 +163,12 @@ test_skip_unless() {
 		_test_say "1..0 # SKIP missing: $*"
 		exit 0
 	fi
+}
+
+# test_skip_all REASON: skips the whole script.
+test_skip_all() {
+	_test_say "1..0 # SKIP $*"
+	exit 0
 }
 
 test_expect_success() {
