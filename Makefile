@@ -49,7 +49,8 @@ MAIN_OBJ := $(O)/obj/cli/main.o
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 # The longest first, so that the others fill the lanes beside them.
-INTEG_LONG := tests/integ/t0400-up-demo.sh tests/integ/t0670-faults.sh \
+INTEG_LONG := tests/integ/t0400-up-demo.sh tests/integ/t0410-deb-package.sh \
+	tests/integ/t0670-faults.sh \
 	tests/integ/t0720-gate-lab.sh tests/integ/t0760-qemu-boot.sh
 INTEG_TESTS := $(INTEG_LONG) \
 	$(filter-out $(INTEG_LONG),$(sort $(wildcard tests/integ/t[0-9]*.sh)))
@@ -172,7 +173,7 @@ install: $(O)/hangar man
 		-cf - ./lab | tar -C $(DESTDIR)$(SHAREDIR) -xf -
 	install -m 644 $(O)/man/hangar.1 $(DESTDIR)$(MANDIR)/man1/hangar.1
 	install -m 644 $(O)/man/hangar.conf.5 $(DESTDIR)$(MANDIR)/man5/hangar.conf.5
-	install -m 644 README.md docs/*.md etc/hangar.conf.example $(DESTDIR)$(DOCDIR)/
+	install -m 644 README.md NEWS.md docs/*.md etc/hangar.conf.example $(DESTDIR)$(DOCDIR)/
 	for u in etc/systemd/*; do \
 		sed 's|/usr/bin/hangar|$(BINDIR)/hangar|' $$u >$(DESTDIR)$(UNITDIR)/$${u##*/} && \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
