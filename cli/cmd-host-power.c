@@ -164,6 +164,7 @@ int cmd_host_power(struct cli *cli, int argc, char **argv)
 	struct power_host ph = { .cycle_time_s = -1 };
 	struct err err = ERR_INIT, rerr = ERR_INIT;
 	struct power_result r;
+	struct db_host_power rec;
 	char *method = NULL, note[256] = "";
 	json_t *config = NULL;
 	int c, json = 0, force = 0, action, rc, prc;
@@ -222,8 +223,11 @@ int cmd_host_power(struct cli *cli, int argc, char **argv)
 		snprintf(r.detail + l, sizeof(r.detail) - l, "%s%.*s",
 			 l ? "; " : "", (int)(sizeof(r.detail) - l - 3), note);
 	}
-	if (db_host_power_record(db, host, (enum power_action)action, &r,
-				 prc < 0 ? &err : NULL, 0, NULL, &rerr) < 0) {
+	rec = (struct db_host_power){ power_action_str((enum power_action)action),
+				      power_state_str(r.state), r.attempts, r.ms,
+				      r.detail };
+	if (db_host_power_record(db, host, &rec, prc < 0 ? &err : NULL, 0, NULL,
+				 &rerr) < 0) {
 		host_power_print(host, (enum power_action)action, &r,
 				 prc < 0 ? &err : NULL, json);
 		err_prefix(&rerr, "host '%s': recording the power action",

@@ -172,30 +172,55 @@ int db_bisect_revisions(struct db *db, long flight, struct vec *trees,
 }
 
 int db_bisect_results(struct db *db, const struct bisection *b,
-		      const struct vec *trees, PGresult **res, struct err *err)
+		      const struct vec *trees, struct bisection_result **results,
+		      size_t *n, struct err *err)
 {
 	char basis[24], *treearr = db_array(trees), *hostarr = db_array(&b->hosts);
+	PGresult *res;
 
+	*results = NULL;
+	*n = 0;
 	snprintf(basis, sizeof(basis), "%ld", b->basis_flight);
 	/* the job's history newest first is jobs_history_idx; here from the
 	 * basis on, a bounded range of one branch */
-	*res = db_query(db, err,
-			"SELECT f.id, coalesce((SELECT s.status FROM steps s WHERE "
-			"s.flight = f.id AND s.job = j.job AND s.name = $3 ORDER BY "
-			"s.attempt DESC LIMIT 1), 'missing'), "
-			"(SELECT array_to_string(array_agg(coalesce(fr.revision, '') "
-			"ORDER BY t.o), ' ') FROM unnest($5::text[]) WITH ORDINALITY t(tree, o) "
-			"LEFT JOIN flight_revisions fr ON fr.flight = f.id AND fr.tree = t.tree) "
-			"FROM jobs j JOIN flights f ON f.id = j.flight "
-			"WHERE j.job = $2 AND j.flight >= $4::bigint AND f.branch = $1 "
-			"AND f.intent IN ('gate', 'retest', 'bisect') AND f.status = 'finished' "
-			"AND job_hosts(f.id, j.job) = $6::text[] "
-			"ORDER BY f.id",
-			6, (const char *[]){ b->branch, b->job, b->step, basis, treearr,
-					     hostarr });
+	res = db_query(db, err,
+		       "SELECT f.id, coalesce((SELECT s.status FROM steps s WHERE "
+		       "s.flight = f.id AND s.job = j.job AND s.name = $3 ORDER BY "
+		       "s.attempt DESC LIMIT 1), 'missing'), "
+		       "(SELECT array_to_string(array_agg(coalesce(fr.revision, '') "
+		       "ORDER BY t.o), ' ') FROM unnest($5::text[]) WITH ORDINALITY t(tree, o) "
+		       "LEFT JOIN flight_revisions fr ON fr.flight = f.id AND fr.tree = t.tree) "
+		       "FROM jobs j JOIN flights f ON f.id = j.flight "
+		       "WHERE j.job = $2 AND j.flight >= $4::bigint AND f.branch = $1 "
+		       "AND f.intent IN ('gate', 'retest', 'bisect') AND f.status = 'finished' "
+		       "AND job_hosts(f.id, j.job) = $6::text[] "
+		       "ORDER BY f.id",
+		       6, (const char *[]){ b->branch, b->job, b->step, basis, treearr,
+					    hostarr });
 	free(treearr);
 	free(hostarr);
-	return *res ? 0 : err->code;
+	if (!res)
+		return err->code;
+	*n = (size_t)PQntuples(res);
+	*results = xcalloc(*n + 1, sizeof(**results));
+	for (size_t i = 0; i < *n; i++) {
+		struct bisection_result *r = &(*results)[i];
+
+		r->flight = db_long(res, (int)i, 0);
+		r->status = xstrdup(PQgetvalue(res, (int)i, 1));
+		vec_split(&r->revs, PQgetvalue(res, (int)i, 2));
+	}
+	PQclear(res);
+	return 0;
+}
+
+void db_bisect_results_free(struct bisection_result *results, size_t n)
+{
+	for (size_t i = 0; results && i < n; i++) {
+		free(results[i].status);
+		vec_clear(&results[i].revs);
+	}
+	free(results);
 }
 
 int db_bisect_identical(struct db *db, long id, const struct vec *trees,

@@ -44,15 +44,25 @@ int db_bisect_open_flight(struct db *db, long id, long *flight,
 int db_bisect_revisions(struct db *db, long flight, struct vec *trees,
 			struct vec *revs, struct err *err);
 
+/* A flight's result on the bisection's hosts. */
+struct bisection_result {
+	long flight;
+	char *status;              /* of the step ("missing": it did not run) */
+	struct vec revs;           /* its revisions of the trees asked for, in
+				    * their order, from a space-separated
+				    * list: one it did not test is left out */
+};
+
 /*
  * The results on the bisection's hosts: each finished flight of its
  * branch (gate, retest, bisect) from the basis on, whose job ran on
- * exactly those hosts. *res columns: flight, step status ("missing" when
- * the step did not run), then the revision of each of trees (""
- * when the flight did not test that tree). Flight order.
+ * exactly those hosts, in flight order. *results is the caller's:
+ * db_bisect_results_free() it.
  */
 int db_bisect_results(struct db *db, const struct bisection *b,
-		      const struct vec *trees, PGresult **res, struct err *err);
+		      const struct vec *trees, struct bisection_result **results,
+		      size_t *n, struct err *err);
+void db_bisect_results_free(struct bisection_result *results, size_t n);
 
 /* *n: the flights of bisection id that tested revs (of trees). */
 int db_bisect_identical(struct db *db, long id, const struct vec *trees,

@@ -1,6 +1,6 @@
 /*
- * db-host.c: host rows, with their state as users see it: a free host
- * that a job or a person holds is "allocated".
+ * db-host.c: host rows, with their state as users see it (a free host
+ * that a job or a person holds is "allocated"), and their JSON form.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +26,81 @@
 	"SELECT host, flight, job, reservation FROM allocations " \
 	"WHERE host = h.name AND released_at IS NULL " \
 	"ORDER BY shareix LIMIT 1) a ON true "
+
+void host_release(struct host *h)
+{
+	free(h->name);
+	free(h->arch);
+	free(h->state);
+	free(h->state_reason);
+	free(h->state_since);
+	free(h->address);
+	free(h->user);
+	free(h->workdir);
+	free(h->power);
+	free(h->console);
+	free(h->job);
+	vec_clear(&h->flags);
+	memset(h, 0, sizeof(*h));
+}
+
+void host_event_release(struct host_event *e)
+{
+	free(e->at);
+	free(e->actor);
+	free(e->kind);
+	free(e->detail);
+	memset(e, 0, sizeof(*e));
+}
+
+static json_t *host_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *host_to_json(const struct host *h, int detail)
+{
+	json_t *o = json_object();
+	json_t *flags = json_array();
+
+	for (size_t i = 0; i < h->flags.n; i++)
+		json_array_append_new(flags, json_string(h->flags.v[i]));
+	json_object_set_new(o, "name", json_string(h->name));
+	json_object_set_new(o, "arch", json_string(h->arch));
+	json_object_set_new(o, "state", json_string(h->state));
+	json_object_set_new(o, "flags", flags);
+	if (h->job_flight)
+		json_object_set_new(o, "job",
+				    json_pack("{s:I,s:s}", "flight",
+					      (json_int_t)h->job_flight, "name",
+					      h->job));
+	else
+		json_object_set_new(o, "job", json_null());
+	if (!detail)
+		return o;
+	json_object_set_new(o, "state_reason", host_str_or_null(h->state_reason));
+	json_object_set_new(o, "state_since", host_str_or_null(h->state_since));
+	json_object_set_new(o, "address", json_string(h->address));
+	json_object_set_new(o, "port", json_integer(h->port));
+	json_object_set_new(o, "user", json_string(h->user));
+	json_object_set_new(o, "workdir", json_string(h->workdir));
+	json_object_set_new(o, "power", json_string(h->power));
+	json_object_set_new(o, "console", json_string(h->console));
+	json_object_set_new(o, "boot_timeout", json_integer(h->boot_timeout));
+	json_object_set_new(o, "reservation",
+			    h->reservation ? json_integer(h->reservation)
+					   : json_null());
+	return o;
+}
+
+json_t *host_event_to_json(const struct host_event *e)
+{
+	json_t *detail = json_loads(e->detail ? e->detail : "{}", 0, NULL);
+
+	return json_pack("{s:I,s:s,s:s,s:s,s:o}", "id", (json_int_t)e->id, "at",
+			 e->at, "actor", e->actor, "kind", e->kind, "detail",
+			 detail ? detail : json_object());
+}
 
 static void db_host_from_row(PGresult *res, int row, struct host *h)
 {
@@ -161,15 +236,13 @@ int db_host_power_get(struct db *db, const char *name, char **method,
 	return 0;
 }
 
+/* The event kinds, "power." and an action in power.h's words. */
 static const char *const db_host_power_kinds[] = {
-	[POWER_ON] = "power.on",
-	[POWER_OFF] = "power.off",
-	[POWER_CYCLE] = "power.cycle",
-	[POWER_STATUS] = "power.status",
+	"power.on", "power.off", "power.cycle", "power.status", NULL,
 };
 
-int db_host_power_record(struct db *db, const char *host, enum power_action a,
-			 const struct power_result *r,
+int db_host_power_record(struct db *db, const char *host,
+			 const struct db_host_power *p,
 			 const struct err *failure, long flight, const char *job,
 			 struct err *err)
 {
@@ -178,20 +251,24 @@ int db_host_power_record(struct db *db, const char *host, enum power_action a,
 	json_t *detail;
 	char *text;
 	int rc;
+	size_t a;
 
-	if ((unsigned)a >= sizeof(db_host_power_kinds) / sizeof(db_host_power_kinds[0]))
-		return err_set(err, ERR_USAGE, "unknown power action %d", (int)a);
+	for (a = 0; db_host_power_kinds[a]; a++)
+		if (!strcmp(p->action, db_host_power_kinds[a] + strlen("power.")))
+			break;
+	if (!db_host_power_kinds[a])
+		return err_set(err, ERR_USAGE, "unknown power action '%s'",
+			       p->action);
 	detail = json_pack("{s:s, s:s, s:i, s:I, s:s, s:o}", "result",
-			   failure ? "failed" : "ok", "state",
-			   power_state_str(r->state), "attempts", r->attempts,
-			   "ms", (json_int_t)r->ms, "detail", r->detail, "error",
+			   failure ? "failed" : "ok", "state", p->state,
+			   "attempts", p->attempts, "ms", (json_int_t)p->ms,
+			   "detail", p->detail, "error",
 			   failure ? json_string(failure->msg) : json_null());
 	if (!detail)   /* only when a message is not UTF-8 */
 		detail = json_pack("{s:s, s:s, s:i, s:I, s:s}", "result",
-				   failure ? "failed" : "ok", "state",
-				   power_state_str(r->state), "attempts",
-				   r->attempts, "ms", (json_int_t)r->ms, "error",
-				   failure ? "(not UTF-8)" : "");
+				   failure ? "failed" : "ok", "state", p->state,
+				   "attempts", p->attempts, "ms", (json_int_t)p->ms,
+				   "error", failure ? "(not UTF-8)" : "");
 	text = json_dumps(detail, JSON_COMPACT);
 	snprintf(fl, sizeof(fl), "%ld", flight);
 	params[0] = db_actor();

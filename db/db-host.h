@@ -1,6 +1,8 @@
 /*
- * db-host.h: hosts, their history, their power settings and their
- * administrative state.
+ * db-host.h: hosts (the model the CLI and the web show, and its JSON
+ * form), their history, their power settings and their administrative
+ * state. Power actions come in as power.h's words: db/ does not include
+ * hosts/.
  */
 #ifndef HANGAR_DB_HOST_H
 #define HANGAR_DB_HOST_H
@@ -8,8 +10,50 @@
 #include <jansson.h>
 
 #include "db.h"
-#include "host.h"
-#include "power.h"
+#include "vec.h"
+
+/*
+ * A lab host as the rest of hangar sees it: its inventory row plus what
+ * it is doing now. Its JSON form is part of the contract (`hangar host
+ * list --json`, GET /api/v1/hosts).
+ */
+struct host {
+	char *name;
+	char *arch;
+	char *state;        /* free, allocated, maintenance, broken, retired */
+	char *state_reason; /* NULL when none */
+	char *state_since;  /* ISO 8601 UTC */
+	char *address;
+	int port;
+	char *user;
+	char *workdir;
+	char *power;
+	char *console;
+	int boot_timeout;
+	struct vec flags;
+	long job_flight;    /* 0: no job holds it */
+	char *job;
+	long reservation;   /* 0: no reservation holds it */
+};
+
+struct host_event {
+	long id;
+	char *at;
+	char *actor;
+	char *kind;
+	char *detail;       /* JSON text */
+};
+
+void host_release(struct host *h);
+void host_event_release(struct host_event *e);
+
+/*
+ * {"name", "arch", "state", "flags": [...], "job": null | {"flight", "name"}}
+ * plus, with detail, address, port, user, workdir, power, console,
+ * boot_timeout, state_reason, state_since, reservation. New reference.
+ */
+json_t *host_to_json(const struct host *h, int detail);
+json_t *host_event_to_json(const struct host_event *e);
 
 /* Every host, retired ones included, by name. Free with db_host_list_free. */
 int db_host_list(struct db *db, struct host **hosts, size_t *n,
@@ -35,14 +79,24 @@ int db_host_jobs_json(struct db *db, const char *name, int limit,
 int db_host_power_get(struct db *db, const char *name, char **method,
 		      json_t **config, struct err *err);
 
+/* A power action and its result, in power.h's words. */
+struct db_host_power {
+	const char *action;        /* on off cycle status (power_action_str) */
+	const char *state;         /* after it: on off unknown (power_state_str) */
+	int attempts;
+	long ms;
+	const char *detail;
+};
+
 /*
  * Records a power action in the host's history: an events row of kind
  * power.on|off|cycle|status with detail {"result": "ok"|"failed", "state",
  * "attempts", "ms", "detail", "error"} ("error" null on success). failure
- * is NULL on success; flight 0 and job NULL outside a job.
+ * is NULL on success; flight 0 and job NULL outside a job. ERR_USAGE for
+ * another action.
  */
-int db_host_power_record(struct db *db, const char *host, enum power_action a,
-			 const struct power_result *r,
+int db_host_power_record(struct db *db, const char *host,
+			 const struct db_host_power *p,
 			 const struct err *failure, long flight, const char *job,
 			 struct err *err);
 

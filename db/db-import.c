@@ -656,45 +656,99 @@ int db_import_reserve(struct db *db, long highest, struct err *err)
 		       1, (const char *[]){ num });
 }
 
+void db_import_source_name(struct db *src, char *buf, size_t size)
+{
+	const char *host = PQhost(src->conn);
+
+	snprintf(buf, size, "%s@%s", PQdb(src->conn),
+		 host && host[0] ? host : "localhost");
+}
+
 int db_import_branches(struct db *db, const char *source, long from,
-		       PGresult **res, struct err *err)
+		       struct import_branch **branches, size_t *n,
+		       struct err *err)
 {
 	char num[24];
+	PGresult *res;
 
+	*branches = NULL;
+	*n = 0;
 	snprintf(num, sizeof(num), "%ld", from);
-	*res = db_query(db, err,
-			"SELECT f.branch, min(f.id) FROM flights f "
-			"JOIN branches b ON b.name = f.branch "
-			"WHERE f.imported_from = $1 AND f.intent = 'gate' "
-			"AND (f.id >= $2::bigint OR (f.target_revision IS NULL AND EXISTS "
-			"(SELECT 1 FROM flight_revisions r WHERE r.flight = f.id "
-			"AND r.tree = b.tree))) "
-			"GROUP BY f.branch ORDER BY f.branch",
-			2, (const char *[]){ source, num });
-	return *res ? 0 : err->code;
+	res = db_query(db, err,
+		       "SELECT f.branch, min(f.id) FROM flights f "
+		       "JOIN branches b ON b.name = f.branch "
+		       "WHERE f.imported_from = $1 AND f.intent = 'gate' "
+		       "AND (f.id >= $2::bigint OR (f.target_revision IS NULL AND EXISTS "
+		       "(SELECT 1 FROM flight_revisions r WHERE r.flight = f.id "
+		       "AND r.tree = b.tree))) "
+		       "GROUP BY f.branch ORDER BY f.branch",
+		       2, (const char *[]){ source, num });
+	if (!res)
+		return err->code;
+	*n = (size_t)PQntuples(res);
+	*branches = xcalloc(*n + 1, sizeof(**branches));
+	for (size_t i = 0; i < *n; i++) {
+		(*branches)[i].name = xstrdup(PQgetvalue(res, (int)i, 0));
+		(*branches)[i].first = db_long(res, (int)i, 1);
+	}
+	PQclear(res);
+	return 0;
+}
+
+void db_import_branches_free(struct import_branch *branches, size_t n)
+{
+	for (size_t i = 0; branches && i < n; i++)
+		free(branches[i].name);
+	free(branches);
 }
 
 int db_import_gate_flights(struct db *db, const char *source, const char *branch,
-			   long from, PGresult **res, struct err *err)
+			   long from, struct import_gate_flight **flights,
+			   size_t *n, struct err *err)
 {
 	char num[24];
+	PGresult *res;
 
+	*flights = NULL;
+	*n = 0;
 	snprintf(num, sizeof(num), "%ld", from);
-	*res = db_query(db, err,
-			"WITH g AS (SELECT f.id, f.target_revision, f.pushed FROM flights f "
-			"WHERE f.imported_from = $1 AND f.branch = $2 AND f.intent = 'gate' "
-			"AND f.id >= coalesce((SELECT max(p.id) FROM flights p "
-			"JOIN branches pb ON pb.name = p.branch "
-			"JOIN flight_revisions pr ON pr.flight = p.id AND pr.tree = pb.tree "
-			"WHERE p.imported_from = $1 AND p.branch = $2 AND p.intent = 'gate' "
-			"AND p.target_revision IS NOT NULL AND p.id < $3::bigint), $3::bigint)) "
-			"SELECT g.id, coalesce(r.revision, ''), coalesce(g.target_revision, ''), "
-			"g.pushed "
-			"FROM g JOIN branches b ON b.name = $2 "
-			"LEFT JOIN flight_revisions r ON r.flight = g.id AND r.tree = b.tree "
-			"ORDER BY g.id",
-			3, (const char *[]){ source, branch, num });
-	return *res ? 0 : err->code;
+	res = db_query(db, err,
+		       "WITH g AS (SELECT f.id, f.target_revision, f.pushed FROM flights f "
+		       "WHERE f.imported_from = $1 AND f.branch = $2 AND f.intent = 'gate' "
+		       "AND f.id >= coalesce((SELECT max(p.id) FROM flights p "
+		       "JOIN branches pb ON pb.name = p.branch "
+		       "JOIN flight_revisions pr ON pr.flight = p.id AND pr.tree = pb.tree "
+		       "WHERE p.imported_from = $1 AND p.branch = $2 AND p.intent = 'gate' "
+		       "AND p.target_revision IS NOT NULL AND p.id < $3::bigint), $3::bigint)) "
+		       "SELECT g.id, coalesce(r.revision, ''), coalesce(g.target_revision, ''), "
+		       "g.pushed "
+		       "FROM g JOIN branches b ON b.name = $2 "
+		       "LEFT JOIN flight_revisions r ON r.flight = g.id AND r.tree = b.tree "
+		       "ORDER BY g.id",
+		       3, (const char *[]){ source, branch, num });
+	if (!res)
+		return err->code;
+	*n = (size_t)PQntuples(res);
+	*flights = xcalloc(*n + 1, sizeof(**flights));
+	for (size_t i = 0; i < *n; i++) {
+		struct import_gate_flight *f = &(*flights)[i];
+
+		f->id = db_long(res, (int)i, 0);
+		f->revision = xstrdup(PQgetvalue(res, (int)i, 1));
+		f->target = xstrdup(PQgetvalue(res, (int)i, 2));
+		f->pushed = !strcmp(PQgetvalue(res, (int)i, 3), "t");
+	}
+	PQclear(res);
+	return 0;
+}
+
+void db_import_gate_flights_free(struct import_gate_flight *flights, size_t n)
+{
+	for (size_t i = 0; flights && i < n; i++) {
+		free(flights[i].revision);
+		free(flights[i].target);
+	}
+	free(flights);
 }
 
 int db_import_set_target(struct db *db, long flight, const char *target,

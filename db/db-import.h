@@ -55,19 +55,41 @@ int db_import_batch(struct db *src, struct db *db, const char *source,
  * number, finished or not) and every imported one. */
 int db_import_reserve(struct db *db, long highest, struct err *err);
 
+/* The source's name in hangar unless given: "DBNAME@HOST" ("localhost"
+ * when libpq names no host), into buf of size bytes. */
+void db_import_source_name(struct db *src, char *buf, size_t size);
+
+/* An imported gate flight, as the baselines replay it. */
+struct import_gate_flight {
+	long id;
+	char *revision;            /* of the branch's tree, or "" */
+	char *target;              /* its target revision so far, or "" */
+	int pushed;
+};
+
 /*
  * The gate flights of source on branch from flight `from` on (with the
  * newest judged one before it that tested the branch's tree, if any,
- * first), ascending: id, the revision of the branch's tree (or ""), its
- * target revision so far (or ""), whether it pushed. For the baselines
- * (flights/import.c).
+ * first), ascending. For the baselines (gate/import.c). *flights is the
+ * caller's: db_import_gate_flights_free() it.
  */
 int db_import_gate_flights(struct db *db, const char *source, const char *branch,
-			   long from, PGresult **res, struct err *err);
-/* The branches of the imported flights from `from` on, with the first
- * imported gate flight of each. */
+			   long from, struct import_gate_flight **flights,
+			   size_t *n, struct err *err);
+void db_import_gate_flights_free(struct import_gate_flight *flights, size_t n);
+
+/* A branch of the imported flights, with its first imported gate flight. */
+struct import_branch {
+	char *name;
+	long first;
+};
+
+/* The branches of the imported flights from `from` on, by name. *branches
+ * is the caller's: db_import_branches_free() it. */
 int db_import_branches(struct db *db, const char *source, long from,
-		       PGresult **res, struct err *err);
+		       struct import_branch **branches, size_t *n,
+		       struct err *err);
+void db_import_branches_free(struct import_branch *branches, size_t n);
 /* A judged gate flight: its baseline, and what OSSTest did after it. */
 int db_import_set_target(struct db *db, long flight, const char *target,
 			 int baseline_test, int pushed, struct err *err);

@@ -789,6 +789,12 @@ int db_worker_host_installed(struct db *db, const char *host,
 		       1, (const char *[]){ host });
 }
 
+int db_worker_notify_stopping(struct db *db, struct err *err)
+{
+	return db_exec(db, err, "SELECT pg_notify('hangar_work', 'worker stopping')",
+		       0, NULL);
+}
+
 int db_worker_event(struct db *db, const struct wjob *j, const char *host,
 		    const char *kind, const char *detail, struct err *err)
 {

@@ -188,6 +188,10 @@ int db_worker_install_reported(struct db *db, const char *token,
 int db_worker_host_installed(struct db *db, const char *host,
 			     struct err *err);
 
+/* NOTIFY hangar_work "worker stopping": wakes the idle slots that LISTEN
+ * there (other workers' wake too, and go back to sleep). */
+int db_worker_notify_stopping(struct db *db, struct err *err);
+
 /* Records an event about the job (kind "job.something"); detail JSON text
  * or NULL. */
 int db_worker_event(struct db *db, const struct wjob *j, const char *host,

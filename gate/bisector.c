@@ -153,21 +153,21 @@ out:
 static int scan_results(struct bstep *s)
 {
 	struct buf key = BUF_INIT;
-	PGresult *res;
-	int rc = db_bisect_results(s->db, &s->b, &s->trees, &res, s->err);
+	struct bisection_result *res;
+	size_t n;
+	int rc = db_bisect_results(s->db, &s->b, &s->trees, &res, &n, s->err);
 
 	if (rc < 0)
 		return rc;
-	for (int i = 0; i < PQntuples(res); i++) {
-		const char *status = PQgetvalue(res, i, 1);
-		struct vec revs = VEC_INIT;
+	for (size_t i = 0; i < n; i++) {
+		const char *status = res[i].status;
+		const struct vec *revs = &res[i].revs;
 		int other = 0;
 		long node;
 
-		vec_split(&revs, PQgetvalue(res, i, 2));
 		buf_reset(&key);
 		for (size_t t = 0; t < s->trees.n && !other; t++) {
-			const char *rev = t < revs.n ? revs.v[t] : "";
+			const char *rev = t < revs->n ? revs->v[t] : "";
 
 			if (vec_find(&s->dims, s->trees.v[t]) < 0)
 				other = strcmp(rev, s->revs.v[t]) != 0;
@@ -175,18 +175,17 @@ static int scan_results(struct bstep *s)
 		for (size_t d = 0; d < s->dims.n && !other; d++) {
 			int t = vec_find(&s->trees, s->dims.v[d]);
 
-			buf_addf(&key, "%s ", (size_t)t < revs.n ? revs.v[t] : "");
+			buf_addf(&key, "%s ", (size_t)t < revs->n ? revs->v[t] : "");
 		}
-		vec_clear(&revs);
 		/* other revisions of the fixed trees: not this graph's */
 		if (other || (node = strmap_get(&s->nodes, key.buf)) < 0)
 			continue;
-		bisect_test_add(&s->g, (size_t)node, db_long(res, i, 0),
+		bisect_test_add(&s->g, (size_t)node, res[i].flight,
 				!strcmp(status, "pass")   ? BISECT_PASS
 				: !strcmp(status, "fail") ? BISECT_FAIL
 							  : BISECT_BLOCKED);
 	}
-	PQclear(res);
+	db_bisect_results_free(res, n);
 	buf_release(&key);
 	return 0;
 }

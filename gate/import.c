@@ -89,22 +89,21 @@ static int judge_branch(struct db *db, const struct import_opts *o,
 			const char *source, const char *branch, long from,
 			long *judged, struct err *err)
 {
-	PGresult *res;
+	struct import_gate_flight *g;
 	char *tested = NULL;
-	int rc, first = 0;
+	size_t n, first = 0;
+	int rc;
 
-	if ((rc = db_import_gate_flights(db, source, branch, from, &res, err)) < 0)
+	if ((rc = db_import_gate_flights(db, source, branch, from, &g, &n, err)) < 0)
 		return rc;
-	if (PQntuples(res) && db_long(res, 0, 0) < from) {
+	if (n && g[0].id < from) {
 		/* the one before, judged already: what it left pushed */
-		int pushed = !strcmp(PQgetvalue(res, 0, 3), "t");
-
-		tested = xstrdup(PQgetvalue(res, 0, pushed ? 1 : 2));
+		tested = xstrdup(g[0].pushed ? g[0].revision : g[0].target);
 		first = 1;
 	}
-	for (int i = first; i < PQntuples(res); i++) {
-		long flight = db_long(res, i, 0);
-		const char *rev = PQgetvalue(res, i, 1);
+	for (size_t i = first; i < n; i++) {
+		long flight = g[i].id;
+		const char *rev = g[i].revision;
 		int baseline_test = !tested, pushed = 0;
 
 		if (!rev[0])
@@ -130,22 +129,22 @@ static int judge_branch(struct db *db, const struct import_opts *o,
 	rc = 0;
 out:
 	free(tested);
-	PQclear(res);
+	db_import_gate_flights_free(g, n);
 	return rc;
 }
 
 static int judge_all(struct db *db, const struct import_opts *o,
 		     const char *source, long from, long *judged, struct err *err)
 {
-	PGresult *res;
-	int rc = db_import_branches(db, source, from, &res, err);
+	struct import_branch *b;
+	size_t n;
+	int rc = db_import_branches(db, source, from, &b, &n, err);
 
 	if (rc < 0)
 		return rc;
-	for (int i = 0; rc == 0 && i < PQntuples(res); i++)
-		rc = judge_branch(db, o, source, PQgetvalue(res, i, 0),
-				  db_long(res, i, 1), judged, err);
-	PQclear(res);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = judge_branch(db, o, source, b[i].name, b[i].first, judged, err);
+	db_import_branches_free(b, n);
 	if (rc == 0 && o->progress && *judged)
 		o->progress(o->progress_arg, "baselines", *judged, 0, 0, 1);
 	return rc;
@@ -169,9 +168,7 @@ int import_osstest(struct db *db, const struct import_opts *o,
 	if (o->source)
 		snprintf(r->source, sizeof(r->source), "%s", o->source);
 	else
-		snprintf(r->source, sizeof(r->source), "%s@%s", PQdb(src->conn),
-			 PQhost(src->conn) && PQhost(src->conn)[0] ? PQhost(src->conn)
-								    : "localhost");
+		db_import_source_name(src, r->source, sizeof(r->source));
 	sel = (struct import_select){ r->source, o->branches, o->since,
 				      o->recheck > 0 ? o->recheck : 1000 };
 	if ((rc = db_import_begin(src, db, err)) < 0 ||

@@ -6,39 +6,11 @@
 
 #include "db-flight.h"
 #include "db-gate.h"
+#include "db-request.h"
 #include "gitx.h"
 #include "request.h"
 #include "xalloc.h"
 #include "banned.h"
-
-/* The branch's trees and staging ref, for default revisions. */
-static int request_branch(struct db *db, const char *branch, struct vec *trees,
-			  struct vec *refs, struct vec *jobs, struct err *err)
-{
-	PGresult *res = db_query(db, err,
-				 "SELECT b.tree, b.staging_ref, 0 o, "
-				 "array_to_string(b.jobs, ' ') FROM branches b "
-				 "WHERE b.name = $1 AND NOT b.retired "
-				 "UNION ALL SELECT p, 'HEAD', 1, '' "
-				 "FROM branches b, unnest(b.pins) p "
-				 "WHERE b.name = $1 AND NOT b.retired ORDER BY 3, 1",
-				 1, (const char *[]){ branch });
-
-	if (!res)
-		return err->code;
-	if (!PQntuples(res)) {
-		PQclear(res);
-		return err_set(err, ERR_NOTFOUND, "no branch '%s'", branch);
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		vec_push(trees, PQgetvalue(res, i, 0));
-		vec_push(refs, PQgetvalue(res, i, 1));
-		if (i == 0)
-			vec_split(jobs, PQgetvalue(res, i, 3));
-	}
-	PQclear(res);
-	return 0;
-}
 
 /* Resolves rev of tree into spec. */
 static int request_resolve(struct db *db, const char *state, const char *tree,
@@ -93,7 +65,8 @@ int request_create(struct db *db, const char *state, const struct request *rq,
 	for (size_t i = 0; i < rq->runvars.n; i++)
 		vec_push(&spec.runvars, rq->runvars.v[i]);
 	if (rq->branch &&
-	    (rc = request_branch(db, rq->branch, &btrees, &brefs, &bjobs, err)) < 0)
+	    (rc = db_request_branch(db, rq->branch, &btrees, &brefs, &bjobs,
+				    err)) < 0)
 		goto out;
 	for (size_t i = 0; i < (rq->jobs.n ? rq->jobs.n : bjobs.n); i++)
 		vec_push(&spec.jobs, rq->jobs.n ? rq->jobs.v[i] : bjobs.v[i]);

@@ -124,10 +124,16 @@ static int rec_write(struct jobrec *jr, const struct rec *r, struct err *err)
 		return db_worker_runvar_set(jr->db, j, r->a, r->b, err);
 	case REC_ARTIFACT:
 		return db_worker_artifact_add(jr->db, j, r->a, r->b, r->size, err);
-	case REC_POWER:
-		return db_host_power_record(jr->db, r->a, r->action, &r->power,
+	case REC_POWER: {
+		struct db_host_power p = {
+			power_action_str(r->action), power_state_str(r->power.state),
+			r->power.attempts, r->power.ms, r->power.detail,
+		};
+
+		return db_host_power_record(jr->db, r->a, &p,
 					    r->failure.code ? &r->failure : NULL,
 					    j->flight, j->job, err);
+	}
 	case REC_HOST_BROKEN:
 		return db_worker_host_broken(jr->db, r->a, r->b, j, err);
 	case REC_HOST_HEALTHY:

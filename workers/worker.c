@@ -250,8 +250,7 @@ static void worker_wake_slots(const struct worker_conf *conf)
 
 	if (db_open(&conf->target, &db, &err) < 0)
 		return;   /* they notice within IDLE_WAIT_MS anyway */
-	db_exec(db, &err, "SELECT pg_notify('hangar_work', 'worker stopping')", 0,
-		NULL);
+	db_worker_notify_stopping(db, &err);
 	db_close(db);
 }
 
