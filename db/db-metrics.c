@@ -5,7 +5,10 @@
  * schema's CHECK constraints, so that a series at zero is there rather
  * than missing.
  */
+#include <stdlib.h>
+
 #include "db-metrics.h"
+#include "xalloc.h"
 #include "banned.h"
 
 /*
@@ -91,8 +94,42 @@ static const char metrics_sql[] =
 	"GROUP BY s.status"
 	") x ORDER BY o, l1 COLLATE \"C\", k, l2 COLLATE \"C\"";
 
-int db_metrics_read(struct db *db, PGresult **res, struct err *err)
+int db_metrics_read(struct db *db, struct metric_sample **samples, size_t *n,
+		    struct err *err)
 {
-	*res = db_query(db, err, metrics_sql, 0, NULL);
-	return *res ? 0 : err->code;
+	PGresult *res = db_query(db, err, metrics_sql, 0, NULL);
+
+	*samples = NULL;
+	*n = 0;
+	if (!res)
+		return err->code;
+	*n = (size_t)PQntuples(res);
+	*samples = xcalloc(*n + 1, sizeof(**samples));
+	for (size_t i = 0; i < *n; i++) {
+		struct metric_sample *s = &(*samples)[i];
+		int row = (int)i;
+
+		/* never NULL but for the labels (an SQL NULL would be "") */
+		s->metric = xstrdup(PQgetvalue(res, row, 0));
+		s->suffix = xstrdup(PQgetvalue(res, row, 1));
+		s->label[0] = db_dup(res, row, 2);
+		s->label[1] = db_dup(res, row, 3);
+		s->value = xstrdup(PQgetvalue(res, row, 4));
+	}
+	PQclear(res);
+	return 0;
+}
+
+void db_metrics_free(struct metric_sample *samples, size_t n)
+{
+	if (!samples)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(samples[i].metric);
+		free(samples[i].suffix);
+		free(samples[i].label[0]);
+		free(samples[i].label[1]);
+		free(samples[i].value);
+	}
+	free(samples);
 }

@@ -6,14 +6,17 @@
 
 #include "db.h"
 
+/* One sample of the exposition. */
+struct metric_sample {
+	char *metric;     /* the metric's name ("hangar_hosts") */
+	char *suffix;     /* "", or "_bucket", "_sum", "_count" (histogram) */
+	char *label[2];   /* label values, NULL for none (the histogram's
+			   * "le" is NULL on _sum and _count) */
+	char *value;      /* a decimal number */
+};
+
 /*
- * One row per sample, grouped by metric and in exposition order:
- *   DM_METRIC  the metric's name ("hangar_hosts")
- *   DM_SUFFIX  "", or "_bucket", "_sum", "_count" for the histogram
- *   DM_L1      first label value, or NULL for a sample without labels
- *   DM_L2      second label value, or NULL (the histogram's "le" is
- *              NULL on _sum and _count)
- *   DM_VALUE   the value as a decimal number
+ * One sample per row, grouped by metric and in exposition order.
  * The metrics, with their labels:
  *   hangar_queue_jobs {arch}                 queued jobs of flights not
  *                                            cancelled
@@ -28,10 +31,11 @@
  *   hangar_scheduler_pass_seconds            } no row before the first
  *   hangar_plan_computed_timestamp_seconds   } planning pass
  *   hangar_reservations {status}             every status, zeros too
- * The archs are those of the schema plus any a job names. *res is the
- * caller's (PQclear).
+ * The archs are those of the schema plus any a job names. *samples is the
+ * caller's: free it with db_metrics_free.
  */
-enum { DM_METRIC, DM_SUFFIX, DM_L1, DM_L2, DM_VALUE };
-int db_metrics_read(struct db *db, PGresult **res, struct err *err);
+int db_metrics_read(struct db *db, struct metric_sample **samples, size_t *n,
+		    struct err *err);
+void db_metrics_free(struct metric_sample *samples, size_t n);
 
 #endif

@@ -336,7 +336,10 @@ static int64_t monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int db_wait_notify(struct db *db, int timeout_ms, struct err *err)
+int db_wait_notify_each(struct db *db, int timeout_ms,
+			void (*each)(const char *channel, const char *payload,
+				     void *arg),
+			void *arg, struct err *err)
 {
 	int64_t deadline = monotonic_ms() + timeout_ms;
 
@@ -350,7 +353,11 @@ int db_wait_notify(struct db *db, int timeout_ms, struct err *err)
 				       PQerrorMessage(db->conn));
 		/* our own writes do not wake us: we knew of them */
 		while ((n = PQnotifies(db->conn))) {
-			got |= n->be_pid != PQbackendPID(db->conn);
+			if (n->be_pid != PQbackendPID(db->conn)) {
+				got = 1;
+				if (each)
+					each(n->relname, n->extra, arg);
+			}
 			PQfreemem(n);
 		}
 		left = (int)(deadline - monotonic_ms());
@@ -367,6 +374,11 @@ int db_wait_notify(struct db *db, int timeout_ms, struct err *err)
 	}
 }
 
+int db_wait_notify(struct db *db, int timeout_ms, struct err *err)
+{
+	return db_wait_notify_each(db, timeout_ms, NULL, NULL, err);
+}
+
 int db_connection_ok(struct db *db)
 {
 	/*
@@ -381,6 +393,11 @@ int db_connection_ok(struct db *db)
 			break;
 	}
 	return PQstatus(db->conn) == CONNECTION_OK;
+}
+
+int db_idle(struct db *db)
+{
+	return PQtransactionStatus(db->conn) == PQTRANS_IDLE;
 }
 
 int db_reconnect(struct db *db, struct err *err)

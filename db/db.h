@@ -93,11 +93,24 @@ int db_listen(struct db *db, const char *channel, struct err *err);
  */
 int db_wait_notify(struct db *db, int timeout_ms, struct err *err);
 /*
+ * As db_wait_notify, calling each(channel, payload, arg) for every
+ * notification from another session, in the order they came (the strings
+ * are only valid during the call). ERR_DB: the connection failed (look at
+ * it with db_connection_ok); ERR_FAIL: waiting on its socket did.
+ */
+int db_wait_notify_each(struct db *db, int timeout_ms,
+			void (*each)(const char *channel, const char *payload,
+				     void *arg),
+			void *arg, struct err *err);
+/*
  * Whether the connection is still up (a server gone away is noticed by
  * reading what the socket has); reconnecting: the same conninfo and
  * session settings, never starting a private cluster.
  */
 int db_connection_ok(struct db *db);
+/* Whether no transaction is open (nor a command running) on it: false on
+ * a broken connection too. It asks libpq only, never the server. */
+int db_idle(struct db *db);
 int db_reconnect(struct db *db, struct err *err);
 
 /*

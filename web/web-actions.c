@@ -12,6 +12,7 @@
 #include "db-flight.h"
 #include "db-gate.h"
 #include "db-host.h"
+#include "db-reserve.h"
 #include "db-sched.h"
 #include "gitx.h"
 #include "request.h"
@@ -188,31 +189,19 @@ enum MHD_Result web_reserve_post(struct web_req *r)
 	return ret;
 }
 
-static const char reservations_sql[] =
-	"SELECT coalesce(json_agg(json_build_object('id', r.id, 'kind', r.kind, "
-	"'owner', r.owner, 'status', r.status, 'host', r.host, 'arch', r.arch, "
-	"'flags', r.flags, 'count', r.nhosts, 'reason', r.reason, 'start', "
-	"hangar_iso(r.start_at), 'end', hangar_iso(r.end_at), 'planned_start', "
-	"hangar_iso(r.planned_start), "
-	"'hosts', (SELECT coalesce(json_agg(a.host ORDER BY a.host), '[]') "
-	"FROM allocations a WHERE a.reservation = r.id AND a.released_at IS NULL), "
-	"'wait_reason', r.wait_reason) ORDER BY r.id), '[]')::text "
-	"FROM reservations r WHERE r.status IN ('waiting', 'active') "
-	"AND ($1::bigint IS NULL OR r.id = $1::bigint)";
-
 enum MHD_Result web_reservations_api(struct web_req *r)
 {
 	struct err err = ERR_INIT;
 	/* GET /api/v1/reservations or /api/v1/reservations/R */
-	const char *id = r->args[0][0] ? r->args[0] : NULL;
+	int one_of = r->args[0][0] != '\0';
+	long id = one_of ? web_arg_flight(r, 0) : 0;
 	json_t *list, *one;
 
-	if (id && !web_arg_flight(r, 0))
+	if (one_of && !id)
 		return web_not_found(r, "no such reservation");
-	if (db_query_json(r->db, &err, "reservations", &list, reservations_sql, 1,
-			  (const char *[]){ id }) < 0)
+	if (db_reserve_list_json(r->db, id, &list, &err) < 0)
 		return web_db_error(r, &err);
-	if (!id)
+	if (!one_of)
 		return web_json(r, MHD_HTTP_OK, list);
 	one = json_incref(json_array_get(list, 0));
 	json_decref(list);
@@ -224,19 +213,15 @@ enum MHD_Result web_reserve_delete(struct web_req *r)
 {
 	struct err err = ERR_INIT;
 	long id = web_arg_flight(r, 0);
-	PGresult *res;
+	char *owner;
 	int own;
 
 	if (!id)
 		return web_not_found(r, r->url);
-	res = db_query_one(r->db, &err, "live reservation",
-			   "SELECT owner FROM reservations WHERE id = $1::bigint "
-			   "AND status IN ('waiting', 'active')",
-			   1, (const char *[]){ r->args[0] });
-	if (!res)
+	if (db_reserve_owner(r->db, id, &owner, &err) < 0)
 		return web_db_error(r, &err);
-	own = !strcmp(PQgetvalue(res, 0, 0), r->user);
-	PQclear(res);
+	own = !strcmp(owner, r->user);
+	free(owner);
 	if (!own && r->role < ROLE_ADMIN)
 		return web_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
 				 "only its owner or an admin may release a reservation");

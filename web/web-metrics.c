@@ -60,20 +60,20 @@ static void metrics_label_escape(struct buf *b, const char *s)
 }
 
 static void metrics_sample(struct buf *b, const struct metric_def *d,
-			   PGresult *res, int row)
+			   const struct metric_sample *s)
 {
 	int n = 0;
 
 	buf_addstr(b, d->name);
-	buf_addstr(b, PQgetvalue(res, row, DM_SUFFIX));
+	buf_addstr(b, s->suffix);
 	for (int l = 0; l < 2; l++) {
-		if (!d->labels[l] || PQgetisnull(res, row, DM_L1 + l))
+		if (!d->labels[l] || !s->label[l])
 			continue;
 		buf_addf(b, "%c%s=\"", n++ ? ',' : '{', d->labels[l]);
-		metrics_label_escape(b, PQgetvalue(res, row, DM_L1 + l));
+		metrics_label_escape(b, s->label[l]);
 		buf_addch(b, '"');
 	}
-	buf_addf(b, "%s %s\n", n ? "}" : "", PQgetvalue(res, row, DM_VALUE));
+	buf_addf(b, "%s %s\n", n ? "}" : "", s->value);
 }
 
 enum MHD_Result web_metrics(struct web_req *r)
@@ -81,12 +81,13 @@ enum MHD_Result web_metrics(struct web_req *r)
 	struct err err = ERR_INIT;
 	struct buf b = BUF_INIT;
 	const struct metric_def *d = NULL;
-	PGresult *res;
+	struct metric_sample *samples;
+	size_t n;
 
-	if (db_metrics_read(r->db, &res, &err) < 0)
+	if (db_metrics_read(r->db, &samples, &n, &err) < 0)
 		return web_db_error(r, &err);
-	for (int row = 0; row < PQntuples(res); row++) {
-		const char *name = PQgetvalue(res, row, DM_METRIC);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = samples[i].metric;
 
 		if (!d || strcmp(d->name, name)) {
 			if (!(d = metric_def(name))) {
@@ -96,8 +97,8 @@ enum MHD_Result web_metrics(struct web_req *r)
 			buf_addf(&b, "# HELP %s %s\n# TYPE %s %s\n", d->name,
 				 d->help, d->name, d->type);
 		}
-		metrics_sample(&b, d, res, row);
+		metrics_sample(&b, d, &samples[i]);
 	}
-	PQclear(res);
+	db_metrics_free(samples, n);
 	return web_text(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b);
 }

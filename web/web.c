@@ -4,9 +4,7 @@
  * flights' answers and the response helpers.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -86,7 +84,7 @@ static int web_pool_get(struct db **ret, struct err *err)
 static void web_pool_put(struct db *db)
 {
 	/* a handler that failed inside a transaction leaves none open */
-	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+	if (!db_idle(db))
 		db_rollback(db);
 	pthread_mutex_lock(&pool.mu);
 	for (int i = 0; i < pool.size; i++)
@@ -195,6 +193,19 @@ static void cache_put(const char *url, long flight, uint64_t gen,
 		MHD_destroy_response(resp);
 }
 
+/* A flight's row changed (its number is the payload): forget it. */
+static void cache_notified(const char *channel, const char *payload, void *arg)
+{
+	long flight = 0;
+
+	(void)channel;
+	(void)arg;
+	strnum_long(payload, 1, 1L << 62, &flight);
+	pthread_mutex_lock(&cache.mu);
+	cache_forget(flight);
+	pthread_mutex_unlock(&cache.mu);
+}
+
 static void *cache_listener(void *arg)
 {
 	static const char *const channels[] = { "hangar_flight", NULL };
@@ -204,11 +215,9 @@ static void *cache_listener(void *arg)
 	(void)arg;
 	while (!cache.stop) {
 		struct err err = ERR_INIT;
-		struct pollfd pfd;
-		PGnotify *n;
 
-		/* its own PQconsumeInput below notices a server gone away */
-		if (!db || PQstatus(db->conn) != CONNECTION_OK) {
+		/* a server gone away is noticed by reading its socket */
+		if (!db || !db_connection_ok(db)) {
 			enum db_keep_state st;
 
 			pthread_mutex_lock(&cache.mu);
@@ -241,22 +250,10 @@ static void *cache_listener(void *arg)
 			cache.live = 1;
 			pthread_mutex_unlock(&cache.mu);
 		}
-		pfd.fd = PQsocket(db->conn);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, 500) < 0 && errno != EINTR)
+		/* a failed connection (ERR_DB) is seen next turn */
+		if (db_wait_notify_each(db, 500, cache_notified, NULL, &err) ==
+		    ERR_FAIL)
 			break;
-		if (!PQconsumeInput(db->conn))
-			continue;   /* its status says so next turn */
-		while ((n = PQnotifies(db->conn))) {
-			long flight = 0;
-
-			strnum_long(n->extra, 1, 1L << 62, &flight);
-			pthread_mutex_lock(&cache.mu);
-			cache_forget(flight);
-			pthread_mutex_unlock(&cache.mu);
-			PQfreemem(n);
-		}
 	}
 	pthread_mutex_lock(&cache.mu);
 	cache.live = 0;
