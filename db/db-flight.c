@@ -254,6 +254,23 @@ out:
 	return rc;
 }
 
+static int db_flight_created_event(struct db *db, long id,
+				   const struct flight_spec *spec,
+				   struct err *err)
+{
+	json_t *detail = json_object();
+	int rc;
+
+	json_object_set_new(detail, "intent",
+			    spec->intent ? json_string(spec->intent) : json_null());
+	rc = db_event(db, &(struct db_event){ .kind = "flight.created",
+					      .flight = id,
+					      .branch = spec->branch,
+					      .detail = detail }, err);
+	json_decref(detail);
+	return rc;
+}
+
 int db_flight_create(struct db *db, const struct flight_spec *spec, long *id,
 		     struct err *err)
 {
@@ -344,12 +361,7 @@ int db_flight_create(struct db *db, const struct flight_spec *spec, long *id,
 		    "coalesce((SELECT o.queued_at FROM flights o "
 		    "WHERE o.id = f.retest_of), now()) WHERE id = $1",
 		    1, (const char *[]){ fl }) < 0 ||
-	    db_exec(db, err,
-		    "INSERT INTO events (actor, kind, flight, branch, detail) "
-		    "VALUES ($1, 'flight.created', $2, $3, "
-		    "jsonb_build_object('intent', $4::text))",
-		    4, (const char *[]){ db_actor(), fl, spec->branch,
-					 spec->intent }) < 0 ||
+	    db_flight_created_event(db, *id, spec, err) < 0 ||
 	    db_commit(db, err) < 0)
 		goto rollback;
 	fjobs_free(jobs, n);

@@ -289,28 +289,25 @@ int db_gate_last_rev(struct db *db, const char *branch, const char *tree,
 	return 0;
 }
 
-int db_gate_event(struct db *db, const char *branch, long flight,
-		  const char *kind, const char *detail, struct err *err)
-{
-	char fl[32];
-
-	snprintf(fl, sizeof(fl), "%ld", flight);
-	return db_exec(db, err,
-		       "INSERT INTO events (actor, kind, branch, flight, detail) "
-		       "VALUES ($1, $2, $3, nullif($4, '0')::bigint, "
-		       "coalesce($5::jsonb, '{}'))",
-		       5, (const char *[]){ db_actor(), kind, branch, fl, detail });
-}
-
 int db_gate_record(struct db *db, const struct gate_decision *d,
 		   struct err *err)
 {
 	char fl[32], base[32];
+	json_t *detail = json_object();
+	struct db_event ev = { .kind = d->pushed ? "branch.pushed" : "flight.decided",
+			       .flight = d->flight, .branch = d->branch,
+			       .detail = detail };
+	int rc = 0;
 
 	snprintf(fl, sizeof(fl), "%ld", d->flight);
 	snprintf(base, sizeof(base), "%ld", d->baseline_flight);
-	if (db_begin(db, err) < 0)
+	db_detail_set(detail, "verdict", d->verdict);
+	json_object_set_new(detail, "revision",
+			    d->pushed_rev ? json_string(d->pushed_rev) : json_null());
+	if (db_begin(db, err) < 0) {
+		json_decref(detail);
 		return err->code;
+	}
 	if (db_exec(db, err,
 		    "UPDATE flights SET verdict = $2, pushed = $3, "
 		    "baseline_flight = nullif($4, '0')::bigint, report = $5::jsonb, "
@@ -319,13 +316,7 @@ int db_gate_record(struct db *db, const struct gate_decision *d,
 		    7, (const char *[]){ fl, d->verdict, d->pushed ? "t" : "f", base,
 					 d->report_json, d->report_text,
 					 d->push_log }) < 0 ||
-	    db_exec(db, err,
-		    "INSERT INTO events (actor, kind, branch, flight, detail) "
-		    "VALUES ($1, $2, $3, $4, jsonb_build_object('verdict', $5::text, "
-		    "'revision', $6::text))",
-		    6, (const char *[]){ db_actor(),
-					 d->pushed ? "branch.pushed" : "flight.decided",
-					 d->branch, fl, d->verdict, d->pushed_rev }) < 0 ||
+	    db_event(db, &ev, err) < 0 ||
 	    (d->clear_force &&
 	     db_exec(db, err,
 		     "UPDATE branches SET force_rev = NULL, force_reason = NULL, "
@@ -333,9 +324,10 @@ int db_gate_record(struct db *db, const struct gate_decision *d,
 		     1, (const char *[]){ d->branch }) < 0) ||
 	    db_commit(db, err) < 0) {
 		db_rollback(db);
-		return err->code;
+		rc = err->code;
 	}
-	return 0;
+	json_decref(detail);
+	return rc;
 }
 
 int db_gate_reopen(struct db *db, const char *branch, const char *tree,
@@ -357,11 +349,18 @@ static int db_branch_update(struct db *db, const char *branch,
 			    const char *value, const char *reason,
 			    struct err *err)
 {
+	json_t *detail = json_object();
+	struct db_event ev = { .kind = kind, .branch = branch, .detail = detail };
 	PGresult *res;
 	int found;
 
-	if (db_begin(db, err) < 0)
+	if (!strncmp(kind, "branch.force", strlen("branch.force")))
+		db_detail_set(detail, "revision", value);
+	db_detail_set(detail, "reason", reason);
+	if (db_begin(db, err) < 0) {
+		json_decref(detail);
 		return err->code;
+	}
 	res = db_query(db, err, sql, 4,
 		       (const char *[]){ branch, value, reason, db_actor() });
 	if (!res)
@@ -372,17 +371,13 @@ static int db_branch_update(struct db *db, const char *branch,
 		err_set(err, ERR_NOTFOUND, "no branch '%s'", branch);
 		goto fail;
 	}
-	if (db_exec(db, err,
-		    "INSERT INTO events (actor, kind, branch, detail) "
-		    "VALUES ($1, $2, $3, jsonb_strip_nulls(jsonb_build_object("
-		    "'revision', CASE WHEN $2 LIKE 'branch.force%' THEN $4 END, "
-		    "'reason', $5::text)))",
-		    5, (const char *[]){ db_actor(), kind, branch, value, reason }) < 0 ||
-	    db_commit(db, err) < 0)
+	if (db_event(db, &ev, err) < 0 || db_commit(db, err) < 0)
 		goto fail;
+	json_decref(detail);
 	return 0;
 fail:
 	db_rollback(db);
+	json_decref(detail);
 	return err->code;
 }
 

@@ -98,9 +98,6 @@ int db_branch_block(struct db *db, const char *branch, int on,
 		    const char *reason, struct err *err);
 int db_branch_force(struct db *db, const char *branch, const char *rev,
 		    const char *reason, struct err *err);
-/* An event of a branch: kind and a JSON detail object (text). */
-int db_gate_event(struct db *db, const char *branch, long flight,
-		  const char *kind, const char *detail, struct err *err);
 
 /* The branch's events (pushes, blocks, forces, decisions), newest first:
  * [{"at", "actor", "kind", "flight", "detail"}]. */

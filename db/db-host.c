@@ -246,10 +246,8 @@ int db_host_power_record(struct db *db, const char *host,
 			 const struct err *failure, long flight, const char *job,
 			 struct err *err)
 {
-	char fl[32];
-	const char *params[6];
+	struct db_event ev = { 0 };
 	json_t *detail;
-	char *text;
 	int rc;
 	size_t a;
 
@@ -269,19 +267,12 @@ int db_host_power_record(struct db *db, const char *host,
 				   failure ? "failed" : "ok", "state", p->state,
 				   "attempts", p->attempts, "ms", (json_int_t)p->ms,
 				   "error", failure ? "(not UTF-8)" : "");
-	text = json_dumps(detail, JSON_COMPACT);
-	snprintf(fl, sizeof(fl), "%ld", flight);
-	params[0] = db_actor();
-	params[1] = db_host_power_kinds[a];
-	params[2] = flight ? fl : NULL;
-	params[3] = flight ? job : NULL;
-	params[4] = host;
-	params[5] = text;
-	rc = db_exec(db, err,
-		     "INSERT INTO events (actor, kind, flight, job, host, detail) "
-		     "VALUES ($1, $2, $3::bigint, $4, $5, $6::jsonb)",
-		     6, params);
-	free(text);
+	ev.kind = db_host_power_kinds[a];
+	ev.flight = flight;
+	ev.job = flight ? job : NULL;
+	ev.host = host;
+	ev.detail = detail;
+	rc = db_event(db, &ev, err);
 	json_decref(detail);
 	return rc;
 }
@@ -291,9 +282,10 @@ int db_host_set_state(struct db *db, const char *host, const char *state,
 		      struct err *err)
 {
 	const char *params[4] = { host, state, NULL, NULL };
-	char *from = NULL, *text = NULL;
+	char *from = NULL;
 	json_t *detail;
 	PGresult *res;
+	int rc;
 
 	if (strcmp(state, "free") && strcmp(state, "maintenance") &&
 	    strcmp(state, "broken"))
@@ -333,22 +325,16 @@ int db_host_set_state(struct db *db, const char *host, const char *state,
 		err_set(err, ERR_USAGE, "the reason is not UTF-8 text");
 		goto rollback;
 	}
-	text = json_dumps(detail, JSON_COMPACT);
+	rc = db_event(db, &(struct db_event){ .kind = event_kind, .host = host,
+					      .detail = detail }, err);
 	json_decref(detail);
-	if (db_exec(db, err,
-		    "INSERT INTO events (actor, kind, host, detail) "
-		    "VALUES ($1, $2, $3, $4::jsonb)",
-		    4, (const char *[]){ db_actor(), event_kind, host, text }) < 0)
-		goto rollback;
-	if (db_commit(db, err) < 0)
+	if (rc < 0 || db_commit(db, err) < 0)
 		goto rollback;
 	free(from);
-	free(text);
 	return 0;
 rollback:
 	db_rollback(db);
 	free(from);
-	free(text);
 	return err->code;
 }
 

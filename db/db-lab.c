@@ -41,15 +41,13 @@ static int lab_count(struct lab_apply *a, enum lab_kind kind, int added,
 static int lab_event(struct lab_apply *a, const char *kind, const char *host,
 		     const char *branch)
 {
-	json_t *detail = json_pack("{s:s}", "config", a->lab->path);
-	char *text = json_dumps(detail, JSON_COMPACT);
-	const char *params[5] = { db_actor(), kind, host, branch, text };
-	int rc = db_exec(a->db, a->err,
-			 "INSERT INTO events (actor, kind, host, branch, detail) "
-			 "VALUES ($1, $2, $3, $4, $5::jsonb)",
-			 5, params);
+	json_t *detail = json_object();
+	int rc;
 
-	free(text);
+	db_detail_set(detail, "config", a->lab->path);
+	rc = db_event(a->db, &(struct db_event){ .kind = kind, .host = host,
+						 .branch = branch,
+						 .detail = detail }, a->err);
 	json_decref(detail);
 	return rc;
 }

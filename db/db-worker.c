@@ -660,11 +660,15 @@ int db_worker_finish(struct db *db, const struct wjob *j, const char *owner,
 {
 	char fl[32];
 	const char *params[5] = { fl, j->job, owner, status, reason };
+	json_t *detail = json_object();
 	PGresult *res;
 
 	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	db_detail_set(detail, "status", status);
+	db_detail_set(detail, "reason", reason);
+	db_detail_set(detail, "worker", owner);
 	if (db_begin(db, err) < 0)
-		return err->code;
+		goto rollback;
 	if (requeue)
 		res = db_query(db, err,
 			       "UPDATE jobs SET status = 'queued', lease_owner = NULL, "
@@ -704,18 +708,17 @@ int db_worker_finish(struct db *db, const struct wjob *j, const char *owner,
 		    "UPDATE allocations SET released_at = now() WHERE flight = $1 "
 		    "AND job = $2 AND released_at IS NULL",
 		    2, params) < 0 ||
-	    db_exec(db, err,
-		    "INSERT INTO events (actor, kind, flight, job, detail) "
-		    "VALUES ($6, $7, $1, $2, jsonb_strip_nulls(jsonb_build_object("
-		    "'status', $4::text, 'reason', $5::text, 'worker', $3::text)))",
-		    7, (const char *[]){ fl, j->job, owner, status, reason,
-					 db_actor(),
-					 requeue ? "job.requeued" : "job.finished" }) < 0 ||
+	    db_event(db, &(struct db_event){ .kind = requeue ? "job.requeued"
+								   : "job.finished",
+					     .flight = j->flight, .job = j->job,
+					     .detail = detail }, err) < 0 ||
 	    db_commit(db, err) < 0)
 		goto rollback;
+	json_decref(detail);
 	return 0;
 rollback:
 	db_rollback(db);
+	json_decref(detail);
 	return err->code ? err->code : ERR_FAIL;
 }
 
@@ -793,17 +796,4 @@ int db_worker_notify_stopping(struct db *db, struct err *err)
 {
 	return db_exec(db, err, "SELECT pg_notify('hangar_work', 'worker stopping')",
 		       0, NULL);
-}
-
-int db_worker_event(struct db *db, const struct wjob *j, const char *host,
-		    const char *kind, const char *detail, struct err *err)
-{
-	char fl[32];
-
-	snprintf(fl, sizeof(fl), "%ld", j->flight);
-	return db_exec(db, err,
-		       "INSERT INTO events (actor, kind, flight, job, host, detail) "
-		       "VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '{}'))",
-		       6, (const char *[]){ db_actor(), kind, fl, j->job, host,
-					    detail });
 }

@@ -192,9 +192,4 @@ int db_worker_host_installed(struct db *db, const char *host,
  * there (other workers' wake too, and go back to sleep). */
 int db_worker_notify_stopping(struct db *db, struct err *err);
 
-/* Records an event about the job (kind "job.something"); detail JSON text
- * or NULL. */
-int db_worker_event(struct db *db, const struct wjob *j, const char *host,
-		    const char *kind, const char *detail, struct err *err);
-
 #endif

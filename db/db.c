@@ -319,6 +319,34 @@ const char *db_actor(void)
 	return actor;
 }
 
+int db_event(struct db *db, const struct db_event *e, struct err *err)
+{
+	char fl[32], *detail = NULL;
+	int rc;
+
+	snprintf(fl, sizeof(fl), "%ld", e->flight);
+	if (e->detail && !(detail = json_dumps(e->detail, JSON_COMPACT)))
+		return err_set(err, ERR_FAIL, "event %s: detail not JSON", e->kind);
+	rc = db_exec(db, err,
+		     "INSERT INTO events (actor, kind, flight, job, host, branch, detail) "
+		     "VALUES ($1, $2, nullif($3, '0')::bigint, $4, $5, $6, "
+		     "coalesce($7::jsonb, '{}'))",
+		     7, (const char *[]){ e->actor ? e->actor : db_actor(), e->kind,
+					  fl, e->job, e->host, e->branch, detail });
+	free(detail);
+	return rc;
+}
+
+void db_detail_set(json_t *detail, const char *key, const char *value)
+{
+	json_t *s;
+
+	if (!value)
+		return;
+	s = json_string(value);
+	json_object_set_new(detail, key, s ? s : json_string("(not UTF-8)"));
+}
+
 int db_listen(struct db *db, const char *channel, struct err *err)
 {
 	char *sql = xasprintf("LISTEN %s", channel);

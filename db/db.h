@@ -149,6 +149,24 @@ char *db_private_conninfo(const char *state);
  */
 const char *db_actor(void);
 void db_set_actor(const char *actor);
+
+/*
+ * An event of the audit trail (the events table): what happened, to
+ * which flight, job, host or branch. Statements that change a row and
+ * say so in one go (a data-modifying WITH) keep their own INSERT; every
+ * other event is written here.
+ */
+struct db_event {
+	const char *actor;          /* NULL: db_actor() */
+	const char *kind;           /* "host.broken", "flight.created", ... */
+	long flight;                /* 0: none */
+	const char *job, *host, *branch;   /* or NULL */
+	json_t *detail;             /* an object, borrowed; NULL: {} */
+};
+int db_event(struct db *db, const struct db_event *e, struct err *err);
+/* Sets key to value in an event's detail, unless value is NULL; text that
+ * is not UTF-8 is said so rather than lost with the event. */
+void db_detail_set(json_t *detail, const char *key, const char *value);
 /* Overrides it in the calling thread only (NULL: no more). */
 void db_set_thread_actor(const char *actor);
 
