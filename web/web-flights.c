@@ -817,10 +817,13 @@ enum MHD_Result web_job_page(struct web_req *r)
 		html_escape(&b, json_is_string(x) ? json_string_value(x) : "");
 		buf_addch(&b, ' ');
 	}
-	buf_addstr(&b, "</td></tr>\n</table>\n<h2>Steps</h2>\n<table><tr><th>#</th>"
-		       "<th>Step</th><th>Status</th><th>Attempt</th><th>Seconds</th>"
-		       "<th>Log</th><th>Detail</th></tr>\n");
+	buf_addstr(&b, "</td></tr>\n</table>\n");
+	/* a section with nothing in it (a queued job's steps) is left out */
 	steps = json_object_get(j, "steps");
+	if (json_array_size(steps))
+		buf_addstr(&b, "<h2>Steps</h2>\n<table><tr><th>#</th>"
+			       "<th>Step</th><th>Status</th><th>Attempt</th>"
+			       "<th>Seconds</th><th>Log</th><th>Detail</th></tr>\n");
 	for (i = 0; i < json_array_size(steps);) {
 		struct case_counts c;
 		size_t next = case_counts(steps, i, &c);
@@ -830,8 +833,11 @@ enum MHD_Result web_job_page(struct web_req *r)
 			case_rows(&b, r, id, steps, i + 1, next, &c);
 		i = next;
 	}
-	buf_addstr(&b, "</table>\n<h2>Logs and console</h2>\n<ul>\n");
+	if (json_array_size(steps))
+		buf_addstr(&b, "</table>\n");
 	logs = job_log_files(r, id, r->args[1]);
+	if (json_array_size(logs))
+		buf_addstr(&b, "<h2>Logs and console</h2>\n<ul>\n");
 	json_array_foreach(logs, i, x) {
 		buf_addf(&b, "<li><a href=\"/flights/%ld/jobs/", id);
 		html_escape(&b, r->args[1]);
@@ -842,9 +848,12 @@ enum MHD_Result web_job_page(struct web_req *r)
 		buf_addf(&b, "</a> <span class=\"muted\">%lld bytes</span></li>\n",
 			 (long long)json_integer_value(json_object_get(x, "size")));
 	}
+	if (json_array_size(logs))
+		buf_addstr(&b, "</ul>\n");
 	json_decref(logs);
-	buf_addstr(&b, "</ul>\n<h2>Artifacts</h2>\n<table><tr><th>Path</th>"
-		       "<th>Size</th><th>SHA-256</th></tr>\n");
+	if (json_array_size(json_object_get(j, "artifacts")))
+		buf_addstr(&b, "<h2>Artifacts</h2>\n<table><tr><th>Path</th>"
+			       "<th>Size</th><th>SHA-256</th></tr>\n");
 	json_array_foreach(json_object_get(j, "artifacts"), i, x) {
 		buf_addstr(&b, "<tr><td>");
 		html_escape(&b, web_jstr(x, "path"));
@@ -853,10 +862,14 @@ enum MHD_Result web_job_page(struct web_req *r)
 		html_escape(&b, web_jstr(x, "sha256"));
 		buf_addstr(&b, "</td></tr>\n");
 	}
-	buf_addstr(&b, "</table>\n<h2>Runvars</h2>\n<table>\n");
-	json_object_foreach(json_object_get(j, "runvars"), key, v)
-		kv_row(&b, key, json_is_string(v) ? json_string_value(v) : "");
-	buf_addstr(&b, "</table>\n");
+	if (json_array_size(json_object_get(j, "artifacts")))
+		buf_addstr(&b, "</table>\n");
+	if (json_object_size(json_object_get(j, "runvars"))) {
+		buf_addstr(&b, "<h2>Runvars</h2>\n<table>\n");
+		json_object_foreach(json_object_get(j, "runvars"), key, v)
+			kv_row(&b, key, json_is_string(v) ? json_string_value(v) : "");
+		buf_addstr(&b, "</table>\n");
+	}
 	html_page_end(&b);
 	json_decref(f);
 	return web_html(r, MHD_HTTP_OK, &b);

@@ -129,6 +129,8 @@ static void host_jobs_table(struct buf *b, json_t *jobs)
 	json_t *x;
 	size_t i;
 
+	if (!json_array_size(jobs))
+		return;   /* a new host: no empty table */
 	buf_addstr(b, "<h2>Jobs</h2>\n<table><tr><th>Job</th><th>Status</th>"
 		      "<th>Allocated</th><th>Released</th></tr>\n");
 	json_array_foreach(jobs, i, x) {
@@ -188,8 +190,10 @@ enum MHD_Result web_host_page(struct web_req *r)
 	buf_addstr(&b, "</table>\n");
 	host_jobs_table(&b, jobs);
 	json_decref(jobs);
-	buf_addstr(&b, "<h2>Events: power, state, maintenance</h2>\n<table><tr><th>When</th>"
-		      "<th>What</th><th>Who</th><th>Detail</th></tr>\n");
+	if (n)
+		buf_addstr(&b, "<h2>Events: power, state, maintenance</h2>\n"
+			       "<table><tr><th>When</th><th>What</th><th>Who</th>"
+			       "<th>Detail</th></tr>\n");
 	for (size_t i = 0; i < n; i++) {
 		buf_addstr(&b, "<tr><td>");
 		html_escape(&b, ev[i].at);
@@ -201,7 +205,8 @@ enum MHD_Result web_host_page(struct web_req *r)
 		html_escape(&b, ev[i].detail);
 		buf_addstr(&b, "</td></tr>\n");
 	}
-	buf_addstr(&b, "</table>\n");
+	if (n)
+		buf_addstr(&b, "</table>\n");
 	html_page_end(&b);
 	db_host_events_free(ev, n);
 	host_release(&h);
