@@ -6,8 +6,13 @@
 # 90 tests that need them). For each it prints the median pass, the median
 # bare read of hosts and queue (the floor), and their ratio, measured side
 # by side; and the first pass, which allocates the free hosts.
+# HANGAR_BASE=OTHER-HANGAR (say, a build of the last release) measures that
+# binary's pass too, alternating with this one's on the same database, and
+# prints the ratio of the two medians: a change's cost, measured side by
+# side.
 set -eu
 HANGAR=${HANGAR:-$(pwd)/hangar}
+HANGAR_BASE=${HANGAR_BASE:-}
 export HANGAR_PG_FAST=1
 dir=$(mktemp -d /tmp/hangar-bench.XXXXXX)
 chmod 755 "$dir"
@@ -104,5 +109,21 @@ r = json.load(open(sys.argv[1]))
 print("%-8s %12.1f %12.1f %12.1f %8.2f %14.1f %12d" % (sys.argv[2], r["pass_ms"], r["plan_ms"],
       r["floor_ms"], r["ratio"], r["first_pass_ms"], r["first_allocated"]))
 PY
+	if [ -n "$HANGAR_BASE" ]; then
+		for who in base this base this; do
+			bin=$HANGAR
+			[ $who = this ] || bin=$HANGAR_BASE
+			"$bin" --config "$dir/lab.conf" scheduler --bench 7 >"$dir/$who.json" 2>>"$dir/log"
+			python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pass_ms"])' \
+				"$dir/$who.json" >>"$dir/$who.ms"
+		done
+		python3 - "$dir/this.ms" "$dir/base.ms" "$n" <<'PY'
+import sys
+this = min(float(x) for x in open(sys.argv[1]))
+base = min(float(x) for x in open(sys.argv[2]))
+print("%-8s this %.1f ms, base %.1f ms: this/base %.2f" % (sys.argv[3], this, base, this / base))
+PY
+		rm -f "$dir/this.ms" "$dir/base.ms"
+	fi
 done
 echo "goal: a pass over 10000 jobs under 100 ms, within 3x of the floor, growing no faster than n log n"

@@ -24,8 +24,11 @@
 # migration 0006 does) and no foreign key checks (the rows are consistent
 # by construction); every index is kept. The measured flights go in as the
 # gate's would, with triggers and checks.
+# HANGAR_BASE=OTHER-HANGAR also times that binary's report of the same
+# flight, alternating with this one's, and prints the ratio of the medians.
 set -eu
 HANGAR=${HANGAR:-$(pwd)/hangar}
+HANGAR_BASE=${HANGAR_BASE:-}
 export HANGAR_PG_FAST=1
 RUNS=31
 dir=$(mktemp -d /tmp/hangar-bench.XXXXXX)
@@ -92,6 +95,18 @@ for n in 1000 5000 20000; do
 		$n "$(awk -v s=$nsteps 'BEGIN { printf "%.1f", s / 1e6 }')" \
 		"$t_load" "$t_copy" $((t_passes - t_copy)) $((t_load - t_passes)) "$med" "$fast"
 	check $n
+	if [ -n "$HANGAR_BASE" ]; then
+		for who in base this base this; do
+			bin=$HANGAR
+			[ $who = this ] || bin=$HANGAR_BASE
+			"$bin" --config "$dir/lab.conf" flight report $((n + 2)) --bench $RUNS |
+				sed -n 's/.*median \([0-9.]*\) ms.*/\1/p' >>"$dir/$who.ms"
+		done
+		awk -v n=$n 'FNR == 1 { f++ } { v = $1 + 0; if (!(f in m) || v < m[f]) m[f] = v }
+			END { printf "  %d: this %.2f ms, base %.2f ms: this/base %.2f\n", n, m[2], m[1], m[2] / m[1] }' \
+			"$dir/base.ms" "$dir/this.ms"
+		rm -f "$dir/this.ms" "$dir/base.ms"
+	fi
 	total=$n
 done
 awk -v a="$med_1000" -v b="$med_20000" 'BEGIN {
