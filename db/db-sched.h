@@ -13,36 +13,98 @@
 #include "db.h"
 
 /*
- * A snapshot keeps its query results; row fields point into them. Times
- * are seconds since the epoch (0: NULL).
+ * A snapshot: each query's rows as an array of typed rows, converted once.
+ * Strings point into the query results, which the snapshot keeps (results,
+ * db/'s own) until db_sched_snapshot_release(). Times are seconds since
+ * the epoch, 0 for NULL; a string is NULL for NULL only where it says so.
  */
-struct sched_snapshot {
-	int64_t now;
-	PGresult *hosts, *jobs, *deps, *pins, *allocs, *res;
+struct sched_results;
+
+/* A host, retired ones too, by name. */
+struct sched_host_row {
+	const char *name, *arch, *state;
+	const char *flags;          /* space separated, "" for none */
+	const char *share_type;     /* NULL: not shared now */
+	const char *state_reason;   /* or NULL */
+	int share_max_tasks, share_max_wear, share_wear;
+	int64_t unusable_since;     /* since when it has not been free */
 };
 
-/* hosts, retired ones too: name, arch, state, flags (space separated),
- * share_max_tasks, share_max_wear, share_type, share_wear, state_reason,
- * unusable_since (since when it has not been free; NULL while free) */
-enum { SH_NAME, SH_ARCH, SH_STATE, SH_FLAGS, SH_SHARE_TASKS, SH_SHARE_WEAR_MAX,
-       SH_SHARE_TYPE, SH_SHARE_WEAR, SH_STATE_REASON, SH_UNUSABLE_SINCE };
-/* jobs of unfinished flights, by (flight, job) */
-enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
-       SJ_INTENT, SJ_BRANCH_PRIO, SJ_QUEUED_AT,
-       SJ_PLANNED_START, SJ_PLANNED_END, SJ_PLANNED_HOSTS, SJ_WAIT_REASON,
-       SJ_IS_BUILD };
-/* dependencies of the jobs of unfinished flights, in no order; the
- * dependency's status when it is in another flight */
-enum { SD_FLIGHT, SD_JOB, SD_DEP_FLIGHT, SD_DEP_JOB, SD_DEP_STATUS };
-/* runvars of queued jobs that matter here: host, hostN pins, starvation */
-enum { SP_FLIGHT, SP_JOB, SP_NAME, SP_VAL };
-/* live allocations */
-enum { SA_HOST, SA_SHAREIX, SA_FLIGHT, SA_JOB, SA_RESERVATION, SA_SINCE,
-       SA_PLANNED_END, SA_RES_END };
-/* live reservations and blockages */
-enum { SR_ID, SR_KIND, SR_OWNER, SR_ARCH, SR_FLAGS, SR_HOST, SR_NHOSTS,
-       SR_DURATION, SR_START, SR_END, SR_CREATED, SR_STATUS,
-       SR_PLANNED_START, SR_PLANNED_HOSTS, SR_WAIT_REASON };
+/* A job of an unfinished flight; the array is in (flight, job) order
+ * (job in the C collation). */
+struct sched_job_row {
+	int64_t flight;
+	const char *job, *status, *arch, *recipe, *intent;
+	const char *flags;          /* space separated, "" for none */
+	int nhosts;
+	int branch_prio;            /* its flight's branch's, 0 for none */
+	int is_build;               /* its recipe has a build step */
+	int64_t queued_at;          /* its flight's */
+	int64_t planned_start, planned_end;
+	const char *planned_hosts;  /* space separated, or NULL */
+	const char *wait_reason;    /* or NULL */
+};
+
+/* A dependency of a job of an unfinished flight, in no order. */
+struct sched_dep_row {
+	int64_t flight, dep_flight;
+	const char *job, *dep_job;
+	const char *dep_status;     /* the dependency's status when it is in
+				     * another flight; NULL in the same one
+				     * (the jobs have it) or if it is not */
+};
+
+/* A runvar of a queued job that matters here: host, hostN pins (what a
+ * request set, not the scheduler's own) and starvation; in (flight, job,
+ * name) order. */
+struct sched_pin_row {
+	int64_t flight;
+	const char *job, *name, *val;
+};
+
+/* A live allocation, by host and share slot. */
+struct sched_alloc_row {
+	const char *host;
+	int shareix;                /* 0 whole, else 1..N */
+	int64_t flight;             /* a job's */
+	const char *job;            /* NULL: a reservation's */
+	int64_t reservation;        /* a reservation's */
+	int64_t since;
+	int64_t planned_end;
+	int64_t res_end;            /* the reservation's end */
+};
+
+/* A live reservation or blockage, by id. */
+struct sched_res_row {
+	int64_t id;
+	const char *kind;           /* "reservation" or "blockage" */
+	const char *owner, *status;
+	const char *arch;           /* or NULL */
+	const char *flags;          /* space separated, "" for none */
+	const char *host;           /* the one it asks for, or NULL */
+	int nhosts;
+	int64_t duration;           /* seconds */
+	int64_t start, end, created, planned_start;
+	const char *planned_hosts;  /* space separated, or NULL */
+	const char *wait_reason;    /* or NULL */
+};
+
+struct sched_snapshot {
+	int64_t now;
+	struct sched_host_row *hosts;
+	size_t nhosts;
+	struct sched_job_row *jobs;
+	size_t njobs;
+	struct sched_dep_row *deps;
+	size_t ndeps;
+	struct sched_pin_row *pins;
+	size_t npins;
+	struct sched_alloc_row *allocs;
+	size_t nallocs;
+	struct sched_res_row *res;
+	size_t nres;
+	struct sched_results *results;
+};
 
 /*
  * One scheduler acts at a time: the holder of a session advisory lock on
@@ -51,14 +113,15 @@ enum { SR_ID, SR_KIND, SR_OWNER, SR_ARCH, SR_FLAGS, SR_HOST, SR_NHOSTS,
  */
 int db_sched_try_leader(struct db *db, struct err *err);
 
-/* Reads everything a planning pass needs in one read-only transaction. */
+/* Reads everything a planning pass needs in one read-only transaction;
+ * the caller db_sched_snapshot_release()s *s (on error it is empty). */
 int db_sched_snapshot(struct db *db, struct sched_snapshot *s,
 		      struct err *err);
 /* Just the hosts and the queue: the floor a pass cannot beat. */
 int db_sched_read_floor(struct db *db, struct err *err);
 void db_sched_snapshot_release(struct sched_snapshot *s);
 
-/* Field helpers over a snapshot result. */
+/* Field helpers over a view result. */
 const char *db_sched_str(PGresult *res, int row, int col); /* NULL if NULL */
 int64_t db_sched_int(PGresult *res, int row, int col);     /* 0 if NULL */
 
@@ -69,9 +132,15 @@ struct sched_run {
 	int failed;
 	int64_t started, finished;
 };
-/* Runs finished after since (seconds); *res owns the strings. */
-int db_sched_runs(struct db *db, int64_t since, PGresult **res,
-		  struct sched_run **runs, size_t *n, struct err *err);
+struct sched_runs {
+	struct sched_run *v;        /* in finished order */
+	size_t n;
+	struct sched_results *results;   /* the strings' */
+};
+/* Runs finished after since (seconds); db_sched_runs_release() them. */
+int db_sched_runs(struct db *db, int64_t since, struct sched_runs *ret,
+		  struct err *err);
+void db_sched_runs_release(struct sched_runs *r);
 
 /*
  * Gives back what dead owners hold (reference 3.1, without the manual
