@@ -115,16 +115,6 @@ static int64_t field_int(PGresult *res, int row, int col)
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-const char *db_sched_str(PGresult *res, int row, int col)
-{
-	return field_str(res, row, col);
-}
-
-int64_t db_sched_int(PGresult *res, int row, int col)
-{
-	return field_int(res, row, col);
-}
-
 /*
  * The query results that typed rows point into: kept, instead of cleared
  * where they were got, so that a pass over 50,000 jobs copies no string.
@@ -154,8 +144,7 @@ void db_sched_snapshot_release(struct sched_snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Opens a read-only snapshot; *now gets the database's time. */
-static int snapshot_begin(struct db *db, int64_t *now, struct err *err)
+int db_sched_begin_read(struct db *db, int64_t *now, struct err *err)
 {
 	PGresult *res;
 
@@ -310,7 +299,7 @@ int db_sched_snapshot(struct db *db, struct sched_snapshot *s,
 	PGresult **res;
 
 	memset(s, 0, sizeof(*s));
-	if (snapshot_begin(db, &s->now, err) < 0)
+	if (db_sched_begin_read(db, &s->now, err) < 0)
 		return err->code;
 	s->results = xcalloc(1, sizeof(*s->results));
 	res = s->results->res;
@@ -1149,196 +1138,4 @@ int db_sched_release(struct db *db, long id, struct err *err)
 		return err_set(err, ERR_NOTFOUND,
 			       "no live reservation or blockage %ld", id);
 	return 0;
-}
-
-/* ---- the plan as people see it ---- */
-
-void db_sched_view_release(struct sched_view *v)
-{
-	PQclear(v->state);
-	PQclear(v->hosts);
-	PQclear(v->waiting);
-	memset(v, 0, sizeof(*v));
-}
-
-int db_sched_view(struct db *db, struct sched_view *v, struct err *err)
-{
-	memset(v, 0, sizeof(*v));
-	if (snapshot_begin(db, &v->now, err) < 0)
-		return err->code;
-	v->state = db_query(db, err,
-			    "SELECT to_char(computed_at AT TIME ZONE 'UTC', "
-			    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-			    EPOCH("now() - computed_at") ", scheduler, pass_ms, "
-			    "queued, hosts, allocated FROM plan_state",
-			    0, NULL);
-	if (!v->state)
-		goto fail;
-	v->hosts = db_query(db, err,
-			    "SELECT h.name, h.arch, h.state, a.flight, a.job, "
-			    "a.reservation, r.owner, r.kind, "
-			    EPOCH("a.allocated_at") ", "
-			    EPOCH("coalesce(r.end_at, a.planned_end)") ", "
-			    "a.shareix, j.status, f.intent "
-			    "FROM hosts h LEFT JOIN allocations a ON a.host = h.name "
-			    "AND a.released_at IS NULL "
-			    "LEFT JOIN reservations r ON r.id = a.reservation "
-			    "LEFT JOIN jobs j ON j.flight = a.flight AND j.job = a.job "
-			    "LEFT JOIN flights f ON f.id = a.flight "
-			    "WHERE h.state <> 'retired' "
-			    "ORDER BY h.name COLLATE \"C\", a.shareix",
-			    0, NULL);
-	if (!v->hosts)
-		goto fail;
-	v->waiting = db_query(db, err,
-			      "SELECT 'job', j.flight, j.job, NULL::bigint, "
-			      EPOCH("j.planned_start") ", " EPOCH("j.planned_end") ", "
-			      "array_to_string(j.planned_hosts, ' '), j.wait_reason, "
-			      "NULL, f.intent FROM jobs j JOIN flights f ON f.id = j.flight "
-			      "WHERE j.status = 'queued' "
-			      "AND f.status IN ('queued', 'running') "
-			      "UNION ALL "
-			      "SELECT kind, NULL, NULL, id, "
-			      EPOCH("coalesce(start_at, planned_start)") ", "
-			      EPOCH("coalesce(end_at, planned_start + "
-				    "make_interval(secs => duration))") ", "
-			      "array_to_string(planned_hosts, ' '), wait_reason, "
-			      "owner, NULL FROM reservations WHERE status = 'waiting' "
-			      "OR (kind = 'blockage' AND status = 'active') "
-			      "ORDER BY 5 NULLS LAST, 2, 3, 4",
-			      0, NULL);
-	if (!v->waiting || db_commit(db, err) < 0)
-		goto fail;
-	return 0;
-fail:
-	db_rollback(db);
-	db_sched_view_release(v);
-	return err->code;
-}
-
-char *db_sched_waiting_what(PGresult *w, int r)
-{
-	if (!strcmp(PQgetvalue(w, r, PW_KIND), "job"))
-		return xasprintf("%s.%s", PQgetvalue(w, r, PW_FLIGHT),
-				 PQgetvalue(w, r, PW_JOB));
-	return xasprintf("%s %s (%s)", PQgetvalue(w, r, PW_KIND),
-			 PQgetvalue(w, r, PW_RESERVATION),
-			 PQgetvalue(w, r, PW_OWNER));
-}
-
-char *db_sched_holder_what(PGresult *h, int r)
-{
-	if (!PQgetisnull(h, r, PH_FLIGHT))
-		return xasprintf("%s.%s%s%s%s", PQgetvalue(h, r, PH_FLIGHT),
-				 PQgetvalue(h, r, PH_JOB),
-				 PQgetisnull(h, r, PH_JOB_STATUS) ? "" : " (",
-				 db_sched_str(h, r, PH_JOB_STATUS)
-					 ? PQgetvalue(h, r, PH_JOB_STATUS) : "",
-				 PQgetisnull(h, r, PH_JOB_STATUS) ? "" : ")");
-	if (!PQgetisnull(h, r, PH_RESERVATION))
-		return xasprintf("%s %s (%s)", PQgetvalue(h, r, PH_KIND),
-				 PQgetvalue(h, r, PH_RESERVATION),
-				 PQgetvalue(h, r, PH_OWNER));
-	return NULL;
-}
-
-int db_sched_in_hosts(const char *list, const char *host)
-{
-	size_t n = strlen(host);
-
-	for (const char *p = list; p && (p = strstr(p, host)); p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
-			return 1;
-	return 0;
-}
-
-static json_t *json_time(PGresult *res, int r, int c)
-{
-	return PQgetisnull(res, r, c) ? json_null()
-				      : json_integer(db_sched_int(res, r, c));
-}
-
-json_t *db_sched_view_json(const struct sched_view *v)
-{
-	json_t *root = json_object(), *hosts = json_array(),
-	       *waiting = json_array();
-	PGresult *h = v->hosts, *w = v->waiting, *s = v->state;
-
-	json_object_set_new(root, "now", json_integer(v->now));
-	json_object_set_new(root, "computed_at",
-			    PQntuples(s) ? json_string(PQgetvalue(s, 0, PS_AT))
-					 : json_null());
-	json_object_set_new(root, "scheduler",
-			    PQntuples(s) ? json_string(PQgetvalue(s, 0, PS_SCHEDULER))
-					 : json_null());
-	json_object_set_new(root, "pass_ms",
-			    PQntuples(s) ? json_real(strtod(PQgetvalue(s, 0, PS_MS), NULL))
-					 : json_null());
-	for (int r = 0; r < PQntuples(h); r++) {
-		json_t *host, *now, *next;
-		const char *name = PQgetvalue(h, r, PH_NAME);
-
-		if (r && !strcmp(name, PQgetvalue(h, r - 1, PH_NAME))) {
-			host = json_array_get(hosts, json_array_size(hosts) - 1);
-		} else {
-			host = json_pack("{s:s, s:s, s:s, s:[], s:[]}", "name", name,
-					 "arch", PQgetvalue(h, r, PH_ARCH), "state",
-					 PQgetvalue(h, r, PH_STATE), "now", "next");
-			json_array_append_new(hosts, host);
-			next = json_object_get(host, "next");
-			for (int k = 0; k < PQntuples(w); k++) {
-				char *what;
-
-				if (!db_sched_in_hosts(db_sched_str(w, k, PW_HOSTS),
-						       name))
-					continue;
-				what = db_sched_waiting_what(w, k);
-				json_array_append_new(next, json_pack(
-					"{s:s, s:o, s:o}", "what", what, "start",
-					json_time(w, k, PW_START), "end",
-					json_time(w, k, PW_END)));
-				free(what);
-			}
-		}
-		now = json_object_get(host, "now");
-		if (!PQgetisnull(h, r, PH_FLIGHT) ||
-		    !PQgetisnull(h, r, PH_RESERVATION)) {
-			char *what = db_sched_holder_what(h, r);
-
-			json_array_append_new(now, json_pack(
-				"{s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "what", what,
-				"flight", json_time(h, r, PH_FLIGHT), "job",
-				PQgetisnull(h, r, PH_JOB) ? json_null()
-				: json_string(PQgetvalue(h, r, PH_JOB)),
-				"reservation", json_time(h, r, PH_RESERVATION),
-				"since", json_time(h, r, PH_SINCE), "until",
-				json_time(h, r, PH_UNTIL), "share",
-				(json_int_t)db_sched_int(h, r, PH_SHAREIX)));
-			free(what);
-		}
-	}
-	for (int k = 0; k < PQntuples(w); k++) {
-		json_t *hl = json_array();
-		struct vec words = VEC_INIT;
-
-		if (db_sched_str(w, k, PW_HOSTS))
-			vec_split(&words, PQgetvalue(w, k, PW_HOSTS));
-		for (size_t i = 0; i < words.n; i++)
-			json_array_append_new(hl, json_string(words.v[i]));
-		vec_clear(&words);
-		json_array_append_new(waiting, json_pack(
-			"{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "kind",
-			PQgetvalue(w, k, PW_KIND), "flight",
-			json_time(w, k, PW_FLIGHT), "job",
-			PQgetisnull(w, k, PW_JOB) ? json_null()
-			: json_string(PQgetvalue(w, k, PW_JOB)),
-			"reservation", json_time(w, k, PW_RESERVATION), "start",
-			json_time(w, k, PW_START), "end", json_time(w, k, PW_END),
-			"hosts", hl, "reason",
-			PQgetisnull(w, k, PW_REASON) ? json_null()
-			: json_string(PQgetvalue(w, k, PW_REASON))));
-	}
-	json_object_set_new(root, "hosts", hosts);
-	json_object_set_new(root, "waiting", waiting);
-	return root;
 }

@@ -2,7 +2,8 @@
  * db-sched.h: what the scheduler reads and writes: a consistent snapshot
  * of hosts, the queue, allocations and reservations; lease and ownership
  * clean-up; allocating hosts with row locks; the plan columns; and the
- * reservations and blockages people ask for.
+ * reservations and blockages people ask for. The plan as people see it is
+ * db-sched-view.h.
  */
 #ifndef HANGAR_DB_SCHED_H
 #define HANGAR_DB_SCHED_H
@@ -113,6 +114,13 @@ struct sched_snapshot {
  */
 int db_sched_try_leader(struct db *db, struct err *err);
 
+/*
+ * Opens a read-only repeatable-read transaction: what it reads is one
+ * snapshot. *now gets the database's time (whole seconds). The caller ends
+ * it (db_commit(), db_rollback()); on error it is over.
+ */
+int db_sched_begin_read(struct db *db, int64_t *now, struct err *err);
+
 /* Reads everything a planning pass needs in one read-only transaction;
  * the caller db_sched_snapshot_release()s *s (on error it is empty). */
 int db_sched_snapshot(struct db *db, struct sched_snapshot *s,
@@ -120,10 +128,6 @@ int db_sched_snapshot(struct db *db, struct sched_snapshot *s,
 /* Just the hosts and the queue: the floor a pass cannot beat. */
 int db_sched_read_floor(struct db *db, struct err *err);
 void db_sched_snapshot_release(struct sched_snapshot *s);
-
-/* Field helpers over a view result. */
-const char *db_sched_str(PGresult *res, int row, int col); /* NULL if NULL */
-int64_t db_sched_int(PGresult *res, int row, int col);     /* 0 if NULL */
 
 /* A finished run, for duration estimates and host choice. */
 struct sched_run {
@@ -214,40 +218,6 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 int db_sched_write_state(struct db *db, const char *scheduler, double ms,
 			 int queued, int hosts, int allocated,
 			 struct err *err);
-
-/* ---- the plan as people see it ---- */
-
-/* plan_state: computed_at (ISO), age seconds, scheduler, pass_ms,
- * queued, hosts, allocated (no row before the first pass) */
-enum { PS_AT, PS_AGE, PS_SCHEDULER, PS_MS, PS_QUEUED, PS_HOSTS, PS_ALLOCATED };
-/* hosts with what holds them now (one row per live allocation); intent:
- * the holding job's flight's */
-enum { PH_NAME, PH_ARCH, PH_STATE, PH_FLIGHT, PH_JOB, PH_RESERVATION,
-       PH_OWNER, PH_KIND, PH_SINCE, PH_UNTIL, PH_SHAREIX, PH_JOB_STATUS,
-       PH_INTENT };
-/* bookings ahead: waiting jobs, reservations and blockages (kind "job",
- * "reservation" or "blockage"; intent: a job's flight's) */
-enum { PW_KIND, PW_FLIGHT, PW_JOB, PW_RESERVATION, PW_START, PW_END,
-       PW_HOSTS, PW_REASON, PW_OWNER, PW_INTENT };
-struct sched_view {
-	int64_t now;
-	PGresult *state, *hosts, *waiting;
-};
-int db_sched_view(struct db *db, struct sched_view *v, struct err *err);
-void db_sched_view_release(struct sched_view *v);
-
-/*
- * The view as `hangar plan --json` and GET /api/v1/plan give it (the
- * shape is in cmd_plan_usage): a new reference, the caller's.
- */
-json_t *db_sched_view_json(const struct sched_view *v);
-/* What a waiting row or a holder row is, for people: "F.JOB",
- * "reservation R (OWNER)", a holding job with its status "F.JOB (running)".
- * A new string, the caller's (free); NULL for a host row nothing holds. */
-char *db_sched_waiting_what(PGresult *waiting, int row);
-char *db_sched_holder_what(PGresult *hosts, int row);
-/* Whether host is one of the space-separated words of list (NULL: no). */
-int db_sched_in_hosts(const char *list, const char *host);
 
 /* ---- people's requests ---- */
 
