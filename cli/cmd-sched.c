@@ -351,48 +351,38 @@ static const char *owner_name(void)
 /* Waits for reservation id to become active; prints its hosts. */
 static int reserve_wait(struct db *db, long id, int json, struct err *err)
 {
-	char rid[32];
-	const char *params[1] = { rid };
 	int waited = 0;
 
-	snprintf(rid, sizeof(rid), "%ld", id);
 	if (db_listen(db, "hangar_sched", err) < 0)
 		return err->code;
 	for (;;) {
-		PGresult *res = db_query(db, err,
-					 "SELECT status, array_to_string(planned_hosts, ' '), "
-					 "to_char(end_at AT TIME ZONE 'UTC', "
-					 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), wait_reason "
-					 "FROM reservations WHERE id = $1",
-					 1, params);
-		const char *st;
+		struct sched_res_state rs;
 
-		if (!res)
+		if (db_sched_res_state(db, id, &rs, err) < 0)
 			return err->code;
-		st = PQgetvalue(res, 0, 0);
-		if (!strcmp(st, "active")) {
+		if (!strcmp(rs.status, "active")) {
 			if (json)
 				cli_print_json(json_pack(
 					"{s:I, s:s, s:s, s:s}", "reservation",
-					(json_int_t)id, "status", st, "hosts",
-					PQgetvalue(res, 0, 1), "until",
-					PQgetvalue(res, 0, 2)));
+					(json_int_t)id, "status", rs.status,
+					"hosts", rs.hosts, "until", rs.until));
 			else
 				printf("reservation %ld: %s until %s\n", id,
-				       PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
-			PQclear(res);
+				       rs.hosts, rs.until);
+			db_sched_res_state_release(&rs);
 			return 0;
 		}
-		if (strcmp(st, "waiting")) {
-			err_set(err, ERR_FAIL, "reservation %ld ended (%s)", id, st);
-			PQclear(res);
+		if (strcmp(rs.status, "waiting")) {
+			err_set(err, ERR_FAIL, "reservation %ld ended (%s)", id,
+				rs.status);
+			db_sched_res_state_release(&rs);
 			return err->code;
 		}
 		if (!json && waited % 30 == 0)
 			fprintf(stderr, "reservation %ld waits: %s\n", id,
-				PQgetisnull(res, 0, 3) ? "not planned yet"
-						       : PQgetvalue(res, 0, 3));
-		PQclear(res);
+				rs.wait_reason ? rs.wait_reason
+					       : "not planned yet");
+		db_sched_res_state_release(&rs);
 		if (db_wait_notify(db, 1000, err) < 0)
 			return err->code;
 		waited++;

@@ -1139,3 +1139,38 @@ int db_sched_release(struct db *db, long id, struct err *err)
 			       "no live reservation or blockage %ld", id);
 	return 0;
 }
+
+int db_sched_res_state(struct db *db, long id, struct sched_res_state *ret,
+		       struct err *err)
+{
+	char rid[32], what[48];
+	const char *params[1] = { rid };
+	PGresult *res;
+
+	memset(ret, 0, sizeof(*ret));
+	snprintf(rid, sizeof(rid), "%ld", id);
+	snprintf(what, sizeof(what), "reservation %ld", id);
+	res = db_query_one(db, err, what,
+			   "SELECT status, array_to_string(planned_hosts, ' '), "
+			   "to_char(end_at AT TIME ZONE 'UTC', "
+			   "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), wait_reason "
+			   "FROM reservations WHERE id = $1",
+			   1, params);
+	if (!res)
+		return err->code;
+	ret->status = xstrdup(PQgetvalue(res, 0, 0));
+	ret->hosts = xstrdup(PQgetvalue(res, 0, 1));
+	ret->until = xstrdup(PQgetvalue(res, 0, 2));
+	ret->wait_reason = db_dup(res, 0, 3);
+	PQclear(res);
+	return 0;
+}
+
+void db_sched_res_state_release(struct sched_res_state *s)
+{
+	free(s->status);
+	free(s->hosts);
+	free(s->until);
+	free(s->wait_reason);
+	memset(s, 0, sizeof(*s));
+}

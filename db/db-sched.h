@@ -242,4 +242,17 @@ int db_sched_block(struct db *db, const struct sched_reserve *r,
  * is not live. */
 int db_sched_release(struct db *db, long id, struct err *err);
 
+/* Where a reservation or blockage is, for whoever waits on it. */
+struct sched_res_state {
+	char *status;          /* "waiting", "active", "released", "expired" */
+	char *hosts;           /* planned or held, space separated; "" */
+	char *until;           /* its end, ISO 8601 UTC */
+	char *wait_reason;     /* or NULL: not planned yet */
+};
+/* Reads reservation id into *ret (the caller's, to
+ * db_sched_res_state_release()); ERR_NOTFOUND if there is none. */
+int db_sched_res_state(struct db *db, long id, struct sched_res_state *ret,
+		       struct err *err);
+void db_sched_res_state_release(struct sched_res_state *s);
+
 #endif
