@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "db-sched.h"
+#include "db-sched-view.h"
 #include "log.h"
 #include "scheduler.h"
 #include "strnum.h"
@@ -254,56 +255,51 @@ static void fmt_rel(char *buf, size_t len, int64_t t, int64_t now)
 
 static void plan_text(const struct sched_view *v)
 {
-	PGresult *h = v->hosts, *w = v->waiting, *s = v->state;
+	const struct sched_plan_state *s = v->state;
 	char t1[32], t2[32];
 
-	if (PQntuples(s))
-		printf("plan computed %ss ago by %s in %.1f ms: %s waiting, %s hosts\n\n",
-		       PQgetvalue(s, 0, PS_AGE), PQgetvalue(s, 0, PS_SCHEDULER),
-		       strtod(PQgetvalue(s, 0, PS_MS), NULL),
-		       PQgetvalue(s, 0, PS_QUEUED), PQgetvalue(s, 0, PS_HOSTS));
+	if (s)
+		printf("plan computed %llds ago by %s in %.1f ms: %d waiting, %d hosts\n\n",
+		       (long long)s->age, s->scheduler, s->pass_ms, s->queued,
+		       s->hosts);
 	else
 		printf("no plan yet: is `hangar scheduler` running?\n\n");
 	printf("%-14s %-8s %-32s %-9s %s\n", "HOST", "ARCH", "NOW", "UNTIL",
 	       "NEXT");
-	for (int r = 0; r < PQntuples(h); r++) {
-		const char *name = PQgetvalue(h, r, PH_NAME);
-		char *what = db_sched_holder_what(h, r), *next = NULL;
-		int first = !r || strcmp(name, PQgetvalue(h, r - 1, PH_NAME));
+	for (size_t r = 0; r < v->nhosts; r++) {
+		const struct sched_hold_row *h = &v->hosts[r];
+		char *what = db_sched_view_holder_what(h), *next = NULL;
+		int first = !r || strcmp(h->name, v->hosts[r - 1].name);
 
-		for (int k = 0; first && k < PQntuples(w) && !next; k++) {
+		for (size_t k = 0; first && k < v->nwaiting && !next; k++) {
+			const struct sched_wait_row *w = &v->waiting[k];
 			char *n;
 
-			if (!db_sched_in_hosts(db_sched_str(w, k, PW_HOSTS), name))
+			if (!db_sched_view_in_hosts(w->hosts, h->name))
 				continue;
-			n = db_sched_waiting_what(w, k);
-			fmt_rel(t2, sizeof(t2), db_sched_int(w, k, PW_START),
-				v->now);
+			n = db_sched_view_waiting_what(w);
+			fmt_rel(t2, sizeof(t2), w->start, v->now);
 			next = xasprintf("%s %s", n, t2);
 			free(n);
 		}
-		fmt_rel(t1, sizeof(t1), db_sched_int(h, r, PH_UNTIL), v->now);
-		printf("%-14s %-8s %-32s %-9s %s\n", first ? name : "",
-		       first ? PQgetvalue(h, r, PH_ARCH) : "",
-		       what ? what : PQgetvalue(h, r, PH_STATE),
+		fmt_rel(t1, sizeof(t1), h->until, v->now);
+		printf("%-14s %-8s %-32s %-9s %s\n", first ? h->name : "",
+		       first ? h->arch : "", what ? what : h->state,
 		       what ? t1 : "", next ? next : "");
 		free(what);
 		free(next);
 	}
 	printf("\n%-28s %-10s %-20s %s\n", "WAITING", "START", "HOSTS", "WHY");
-	if (!PQntuples(w))
+	if (!v->nwaiting)
 		printf("(nothing waits)\n");
-	for (int k = 0; k < PQntuples(w); k++) {
-		char *what = db_sched_waiting_what(w, k);
+	for (size_t k = 0; k < v->nwaiting; k++) {
+		const struct sched_wait_row *w = &v->waiting[k];
+		char *what = db_sched_view_waiting_what(w);
 
-		fmt_rel(t1, sizeof(t1), db_sched_int(w, k, PW_START), v->now);
-		printf("%-28s %-10s %-20s %s\n", what,
-		       PQgetisnull(w, k, PW_START) ? "never" : t1,
-		       db_sched_str(w, k, PW_HOSTS) &&
-				       *PQgetvalue(w, k, PW_HOSTS)
-			       ? PQgetvalue(w, k, PW_HOSTS) : "-",
-		       db_sched_str(w, k, PW_REASON)
-			       ? PQgetvalue(w, k, PW_REASON) : "not planned yet");
+		fmt_rel(t1, sizeof(t1), w->start, v->now);
+		printf("%-28s %-10s %-20s %s\n", what, w->start ? t1 : "never",
+		       w->hosts && *w->hosts ? w->hosts : "-",
+		       w->reason ? w->reason : "not planned yet");
 		free(what);
 	}
 }
@@ -355,48 +351,38 @@ static const char *owner_name(void)
 /* Waits for reservation id to become active; prints its hosts. */
 static int reserve_wait(struct db *db, long id, int json, struct err *err)
 {
-	char rid[32];
-	const char *params[1] = { rid };
 	int waited = 0;
 
-	snprintf(rid, sizeof(rid), "%ld", id);
 	if (db_listen(db, "hangar_sched", err) < 0)
 		return err->code;
 	for (;;) {
-		PGresult *res = db_query(db, err,
-					 "SELECT status, array_to_string(planned_hosts, ' '), "
-					 "to_char(end_at AT TIME ZONE 'UTC', "
-					 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), wait_reason "
-					 "FROM reservations WHERE id = $1",
-					 1, params);
-		const char *st;
+		struct sched_res_state rs;
 
-		if (!res)
+		if (db_sched_res_state(db, id, &rs, err) < 0)
 			return err->code;
-		st = PQgetvalue(res, 0, 0);
-		if (!strcmp(st, "active")) {
+		if (!strcmp(rs.status, "active")) {
 			if (json)
 				cli_print_json(json_pack(
 					"{s:I, s:s, s:s, s:s}", "reservation",
-					(json_int_t)id, "status", st, "hosts",
-					PQgetvalue(res, 0, 1), "until",
-					PQgetvalue(res, 0, 2)));
+					(json_int_t)id, "status", rs.status,
+					"hosts", rs.hosts, "until", rs.until));
 			else
 				printf("reservation %ld: %s until %s\n", id,
-				       PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
-			PQclear(res);
+				       rs.hosts, rs.until);
+			db_sched_res_state_release(&rs);
 			return 0;
 		}
-		if (strcmp(st, "waiting")) {
-			err_set(err, ERR_FAIL, "reservation %ld ended (%s)", id, st);
-			PQclear(res);
+		if (strcmp(rs.status, "waiting")) {
+			err_set(err, ERR_FAIL, "reservation %ld ended (%s)", id,
+				rs.status);
+			db_sched_res_state_release(&rs);
 			return err->code;
 		}
 		if (!json && waited % 30 == 0)
 			fprintf(stderr, "reservation %ld waits: %s\n", id,
-				PQgetisnull(res, 0, 3) ? "not planned yet"
-						       : PQgetvalue(res, 0, 3));
-		PQclear(res);
+				rs.wait_reason ? rs.wait_reason
+					       : "not planned yet");
+		db_sched_res_state_release(&rs);
 		if (db_wait_notify(db, 1000, err) < 0)
 			return err->code;
 		waited++;

@@ -17,6 +17,8 @@
 #define EPOCH(x) "extract(epoch FROM " x ")::bigint"
 
 /* retired hosts too: a job pinned to one says so, and gives up */
+enum { SH_NAME, SH_ARCH, SH_STATE, SH_FLAGS, SH_SHARE_TASKS, SH_SHARE_WEAR_MAX,
+       SH_SHARE_TYPE, SH_SHARE_WEAR, SH_STATE_REASON, SH_UNUSABLE_SINCE };
 static const char hosts_sql[] =
 	"SELECT h.name, h.arch, h.state, "
 	"coalesce(f.flags, ''), h.share_max_tasks, h.share_max_wear, "
@@ -26,6 +28,10 @@ static const char hosts_sql[] =
 	"AS flags FROM host_flags GROUP BY host) f ON f.host = h.name "
 	"ORDER BY h.name";
 
+enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
+       SJ_INTENT, SJ_BRANCH_PRIO, SJ_QUEUED_AT,
+       SJ_PLANNED_START, SJ_PLANNED_END, SJ_PLANNED_HOSTS, SJ_WAIT_REASON,
+       SJ_IS_BUILD };
 static const char jobs_sql[] =
 	"SELECT j.flight, j.job, j.status, j.arch, j.nhosts, "
 	"array_to_string(j.flags, ' '), j.recipe, f.intent, "
@@ -42,6 +48,7 @@ static const char jobs_sql[] =
 
 /* every dependency of a job of an unfinished flight; a dependency's
  * status only when it is in another flight (the rest are in the jobs) */
+enum { SD_FLIGHT, SD_JOB, SD_DEP_FLIGHT, SD_DEP_JOB, SD_DEP_STATUS };
 static const char deps_sql[] =
 	"SELECT d.flight, d.job, d.dep_flight, d.dep_job, "
 	"CASE WHEN d.dep_flight <> d.flight THEN (SELECT x.status FROM jobs x "
@@ -51,6 +58,7 @@ static const char deps_sql[] =
 
 /* pins are what a request set (not synth): the scheduler's own host
  * runvars of an earlier allocation are synth and do not pin */
+enum { SP_FLIGHT, SP_JOB, SP_NAME, SP_VAL };
 static const char pins_sql[] =
 	"SELECT r.flight, r.job, r.name, r.val FROM runvars r "
 	"JOIN jobs j ON j.flight = r.flight AND j.job = r.job "
@@ -59,6 +67,8 @@ static const char pins_sql[] =
 	"AND ((r.name ~ '^host[0-9]*$' AND NOT r.synth) OR r.name = 'starvation') "
 	"ORDER BY r.flight, r.job COLLATE \"C\", r.name";
 
+enum { SA_HOST, SA_SHAREIX, SA_FLIGHT, SA_JOB, SA_RESERVATION, SA_SINCE,
+       SA_PLANNED_END, SA_RES_END };
 static const char allocs_sql[] =
 	"SELECT a.host, a.shareix, a.flight, a.job, a.reservation, "
 	EPOCH("a.allocated_at") ", " EPOCH("a.planned_end") ", "
@@ -66,6 +76,9 @@ static const char allocs_sql[] =
 	"FROM allocations a LEFT JOIN reservations r ON r.id = a.reservation "
 	"WHERE a.released_at IS NULL ORDER BY a.host, a.shareix";
 
+enum { SR_ID, SR_KIND, SR_OWNER, SR_ARCH, SR_FLAGS, SR_HOST, SR_NHOSTS,
+       SR_DURATION, SR_START, SR_END, SR_CREATED, SR_STATUS,
+       SR_PLANNED_START, SR_PLANNED_HOSTS, SR_WAIT_REASON };
 static const char res_sql[] =
 	"SELECT id, kind, owner, arch, array_to_string(flags, ' '), host, "
 	"nhosts, duration, " EPOCH("start_at") ", " EPOCH("end_at") ", "
@@ -90,31 +103,48 @@ int db_sched_try_leader(struct db *db, struct err *err)
 	return leader;
 }
 
-const char *db_sched_str(PGresult *res, int row, int col)
+/* A field, NULL for SQL NULL. */
+static const char *field_str(PGresult *res, int row, int col)
 {
 	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-int64_t db_sched_int(PGresult *res, int row, int col)
+/* A number field, 0 for SQL NULL (whose value libpq gives as ""). */
+static int64_t field_int(PGresult *res, int row, int col)
 {
-	return PQgetisnull(res, row, col)
-		       ? 0
-		       : strtoll(PQgetvalue(res, row, col), NULL, 10);
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/*
+ * The query results that typed rows point into: kept, instead of cleared
+ * where they were got, so that a pass over 50,000 jobs copies no string.
+ */
+struct sched_results {
+	PGresult *res[6];
+};
+
+static void results_free(struct sched_results *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < sizeof(k->res) / sizeof(k->res[0]); i++)
+		PQclear(k->res[i]);
+	free(k);
 }
 
 void db_sched_snapshot_release(struct sched_snapshot *s)
 {
-	PQclear(s->hosts);
-	PQclear(s->jobs);
-	PQclear(s->deps);
-	PQclear(s->pins);
-	PQclear(s->allocs);
-	PQclear(s->res);
+	results_free(s->results);
+	free(s->hosts);
+	free(s->jobs);
+	free(s->deps);
+	free(s->pins);
+	free(s->allocs);
+	free(s->res);
 	memset(s, 0, sizeof(*s));
 }
 
-/* Opens a read-only snapshot; *now gets the database's time. */
-static int snapshot_begin(struct db *db, int64_t *now, struct err *err)
+int db_sched_begin_read(struct db *db, int64_t *now, struct err *err)
 {
 	PGresult *res;
 
@@ -126,26 +156,164 @@ static int snapshot_begin(struct db *db, int64_t *now, struct err *err)
 		db_rollback(db);
 		return err->code;
 	}
-	*now = db_sched_int(res, 0, 0);
+	*now = field_int(res, 0, 0);
 	PQclear(res);
 	return 0;
+}
+
+static void read_hosts(struct sched_snapshot *s, PGresult *res)
+{
+	int n = PQntuples(res);
+
+	s->hosts = xcalloc((size_t)n + 1, sizeof(*s->hosts));
+	s->nhosts = (size_t)n;
+	for (int r = 0; r < n; r++) {
+		struct sched_host_row *h = &s->hosts[r];
+
+		h->name = PQgetvalue(res, r, SH_NAME);
+		h->arch = PQgetvalue(res, r, SH_ARCH);
+		h->state = PQgetvalue(res, r, SH_STATE);
+		h->flags = PQgetvalue(res, r, SH_FLAGS);
+		h->share_type = field_str(res, r, SH_SHARE_TYPE);
+		h->state_reason = field_str(res, r, SH_STATE_REASON);
+		h->share_max_tasks = (int)field_int(res, r, SH_SHARE_TASKS);
+		h->share_max_wear = (int)field_int(res, r, SH_SHARE_WEAR_MAX);
+		h->share_wear = (int)field_int(res, r, SH_SHARE_WEAR);
+		h->unusable_since = field_int(res, r, SH_UNUSABLE_SINCE);
+	}
+}
+
+static void read_jobs(struct sched_snapshot *s, PGresult *res)
+{
+	int n = PQntuples(res);
+
+	s->jobs = xcalloc((size_t)n + 1, sizeof(*s->jobs));
+	s->njobs = (size_t)n;
+	for (int r = 0; r < n; r++) {
+		struct sched_job_row *j = &s->jobs[r];
+
+		j->flight = field_int(res, r, SJ_FLIGHT);
+		j->job = PQgetvalue(res, r, SJ_JOB);
+		j->status = PQgetvalue(res, r, SJ_STATUS);
+		j->arch = PQgetvalue(res, r, SJ_ARCH);
+		j->recipe = PQgetvalue(res, r, SJ_RECIPE);
+		j->intent = PQgetvalue(res, r, SJ_INTENT);
+		j->flags = PQgetvalue(res, r, SJ_FLAGS);
+		j->nhosts = (int)field_int(res, r, SJ_NHOSTS);
+		j->branch_prio = (int)field_int(res, r, SJ_BRANCH_PRIO);
+		j->is_build = PQgetvalue(res, r, SJ_IS_BUILD)[0] == 't';
+		j->queued_at = field_int(res, r, SJ_QUEUED_AT);
+		j->planned_start = field_int(res, r, SJ_PLANNED_START);
+		j->planned_end = field_int(res, r, SJ_PLANNED_END);
+		j->planned_hosts = field_str(res, r, SJ_PLANNED_HOSTS);
+		j->wait_reason = field_str(res, r, SJ_WAIT_REASON);
+	}
+}
+
+static void read_deps(struct sched_snapshot *s, PGresult *res)
+{
+	int n = PQntuples(res);
+
+	s->deps = xcalloc((size_t)n + 1, sizeof(*s->deps));
+	s->ndeps = (size_t)n;
+	for (int r = 0; r < n; r++) {
+		struct sched_dep_row *d = &s->deps[r];
+
+		d->flight = field_int(res, r, SD_FLIGHT);
+		d->job = PQgetvalue(res, r, SD_JOB);
+		d->dep_flight = field_int(res, r, SD_DEP_FLIGHT);
+		d->dep_job = PQgetvalue(res, r, SD_DEP_JOB);
+		d->dep_status = field_str(res, r, SD_DEP_STATUS);
+	}
+}
+
+static void read_pins(struct sched_snapshot *s, PGresult *res)
+{
+	int n = PQntuples(res);
+
+	s->pins = xcalloc((size_t)n + 1, sizeof(*s->pins));
+	s->npins = (size_t)n;
+	for (int r = 0; r < n; r++) {
+		struct sched_pin_row *p = &s->pins[r];
+
+		p->flight = field_int(res, r, SP_FLIGHT);
+		p->job = PQgetvalue(res, r, SP_JOB);
+		p->name = PQgetvalue(res, r, SP_NAME);
+		p->val = PQgetvalue(res, r, SP_VAL);
+	}
+}
+
+static void read_allocs(struct sched_snapshot *s, PGresult *res)
+{
+	int n = PQntuples(res);
+
+	s->allocs = xcalloc((size_t)n + 1, sizeof(*s->allocs));
+	s->nallocs = (size_t)n;
+	for (int r = 0; r < n; r++) {
+		struct sched_alloc_row *a = &s->allocs[r];
+
+		a->host = PQgetvalue(res, r, SA_HOST);
+		a->shareix = (int)field_int(res, r, SA_SHAREIX);
+		a->flight = field_int(res, r, SA_FLIGHT);
+		a->job = field_str(res, r, SA_JOB);
+		a->reservation = field_int(res, r, SA_RESERVATION);
+		a->since = field_int(res, r, SA_SINCE);
+		a->planned_end = field_int(res, r, SA_PLANNED_END);
+		a->res_end = field_int(res, r, SA_RES_END);
+	}
+}
+
+static void read_res(struct sched_snapshot *s, PGresult *res)
+{
+	int n = PQntuples(res);
+
+	s->res = xcalloc((size_t)n + 1, sizeof(*s->res));
+	s->nres = (size_t)n;
+	for (int r = 0; r < n; r++) {
+		struct sched_res_row *v = &s->res[r];
+
+		v->id = field_int(res, r, SR_ID);
+		v->kind = PQgetvalue(res, r, SR_KIND);
+		v->owner = PQgetvalue(res, r, SR_OWNER);
+		v->status = PQgetvalue(res, r, SR_STATUS);
+		v->arch = field_str(res, r, SR_ARCH);
+		v->flags = PQgetvalue(res, r, SR_FLAGS);
+		v->host = field_str(res, r, SR_HOST);
+		v->nhosts = (int)field_int(res, r, SR_NHOSTS);
+		v->duration = field_int(res, r, SR_DURATION);
+		v->start = field_int(res, r, SR_START);
+		v->end = field_int(res, r, SR_END);
+		v->created = field_int(res, r, SR_CREATED);
+		v->planned_start = field_int(res, r, SR_PLANNED_START);
+		v->planned_hosts = field_str(res, r, SR_PLANNED_HOSTS);
+		v->wait_reason = field_str(res, r, SR_WAIT_REASON);
+	}
 }
 
 int db_sched_snapshot(struct db *db, struct sched_snapshot *s,
 		      struct err *err)
 {
+	enum { Q_HOSTS, Q_JOBS, Q_DEPS, Q_PINS, Q_ALLOCS, Q_RES, NQ };
+	static const char *const sql[NQ] = { hosts_sql, jobs_sql, deps_sql,
+					      pins_sql, allocs_sql, res_sql };
+	PGresult **res;
+
 	memset(s, 0, sizeof(*s));
-	if (snapshot_begin(db, &s->now, err) < 0)
+	if (db_sched_begin_read(db, &s->now, err) < 0)
 		return err->code;
-	if (!(s->hosts = db_query(db, err, hosts_sql, 0, NULL)) ||
-	    !(s->jobs = db_query(db, err, jobs_sql, 0, NULL)) ||
-	    !(s->deps = db_query(db, err, deps_sql, 0, NULL)) ||
-	    !(s->pins = db_query(db, err, pins_sql, 0, NULL)) ||
-	    !(s->allocs = db_query(db, err, allocs_sql, 0, NULL)) ||
-	    !(s->res = db_query(db, err, res_sql, 0, NULL)))
-		goto fail;
+	s->results = xcalloc(1, sizeof(*s->results));
+	res = s->results->res;
+	for (int i = 0; i < NQ; i++)
+		if (!(res[i] = db_query(db, err, sql[i], 0, NULL)))
+			goto fail;
 	if (db_commit(db, err) < 0)
 		goto fail;
+	read_hosts(s, res[Q_HOSTS]);
+	read_jobs(s, res[Q_JOBS]);
+	read_deps(s, res[Q_DEPS]);
+	read_pins(s, res[Q_PINS]);
+	read_allocs(s, res[Q_ALLOCS]);
+	read_res(s, res[Q_RES]);
 	return 0;
 fail:
 	db_rollback(db);
@@ -164,39 +332,50 @@ int db_sched_read_floor(struct db *db, struct err *err)
 	return j ? 0 : err->code;
 }
 
-int db_sched_runs(struct db *db, int64_t since, PGresult **res,
-		  struct sched_run **runs, size_t *n, struct err *err)
+int db_sched_runs(struct db *db, int64_t since, struct sched_runs *ret,
+		  struct err *err)
 {
 	char arg[32];
 	const char *params[] = { arg };
+	PGresult *res;
 
+	memset(ret, 0, sizeof(*ret));
 	snprintf(arg, sizeof(arg), "%lld", (long long)since);
-	*res = db_query(db, err,
-			"SELECT j.job, a.host, j.status = 'fail', "
-			EPOCH("j.started_at") ", " EPOCH("j.finished_at") ", "
-			"j.flight "
-			"FROM jobs j JOIN allocations a "
-			"ON a.flight = j.flight AND a.job = j.job "
-			"WHERE j.status IN ('pass', 'fail') "
-			"AND j.finished_at > to_timestamp($1) "
-			"AND j.started_at IS NOT NULL "
-			"ORDER BY j.finished_at, j.flight, j.job, a.host",
-			1, params);
-	if (!*res)
+	res = db_query(db, err,
+		       "SELECT j.job, a.host, j.status = 'fail', "
+		       EPOCH("j.started_at") ", " EPOCH("j.finished_at") ", "
+		       "j.flight "
+		       "FROM jobs j JOIN allocations a "
+		       "ON a.flight = j.flight AND a.job = j.job "
+		       "WHERE j.status IN ('pass', 'fail') "
+		       "AND j.finished_at > to_timestamp($1) "
+		       "AND j.started_at IS NOT NULL "
+		       "ORDER BY j.finished_at, j.flight, j.job, a.host",
+		       1, params);
+	if (!res)
 		return err->code;
-	*n = (size_t)PQntuples(*res);
-	*runs = xcalloc(*n + 1, sizeof(**runs));
-	for (size_t i = 0; i < *n; i++) {
-		struct sched_run *r = &(*runs)[i];
+	ret->results = xcalloc(1, sizeof(*ret->results));
+	ret->results->res[0] = res;
+	ret->n = (size_t)PQntuples(res);
+	ret->v = xcalloc(ret->n + 1, sizeof(*ret->v));
+	for (int i = 0; i < (int)ret->n; i++) {
+		struct sched_run *r = &ret->v[i];
 
-		r->job = PQgetvalue(*res, (int)i, 0);
-		r->host = PQgetvalue(*res, (int)i, 1);
-		r->failed = PQgetvalue(*res, (int)i, 2)[0] == 't';
-		r->started = db_sched_int(*res, (int)i, 3);
-		r->finished = db_sched_int(*res, (int)i, 4);
-		r->flight = db_sched_int(*res, (int)i, 5);
+		r->job = PQgetvalue(res, i, 0);
+		r->host = PQgetvalue(res, i, 1);
+		r->failed = PQgetvalue(res, i, 2)[0] == 't';
+		r->started = field_int(res, i, 3);
+		r->finished = field_int(res, i, 4);
+		r->flight = field_int(res, i, 5);
 	}
 	return 0;
+}
+
+void db_sched_runs_release(struct sched_runs *r)
+{
+	results_free(r->results);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
 }
 
 /* Runs one reclaiming statement; adds its row count to *changed. */
@@ -520,7 +699,7 @@ static int lock_hosts(struct db *db, const struct sched_pick *picks,
 					     "share_wear = 0 WHERE name = $1",
 					     1, &p->host);
 		} else {
-			const char *type = db_sched_str(hosts, row, 2);
+			const char *type = field_str(hosts, row, 2);
 			int wear = (int)strtol(PQgetvalue(hosts, row, 3), NULL, 10);
 			int max_wear = (int)strtol(PQgetvalue(hosts, row, 4), NULL, 10);
 			int max_tasks = (int)strtol(PQgetvalue(hosts, row, 5), NULL, 10);
@@ -961,194 +1140,37 @@ int db_sched_release(struct db *db, long id, struct err *err)
 	return 0;
 }
 
-/* ---- the plan as people see it ---- */
-
-void db_sched_view_release(struct sched_view *v)
+int db_sched_res_state(struct db *db, long id, struct sched_res_state *ret,
+		       struct err *err)
 {
-	PQclear(v->state);
-	PQclear(v->hosts);
-	PQclear(v->waiting);
-	memset(v, 0, sizeof(*v));
-}
+	char rid[32], what[48];
+	const char *params[1] = { rid };
+	PGresult *res;
 
-int db_sched_view(struct db *db, struct sched_view *v, struct err *err)
-{
-	memset(v, 0, sizeof(*v));
-	if (snapshot_begin(db, &v->now, err) < 0)
+	memset(ret, 0, sizeof(*ret));
+	snprintf(rid, sizeof(rid), "%ld", id);
+	snprintf(what, sizeof(what), "reservation %ld", id);
+	res = db_query_one(db, err, what,
+			   "SELECT status, array_to_string(planned_hosts, ' '), "
+			   "to_char(end_at AT TIME ZONE 'UTC', "
+			   "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), wait_reason "
+			   "FROM reservations WHERE id = $1",
+			   1, params);
+	if (!res)
 		return err->code;
-	v->state = db_query(db, err,
-			    "SELECT to_char(computed_at AT TIME ZONE 'UTC', "
-			    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-			    EPOCH("now() - computed_at") ", scheduler, pass_ms, "
-			    "queued, hosts, allocated FROM plan_state",
-			    0, NULL);
-	if (!v->state)
-		goto fail;
-	v->hosts = db_query(db, err,
-			    "SELECT h.name, h.arch, h.state, a.flight, a.job, "
-			    "a.reservation, r.owner, r.kind, "
-			    EPOCH("a.allocated_at") ", "
-			    EPOCH("coalesce(r.end_at, a.planned_end)") ", "
-			    "a.shareix, j.status, f.intent "
-			    "FROM hosts h LEFT JOIN allocations a ON a.host = h.name "
-			    "AND a.released_at IS NULL "
-			    "LEFT JOIN reservations r ON r.id = a.reservation "
-			    "LEFT JOIN jobs j ON j.flight = a.flight AND j.job = a.job "
-			    "LEFT JOIN flights f ON f.id = a.flight "
-			    "WHERE h.state <> 'retired' "
-			    "ORDER BY h.name COLLATE \"C\", a.shareix",
-			    0, NULL);
-	if (!v->hosts)
-		goto fail;
-	v->waiting = db_query(db, err,
-			      "SELECT 'job', j.flight, j.job, NULL::bigint, "
-			      EPOCH("j.planned_start") ", " EPOCH("j.planned_end") ", "
-			      "array_to_string(j.planned_hosts, ' '), j.wait_reason, "
-			      "NULL, f.intent FROM jobs j JOIN flights f ON f.id = j.flight "
-			      "WHERE j.status = 'queued' "
-			      "AND f.status IN ('queued', 'running') "
-			      "UNION ALL "
-			      "SELECT kind, NULL, NULL, id, "
-			      EPOCH("coalesce(start_at, planned_start)") ", "
-			      EPOCH("coalesce(end_at, planned_start + "
-				    "make_interval(secs => duration))") ", "
-			      "array_to_string(planned_hosts, ' '), wait_reason, "
-			      "owner, NULL FROM reservations WHERE status = 'waiting' "
-			      "OR (kind = 'blockage' AND status = 'active') "
-			      "ORDER BY 5 NULLS LAST, 2, 3, 4",
-			      0, NULL);
-	if (!v->waiting || db_commit(db, err) < 0)
-		goto fail;
-	return 0;
-fail:
-	db_rollback(db);
-	db_sched_view_release(v);
-	return err->code;
-}
-
-char *db_sched_waiting_what(PGresult *w, int r)
-{
-	if (!strcmp(PQgetvalue(w, r, PW_KIND), "job"))
-		return xasprintf("%s.%s", PQgetvalue(w, r, PW_FLIGHT),
-				 PQgetvalue(w, r, PW_JOB));
-	return xasprintf("%s %s (%s)", PQgetvalue(w, r, PW_KIND),
-			 PQgetvalue(w, r, PW_RESERVATION),
-			 PQgetvalue(w, r, PW_OWNER));
-}
-
-char *db_sched_holder_what(PGresult *h, int r)
-{
-	if (!PQgetisnull(h, r, PH_FLIGHT))
-		return xasprintf("%s.%s%s%s%s", PQgetvalue(h, r, PH_FLIGHT),
-				 PQgetvalue(h, r, PH_JOB),
-				 PQgetisnull(h, r, PH_JOB_STATUS) ? "" : " (",
-				 db_sched_str(h, r, PH_JOB_STATUS)
-					 ? PQgetvalue(h, r, PH_JOB_STATUS) : "",
-				 PQgetisnull(h, r, PH_JOB_STATUS) ? "" : ")");
-	if (!PQgetisnull(h, r, PH_RESERVATION))
-		return xasprintf("%s %s (%s)", PQgetvalue(h, r, PH_KIND),
-				 PQgetvalue(h, r, PH_RESERVATION),
-				 PQgetvalue(h, r, PH_OWNER));
-	return NULL;
-}
-
-int db_sched_in_hosts(const char *list, const char *host)
-{
-	size_t n = strlen(host);
-
-	for (const char *p = list; p && (p = strstr(p, host)); p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
-			return 1;
+	ret->status = xstrdup(PQgetvalue(res, 0, 0));
+	ret->hosts = xstrdup(PQgetvalue(res, 0, 1));
+	ret->until = xstrdup(PQgetvalue(res, 0, 2));
+	ret->wait_reason = db_dup(res, 0, 3);
+	PQclear(res);
 	return 0;
 }
 
-static json_t *json_time(PGresult *res, int r, int c)
+void db_sched_res_state_release(struct sched_res_state *s)
 {
-	return PQgetisnull(res, r, c) ? json_null()
-				      : json_integer(db_sched_int(res, r, c));
-}
-
-json_t *db_sched_view_json(const struct sched_view *v)
-{
-	json_t *root = json_object(), *hosts = json_array(),
-	       *waiting = json_array();
-	PGresult *h = v->hosts, *w = v->waiting, *s = v->state;
-
-	json_object_set_new(root, "now", json_integer(v->now));
-	json_object_set_new(root, "computed_at",
-			    PQntuples(s) ? json_string(PQgetvalue(s, 0, PS_AT))
-					 : json_null());
-	json_object_set_new(root, "scheduler",
-			    PQntuples(s) ? json_string(PQgetvalue(s, 0, PS_SCHEDULER))
-					 : json_null());
-	json_object_set_new(root, "pass_ms",
-			    PQntuples(s) ? json_real(strtod(PQgetvalue(s, 0, PS_MS), NULL))
-					 : json_null());
-	for (int r = 0; r < PQntuples(h); r++) {
-		json_t *host, *now, *next;
-		const char *name = PQgetvalue(h, r, PH_NAME);
-
-		if (r && !strcmp(name, PQgetvalue(h, r - 1, PH_NAME))) {
-			host = json_array_get(hosts, json_array_size(hosts) - 1);
-		} else {
-			host = json_pack("{s:s, s:s, s:s, s:[], s:[]}", "name", name,
-					 "arch", PQgetvalue(h, r, PH_ARCH), "state",
-					 PQgetvalue(h, r, PH_STATE), "now", "next");
-			json_array_append_new(hosts, host);
-			next = json_object_get(host, "next");
-			for (int k = 0; k < PQntuples(w); k++) {
-				char *what;
-
-				if (!db_sched_in_hosts(db_sched_str(w, k, PW_HOSTS),
-						       name))
-					continue;
-				what = db_sched_waiting_what(w, k);
-				json_array_append_new(next, json_pack(
-					"{s:s, s:o, s:o}", "what", what, "start",
-					json_time(w, k, PW_START), "end",
-					json_time(w, k, PW_END)));
-				free(what);
-			}
-		}
-		now = json_object_get(host, "now");
-		if (!PQgetisnull(h, r, PH_FLIGHT) ||
-		    !PQgetisnull(h, r, PH_RESERVATION)) {
-			char *what = db_sched_holder_what(h, r);
-
-			json_array_append_new(now, json_pack(
-				"{s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "what", what,
-				"flight", json_time(h, r, PH_FLIGHT), "job",
-				PQgetisnull(h, r, PH_JOB) ? json_null()
-				: json_string(PQgetvalue(h, r, PH_JOB)),
-				"reservation", json_time(h, r, PH_RESERVATION),
-				"since", json_time(h, r, PH_SINCE), "until",
-				json_time(h, r, PH_UNTIL), "share",
-				(json_int_t)db_sched_int(h, r, PH_SHAREIX)));
-			free(what);
-		}
-	}
-	for (int k = 0; k < PQntuples(w); k++) {
-		json_t *hl = json_array();
-		struct vec words = VEC_INIT;
-
-		if (db_sched_str(w, k, PW_HOSTS))
-			vec_split(&words, PQgetvalue(w, k, PW_HOSTS));
-		for (size_t i = 0; i < words.n; i++)
-			json_array_append_new(hl, json_string(words.v[i]));
-		vec_clear(&words);
-		json_array_append_new(waiting, json_pack(
-			"{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "kind",
-			PQgetvalue(w, k, PW_KIND), "flight",
-			json_time(w, k, PW_FLIGHT), "job",
-			PQgetisnull(w, k, PW_JOB) ? json_null()
-			: json_string(PQgetvalue(w, k, PW_JOB)),
-			"reservation", json_time(w, k, PW_RESERVATION), "start",
-			json_time(w, k, PW_START), "end", json_time(w, k, PW_END),
-			"hosts", hl, "reason",
-			PQgetisnull(w, k, PW_REASON) ? json_null()
-			: json_string(PQgetvalue(w, k, PW_REASON))));
-	}
-	json_object_set_new(root, "hosts", hosts);
-	json_object_set_new(root, "waiting", waiting);
-	return root;
+	free(s->status);
+	free(s->hosts);
+	free(s->until);
+	free(s->wait_reason);
+	memset(s, 0, sizeof(*s));
 }

@@ -2,7 +2,8 @@
  * db-sched.h: what the scheduler reads and writes: a consistent snapshot
  * of hosts, the queue, allocations and reservations; lease and ownership
  * clean-up; allocating hosts with row locks; the plan columns; and the
- * reservations and blockages people ask for.
+ * reservations and blockages people ask for. The plan as people see it is
+ * db-sched-view.h.
  */
 #ifndef HANGAR_DB_SCHED_H
 #define HANGAR_DB_SCHED_H
@@ -13,36 +14,98 @@
 #include "db.h"
 
 /*
- * A snapshot keeps its query results; row fields point into them. Times
- * are seconds since the epoch (0: NULL).
+ * A snapshot: each query's rows as an array of typed rows, converted once.
+ * Strings point into the query results, which the snapshot keeps (results,
+ * db/'s own) until db_sched_snapshot_release(). Times are seconds since
+ * the epoch, 0 for NULL; a string is NULL for NULL only where it says so.
  */
-struct sched_snapshot {
-	int64_t now;
-	PGresult *hosts, *jobs, *deps, *pins, *allocs, *res;
+struct sched_results;
+
+/* A host, retired ones too, by name. */
+struct sched_host_row {
+	const char *name, *arch, *state;
+	const char *flags;          /* space separated, "" for none */
+	const char *share_type;     /* NULL: not shared now */
+	const char *state_reason;   /* or NULL */
+	int share_max_tasks, share_max_wear, share_wear;
+	int64_t unusable_since;     /* since when it has not been free */
 };
 
-/* hosts, retired ones too: name, arch, state, flags (space separated),
- * share_max_tasks, share_max_wear, share_type, share_wear, state_reason,
- * unusable_since (since when it has not been free; NULL while free) */
-enum { SH_NAME, SH_ARCH, SH_STATE, SH_FLAGS, SH_SHARE_TASKS, SH_SHARE_WEAR_MAX,
-       SH_SHARE_TYPE, SH_SHARE_WEAR, SH_STATE_REASON, SH_UNUSABLE_SINCE };
-/* jobs of unfinished flights, by (flight, job) */
-enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
-       SJ_INTENT, SJ_BRANCH_PRIO, SJ_QUEUED_AT,
-       SJ_PLANNED_START, SJ_PLANNED_END, SJ_PLANNED_HOSTS, SJ_WAIT_REASON,
-       SJ_IS_BUILD };
-/* dependencies of the jobs of unfinished flights, in no order; the
- * dependency's status when it is in another flight */
-enum { SD_FLIGHT, SD_JOB, SD_DEP_FLIGHT, SD_DEP_JOB, SD_DEP_STATUS };
-/* runvars of queued jobs that matter here: host, hostN pins, starvation */
-enum { SP_FLIGHT, SP_JOB, SP_NAME, SP_VAL };
-/* live allocations */
-enum { SA_HOST, SA_SHAREIX, SA_FLIGHT, SA_JOB, SA_RESERVATION, SA_SINCE,
-       SA_PLANNED_END, SA_RES_END };
-/* live reservations and blockages */
-enum { SR_ID, SR_KIND, SR_OWNER, SR_ARCH, SR_FLAGS, SR_HOST, SR_NHOSTS,
-       SR_DURATION, SR_START, SR_END, SR_CREATED, SR_STATUS,
-       SR_PLANNED_START, SR_PLANNED_HOSTS, SR_WAIT_REASON };
+/* A job of an unfinished flight; the array is in (flight, job) order
+ * (job in the C collation). */
+struct sched_job_row {
+	int64_t flight;
+	const char *job, *status, *arch, *recipe, *intent;
+	const char *flags;          /* space separated, "" for none */
+	int nhosts;
+	int branch_prio;            /* its flight's branch's, 0 for none */
+	int is_build;               /* its recipe has a build step */
+	int64_t queued_at;          /* its flight's */
+	int64_t planned_start, planned_end;
+	const char *planned_hosts;  /* space separated, or NULL */
+	const char *wait_reason;    /* or NULL */
+};
+
+/* A dependency of a job of an unfinished flight, in no order. */
+struct sched_dep_row {
+	int64_t flight, dep_flight;
+	const char *job, *dep_job;
+	const char *dep_status;     /* the dependency's status when it is in
+				     * another flight; NULL in the same one
+				     * (the jobs have it) or if it is not */
+};
+
+/* A runvar of a queued job that matters here: host, hostN pins (what a
+ * request set, not the scheduler's own) and starvation; in (flight, job,
+ * name) order. */
+struct sched_pin_row {
+	int64_t flight;
+	const char *job, *name, *val;
+};
+
+/* A live allocation, by host and share slot. */
+struct sched_alloc_row {
+	const char *host;
+	int shareix;                /* 0 whole, else 1..N */
+	int64_t flight;             /* a job's */
+	const char *job;            /* NULL: a reservation's */
+	int64_t reservation;        /* a reservation's */
+	int64_t since;
+	int64_t planned_end;
+	int64_t res_end;            /* the reservation's end */
+};
+
+/* A live reservation or blockage, by id. */
+struct sched_res_row {
+	int64_t id;
+	const char *kind;           /* "reservation" or "blockage" */
+	const char *owner, *status;
+	const char *arch;           /* or NULL */
+	const char *flags;          /* space separated, "" for none */
+	const char *host;           /* the one it asks for, or NULL */
+	int nhosts;
+	int64_t duration;           /* seconds */
+	int64_t start, end, created, planned_start;
+	const char *planned_hosts;  /* space separated, or NULL */
+	const char *wait_reason;    /* or NULL */
+};
+
+struct sched_snapshot {
+	int64_t now;
+	struct sched_host_row *hosts;
+	size_t nhosts;
+	struct sched_job_row *jobs;
+	size_t njobs;
+	struct sched_dep_row *deps;
+	size_t ndeps;
+	struct sched_pin_row *pins;
+	size_t npins;
+	struct sched_alloc_row *allocs;
+	size_t nallocs;
+	struct sched_res_row *res;
+	size_t nres;
+	struct sched_results *results;
+};
 
 /*
  * One scheduler acts at a time: the holder of a session advisory lock on
@@ -51,16 +114,20 @@ enum { SR_ID, SR_KIND, SR_OWNER, SR_ARCH, SR_FLAGS, SR_HOST, SR_NHOSTS,
  */
 int db_sched_try_leader(struct db *db, struct err *err);
 
-/* Reads everything a planning pass needs in one read-only transaction. */
+/*
+ * Opens a read-only repeatable-read transaction: what it reads is one
+ * snapshot. *now gets the database's time (whole seconds). The caller ends
+ * it (db_commit(), db_rollback()); on error it is over.
+ */
+int db_sched_begin_read(struct db *db, int64_t *now, struct err *err);
+
+/* Reads everything a planning pass needs in one read-only transaction;
+ * the caller db_sched_snapshot_release()s *s (on error it is empty). */
 int db_sched_snapshot(struct db *db, struct sched_snapshot *s,
 		      struct err *err);
 /* Just the hosts and the queue: the floor a pass cannot beat. */
 int db_sched_read_floor(struct db *db, struct err *err);
 void db_sched_snapshot_release(struct sched_snapshot *s);
-
-/* Field helpers over a snapshot result. */
-const char *db_sched_str(PGresult *res, int row, int col); /* NULL if NULL */
-int64_t db_sched_int(PGresult *res, int row, int col);     /* 0 if NULL */
 
 /* A finished run, for duration estimates and host choice. */
 struct sched_run {
@@ -69,9 +136,15 @@ struct sched_run {
 	int failed;
 	int64_t started, finished;
 };
-/* Runs finished after since (seconds); *res owns the strings. */
-int db_sched_runs(struct db *db, int64_t since, PGresult **res,
-		  struct sched_run **runs, size_t *n, struct err *err);
+struct sched_runs {
+	struct sched_run *v;        /* in finished order */
+	size_t n;
+	struct sched_results *results;   /* the strings' */
+};
+/* Runs finished after since (seconds); db_sched_runs_release() them. */
+int db_sched_runs(struct db *db, int64_t since, struct sched_runs *ret,
+		  struct err *err);
+void db_sched_runs_release(struct sched_runs *r);
 
 /*
  * Gives back what dead owners hold (reference 3.1, without the manual
@@ -146,40 +219,6 @@ int db_sched_write_state(struct db *db, const char *scheduler, double ms,
 			 int queued, int hosts, int allocated,
 			 struct err *err);
 
-/* ---- the plan as people see it ---- */
-
-/* plan_state: computed_at (ISO), age seconds, scheduler, pass_ms,
- * queued, hosts, allocated (no row before the first pass) */
-enum { PS_AT, PS_AGE, PS_SCHEDULER, PS_MS, PS_QUEUED, PS_HOSTS, PS_ALLOCATED };
-/* hosts with what holds them now (one row per live allocation); intent:
- * the holding job's flight's */
-enum { PH_NAME, PH_ARCH, PH_STATE, PH_FLIGHT, PH_JOB, PH_RESERVATION,
-       PH_OWNER, PH_KIND, PH_SINCE, PH_UNTIL, PH_SHAREIX, PH_JOB_STATUS,
-       PH_INTENT };
-/* bookings ahead: waiting jobs, reservations and blockages (kind "job",
- * "reservation" or "blockage"; intent: a job's flight's) */
-enum { PW_KIND, PW_FLIGHT, PW_JOB, PW_RESERVATION, PW_START, PW_END,
-       PW_HOSTS, PW_REASON, PW_OWNER, PW_INTENT };
-struct sched_view {
-	int64_t now;
-	PGresult *state, *hosts, *waiting;
-};
-int db_sched_view(struct db *db, struct sched_view *v, struct err *err);
-void db_sched_view_release(struct sched_view *v);
-
-/*
- * The view as `hangar plan --json` and GET /api/v1/plan give it (the
- * shape is in cmd_plan_usage): a new reference, the caller's.
- */
-json_t *db_sched_view_json(const struct sched_view *v);
-/* What a waiting row or a holder row is, for people: "F.JOB",
- * "reservation R (OWNER)", a holding job with its status "F.JOB (running)".
- * A new string, the caller's (free); NULL for a host row nothing holds. */
-char *db_sched_waiting_what(PGresult *waiting, int row);
-char *db_sched_holder_what(PGresult *hosts, int row);
-/* Whether host is one of the space-separated words of list (NULL: no). */
-int db_sched_in_hosts(const char *list, const char *host);
-
 /* ---- people's requests ---- */
 
 struct sched_reserve {
@@ -202,5 +241,18 @@ int db_sched_block(struct db *db, const struct sched_reserve *r,
 /* Ends a reservation or blockage and frees its hosts. ERR_NOTFOUND if it
  * is not live. */
 int db_sched_release(struct db *db, long id, struct err *err);
+
+/* Where a reservation or blockage is, for whoever waits on it. */
+struct sched_res_state {
+	char *status;          /* "waiting", "active", "released", "expired" */
+	char *hosts;           /* planned or held, space separated; "" */
+	char *until;           /* its end, ISO 8601 UTC */
+	char *wait_reason;     /* or NULL: not planned yet */
+};
+/* Reads reservation id into *ret (the caller's, to
+ * db_sched_res_state_release()); ERR_NOTFOUND if there is none. */
+int db_sched_res_state(struct db *db, long id, struct sched_res_state *ret,
+		       struct err *err);
+void db_sched_res_state_release(struct sched_res_state *s);
 
 #endif

@@ -102,7 +102,6 @@ struct pass {
 	struct plan_request *reqs;
 	struct plan_flight *flights;
 	size_t nflights;
-	int64_t *row_flight;     /* jobs row -> its flight, parsed once */
 	size_t *dep_first;       /* jobs row -> its deps in dep_rows, from */
 	int *dep_rows;           /* deps rows grouped by their job's row */
 	int *req_row;            /* request -> jobs row, or -1 - res row */
@@ -121,17 +120,17 @@ struct pass {
 static int job_cmp(const struct pass *p, int row, int64_t flight,
 		   const char *job)
 {
-	int64_t f = p->row_flight[row];
+	const struct sched_job_row *j = &p->snap.jobs[row];
 
-	if (f != flight)
-		return f < flight ? -1 : 1;
-	return strcmp(PQgetvalue(p->snap.jobs, row, SJ_JOB), job);
+	if (j->flight != flight)
+		return j->flight < flight ? -1 : 1;
+	return strcmp(j->job, job);
 }
 
 /* The jobs row of (flight, job), or -1: rows are in (flight, job) order. */
 static int job_row(const struct pass *p, int64_t flight, const char *job)
 {
-	int lo = 0, hi = PQntuples(p->snap.jobs);
+	int lo = 0, hi = (int)p->snap.njobs;
 
 	while (lo < hi) {
 		int mid = lo + (hi - lo) / 2, c = job_cmp(p, mid, flight, job);
@@ -146,37 +145,29 @@ static int job_row(const struct pass *p, int64_t flight, const char *job)
 	return -1;
 }
 
-static int dep_cmp(PGresult *d, int a, int b)
+static int dep_cmp(const struct sched_dep_row *d, int a, int b)
 {
-	int64_t fa = db_sched_int(d, a, SD_DEP_FLIGHT);
-	int64_t fb = db_sched_int(d, b, SD_DEP_FLIGHT);
-
-	if (fa != fb)
-		return fa < fb ? -1 : 1;
-	return strcmp(PQgetvalue(d, a, SD_DEP_JOB), PQgetvalue(d, b, SD_DEP_JOB));
+	if (d[a].dep_flight != d[b].dep_flight)
+		return d[a].dep_flight < d[b].dep_flight ? -1 : 1;
+	return strcmp(d[a].dep_job, d[b].dep_job);
 }
 
 /*
- * Parses the jobs' flights, and groups the dependency rows by the row of
- * their job, each group in (dependency flight, job) order: the order
- * dependencies are planned in, so the plan does not depend on the order
- * PostgreSQL returned them in.
+ * Groups the dependency rows by the row of their job, each group in
+ * (dependency flight, job) order: the order dependencies are planned in,
+ * so the plan does not depend on the order PostgreSQL returned them in.
  */
 static void pass_index(struct pass *p)
 {
-	PGresult *j = p->snap.jobs, *d = p->snap.deps;
-	size_t nrows = (size_t)PQntuples(j), nd = (size_t)PQntuples(d);
+	const struct sched_dep_row *d = p->snap.deps;
+	size_t nrows = p->snap.njobs, nd = p->snap.ndeps;
 	int *owner = xcalloc(nd + 1, sizeof(int));
 	size_t *fill;
 
-	p->row_flight = xcalloc(nrows + 1, sizeof(*p->row_flight));
-	for (size_t i = 0; i < nrows; i++)
-		p->row_flight[i] = db_sched_int(j, (int)i, SJ_FLIGHT);
 	p->dep_first = xcalloc(nrows + 2, sizeof(size_t));
 	p->dep_rows = xcalloc(nd + 1, sizeof(int));
 	for (size_t k = 0; k < nd; k++) {
-		owner[k] = job_row(p, db_sched_int(d, (int)k, SD_FLIGHT),
-				   PQgetvalue(d, (int)k, SD_JOB));
+		owner[k] = job_row(p, d[k].flight, d[k].job);
 		if (owner[k] >= 0)
 			p->dep_first[owner[k] + 1]++;
 	}
@@ -227,25 +218,23 @@ static int intent_priority(const struct lab_sched *c, const char *intent)
 
 static void pass_hosts(struct pass *p)
 {
-	PGresult *h = p->snap.hosts;
-	size_t n = (size_t)PQntuples(h);
+	size_t n = p->snap.nhosts;
 
 	p->hosts = xcalloc(n + 1, sizeof(*p->hosts));
 	for (size_t i = 0; i < n; i++) {
+		const struct sched_host_row *h = &p->snap.hosts[i];
 		struct plan_host *ph = &p->hosts[i];
-		int r = (int)i;
 
-		ph->name = PQgetvalue(h, r, SH_NAME);
-		ph->arch = PQgetvalue(h, r, SH_ARCH);
-		ph->flags = flagset(&p->flags, PQgetvalue(h, r, SH_FLAGS));
-		ph->state = PQgetvalue(h, r, SH_STATE);
+		ph->name = h->name;
+		ph->arch = h->arch;
+		ph->flags = flagset(&p->flags, h->flags);
+		ph->state = h->state;
 		ph->usable = !strcmp(ph->state, "free");
-		ph->state_reason = db_sched_str(h, r, SH_STATE_REASON);
-		ph->unusable_since = db_sched_int(h, r, SH_UNUSABLE_SINCE);
-		ph->share_slots = (int)db_sched_int(h, r, SH_SHARE_TASKS);
-		ph->share_worn = !PQgetisnull(h, r, SH_SHARE_TYPE) &&
-				 db_sched_int(h, r, SH_SHARE_WEAR) >=
-					 db_sched_int(h, r, SH_SHARE_WEAR_MAX);
+		ph->state_reason = h->state_reason;
+		ph->unusable_since = h->unusable_since;
+		ph->share_slots = h->share_max_tasks;
+		ph->share_worn = h->share_type &&
+				 h->share_wear >= h->share_max_wear;
 	}
 	p->in.hosts = p->hosts;
 	p->in.nhosts = n;
@@ -275,23 +264,22 @@ static long host_index(const struct pass *p, const char *name)
 /* Allocations: what holds each host, and when running jobs should end. */
 static void pass_busy(struct pass *p)
 {
-	PGresult *a = p->snap.allocs;
-	size_t n = (size_t)PQntuples(a), nb = 0;
+	size_t n = p->snap.nallocs, nb = 0;
 	plan_time now = p->snap.now;
 
 	p->busy = xcalloc(n + 1, sizeof(*p->busy));
 	for (size_t i = 0; i < n; i++) {
-		int r = (int)i;
-		long h = host_index(p, PQgetvalue(a, r, SA_HOST));
-		plan_time since = db_sched_int(a, r, SA_SINCE);
-		plan_time end = db_sched_int(a, r, SA_PLANNED_END);
-		int shareix = (int)db_sched_int(a, r, SA_SHAREIX);
+		const struct sched_alloc_row *a = &p->snap.allocs[i];
+		long h = host_index(p, a->host);
+		plan_time since = a->since;
+		plan_time end = a->planned_end;
+		int shareix = a->shareix;
 		struct plan_busy *b;
 
 		if (h < 0)
 			continue;   /* a host the snapshot has not */
-		if (!PQgetisnull(a, r, SA_RESERVATION)) {
-			end = db_sched_int(a, r, SA_RES_END);
+		if (!a->job) {   /* a reservation's */
+			end = a->res_end;
 		} else if (end <= now) {
 			/* overdue: OSSTest's guess, the error squared */
 			plan_time planned = end > since ? end - since : 60;
@@ -302,9 +290,8 @@ static void pass_busy(struct pass *p)
 			if (end <= now)
 				end = now + 60;
 		}
-		if (!PQgetisnull(a, r, SA_FLIGHT)) {
-			int row = job_row(p, db_sched_int(a, r, SA_FLIGHT),
-					  PQgetvalue(a, r, SA_JOB));
+		if (a->job) {
+			int row = job_row(p, a->flight, a->job);
 
 			if (row >= 0 && end > p->row_end[row])
 				p->row_end[row] = end;
@@ -314,8 +301,7 @@ static void pass_busy(struct pass *p)
 		b->slot = shareix > 0 ? shareix - 1 : -1;
 		b->start = since;
 		b->end = end;
-		b->what = PQgetisnull(a, r, SA_FLIGHT) ? "reservation"
-						       : PQgetvalue(a, r, SA_JOB);
+		b->what = a->job ? a->job : "reservation";
 	}
 	p->in.busy = p->busy;
 	p->in.nbusy = nb;
@@ -327,8 +313,8 @@ static void end_job(struct pass *p, int row, char *reason)
 	p->end_job = xrealloc(p->end_job, p->end_alloc * sizeof(*p->end_job));
 	p->end_reason = xrealloc(p->end_reason,
 				 p->end_alloc * sizeof(*p->end_reason));
-	p->end_flight[p->nend] = (long)p->row_flight[row];
-	p->end_job[p->nend] = PQgetvalue(p->snap.jobs, row, SJ_JOB);
+	p->end_flight[p->nend] = (long)p->snap.jobs[row].flight;
+	p->end_job[p->nend] = p->snap.jobs[row].job;
 	vec_push_take(&p->reasons, reason);
 	p->end_reason[p->nend++] = p->reasons.v[p->reasons.n - 1];
 }
@@ -343,9 +329,11 @@ static struct plan_flight *pass_flight(struct pass *p, long flight)
 
 static void pass_jobs(struct pass *p)
 {
-	PGresult *j = p->snap.jobs, *d = p->snap.deps, *pins = p->snap.pins;
-	size_t nrows = (size_t)PQntuples(j), nres = (size_t)PQntuples(p->snap.res);
-	size_t ndeps = (size_t)PQntuples(d), nreq = 0, pk = 0, hk = 0;
+	const struct sched_job_row *j = p->snap.jobs;
+	const struct sched_dep_row *d = p->snap.deps;
+	const struct sched_pin_row *pins = p->snap.pins;
+	size_t nrows = p->snap.njobs, nres = p->snap.nres, npins = p->snap.npins;
+	size_t ndeps = p->snap.ndeps, nreq = 0, pk = 0, hk = 0;
 	size_t ndep_pool = 0;
 	const struct lab_sched *cfg = &p->s->cfg;
 	long *hostmap;
@@ -376,9 +364,8 @@ static void pass_jobs(struct pass *p)
 
 	/* first: which rows are requests, and the flights' counts */
 	for (size_t i = 0; i < nrows; i++) {
-		int r = (int)i;
-		const char *st = PQgetvalue(j, r, SJ_STATUS);
-		struct plan_flight *f = pass_flight(p, (long)p->row_flight[r]);
+		const char *st = j[i].status;
+		struct plan_flight *f = pass_flight(p, (long)j[i].flight);
 
 		p->row_req[i] = -1;
 		if (status_is(st, st_done))
@@ -391,8 +378,8 @@ static void pass_jobs(struct pass *p)
 	/* then the requests, with dependencies, pins and history */
 	for (size_t i = 0; i < nrows; i++) {
 		int r = (int)i, blocked = 0;
-		long flight = (long)p->row_flight[r];
-		const char *job = PQgetvalue(j, r, SJ_JOB);
+		long flight = (long)j[i].flight;
+		const char *job = j[i].job;
 		struct plan_request *q;
 		char *why = NULL;
 		plan_time dur;
@@ -404,33 +391,30 @@ static void pass_jobs(struct pass *p)
 		q->kind = PLAN_JOB;
 		p->whats[p->row_req[i]] = xasprintf("%ld.%s", flight, job);
 		q->what = p->whats[p->row_req[i]];
-		q->priority = intent_priority(cfg, PQgetvalue(j, r, SJ_INTENT)) +
-			      (int)db_sched_int(j, r, SJ_BRANCH_PRIO);
-		q->queued_at = db_sched_int(j, r, SJ_QUEUED_AT);
-		q->is_build = PQgetvalue(j, r, SJ_IS_BUILD)[0] == 't';
+		q->priority = intent_priority(cfg, j[i].intent) +
+			      j[i].branch_prio;
+		q->queued_at = j[i].queued_at;
+		q->is_build = j[i].is_build;
 		q->flight = flight;
-		q->arch = PQgetvalue(j, r, SJ_ARCH);
-		q->flags = flagset(&p->flags, PQgetvalue(j, r, SJ_FLAGS));
-		q->nhosts = (int)db_sched_int(j, r, SJ_NHOSTS);
+		q->arch = j[i].arch;
+		q->flags = flagset(&p->flags, j[i].flags);
+		q->nhosts = j[i].nhosts;
 		if (q->nhosts < 1)
 			q->nhosts = 1;
 		/* dependencies */
 		q->deps = &p->deps[ndep_pool];
 		for (size_t m = p->dep_first[i]; m < p->dep_first[i + 1]; m++) {
-			int dk = p->dep_rows[m];
-			int dr = job_row(p, db_sched_int(d, dk, SD_DEP_FLIGHT),
-					 PQgetvalue(d, dk, SD_DEP_JOB));
-			const char *dst = dr >= 0 ? PQgetvalue(j, dr, SJ_STATUS)
-				: PQgetisnull(d, dk, SD_DEP_STATUS) ? "missing"
-				: PQgetvalue(d, dk, SD_DEP_STATUS);
+			const struct sched_dep_row *dep = &d[p->dep_rows[m]];
+			int dr = job_row(p, dep->dep_flight, dep->dep_job);
+			const char *dst = dr >= 0 ? j[dr].status
+				: dep->dep_status ? dep->dep_status : "missing";
 
 			if (!strcmp(dst, "pass"))
 				continue;
 			if (!status_is(dst, st_waiting)) {
 				if (!why)
 					why = xasprintf("%s %s",
-							PQgetvalue(d, dk, SD_DEP_JOB),
-							dst);
+							dep->dep_job, dst);
 				blocked = 1;
 				continue;
 			}
@@ -439,7 +423,7 @@ static void pass_jobs(struct pass *p)
 				p->deps[ndep_pool++] = (size_t)p->row_req[dr];
 			else if (dr >= 0 && p->row_end[dr] > q->deps_end) {
 				q->deps_end = p->row_end[dr];
-				q->deps_what = PQgetvalue(d, dk, SD_DEP_JOB);
+				q->deps_what = dep->dep_job;
 			}
 			else if (dr < 0 && q->deps_end < p->snap.now)
 				q->deps_end = p->snap.now; /* another flight's */
@@ -448,16 +432,14 @@ static void pass_jobs(struct pass *p)
 		if (blocked)
 			end_job(p, r, why);
 		/* pins and the starvation runvar */
-		while (pk < (size_t)PQntuples(pins) &&
-		       job_cmp(p, r, db_sched_int(pins, (int)pk, SP_FLIGHT),
-			       PQgetvalue(pins, (int)pk, SP_JOB)) > 0)
+		while (pk < npins &&
+		       job_cmp(p, r, pins[pk].flight, pins[pk].job) > 0)
 			pk++;
-		for (; pk < (size_t)PQntuples(pins) &&
-		       !job_cmp(p, r, db_sched_int(pins, (int)pk, SP_FLIGHT),
-				PQgetvalue(pins, (int)pk, SP_JOB));
+		for (; pk < npins &&
+		       !job_cmp(p, r, pins[pk].flight, pins[pk].job);
 		     pk++) {
-			const char *name = PQgetvalue(pins, (int)pk, SP_NAME);
-			const char *val = PQgetvalue(pins, (int)pk, SP_VAL);
+			const char *name = pins[pk].name;
+			const char *val = pins[pk].val;
 			long ix = !strcmp(name, "host") ? 0 : strtol(name + 4, NULL, 10) - 1;
 
 			if (!strcmp(name, "starvation")) {
@@ -521,37 +503,34 @@ static void pass_jobs(struct pass *p)
 /* Waiting reservations are requests; blockages are windows. */
 static void pass_reservations(struct pass *p)
 {
-	PGresult *res = p->snap.res;
-
-	for (int r = 0; r < PQntuples(res); r++) {
-		const char *kind = PQgetvalue(res, r, SR_KIND);
-		const char *st = PQgetvalue(res, r, SR_STATUS);
+	for (size_t r = 0; r < p->snap.nres; r++) {
+		const struct sched_res_row *v = &p->snap.res[r];
 		size_t qi = p->in.nreqs;
 		struct plan_request *q = &p->reqs[qi];
 
-		if (!strcmp(kind, "reservation") && strcmp(st, "waiting"))
+		if (!strcmp(v->kind, "reservation") && strcmp(v->status, "waiting"))
 			continue;   /* active: its allocations are busy entries */
 		memset(q, 0, sizeof(*q));
-		p->req_row[qi] = -1 - r;
-		p->whats[qi] = xasprintf("%s %s", kind, PQgetvalue(res, r, SR_ID));
+		p->req_row[qi] = -1 - (int)r;
+		p->whats[qi] = xasprintf("%s %lld", v->kind, (long long)v->id);
 		q->what = p->whats[qi];
-		q->arch = db_sched_str(res, r, SR_ARCH);
-		q->flags = flagset(&p->flags, PQgetvalue(res, r, SR_FLAGS));
-		q->nhosts = (int)db_sched_int(res, r, SR_NHOSTS);
-		q->queued_at = db_sched_int(res, r, SR_CREATED);
-		if (!PQgetisnull(res, r, SR_HOST)) {
+		q->arch = v->arch;
+		q->flags = flagset(&p->flags, v->flags);
+		q->nhosts = v->nhosts;
+		q->queued_at = v->created;
+		if (v->host) {
 			q->pinned = xcalloc(2, sizeof(char *));
-			((const char **)q->pinned)[0] = PQgetvalue(res, r, SR_HOST);
+			((const char **)q->pinned)[0] = v->host;
 			q->nhosts = 1;
 		}
-		if (!strcmp(kind, "blockage")) {
+		if (!strcmp(v->kind, "blockage")) {
 			q->kind = PLAN_BLOCKAGE;
-			q->not_before = db_sched_int(res, r, SR_START);
-			q->duration = db_sched_int(res, r, SR_END) - q->not_before;
+			q->not_before = v->start;
+			q->duration = v->end - q->not_before;
 		} else {
 			q->kind = PLAN_RESERVATION;
 			q->priority = p->s->cfg.prio_reservation;
-			q->duration = db_sched_int(res, r, SR_DURATION);
+			q->duration = v->duration;
 		}
 		p->in.nreqs++;
 	}
@@ -600,13 +579,12 @@ static int pass_allocate(struct pass *p, size_t qi, struct sched_stats *st,
 		int row = p->req_row[qi];
 
 		rc = db_sched_allocate_job(
-			p->s->db, (long)p->row_flight[row],
-			PQgetvalue(p->snap.jobs, row, SJ_JOB), picks, n,
+			p->s->db, (long)p->snap.jobs[row].flight,
+			p->snap.jobs[row].job, picks, n,
 			(int)p->s->cfg.claim_timeout, err);
 	} else {
 		rc = db_sched_allocate_reservation(
-			p->s->db,
-			(long)db_sched_int(p->snap.res, -1 - p->req_row[qi], SR_ID),
+			p->s->db, (long)p->snap.res[-1 - p->req_row[qi]].id,
 			picks, n, err);
 	}
 	if (rc == ERR_EXISTS) {
@@ -626,7 +604,7 @@ static int pass_blockage(struct pass *p, size_t qi, struct sched_stats *st,
 			 struct err *err)
 {
 	const struct plan_result *res = &p->out.results[qi];
-	long id = (long)db_sched_int(p->snap.res, -1 - p->req_row[qi], SR_ID);
+	long id = (long)p->snap.res[-1 - p->req_row[qi]].id;
 
 	if (res->start > p->snap.now)
 		return 0;
@@ -660,24 +638,36 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 	for (size_t qi = 0; qi < p->in.nreqs; qi++) {
 		const struct plan_result *res = &p->out.results[qi];
 		int row = p->req_row[qi];
-		PGresult *src = row >= 0 ? p->snap.jobs : p->snap.res;
-		int r = row >= 0 ? row : -1 - row;
-		int cs = row >= 0 ? SJ_PLANNED_START : SR_PLANNED_START;
-		int ch = row >= 0 ? SJ_PLANNED_HOSTS : SR_PLANNED_HOSTS;
-		int cw = row >= 0 ? SJ_WAIT_REASON : SR_WAIT_REASON;
-		const char *old_hosts = db_sched_str(src, r, ch);
-		const char *old_reason = db_sched_str(src, r, cw);
 		int64_t start = res->start >= PLAN_NEVER ? 0 : res->start;
 		int64_t end = res->end >= PLAN_NEVER ? 0 : res->end;
-		int64_t old_end = row >= 0 ? db_sched_int(src, r, SJ_PLANNED_END)
-					   : end;
+		int64_t old_start, old_end;
+		const char *old_hosts, *old_reason, *job = NULL;
+		long flight = 0, reservation = 0;
 		char *hosts;
 
 		if (res->outcome == PLAN_START || res->outcome == PLAN_STARVED ||
 		    res->outcome == PLAN_HOST_GONE)
 			continue;   /* written by their own transactions */
+		if (row >= 0) {
+			const struct sched_job_row *j = &p->snap.jobs[row];
+
+			old_start = j->planned_start;
+			old_end = j->planned_end;
+			old_hosts = j->planned_hosts;
+			old_reason = j->wait_reason;
+			flight = (long)j->flight;
+			job = j->job;
+		} else {
+			const struct sched_res_row *v = &p->snap.res[-1 - row];
+
+			old_start = v->planned_start;
+			old_end = end;   /* a reservation stores no planned end */
+			old_hosts = v->planned_hosts;
+			old_reason = v->wait_reason;
+			reservation = (long)v->id;
+		}
 		hosts = hosts_text(p, res);
-		if (llabs(start - db_sched_int(src, r, cs)) < PLAN_SLACK &&
+		if (llabs(start - old_start) < PLAN_SLACK &&
 		    llabs(end - old_end) < PLAN_SLACK &&
 		    !strcmp(hosts ? hosts : "", old_hosts ? old_hosts : "") &&
 		    !strcmp(res->reason, old_reason ? old_reason : "")) {
@@ -685,11 +675,9 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 			continue;
 		}
 		texts[n] = hosts;
-		rows[n].flight = row >= 0 ? (long)db_sched_int(src, r, SJ_FLIGHT)
-					  : 0;
-		rows[n].job = row >= 0 ? PQgetvalue(src, r, SJ_JOB) : NULL;
-		rows[n].reservation = row >= 0 ? 0
-					       : (long)db_sched_int(src, r, SR_ID);
+		rows[n].flight = flight;
+		rows[n].job = job;
+		rows[n].reservation = reservation;
 		rows[n].start = start;
 		rows[n].end = end;
 		rows[n].hosts = hosts;
@@ -732,13 +720,12 @@ static int pass_act(struct pass *p, struct sched_stats *st, struct err *err)
 		else if (res->outcome == PLAN_BLOCKED_WINDOW)
 			rc = pass_blockage(p, qi, st, err);
 		else if (res->outcome == PLAN_STARVED && row >= 0) {
-			sf[nstarved] = (long)db_sched_int(p->snap.jobs, row,
-							 SJ_FLIGHT);
-			sj[nstarved] = PQgetvalue(p->snap.jobs, row, SJ_JOB);
+			sf[nstarved] = (long)p->snap.jobs[row].flight;
+			sj[nstarved] = p->snap.jobs[row].job;
 			sr[nstarved++] = res->reason;
 		} else if (res->outcome == PLAN_HOST_GONE && row >= 0) {
-			gf[ngone] = (long)p->row_flight[row];
-			gj[ngone] = PQgetvalue(p->snap.jobs, row, SJ_JOB);
+			gf[ngone] = (long)p->snap.jobs[row].flight;
+			gj[ngone] = p->snap.jobs[row].job;
 			gh[ngone] = p->hosts[res->gone_host].name;
 			gr[ngone++] = res->reason;
 		}
@@ -781,7 +768,6 @@ static void pass_release(struct pass *p)
 	free(p->req_row);
 	free(p->row_req);
 	free(p->row_end);
-	free(p->row_flight);
 	free(p->dep_first);
 	free(p->dep_rows);
 	free(p->deps);
@@ -796,23 +782,21 @@ static void pass_release(struct pass *p)
 /* Learns the runs that finished since the last pass. */
 static int pass_learn(struct scheduler *s, struct err *err)
 {
-	PGresult *res;
-	struct sched_run *runs;
-	size_t n;
+	struct sched_runs runs;
 
 	if (!s->watermark)
 		s->watermark = (plan_time)time(NULL) - s->cfg.estimate_window;
-	if (db_sched_runs(s->db, s->watermark - RUNS_OVERLAP, &res, &runs, &n,
-			  err) < 0)
+	if (db_sched_runs(s->db, s->watermark - RUNS_OVERLAP, &runs, err) < 0)
 		return err->code;
-	for (size_t i = 0; i < n; i++) {
-		est_add(&s->est, runs[i].flight, runs[i].job, runs[i].host,
-			runs[i].failed, runs[i].started, runs[i].finished);
-		if (runs[i].finished > s->watermark)
-			s->watermark = runs[i].finished;
+	for (size_t i = 0; i < runs.n; i++) {
+		const struct sched_run *r = &runs.v[i];
+
+		est_add(&s->est, r->flight, r->job, r->host, r->failed,
+			r->started, r->finished);
+		if (r->finished > s->watermark)
+			s->watermark = r->finished;
 	}
-	free(runs);
-	PQclear(res);
+	db_sched_runs_release(&runs);
 	return 0;
 }
 
@@ -841,8 +825,7 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	p.in.cfg.starve_wait = s->cfg.starvation_wait;
 	p.in.cfg.starve_estimates = s->cfg.starvation_estimates;
 	p.in.cfg.pinned_wait = s->cfg.pinned_wait;
-	p.row_end = xcalloc((size_t)PQntuples(p.snap.jobs) + 1,
-			    sizeof(*p.row_end));
+	p.row_end = xcalloc(p.snap.njobs + 1, sizeof(*p.row_end));
 	pass_index(&p);
 	pass_hosts(&p);
 	pass_busy(&p);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "db-sched.h"
+#include "db-sched-view.h"
 #include "labconf.h"
 #include "web-internal.h"
 #include "xalloc.h"
@@ -123,13 +123,11 @@ static struct plan_bar *plan_add_bar(struct plan *p, size_t host)
 
 /* Whether host h is held now by reservation id (an active blockage is
  * both a holder and a booking: draw it once). */
-static int held_by(const struct sched_view *v, const char *host, long id)
+static int held_by(const struct sched_view *v, const char *host, int64_t id)
 {
-	PGresult *h = v->hosts;
-
-	for (int r = 0; r < PQntuples(h); r++)
-		if (!strcmp(PQgetvalue(h, r, PH_NAME), host) &&
-		    db_sched_int(h, r, PH_RESERVATION) == id)
+	for (size_t r = 0; r < v->nhosts; r++)
+		if (!strcmp(v->hosts[r].name, host) &&
+		    v->hosts[r].reservation == id)
 			return 1;
 	return 0;
 }
@@ -148,63 +146,58 @@ static int cmp_host(const void *a, const void *b)
 /* The hosts, grouped by arch; then what holds each, and the bookings. */
 static void plan_collect(struct plan *p, const struct sched_view *v)
 {
-	PGresult *h = v->hosts, *w = v->waiting;
+	for (size_t r = 0; r < v->nhosts; r++) {
+		const struct sched_hold_row *h = &v->hosts[r];
 
-	for (int r = 0; r < PQntuples(h); r++) {
-		if (r && !strcmp(PQgetvalue(h, r, PH_NAME),
-				 PQgetvalue(h, r - 1, PH_NAME)))
+		if (r && !strcmp(h->name, v->hosts[r - 1].name))
 			continue;
 		XGROW(p->hosts, p->hosts_alloc, p->nhosts + 1);
 		p->hosts[p->nhosts++] = (struct plan_host){
-			.name = PQgetvalue(h, r, PH_NAME),
-			.arch = PQgetvalue(h, r, PH_ARCH),
-			.state = PQgetvalue(h, r, PH_STATE),
-			.rank = arch_rank(PQgetvalue(h, r, PH_ARCH)),
+			.name = h->name,
+			.arch = h->arch,
+			.state = h->state,
+			.rank = arch_rank(h->arch),
 		};
 	}
 	if (p->nhosts)
 		qsort(p->hosts, p->nhosts, sizeof(*p->hosts), cmp_host);
-	for (int r = 0; r < PQntuples(h); r++) {
+	for (size_t r = 0; r < v->nhosts; r++) {
+		const struct sched_hold_row *h = &v->hosts[r];
 		struct plan_bar *b;
 
-		if (PQgetisnull(h, r, PH_FLIGHT) &&
-		    PQgetisnull(h, r, PH_RESERVATION))
+		if (!h->flight && !h->reservation)
 			continue;
-		b = plan_add_bar(p, plan_find_host(p, PQgetvalue(h, r, PH_NAME)));
+		b = plan_add_bar(p, plan_find_host(p, h->name));
 		b->now = 1;
-		b->start = db_sched_int(h, r, PH_SINCE);
-		b->end = db_sched_int(h, r, PH_UNTIL);
-		b->flight = db_sched_int(h, r, PH_FLIGHT);
-		b->kind = plan_kind(b->flight ? db_sched_str(h, r, PH_INTENT)
-					      : PQgetvalue(h, r, PH_KIND));
-		b->what = b->flight ? xasprintf("%s.%s", PQgetvalue(h, r, PH_FLIGHT),
-						PQgetvalue(h, r, PH_JOB))
-				    : db_sched_holder_what(h, r);
-		b->status = db_sched_str(h, r, PH_JOB_STATUS);
+		b->start = h->since;
+		b->end = h->until;
+		b->flight = (long)h->flight;
+		b->kind = plan_kind(b->flight ? h->intent : h->kind);
+		b->what = b->flight ? xasprintf("%ld.%s", b->flight, h->job)
+				    : db_sched_view_holder_what(h);
+		b->status = h->job_status;
 	}
-	for (int k = 0; k < PQntuples(w); k++) {
-		const char *kind = PQgetvalue(w, k, PW_KIND);
-		int job = !strcmp(kind, "job");
+	for (size_t k = 0; k < v->nwaiting; k++) {
+		const struct sched_wait_row *w = &v->waiting[k];
+		int job = !strcmp(w->kind, "job");
 		struct vec hosts = VEC_INIT;
 
-		if (PQgetisnull(w, k, PW_START) || !db_sched_str(w, k, PW_HOSTS))
+		if (!w->start || !w->hosts)
 			continue;
-		vec_split(&hosts, PQgetvalue(w, k, PW_HOSTS));
+		vec_split(&hosts, w->hosts);
 		for (size_t i = 0; i < hosts.n; i++) {
 			size_t hi = plan_find_host(p, hosts.v[i]);
 			struct plan_bar *b;
 
 			if (hi == (size_t)-1 ||
-			    (!job && held_by(v, hosts.v[i],
-					     db_sched_int(w, k, PW_RESERVATION))))
+			    (!job && held_by(v, hosts.v[i], w->reservation)))
 				continue;
 			b = plan_add_bar(p, hi);
-			b->start = db_sched_int(w, k, PW_START);
-			b->end = db_sched_int(w, k, PW_END);
-			b->flight = job ? db_sched_int(w, k, PW_FLIGHT) : 0;
-			b->kind = plan_kind(job ? db_sched_str(w, k, PW_INTENT)
-						: kind);
-			b->what = db_sched_waiting_what(w, k);
+			b->start = w->start;
+			b->end = w->end;
+			b->flight = job ? (long)w->flight : 0;
+			b->kind = plan_kind(job ? w->intent : w->kind);
+			b->what = db_sched_view_waiting_what(w);
 		}
 		vec_clear(&hosts);
 	}
@@ -511,75 +504,66 @@ static void plan_svg(struct buf *b, const struct plan *p)
 
 static void plan_state_line(struct buf *b, const struct sched_view *v)
 {
-	PGresult *s = v->state;
+	const struct sched_plan_state *s = v->state;
 
-	if (!PQntuples(s)) {
+	if (!s) {
 		buf_addstr(b, "<p class=\"muted\">No plan yet: is <code>hangar "
 			      "scheduler</code> running?</p>\n");
 		return;
 	}
 	buf_addstr(b, "<p class=\"muted\">Computed at ");
-	html_escape(b, PQgetvalue(s, 0, PS_AT));
-	buf_addstr(b, " (");
-	html_escape(b, PQgetvalue(s, 0, PS_AGE));
-	buf_addstr(b, " s ago) by ");
-	html_escape(b, PQgetvalue(s, 0, PS_SCHEDULER));
-	buf_addf(b, " in %.1f ms: ", strtod(PQgetvalue(s, 0, PS_MS), NULL));
-	html_escape(b, PQgetvalue(s, 0, PS_QUEUED));
-	buf_addstr(b, " waiting, ");
-	html_escape(b, PQgetvalue(s, 0, PS_HOSTS));
-	buf_addstr(b, " hosts.</p>\n");
+	html_escape(b, s->computed_at);
+	buf_addf(b, " (%lld s ago) by ", (long long)s->age);
+	html_escape(b, s->scheduler);
+	buf_addf(b, " in %.1f ms: %d waiting, %d hosts.</p>\n", s->pass_ms,
+		 s->queued, s->hosts);
 }
 
-static void td_time(struct buf *b, PGresult *w, int k, int col, int64_t now,
-		    const char *none)
+/* A planned time (0: none). */
+static void td_time(struct buf *b, int64_t when, int64_t now, const char *none)
 {
 	char t[40], rel[40];
 
 	buf_addstr(b, "<td>");
-	if (PQgetisnull(w, k, col)) {
+	if (!when) {
 		buf_addf(b, "<span class=\"muted\">%s</span></td>", none);
 		return;
 	}
-	fmt_utc(t, sizeof(t), db_sched_int(w, k, col), UTC_FULL);
-	fmt_rel(rel, sizeof(rel), db_sched_int(w, k, col), now);
+	fmt_utc(t, sizeof(t), when, UTC_FULL);
+	fmt_rel(rel, sizeof(rel), when, now);
 	buf_addf(b, "%s <span class=\"muted\">(%s)</span></td>", t, rel);
 }
 
 static void waiting_table(struct buf *b, const struct sched_view *v)
 {
-	PGresult *w = v->waiting;
-
 	buf_addstr(b, "<h2>Waiting</h2>\n");
-	if (!PQntuples(w)) {
+	if (!v->nwaiting) {
 		buf_addstr(b, "<p class=\"muted\">Nothing waits.</p>\n");
 		return;
 	}
 	buf_addstr(b, "<table class=\"plan-waiting\"><tr><th>What</th><th>Kind</th>"
 		      "<th>Estimated start</th><th>Estimated end</th>"
 		      "<th>Hosts</th><th>Why it waits</th></tr>\n");
-	for (int k = 0; k < PQntuples(w); k++) {
-		int job = !strcmp(PQgetvalue(w, k, PW_KIND), "job");
-		char *what = db_sched_waiting_what(w, k);
+	for (size_t k = 0; k < v->nwaiting; k++) {
+		const struct sched_wait_row *w = &v->waiting[k];
+		int job = !strcmp(w->kind, "job");
+		char *what = db_sched_view_waiting_what(w);
 
 		buf_addstr(b, "<tr><td>");
-		if (job) {
-			buf_addstr(b, "<a href=\"/flights/");
-			html_escape(b, PQgetvalue(w, k, PW_FLIGHT));
-			buf_addstr(b, "\">");
-		}
+		if (job)
+			buf_addf(b, "<a href=\"/flights/%lld\">",
+				 (long long)w->flight);
 		html_escape(b, what);
 		buf_addstr(b, job ? "</a></td><td>" : "</td><td>");
-		html_escape(b, plan_kind(job ? db_sched_str(w, k, PW_INTENT)
-					     : PQgetvalue(w, k, PW_KIND))->label);
+		html_escape(b, plan_kind(job ? w->intent : w->kind)->label);
 		buf_addstr(b, "</td>");
-		td_time(b, w, k, PW_START, v->now, "not planned");
-		td_time(b, w, k, PW_END, v->now, "-");
+		td_time(b, w->start, v->now, "not planned");
+		td_time(b, w->end, v->now, "-");
 		buf_addstr(b, "<td>");
-		html_escape(b, db_sched_str(w, k, PW_HOSTS));
+		html_escape(b, w->hosts);
 		buf_addstr(b, "</td><td>");
-		if (db_sched_str(w, k, PW_REASON))
-			html_escape(b, PQgetvalue(w, k, PW_REASON));
+		if (w->reason)
+			html_escape(b, w->reason);
 		else
 			buf_addstr(b, "<span class=\"muted\">not planned yet</span>");
 		buf_addstr(b, "</td></tr>\n");
