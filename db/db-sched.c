@@ -767,6 +767,24 @@ static int insert_allocations(struct db *db, const struct sched_pick *picks,
 	return 0;
 }
 
+static int sched_allocated_event(struct db *db, long flight, const char *job,
+				 const struct sched_pick *picks, size_t n,
+				 struct err *err)
+{
+	json_t *detail = json_object(), *hosts = json_array();
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(hosts, json_string(picks[i].host));
+	json_object_set_new(detail, "hosts", hosts);
+	rc = db_event(db, &(struct db_event){ .kind = "job.allocated",
+					      .flight = flight, .job = job,
+					      .host = n ? picks[0].host : NULL,
+					      .detail = detail }, err);
+	json_decref(detail);
+	return rc;
+}
+
 int db_sched_allocate_job(struct db *db, long flight, const char *job,
 			  const struct sched_pick *picks, size_t n,
 			  int claim_timeout, struct err *err)
@@ -823,11 +841,7 @@ int db_sched_allocate_job(struct db *db, long flight, const char *job,
 		    "started_at = coalesce(started_at, now()) "
 		    "WHERE id = $1 AND status = 'queued'",
 		    1, params) < 0 ||
-	    db_exec(db, err,
-		    "INSERT INTO events (actor, kind, flight, job, host, detail) "
-		    "VALUES ($4, 'job.allocated', $1, $2, ($3::text[])[1], "
-		    "jsonb_build_object('hosts', $3::text[]))",
-		    4, (const char *[]){ fl, job, hosts.buf, db_actor() }) < 0 ||
+	    sched_allocated_event(db, flight, job, picks, n, err) < 0 ||
 	    db_commit(db, err) < 0)
 		goto rollback;
 	buf_release(&hosts);
