@@ -1,6 +1,6 @@
 /*
- * cmd-gate.c: `hangar gate` (the daemon), `hangar gate run BRANCH` (one
- * cycle), and `hangar branch list|block|unblock|force-push`.
+ * cmd-gate.c: `hangar gate` (the daemon: gate/gate-loop.c), `hangar gate
+ * run BRANCH` (one cycle), and `hangar branch list|block|unblock|force-push`.
  */
 #include <getopt.h>
 #include <signal.h>

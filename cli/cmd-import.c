@@ -1,6 +1,6 @@
 /*
  * cmd-import.c: `hangar import osstest`, an OSSTest database brought into
- * hangar (flights/import.h).
+ * hangar (gate/import.h).
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * test-gitx.c: flights/gitx.h against real repositories made with the git
+ * test-gitx.c: lib/gitx.h against real repositories made with the git
  * command in a temporary directory: a bare origin.git with master at A,
  * staging at C (child of B, child of A), side at D (child of A) and
  * merged at M (C and D merged). Fast-forward pushes and their refusals,
