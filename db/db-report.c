@@ -20,9 +20,11 @@
 /* A field as a string of pool (NULL for SQL NULL). */
 static const char *rep_str(struct vec *pool, PGresult *res, int row, int col)
 {
-	if (PQgetisnull(res, row, col))
+	const char *s = db_str(res, row, col);
+
+	if (!s)
 		return NULL;
-	vec_push(pool, PQgetvalue(res, row, col));
+	vec_push(pool, s);
 	return pool->v[pool->n - 1];
 }
 

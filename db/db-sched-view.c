@@ -66,18 +66,6 @@ struct sched_view_results {
 	struct sched_plan_state st;
 };
 
-/* A field, NULL for SQL NULL. */
-static const char *field_str(PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
-}
-
-/* A number field, 0 for SQL NULL (whose value libpq gives as ""). */
-static int64_t field_int(PGresult *res, int row, int col)
-{
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 void db_sched_view_release(struct sched_view *v)
 {
 	if (v->results) {
@@ -98,12 +86,12 @@ static void read_state(struct sched_view *v, PGresult *res)
 	if (!PQntuples(res))
 		return;   /* no pass yet */
 	s->computed_at = PQgetvalue(res, 0, PS_AT);
-	s->age = field_int(res, 0, PS_AGE);
+	s->age = db_long(res, 0, PS_AGE);
 	s->scheduler = PQgetvalue(res, 0, PS_SCHEDULER);
 	s->pass_ms = strtod(PQgetvalue(res, 0, PS_MS), NULL);
-	s->queued = (int)field_int(res, 0, PS_QUEUED);
-	s->hosts = (int)field_int(res, 0, PS_HOSTS);
-	s->allocated = (int)field_int(res, 0, PS_ALLOCATED);
+	s->queued = (int)db_long(res, 0, PS_QUEUED);
+	s->hosts = (int)db_long(res, 0, PS_HOSTS);
+	s->allocated = (int)db_long(res, 0, PS_ALLOCATED);
 	v->state = s;
 }
 
@@ -119,16 +107,16 @@ static void read_holders(struct sched_view *v, PGresult *res)
 		h->name = PQgetvalue(res, r, PH_NAME);
 		h->arch = PQgetvalue(res, r, PH_ARCH);
 		h->state = PQgetvalue(res, r, PH_STATE);
-		h->flight = field_int(res, r, PH_FLIGHT);
-		h->job = field_str(res, r, PH_JOB);
-		h->job_status = field_str(res, r, PH_JOB_STATUS);
-		h->intent = field_str(res, r, PH_INTENT);
-		h->reservation = field_int(res, r, PH_RESERVATION);
-		h->kind = field_str(res, r, PH_KIND);
-		h->owner = field_str(res, r, PH_OWNER);
-		h->since = field_int(res, r, PH_SINCE);
-		h->until = field_int(res, r, PH_UNTIL);
-		h->shareix = (int)field_int(res, r, PH_SHAREIX);
+		h->flight = db_long(res, r, PH_FLIGHT);
+		h->job = db_str(res, r, PH_JOB);
+		h->job_status = db_str(res, r, PH_JOB_STATUS);
+		h->intent = db_str(res, r, PH_INTENT);
+		h->reservation = db_long(res, r, PH_RESERVATION);
+		h->kind = db_str(res, r, PH_KIND);
+		h->owner = db_str(res, r, PH_OWNER);
+		h->since = db_long(res, r, PH_SINCE);
+		h->until = db_long(res, r, PH_UNTIL);
+		h->shareix = (int)db_long(res, r, PH_SHAREIX);
 	}
 }
 
@@ -142,15 +130,15 @@ static void read_waiting(struct sched_view *v, PGresult *res)
 		struct sched_wait_row *w = &v->waiting[r];
 
 		w->kind = PQgetvalue(res, r, PW_KIND);
-		w->flight = field_int(res, r, PW_FLIGHT);
-		w->job = field_str(res, r, PW_JOB);
-		w->reservation = field_int(res, r, PW_RESERVATION);
-		w->start = field_int(res, r, PW_START);
-		w->end = field_int(res, r, PW_END);
-		w->hosts = field_str(res, r, PW_HOSTS);
-		w->reason = field_str(res, r, PW_REASON);
-		w->owner = field_str(res, r, PW_OWNER);
-		w->intent = field_str(res, r, PW_INTENT);
+		w->flight = db_long(res, r, PW_FLIGHT);
+		w->job = db_str(res, r, PW_JOB);
+		w->reservation = db_long(res, r, PW_RESERVATION);
+		w->start = db_long(res, r, PW_START);
+		w->end = db_long(res, r, PW_END);
+		w->hosts = db_str(res, r, PW_HOSTS);
+		w->reason = db_str(res, r, PW_REASON);
+		w->owner = db_str(res, r, PW_OWNER);
+		w->intent = db_str(res, r, PW_INTENT);
 	}
 }
 

@@ -103,18 +103,6 @@ int db_sched_try_leader(struct db *db, struct err *err)
 	return leader;
 }
 
-/* A field, NULL for SQL NULL. */
-static const char *field_str(PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
-}
-
-/* A number field, 0 for SQL NULL (whose value libpq gives as ""). */
-static int64_t field_int(PGresult *res, int row, int col)
-{
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 /*
  * The query results that typed rows point into: kept, instead of cleared
  * where they were got, so that a pass over 50,000 jobs copies no string.
@@ -156,7 +144,7 @@ int db_sched_begin_read(struct db *db, int64_t *now, struct err *err)
 		db_rollback(db);
 		return err->code;
 	}
-	*now = field_int(res, 0, 0);
+	*now = db_long(res, 0, 0);
 	PQclear(res);
 	return 0;
 }
@@ -174,12 +162,12 @@ static void read_hosts(struct sched_snapshot *s, PGresult *res)
 		h->arch = PQgetvalue(res, r, SH_ARCH);
 		h->state = PQgetvalue(res, r, SH_STATE);
 		h->flags = PQgetvalue(res, r, SH_FLAGS);
-		h->share_type = field_str(res, r, SH_SHARE_TYPE);
-		h->state_reason = field_str(res, r, SH_STATE_REASON);
-		h->share_max_tasks = (int)field_int(res, r, SH_SHARE_TASKS);
-		h->share_max_wear = (int)field_int(res, r, SH_SHARE_WEAR_MAX);
-		h->share_wear = (int)field_int(res, r, SH_SHARE_WEAR);
-		h->unusable_since = field_int(res, r, SH_UNUSABLE_SINCE);
+		h->share_type = db_str(res, r, SH_SHARE_TYPE);
+		h->state_reason = db_str(res, r, SH_STATE_REASON);
+		h->share_max_tasks = (int)db_long(res, r, SH_SHARE_TASKS);
+		h->share_max_wear = (int)db_long(res, r, SH_SHARE_WEAR_MAX);
+		h->share_wear = (int)db_long(res, r, SH_SHARE_WEAR);
+		h->unusable_since = db_long(res, r, SH_UNUSABLE_SINCE);
 	}
 }
 
@@ -192,21 +180,21 @@ static void read_jobs(struct sched_snapshot *s, PGresult *res)
 	for (int r = 0; r < n; r++) {
 		struct sched_job_row *j = &s->jobs[r];
 
-		j->flight = field_int(res, r, SJ_FLIGHT);
+		j->flight = db_long(res, r, SJ_FLIGHT);
 		j->job = PQgetvalue(res, r, SJ_JOB);
 		j->status = PQgetvalue(res, r, SJ_STATUS);
 		j->arch = PQgetvalue(res, r, SJ_ARCH);
 		j->recipe = PQgetvalue(res, r, SJ_RECIPE);
 		j->intent = PQgetvalue(res, r, SJ_INTENT);
 		j->flags = PQgetvalue(res, r, SJ_FLAGS);
-		j->nhosts = (int)field_int(res, r, SJ_NHOSTS);
-		j->branch_prio = (int)field_int(res, r, SJ_BRANCH_PRIO);
+		j->nhosts = (int)db_long(res, r, SJ_NHOSTS);
+		j->branch_prio = (int)db_long(res, r, SJ_BRANCH_PRIO);
 		j->is_build = PQgetvalue(res, r, SJ_IS_BUILD)[0] == 't';
-		j->queued_at = field_int(res, r, SJ_QUEUED_AT);
-		j->planned_start = field_int(res, r, SJ_PLANNED_START);
-		j->planned_end = field_int(res, r, SJ_PLANNED_END);
-		j->planned_hosts = field_str(res, r, SJ_PLANNED_HOSTS);
-		j->wait_reason = field_str(res, r, SJ_WAIT_REASON);
+		j->queued_at = db_long(res, r, SJ_QUEUED_AT);
+		j->planned_start = db_long(res, r, SJ_PLANNED_START);
+		j->planned_end = db_long(res, r, SJ_PLANNED_END);
+		j->planned_hosts = db_str(res, r, SJ_PLANNED_HOSTS);
+		j->wait_reason = db_str(res, r, SJ_WAIT_REASON);
 	}
 }
 
@@ -219,11 +207,11 @@ static void read_deps(struct sched_snapshot *s, PGresult *res)
 	for (int r = 0; r < n; r++) {
 		struct sched_dep_row *d = &s->deps[r];
 
-		d->flight = field_int(res, r, SD_FLIGHT);
+		d->flight = db_long(res, r, SD_FLIGHT);
 		d->job = PQgetvalue(res, r, SD_JOB);
-		d->dep_flight = field_int(res, r, SD_DEP_FLIGHT);
+		d->dep_flight = db_long(res, r, SD_DEP_FLIGHT);
 		d->dep_job = PQgetvalue(res, r, SD_DEP_JOB);
-		d->dep_status = field_str(res, r, SD_DEP_STATUS);
+		d->dep_status = db_str(res, r, SD_DEP_STATUS);
 	}
 }
 
@@ -236,7 +224,7 @@ static void read_pins(struct sched_snapshot *s, PGresult *res)
 	for (int r = 0; r < n; r++) {
 		struct sched_pin_row *p = &s->pins[r];
 
-		p->flight = field_int(res, r, SP_FLIGHT);
+		p->flight = db_long(res, r, SP_FLIGHT);
 		p->job = PQgetvalue(res, r, SP_JOB);
 		p->name = PQgetvalue(res, r, SP_NAME);
 		p->val = PQgetvalue(res, r, SP_VAL);
@@ -253,13 +241,13 @@ static void read_allocs(struct sched_snapshot *s, PGresult *res)
 		struct sched_alloc_row *a = &s->allocs[r];
 
 		a->host = PQgetvalue(res, r, SA_HOST);
-		a->shareix = (int)field_int(res, r, SA_SHAREIX);
-		a->flight = field_int(res, r, SA_FLIGHT);
-		a->job = field_str(res, r, SA_JOB);
-		a->reservation = field_int(res, r, SA_RESERVATION);
-		a->since = field_int(res, r, SA_SINCE);
-		a->planned_end = field_int(res, r, SA_PLANNED_END);
-		a->res_end = field_int(res, r, SA_RES_END);
+		a->shareix = (int)db_long(res, r, SA_SHAREIX);
+		a->flight = db_long(res, r, SA_FLIGHT);
+		a->job = db_str(res, r, SA_JOB);
+		a->reservation = db_long(res, r, SA_RESERVATION);
+		a->since = db_long(res, r, SA_SINCE);
+		a->planned_end = db_long(res, r, SA_PLANNED_END);
+		a->res_end = db_long(res, r, SA_RES_END);
 	}
 }
 
@@ -272,21 +260,21 @@ static void read_res(struct sched_snapshot *s, PGresult *res)
 	for (int r = 0; r < n; r++) {
 		struct sched_res_row *v = &s->res[r];
 
-		v->id = field_int(res, r, SR_ID);
+		v->id = db_long(res, r, SR_ID);
 		v->kind = PQgetvalue(res, r, SR_KIND);
 		v->owner = PQgetvalue(res, r, SR_OWNER);
 		v->status = PQgetvalue(res, r, SR_STATUS);
-		v->arch = field_str(res, r, SR_ARCH);
+		v->arch = db_str(res, r, SR_ARCH);
 		v->flags = PQgetvalue(res, r, SR_FLAGS);
-		v->host = field_str(res, r, SR_HOST);
-		v->nhosts = (int)field_int(res, r, SR_NHOSTS);
-		v->duration = field_int(res, r, SR_DURATION);
-		v->start = field_int(res, r, SR_START);
-		v->end = field_int(res, r, SR_END);
-		v->created = field_int(res, r, SR_CREATED);
-		v->planned_start = field_int(res, r, SR_PLANNED_START);
-		v->planned_hosts = field_str(res, r, SR_PLANNED_HOSTS);
-		v->wait_reason = field_str(res, r, SR_WAIT_REASON);
+		v->host = db_str(res, r, SR_HOST);
+		v->nhosts = (int)db_long(res, r, SR_NHOSTS);
+		v->duration = db_long(res, r, SR_DURATION);
+		v->start = db_long(res, r, SR_START);
+		v->end = db_long(res, r, SR_END);
+		v->created = db_long(res, r, SR_CREATED);
+		v->planned_start = db_long(res, r, SR_PLANNED_START);
+		v->planned_hosts = db_str(res, r, SR_PLANNED_HOSTS);
+		v->wait_reason = db_str(res, r, SR_WAIT_REASON);
 	}
 }
 
@@ -364,9 +352,9 @@ int db_sched_runs(struct db *db, int64_t since, struct sched_runs *ret,
 		r->job = PQgetvalue(res, i, 0);
 		r->host = PQgetvalue(res, i, 1);
 		r->failed = PQgetvalue(res, i, 2)[0] == 't';
-		r->started = field_int(res, i, 3);
-		r->finished = field_int(res, i, 4);
-		r->flight = field_int(res, i, 5);
+		r->started = db_long(res, i, 3);
+		r->finished = db_long(res, i, 4);
+		r->flight = db_long(res, i, 5);
 	}
 	return 0;
 }
@@ -699,7 +687,7 @@ static int lock_hosts(struct db *db, const struct sched_pick *picks,
 					     "share_wear = 0 WHERE name = $1",
 					     1, &p->host);
 		} else {
-			const char *type = field_str(hosts, row, 2);
+			const char *type = db_str(hosts, row, 2);
 			int wear = (int)strtol(PQgetvalue(hosts, row, 3), NULL, 10);
 			int max_wear = (int)strtol(PQgetvalue(hosts, row, 4), NULL, 10);
 			int max_tasks = (int)strtol(PQgetvalue(hosts, row, 5), NULL, 10);

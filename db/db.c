@@ -492,6 +492,11 @@ char *db_dup(PGresult *res, int row, int col)
 					  : xstrdup(PQgetvalue(res, row, col));
 }
 
+const char *db_str(PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
 long db_long(PGresult *res, int row, int col)
 {
 	return PQgetisnull(res, row, col)

@@ -62,6 +62,8 @@ int db_exec(struct db *db, struct err *err, const char *sql, int n,
 /* A field as a new string (NULL for SQL NULL), or as a number (0). */
 char *db_dup(PGresult *res, int row, int col);
 long db_long(PGresult *res, int row, int col);
+/* A field as it stands in res, living as long as res (NULL for SQL NULL). */
+const char *db_str(PGresult *res, int row, int col);
 
 /* A PostgreSQL text[] literal of v ({"a","b"}), for a parameter. */
 char *db_array(const struct vec *v);
