@@ -187,7 +187,8 @@ int db_bisect_results(struct db *db, const struct bisection *b,
 		       "SELECT f.id, coalesce((SELECT s.status FROM steps s WHERE "
 		       "s.flight = f.id AND s.job = j.job AND s.name = $3 ORDER BY "
 		       "s.attempt DESC LIMIT 1), 'missing'), "
-		       "(SELECT array_to_string(array_agg(coalesce(fr.revision, '') "
+		       /* '-' keeps the place of a tree the flight did not test */
+		       "(SELECT array_to_string(array_agg(coalesce(fr.revision, '-') "
 		       "ORDER BY t.o), ' ') FROM unnest($5::text[]) WITH ORDINALITY t(tree, o) "
 		       "LEFT JOIN flight_revisions fr ON fr.flight = f.id AND fr.tree = t.tree) "
 		       "FROM jobs j JOIN flights f ON f.id = j.flight "
@@ -209,6 +210,9 @@ int db_bisect_results(struct db *db, const struct bisection *b,
 		r->flight = db_long(res, (int)i, 0);
 		r->status = xstrdup(PQgetvalue(res, (int)i, 1));
 		vec_split(&r->revs, PQgetvalue(res, (int)i, 2));
+		for (size_t t = 0; t < r->revs.n; t++)
+			if (!strcmp(r->revs.v[t], "-"))
+				r->revs.v[t][0] = '\0';
 	}
 	PQclear(res);
 	return 0;

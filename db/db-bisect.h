@@ -49,8 +49,7 @@ struct bisection_result {
 	long flight;
 	char *status;              /* of the step ("missing": it did not run) */
 	struct vec revs;           /* its revisions of the trees asked for, in
-				    * their order, from a space-separated
-				    * list: one it did not test is left out */
+				    * their order ("" for one it did not test) */
 };
 
 /*
