@@ -119,6 +119,7 @@ report_program() {
 			else fail++
 			next
 		}
+		/^1\.\.0[ \t]*#[ \t]*[Ss][Kk][Ii][Pp]/ { skip++ }   # the whole script
 		/^1\.\.[0-9]+/ { sub(/^1\.\./, ""); plan = $0 + 0; hasplan = 1 }
 		END { printf "%d %d %d %s\n", pass, fail, skip, hasplan ? plan : "-" }
 	' "$out")"

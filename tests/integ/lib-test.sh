@@ -27,7 +27,8 @@
 #   test_skip_unless CMD
 #       Skips the whole script ("1..0 # SKIP") unless CMD is available (a
 #       single word is looked up with `command -v`; anything else is eval'd
-#       and must succeed). Call it before the first test.
+#       and must succeed). Call it before the first test. With CI=true a
+#       missing CMD fails the script instead.
 #   test_skip_all REASON
 #       Skips the whole script, saying why.
 #   test_done
@@ -160,6 +161,13 @@ test_skip_unless() {
 		(eval "$*") >/dev/null 2>&1 && ok=1
 	fi
 	if [ -z "$ok" ]; then
+		# CI has every tool (make deps): there a missing one is a
+		# failure, not a test quietly left out
+		if [ "${CI:-}" = true ]; then
+			_test_say "not ok 1 - missing: $* (CI=true: make deps should have installed it)"
+			_test_say "1..1"
+			exit 1
+		fi
 		_test_say "1..0 # SKIP missing: $*"
 		exit 0
 	fi
