@@ -137,6 +137,10 @@ test_expect_success 'every page renders, escaped; unknown ones are 404 pages' '
 	curl -fsS $W/ >o.html && grep -q "href=\"/branches/mv\"" o.html && grep -q "Lab health" o.html &&
 	curl -fsS $W/flights/$F >f.html && grep -q "href=\"/logs/$F/build-amd64/1-build.log\"" f.html &&
 	grep -q "href=\"/flights/$F/jobs/test-amd64\"" f.html &&
+	# sections with something in them are shown, empty ones left out
+	curl -fsS $W/hosts/h1 >h.html && ! grep -q "<h2>Jobs</h2>" h.html &&
+	curl -fsS $W/flights/$F/jobs/build-amd64 >j.html &&
+	grep -q "<h2>Steps</h2>" j.html && grep -q "<h2>Logs and console</h2>" j.html &&
 	curl -fsS "$W/flights?branch=%3Cscript%3E" >x.html && grep -q "&lt;script&gt;" x.html && ! grep -q "<script>" x.html &&
 	for p in /nope /flights/0 /flights/x /flights/99999 /hosts/nope /branches/nope /bisections/9; do
 		c=$(curl -s -o page.html -w "%{http_code}" "$W$p") &&
