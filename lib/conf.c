@@ -1,18 +1,16 @@
 /*
- * conf.c: the table-driven configuration reader. libgit2 parses (so the
- * syntax is exactly git's: comments, quoting, continuation lines, includes,
- * multivars); a light scanner of our own finds the line of each entry and
- * section header so that every problem can point at its line.
+ * conf.c: the table-driven configuration reader. Its parser reads the
+ * syntax exactly as libgit2 does (comments, quoting, continuation lines,
+ * includes, multivars), and keeps the line of every entry and section
+ * header so that every problem can point at its line.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <git2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -23,12 +21,10 @@
 #define CONF_MAX_INCLUDE_DEPTH 10
 #define CONF_MAX_FILE (4 << 20)
 
-/* Where the scanner saw an entry ("section.sub.key") or a header. */
+/* Where a section header is. */
 struct conf_place {
-	char *name;
 	char *section;
 	char *sub;
-	int is_header;
 	const char *file;
 	int line;
 };
@@ -109,11 +105,10 @@ void conf_diag_entry(struct conf_diag *d, const struct conf_section *s,
 	free(label);
 }
 
-/* ---- the scanner: lines of headers and keys ---- */
+/* ---- section headers, in the order seen ---- */
 
 static void conf_scan_add(struct conf_scan *sc, const char *section,
-			  const char *sub, const char *key, const char *file,
-			  int line)
+			  const char *sub, const char *file, int line)
 {
 	struct conf_place *p;
 
@@ -121,10 +116,6 @@ static void conf_scan_add(struct conf_scan *sc, const char *section,
 	p = &sc->places[sc->n++];
 	p->section = xstrdup(section);
 	p->sub = xstrdup_or_null(sub);
-	p->is_header = key == NULL;
-	p->name = key ? (sub ? xasprintf("%s.%s.%s", section, sub, key)
-			     : xasprintf("%s.%s", section, key))
-		      : NULL;
 	p->file = file;
 	p->line = line;
 }
@@ -135,236 +126,382 @@ static void conf_lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+/* ---- the parser: git-config syntax, read as libgit2 reads it ---- */
+
 /*
- * Parses "[section]" / "[section \"sub\"]" / "[section.sub]" at p;
- * returns what follows the "]" (git allows a key there).
+ * Ours rather than libgit2's because git_libgit2_init() loads every CA
+ * certificate (10-20 ms) and every command reads its configuration. It
+ * reads a line at a time as libgit2 1.5 does, quirks included (a comment
+ * is cut before the value is unescaped; an unclosed quote ends with the
+ * line; a blank line inside a continued value is skipped): test-conf
+ * compares the two on fixed and random files.
  */
-static const char *conf_scan_header(const char *p, char **section, char **sub)
-{
-	const char *q = ++p;
-	struct buf b = BUF_INIT;
-
-	while (*q && *q != ']' && !isspace((unsigned char)*q))
-		q++;
-	*section = xstrndup(p, (size_t)(q - p));
-	*sub = NULL;
-	while (isspace((unsigned char)*q))
-		q++;
-	if (*q == '"') {
-		for (q++; *q && *q != '"'; q++) {
-			if (*q == '\\' && q[1])
-				q++;
-			buf_addch(&b, *q);
-		}
-		*sub = buf_detach(&b);
-		if (*q == '"')
-			q++;
-	} else {
-		char *dot = strchr(*section, '.');
-
-		if (dot) {
-			*sub = xstrdup(dot + 1);
-			*dot = '\0';
-			conf_lower(*sub);
-		}
-	}
-	conf_lower(*section);
-	q = strchr(q, ']');
-	return q ? q + 1 : p + strlen(p);
-}
-
-static char *conf_dirname(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
-}
-
-static void conf_scan_file(struct conf *conf, struct conf_scan *sc,
-			   const char *path, int depth);
-
-static void conf_scan_include(struct conf *conf, struct conf_scan *sc,
-			      const char *from, const char *value, int depth)
-{
-	char *path, *dir;
-	const char *home = getenv("HOME");
-
-	if (depth >= CONF_MAX_INCLUDE_DEPTH)
-		return;
-	if (value[0] == '/') {
-		path = xstrdup(value);
-	} else if (value[0] == '~' && value[1] == '/' && home) {
-		path = xasprintf("%s/%s", home, value + 2);
-	} else {
-		dir = conf_dirname(from);
-		path = xasprintf("%s/%s", dir, value);
-		free(dir);
-	}
-	conf_scan_file(conf, sc, path, depth + 1);
-	free(path);
-}
-
-/* The value text after "=", unquoted enough to follow include paths. */
-static char *conf_scan_value(const char *p)
-{
-	struct buf b = BUF_INIT;
-	int quoted = 0;
-
-	while (isspace((unsigned char)*p))
-		p++;
-	for (; *p && *p != '\n'; p++) {
-		if (*p == '"') {
-			quoted = !quoted;
-			continue;
-		}
-		if (!quoted && (*p == '#' || *p == ';'))
-			break;
-		if (*p == '\\' && p[1]) {
-			p++;
-		}
-		buf_addch(&b, *p);
-	}
-	buf_rtrim(&b);
-	return buf_detach(&b);
-}
-
-static void conf_scan_file(struct conf *conf, struct conf_scan *sc,
-			   const char *path, int depth)
-{
-	struct buf text;
-	char *section = NULL, *sub = NULL;
-	const char *file;
-	const char *p;
-	int line = 0;
-
-	buf_init(&text, CONF_MAX_FILE);
-	if (buf_read_file(&text, path) < 0) {
-		buf_release(&text);
-		return;
-	}
-	vec_push(&conf->files, path);
-	file = conf->files.v[conf->files.n - 1];
-	for (p = text.buf; *p;) {
-		const char *eol = strchr(p, '\n');
-		const char *next = eol ? eol + 1 : p + strlen(p);
-		const char *q = p;
-
-		line++;
-		while (*q == ' ' || *q == '\t')
-			q++;
-		if (*q == '[') {
-			free(section);
-			free(sub);
-			q = conf_scan_header(q, &section, &sub);
-			conf_scan_add(sc, section, sub, NULL, file, line);
-			while (*q == ' ' || *q == '\t')
-				q++;
-		}
-		if (section && isalnum((unsigned char)*q)) {
-			const char *k = q;
-			char *key;
-
-			while (isalnum((unsigned char)*q) || *q == '-')
-				q++;
-			key = xstrndup(k, (size_t)(q - k));
-			conf_lower(key);
-			conf_scan_add(sc, section, sub, key, file, line);
-			if (!strcmp(section, "include") && !sub &&
-			    !strcmp(key, "path")) {
-				const char *eq = strchr(q, '=');
-
-				if (eq && (!eol || eq < eol)) {
-					char *v = conf_scan_value(eq + 1);
-
-					conf_scan_include(conf, sc, path, v,
-							  depth);
-					free(v);
-				}
-			}
-			free(key);
-			/* a trailing backslash continues the value */
-			while (eol && eol > p && eol[-1] == '\\' && *next) {
-				p = next;
-				eol = strchr(p, '\n');
-				next = eol ? eol + 1 : p + strlen(p);
-				line++;
-			}
-		}
-		p = next;
-	}
-	free(section);
-	free(sub);
-	buf_release(&text);
-}
-
-/* ---- libgit2 entries ---- */
-
-struct conf_collect {
+struct conf_reader {
 	struct conf *conf;
-	struct conf_scan *sc;
+	struct conf_diag *diag;
+	struct conf_scan *headers;
+	const char *file;    /* owned by conf->files */
+	const char *p;       /* the rest of the text */
+	int line;
+	char *section;       /* "name" or "name.sub"; NULL before the first */
 };
 
-static const struct conf_place *conf_find_place(const struct conf_scan *sc,
-						const char *name, size_t nth)
+static int conf_isspace(int c)
 {
-	for (size_t i = 0; i < sc->n; i++) {
-		if (sc->places[i].is_header || strcmp(sc->places[i].name, name))
-			continue;
-		if (nth-- == 0)
-			return &sc->places[i];
-	}
-	return NULL;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' ||
+	       c == '\v';
 }
 
-static int conf_collect_cb(const git_config_entry *ge, void *payload)
+static int conf_keychar(int c)
 {
-	struct conf_collect *cc = payload;
-	struct conf *conf = cc->conf;
-	const char *first = strchr(ge->name, '.');
-	const char *last = strrchr(ge->name, '.');
-	const struct conf_place *pl;
-	struct conf_entry *e;
-	size_t nth = 0;
+	return isalnum((unsigned char)c) || c == '-';
+}
 
-	if (!first)
-		return 0;
-	for (size_t i = 0; i < conf->n; i++) {
-		const struct conf_entry *o = &conf->entries[i];
-		char *oname = o->sub ? xasprintf("%s.%s.%s", o->section,
-						 o->sub, o->key)
-				     : xasprintf("%s.%s", o->section, o->key);
+/* The next line with its '\n' (a copy), or NULL at the end. */
+static char *conf_next_line(struct conf_reader *r)
+{
+	const char *eol;
+	char *line;
 
-		if (!strcmp(oname, ge->name))
-			nth++;
-		free(oname);
+	if (!*r->p)
+		return NULL;
+	eol = strchr(r->p, '\n');
+	eol = eol ? eol + 1 : r->p + strlen(r->p);
+	line = xstrndup(r->p, (size_t)(eol - r->p));
+	r->p = eol;
+	r->line++;
+	return line;
+}
+
+static int conf_syntax(struct conf_reader *r, const char *what)
+{
+	conf_diag_add(r->diag, r->file, r->line, "syntax error: %s", what);
+	return -1;
+}
+
+/* Cuts an unquoted comment and trailing space; returns the quotes seen. */
+static int conf_strip_comment(char *line, int quotes)
+{
+	int backslashes = 0;
+	char *p;
+
+	for (p = line; *p; p++) {
+		if (*p == '"' && p > line && p[-1] != '\\')
+			quotes++;
+		if ((*p == ';' || *p == '#') && quotes % 2 == 0 &&
+		    backslashes % 2 == 0)
+			break;
+		backslashes = *p == '\\' ? backslashes + 1 : 0;
 	}
-	XGROW(conf->entries, conf->alloc, conf->n + 1);
-	e = &conf->entries[conf->n++];
-	e->section = xstrndup(ge->name, (size_t)(first - ge->name));
-	e->sub = first == last ? NULL
-			       : xstrndup(first + 1, (size_t)(last - first - 1));
-	e->key = xstrdup(last + 1);
-	e->value = xstrdup(ge->value ? ge->value : "");
-	pl = conf_find_place(cc->sc, ge->name, nth);
-	e->file = pl ? pl->file : conf->path;
-	e->line = pl ? pl->line : 0;
+	while (p > line && conf_isspace(p[-1]))
+		p--;
+	*p = '\0';
+	return quotes;
+}
+
+/* Appends s unescaped to b; *more when it ends in a lone backslash. */
+static int conf_unescape(struct conf_reader *r, struct buf *b, const char *s,
+			 int *more)
+{
+	static const char from[] = "ntb\"\\", to[] = "\n\t\b\"\\";
+
+	*more = 0;
+	for (; *s; s++) {
+		const char *esc;
+
+		if (*s == '"')
+			continue;
+		if (*s != '\\') {
+			buf_addch(b, *s);
+			continue;
+		}
+		if (!*++s) {
+			*more = 1;
+			return 0;
+		}
+		esc = strchr(from, *s);
+		if (!esc)
+			return conf_syntax(r, "invalid escape in a value");
+		buf_addch(b, to[esc - from]);
+	}
 	return 0;
 }
 
-/* libgit2 says "... (in FILE:LINE, column C)"; we say "FILE:LINE: ...". */
-static void conf_diag_git(struct conf_diag *d, const char *path)
-{
-	const git_error *ge = git_error_last();
-	const char *msg = ge && ge->message ? ge->message : "unknown error";
-	const char *in = strstr(msg, " (in ");
-	char file[4096];
-	int line;
+static int conf_read_file(struct conf_reader *r, const char *path, int depth);
 
-	if (in && sscanf(in, " (in %4095[^:]:%d", file, &line) == 2) {
-		conf_diag_add(d, file, line, "%.*s", (int)(in - msg), msg);
-		return;
+static int conf_include(struct conf_reader *r, const char *value, int depth)
+{
+	const char *home = getenv("HOME");
+	char *path;
+	int rc;
+
+	if (!*value)
+		return 0;
+	if (value[0] == '~' && value[1] == '/' && home) {
+		path = xasprintf("%s/%s", home, value + 2);
+	} else if (value[0] == '/') {
+		path = xstrdup(value);
+	} else {
+		const char *slash = strrchr(r->file, '/');
+
+		path = slash ? xasprintf("%.*s/%s", (int)(slash - r->file),
+					 r->file, value)
+			     : xstrdup(value);
 	}
-	conf_diag_add(d, path, 0, "%s", msg);
+	rc = conf_read_file(r, path, depth + 1);
+	free(path);
+	return rc;
+}
+
+static void conf_add_entry(struct conf_reader *r, const char *key,
+			   const char *value, int line)
+{
+	char *name = xasprintf("%s.%s", r->section, key);
+	const char *first = strchr(name, '.');
+	const char *last = strrchr(name, '.');
+	struct conf_entry *e;
+
+	conf_lower(name + strlen(r->section) + 1);
+	XGROW(r->conf->entries, r->conf->alloc, r->conf->n + 1);
+	e = &r->conf->entries[r->conf->n++];
+	e->section = xstrndup(name, (size_t)(first - name));
+	e->sub = first == last ? NULL
+			       : xstrndup(first + 1, (size_t)(last - first - 1));
+	e->key = xstrdup(last + 1);
+	e->value = xstrdup(value ? value : "");
+	e->file = r->file;
+	e->line = line;
+	free(name);
+}
+
+/* "key", "key = value" and its continuation lines, from line. */
+static int conf_variable(struct conf_reader *r, const char *text, int depth)
+{
+	char *line = xstrdup(text);
+	struct buf value = BUF_INIT;
+	int quotes = conf_strip_comment(line, 0), in_quotes;
+	const char *name_end = line, *v;
+	int has_value = 0, more = 0, start = r->line, rc = -1;
+	char *key = NULL;
+
+	while (conf_keychar(*name_end))
+		name_end++;
+	if (name_end == line) {
+		conf_syntax(r, "invalid configuration key");
+		goto out;
+	}
+	for (v = name_end; conf_isspace(*v); v++)
+		;
+	if (*v == '=') {
+		has_value = 1;
+		for (v++; conf_isspace(*v); v++)
+			;
+		if (conf_unescape(r, &value, v, &more) < 0)
+			goto out;
+	} else if (*v) {
+		conf_syntax(r, "invalid configuration key");
+		goto out;
+	}
+	/* libgit2 carries the quotes seen from line to line */
+	in_quotes = quotes % 2;
+	while (more) {
+		char *next = conf_next_line(r);
+
+		if (!next)
+			break;
+		in_quotes = conf_strip_comment(next, in_quotes);
+		if (*next && conf_unescape(r, &value, next, &more) < 0) {
+			free(next);
+			goto out;
+		}
+		free(next);
+	}
+	if (!r->section) {
+		conf_syntax(r, "a key before any [section]");
+		goto out;
+	}
+	key = xstrndup(line, (size_t)(name_end - line));
+	conf_add_entry(r, key, has_value ? value.buf : NULL, start);
+	rc = 0;
+	conf_lower(key);
+	if (has_value && !strcmp(r->section, "include") && !strcmp(key, "path"))
+		rc = conf_include(r, value.buf, depth);
+out:
+	free(key);
+	free(line);
+	buf_release(&value);
+	return rc;
+}
+
+/* Parses "[name]", "[name.sub]" or "[name \"sub\"]" at s into r->section;
+ * returns the length read, or -1. */
+static int conf_header(struct conf_reader *r, const char *s)
+{
+	struct buf name = BUF_INIT;
+	const char *p = s + 1;
+	int rc = -1;
+
+	if (!strrchr(s, ']'))
+		return conf_syntax(r, "missing ']' in section header");
+	for (;; p++) {
+		if (conf_isspace(*p)) {
+			const char *last;
+
+			while (conf_isspace(*p))
+				p++;
+			if (*p != '"') {
+				conf_syntax(r, "missing quotation marks in section header");
+				goto out;
+			}
+			last = strrchr(s, '"');
+			if (last == p) {
+				conf_syntax(r, "missing closing quotation mark in section header");
+				goto out;
+			}
+			buf_addch(&name, '.');
+			for (p++; p < last && *p != '"'; p++) {
+				if (*p == '\\')
+					p++;
+				if (!*p || *p == '\n') {
+					conf_syntax(r, "unexpected end of line in section header");
+					goto out;
+				}
+				buf_addch(&name, *p);
+			}
+			if (p[0] != '"' || p[1] != ']') {
+				conf_syntax(r, "unexpected character after the closing quotation mark");
+				goto out;
+			}
+			p++;
+			break;
+		}
+		if (*p == ']' && p > s + 1)
+			break;
+		if (!conf_keychar(*p) && *p != '.') {
+			conf_syntax(r, "unexpected character in section header");
+			goto out;
+		}
+		buf_addch(&name, tolower((unsigned char)*p));
+	}
+	free(r->section);
+	r->section = buf_detach(&name);
+	rc = (int)(p + 1 - s);
+out:
+	buf_release(&name);
+	return rc;
+}
+
+static void conf_add_header(struct conf_reader *r)
+{
+	const char *dot = strchr(r->section, '.');
+	char *section = dot ? xstrndup(r->section, (size_t)(dot - r->section))
+			    : xstrdup(r->section);
+
+	conf_scan_add(r->headers, section, dot ? dot + 1 : NULL, r->file,
+		      r->line);
+	free(section);
+}
+
+static int conf_parse_text(struct conf_reader *r, int depth)
+{
+	char *line;
+	int rc = 0;
+
+	if (!strncmp(r->p, "\xef\xbb\xbf", 3))
+		r->p += 3;
+	while (rc == 0 && (line = conf_next_line(r))) {
+		const char *q = line;
+
+		for (;;) {
+			int n;
+
+			while (*q != '\n' && conf_isspace(*q))
+				q++;
+			if (*q != '[') {
+				if (*q && !strchr("\n;#", *q))
+					rc = conf_variable(r, q, depth);
+				break;
+			}
+			n = conf_header(r, q);
+			if (n < 0) {
+				rc = -1;
+				break;
+			}
+			conf_add_header(r);
+			q += n;
+		}
+		free(line);
+	}
+	return rc;
+}
+
+/* Reads path into r->conf; a missing include is no error, as for git. */
+static int conf_read_file(struct conf_reader *r, const char *path, int depth)
+{
+	struct conf_reader sub = *r;
+	struct buf text;
+	int rc = 0;
+
+	if (depth >= CONF_MAX_INCLUDE_DEPTH)
+		return conf_syntax(r, "includes nested too deep");
+	buf_init(&text, CONF_MAX_FILE);
+	if (buf_read_file(&text, path) < 0) {
+		if (depth == 0 || errno != ENOENT) {
+			conf_diag_add(r->diag, path, 0, "cannot read: %s",
+				      strerror(errno));
+			rc = -1;
+		}
+		goto out;
+	}
+	if (strlen(text.buf) != text.len) {
+		conf_diag_add(r->diag, path, 0, "contains a NUL byte");
+		rc = -1;
+		goto out;
+	}
+	vec_push(&r->conf->files, path);
+	sub.file = r->conf->files.v[r->conf->files.n - 1];
+	sub.p = text.buf;
+	sub.line = 0;
+	sub.section = NULL;
+	rc = conf_parse_text(&sub, depth);
+	free(sub.section);
+out:
+	buf_release(&text);
+	return rc;
+}
+
+int conf_parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off", "" };
+	long long n;
+	char *end;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++)
+		if (!strcasecmp(v, yes[i]))
+			return *out = 1, 0;
+	for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++)
+		if (!strcasecmp(v, no[i]))
+			return *out = 0, 0;
+	/* a number, as git takes it: base prefixes, a k, m or g factor */
+	errno = 0;
+	n = strtoll(v, &end, 0);
+	if (end == v || errno)
+		return -1;
+	if (*end && strchr("kKmMgG", *end) && n != 0) {
+		int shift = strchr("kK", *end) ? 10 : strchr("mM", *end) ? 20 : 30;
+
+		if (llabs(n) > (INT_MAX >> shift))
+			return -1;
+		n *= 1LL << shift;
+		end++;
+	} else if (*end && strchr("kKmMgG", *end)) {
+		end++;
+	}
+	if (*end || n < INT_MIN || n > INT_MAX)
+		return -1;
+	*out = n != 0;
+	return 0;
 }
 
 /* ---- sections ---- */
@@ -493,7 +630,7 @@ static void conf_check_value(const struct conf_section *s,
 		break;
 	}
 	case CONF_BOOL:
-		if (git_config_parse_bool((int[]){ 0 }, e->value) < 0)
+		if (conf_parse_bool(e->value, (int[]){ 0 }) < 0)
 			conf_diag_entry(d, s, e, "'%s' is not a boolean",
 					e->value);
 		break;
@@ -577,35 +714,24 @@ static void conf_validate(struct conf *conf,
 	}
 }
 
-int conf_read(const char *path, const struct conf_section_def *defs,
-	      struct conf *conf, struct conf_diag *diag)
+int conf_parse(const char *path, struct conf *conf, struct conf_diag *diag)
 {
 	struct conf_scan sc = { NULL, 0, 0 };
-	struct conf_collect cc = { conf, &sc };
-	size_t before = diag->msgs.n;
-	git_config *cfg = NULL;
+	struct conf_reader r = { .conf = conf, .diag = diag, .headers = &sc };
+	int rc = 0;
 
 	memset(conf, 0, sizeof(*conf));
 	conf->path = xstrdup(path);
-	git_libgit2_init();
-	if (access(path, R_OK) < 0) {
-		conf_diag_add(diag, path, 0, "cannot read: %s", strerror(errno));
-		goto out;
-	}
-	conf_scan_file(conf, &sc, path, 0);
-	if (git_config_open_ondisk(&cfg, path) < 0 ||
-	    git_config_foreach(cfg, conf_collect_cb, &cc) < 0) {
-		conf_diag_git(diag, path);
+	if (conf_read_file(&r, path, 0) < 0) {
+		rc = -1;
 		goto out;
 	}
 	/* Sections: headers first (so empty sections exist), then entries. */
 	for (size_t i = 0; i < sc.n; i++) {
 		const struct conf_place *p = &sc.places[i];
-		struct conf_section *s;
+		struct conf_section *s = conf_section_get(conf, p->section,
+							  p->sub);
 
-		if (!p->is_header)
-			continue;
-		s = conf_section_get(conf, p->section, p->sub);
 		if (!s->line) {
 			s->file = p->file;
 			s->line = p->line;
@@ -626,16 +752,22 @@ int conf_read(const char *path, const struct conf_section_def *defs,
 		XGROW(s->entries, s->alloc, s->n + 1);
 		s->entries[s->n++] = e;
 	}
-	conf_validate(conf, defs, diag);
 out:
 	for (size_t i = 0; i < sc.n; i++) {
-		free(sc.places[i].name);
 		free(sc.places[i].section);
 		free(sc.places[i].sub);
 	}
 	free(sc.places);
-	git_config_free(cfg);
-	git_libgit2_shutdown();
+	return rc;
+}
+
+int conf_read(const char *path, const struct conf_section_def *defs,
+	      struct conf *conf, struct conf_diag *diag)
+{
+	size_t before = diag->msgs.n;
+
+	if (conf_parse(path, conf, diag) == 0)
+		conf_validate(conf, defs, diag);
 	return diag->msgs.n == before ? 0 : -1;
 }
 
@@ -715,7 +847,7 @@ int conf_get_bool(const struct conf_section *s, const char *key, int def)
 	const char *v = conf_get(s, key);
 	int b;
 
-	if (!v || git_config_parse_bool(&b, v) < 0)
+	if (!v || conf_parse_bool(v, &b) < 0)
 		return def;
 	return b;
 }

@@ -1,12 +1,7 @@
 /*
- * conf.h: reading git-config syntax files with libgit2's parser, checked
- * against a table of known sections and keys (type, bounds, help), with
- * every error naming the file and line.
- *
- * libgit2 gives entries but not their lines, so conf also scans the files
- * itself (following include.path like libgit2 does) to know where each
- * entry and section header is; an entry it cannot place (from includeIf,
- * say) is reported by section and key instead.
+ * conf.h: reading git-config syntax files (as libgit2 reads them),
+ * checked against a table of known sections and keys (type, bounds, help),
+ * with every error naming the file and line.
  */
 #ifndef HANGAR_CONF_H
 #define HANGAR_CONF_H
@@ -100,6 +95,14 @@ void conf_diag_entry(struct conf_diag *d, const struct conf_section *s,
  */
 int conf_read(const char *path, const struct conf_section_def *defs,
 	      struct conf *conf, struct conf_diag *diag);
+/*
+ * conf_read without the table: only the syntax, includes and sections.
+ * Returns -1 when the file could not be read or parsed (conf then holds
+ * what came before the error), else 0 (diag may hold other problems).
+ */
+int conf_parse(const char *path, struct conf *conf, struct conf_diag *diag);
+/* A git boolean (true/yes/on, false/no/off/"", a number): 0, or -1. */
+int conf_parse_bool(const char *v, int *out);
 void conf_release(struct conf *conf);
 
 /* The last value of key in s, or its default, or NULL. */

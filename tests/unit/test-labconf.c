@@ -938,16 +938,16 @@ static void test_bad_sections_keys(void **state)
 			  "\t\ton\n"
 			  "\tcolour = red #<\n",
 		  .msg = "host 'ruby': colour: unknown key" },
-		{ .what = "libgit2 syntax error",
+		{ .what = "syntax error",
 		  .text = RUBY "\n"
 			  "[host \"opal\"\n"
 			  "\tarch = x86_64\n",
 		  .line = 5,
 		  .msg = "missing ']' in section header" },
-		{ .what = "libgit2 syntax error: no key",
+		{ .what = "syntax error: no key",
 		  .text = RUBY "\t= 22 #<\n",
-		  .msg = "failed to parse config file: invalid configuration key" },
-		{ .what = "libgit2 syntax error: bad key",
+		  .msg = "syntax error: invalid configuration key" },
+		{ .what = "syntax error: bad key",
 		  .text = RUBY "\tport_x = 22 #<\n",
 		  .msg = "invalid configuration key" },
 	};
