@@ -1013,6 +1013,11 @@ int cmd_demo_drive(struct cli *cli, int argc, char **argv)
 			break;
 		if (demo_commit(trees, step, arch, &err) < 0)
 			break;
+		/* as a push hook would: the gate need not wait its interval */
+		if (db_gate_poke(db, &err) < 0) {
+			log_warnx("demo: %s", err.msg);
+			err_clear(&err);
+		}
 		printf("demo: committed to %s: %s%s\n", b.staging,
 		       !strcmp(step, "good") ? "a good change" :
 		       !strcmp(step, "break") ? "a change that breaks the smoke test on " :

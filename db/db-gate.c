@@ -71,6 +71,11 @@ static int db_gate_strings(struct db *db, struct vec *out, struct err *err,
 	return 0;
 }
 
+int db_gate_poke(struct db *db, struct err *err)
+{
+	return db_exec(db, err, "NOTIFY hangar_gate", 0, NULL);
+}
+
 int db_gate_tree_url(struct db *db, const char *tree, int retired_too,
 		     char **url, struct err *err)
 {

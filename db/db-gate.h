@@ -23,6 +23,9 @@ void gate_branch_release(struct gate_branch *b);
 /* ERR_NOTFOUND for no such (or a retired) branch. */
 int db_gate_branch(struct db *db, const char *name, struct gate_branch *b,
 		   struct err *err);
+/* Wakes the gate daemon to look at its branches now, as a push hook
+ * would (it also looks every [gate] interval). */
+int db_gate_poke(struct db *db, struct err *err);
 /*
  * The URL of a tree (caller frees); ERR_USAGE when there is none. A
  * retired tree counts only with retired_too: the gate and the bisector
