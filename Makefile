@@ -51,12 +51,13 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 # The longest first, so that the others fill the lanes beside them.
 INTEG_LONG := tests/integ/t0400-up-demo.sh tests/integ/t0410-deb-package.sh \
 	tests/integ/t0670-faults.sh \
-	tests/integ/t0720-gate-lab.sh tests/integ/t0760-qemu-boot.sh
+	tests/integ/t0720-gate-lab.sh tests/integ/t0760-qemu-boot.sh \
+	tests/integ/t0740-gate-starved.sh tests/integ/t0630-worker-faults.sh
 INTEG_TESTS := $(INTEG_LONG) \
 	$(filter-out $(INTEG_LONG),$(sort $(wildcard tests/integ/t[0-9]*.sh)))
-# Tests mostly wait on daemons: two run at once (TEST_JOBS=1: one, its
-# output as it comes).
-TEST_JOBS ?= 2
+# Tests mostly wait on daemons, hosts and timeouts, not on the CPU: four
+# run at once on two cores (TEST_JOBS=1: one, its output as it comes).
+TEST_JOBS ?= 4
 
 DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
 	libjansson-dev libpq-dev libssl-dev libcmocka-dev postgresql postgresql-client \
