@@ -149,14 +149,15 @@ int db_open(const struct db_target *target, struct db **ret, struct err *err)
 	rc = db_open_raw(target, &db, err);
 	if (rc < 0)
 		return rc;
-	if (!target->database) {
+	rc = db_migrate_pending(db, &pending, err);
+	if (rc == 0 && pending && !target->database) {
+		/* the private cluster is ours to bring up to date (under a
+		 * lock: the check above is only to spare every command it) */
 		rc = db_migrate(db, NULL, err);
-	} else {
-		rc = db_migrate_pending(db, &pending, err);
-		if (rc == 0 && pending)
-			rc = err_set(err, ERR_FAIL,
-				     "database %s: %d migration(s) pending: run 'hangar db migrate'",
-				     db->where, pending);
+	} else if (rc == 0 && pending) {
+		rc = err_set(err, ERR_FAIL,
+			     "database %s: %d migration(s) pending: run 'hangar db migrate'",
+			     db->where, pending);
 	}
 	if (rc < 0) {
 		db_close(db);
