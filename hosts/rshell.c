@@ -452,6 +452,34 @@ static const char *rshell_kill(struct ssh_conn *c, struct rshell *sh)
 	return "stopped with SIGKILL";
 }
 
+/*
+ * Before a request: reads what came while the shell was idle. A shell that
+ * ended meanwhile (killed on the host) is closed, for another to start;
+ * output a finished command left behind is dropped (nobody's to pass on).
+ */
+static int rshell_idle(struct ssh_conn *c, struct rshell *sh, struct err *err)
+{
+	int rc;
+
+	sh->output = NULL;
+	while ((rc = ssh_run_step(c, &sh->run, err)) > 0 &&
+	       sh->run.phase == SSH_READ)
+		;
+	if (rc < 0) {
+		c->broken = 1;
+		return rc;
+	}
+	if (sh->run.phase == SSH_READ)
+		return 0;
+	if (ssh_run_until(c, &sh->run, SSH_DONE, ssh_after(SSH_GRACE_MS), NULL,
+			  err) < 0) {
+		c->broken = 1;
+		return err->code;
+	}
+	rshell_free(c);
+	return 0;
+}
+
 int rshell_exec(struct ssh_conn *c, const char *command,
 		const struct ssh_exec_opts *opts, int *exit_status,
 		const char **what, int *by_output, struct err *err)
@@ -468,6 +496,14 @@ int rshell_exec(struct ssh_conn *c, const char *command,
 			return rc;
 	}
 	sh = c->shell;
+	if (rshell_idle(c, sh, err) < 0)
+		return err->code;
+	if (!c->shell) {
+		rc = rshell_start(c, opts->cancel, err);
+		if (rc)
+			return rc;
+		sh = c->shell;
+	}
 	rshell_nonce(sh->mark);
 	buf_reset(&sh->st[0]);
 	buf_reset(&sh->st[1]);

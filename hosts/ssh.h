@@ -99,10 +99,11 @@ struct ssh_exec_opts {
  * channel per command, whose shell writes its pid to ${TMPDIR:-/tmp}/
  * hangar-exec-RANDOM.pid to be killed by (a host that dies during a
  * command leaves that file behind). HANGAR_SSH_SHELL=0 in the environment
- * makes every connection use exec channels (benchmarks, tests). Output a
- * command leaves behind (a background process writing to the command's
- * stdout after it ended) reaches the output of a later command of the
- * session in the shell, where an exec channel waited for it.
+ * makes every connection use exec channels (benchmarks, tests). Unlike
+ * an exec channel, the shell does not wait for processes a command leaves
+ * in the background with its stdout or stderr open: what they write later
+ * is dropped while the shell is idle, and otherwise joins the output of
+ * the command then running.
  */
 int ssh_exec(struct ssh_conn *c, const char *command,
 	     const struct ssh_exec_opts *opts, int *exit_status,
