@@ -45,18 +45,20 @@
 
 /*
  * The remote loop. A shell with job control without a terminal (bash)
- * gives each background command a process group of its own for the price
- * of a fork; others (dash, busybox ash) need setsid, one more exec. The
- * loop's own stderr (job notices) goes to /dev/null, the channel's stderr
- * is fd 3, which commands do not inherit. Variable names of its own: a
- * variable the login environment exports would stay exported when the
- * loop assigns it.
+ * runs each command in the background, in a process group of its own, for
+ * the price of a fork: P gives the group. Others (dash, busybox ash) would
+ * make a background command ignore SIGINT and SIGQUIT, so there the
+ * command runs in the foreground under setsid (one more exec) and C gives
+ * the loop's pid, whose one child leads the command's group. The loop's
+ * own stderr (job notices) goes to /dev/null, the channel's stderr is fd
+ * 3, which commands do not inherit. Variable names of its own: a variable
+ * the login environment exports would stay exported when assigned.
  */
 static const char rshell_driver[] =
 	"set -m 2>/dev/null\n"
 	"case $- in\n"
-	"*m*) hangar_j= ;;\n"
-	"*) command -v setsid >/dev/null 2>&1 || exit 97; hangar_j=setsid ;;\n"
+	"*m*) hangar_j=1 ;;\n"
+	"*) command -v setsid >/dev/null 2>&1 || exit 97; hangar_j= ;;\n"
 	"esac\n"
 	"exec 3>&2 2>/dev/null\n"
 	"printf '\\036hangar-rshell-ready\\n'\n"
@@ -67,10 +69,15 @@ static const char rshell_driver[] =
 	"		hangar_c=\"$hangar_c$hangar_l\n\"\n"
 	"		hangar_n=$((hangar_n - 1))\n"
 	"	done\n"
-	"	$hangar_j sh -c \"$hangar_c\" </dev/null 2>&3 3>&- &\n"
-	"	hangar_p=$!\n"
-	"	printf '\\036%sP%s\\n' \"$hangar_m\" \"$hangar_p\"\n"
-	"	wait \"$hangar_p\"\n"
+	"	if [ -n \"$hangar_j\" ]; then\n"
+	"		sh -c \"$hangar_c\" </dev/null 2>&3 3>&- &\n"
+	"		hangar_p=$!\n"
+	"		printf '\\036%sP%s\\n' \"$hangar_m\" \"$hangar_p\"\n"
+	"		wait \"$hangar_p\"\n"
+	"	else\n"
+	"		printf '\\036%sC%s\\n' \"$hangar_m\" \"$$\"\n"
+	"		setsid sh -c \"$hangar_c\" </dev/null 2>&3 3>&-\n"
+	"	fi\n"
 	"	hangar_s=$?\n"
 	"	printf '\\036%sE\\n' \"$hangar_m\" >&3\n"
 	"	printf '\\036%sX%s\\n' \"$hangar_m\" \"$hangar_s\"\n"
@@ -82,7 +89,8 @@ struct rshell {
 	struct ssh_run run;       /* the shell's channel, in SSH_READ */
 	char mark[RSHELL_MARK + 1];   /* "\036" NONCE of the current command */
 	struct buf st[2];         /* per stream: read, not yet passed on */
-	long pgid;                /* 0 until the P frame */
+	long pgid;                /* 0 until the P or C frame */
+	int parent;               /* C: pgid is the loop's, kill its child's */
 	int status;               /* from the X frame */
 	int done[2];              /* X (stdout), E (stderr) seen */
 	int bad;                  /* a frame made no sense */
@@ -132,8 +140,9 @@ static void rshell_frame(struct rshell *sh, int stream, const char *f,
 		sh->bad = 1;
 		return;
 	}
-	if (f[0] == 'P' && !sh->pgid && v > 1) {
+	if ((f[0] == 'P' || f[0] == 'C') && !sh->pgid && v > 1) {
 		sh->pgid = v;
+		sh->parent = f[0] == 'C';
 	} else if (f[0] == 'X' && v <= 255) {
 		sh->status = (int)v;
 		sh->done[0] = 1;
@@ -400,6 +409,26 @@ static const char *rshell_ended(struct ssh_conn *c, struct rshell *sh,
 }
 
 /*
+ * The shell command that sends sig to the command's process group: the
+ * group of P, or (C) the group each child of the loop leads, found in
+ * /proc ("PID (COMM) STATE PPID ...", COMM may hold spaces).
+ */
+static void rshell_kill_cmd(const struct rshell *sh, const char *sig,
+			    struct buf *cmd)
+{
+	if (!sh->parent) {
+		buf_addf(cmd, "kill -%s -- -%ld 2>/dev/null", sig, sh->pgid);
+		return;
+	}
+	buf_addf(cmd,
+		 "for f in /proc/[0-9]*/stat; do "
+		 "read -r l <\"$f\" 2>/dev/null || continue; "
+		 "l=${l##*) }; set -- $l; [ \"$2\" = %ld ] || continue; "
+		 "p=${f#/proc/}; kill -%s -- -${p%%/stat} 2>/dev/null; done; true",
+		 sh->pgid, sig);
+}
+
+/*
  * The command timed out or was cancelled: TERM its process group, KILL it
  * SSH_KILL_WAIT_MS later if it has not ended, each from an exec channel of
  * its own (the shell waits for the command). What it did, for the message.
@@ -407,7 +436,8 @@ static const char *rshell_ended(struct ssh_conn *c, struct rshell *sh,
 static const char *rshell_kill(struct ssh_conn *c, struct rshell *sh)
 {
 	struct err err = ERR_INIT;
-	char cmd[64];
+	struct buf cmd = BUF_INIT;
+	const char *what;
 	int status, rc;
 
 	sh->output = NULL;
@@ -420,8 +450,10 @@ static const char *rshell_kill(struct ssh_conn *c, struct rshell *sh)
 		rshell_free(c);
 		return "could not stop it: the remote shell does not answer";
 	}
-	snprintf(cmd, sizeof(cmd), "kill -TERM -- -%ld", sh->pgid);
-	if (ssh_run_quiet(c, cmd, SSH_GRACE_MS, &status, &err) < 0) {
+	rshell_kill_cmd(sh, "TERM", &cmd);
+	rc = ssh_run_quiet(c, cmd.buf, SSH_GRACE_MS, &status, &err);
+	buf_release(&cmd);
+	if (rc < 0) {
 		c->broken = 1;
 		return "could not stop it: the kill channel failed";
 	}
@@ -434,8 +466,10 @@ static const char *rshell_kill(struct ssh_conn *c, struct rshell *sh)
 		rshell_free(c);
 		return "could not stop it: the remote shell does not answer";
 	}
-	snprintf(cmd, sizeof(cmd), "kill -KILL -- -%ld 2>/dev/null", sh->pgid);
-	if (ssh_run_quiet(c, cmd, SSH_GRACE_MS, &status, &err) < 0) {
+	rshell_kill_cmd(sh, "KILL", &cmd);
+	rc = ssh_run_quiet(c, cmd.buf, SSH_GRACE_MS, &status, &err);
+	buf_release(&cmd);
+	if (rc < 0) {
 		c->broken = 1;
 		return "could not stop it: the kill channel failed";
 	}
@@ -444,10 +478,11 @@ static const char *rshell_kill(struct ssh_conn *c, struct rshell *sh)
 		return rshell_ended(c, sh, "stopped with SIGKILL");
 	if (rc != 0) {
 		/* the loop's wait did not return: give the shell up */
+		what = "stopped with SIGKILL, but the remote shell did not answer";
 		if (ssh_run_settle(c, &sh->run, &err) < 0)
 			c->broken = 1;
 		rshell_free(c);
-		return "stopped with SIGKILL, but the remote shell did not answer";
+		return what;
 	}
 	return "stopped with SIGKILL";
 }
@@ -509,6 +544,7 @@ int rshell_exec(struct ssh_conn *c, const char *command,
 	buf_reset(&sh->st[1]);
 	memset(sh->done, 0, sizeof(sh->done));
 	sh->pgid = 0;
+	sh->parent = 0;
 	sh->status = 0;
 	sh->output = opts->output;
 	sh->arg = opts->arg;

@@ -77,6 +77,17 @@ test_expect_success 'stdin is empty, and the shell keeps its requests' '
 	printf "read=1\nread=1\nread=1\n" >expect && cmp expect out
 '
 
+test_expect_success 'SIGINT and SIGQUIT are not ignored, with bash or busybox' '
+	set +e
+	h host exec plain -- "kill -INT \$\$; echo survived" >out; rc1=$?
+	h host exec plain -- "kill -QUIT \$\$; echo survived" >>out; rc2=$?
+	# (busybox sh ignores SIGQUIT itself, wherever it runs)
+	h host exec bb -- "kill -INT \$\$; echo survived" >>out; rc3=$?
+	set -e
+	echo "$rc1 $rc2 $rc3" && test ! -s out &&
+	test $rc1 = 130 && test $rc2 = 131 && test $rc3 = 130
+'
+
 test_expect_success 'a multi-line command arrives as it was written' '
 	cat >cmd.sh <<-\EOF &&
 	echo "a\\b" "c\d"
@@ -112,7 +123,12 @@ test_expect_success 'busybox: one ash shell, frames, setsid and time limits' '
 	h host exec bb --timeout 1 -- "sleep 6175 & sleep 6175; wait" 2>err; rc=$?
 	set -e
 	cat err && test $rc = 1 && grep -q "timed out after 1 s; stopped with SIGTERM" err &&
-	wait_for "test -z \"\$(pgrep -fx \"sleep 6175\")\"" 2
+	wait_for "test -z \"\$(pgrep -fx \"sleep 6175\")\"" 2 &&
+	set +e
+	h host exec bb --timeout 1 -- "trap \"\" TERM; sleep 6176" 2>err; rc=$?
+	set -e
+	cat err && test $rc = 1 && grep -q "stopped with SIGKILL\$" err &&
+	wait_for "test -z \"\$(pgrep -fx \"sleep 6176\")\"" 2
 '
 
 test_expect_success 'a forced command that refuses the shell: exec channels' '
