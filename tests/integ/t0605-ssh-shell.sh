@@ -5,7 +5,8 @@
 # newline, text that looks like the shell's frames); a command's stdin is
 # empty and never the shell's requests; multi-line commands arrive intact;
 # a shell killed during a command ends it with 137 and the next session
-# starts another. On a host whose only shell is busybox (ash, its setsid)
+# starts another; a connection lost during a command is an SSH error, as
+# with exec channels. On a host whose only shell is busybox (ash, its setsid)
 # the same holds, time limits included; on a host whose forced command
 # refuses the shell, commands fall back to an exec channel each, quickly.
 . "$(dirname "$0")/lib-test.sh"
@@ -111,6 +112,19 @@ test_expect_success 'a shell killed during a command: 137, and another starts' '
 	test $rc = 137 && test $(wc -l <ppid) = 1 &&
 	! kill -0 $(cat ppid) 2>/dev/null &&
 	h host exec plain -- "echo ok" >out && echo ok >expect && cmp expect out
+'
+
+test_expect_success 'a connection lost during a command is an error, not a status' '
+	# (the command outlives its connection, a few seconds)
+	{ h host exec plain -- "echo started; exec sleep 5" >lost.out 2>lost.err &
+	  echo $! >exec.pid; } &&
+	wait_for "grep -q started lost.out" 5 &&
+	# the sshd of the session (the listener'"'"'s child) dies
+	kill -KILL $(pgrep -P "$(cat "$L/hosts/plain/sshd.pid")") &&
+	set +e
+	wait $(cat exec.pid); rc=$?
+	set -e
+	cat lost.err && test $rc = 1 && grep -q "connection lost" lost.err
 '
 
 test_expect_success 'busybox: one ash shell, frames, setsid and time limits' '
