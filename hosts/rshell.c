@@ -6,8 +6,8 @@
  * is most of what an exec channel per command costs. So the first command
  * opens one channel running a small POSIX sh loop (busybox ash will do),
  * and every command after goes to it as a request: the loop runs each in
- * a session of its own (setsid: its own process group, which a timeout
- * kills as a whole), with stdin from /dev/null, and waits for it.
+ * a process group of its own (bash's job control, else setsid), which a
+ * timeout kills as a whole, with stdin from /dev/null, and waits for it.
  *
  * The command's stdout and stderr are the channel's, passed on as they
  * come; the loop marks where a command's output ends with frames that
@@ -16,7 +16,8 @@
  * for a frame:
  *
  *   request:  NONCE NLINES \n, then the command in NLINES lines
- *   stdout:   \036 NONCE P PGID \n   (started; pgid for the kill)
+ *   stdout:   \036 NONCE P PGID \n   (started; its process group)
+ *        or   \036 NONCE C PID \n    (started; the group its child leads)
  *             \036 NONCE X STATUS \n (ended, after all its output)
  *   stderr:   \036 NONCE E \n        (ended, after all its stderr)
  *
