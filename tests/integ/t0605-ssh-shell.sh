@@ -89,6 +89,15 @@ test_expect_success 'SIGINT and SIGQUIT are not ignored, with bash or busybox' '
 	test $rc1 = 130 && test $rc2 = 131 && test $rc3 = 130
 '
 
+test_expect_success 'output nobody reads stops the command, which is killed' '
+	set +e
+	h host exec plain -- "yes 6178" 2>err | head -c 10 >out
+	rc=${PIPESTATUS[0]}
+	set -e
+	cat err && test $rc = 1 && grep -q "stopped by its output handler; stopped with SIGTERM" err &&
+	wait_for "test -z \"\$(pgrep -fx \"yes 6178\")\"" 2
+'
+
 test_expect_success 'a multi-line command arrives as it was written' '
 	cat >cmd.sh <<-\EOF &&
 	echo "a\\b" "c\d"
