@@ -5,10 +5,12 @@
  * time limits and cancellation are honoured everywhere (connect,
  * handshake, auth, commands, SFTP) and keepalives go out while we wait.
  *
- * A remote command runs under a small shell wrapper that records its pid
- * (sshd makes that shell a session and process group leader), so that a
- * timeout or a cancel can kill the whole group from a second channel.
- * Output is passed on in chunks as it comes and never accumulated.
+ * Commands go to the connection's remote shell (rshell.c). Where none
+ * runs, each has an exec channel and runs under a small shell wrapper that
+ * records its pid (sshd makes that shell a session and process group
+ * leader), so that a timeout or a cancel can kill the whole group from a
+ * second channel. Output is passed on in chunks as it comes and never
+ * accumulated.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,29 +37,16 @@
 #include "net.h"
 #include "proc.h"
 #include "ssh.h"
+#include "ssh-int.h"
 #include "xalloc.h"
 #include "banned.h"
 
-#define SSH_POLL_MS 100            /* longest sleep between checks */
 #define SSH_CONNECT_MS 30000       /* default connect_timeout_ms */
 #define SSH_KEEPALIVE_S 15         /* default keepalive_s */
 #define SSH_STALL_MS 60000         /* SFTP / channel setup without progress */
-#define SSH_GRACE_MS 2000          /* finishing a step after a timeout */
-#define SSH_KILL_WAIT_MS 2000      /* from TERM to KILL */
 #define SSH_CLOSE_MS 2000          /* saying goodbye in ssh_close */
 #define SSH_READ_CHUNK 32768       /* channel reads */
 #define SSH_SFTP_CHUNK ((size_t)256 * 1024) /* SFTP reads and writes */
-
-struct ssh_conn {
-	LIBSSH2_SESSION *session;
-	LIBSSH2_SFTP *sftp;               /* NULL until the first transfer */
-	int sock;
-	int up;                           /* handshake done: say goodbye */
-	int broken;                       /* an earlier error left it unusable */
-	char *where;                      /* "HOST:PORT", for messages */
-	char *host_key;                   /* "TYPE BASE64" */
-	const volatile sig_atomic_t *cancel;  /* the target's, for SFTP */
-};
 
 static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
 static int ssh_init_rc;
@@ -69,16 +58,12 @@ static void ssh_init_once(void)
 
 /* --- errors --------------------------------------------------------------- */
 
-static int ssh_err_from_session(struct ssh_conn *c, struct err *err, int code,
-				const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
 /*
  * The one place libssh2's errors become ours: "ssh HOST:PORT: CONTEXT:
  * libssh2's message" (its protocol-level SFTP status when there is one).
  */
-static int ssh_err_from_session(struct ssh_conn *c, struct err *err, int code,
-				const char *fmt, ...)
+int ssh_err_from_session(struct ssh_conn *c, struct err *err, int code,
+			 const char *fmt, ...)
 {
 	char ctx[512];
 	char *msg = NULL;
@@ -132,7 +117,7 @@ static int ssh_err_wait(struct ssh_conn *c, struct err *err, const char *what)
 
 /* --- waiting -------------------------------------------------------------- */
 
-static int ssh_cancelled(const volatile sig_atomic_t *cancel)
+int ssh_cancelled(const volatile sig_atomic_t *cancel)
 {
 	return cancel && *cancel;
 }
@@ -143,8 +128,8 @@ static int ssh_cancelled(const volatile sig_atomic_t *cancel)
  * once the deadline (proc_now_ms() value; 0: none) has passed,
  * ERR_CANCELLED once *cancel is set.
  */
-static int ssh_wait(struct ssh_conn *c, long long deadline,
-		    const volatile sig_atomic_t *cancel, struct err *err)
+int ssh_wait(struct ssh_conn *c, long long deadline,
+	     const volatile sig_atomic_t *cancel, struct err *err)
 {
 	int dir = libssh2_session_block_directions(c->session);
 	struct pollfd pfd = { .fd = c->sock, .events = 0, .revents = 0 };
@@ -188,7 +173,7 @@ static int ssh_wait(struct ssh_conn *c, long long deadline,
 			;                                                    \
 	} while (0)
 
-static long long ssh_after(int ms)
+long long ssh_after(int ms)
 {
 	return proc_now_ms() + ms;
 }
@@ -474,6 +459,9 @@ int ssh_connect(const struct ssh_target *t, struct ssh_conn **ret,
 	c = xcalloc(1, sizeof(*c));
 	c->sock = -1;
 	c->cancel = t->cancel;
+	/* exec channels only, for benchmarks and tests (rshell.c) */
+	c->no_shell = getenv("HANGAR_SSH_SHELL") &&
+		      !strcmp(getenv("HANGAR_SSH_SHELL"), "0");
 	c->where = strchr(t->host, ':') ? xasprintf("[%s]:%d", t->host, t->port)
 					: xasprintf("%s:%d", t->host, t->port);
 	rc = ssh_tcp_connect(c, t, deadline, err);
@@ -533,6 +521,7 @@ void ssh_close(struct ssh_conn *c)
 	if (!c)
 		return;
 	if (c->session) {
+		rshell_free(c);
 		if (c->sftp && !c->broken) {
 			SSH_RETRY(c, rc, w, libssh2_sftp_shutdown(c->sftp),
 				  deadline, NULL, NULL);
@@ -570,26 +559,12 @@ void ssh_close(struct ssh_conn *c)
 
 /* --- channels ------------------------------------------------------------- */
 
-enum ssh_phase { SSH_OPEN, SSH_EXEC, SSH_EOF, SSH_READ, SSH_CLOSE,
-		 SSH_WAIT_CLOSED, SSH_DONE };
-
-/* One command on its channel, advanced step by step. */
-struct ssh_run {
-	LIBSSH2_CHANNEL *ch;
-	const char *command;
-	enum ssh_phase phase;
-	int started;             /* the exec request went out */
-	ssh_output_fn output;    /* NULL: discard */
-	void *arg;
-};
-
 /*
  * Tries the current phase once. Returns 1 after progress, 0 when libssh2
  * must wait (EAGAIN), or an error. An output function asking to stop is
  * ERR_CANCELLED.
  */
-static int ssh_run_step(struct ssh_conn *c, struct ssh_run *r,
-			struct err *err)
+int ssh_run_step(struct ssh_conn *c, struct ssh_run *r, struct err *err)
 {
 	char data[SSH_READ_CHUNK];
 	int rc, progress = 0;
@@ -676,9 +651,9 @@ static int ssh_run_step(struct ssh_conn *c, struct ssh_run *r,
  * Advances r until phase until (or beyond), within deadline and cancel;
  * ERR_TIMEOUT / ERR_CANCELLED from the wait, or an SSH error.
  */
-static int ssh_run_until(struct ssh_conn *c, struct ssh_run *r,
-			 enum ssh_phase until, long long deadline,
-			 const volatile sig_atomic_t *cancel, struct err *err)
+int ssh_run_until(struct ssh_conn *c, struct ssh_run *r, enum ssh_phase until,
+		  long long deadline, const volatile sig_atomic_t *cancel,
+		  struct err *err)
 {
 	while (r->phase < until) {
 		int rc = ssh_run_step(c, r, err);
@@ -701,8 +676,7 @@ static int ssh_run_until(struct ssh_conn *c, struct ssh_run *r,
  * After a step gave up half way: re-enters it until nothing is left half
  * sent (libssh2 refuses to send anything else before), within grace.
  */
-static int ssh_run_settle(struct ssh_conn *c, struct ssh_run *r,
-			  struct err *err)
+int ssh_run_settle(struct ssh_conn *c, struct ssh_run *r, struct err *err)
 {
 	long long deadline = ssh_after(SSH_GRACE_MS);
 
@@ -725,7 +699,7 @@ static int ssh_run_settle(struct ssh_conn *c, struct ssh_run *r,
 	return 0;
 }
 
-static void ssh_run_free(struct ssh_conn *c, struct ssh_run *r)
+void ssh_run_free(struct ssh_conn *c, struct ssh_run *r)
 {
 	int rc, w;
 
@@ -742,7 +716,7 @@ static void ssh_run_free(struct ssh_conn *c, struct ssh_run *r)
 }
 
 /* The status of a command that ended: 128+N for signal N. */
-static int ssh_run_status(struct ssh_conn *c, struct ssh_run *r)
+int ssh_run_status(struct ssh_conn *c, struct ssh_run *r)
 {
 	static const struct { const char *name; int signo; } sigs[] = {
 		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
@@ -769,8 +743,8 @@ static int ssh_run_status(struct ssh_conn *c, struct ssh_run *r)
 }
 
 /* Runs a helper command to its end (output discarded) within ms. */
-static int ssh_run_quiet(struct ssh_conn *c, const char *command, int ms,
-			 int *status, struct err *err)
+int ssh_run_quiet(struct ssh_conn *c, const char *command, int ms,
+		  int *status, struct err *err)
 {
 	struct ssh_run r = { .command = command };
 	int rc = ssh_run_until(c, &r, SSH_DONE, ssh_after(ms), NULL, err);
@@ -851,23 +825,20 @@ static void ssh_pidfile(char *out, size_t len)
 	snprintf(out, len, "\"${TMPDIR:-/tmp}/hangar-exec-%016llx.pid\"", r);
 }
 
-int ssh_exec(struct ssh_conn *c, const char *command,
-	     const struct ssh_exec_opts *opts, int *exit_status,
-	     struct err *err)
+/*
+ * One command on an exec channel of its own: the fallback when no remote
+ * shell runs on the host (rshell.c), and HANGAR_SSH_SHELL=0.
+ */
+static int ssh_exec_channel(struct ssh_conn *c, const char *command,
+			    const struct ssh_exec_opts *opts, int *exit_status,
+			    const char **what, int *by_output, struct err *err)
 {
-	static const struct ssh_exec_opts none = { 0, NULL, NULL, NULL };
 	long long deadline;
 	struct ssh_run r = { 0 };
 	struct buf wrapped = BUF_INIT;
 	char pidfile[80];
-	const char *what;
 	int rc;
 
-	if (!opts)
-		opts = &none;
-	if (c->broken)
-		return err_set(err, ERR_FAIL,
-			       "ssh %s: the connection failed earlier", c->where);
 	deadline = opts->timeout_ms > 0 ? ssh_after(opts->timeout_ms) : 0;
 	ssh_pidfile(pidfile, sizeof(pidfile));
 	/*
@@ -882,23 +853,8 @@ int ssh_exec(struct ssh_conn *c, const char *command,
 	r.arg = opts->arg;
 	rc = ssh_run_until(c, &r, SSH_DONE, deadline, opts->cancel, err);
 	if (rc == ERR_TIMEOUT || rc == ERR_CANCELLED) {
-		int code = rc, by_output = opts->output && !r.output;
-
-		what = ssh_kill(c, &r, pidfile);
-		if (code == ERR_TIMEOUT && opts->timeout_ms % 1000 == 0)
-			err_set(err, code, "ssh %s: command timed out after %d s; %s",
-				c->where, opts->timeout_ms / 1000, what);
-		else if (code == ERR_TIMEOUT)
-			err_set(err, code, "ssh %s: command timed out after %d ms; %s",
-				c->where, opts->timeout_ms, what);
-		else if (by_output)
-			err_set(err, code,
-				"ssh %s: command stopped by its output handler; %s",
-				c->where, what);
-		else
-			err_set(err, code, "ssh %s: command cancelled; %s",
-				c->where, what);
-		rc = code;
+		*by_output = opts->output && !r.output;
+		*what = ssh_kill(c, &r, pidfile);
 	} else if (rc == 0) {
 		*exit_status = ssh_run_status(c, &r);
 	} else {
@@ -906,6 +862,43 @@ int ssh_exec(struct ssh_conn *c, const char *command,
 	}
 	ssh_run_free(c, &r);
 	buf_release(&wrapped);
+	return rc;
+}
+
+int ssh_exec(struct ssh_conn *c, const char *command,
+	     const struct ssh_exec_opts *opts, int *exit_status,
+	     struct err *err)
+{
+	static const struct ssh_exec_opts none = { 0, NULL, NULL, NULL };
+	const char *what = "it had not started";
+	int rc = 1, by_output = 0;
+
+	if (!opts)
+		opts = &none;
+	if (c->broken)
+		return err_set(err, ERR_FAIL,
+			       "ssh %s: the connection failed earlier", c->where);
+	if (!c->no_shell)
+		rc = rshell_exec(c, command, opts, exit_status, &what,
+				 &by_output, err);
+	if (rc == 1)
+		rc = ssh_exec_channel(c, command, opts, exit_status, &what,
+				      &by_output, err);
+	if (rc == ERR_TIMEOUT || rc == ERR_CANCELLED) {
+		if (rc == ERR_TIMEOUT && opts->timeout_ms % 1000 == 0)
+			err_set(err, rc, "ssh %s: command timed out after %d s; %s",
+				c->where, opts->timeout_ms / 1000, what);
+		else if (rc == ERR_TIMEOUT)
+			err_set(err, rc, "ssh %s: command timed out after %d ms; %s",
+				c->where, opts->timeout_ms, what);
+		else if (by_output)
+			err_set(err, rc,
+				"ssh %s: command stopped by its output handler; %s",
+				c->where, what);
+		else
+			err_set(err, rc, "ssh %s: command cancelled; %s",
+				c->where, what);
+	}
 	return rc;
 }
 

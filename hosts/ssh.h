@@ -1,7 +1,8 @@
 /*
  * ssh.h: SSH to lab hosts with libssh2: one authenticated session per host
- * for a job, an exec channel per command (output streamed to a callback,
- * a time limit, cancellation that kills the remote command), SFTP uploads
+ * for a job, its commands run by one long-lived remote shell (or an exec
+ * channel each where no shell can run; output streamed to a callback, a
+ * time limit, cancellation that kills the remote command), SFTP uploads
  * and downloads, keepalives, and host keys checked against a pin.
  *
  * Not thread-safe per connection: one thread uses a struct ssh_conn at a
@@ -76,20 +77,33 @@ struct ssh_exec_opts {
 };
 
 /*
- * Runs command with the remote /bin/sh (`sh -c COMMAND`, started from the
- * user's login shell; its stdin is empty). On a normal end *exit_status is its status (0-255;
- * 128+N when a signal N ended it) and the return is 0. When the time limit
- * passes or cancel is set (or output returns non-zero), the remote
- * command and everything it started (its process group) is killed (TERM,
- * then KILL 2 s later) and the return is ERR_TIMEOUT or ERR_CANCELLED.
- * SSH trouble (connection lost, channel refused) is ERR_FAIL: the
- * connection is then unusable (every later call fails).
+ * Runs command with the remote sh (`sh -c COMMAND`, its stdin empty, in
+ * the login directory, with the login environment). On a normal end
+ * *exit_status is its status (0-255; 128+N when a signal N ended it) and
+ * the return is 0. When the time limit passes or cancel is set (or output
+ * returns non-zero), the remote command and everything it started (its
+ * process group) is killed (TERM, then KILL 2 s later) and the return is
+ * ERR_TIMEOUT or ERR_CANCELLED. SSH trouble (connection lost, channel
+ * refused) is ERR_FAIL: the connection is then unusable (every later call
+ * fails).
  *
- * How: sshd runs each command in a session of its own, so the remote shell
- * leads a process group; it writes its pid to ${TMPDIR:-/tmp}/hangar-exec-
- * RANDOM.pid and runs the command as its child; killing is `kill -- -PID`
- * from a second channel on the same connection. (A host that dies during
- * a command leaves its pid file behind.)
+ * How (hosts/rshell.c): the first command starts one remote shell loop on
+ * a channel of the connection (bash if the host has it, else sh: busybox
+ * ash will do) and every command is a request to it, run in a session of
+ * its own (so a process group to kill, from a second channel) with its
+ * output framed by a random nonce; sshd's set-up of a session per command,
+ * most of an exec channel's cost, is paid once. A remote shell that dies
+ * during a command ends it with the shell's status (128+N for a signal),
+ * and the next command starts another. Where no shell starts (a forced
+ * command, no sh; within 10 s) the connection falls back to an exec
+ * channel per command, whose shell writes its pid to ${TMPDIR:-/tmp}/
+ * hangar-exec-RANDOM.pid to be killed by (a host that dies during a
+ * command leaves that file behind). HANGAR_SSH_SHELL=0 in the environment
+ * makes every connection use exec channels (benchmarks, tests). Unlike
+ * an exec channel, the shell does not wait for processes a command leaves
+ * in the background with its stdout or stderr open: what they write later
+ * is dropped while the shell is idle, and otherwise joins the output of
+ * the command then running.
  */
 int ssh_exec(struct ssh_conn *c, const char *command,
 	     const struct ssh_exec_opts *opts, int *exit_status,
