@@ -148,7 +148,7 @@ static int sched_bench(struct scheduler *s, int n, struct err *err)
 
 	for (int i = 0; !rc && i < n; i++) {
 		clock_gettime(CLOCK_MONOTONIC, &a);
-		rc = db_sched_read_floor(s->db, err);
+		rc = db_sched_state_read_floor(s->db, err);
 		floor[i] = ms_since(&a);
 		db_sched_state_invalidate(s->state);   /* a full pass */
 		if (!rc)

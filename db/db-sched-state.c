@@ -829,7 +829,7 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 	return 0;
 }
 
-int db_sched_changes_trim(struct db *db, const struct sched_state *st,
+int db_sched_state_trim(struct db *db, const struct sched_state *st,
 			  long keep_s, struct err *err)
 {
 	char keep[32];
@@ -844,7 +844,7 @@ int db_sched_changes_trim(struct db *db, const struct sched_state *st,
 		       2, params) < 0 ? err->code : 0;
 }
 
-int db_sched_read_floor(struct db *db, struct err *err)
+int db_sched_state_read_floor(struct db *db, struct err *err)
 {
 	PGresult *h = db_query(db, err, hosts_sql, 0, NULL), *j = NULL;
 

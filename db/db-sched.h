@@ -159,10 +159,10 @@ long db_sched_state_diff(const struct sched_state *a,
  * xmin) that are also older than keep_s seconds: another scheduler that
  * reads the log at least that often loses none.
  */
-int db_sched_changes_trim(struct db *db, const struct sched_state *st,
+int db_sched_state_trim(struct db *db, const struct sched_state *st,
 			  long keep_s, struct err *err);
 /* Just the hosts and the queue: the floor a pass cannot beat. */
-int db_sched_read_floor(struct db *db, struct err *err);
+int db_sched_state_read_floor(struct db *db, struct err *err);
 /*
  * For the benchmark: the first running job (by flight and name) that
  * b0100's fake worker holds (lease owner "bench") passes and gives back

@@ -925,7 +925,7 @@ static int pass_read(struct scheduler *s, struct sched_stats *st,
 		/* the leader trims the log it has read; a test's schedulers
 		 * without the lock leave it (another may not have read it) */
 		if (s->leader && !s->no_leader &&
-		    db_sched_changes_trim(s->db, check ? s->check : s->state,
+		    db_sched_state_trim(s->db, check ? s->check : s->state,
 					  CHANGES_KEEP, err) < 0)
 			return err->code;
 	}
