@@ -7,6 +7,8 @@
 # a pass began) every pass also reads everything in the same snapshot and
 # must plan the very same from both copies (`hangar scheduler
 # --check-steps`). SEED=N reruns a failing run; STEPS=N sets its length.
+# Then a change that escapes the log must be found by the daemon's
+# periodic full read ([scheduler] full-read-interval), and counted.
 . "$(dirname "$0")/lib-test.sh"
 test_skip_unless "test $(id -u) = 0"
 test_skip_unless "command -v python3"
@@ -18,12 +20,13 @@ SEED=${SEED:-$(date +%s)}
 STEPS=${STEPS:-300}
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
-test_when_finished 'kill_pid $(cat "$TEST_DIR"/steps.pid 2>/dev/null); kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
+test_when_finished 'kill_pid $(cat "$TEST_DIR"/steps.pid "$TEST_DIR"/scheduler.pid 2>/dev/null); kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
 echo "# seed $SEED, $STEPS steps (SEED=$SEED STEPS=$STEPS reruns this)"
 
 {
 	printf '[lab]\n\tstate = %s\n[scheduler]\n\tdefault-duration = 1h\n' "$STATE"
 	printf '\tstarvation-wait = 1s\n\tpinned-wait = 20s\n'
+	printf '\tinterval = 1s\n\tfull-read-interval = 10s\n'
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
 		case $((i % 3)) in 0) a=x86_64 ;; 1) a=arm64 ;; 2) a=riscv64 ;; esac
 		printf '[host "h%s"]\n\tarch = %s\n\taddress = 127.0.9.%s\n' $i $a $i
@@ -268,6 +271,24 @@ cat run.summary 2>/dev/null
 test_expect_success 'the writers logged their changes, and no check found a difference' '
 	test "$(q "SELECT count(*) > 0 FROM sched_changes")" = t &&
 	test "$(q "SELECT check_differences FROM plan_state")" = 0
+'
+
+# A change that escapes the log (its trigger disabled, as a restore or a
+# bug might): the daemon's periodic full read must find it, say so
+# loudly, count it for /metrics and plan from the truth.
+test_expect_success 'a change that escaped the log: the periodic check finds and counts it' '
+	at=$(q "SELECT computed_at FROM plan_state") &&
+	before=$(q "SELECT check_differences FROM plan_state") &&
+	{ setsid "$HANGAR" --config lab.conf scheduler >scheduler.log 2>&1 & } &&
+	echo $! >scheduler.pid &&
+	wait_for "test \"\$(q \"SELECT computed_at FROM plan_state\")\" != \"$at\"" 30 &&
+	q "BEGIN; ALTER TABLE hosts DISABLE TRIGGER hosts_sched_change_upd;
+	   UPDATE hosts SET state_reason = \$\$escaped \$\$ || clock_timestamp() WHERE name = \$\$h11\$\$;
+	   ALTER TABLE hosts ENABLE TRIGGER hosts_sched_change_upd; COMMIT" &&
+	wait_for "grep -q \"CHECK FAILED.*host h11\" scheduler.log" 30 &&
+	wait_for "test \$(q \"SELECT check_differences FROM plan_state\") -gt $before" 10 &&
+	kill_pid $(cat scheduler.pid) &&
+	grep "CHECK FAILED" scheduler.log
 '
 
 test_done
