@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "db-sched.h"
 #include "strmap.h"
+#include "vec.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -185,6 +186,8 @@ struct sched_state {
 	struct sched_snapshot snap;   /* arrays sorted by key: the view */
 	struct chunk **chunks[NT];    /* per row, where its strings are */
 	size_t alloc[NT];
+	struct vec own;               /* plan strings it wrote itself, until
+				       * the next full read */
 	char xmin[32];                /* of the snapshot last read */
 	int64_t read_at;              /* its database time */
 	int valid;
@@ -222,6 +225,7 @@ void db_sched_state_free(struct sched_state *st)
 		free(st->chunks[t]);
 		free(*rows);
 	}
+	vec_clear(&st->own);
 	free(st);
 }
 
@@ -753,7 +757,47 @@ static void state_clear(struct sched_state *st)
 		*rows = NULL;
 		*n = 0;
 	}
+	vec_clear(&st->own);
 	st->valid = 0;
+}
+
+static const char *own_str(struct sched_state *st, const char *s)
+{
+	if (!s)
+		return NULL;
+	vec_push(&st->own, s);
+	return st->own.v[st->own.n - 1];
+}
+
+void db_sched_state_note_plan(struct sched_state *st,
+			      const struct sched_planned *rows, size_t n)
+{
+	struct sched_job_row *v = st->snap.jobs;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t lo = 0, hi = st->snap.njobs;
+
+		if (!rows[i].flight)
+			continue;   /* reservations' are logged, and read */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = v[mid].flight != rows[i].flight
+				? (v[mid].flight < rows[i].flight ? -1 : 1)
+				: strcmp(v[mid].job, rows[i].job);
+
+			if (!c) {
+				v[mid].planned_start = rows[i].start;
+				v[mid].planned_end = rows[i].end;
+				v[mid].planned_hosts = own_str(st, rows[i].hosts);
+				v[mid].wait_reason = own_str(st, rows[i].reason);
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
 }
 
 int db_sched_state_read(struct db *db, struct sched_state *inc,

@@ -711,7 +711,13 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 	params[4] = e.buf;
 	params[5] = h.buf;
 	params[6] = w.buf;
-	if (db_exec(db, err,
+	/* marked as the scheduler's own: its jobs rows are not logged (it
+	 * updates its copy, db_sched_state_note_plan()) */
+	if (db_begin(db, err) < 0 ||
+	    db_exec(db, err,
+		    "SELECT set_config('hangar.sched_own_plan', 'on', true)",
+		    0, NULL) < 0 ||
+	    db_exec(db, err,
 		    "UPDATE jobs j SET planned_start = to_timestamp(u.s), "
 		    "planned_end = to_timestamp(u.e), "
 		    "planned_hosts = string_to_array(u.h, ' '), wait_reason = u.w "
@@ -730,8 +736,11 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 		    "AND r.status IN ('waiting', 'active') AND $1::bigint[] "
 		    "IS NOT NULL AND $2::text[] IS NOT NULL "
 		    "AND $5::bigint[] IS NOT NULL",
-		    7, params) < 0)
+		    7, params) < 0 ||
+	    db_commit(db, err) < 0) {
+		db_rollback(db);
 		rc = -1;
+	}
 	buf_release(&f);
 	buf_release(&j);
 	buf_release(&r);

@@ -148,6 +148,12 @@ int64_t db_sched_state_read_at(const struct sched_state *st);
  */
 int db_sched_state_read(struct db *db, struct sched_state *inc,
 			struct sched_state *full, int *all, struct err *err);
+/* The plan rows of jobs just stored (db_sched_write_plan(), whose
+ * writes are not logged), as the copy's rows now have them in the
+ * database. */
+struct sched_planned;
+void db_sched_state_note_plan(struct sched_state *st,
+			      const struct sched_planned *rows, size_t n);
 /*
  * Rows of a and b that differ, or only one has; the first is described
  * in what (len bytes). 0: the same.

@@ -687,6 +687,8 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 		n++;
 	}
 	rc = db_sched_write_plan(p->s->db, rows, n, err);
+	if (!rc)   /* those writes are not logged: the copy takes them */
+		db_sched_state_note_plan(p->s->state, rows, n);
 	st->rows_written = (int)n;
 	for (size_t i = 0; i < n; i++)
 		free(texts[i]);

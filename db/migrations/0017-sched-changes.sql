@@ -66,7 +66,8 @@ $$;
 
 -- Updates only of the columns the scheduler reads: heartbeats, step
 -- progress and the like write no entries. The plan columns are in: what
--- another scheduler (or a reclaim) writes there must reach this one's copy.
+-- another scheduler (or a reclaim) writes there must reach this one's
+-- copy; but see jobs below.
 CREATE TRIGGER hosts_sched_change AFTER INSERT OR DELETE ON hosts
 	FOR EACH ROW EXECUTE FUNCTION hangar_sched_change();
 CREATE TRIGGER hosts_sched_change_upd AFTER UPDATE ON hosts
@@ -82,13 +83,18 @@ CREATE TRIGGER host_flags_sched_change AFTER INSERT OR DELETE OR UPDATE
 	FOR EACH ROW EXECUTE FUNCTION hangar_sched_change();
 CREATE TRIGGER jobs_sched_change AFTER INSERT OR DELETE ON jobs
 	FOR EACH ROW EXECUTE FUNCTION hangar_sched_change();
+-- The plan columns a scheduler writes itself (hangar.sched_own_plan set
+-- in that transaction) are not logged: it updates its copy with what it
+-- wrote, instead of reading back thousands of rows after a plan moved.
 CREATE TRIGGER jobs_sched_change_upd AFTER UPDATE ON jobs
 	FOR EACH ROW WHEN ((OLD.status, OLD.arch, OLD.nhosts, OLD.flags,
-		OLD.recipe, OLD.planned_start, OLD.planned_end,
-		OLD.planned_hosts, OLD.wait_reason)
-		IS DISTINCT FROM (NEW.status, NEW.arch, NEW.nhosts, NEW.flags,
-		NEW.recipe, NEW.planned_start, NEW.planned_end,
-		NEW.planned_hosts, NEW.wait_reason))
+		OLD.recipe) IS DISTINCT FROM (NEW.status, NEW.arch, NEW.nhosts,
+		NEW.flags, NEW.recipe)
+		OR ((OLD.planned_start, OLD.planned_end, OLD.planned_hosts,
+		OLD.wait_reason) IS DISTINCT FROM (NEW.planned_start,
+		NEW.planned_end, NEW.planned_hosts, NEW.wait_reason)
+		AND current_setting('hangar.sched_own_plan', true)
+		IS DISTINCT FROM 'on'))
 	EXECUTE FUNCTION hangar_sched_change();
 CREATE TRIGGER job_deps_sched_change AFTER INSERT OR DELETE OR UPDATE
 	ON job_deps
