@@ -59,65 +59,71 @@ enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
        SJ_INTENT, SJ_BRANCH_PRIO, SJ_QUEUED_AT,
        SJ_PLANNED_START, SJ_PLANNED_END, SJ_PLANNED_HOSTS, SJ_WAIT_REASON,
        SJ_IS_BUILD };
-#define JOBS_FROM \
+#define JOBS_COLS \
 	"SELECT j.flight, j.job, j.status, j.arch, j.nhosts, " \
 	"array_to_string(j.flags, ' '), j.recipe, f.intent, " \
 	"coalesce(b.priority, 0), " EPOCH("f.queued_at") ", " \
 	EPOCH("j.planned_start") ", " \
 	EPOCH("j.planned_end") ", array_to_string(j.planned_hosts, ' '), " \
-	"j.wait_reason, r.recipe IS NOT NULL " \
-	"FROM jobs j JOIN flights f ON f.id = j.flight " \
+	"j.wait_reason, r.recipe IS NOT NULL "
+#define JOBS_JOIN \
+	"JOIN flights f ON f.id = j.flight " \
 	"LEFT JOIN branches b ON b.name = f.branch " \
 	"LEFT JOIN (SELECT DISTINCT recipe FROM recipe_steps " \
 	"WHERE kind = 'build') r ON r.recipe = j.recipe " \
 	"WHERE f.status IN ('queued', 'running') "
 #define JOBS_ORDER "ORDER BY j.flight, j.job COLLATE \"C\""
-/* $1: flights all of whose jobs changed; $2, $3: (flight, job) pairs */
-#define SOME_JOBS(f, j) \
-	"AND (" f " = ANY($1::bigint[]) OR (" f ", " j ") IN " \
-	"(SELECT * FROM unnest($2::bigint[], $3::text[]))) "
-static const char jobs_sql[] = JOBS_FROM JOBS_ORDER;
+/* The jobs that changed, as a table k (flight, job) to join: $1 flights
+ * all of whose jobs changed, $2 and $3 (flight, job) pairs. Joins, not
+ * an OR in a WHERE, so each table is reached by its primary key. */
+#define KEYS \
+	"(SELECT * FROM unnest($2::bigint[], $3::text[]) AS u(flight, job) " \
+	"UNION SELECT flight, job FROM jobs WHERE flight = ANY($1::bigint[])) "
+static const char jobs_sql[] = JOBS_COLS "FROM jobs j " JOBS_JOIN JOBS_ORDER;
 static const char jobs_some_sql[] =
-	JOBS_FROM SOME_JOBS("j.flight", "j.job") JOBS_ORDER;
+	JOBS_COLS "FROM " KEYS "k JOIN jobs j ON j.flight = k.flight "
+	"AND j.job = k.job " JOBS_JOIN JOBS_ORDER;
 
 /* every dependency of a job of an unfinished flight; a dependency's
  * status only when it is in another flight (the rest are in the jobs) */
 enum { SD_FLIGHT, SD_JOB, SD_DEP_FLIGHT, SD_DEP_JOB, SD_DEP_STATUS };
-#define DEPS_FROM \
+#define DEPS_COLS \
 	"SELECT d.flight, d.job, d.dep_flight, d.dep_job, " \
 	"CASE WHEN d.dep_flight <> d.flight THEN (SELECT x.status FROM jobs x " \
-	"WHERE x.flight = d.dep_flight AND x.job = d.dep_job) END " \
-	"FROM job_deps d JOIN flights f ON f.id = d.flight " \
+	"WHERE x.flight = d.dep_flight AND x.job = d.dep_job) END "
+#define DEPS_JOIN \
+	"JOIN flights f ON f.id = d.flight " \
 	"WHERE f.status IN ('queued', 'running') "
 #define DEPS_ORDER \
 	"ORDER BY d.flight, d.job COLLATE \"C\", d.dep_flight, " \
 	"d.dep_job COLLATE \"C\""
-static const char deps_sql[] = DEPS_FROM DEPS_ORDER;
+static const char deps_sql[] =
+	DEPS_COLS "FROM job_deps d " DEPS_JOIN DEPS_ORDER;
 /* the dependencies of the jobs that changed, and all those of a job that
  * depends on one of them in another flight (they carry its status) */
 static const char deps_some_sql[] =
-	DEPS_FROM
-	"AND (d.flight = ANY($1::bigint[]) OR (d.flight, d.job) IN "
-	"(SELECT * FROM unnest($2::bigint[], $3::text[]) "
-	"UNION SELECT o.flight, o.job FROM job_deps o "
-	"WHERE o.dep_flight <> o.flight AND (o.dep_flight = ANY($1::bigint[]) "
-	"OR (o.dep_flight, o.dep_job) IN "
-	"(SELECT * FROM unnest($2::bigint[], $3::text[]))))) "
-	DEPS_ORDER;
+	"WITH k AS " KEYS ", "
+	"o AS (SELECT flight, job FROM k UNION SELECT o.flight, o.job "
+	"FROM k JOIN job_deps o ON o.dep_flight = k.flight "
+	"AND o.dep_job = k.job WHERE o.dep_flight <> o.flight) "
+	DEPS_COLS "FROM o JOIN job_deps d ON d.flight = o.flight "
+	"AND d.job = o.job " DEPS_JOIN DEPS_ORDER;
 
 /* pins are what a request set (not synth): the scheduler's own host
  * runvars of an earlier allocation are synth and do not pin */
 enum { SP_FLIGHT, SP_JOB, SP_NAME, SP_VAL };
-#define PINS_FROM \
-	"SELECT r.flight, r.job, r.name, r.val FROM runvars r " \
+#define PINS_COLS "SELECT r.flight, r.job, r.name, r.val "
+#define PINS_JOIN \
 	"JOIN jobs j ON j.flight = r.flight AND j.job = r.job " \
 	"JOIN flights f ON f.id = r.flight " \
 	"WHERE f.status IN ('queued', 'running') AND j.status = 'queued' " \
 	"AND ((r.name ~ '^host[0-9]*$' AND NOT r.synth) OR r.name = 'starvation') "
 #define PINS_ORDER "ORDER BY r.flight, r.job COLLATE \"C\", r.name COLLATE \"C\""
-static const char pins_sql[] = PINS_FROM PINS_ORDER;
+static const char pins_sql[] =
+	PINS_COLS "FROM runvars r " PINS_JOIN PINS_ORDER;
 static const char pins_some_sql[] =
-	PINS_FROM SOME_JOBS("r.flight", "r.job") PINS_ORDER;
+	PINS_COLS "FROM " KEYS "k JOIN runvars r ON r.flight = k.flight "
+	"AND r.job = k.job " PINS_JOIN PINS_ORDER;
 
 enum { SA_HOST, SA_SHAREIX, SA_FLIGHT, SA_JOB, SA_RESERVATION, SA_SINCE,
        SA_PLANNED_END, SA_RES_END };
@@ -130,10 +136,14 @@ enum { SA_HOST, SA_SHAREIX, SA_FLIGHT, SA_JOB, SA_RESERVATION, SA_SINCE,
 #define ALLOCS_ORDER "ORDER BY a.host COLLATE \"C\", a.shareix"
 static const char allocs_sql[] = ALLOCS_FROM ALLOCS_ORDER;
 /* $1 hosts, $2 reservations (an allocation carries its reservation's
- * end) */
+ * end); reservations change rarely, and looking them up costs a scan */
 static const char allocs_some_sql[] =
-	ALLOCS_FROM "AND (a.host = ANY($1::text[]) "
-	"OR a.reservation = ANY($2::bigint[])) " ALLOCS_ORDER;
+	ALLOCS_FROM "AND a.host = ANY($1::text[]) "
+	"AND $2::bigint[] IS NOT NULL " ALLOCS_ORDER;
+static const char allocs_some_res_sql[] =
+	ALLOCS_FROM "AND a.host IN (SELECT unnest($1::text[]) UNION "
+	"SELECT host FROM allocations WHERE reservation = ANY($2::bigint[]) "
+	"AND released_at IS NULL) " ALLOCS_ORDER;
 
 enum { SR_ID, SR_KIND, SR_OWNER, SR_ARCH, SR_FLAGS, SR_HOST, SR_NHOSTS,
        SR_DURATION, SR_START, SR_END, SR_CREATED, SR_STATUS,
@@ -447,6 +457,11 @@ static void flight_key(char *k, int64_t flight)
 /* What changed: the keys whose rows are to be dropped and read again. */
 struct changes {
 	struct strmap keys;
+	/* the flights of the job keys, sorted: most rows of a merge are of
+	 * other flights, and this says so without building their keys */
+	int64_t *flights_v;
+	size_t nflights, flights_alloc;
+	int flights_sorted;
 	int all;                 /* every row may differ: read everything */
 	/* the query parameters, as array literals */
 	struct buf flights, jflights, jjobs, hosts, ahosts, res;
@@ -466,6 +481,7 @@ static void changes_init(struct changes *c)
 static void changes_release(struct changes *c)
 {
 	strmap_clear(&c->keys);
+	free(c->flights_v);
 	buf_release(&c->flights);
 	buf_release(&c->jflights);
 	buf_release(&c->jjobs);
@@ -494,6 +510,29 @@ static void array_end(struct buf *b)
 	buf_addch(b, '}');
 }
 
+static void changes_flight(struct changes *c, int64_t flight)
+{
+	XGROW(c->flights_v, c->flights_alloc, c->nflights + 1);
+	c->flights_v[c->nflights++] = flight;
+	c->flights_sorted = 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	return cmp64(*(const int64_t *)a, *(const int64_t *)b);
+}
+
+/* Whether any key of flight changed (the list sorted first). */
+static int flight_touched(struct changes *c, int64_t flight)
+{
+	if (!c->flights_sorted) {
+		qsort(c->flights_v, c->nflights, sizeof(int64_t), cmp_i64);
+		c->flights_sorted = 1;
+	}
+	return c->nflights && bsearch(&flight, c->flights_v, c->nflights,
+				      sizeof(int64_t), cmp_i64) != NULL;
+}
+
 /* Adds a key; returns 1 if it is new. */
 static int changes_key(struct changes *c, const char *key)
 {
@@ -509,7 +548,7 @@ static int changed(const struct changes *c, const char *key)
 }
 
 /* Whether row i of table t is one of the keys that changed. */
-static int row_changed(const struct changes *c, int t, const void *row)
+static int row_changed(struct changes *c, int t, const void *row)
 {
 	char k[KEY_MAX];
 	int64_t flight;
@@ -535,6 +574,8 @@ static int row_changed(const struct changes *c, int t, const void *row)
 	case T_DEPS:
 		flight = ((const struct sched_dep_row *)row)->flight;
 		job = ((const struct sched_dep_row *)row)->job;
+		if (!flight_touched(c, flight))
+			return 0;
 		job_key(k, flight, job);
 		k[0] = 'd';
 		if (changed(c, k))
@@ -545,6 +586,8 @@ static int row_changed(const struct changes *c, int t, const void *row)
 		job = ((const struct sched_pin_row *)row)->job;
 		break;
 	}
+	if (!flight_touched(c, flight))
+		return 0;
 	flight_key(k, flight);
 	if (changed(c, k))
 		return 1;
@@ -567,6 +610,7 @@ static void changes_from_rows(struct changes *c, int t, const void *rows,
 
 			job_key(k, d->flight, d->job);
 			k[0] = 'd';
+			changes_flight(c, d->flight);
 		} else if (t == T_ALLOCS) {
 			snprintf(k, sizeof(k), "a%s",
 				 ((const struct sched_alloc_row *)(const void *)row)->host);
@@ -581,8 +625,7 @@ static void changes_from_rows(struct changes *c, int t, const void *rows,
  * Drops the rows of table t whose keys changed and merges in the fresh
  * rows (sorted, as the query gave them), which point into chunk c.
  */
-static void table_merge(struct sched_state *st, int t,
-			const struct changes *c, void *fresh, size_t nfresh,
+static void table_merge(struct sched_state *st, int t, struct changes *c, void *fresh, size_t nfresh,
 			struct chunk *ch)
 {
 	size_t *n, sz = row_size[t], i = 0, k = 0, m = 0;
@@ -638,13 +681,16 @@ static int read_changes(struct db *db, const char *xmin, struct changes *c,
 		if (!strcmp(kind, "job") && name) {
 			job_key(k, num, name);
 			if (changes_key(c, k)) {
+				changes_flight(c, num);
 				array_add(&c->jflights, PQgetvalue(res, r, 1));
 				array_add(&c->jjobs, name);
 			}
 		} else if (!strcmp(kind, "flight")) {
 			flight_key(k, num);
-			if (changes_key(c, k))
+			if (changes_key(c, k)) {
+				changes_flight(c, num);
 				array_add(&c->flights, PQgetvalue(res, r, 1));
+			}
 		} else if (!strcmp(kind, "host") && name) {
 			snprintf(k, sizeof(k), "h%s", name);
 			if (changes_key(c, k))
@@ -679,9 +725,8 @@ static int apply_changes(struct db *db, struct sched_state *st,
 	const char *hp[] = { c->hosts.buf };
 	const char *ap[] = { c->ahosts.buf, c->res.buf };
 	const char *rp[] = { c->res.buf };
-	static const char *const sql[NT] = { hosts_some_sql, jobs_some_sql,
-					     deps_some_sql, pins_some_sql,
-					     allocs_some_sql, res_some_sql };
+	const char *sql[NT] = { hosts_some_sql, jobs_some_sql, deps_some_sql,
+				pins_some_sql, allocs_some_sql, res_some_sql };
 	const char *const *params[NT] = { hp, jp, jp, jp, ap, rp };
 	static const int nparams[NT] = { 1, 3, 3, 3, 2, 1 };
 	/* nothing to read for a table no key of its kind changed */
@@ -692,6 +737,8 @@ static int apply_changes(struct db *db, struct sched_state *st,
 		strcmp(c->flights.buf, "{}") || strcmp(c->jjobs.buf, "{}");
 	some[T_ALLOCS] = strcmp(c->ahosts.buf, "{}") || strcmp(c->res.buf, "{}");
 	some[T_RES] = strcmp(c->res.buf, "{}") != 0;
+	if (some[T_RES])
+		sql[T_ALLOCS] = allocs_some_res_sql;
 	for (int t = 0; t < NT; t++) {
 		PGresult *res;
 		struct chunk *ch;
