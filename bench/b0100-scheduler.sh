@@ -7,7 +7,8 @@
 # rounds of the three: the median full pass (one that reads everything),
 # the median pass after one running job ended (it reads only what
 # changed), the median bare read of hosts and queue (the floor) and the
-# full pass's ratio to it; the plan's share of each pass; and the first
+# full pass's ratio to it; the plan's share of each pass, and the read
+# (reclaim, runs, changes) of the pass after a job ended; and the first
 # pass, which allocates the free hosts. Then whether the goals are met.
 # HANGAR_BASE=OTHER-HANGAR (say, a build of the last release) measures that
 # binary's pass too, alternating with this one's on the same database, and
@@ -99,7 +100,7 @@ FROM j WHERE job LIKE 'test-%' AND substr(job, 6)::int % 10 <> 0
 SQL
 }
 
-printf "%-8s %12s %12s %12s %8s %12s %12s %14s\n" jobs full_pass_ms after_end_ms floor_ms ratio full_plan_ms end_plan_ms first_pass_ms
+printf "%-8s %12s %12s %12s %8s %12s %12s %12s %14s\n" jobs full_pass_ms after_end_ms floor_ms ratio full_plan_ms end_plan_ms end_read_ms first_pass_ms
 total=0
 for n in 1000 10000 50000; do
 	queue $((n - total))
@@ -110,9 +111,9 @@ for n in 1000 10000 50000; do
 	python3 - "$dir/out.json" "$n" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-print("%-8s %12.1f %12.1f %12.1f %8.2f %12.1f %12.1f %14.1f" % (sys.argv[2], r["pass_ms"],
+print("%-8s %12.1f %12.1f %12.1f %8.2f %12.1f %12.1f %12.1f %14.1f" % (sys.argv[2], r["pass_ms"],
       r["inc_pass_ms"], r["floor_ms"], r["ratio"], r["plan_ms"], r["inc_plan_ms"],
-      r["first_pass_ms"]))
+      r["inc_read_ms"], r["first_pass_ms"]))
 PY
 	if [ -n "$HANGAR_BASE" ]; then
 		for who in base this base this; do
