@@ -901,8 +901,13 @@ static int pass_read(struct scheduler *s, struct sched_stats *st,
 	check = db_sched_state_valid(s->state) &&
 		(s->verify ||
 		 t - s->last_full_ms >= (double)s->cfg.full_read_interval * 1e3);
-	if (check && !s->check)
+	if (check && !s->check) {
 		s->check = db_sched_state_new();
+	} else if (!check && s->check) {
+		/* the copy a check replaced: the pass that used it is over */
+		db_sched_state_free(s->check);
+		s->check = NULL;
+	}
 	rc = db_sched_state_read(s->db, s->state, check ? s->check : NULL, &all,
 				 err);
 	if (rc < 0)
@@ -1007,8 +1012,6 @@ fail:
 	db_sched_state_invalidate(s->state);
 	return err->code;
 }
-
-
 
 /* ---- the daemon ---- */
 
