@@ -21,7 +21,7 @@
 #include "banned.h"
 
 const char cmd_scheduler_usage[] =
-	"hangar scheduler [--once [--json]]\n"
+	"hangar scheduler [--once [--json] | --bench N | --check-steps]\n"
 	"\n"
 	"The planner daemon: allocates hosts to every runnable job and keeps\n"
 	"the plan of bookings ahead in the database. It wakes on every change\n"
@@ -30,11 +30,19 @@ const char cmd_scheduler_usage[] =
 	"then ends broken), and at least every [scheduler] interval. Several\n"
 	"may run against one database: one leads (an advisory lock), the\n"
 	"others stand by. SIGHUP re-reads [scheduler] (a file with errors\n"
-	"keeps the old); SIGINT/SIGTERM stop it.\n"
+	"keeps the old); SIGINT/SIGTERM stop it. It keeps hosts, the queue\n"
+	"and the plan in memory and reads only the rows that changed; it\n"
+	"reads everything at start, after a lost connection, on becoming the\n"
+	"leader, and every [scheduler] full-read-interval as a check.\n"
 	"\n"
 	"  --once     one planning pass, then exit (prints its figures)\n"
-	"  --bench N  N passes, each beside a bare read of the hosts and the\n"
-	"             queue (the floor a pass cannot beat); prints medians\n";
+	"  --bench N  N rounds of: a bare read of the hosts and the queue (the\n"
+	"             floor), a pass that reads everything, one job of b0100's\n"
+	"             fake worker ending, a pass that reads what changed;\n"
+	"             prints medians\n"
+	"  --check-steps  testing: one pass per line read from stdin, each\n"
+	"             also reading everything and planning from both copies;\n"
+	"             prints \"ok\" or \"differs: WHERE\" per line\n";
 
 const char cmd_plan_usage[] =
 	"hangar plan [--json]\n"
@@ -108,43 +116,101 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Passes and floor reads side by side, so machine noise hits both. */
+static double ms_since(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) * 1e3 +
+	       (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return v[n / 2];
+}
+
+/* Floor reads, full passes and passes after a job ended, side by side,
+ * so machine noise hits all three. */
 static int sched_bench(struct scheduler *s, int n, struct err *err)
 {
 	double *pass = xcalloc((size_t)n, sizeof(double));
 	double *plan = xcalloc((size_t)n, sizeof(double));
 	double *floor = xcalloc((size_t)n, sizeof(double));
+	double *inc = xcalloc((size_t)n, sizeof(double));
+	double *inc_plan = xcalloc((size_t)n, sizeof(double));
+	double *inc_read = xcalloc((size_t)n, sizeof(double));
 	struct sched_stats st = { 0 }, first;
-	struct timespec a, b;
+	struct timespec a;
 	int rc = scheduler_pass(s, &first, err);   /* allocates, writes all */
+	int ended = 0;
 
 	for (int i = 0; !rc && i < n; i++) {
 		clock_gettime(CLOCK_MONOTONIC, &a);
-		rc = db_sched_read_floor(s->db, err);
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		floor[i] = (double)(b.tv_sec - a.tv_sec) * 1e3 +
-			   (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+		rc = db_sched_state_read_floor(s->db, err);
+		floor[i] = ms_since(&a);
+		db_sched_state_invalidate(s->state);   /* a full pass */
 		if (!rc)
 			rc = scheduler_pass(s, &st, err);
 		pass[i] = st.total_ms;
 		plan[i] = st.plan_ms;
+		if (!rc)
+			rc = db_sched_bench_end_job(s->db, err);
+		if (rc > 0)
+			ended++;
+		if (rc >= 0)
+			rc = scheduler_pass(s, &st, err);
+		inc[i] = st.total_ms;
+		inc_plan[i] = st.plan_ms;
+		inc_read[i] = st.read_ms;
 	}
 	if (!rc) {
-		qsort(pass, (size_t)n, sizeof(double), cmp_double);
-		qsort(plan, (size_t)n, sizeof(double), cmp_double);
-		qsort(floor, (size_t)n, sizeof(double), cmp_double);
+		double f = median(floor, n), p = median(pass, n);
+
 		cli_print_json(json_pack(
-			"{s:i, s:i, s:f, s:i, s:f, s:f, s:f, s:f}", "waiting",
-			st.queued, "hosts", st.hosts, "first_pass_ms",
-			first.total_ms, "first_allocated", first.allocated,
-			"pass_ms", pass[n / 2], "plan_ms", plan[n / 2],
-			"floor_ms", floor[n / 2], "ratio",
-			floor[n / 2] > 0 ? pass[n / 2] / floor[n / 2] : 0.0));
+			"{s:i, s:i, s:f, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i}",
+			"waiting", st.queued, "hosts", st.hosts,
+			"first_pass_ms", first.total_ms, "first_allocated",
+			first.allocated, "pass_ms", p, "plan_ms",
+			median(plan, n), "floor_ms", f, "ratio",
+			f > 0 ? p / f : 0.0, "inc_pass_ms", median(inc, n),
+			"inc_plan_ms", median(inc_plan, n), "inc_read_ms",
+			median(inc_read, n), "jobs_ended", ended));
 	}
 	free(pass);
 	free(plan);
 	free(floor);
+	free(inc);
+	free(inc_plan);
+	free(inc_read);
 	return rc;
+}
+
+/* Testing: a pass per line of stdin, each checked against a full read. */
+static int sched_check_steps(struct scheduler *s, struct err *err)
+{
+	char line[256];
+	long steps = 0;
+
+	s->verify = 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (fgets(line, sizeof(line), stdin)) {
+		struct sched_stats st;
+
+		steps++;
+		if (scheduler_pass(s, &st, err) < 0) {
+			if (err->code != ERR_FAIL)
+				return err->code;
+			printf("differs: %s\n", err->msg);
+			err_clear(err);
+			continue;
+		}
+		printf("ok %ld: %s read, %d waiting, %d allocated, %d ended, %d reclaimed\n",
+		       steps, st.full ? "full" : "changes", st.queued,
+		       st.allocated, st.ended, st.reclaimed);
+	}
+	return 0;
 }
 
 int cmd_scheduler(struct cli *cli, int argc, char **argv)
@@ -153,11 +219,12 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "bench", required_argument, NULL, 'b' },
+		{ "check-steps", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err err = ERR_INIT;
 	struct scheduler s;
-	int bench = 0;
+	int bench = 0, check_steps = 0;
 	struct sigaction sa;
 	int c, once = 0, json = 0, rc;
 	char *name;
@@ -169,6 +236,8 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 			once = 1;
 		else if (c == 'j')
 			json = 1;
+		else if (c == 'c')
+			check_steps = 1;
 		else if (c == 'b' && strnum_int(optarg, 1, 1000, &bench) < 0)
 			return cli_usage_error(cmd_scheduler_usage,
 					       "scheduler: --bench takes 1 to 1000");
@@ -189,6 +258,8 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 	s.no_leader = getenv("HANGAR_SCHED_NO_LEADER") != NULL;
 	if (bench) {
 		rc = sched_bench(&s, bench, &err);
+	} else if (check_steps) {
+		rc = sched_check_steps(&s, &err);
 	} else if (once) {
 		struct sched_stats st;
 

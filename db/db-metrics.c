@@ -91,7 +91,10 @@ static const char metrics_sql[] =
 	"count(r.id)::text "
 	"FROM (VALUES ('waiting'), ('active'), ('released'), ('expired')) "
 	"AS s (status) LEFT JOIN reservations r ON r.status = s.status "
-	"GROUP BY s.status"
+	"GROUP BY s.status "
+	/* 8: the scheduler's full reads that found its copy wrong */
+	"UNION ALL SELECT 8, 0, 'hangar_scheduler_check_differences_total', "
+	"'', NULL, NULL, check_differences::text FROM plan_state"
 	") x ORDER BY o, l1 COLLATE \"C\", k, l2 COLLATE \"C\"";
 
 int db_metrics_read(struct db *db, struct metric_sample **samples, size_t *n,

@@ -16,76 +16,6 @@
 
 #define EPOCH(x) "extract(epoch FROM " x ")::bigint"
 
-/* retired hosts too: a job pinned to one says so, and gives up */
-enum { SH_NAME, SH_ARCH, SH_STATE, SH_FLAGS, SH_SHARE_TASKS, SH_SHARE_WEAR_MAX,
-       SH_SHARE_TYPE, SH_SHARE_WEAR, SH_STATE_REASON, SH_UNUSABLE_SINCE };
-static const char hosts_sql[] =
-	"SELECT h.name, h.arch, h.state, "
-	"coalesce(f.flags, ''), h.share_max_tasks, h.share_max_wear, "
-	"h.share_type, h.share_wear, h.state_reason, "
-	EPOCH("h.unusable_since") " "
-	"FROM hosts h LEFT JOIN (SELECT host, string_agg(flag, ' ' ORDER BY flag) "
-	"AS flags FROM host_flags GROUP BY host) f ON f.host = h.name "
-	"ORDER BY h.name";
-
-enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
-       SJ_INTENT, SJ_BRANCH_PRIO, SJ_QUEUED_AT,
-       SJ_PLANNED_START, SJ_PLANNED_END, SJ_PLANNED_HOSTS, SJ_WAIT_REASON,
-       SJ_IS_BUILD };
-static const char jobs_sql[] =
-	"SELECT j.flight, j.job, j.status, j.arch, j.nhosts, "
-	"array_to_string(j.flags, ' '), j.recipe, f.intent, "
-	"coalesce(b.priority, 0), " EPOCH("f.queued_at") ", "
-	EPOCH("j.planned_start") ", "
-	EPOCH("j.planned_end") ", array_to_string(j.planned_hosts, ' '), "
-	"j.wait_reason, r.recipe IS NOT NULL "
-	"FROM jobs j JOIN flights f ON f.id = j.flight "
-	"LEFT JOIN branches b ON b.name = f.branch "
-	"LEFT JOIN (SELECT DISTINCT recipe FROM recipe_steps WHERE kind = 'build') r "
-	"ON r.recipe = j.recipe "
-	"WHERE f.status IN ('queued', 'running') "
-	"ORDER BY j.flight, j.job COLLATE \"C\"";
-
-/* every dependency of a job of an unfinished flight; a dependency's
- * status only when it is in another flight (the rest are in the jobs) */
-enum { SD_FLIGHT, SD_JOB, SD_DEP_FLIGHT, SD_DEP_JOB, SD_DEP_STATUS };
-static const char deps_sql[] =
-	"SELECT d.flight, d.job, d.dep_flight, d.dep_job, "
-	"CASE WHEN d.dep_flight <> d.flight THEN (SELECT x.status FROM jobs x "
-	"WHERE x.flight = d.dep_flight AND x.job = d.dep_job) END "
-	"FROM job_deps d JOIN flights f ON f.id = d.flight "
-	"WHERE f.status IN ('queued', 'running')";
-
-/* pins are what a request set (not synth): the scheduler's own host
- * runvars of an earlier allocation are synth and do not pin */
-enum { SP_FLIGHT, SP_JOB, SP_NAME, SP_VAL };
-static const char pins_sql[] =
-	"SELECT r.flight, r.job, r.name, r.val FROM runvars r "
-	"JOIN jobs j ON j.flight = r.flight AND j.job = r.job "
-	"JOIN flights f ON f.id = r.flight "
-	"WHERE f.status IN ('queued', 'running') AND j.status = 'queued' "
-	"AND ((r.name ~ '^host[0-9]*$' AND NOT r.synth) OR r.name = 'starvation') "
-	"ORDER BY r.flight, r.job COLLATE \"C\", r.name";
-
-enum { SA_HOST, SA_SHAREIX, SA_FLIGHT, SA_JOB, SA_RESERVATION, SA_SINCE,
-       SA_PLANNED_END, SA_RES_END };
-static const char allocs_sql[] =
-	"SELECT a.host, a.shareix, a.flight, a.job, a.reservation, "
-	EPOCH("a.allocated_at") ", " EPOCH("a.planned_end") ", "
-	EPOCH("r.end_at") " "
-	"FROM allocations a LEFT JOIN reservations r ON r.id = a.reservation "
-	"WHERE a.released_at IS NULL ORDER BY a.host, a.shareix";
-
-enum { SR_ID, SR_KIND, SR_OWNER, SR_ARCH, SR_FLAGS, SR_HOST, SR_NHOSTS,
-       SR_DURATION, SR_START, SR_END, SR_CREATED, SR_STATUS,
-       SR_PLANNED_START, SR_PLANNED_HOSTS, SR_WAIT_REASON };
-static const char res_sql[] =
-	"SELECT id, kind, owner, arch, array_to_string(flags, ' '), host, "
-	"nhosts, duration, " EPOCH("start_at") ", " EPOCH("end_at") ", "
-	EPOCH("created_at") ", status, " EPOCH("planned_start") ", "
-	"array_to_string(planned_hosts, ' '), wait_reason "
-	"FROM reservations WHERE status IN ('waiting', 'active') ORDER BY id";
-
 /* "hang" + "sche": a key no other hangar lock uses */
 #define SCHED_LEADER_LOCK "7453608716455404645"
 
@@ -120,18 +50,6 @@ static void results_free(struct sched_results *k)
 	free(k);
 }
 
-void db_sched_snapshot_release(struct sched_snapshot *s)
-{
-	results_free(s->results);
-	free(s->hosts);
-	free(s->jobs);
-	free(s->deps);
-	free(s->pins);
-	free(s->allocs);
-	free(s->res);
-	memset(s, 0, sizeof(*s));
-}
-
 int db_sched_begin_read(struct db *db, int64_t *now, struct err *err)
 {
 	PGresult *res;
@@ -147,177 +65,6 @@ int db_sched_begin_read(struct db *db, int64_t *now, struct err *err)
 	*now = db_long(res, 0, 0);
 	PQclear(res);
 	return 0;
-}
-
-static void read_hosts(struct sched_snapshot *s, PGresult *res)
-{
-	int n = PQntuples(res);
-
-	s->hosts = xcalloc((size_t)n + 1, sizeof(*s->hosts));
-	s->nhosts = (size_t)n;
-	for (int r = 0; r < n; r++) {
-		struct sched_host_row *h = &s->hosts[r];
-
-		h->name = PQgetvalue(res, r, SH_NAME);
-		h->arch = PQgetvalue(res, r, SH_ARCH);
-		h->state = PQgetvalue(res, r, SH_STATE);
-		h->flags = PQgetvalue(res, r, SH_FLAGS);
-		h->share_type = db_str(res, r, SH_SHARE_TYPE);
-		h->state_reason = db_str(res, r, SH_STATE_REASON);
-		h->share_max_tasks = (int)db_long(res, r, SH_SHARE_TASKS);
-		h->share_max_wear = (int)db_long(res, r, SH_SHARE_WEAR_MAX);
-		h->share_wear = (int)db_long(res, r, SH_SHARE_WEAR);
-		h->unusable_since = db_long(res, r, SH_UNUSABLE_SINCE);
-	}
-}
-
-static void read_jobs(struct sched_snapshot *s, PGresult *res)
-{
-	int n = PQntuples(res);
-
-	s->jobs = xcalloc((size_t)n + 1, sizeof(*s->jobs));
-	s->njobs = (size_t)n;
-	for (int r = 0; r < n; r++) {
-		struct sched_job_row *j = &s->jobs[r];
-
-		j->flight = db_long(res, r, SJ_FLIGHT);
-		j->job = PQgetvalue(res, r, SJ_JOB);
-		j->status = PQgetvalue(res, r, SJ_STATUS);
-		j->arch = PQgetvalue(res, r, SJ_ARCH);
-		j->recipe = PQgetvalue(res, r, SJ_RECIPE);
-		j->intent = PQgetvalue(res, r, SJ_INTENT);
-		j->flags = PQgetvalue(res, r, SJ_FLAGS);
-		j->nhosts = (int)db_long(res, r, SJ_NHOSTS);
-		j->branch_prio = (int)db_long(res, r, SJ_BRANCH_PRIO);
-		j->is_build = PQgetvalue(res, r, SJ_IS_BUILD)[0] == 't';
-		j->queued_at = db_long(res, r, SJ_QUEUED_AT);
-		j->planned_start = db_long(res, r, SJ_PLANNED_START);
-		j->planned_end = db_long(res, r, SJ_PLANNED_END);
-		j->planned_hosts = db_str(res, r, SJ_PLANNED_HOSTS);
-		j->wait_reason = db_str(res, r, SJ_WAIT_REASON);
-	}
-}
-
-static void read_deps(struct sched_snapshot *s, PGresult *res)
-{
-	int n = PQntuples(res);
-
-	s->deps = xcalloc((size_t)n + 1, sizeof(*s->deps));
-	s->ndeps = (size_t)n;
-	for (int r = 0; r < n; r++) {
-		struct sched_dep_row *d = &s->deps[r];
-
-		d->flight = db_long(res, r, SD_FLIGHT);
-		d->job = PQgetvalue(res, r, SD_JOB);
-		d->dep_flight = db_long(res, r, SD_DEP_FLIGHT);
-		d->dep_job = PQgetvalue(res, r, SD_DEP_JOB);
-		d->dep_status = db_str(res, r, SD_DEP_STATUS);
-	}
-}
-
-static void read_pins(struct sched_snapshot *s, PGresult *res)
-{
-	int n = PQntuples(res);
-
-	s->pins = xcalloc((size_t)n + 1, sizeof(*s->pins));
-	s->npins = (size_t)n;
-	for (int r = 0; r < n; r++) {
-		struct sched_pin_row *p = &s->pins[r];
-
-		p->flight = db_long(res, r, SP_FLIGHT);
-		p->job = PQgetvalue(res, r, SP_JOB);
-		p->name = PQgetvalue(res, r, SP_NAME);
-		p->val = PQgetvalue(res, r, SP_VAL);
-	}
-}
-
-static void read_allocs(struct sched_snapshot *s, PGresult *res)
-{
-	int n = PQntuples(res);
-
-	s->allocs = xcalloc((size_t)n + 1, sizeof(*s->allocs));
-	s->nallocs = (size_t)n;
-	for (int r = 0; r < n; r++) {
-		struct sched_alloc_row *a = &s->allocs[r];
-
-		a->host = PQgetvalue(res, r, SA_HOST);
-		a->shareix = (int)db_long(res, r, SA_SHAREIX);
-		a->flight = db_long(res, r, SA_FLIGHT);
-		a->job = db_str(res, r, SA_JOB);
-		a->reservation = db_long(res, r, SA_RESERVATION);
-		a->since = db_long(res, r, SA_SINCE);
-		a->planned_end = db_long(res, r, SA_PLANNED_END);
-		a->res_end = db_long(res, r, SA_RES_END);
-	}
-}
-
-static void read_res(struct sched_snapshot *s, PGresult *res)
-{
-	int n = PQntuples(res);
-
-	s->res = xcalloc((size_t)n + 1, sizeof(*s->res));
-	s->nres = (size_t)n;
-	for (int r = 0; r < n; r++) {
-		struct sched_res_row *v = &s->res[r];
-
-		v->id = db_long(res, r, SR_ID);
-		v->kind = PQgetvalue(res, r, SR_KIND);
-		v->owner = PQgetvalue(res, r, SR_OWNER);
-		v->status = PQgetvalue(res, r, SR_STATUS);
-		v->arch = db_str(res, r, SR_ARCH);
-		v->flags = PQgetvalue(res, r, SR_FLAGS);
-		v->host = db_str(res, r, SR_HOST);
-		v->nhosts = (int)db_long(res, r, SR_NHOSTS);
-		v->duration = db_long(res, r, SR_DURATION);
-		v->start = db_long(res, r, SR_START);
-		v->end = db_long(res, r, SR_END);
-		v->created = db_long(res, r, SR_CREATED);
-		v->planned_start = db_long(res, r, SR_PLANNED_START);
-		v->planned_hosts = db_str(res, r, SR_PLANNED_HOSTS);
-		v->wait_reason = db_str(res, r, SR_WAIT_REASON);
-	}
-}
-
-int db_sched_snapshot(struct db *db, struct sched_snapshot *s,
-		      struct err *err)
-{
-	enum { Q_HOSTS, Q_JOBS, Q_DEPS, Q_PINS, Q_ALLOCS, Q_RES, NQ };
-	static const char *const sql[NQ] = { hosts_sql, jobs_sql, deps_sql,
-					      pins_sql, allocs_sql, res_sql };
-	PGresult **res;
-
-	memset(s, 0, sizeof(*s));
-	if (db_sched_begin_read(db, &s->now, err) < 0)
-		return err->code;
-	s->results = xcalloc(1, sizeof(*s->results));
-	res = s->results->res;
-	for (int i = 0; i < NQ; i++)
-		if (!(res[i] = db_query(db, err, sql[i], 0, NULL)))
-			goto fail;
-	if (db_commit(db, err) < 0)
-		goto fail;
-	read_hosts(s, res[Q_HOSTS]);
-	read_jobs(s, res[Q_JOBS]);
-	read_deps(s, res[Q_DEPS]);
-	read_pins(s, res[Q_PINS]);
-	read_allocs(s, res[Q_ALLOCS]);
-	read_res(s, res[Q_RES]);
-	return 0;
-fail:
-	db_rollback(db);
-	db_sched_snapshot_release(s);
-	return err->code;
-}
-
-int db_sched_read_floor(struct db *db, struct err *err)
-{
-	PGresult *h = db_query(db, err, hosts_sql, 0, NULL), *j = NULL;
-
-	if (h)
-		j = db_query(db, err, jobs_sql, 0, NULL);
-	PQclear(h);
-	PQclear(j);
-	return j ? 0 : err->code;
 }
 
 int db_sched_runs(struct db *db, int64_t since, struct sched_runs *ret,
@@ -964,7 +711,13 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 	params[4] = e.buf;
 	params[5] = h.buf;
 	params[6] = w.buf;
-	if (db_exec(db, err,
+	/* marked as the scheduler's own: its jobs rows are not logged (it
+	 * updates its copy, db_sched_state_note_plan()) */
+	if (db_begin(db, err) < 0 ||
+	    db_exec(db, err,
+		    "SELECT set_config('hangar.sched_own_plan', 'on', true)",
+		    0, NULL) < 0 ||
+	    db_exec(db, err,
 		    "UPDATE jobs j SET planned_start = to_timestamp(u.s), "
 		    "planned_end = to_timestamp(u.e), "
 		    "planned_hosts = string_to_array(u.h, ' '), wait_reason = u.w "
@@ -983,8 +736,11 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 		    "AND r.status IN ('waiting', 'active') AND $1::bigint[] "
 		    "IS NOT NULL AND $2::text[] IS NOT NULL "
 		    "AND $5::bigint[] IS NOT NULL",
-		    7, params) < 0)
+		    7, params) < 0 ||
+	    db_commit(db, err) < 0) {
+		db_rollback(db);
 		rc = -1;
+	}
 	buf_release(&f);
 	buf_release(&j);
 	buf_release(&r);
@@ -997,23 +753,25 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 
 int db_sched_write_state(struct db *db, const char *scheduler, double ms,
 			 int queued, int hosts, int allocated,
-			 struct err *err)
+			 long differences, struct err *err)
 {
-	char m[32], q[16], h[16], a[16];
-	const char *params[5] = { scheduler, m, q, h, a };
+	char m[32], q[16], h[16], a[16], d[32];
+	const char *params[6] = { scheduler, m, q, h, a, d };
 
 	snprintf(m, sizeof(m), "%.3f", ms);
 	snprintf(q, sizeof(q), "%d", queued);
 	snprintf(h, sizeof(h), "%d", hosts);
 	snprintf(a, sizeof(a), "%d", allocated);
+	snprintf(d, sizeof(d), "%ld", differences);
 	return db_exec(db, err,
 		       "INSERT INTO plan_state (id, computed_at, scheduler, "
-		       "pass_ms, queued, hosts, allocated) "
-		       "VALUES (1, now(), $1, $2, $3, $4, $5) "
+		       "pass_ms, queued, hosts, allocated, check_differences) "
+		       "VALUES (1, now(), $1, $2, $3, $4, $5, $6) "
 		       "ON CONFLICT (id) DO UPDATE SET computed_at = now(), "
 		       "scheduler = $1, pass_ms = $2, queued = $3, hosts = $4, "
-		       "allocated = $5",
-		       5, params);
+		       "allocated = $5, check_differences = "
+		       "plan_state.check_differences + $6",
+		       6, params);
 }
 
 /* ---- people's requests ---- */
@@ -1175,4 +933,30 @@ void db_sched_res_state_release(struct sched_res_state *s)
 	free(s->until);
 	free(s->wait_reason);
 	memset(s, 0, sizeof(*s));
+}
+
+int db_sched_bench_end_job(struct db *db, struct err *err)
+{
+	PGresult *res;
+	int n;
+
+	res = db_query(db, err,
+		       "WITH j AS (SELECT flight, job FROM jobs "
+		       "WHERE lease_owner = 'bench' AND status = 'running' "
+		       "ORDER BY flight, job COLLATE \"C\" LIMIT 1 "
+		       "FOR UPDATE SKIP LOCKED), "
+		       "u AS (UPDATE jobs x SET status = 'pass', "
+		       "finished_at = now(), lease_owner = NULL, lease_until = NULL "
+		       "FROM j WHERE x.flight = j.flight AND x.job = j.job "
+		       "RETURNING x.flight, x.job), "
+		       "a AS (UPDATE allocations al SET released_at = now() FROM u "
+		       "WHERE al.flight = u.flight AND al.job = u.job "
+		       "AND al.released_at IS NULL) "
+		       "SELECT count(*) FROM u",
+		       0, NULL);
+	if (!res)
+		return err->code;
+	n = (int)db_long(res, 0, 0);
+	PQclear(res);
+	return n > 0;
 }

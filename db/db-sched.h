@@ -14,13 +14,13 @@
 #include "db.h"
 
 /*
- * A snapshot: each query's rows as an array of typed rows, converted once.
- * Strings point into the query results, which the snapshot keeps (results,
- * db/'s own) until db_sched_snapshot_release(). Times are seconds since
- * the epoch, 0 for NULL; a string is NULL for NULL only where it says so.
+ * A snapshot: each query's rows as an array of typed rows, converted once,
+ * each array sorted by its key in the C collation. Strings point into
+ * query results kept by the struct sched_state that holds the snapshot.
+ * Times are seconds since the epoch, 0 for NULL; a string is NULL for
+ * NULL only where it says so.
  */
 struct sched_results;
-
 /* A host, retired ones too, by name. */
 struct sched_host_row {
 	const char *name, *arch, *state;
@@ -104,7 +104,6 @@ struct sched_snapshot {
 	size_t nallocs;
 	struct sched_res_row *res;
 	size_t nres;
-	struct sched_results *results;
 };
 
 /*
@@ -121,13 +120,61 @@ int db_sched_try_leader(struct db *db, struct err *err);
  */
 int db_sched_begin_read(struct db *db, int64_t *now, struct err *err);
 
-/* Reads everything a planning pass needs in one read-only transaction;
- * the caller db_sched_snapshot_release()s *s (on error it is empty). */
-int db_sched_snapshot(struct db *db, struct sched_snapshot *s,
-		      struct err *err);
+/*
+ * The scheduler's copy of what a pass reads, kept between passes (the
+ * rows of a snapshot and the results they point into). Not thread-safe.
+ */
+struct sched_state;
+struct sched_state *db_sched_state_new(void);
+void db_sched_state_free(struct sched_state *st);
+/* The rows as of the last read (owned by st, valid until its next read
+ * or free). */
+const struct sched_snapshot *db_sched_state_snapshot(
+	const struct sched_state *st);
+/* Whether st holds a complete read (it does not after a failed one). */
+int db_sched_state_valid(const struct sched_state *st);
+/* The next read of st is a full one (a reconnection, a leader change). */
+void db_sched_state_invalidate(struct sched_state *st);
+/* The database's time of st's last read, 0 if none. */
+int64_t db_sched_state_read_at(const struct sched_state *st);
+
+/*
+ * One read-only repeatable-read snapshot. inc (may be NULL): when it is
+ * valid, only the rows that changed since its last read are read again
+ * and merged in (sched_changes, migration 0017); when it is not, or the
+ * log says everything may have changed, all is read and *all set. full
+ * (may be NULL): every row, read in the same snapshot, for a check that
+ * inc holds the same. On error both are invalid (the next read is full).
+ */
+int db_sched_state_read(struct db *db, struct sched_state *inc,
+			struct sched_state *full, int *all, struct err *err);
+/* The plan rows of jobs just stored (db_sched_write_plan(), whose
+ * writes are not logged), as the copy's rows now have them in the
+ * database. */
+struct sched_planned;
+void db_sched_state_note_plan(struct sched_state *st,
+			      const struct sched_planned *rows, size_t n);
+/*
+ * Rows of a and b that differ, or only one has; the first is described
+ * in what (len bytes). 0: the same.
+ */
+long db_sched_state_diff(const struct sched_state *a,
+			 const struct sched_state *b, char *what, size_t len);
+/*
+ * Deletes the change log entries st has read (older than its snapshot's
+ * xmin) that are also older than keep_s seconds: another scheduler that
+ * reads the log at least that often loses none.
+ */
+int db_sched_state_trim(struct db *db, const struct sched_state *st,
+			  long keep_s, struct err *err);
 /* Just the hosts and the queue: the floor a pass cannot beat. */
-int db_sched_read_floor(struct db *db, struct err *err);
-void db_sched_snapshot_release(struct sched_snapshot *s);
+int db_sched_state_read_floor(struct db *db, struct err *err);
+/*
+ * For the benchmark: the first running job (by flight and name) that
+ * b0100's fake worker holds (lease owner "bench") passes and gives back
+ * its hosts, as a worker would finish it. Returns 1, or 0 when none runs.
+ */
+int db_sched_bench_end_job(struct db *db, struct err *err);
 
 /* A finished run, for duration estimates and host choice. */
 struct sched_run {
@@ -215,9 +262,11 @@ struct sched_planned {
 };
 int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 			size_t n, struct err *err);
+/* The pass's figures for `hangar plan` and /metrics; differences (rows a
+ * full read found the kept copy had wrong) adds to a running count. */
 int db_sched_write_state(struct db *db, const char *scheduler, double ms,
 			 int queued, int hosts, int allocated,
-			 struct err *err);
+			 long differences, struct err *err);
 
 /* ---- people's requests ---- */
 

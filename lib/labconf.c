@@ -185,6 +185,8 @@ static const struct conf_key scheduler_keys[] = {
 	  "and at least this many times the job's estimated duration" },
 	{ "pinned-wait", CONF_DURATION, 0, 1, 365 * 86400, NULL, "1h", "1h",
 	  "how long a job pinned to a broken, maintenance or retired host waits for it before it ends broken" },
+	{ "full-read-interval", CONF_DURATION, 0, 10, 86400, NULL, "10m", "10m",
+	  "a pass reads only what changed; this often it also reads everything, a check that must find no difference" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -748,6 +750,7 @@ static void labconf_sched_defaults(struct lab_sched *sc,
 	sc->starvation_wait = conf_get_duration(s, "starvation-wait", 4 * 3600);
 	sc->starvation_estimates = (int)conf_get_long(s, "starvation-estimates", 4);
 	sc->pinned_wait = conf_get_duration(s, "pinned-wait", 3600);
+	sc->full_read_interval = conf_get_duration(s, "full-read-interval", 600);
 }
 
 /* "HOST:PORT" with a valid port; *host newly allocated. */

@@ -154,6 +154,7 @@ struct lab_sched {
 	long starvation_wait;       /* seconds */
 	int starvation_estimates;
 	long pinned_wait;           /* seconds */
+	long full_read_interval;    /* seconds */
 };
 
 /* [worker]: durations in seconds. */

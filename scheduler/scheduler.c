@@ -50,6 +50,8 @@ void scheduler_init(struct scheduler *s, struct db *db,
 void scheduler_release(struct scheduler *s)
 {
 	est_release(&s->est);
+	db_sched_state_free(s->state);
+	db_sched_state_free(s->check);
 }
 
 void scheduler_set_config(struct scheduler *s, const struct lab_sched *cfg)
@@ -685,6 +687,8 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 		n++;
 	}
 	rc = db_sched_write_plan(p->s->db, rows, n, err);
+	if (!rc)   /* those writes are not logged: the copy takes them */
+		db_sched_state_note_plan(p->s->state, rows, n);
 	st->rows_written = (int)n;
 	for (size_t i = 0; i < n; i++)
 		free(texts[i]);
@@ -759,7 +763,6 @@ static void pass_release(struct pass *p)
 		free(p->whats ? p->whats[i] : NULL);
 	}
 	plan_output_release(&p->in, &p->out);
-	db_sched_snapshot_release(&p->snap);
 	flagsets_release(&p->flags);
 	free(p->hosts);
 	free(p->busy);
@@ -800,38 +803,186 @@ static int pass_learn(struct scheduler *s, struct err *err)
 	return 0;
 }
 
+/* Builds the planner's input from snap and plans. */
+static int pass_plan(struct pass *p, struct scheduler *s,
+		     const struct sched_snapshot *snap)
+{
+	p->s = s;
+	p->snap = *snap;   /* a view: the state keeps the rows */
+	p->in.now = p->snap.now;
+	plan_config_default(&p->in.cfg);
+	p->in.cfg.prevfail_bonus = s->cfg.prefer_failed_host;
+	p->in.cfg.variation_max = s->cfg.spread_bonus;
+	p->in.cfg.starvation = s->cfg.starvation;
+	p->in.cfg.starve_wait = s->cfg.starvation_wait;
+	p->in.cfg.starve_estimates = s->cfg.starvation_estimates;
+	p->in.cfg.pinned_wait = s->cfg.pinned_wait;
+	p->row_end = xcalloc(p->snap.njobs + 1, sizeof(*p->row_end));
+	pass_index(p);
+	pass_hosts(p);
+	pass_busy(p);
+	pass_jobs(p);
+	pass_reservations(p);
+	return plan_compute(&p->in, &p->out);
+}
+
+/*
+ * Whether two passes planned the same: every request, outcome, time,
+ * host and reason, and the jobs they end. The first difference goes to
+ * what.
+ */
+static int pass_same(const struct pass *a, const struct pass *b, char *what,
+		     size_t len)
+{
+	if (a->in.nreqs != b->in.nreqs || a->in.nhosts != b->in.nhosts ||
+	    a->nend != b->nend) {
+		snprintf(what, len, "%zu/%zu requests, %zu/%zu hosts, %zu/%zu blocked",
+			 a->in.nreqs, b->in.nreqs, a->in.nhosts, b->in.nhosts,
+			 a->nend, b->nend);
+		return 0;
+	}
+	for (size_t q = 0; q < a->in.nreqs; q++) {
+		const struct plan_result *x = &a->out.results[q];
+		const struct plan_result *y = &b->out.results[q];
+		int same = !strcmp(a->reqs[q].what, b->reqs[q].what) &&
+			   a->out.order[q] == b->out.order[q] &&
+			   x->outcome == y->outcome && x->start == y->start &&
+			   x->end == y->end && x->nbooked == y->nbooked &&
+			   !strcmp(x->reason, y->reason);
+
+		for (size_t k = 0; same && k < x->nbooked; k++)
+			same = x->hosts[k].slot == y->hosts[k].slot &&
+			       !strcmp(a->hosts[x->hosts[k].host].name,
+				       b->hosts[y->hosts[k].host].name);
+		if (!same) {
+			snprintf(what, len,
+				 "%s: %s %lld-%lld (%s) against %s %s %lld-%lld (%s)",
+				 a->reqs[q].what, plan_outcome_str(x->outcome),
+				 (long long)x->start, (long long)x->end,
+				 x->reason, b->reqs[q].what,
+				 plan_outcome_str(y->outcome),
+				 (long long)y->start, (long long)y->end,
+				 y->reason);
+			return 0;
+		}
+	}
+	for (size_t k = 0; k < a->nend; k++)
+		if (a->end_flight[k] != b->end_flight[k] ||
+		    strcmp(a->end_job[k], b->end_job[k])) {
+			snprintf(what, len, "blocked %ld.%s against %ld.%s",
+				 a->end_flight[k], a->end_job[k],
+				 b->end_flight[k], b->end_job[k]);
+			return 0;
+		}
+	return 1;
+}
+
+/* A read older than this may have lost log entries another scheduler
+ * trimmed (they are kept CHANGES_KEEP): read everything instead. */
+#define CHANGES_KEEP 900
+#define CHANGES_STALE 300
+
+/*
+ * Brings s->state up to date: all of it, or what changed, or (a check)
+ * both in one snapshot, comparing them. *checked: it also has the full
+ * read in s->check (the copy's plan is to be compared with its).
+ */
+static int pass_read(struct scheduler *s, struct sched_stats *st,
+		     int *checked, struct err *err)
+{
+	double t = now_ms();
+	int all = 0, check, rc;
+
+	*checked = 0;
+	if (!s->state)
+		s->state = db_sched_state_new();
+	if (s->last_read_ms && t - s->last_read_ms > CHANGES_STALE * 1e3)
+		db_sched_state_invalidate(s->state);
+	check = db_sched_state_valid(s->state) &&
+		(s->verify ||
+		 t - s->last_full_ms >= (double)s->cfg.full_read_interval * 1e3);
+	if (check && !s->check) {
+		s->check = db_sched_state_new();
+	} else if (!check && s->check) {
+		/* the copy a check replaced: the pass that used it is over */
+		db_sched_state_free(s->check);
+		s->check = NULL;
+	}
+	rc = db_sched_state_read(s->db, s->state, check ? s->check : NULL, &all,
+				 err);
+	if (rc < 0)
+		return rc;
+	s->last_read_ms = t;
+	if (check) {
+		char what[512];
+		long n = db_sched_state_diff(s->state, s->check, what,
+					     sizeof(what));
+
+		if (n) {
+			log_warnx("CHECK FAILED: the full read found %ld rows the kept copy had wrong (first: %s); planning from the full read",
+				  n, what);
+			s->differences += n;
+			st->differences = n;
+		}
+		*checked = 1;
+	}
+	st->full = all;   /* the kept copy was read whole */
+	if (all || check) {
+		s->last_full_ms = t;
+		/* the leader trims the log it has read; a test's schedulers
+		 * without the lock leave it (another may not have read it) */
+		if (s->leader && !s->no_leader &&
+		    db_sched_state_trim(s->db, check ? s->check : s->state,
+					  CHANGES_KEEP, err) < 0)
+			return err->code;
+	}
+	return 0;
+}
+
 int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 		   struct err *err)
 {
-	struct pass p;
+	struct pass p, q;
 	double t0 = now_ms(), t1, t2;
-	int rc;
+	int rc, checked = 0;
 
 	memset(st, 0, sizeof(*st));
 	memset(&p, 0, sizeof(p));
-	p.s = s;
+	memset(&q, 0, sizeof(q));
 	rc = db_sched_reclaim(s->db, err);
 	if (rc < 0)
-		return err->code;
+		goto fail;
 	st->reclaimed = rc;
-	if (pass_learn(s, err) < 0 || db_sched_snapshot(s->db, &p.snap, err) < 0)
-		return err->code;
+	if (pass_learn(s, err) < 0 || pass_read(s, st, &checked, err) < 0)
+		goto fail;
 	t1 = now_ms();
-	p.in.now = p.snap.now;
-	plan_config_default(&p.in.cfg);
-	p.in.cfg.prevfail_bonus = s->cfg.prefer_failed_host;
-	p.in.cfg.variation_max = s->cfg.spread_bonus;
-	p.in.cfg.starvation = s->cfg.starvation;
-	p.in.cfg.starve_wait = s->cfg.starvation_wait;
-	p.in.cfg.starve_estimates = s->cfg.starvation_estimates;
-	p.in.cfg.pinned_wait = s->cfg.pinned_wait;
-	p.row_end = xcalloc(p.snap.njobs + 1, sizeof(*p.row_end));
-	pass_index(&p);
-	pass_hosts(&p);
-	pass_busy(&p);
-	pass_jobs(&p);
-	pass_reservations(&p);
-	rc = plan_compute(&p.in, &p.out);
+	rc = pass_plan(&p, s, db_sched_state_snapshot(s->state));
+	if (checked && s->verify) {
+		char what[600];
+
+		pass_plan(&q, s, db_sched_state_snapshot(s->check));
+		if (!pass_same(&p, &q, what, sizeof(what)) || st->differences) {
+			err_set(err, ERR_FAIL, "the kept copy plans otherwise than a full read: %s",
+				st->differences ? "its rows differ" : what);
+			pass_release(&q);
+			pass_release(&p);
+			goto fail;
+		}
+		pass_release(&q);
+	}
+	if (checked) {   /* the full read is the truth from now on */
+		struct sched_state *x = s->state;
+
+		s->state = s->check;
+		s->check = x;
+		/* p's rows are the kept copy's, still alive in s->check
+		 * until the next check; when they differ, plan again */
+		if (st->differences) {
+			pass_release(&p);
+			memset(&p, 0, sizeof(p));
+			rc = pass_plan(&p, s, db_sched_state_snapshot(s->state));
+		}
+	}
 	t2 = now_ms();
 	/* the snapshot's clock is whole seconds, rounded to the nearest:
 	 * waking this long after it (and a little more, in the loop) finds
@@ -852,9 +1003,14 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	if (!rc)
 		rc = db_sched_write_state(s->db, s->name, st->total_ms,
 					  st->queued, st->hosts, st->allocated,
-					  err);
+					  st->differences, err);
 	pass_release(&p);
+	if (rc < 0)   /* a lost connection, say: read all again */
+		db_sched_state_invalidate(s->state);
 	return rc < 0 ? err->code : 0;
+fail:
+	db_sched_state_invalidate(s->state);
+	return err->code;
 }
 
 /* ---- the daemon ---- */
@@ -874,8 +1030,12 @@ int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
 		struct sched_stats st;
 		int wait_ms, rc = 0;
 
-		if (db_keep_log(db_keep(s->db, &keep, err), err) == DB_KEEP_LOST)
+		if (db_keep_log(db_keep(s->db, &keep, err), err) == DB_KEEP_LOST) {
 			*leader = 0;   /* the lock went with the session */
+			/* notifications and our snapshot's place in the log
+			 * may be lost with it: read everything again */
+			db_sched_state_invalidate(s->state);
+		}
 		err_clear(err);
 		if (keep.down) {
 			proc_nap_ms(db_keep_wait_ms(&keep));
@@ -883,8 +1043,12 @@ int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
 		}
 		if (!*leader && !s->no_leader) {
 			rc = db_sched_try_leader(s->db, err);
-			if (rc == 1)
+			if (rc == 1) {
 				log_info("%s leads", s->name);
+				/* what another leader did while this one stood
+				 * by: read everything */
+				db_sched_state_invalidate(s->state);
+			}
 			*leader = rc == 1;
 		}
 		again = 0;

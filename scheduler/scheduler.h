@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include "db.h"
+#include "db-sched.h"
 #include "estimate.h"
 #include "labconf.h"
 
@@ -22,6 +23,15 @@ struct scheduler {
 	double next_change_ms;     /* monotonic ms at which the last plan
 				    * changes with time alone (a pinned
 				    * wait ends); 0: never */
+	/* hosts, the queue, allocations and reservations, kept between
+	 * passes: a pass reads only the rows that changed */
+	struct sched_state *state;
+	struct sched_state *check; /* a full read to compare it with */
+	double last_full_ms;       /* monotonic ms of the last full read */
+	double last_read_ms;       /* and of the last read of any kind */
+	long differences;          /* rows checks found wrong, all told */
+	int verify;                /* testing: every pass also reads all and
+				    * wants the same plan from both */
 };
 
 struct sched_stats {
@@ -33,6 +43,10 @@ struct sched_stats {
 				    * up on a pinned host */
 	int reclaimed;             /* owners found dead, shares reset */
 	int rows_written;          /* plan rows that changed */
+	int full;                  /* it read everything (start, reconnect,
+				    * a check) */
+	long differences;          /* a check's: rows the kept copy had
+				    * wrong (it plans from the full read) */
 };
 
 void scheduler_init(struct scheduler *s, struct db *db,
@@ -41,7 +55,14 @@ void scheduler_release(struct scheduler *s);
 /* New settings (a SIGHUP's), from the next pass on. */
 void scheduler_set_config(struct scheduler *s, const struct lab_sched *cfg);
 
-/* One pass. Returns 0, or an error code with err set. */
+/*
+ * One pass. Reads everything the first time, after an error (a lost
+ * connection), when it becomes the leader, and every [scheduler]
+ * full-read-interval (then also the changes, in the same snapshot, and
+ * compares); else only what changed. With s->verify every pass is such a
+ * check, and also plans from both copies: ERR_INVALID if the plans differ
+ * (err says where). Returns 0, or an error code with err set.
+ */
 int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 		   struct err *err);
 

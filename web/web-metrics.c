@@ -34,6 +34,9 @@ static const struct metric_def {
 	  { NULL, NULL } },
 	{ "hangar_reservations", "gauge",
 	  "Reservations and blockages by status.", { "status", NULL } },
+	{ "hangar_scheduler_check_differences_total", "counter",
+	  "Rows the scheduler's periodic full read found its incremental copy had wrong.",
+	  { NULL, NULL } },
 };
 
 static const struct metric_def *metric_def(const char *name)

@@ -273,7 +273,8 @@ test_expect_success 'GET /metrics is Prometheus text' '
 	    "hangar_flights": "gauge", "hangar_job_duration_seconds": "histogram",
 	    "hangar_scheduler_pass_seconds": "gauge",
 	    "hangar_plan_computed_timestamp_seconds": "gauge",
-	    "hangar_reservations": "gauge"}, d["types"]
+	    "hangar_reservations": "gauge",
+	    "hangar_scheduler_check_differences_total": "counter"}, d["types"]
 	PY
 '
 

@@ -1,0 +1,1103 @@
+/*
+ * db-sched-state.c: the scheduler's copy of hosts, the queue, allocations
+ * and reservations, kept between passes and brought up to date with only
+ * the rows that changed.
+ *
+ * The rows point into the PGresults they were read from; a result is kept
+ * while any row points into it (a reference count per result), so neither
+ * a full read nor an update copies a string. Each table is an array sorted
+ * by its key; an update drops the rows of the keys that changed and merges
+ * in their fresh rows, O(rows) memory moves and no query over the rest.
+ *
+ * What changed comes from sched_changes (migration 0017), written by row
+ * triggers in the writers' transactions, and read by transaction id: the
+ * entries of every transaction the last snapshot could not see (xid >=
+ * its xmin), so an entry committed late, out of order, is still found.
+ * Entries read twice only cost a re-read of their rows.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "db-sched.h"
+#include "strmap.h"
+#include "vec.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define EPOCH(x) "extract(epoch FROM " x ")::bigint"
+
+/* keys: j<flight>/<job>, f<flight>, h<host>, a<host> (its allocations),
+ * r<id>; d<flight>/<job> (its dependencies, and only those: found by the
+ * dependency query, they must not drop the job's pins) */
+#define KEY_MAX 600
+
+/* ---- the queries: a full read, and the same rows for some keys ---- */
+
+/* retired hosts too: a job pinned to one says so, and gives up */
+enum { SH_NAME, SH_ARCH, SH_STATE, SH_FLAGS, SH_SHARE_TASKS, SH_SHARE_WEAR_MAX,
+       SH_SHARE_TYPE, SH_SHARE_WEAR, SH_STATE_REASON, SH_UNUSABLE_SINCE };
+#define HOSTS_COLS \
+	"SELECT h.name, h.arch, h.state, " \
+	"coalesce(f.flags, ''), h.share_max_tasks, h.share_max_wear, " \
+	"h.share_type, h.share_wear, h.state_reason, " \
+	EPOCH("h.unusable_since") " "
+/* every table in the C collation: the order the merges keep */
+static const char hosts_sql[] =
+	HOSTS_COLS
+	"FROM hosts h LEFT JOIN (SELECT host, string_agg(flag, ' ' ORDER BY flag) "
+	"AS flags FROM host_flags GROUP BY host) f ON f.host = h.name "
+	"ORDER BY h.name COLLATE \"C\"";
+static const char hosts_some_sql[] =
+	HOSTS_COLS
+	"FROM hosts h LEFT JOIN LATERAL (SELECT string_agg(flag, ' ' "
+	"ORDER BY flag) AS flags FROM host_flags WHERE host = h.name) f ON true "
+	"WHERE h.name = ANY($1::text[]) ORDER BY h.name COLLATE \"C\"";
+
+enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
+       SJ_INTENT, SJ_BRANCH_PRIO, SJ_QUEUED_AT,
+       SJ_PLANNED_START, SJ_PLANNED_END, SJ_PLANNED_HOSTS, SJ_WAIT_REASON,
+       SJ_IS_BUILD };
+#define JOBS_COLS \
+	"SELECT j.flight, j.job, j.status, j.arch, j.nhosts, " \
+	"array_to_string(j.flags, ' '), j.recipe, f.intent, " \
+	"coalesce(b.priority, 0), " EPOCH("f.queued_at") ", " \
+	EPOCH("j.planned_start") ", " \
+	EPOCH("j.planned_end") ", array_to_string(j.planned_hosts, ' '), " \
+	"j.wait_reason, r.recipe IS NOT NULL "
+#define JOBS_JOIN \
+	"JOIN flights f ON f.id = j.flight " \
+	"LEFT JOIN branches b ON b.name = f.branch " \
+	"LEFT JOIN (SELECT DISTINCT recipe FROM recipe_steps " \
+	"WHERE kind = 'build') r ON r.recipe = j.recipe " \
+	"WHERE f.status IN ('queued', 'running') "
+#define JOBS_ORDER "ORDER BY j.flight, j.job COLLATE \"C\""
+/* The jobs that changed, as a table k (flight, job) to join: $1 flights
+ * all of whose jobs changed, $2 and $3 (flight, job) pairs. Joins, not
+ * an OR in a WHERE, so each table is reached by its primary key. */
+#define KEYS \
+	"(SELECT * FROM unnest($2::bigint[], $3::text[]) AS u(flight, job) " \
+	"UNION SELECT flight, job FROM jobs WHERE flight = ANY($1::bigint[])) "
+static const char jobs_sql[] = JOBS_COLS "FROM jobs j " JOBS_JOIN JOBS_ORDER;
+static const char jobs_some_sql[] =
+	JOBS_COLS "FROM " KEYS "k JOIN jobs j ON j.flight = k.flight "
+	"AND j.job = k.job " JOBS_JOIN JOBS_ORDER;
+
+/* every dependency of a job of an unfinished flight; a dependency's
+ * status only when it is in another flight (the rest are in the jobs) */
+enum { SD_FLIGHT, SD_JOB, SD_DEP_FLIGHT, SD_DEP_JOB, SD_DEP_STATUS };
+#define DEPS_COLS \
+	"SELECT d.flight, d.job, d.dep_flight, d.dep_job, " \
+	"CASE WHEN d.dep_flight <> d.flight THEN (SELECT x.status FROM jobs x " \
+	"WHERE x.flight = d.dep_flight AND x.job = d.dep_job) END "
+#define DEPS_JOIN \
+	"JOIN flights f ON f.id = d.flight " \
+	"WHERE f.status IN ('queued', 'running') "
+#define DEPS_ORDER \
+	"ORDER BY d.flight, d.job COLLATE \"C\", d.dep_flight, " \
+	"d.dep_job COLLATE \"C\""
+static const char deps_sql[] =
+	DEPS_COLS "FROM job_deps d " DEPS_JOIN DEPS_ORDER;
+/* the dependencies of the jobs that changed, and all those of a job that
+ * depends on one of them in another flight (they carry its status) */
+static const char deps_some_sql[] =
+	"WITH k AS " KEYS ", "
+	"o AS (SELECT flight, job FROM k UNION SELECT o.flight, o.job "
+	"FROM k JOIN job_deps o ON o.dep_flight = k.flight "
+	"AND o.dep_job = k.job WHERE o.dep_flight <> o.flight) "
+	DEPS_COLS "FROM o JOIN job_deps d ON d.flight = o.flight "
+	"AND d.job = o.job " DEPS_JOIN DEPS_ORDER;
+
+/* pins are what a request set (not synth): the scheduler's own host
+ * runvars of an earlier allocation are synth and do not pin */
+enum { SP_FLIGHT, SP_JOB, SP_NAME, SP_VAL };
+#define PINS_COLS "SELECT r.flight, r.job, r.name, r.val "
+#define PINS_JOIN \
+	"JOIN jobs j ON j.flight = r.flight AND j.job = r.job " \
+	"JOIN flights f ON f.id = r.flight " \
+	"WHERE f.status IN ('queued', 'running') AND j.status = 'queued' " \
+	"AND ((r.name ~ '^host[0-9]*$' AND NOT r.synth) OR r.name = 'starvation') "
+#define PINS_ORDER "ORDER BY r.flight, r.job COLLATE \"C\", r.name COLLATE \"C\""
+static const char pins_sql[] =
+	PINS_COLS "FROM runvars r " PINS_JOIN PINS_ORDER;
+static const char pins_some_sql[] =
+	PINS_COLS "FROM " KEYS "k JOIN runvars r ON r.flight = k.flight "
+	"AND r.job = k.job " PINS_JOIN PINS_ORDER;
+
+enum { SA_HOST, SA_SHAREIX, SA_FLIGHT, SA_JOB, SA_RESERVATION, SA_SINCE,
+       SA_PLANNED_END, SA_RES_END };
+#define ALLOCS_FROM \
+	"SELECT a.host, a.shareix, a.flight, a.job, a.reservation, " \
+	EPOCH("a.allocated_at") ", " EPOCH("a.planned_end") ", " \
+	EPOCH("r.end_at") " " \
+	"FROM allocations a LEFT JOIN reservations r ON r.id = a.reservation " \
+	"WHERE a.released_at IS NULL "
+#define ALLOCS_ORDER "ORDER BY a.host COLLATE \"C\", a.shareix"
+static const char allocs_sql[] = ALLOCS_FROM ALLOCS_ORDER;
+/* $1 hosts, $2 reservations (an allocation carries its reservation's
+ * end); reservations change rarely, and looking them up costs a scan */
+static const char allocs_some_sql[] =
+	ALLOCS_FROM "AND a.host = ANY($1::text[]) "
+	"AND $2::bigint[] IS NOT NULL " ALLOCS_ORDER;
+static const char allocs_some_res_sql[] =
+	ALLOCS_FROM "AND a.host IN (SELECT unnest($1::text[]) UNION "
+	"SELECT host FROM allocations WHERE reservation = ANY($2::bigint[]) "
+	"AND released_at IS NULL) " ALLOCS_ORDER;
+
+enum { SR_ID, SR_KIND, SR_OWNER, SR_ARCH, SR_FLAGS, SR_HOST, SR_NHOSTS,
+       SR_DURATION, SR_START, SR_END, SR_CREATED, SR_STATUS,
+       SR_PLANNED_START, SR_PLANNED_HOSTS, SR_WAIT_REASON };
+#define RES_FROM \
+	"SELECT id, kind, owner, arch, array_to_string(flags, ' '), host, " \
+	"nhosts, duration, " EPOCH("start_at") ", " EPOCH("end_at") ", " \
+	EPOCH("created_at") ", status, " EPOCH("planned_start") ", " \
+	"array_to_string(planned_hosts, ' '), wait_reason " \
+	"FROM reservations WHERE status IN ('waiting', 'active') "
+static const char res_sql[] = RES_FROM "ORDER BY id";
+static const char res_some_sql[] =
+	RES_FROM "AND id = ANY($1::bigint[]) ORDER BY id";
+
+/* ---- kept results ---- */
+
+struct chunk {
+	PGresult *res;
+	size_t refs;              /* rows pointing into it */
+};
+
+static struct chunk *chunk_new(PGresult *res)
+{
+	struct chunk *c = xcalloc(1, sizeof(*c));
+
+	c->res = res;
+	return c;
+}
+
+static void chunk_unref(struct chunk *c)
+{
+	if (c && !--c->refs) {
+		PQclear(c->res);
+		free(c);
+	}
+}
+
+/* A chunk no row took. */
+static void chunk_drop_unused(struct chunk *c)
+{
+	if (c && !c->refs) {
+		PQclear(c->res);
+		free(c);
+	}
+}
+
+enum { T_HOSTS, T_JOBS, T_DEPS, T_PINS, T_ALLOCS, T_RES, NT };
+
+struct sched_state {
+	struct sched_snapshot snap;   /* arrays sorted by key: the view */
+	struct chunk **chunks[NT];    /* per row, where its strings are */
+	size_t alloc[NT];
+	struct vec own;               /* plan strings it wrote itself, until
+				       * the next full read */
+	char xmin[32];                /* of the snapshot last read */
+	int64_t read_at;              /* its database time */
+	int valid;
+};
+
+struct sched_state *db_sched_state_new(void)
+{
+	return xcalloc(1, sizeof(struct sched_state));
+}
+
+static void **table_rows(struct sched_state *st, int t, size_t **n)
+{
+	struct sched_snapshot *s = &st->snap;
+
+	switch (t) {
+	case T_HOSTS: *n = &s->nhosts; return (void **)&s->hosts;
+	case T_JOBS: *n = &s->njobs; return (void **)&s->jobs;
+	case T_DEPS: *n = &s->ndeps; return (void **)&s->deps;
+	case T_PINS: *n = &s->npins; return (void **)&s->pins;
+	case T_ALLOCS: *n = &s->nallocs; return (void **)&s->allocs;
+	default: *n = &s->nres; return (void **)&s->res;
+	}
+}
+
+void db_sched_state_free(struct sched_state *st)
+{
+	if (!st)
+		return;
+	for (int t = 0; t < NT; t++) {
+		size_t *n;
+		void **rows = table_rows(st, t, &n);
+
+		for (size_t i = 0; i < *n; i++)
+			chunk_unref(st->chunks[t][i]);
+		free(st->chunks[t]);
+		free(*rows);
+	}
+	vec_clear(&st->own);
+	free(st);
+}
+
+const struct sched_snapshot *db_sched_state_snapshot(
+	const struct sched_state *st)
+{
+	return &st->snap;
+}
+
+int db_sched_state_valid(const struct sched_state *st)
+{
+	return st && st->valid;
+}
+
+void db_sched_state_invalidate(struct sched_state *st)
+{
+	if (st)
+		st->valid = 0;
+}
+
+int64_t db_sched_state_read_at(const struct sched_state *st)
+{
+	return st ? st->read_at : 0;
+}
+
+/* ---- rows from results ---- */
+
+static void read_hosts(struct sched_host_row *v, PGresult *res)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct sched_host_row *h = &v[r];
+
+		h->name = PQgetvalue(res, r, SH_NAME);
+		h->arch = PQgetvalue(res, r, SH_ARCH);
+		h->state = PQgetvalue(res, r, SH_STATE);
+		h->flags = PQgetvalue(res, r, SH_FLAGS);
+		h->share_type = db_str(res, r, SH_SHARE_TYPE);
+		h->state_reason = db_str(res, r, SH_STATE_REASON);
+		h->share_max_tasks = (int)db_long(res, r, SH_SHARE_TASKS);
+		h->share_max_wear = (int)db_long(res, r, SH_SHARE_WEAR_MAX);
+		h->share_wear = (int)db_long(res, r, SH_SHARE_WEAR);
+		h->unusable_since = db_long(res, r, SH_UNUSABLE_SINCE);
+	}
+}
+
+static void read_jobs(struct sched_job_row *v, PGresult *res)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct sched_job_row *j = &v[r];
+
+		j->flight = db_long(res, r, SJ_FLIGHT);
+		j->job = PQgetvalue(res, r, SJ_JOB);
+		j->status = PQgetvalue(res, r, SJ_STATUS);
+		j->arch = PQgetvalue(res, r, SJ_ARCH);
+		j->recipe = PQgetvalue(res, r, SJ_RECIPE);
+		j->intent = PQgetvalue(res, r, SJ_INTENT);
+		j->flags = PQgetvalue(res, r, SJ_FLAGS);
+		j->nhosts = (int)db_long(res, r, SJ_NHOSTS);
+		j->branch_prio = (int)db_long(res, r, SJ_BRANCH_PRIO);
+		j->is_build = PQgetvalue(res, r, SJ_IS_BUILD)[0] == 't';
+		j->queued_at = db_long(res, r, SJ_QUEUED_AT);
+		j->planned_start = db_long(res, r, SJ_PLANNED_START);
+		j->planned_end = db_long(res, r, SJ_PLANNED_END);
+		j->planned_hosts = db_str(res, r, SJ_PLANNED_HOSTS);
+		j->wait_reason = db_str(res, r, SJ_WAIT_REASON);
+	}
+}
+
+static void read_deps(struct sched_dep_row *v, PGresult *res)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct sched_dep_row *d = &v[r];
+
+		d->flight = db_long(res, r, SD_FLIGHT);
+		d->job = PQgetvalue(res, r, SD_JOB);
+		d->dep_flight = db_long(res, r, SD_DEP_FLIGHT);
+		d->dep_job = PQgetvalue(res, r, SD_DEP_JOB);
+		d->dep_status = db_str(res, r, SD_DEP_STATUS);
+	}
+}
+
+static void read_pins(struct sched_pin_row *v, PGresult *res)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct sched_pin_row *p = &v[r];
+
+		p->flight = db_long(res, r, SP_FLIGHT);
+		p->job = PQgetvalue(res, r, SP_JOB);
+		p->name = PQgetvalue(res, r, SP_NAME);
+		p->val = PQgetvalue(res, r, SP_VAL);
+	}
+}
+
+static void read_allocs(struct sched_alloc_row *v, PGresult *res)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct sched_alloc_row *a = &v[r];
+
+		a->host = PQgetvalue(res, r, SA_HOST);
+		a->shareix = (int)db_long(res, r, SA_SHAREIX);
+		a->flight = db_long(res, r, SA_FLIGHT);
+		a->job = db_str(res, r, SA_JOB);
+		a->reservation = db_long(res, r, SA_RESERVATION);
+		a->since = db_long(res, r, SA_SINCE);
+		a->planned_end = db_long(res, r, SA_PLANNED_END);
+		a->res_end = db_long(res, r, SA_RES_END);
+	}
+}
+
+static void read_res(struct sched_res_row *v, PGresult *res)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct sched_res_row *x = &v[r];
+
+		x->id = db_long(res, r, SR_ID);
+		x->kind = PQgetvalue(res, r, SR_KIND);
+		x->owner = PQgetvalue(res, r, SR_OWNER);
+		x->status = PQgetvalue(res, r, SR_STATUS);
+		x->arch = db_str(res, r, SR_ARCH);
+		x->flags = PQgetvalue(res, r, SR_FLAGS);
+		x->host = db_str(res, r, SR_HOST);
+		x->nhosts = (int)db_long(res, r, SR_NHOSTS);
+		x->duration = db_long(res, r, SR_DURATION);
+		x->start = db_long(res, r, SR_START);
+		x->end = db_long(res, r, SR_END);
+		x->created = db_long(res, r, SR_CREATED);
+		x->planned_start = db_long(res, r, SR_PLANNED_START);
+		x->planned_hosts = db_str(res, r, SR_PLANNED_HOSTS);
+		x->wait_reason = db_str(res, r, SR_WAIT_REASON);
+	}
+}
+
+static const size_t row_size[NT] = {
+	sizeof(struct sched_host_row), sizeof(struct sched_job_row),
+	sizeof(struct sched_dep_row), sizeof(struct sched_pin_row),
+	sizeof(struct sched_alloc_row), sizeof(struct sched_res_row),
+};
+
+/* Typed rows of res for table t, in a new array. */
+static void *rows_of(int t, PGresult *res)
+{
+	void *v = xcalloc((size_t)PQntuples(res) + 1, row_size[t]);
+
+	switch (t) {
+	case T_HOSTS: read_hosts(v, res); break;
+	case T_JOBS: read_jobs(v, res); break;
+	case T_DEPS: read_deps(v, res); break;
+	case T_PINS: read_pins(v, res); break;
+	case T_ALLOCS: read_allocs(v, res); break;
+	default: read_res(v, res); break;
+	}
+	return v;
+}
+
+/* ---- keys and order ---- */
+
+static int cmp64(int64_t a, int64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+static int row_cmp(int t, const void *x, const void *y)
+{
+	int c;
+
+	switch (t) {
+	case T_HOSTS: {
+		const struct sched_host_row *a = x, *b = y;
+
+		return strcmp(a->name, b->name);
+	}
+	case T_JOBS: {
+		const struct sched_job_row *a = x, *b = y;
+
+		return (c = cmp64(a->flight, b->flight)) ? c
+							 : strcmp(a->job, b->job);
+	}
+	case T_DEPS: {
+		const struct sched_dep_row *a = x, *b = y;
+
+		if ((c = cmp64(a->flight, b->flight)) ||
+		    (c = strcmp(a->job, b->job)) ||
+		    (c = cmp64(a->dep_flight, b->dep_flight)))
+			return c;
+		return strcmp(a->dep_job, b->dep_job);
+	}
+	case T_PINS: {
+		const struct sched_pin_row *a = x, *b = y;
+
+		if ((c = cmp64(a->flight, b->flight)) ||
+		    (c = strcmp(a->job, b->job)))
+			return c;
+		return strcmp(a->name, b->name);
+	}
+	case T_ALLOCS: {
+		const struct sched_alloc_row *a = x, *b = y;
+
+		return (c = strcmp(a->host, b->host)) ? c
+			: (a->shareix > b->shareix) - (a->shareix < b->shareix);
+	}
+	default: {
+		const struct sched_res_row *a = x, *b = y;
+
+		return cmp64(a->id, b->id);
+	}
+	}
+}
+
+static void job_key(char *k, int64_t flight, const char *job)
+{
+	snprintf(k, KEY_MAX, "j%lld/%s", (long long)flight, job);
+}
+
+static void flight_key(char *k, int64_t flight)
+{
+	snprintf(k, KEY_MAX, "f%lld", (long long)flight);
+}
+
+/* What changed: the keys whose rows are to be dropped and read again. */
+struct changes {
+	struct strmap keys;
+	/* the flights of the job keys, sorted: most rows of a merge are of
+	 * other flights, and this says so without building their keys */
+	int64_t *flights_v;
+	size_t nflights, flights_alloc;
+	int flights_sorted;
+	int all;                 /* every row may differ: read everything */
+	/* the query parameters, as array literals */
+	struct buf flights, jflights, jjobs, hosts, ahosts, res;
+};
+
+static void changes_init(struct changes *c)
+{
+	memset(c, 0, sizeof(*c));
+	buf_init(&c->flights, 0);
+	buf_init(&c->jflights, 0);
+	buf_init(&c->jjobs, 0);
+	buf_init(&c->hosts, 0);
+	buf_init(&c->ahosts, 0);
+	buf_init(&c->res, 0);
+}
+
+static void changes_release(struct changes *c)
+{
+	strmap_clear(&c->keys);
+	free(c->flights_v);
+	buf_release(&c->flights);
+	buf_release(&c->jflights);
+	buf_release(&c->jjobs);
+	buf_release(&c->hosts);
+	buf_release(&c->ahosts);
+	buf_release(&c->res);
+}
+
+/* Appends v to a PostgreSQL array literal being built in b. */
+static void array_add(struct buf *b, const char *v)
+{
+	buf_addch(b, b->len ? ',' : '{');
+	buf_addch(b, '"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			buf_addch(b, '\\');
+		buf_addch(b, *v);
+	}
+	buf_addch(b, '"');
+}
+
+static void array_end(struct buf *b)
+{
+	if (!b->len)
+		buf_addch(b, '{');
+	buf_addch(b, '}');
+}
+
+static void changes_flight(struct changes *c, int64_t flight)
+{
+	XGROW(c->flights_v, c->flights_alloc, c->nflights + 1);
+	c->flights_v[c->nflights++] = flight;
+	c->flights_sorted = 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	return cmp64(*(const int64_t *)a, *(const int64_t *)b);
+}
+
+/* Whether any key of flight changed (the list sorted first). */
+static int flight_touched(struct changes *c, int64_t flight)
+{
+	if (!c->flights_sorted) {
+		qsort(c->flights_v, c->nflights, sizeof(int64_t), cmp_i64);
+		c->flights_sorted = 1;
+	}
+	return c->nflights && bsearch(&flight, c->flights_v, c->nflights,
+				      sizeof(int64_t), cmp_i64) != NULL;
+}
+
+/* Adds a key; returns 1 if it is new. */
+static int changes_key(struct changes *c, const char *key)
+{
+	if (strmap_get(&c->keys, key) >= 0)
+		return 0;
+	strmap_put(&c->keys, key, 1);
+	return 1;
+}
+
+static int changed(const struct changes *c, const char *key)
+{
+	return strmap_get(&c->keys, key) >= 0;
+}
+
+/* Whether row i of table t is one of the keys that changed. */
+static int row_changed(struct changes *c, int t, const void *row)
+{
+	char k[KEY_MAX];
+	int64_t flight;
+	const char *job;
+
+	switch (t) {
+	case T_HOSTS:
+		snprintf(k, sizeof(k), "h%s",
+			 ((const struct sched_host_row *)row)->name);
+		return changed(c, k);
+	case T_ALLOCS:
+		snprintf(k, sizeof(k), "a%s",
+			 ((const struct sched_alloc_row *)row)->host);
+		return changed(c, k);
+	case T_RES:
+		snprintf(k, sizeof(k), "r%lld",
+			 (long long)((const struct sched_res_row *)row)->id);
+		return changed(c, k);
+	case T_JOBS:
+		flight = ((const struct sched_job_row *)row)->flight;
+		job = ((const struct sched_job_row *)row)->job;
+		break;
+	case T_DEPS:
+		flight = ((const struct sched_dep_row *)row)->flight;
+		job = ((const struct sched_dep_row *)row)->job;
+		if (!flight_touched(c, flight))
+			return 0;
+		job_key(k, flight, job);
+		k[0] = 'd';
+		if (changed(c, k))
+			return 1;
+		break;
+	default:
+		flight = ((const struct sched_pin_row *)row)->flight;
+		job = ((const struct sched_pin_row *)row)->job;
+		break;
+	}
+	if (!flight_touched(c, flight))
+		return 0;
+	flight_key(k, flight);
+	if (changed(c, k))
+		return 1;
+	job_key(k, flight, job);
+	return changed(c, k);
+}
+
+/* Fresh rows may name keys the log did not (a dependent of a changed job,
+ * the allocations of a changed reservation): those rows go too. */
+static void changes_from_rows(struct changes *c, int t, const void *rows,
+			      size_t n)
+{
+	char k[KEY_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *row = (const char *)rows + i * row_size[t];
+
+		if (t == T_DEPS) {
+			const struct sched_dep_row *d = (const void *)row;
+
+			job_key(k, d->flight, d->job);
+			k[0] = 'd';
+			changes_flight(c, d->flight);
+		} else if (t == T_ALLOCS) {
+			snprintf(k, sizeof(k), "a%s",
+				 ((const struct sched_alloc_row *)(const void *)row)->host);
+		} else {
+			continue;
+		}
+		changes_key(c, k);
+	}
+}
+
+/*
+ * Drops the rows of table t whose keys changed and merges in the fresh
+ * rows (sorted, as the query gave them), which point into chunk c.
+ */
+static void table_merge(struct sched_state *st, int t, struct changes *c, void *fresh, size_t nfresh,
+			struct chunk *ch)
+{
+	size_t *n, sz = row_size[t], i = 0, k = 0, m = 0;
+	void **rows = table_rows(st, t, &n);
+	char *old = *rows, *nu = xcalloc(*n + nfresh + 1, sz);
+	struct chunk **oc = st->chunks[t];
+	struct chunk **nc = xcalloc(*n + nfresh + 1, sizeof(*nc));
+
+	while (i < *n || k < nfresh) {
+		const char *o = i < *n ? old + i * sz : NULL;
+		const char *f = k < nfresh ? (const char *)fresh + k * sz : NULL;
+
+		if (o && row_changed(c, t, o)) {
+			chunk_unref(oc[i++]);
+			continue;
+		}
+		if (o && (!f || row_cmp(t, o, f) <= 0)) {
+			memcpy(nu + m * sz, o, sz);
+			nc[m++] = oc[i++];
+		} else {
+			memcpy(nu + m * sz, f, sz);
+			nc[m++] = ch;
+			ch->refs++;
+			k++;
+		}
+	}
+	free(old);
+	free(oc);
+	*rows = nu;
+	*n = m;
+	st->chunks[t] = nc;
+}
+
+/* ---- reading ---- */
+
+static int read_changes(struct db *db, const char *xmin, struct changes *c,
+			struct err *err)
+{
+	const char *params[] = { xmin };
+	PGresult *res = db_query(db, err,
+				 "SELECT kind, num, name FROM sched_changes "
+				 "WHERE xid >= $1::xid8",
+				 1, params);
+	char k[KEY_MAX];
+
+	if (!res)
+		return err->code;
+	for (int r = 0; r < PQntuples(res) && !c->all; r++) {
+		const char *kind = PQgetvalue(res, r, 0);
+		const char *name = db_str(res, r, 2);
+		int64_t num = db_long(res, r, 1);
+
+		if (!strcmp(kind, "job") && name) {
+			job_key(k, num, name);
+			if (changes_key(c, k)) {
+				changes_flight(c, num);
+				array_add(&c->jflights, PQgetvalue(res, r, 1));
+				array_add(&c->jjobs, name);
+			}
+		} else if (!strcmp(kind, "flight")) {
+			flight_key(k, num);
+			if (changes_key(c, k)) {
+				changes_flight(c, num);
+				array_add(&c->flights, PQgetvalue(res, r, 1));
+			}
+		} else if (!strcmp(kind, "host") && name) {
+			snprintf(k, sizeof(k), "h%s", name);
+			if (changes_key(c, k))
+				array_add(&c->hosts, name);
+		} else if (!strcmp(kind, "alloc") && name) {
+			snprintf(k, sizeof(k), "a%s", name);
+			if (changes_key(c, k))
+				array_add(&c->ahosts, name);
+		} else if (!strcmp(kind, "res")) {
+			snprintf(k, sizeof(k), "r%lld", (long long)num);
+			if (changes_key(c, k))
+				array_add(&c->res, PQgetvalue(res, r, 1));
+		} else {
+			c->all = 1;   /* 'all', or an entry this code does not know */
+		}
+	}
+	PQclear(res);
+	array_end(&c->flights);
+	array_end(&c->jflights);
+	array_end(&c->jjobs);
+	array_end(&c->hosts);
+	array_end(&c->ahosts);
+	array_end(&c->res);
+	return 0;
+}
+
+/* The rows of every changed key, merged into st. */
+static int apply_changes(struct db *db, struct sched_state *st,
+			 struct changes *c, struct err *err)
+{
+	const char *jp[] = { c->flights.buf, c->jflights.buf, c->jjobs.buf };
+	const char *hp[] = { c->hosts.buf };
+	const char *ap[] = { c->ahosts.buf, c->res.buf };
+	const char *rp[] = { c->res.buf };
+	const char *sql[NT] = { hosts_some_sql, jobs_some_sql, deps_some_sql,
+				pins_some_sql, allocs_some_sql, res_some_sql };
+	const char *const *params[NT] = { hp, jp, jp, jp, ap, rp };
+	static const int nparams[NT] = { 1, 3, 3, 3, 2, 1 };
+	/* nothing to read for a table no key of its kind changed */
+	int some[NT];
+
+	some[T_HOSTS] = strcmp(c->hosts.buf, "{}") != 0;
+	some[T_JOBS] = some[T_DEPS] = some[T_PINS] =
+		strcmp(c->flights.buf, "{}") || strcmp(c->jjobs.buf, "{}");
+	some[T_ALLOCS] = strcmp(c->ahosts.buf, "{}") || strcmp(c->res.buf, "{}");
+	some[T_RES] = strcmp(c->res.buf, "{}") != 0;
+	if (some[T_RES])
+		sql[T_ALLOCS] = allocs_some_res_sql;
+	for (int t = 0; t < NT; t++) {
+		PGresult *res;
+		struct chunk *ch;
+		void *fresh;
+		size_t n;
+
+		if (!some[t])
+			continue;
+		res = db_query(db, err, sql[t], nparams[t],
+			       (const char **)params[t]);
+		if (!res)
+			return err->code;
+		n = (size_t)PQntuples(res);
+		fresh = rows_of(t, res);
+		ch = chunk_new(res);
+		changes_from_rows(c, t, fresh, n);
+		table_merge(st, t, c, fresh, n, ch);
+		chunk_drop_unused(ch);
+		free(fresh);
+	}
+	return 0;
+}
+
+/* Everything, into an empty state. */
+static int read_all(struct db *db, struct sched_state *st, struct err *err)
+{
+	static const char *const sql[NT] = { hosts_sql, jobs_sql, deps_sql,
+					     pins_sql, allocs_sql, res_sql };
+
+	for (int t = 0; t < NT; t++) {
+		PGresult *res = db_query(db, err, sql[t], 0, NULL);
+		size_t *n, nr;
+		void **rows;
+		struct chunk *ch;
+
+		if (!res)
+			return err->code;
+		nr = (size_t)PQntuples(res);
+		rows = table_rows(st, t, &n);
+		*rows = rows_of(t, res);
+		*n = nr;
+		ch = chunk_new(res);
+		ch->refs = nr;
+		st->chunks[t] = xcalloc(nr + 1, sizeof(struct chunk *));
+		for (size_t i = 0; i < nr; i++)
+			st->chunks[t][i] = ch;
+		chunk_drop_unused(ch);
+	}
+	return 0;
+}
+
+static void state_clear(struct sched_state *st)
+{
+	for (int t = 0; t < NT; t++) {
+		size_t *n;
+		void **rows = table_rows(st, t, &n);
+
+		for (size_t i = 0; i < *n; i++)
+			chunk_unref(st->chunks[t][i]);
+		free(st->chunks[t]);
+		st->chunks[t] = NULL;
+		free(*rows);
+		*rows = NULL;
+		*n = 0;
+	}
+	vec_clear(&st->own);
+	st->valid = 0;
+}
+
+static const char *own_str(struct sched_state *st, const char *s)
+{
+	if (!s)
+		return NULL;
+	vec_push(&st->own, s);
+	return st->own.v[st->own.n - 1];
+}
+
+void db_sched_state_note_plan(struct sched_state *st,
+			      const struct sched_planned *rows, size_t n)
+{
+	struct sched_job_row *v = st->snap.jobs;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t lo = 0, hi = st->snap.njobs;
+
+		if (!rows[i].flight)
+			continue;   /* reservations' are logged, and read */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = v[mid].flight != rows[i].flight
+				? (v[mid].flight < rows[i].flight ? -1 : 1)
+				: strcmp(v[mid].job, rows[i].job);
+
+			if (!c) {
+				v[mid].planned_start = rows[i].start;
+				v[mid].planned_end = rows[i].end;
+				v[mid].planned_hosts = own_str(st, rows[i].hosts);
+				v[mid].wait_reason = own_str(st, rows[i].reason);
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+}
+
+int db_sched_state_read(struct db *db, struct sched_state *inc,
+			struct sched_state *full, int *all, struct err *err)
+{
+	PGresult *res;
+	int64_t now;
+	char xmin[32];
+	struct changes c;
+	int rc = 0;
+
+	*all = 0;
+	if (db_exec(db, err,
+		    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
+		    NULL) < 0)
+		return err->code;
+	/* the first query takes the snapshot; its xmin is where the next
+	 * read of the log starts */
+	res = db_query(db, err,
+		       "SELECT " EPOCH("now()") ", "
+		       "pg_snapshot_xmin(pg_current_snapshot())::text",
+		       0, NULL);
+	if (!res) {
+		db_rollback(db);
+		return err->code;
+	}
+	now = db_long(res, 0, 0);
+	snprintf(xmin, sizeof(xmin), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	changes_init(&c);
+	if (inc && inc->valid) {
+		rc = read_changes(db, inc->xmin, &c, err);
+		if (!rc && c.all) {
+			*all = 1;   /* the caller wanted changes: read all */
+			state_clear(inc);
+			rc = read_all(db, inc, err);
+		} else if (!rc) {
+			rc = apply_changes(db, inc, &c, err);
+		}
+	} else if (inc) {
+		state_clear(inc);
+		rc = read_all(db, inc, err);
+		*all = 1;
+	}
+	if (!rc && full) {
+		state_clear(full);
+		rc = read_all(db, full, err);
+	}
+	changes_release(&c);
+	if (!rc)
+		rc = db_commit(db, err);
+	else
+		db_rollback(db);
+	if (rc < 0) {
+		if (inc)
+			inc->valid = 0;
+		if (full)
+			full->valid = 0;
+		return err->code;
+	}
+	if (inc) {
+		inc->valid = 1;
+		inc->snap.now = now;
+		inc->read_at = now;
+		memcpy(inc->xmin, xmin, sizeof(xmin));
+	}
+	if (full) {
+		full->valid = 1;
+		full->snap.now = now;
+		full->read_at = now;
+		memcpy(full->xmin, xmin, sizeof(xmin));
+	}
+	return 0;
+}
+
+int db_sched_state_trim(struct db *db, const struct sched_state *st,
+			  long keep_s, struct err *err)
+{
+	char keep[32];
+	const char *params[] = { st->xmin, keep };
+
+	if (!st->valid)
+		return 0;
+	snprintf(keep, sizeof(keep), "%ld", keep_s);
+	return db_exec(db, err,
+		       "DELETE FROM sched_changes WHERE xid < $1::xid8 "
+		       "AND at < now() - make_interval(secs => $2::int)",
+		       2, params) < 0 ? err->code : 0;
+}
+
+int db_sched_state_read_floor(struct db *db, struct err *err)
+{
+	PGresult *h = db_query(db, err, hosts_sql, 0, NULL), *j = NULL;
+
+	if (h)
+		j = db_query(db, err, jobs_sql, 0, NULL);
+	PQclear(h);
+	PQclear(j);
+	return j ? 0 : err->code;
+}
+
+/* ---- comparing two copies ---- */
+
+static int str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static int row_eq(int t, const void *x, const void *y)
+{
+	switch (t) {
+	case T_HOSTS: {
+		const struct sched_host_row *a = x, *b = y;
+
+		return str_eq(a->name, b->name) && str_eq(a->arch, b->arch) &&
+		       str_eq(a->state, b->state) && str_eq(a->flags, b->flags) &&
+		       str_eq(a->share_type, b->share_type) &&
+		       str_eq(a->state_reason, b->state_reason) &&
+		       a->share_max_tasks == b->share_max_tasks &&
+		       a->share_max_wear == b->share_max_wear &&
+		       a->share_wear == b->share_wear &&
+		       a->unusable_since == b->unusable_since;
+	}
+	case T_JOBS: {
+		const struct sched_job_row *a = x, *b = y;
+
+		return a->flight == b->flight && str_eq(a->job, b->job) &&
+		       str_eq(a->status, b->status) && str_eq(a->arch, b->arch) &&
+		       str_eq(a->recipe, b->recipe) &&
+		       str_eq(a->intent, b->intent) &&
+		       str_eq(a->flags, b->flags) && a->nhosts == b->nhosts &&
+		       a->branch_prio == b->branch_prio &&
+		       a->is_build == b->is_build &&
+		       a->queued_at == b->queued_at &&
+		       a->planned_start == b->planned_start &&
+		       a->planned_end == b->planned_end &&
+		       str_eq(a->planned_hosts, b->planned_hosts) &&
+		       str_eq(a->wait_reason, b->wait_reason);
+	}
+	case T_DEPS: {
+		const struct sched_dep_row *a = x, *b = y;
+
+		return !row_cmp(t, a, b) && str_eq(a->dep_status, b->dep_status);
+	}
+	case T_PINS: {
+		const struct sched_pin_row *a = x, *b = y;
+
+		return !row_cmp(t, a, b) && str_eq(a->val, b->val);
+	}
+	case T_ALLOCS: {
+		const struct sched_alloc_row *a = x, *b = y;
+
+		return !row_cmp(t, a, b) && a->flight == b->flight &&
+		       str_eq(a->job, b->job) &&
+		       a->reservation == b->reservation &&
+		       a->since == b->since && a->planned_end == b->planned_end &&
+		       a->res_end == b->res_end;
+	}
+	default: {
+		const struct sched_res_row *a = x, *b = y;
+
+		return a->id == b->id && str_eq(a->kind, b->kind) &&
+		       str_eq(a->owner, b->owner) &&
+		       str_eq(a->status, b->status) && str_eq(a->arch, b->arch) &&
+		       str_eq(a->flags, b->flags) && str_eq(a->host, b->host) &&
+		       a->nhosts == b->nhosts && a->duration == b->duration &&
+		       a->start == b->start && a->end == b->end &&
+		       a->created == b->created &&
+		       a->planned_start == b->planned_start &&
+		       str_eq(a->planned_hosts, b->planned_hosts) &&
+		       str_eq(a->wait_reason, b->wait_reason);
+	}
+	}
+}
+
+static void row_describe(int t, const void *row, char *buf, size_t len)
+{
+	switch (t) {
+	case T_HOSTS:
+		snprintf(buf, len, "host %s",
+			 ((const struct sched_host_row *)row)->name);
+		break;
+	case T_JOBS: {
+		const struct sched_job_row *j = row;
+
+		snprintf(buf, len, "job %lld.%s (%s)", (long long)j->flight,
+			 j->job, j->status);
+		break;
+	}
+	case T_DEPS: {
+		const struct sched_dep_row *d = row;
+
+		snprintf(buf, len, "dependency %lld.%s on %lld.%s",
+			 (long long)d->flight, d->job, (long long)d->dep_flight,
+			 d->dep_job);
+		break;
+	}
+	case T_PINS: {
+		const struct sched_pin_row *p = row;
+
+		snprintf(buf, len, "runvar %lld.%s %s", (long long)p->flight,
+			 p->job, p->name);
+		break;
+	}
+	case T_ALLOCS: {
+		const struct sched_alloc_row *a = row;
+
+		snprintf(buf, len, "allocation of %s/%d", a->host, a->shareix);
+		break;
+	}
+	default:
+		snprintf(buf, len, "reservation %lld",
+			 (long long)((const struct sched_res_row *)row)->id);
+	}
+}
+
+long db_sched_state_diff(const struct sched_state *a,
+			 const struct sched_state *b, char *what, size_t len)
+{
+	long ndiff = 0;
+
+	if (len)
+		what[0] = '\0';
+	for (int t = 0; t < NT; t++) {
+		size_t *na, *nb, i = 0, k = 0, sz = row_size[t];
+		char *ra = *table_rows((struct sched_state *)a, t, &na);
+		char *rb = *table_rows((struct sched_state *)b, t, &nb);
+
+		/* a merge walk: a row only one side has is one difference */
+		while (i < *na || k < *nb) {
+			const char *x = i < *na ? ra + i * sz : NULL;
+			const char *y = k < *nb ? rb + k * sz : NULL;
+			int c = !x ? 1 : !y ? -1 : row_cmp(t, x, y);
+			char desc[300];
+
+			if (!c && row_eq(t, x, y)) {
+				i++;
+				k++;
+				continue;
+			}
+			ndiff++;
+			if (ndiff == 1 && len) {
+				row_describe(t, c <= 0 ? x : y, desc,
+					     sizeof(desc));
+				snprintf(what, len, "%s: %s", desc,
+					 c < 0 ? "kept but gone"
+					 : c > 0 ? "missing" : "differs");
+			}
+			if (c <= 0)
+				i++;
+			if (c >= 0)
+				k++;
+		}
+	}
+	return ndiff;
+}
