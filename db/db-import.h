@@ -5,8 +5,8 @@
  * before; then steps COPYed straight into hangar's steps, the other
  * tables into temporary tables mapped onto hangar's by INSERT ... SELECT,
  * a transaction per batch, or one for the whole import when it is large
- * (its secondary indexes of steps and runvars are built again at the
- * end). The mapping
+ * (the indexes of steps, and the secondary ones of runvars, are built
+ * again at the end). The mapping
  * (reference §2): blessing to intent, OSSTest's job and step statuses to
  * hangar's, testid to step name, *buildjob runvars to job dependencies,
  * host runvars to allocations, built_revision_* (of the builds used) over
@@ -89,9 +89,10 @@ int db_import_write_wait(struct db *db, int in_tx, struct err *err);
 
 /*
  * Whether an import of nflights of src had better drop the secondary
- * indexes of steps and runvars and build them again at the end: when it
- * brings at least as many steps as hangar has (by the tables' statistics:
- * a guess, which only changes the speed).
+ * indexes of steps and runvars (and the keys of steps) and build them
+ * again at the end: when it brings at least a quarter as many steps as
+ * hangar has (by the tables' statistics: a guess, which only changes the
+ * speed).
  */
 int db_import_bulk_wanted(struct db *src, struct db *db, size_t nflights,
 			  int *yes, struct err *err);

@@ -162,9 +162,9 @@ static void plan_part(const struct import_plan *plan, size_t at, size_t n,
 /*
  * The planned flights, a batch at a time: the next batch is read from the
  * source while hangar writes the one before (two connections, two
- * servers at work). A large import is one transaction of hangar's, whose
- * secondary indexes of steps and runvars are dropped and built again at
- * the end; else one transaction per batch.
+ * servers at work). A large import is one transaction of hangar's, with
+ * the indexes of steps (and the secondary ones of runvars) dropped and
+ * built again at the end; else one transaction per batch.
  */
 static int import_flights(struct db *src, struct db *db,
 			  const struct import_opts *o, struct import_result *r,

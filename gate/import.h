@@ -20,9 +20,10 @@ struct import_opts {
 	long since;                /* only flights from this one on, or 0 */
 	long recheck;              /* 0: 1000 */
 	long batch;                /* flights per batch; 0: 100 */
-	/* drop the secondary indexes of steps and runvars and build them
-	 * again at the end, all in one transaction: when the import brings
-	 * at least as many steps as there are (AUTO), always, or never */
+	/* drop the indexes of steps (keys too) and the secondary ones of
+	 * runvars and build them again at the end, all in one transaction:
+	 * when the import brings at least a quarter as many steps as there
+	 * are (AUTO), always, or never */
 	enum { IMPORT_REBUILD_AUTO, IMPORT_REBUILD_ALWAYS,
 	       IMPORT_REBUILD_NEVER } rebuild_indexes;
 	int dry_run;               /* read and count; write nothing */
