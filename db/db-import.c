@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "db-import.h"
 #include "log.h"
+#include "strmap.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -39,7 +40,7 @@ static const char *const temp_tables[] = {
 	"os_list (flight bigint, blessing text, branch text)",
 	"os_fp (flight bigint, fp text)",
 	"os_flights (flight bigint, started bigint, blessing text, branch text, "
-	"fp text, fin bigint)",
+	"fin bigint, jn bigint, js bigint, sn bigint, ss bigint, vn bigint, vs bigint)",
 	"os_jobs (flight bigint, job text, recipe text, status text, s bigint, "
 	"f bigint)",
 	"os_passes (branch text, job text, step text, first bigint, last bigint)",
@@ -63,6 +64,16 @@ int db_import_begin(struct db *src, struct db *db, struct err *err)
 	 */
 	if (db_exec(src, err, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
 		    0, NULL) < 0)
+		return err->code;
+	/*
+	 * Steps come with their times as text: one unambiguous form. Every
+	 * query here takes a batch of flights by their keys; a source never
+	 * analyzed (restored or just filled, and read only to us) would have
+	 * them read whole, a batch after another.
+	 */
+	if (db_exec(src, err, "SET DateStyle = 'ISO, YMD'", 0, NULL) < 0 ||
+	    db_exec(src, err, "SET TimeZone = 'UTC'", 0, NULL) < 0 ||
+	    db_exec(src, err, "SET enable_seqscan = off", 0, NULL) < 0)
 		return err->code;
 	for (size_t i = 0; source_tables[i]; i++) {
 		res = db_query(src, err, "SELECT to_regclass($1) IS NOT NULL", 1,
@@ -395,9 +406,58 @@ static int pg_fail(struct err *err, const char *what, const char *msg)
 	return err_set(err, ERR_DB, "%s: %.*s", what, (int)n, msg);
 }
 
-/* The rows of a query on src, as COPY text, appended to out. */
+/*
+ * The parts of the fingerprints of a batch's flights (FINGERPRINT), summed
+ * here from a hash the source adds to each row it sends anyway: the same
+ * numbers as FINGERPRINT's, without reading the rows a second time.
+ */
+enum { FP_JOBS, FP_STEPS, FP_RUNVARS, FP_NONE };
+struct fp_part {
+	long n;
+	long long sum;      /* of int4 hashes, as PostgreSQL's sum(int4) */
+};
+struct fp_sums {
+	struct strmap index;    /* flight number (text) to its place */
+	struct fp_part (*parts)[3];
+};
+
+/* A row that ends "\t<hashtext>" (FP_STEPS: "\t<hashtext>\t<t|f>", f: a
+ * step without its job, counted but not kept): counted, and appended to
+ * out without them. Returns whether it was kept. */
+static int fp_row(struct fp_sums *fp, int part, const char *line, size_t len,
+		  struct buf *out)
+{
+	const char *end = line + len - 1, *tab, *first;
+	int keep = 1;
+	long at;
+	char key[24];
+
+	if (part == FP_STEPS) {
+		tab = memrchr(line, '\t', (size_t)(end - line));
+		ASSERT(tab);
+		keep = tab[1] == 't';
+		end = tab;
+	}
+	tab = memrchr(line, '\t', (size_t)(end - line));
+	first = memchr(line, '\t', len);
+	ASSERT(tab && first && first - line < (long)sizeof(key));
+	memcpy(key, line, (size_t)(first - line));
+	key[first - line] = '\0';
+	at = strmap_get(&fp->index, key);
+	ASSERT(at >= 0);
+	fp->parts[at][part].n++;
+	fp->parts[at][part].sum += strtoll(tab + 1, NULL, 10);
+	if (keep) {
+		buf_add(out, line, (size_t)(tab - line));
+		buf_addch(out, '\n');
+	}
+	return keep;
+}
+
+/* The rows of a query on src, as COPY text, appended to out; with fp,
+ * rows that end with a hash for part of the fingerprints (fp_row()). */
 static int copy_out(struct db *src, const char *select, struct buf *out,
-		    long *rows, struct err *err)
+		    long *rows, struct fp_sums *fp, int part, struct err *err)
 {
 	double t0 = ms_now();
 	char *sql = xasprintf("COPY (%s) TO STDOUT", select);
@@ -413,9 +473,11 @@ static int copy_out(struct db *src, const char *select, struct buf *out,
 	}
 	PQclear(res);
 	while ((len = PQgetCopyData(src->conn, &line, 0)) > 0) {
-		buf_add(out, line, (size_t)len);
+		if (!fp)
+			buf_add(out, line, (size_t)len);
+		if (!fp || fp_row(fp, part, line, (size_t)len, out))
+			n++;
 		PQfreemem(line);
-		n++;
 	}
 	if (len == -2)
 		rc = pg_fail(err, "the OSSTest database: COPY", PQerrorMessage(src->conn));
@@ -473,12 +535,17 @@ int db_import_read(struct db *src, const struct vec *flights,
 {
 	char *ids = int_array(flights, 0, flights->n), *sql = NULL;
 	const char *logfile = "NULL";
+	struct fp_sums fp = { STRMAP_INIT, NULL };
+	struct buf rows = BUF_INIT;
 	PGresult *res;
 	int rc;
 
 	vec_clear(&d->flights);
-	for (size_t i = 0; i < flights->n; i++)
+	fp.parts = xcalloc(flights->n + 1, sizeof(*fp.parts));
+	for (size_t i = 0; i < flights->n; i++) {
 		vec_push(&d->flights, flights->v[i]);
+		strmap_put(&fp.index, flights->v[i], (long)i);
+	}
 	buf_reset(&d->flights_rows);
 	buf_reset(&d->jobs);
 	buf_reset(&d->steps);
@@ -501,23 +568,24 @@ int db_import_read(struct db *src, const struct vec *flights,
 	if (db_long(res, 0, 0))
 		logfile = "s.logfile";
 	PQclear(res);
-	/* with when its last step ended */
+	/* with when its last step ended; its fingerprint's parts below */
 	sql = xasprintf("SELECT f.flight, f.started, f.blessing, f.branch, "
-			FINGERPRINT ", (SELECT max(s.finished) FROM steps s "
+			"(SELECT max(s.finished) FROM steps s "
 			"WHERE s.flight = f.flight) FROM flights f "
 			"WHERE f.flight = ANY('%s'::int[])", ids);
-	rc = copy_out(src, sql, &d->flights_rows, NULL, err);
+	rc = copy_out(src, sql, &rows, NULL, NULL, FP_NONE, err);
 	free(sql);
 	if (rc < 0)
 		goto out;
 	/* with when their steps started and ended */
-	sql = xasprintf("SELECT j.flight, j.job, j.recipe, j.status, t.s, t.f "
+	sql = xasprintf("SELECT j.flight, j.job, j.recipe, j.status, t.s, t.f, "
+			"hashtext(j.job || '=' || j.status) "
 			"FROM jobs j LEFT JOIN (SELECT flight, job, "
 			"min(nullif(started, 0)) AS s, max(nullif(finished, 0)) AS f "
 			"FROM steps WHERE flight = ANY('%s'::int[]) GROUP BY 1, 2) t "
 			"ON t.flight = j.flight AND t.job = j.job "
 			"WHERE j.flight = ANY('%s'::int[])", ids, ids);
-	rc = copy_out(src, sql, &d->jobs, &d->c.jobs, err);
+	rc = copy_out(src, sql, &d->jobs, &d->c.jobs, &fp, FP_JOBS, err);
 	free(sql);
 	if (rc < 0)
 		goto out;
@@ -525,17 +593,21 @@ int db_import_read(struct db *src, const struct vec *flights,
 	 * Steps as rows of hangar's steps, mapped here: they go straight
 	 * into it, never through a table of their own (the testid is the
 	 * step's name, unique in a job there too; a step without one gets
-	 * SCRIPT#STEPNO). Times as ISO text in UTC (db_import_begin).
+	 * SCRIPT#STEPNO). Times as ISO text in UTC (db_import_begin). In key
+	 * order: the cheapest for hangar's indexes when kept.
 	 */
 	sql = xasprintf("SELECT s.flight, s.job, s.stepno, coalesce(s.step, ''), "
 			STEP_NAME("s") ", " STEP_STATUS("s.status") ", "
 			"to_timestamp(nullif(s.started, 0)), "
 			"to_timestamp(nullif(s.finished, 0)), "
-			"coalesce(%s, s.stepno || '.' || s.step || '.log') FROM steps s "
-			"JOIN jobs j ON j.flight = s.flight AND j.job = s.job "
+			"coalesce(%s, s.stepno || '.' || s.step || '.log'), "
+			"hashtext(s.job || '/' || s.stepno || '=' || s.status || '/' || "
+			"coalesce(s.testid, '') || '@' || coalesce(s.finished, -1)), "
+			"j.job IS NOT NULL FROM steps s "
+			"LEFT JOIN jobs j ON j.flight = s.flight AND j.job = s.job "
 			"WHERE s.flight = ANY('%s'::int[]) "
 			"ORDER BY s.flight, s.job, s.stepno", logfile, ids);
-	rc = copy_out(src, sql, &d->steps, &d->c.steps, err);
+	rc = copy_out(src, sql, &d->steps, &d->c.steps, &fp, FP_STEPS, err);
 	free(sql);
 	if (rc < 0)
 		goto out;
@@ -544,16 +616,35 @@ int db_import_read(struct db *src, const struct vec *flights,
 			"max(s.flight) FROM steps s JOIN flights f ON f.flight = s.flight "
 			"WHERE s.flight = ANY('%s'::int[]) AND s.status = 'pass' "
 			"AND f.blessing IN ('real', 'real-bisect') GROUP BY 1, 2, 3", ids);
-	rc = copy_out(src, sql, &d->passes, NULL, err);
+	rc = copy_out(src, sql, &d->passes, NULL, NULL, FP_NONE, err);
 	free(sql);
 	if (rc < 0)
 		goto out;
-	sql = xasprintf("SELECT flight, job, name, val, synth FROM runvars "
+	sql = xasprintf("SELECT flight, job, name, val, synth, "
+			"hashtext(job || '/' || name || '=' || val) FROM runvars "
 			"WHERE flight = ANY('%s'::int[])", ids);
-	rc = copy_out(src, sql, &d->runvars, &d->c.runvars, err);
+	rc = copy_out(src, sql, &d->runvars, &d->c.runvars, &fp, FP_RUNVARS, err);
 	free(sql);
 	if (rc < 0)
 		goto out;
+	/* each flight with its fingerprint's parts */
+	for (const char *line = rows.buf, *nl; *line; line = nl + 1) {
+		long at;
+		char key[24];
+		const char *tab = strchr(line, '\t');
+
+		nl = strchr(line, '\n');
+		ASSERT(nl && tab && tab < nl && tab - line < (long)sizeof(key));
+		memcpy(key, line, (size_t)(tab - line));
+		key[tab - line] = '\0';
+		at = strmap_get(&fp.index, key);
+		ASSERT(at >= 0);
+		buf_add(&d->flights_rows, line, (size_t)(nl - line));
+		for (int k = 0; k < 3; k++)
+			buf_addf(&d->flights_rows, "\t%ld\t%lld", fp.parts[at][k].n,
+				 fp.parts[at][k].sum);
+		buf_addch(&d->flights_rows, '\n');
+	}
 	/* what the builds of other flights that these use (FLIGHT.JOB)
 	 * built: such a flight may not be imported (another branch, before
 	 * --since) */
@@ -563,10 +654,13 @@ int db_import_read(struct db *src, const struct vec *flights,
 			"WHERE r.flight = ANY('%s'::int[]) AND r.name LIKE '%%buildjob' "
 			"AND r.val ~ '^[0-9]+\\.') x ON v.flight = x.f AND v.job = x.j "
 			"WHERE v.name LIKE 'built\\_revision\\_%%'", ids);
-	rc = copy_out(src, sql, &d->xbuilt, NULL, err);
+	rc = copy_out(src, sql, &d->xbuilt, NULL, NULL, FP_NONE, err);
 	free(sql);
 out:
 	free(ids);
+	free(fp.parts);
+	strmap_clear(&fp.index);
+	buf_release(&rows);
 	return source_end(src, rc, err);
 }
 
@@ -612,7 +706,10 @@ static const char *const batch_before_steps[] = {
 	"ELSE 'adhoc' END, o.blessing, 'finished', 'none', 'osstest', "
 	"to_timestamp(o.started), to_timestamp(o.started), "
 	"to_timestamp(nullif(o.started, 0)), "
-	"coalesce(to_timestamp(o.fin), to_timestamp(nullif(o.started, 0))), $1, o.fp "
+	"coalesce(to_timestamp(o.fin), to_timestamp(nullif(o.started, 0))), $1, "
+	/* FINGERPRINT, of the parts summed as the rows came */
+	"md5(coalesce(o.blessing, '') || '|' || o.jn || ':' || o.js || '|' || o.sn "
+	"|| ':' || o.ss || '|' || o.vn || ':' || o.vs) "
 	"FROM os_flights o "
 	"ON CONFLICT (id) DO UPDATE SET branch = EXCLUDED.branch, "
 	"intent = EXCLUDED.intent, label = EXCLUDED.label, "
