@@ -1,19 +1,23 @@
 #!/bin/sh
 # hangar import osstest against a generated OSSTest database of 2,000
 # flights of xen-unstable, 80 jobs each (8 builds, 72 tests on 20 hosts)
-# of 15 steps: 2.4M steps and 1.1M runvars, a new xen revision every
+# of 15 steps: 2.4M steps and 656,000 runvars, a new xen revision every
 # third flight, a test failing now and then (a flight in three with a
 # failure). Generated in SQL inside the same private cluster (database
 # osstest), then imported in two runs, the first 500 flights (--since
 # makes the second take the rest) so that memory can be compared between
-# runs of 500 and 1,500 flights. Prints per run the import rate in steps
-# per second (reading, mapping, writing; the replay of OSSTest's pushes
-# for the baselines apart) and the maximum resident size of the hangar
-# process; then the first report on an imported flight (a cold process)
-# and the median of 21 more; beside the rate, the ceiling PostgreSQL sets:
-# a plain COPY of the same steps into a table like hangar's steps. Goals:
-# 100,000 steps/s or more, memory the same for both runs. Takes about 3
-# minutes and 3 GB under /tmp.
+# runs of 500 and 1,500 flights (the first into an empty hangar, the
+# second three times larger than what is there: both drop and build again
+# the indexes of steps). Prints per run the import rate in steps per
+# second, end to end (planning, reading, mapping, writing, building the
+# indexes again; the replay of OSSTest's pushes for the baselines apart)
+# and the maximum resident size of the hangar process; then, beside the
+# rates, the anchor PostgreSQL sets, measured in the same run: a plain
+# COPY of the same steps into a table without indexes (and into one like
+# hangar's steps, with its 5 indexes); then the first report on an
+# imported flight (a cold process) and the median of 21 more. Goals:
+# 100,000 steps/s or more for both runs, memory the same for both. Takes
+# about 3 minutes and 3 GB under /tmp.
 set -eu
 HANGAR=${HANGAR:-$(pwd)/build/hangar}
 export HANGAR_PG_FAST=1
@@ -100,9 +104,8 @@ run again-nothing-new
 
 read r1 m1 <"$dir/first-500.rate"
 read r2 m2 <"$dir/next-1500.rate"
-awk -v r1="$r1" -v r2="$r2" -v m1="$m1" -v m2="$m2" 'BEGIN {
-	printf "import rate: %.0f and %.0f steps/s (goal 100,000: %s); memory %.2f MB vs %.2f MB, ratio %.2f (flat: %s)\n",
-		r1, r2, (r1 >= 100000 && r2 >= 100000) ? "met" : "not met",
+awk -v m1="$m1" -v m2="$m2" 'BEGIN {
+	printf "memory %.2f MB vs %.2f MB, ratio %.2f (flat: %s)\n",
 		m1 / 1024, m2 / 1024, m2 / m1, (m2 / m1 < 1.2) ? "yes" : "no" }'
 
 # PostgreSQL's own ceiling, side by side: the steps of 100 flights COPYed
@@ -116,9 +119,12 @@ for t in bench_steps bench_steps_bare; do
 	q hangar "\\copy $t (flight, job, stepno, kind, name, status, started_at, finished_at, logfile) FROM '$dir/steps.tsv'"
 	echo $(( ($(date +%s%N) - s) / 1000000 )) >"$dir/$t.ms"
 done
-awk -v a="$(cat "$dir/bench_steps.ms")" -v b="$(cat "$dir/bench_steps_bare.ms")" -v r="$r2" 'BEGIN {
-	printf "ceiling: COPY of 120000 steps into a table like steps: %.0f rows/s (without its indexes: %.0f); the import runs at %.2f of it\n",
-		120000 / (a / 1000), 120000 / (b / 1000), r / (120000 / (a / 1000)) }'
+awk -v a="$(cat "$dir/bench_steps.ms")" -v b="$(cat "$dir/bench_steps_bare.ms")" -v r1="$r1" -v r2="$r2" 'BEGIN {
+	bare = 120000 / (b / 1000)
+	printf "anchor: COPY of 120000 steps into a table without indexes: %.0f rows/s (like steps, with its indexes: %.0f)\n",
+		bare, 120000 / (a / 1000)
+	printf "import: %.0f and %.0f steps/s end to end, %.2f and %.2f of the bare COPY; goal 100,000 steps/s: %s\n",
+		r1, r2, r1 / bare, r2 / bare, (r1 >= 100000 && r2 >= 100000) ? "met" : "not met" }'
 q hangar "DROP TABLE bench_steps, bench_steps_bare"
 
 F=$(q osstest "SELECT max(flight) FROM jobs WHERE status = 'fail'")

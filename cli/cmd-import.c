@@ -15,7 +15,8 @@
 
 const char cmd_import_usage[] =
 	"hangar import osstest --dsn CONNINFO [--source NAME] [--branch B]...\n"
-	"                      [--since FLIGHT] [--recheck N] [--dry-run] [--json]\n"
+	"                      [--since FLIGHT] [--recheck N] [--batch N]\n"
+	"                      [--rebuild-indexes auto|always|never] [--dry-run] [--json]\n"
 	"\n"
 	"Brings an OSSTest database into hangar's, so that a lab keeps its past\n"
 	"when it moves: flights (their numbers kept; hangar's own continue\n"
@@ -47,6 +48,16 @@ const char cmd_import_usage[] =
 	"              each time if the DSN is spelt another way)\n"
 	"  --branch    only that branch (repeat for more)\n"
 	"  --since     only flights from that number on\n"
+	"  --batch     flights per batch (default 100): the next batch is read\n"
+	"              while hangar writes the one before, in memory\n"
+	"  --rebuild-indexes\n"
+	"              auto (default): when the import brings at least a\n"
+	"              quarter as many steps as hangar has, it is one\n"
+	"              transaction that drops the indexes of steps and runvars\n"
+	"              (but runvars' key) and builds them again at the end\n"
+	"              (faster; those tables are locked until it ends; stopped\n"
+	"              or failed, it leaves nothing, the indexes there); else a\n"
+	"              transaction per batch; always, never\n"
 	"  --dry-run   read and count what would be imported; write nothing\n"
 	"\n"
 	"A progress line (flights done of all, steps per second) is shown on a\n"
@@ -61,6 +72,8 @@ static void on_progress(void *arg, const char *phase, long done, long total,
 	if (!strcmp(phase, "flights"))
 		fprintf(stderr, "\rimport: %ld/%ld flights, %.0f steps/s%s", done,
 			total, rate, end ? "\n" : "");
+	else if (!strcmp(phase, "indexes"))
+		fprintf(stderr, "\rimport: building the indexes of steps and runvars");
 	else
 		fprintf(stderr, "\rbaselines: %ld gate flights judged%s", done,
 			end ? "\n" : "");
@@ -98,6 +111,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		{ "since", required_argument, NULL, 's' },
 		{ "recheck", required_argument, NULL, 'r' },
 		{ "batch", required_argument, NULL, 'B' },
+		{ "rebuild-indexes", required_argument, NULL, 'R' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
@@ -125,6 +139,18 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 				vec_clear(&branches);
 				return cli_usage_error(cmd_import_usage, "import: bad number '%s'",
 						       optarg);
+			}
+		} else if (c == 'R') {
+			if (!strcmp(optarg, "auto")) {
+				o.rebuild_indexes = IMPORT_REBUILD_AUTO;
+			} else if (!strcmp(optarg, "always")) {
+				o.rebuild_indexes = IMPORT_REBUILD_ALWAYS;
+			} else if (!strcmp(optarg, "never")) {
+				o.rebuild_indexes = IMPORT_REBUILD_NEVER;
+			} else {
+				vec_clear(&branches);
+				return cli_usage_error(cmd_import_usage, "import: --rebuild-indexes: "
+						       "auto, always or never, not '%s'", optarg);
 			}
 		} else if (c == 'n') {
 			o.dry_run = 1;

@@ -1,6 +1,7 @@
 /*
  * db-import.c: the SQL of `hangar import osstest` (see db-import.h).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "buf.h"
 #include "db-import.h"
 #include "log.h"
+#include "strmap.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -38,10 +40,10 @@ static const char *const temp_tables[] = {
 	"os_list (flight bigint, blessing text, branch text)",
 	"os_fp (flight bigint, fp text)",
 	"os_flights (flight bigint, started bigint, blessing text, branch text, "
-	"fp text)",
-	"os_jobs (flight bigint, job text, recipe text, status text)",
-	"os_steps (flight bigint, job text, stepno int, step text, status text, "
-	"testid text, started bigint, finished bigint, logfile text)",
+	"fin bigint, jn bigint, js bigint, sn bigint, ss bigint, vn bigint, vs bigint)",
+	"os_jobs (flight bigint, job text, recipe text, status text, s bigint, "
+	"f bigint)",
+	"os_passes (branch text, job text, step text, first bigint, last bigint)",
 	"os_runvars (flight bigint, job text, name text, val text, synth boolean)",
 	"os_xbuilt (flight bigint, job text, name text, val text)",
 	"os_hosts (name text)",
@@ -62,6 +64,16 @@ int db_import_begin(struct db *src, struct db *db, struct err *err)
 	 */
 	if (db_exec(src, err, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
 		    0, NULL) < 0)
+		return err->code;
+	/*
+	 * Steps come with their times as text: one unambiguous form. Every
+	 * query here takes a batch of flights by their keys; a source never
+	 * analyzed (restored or just filled, and read only to us) would have
+	 * them read whole, a batch after another.
+	 */
+	if (db_exec(src, err, "SET DateStyle = 'ISO, YMD'", 0, NULL) < 0 ||
+	    db_exec(src, err, "SET TimeZone = 'UTC'", 0, NULL) < 0 ||
+	    db_exec(src, err, "SET enable_seqscan = off", 0, NULL) < 0)
 		return err->code;
 	for (size_t i = 0; source_tables[i]; i++) {
 		res = db_query(src, err, "SELECT to_regclass($1) IS NOT NULL", 1,
@@ -361,8 +373,299 @@ out:
 	"CASE WHEN " s ".testid IS NULL OR " s ".testid IN ('', 'STARTING') " \
 	"THEN coalesce(" s ".step, 'step') || '#' || " s ".stepno ELSE " s ".testid END"
 
-/* The statements of one batch, after the COPYs, in order. */
-static const char *const batch_sql[] = {
+void import_data_init(struct import_data *d)
+{
+	memset(d, 0, sizeof(*d));
+	vec_init(&d->flights);
+	buf_init(&d->flights_rows, 0);
+	buf_init(&d->jobs, 0);
+	buf_init(&d->steps, 0);
+	buf_init(&d->runvars, 0);
+	buf_init(&d->xbuilt, 0);
+	buf_init(&d->passes, 0);
+}
+
+void import_data_release(struct import_data *d)
+{
+	vec_clear(&d->flights);
+	buf_release(&d->flights_rows);
+	buf_release(&d->jobs);
+	buf_release(&d->steps);
+	buf_release(&d->runvars);
+	buf_release(&d->xbuilt);
+	buf_release(&d->passes);
+}
+
+/* libpq's message without its final newline, into err. */
+static int pg_fail(struct err *err, const char *what, const char *msg)
+{
+	size_t n = strlen(msg);
+
+	while (n && msg[n - 1] == '\n')
+		n--;
+	return err_set(err, ERR_DB, "%s: %.*s", what, (int)n, msg);
+}
+
+/*
+ * The parts of the fingerprints of a batch's flights (FINGERPRINT), summed
+ * here from a hash the source adds to each row it sends anyway: the same
+ * numbers as FINGERPRINT's, without reading the rows a second time.
+ */
+enum { FP_JOBS, FP_STEPS, FP_RUNVARS, FP_NONE };
+struct fp_part {
+	long n;
+	long long sum;      /* of int4 hashes, as PostgreSQL's sum(int4) */
+};
+struct fp_sums {
+	struct strmap index;    /* flight number (text) to its place */
+	struct fp_part (*parts)[3];
+};
+
+/* A row that ends "\t<hashtext>" (FP_STEPS: "\t<hashtext>\t<t|f>", f: a
+ * step without its job, counted but not kept): counted, and appended to
+ * out without them. Returns whether it was kept. */
+static int fp_row(struct fp_sums *fp, int part, const char *line, size_t len,
+		  struct buf *out)
+{
+	const char *end = line + len - 1, *tab, *first;
+	int keep = 1;
+	long at;
+	char key[24];
+
+	if (part == FP_STEPS) {
+		tab = memrchr(line, '\t', (size_t)(end - line));
+		ASSERT(tab);
+		keep = tab[1] == 't';
+		end = tab;
+	}
+	tab = memrchr(line, '\t', (size_t)(end - line));
+	first = memchr(line, '\t', len);
+	ASSERT(tab && first && first - line < (long)sizeof(key));
+	memcpy(key, line, (size_t)(first - line));
+	key[first - line] = '\0';
+	at = strmap_get(&fp->index, key);
+	ASSERT(at >= 0);
+	fp->parts[at][part].n++;
+	fp->parts[at][part].sum += strtoll(tab + 1, NULL, 10);
+	if (keep) {
+		buf_add(out, line, (size_t)(tab - line));
+		buf_addch(out, '\n');
+	}
+	return keep;
+}
+
+/* The rows of a query on src, as COPY text, appended to out; with fp,
+ * rows that end with a hash for part of the fingerprints (fp_row()). */
+static int copy_out(struct db *src, const char *select, struct buf *out,
+		    long *rows, struct fp_sums *fp, int part, struct err *err)
+{
+	double t0 = ms_now();
+	char *sql = xasprintf("COPY (%s) TO STDOUT", select);
+	PGresult *res = PQexec(src->conn, sql);
+	char *line;
+	long n = 0;
+	int len, rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		rc = pg_fail(err, "the OSSTest database", PQresultErrorMessage(res));
+		PQclear(res);
+		goto out;
+	}
+	PQclear(res);
+	while ((len = PQgetCopyData(src->conn, &line, 0)) > 0) {
+		if (!fp)
+			buf_add(out, line, (size_t)len);
+		if (!fp || fp_row(fp, part, line, (size_t)len, out))
+			n++;
+		PQfreemem(line);
+	}
+	if (len == -2)
+		rc = pg_fail(err, "the OSSTest database: COPY", PQerrorMessage(src->conn));
+	while ((res = PQgetResult(src->conn))) {
+		if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
+			rc = pg_fail(err, "the OSSTest database", PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	log_debug("import: read %ld rows (%zu bytes) in %.0f ms: %.60s", n,
+		  out->len, ms_now() - t0, select);
+out:
+	free(sql);
+	if (rows)
+		*rows = n;
+	return rc;
+}
+
+/* COPY text into a table of db (copy_in: "COPY t (...) FROM STDIN"). */
+static int copy_in(struct db *db, const char *copy_in, const struct buf *in,
+		   struct err *err)
+{
+	double t0 = ms_now();
+	PGresult *res = PQexec(db->conn, copy_in);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		rc = pg_fail(err, "database", PQresultErrorMessage(res));
+		PQclear(res);
+		while ((res = PQgetResult(db->conn)))
+			PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	/* in pieces: libpq would otherwise grow its buffer to the whole */
+	for (size_t at = 0; at < in->len && !rc; at += 1 << 18) {
+		size_t n = in->len - at < (1 << 18) ? in->len - at : 1 << 18;
+
+		if (PQputCopyData(db->conn, in->buf + at, (int)n) != 1)
+			rc = pg_fail(err, "database: COPY", PQerrorMessage(db->conn));
+	}
+	if (PQputCopyEnd(db->conn, rc ? "the import failed" : NULL) != 1 && !rc)
+		rc = pg_fail(err, "database: COPY", PQerrorMessage(db->conn));
+	while ((res = PQgetResult(db->conn))) {
+		if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
+			rc = pg_fail(err, "database", PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	log_debug("import: %zu bytes in %.0f ms: %.40s", in->len, ms_now() - t0,
+		  copy_in);
+	return rc;
+}
+
+int db_import_read(struct db *src, const struct vec *flights,
+		   struct import_data *d, struct err *err)
+{
+	char *ids = int_array(flights, 0, flights->n), *sql = NULL;
+	const char *logfile = "NULL";
+	struct fp_sums fp = { STRMAP_INIT, NULL };
+	struct buf rows = BUF_INIT;
+	PGresult *res;
+	int rc;
+
+	vec_clear(&d->flights);
+	fp.parts = xcalloc(flights->n + 1, sizeof(*fp.parts));
+	for (size_t i = 0; i < flights->n; i++) {
+		vec_push(&d->flights, flights->v[i]);
+		strmap_put(&fp.index, flights->v[i], (long)i);
+	}
+	buf_reset(&d->flights_rows);
+	buf_reset(&d->jobs);
+	buf_reset(&d->steps);
+	buf_reset(&d->runvars);
+	buf_reset(&d->xbuilt);
+	buf_reset(&d->passes);
+	memset(&d->c, 0, sizeof(d->c));
+	d->c.flights = (long)flights->n;
+	if ((rc = source_begin(src, err)) < 0)
+		goto out;
+	/* steps.logfile came in 2021 */
+	res = db_query(src, err,
+		       "SELECT count(*) FROM pg_attribute WHERE attrelid = "
+		       "'steps'::regclass AND attname = 'logfile' AND NOT attisdropped",
+		       0, NULL);
+	if (!res) {
+		rc = err->code;
+		goto out;
+	}
+	if (db_long(res, 0, 0))
+		logfile = "s.logfile";
+	PQclear(res);
+	/* with when its last step ended; its fingerprint's parts below */
+	sql = xasprintf("SELECT f.flight, f.started, f.blessing, f.branch, "
+			"(SELECT max(s.finished) FROM steps s "
+			"WHERE s.flight = f.flight) FROM flights f "
+			"WHERE f.flight = ANY('%s'::int[])", ids);
+	rc = copy_out(src, sql, &rows, NULL, NULL, FP_NONE, err);
+	free(sql);
+	if (rc < 0)
+		goto out;
+	/* with when their steps started and ended */
+	sql = xasprintf("SELECT j.flight, j.job, j.recipe, j.status, t.s, t.f, "
+			"hashtext(j.job || '=' || j.status) "
+			"FROM jobs j LEFT JOIN (SELECT flight, job, "
+			"min(nullif(started, 0)) AS s, max(nullif(finished, 0)) AS f "
+			"FROM steps WHERE flight = ANY('%s'::int[]) GROUP BY 1, 2) t "
+			"ON t.flight = j.flight AND t.job = j.job "
+			"WHERE j.flight = ANY('%s'::int[])", ids, ids);
+	rc = copy_out(src, sql, &d->jobs, &d->c.jobs, &fp, FP_JOBS, err);
+	free(sql);
+	if (rc < 0)
+		goto out;
+	/*
+	 * Steps as rows of hangar's steps, mapped here: they go straight
+	 * into it, never through a table of their own (the testid is the
+	 * step's name, unique in a job there too; a step without one gets
+	 * SCRIPT#STEPNO). Times as ISO text in UTC (db_import_begin). In key
+	 * order: the cheapest for hangar's indexes when kept.
+	 */
+	sql = xasprintf("SELECT s.flight, s.job, s.stepno, coalesce(s.step, ''), "
+			STEP_NAME("s") ", " STEP_STATUS("s.status") ", "
+			"to_timestamp(nullif(s.started, 0)), "
+			"to_timestamp(nullif(s.finished, 0)), "
+			"coalesce(%s, s.stepno || '.' || s.step || '.log'), "
+			"hashtext(s.job || '/' || s.stepno || '=' || s.status || '/' || "
+			"coalesce(s.testid, '') || '@' || coalesce(s.finished, -1)), "
+			"j.job IS NOT NULL FROM steps s "
+			"LEFT JOIN jobs j ON j.flight = s.flight AND j.job = s.job "
+			"WHERE s.flight = ANY('%s'::int[]) "
+			"ORDER BY s.flight, s.job, s.stepno", logfile, ids);
+	rc = copy_out(src, sql, &d->steps, &d->c.steps, &fp, FP_STEPS, err);
+	free(sql);
+	if (rc < 0)
+		goto out;
+	/* "did it ever pass", for step_passes (the row trigger is off) */
+	sql = xasprintf("SELECT f.branch, s.job, " STEP_NAME("s") ", min(s.flight), "
+			"max(s.flight) FROM steps s JOIN flights f ON f.flight = s.flight "
+			"WHERE s.flight = ANY('%s'::int[]) AND s.status = 'pass' "
+			"AND f.blessing IN ('real', 'real-bisect') GROUP BY 1, 2, 3", ids);
+	rc = copy_out(src, sql, &d->passes, NULL, NULL, FP_NONE, err);
+	free(sql);
+	if (rc < 0)
+		goto out;
+	sql = xasprintf("SELECT flight, job, name, val, synth, "
+			"hashtext(job || '/' || name || '=' || val) FROM runvars "
+			"WHERE flight = ANY('%s'::int[])", ids);
+	rc = copy_out(src, sql, &d->runvars, &d->c.runvars, &fp, FP_RUNVARS, err);
+	free(sql);
+	if (rc < 0)
+		goto out;
+	/* each flight with its fingerprint's parts */
+	for (const char *line = rows.buf, *nl; *line; line = nl + 1) {
+		long at;
+		char key[24];
+		const char *tab = strchr(line, '\t');
+
+		nl = strchr(line, '\n');
+		ASSERT(nl && tab && tab < nl && tab - line < (long)sizeof(key));
+		memcpy(key, line, (size_t)(tab - line));
+		key[tab - line] = '\0';
+		at = strmap_get(&fp.index, key);
+		ASSERT(at >= 0);
+		buf_add(&d->flights_rows, line, (size_t)(nl - line));
+		for (int k = 0; k < 3; k++)
+			buf_addf(&d->flights_rows, "\t%ld\t%lld", fp.parts[at][k].n,
+				 fp.parts[at][k].sum);
+		buf_addch(&d->flights_rows, '\n');
+	}
+	/* what the builds of other flights that these use (FLIGHT.JOB)
+	 * built: such a flight may not be imported (another branch, before
+	 * --since) */
+	sql = xasprintf("SELECT v.flight, v.job, v.name, v.val FROM runvars v "
+			"JOIN (SELECT DISTINCT split_part(r.val, '.', 1)::int AS f, "
+			"substr(r.val, strpos(r.val, '.') + 1) AS j FROM runvars r "
+			"WHERE r.flight = ANY('%s'::int[]) AND r.name LIKE '%%buildjob' "
+			"AND r.val ~ '^[0-9]+\\.') x ON v.flight = x.f AND v.job = x.j "
+			"WHERE v.name LIKE 'built\\_revision\\_%%'", ids);
+	rc = copy_out(src, sql, &d->xbuilt, NULL, NULL, FP_NONE, err);
+	free(sql);
+out:
+	free(ids);
+	free(fp.parts);
+	strmap_clear(&fp.index);
+	buf_release(&rows);
+	return source_end(src, rc, err);
+}
+
+/* The statements of a batch before its steps, in order. */
+static const char *const batch_before_steps[] = {
 	"SET LOCAL hangar.import = 'on'",
 	/*
 	 * As a superuser (the private cluster's), without triggers: no
@@ -403,49 +706,46 @@ static const char *const batch_sql[] = {
 	"ELSE 'adhoc' END, o.blessing, 'finished', 'none', 'osstest', "
 	"to_timestamp(o.started), to_timestamp(o.started), "
 	"to_timestamp(nullif(o.started, 0)), "
-	"coalesce(to_timestamp(e.fin), to_timestamp(nullif(o.started, 0))), $1, o.fp "
-	"FROM os_flights o LEFT JOIN (SELECT flight, max(finished) AS fin "
-	"FROM os_steps GROUP BY flight) e ON e.flight = o.flight "
+	"coalesce(to_timestamp(o.fin), to_timestamp(nullif(o.started, 0))), $1, "
+	/* FINGERPRINT, of the parts summed as the rows came */
+	"md5(coalesce(o.blessing, '') || '|' || o.jn || ':' || o.js || '|' || o.sn "
+	"|| ':' || o.ss || '|' || o.vn || ':' || o.vs) "
+	"FROM os_flights o "
 	"ON CONFLICT (id) DO UPDATE SET branch = EXCLUDED.branch, "
 	"intent = EXCLUDED.intent, label = EXCLUDED.label, "
 	"started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, "
 	"import_fingerprint = EXCLUDED.import_fingerprint "
 	"WHERE f.imported_from = EXCLUDED.imported_from",
-	/* what a changed flight had, read again below */
-	"DELETE FROM steps WHERE flight IN (SELECT flight FROM os_flights)",
-	"DELETE FROM runvars WHERE flight IN (SELECT flight FROM os_flights)",
-	"DELETE FROM allocations WHERE flight IN (SELECT flight FROM os_flights)",
-	"DELETE FROM job_deps WHERE flight IN (SELECT flight FROM os_flights)",
-	"DELETE FROM flight_revisions WHERE flight IN (SELECT flight FROM os_flights)",
 	"INSERT INTO jobs AS j (flight, job, recipe, arch, status, created_at, "
 	"started_at, finished_at) "
 	"SELECT o.flight, o.job, coalesce(o.recipe, ''), coalesce(CASE a.val "
 	"WHEN 'amd64' THEN 'x86_64' ELSE a.val END, 'unknown'), " JOB_STATUS("o.status")
-	", coalesce(to_timestamp(coalesce(t.s, t.f, nullif(fl.started, 0))), now()), "
-	"to_timestamp(t.s), to_timestamp(t.f) "
+	", coalesce(to_timestamp(coalesce(o.s, o.f, nullif(fl.started, 0))), now()), "
+	"to_timestamp(o.s), to_timestamp(o.f) "
 	"FROM os_jobs o JOIN os_flights fl ON fl.flight = o.flight "
 	"LEFT JOIN os_runvars a ON a.flight = o.flight "
 	"AND a.job = o.job AND a.name = 'arch' "
-	"LEFT JOIN (SELECT flight, job, min(nullif(started, 0)) AS s, "
-	"max(nullif(finished, 0)) AS f FROM os_steps GROUP BY 1, 2) t "
-	"ON t.flight = o.flight AND t.job = o.job "
 	"ON CONFLICT (flight, job) DO UPDATE SET recipe = EXCLUDED.recipe, "
 	"arch = EXCLUDED.arch, status = EXCLUDED.status, "
 	"started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at",
-	/* steps: the testid is the step's name, unique in a job there too
-	 * (a step without one gets SCRIPT#STEPNO) */
-	"INSERT INTO steps (flight, job, stepno, kind, name, status, started_at, "
-	"finished_at, logfile) "
-	"SELECT s.flight, s.job, s.stepno, coalesce(s.step, ''), " STEP_NAME("s") ", "
-	STEP_STATUS("s.status") ", to_timestamp(nullif(s.started, 0)), "
-	"to_timestamp(nullif(s.finished, 0)), "
-	"coalesce(s.logfile, s.stepno || '.' || s.step || '.log') FROM os_steps s "
-	"JOIN jobs j ON j.flight = s.flight AND j.job = s.job",
-	/* "did it ever pass" (step_passes: the row trigger is off) */
+	NULL,
+};
+
+/* What a changed flight had, read again: the flights of $1 only, so that
+ * new ones (known new) cost nothing here. */
+static const char *const batch_forget[] = {
+	"DELETE FROM steps WHERE flight = ANY($1::bigint[])",
+	"DELETE FROM runvars WHERE flight = ANY($1::bigint[])",
+	"DELETE FROM allocations WHERE flight = ANY($1::bigint[])",
+	"DELETE FROM job_deps WHERE flight = ANY($1::bigint[])",
+	"DELETE FROM flight_revisions WHERE flight = ANY($1::bigint[])",
+	NULL,
+};
+
+/* The statements after the steps, sent at once (no parameters). */
+static const char *const batch_after_steps[] = {
 	"INSERT INTO step_passes AS p (branch, job, step, first_flight, last_flight) "
-	"SELECT o.branch, s.job, " STEP_NAME("s") ", min(s.flight), max(s.flight) "
-	"FROM os_steps s JOIN os_flights o ON o.flight = s.flight "
-	"WHERE s.status = 'pass' AND o.blessing IN ('real', 'real-bisect') "
+	"SELECT branch, job, step, min(first), max(last) FROM os_passes "
 	"GROUP BY 1, 2, 3 ON CONFLICT (branch, job, step) DO UPDATE "
 	"SET first_flight = least(p.first_flight, EXCLUDED.first_flight), "
 	"last_flight = greatest(p.last_flight, EXCLUDED.last_flight)",
@@ -536,111 +836,209 @@ static const char *const batch_sql[] = {
 	NULL,
 };
 
-int db_import_batch(struct db *src, struct db *db, const char *source,
-		    const struct vec *flights, struct import_counts *c,
-		    struct err *err)
+int db_import_write(struct db *db, const char *source, struct import_data *d,
+		    int in_tx, struct err *err)
 {
-	char *ids = int_array(flights, 0, flights->n), *sql;
+	static const struct {
+		const char *copy;
+		size_t off;
+	} temps[] = {
+		{ "COPY os_flights FROM STDIN", offsetof(struct import_data, flights_rows) },
+		{ "COPY os_jobs FROM STDIN", offsetof(struct import_data, jobs) },
+		{ "COPY os_runvars FROM STDIN", offsetof(struct import_data, runvars) },
+		{ "COPY os_xbuilt FROM STDIN", offsetof(struct import_data, xbuilt) },
+		{ "COPY os_passes FROM STDIN", offsetof(struct import_data, passes) },
+	};
+	struct buf after = BUF_INIT;
+	char *changed = NULL;
+	PGresult *res;
 	int rc;
 
-	memset(c, 0, sizeof(*c));
-	c->flights = (long)flights->n;
-	rc = source_begin(src, err);
-	if (rc == 0)
-		rc = db_exec(db, err, "TRUNCATE os_flights, os_jobs, os_steps, "
-			     "os_runvars, os_xbuilt", 0, NULL);
-	if (rc == 0) {
-		sql = xasprintf("SELECT f.flight, f.started, f.blessing, f.branch, "
-				FINGERPRINT " FROM flights f WHERE f.flight = "
-				"ANY('%s'::int[])", ids);
-		rc = copy_rows(src, db, sql, "os_flights", NULL, err);
-		free(sql);
-	}
-	if (rc == 0) {
-		sql = xasprintf("SELECT flight, job, recipe, status FROM jobs "
-				"WHERE flight = ANY('%s'::int[])", ids);
-		rc = copy_rows(src, db, sql, "os_jobs", &c->jobs, err);
-		free(sql);
-	}
-	if (rc == 0) {
-		PGresult *res = db_query(src, err,
-					 "SELECT count(*) FROM information_schema.columns "
-					 "WHERE table_name = 'steps' AND column_name = 'logfile' "
-					 "AND table_schema = current_schema()",
-					 0, NULL);
-
-		if (!res)
-			rc = err->code;
-		sql = xasprintf("SELECT flight, job, stepno, step, status, testid, "
-				"started, finished, %s FROM steps "
-				"WHERE flight = ANY('%s'::int[])",
-				res && db_long(res, 0, 0) ? "logfile" : "NULL", ids);
-		PQclear(res);
-		if (rc == 0)
-			rc = copy_rows(src, db, sql, "os_steps", &c->steps, err);
-		free(sql);
-	}
-	if (rc == 0) {
-		sql = xasprintf("SELECT flight, job, name, val, synth FROM runvars "
-				"WHERE flight = ANY('%s'::int[])", ids);
-		rc = copy_rows(src, db, sql, "os_runvars", &c->runvars, err);
-		free(sql);
-	}
-	if (rc == 0) {
-		/* what the builds of other flights that these use (FLIGHT.JOB)
-		 * built: such a flight may not be imported (another branch,
-		 * before --since) */
-		sql = xasprintf("SELECT v.flight, v.job, v.name, v.val FROM runvars v "
-				"JOIN (SELECT DISTINCT split_part(r.val, '.', 1)::int AS f, "
-				"substr(r.val, strpos(r.val, '.') + 1) AS j FROM runvars r "
-				"WHERE r.flight = ANY('%s'::int[]) AND r.name LIKE '%%buildjob' "
-				"AND r.val ~ '^[0-9]+\\.') x ON v.flight = x.f AND v.job = x.j "
-				"WHERE v.name LIKE 'built\\_revision\\_%%'", ids);
-		rc = copy_rows(src, db, sql, "os_xbuilt", NULL, err);
-		free(sql);
-	}
-	free(ids);
-	rc = source_end(src, rc, err);
-	/* the planner's view of what just came (temporary tables have none) */
-	if (rc == 0)
-		rc = db_exec(db, err, "ANALYZE os_flights, os_jobs, os_steps, os_runvars, "
-			     "os_xbuilt", 0, NULL);
-	if (rc < 0)
+	if (!in_tx && (rc = db_begin(db, err)) < 0)
 		return rc;
-	if (db_begin(db, err) < 0)
-		return err->code;
-	/* a number taken meanwhile by a flight of hangar's own: stop */
-	{
-		PGresult *res = db_query(db, err,
-					 "SELECT string_agg(o.flight::text, ', ') FROM os_flights o "
-					 "JOIN flights f ON f.id = o.flight "
-					 "WHERE f.imported_from IS DISTINCT FROM $1",
-					 1, (const char *[]){ source });
+	if ((rc = db_exec(db, err, "TRUNCATE os_flights, os_jobs, os_runvars, "
+			  "os_xbuilt, os_passes", 0, NULL)) < 0)
+		goto out;
+	for (size_t i = 0; i < sizeof(temps) / sizeof(temps[0]); i++) {
+		const struct buf *b = (const struct buf *)((const char *)d + temps[i].off);
 
-		if (!res) {
-			db_rollback(db);
-			return err->code;
-		}
-		if (!PQgetisnull(res, 0, 0)) {
-			err_set(err, ERR_EXISTS, "flight(s) %.200s: taken in hangar by "
-				"flights not imported from %s", PQgetvalue(res, 0, 0),
-				source);
-			PQclear(res);
-			db_rollback(db);
-			return err->code;
-		}
-		PQclear(res);
+		if ((rc = copy_in(db, temps[i].copy, b, err)) < 0)
+			goto out;
 	}
-	for (size_t i = 0; batch_sql[i]; i++) {
-		int uses_source = strstr(batch_sql[i], "$1") != NULL;
+	/* the planner's view of what just came (temporary tables have none) */
+	if ((rc = db_exec(db, err, "ANALYZE os_flights, os_jobs, os_runvars, "
+			  "os_xbuilt, os_passes", 0, NULL)) < 0)
+		goto out;
+	/* a number taken meanwhile by a flight of hangar's own: stop; the
+	 * ones imported before are changed ones, whose rows go first */
+	res = db_query(db, err,
+		       "SELECT string_agg(o.flight::text, ', ') FILTER (WHERE "
+		       "f.imported_from IS DISTINCT FROM $1), array_agg(o.flight) "
+		       "FILTER (WHERE f.imported_from = $1) FROM os_flights o "
+		       "JOIN flights f ON f.id = o.flight",
+		       1, (const char *[]){ source });
+	if (!res) {
+		rc = err->code;
+		goto out;
+	}
+	if (!PQgetisnull(res, 0, 0)) {
+		rc = err_set(err, ERR_EXISTS, "flight(s) %.200s: taken in hangar by "
+			     "flights not imported from %s", PQgetvalue(res, 0, 0),
+			     source);
+		PQclear(res);
+		goto out;
+	}
+	changed = db_dup(res, 0, 1);
+	PQclear(res);
+	for (size_t i = 0; batch_before_steps[i]; i++) {
+		int uses_source = strstr(batch_before_steps[i], "$1") != NULL;
 		double t0 = ms_now();
 
-		if (db_exec(db, err, batch_sql[i], uses_source ? 1 : 0,
-			    uses_source ? (const char *[]){ source } : NULL) < 0) {
-			db_rollback(db);
-			return err->code;
-		}
-		log_debug("import: %.40s: %.0f ms", batch_sql[i], ms_now() - t0);
+		if ((rc = db_exec(db, err, batch_before_steps[i], uses_source ? 1 : 0,
+				  uses_source ? (const char *[]){ source } : NULL)) < 0)
+			goto out;
+		log_debug("import: %.40s: %.0f ms", batch_before_steps[i], ms_now() - t0);
+	}
+	for (size_t i = 0; changed && batch_forget[i]; i++)
+		if ((rc = db_exec(db, err, batch_forget[i], 1,
+				  (const char *[]){ changed })) < 0)
+			goto out;
+	if ((rc = copy_in(db, "COPY steps (flight, job, stepno, kind, name, status, "
+			  "started_at, finished_at, logfile) FROM STDIN", &d->steps,
+			  err)) < 0)
+		goto out;
+	/* the rest runs while the caller reads the next batch */
+	for (size_t i = 0; batch_after_steps[i]; i++)
+		buf_addf(&after, "%s;\n", batch_after_steps[i]);
+	if (!PQsendQuery(db->conn, after.buf))
+		rc = pg_fail(err, "database", PQerrorMessage(db->conn));
+out:
+	free(changed);
+	buf_release(&after);
+	if (rc < 0 && !in_tx)
+		db_rollback(db);
+	return rc;
+}
+
+int db_import_write_wait(struct db *db, int in_tx, struct err *err)
+{
+	PGresult *res;
+	int rc = 0;
+	double t0 = ms_now();
+
+	/* nothing pending after a failed db_import_write(): no result */
+	while ((res = PQgetResult(db->conn))) {
+		ExecStatusType st = PQresultStatus(res);
+
+		if (!rc && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+			rc = pg_fail(err, "database", PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	log_debug("import: the statements after the steps: %.0f ms", ms_now() - t0);
+	if (in_tx)
+		return rc;
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db, err);
+}
+
+int db_import_bulk_wanted(struct db *src, struct db *db, size_t nflights,
+			  int *yes, struct err *err)
+{
+	PGresult *res;
+	double there, flights, here;
+
+	*yes = 0;
+	if (!nflights)
+		return 0;
+	/* the statistics, else a count (a table never analyzed is new) */
+	res = db_query(src, err,
+		       "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples "
+		       "ELSE (SELECT count(*) FROM steps) END, "
+		       "greatest((SELECT count(*) FROM flights), 1) "
+		       "FROM pg_class c WHERE c.oid = 'steps'::regclass",
+		       0, NULL);
+	if (!res)
+		return err->code;
+	there = strtod(PQgetvalue(res, 0, 0), NULL);
+	flights = strtod(PQgetvalue(res, 0, 1), NULL);
+	PQclear(res);
+	res = db_query(db, err,
+		       "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples "
+		       "ELSE (SELECT count(*) FROM steps) END "
+		       "FROM pg_class c WHERE c.oid = 'steps'::regclass",
+		       0, NULL);
+	if (!res)
+		return err->code;
+	here = strtod(PQgetvalue(res, 0, 0), NULL);
+	PQclear(res);
+	there = there * (double)nflights / flights;
+	/* a row costs several descents of each index (a few times more as
+	 * they outgrow the cache), a build a sort of them all: it pays from
+	 * about a quarter (measured with bench/b0600-import.sh) */
+	*yes = there > 0 && there * 4 >= here;
+	log_debug("import: about %.0f steps to import, %.0f there: %s", there, here,
+		  *yes ? "indexes built again at the end" : "indexes kept");
+	return 0;
+}
+
+int db_import_bulk_begin(struct db *db, struct vec *defs, struct err *err)
+{
+	PGresult *res;
+	int rc;
+
+	if ((rc = db_begin(db, err)) < 0)
+		return rc;
+	/*
+	 * Their indexes, those of keys too (no foreign key points at steps;
+	 * runvars keeps its key, which the statements of a batch use): each
+	 * row costs a descent of every index, where a build at the end sorts
+	 * once. Built again from their definitions as they are now.
+	 */
+	res = db_query(db, err,
+		       "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', "
+		       "c.conrelid::regclass, c.conname), format('ALTER TABLE %s ADD "
+		       "CONSTRAINT %I %s', c.conrelid::regclass, c.conname, "
+		       "pg_get_constraintdef(c.oid)), 1 FROM pg_constraint c "
+		       "WHERE c.conrelid = 'steps'::regclass AND c.contype IN ('p', 'u') "
+		       "UNION ALL SELECT format('DROP INDEX %s', i.indexrelid::regclass), "
+		       "pg_get_indexdef(i.indexrelid), 2 FROM pg_index i "
+		       "WHERE i.indrelid IN ('steps'::regclass, 'runvars'::regclass) "
+		       "AND NOT i.indisunique AND NOT i.indisprimary ORDER BY 3, 2",
+		       0, NULL);
+	if (!res) {
+		rc = err->code;
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+		rc = db_exec(db, err, PQgetvalue(res, i, 0), 0, NULL);
+		vec_push(defs, PQgetvalue(res, i, 1));
+	}
+	log_debug("import: one transaction, %zu indexes dropped", defs->n);
+	PQclear(res);
+out:
+	if (rc < 0)
+		db_rollback(db);
+	return rc;
+}
+
+int db_import_bulk_end(struct db *db, const struct vec *defs, struct err *err)
+{
+	int rc;
+
+	/* a sort in memory rather than on disk */
+	rc = db_exec(db, err, "SET LOCAL maintenance_work_mem = '256MB'", 0, NULL);
+	for (size_t i = 0; rc == 0 && i < defs->n; i++) {
+		double t0 = ms_now();
+
+		rc = db_exec(db, err, defs->v[i], 0, NULL);
+		log_debug("import: %s: %.0f ms", defs->v[i], ms_now() - t0);
+	}
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
 	}
 	return db_commit(db, err);
 }

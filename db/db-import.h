@@ -1,8 +1,12 @@
 /*
  * db-import.h: the SQL of `hangar import osstest`: an OSSTest database
- * (read only, a REPEATABLE READ snapshot per batch) streamed with COPY into
- * temporary tables of hangar's, then mapped onto hangar's tables by
- * INSERT ... SELECT, a batch of flights per transaction. The mapping
+ * (read only, a REPEATABLE READ snapshot per batch) read with COPY, a
+ * batch of flights at a time, into memory while hangar writes the batch
+ * before; then steps COPYed straight into hangar's steps, the other
+ * tables into temporary tables mapped onto hangar's by INSERT ... SELECT,
+ * a transaction per batch, or one for the whole import when it is large
+ * (the indexes of steps, and the secondary ones of runvars, are built
+ * again at the end). The mapping
  * (reference §2): blessing to intent, OSSTest's job and step statuses to
  * hangar's, testid to step name, *buildjob runvars to job dependencies,
  * host runvars to allocations, built_revision_* (of the builds used) over
@@ -11,6 +15,7 @@
 #ifndef HANGAR_DB_IMPORT_H
 #define HANGAR_DB_IMPORT_H
 
+#include "buf.h"
 #include "db.h"
 #include "vec.h"
 
@@ -38,6 +43,21 @@ struct import_counts {
 	long flights, jobs, steps, runvars;
 };
 
+/*
+ * One batch of flights as read from the source and not yet written: the
+ * COPY text of each of its tables, in memory. A batch at a time (two
+ * while the next is read as one is written), so memory depends on the
+ * batch size, never on how many batches.
+ */
+struct import_data {
+	struct vec flights;        /* their numbers */
+	struct buf flights_rows, jobs, steps, runvars, xbuilt, passes;
+	struct import_counts c;
+};
+
+void import_data_init(struct import_data *d);
+void import_data_release(struct import_data *d);
+
 /* Checks that src has OSSTest's tables (ERR_USAGE naming what is missing)
  * and makes its session read only; creates db's temporary tables. */
 int db_import_begin(struct db *src, struct db *db, struct err *err);
@@ -47,10 +67,44 @@ int db_import_hosts(struct db *src, struct db *db, long *n, struct err *err);
  * a flight of hangar's own (or of another source) already has. */
 int db_import_plan(struct db *src, struct db *db, const struct import_select *sel,
 		   struct import_plan *plan, struct err *err);
-/* Imports (or updates) the flights in one transaction of db. */
-int db_import_batch(struct db *src, struct db *db, const char *source,
-		    const struct vec *flights, struct import_counts *c,
-		    struct err *err);
+/*
+ * Reads the flights into d (reset first), in one snapshot of src: what
+ * db_import_write() needs, already in hangar's terms where the source can
+ * say it (steps as rows of hangar's steps). Touches nothing of db's, so
+ * it can run while db is busy with the batch before.
+ */
+int db_import_read(struct db *src, const struct vec *flights,
+		   struct import_data *d, struct err *err);
+/*
+ * Writes a batch read by db_import_read(): its own transaction, unless
+ * in_tx (the caller's, db_import_bulk_begin()'s, is open). It returns
+ * with the last statements still running on db (the source can be read
+ * meanwhile): db_import_write_wait() must follow, whatever it returned,
+ * before db is used again. On error the batch's transaction is rolled
+ * back (in_tx: the caller rolls back its own).
+ */
+int db_import_write(struct db *db, const char *source, struct import_data *d,
+		    int in_tx, struct err *err);
+int db_import_write_wait(struct db *db, int in_tx, struct err *err);
+
+/*
+ * Whether an import of nflights of src had better drop the secondary
+ * indexes of steps and runvars (and the keys of steps) and build them
+ * again at the end: when it brings at least a quarter as many steps as
+ * hangar has (by the tables' statistics: a guess, which only changes the
+ * speed).
+ */
+int db_import_bulk_wanted(struct db *src, struct db *db, size_t nflights,
+			  int *yes, struct err *err);
+/*
+ * Opens the one transaction of a bulk import on db and drops those
+ * indexes in it, their definitions into defs (the caller's: vec_clear()
+ * it). db_import_bulk_end() builds them again and commits; on an error,
+ * or a crash, the transaction is rolled back: the indexes are there and
+ * nothing of the import is.
+ */
+int db_import_bulk_begin(struct db *db, struct vec *defs, struct err *err);
+int db_import_bulk_end(struct db *db, const struct vec *defs, struct err *err);
 /* Hangar's own flights continue above highest (the source's highest
  * number, finished or not) and every imported one. */
 int db_import_reserve(struct db *db, long highest, struct err *err);

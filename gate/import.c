@@ -150,6 +150,99 @@ static int judge_all(struct db *db, const struct import_opts *o,
 	return rc;
 }
 
+/* The flights of part [at, at + n) of the plan, into part. */
+static void plan_part(const struct import_plan *plan, size_t at, size_t n,
+		      struct vec *part)
+{
+	vec_clear(part);
+	for (size_t i = at; i < at + n && i < plan->flights.n; i++)
+		vec_push(part, plan->flights.v[i]);
+}
+
+/*
+ * The planned flights, a batch at a time: the next batch is read from the
+ * source while hangar writes the one before (two connections, two
+ * servers at work). A large import is one transaction of hangar's, with
+ * the indexes of steps (and the secondary ones of runvars) dropped and
+ * built again at the end; else one transaction per batch.
+ */
+static int import_flights(struct db *src, struct db *db,
+			  const struct import_opts *o, struct import_result *r,
+			  const struct import_plan *plan, struct err *err)
+{
+	size_t batch = o->batch > 0 ? (size_t)o->batch : 100, n = plan->flights.n;
+	struct import_data d[2];
+	struct vec part = VEC_INIT, defs = VEC_INIT;
+	double t0 = now_s();
+	int bulk = o->rebuild_indexes == IMPORT_REBUILD_ALWAYS, rc = 0, cur = 0;
+
+	if (!n)
+		return 0;
+	if (o->rebuild_indexes == IMPORT_REBUILD_AUTO &&
+	    (rc = db_import_bulk_wanted(src, db, n, &bulk, err)) < 0)
+		return rc;
+	import_data_init(&d[0]);
+	import_data_init(&d[1]);
+	if (bulk && (rc = db_import_bulk_begin(db, &defs, err)) < 0)
+		goto out;
+	plan_part(plan, 0, batch, &part);
+	if ((rc = db_import_read(src, &part, &d[cur], err)) < 0)
+		goto fail;
+	for (size_t at = 0; at < n; at += batch, cur = !cur) {
+		struct import_data *w = &d[cur];
+		const char *first = w->flights.v[0], *last = w->flights.v[w->flights.n - 1];
+
+		if ((rc = db_import_write(db, r->source, w, bulk, err)) < 0) {
+			err_prefix(err, "flights %s to %s", first, last);
+			goto fail;
+		}
+		if (at + batch < n) {
+			plan_part(plan, at + batch, batch, &part);
+			rc = db_import_read(src, &part, &d[!cur], err);
+		}
+		/* what was sent must be waited for, whatever the source did */
+		{
+			struct err ignored = ERR_INIT;
+			int wrc = db_import_write_wait(db, bulk, rc < 0 ? &ignored : err);
+
+			if (rc < 0 || wrc < 0) {
+				if (rc == 0)
+					rc = wrc;
+				err_prefix(err, "flights %s to %s", rc == wrc ? first :
+					   part.v[0], rc == wrc ? last : part.v[part.n - 1]);
+				goto fail;
+			}
+		}
+		r->flights += w->c.flights;
+		r->jobs += w->c.jobs;
+		r->steps += w->c.steps;
+		r->runvars += w->c.runvars;
+		if (o->progress)
+			o->progress(o->progress_arg, "flights", r->flights, (long)n,
+				    (double)r->steps / (now_s() - t0), 0);
+	}
+	if (bulk) {
+		if (o->progress)
+			o->progress(o->progress_arg, "indexes", 0, 0, 0, 0);
+		rc = db_import_bulk_end(db, &defs, err);
+		if (rc < 0)
+			err_prefix(err, "building the indexes again");
+	}
+	if (rc == 0 && o->progress)
+		o->progress(o->progress_arg, "flights", r->flights, (long)n,
+			    (double)r->steps / (now_s() - t0), 1);
+	goto out;
+fail:
+	if (bulk)
+		db_rollback(db);
+out:
+	import_data_release(&d[0]);
+	import_data_release(&d[1]);
+	vec_clear(&part);
+	vec_clear(&defs);
+	return rc;
+}
+
 int import_osstest(struct db *db, const struct import_opts *o,
 		   struct import_result *r, struct err *err)
 {
@@ -157,7 +250,6 @@ int import_osstest(struct db *db, const struct import_opts *o,
 	struct db *src = NULL;
 	struct import_plan plan;
 	struct import_select sel;
-	long batch = o->batch > 0 ? o->batch : 100;
 	double t0 = now_s();
 	int rc;
 
@@ -185,30 +277,8 @@ int import_osstest(struct db *db, const struct import_opts *o,
 	if ((rc = db_import_reserve(db, plan.highest, err)) < 0 ||
 	    (rc = db_import_hosts(src, db, &r->hosts, err)) < 0)
 		goto out;
-	for (size_t at = 0; at < plan.flights.n; at += (size_t)batch) {
-		struct vec part = VEC_INIT;
-		struct import_counts c;
-
-		for (size_t i = at; i < at + (size_t)batch && i < plan.flights.n; i++)
-			vec_push(&part, plan.flights.v[i]);
-		rc = db_import_batch(src, db, r->source, &part, &c, err);
-		vec_clear(&part);
-		if (rc < 0) {
-			err_prefix(err, "flights %s to %s", plan.flights.v[at],
-				   plan.flights.v[at + (size_t)batch < plan.flights.n
-						  ? at + (size_t)batch - 1 : plan.flights.n - 1]);
-			goto out;
-		}
-		r->flights += c.flights;
-		r->jobs += c.jobs;
-		r->steps += c.steps;
-		r->runvars += c.runvars;
-		if (o->progress)
-			o->progress(o->progress_arg, "flights", r->flights,
-				    (long)plan.flights.n,
-				    (double)r->steps / (now_s() - t0),
-				    at + (size_t)batch >= plan.flights.n);
-	}
+	if ((rc = import_flights(src, db, o, r, &plan, err)) < 0)
+		goto out;
 	r->seconds = now_s() - t0;
 	/* done with the source: what follows is hangar's alone */
 	db_close(src);

@@ -19,11 +19,18 @@ struct import_opts {
 	const struct vec *branches;   /* only these, or NULL */
 	long since;                /* only flights from this one on, or 0 */
 	long recheck;              /* 0: 1000 */
-	long batch;                /* flights per transaction; 0: 100 */
+	long batch;                /* flights per batch; 0: 100 */
+	/* drop the indexes of steps (keys too) and the secondary ones of
+	 * runvars and build them again at the end, all in one transaction:
+	 * when the import brings at least a quarter as many steps as there
+	 * are (AUTO), always, or never */
+	enum { IMPORT_REBUILD_AUTO, IMPORT_REBUILD_ALWAYS,
+	       IMPORT_REBUILD_NEVER } rebuild_indexes;
 	int dry_run;               /* read and count; write nothing */
 	/* called as it goes: phase "flights" after each batch (total known,
-	 * rate in steps/s), "baselines" every 100 gate flights judged (total
-	 * 0); end = 1 once a phase is over */
+	 * rate in steps/s), "indexes" once before building them again,
+	 * "baselines" every 100 gate flights judged (total 0); end = 1 once
+	 * a phase is over */
 	void (*progress)(void *arg, const char *phase, long done, long total,
 			 double rate, int end);
 	void *progress_arg;

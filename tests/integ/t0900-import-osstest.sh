@@ -246,8 +246,14 @@ test_expect_success 'an OSSTest database with a history of every kind' '
 	test "$(osq "SELECT count(*) FROM steps")" -gt 40
 '
 
+# the indexes of steps and runvars as the migrations made them
+indexes() { q "SELECT string_agg(pg_get_indexdef(indexrelid), \$\$;\$\$ ORDER BY indexrelid::regclass::text) FROM pg_index WHERE indrelid IN (\$\$steps\$\$::regclass, \$\$runvars\$\$::regclass)"; }
+
 test_expect_success 'the import brings flights, jobs, steps, runvars and hosts' '
-	h import osstest --dsn "$OSS" >imp.out 2>imp.err && cat imp.out &&
+	indexes >indexes.before && grep -q steps_history_idx indexes.before &&
+	h -v import osstest --dsn "$OSS" >imp.out 2>imp.err && cat imp.out &&
+	grep -q "indexes built again at the end" imp.err && grep -q "indexes dropped" imp.err &&
+	indexes | cmp - indexes.before &&
 	grep -q "imported 15 flights (15 new, 0 changed)" imp.out &&
 	grep -q "skipped 3 unfinished flights (constructing or running): 106 107 150" imp.out &&
 	test "$(q "SELECT count(*) FROM flights WHERE imported_from IS NOT NULL")" = 15 &&
@@ -392,6 +398,25 @@ test_expect_success 'a second import is a no-op; a late change is read again, no
 	h import osstest --dsn "$OSS" --dry-run >dry.out && grep -q "would import 0 flights" dry.out
 '
 
+test_expect_success 'a change read again with the indexes built again, or kept' '
+	osq "UPDATE steps SET status = \$\$fail\$\$ WHERE flight = 105 AND job = \$\$test-arm64-arm64-xl\$\$ AND testid = \$\$guest-start\$\$;
+	     UPDATE jobs SET status = \$\$fail\$\$ WHERE flight = 105 AND job = \$\$test-arm64-arm64-xl\$\$" &&
+	h -v import osstest --dsn "$OSS" --rebuild-indexes always --json >imp4.json 2>imp4.err &&
+	grep -q "indexes dropped" imp4.err && ! grep -q "indexes kept" imp4.err &&
+	python3 -c "import json; d=json.load(open(\"imp4.json\")); assert (d[\"new\"], d[\"changed\"]) == (0, 1), d" &&
+	indexes | cmp - indexes.before &&
+	test "$(q "SELECT count(*) FROM steps WHERE flight = 105")" = "$(osq "SELECT count(*) FROM steps WHERE flight = 105")" &&
+	test "$(q "SELECT status FROM steps WHERE flight = 105 AND job = \$\$test-arm64-arm64-xl\$\$ AND name = \$\$guest-start\$\$")" = fail &&
+	osq "UPDATE steps SET status = \$\$pass\$\$ WHERE flight = 105 AND job = \$\$test-arm64-arm64-xl\$\$ AND testid = \$\$guest-start\$\$;
+	     UPDATE jobs SET status = \$\$pass\$\$ WHERE flight = 105 AND job = \$\$test-arm64-arm64-xl\$\$" &&
+	h -v import osstest --dsn "$OSS" >imp5.out 2>imp5.err &&
+	grep -q "imported 1 flights (0 new, 1 changed)" imp5.out && grep -q "indexes kept" imp5.err &&
+	! grep -q "indexes dropped" imp5.err &&
+	test "$(q "SELECT status FROM steps WHERE flight = 105 AND job = \$\$test-arm64-arm64-xl\$\$ AND name = \$\$guest-start\$\$")" = pass &&
+	rc=0 && h import osstest --dsn "$OSS" --rebuild-indexes sometimes 2>e5 || rc=$? &&
+	test $rc = 2 && grep -q "auto, always or never" e5
+'
+
 test_expect_success 'the source is only read' '
 	osq "SELECT count(*) FROM flights" >before &&
 	h import osstest --dsn "$OSS" >/dev/null &&
@@ -433,6 +458,42 @@ test_expect_success 'the gate on the imported branch: an old failure is like the
 	h gate run xen-unstable >g2.out && cat g2.out &&
 	h flight report $F --json >rg.json &&
 	python3 -c "import json; d=json.load(open(\"rg.json\")); f=[x for x in d[\"failures\"] if x[\"job\"] == \"test-arm64-arm64-xl\"]; assert len(f) == 1 and f[0][\"class\"] == \"fail-like-baseline\" and f[0][\"text\"] == \"like 103\", d[\"failures\"]"
+'
+
+# a larger source (branch crash-test, flights 1000 on): long enough an
+# import to be stopped in the middle
+OSS3="host=$STATE/pg dbname=osstest3 user=hangar"
+# steps held by an import; no session of hangar's left but ours
+steps_locked() { test "$(q "SELECT count(*) FROM pg_locks WHERE relation = 'steps'::regclass AND mode = 'AccessExclusiveLock' AND granted")" = 1; }
+no_session() { test "$(q "SELECT count(*) FROM pg_stat_activity WHERE datname = 'hangar' AND pid <> pg_backend_pid() AND backend_type = 'client backend'")" = 0; }
+test_expect_success 'an import killed in the middle leaves nothing, indexes kept' '
+	q "CREATE DATABASE osstest3" &&
+	psql -X -q -v ON_ERROR_STOP=1 "$OSS3" -c "$SCHEMA" &&
+	psql -X -q -v ON_ERROR_STOP=1 "$OSS3" -c "
+		INSERT INTO flights SELECT f, $T0 + f * 60, \$\$real\$\$, \$\$crash-test\$\$, NULL
+			FROM generate_series(1000, 1399) f;
+		INSERT INTO jobs SELECT f, \$\$test-\$\$ || n, \$\$test\$\$, \$\$pass\$\$
+			FROM generate_series(1000, 1399) f, generate_series(1, 20) n;
+		INSERT INTO steps SELECT f, \$\$test-\$\$ || n, s, \$\$ts-step\$\$, \$\$pass\$\$, \$\$step-\$\$ || s,
+			$T0 + f * 60 + s, $T0 + f * 60 + s + 1, NULL
+			FROM generate_series(1000, 1399) f, generate_series(1, 20) n, generate_series(1, 15) s;
+		INSERT INTO runvars SELECT f, \$\$test-\$\$ || n, \$\$arch\$\$, \$\$amd64\$\$, false
+			FROM generate_series(1000, 1399) f, generate_series(1, 20) n" &&
+	n=$(q "SELECT count(*) FROM steps") &&
+	{ "$HANGAR" --config lab.conf import osstest --dsn "$OSS3" --batch 2 \
+		--rebuild-indexes always >kill.out 2>&1 & } &&
+	pid=$! &&
+	# the import holds steps while it runs: killed then
+	wait_for steps_locked 30 &&
+	sleep 1 && kill -KILL $pid && { wait $pid; true; } &&
+	wait_for no_session 30 &&
+	test "$(q "SELECT count(*) FROM steps")" = "$n" &&
+	test "$(q "SELECT count(*) FROM flights WHERE branch = \$\$crash-test\$\$")" = 0 &&
+	indexes | cmp - indexes.before &&
+	h import osstest --dsn "$OSS3" >imp6.out && cat imp6.out &&
+	grep -q "imported 400 flights (400 new, 0 changed): 8000 jobs, 120000 steps" imp6.out &&
+	test "$(q "SELECT count(*) FROM steps")" = "$((n + 120000))" &&
+	indexes | cmp - indexes.before
 '
 
 test_done
