@@ -391,6 +391,25 @@ int db_begin(struct db *db, struct err *err)
 	return db_exec(db, err, "BEGIN", 0, NULL);
 }
 
+int db_begin_read(struct db *db, int generic, struct err *err)
+{
+	/* several commands in one simple query: one round trip */
+	const char *sql = generic
+		? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+		  "SET LOCAL plan_cache_mode = force_generic_plan"
+		: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+	PGresult *res = PQexec(db->conn, sql);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = db_err_from_pg(db, res, err, sql);
+		if (!db_idle(db))
+			db_rollback(db);
+	}
+	PQclear(res);
+	return rc;
+}
+
 int db_commit(struct db *db, struct err *err)
 {
 	return db_exec(db, err, "COMMIT", 0, NULL);

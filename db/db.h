@@ -107,6 +107,15 @@ int db_copy_between(struct db *from, const char *copy_out, struct db *to,
 		    const char *copy_in, long *rows, struct err *err);
 
 int db_begin(struct db *db, struct err *err);
+/*
+ * Begins a read-only transaction that sees one snapshot (repeatable
+ * read), in one round trip. generic: its prepared statements use their
+ * generic plan from the first execution on (plan_cache_mode), for
+ * statements whose plan does not depend on their parameters' values but
+ * which the server's cost estimates would plan again at each execution.
+ * End it with db_commit or db_rollback.
+ */
+int db_begin_read(struct db *db, int generic, struct err *err);
 int db_commit(struct db *db, struct err *err);
 /* Never fails visibly: it is used on error paths. */
 void db_rollback(struct db *db);

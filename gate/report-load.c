@@ -361,14 +361,39 @@ static int rep_load_one(struct db *db, long flight, long before,
 	return rc;
 }
 
+/*
+ * One read-only transaction around the report's dozen or two queries:
+ * they see one snapshot (a flight ending meanwhile cannot leave it half
+ * judged), and their prepared statements keep their generic plans. The
+ * server would plan several of them again at each execution (its
+ * estimates for array parameters and "$n = 0 OR ..." make the generic
+ * plan look dearer than it is), which cost more than running them; the
+ * plans do not depend on the values (index probes by flight, revision or
+ * (branch, job, step)). Inside a caller's transaction it only reads.
+ */
+static int rep_load_tx(struct db *db, long flight, long before,
+		       struct report *r, struct err *err)
+{
+	int own = db_idle(db), rc;
+
+	if (own && (rc = db_begin_read(db, 1, err)) < 0)
+		return rc;
+	rc = rep_load_one(db, flight, before, r, NULL, err);
+	if (own && rc == 0)
+		rc = db_commit(db, err);
+	else if (own)
+		db_rollback(db);
+	return rc;
+}
+
 int report_load(struct db *db, long flight, struct report *r,
 		struct err *err)
 {
-	return rep_load_one(db, flight, 0, r, NULL, err);
+	return rep_load_tx(db, flight, 0, r, err);
 }
 
 int report_load_before(struct db *db, long flight, struct report *r,
 		       struct err *err)
 {
-	return rep_load_one(db, flight, flight, r, NULL, err);
+	return rep_load_tx(db, flight, flight, r, err);
 }
