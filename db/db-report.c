@@ -303,7 +303,7 @@ int db_report_pass_in(struct db *db, const char *tree, const char *rev,
 
 int db_report_since(struct db *db, const char *tree, const char *rev,
 		    const char *branch, long flight, long basis,
-		    struct db_rep_since *s, struct err *err)
+		    struct vec *pool, struct db_rep_since *s, struct err *err)
 {
 	char fl[32], bs[32];
 	PGresult *res;
@@ -311,19 +311,30 @@ int db_report_since(struct db *db, const char *tree, const char *rev,
 	rep_num(fl, sizeof(fl), flight);
 	rep_num(bs, sizeof(bs), basis);
 	res = db_query_prep(db, err,
-		       "SELECT (SELECT min(f.id) FROM flight_revisions fr "
+		       "WITH s AS (SELECT (SELECT min(f.id) FROM flight_revisions fr "
 		       "JOIN flights f ON f.id = fr.flight WHERE fr.tree = $1 "
 		       "AND fr.revision = $2 AND f.branch = $3 AND f.intent = 'gate' "
-		       "AND f.id <= $4), "
+		       "AND f.id <= $4) AS same, "
 		       "(SELECT count(*) FROM flight_revisions fr "
 		       "JOIN flights f ON f.id = fr.flight WHERE fr.tree = $1 "
 		       "AND fr.revision = $2 AND f.branch = $3 AND f.intent = 'gate' "
-		       "AND f.id <= $4), "
+		       "AND f.id <= $4) AS same_n, "
 		       /* counted from the basis only: no basis, no count */
 		       "(SELECT min(id) FROM flights WHERE branch = $3 "
-		       "AND intent = 'gate' AND id > $5 AND id <= $4 AND $5 > 0), "
+		       "AND intent = 'gate' AND id > $5 AND id <= $4 AND $5 > 0) AS failing, "
 		       "(SELECT count(*) FROM flights WHERE branch = $3 "
-		       "AND intent = 'gate' AND id > $5 AND id <= $4 AND $5 > 0)",
+		       "AND intent = 'gate' AND id > $5 AND id <= $4 AND $5 > 0) AS failing_n), "
+		       /* when each started, and how many days ago */
+		       "a AS (SELECT id, to_char(coalesce(started_at, created_at) AT TIME ZONE "
+		       "'UTC', 'YYYY-MM-DD HH24:MI:SS \"Z\"') AS started, "
+		       "extract(day FROM now() - coalesce(started_at, created_at))::bigint AS age "
+		       "FROM flights WHERE id IN ($5::bigint, (SELECT same FROM s), "
+		       "(SELECT failing FROM s))) "
+		       "SELECT s.same, s.same_n, s.failing, s.failing_n, "
+		       "ab.started, ab.age, asm.started, asm.age, af.started, af.age "
+		       "FROM s LEFT JOIN a ab ON ab.id = $5::bigint "
+		       "LEFT JOIN a asm ON asm.id = s.same "
+		       "LEFT JOIN a af ON af.id = s.failing",
 		       5, (const char *[]){ tree, rev, branch, fl, bs });
 	if (!res)
 		return err->code;
@@ -331,31 +342,12 @@ int db_report_since(struct db *db, const char *tree, const char *rev,
 	s->same_attempts = db_long(res, 0, 1);
 	s->failing_flight = db_long(res, 0, 2);
 	s->failing_attempts = db_long(res, 0, 3);
-	PQclear(res);
-	return 0;
-}
-
-int db_report_flight_age(struct db *db, long flight, struct vec *pool,
-			 const char **started, long *age_days, struct err *err)
-{
-	char fl[32];
-	PGresult *res;
-
-	rep_num(fl, sizeof(fl), flight);
-	*started = NULL;
-	*age_days = 0;
-	res = db_query_prep(db, err,
-		       "SELECT to_char(coalesce(started_at, created_at) AT TIME ZONE "
-		       "'UTC', 'YYYY-MM-DD HH24:MI:SS \"Z\"'), "
-		       "extract(day FROM now() - coalesce(started_at, created_at))::bigint "
-		       "FROM flights WHERE id = $1",
-		       1, (const char *[]){ fl });
-	if (!res)
-		return err->code;
-	if (PQntuples(res) == 1) {
-		*started = rep_str(pool, res, 0, 0);
-		*age_days = db_long(res, 0, 1);
-	}
+	s->basis_started = rep_str(pool, res, 0, 4);
+	s->basis_age = db_long(res, 0, 5);
+	s->same_started = rep_str(pool, res, 0, 6);
+	s->same_age = db_long(res, 0, 7);
+	s->failing_started = rep_str(pool, res, 0, 8);
+	s->failing_age = db_long(res, 0, 9);
 	PQclear(res);
 	return 0;
 }

@@ -279,17 +279,12 @@ static int rep_subs(struct rep_load *l)
 	return 0;
 }
 
-static int rep_age_of(struct rep_load *l, struct rep_age *a)
+static void rep_age_set(struct rep_age *a, long flight, const char *started,
+			long age_days)
 {
-	const char *started;
-
-	if (!a->flight)
-		return 0;
-	if (db_report_flight_age(l->db, a->flight, &l->r->pool, &started,
-				 &a->age_days, l->err) < 0)
-		return l->err->code;
-	a->started = xstrdup_or_null(started);
-	return 0;
+	a->flight = flight;
+	a->started = flight ? xstrdup_or_null(started) : NULL;
+	a->age_days = flight && started ? age_days : 0;
 }
 
 /* "Last test of basis", "Failing since", "Testing same since". */
@@ -298,19 +293,17 @@ static int rep_ages(struct rep_load *l)
 	struct report *r = l->r;
 	struct db_rep_since s;
 
-	r->basis.flight = r->baseline_flight;
 	if (db_report_since(l->db, r->tree, rep_tested_rev(r), r->branch,
-			    r->flight, r->baseline_flight, &s, l->err) < 0)
+			    r->flight, r->baseline_flight, &r->pool, &s, l->err) < 0)
 		return l->err->code;
-	r->same_since.flight = s.same_flight;
+	rep_age_set(&r->basis, r->baseline_flight, s.basis_started, s.basis_age);
+	rep_age_set(&r->same_since, s.same_flight, s.same_started, s.same_age);
 	r->same_since.attempts = s.same_attempts;
 	if (r->baseline_flight) {
-		r->failing_since.flight = s.failing_flight;
+		rep_age_set(&r->failing_since, s.failing_flight,
+			    s.failing_started, s.failing_age);
 		r->failing_since.attempts = s.failing_attempts;
 	}
-	if (rep_age_of(l, &r->basis) < 0 || rep_age_of(l, &r->same_since) < 0 ||
-	    rep_age_of(l, &r->failing_since) < 0)
-		return l->err->code;
 	return 0;
 }
 
