@@ -15,9 +15,12 @@
 # so those baseline flights are the same at every size and only the length
 # of the history differs; the script checks the classes at each size.
 # Prints the median time of the whole report (load, classification, JSON,
-# mail) and the ratio of the 20,000 to the 1,000 figure. Goals: under
-# 50 ms at 20,000 flights, a ratio under 1.5. Takes about 8 minutes and
-# 16 GB under /tmp.
+# mail) and the ratio of the 20,000 to the 1,000 figure. At each size also
+# a running flight's live report: flight N+3, another gate flight of N+2's
+# revision with the same results, still running (as the dashboard judges
+# it at each visit). Goals (issue 21, beside each figure): a decided
+# report under 3 ms and a running flight's under 5 ms at 20,000 flights,
+# a ratio under 1.5. Takes about 9 minutes and 16 GB under /tmp.
 #
 # The history is loaded with session_replication_role = replica: no row
 # triggers (step_passes is filled afterwards in one statement, as
@@ -81,7 +84,7 @@ total=0
 nsteps=0
 for n in 1000 5000 20000; do
 	if [ $total -gt 0 ]; then
-		q -c "DELETE FROM flights WHERE id IN ($((total + 1)), $((total + 2)))"
+		q -c "DELETE FROM flights WHERE id IN ($((total + 1)), $((total + 2)), $((total + 3)))"
 	fi
 	t0=$(now)
 	load $((total + 1)) $n
@@ -91,9 +94,15 @@ for n in 1000 5000 20000; do
 	med=$(echo "$out" | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p')
 	fast=$(echo "$out" | sed -n 's/.*fastest \([0-9.]*\) ms.*/\1/p')
 	eval "med_$n=$med"
-	printf "history %5d flights (%sM steps): load %s s (COPY %s s, step_passes %s s, vacuum analyze %s s); report median %s ms (fastest %s)\n" \
+	# N+3: the same results as N+2, still running
+	measured_one $((n + 3)) $n "$M_FAILS"
+	q -c "UPDATE flights SET status = 'running', verdict = 'pending', finished_at = NULL WHERE id = $((n + 3))"
+	out=$(h flight report $((n + 3)) --bench $RUNS)
+	run_med=$(echo "$out" | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p')
+	eval "run_$n=$run_med"
+	printf "history %5d flights (%sM steps): load %s s (COPY %s s, step_passes %s s, vacuum analyze %s s); report median %s ms (fastest %s); running flight's %s ms\n" \
 		$n "$(awk -v s=$nsteps 'BEGIN { printf "%.1f", s / 1e6 }')" \
-		"$t_load" "$t_copy" $((t_passes - t_copy)) $((t_load - t_passes)) "$med" "$fast"
+		"$t_load" "$t_copy" $((t_passes - t_copy)) $((t_load - t_passes)) "$med" "$fast" "$run_med"
 	check $n
 	if [ -n "$HANGAR_BASE" ]; then
 		for who in base this base this; do
@@ -109,5 +118,5 @@ for n in 1000 5000 20000; do
 	fi
 	total=$n
 done
-awk -v a="$med_1000" -v b="$med_20000" 'BEGIN {
-	printf "ratio 20000/1000: %.2f (goal < 1.5); 20000: %.1f ms (goal < 50 ms)\n", b / a, b }'
+awk -v a="$med_1000" -v b="$med_20000" -v r="$run_20000" 'BEGIN {
+	printf "ratio 20000/1000: %.2f (goal < 1.5); 20000: decided %.2f ms (goal <= 3 ms), running %.2f ms (goal <= 5 ms)\n", b / a, b, r }'

@@ -4,7 +4,9 @@
  * but ask the database only about the revisions and steps at hand: the
  * baseline flights through flight_revisions (tree, revision), "ever
  * passed" through the step_passes summary, a heisenbug's other flight
- * through the flights of the same new revision.
+ * through the flights of the same new revision. Each is a prepared
+ * statement (db_query_prep): a report asks a dozen of them, and planning
+ * them again each time cost as much as running them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +48,7 @@ int db_report_flight(struct db *db, long flight, struct vec *pool,
 
 	rep_num(fl, sizeof(fl), flight);
 	snprintf(what, sizeof(what), "flight %ld", flight);
-	res = db_query_one(db, err, what,
+	res = db_query_prep(db, err,
 			   "SELECT f.branch, f.intent, f.status, f.verdict, f.pushed, "
 			   "f.baseline_test, coalesce(f.retest_of, 0), "
 			   "f.target_revision, b.tree, "
@@ -57,6 +59,10 @@ int db_report_flight(struct db *db, long flight, struct vec *pool,
 			   "FROM flights f LEFT JOIN branches b ON b.name = f.branch "
 			   "WHERE f.id = $1",
 			   1, (const char *[]){ fl });
+	if (res && PQntuples(res) != 1) {
+		PQclear(res);
+		return err_set(err, ERR_NOTFOUND, "no %s", what);
+	}
 	if (!res)
 		return err->code;
 	f->branch = rep_str(pool, res, 0, 0);
@@ -83,7 +89,7 @@ int db_report_revisions(struct db *db, long flight, struct vec *trees,
 	PGresult *res;
 
 	rep_num(fl, sizeof(fl), flight);
-	res = db_query(db, err,
+	res = db_query_prep(db, err,
 		       "SELECT tree, revision FROM flight_revisions "
 		       "WHERE flight = $1 ORDER BY tree",
 		       1, (const char *[]){ fl });
@@ -104,7 +110,7 @@ int db_report_jobs(struct db *db, long flight, struct vec *pool,
 	PGresult *res;
 
 	rep_num(fl, sizeof(fl), flight);
-	res = db_query(db, err,
+	res = db_query_prep(db, err,
 		       "SELECT j.job, j.status, (j.job LIKE 'build%' OR EXISTS ("
 		       "SELECT 1 FROM recipe_steps rs WHERE rs.recipe = j.recipe "
 		       "AND rs.kind = 'build')), "
@@ -154,7 +160,7 @@ int db_report_ever_passed(struct db *db, const char *branch,
 	PGresult *res;
 
 	rep_num(bf, sizeof(bf), before);
-	res = db_query(db, err,
+	res = db_query_prep(db, err,
 		       "SELECT p.job || ' ' || p.step FROM step_passes p "
 		       "JOIN unnest($2::text[], $3::text[]) AS q(job, step) "
 		       "ON p.job = q.job AND p.step = q.step WHERE p.branch = $1 "
@@ -186,7 +192,7 @@ int db_report_baselines(struct db *db, const char *tree, const char *rev,
 
 	rep_num(fl, sizeof(fl), flight);
 	rep_num(bf, sizeof(bf), before);
-	res = db_query(db, err,
+	res = db_query_prep(db, err,
 		       "SELECT f.id FROM flight_revisions fr "
 		       "JOIN flights f ON f.id = fr.flight "
 		       "WHERE fr.tree = $1 AND fr.revision = $2 AND f.branch = $3 "
@@ -230,7 +236,7 @@ int db_report_observations(struct db *db, const long *ids, size_t nids,
 	     *sa = db_array(steps);
 	PGresult *res;
 
-	res = db_query(db, err,
+	res = db_query_prep(db, err,
 		       /* only the failing (job, step) pairs, not every combination */
 		       "SELECT j.flight, j.job, s.name, s.status "
 		       "FROM unnest($2::text[], $3::text[]) AS q(job, step) "
@@ -269,7 +275,7 @@ int db_report_pass_in(struct db *db, const char *tree, const char *rev,
 	rep_num(fl, sizeof(fl), flight);
 	rep_num(bf, sizeof(bf), before);
 	rep_num(mn, sizeof(mn), main);
-	res = db_query(db, err,
+	res = db_query_prep(db, err,
 		       "SELECT s.job, s.name, max(s.flight) FROM flight_revisions fr "
 		       "JOIN flights f ON f.id = fr.flight "
 		       "JOIN jobs j ON j.flight = f.id AND j.job = ANY($5::text[]) "
@@ -297,27 +303,38 @@ int db_report_pass_in(struct db *db, const char *tree, const char *rev,
 
 int db_report_since(struct db *db, const char *tree, const char *rev,
 		    const char *branch, long flight, long basis,
-		    struct db_rep_since *s, struct err *err)
+		    struct vec *pool, struct db_rep_since *s, struct err *err)
 {
 	char fl[32], bs[32];
 	PGresult *res;
 
 	rep_num(fl, sizeof(fl), flight);
 	rep_num(bs, sizeof(bs), basis);
-	res = db_query(db, err,
-		       "SELECT (SELECT min(f.id) FROM flight_revisions fr "
+	res = db_query_prep(db, err,
+		       "WITH s AS (SELECT (SELECT min(f.id) FROM flight_revisions fr "
 		       "JOIN flights f ON f.id = fr.flight WHERE fr.tree = $1 "
 		       "AND fr.revision = $2 AND f.branch = $3 AND f.intent = 'gate' "
-		       "AND f.id <= $4), "
+		       "AND f.id <= $4) AS same, "
 		       "(SELECT count(*) FROM flight_revisions fr "
 		       "JOIN flights f ON f.id = fr.flight WHERE fr.tree = $1 "
 		       "AND fr.revision = $2 AND f.branch = $3 AND f.intent = 'gate' "
-		       "AND f.id <= $4), "
+		       "AND f.id <= $4) AS same_n, "
 		       /* counted from the basis only: no basis, no count */
 		       "(SELECT min(id) FROM flights WHERE branch = $3 "
-		       "AND intent = 'gate' AND id > $5 AND id <= $4 AND $5 > 0), "
+		       "AND intent = 'gate' AND id > $5 AND id <= $4 AND $5 > 0) AS failing, "
 		       "(SELECT count(*) FROM flights WHERE branch = $3 "
-		       "AND intent = 'gate' AND id > $5 AND id <= $4 AND $5 > 0)",
+		       "AND intent = 'gate' AND id > $5 AND id <= $4 AND $5 > 0) AS failing_n), "
+		       /* when each started, and how many days ago */
+		       "a AS (SELECT id, to_char(coalesce(started_at, created_at) AT TIME ZONE "
+		       "'UTC', 'YYYY-MM-DD HH24:MI:SS \"Z\"') AS started, "
+		       "extract(day FROM now() - coalesce(started_at, created_at))::bigint AS age "
+		       "FROM flights WHERE id IN ($5::bigint, (SELECT same FROM s), "
+		       "(SELECT failing FROM s))) "
+		       "SELECT s.same, s.same_n, s.failing, s.failing_n, "
+		       "ab.started, ab.age, asm.started, asm.age, af.started, af.age "
+		       "FROM s LEFT JOIN a ab ON ab.id = $5::bigint "
+		       "LEFT JOIN a asm ON asm.id = s.same "
+		       "LEFT JOIN a af ON af.id = s.failing",
 		       5, (const char *[]){ tree, rev, branch, fl, bs });
 	if (!res)
 		return err->code;
@@ -325,31 +342,12 @@ int db_report_since(struct db *db, const char *tree, const char *rev,
 	s->same_attempts = db_long(res, 0, 1);
 	s->failing_flight = db_long(res, 0, 2);
 	s->failing_attempts = db_long(res, 0, 3);
-	PQclear(res);
-	return 0;
-}
-
-int db_report_flight_age(struct db *db, long flight, struct vec *pool,
-			 const char **started, long *age_days, struct err *err)
-{
-	char fl[32];
-	PGresult *res;
-
-	rep_num(fl, sizeof(fl), flight);
-	*started = NULL;
-	*age_days = 0;
-	res = db_query(db, err,
-		       "SELECT to_char(coalesce(started_at, created_at) AT TIME ZONE "
-		       "'UTC', 'YYYY-MM-DD HH24:MI:SS \"Z\"'), "
-		       "extract(day FROM now() - coalesce(started_at, created_at))::bigint "
-		       "FROM flights WHERE id = $1",
-		       1, (const char *[]){ fl });
-	if (!res)
-		return err->code;
-	if (PQntuples(res) == 1) {
-		*started = rep_str(pool, res, 0, 0);
-		*age_days = db_long(res, 0, 1);
-	}
+	s->basis_started = rep_str(pool, res, 0, 4);
+	s->basis_age = db_long(res, 0, 5);
+	s->same_started = rep_str(pool, res, 0, 6);
+	s->same_age = db_long(res, 0, 7);
+	s->failing_started = rep_str(pool, res, 0, 8);
+	s->failing_age = db_long(res, 0, 9);
 	PQclear(res);
 	return 0;
 }

@@ -83,17 +83,20 @@ int db_report_pass_in(struct db *db, const char *tree, const char *rev,
 		      const struct vec *jobs, const struct vec *steps,
 		      long *pass_in, struct err *err);
 
-/* "Testing same since" and "Failing since" (from basis, if not 0). */
+/*
+ * "Testing same since" and "Failing since" (from basis, if not 0), and
+ * when each of those flights and basis started ("2024-05-21 01:42:42 Z",
+ * NULL for none: flight 0 or no such flight; strings of pool) and how
+ * many days ago: one round trip.
+ */
 struct db_rep_since {
 	long same_flight, same_attempts;
 	long failing_flight, failing_attempts;
+	const char *basis_started, *same_started, *failing_started;
+	long basis_age, same_age, failing_age;
 };
 int db_report_since(struct db *db, const char *tree, const char *rev,
 		    const char *branch, long flight, long basis,
-		    struct db_rep_since *s, struct err *err);
-/* When flight started ("2024-05-21 01:42:42 Z") and how many days ago;
- * *started NULL when there is no such flight. */
-int db_report_flight_age(struct db *db, long flight, struct vec *pool,
-			 const char **started, long *age_days, struct err *err);
+		    struct vec *pool, struct db_rep_since *s, struct err *err);
 
 #endif

@@ -2,12 +2,14 @@
  * db.c: connections and statement helpers. Every libpq error is turned
  * into a struct err here, once.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,13 +173,15 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
+	strmap_clear(&db->prepared);
 	PQfinish(db->conn);
 	free(db->where);
 	free(db);
 }
 
-PGresult *db_query(struct db *db, struct err *err, const char *sql, int n,
-		   const char *const *params)
+static PGresult *db_query_plain(struct db *db, struct err *err,
+				const char *sql, int n,
+				const char *const *params)
 {
 	PGresult *res = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL,
 				     0);
@@ -188,6 +192,113 @@ PGresult *db_query(struct db *db, struct err *err, const char *sql, int n,
 	db_err_from_pg(db, res, err, sql);
 	PQclear(res);
 	return NULL;
+}
+
+/* Only what the extended protocol prepares as one plannable statement:
+ * not SET, LISTEN, BEGIN and the like, whose text may vary. */
+static int db_preparable(const char *sql)
+{
+	static const char *const verbs[] = { "SELECT", "WITH", "INSERT",
+					     "UPDATE", "DELETE", "VALUES" };
+
+	sql += strspn(sql, " \t\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		size_t len = strlen(verbs[i]);
+
+		if (!strncasecmp(sql, verbs[i], len) &&
+		    !isalnum((unsigned char)sql[len]))
+			return 1;
+	}
+	return 0;
+}
+
+/* The server lost a prepared statement (26000), or a table under one
+ * changed its columns (0A000, "cached plan must not change result
+ * type"): prepared again, it works. */
+static int db_prepared_stale(PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return state && (!strcmp(state, "26000") || !strcmp(state, "0A000"));
+}
+
+/* The number of sql's prepared statement on this session, preparing it
+ * if it is new; -1 when it cannot be (then run it unprepared). */
+static long db_prepare(struct db *db, const char *sql, int n,
+		       struct err *err, int *failed)
+{
+	long id = strmap_get(&db->prepared, sql);
+	char name[32];
+	PGresult *res;
+
+	*failed = 0;
+	if (id >= 0)
+		return id;
+	if (db->prepared.n >= DB_PREPARED_MAX)
+		return -1;
+	id = (long)db->prepared.n;
+	snprintf(name, sizeof(name), "hangar_%ld", id);
+	res = PQprepare(db->conn, name, sql, n, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		/* a broken statement is an error of the statement itself */
+		db_err_from_pg(db, res, err, sql);
+		PQclear(res);
+		*failed = 1;
+		return -1;
+	}
+	PQclear(res);
+	strmap_put(&db->prepared, sql, id);
+	return id;
+}
+
+PGresult *db_query_prep(struct db *db, struct err *err, const char *sql, int n,
+			const char *const *params)
+{
+	for (int again = 0;; again++) {
+		char name[32];
+		int failed;
+		long id = db_prepare(db, sql, n, err, &failed);
+		PGresult *res;
+		ExecStatusType st;
+
+		if (failed)
+			return NULL;
+		if (id < 0)
+			return db_query_plain(db, err, sql, n, params);
+		snprintf(name, sizeof(name), "hangar_%ld", id);
+		res = PQexecPrepared(db->conn, name, n, params, NULL, NULL, 0);
+		st = PQresultStatus(res);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+			return res;
+		/* outside a transaction only: inside, the error aborted it */
+		if (!again && db_prepared_stale(res) && db_idle(db)) {
+			PQclear(res);
+			PQclear(PQexec(db->conn, "DEALLOCATE ALL"));
+			strmap_clear(&db->prepared);
+			continue;
+		}
+		db_err_from_pg(db, res, err, sql);
+		PQclear(res);
+		return NULL;
+	}
+}
+
+void db_set_prepare(struct db *db, int on)
+{
+	db->prepare_all = on;
+}
+
+size_t db_prepared_count(const struct db *db)
+{
+	return db->prepared.n;
+}
+
+PGresult *db_query(struct db *db, struct err *err, const char *sql, int n,
+		   const char *const *params)
+{
+	if (db->prepare_all && db_preparable(sql))
+		return db_query_prep(db, err, sql, n, params);
+	return db_query_plain(db, err, sql, n, params);
 }
 
 int db_exec(struct db *db, struct err *err, const char *sql, int n,
@@ -279,6 +390,25 @@ int db_copy_between(struct db *from, const char *copy_out, struct db *to,
 int db_begin(struct db *db, struct err *err)
 {
 	return db_exec(db, err, "BEGIN", 0, NULL);
+}
+
+int db_begin_read(struct db *db, int generic, struct err *err)
+{
+	/* several commands in one simple query: one round trip */
+	const char *sql = generic
+		? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+		  "SET LOCAL plan_cache_mode = force_generic_plan"
+		: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+	PGresult *res = PQexec(db->conn, sql);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = db_err_from_pg(db, res, err, sql);
+		if (!db_idle(db))
+			db_rollback(db);
+	}
+	PQclear(res);
+	return rc;
 }
 
 int db_commit(struct db *db, struct err *err)
@@ -431,6 +561,8 @@ int db_idle(struct db *db)
 
 int db_reconnect(struct db *db, struct err *err)
 {
+	/* a new session: it has none of the old one's statements */
+	strmap_clear(&db->prepared);
 	PQreset(db->conn);
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		return err_set(err, ERR_DB, "cannot reconnect to %s: %.*s",

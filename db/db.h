@@ -10,11 +10,16 @@
 #include <libpq-fe.h>
 
 #include "err.h"
+#include "strmap.h"
 #include "vec.h"
 
 struct db {
 	PGconn *conn;
 	char *where;     /* "private cluster STATE/pg" or the conninfo */
+	/* statements prepared on this session: text -> number of its name;
+	 * forgotten when the session is (a reconnect) */
+	struct strmap prepared;
+	int prepare_all; /* db_query prepares what it runs (db_set_prepare) */
 };
 
 /* How to reach the database of a lab: a conninfo, or the private cluster. */
@@ -43,6 +48,27 @@ void db_close(struct db *db);
  */
 PGresult *db_query(struct db *db, struct err *err, const char *sql, int n,
 		   const char *const *params);
+/*
+ * As db_query, for a statement run again and again: it is prepared once
+ * per session (PQprepare) and then only executed, so the server neither
+ * parses nor (once it settles on a generic plan) plans it again. A
+ * reconnect forgets what was prepared and the next call prepares it
+ * anew; a statement the server lost for another reason is prepared again
+ * once. At most DB_PREPARED_MAX statements a session: past that it runs
+ * as db_query would.
+ */
+#define DB_PREPARED_MAX 256
+PGresult *db_query_prep(struct db *db, struct err *err, const char *sql, int n,
+			const char *const *params);
+/*
+ * Whether db_query (and so db_query_one, db_query_json, db_exec) prepares
+ * every single statement it runs, as db_query_prep: for a daemon that
+ * asks the same few questions all day (the web's pool). Off by default.
+ */
+void db_set_prepare(struct db *db, int on);
+/* How many statements this session has prepared (for tests). */
+size_t db_prepared_count(const struct db *db);
+
 /*
  * As db_query for a statement that must give exactly one row: NULL with
  * ERR_NOTFOUND "no WHAT" when it gives none (what: "flight 12").
@@ -81,6 +107,15 @@ int db_copy_between(struct db *from, const char *copy_out, struct db *to,
 		    const char *copy_in, long *rows, struct err *err);
 
 int db_begin(struct db *db, struct err *err);
+/*
+ * Begins a read-only transaction that sees one snapshot (repeatable
+ * read), in one round trip. generic: its prepared statements use their
+ * generic plan from the first execution on (plan_cache_mode), for
+ * statements whose plan does not depend on their parameters' values but
+ * which the server's cost estimates would plan again at each execution.
+ * End it with db_commit or db_rollback.
+ */
+int db_begin_read(struct db *db, int generic, struct err *err);
 int db_commit(struct db *db, struct err *err);
 /* Never fails visibly: it is used on error paths. */
 void db_rollback(struct db *db);

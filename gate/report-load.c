@@ -279,17 +279,12 @@ static int rep_subs(struct rep_load *l)
 	return 0;
 }
 
-static int rep_age_of(struct rep_load *l, struct rep_age *a)
+static void rep_age_set(struct rep_age *a, long flight, const char *started,
+			long age_days)
 {
-	const char *started;
-
-	if (!a->flight)
-		return 0;
-	if (db_report_flight_age(l->db, a->flight, &l->r->pool, &started,
-				 &a->age_days, l->err) < 0)
-		return l->err->code;
-	a->started = xstrdup_or_null(started);
-	return 0;
+	a->flight = flight;
+	a->started = flight ? xstrdup_or_null(started) : NULL;
+	a->age_days = flight && started ? age_days : 0;
 }
 
 /* "Last test of basis", "Failing since", "Testing same since". */
@@ -298,19 +293,17 @@ static int rep_ages(struct rep_load *l)
 	struct report *r = l->r;
 	struct db_rep_since s;
 
-	r->basis.flight = r->baseline_flight;
 	if (db_report_since(l->db, r->tree, rep_tested_rev(r), r->branch,
-			    r->flight, r->baseline_flight, &s, l->err) < 0)
+			    r->flight, r->baseline_flight, &r->pool, &s, l->err) < 0)
 		return l->err->code;
-	r->same_since.flight = s.same_flight;
+	rep_age_set(&r->basis, r->baseline_flight, s.basis_started, s.basis_age);
+	rep_age_set(&r->same_since, s.same_flight, s.same_started, s.same_age);
 	r->same_since.attempts = s.same_attempts;
 	if (r->baseline_flight) {
-		r->failing_since.flight = s.failing_flight;
+		rep_age_set(&r->failing_since, s.failing_flight,
+			    s.failing_started, s.failing_age);
 		r->failing_since.attempts = s.failing_attempts;
 	}
-	if (rep_age_of(l, &r->basis) < 0 || rep_age_of(l, &r->same_since) < 0 ||
-	    rep_age_of(l, &r->failing_since) < 0)
-		return l->err->code;
 	return 0;
 }
 
@@ -361,14 +354,39 @@ static int rep_load_one(struct db *db, long flight, long before,
 	return rc;
 }
 
+/*
+ * One read-only transaction around the report's dozen or two queries:
+ * they see one snapshot (a flight ending meanwhile cannot leave it half
+ * judged), and their prepared statements keep their generic plans. The
+ * server would plan several of them again at each execution (its
+ * estimates for array parameters and "$n = 0 OR ..." make the generic
+ * plan look dearer than it is), which cost more than running them; the
+ * plans do not depend on the values (index probes by flight, revision or
+ * (branch, job, step)). Inside a caller's transaction it only reads.
+ */
+static int rep_load_tx(struct db *db, long flight, long before,
+		       struct report *r, struct err *err)
+{
+	int own = db_idle(db), rc;
+
+	if (own && (rc = db_begin_read(db, 1, err)) < 0)
+		return rc;
+	rc = rep_load_one(db, flight, before, r, NULL, err);
+	if (own && rc == 0)
+		rc = db_commit(db, err);
+	else if (own)
+		db_rollback(db);
+	return rc;
+}
+
 int report_load(struct db *db, long flight, struct report *r,
 		struct err *err)
 {
-	return rep_load_one(db, flight, 0, r, NULL, err);
+	return rep_load_tx(db, flight, 0, r, err);
 }
 
 int report_load_before(struct db *db, long flight, struct report *r,
 		       struct err *err)
 {
-	return rep_load_one(db, flight, flight, r, NULL, err);
+	return rep_load_tx(db, flight, flight, r, err);
 }

@@ -14,6 +14,8 @@
 #include "vec.h"
 #include "web-route.h"
 
+struct web_conn;
+
 struct web_req {
 	struct MHD_Connection *conn;
 	const char *url;
@@ -32,7 +34,15 @@ struct web_req {
 	long cache_flight;
 	int cacheable;           /* an anonymous read: the cache may keep it */
 	unsigned long long cache_gen;
+	/* run by a database worker: the answer is kept there for
+	 * libmicrohttpd's thread to send (NULL: send it now) */
+	struct web_conn *deferred;
 };
+
+/* Queues resp as the answer (taking its reference): every answer goes
+ * through here, so that a worker's is sent by libmicrohttpd's thread. */
+enum MHD_Result web_queue(struct web_req *r, unsigned status,
+			  struct MHD_Response *resp);
 
 /* Response helpers: each queues a response and returns MHD's result. */
 enum MHD_Result web_html(struct web_req *r, unsigned status, struct buf *body);

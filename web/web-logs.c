@@ -64,7 +64,6 @@ enum MHD_Result web_log_file(struct web_req *r)
 {
 	const char *off = web_query(r, "offset");
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 	struct stat st;
 	char size[24];
 	long offset = 0, flight;
@@ -94,9 +93,7 @@ enum MHD_Result web_log_file(struct web_req *r)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 	MHD_add_response_header(resp, "X-Log-Size", size);
-	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return web_queue(r, MHD_HTTP_OK, resp);
 }
 
 /* Whether job of flight is still running (its log may grow). */

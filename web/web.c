@@ -1,7 +1,7 @@
 /*
  * web.c: the libmicrohttpd daemon: listening, request bodies, routing,
- * who is asking, the database connection pool, the cache of ended
- * flights' answers and the response helpers.
+ * who is asking, the database workers (each with its connection), the
+ * cache of ended flights' answers and the response helpers.
  */
 #include <ctype.h>
 #include <netdb.h>
@@ -37,69 +37,55 @@ static int web_read_viewer(void)
 	return __atomic_load_n(&read_viewer, __ATOMIC_RELAXED);
 }
 
-/* ---- the database connection pool: one connection per thread ---- */
+/*
+ * ---- the database workers ----
+ *
+ * libmicrohttpd's threads never wait on the database: a request that
+ * needs it is suspended (MHD_suspend_connection) and queued to a small
+ * pool of worker threads, each owning one connection; the worker makes
+ * the answer and resumes the request, which libmicrohttpd's thread then
+ * sends. So a cached answer, or a request on another connection, never
+ * waits behind a slow query on the same thread.
+ */
+#define WEB_HTTP_THREADS 2   /* they only parse, look up the cache and send */
 
-struct web_pool {
+struct web_conn;
+
+struct web_job {
+	struct web_job *next;
+	struct web_req r;            /* a copy: its strings live in the suspended
+				      * connection until it is resumed */
+	int route;
+	struct web_conn *wc;
+};
+
+static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct db_target target;
-	struct db *conns[WEB_THREADS_MAX];
-	int busy[WEB_THREADS_MAX];
+	struct web_job *head, *tail;
+	int stopping;                /* no more jobs: answered 503 at once */
 	int size;
-};
+	pthread_t threads[WEB_THREADS_MAX];
+} work = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
-static struct web_pool pool = { .mu = PTHREAD_MUTEX_INITIALIZER,
-				 .cv = PTHREAD_COND_INITIALIZER };
-
-static int web_pool_get(struct db **ret, struct err *err)
+/*
+ * The worker's connection, (re)connected as needed. A connection the
+ * server dropped (a restart) is noticed here, before a query fails on it;
+ * it reconnects, never starting a cluster someone stopped, and prepares
+ * its statements again as they come.
+ */
+static int web_worker_db(struct db **db, struct err *err)
 {
-	int i;
-
-	pthread_mutex_lock(&pool.mu);
-	for (;;) {
-		for (i = 0; i < pool.size && pool.busy[i]; i++)
-			;
-		if (i < pool.size)
-			break;
-		pthread_cond_wait(&pool.cv, &pool.mu);
+	if (!*db) {
+		if (db_open_raw(&work.target, db, err) < 0)
+			return err->code;
+		db_set_prepare(*db, 1);
+		return 0;
 	}
-	pool.busy[i] = 1;
-	pthread_mutex_unlock(&pool.mu);
-	/* (re)connect outside the lock: the slot is ours. A connection the
-	 * server dropped (a restart) is noticed here, before a query fails
-	 * on it; it reconnects, never starting a cluster someone stopped. */
-	if (pool.conns[i] ? !db_connection_ok(pool.conns[i]) &&
-				    db_reconnect(pool.conns[i], err) < 0
-			  : db_open_raw(&pool.target, &pool.conns[i], err) < 0) {
-		pthread_mutex_lock(&pool.mu);
-		pool.busy[i] = 0;
-		pthread_cond_signal(&pool.cv);
-		pthread_mutex_unlock(&pool.mu);
+	if (!db_connection_ok(*db) && db_reconnect(*db, err) < 0)
 		return err->code;
-	}
-	*ret = pool.conns[i];
 	return 0;
-}
-
-static void web_pool_put(struct db *db)
-{
-	/* a handler that failed inside a transaction leaves none open */
-	if (!db_idle(db))
-		db_rollback(db);
-	pthread_mutex_lock(&pool.mu);
-	for (int i = 0; i < pool.size; i++)
-		if (pool.conns[i] == db)
-			pool.busy[i] = 0;
-	pthread_cond_signal(&pool.cv);
-	pthread_mutex_unlock(&pool.mu);
-}
-
-static void web_pool_close(void)
-{
-	for (int i = 0; i < pool.size; i++) {
-		db_close(pool.conns[i]);
-		pool.conns[i] = NULL;
-	}
 }
 
 /*
@@ -226,7 +212,7 @@ static void *cache_listener(void *arg)
 			pthread_mutex_unlock(&cache.mu);
 			/* the first connection may start the private cluster;
 			 * later ones never do (someone may have stopped it) */
-			if (!db && (db_open_raw(&pool.target, &db, &err) < 0 ||
+			if (!db && (db_open_raw(&work.target, &db, &err) < 0 ||
 				    db_listen(db, "hangar_flight", &err) < 0)) {
 				db_close(db);
 				db = NULL;
@@ -268,21 +254,48 @@ struct web_conn {
 	struct buf body;
 	int too_large;
 	uint64_t gen;                /* cache generation when it started */
+	/* a request handed to a worker: suspended until answered */
+	int queued;
+	enum MHD_Result ret;         /* the handler's, MHD_NO: close */
+	unsigned status;
+	struct MHD_Response *resp;   /* the answer to queue, or NULL */
+	long cache_flight;
+	int cacheable;
 };
 
 /* ---- responses ---- */
 
-static enum MHD_Result web_queue(struct web_req *r, unsigned status,
-				 struct MHD_Response *resp)
+/* Queues resp (one reference taken) on the connection, from
+ * libmicrohttpd's thread, and lets the cache keep it. */
+static enum MHD_Result web_send(struct MHD_Connection *conn, const char *url,
+				unsigned status, struct MHD_Response *resp,
+				long cache_flight, int cacheable, uint64_t gen)
 {
-	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+	enum MHD_Result ret = MHD_queue_response(conn, status, resp);
 
-	if (r->cache_flight && r->cacheable && status == MHD_HTTP_OK &&
-	    ret == MHD_YES)
-		cache_put(r->url, r->cache_flight, r->cache_gen, status, resp);
+	if (cache_flight && cacheable && status == MHD_HTTP_OK && ret == MHD_YES)
+		cache_put(url, cache_flight, gen, status, resp);
 	else
 		MHD_destroy_response(resp);
 	return ret;
+}
+
+enum MHD_Result web_queue(struct web_req *r, unsigned status,
+			  struct MHD_Response *resp)
+{
+	struct web_conn *wc = r->deferred;
+
+	if (!wc)
+		return web_send(r->conn, r->url, status, resp, r->cache_flight,
+				r->cacheable, r->cache_gen);
+	/* a worker: libmicrohttpd's thread sends it once resumed */
+	if (wc->resp)
+		MHD_destroy_response(wc->resp);
+	wc->resp = resp;
+	wc->status = status;
+	wc->cache_flight = r->cache_flight;
+	wc->cacheable = r->cacheable;
+	return MHD_YES;
 }
 
 static enum MHD_Result web_respond(struct web_req *r, unsigned status,
@@ -690,9 +703,82 @@ static void web_completed(void *cls, struct MHD_Connection *conn,
 	(void)toe;
 	if (wc) {
 		buf_release(&wc->body);
+		if (wc->resp)   /* answered, but the client went away first */
+			MHD_destroy_response(wc->resp);
 		free(wc);
 		*con_cls = NULL;
 	}
+}
+
+static void *web_worker(void *arg)
+{
+	struct db *db = NULL;
+
+	(void)arg;
+	for (;;) {
+		struct err err = ERR_INIT;
+		struct web_job *job;
+		struct web_conn *wc;
+
+		pthread_mutex_lock(&work.mu);
+		while (!work.head && !work.stopping)
+			pthread_cond_wait(&work.cv, &work.mu);
+		/* stopping: what was queued is still answered */
+		job = work.head;
+		if (job && !(work.head = job->next))
+			work.tail = NULL;
+		pthread_mutex_unlock(&work.mu);
+		if (!job)
+			break;
+		wc = job->wc;
+		if (web_worker_db(&db, &err) < 0) {
+			log_warnx("request %s: %s", job->r.url, err.msg);
+			wc->ret = web_error(&job->r, MHD_HTTP_SERVICE_UNAVAILABLE,
+					    "database unavailable", err.msg);
+		} else {
+			job->r.db = db;
+			wc->ret = web_route(&job->r, job->route);
+			/* a handler that failed inside a transaction leaves
+			 * none open */
+			if (!db_idle(db))
+				db_rollback(db);
+		}
+		free(job->r.user);
+		/* wc is written before: resuming hands it back */
+		MHD_resume_connection(job->r.conn);
+		free(job);
+	}
+	db_close(db);
+	return NULL;
+}
+
+/* Hands r to a worker and suspends its connection; 0, or -1 when the
+ * server is stopping. */
+static int web_enqueue(struct web_req *r, int route, struct web_conn *wc)
+{
+	struct web_job *job = xcalloc(1, sizeof(*job));
+
+	job->r = *r;
+	job->r.deferred = wc;
+	job->route = route;
+	job->wc = wc;
+	pthread_mutex_lock(&work.mu);
+	if (work.stopping) {
+		pthread_mutex_unlock(&work.mu);
+		free(job);
+		return -1;
+	}
+	wc->queued = 1;
+	/* suspended before a worker can see it, and so resume it */
+	MHD_suspend_connection(r->conn);
+	if (work.tail)
+		work.tail->next = job;
+	else
+		work.head = job;
+	work.tail = job;
+	pthread_cond_signal(&work.cv);
+	pthread_mutex_unlock(&work.mu);
+	return 0;
 }
 
 static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
@@ -702,7 +788,6 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 {
 	struct web_req r;
 	struct web_conn *wc = *con_cls;
-	struct err err = ERR_INIT;
 	struct MHD_Response *cached;
 	enum MHD_Result ret;
 	unsigned status;
@@ -715,6 +800,16 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 	r.url = url;
 	r.method = method;
 	r.state = web_conf->state;
+	if (wc && wc->queued) {
+		/* resumed: a worker answered */
+		struct MHD_Response *resp = wc->resp;
+
+		wc->resp = NULL;
+		if (!resp)
+			return wc->ret;
+		return web_send(conn, url, wc->status, resp, wc->cache_flight,
+				wc->cacheable, wc->gen);
+	}
 	if (!wc) {
 		/* first call: headers only */
 		const char *cl = MHD_lookup_connection_value(
@@ -774,15 +869,21 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 		pthread_mutex_unlock(&cache.mu);
 		return ret;
 	}
-	if (web_pool_get(&r.db, &err) < 0) {
-		log_warnx("request %s: %s", url, err.msg);
+	if (web_enqueue(&r, route, wc) < 0)
 		return web_error(&r, MHD_HTTP_SERVICE_UNAVAILABLE,
-				 "database unavailable", err.msg);
-	}
-	ret = web_route(&r, route);
-	web_pool_put(r.db);
-	free(r.user);
-	return ret;
+				 "shutting down", "the server is stopping");
+	return MHD_YES;
+}
+
+/* Stops the first n workers once they have answered what is queued. */
+static void web_workers_stop(int n)
+{
+	pthread_mutex_lock(&work.mu);
+	work.stopping = 1;
+	pthread_cond_broadcast(&work.cv);
+	pthread_mutex_unlock(&work.mu);
+	for (int i = 0; i < n; i++)
+		pthread_join(work.threads[i], NULL);
 }
 
 static int web_parse_listen(const char *listen, struct addrinfo **ai,
@@ -830,6 +931,7 @@ int web_run(struct web_opts *opts, struct err *err)
 	struct MHD_Daemon *d;
 	struct addrinfo *ai = NULL;
 	sigset_t set;
+	MHD_socket listen_fd;
 	int sig, rc;
 	unsigned maxconn = opts->max_connections > 0 ? (unsigned)opts->max_connections
 						      : 512u;
@@ -839,8 +941,8 @@ int web_run(struct web_opts *opts, struct err *err)
 		return rc;
 	web_conf = opts;
 	read_viewer = opts->read_viewer;
-	pool.target = opts->db;
-	pool.size = opts->threads > 0 && opts->threads <= WEB_THREADS_MAX
+	work.target = opts->db;
+	work.size = opts->threads > 0 && opts->threads <= WEB_THREADS_MAX
 			    ? opts->threads
 			    : 4;
 	/* the signals are for this thread's sigwait, not the workers */
@@ -853,14 +955,23 @@ int web_run(struct web_opts *opts, struct err *err)
 		freeaddrinfo(ai);
 		return err_set(err, ERR_FAIL, "cannot start the cache listener");
 	}
+	for (int i = 0; i < work.size; i++)
+		if (pthread_create(&work.threads[i], NULL, web_worker, NULL)) {
+			freeaddrinfo(ai);
+			web_workers_stop(i);
+			cache.stop = 1;
+			pthread_join(cache.thread, NULL);
+			return err_set(err, ERR_FAIL, "cannot start the workers");
+		}
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-				     MHD_USE_EPOLL |
+				     MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 				     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 			     0, NULL, NULL, web_handler, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, NULL,
 			     MHD_OPTION_NOTIFY_COMPLETED, web_completed, NULL,
 			     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)pool.size,
+			     MHD_OPTION_THREAD_POOL_SIZE,
+			     (unsigned)WEB_HTTP_THREADS,
 			     MHD_OPTION_CONNECTION_LIMIT, maxconn,
 			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, maxconn / 2,
 			     MHD_OPTION_CONNECTION_TIMEOUT,
@@ -872,6 +983,7 @@ int web_run(struct web_opts *opts, struct err *err)
 			     MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!d) {
+		web_workers_stop(work.size);
 		cache.stop = 1;
 		pthread_join(cache.thread, NULL);
 		return err_errno(err, ERR_FAIL, "cannot listen on %s",
@@ -898,12 +1010,17 @@ int web_run(struct web_opts *opts, struct err *err)
 		}
 	}
 	log_info("stopping (signal %d)", sig);
+	/* no new connections; the workers answer what is queued and resume
+	 * it, as libmicrohttpd must not stop with a connection suspended */
+	listen_fd = MHD_quiesce_daemon(d);
+	web_workers_stop(work.size);
 	MHD_stop_daemon(d);
+	if (listen_fd >= 0)
+		close(listen_fd);
 	cache.stop = 1;
 	pthread_join(cache.thread, NULL);
 	pthread_mutex_lock(&cache.mu);
 	cache_forget(0);
 	pthread_mutex_unlock(&cache.mu);
-	web_pool_close();
 	return 0;
 }

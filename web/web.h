@@ -1,7 +1,7 @@
 /*
  * web.h: the dashboard and JSON API daemon (`hangar web`), on
- * libmicrohttpd with a small thread pool and a bounded pool of database
- * connections.
+ * libmicrohttpd: two threads that parse, answer from the cache and send,
+ * and a few database workers, each with its own connection.
  */
 #ifndef HANGAR_WEB_H
 #define HANGAR_WEB_H
@@ -13,7 +13,7 @@ struct web_opts {
 	const char *listen;      /* "127.0.0.1:8080", "[::1]:8080" */
 	const char *state;       /* the lab's state directory: logs, git caches */
 	struct db_target db;
-	int threads;             /* 0: default */
+	int threads;             /* database workers; 0: default (4) */
 	int max_connections;     /* 0: default */
 	long timeout;            /* seconds; 0: default */
 	int read_viewer;         /* reading needs a viewer token */
