@@ -235,7 +235,9 @@ static const struct conf_key web_keys[] = {
 	{ "read-role", CONF_ENUM, 0, 0, 0, web_read_roles, "none", "viewer",
 	  "who may read the dashboard and API: none (anyone) or viewer (a token)" },
 	{ "threads", CONF_INT, 0, 1, 64, NULL, "4", "4",
-	  "request threads, each with its own database connection" },
+	  "workers answering the requests that need the database, one "
+	  "connection each (two more threads parse, answer from the cache "
+	  "and send)" },
 	{ "max-connections", CONF_INT, 0, 8, 65536, NULL, "512", "512",
 	  "connections served at once; more wait in the listen queue" },
 	{ "timeout", CONF_DURATION, 0, 1, 3600, NULL, "30s", "30s",
