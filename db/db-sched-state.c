@@ -490,25 +490,6 @@ static void changes_release(struct changes *c)
 	buf_release(&c->res);
 }
 
-/* Appends v to a PostgreSQL array literal being built in b. */
-static void array_add(struct buf *b, const char *v)
-{
-	buf_addch(b, b->len ? ',' : '{');
-	buf_addch(b, '"');
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			buf_addch(b, '\\');
-		buf_addch(b, *v);
-	}
-	buf_addch(b, '"');
-}
-
-static void array_end(struct buf *b)
-{
-	if (!b->len)
-		buf_addch(b, '{');
-	buf_addch(b, '}');
-}
 
 static void changes_flight(struct changes *c, int64_t flight)
 {
@@ -682,38 +663,38 @@ static int read_changes(struct db *db, const char *xmin, struct changes *c,
 			job_key(k, num, name);
 			if (changes_key(c, k)) {
 				changes_flight(c, num);
-				array_add(&c->jflights, PQgetvalue(res, r, 1));
-				array_add(&c->jjobs, name);
+				db_array_add(&c->jflights, PQgetvalue(res, r, 1));
+				db_array_add(&c->jjobs, name);
 			}
 		} else if (!strcmp(kind, "flight")) {
 			flight_key(k, num);
 			if (changes_key(c, k)) {
 				changes_flight(c, num);
-				array_add(&c->flights, PQgetvalue(res, r, 1));
+				db_array_add(&c->flights, PQgetvalue(res, r, 1));
 			}
 		} else if (!strcmp(kind, "host") && name) {
 			snprintf(k, sizeof(k), "h%s", name);
 			if (changes_key(c, k))
-				array_add(&c->hosts, name);
+				db_array_add(&c->hosts, name);
 		} else if (!strcmp(kind, "alloc") && name) {
 			snprintf(k, sizeof(k), "a%s", name);
 			if (changes_key(c, k))
-				array_add(&c->ahosts, name);
+				db_array_add(&c->ahosts, name);
 		} else if (!strcmp(kind, "res")) {
 			snprintf(k, sizeof(k), "r%lld", (long long)num);
 			if (changes_key(c, k))
-				array_add(&c->res, PQgetvalue(res, r, 1));
+				db_array_add(&c->res, PQgetvalue(res, r, 1));
 		} else {
 			c->all = 1;   /* 'all', or an entry this code does not know */
 		}
 	}
 	PQclear(res);
-	array_end(&c->flights);
-	array_end(&c->jflights);
-	array_end(&c->jjobs);
-	array_end(&c->hosts);
-	array_end(&c->ahosts);
-	array_end(&c->res);
+	db_array_end(&c->flights);
+	db_array_end(&c->jflights);
+	db_array_end(&c->jjobs);
+	db_array_end(&c->hosts);
+	db_array_end(&c->ahosts);
+	db_array_end(&c->res);
 	return 0;
 }
 

@@ -242,36 +242,12 @@ long db_sched_next_expiry(struct db *db, struct err *err)
 	return ms;
 }
 
-/* Appends v to a PostgreSQL array literal being built in b. */
-static void array_add(struct buf *b, const char *v)
-{
-	buf_addch(b, b->len ? ',' : '{');
-	if (!v) {
-		buf_addstr(b, "NULL");
-		return;
-	}
-	buf_addch(b, '"');
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			buf_addch(b, '\\');
-		buf_addch(b, *v);
-	}
-	buf_addch(b, '"');
-}
-
 static void array_add_int(struct buf *b, int64_t v, int null_if_zero)
 {
 	char num[32];
 
 	snprintf(num, sizeof(num), "%lld", (long long)v);
-	array_add(b, null_if_zero && !v ? NULL : num);
-}
-
-static void array_end(struct buf *b)
-{
-	if (!b->len)
-		buf_addch(b, '{');
-	buf_addch(b, '}');
+	db_array_add(b, null_if_zero && !v ? NULL : num);
 }
 
 /* A space-separated list (or NULL) as an array literal. */
@@ -282,8 +258,8 @@ static void array_of_words(struct buf *b, const char *list)
 	if (list)
 		vec_split(&words, list);
 	for (size_t i = 0; i < words.n; i++)
-		array_add(b, words.v[i]);
-	array_end(b);
+		db_array_add(b, words.v[i]);
+	db_array_end(b);
 	vec_clear(&words);
 }
 
@@ -299,12 +275,12 @@ int db_sched_end_jobs(struct db *db, const long *flights, const char **jobs,
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		array_add_int(&f, flights[i], 0);
-		array_add(&j, jobs[i]);
-		array_add(&r, reasons[i]);
+		db_array_add(&j, jobs[i]);
+		db_array_add(&r, reasons[i]);
 	}
-	array_end(&f);
-	array_end(&j);
-	array_end(&r);
+	db_array_end(&f);
+	db_array_end(&j);
+	db_array_end(&r);
 	params[0] = f.buf;
 	params[1] = j.buf;
 	params[2] = r.buf;
@@ -339,14 +315,14 @@ int db_sched_end_pinned(struct db *db, const long *flights,
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		array_add_int(&f, flights[i], 0);
-		array_add(&j, jobs[i]);
-		array_add(&h, hosts[i]);
-		array_add(&r, reasons[i]);
+		db_array_add(&j, jobs[i]);
+		db_array_add(&h, hosts[i]);
+		db_array_add(&r, reasons[i]);
 	}
-	array_end(&f);
-	array_end(&j);
-	array_end(&h);
-	array_end(&r);
+	db_array_end(&f);
+	db_array_end(&j);
+	db_array_end(&h);
+	db_array_end(&r);
 	/* still queued and its host still not free: a job allocated, or a
 	 * host back, since the snapshot stays as it is; the event with it,
 	 * so once */
@@ -389,8 +365,8 @@ static int lock_hosts(struct db *db, const struct sched_pick *picks,
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++)
-		array_add(&names, picks[i].host);
-	array_end(&names);
+		db_array_add(&names, picks[i].host);
+	db_array_end(&names);
 	params[0] = names.buf;
 	hosts = db_query(db, err,
 			 "SELECT name, state, share_type, share_wear, "
@@ -533,11 +509,11 @@ int db_sched_allocate_job(struct db *db, long flight, const char *job,
 	snprintf(fl, sizeof(fl), "%ld", flight);
 	snprintf(lease, sizeof(lease), "%d", claim_timeout);
 	for (size_t i = 0; i < n; i++) {
-		array_add(&hosts, picks[i].host);
+		db_array_add(&hosts, picks[i].host);
 		if (picks[i].end > end)
 			end = picks[i].end;
 	}
-	array_end(&hosts);
+	db_array_end(&hosts);
 	params[3] = hosts.buf;
 	if (db_begin(db, err) < 0)
 		goto fail;
@@ -690,20 +666,20 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		array_add_int(&f, rows[i].flight, 1);
-		array_add(&j, rows[i].job);
+		db_array_add(&j, rows[i].job);
 		array_add_int(&r, rows[i].reservation, 1);
 		array_add_int(&s, rows[i].start, 1);
 		array_add_int(&e, rows[i].end, 1);
-		array_add(&h, rows[i].hosts);
-		array_add(&w, rows[i].reason);
+		db_array_add(&h, rows[i].hosts);
+		db_array_add(&w, rows[i].reason);
 	}
-	array_end(&f);
-	array_end(&j);
-	array_end(&r);
-	array_end(&s);
-	array_end(&e);
-	array_end(&h);
-	array_end(&w);
+	db_array_end(&f);
+	db_array_end(&j);
+	db_array_end(&r);
+	db_array_end(&s);
+	db_array_end(&e);
+	db_array_end(&h);
+	db_array_end(&w);
 	params[0] = f.buf;
 	params[1] = j.buf;
 	params[2] = r.buf;

@@ -638,23 +638,36 @@ long db_long(PGresult *res, int row, int col)
 }
 
 /* A PostgreSQL text[] literal: {"a","b"} with " and \ escaped. */
+void db_array_add(struct buf *b, const char *v)
+{
+	buf_addch(b, b->len ? ',' : '{');
+	if (!v) {
+		buf_addstr(b, "NULL");
+		return;
+	}
+	buf_addch(b, '"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			buf_addch(b, '\\');
+		buf_addch(b, *v);
+	}
+	buf_addch(b, '"');
+}
+
+void db_array_end(struct buf *b)
+{
+	if (!b->len)
+		buf_addch(b, '{');
+	buf_addch(b, '}');
+}
+
 char *db_array(const struct vec *v)
 {
 	struct buf b = BUF_INIT;
 
-	buf_addch(&b, '{');
-	for (size_t i = 0; i < v->n; i++) {
-		if (i)
-			buf_addch(&b, ',');
-		buf_addch(&b, '"');
-		for (const char *p = v->v[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				buf_addch(&b, '\\');
-			buf_addch(&b, *p);
-		}
-		buf_addch(&b, '"');
-	}
-	buf_addch(&b, '}');
+	for (size_t i = 0; i < v->n; i++)
+		db_array_add(&b, v->v[i]);
+	db_array_end(&b);
 	return buf_detach(&b);
 }
 

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "buf.h"
 #include "err.h"
 #include "strmap.h"
 #include "vec.h"
@@ -93,6 +94,10 @@ const char *db_str(PGresult *res, int row, int col);
 
 /* A PostgreSQL text[] literal of v ({"a","b"}), for a parameter. */
 char *db_array(const struct vec *v);
+/* The same built an element at a time into an empty b: v (NULL for a
+ * NULL element), then db_array_end. */
+void db_array_add(struct buf *b, const char *v);
+void db_array_end(struct buf *b);
 
 /* Rows changed by a command, from its result. */
 long db_affected(PGresult *res);
