@@ -411,12 +411,20 @@ static int conf_parse_text(struct conf_reader *r, int depth)
 		r->p += 3;
 	while (rc == 0 && (line = conf_next_line(r))) {
 		const char *q = line;
+		int after_header = 0;
 
 		for (;;) {
 			int n;
 
 			while (*q != '\n' && conf_isspace(*q))
 				q++;
+			/* libgit2 takes a blank line for a key unless it
+			 * starts with a space, tab, CR or LF */
+			if ((!*q || *q == '\n') && !after_header &&
+			    (*line == '\v' || *line == '\f')) {
+				rc = conf_syntax(r, "invalid configuration key");
+				break;
+			}
 			if (*q != '[') {
 				if (*q && !strchr("\n;#", *q))
 					rc = conf_variable(r, q, depth);
@@ -429,6 +437,7 @@ static int conf_parse_text(struct conf_reader *r, int depth)
 			}
 			conf_add_header(r);
 			q += n;
+			after_header = 1;
 		}
 		free(line);
 	}

@@ -190,6 +190,8 @@ static const char *const fixed[] = {
 	"k = v\n",
 	"[a]\nk = a\\;b\n",
 	"[a]\nk = \"a\\\" ; b\"\n",
+	"[a]\n\v\n", "[a]\n\f\n", "[a]\n \v\n", "[a]\n\r\n", "[a]\n\vk = v\n",
+	"[a] \v\n",
 };
 
 static void test_fixed(void **state)
@@ -216,6 +218,7 @@ static const char *const vals[] = {
 	"a \\", "\"a\\", "", "\"\"", "a\"b\"c", "\\", "a\\\\", "\"a\\\"\" ; x",
 	"tab\there", "a;b", "\"#\"",
 };
+static const char *const leads[] = { " ", "\t", "  \t", "\v", "\f" };
 static const char *const tails[] = { "", " ", "\t", " # c", " ; c", "\r" };
 static const char *const eols[] = { "\n", "\n", "\n", "\r\n" };
 
@@ -226,7 +229,7 @@ static void random_line(struct buf *b)
 	int kind = rand() % 10;
 
 	if (rand() % 4 == 0)
-		buf_addstr(b, PICK(tails) + (rand() % 2));
+		buf_addstr(b, PICK(leads));
 	if (kind == 0) {
 		buf_addstr(b, PICK(heads));
 		if (rand() % 3 == 0) {
