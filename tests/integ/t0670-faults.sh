@@ -49,7 +49,9 @@ cat >lab.conf <<CONF
 	arch = arm64
 	needs = build-amd64
 [recipe "build"]
-	step = build make dist
+	# a build of an unchanged tree is quick: the pause lets the test see
+	# it running (and kill the scheduler while the test job waits on it)
+	step = build sleep 2 && make dist
 	artifacts = dist/*.tar.gz
 [recipe "test"]
 	step = host-power-cycle
