@@ -15,6 +15,9 @@ NET=${T0600_NET:-127.61.0}
 # shell: one remote shell per session; exec: an exec channel per command
 MODE=shell
 [ "${HANGAR_SSH_SHELL:-}" != 0 ] || MODE=exec
+# the sleeps it looks for are its own: t0601 runs beside it
+S1=6171 S2=6172
+[ $MODE = shell ] || S1=6181 S2=6182
 ADDR=$NET.2
 L=$TEST_DIR/lab
 HD=$L/hosts/h1
@@ -127,11 +130,11 @@ test_expect_success 'a changed host key is refused, and nothing runs' '
 
 test_expect_success 'a time limit kills the remote command and what it started' '
 	start=$EPOCHREALTIME &&
-	{ h host exec h1 --timeout 2 -- "sleep 6171 & sleep 6171; wait" >to.out 2>to.err &
+	{ h host exec h1 --timeout 2 -- "sleep $S1 & sleep $S1; wait" >to.out 2>to.err &
 	  echo $! >exec.pid; } &&
-	wait_for "test \$(procs \"sleep 6171\" | wc -l) = 2" 5 &&
+	wait_for "test \$(procs \"sleep $S1\" | wc -l) = 2" 5 &&
 	sshd=$(cat "$HD/sshd.pid") &&
-	for p in $(procs "sleep 6171"); do
+	for p in $(procs "sleep $S1"); do
 		descends_from $p $sshd || { ps -ef; exit 1; }
 		ps -o pgid= -p $p | tr -d " " >>pgids
 	done &&
@@ -139,7 +142,7 @@ test_expect_success 'a time limit kills the remote command and what it started' 
 	if [ $MODE = exec ]; then
 		grep -lx "$(head -n 1 pgids)" "$HD"/tmp/hangar-exec-*.pid
 	else	# the group is the command'"'"'s own, led by its sh -c
-		ps -o args= -p "$(head -n 1 pgids)" | grep -q "^sh -c .*sleep 6171 & sleep 6171"
+		ps -o args= -p "$(head -n 1 pgids)" | grep -q "^sh -c .*sleep $S1 & sleep $S1"
 	fi &&
 	set +e
 	wait $(cat exec.pid); rc=$?
@@ -148,16 +151,16 @@ test_expect_success 'a time limit kills the remote command and what it started' 
 	cat to.err && echo "$secs s" &&
 	test $rc = 1 && grep -q "timed out after 2 s; stopped with SIGTERM" to.err &&
 	awk -v s="$secs" "BEGIN { exit !(s >= 1.9 && s < 5) }" &&
-	wait_for "test -z \"\$(procs \"sleep 6171\")\"" 2 &&
+	wait_for "test -z \"\$(procs \"sleep $S1\")\"" 2 &&
 	! grep -slx "$(head -n 1 pgids)" "$HD"/tmp/hangar-exec-*.pid 2>/dev/null
 '
 
 test_expect_success 'a command that ignores SIGTERM gets SIGKILL' '
 	set +e
-	h host exec h1 --timeout 1 -- "trap \"\" TERM; sleep 6172" 2>err; rc=$?
+	h host exec h1 --timeout 1 -- "trap \"\" TERM; sleep $S2" 2>err; rc=$?
 	set -e
 	cat err && test $rc = 1 && grep -q "stopped with SIGKILL" err &&
-	wait_for "test -z \"\$(procs \"sleep 6172\")\"" 2
+	wait_for "test -z \"\$(procs \"sleep $S2\")\"" 2
 '
 
 test_expect_success 'a host that never answers times out in the handshake' '

@@ -91,11 +91,11 @@ test_expect_success 'SIGINT and SIGQUIT are not ignored, with bash or busybox' '
 
 test_expect_success 'output nobody reads stops the command, which is killed' '
 	set +e
-	h host exec plain -- "yes 6178" 2>err | head -c 10 >out
+	h host exec plain -- "yes 6188" 2>err | head -c 10 >out
 	rc=${PIPESTATUS[0]}
 	set -e
 	cat err && test $rc = 1 && grep -q "stopped by its output handler; stopped with SIGTERM" err &&
-	wait_for "test -z \"\$(pgrep -fx \"yes 6178\")\"" 2
+	wait_for "test -z \"\$(pgrep -fx \"yes 6188\")\"" 2
 '
 
 test_expect_success 'a multi-line command arrives as it was written' '
@@ -144,15 +144,15 @@ test_expect_success 'busybox: one ash shell, frames, setsid and time limits' '
 	test "$(tail -c 1 out)" = x &&
 	h host exec bb -- "cat; echo in=\$?" >out && echo in=0 >expect && cmp expect out &&
 	set +e
-	h host exec bb --timeout 1 -- "sleep 6175 & sleep 6175; wait" 2>err; rc=$?
+	h host exec bb --timeout 1 -- "sleep 6185 & sleep 6185; wait" 2>err; rc=$?
 	set -e
 	cat err && test $rc = 1 && grep -q "timed out after 1 s; stopped with SIGTERM" err &&
-	wait_for "test -z \"\$(pgrep -fx \"sleep 6175\")\"" 2 &&
+	wait_for "test -z \"\$(pgrep -fx \"sleep 6185\")\"" 2 &&
 	set +e
-	h host exec bb --timeout 1 -- "trap \"\" TERM; sleep 6176" 2>err; rc=$?
+	h host exec bb --timeout 1 -- "trap \"\" TERM; sleep 6186" 2>err; rc=$?
 	set -e
 	cat err && test $rc = 1 && grep -q "stopped with SIGKILL\$" err &&
-	wait_for "test -z \"\$(pgrep -fx \"sleep 6176\")\"" 2
+	wait_for "test -z \"\$(pgrep -fx \"sleep 6186\")\"" 2
 '
 
 test_expect_success 'a forced command that refuses the shell: exec channels' '
