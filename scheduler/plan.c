@@ -101,15 +101,24 @@ struct hstate {
 struct cands {
 	size_t *h;
 	size_t n;
+	unsigned char *is;    /* per host: 1 if a candidate */
 	struct hsum *blk;     /* min last_end, max maxgap, min first_free */
 };
 
 #define CLASS_MEMO 512
-#define BONUS_MEMO 4096
 
+/* A history entry's variation bonus (one log() each), in an open
+ * addressing table by the entry's address that grows at half full: a
+ * queue of flights repeats a few hundred jobs, whose histories share
+ * their entries, thousands of them. */
 struct bonus_memo {
 	const struct plan_history *hist;
 	plan_time bonus;
+};
+
+struct bonus_table {
+	struct bonus_memo *t;
+	size_t n, cap;        /* cap: a power of two, or 0 */
 };
 
 struct class_memo {
@@ -128,7 +137,7 @@ struct planner {
 	struct cands *cands;
 	size_t ncands, cands_alloc;
 	struct class_memo class_memo[CLASS_MEMO];
-	struct bonus_memo *bonus_memo;   /* by history entry */
+	struct bonus_table *bonus;       /* by history entry, see above */
 	struct hstate *hs;
 	size_t *tl_alloc;     /* per host: timeline capacity */
 	/* per host: the history entry of the request being planned */
@@ -463,6 +472,7 @@ static size_t candidates(struct planner *p, const struct plan_request *r,
 	c = &p->cands[p->ncands];
 	memset(c, 0, sizeof(*c));
 	c->h = xcalloc(p->in->nhosts + 1, sizeof(size_t));
+	c->is = xcalloc(p->in->nhosts + 1, 1);
 	for (size_t i = 0; i < p->in->nhosts; i++) {
 		struct hstate *h = &p->hs[i];
 
@@ -472,6 +482,7 @@ static size_t candidates(struct planner *p, const struct plan_request *r,
 			h->mem[h->nmem].cls = p->ncands;
 			h->mem[h->nmem++].blk = c->n / CAND_BLOCK;
 			c->h[c->n++] = i;
+			c->is[i] = 1;
 		}
 	}
 	c->blk = xcalloc(c->n / CAND_BLOCK + 1, sizeof(*c->blk));
@@ -489,12 +500,18 @@ static size_t candidates(struct planner *p, const struct plan_request *r,
 static size_t req_class(struct planner *p, const struct plan_request *r,
 			int *equiv, int *share)
 {
-	uintptr_t key = (uintptr_t)r->arch * 31 + (uintptr_t)r->flags;
-	struct class_memo *m = &p->class_memo[(key >> 4) % CLASS_MEMO];
+	uintptr_t key = (uintptr_t)r->flags >> 4;
+	struct class_memo *m;
 	int *flags;
 	size_t nflags;
 
-	if (m->used && m->arch == r->arch && m->flags == r->flags) {
+	/* by the arch's text: each request may have its own copy of it */
+	for (const char *a = r->arch; a && *a; a++)
+		key = key * 31 + (unsigned char)*a;
+	m = &p->class_memo[key % CLASS_MEMO];
+	if (m->used && m->flags == r->flags &&
+	    (m->arch == r->arch ||
+	     (m->arch && r->arch && !strcmp(m->arch, r->arch)))) {
 		*equiv = m->equiv;
 		*share = m->share;
 		return m->cls;
@@ -521,12 +538,47 @@ static plan_time variation_bonus(const struct planner *p, plan_time age)
 	return b < 0 ? 0 : (plan_time)b;
 }
 
+static size_t bonus_slot(const struct bonus_memo *t, size_t cap,
+			 const struct plan_history *hist)
+{
+	size_t i = (size_t)(((uintptr_t)hist >> 3) * 0x9e3779b97f4a7c15ull) &
+		   (cap - 1);
+
+	while (t[i].hist && t[i].hist != hist)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+static plan_time variation_memo(const struct planner *p,
+				const struct plan_history *hist)
+{
+	struct bonus_table *b = p->bonus;
+	size_t i;
+
+	if (2 * (b->n + 1) > b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 1024;
+		struct bonus_memo *t = xcalloc(cap, sizeof(*t));
+
+		for (size_t k = 0; k < b->cap; k++)
+			if (b->t[k].hist)
+				t[bonus_slot(t, cap, b->t[k].hist)] = b->t[k];
+		free(b->t);
+		b->t = t;
+		b->cap = cap;
+	}
+	i = bonus_slot(b->t, b->cap, hist);
+	if (!b->t[i].hist) {
+		b->t[i].hist = hist;
+		b->t[i].bonus = variation_bonus(p, p->in->now - hist->last_run);
+		b->n++;
+	}
+	return b->t[i].bonus;
+}
+
 static plan_time host_bonus(const struct planner *p,
 			    const struct plan_request *r,
 			    const struct plan_history *hist)
 {
-	struct bonus_memo *m;
-
 	if (hist && hist->last_failed)
 		return p->in->cfg.prevfail_bonus;
 	if (r->is_build || r->kind != PLAN_JOB)
@@ -534,12 +586,7 @@ static plan_time host_bonus(const struct planner *p,
 	if (!hist)
 		return p->variation_never;
 	/* requests of one job share their history: one log() per entry */
-	m = &p->bonus_memo[((uintptr_t)hist >> 3) % BONUS_MEMO];
-	if (m->hist != hist) {
-		m->hist = hist;
-		m->bonus = variation_bonus(p, p->in->now - hist->last_run);
-	}
-	return m->bonus;
+	return variation_memo(p, hist);
 }
 
 struct choice {
@@ -598,17 +645,7 @@ static int cannot_beat(const struct planner *p, const struct plan_request *r,
 
 static int is_candidate(const struct cands *c, size_t host)
 {
-	size_t lo = 0, hi = c->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (c->h[mid] < host)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < c->n && c->h[lo] == host;
+	return c->is[host];
 }
 
 /* The best single host for r from t0 among the candidates c. */
@@ -1361,7 +1398,7 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 	if (in->nflights)
 		memcpy(p.flights, in->flights, in->nflights * sizeof(*p.flights));
 	p.variation_never = variation_bonus(&p, 90 * DAY);
-	p.bonus_memo = xcalloc(BONUS_MEMO, sizeof(*p.bonus_memo));
+	p.bonus = xcalloc(1, sizeof(*p.bonus));
 	planner_hosts(&p);
 
 	for (size_t i = 0; i < in->nbusy; i++) {
@@ -1416,13 +1453,16 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 	}
 	for (size_t i = 0; i < p.ncands; i++) {
 		free(p.cands[i].h);
+		free(p.cands[i].is);
 		free(p.cands[i].blk);
 	}
 	free(p.cands);
 	free(p.hs);
 	free(p.tl_alloc);
 	free(p.hist);
-	free(p.bonus_memo);
+	if (p.bonus)
+		free(p.bonus->t);
+	free(p.bonus);
 	free(p.state);
 	free(p.flights);
 	strmap_clear(&p.names);
