@@ -107,13 +107,14 @@ struct cands {
 
 #define CLASS_MEMO 512
 
-/* A history entry's variation bonus (one log() each), in an open
- * addressing table by the entry's address that grows at half full: a
- * queue of flights repeats a few hundred jobs, whose histories share
- * their entries, thousands of them. */
+/* The variation bonuses of one history array (one log() per entry), in
+ * an open addressing table by the array's address that grows at half
+ * full: a queue of flights repeats a few hundred jobs, and the requests
+ * of one job share their history array. */
 struct bonus_memo {
 	const struct plan_history *hist;
-	plan_time bonus;
+	size_t n;
+	plan_time *bonus;     /* n entries */
 };
 
 struct bonus_table {
@@ -137,7 +138,11 @@ struct planner {
 	struct cands *cands;
 	size_t ncands, cands_alloc;
 	struct class_memo class_memo[CLASS_MEMO];
-	struct bonus_table *bonus;       /* by history entry, see above */
+	struct bonus_table *bonus;       /* by history array, see above */
+	/* the request being planned: its history and their bonuses */
+	const struct plan_history *cur_hist;
+	const plan_time *cur_bonus;
+	size_t cur_nhist;
 	struct hstate *hs;
 	size_t *tl_alloc;     /* per host: timeline capacity */
 	/* per host: the history entry of the request being planned */
@@ -539,37 +544,47 @@ static plan_time variation_bonus(const struct planner *p, plan_time age)
 }
 
 static size_t bonus_slot(const struct bonus_memo *t, size_t cap,
-			 const struct plan_history *hist)
+			 const struct plan_history *hist, size_t n)
 {
-	size_t i = (size_t)(((uintptr_t)hist >> 3) * 0x9e3779b97f4a7c15ull) &
-		   (cap - 1);
+	size_t i = (size_t)((((uintptr_t)hist >> 3) + n) *
+			    0x9e3779b97f4a7c15ull) & (cap - 1);
 
-	while (t[i].hist && t[i].hist != hist)
+	while (t[i].hist && (t[i].hist != hist || t[i].n != n))
 		i = (i + 1) & (cap - 1);
 	return i;
 }
 
-static plan_time variation_memo(const struct planner *p,
-				const struct plan_history *hist)
+/* The variation bonuses of r's history entries, for host_bonus. */
+static const plan_time *history_bonuses(struct planner *p,
+					const struct plan_request *r)
 {
 	struct bonus_table *b = p->bonus;
 	size_t i;
 
+	if (!r->nhistory)
+		return NULL;
 	if (2 * (b->n + 1) > b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 1024;
+		size_t cap = b->cap ? 2 * b->cap : 256;
 		struct bonus_memo *t = xcalloc(cap, sizeof(*t));
 
 		for (size_t k = 0; k < b->cap; k++)
 			if (b->t[k].hist)
-				t[bonus_slot(t, cap, b->t[k].hist)] = b->t[k];
+				t[bonus_slot(t, cap, b->t[k].hist, b->t[k].n)] =
+					b->t[k];
 		free(b->t);
 		b->t = t;
 		b->cap = cap;
 	}
-	i = bonus_slot(b->t, b->cap, hist);
+	i = bonus_slot(b->t, b->cap, r->history, r->nhistory);
 	if (!b->t[i].hist) {
-		b->t[i].hist = hist;
-		b->t[i].bonus = variation_bonus(p, p->in->now - hist->last_run);
+		plan_time *v = xcalloc(r->nhistory, sizeof(*v));
+
+		for (size_t k = 0; k < r->nhistory; k++)
+			v[k] = variation_bonus(p, p->in->now -
+						  r->history[k].last_run);
+		b->t[i].hist = r->history;
+		b->t[i].n = r->nhistory;
+		b->t[i].bonus = v;
 		b->n++;
 	}
 	return b->t[i].bonus;
@@ -585,8 +600,10 @@ static plan_time host_bonus(const struct planner *p,
 		return 0;
 	if (!hist)
 		return p->variation_never;
-	/* requests of one job share their history: one log() per entry */
-	return variation_memo(p, hist);
+	/* hist is an entry of the request being planned */
+	if (hist >= p->cur_hist && hist < p->cur_hist + p->cur_nhist)
+		return p->cur_bonus[hist - p->cur_hist];
+	return variation_bonus(p, p->in->now - hist->last_run);
 }
 
 struct choice {
@@ -1229,6 +1246,9 @@ static void plan_request(struct planner *p, size_t ri)
 	for (size_t k = 0; k < r->nhistory; k++)
 		if (r->history[k].host < in->nhosts)
 			p->hist[r->history[k].host] = &r->history[k];
+	p->cur_hist = r->history;
+	p->cur_nhist = r->nhistory;
+	p->cur_bonus = history_bonuses(p, r);
 
 	want[0] = '\0';
 	if (bad_pin || ncand < n || n > 1)
@@ -1338,6 +1358,9 @@ static void plan_request(struct planner *p, size_t ri)
 	for (size_t k = 0; k < r->nhistory; k++)
 		if (r->history[k].host < in->nhosts)
 			p->hist[r->history[k].host] = NULL;
+	p->cur_hist = NULL;
+	p->cur_nhist = 0;
+	p->cur_bonus = NULL;
 	free(pinned_cand);
 	free(best);
 	p->state[ri] = 2;
@@ -1460,8 +1483,9 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 	free(p.hs);
 	free(p.tl_alloc);
 	free(p.hist);
-	if (p.bonus)
-		free(p.bonus->t);
+	for (size_t i = 0; i < p.bonus->cap; i++)
+		free(p.bonus->t[i].bonus);
+	free(p.bonus->t);
 	free(p.bonus);
 	free(p.state);
 	free(p.flights);
