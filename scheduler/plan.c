@@ -505,18 +505,12 @@ static size_t candidates(struct planner *p, const struct plan_request *r,
 static size_t req_class(struct planner *p, const struct plan_request *r,
 			int *equiv, int *share)
 {
-	uintptr_t key = (uintptr_t)r->flags >> 4;
-	struct class_memo *m;
+	uintptr_t key = (uintptr_t)r->arch * 31 + (uintptr_t)r->flags;
+	struct class_memo *m = &p->class_memo[(key >> 4) % CLASS_MEMO];
 	int *flags;
 	size_t nflags;
 
-	/* by the arch's text: each request may have its own copy of it */
-	for (const char *a = r->arch; a && *a; a++)
-		key = key * 31 + (unsigned char)*a;
-	m = &p->class_memo[key % CLASS_MEMO];
-	if (m->used && m->flags == r->flags &&
-	    (m->arch == r->arch ||
-	     (m->arch && r->arch && !strcmp(m->arch, r->arch)))) {
+	if (m->used && m->arch == r->arch && m->flags == r->flags) {
 		*equiv = m->equiv;
 		*share = m->share;
 		return m->cls;
