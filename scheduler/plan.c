@@ -345,10 +345,25 @@ static void block_summarize(const struct planner *p, struct cands *c,
 	}
 }
 
+/*
+ * Whether a block's min (max < 0: max) of one host's value, which went
+ * from old to new, is still right once set to *v: only when that host
+ * held the extreme and moved away from it must the block be summed again.
+ */
+static int extreme_kept(plan_time *v, plan_time old, plan_time new, int max)
+{
+	if (max ? new > *v : new < *v) {
+		*v = new;
+		return 1;
+	}
+	return old != *v || new == old;
+}
+
 static void host_book(struct planner *p, size_t host, int slot, plan_time s,
 		      plan_time e, long req)
 {
 	struct hstate *h = &p->hs[host];
+	struct hsum old = h->sum;
 
 	if (slot < 0)
 		for (int k = 0; k < h->nslots; k++)
@@ -357,8 +372,19 @@ static void host_book(struct planner *p, size_t host, int slot, plan_time s,
 		slot_add(&h->sl[slot], p->in->now, s, e);
 	timeline_add(p, host, s, e, slot, req);
 	host_summarize(p, h);
-	for (size_t m = 0; m < h->nmem; m++)
-		block_summarize(p, &p->cands[h->mem[m].cls], h->mem[m].blk);
+	for (size_t m = 0; m < h->nmem; m++) {
+		struct cands *c = &p->cands[h->mem[m].cls];
+		struct hsum *b = &c->blk[h->mem[m].blk];
+		/* all three, each may set its value */
+		int kept = extreme_kept(&b->last_end, old.last_end,
+					h->sum.last_end, 0);
+
+		kept &= extreme_kept(&b->first_free, old.first_free,
+				     h->sum.first_free, 0);
+		kept &= extreme_kept(&b->maxgap, old.maxgap, h->sum.maxgap, 1);
+		if (!kept)
+			block_summarize(p, c, h->mem[m].blk);
+	}
 }
 
 /* ---- hosts and requirements ---- */
