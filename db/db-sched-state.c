@@ -680,18 +680,14 @@ static void table_merge(struct sched_state *st, int t, struct changes *c, void *
 
 /* ---- reading ---- */
 
-static int read_changes(struct db *db, const char *xmin, struct changes *c,
-			struct err *err)
+static const char changes_sql[] =
+	"SELECT kind, num, name FROM sched_changes WHERE xid >= $1::xid8";
+
+/* The keys the log's entries name (changes_sql's rows), into c. */
+static void parse_changes(PGresult *res, struct changes *c)
 {
-	const char *params[] = { xmin };
-	PGresult *res = db_query(db, err,
-				 "SELECT kind, num, name FROM sched_changes "
-				 "WHERE xid >= $1::xid8",
-				 1, params);
 	char k[KEY_MAX];
 
-	if (!res)
-		return err->code;
 	for (int r = 0; r < PQntuples(res) && !c->all; r++) {
 		const char *kind = PQgetvalue(res, r, 0);
 		const char *name = db_str(res, r, 2);
@@ -726,50 +722,64 @@ static int read_changes(struct db *db, const char *xmin, struct changes *c,
 			c->all = 1;   /* 'all', or an entry this code does not know */
 		}
 	}
-	PQclear(res);
 	db_array_end(&c->flights);
 	db_array_end(&c->jflights);
 	db_array_end(&c->jjobs);
 	db_array_end(&c->hosts);
 	db_array_end(&c->ahosts);
 	db_array_end(&c->res);
-	return 0;
 }
 
-/* The rows of every changed key, merged into st. */
-static int apply_changes(struct db *db, struct sched_state *st,
-			 struct changes *c, struct err *err)
+/*
+ * The queries of the rows of every changed key, at q (NT entries; a
+ * table no key of its kind changed gets none: sql NULL). c's buffers
+ * must outlive them.
+ */
+static void some_queries(struct changes *c, struct db_batch *q,
+			 const char **params)
 {
-	const char *jp[] = { c->flights.buf, c->jflights.buf, c->jjobs.buf };
-	const char *hp[] = { c->hosts.buf };
-	const char *ap[] = { c->ahosts.buf, c->res.buf };
-	const char *rp[] = { c->res.buf };
+	static const int nparams[NT] = { 1, 3, 3, 3, 2, 1 };
 	const char *sql[NT] = { hosts_some_sql, jobs_some_sql, deps_some_sql,
 				pins_some_sql, allocs_some_sql, res_some_sql };
-	const char *const *params[NT] = { hp, jp, jp, jp, ap, rp };
-	static const int nparams[NT] = { 1, 3, 3, 3, 2, 1 };
-	/* nothing to read for a table no key of its kind changed */
+	int jobs = strcmp(c->flights.buf, "{}") || strcmp(c->jjobs.buf, "{}");
 	int some[NT];
 
+	/* params: jobs (3), hosts (1), allocations (2), reservations (1) */
+	params[0] = c->flights.buf;
+	params[1] = c->jflights.buf;
+	params[2] = c->jjobs.buf;
+	params[3] = c->hosts.buf;
+	params[4] = c->ahosts.buf;
+	params[5] = params[6] = c->res.buf;
 	some[T_HOSTS] = strcmp(c->hosts.buf, "{}") != 0;
-	some[T_JOBS] = some[T_DEPS] = some[T_PINS] =
-		strcmp(c->flights.buf, "{}") || strcmp(c->jjobs.buf, "{}");
+	some[T_JOBS] = some[T_DEPS] = some[T_PINS] = jobs;
 	some[T_ALLOCS] = strcmp(c->ahosts.buf, "{}") || strcmp(c->res.buf, "{}");
 	some[T_RES] = strcmp(c->res.buf, "{}") != 0;
 	if (some[T_RES])
 		sql[T_ALLOCS] = allocs_some_res_sql;
 	for (int t = 0; t < NT; t++) {
-		PGresult *res;
+		q[t].sql = some[t] ? sql[t] : NULL;
+		q[t].n = nparams[t];
+		q[t].params = t == T_HOSTS ? &params[3]
+			    : t == T_ALLOCS ? &params[4]
+			    : t == T_RES ? &params[6] : &params[0];
+	}
+}
+
+/* The rows of every changed key (some_queries' results), merged into st;
+ * the results go to st (q's are NULL after). */
+static void merge_some(struct sched_state *st, struct changes *c,
+		       struct db_batch *q)
+{
+	for (int t = 0; t < NT; t++) {
+		PGresult *res = q[t].res;
 		struct chunk *ch;
 		void *fresh;
 		size_t n;
 
-		if (!some[t])
-			continue;
-		res = db_query(db, err, sql[t], nparams[t],
-			       (const char **)params[t]);
 		if (!res)
-			return err->code;
+			continue;
+		q[t].res = NULL;
 		n = (size_t)PQntuples(res);
 		fresh = rows_of(t, res);
 		ch = chunk_new(res);
@@ -778,23 +788,32 @@ static int apply_changes(struct db *db, struct sched_state *st,
 		chunk_drop_unused(ch);
 		free(fresh);
 	}
-	return 0;
 }
 
-/* Everything, into an empty state. */
-static int read_all(struct db *db, struct sched_state *st, struct err *err)
+/* The queries of everything, at q (NT entries). */
+static void all_queries(struct db_batch *q)
 {
 	static const char *const sql[NT] = { hosts_sql, jobs_sql, deps_sql,
 					     pins_sql, allocs_sql, res_sql };
 
 	for (int t = 0; t < NT; t++) {
-		PGresult *res = db_query(db, err, sql[t], 0, NULL);
+		q[t].sql = sql[t];
+		q[t].n = 0;
+		q[t].params = NULL;
+	}
+}
+
+/* Everything (all_queries' results), into an empty state; the results
+ * go to st (q's are NULL after). */
+static void load_all(struct sched_state *st, struct db_batch *q)
+{
+	for (int t = 0; t < NT; t++) {
+		PGresult *res = q[t].res;
 		size_t *n, nr;
 		void **rows;
 		struct chunk *ch;
 
-		if (!res)
-			return err->code;
+		q[t].res = NULL;
 		nr = (size_t)PQntuples(res);
 		rows = table_rows(st, t, &n);
 		*rows = rows_of(t, res);
@@ -806,7 +825,6 @@ static int read_all(struct db *db, struct sched_state *st, struct err *err)
 			st->chunks[t][i] = ch;
 		chunk_drop_unused(ch);
 	}
-	return 0;
 }
 
 static void state_clear(struct sched_state *st)
@@ -866,58 +884,122 @@ void db_sched_state_note_plan(struct sched_state *st,
 	}
 }
 
+/* The statements of a batch, as many as the most a read sends at once:
+ * BEGIN, the snapshot, the log, everything twice, COMMIT. */
+#define READ_MAX (3 + 2 * NT + 1)
+
+static void batch_add(struct db_batch *q, size_t *n, const char *sql,
+		      int np, const char *const *params)
+{
+	q[*n].sql = sql;
+	q[*n].n = np;
+	q[*n].params = params;
+	q[*n].res = NULL;
+	(*n)++;
+}
+
+static void batch_clear(struct db_batch *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		PQclear(q[i].res);
+		q[i].res = NULL;
+	}
+}
+
+/*
+ * Two round trips at most (libpq's pipeline): BEGIN, the snapshot, the
+ * log since the kept copy's last read and every full read wanted; then,
+ * for the kept copy, the rows of what the log names (or everything, if
+ * it says so), and COMMIT.
+ */
 int db_sched_state_read(struct db *db, struct sched_state *inc,
 			struct sched_state *full, int *all, struct err *err)
 {
-	PGresult *res;
-	int64_t now;
-	char xmin[32];
+	struct db_batch q[READ_MAX], some[NT];
+	const char *xmin_param[1], *some_params[7];
+	size_t n = 0, at_changes = 0, at_inc = 0, at_full = 0;
+	int64_t now = 0;
+	char xmin[32] = "";
 	struct changes c;
-	int rc = 0;
+	int rc, second = inc && inc->valid;
 
 	*all = 0;
-	if (db_exec(db, err,
-		    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
-		    NULL) < 0)
-		return err->code;
+	changes_init(&c);
+	batch_add(q, &n, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
+		  NULL);
 	/* the first query takes the snapshot; its xmin is where the next
 	 * read of the log starts */
-	res = db_query(db, err,
-		       "SELECT " EPOCH("now()") ", "
-		       "pg_snapshot_xmin(pg_current_snapshot())::text",
-		       0, NULL);
-	if (!res) {
-		db_rollback(db);
-		return err->code;
-	}
-	now = db_long(res, 0, 0);
-	snprintf(xmin, sizeof(xmin), "%s", PQgetvalue(res, 0, 1));
-	PQclear(res);
-	changes_init(&c);
-	if (inc && inc->valid) {
-		rc = read_changes(db, inc->xmin, &c, err);
-		if (!rc && c.all) {
-			*all = 1;   /* the caller wanted changes: read all */
-			state_clear(inc);
-			rc = read_all(db, inc, err);
-		} else if (!rc) {
-			rc = apply_changes(db, inc, &c, err);
-		}
+	batch_add(q, &n, "SELECT " EPOCH("now()") ", "
+		  "pg_snapshot_xmin(pg_current_snapshot())::text", 0, NULL);
+	if (second) {
+		xmin_param[0] = inc->xmin;
+		at_changes = n;
+		batch_add(q, &n, changes_sql, 1, xmin_param);
 	} else if (inc) {
-		state_clear(inc);
-		rc = read_all(db, inc, err);
-		*all = 1;
+		at_inc = n;
+		all_queries(&q[n]);
+		n += NT;
 	}
-	if (!rc && full) {
-		state_clear(full);
-		rc = read_all(db, full, err);
+	if (full) {
+		at_full = n;
+		all_queries(&q[n]);
+		n += NT;
+	}
+	if (!second)
+		batch_add(q, &n, "COMMIT", 0, NULL);
+	rc = db_query_batch(db, q, n, err);
+	if (!rc) {
+		now = db_long(q[1].res, 0, 0);
+		snprintf(xmin, sizeof(xmin), "%s", PQgetvalue(q[1].res, 0, 1));
+		if (inc && !second) {
+			state_clear(inc);
+			load_all(inc, &q[at_inc]);
+			*all = 1;
+		}
+		if (full) {
+			state_clear(full);
+			load_all(full, &q[at_full]);
+		}
+		if (second)
+			parse_changes(q[at_changes].res, &c);
+	}
+	batch_clear(q, n);
+	if (!rc && second) {
+		n = 0;
+		if (c.all) {   /* the caller wanted changes: read all */
+			all_queries(some);
+			for (int t = 0; t < NT; t++)
+				batch_add(q, &n, some[t].sql, 0, NULL);
+		} else {
+			some_queries(&c, some, some_params);
+			for (int t = 0; t < NT; t++)
+				if (some[t].sql)
+					batch_add(q, &n, some[t].sql, some[t].n,
+						  some[t].params);
+		}
+		batch_add(q, &n, "COMMIT", 0, NULL);
+		rc = db_query_batch(db, q, n, err);
+		if (!rc && c.all) {
+			*all = 1;
+			state_clear(inc);
+			load_all(inc, q);
+		} else if (!rc) {
+			size_t k = 0;
+
+			for (int t = 0; t < NT; t++) {
+				some[t].res = NULL;
+				if (some[t].sql) {
+					some[t].res = q[k].res;
+					q[k++].res = NULL;
+				}
+			}
+			merge_some(inc, &c, some);
+		}
+		batch_clear(q, n);
 	}
 	changes_release(&c);
-	if (!rc)
-		rc = db_commit(db, err);
-	else
-		db_rollback(db);
 	if (rc < 0) {
+		db_rollback(db);
 		if (inc)
 			inc->valid = 0;
 		if (full)

@@ -312,6 +312,54 @@ int db_exec(struct db *db, struct err *err, const char *sql, int n,
 	return 0;
 }
 
+int db_query_batch(struct db *db, struct db_batch *q, size_t n,
+		   struct err *err)
+{
+	size_t sent = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		q[i].res = NULL;
+	if (!n)
+		return 0;
+	if (!PQenterPipelineMode(db->conn))
+		return db_err_from_pg(db, NULL, err, q[0].sql);
+	/* a sync after each: outside a transaction, each its own, as if
+	 * run alone; the statements are short, the results come after */
+	for (; sent < n; sent++)
+		if (!PQsendQueryParams(db->conn, q[sent].sql, q[sent].n, NULL,
+				       q[sent].params, NULL, NULL, 0) ||
+		    !PQpipelineSync(db->conn)) {
+			rc = db_err_from_pg(db, NULL, err, q[sent].sql);
+			break;
+		}
+	/* per statement: its results, a NULL, then the sync's result */
+	for (size_t i = 0; i < sent; i++) {
+		PGresult *res;
+
+		while ((res = PQgetResult(db->conn))) {
+			ExecStatusType st = PQresultStatus(res);
+
+			if ((st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) &&
+			    !q[i].res) {
+				q[i].res = res;
+				continue;
+			}
+			if (!rc && st != PGRES_TUPLES_OK &&
+			    st != PGRES_COMMAND_OK)
+				rc = db_err_from_pg(db, res, err, q[i].sql);
+			PQclear(res);
+		}
+		res = PQgetResult(db->conn);
+		if (PQresultStatus(res) != PGRES_PIPELINE_SYNC && !rc)
+			rc = db_err_from_pg(db, res, err, q[i].sql);
+		PQclear(res);
+	}
+	if (!PQexitPipelineMode(db->conn) && !rc)
+		rc = db_err_from_pg(db, NULL, err, q[0].sql);
+	return rc;
+}
+
 long db_affected(PGresult *res)
 {
 	const char *n = PQcmdTuples(res);
