@@ -764,12 +764,20 @@ struct group {
 	struct choice *best;
 };
 
+/*
+ * Each candidate's earliest start from t. A start is the earliest fit at
+ * or after its t0, and the timelines do not move during the search: a
+ * host whose start from an earlier t is still at or after this t keeps
+ * it, so with again only the others are evaluated (not in the exhaustive
+ * search, the reference).
+ */
 static void group_evaluate(const struct planner *p,
 			   const struct plan_request *r, struct group *g,
-			   plan_time t)
+			   plan_time t, int again)
 {
 	for (size_t k = 0; k < g->ncand; k++)
-		evaluate(p, r, g->share, g->cand[k], t, &g->at[k]);
+		if (!again || g->at[k].start < t)
+			evaluate(p, r, g->share, g->cand[k], t, &g->at[k]);
 }
 
 /*
@@ -909,7 +917,7 @@ static int choose_many(struct planner *p, const struct plan_request *r,
 		for (plan_time t = t0; !found && t < PLAN_NEVER;) {
 			plan_time next;
 
-			group_evaluate(p, r, &g, t);
+			group_evaluate(p, r, &g, t, t != t0);
 			found = group_pick(p, &g, t);
 			next = found ? t : group_next(p, &g);
 			if (next <= t)
@@ -935,7 +943,7 @@ static int choose_many(struct planner *p, const struct plan_request *r,
 	for (size_t t = 0; t < ntimes && !found; t++) {
 		if (t && times[t] == times[t - 1])
 			continue;
-		group_evaluate(p, r, &g, times[t]);
+		group_evaluate(p, r, &g, times[t], 0);
 		found = group_pick(p, &g, times[t]);
 	}
 	free(times);
