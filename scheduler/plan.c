@@ -747,11 +747,6 @@ static int cmp_time(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int cmp_choice(const void *a, const void *b)
-{
-	return choice_better(a, b) ? -1 : choice_better(b, a) ? 1 : 0;
-}
-
 /* What a multi-host search needs, and its scratch space. */
 struct group {
 	const size_t *cand;
@@ -781,13 +776,45 @@ static void group_evaluate(const struct planner *p,
 }
 
 /*
+ * Appends to g->best (which has got) the best of g->ok (nok) not in it
+ * yet, of class eq when asked (g->equiv), until it has n: the order a
+ * walk of ok sorted by choice_better would take them in, by selection
+ * (n is small; ok may be every candidate).
+ */
+static size_t group_fill(const struct planner *p, struct group *g,
+			 size_t nok, int eq, size_t got)
+{
+	while (got < g->n) {
+		size_t pick = nok;
+
+		for (size_t m = 0; m < nok; m++) {
+			int dup = 0;
+
+			if (g->equiv && p->hs[g->ok[m].host].equiv != eq)
+				continue;
+			for (size_t x = 0; x < got; x++)
+				dup |= g->best[x].host == g->ok[m].host;
+			if (!dup && (pick == nok ||
+				     choice_better(&g->ok[m], &g->ok[pick])))
+				pick = m;
+		}
+		if (pick == nok)
+			break;
+		g->best[got++] = g->ok[pick];
+	}
+	return got;
+}
+
+/*
  * The group starting at t, if there is one (after group_evaluate at t):
  * the pinned hosts, then the cheapest of those free at t, all of one
- * equiv class when asked.
+ * equiv class when asked: the class of the cheapest host free at t whose
+ * class can make the group.
  */
 static int group_pick(const struct planner *p, struct group *g, plan_time t)
 {
-	size_t nok = 0;
+	size_t nok = 0, ntried = 0;
+	int *tried;
 	int found = 0;
 
 	for (size_t k = 0; k < g->ncand; k++)
@@ -795,13 +822,25 @@ static int group_pick(const struct planner *p, struct group *g, plan_time t)
 			g->ok[nok++] = g->at[k];
 	if (nok < g->n)
 		return 0;
-	qsort(g->ok, nok, sizeof(*g->ok), cmp_choice);
-	for (size_t k = 0; k < nok && !found; k++) {
-		int eq = g->equiv ? p->hs[g->ok[k].host].equiv : -1;
-		size_t got = 0, nf = 0;
+	tried = xcalloc(nok + 1, sizeof(int));
+	for (;;) {
+		size_t best = nok, got = 0, nf = 0;
+		int eq = -1;
 
-		if (g->equiv && eq < 0)
-			continue;
+		/* the cheapest host of a class not tried yet */
+		for (size_t m = 0; g->equiv && m < nok; m++) {
+			int cls = p->hs[g->ok[m].host].equiv, seen = 0;
+
+			for (size_t x = 0; x < ntried; x++)
+				seen |= tried[x] == cls;
+			if (cls >= 0 && !seen &&
+			    (best == nok || choice_better(&g->ok[m], &g->ok[best])))
+				best = m;
+		}
+		if (g->equiv && best == nok)
+			break;
+		if (g->equiv)
+			eq = tried[ntried++] = p->hs[g->ok[best].host].equiv;
 		for (size_t f = 0; f < g->nforced; f++)
 			for (size_t m = 0; m < nok; m++)
 				if (g->ok[m].host == (size_t)g->forced[f] &&
@@ -809,22 +848,12 @@ static int group_pick(const struct planner *p, struct group *g, plan_time t)
 					g->best[got++] = g->ok[m];
 					nf++;
 				}
-		if (nf < g->nforced)
-			continue;
-		for (size_t m = 0; m < nok && got < g->n; m++) {
-			int dup = 0;
-
-			if (g->equiv && p->hs[g->ok[m].host].equiv != eq)
-				continue;
-			for (size_t x = 0; x < got; x++)
-				dup |= g->best[x].host == g->ok[m].host;
-			if (!dup)
-				g->best[got++] = g->ok[m];
-		}
-		found = got == g->n;
-		if (!g->equiv)
+		if (nf == g->nforced)
+			found = group_fill(p, g, nok, eq, got) == g->n;
+		if (found || !g->equiv)
 			break;
 	}
+	free(tried);
 	return found;
 }
 
