@@ -760,6 +760,7 @@ static void some_queries(struct changes *c, struct db_batch *q,
 	for (int t = 0; t < NT; t++) {
 		q[t].sql = some[t] ? sql[t] : NULL;
 		q[t].n = nparams[t];
+		q[t].prepare = 0;
 		q[t].params = t == T_HOSTS ? &params[3]
 			    : t == T_ALLOCS ? &params[4]
 			    : t == T_RES ? &params[6] : &params[0];
@@ -800,6 +801,7 @@ static void all_queries(struct db_batch *q)
 		q[t].sql = sql[t];
 		q[t].n = 0;
 		q[t].params = NULL;
+		q[t].prepare = 0;
 	}
 }
 
@@ -894,6 +896,7 @@ static void batch_add(struct db_batch *q, size_t *n, const char *sql,
 	q[*n].sql = sql;
 	q[*n].n = np;
 	q[*n].params = params;
+	q[*n].prepare = 0;
 	q[*n].res = NULL;
 	(*n)++;
 }

@@ -213,6 +213,7 @@ int db_sched_reclaim(struct db *db, struct err *err)
 		q[i].sql = steps[i];
 		q[i].n = i < 4 ? 1 : 0;
 		q[i].params = params;
+		q[i].prepare = 1;   /* $1 is only the actor written */
 	}
 	rc = db_query_batch(db, q, n, err);
 	for (size_t i = 0; i < n; i++) {

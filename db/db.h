@@ -92,16 +92,19 @@ struct db_batch {
 	const char *sql;
 	int n;
 	const char *const *params;
+	int prepare;         /* prepared once per session, as db_query_prep:
+			      * for a statement whose best plan does not
+			      * depend on its parameters */
 	PGresult *res;       /* out: its result (the caller PQclears it), or
 			      * NULL if it failed */
 };
 /*
  * Runs the statements of q in order, as many db_query calls would (each
  * outside a transaction commits on its own; inside one, an error aborts
- * it), but in one round trip (libpq's pipeline mode), unprepared. A
- * failed statement does not stop the next ones. Returns 0 when all
- * succeeded, else the first error's code with err set (the results of
- * those that succeeded are still in q).
+ * it), but in one round trip (libpq's pipeline mode); unprepared unless
+ * asked. A failed statement does not stop the next ones. Returns 0 when
+ * all succeeded, else the first error's code with err set (the results
+ * of those that succeeded are still in q).
  */
 int db_query_batch(struct db *db, struct db_batch *q, size_t n,
 		   struct err *err);
