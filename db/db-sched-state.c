@@ -801,7 +801,7 @@ static void all_queries(struct db_batch *q)
 		q[t].sql = sql[t];
 		q[t].n = 0;
 		q[t].params = NULL;
-		q[t].prepare = 0;
+		q[t].prepare = 1;   /* no parameters: one plan */
 	}
 }
 
@@ -971,8 +971,10 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 		n = 0;
 		if (c.all) {   /* the caller wanted changes: read all */
 			all_queries(some);
-			for (int t = 0; t < NT; t++)
+			for (int t = 0; t < NT; t++) {
 				batch_add(q, &n, some[t].sql, 0, NULL);
+				q[n - 1].prepare = 1;
+			}
 		} else {
 			some_queries(&c, some, some_params);
 			for (int t = 0; t < NT; t++)
@@ -1041,10 +1043,11 @@ int db_sched_state_trim(struct db *db, const struct sched_state *st,
 
 int db_sched_state_read_floor(struct db *db, struct err *err)
 {
-	PGresult *h = db_query(db, err, hosts_sql, 0, NULL), *j = NULL;
+	/* prepared, as the pass's full read runs them */
+	PGresult *h = db_query_prep(db, err, hosts_sql, 0, NULL), *j = NULL;
 
 	if (h)
-		j = db_query(db, err, jobs_sql, 0, NULL);
+		j = db_query_prep(db, err, jobs_sql, 0, NULL);
 	PQclear(h);
 	PQclear(j);
 	return j ? 0 : err->code;
