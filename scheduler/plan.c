@@ -346,9 +346,10 @@ static void block_summarize(const struct planner *p, struct cands *c,
 }
 
 /*
- * Whether a block's min (max < 0: max) of one host's value, which went
- * from old to new, is still right once set to *v: only when that host
- * held the extreme and moved away from it must the block be summed again.
+ * A block's bound *v, the min (max: the max) over its hosts of a value
+ * that went from old to new on one of them: whether *v is right after
+ * this updates it. Only when that host held the bound and moved off it
+ * must the block be summed again.
  */
 static int extreme_kept(plan_time *v, plan_time old, plan_time new, int max)
 {
