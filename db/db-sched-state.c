@@ -43,17 +43,17 @@ enum { SH_NAME, SH_ARCH, SH_STATE, SH_FLAGS, SH_SHARE_TASKS, SH_SHARE_WEAR_MAX,
 	"coalesce(f.flags, ''), h.share_max_tasks, h.share_max_wear, " \
 	"h.share_type, h.share_wear, h.state_reason, " \
 	EPOCH("h.unusable_since") " "
-/* every table in the C collation: the order the merges keep */
+/* no ORDER BY: rows_of sorts each table by its key (row_cmp, strcmp's
+ * order, PostgreSQL's C collation), faster than the server does */
 static const char hosts_sql[] =
 	HOSTS_COLS
 	"FROM hosts h LEFT JOIN (SELECT host, string_agg(flag, ' ' ORDER BY flag) "
-	"AS flags FROM host_flags GROUP BY host) f ON f.host = h.name "
-	"ORDER BY h.name COLLATE \"C\"";
+	"AS flags FROM host_flags GROUP BY host) f ON f.host = h.name";
 static const char hosts_some_sql[] =
 	HOSTS_COLS
 	"FROM hosts h LEFT JOIN LATERAL (SELECT string_agg(flag, ' ' "
 	"ORDER BY flag) AS flags FROM host_flags WHERE host = h.name) f ON true "
-	"WHERE h.name = ANY($1::text[]) ORDER BY h.name COLLATE \"C\"";
+	"WHERE h.name = ANY($1::text[])";
 
 enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
        SJ_INTENT, SJ_BRANCH_PRIO, SJ_QUEUED_AT,
@@ -72,17 +72,16 @@ enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
 	"LEFT JOIN (SELECT DISTINCT recipe FROM recipe_steps " \
 	"WHERE kind = 'build') r ON r.recipe = j.recipe " \
 	"WHERE f.status IN ('queued', 'running') "
-#define JOBS_ORDER "ORDER BY j.flight, j.job COLLATE \"C\""
 /* The jobs that changed, as a table k (flight, job) to join: $1 flights
  * all of whose jobs changed, $2 and $3 (flight, job) pairs. Joins, not
  * an OR in a WHERE, so each table is reached by its primary key. */
 #define KEYS \
 	"(SELECT * FROM unnest($2::bigint[], $3::text[]) AS u(flight, job) " \
 	"UNION SELECT flight, job FROM jobs WHERE flight = ANY($1::bigint[])) "
-static const char jobs_sql[] = JOBS_COLS "FROM jobs j " JOBS_JOIN JOBS_ORDER;
+static const char jobs_sql[] = JOBS_COLS "FROM jobs j " JOBS_JOIN;
 static const char jobs_some_sql[] =
 	JOBS_COLS "FROM " KEYS "k JOIN jobs j ON j.flight = k.flight "
-	"AND j.job = k.job " JOBS_JOIN JOBS_ORDER;
+	"AND j.job = k.job " JOBS_JOIN;
 
 /* every dependency of a job of an unfinished flight; a dependency's
  * status only when it is in another flight (the rest are in the jobs) */
@@ -94,11 +93,8 @@ enum { SD_FLIGHT, SD_JOB, SD_DEP_FLIGHT, SD_DEP_JOB, SD_DEP_STATUS };
 #define DEPS_JOIN \
 	"JOIN flights f ON f.id = d.flight " \
 	"WHERE f.status IN ('queued', 'running') "
-#define DEPS_ORDER \
-	"ORDER BY d.flight, d.job COLLATE \"C\", d.dep_flight, " \
-	"d.dep_job COLLATE \"C\""
 static const char deps_sql[] =
-	DEPS_COLS "FROM job_deps d " DEPS_JOIN DEPS_ORDER;
+	DEPS_COLS "FROM job_deps d " DEPS_JOIN;
 /* the dependencies of the jobs that changed, and all those of a job that
  * depends on one of them in another flight (they carry its status) */
 static const char deps_some_sql[] =
@@ -107,7 +103,7 @@ static const char deps_some_sql[] =
 	"FROM k JOIN job_deps o ON o.dep_flight = k.flight "
 	"AND o.dep_job = k.job WHERE o.dep_flight <> o.flight) "
 	DEPS_COLS "FROM o JOIN job_deps d ON d.flight = o.flight "
-	"AND d.job = o.job " DEPS_JOIN DEPS_ORDER;
+	"AND d.job = o.job " DEPS_JOIN;
 
 /* pins are what a request set (not synth): the scheduler's own host
  * runvars of an earlier allocation are synth and do not pin */
@@ -118,12 +114,11 @@ enum { SP_FLIGHT, SP_JOB, SP_NAME, SP_VAL };
 	"JOIN flights f ON f.id = r.flight " \
 	"WHERE f.status IN ('queued', 'running') AND j.status = 'queued' " \
 	"AND ((r.name ~ '^host[0-9]*$' AND NOT r.synth) OR r.name = 'starvation') "
-#define PINS_ORDER "ORDER BY r.flight, r.job COLLATE \"C\", r.name COLLATE \"C\""
 static const char pins_sql[] =
-	PINS_COLS "FROM runvars r " PINS_JOIN PINS_ORDER;
+	PINS_COLS "FROM runvars r " PINS_JOIN;
 static const char pins_some_sql[] =
 	PINS_COLS "FROM " KEYS "k JOIN runvars r ON r.flight = k.flight "
-	"AND r.job = k.job " PINS_JOIN PINS_ORDER;
+	"AND r.job = k.job " PINS_JOIN;
 
 enum { SA_HOST, SA_SHAREIX, SA_FLIGHT, SA_JOB, SA_RESERVATION, SA_SINCE,
        SA_PLANNED_END, SA_RES_END };
@@ -133,17 +128,16 @@ enum { SA_HOST, SA_SHAREIX, SA_FLIGHT, SA_JOB, SA_RESERVATION, SA_SINCE,
 	EPOCH("r.end_at") " " \
 	"FROM allocations a LEFT JOIN reservations r ON r.id = a.reservation " \
 	"WHERE a.released_at IS NULL "
-#define ALLOCS_ORDER "ORDER BY a.host COLLATE \"C\", a.shareix"
-static const char allocs_sql[] = ALLOCS_FROM ALLOCS_ORDER;
+static const char allocs_sql[] = ALLOCS_FROM;
 /* $1 hosts, $2 reservations (an allocation carries its reservation's
  * end); reservations change rarely, and looking them up costs a scan */
 static const char allocs_some_sql[] =
 	ALLOCS_FROM "AND a.host = ANY($1::text[]) "
-	"AND $2::bigint[] IS NOT NULL " ALLOCS_ORDER;
+	"AND $2::bigint[] IS NOT NULL";
 static const char allocs_some_res_sql[] =
 	ALLOCS_FROM "AND a.host IN (SELECT unnest($1::text[]) UNION "
 	"SELECT host FROM allocations WHERE reservation = ANY($2::bigint[]) "
-	"AND released_at IS NULL) " ALLOCS_ORDER;
+	"AND released_at IS NULL)";
 
 enum { SR_ID, SR_KIND, SR_OWNER, SR_ARCH, SR_FLAGS, SR_HOST, SR_NHOSTS,
        SR_DURATION, SR_START, SR_END, SR_CREATED, SR_STATUS,
@@ -154,9 +148,9 @@ enum { SR_ID, SR_KIND, SR_OWNER, SR_ARCH, SR_FLAGS, SR_HOST, SR_NHOSTS,
 	EPOCH("created_at") ", status, " EPOCH("planned_start") ", " \
 	"array_to_string(planned_hosts, ' '), wait_reason " \
 	"FROM reservations WHERE status IN ('waiting', 'active') "
-static const char res_sql[] = RES_FROM "ORDER BY id";
+static const char res_sql[] = RES_FROM;
 static const char res_some_sql[] =
-	RES_FROM "AND id = ANY($1::bigint[]) ORDER BY id";
+	RES_FROM "AND id = ANY($1::bigint[])";
 
 /* ---- kept results ---- */
 
@@ -374,10 +368,52 @@ static const size_t row_size[NT] = {
 	sizeof(struct sched_alloc_row), sizeof(struct sched_res_row),
 };
 
-/* Typed rows of res for table t, in a new array. */
+static int row_cmp(int t, const void *x, const void *y);
+
+/* for qsort */
+static int cmp_hosts(const void *x, const void *y)
+{
+	return row_cmp(T_HOSTS, x, y);
+}
+
+static int cmp_jobs(const void *x, const void *y)
+{
+	return row_cmp(T_JOBS, x, y);
+}
+
+static int cmp_deps(const void *x, const void *y)
+{
+	return row_cmp(T_DEPS, x, y);
+}
+
+static int cmp_pins(const void *x, const void *y)
+{
+	return row_cmp(T_PINS, x, y);
+}
+
+static int cmp_allocs(const void *x, const void *y)
+{
+	return row_cmp(T_ALLOCS, x, y);
+}
+
+static int cmp_res(const void *x, const void *y)
+{
+	return row_cmp(T_RES, x, y);
+}
+
+/*
+ * Typed rows of res for table t, in a new array sorted by their key: a
+ * sort here costs a fraction of the server's (it sorts whole tuples, by
+ * text compared through its collation code), and the queries say no
+ * order.
+ */
 static void *rows_of(int t, PGresult *res)
 {
-	void *v = xcalloc((size_t)PQntuples(res) + 1, row_size[t]);
+	static int (*const cmp[NT])(const void *, const void *) = {
+		cmp_hosts, cmp_jobs, cmp_deps, cmp_pins, cmp_allocs, cmp_res,
+	};
+	size_t n = (size_t)PQntuples(res);
+	void *v = xcalloc(n + 1, row_size[t]);
 
 	switch (t) {
 	case T_HOSTS: read_hosts(v, res); break;
@@ -387,6 +423,8 @@ static void *rows_of(int t, PGresult *res)
 	case T_ALLOCS: read_allocs(v, res); break;
 	default: read_res(v, res); break;
 	}
+	if (n > 1)
+		qsort(v, n, row_size[t], cmp[t]);
 	return v;
 }
 
@@ -642,18 +680,14 @@ static void table_merge(struct sched_state *st, int t, struct changes *c, void *
 
 /* ---- reading ---- */
 
-static int read_changes(struct db *db, const char *xmin, struct changes *c,
-			struct err *err)
+static const char changes_sql[] =
+	"SELECT kind, num, name FROM sched_changes WHERE xid >= $1::xid8";
+
+/* The keys the log's entries name (changes_sql's rows), into c. */
+static void parse_changes(PGresult *res, struct changes *c)
 {
-	const char *params[] = { xmin };
-	PGresult *res = db_query(db, err,
-				 "SELECT kind, num, name FROM sched_changes "
-				 "WHERE xid >= $1::xid8",
-				 1, params);
 	char k[KEY_MAX];
 
-	if (!res)
-		return err->code;
 	for (int r = 0; r < PQntuples(res) && !c->all; r++) {
 		const char *kind = PQgetvalue(res, r, 0);
 		const char *name = db_str(res, r, 2);
@@ -688,50 +722,65 @@ static int read_changes(struct db *db, const char *xmin, struct changes *c,
 			c->all = 1;   /* 'all', or an entry this code does not know */
 		}
 	}
-	PQclear(res);
 	db_array_end(&c->flights);
 	db_array_end(&c->jflights);
 	db_array_end(&c->jjobs);
 	db_array_end(&c->hosts);
 	db_array_end(&c->ahosts);
 	db_array_end(&c->res);
-	return 0;
 }
 
-/* The rows of every changed key, merged into st. */
-static int apply_changes(struct db *db, struct sched_state *st,
-			 struct changes *c, struct err *err)
+/*
+ * The queries of the rows of every changed key, at q (NT entries; a
+ * table no key of its kind changed gets none: sql NULL). c's buffers
+ * must outlive them.
+ */
+static void some_queries(struct changes *c, struct db_batch *q,
+			 const char **params)
 {
-	const char *jp[] = { c->flights.buf, c->jflights.buf, c->jjobs.buf };
-	const char *hp[] = { c->hosts.buf };
-	const char *ap[] = { c->ahosts.buf, c->res.buf };
-	const char *rp[] = { c->res.buf };
+	static const int nparams[NT] = { 1, 3, 3, 3, 2, 1 };
 	const char *sql[NT] = { hosts_some_sql, jobs_some_sql, deps_some_sql,
 				pins_some_sql, allocs_some_sql, res_some_sql };
-	const char *const *params[NT] = { hp, jp, jp, jp, ap, rp };
-	static const int nparams[NT] = { 1, 3, 3, 3, 2, 1 };
-	/* nothing to read for a table no key of its kind changed */
+	int jobs = strcmp(c->flights.buf, "{}") || strcmp(c->jjobs.buf, "{}");
 	int some[NT];
 
+	/* params: jobs (3), hosts (1), allocations (2), reservations (1) */
+	params[0] = c->flights.buf;
+	params[1] = c->jflights.buf;
+	params[2] = c->jjobs.buf;
+	params[3] = c->hosts.buf;
+	params[4] = c->ahosts.buf;
+	params[5] = params[6] = c->res.buf;
 	some[T_HOSTS] = strcmp(c->hosts.buf, "{}") != 0;
-	some[T_JOBS] = some[T_DEPS] = some[T_PINS] =
-		strcmp(c->flights.buf, "{}") || strcmp(c->jjobs.buf, "{}");
+	some[T_JOBS] = some[T_DEPS] = some[T_PINS] = jobs;
 	some[T_ALLOCS] = strcmp(c->ahosts.buf, "{}") || strcmp(c->res.buf, "{}");
 	some[T_RES] = strcmp(c->res.buf, "{}") != 0;
 	if (some[T_RES])
 		sql[T_ALLOCS] = allocs_some_res_sql;
 	for (int t = 0; t < NT; t++) {
-		PGresult *res;
+		q[t].sql = some[t] ? sql[t] : NULL;
+		q[t].n = nparams[t];
+		q[t].prepare = 0;
+		q[t].params = t == T_HOSTS ? &params[3]
+			    : t == T_ALLOCS ? &params[4]
+			    : t == T_RES ? &params[6] : &params[0];
+	}
+}
+
+/* The rows of every changed key (some_queries' results), merged into st;
+ * the results go to st (q's are NULL after). */
+static void merge_some(struct sched_state *st, struct changes *c,
+		       struct db_batch *q)
+{
+	for (int t = 0; t < NT; t++) {
+		PGresult *res = q[t].res;
 		struct chunk *ch;
 		void *fresh;
 		size_t n;
 
-		if (!some[t])
-			continue;
-		res = db_query(db, err, sql[t], nparams[t],
-			       (const char **)params[t]);
 		if (!res)
-			return err->code;
+			continue;
+		q[t].res = NULL;
 		n = (size_t)PQntuples(res);
 		fresh = rows_of(t, res);
 		ch = chunk_new(res);
@@ -740,23 +789,33 @@ static int apply_changes(struct db *db, struct sched_state *st,
 		chunk_drop_unused(ch);
 		free(fresh);
 	}
-	return 0;
 }
 
-/* Everything, into an empty state. */
-static int read_all(struct db *db, struct sched_state *st, struct err *err)
+/* The queries of everything, at q (NT entries). */
+static void all_queries(struct db_batch *q)
 {
 	static const char *const sql[NT] = { hosts_sql, jobs_sql, deps_sql,
 					     pins_sql, allocs_sql, res_sql };
 
 	for (int t = 0; t < NT; t++) {
-		PGresult *res = db_query(db, err, sql[t], 0, NULL);
+		q[t].sql = sql[t];
+		q[t].n = 0;
+		q[t].params = NULL;
+		q[t].prepare = 1;   /* no parameters: one plan */
+	}
+}
+
+/* Everything (all_queries' results), into an empty state; the results
+ * go to st (q's are NULL after). */
+static void load_all(struct sched_state *st, struct db_batch *q)
+{
+	for (int t = 0; t < NT; t++) {
+		PGresult *res = q[t].res;
 		size_t *n, nr;
 		void **rows;
 		struct chunk *ch;
 
-		if (!res)
-			return err->code;
+		q[t].res = NULL;
 		nr = (size_t)PQntuples(res);
 		rows = table_rows(st, t, &n);
 		*rows = rows_of(t, res);
@@ -768,7 +827,6 @@ static int read_all(struct db *db, struct sched_state *st, struct err *err)
 			st->chunks[t][i] = ch;
 		chunk_drop_unused(ch);
 	}
-	return 0;
 }
 
 static void state_clear(struct sched_state *st)
@@ -828,58 +886,125 @@ void db_sched_state_note_plan(struct sched_state *st,
 	}
 }
 
+/* The statements of a batch, as many as the most a read sends at once:
+ * BEGIN, the snapshot, the log, everything twice, COMMIT. */
+#define READ_MAX (3 + 2 * NT + 1)
+
+static void batch_add(struct db_batch *q, size_t *n, const char *sql,
+		      int np, const char *const *params)
+{
+	q[*n].sql = sql;
+	q[*n].n = np;
+	q[*n].params = params;
+	q[*n].prepare = 0;
+	q[*n].res = NULL;
+	(*n)++;
+}
+
+static void batch_clear(struct db_batch *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		PQclear(q[i].res);
+		q[i].res = NULL;
+	}
+}
+
+/*
+ * Two round trips at most (libpq's pipeline): BEGIN, the snapshot, the
+ * log since the kept copy's last read and every full read wanted; then,
+ * for the kept copy, the rows of what the log names (or everything, if
+ * it says so), and COMMIT.
+ */
 int db_sched_state_read(struct db *db, struct sched_state *inc,
 			struct sched_state *full, int *all, struct err *err)
 {
-	PGresult *res;
-	int64_t now;
-	char xmin[32];
+	struct db_batch q[READ_MAX], some[NT];
+	const char *xmin_param[1], *some_params[7];
+	size_t n = 0, at_changes = 0, at_inc = 0, at_full = 0;
+	int64_t now = 0;
+	char xmin[32] = "";
 	struct changes c;
-	int rc = 0;
+	int rc, second = inc && inc->valid;
 
 	*all = 0;
-	if (db_exec(db, err,
-		    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
-		    NULL) < 0)
-		return err->code;
+	changes_init(&c);
+	batch_add(q, &n, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
+		  NULL);
 	/* the first query takes the snapshot; its xmin is where the next
 	 * read of the log starts */
-	res = db_query(db, err,
-		       "SELECT " EPOCH("now()") ", "
-		       "pg_snapshot_xmin(pg_current_snapshot())::text",
-		       0, NULL);
-	if (!res) {
-		db_rollback(db);
-		return err->code;
-	}
-	now = db_long(res, 0, 0);
-	snprintf(xmin, sizeof(xmin), "%s", PQgetvalue(res, 0, 1));
-	PQclear(res);
-	changes_init(&c);
-	if (inc && inc->valid) {
-		rc = read_changes(db, inc->xmin, &c, err);
-		if (!rc && c.all) {
-			*all = 1;   /* the caller wanted changes: read all */
-			state_clear(inc);
-			rc = read_all(db, inc, err);
-		} else if (!rc) {
-			rc = apply_changes(db, inc, &c, err);
-		}
+	batch_add(q, &n, "SELECT " EPOCH("now()") ", "
+		  "pg_snapshot_xmin(pg_current_snapshot())::text", 0, NULL);
+	if (second) {
+		xmin_param[0] = inc->xmin;
+		at_changes = n;
+		batch_add(q, &n, changes_sql, 1, xmin_param);
 	} else if (inc) {
-		state_clear(inc);
-		rc = read_all(db, inc, err);
-		*all = 1;
+		at_inc = n;
+		all_queries(&q[n]);
+		n += NT;
 	}
-	if (!rc && full) {
-		state_clear(full);
-		rc = read_all(db, full, err);
+	if (full) {
+		at_full = n;
+		all_queries(&q[n]);
+		n += NT;
+	}
+	if (!second)
+		batch_add(q, &n, "COMMIT", 0, NULL);
+	rc = db_query_batch(db, q, n, err);
+	if (!rc) {
+		now = db_long(q[1].res, 0, 0);
+		snprintf(xmin, sizeof(xmin), "%s", PQgetvalue(q[1].res, 0, 1));
+		if (inc && !second) {
+			state_clear(inc);
+			load_all(inc, &q[at_inc]);
+			*all = 1;
+		}
+		if (full) {
+			state_clear(full);
+			load_all(full, &q[at_full]);
+		}
+		if (second)
+			parse_changes(q[at_changes].res, &c);
+	}
+	batch_clear(q, n);
+	if (!rc && second) {
+		n = 0;
+		if (c.all) {   /* the caller wanted changes: read all */
+			all_queries(some);
+			for (int t = 0; t < NT; t++) {
+				batch_add(q, &n, some[t].sql, 0, NULL);
+				q[n - 1].prepare = 1;
+			}
+		} else {
+			some_queries(&c, some, some_params);
+			for (int t = 0; t < NT; t++)
+				if (some[t].sql)
+					batch_add(q, &n, some[t].sql, some[t].n,
+						  some[t].params);
+		}
+		batch_add(q, &n, "COMMIT", 0, NULL);
+		rc = db_query_batch(db, q, n, err);
+		if (!rc && c.all) {
+			*all = 1;
+			state_clear(inc);
+			load_all(inc, q);
+		} else if (!rc) {
+			size_t k = 0;
+
+			for (int t = 0; t < NT; t++) {
+				some[t].res = NULL;
+				if (some[t].sql) {
+					some[t].res = q[k].res;
+					q[k++].res = NULL;
+				}
+			}
+			merge_some(inc, &c, some);
+		}
+		batch_clear(q, n);
 	}
 	changes_release(&c);
-	if (!rc)
-		rc = db_commit(db, err);
-	else
-		db_rollback(db);
 	if (rc < 0) {
+		db_rollback(db);
 		if (inc)
 			inc->valid = 0;
 		if (full)
@@ -918,10 +1043,11 @@ int db_sched_state_trim(struct db *db, const struct sched_state *st,
 
 int db_sched_state_read_floor(struct db *db, struct err *err)
 {
-	PGresult *h = db_query(db, err, hosts_sql, 0, NULL), *j = NULL;
+	/* prepared, as the pass's full read runs them */
+	PGresult *h = db_query_prep(db, err, hosts_sql, 0, NULL), *j = NULL;
 
 	if (h)
-		j = db_query(db, err, jobs_sql, 0, NULL);
+		j = db_query_prep(db, err, jobs_sql, 0, NULL);
 	PQclear(h);
 	PQclear(j);
 	return j ? 0 : err->code;

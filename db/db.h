@@ -86,6 +86,28 @@ int db_query_json(struct db *db, struct err *err, const char *what,
 /* As db_query for statements whose result is not needed. */
 int db_exec(struct db *db, struct err *err, const char *sql, int n,
 	    const char *const *params);
+
+/* One statement of db_query_batch. */
+struct db_batch {
+	const char *sql;
+	int n;
+	const char *const *params;
+	int prepare;         /* prepared once per session, as db_query_prep:
+			      * for a statement whose best plan does not
+			      * depend on its parameters */
+	PGresult *res;       /* out: its result (the caller PQclears it), or
+			      * NULL if it failed */
+};
+/*
+ * Runs the statements of q in order, as many db_query calls would (each
+ * outside a transaction commits on its own; inside one, an error aborts
+ * it), but in one round trip (libpq's pipeline mode); unprepared unless
+ * asked. A failed statement does not stop the next ones. Returns 0 when
+ * all succeeded, else the first error's code with err set (the results
+ * of those that succeeded are still in q).
+ */
+int db_query_batch(struct db *db, struct db_batch *q, size_t n,
+		   struct err *err);
 /* A field as a new string (NULL for SQL NULL), or as a number (0). */
 char *db_dup(PGresult *res, int row, int col);
 long db_long(PGresult *res, int row, int col);

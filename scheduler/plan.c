@@ -101,15 +101,25 @@ struct hstate {
 struct cands {
 	size_t *h;
 	size_t n;
+	unsigned char *is;    /* per host: 1 if a candidate */
 	struct hsum *blk;     /* min last_end, max maxgap, min first_free */
 };
 
 #define CLASS_MEMO 512
-#define BONUS_MEMO 4096
 
+/* The variation bonuses of one history array (one log() per entry), in
+ * an open addressing table by the array's address that grows at half
+ * full: a queue of flights repeats a few hundred jobs, and the requests
+ * of one job share their history array. */
 struct bonus_memo {
 	const struct plan_history *hist;
-	plan_time bonus;
+	size_t n;
+	plan_time *bonus;     /* n entries */
+};
+
+struct bonus_table {
+	struct bonus_memo *t;
+	size_t n, cap;        /* cap: a power of two, or 0 */
 };
 
 struct class_memo {
@@ -128,7 +138,11 @@ struct planner {
 	struct cands *cands;
 	size_t ncands, cands_alloc;
 	struct class_memo class_memo[CLASS_MEMO];
-	struct bonus_memo *bonus_memo;   /* by history entry */
+	struct bonus_table *bonus;       /* by history array, see above */
+	/* the request being planned: its history and their bonuses */
+	const struct plan_history *cur_hist;
+	const plan_time *cur_bonus;
+	size_t cur_nhist;
 	struct hstate *hs;
 	size_t *tl_alloc;     /* per host: timeline capacity */
 	/* per host: the history entry of the request being planned */
@@ -331,10 +345,26 @@ static void block_summarize(const struct planner *p, struct cands *c,
 	}
 }
 
+/*
+ * A block's bound *v, the min (max: the max) over its hosts of a value
+ * that went from old to new on one of them: whether *v is right after
+ * this updates it. Only when that host held the bound and moved off it
+ * must the block be summed again.
+ */
+static int extreme_kept(plan_time *v, plan_time old, plan_time new, int max)
+{
+	if (max ? new > *v : new < *v) {
+		*v = new;
+		return 1;
+	}
+	return old != *v || new == old;
+}
+
 static void host_book(struct planner *p, size_t host, int slot, plan_time s,
 		      plan_time e, long req)
 {
 	struct hstate *h = &p->hs[host];
+	struct hsum old = h->sum;
 
 	if (slot < 0)
 		for (int k = 0; k < h->nslots; k++)
@@ -343,8 +373,19 @@ static void host_book(struct planner *p, size_t host, int slot, plan_time s,
 		slot_add(&h->sl[slot], p->in->now, s, e);
 	timeline_add(p, host, s, e, slot, req);
 	host_summarize(p, h);
-	for (size_t m = 0; m < h->nmem; m++)
-		block_summarize(p, &p->cands[h->mem[m].cls], h->mem[m].blk);
+	for (size_t m = 0; m < h->nmem; m++) {
+		struct cands *c = &p->cands[h->mem[m].cls];
+		struct hsum *b = &c->blk[h->mem[m].blk];
+		/* all three, each may set its value */
+		int kept = extreme_kept(&b->last_end, old.last_end,
+					h->sum.last_end, 0);
+
+		kept &= extreme_kept(&b->first_free, old.first_free,
+				     h->sum.first_free, 0);
+		kept &= extreme_kept(&b->maxgap, old.maxgap, h->sum.maxgap, 1);
+		if (!kept)
+			block_summarize(p, c, h->mem[m].blk);
+	}
 }
 
 /* ---- hosts and requirements ---- */
@@ -463,6 +504,7 @@ static size_t candidates(struct planner *p, const struct plan_request *r,
 	c = &p->cands[p->ncands];
 	memset(c, 0, sizeof(*c));
 	c->h = xcalloc(p->in->nhosts + 1, sizeof(size_t));
+	c->is = xcalloc(p->in->nhosts + 1, 1);
 	for (size_t i = 0; i < p->in->nhosts; i++) {
 		struct hstate *h = &p->hs[i];
 
@@ -472,6 +514,7 @@ static size_t candidates(struct planner *p, const struct plan_request *r,
 			h->mem[h->nmem].cls = p->ncands;
 			h->mem[h->nmem++].blk = c->n / CAND_BLOCK;
 			c->h[c->n++] = i;
+			c->is[i] = 1;
 		}
 	}
 	c->blk = xcalloc(c->n / CAND_BLOCK + 1, sizeof(*c->blk));
@@ -521,25 +564,67 @@ static plan_time variation_bonus(const struct planner *p, plan_time age)
 	return b < 0 ? 0 : (plan_time)b;
 }
 
+static size_t bonus_slot(const struct bonus_memo *t, size_t cap,
+			 const struct plan_history *hist, size_t n)
+{
+	size_t i = (size_t)((((uintptr_t)hist >> 3) + n) *
+			    0x9e3779b97f4a7c15ull) & (cap - 1);
+
+	while (t[i].hist && (t[i].hist != hist || t[i].n != n))
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+/* The variation bonuses of r's history entries, for host_bonus. */
+static const plan_time *history_bonuses(struct planner *p,
+					const struct plan_request *r)
+{
+	struct bonus_table *b = p->bonus;
+	size_t i;
+
+	if (!r->nhistory)
+		return NULL;
+	if (2 * (b->n + 1) > b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 256;
+		struct bonus_memo *t = xcalloc(cap, sizeof(*t));
+
+		for (size_t k = 0; k < b->cap; k++)
+			if (b->t[k].hist)
+				t[bonus_slot(t, cap, b->t[k].hist, b->t[k].n)] =
+					b->t[k];
+		free(b->t);
+		b->t = t;
+		b->cap = cap;
+	}
+	i = bonus_slot(b->t, b->cap, r->history, r->nhistory);
+	if (!b->t[i].hist) {
+		plan_time *v = xcalloc(r->nhistory, sizeof(*v));
+
+		for (size_t k = 0; k < r->nhistory; k++)
+			v[k] = variation_bonus(p, p->in->now -
+						  r->history[k].last_run);
+		b->t[i].hist = r->history;
+		b->t[i].n = r->nhistory;
+		b->t[i].bonus = v;
+		b->n++;
+	}
+	return b->t[i].bonus;
+}
+
 static plan_time host_bonus(const struct planner *p,
 			    const struct plan_request *r,
 			    const struct plan_history *hist)
 {
-	struct bonus_memo *m;
-
 	if (hist && hist->last_failed)
 		return p->in->cfg.prevfail_bonus;
 	if (r->is_build || r->kind != PLAN_JOB)
 		return 0;
 	if (!hist)
 		return p->variation_never;
-	/* requests of one job share their history: one log() per entry */
-	m = &p->bonus_memo[((uintptr_t)hist >> 3) % BONUS_MEMO];
-	if (m->hist != hist) {
-		m->hist = hist;
-		m->bonus = variation_bonus(p, p->in->now - hist->last_run);
-	}
-	return m->bonus;
+	/* hist is an entry of the request being planned */
+	if (hist >= p->cur_hist && hist < p->cur_hist + p->cur_nhist)
+		return p->cur_bonus[hist - p->cur_hist];
+	return variation_bonus(p, p->in->now - hist->last_run);
 }
 
 struct choice {
@@ -598,17 +683,7 @@ static int cannot_beat(const struct planner *p, const struct plan_request *r,
 
 static int is_candidate(const struct cands *c, size_t host)
 {
-	size_t lo = 0, hi = c->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (c->h[mid] < host)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < c->n && c->h[lo] == host;
+	return c->is[host];
 }
 
 /* The best single host for r from t0 among the candidates c. */
@@ -673,11 +748,6 @@ static int cmp_time(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int cmp_choice(const void *a, const void *b)
-{
-	return choice_better(a, b) ? -1 : choice_better(b, a) ? 1 : 0;
-}
-
 /* What a multi-host search needs, and its scratch space. */
 struct group {
 	const size_t *cand;
@@ -690,22 +760,62 @@ struct group {
 	struct choice *best;
 };
 
+/*
+ * Each candidate's earliest start from t. A start is the earliest fit at
+ * or after its t0, and the timelines do not move during the search: a
+ * host whose start from an earlier t is still at or after this t keeps
+ * it, so with again only the others are evaluated (not in the exhaustive
+ * search, the reference).
+ */
 static void group_evaluate(const struct planner *p,
 			   const struct plan_request *r, struct group *g,
-			   plan_time t)
+			   plan_time t, int again)
 {
 	for (size_t k = 0; k < g->ncand; k++)
-		evaluate(p, r, g->share, g->cand[k], t, &g->at[k]);
+		if (!again || g->at[k].start < t)
+			evaluate(p, r, g->share, g->cand[k], t, &g->at[k]);
+}
+
+/*
+ * Appends to g->best (which has got) the best of g->ok (nok) not in it
+ * yet, of class eq when asked (g->equiv), until it has n: the order a
+ * walk of ok sorted by choice_better would take them in, by selection
+ * (n is small; ok may be every candidate).
+ */
+static size_t group_fill(const struct planner *p, struct group *g,
+			 size_t nok, int eq, size_t got)
+{
+	while (got < g->n) {
+		size_t pick = nok;
+
+		for (size_t m = 0; m < nok; m++) {
+			int dup = 0;
+
+			if (g->equiv && p->hs[g->ok[m].host].equiv != eq)
+				continue;
+			for (size_t x = 0; x < got; x++)
+				dup |= g->best[x].host == g->ok[m].host;
+			if (!dup && (pick == nok ||
+				     choice_better(&g->ok[m], &g->ok[pick])))
+				pick = m;
+		}
+		if (pick == nok)
+			break;
+		g->best[got++] = g->ok[pick];
+	}
+	return got;
 }
 
 /*
  * The group starting at t, if there is one (after group_evaluate at t):
  * the pinned hosts, then the cheapest of those free at t, all of one
- * equiv class when asked.
+ * equiv class when asked: the class of the cheapest host free at t whose
+ * class can make the group.
  */
 static int group_pick(const struct planner *p, struct group *g, plan_time t)
 {
-	size_t nok = 0;
+	size_t nok = 0, ntried = 0;
+	int *tried;
 	int found = 0;
 
 	for (size_t k = 0; k < g->ncand; k++)
@@ -713,13 +823,25 @@ static int group_pick(const struct planner *p, struct group *g, plan_time t)
 			g->ok[nok++] = g->at[k];
 	if (nok < g->n)
 		return 0;
-	qsort(g->ok, nok, sizeof(*g->ok), cmp_choice);
-	for (size_t k = 0; k < nok && !found; k++) {
-		int eq = g->equiv ? p->hs[g->ok[k].host].equiv : -1;
-		size_t got = 0, nf = 0;
+	tried = xcalloc(nok + 1, sizeof(int));
+	for (;;) {
+		size_t best = nok, got = 0, nf = 0;
+		int eq = -1;
 
-		if (g->equiv && eq < 0)
-			continue;
+		/* the cheapest host of a class not tried yet */
+		for (size_t m = 0; g->equiv && m < nok; m++) {
+			int cls = p->hs[g->ok[m].host].equiv, seen = 0;
+
+			for (size_t x = 0; x < ntried; x++)
+				seen |= tried[x] == cls;
+			if (cls >= 0 && !seen &&
+			    (best == nok || choice_better(&g->ok[m], &g->ok[best])))
+				best = m;
+		}
+		if (g->equiv && best == nok)
+			break;
+		if (g->equiv)
+			eq = tried[ntried++] = p->hs[g->ok[best].host].equiv;
 		for (size_t f = 0; f < g->nforced; f++)
 			for (size_t m = 0; m < nok; m++)
 				if (g->ok[m].host == (size_t)g->forced[f] &&
@@ -727,22 +849,12 @@ static int group_pick(const struct planner *p, struct group *g, plan_time t)
 					g->best[got++] = g->ok[m];
 					nf++;
 				}
-		if (nf < g->nforced)
-			continue;
-		for (size_t m = 0; m < nok && got < g->n; m++) {
-			int dup = 0;
-
-			if (g->equiv && p->hs[g->ok[m].host].equiv != eq)
-				continue;
-			for (size_t x = 0; x < got; x++)
-				dup |= g->best[x].host == g->ok[m].host;
-			if (!dup)
-				g->best[got++] = g->ok[m];
-		}
-		found = got == g->n;
-		if (!g->equiv)
+		if (nf == g->nforced)
+			found = group_fill(p, g, nok, eq, got) == g->n;
+		if (found || !g->equiv)
 			break;
 	}
+	free(tried);
 	return found;
 }
 
@@ -835,7 +947,7 @@ static int choose_many(struct planner *p, const struct plan_request *r,
 		for (plan_time t = t0; !found && t < PLAN_NEVER;) {
 			plan_time next;
 
-			group_evaluate(p, r, &g, t);
+			group_evaluate(p, r, &g, t, t != t0);
 			found = group_pick(p, &g, t);
 			next = found ? t : group_next(p, &g);
 			if (next <= t)
@@ -861,7 +973,7 @@ static int choose_many(struct planner *p, const struct plan_request *r,
 	for (size_t t = 0; t < ntimes && !found; t++) {
 		if (t && times[t] == times[t - 1])
 			continue;
-		group_evaluate(p, r, &g, times[t]);
+		group_evaluate(p, r, &g, times[t], 0);
 		found = group_pick(p, &g, times[t]);
 	}
 	free(times);
@@ -1192,6 +1304,9 @@ static void plan_request(struct planner *p, size_t ri)
 	for (size_t k = 0; k < r->nhistory; k++)
 		if (r->history[k].host < in->nhosts)
 			p->hist[r->history[k].host] = &r->history[k];
+	p->cur_hist = r->history;
+	p->cur_nhist = r->nhistory;
+	p->cur_bonus = history_bonuses(p, r);
 
 	want[0] = '\0';
 	if (bad_pin || ncand < n || n > 1)
@@ -1301,6 +1416,9 @@ static void plan_request(struct planner *p, size_t ri)
 	for (size_t k = 0; k < r->nhistory; k++)
 		if (r->history[k].host < in->nhosts)
 			p->hist[r->history[k].host] = NULL;
+	p->cur_hist = NULL;
+	p->cur_nhist = 0;
+	p->cur_bonus = NULL;
 	free(pinned_cand);
 	free(best);
 	p->state[ri] = 2;
@@ -1361,7 +1479,7 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 	if (in->nflights)
 		memcpy(p.flights, in->flights, in->nflights * sizeof(*p.flights));
 	p.variation_never = variation_bonus(&p, 90 * DAY);
-	p.bonus_memo = xcalloc(BONUS_MEMO, sizeof(*p.bonus_memo));
+	p.bonus = xcalloc(1, sizeof(*p.bonus));
 	planner_hosts(&p);
 
 	for (size_t i = 0; i < in->nbusy; i++) {
@@ -1416,13 +1534,17 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 	}
 	for (size_t i = 0; i < p.ncands; i++) {
 		free(p.cands[i].h);
+		free(p.cands[i].is);
 		free(p.cands[i].blk);
 	}
 	free(p.cands);
 	free(p.hs);
 	free(p.tl_alloc);
 	free(p.hist);
-	free(p.bonus_memo);
+	for (size_t i = 0; i < p.bonus->cap; i++)
+		free(p.bonus->t[i].bonus);
+	free(p.bonus->t);
+	free(p.bonus);
 	free(p.state);
 	free(p.flights);
 	strmap_clear(&p.names);

@@ -63,12 +63,31 @@ void scheduler_set_config(struct scheduler *s, const struct lab_sched *cfg)
 
 /* ---- building the planner's input from a snapshot ---- */
 
-/* Split flag lists, shared by every row with the same text. */
+/* Split flag lists, shared by every row with the same text; and arch
+ * names, likewise (the planner caches its host classes by the arch and
+ * flags pointers of a request). */
 struct flagsets {
 	struct strmap ix;
 	struct vec *v;
 	size_t n, alloc;
+	struct strmap arch_ix;
+	struct vec archs;
 };
+
+static const char *arch_shared(struct flagsets *fs, const char *arch)
+{
+	long ix;
+
+	if (!arch)
+		return NULL;
+	ix = strmap_get(&fs->arch_ix, arch);
+	if (ix < 0) {
+		vec_push(&fs->archs, arch);
+		ix = (long)fs->archs.n - 1;
+		strmap_put(&fs->arch_ix, arch, ix);
+	}
+	return fs->archs.v[ix];
+}
 
 static const char *const *flagset(struct flagsets *fs, const char *text)
 {
@@ -91,6 +110,8 @@ static void flagsets_release(struct flagsets *fs)
 		vec_clear(&fs->v[i]);
 	free(fs->v);
 	strmap_clear(&fs->ix);
+	strmap_clear(&fs->arch_ix);
+	vec_clear(&fs->archs);
 }
 
 struct pass {
@@ -111,7 +132,8 @@ struct pass {
 	plan_time *row_end;      /* jobs row -> expected end if running */
 	size_t *deps;            /* pool of dependency indices */
 	struct plan_history *hist;  /* pool */
-	char **whats;
+	char **whats;            /* reservations' what, owned */
+	char *what_pool;         /* jobs' what, one after another */
 	/* jobs to end: blocked by a dependency */
 	long *end_flight;
 	const char **end_job, **end_reason;
@@ -168,8 +190,16 @@ static void pass_index(struct pass *p)
 
 	p->dep_first = xcalloc(nrows + 2, sizeof(size_t));
 	p->dep_rows = xcalloc(nd + 1, sizeof(int));
-	for (size_t k = 0; k < nd; k++) {
-		owner[k] = job_row(p, d[k].flight, d[k].job);
+	/* both tables are in (flight, job) order: walk them together, with
+	 * a search where a row is out of that order */
+	for (size_t k = 0, r = 0; k < nd; k++) {
+		int c = -1;
+
+		while (r < nrows &&
+		       (c = job_cmp(p, (int)r, d[k].flight, d[k].job)) < 0)
+			r++;
+		owner[k] = r < nrows && !c ? (int)r
+					   : job_row(p, d[k].flight, d[k].job);
 		if (owner[k] >= 0)
 			p->dep_first[owner[k] + 1]++;
 	}
@@ -329,6 +359,29 @@ static struct plan_flight *pass_flight(struct pass *p, long flight)
 	return &p->flights[p->nflights++];
 }
 
+/* Writes "FLIGHT.JOB" and its NUL at buf (room enough): a job's what,
+ * without printf, as there is one per waiting job and pass. Returns the
+ * bytes used. */
+static size_t what_text(char *buf, long flight, const char *job)
+{
+	char num[24];
+	size_t n = 0, len = strlen(job), at = 0;
+	unsigned long v = flight < 0 ? 0UL - (unsigned long)flight
+				     : (unsigned long)flight;
+
+	do {
+		num[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (flight < 0)
+		buf[at++] = '-';
+	while (n)
+		buf[at++] = num[--n];
+	buf[at++] = '.';
+	memcpy(buf + at, job, len + 1);
+	return at + len + 1;
+}
+
 static void pass_jobs(struct pass *p)
 {
 	const struct sched_job_row *j = p->snap.jobs;
@@ -336,7 +389,7 @@ static void pass_jobs(struct pass *p)
 	const struct sched_pin_row *pins = p->snap.pins;
 	size_t nrows = p->snap.njobs, nres = p->snap.nres, npins = p->snap.npins;
 	size_t ndeps = p->snap.ndeps, nreq = 0, pk = 0, hk = 0;
-	size_t ndep_pool = 0;
+	size_t ndep_pool = 0, pool = 0;
 	const struct lab_sched *cfg = &p->s->cfg;
 	long *hostmap;
 	size_t nmap = p->s->est.hostnames.n;
@@ -374,9 +427,13 @@ static void pass_jobs(struct pass *p)
 			f->done++;
 		else if (status_is(st, st_waiting))
 			f->waiting++;
-		if (!strcmp(st, "queued"))
+		if (!strcmp(st, "queued")) {
 			p->row_req[i] = (int)nreq++;
+			pool += strlen(j[i].job) + 24;
+		}
 	}
+	p->what_pool = xmalloc(pool + 1);
+	pool = 0;
 	/* then the requests, with dependencies, pins and history */
 	for (size_t i = 0; i < nrows; i++) {
 		int r = (int)i, blocked = 0;
@@ -391,14 +448,14 @@ static void pass_jobs(struct pass *p)
 		q = &p->reqs[p->row_req[i]];
 		p->req_row[p->row_req[i]] = r;
 		q->kind = PLAN_JOB;
-		p->whats[p->row_req[i]] = xasprintf("%ld.%s", flight, job);
-		q->what = p->whats[p->row_req[i]];
+		q->what = p->what_pool + pool;
+		pool += what_text(p->what_pool + pool, flight, job);
 		q->priority = intent_priority(cfg, j[i].intent) +
 			      j[i].branch_prio;
 		q->queued_at = j[i].queued_at;
 		q->is_build = j[i].is_build;
 		q->flight = flight;
-		q->arch = j[i].arch;
+		q->arch = arch_shared(&p->flags, j[i].arch);
 		q->flags = flagset(&p->flags, j[i].flags);
 		q->nhosts = j[i].nhosts;
 		if (q->nhosts < 1)
@@ -516,7 +573,7 @@ static void pass_reservations(struct pass *p)
 		p->req_row[qi] = -1 - (int)r;
 		p->whats[qi] = xasprintf("%s %lld", v->kind, (long long)v->id);
 		q->what = p->whats[qi];
-		q->arch = v->arch;
+		q->arch = arch_shared(&p->flags, v->arch);
 		q->flags = flagset(&p->flags, v->flags);
 		q->nhosts = v->nhosts;
 		q->queued_at = v->created;
@@ -550,6 +607,26 @@ static char *hosts_text(const struct pass *p, const struct plan_result *res)
 	s = v.n ? vec_join(&v, " ") : NULL;
 	vec_clear(&v);
 	return s;
+}
+
+/* Whether text (hosts_text's, or NULL for none) names res's hosts:
+ * without building the text, as most rows of a pass did not change. */
+static int hosts_same(const struct pass *p, const struct plan_result *res,
+		      const char *text)
+{
+	const char *t = text ? text : "";
+
+	for (size_t k = 0; k < res->nbooked; k++) {
+		const char *name = p->hosts[res->hosts[k].host].name;
+		size_t len = strlen(name);
+
+		if (k && *t++ != ' ')
+			return 0;
+		if (strncmp(t, name, len))
+			return 0;
+		t += len;
+	}
+	return !*t;
 }
 
 /* The share type a job takes a slot of on host h: its share-* flag. */
@@ -668,14 +745,12 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 			old_reason = v->wait_reason;
 			reservation = (long)v->id;
 		}
-		hosts = hosts_text(p, res);
 		if (llabs(start - old_start) < PLAN_SLACK &&
 		    llabs(end - old_end) < PLAN_SLACK &&
-		    !strcmp(hosts ? hosts : "", old_hosts ? old_hosts : "") &&
-		    !strcmp(res->reason, old_reason ? old_reason : "")) {
-			free(hosts);
+		    hosts_same(p, res, old_hosts) &&
+		    !strcmp(res->reason, old_reason ? old_reason : ""))
 			continue;
-		}
+		hosts = hosts_text(p, res);
 		texts[n] = hosts;
 		rows[n].flight = flight;
 		rows[n].job = job;
@@ -776,6 +851,7 @@ static void pass_release(struct pass *p)
 	free(p->deps);
 	free(p->hist);
 	free(p->whats);
+	free(p->what_pool);
 	free(p->end_flight);
 	free(p->end_job);
 	free(p->end_reason);
