@@ -627,7 +627,10 @@ int db_connection_ok(struct db *db)
 		if (poll(&pfd, 1, 0) <= 0 || !PQconsumeInput(db->conn))
 			break;
 	}
-	return PQstatus(db->conn) == CONNECTION_OK;
+	/* a batch that could not leave pipeline mode left a session no
+	 * plain statement can use: reconnect as if it were lost */
+	return PQstatus(db->conn) == CONNECTION_OK &&
+	       PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF;
 }
 
 int db_idle(struct db *db)
