@@ -55,19 +55,37 @@ char *db_private_conninfo(const char *state)
 			 state);
 }
 
-/* Short statements only: a stuck lock must not hang a daemon. */
-static void db_session_setup(struct db *db)
+/*
+ * The session's settings go in the startup packet, with the connection:
+ * short statements only (a stuck lock must not hang a daemon), warnings
+ * and worse, and a name that pg_stat_activity shows (which daemon a
+ * session is). Set there they cost no round trip of their own, which is
+ * a good part of a short command's time, and PQreset keeps them. Ours
+ * come after any options the conninfo (or else PGOPTIONS, which an
+ * explicit "options" would otherwise silence) gives, and so win, as the
+ * SETs that did this after connecting did.
+ */
+static PGconn *db_connect_with_settings(const char *conninfo)
 {
-	char name[64];
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	const char *theirs = getenv("PGOPTIONS");
+	char name[64], *options;
+	PGconn *conn;
 
-	PQclear(PQexec(db->conn, "SET lock_timeout = '30s'; "
-				 "SET client_min_messages = warning"));
-	/* pg_stat_activity says which daemon a session is */
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (!strcmp(o->keyword, "options") && o->val)
+			theirs = o->val;
+	options = xasprintf("%s%s-c lock_timeout=30s -c client_min_messages=warning",
+			    theirs ? theirs : "", theirs && *theirs ? " " : "");
 	snprintf(name, sizeof(name), "hangar %.40s %ld", log_name(),
 		 (long)getpid());
-	PQclear(PQexecParams(db->conn,
-			     "SELECT set_config('application_name', $1, false)",
-			     1, NULL, (const char *[]){ name }, NULL, NULL, 0));
+	/* expand_dbname: the conninfo first, then what overrides it */
+	conn = PQconnectdbParams(
+		(const char *const[]){ "dbname", "application_name", "options", NULL },
+		(const char *const[]){ conninfo, name, options, NULL }, 1);
+	PQconninfoFree(opts);
+	free(options);
+	return conn;
 }
 
 static int db_connect(const char *conninfo, const char *where, struct db **ret,
@@ -75,7 +93,7 @@ static int db_connect(const char *conninfo, const char *where, struct db **ret,
 {
 	struct db *db = xcalloc(1, sizeof(*db));
 
-	db->conn = PQconnectdb(conninfo);
+	db->conn = db_connect_with_settings(conninfo);
 	db->where = xstrdup(where);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		err_set(err, ERR_DB, "database %s: %.*s", where,
@@ -84,7 +102,6 @@ static int db_connect(const char *conninfo, const char *where, struct db **ret,
 		db_close(db);
 		return ERR_DB;
 	}
-	db_session_setup(db);
 	*ret = db;
 	return 0;
 }
@@ -569,8 +586,7 @@ int db_reconnect(struct db *db, struct err *err)
 			       db->where,
 			       (int)strcspn(PQerrorMessage(db->conn), "\n"),
 			       PQerrorMessage(db->conn));
-	db_session_setup(db);   /* a reset session forgot its settings */
-	return 0;
+	return 0;   /* with the settings of its startup packet */
 }
 
 #define KEEP_MIN_MS 1000
