@@ -123,14 +123,17 @@ done
 # The whole command, as a person or a script runs it at 20,000 flights:
 # start, configuration, connection, report, JSON (goal <= 15 ms), beside
 # `hangar --version` (a process and nothing else) and psql's SELECT 1 (a
-# process and a connection), alternated in one run.
-python3 - "$HANGAR" "$dir/lab.conf" $((total + 2)) "$dir/state/pg" <<'PY'
+# process and a connection), alternated in one run. psql is PostgreSQL's
+# own binary: Debian's /usr/bin/psql is pg_wrapper, a Perl script that
+# costs some 20 ms before psql even starts.
+pg_bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+python3 - "$HANGAR" "$dir/lab.conf" $((total + 2)) "$dir/state/pg" "$pg_bindir/psql" <<'PY'
 import statistics, subprocess, sys, time
-hangar, conf, flight, sock = sys.argv[1:5]
+hangar, conf, flight, sock, psql = sys.argv[1:6]
 cmds = {
     "flight report --json": [hangar, "--config", conf, "flight", "report", flight, "--json"],
     "hangar --version": [hangar, "--version"],
-    "psql SELECT 1": ["psql", "-X", "-q", "-At", "host=%s dbname=hangar user=hangar" % sock, "-c", "SELECT 1"],
+    "psql SELECT 1": [psql, "-X", "-q", "-At", "host=%s dbname=hangar user=hangar" % sock, "-c", "SELECT 1"],
 }
 times = {k: [] for k in cmds}
 for _ in range(31):
