@@ -231,6 +231,21 @@ static int gitx_is_sha(const char *rev)
 }
 
 /* The commit rev names in the cache, fetching first if needed. */
+/* Whether rev may be in the cache: a full id it has, or a name. */
+static int gitx_in_cache(git_repository *repo, const char *rev)
+{
+	git_odb *odb;
+	git_oid oid;
+	int yes = 1;
+
+	if (!gitx_is_sha(rev) || git_oid_fromstr(&oid, rev) < 0 ||
+	    git_repository_odb(&odb, repo) < 0)
+		return 1;
+	yes = git_odb_exists_ext(odb, &oid, GIT_ODB_LOOKUP_NO_REFRESH);
+	git_odb_free(odb);
+	return yes;
+}
+
 static int gitx_commit(git_repository *repo, const char *url, const char *rev,
 		       git_commit **commit, struct err *err)
 {
@@ -238,7 +253,11 @@ static int gitx_commit(git_repository *repo, const char *url, const char *rev,
 	int fetched = 0;
 
 	*commit = NULL;
-	/* url NULL: what the cache has, nothing fetched */
+	/* url NULL: what the cache has, nothing fetched (and a missing id
+	 * known without rescanning the packs, as a lookup would) */
+	if (!url && !gitx_in_cache(repo, rev))
+		return err_set(err, ERR_NOTFOUND, "no revision '%s' in the cache",
+			       rev);
 	if (!url && git_revparse_single(&obj, repo, rev) < 0)
 		return err_set(err, ERR_NOTFOUND, "no revision '%s' in the cache",
 			       rev);
