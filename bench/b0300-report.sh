@@ -30,7 +30,8 @@
 # by construction); every index is kept. The measured flights go in as the
 # gate's would, with triggers and checks.
 # HANGAR_BASE=OTHER-HANGAR also times that binary's report of the same
-# flight, alternating with this one's, and prints the ratio of the medians.
+# flight, alternating with this one's, and prints the ratio of the medians,
+# and its whole process beside this one's.
 set -eu
 HANGAR=${HANGAR:-$(pwd)/hangar}
 HANGAR_BASE=${HANGAR_BASE:-}
@@ -123,15 +124,20 @@ done
 # The whole command, as a person or a script runs it at 20,000 flights:
 # start, configuration, connection, report, JSON (goal <= 15 ms), beside
 # `hangar --version` (a process and nothing else) and psql's SELECT 1 (a
-# process and a connection), alternated in one run.
-python3 - "$HANGAR" "$dir/lab.conf" $((total + 2)) "$dir/state/pg" <<'PY'
+# process and a connection), alternated in one run. psql is PostgreSQL's
+# own binary: Debian's /usr/bin/psql is pg_wrapper, a Perl script that
+# costs some 20 ms before psql even starts.
+pg_bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+python3 - "$HANGAR" "$dir/lab.conf" $((total + 2)) "$dir/state/pg" "$pg_bindir/psql" "$HANGAR_BASE" <<'PY'
 import statistics, subprocess, sys, time
-hangar, conf, flight, sock = sys.argv[1:5]
+hangar, conf, flight, sock, psql, base = sys.argv[1:7]
 cmds = {
     "flight report --json": [hangar, "--config", conf, "flight", "report", flight, "--json"],
     "hangar --version": [hangar, "--version"],
-    "psql SELECT 1": ["psql", "-X", "-q", "-At", "host=%s dbname=hangar user=hangar" % sock, "-c", "SELECT 1"],
+    "psql SELECT 1": [psql, "-X", "-q", "-At", "host=%s dbname=hangar user=hangar" % sock, "-c", "SELECT 1"],
 }
+if base:
+    cmds["base's flight report --json"] = [base, "--config", conf, "flight", "report", flight, "--json"]
 times = {k: [] for k in cmds}
 for _ in range(31):
     for k, c in cmds.items():
@@ -143,6 +149,8 @@ print("whole process: flight report --json median %.1f ms (goal <= 15 ms, %s); "
       "hangar --version %.1f ms; psql SELECT 1 %.1f ms"
       % (med["flight report --json"], "met" if med["flight report --json"] <= 15 else "not met",
          med["hangar --version"], med["psql SELECT 1"]))
+if base:
+    print("  base's flight report --json median %.1f ms" % med["base's flight report --json"])
 PY
 awk -v a="$med_1000" -v b="$med_20000" -v r="$run_20000" 'BEGIN {
 	printf "ratio 20000/1000: %.2f (goal < 1.5); 20000: decided %.2f ms (goal <= 3 ms), running %.2f ms (goal <= 5 ms)\n", b / a, b, r }'

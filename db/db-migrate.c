@@ -43,24 +43,41 @@ static int db_migrate_table_exists(struct db *db, int *exists,
 	return 0;
 }
 
-/* The versions applied, in order. */
+/*
+ * The versions applied, in order (none in a new database, which has no
+ * schema_migrations yet). Every command asks it, in db_open: outside a
+ * transaction in one round trip, the missing table known by its error
+ * (undefined_table) rather than asked about first; inside one, where
+ * that error would abort it, in two.
+ */
 static int db_migrate_applied(struct db *db, int **versions, size_t *n,
 			      struct err *err)
 {
+	static const char sql[] =
+		"SELECT version FROM schema_migrations ORDER BY version";
 	PGresult *res;
-	int exists = 0;
+	const char *state;
+	int exists = 1;
 
-	if (db_migrate_table_exists(db, &exists, err) < 0)
-		return err->code;
 	*versions = NULL;
 	*n = 0;
+	if (!db_idle(db) && db_migrate_table_exists(db, &exists, err) < 0)
+		return err->code;
 	if (!exists)
 		return 0;
-	res = db_query(db, err,
-		       "SELECT version FROM schema_migrations ORDER BY version",
-		       0, NULL);
-	if (!res)
-		return err->code;
+	res = PQexecParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (state && !strcmp(state, "42P01")) {
+			PQclear(res);
+			return 0;
+		}
+		err_set(err, ERR_DB, "database: %s: %.*s", sql,
+			(int)strcspn(PQresultErrorMessage(res), "\n"),
+			PQresultErrorMessage(res));
+		PQclear(res);
+		return ERR_DB;
+	}
 	*n = (size_t)PQntuples(res);
 	*versions = xcalloc(*n + 1, sizeof(int));
 	for (size_t i = 0; i < *n; i++)

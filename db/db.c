@@ -55,19 +55,37 @@ char *db_private_conninfo(const char *state)
 			 state);
 }
 
-/* Short statements only: a stuck lock must not hang a daemon. */
-static void db_session_setup(struct db *db)
+/*
+ * The session's settings go in the startup packet, with the connection:
+ * short statements only (a stuck lock must not hang a daemon), warnings
+ * and worse, and a name that pg_stat_activity shows (which daemon a
+ * session is). Set there they cost no round trip of their own, which is
+ * a good part of a short command's time, and PQreset keeps them. Ours
+ * come after any options the conninfo (or else PGOPTIONS, which an
+ * explicit "options" would otherwise silence) gives, and so win, as the
+ * SETs that did this after connecting did.
+ */
+static PGconn *db_connect_with_settings(const char *conninfo)
 {
-	char name[64];
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	const char *theirs = getenv("PGOPTIONS");
+	char name[64], *options;
+	PGconn *conn;
 
-	PQclear(PQexec(db->conn, "SET lock_timeout = '30s'; "
-				 "SET client_min_messages = warning"));
-	/* pg_stat_activity says which daemon a session is */
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (!strcmp(o->keyword, "options") && o->val)
+			theirs = o->val;
+	options = xasprintf("%s%s-c lock_timeout=30s -c client_min_messages=warning",
+			    theirs ? theirs : "", theirs && *theirs ? " " : "");
 	snprintf(name, sizeof(name), "hangar %.40s %ld", log_name(),
 		 (long)getpid());
-	PQclear(PQexecParams(db->conn,
-			     "SELECT set_config('application_name', $1, false)",
-			     1, NULL, (const char *[]){ name }, NULL, NULL, 0));
+	/* expand_dbname: the conninfo first, then what overrides it */
+	conn = PQconnectdbParams(
+		(const char *const[]){ "dbname", "application_name", "options", NULL },
+		(const char *const[]){ conninfo, name, options, NULL }, 1);
+	PQconninfoFree(opts);
+	free(options);
+	return conn;
 }
 
 static int db_connect(const char *conninfo, const char *where, struct db **ret,
@@ -75,7 +93,7 @@ static int db_connect(const char *conninfo, const char *where, struct db **ret,
 {
 	struct db *db = xcalloc(1, sizeof(*db));
 
-	db->conn = PQconnectdb(conninfo);
+	db->conn = db_connect_with_settings(conninfo);
 	db->where = xstrdup(where);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		err_set(err, ERR_DB, "database %s: %.*s", where,
@@ -84,7 +102,6 @@ static int db_connect(const char *conninfo, const char *where, struct db **ret,
 		db_close(db);
 		return ERR_DB;
 	}
-	db_session_setup(db);
 	*ret = db;
 	return 0;
 }
@@ -283,6 +300,195 @@ PGresult *db_query_prep(struct db *db, struct err *err, const char *sql, int n,
 	}
 }
 
+void db_batch_init(struct db_batch *b, struct db *db)
+{
+	memset(b, 0, sizeof(*b));
+	b->db = db;
+}
+
+int db_batch_add(struct db_batch *b, const char *sql, int n,
+		 const char *const *params)
+{
+	struct db_batch_stmt *s;
+
+	if (b->n >= DB_BATCH_MAX)
+		BUG("a batch of more than %d statements", DB_BATCH_MAX);
+	s = &b->stmt[b->n];
+	s->sql = sql;
+	s->nparams = n;
+	s->params = n ? xcalloc((size_t)n, sizeof(*s->params)) : NULL;
+	for (int i = 0; i < n; i++)
+		s->params[i] = xstrdup_or_null(params[i]);
+	return b->n++;
+}
+
+static const char db_begin_read_sql[] =
+	"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+static const char db_generic_sql[] =
+	"SET LOCAL plan_cache_mode = force_generic_plan";
+
+void db_batch_begin_read(struct db_batch *b, int generic)
+{
+	db_batch_add(b, db_begin_read_sql, 0, NULL);
+	if (generic)
+		db_batch_add(b, db_generic_sql, 0, NULL);
+}
+
+/* The next command's result in a pipeline, whatever else it gave
+ * dropped; NULL when none came (the connection failed). */
+static PGresult *db_batch_take(PGconn *conn)
+{
+	PGresult *res = PQgetResult(conn), *more;
+
+	if (!res)
+		return NULL;
+	while ((more = PQgetResult(conn)))
+		PQclear(more);
+	return res;
+}
+
+/* Whether a pipeline's answer is a success (else the first failure, or
+ * one skipped after it: PGRES_PIPELINE_ABORTED). */
+static int db_batch_ok(PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+/*
+ * Sends the batch in one pipeline and reads every answer. A statement new
+ * to the session is prepared in the same pipeline, just before it runs
+ * (the first of the same text, once). The server skips what follows a
+ * failure, so the statements it prepared are the first ones: those are
+ * remembered, numbered in order as db_prepare numbers them. *stale: it
+ * met a statement the server lost.
+ */
+static int db_batch_once(struct db_batch *b, struct err *err, int *stale)
+{
+	struct db *db = b->db;
+	PGconn *conn = db->conn;
+	long id[DB_BATCH_MAX], next = (long)db->prepared.n;
+	int fresh[DB_BATCH_MAX], sent = 0, prepared_ok = 1, rc = 0;
+	PGresult *res;
+
+	*stale = 0;
+	if (!PQenterPipelineMode(conn))
+		return err_set(err, ERR_DB, "database: pipeline: %.*s",
+			       (int)strcspn(PQerrorMessage(conn), "\n"),
+			       PQerrorMessage(conn));
+	for (int i = 0; i < b->n; i++) {
+		const struct db_batch_stmt *s = &b->stmt[i];
+		const char *const *params = (const char *const *)s->params;
+		char name[32];
+		int ok = 1;
+
+		fresh[i] = 0;
+		id[i] = db_preparable(s->sql) ? strmap_get(&db->prepared, s->sql)
+					      : -2;
+		for (int k = 0; k < i && id[i] == -1; k++)
+			if (fresh[k] && !strcmp(b->stmt[k].sql, s->sql))
+				id[i] = id[k];
+		if (id[i] == -1 && next < DB_PREPARED_MAX) {
+			id[i] = next++;
+			fresh[i] = 1;
+		}
+		snprintf(name, sizeof(name), "hangar_%ld", id[i]);
+		if (fresh[i])
+			ok = PQsendPrepare(conn, name, s->sql, s->nparams, NULL);
+		if (ok && id[i] >= 0)
+			ok = PQsendQueryPrepared(conn, name, s->nparams, params,
+						 NULL, NULL, 0);
+		else if (ok)
+			ok = PQsendQueryParams(conn, s->sql, s->nparams, NULL,
+					       params, NULL, NULL, 0);
+		if (!ok)
+			break;
+		sent = i + 1;
+	}
+	/* a send fails only on a connection gone */
+	if (sent < b->n || !PQpipelineSync(conn))
+		goto lost;
+	for (int i = 0; i < sent; i++) {
+		const char *sql = b->stmt[i].sql;
+
+		if (fresh[i]) {
+			if (!(res = db_batch_take(conn)))
+				goto lost;
+			if (!db_batch_ok(res)) {
+				/* a broken statement: an error of its own */
+				if (!rc && PQresultStatus(res) != PGRES_PIPELINE_ABORTED)
+					rc = db_err_from_pg(db, res, err, sql);
+				prepared_ok = 0;
+			} else if (prepared_ok) {
+				strmap_put(&db->prepared, sql, id[i]);
+			}
+			PQclear(res);
+		}
+		if (!(res = db_batch_take(conn)))
+			goto lost;
+		if (db_batch_ok(res)) {
+			b->res[i] = res;
+			continue;
+		}
+		prepared_ok = 0;
+		if (!rc && PQresultStatus(res) != PGRES_PIPELINE_ABORTED) {
+			*stale = db_prepared_stale(res);
+			rc = db_err_from_pg(db, res, err, sql);
+		}
+		PQclear(res);
+	}
+	/* the end of the pipeline: its Sync */
+	res = PQgetResult(conn);
+	if (!res || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+		PQclear(res);
+		goto lost;
+	}
+	PQclear(res);
+	PQexitPipelineMode(conn);
+	return rc;
+lost:
+	if (!rc)
+		rc = err_set(err, ERR_DB, "database: pipeline: %.*s",
+			     (int)strcspn(PQerrorMessage(conn), "\n"),
+			     PQerrorMessage(conn));
+	PQexitPipelineMode(conn);
+	return rc;
+}
+
+int db_batch_run(struct db_batch *b, struct err *err)
+{
+	for (int again = 0;; again++) {
+		int idle = db_idle(b->db), stale, rc;
+
+		rc = db_batch_once(b, err, &stale);
+		if (rc == 0 || again || !stale || !idle)
+			return rc;
+		/* lost outside a transaction: all of it again, the
+		 * transaction it began (if it did) undone first */
+		for (int i = 0; i < b->n; i++) {
+			PQclear(b->res[i]);
+			b->res[i] = NULL;
+		}
+		if (!db_idle(b->db))
+			db_rollback(b->db);
+		PQclear(PQexec(b->db->conn, "DEALLOCATE ALL"));
+		strmap_clear(&b->db->prepared);
+		err_clear(err);
+	}
+}
+
+void db_batch_release(struct db_batch *b)
+{
+	for (int i = 0; i < b->n; i++) {
+		for (int k = 0; k < b->stmt[i].nparams; k++)
+			free(b->stmt[i].params[k]);
+		free(b->stmt[i].params);
+		PQclear(b->res[i]);
+	}
+	b->n = 0;
+}
+
 void db_set_prepare(struct db *db, int on)
 {
 	db->prepare_all = on;
@@ -468,25 +674,6 @@ int db_begin(struct db *db, struct err *err)
 	return db_exec(db, err, "BEGIN", 0, NULL);
 }
 
-int db_begin_read(struct db *db, int generic, struct err *err)
-{
-	/* several commands in one simple query: one round trip */
-	const char *sql = generic
-		? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-		  "SET LOCAL plan_cache_mode = force_generic_plan"
-		: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-	PGresult *res = PQexec(db->conn, sql);
-	int rc = 0;
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = db_err_from_pg(db, res, err, sql);
-		if (!db_idle(db))
-			db_rollback(db);
-	}
-	PQclear(res);
-	return rc;
-}
-
 int db_commit(struct db *db, struct err *err)
 {
 	return db_exec(db, err, "COMMIT", 0, NULL);
@@ -648,8 +835,7 @@ int db_reconnect(struct db *db, struct err *err)
 			       db->where,
 			       (int)strcspn(PQerrorMessage(db->conn), "\n"),
 			       PQerrorMessage(db->conn));
-	db_session_setup(db);   /* a reset session forgot its settings */
-	return 0;
+	return 0;   /* with the settings of its startup packet */
 }
 
 #define KEEP_MIN_MS 1000

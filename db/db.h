@@ -62,6 +62,49 @@ PGresult *db_query(struct db *db, struct err *err, const char *sql, int n,
 PGresult *db_query_prep(struct db *db, struct err *err, const char *sql, int n,
 			const char *const *params);
 /*
+ * Statements sent together and answered together: questions that do not
+ * depend on each other's answers, in one round trip (libpq's pipeline
+ * mode) rather than one each; a report asks a dozen. Each statement is
+ * prepared once per session as db_query_prep does; what is not
+ * preparable (BEGIN, SET) is sent as it is. They run in order, and one
+ * that fails skips the rest (and aborts a transaction open). A batch run
+ * outside a transaction that meets a statement the server lost is sent
+ * again once, as db_query_prep does. Small statements only, a few: all
+ * are written before any answer is read.
+ */
+#define DB_BATCH_MAX 8
+struct db_batch {
+	struct db *db;
+	int n;
+	struct db_batch_stmt {
+		const char *sql;      /* borrowed: it must outlive the batch */
+		int nparams;
+		char **params;        /* the batch's copies */
+	} stmt[DB_BATCH_MAX];
+	PGresult *res[DB_BATCH_MAX];   /* each one's, after db_batch_run */
+};
+void db_batch_init(struct db_batch *b, struct db *db);
+/* Adds a statement (params are copied); returns its index. */
+int db_batch_add(struct db_batch *b, const char *sql, int n,
+		 const char *const *params);
+/*
+ * Adds the beginning of a read-only transaction that sees one snapshot
+ * (repeatable read): the batch opens it. generic: its prepared statements
+ * use their generic plan from the first execution on (plan_cache_mode),
+ * for statements whose plan does not depend on their parameters' values
+ * but which the server's cost estimates would plan again at each
+ * execution. End it with db_commit or db_rollback.
+ */
+void db_batch_begin_read(struct db_batch *b, int generic);
+/*
+ * Sends them and reads every answer: 0, with each statement's result in
+ * b->res[i] (owned by the batch), or the first error (ERR_RETRY, ERR_DB
+ * as db_query).
+ */
+int db_batch_run(struct db_batch *b, struct err *err);
+void db_batch_release(struct db_batch *b);
+
+/*
  * Whether db_query (and so db_query_one, db_query_json, db_exec) prepares
  * every single statement it runs, as db_query_prep: for a daemon that
  * asks the same few questions all day (the web's pool). Off by default.
@@ -134,15 +177,6 @@ int db_copy_between(struct db *from, const char *copy_out, struct db *to,
 		    const char *copy_in, long *rows, struct err *err);
 
 int db_begin(struct db *db, struct err *err);
-/*
- * Begins a read-only transaction that sees one snapshot (repeatable
- * read), in one round trip. generic: its prepared statements use their
- * generic plan from the first execution on (plan_cache_mode), for
- * statements whose plan does not depend on their parameters' values but
- * which the server's cost estimates would plan again at each execution.
- * End it with db_commit or db_rollback.
- */
-int db_begin_read(struct db *db, int generic, struct err *err);
 int db_commit(struct db *db, struct err *err);
 /* Never fails visibly: it is used on error paths. */
 void db_rollback(struct db *db);

@@ -63,7 +63,7 @@ static char *gate_revlog(const struct gate_conf *c, const struct report *r,
 	if (!r->tree || !r->that || !new_rev || !strcmp(r->that, new_rev))
 		return NULL;
 	cache = gate_cache(c, r->tree);
-	if (gitx_log(cache, url ? url : cache, r->that, new_rev,
+	if (gitx_log(cache, url, r->that, new_rev,
 		     REVLOG_MAX_LINES, &log, &truncated, &err) < 0) {
 		log_debug("revision log of %s: %s", r->tree, err.msg);
 		buf_release(&log);

@@ -21,30 +21,30 @@ struct rep_load {
 	long main;         /* the flight reported (its heisen flights' too) */
 	int push_starved;  /* the branch pushes with starved jobs */
 	struct vec jobs, steps;   /* the failures', for the history queries */
+	long *ids;                /* the baseline flights, newest first */
+	size_t nids;
 };
 
-static int rep_flight_row(struct rep_load *l, const struct report *parent)
+static void rep_flight_row(struct rep_load *l, const struct db_rep_flight *f,
+			   const struct report *parent)
 {
 	struct report *r = l->r;
-	struct db_rep_flight f;
 
-	if (db_report_flight(l->db, r->flight, &r->pool, &f, l->err) < 0)
-		return l->err->code;
-	r->intent = xstrdup_or_null(f.intent);
-	r->status = xstrdup_or_null(f.status);
-	r->verdict = xstrdup_or_null(f.verdict);
-	r->pushed = f.pushed;
-	r->baseline_test = f.baseline_test;
-	r->retest_of = f.retest_of;
-	r->push_log = xstrdup_or_null(f.push_log);
-	r->retest_flight = f.retest_flight;
-	l->push_starved = f.push_starved;
+	r->intent = xstrdup_or_null(f->intent);
+	r->status = xstrdup_or_null(f->status);
+	r->verdict = xstrdup_or_null(f->verdict);
+	r->pushed = f->pushed;
+	r->baseline_test = f->baseline_test;
+	r->retest_of = f->retest_of;
+	r->push_log = xstrdup_or_null(f->push_log);
+	r->retest_flight = f->retest_flight;
+	l->push_starved = f->push_starved;
 	/* a heisenbug's flight is judged against the same baseline */
-	r->branch = xstrdup_or_null(parent ? parent->branch : f.branch);
-	r->tree = xstrdup_or_null(parent ? parent->tree : f.tree);
-	r->that = xstrdup_or_null(parent ? parent->that : f.target_revision);
-	if (f.allow) {
-		char *all = xstrdup(f.allow), *save = NULL;
+	r->branch = xstrdup_or_null(parent ? parent->branch : f->branch);
+	r->tree = xstrdup_or_null(parent ? parent->tree : f->tree);
+	r->that = xstrdup_or_null(parent ? parent->that : f->target_revision);
+	if (f->allow) {
+		char *all = xstrdup(f->allow), *save = NULL;
 
 		for (char *s = strtok_r(all, "\n", &save); s;
 		     s = strtok_r(NULL, "\n", &save))
@@ -52,7 +52,6 @@ static int rep_flight_row(struct rep_load *l, const struct report *parent)
 				err_clear(l->err);   /* lab apply checked it */
 		free(all);
 	}
-	return 0;
 }
 
 static struct cl_failure *rep_add_failure(struct report *r, size_t *alloc)
@@ -67,14 +66,12 @@ static struct cl_failure *rep_add_failure(struct report *r, size_t *alloc)
 }
 
 /* The jobs, and the steps of each job's last attempt that did not pass. */
-static int rep_jobs_and_failures(struct rep_load *l)
+static void rep_jobs_and_failures(struct rep_load *l,
+				  const struct db_rep_row *rows, size_t n)
 {
 	struct report *r = l->r;
-	struct db_rep_row *rows;
-	size_t n, falloc = 0;
+	size_t falloc = 0;
 
-	if (db_report_jobs(l->db, r->flight, &r->pool, &rows, &n, l->err) < 0)
-		return l->err->code;
 	r->jobs = xcalloc(n + 1, sizeof(*r->jobs));
 	for (size_t i = 0; i < n; i++) {
 		const struct db_rep_row *row = &rows[i];
@@ -112,52 +109,32 @@ static int rep_jobs_and_failures(struct rep_load *l)
 		f->build = j->build;
 		f->starved_blocks = !l->push_starved;
 	}
-	free(rows);
-	return 0;
 }
 
-static int rep_ever_passed(struct rep_load *l)
+static void rep_ever_passed(struct rep_load *l, struct db_batch *b, int q)
 {
 	struct report *r = l->r;
 	int *passed = xcalloc(r->nfails + 1, sizeof(*passed));
 
-	if (db_report_ever_passed(l->db, r->branch, &l->jobs, &l->steps,
-				  l->before, passed, l->err) < 0) {
-		free(passed);
-		return l->err->code;
-	}
+	db_report_ever_passed_get(b, q, &l->jobs, &l->steps, passed);
 	for (size_t i = 0; i < r->nfails; i++)
 		r->fails[i].ever_passed = passed[i];
 	free(passed);
-	return 0;
 }
 
 /*
- * The baseline flights (those of the branch that tested the baseline
- * revision, gate before bisect, newest first) and the failing steps in
- * each: one observation per flight that has the job.
+ * The failing steps in each baseline flight (those of the branch that
+ * tested the baseline revision, gate before bisect, newest first): one
+ * observation per flight that has the job.
  */
-static int rep_baselines(struct rep_load *l)
+static void rep_observations(struct rep_load *l, struct db_batch *b, int q)
 {
 	struct report *r = l->r;
 	struct strmap seen = STRMAP_INIT;   /* "F JOB" and "F JOB STEP" -> row */
 	struct db_rep_obs *obs;
-	size_t nids, nobs;
-	long *ids;
+	size_t nobs;
 
-	if (db_report_baselines(l->db, r->tree, r->that, r->branch, r->flight,
-				l->before, &ids, &nids, l->err) < 0)
-		return l->err->code;
-	r->baseline_flight = ids[0];
-	if (!nids || !r->nfails) {
-		free(ids);
-		return 0;
-	}
-	if (db_report_observations(l->db, ids, nids, &l->jobs, &l->steps,
-				   &r->pool, &obs, &nobs, l->err) < 0) {
-		free(ids);
-		return l->err->code;
-	}
+	db_report_observations_get(b, q, &r->pool, &obs, &nobs);
 	for (size_t i = 0; i < nobs; i++) {
 		char *key = xasprintf("%ld %s", obs[i].flight, obs[i].job);
 
@@ -171,18 +148,18 @@ static int rep_baselines(struct rep_load *l)
 	}
 	for (size_t k = 0; k < r->nfails; k++) {
 		struct cl_failure *f = &r->fails[k];
-		struct cl_obs *o = xcalloc(nids, sizeof(*o));
+		struct cl_obs *o = xcalloc(l->nids, sizeof(*o));
 		size_t n = 0;
 
-		for (size_t i = 0; i < nids; i++) {
-			char *key = xasprintf("%ld %s", ids[i], f->job);
+		for (size_t i = 0; i < l->nids; i++) {
+			char *key = xasprintf("%ld %s", l->ids[i], f->job);
 			long row;
 
 			if (strmap_get(&seen, key) == -2) {
 				free(key);
-				key = xasprintf("%ld %s %s", ids[i], f->job, f->step);
+				key = xasprintf("%ld %s %s", l->ids[i], f->job, f->step);
 				row = strmap_get(&seen, key);
-				o[n].flight = ids[i];
+				o[n].flight = l->ids[i];
 				o[n].status = row >= 0 ? obs[row].status : NULL;
 				n++;
 			}
@@ -193,8 +170,6 @@ static int rep_baselines(struct rep_load *l)
 	}
 	strmap_clear(&seen);
 	free(obs);
-	free(ids);
-	return 0;
 }
 
 static const char *rep_tested_rev(const struct report *r)
@@ -211,24 +186,18 @@ static const char *rep_tested_rev(const struct report *r)
  * that ended justifies a heisenbug: its own failures are judged with it.
  * As of a flight (before), the flights up to it and its retest count.
  */
-static int rep_pass_in(struct rep_load *l)
+static void rep_pass_in(struct rep_load *l, struct db_batch *b, int q)
 {
 	struct report *r = l->r;
 	long *pass_in = xcalloc(r->nfails + 1, sizeof(*pass_in));
 
-	if (db_report_pass_in(l->db, r->tree, rep_tested_rev(r), r->branch,
-			      r->flight, l->before, l->main, &l->jobs, &l->steps,
-			      pass_in, l->err) < 0) {
-		free(pass_in);
-		return l->err->code;
-	}
+	db_report_pass_in_get(b, q, &l->jobs, &l->steps, pass_in);
 	for (size_t k = 0; k < r->nfails; k++)
 		r->fails[k].pass_in = pass_in[k];
 	free(pass_in);
-	return 0;
 }
 
-static int rep_load_one(struct db *db, long flight, long before,
+static int rep_load_one(struct db *db, long flight, long before, int begin,
 			struct report *r, const struct report *parent,
 			struct err *err);
 
@@ -271,8 +240,8 @@ static int rep_subs(struct rep_load *l)
 				continue;
 			r->subs = xrealloc(r->subs, (r->nsubs + 1) * sizeof(*r->subs));
 			report_init(&r->subs[r->nsubs]);
-			if (rep_load_one(l->db, id, l->before, &r->subs[r->nsubs++], r,
-					 l->err) < 0)
+			if (rep_load_one(l->db, id, l->before, 0,
+					 &r->subs[r->nsubs++], r, l->err) < 0)
 				return l->err->code;
 		}
 	}
@@ -288,14 +257,12 @@ static void rep_age_set(struct rep_age *a, long flight, const char *started,
 }
 
 /* "Last test of basis", "Failing since", "Testing same since". */
-static int rep_ages(struct rep_load *l)
+static void rep_ages(struct rep_load *l, struct db_batch *b, int q)
 {
 	struct report *r = l->r;
 	struct db_rep_since s;
 
-	if (db_report_since(l->db, r->tree, rep_tested_rev(r), r->branch,
-			    r->flight, r->baseline_flight, &r->pool, &s, l->err) < 0)
-		return l->err->code;
+	db_report_since_get(b, q, &r->pool, &s);
 	rep_age_set(&r->basis, r->baseline_flight, s.basis_started, s.basis_age);
 	rep_age_set(&r->same_since, s.same_flight, s.same_started, s.same_age);
 	r->same_since.attempts = s.same_attempts;
@@ -304,43 +271,106 @@ static int rep_ages(struct rep_load *l)
 			    s.failing_started, s.failing_age);
 		r->failing_since.attempts = s.failing_attempts;
 	}
-	return 0;
 }
 
+/*
+ * What the history says of the failures, in two round trips: whether
+ * each ever passed, the baseline flights and where each passed at the
+ * same revision, which do not depend on each other; then, knowing the
+ * baselines, the failures in them and (for the flight reported) the ages.
+ * The heisenbugs' flights follow, each judged with the flight.
+ */
 static int rep_history(struct rep_load *l, const struct report *parent)
 {
 	struct report *r = l->r;
-	int rc = 0;
+	const char *rev = rep_tested_rev(r);
+	int qe = -1, qb = -1, qp = -1, qo = -1, qs = -1, rc = 0;
+	struct db_batch b;
 
 	for (size_t i = 0; i < r->nfails; i++) {
 		vec_push(&l->jobs, r->fails[i].job);
 		vec_push(&l->steps, r->fails[i].step);
 	}
+	db_batch_init(&b, l->db);
 	if (r->nfails)
-		rc = rep_ever_passed(l);
-	if (rc == 0 && r->that && r->tree)
-		rc = rep_baselines(l);
-	if (rc == 0 && r->nfails && rep_tested_rev(r))
-		rc = rep_pass_in(l);
+		qe = db_report_ever_passed_ask(&b, r->branch, &l->jobs,
+					       &l->steps, l->before);
+	if (r->that && r->tree)
+		qb = db_report_baselines_ask(&b, r->tree, r->that, r->branch,
+					     r->flight, l->before);
+	if (r->nfails && rev)
+		qp = db_report_pass_in_ask(&b, r->tree, rev, r->branch, r->flight,
+					   l->before, l->main, &l->jobs,
+					   &l->steps);
+	if (b.n)
+		rc = db_batch_run(&b, l->err);
+	if (rc == 0 && qe >= 0)
+		rep_ever_passed(l, &b, qe);
+	if (rc == 0 && qb >= 0) {
+		db_report_baselines_get(&b, qb, &l->ids, &l->nids);
+		r->baseline_flight = l->ids[0];
+	}
+	if (rc == 0 && qp >= 0)
+		rep_pass_in(l, &b, qp);
+	db_batch_release(&b);
+	if (rc < 0)
+		return rc;
+
+	db_batch_init(&b, l->db);
+	if (l->nids && r->nfails)
+		qo = db_report_observations_ask(&b, l->ids, l->nids, &l->jobs,
+						&l->steps);
+	if (!parent && rev)
+		qs = db_report_since_ask(&b, r->tree, rev, r->branch, r->flight,
+					 r->baseline_flight);
+	if (b.n)
+		rc = db_batch_run(&b, l->err);
+	if (rc == 0 && qo >= 0)
+		rep_observations(l, &b, qo);
+	if (rc == 0 && qs >= 0)
+		rep_ages(l, &b, qs);
+	db_batch_release(&b);
 	if (rc == 0 && !parent)
 		rc = rep_subs(l);
-	if (rc == 0 && !parent && rep_tested_rev(r))
-		rc = rep_ages(l);
 	return rc;
 }
 
-static int rep_load_one(struct db *db, long flight, long before,
+/*
+ * One flight's report: first what depends on the flight alone (its row,
+ * revisions, jobs and failing steps) in one round trip, which begin also
+ * makes the one that opens the report's transaction; then its history.
+ */
+static int rep_load_one(struct db *db, long flight, long before, int begin,
 			struct report *r, const struct report *parent,
 			struct err *err)
 {
 	struct rep_load l = { .db = db, .r = r, .err = err, .before = before,
 			      .main = parent ? parent->flight : flight };
-	int rc;
+	struct db_rep_flight f;
+	struct db_rep_row *rows = NULL;
+	struct db_batch b;
+	size_t n = 0;
+	int qf, qr, qj, rc;
 
 	r->flight = flight;
-	if ((rc = rep_flight_row(&l, parent)) < 0 ||
-	    (rc = db_report_revisions(db, flight, &r->trees, &r->revs, err)) < 0 ||
-	    (rc = rep_jobs_and_failures(&l)) < 0)
+	db_batch_init(&b, db);
+	if (begin)
+		db_batch_begin_read(&b, 1);
+	qf = db_report_flight_ask(&b, flight);
+	qr = db_report_revisions_ask(&b, flight);
+	qj = db_report_jobs_ask(&b, flight);
+	rc = db_batch_run(&b, err);
+	if (rc == 0)
+		rc = db_report_flight_get(&b, qf, flight, &r->pool, &f, err);
+	if (rc == 0) {
+		rep_flight_row(&l, &f, parent);
+		db_report_revisions_get(&b, qr, &r->trees, &r->revs);
+		db_report_jobs_get(&b, qj, &r->pool, &rows, &n);
+		rep_jobs_and_failures(&l, rows, n);
+	}
+	db_batch_release(&b);
+	free(rows);
+	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < r->nfails; i++)
 		r->fails[i].have_baseline = r->that && r->tree && r->branch;
@@ -351,30 +381,30 @@ static int rep_load_one(struct db *db, long flight, long before,
 	rc = rep_history(&l, parent);
 	vec_clear(&l.jobs);
 	vec_clear(&l.steps);
+	free(l.ids);
 	return rc;
 }
 
 /*
- * One read-only transaction around the report's dozen or two queries:
- * they see one snapshot (a flight ending meanwhile cannot leave it half
- * judged), and their prepared statements keep their generic plans. The
- * server would plan several of them again at each execution (its
- * estimates for array parameters and "$n = 0 OR ..." make the generic
- * plan look dearer than it is), which cost more than running them; the
- * plans do not depend on the values (index probes by flight, revision or
- * (branch, job, step)). Inside a caller's transaction it only reads.
+ * One read-only transaction around the report's queries: they see one
+ * snapshot (a flight ending meanwhile cannot leave it half judged), and
+ * their prepared statements keep their generic plans. The server would
+ * plan several of them again at each execution (its estimates for array
+ * parameters and "$n = 0 OR ..." make the generic plan look dearer than
+ * it is), which cost more than running them; the plans do not depend on
+ * the values (index probes by flight, revision or (branch, job, step)).
+ * The transaction opens in the report's first round trip. Inside a
+ * caller's transaction it only reads.
  */
 static int rep_load_tx(struct db *db, long flight, long before,
 		       struct report *r, struct err *err)
 {
 	int own = db_idle(db), rc;
 
-	if (own && (rc = db_begin_read(db, 1, err)) < 0)
-		return rc;
-	rc = rep_load_one(db, flight, before, r, NULL, err);
+	rc = rep_load_one(db, flight, before, own, r, NULL, err);
 	if (own && rc == 0)
 		rc = db_commit(db, err);
-	else if (own)
+	else if (own && !db_idle(db))
 		db_rollback(db);
 	return rc;
 }

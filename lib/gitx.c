@@ -43,6 +43,7 @@ static int gitx_open(const char *cache_dir, git_repository **repo,
 
 	pthread_once(&gitx_once, gitx_init_once);
 	*repo = NULL;
+	*lockfd = -1;
 	if (slash && slash != parent) {
 		*slash = '\0';
 		if (fs_mkdir_p(parent, 0755, err) < 0) {
@@ -65,6 +66,18 @@ out:
 	free(lock);
 	free(parent);
 	return rc;
+}
+
+/* As gitx_open for reading what the cache has: one that does not exist
+ * is ERR_NOTFOUND, and not made. */
+static int gitx_open_existing(const char *cache_dir, git_repository **repo,
+			      int *lockfd, struct err *err)
+{
+	*repo = NULL;
+	*lockfd = -1;
+	if (!fs_exists(cache_dir))
+		return err_set(err, ERR_NOTFOUND, "%s: no such cache", cache_dir);
+	return gitx_open(cache_dir, repo, lockfd, err);
 }
 
 static void gitx_close(git_repository *repo, int lockfd)
@@ -218,6 +231,21 @@ static int gitx_is_sha(const char *rev)
 }
 
 /* The commit rev names in the cache, fetching first if needed. */
+/* Whether rev may be in the cache: a full id it has, or a name. */
+static int gitx_in_cache(git_repository *repo, const char *rev)
+{
+	git_odb *odb;
+	git_oid oid;
+	int yes = 1;
+
+	if (!gitx_is_sha(rev) || git_oid_fromstr(&oid, rev) < 0 ||
+	    git_repository_odb(&odb, repo) < 0)
+		return 1;
+	yes = git_odb_exists_ext(odb, &oid, GIT_ODB_LOOKUP_NO_REFRESH);
+	git_odb_free(odb);
+	return yes;
+}
+
 static int gitx_commit(git_repository *repo, const char *url, const char *rev,
 		       git_commit **commit, struct err *err)
 {
@@ -225,13 +253,21 @@ static int gitx_commit(git_repository *repo, const char *url, const char *rev,
 	int fetched = 0;
 
 	*commit = NULL;
+	/* url NULL: what the cache has, nothing fetched (and a missing id
+	 * known without rescanning the packs, as a lookup would) */
+	if (!url && !gitx_in_cache(repo, rev))
+		return err_set(err, ERR_NOTFOUND, "no revision '%s' in the cache",
+			       rev);
+	if (!url && git_revparse_single(&obj, repo, rev) < 0)
+		return err_set(err, ERR_NOTFOUND, "no revision '%s' in the cache",
+			       rev);
 	/* a name may have moved: always fetch; an id is fetched if missing */
-	if (!gitx_is_sha(rev)) {
+	if (url && !gitx_is_sha(rev)) {
 		if (gitx_fetch(repo, url, NULL, err) < 0)
 			return err->code;
 		fetched = 1;
 	}
-	for (;;) {
+	while (!obj) {
 		if (git_revparse_single(&obj, repo, rev) == 0)
 			break;
 		if (fetched)
@@ -726,7 +762,8 @@ int gitx_log(const char *cache_dir, const char *url, const char *old_sha,
 	int lockfd, rc;
 
 	*truncated = 0;
-	rc = gitx_open(cache_dir, &repo, &lockfd, err);
+	rc = url ? gitx_open(cache_dir, &repo, &lockfd, err)
+		 : gitx_open_existing(cache_dir, &repo, &lockfd, err);
 	if (rc < 0)
 		return rc;
 	rc = gitx_commit_pair(repo, url, old_sha, new_sha, &old, &new, err);

@@ -60,7 +60,9 @@ int gitx_is_ancestor(const char *cache_dir, const char *url,
  * Appends to out the log of old_sha..new_sha (the commits reachable from
  * new and not from old, merges included, newest first in topological and
  * time order) exactly as `git log` prints it in its medium format, for the
- * gate's mail. The revisions are fetched like gitx_resolve if missing.
+ * gate's mail. The revisions are fetched like gitx_resolve if missing;
+ * url NULL: from the cache alone, nothing fetched and no cache made
+ * (ERR_NOTFOUND when it has not both).
  * A listing longer than max_lines (<= 0: no limit) or than out's cap is
  * not worth reading in a mail (OSSTest drops it too): out keeps none of
  * it, *truncated = 1 and 0 is returned. ERR_NOTFOUND: no such revision.

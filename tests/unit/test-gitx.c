@@ -303,6 +303,39 @@ static void test_log(void **state)
 	buf_release(&git);
 }
 
+/* url NULL: the log from what the cache has, never fetching or making it */
+static void test_log_cache_only(void **state)
+{
+	struct repos *r = *state;
+	struct buf out = BUF_INIT, fetched = BUF_INIT;
+	struct err err = ERR_INIT;
+	char cmd[256];
+	int truncated = -1;
+
+	/* no cache yet: not found, and none made */
+	assert_int_equal(gitx_log(r->cache, NULL, r->a, r->c, 0, &out,
+				  &truncated, &err), ERR_NOTFOUND);
+	snprintf(cmd, sizeof(cmd), "test ! -e %s", r->cache);
+	assert_int_equal(system(cmd), 0);
+	/* a cache that has A only (master): C is not fetched */
+	err_clear(&err);
+	sh(NULL, "git init -q --bare %s && git --git-dir %s fetch -q %s master",
+	   r->cache, r->cache, r->origin);
+	assert_int_equal(gitx_log(r->cache, NULL, r->a, r->c, 0, &out,
+				  &truncated, &err), ERR_NOTFOUND);
+	assert_int_equal(out.len, 0);
+	/* once fetched, the same log as from the origin */
+	err_clear(&err);
+	assert_int_equal(gitx_log(r->cache, r->origin, r->a, r->c, 0,
+				  &fetched, &truncated, &err), 0);
+	assert_int_equal(gitx_log(r->cache, NULL, r->a, r->c, 0, &out,
+				  &truncated, &err), 0);
+	assert_true(out.len > 0);
+	assert_string_equal(out.buf, fetched.buf);
+	buf_release(&out);
+	buf_release(&fetched);
+}
+
 static void test_log_truncated(void **state)
 {
 	struct repos *r = *state;
@@ -484,6 +517,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_rejected, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_cache_only, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_log_truncated, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_log_merge, setup, teardown),
