@@ -735,7 +735,7 @@ static void parse_changes(PGresult *res, struct changes *c)
  * table no key of its kind changed gets none: sql NULL). c's buffers
  * must outlive them.
  */
-static void some_queries(struct changes *c, struct db_batch *q,
+static void some_queries(struct changes *c, struct db_piped *q,
 			 const char **params)
 {
 	static const int nparams[NT] = { 1, 3, 3, 3, 2, 1 };
@@ -770,7 +770,7 @@ static void some_queries(struct changes *c, struct db_batch *q,
 /* The rows of every changed key (some_queries' results), merged into st;
  * the results go to st (q's are NULL after). */
 static void merge_some(struct sched_state *st, struct changes *c,
-		       struct db_batch *q)
+		       struct db_piped *q)
 {
 	for (int t = 0; t < NT; t++) {
 		PGresult *res = q[t].res;
@@ -792,7 +792,7 @@ static void merge_some(struct sched_state *st, struct changes *c,
 }
 
 /* The queries of everything, at q (NT entries). */
-static void all_queries(struct db_batch *q)
+static void all_queries(struct db_piped *q)
 {
 	static const char *const sql[NT] = { hosts_sql, jobs_sql, deps_sql,
 					     pins_sql, allocs_sql, res_sql };
@@ -807,7 +807,7 @@ static void all_queries(struct db_batch *q)
 
 /* Everything (all_queries' results), into an empty state; the results
  * go to st (q's are NULL after). */
-static void load_all(struct sched_state *st, struct db_batch *q)
+static void load_all(struct sched_state *st, struct db_piped *q)
 {
 	for (int t = 0; t < NT; t++) {
 		PGresult *res = q[t].res;
@@ -890,7 +890,7 @@ void db_sched_state_note_plan(struct sched_state *st,
  * BEGIN, the snapshot, the log, everything twice, COMMIT. */
 #define READ_MAX (3 + 2 * NT + 1)
 
-static void batch_add(struct db_batch *q, size_t *n, const char *sql,
+static void batch_add(struct db_piped *q, size_t *n, const char *sql,
 		      int np, const char *const *params)
 {
 	q[*n].sql = sql;
@@ -901,7 +901,7 @@ static void batch_add(struct db_batch *q, size_t *n, const char *sql,
 	(*n)++;
 }
 
-static void batch_clear(struct db_batch *q, size_t n)
+static void batch_clear(struct db_piped *q, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		PQclear(q[i].res);
@@ -918,7 +918,7 @@ static void batch_clear(struct db_batch *q, size_t n)
 int db_sched_state_read(struct db *db, struct sched_state *inc,
 			struct sched_state *full, int *all, struct err *err)
 {
-	struct db_batch q[READ_MAX], some[NT];
+	struct db_piped q[READ_MAX], some[NT];
 	const char *xmin_param[1], *some_params[7];
 	size_t n = 0, at_changes = 0, at_inc = 0, at_full = 0;
 	int64_t now = 0;

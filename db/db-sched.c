@@ -204,7 +204,7 @@ int db_sched_reclaim(struct db *db, struct err *err)
 		"AND a.released_at IS NULL) RETURNING name",
 	};
 	const char *params[] = { db_actor() };
-	struct db_batch q[sizeof(steps) / sizeof(steps[0])];
+	struct db_piped q[sizeof(steps) / sizeof(steps[0])];
 	size_t n = sizeof(steps) / sizeof(steps[0]);
 	int changed = 0, rc;
 

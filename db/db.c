@@ -518,7 +518,7 @@ int db_exec(struct db *db, struct err *err, const char *sql, int n,
 	return 0;
 }
 
-int db_query_batch(struct db *db, struct db_batch *q, size_t n,
+int db_query_batch(struct db *db, struct db_piped *q, size_t n,
 		   struct err *err)
 {
 	size_t sent = 0;

@@ -131,7 +131,7 @@ int db_exec(struct db *db, struct err *err, const char *sql, int n,
 	    const char *const *params);
 
 /* One statement of db_query_batch. */
-struct db_batch {
+struct db_piped {
 	const char *sql;
 	int n;
 	const char *const *params;
@@ -149,7 +149,7 @@ struct db_batch {
  * all succeeded, else the first error's code with err set (the results
  * of those that succeeded are still in q).
  */
-int db_query_batch(struct db *db, struct db_batch *q, size_t n,
+int db_query_batch(struct db *db, struct db_piped *q, size_t n,
 		   struct err *err);
 /* A field as a new string (NULL for SQL NULL), or as a number (0). */
 char *db_dup(PGresult *res, int row, int col);
