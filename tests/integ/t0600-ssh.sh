@@ -129,8 +129,9 @@ test_expect_success 'a changed host key is refused, and nothing runs' '
 '
 
 test_expect_success 'a time limit kills the remote command and what it started' '
+	# 5 s: time for the checks below, on a loaded machine, before it fires
 	start=$EPOCHREALTIME &&
-	{ h host exec h1 --timeout 2 -- "sleep $S1 & sleep $S1; wait" >to.out 2>to.err &
+	{ h host exec h1 --timeout 5 -- "sleep $S1 & sleep $S1; wait" >to.out 2>to.err &
 	  echo $! >exec.pid; } &&
 	wait_for "test \$(procs \"sleep $S1\" | wc -l) = 2" 5 &&
 	sshd=$(cat "$HD/sshd.pid") &&
@@ -149,8 +150,8 @@ test_expect_success 'a time limit kills the remote command and what it started' 
 	set -e
 	secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" "BEGIN { print b - a }") &&
 	cat to.err && echo "$secs s" &&
-	test $rc = 1 && grep -q "timed out after 2 s; stopped with SIGTERM" to.err &&
-	awk -v s="$secs" "BEGIN { exit !(s >= 1.9 && s < 5) }" &&
+	test $rc = 1 && grep -q "timed out after 5 s; stopped with SIGTERM" to.err &&
+	awk -v s="$secs" "BEGIN { exit !(s >= 4.9 && s < 9) }" &&
 	wait_for "test -z \"\$(procs \"sleep $S1\")\"" 2 &&
 	! grep -slx "$(head -n 1 pgids)" "$HD"/tmp/hangar-exec-*.pid 2>/dev/null
 '
