@@ -1027,10 +1027,19 @@ static const char *const batch_after_steps[] = {
 	"WHERE j.flight IN (SELECT flight FROM os_flights) "
 	"UNION SELECT d.flight, d.dep_flight, d.dep_job FROM job_deps d "
 	"WHERE d.flight IN (SELECT flight FROM os_flights)), "
+	/* the runvars of this batch's flights as they came (those in
+	 * runvars now, the old ones of a flight read again deleted): a
+	 * scan of the batch, where runvars grows with every one; runvars
+	 * for the builds of flights before */
+	"rv AS (SELECT flight, job, name, val FROM os_runvars "
+	"UNION ALL SELECT v.flight, v.job, v.name, v.val FROM runvars v "
+	"JOIN (SELECT DISTINCT vf, vj FROM src "
+	"WHERE vf NOT IN (SELECT flight FROM os_flights)) o "
+	"ON v.flight = o.vf AND v.job = o.vj), "
 	"vals AS (SELECT s.f, CASE WHEN v.name LIKE 'built\\_revision\\_%' "
 	"THEN substr(v.name, 16) ELSE substr(v.name, 10) END AS tree, v.val, "
 	"v.name LIKE 'built\\_revision\\_%' AS built FROM src s "
-	"JOIN runvars v ON v.flight = s.vf AND v.job = s.vj "
+	"JOIN rv v ON v.flight = s.vf AND v.job = s.vj "
 	"WHERE (v.name LIKE 'built\\_revision\\_%' OR v.name LIKE 'revision\\_%') "
 	"AND s.vj NOT LIKE 'build-%-prev' AND v.val <> '' "
 	"UNION ALL SELECT r.flight, substr(x.name, 16), x.val, true FROM os_runvars r "
