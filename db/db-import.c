@@ -983,7 +983,14 @@ static const char *const batch_forget[] = {
 	NULL,
 };
 
-/* The statements after the steps, sent at once (no parameters). */
+/*
+ * The statements after the steps, sent at once (no parameters). Each
+ * looks up the jobs, job_deps and runvars of the batch's rows (os_*) by
+ * key, in a LATERAL subquery that OFFSET 0 keeps the planner from
+ * flattening: with statistics from before the import (none can be
+ * gathered inside its transaction) it would rather hash a scan of the
+ * whole table, and each batch would cost as much as all the ones before.
+ */
 static const char *const batch_after_steps[] = {
 	"INSERT INTO step_passes AS p (branch, job, step, first_flight, last_flight) "
 	"SELECT branch, job, step, min(first), max(last) FROM os_passes "
@@ -994,16 +1001,18 @@ static const char *const batch_after_steps[] = {
 	 * such status (aborted, truncated, an unfinished job) */
 	"INSERT INTO runvars (flight, job, name, val, synth) "
 	"SELECT v.flight, v.job, v.name, coalesce(v.val, ''), v.synth FROM os_runvars v "
-	"JOIN jobs j ON j.flight = v.flight AND j.job = v.job "
+	"JOIN LATERAL (SELECT 1 FROM jobs j WHERE j.flight = v.flight "
+	"AND j.job = v.job OFFSET 0) j ON true "
 	"UNION ALL SELECT o.flight, o.job, 'osstest_status', o.status, true "
 	"FROM os_jobs o WHERE o.status IS DISTINCT FROM (" JOB_STATUS("o.status") ")",
 	/* *buildjob: JOB (this flight) or FLIGHT.JOB */
 	"INSERT INTO job_deps (flight, job, dep_flight, dep_job) "
 	"SELECT DISTINCT v.flight, v.job, d.flight, d.job FROM os_runvars v "
-	"JOIN jobs d ON d.flight = CASE WHEN v.val ~ '^[0-9]+\\.' "
+	"JOIN LATERAL (SELECT d.flight, d.job FROM jobs d "
+	"WHERE d.flight = CASE WHEN v.val ~ '^[0-9]+\\.' "
 	"THEN split_part(v.val, '.', 1)::bigint ELSE v.flight END "
 	"AND d.job = CASE WHEN v.val ~ '^[0-9]+\\.' "
-	"THEN substr(v.val, strpos(v.val, '.') + 1) ELSE v.val END "
+	"THEN substr(v.val, strpos(v.val, '.') + 1) ELSE v.val END OFFSET 0) d ON true "
 	"WHERE v.name LIKE '%buildjob' ON CONFLICT DO NOTHING",
 	/* host runvars (host, src_host, ...): the job's allocations */
 	"INSERT INTO hosts (name, arch, address, workdir, state, state_reason) "
@@ -1014,7 +1023,8 @@ static const char *const batch_after_steps[] = {
 	"INSERT INTO allocations (host, flight, job, ident, allocated_at, released_at) "
 	"SELECT v.val, v.flight, v.job, v.name, coalesce(j.started_at, f.started_at, now()), "
 	"coalesce(j.finished_at, j.started_at, f.finished_at, now()) FROM os_runvars v "
-	"JOIN jobs j ON j.flight = v.flight AND j.job = v.job "
+	"JOIN LATERAL (SELECT j.started_at, j.finished_at FROM jobs j "
+	"WHERE j.flight = v.flight AND j.job = v.job OFFSET 0) j ON true "
 	"JOIN flights f ON f.id = v.flight "
 	"WHERE (v.name = 'host' OR v.name LIKE '%\\_host') AND v.val <> ''",
 	/*
@@ -1023,19 +1033,20 @@ static const char *const batch_after_steps[] = {
 	 * flight or an earlier one) over revision_*, as OSSTest's baseline
 	 * search; build-*-prev jobs do not count (reference §4.2).
 	 */
-	"WITH src AS (SELECT j.flight AS f, j.flight AS vf, j.job AS vj FROM jobs j "
-	"WHERE j.flight IN (SELECT flight FROM os_flights) "
-	"UNION SELECT d.flight, d.dep_flight, d.dep_job FROM job_deps d "
-	"WHERE d.flight IN (SELECT flight FROM os_flights)), "
+	"WITH src AS (SELECT o.flight AS f, o.flight AS vf, j.job AS vj FROM os_flights o "
+	"JOIN LATERAL (SELECT j.job FROM jobs j WHERE j.flight = o.flight OFFSET 0) j "
+	"ON true UNION SELECT o.flight, d.dep_flight, d.dep_job FROM os_flights o "
+	"JOIN LATERAL (SELECT d.dep_flight, d.dep_job FROM job_deps d "
+	"WHERE d.flight = o.flight OFFSET 0) d ON true), "
 	/* the runvars of this batch's flights as they came (those in
 	 * runvars now, the old ones of a flight read again deleted): a
 	 * scan of the batch, where runvars grows with every one; runvars
 	 * for the builds of flights before */
 	"rv AS (SELECT flight, job, name, val FROM os_runvars "
-	"UNION ALL SELECT v.flight, v.job, v.name, v.val FROM runvars v "
-	"JOIN (SELECT DISTINCT vf, vj FROM src "
-	"WHERE vf NOT IN (SELECT flight FROM os_flights)) o "
-	"ON v.flight = o.vf AND v.job = o.vj), "
+	"UNION ALL SELECT v.flight, v.job, v.name, v.val FROM (SELECT DISTINCT vf, vj "
+	"FROM src WHERE vf NOT IN (SELECT flight FROM os_flights)) o "
+	"JOIN LATERAL (SELECT v.flight, v.job, v.name, v.val FROM runvars v "
+	"WHERE v.flight = o.vf AND v.job = o.vj OFFSET 0) v ON true), "
 	"vals AS (SELECT s.f, CASE WHEN v.name LIKE 'built\\_revision\\_%' "
 	"THEN substr(v.name, 16) ELSE substr(v.name, 10) END AS tree, v.val, "
 	"v.name LIKE 'built\\_revision\\_%' AS built FROM src s "
