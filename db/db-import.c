@@ -991,6 +991,12 @@ static const char *const batch_forget[] = {
  * gathered inside its transaction) it would rather hash a scan of the
  * whole table, and each batch would cost as much as all the ones before.
  */
+/* The batch's jobs in hangar (columns cols of jobs j): a range of the
+ * key per flight, where a join by job would descend it for every row. */
+#define BATCH_JOBS(cols) \
+	"SELECT o.flight, " cols " FROM os_flights o JOIN LATERAL (SELECT " cols \
+	" FROM jobs j WHERE j.flight = o.flight OFFSET 0) j ON true"
+
 static const char *const batch_after_steps[] = {
 	"INSERT INTO step_passes AS p (branch, job, step, first_flight, last_flight) "
 	"SELECT branch, job, step, min(first), max(last) FROM os_passes "
@@ -1001,8 +1007,7 @@ static const char *const batch_after_steps[] = {
 	 * such status (aborted, truncated, an unfinished job) */
 	"INSERT INTO runvars (flight, job, name, val, synth) "
 	"SELECT v.flight, v.job, v.name, coalesce(v.val, ''), v.synth FROM os_runvars v "
-	"JOIN LATERAL (SELECT 1 FROM jobs j WHERE j.flight = v.flight "
-	"AND j.job = v.job OFFSET 0) j ON true "
+	"JOIN (" BATCH_JOBS("j.job") ") j ON j.flight = v.flight AND j.job = v.job "
 	"UNION ALL SELECT o.flight, o.job, 'osstest_status', o.status, true "
 	"FROM os_jobs o WHERE o.status IS DISTINCT FROM (" JOB_STATUS("o.status") ")",
 	/* *buildjob: JOB (this flight) or FLIGHT.JOB */
@@ -1023,8 +1028,8 @@ static const char *const batch_after_steps[] = {
 	"INSERT INTO allocations (host, flight, job, ident, allocated_at, released_at) "
 	"SELECT v.val, v.flight, v.job, v.name, coalesce(j.started_at, f.started_at, now()), "
 	"coalesce(j.finished_at, j.started_at, f.finished_at, now()) FROM os_runvars v "
-	"JOIN LATERAL (SELECT j.started_at, j.finished_at FROM jobs j "
-	"WHERE j.flight = v.flight AND j.job = v.job OFFSET 0) j ON true "
+	"JOIN (" BATCH_JOBS("j.job, j.started_at, j.finished_at") ") j "
+	"ON j.flight = v.flight AND j.job = v.job "
 	"JOIN flights f ON f.id = v.flight "
 	"WHERE (v.name = 'host' OR v.name LIKE '%\\_host') AND v.val <> ''",
 	/*
