@@ -18,13 +18,22 @@
 # imported flight (a cold process) and the median of 21 more. Goals:
 # 100,000 steps/s or more for both runs, memory the same for both. Takes
 # about 3 minutes and 3 GB under /tmp.
+# HANGAR_BASE=OTHER-HANGAR (say, the main branch's build) imports the same
+# source into a second private cluster of its own, each run right after
+# (or before: they take turns going first, so that neither always finds
+# the source in the cache) this binary's, and prints the ratio of the two
+# rates: a change's effect measured side by side, on a busy machine too.
+# Twice the time and the space.
 set -eu
 HANGAR=${HANGAR:-$(pwd)/build/hangar}
+HANGAR_BASE=${HANGAR_BASE:-}
 export HANGAR_PG_FAST=1
 N=2000
 dir=$(mktemp -d /tmp/hangar-bench.XXXXXX)
 chmod 755 "$dir"
-trap '"$HANGAR" --config "$dir/lab.conf" db stop >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+trap '"$HANGAR" --config "$dir/lab.conf" db stop >/dev/null 2>&1 || true
+	[ -z "$HANGAR_BASE" ] || "$HANGAR_BASE" --config "$dir/base.conf" db stop >/dev/null 2>&1 || true
+	rm -rf "$dir"' EXIT
 trap 'exit 130' INT TERM
 h() { "$HANGAR" --config "$dir/lab.conf" "$@"; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "host=$dir/state/pg dbname=$1 user=hangar" -c "$2"; }
@@ -32,6 +41,10 @@ OSS="host=$dir/state/pg dbname=osstest user=hangar"
 
 printf '[lab]\n\tstate = %s\n' "$dir/state" >"$dir/lab.conf"
 h lab apply "$dir/lab.conf" >/dev/null
+if [ -n "$HANGAR_BASE" ]; then
+	printf '[lab]\n\tstate = %s\n' "$dir/base" >"$dir/base.conf"
+	"$HANGAR_BASE" --config "$dir/base.conf" lab apply "$dir/base.conf" >/dev/null
+fi
 q hangar "CREATE DATABASE osstest"
 q osstest "
 CREATE TABLE flights (flight serial PRIMARY KEY, started integer DEFAULT 0,
@@ -78,12 +91,11 @@ INSERT INTO runvars SELECT f, job, 'buildjob', 'build-amd64-' || (n % 8 + 1), fa
 steps=$(q osstest "SELECT count(*) FROM steps")
 echo "generated $N flights, $steps steps, $(q osstest "SELECT count(*) FROM runvars") runvars in $(($(date +%s) - t0)) s"
 
-# run LABEL ARGS...: one import; prints its rate and peak memory
-run() {
-	label=$1
-	shift
-	/usr/bin/time -f "%M" -o "$dir/rss" "$HANGAR" --config "$dir/lab.conf" import osstest \
-		--dsn "$OSS" --json "$@" >"$dir/imp.json"
+# one LABEL BINARY CONFIG: one import; prints its rate and peak memory
+one() {
+	label=$1 bin=$2 conf=$3
+	/usr/bin/time -f "%M" -o "$dir/rss" "$bin" --config "$conf" import osstest \
+		--dsn "$OSS" --json >"$dir/imp.json"
 	python3 - "$dir/imp.json" "$(cat "$dir/rss")" "$label" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -95,11 +107,29 @@ open(sys.argv[1] + ".rate", "w").write("%.0f %s\n" % (rate, sys.argv[2]))
 PY
 	cp "$dir/imp.json.rate" "$dir/$label.rate"
 }
+# run LABEL [base-first]: this binary's import, and the base's if any
+run() {
+	if [ -z "$HANGAR_BASE" ]; then
+		one "$1" "$HANGAR" "$dir/lab.conf"
+		return
+	fi
+	if [ "${2:-}" = base-first ]; then
+		one "base-$1" "$HANGAR_BASE" "$dir/base.conf"
+		one "$1" "$HANGAR" "$dir/lab.conf"
+	else
+		one "$1" "$HANGAR" "$dir/lab.conf"
+		one "base-$1" "$HANGAR_BASE" "$dir/base.conf"
+	fi
+	read r m <"$dir/$1.rate"
+	read rb mb <"$dir/base-$1.rate"
+	awk -v r="$r" -v rb="$rb" -v l="$1" 'BEGIN {
+		if (rb > 0) printf "%-22s this/base %.2f\n", l, r / rb }'
+}
 # the first 500: the source's flights from 1501 on are left for later
 q osstest "UPDATE flights SET blessing = 'running' WHERE flight > 500"
 run first-500
 q osstest "UPDATE flights SET blessing = 'real' WHERE flight > 500"
-run next-1500
+run next-1500 base-first
 run again-nothing-new
 
 read r1 m1 <"$dir/first-500.rate"
@@ -107,6 +137,9 @@ read r2 m2 <"$dir/next-1500.rate"
 awk -v m1="$m1" -v m2="$m2" 'BEGIN {
 	printf "memory %.2f MB vs %.2f MB, ratio %.2f (flat: %s)\n",
 		m1 / 1024, m2 / 1024, m2 / m1, (m2 / m1 < 1.2) ? "yes" : "no" }'
+if [ -n "$HANGAR_BASE" ]; then
+	"$HANGAR_BASE" --config "$dir/base.conf" db stop >/dev/null
+fi
 
 # PostgreSQL's own ceiling, side by side: the steps of 100 flights COPYed
 # from a file into an empty table like hangar's steps (its 5 indexes),

@@ -406,95 +406,6 @@ static int pg_fail(struct err *err, const char *what, const char *msg)
 	return err_set(err, ERR_DB, "%s: %.*s", what, (int)n, msg);
 }
 
-/*
- * The parts of the fingerprints of a batch's flights (FINGERPRINT), summed
- * here from a hash the source adds to each row it sends anyway: the same
- * numbers as FINGERPRINT's, without reading the rows a second time.
- */
-enum { FP_JOBS, FP_STEPS, FP_RUNVARS, FP_NONE };
-struct fp_part {
-	long n;
-	long long sum;      /* of int4 hashes, as PostgreSQL's sum(int4) */
-};
-struct fp_sums {
-	struct strmap index;    /* flight number (text) to its place */
-	struct fp_part (*parts)[3];
-};
-
-/* A row that ends "\t<hashtext>" (FP_STEPS: "\t<hashtext>\t<t|f>", f: a
- * step without its job, counted but not kept): counted, and appended to
- * out without them. Returns whether it was kept. */
-static int fp_row(struct fp_sums *fp, int part, const char *line, size_t len,
-		  struct buf *out)
-{
-	const char *end = line + len - 1, *tab, *first;
-	int keep = 1;
-	long at;
-	char key[24];
-
-	if (part == FP_STEPS) {
-		tab = memrchr(line, '\t', (size_t)(end - line));
-		ASSERT(tab);
-		keep = tab[1] == 't';
-		end = tab;
-	}
-	tab = memrchr(line, '\t', (size_t)(end - line));
-	first = memchr(line, '\t', len);
-	ASSERT(tab && first && first - line < (long)sizeof(key));
-	memcpy(key, line, (size_t)(first - line));
-	key[first - line] = '\0';
-	at = strmap_get(&fp->index, key);
-	ASSERT(at >= 0);
-	fp->parts[at][part].n++;
-	fp->parts[at][part].sum += strtoll(tab + 1, NULL, 10);
-	if (keep) {
-		buf_add(out, line, (size_t)(tab - line));
-		buf_addch(out, '\n');
-	}
-	return keep;
-}
-
-/* The rows of a query on src, as COPY text, appended to out; with fp,
- * rows that end with a hash for part of the fingerprints (fp_row()). */
-static int copy_out(struct db *src, const char *select, struct buf *out,
-		    long *rows, struct fp_sums *fp, int part, struct err *err)
-{
-	double t0 = ms_now();
-	char *sql = xasprintf("COPY (%s) TO STDOUT", select);
-	PGresult *res = PQexec(src->conn, sql);
-	char *line;
-	long n = 0;
-	int len, rc = 0;
-
-	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		rc = pg_fail(err, "the OSSTest database", PQresultErrorMessage(res));
-		PQclear(res);
-		goto out;
-	}
-	PQclear(res);
-	while ((len = PQgetCopyData(src->conn, &line, 0)) > 0) {
-		if (!fp)
-			buf_add(out, line, (size_t)len);
-		if (!fp || fp_row(fp, part, line, (size_t)len, out))
-			n++;
-		PQfreemem(line);
-	}
-	if (len == -2)
-		rc = pg_fail(err, "the OSSTest database: COPY", PQerrorMessage(src->conn));
-	while ((res = PQgetResult(src->conn))) {
-		if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
-			rc = pg_fail(err, "the OSSTest database", PQresultErrorMessage(res));
-		PQclear(res);
-	}
-	log_debug("import: read %ld rows (%zu bytes) in %.0f ms: %.60s", n,
-		  out->len, ms_now() - t0, select);
-out:
-	free(sql);
-	if (rows)
-		*rows = n;
-	return rc;
-}
-
 /* COPY text into a table of db (copy_in: "COPY t (...) FROM STDIN"). */
 static int copy_in(struct db *db, const char *copy_in, const struct buf *in,
 		   struct err *err)
@@ -530,21 +441,349 @@ static int copy_in(struct db *db, const char *copy_in, const struct buf *in,
 	return rc;
 }
 
+/*
+ * What a batch's rows tell beyond themselves, gathered on the client as
+ * they come (each row is read once, where the source used to read the
+ * steps of a batch four times): the parts of each flight's fingerprint
+ * (FINGERPRINT, from a hash the source adds to each row: the same numbers
+ * without reading the rows again), when its last step ended, when each
+ * job's steps started and ended, the steps that passed (step_passes), and
+ * whether any runvar names a build of another flight (os_xbuilt).
+ * Fields are compared as COPY text: a string has one escaped form.
+ */
+enum { FP_JOBS, FP_STEPS, FP_RUNVARS };
+struct fp_part {
+	long n;
+	long long sum;      /* of int4 hashes, as PostgreSQL's sum(int4) */
+};
+struct read_flight {
+	struct fp_part parts[3];
+	long long fin;      /* max(steps.finished), with 0; has_fin: not NULL */
+	int has_fin;
+	int real;           /* blessed real or real-bisect: its passes count */
+	char *branch;       /* as COPY text */
+	size_t branch_len;
+	long id;
+};
+struct read_job {
+	long long s, f;     /* min(nullif(started, 0)), max(nullif(finished, 0)) */
+	int has_s, has_f;
+};
+struct read_pass {
+	long first, last;
+	int set;
+};
+struct read_state {
+	struct strmap index;        /* flight number (text) to its place */
+	struct read_flight *fl;
+	struct strmap jobs;         /* "FLIGHT\tJOB" to its place in job */
+	struct read_job *job;
+	size_t job_cap;
+	struct strmap passes;       /* "BRANCH\tJOB\tNAME" to its place */
+	struct read_pass *pass;
+	size_t pass_cap;
+	struct buf key;
+	char last[24];              /* the flight of the row before, and its place */
+	long last_at;
+	int xbuilt;                 /* a *buildjob runvar names FLIGHT.JOB */
+	struct buf *out;
+};
+
+/* The fields of a COPY text line (its newline excluded): up to max. */
+static size_t split_fields(const char *line, size_t len, const char **f,
+			   size_t *flen, size_t max)
+{
+	size_t n = 0;
+	const char *p = line, *end = line + len, *tab;
+
+	while (n < max) {
+		tab = memchr(p, '\t', (size_t)(end - p));
+		f[n] = p;
+		flen[n] = (size_t)((tab ? tab : end) - p);
+		n++;
+		if (!tab)
+			break;
+		p = tab + 1;
+	}
+	return n;
+}
+
+static int field_is(const char *f, size_t len, const char *s)
+{
+	return len == strlen(s) && !memcmp(f, s, len);
+}
+
+/* A COPY text integer; 0 for \N, with *null set. */
+static long long field_ll(const char *f, size_t len, int *null)
+{
+	char num[32];
+
+	*null = len == 2 && f[0] == '\\' && f[1] == 'N';
+	if (*null)
+		return 0;
+	ASSERT(len < sizeof(num));
+	memcpy(num, f, len);
+	num[len] = '\0';
+	return strtoll(num, NULL, 10);
+}
+
+/* The place of the flight that field f names (rows come by flight, the
+ * one before is kept). */
+static long read_flight_at(struct read_state *st, const char *f, size_t len)
+{
+	ASSERT(len < sizeof(st->last));
+	if (st->last_at >= 0 && !memcmp(st->last, f, len) && !st->last[len])
+		return st->last_at;
+	memcpy(st->last, f, len);
+	st->last[len] = '\0';
+	st->last_at = strmap_get(&st->index, st->last);
+	ASSERT(st->last_at >= 0);
+	return st->last_at;
+}
+
+static void read_fp(struct read_state *st, long at, int part, const char *f,
+		    size_t len)
+{
+	int null;
+
+	st->fl[at].parts[part].n++;
+	st->fl[at].parts[part].sum += field_ll(f, len, &null);
+}
+
+/* The place of key in map, the array arr of *cap elements of size size
+ * grown to hold it. */
+static long read_intern(struct strmap *map, const char *key, void **arr,
+			size_t *cap, size_t size)
+{
+	long at = strmap_intern(map, key);
+
+	if ((size_t)at >= *cap) {
+		size_t old = *cap;
+
+		*cap = *cap ? *cap * 2 : 256;
+		*arr = xrealloc(*arr, *cap * size);
+		memset((char *)*arr + old * size, 0, (*cap - old) * size);
+	}
+	return at;
+}
+
+/* flight, started, blessing, branch: kept for the flights' rows */
+static int read_flight_row(struct read_state *st, const char *line, size_t len)
+{
+	const char *f[4];
+	size_t fl[4];
+	long at;
+	char key[24];
+	int null;
+
+	ASSERT(split_fields(line, len - 1, f, fl, 4) == 4 && fl[0] < sizeof(key));
+	memcpy(key, f[0], fl[0]);
+	key[fl[0]] = '\0';
+	at = strmap_get(&st->index, key);
+	ASSERT(at >= 0);
+	st->fl[at].id = (long)field_ll(f[0], fl[0], &null);
+	st->fl[at].real = field_is(f[2], fl[2], "real") ||
+			  field_is(f[2], fl[2], "real-bisect");
+	free(st->fl[at].branch);
+	st->fl[at].branch = xmalloc(fl[3] + 1);
+	memcpy(st->fl[at].branch, f[3], fl[3]);
+	st->fl[at].branch[fl[3]] = '\0';
+	st->fl[at].branch_len = fl[3];
+	buf_add(st->out, line, len);
+	return 1;
+}
+
+/*
+ * A step: FLIGHT JOB STEPNO KIND NAME STATUS STARTED_AT FINISHED_AT
+ * LOGFILE as hangar's steps has them, then OSSTest's started and
+ * finished, the row's hash and whether its job is there (t/f: f, a step
+ * without its job, counted but not kept). Kept ones go to out without
+ * the last four.
+ */
+static int read_step_row(struct read_state *st, const char *line, size_t len)
+{
+	const char *f[13];
+	size_t fl[13];
+	struct read_flight *fp;
+	long long started, finished;
+	int keep, s_null, f_null;
+
+	ASSERT(split_fields(line, len - 1, f, fl, 13) == 13);
+	fp = &st->fl[read_flight_at(st, f[0], fl[0])];
+	keep = field_is(f[12], fl[12], "t");
+	started = field_ll(f[9], fl[9], &s_null);
+	finished = field_ll(f[10], fl[10], &f_null);
+	read_fp(st, fp - st->fl, FP_STEPS, f[11], fl[11]);
+	if (!f_null && (!fp->has_fin || finished > fp->fin)) {
+		fp->fin = finished;
+		fp->has_fin = 1;
+	}
+	if (fp->real && field_is(f[5], fl[5], "pass")) {
+		struct read_pass *p;
+		long at;
+
+		buf_reset(&st->key);
+		buf_add(&st->key, fp->branch, fp->branch_len);
+		buf_addch(&st->key, '\t');
+		buf_add(&st->key, f[1], fl[1]);
+		buf_addch(&st->key, '\t');
+		buf_add(&st->key, f[4], fl[4]);
+		at = read_intern(&st->passes, st->key.buf, (void **)&st->pass,
+				 &st->pass_cap, sizeof(*st->pass));
+		p = &st->pass[at];
+		if (!p->set || fp->id < p->first)
+			p->first = fp->id;
+		if (!p->set || fp->id > p->last)
+			p->last = fp->id;
+		p->set = 1;
+	}
+	if (!keep)
+		return 0;
+	{
+		struct read_job *j;
+		long at;
+
+		buf_reset(&st->key);
+		buf_add(&st->key, f[0], (size_t)(f[1] + fl[1] - f[0]));
+		at = read_intern(&st->jobs, st->key.buf, (void **)&st->job,
+				 &st->job_cap, sizeof(*st->job));
+		j = &st->job[at];
+		if (!s_null && started != 0 && (!j->has_s || started < j->s)) {
+			j->s = started;
+			j->has_s = 1;
+		}
+		if (!f_null && finished != 0 && (!j->has_f || finished > j->f)) {
+			j->f = finished;
+			j->has_f = 1;
+		}
+	}
+	buf_add(st->out, line, (size_t)(f[9] - 1 - line));
+	buf_addch(st->out, '\n');
+	return 1;
+}
+
+/* A job: FLIGHT JOB RECIPE STATUS HASH; to out with when its steps
+ * started and ended in place of the hash. */
+static int read_job_row(struct read_state *st, const char *line, size_t len)
+{
+	const char *f[5];
+	size_t fl[5];
+	long at;
+
+	ASSERT(split_fields(line, len - 1, f, fl, 5) == 5);
+	read_fp(st, read_flight_at(st, f[0], fl[0]), FP_JOBS, f[4], fl[4]);
+	buf_add(st->out, line, (size_t)(f[4] - line));
+	buf_reset(&st->key);
+	buf_add(&st->key, f[0], (size_t)(f[1] + fl[1] - f[0]));
+	at = strmap_get(&st->jobs, st->key.buf);
+	if (at >= 0 && st->job[at].has_s)
+		buf_addf(st->out, "%lld\t", st->job[at].s);
+	else
+		buf_addstr(st->out, "\\N\t");
+	if (at >= 0 && st->job[at].has_f)
+		buf_addf(st->out, "%lld\n", st->job[at].f);
+	else
+		buf_addstr(st->out, "\\N\n");
+	return 1;
+}
+
+/* A runvar: FLIGHT JOB NAME VAL SYNTH HASH; to out without the hash. */
+static int read_runvar_row(struct read_state *st, const char *line, size_t len)
+{
+	const char *f[6];
+	size_t fl[6];
+
+	ASSERT(split_fields(line, len - 1, f, fl, 6) == 6);
+	read_fp(st, read_flight_at(st, f[0], fl[0]), FP_RUNVARS, f[5], fl[5]);
+	/* name LIKE '%buildjob' AND val ~ '^[0-9]+\.' */
+	if (!st->xbuilt && fl[2] >= 8 && !memcmp(f[2] + fl[2] - 8, "buildjob", 8)) {
+		size_t i = 0;
+
+		while (i < fl[3] && f[3][i] >= '0' && f[3][i] <= '9')
+			i++;
+		st->xbuilt = i > 0 && i < fl[3] && f[3][i] == '.';
+	}
+	buf_add(st->out, line, (size_t)(f[5] - 1 - line));
+	buf_addch(st->out, '\n');
+	return 1;
+}
+
+/* The rows of a query on src, each given to row (which says whether it
+ * counts) or, without, appended to out as COPY text. */
+static int copy_out(struct db *src, const char *select, struct buf *out,
+		    long *rows, struct read_state *st,
+		    int (*row)(struct read_state *, const char *, size_t),
+		    struct err *err)
+{
+	double t0 = ms_now();
+	char *sql = xasprintf("COPY (%s) TO STDOUT", select);
+	PGresult *res = PQexec(src->conn, sql);
+	char *line;
+	long n = 0;
+	int len, rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		rc = pg_fail(err, "the OSSTest database", PQresultErrorMessage(res));
+		PQclear(res);
+		goto out;
+	}
+	PQclear(res);
+	if (st)
+		st->out = out;
+	while ((len = PQgetCopyData(src->conn, &line, 0)) > 0) {
+		if (!row)
+			buf_add(out, line, (size_t)len);
+		if (!row || row(st, line, (size_t)len))
+			n++;
+		PQfreemem(line);
+	}
+	if (len == -2)
+		rc = pg_fail(err, "the OSSTest database: COPY", PQerrorMessage(src->conn));
+	while ((res = PQgetResult(src->conn))) {
+		if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK)
+			rc = pg_fail(err, "the OSSTest database", PQresultErrorMessage(res));
+		PQclear(res);
+	}
+	log_debug("import: read %ld rows (%zu bytes) in %.0f ms: %.60s", n,
+		  out->len, ms_now() - t0, select);
+out:
+	free(sql);
+	if (rows)
+		*rows = n;
+	return rc;
+}
+
+static void read_state_release(struct read_state *st, size_t nflights)
+{
+	for (size_t i = 0; st->fl && i < nflights; i++)
+		free(st->fl[i].branch);
+	free(st->fl);
+	free(st->job);
+	free(st->pass);
+	strmap_clear(&st->index);
+	strmap_clear(&st->jobs);
+	strmap_clear(&st->passes);
+	buf_release(&st->key);
+}
+
 int db_import_read(struct db *src, const struct vec *flights,
 		   struct import_data *d, struct err *err)
 {
 	char *ids = int_array(flights, 0, flights->n), *sql = NULL;
 	const char *logfile = "NULL";
-	struct fp_sums fp = { STRMAP_INIT, NULL };
+	struct read_state st;
 	struct buf rows = BUF_INIT;
 	PGresult *res;
 	int rc;
 
+	memset(&st, 0, sizeof(st));
+	buf_init(&st.key, 0);
+	st.last_at = -1;
 	vec_clear(&d->flights);
-	fp.parts = xcalloc(flights->n + 1, sizeof(*fp.parts));
+	st.fl = xcalloc(flights->n + 1, sizeof(*st.fl));
 	for (size_t i = 0; i < flights->n; i++) {
 		vec_push(&d->flights, flights->v[i]);
-		strmap_put(&fp.index, flights->v[i], (long)i);
+		strmap_put(&st.index, flights->v[i], (long)i);
 	}
 	buf_reset(&d->flights_rows);
 	buf_reset(&d->jobs);
@@ -568,24 +807,9 @@ int db_import_read(struct db *src, const struct vec *flights,
 	if (db_long(res, 0, 0))
 		logfile = "s.logfile";
 	PQclear(res);
-	/* with when its last step ended; its fingerprint's parts below */
-	sql = xasprintf("SELECT f.flight, f.started, f.blessing, f.branch, "
-			"(SELECT max(s.finished) FROM steps s "
-			"WHERE s.flight = f.flight) FROM flights f "
+	sql = xasprintf("SELECT f.flight, f.started, f.blessing, f.branch FROM flights f "
 			"WHERE f.flight = ANY('%s'::int[])", ids);
-	rc = copy_out(src, sql, &rows, NULL, NULL, FP_NONE, err);
-	free(sql);
-	if (rc < 0)
-		goto out;
-	/* with when their steps started and ended */
-	sql = xasprintf("SELECT j.flight, j.job, j.recipe, j.status, t.s, t.f, "
-			"hashtext(j.job || '=' || j.status) "
-			"FROM jobs j LEFT JOIN (SELECT flight, job, "
-			"min(nullif(started, 0)) AS s, max(nullif(finished, 0)) AS f "
-			"FROM steps WHERE flight = ANY('%s'::int[]) GROUP BY 1, 2) t "
-			"ON t.flight = j.flight AND t.job = j.job "
-			"WHERE j.flight = ANY('%s'::int[])", ids, ids);
-	rc = copy_out(src, sql, &d->jobs, &d->c.jobs, &fp, FP_JOBS, err);
+	rc = copy_out(src, sql, &rows, NULL, &st, read_flight_row, err);
 	free(sql);
 	if (rc < 0)
 		goto out;
@@ -594,72 +818,89 @@ int db_import_read(struct db *src, const struct vec *flights,
 	 * into it, never through a table of their own (the testid is the
 	 * step's name, unique in a job there too; a step without one gets
 	 * SCRIPT#STEPNO). Times as ISO text in UTC (db_import_begin). In key
-	 * order: the cheapest for hangar's indexes when kept.
+	 * order: the cheapest for hangar's indexes when kept, and a job's
+	 * steps together.
 	 */
 	sql = xasprintf("SELECT s.flight, s.job, s.stepno, coalesce(s.step, ''), "
 			STEP_NAME("s") ", " STEP_STATUS("s.status") ", "
 			"to_timestamp(nullif(s.started, 0)), "
 			"to_timestamp(nullif(s.finished, 0)), "
 			"coalesce(%s, s.stepno || '.' || s.step || '.log'), "
+			"s.started, s.finished, "
 			"hashtext(s.job || '/' || s.stepno || '=' || s.status || '/' || "
 			"coalesce(s.testid, '') || '@' || coalesce(s.finished, -1)), "
 			"j.job IS NOT NULL FROM steps s "
 			"LEFT JOIN jobs j ON j.flight = s.flight AND j.job = s.job "
 			"WHERE s.flight = ANY('%s'::int[]) "
 			"ORDER BY s.flight, s.job, s.stepno", logfile, ids);
-	rc = copy_out(src, sql, &d->steps, &d->c.steps, &fp, FP_STEPS, err);
+	rc = copy_out(src, sql, &d->steps, &d->c.steps, &st, read_step_row, err);
 	free(sql);
 	if (rc < 0)
 		goto out;
-	/* "did it ever pass", for step_passes (the row trigger is off) */
-	sql = xasprintf("SELECT f.branch, s.job, " STEP_NAME("s") ", min(s.flight), "
-			"max(s.flight) FROM steps s JOIN flights f ON f.flight = s.flight "
-			"WHERE s.flight = ANY('%s'::int[]) AND s.status = 'pass' "
-			"AND f.blessing IN ('real', 'real-bisect') GROUP BY 1, 2, 3", ids);
-	rc = copy_out(src, sql, &d->passes, NULL, NULL, FP_NONE, err);
+	/* with when their steps started and ended (read_step_row()) */
+	sql = xasprintf("SELECT j.flight, j.job, j.recipe, j.status, "
+			"hashtext(j.job || '=' || j.status) FROM jobs j "
+			"WHERE j.flight = ANY('%s'::int[])", ids);
+	rc = copy_out(src, sql, &d->jobs, &d->c.jobs, &st, read_job_row, err);
 	free(sql);
 	if (rc < 0)
 		goto out;
 	sql = xasprintf("SELECT flight, job, name, val, synth, "
 			"hashtext(job || '/' || name || '=' || val) FROM runvars "
 			"WHERE flight = ANY('%s'::int[])", ids);
-	rc = copy_out(src, sql, &d->runvars, &d->c.runvars, &fp, FP_RUNVARS, err);
+	rc = copy_out(src, sql, &d->runvars, &d->c.runvars, &st, read_runvar_row, err);
 	free(sql);
 	if (rc < 0)
 		goto out;
-	/* each flight with its fingerprint's parts */
+	/* each flight with when its last step ended and its fingerprint's
+	 * parts */
 	for (const char *line = rows.buf, *nl; *line; line = nl + 1) {
-		long at;
-		char key[24];
+		struct read_flight *fp;
 		const char *tab = strchr(line, '\t');
+		char key[24];
+		long at;
 
 		nl = strchr(line, '\n');
 		ASSERT(nl && tab && tab < nl && tab - line < (long)sizeof(key));
 		memcpy(key, line, (size_t)(tab - line));
 		key[tab - line] = '\0';
-		at = strmap_get(&fp.index, key);
+		at = strmap_get(&st.index, key);
 		ASSERT(at >= 0);
+		fp = &st.fl[at];
 		buf_add(&d->flights_rows, line, (size_t)(nl - line));
+		if (fp->has_fin)
+			buf_addf(&d->flights_rows, "\t%lld", fp->fin);
+		else
+			buf_addstr(&d->flights_rows, "\t\\N");
 		for (int k = 0; k < 3; k++)
-			buf_addf(&d->flights_rows, "\t%ld\t%lld", fp.parts[at][k].n,
-				 fp.parts[at][k].sum);
+			buf_addf(&d->flights_rows, "\t%ld\t%lld", fp->parts[k].n,
+				 fp->parts[k].sum);
 		buf_addch(&d->flights_rows, '\n');
+	}
+	/* "did it ever pass", for step_passes (the row trigger is off) */
+	for (size_t i = 0; i < st.passes.cap; i++) {
+		const struct strmap_slot *s = &st.passes.slots[i];
+
+		if (s->key)
+			buf_addf(&d->passes, "%s\t%ld\t%ld\n", s->key,
+				 st.pass[s->value].first, st.pass[s->value].last);
 	}
 	/* what the builds of other flights that these use (FLIGHT.JOB)
 	 * built: such a flight may not be imported (another branch, before
 	 * --since) */
-	sql = xasprintf("SELECT v.flight, v.job, v.name, v.val FROM runvars v "
-			"JOIN (SELECT DISTINCT split_part(r.val, '.', 1)::int AS f, "
-			"substr(r.val, strpos(r.val, '.') + 1) AS j FROM runvars r "
-			"WHERE r.flight = ANY('%s'::int[]) AND r.name LIKE '%%buildjob' "
-			"AND r.val ~ '^[0-9]+\\.') x ON v.flight = x.f AND v.job = x.j "
-			"WHERE v.name LIKE 'built\\_revision\\_%%'", ids);
-	rc = copy_out(src, sql, &d->xbuilt, NULL, NULL, FP_NONE, err);
-	free(sql);
+	if (st.xbuilt) {
+		sql = xasprintf("SELECT v.flight, v.job, v.name, v.val FROM runvars v "
+				"JOIN (SELECT DISTINCT split_part(r.val, '.', 1)::int AS f, "
+				"substr(r.val, strpos(r.val, '.') + 1) AS j FROM runvars r "
+				"WHERE r.flight = ANY('%s'::int[]) AND r.name LIKE '%%buildjob' "
+				"AND r.val ~ '^[0-9]+\\.') x ON v.flight = x.f AND v.job = x.j "
+				"WHERE v.name LIKE 'built\\_revision\\_%%'", ids);
+		rc = copy_out(src, sql, &d->xbuilt, NULL, NULL, NULL, err);
+		free(sql);
+	}
 out:
 	free(ids);
-	free(fp.parts);
-	strmap_clear(&fp.index);
+	read_state_release(&st, flights->n);
 	buf_release(&rows);
 	return source_end(src, rc, err);
 }
@@ -742,7 +983,20 @@ static const char *const batch_forget[] = {
 	NULL,
 };
 
-/* The statements after the steps, sent at once (no parameters). */
+/*
+ * The statements after the steps, sent at once (no parameters). Each
+ * looks up the jobs, job_deps and runvars of the batch's rows (os_*) by
+ * key, in a LATERAL subquery that OFFSET 0 keeps the planner from
+ * flattening: with statistics from before the import (none can be
+ * gathered inside its transaction) it would rather hash a scan of the
+ * whole table, and each batch would cost as much as all the ones before.
+ */
+/* The batch's jobs in hangar (columns cols of jobs j): a range of the
+ * key per flight, where a join by job would descend it for every row. */
+#define BATCH_JOBS(cols) \
+	"SELECT o.flight, " cols " FROM os_flights o JOIN LATERAL (SELECT " cols \
+	" FROM jobs j WHERE j.flight = o.flight OFFSET 0) j ON true"
+
 static const char *const batch_after_steps[] = {
 	"INSERT INTO step_passes AS p (branch, job, step, first_flight, last_flight) "
 	"SELECT branch, job, step, min(first), max(last) FROM os_passes "
@@ -753,16 +1007,17 @@ static const char *const batch_after_steps[] = {
 	 * such status (aborted, truncated, an unfinished job) */
 	"INSERT INTO runvars (flight, job, name, val, synth) "
 	"SELECT v.flight, v.job, v.name, coalesce(v.val, ''), v.synth FROM os_runvars v "
-	"JOIN jobs j ON j.flight = v.flight AND j.job = v.job "
+	"JOIN (" BATCH_JOBS("j.job") ") j ON j.flight = v.flight AND j.job = v.job "
 	"UNION ALL SELECT o.flight, o.job, 'osstest_status', o.status, true "
 	"FROM os_jobs o WHERE o.status IS DISTINCT FROM (" JOB_STATUS("o.status") ")",
 	/* *buildjob: JOB (this flight) or FLIGHT.JOB */
 	"INSERT INTO job_deps (flight, job, dep_flight, dep_job) "
 	"SELECT DISTINCT v.flight, v.job, d.flight, d.job FROM os_runvars v "
-	"JOIN jobs d ON d.flight = CASE WHEN v.val ~ '^[0-9]+\\.' "
+	"JOIN LATERAL (SELECT d.flight, d.job FROM jobs d "
+	"WHERE d.flight = CASE WHEN v.val ~ '^[0-9]+\\.' "
 	"THEN split_part(v.val, '.', 1)::bigint ELSE v.flight END "
 	"AND d.job = CASE WHEN v.val ~ '^[0-9]+\\.' "
-	"THEN substr(v.val, strpos(v.val, '.') + 1) ELSE v.val END "
+	"THEN substr(v.val, strpos(v.val, '.') + 1) ELSE v.val END OFFSET 0) d ON true "
 	"WHERE v.name LIKE '%buildjob' ON CONFLICT DO NOTHING",
 	/* host runvars (host, src_host, ...): the job's allocations */
 	"INSERT INTO hosts (name, arch, address, workdir, state, state_reason) "
@@ -773,7 +1028,8 @@ static const char *const batch_after_steps[] = {
 	"INSERT INTO allocations (host, flight, job, ident, allocated_at, released_at) "
 	"SELECT v.val, v.flight, v.job, v.name, coalesce(j.started_at, f.started_at, now()), "
 	"coalesce(j.finished_at, j.started_at, f.finished_at, now()) FROM os_runvars v "
-	"JOIN jobs j ON j.flight = v.flight AND j.job = v.job "
+	"JOIN (" BATCH_JOBS("j.job, j.started_at, j.finished_at") ") j "
+	"ON j.flight = v.flight AND j.job = v.job "
 	"JOIN flights f ON f.id = v.flight "
 	"WHERE (v.name = 'host' OR v.name LIKE '%\\_host') AND v.val <> ''",
 	/*
@@ -782,14 +1038,24 @@ static const char *const batch_after_steps[] = {
 	 * flight or an earlier one) over revision_*, as OSSTest's baseline
 	 * search; build-*-prev jobs do not count (reference §4.2).
 	 */
-	"WITH src AS (SELECT j.flight AS f, j.flight AS vf, j.job AS vj FROM jobs j "
-	"WHERE j.flight IN (SELECT flight FROM os_flights) "
-	"UNION SELECT d.flight, d.dep_flight, d.dep_job FROM job_deps d "
-	"WHERE d.flight IN (SELECT flight FROM os_flights)), "
+	"WITH src AS (SELECT o.flight AS f, o.flight AS vf, j.job AS vj FROM os_flights o "
+	"JOIN LATERAL (SELECT j.job FROM jobs j WHERE j.flight = o.flight OFFSET 0) j "
+	"ON true UNION SELECT o.flight, d.dep_flight, d.dep_job FROM os_flights o "
+	"JOIN LATERAL (SELECT d.dep_flight, d.dep_job FROM job_deps d "
+	"WHERE d.flight = o.flight OFFSET 0) d ON true), "
+	/* the runvars of this batch's flights as they came (those in
+	 * runvars now, the old ones of a flight read again deleted): a
+	 * scan of the batch, where runvars grows with every one; runvars
+	 * for the builds of flights before */
+	"rv AS (SELECT flight, job, name, val FROM os_runvars "
+	"UNION ALL SELECT v.flight, v.job, v.name, v.val FROM (SELECT DISTINCT vf, vj "
+	"FROM src WHERE vf NOT IN (SELECT flight FROM os_flights)) o "
+	"JOIN LATERAL (SELECT v.flight, v.job, v.name, v.val FROM runvars v "
+	"WHERE v.flight = o.vf AND v.job = o.vj OFFSET 0) v ON true), "
 	"vals AS (SELECT s.f, CASE WHEN v.name LIKE 'built\\_revision\\_%' "
 	"THEN substr(v.name, 16) ELSE substr(v.name, 10) END AS tree, v.val, "
 	"v.name LIKE 'built\\_revision\\_%' AS built FROM src s "
-	"JOIN runvars v ON v.flight = s.vf AND v.job = s.vj "
+	"JOIN rv v ON v.flight = s.vf AND v.job = s.vj "
 	"WHERE (v.name LIKE 'built\\_revision\\_%' OR v.name LIKE 'revision\\_%') "
 	"AND s.vj NOT LIKE 'build-%-prev' AND v.val <> '' "
 	"UNION ALL SELECT r.flight, substr(x.name, 16), x.val, true FROM os_runvars r "

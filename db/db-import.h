@@ -70,8 +70,9 @@ int db_import_plan(struct db *src, struct db *db, const struct import_select *se
 /*
  * Reads the flights into d (reset first), in one snapshot of src: what
  * db_import_write() needs, already in hangar's terms where the source can
- * say it (steps as rows of hangar's steps). Touches nothing of db's, so
- * it can run while db is busy with the batch before.
+ * say it (steps as rows of hangar's steps). Touches nothing of db's, nor
+ * anything shared but src: it can run in a thread of its own while db
+ * writes the batch before (src is the thread's meanwhile).
  */
 int db_import_read(struct db *src, const struct vec *flights,
 		   struct import_data *d, struct err *err);

@@ -1,6 +1,8 @@
 /*
  * import.c: `hangar import osstest` (see import.h).
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "db-import.h"
 #include "report-load.h"
 #include "import.h"
+#include "log.h"
 #include "mail.h"
 #include "report.h"
 #include "strnum.h"
@@ -160,11 +163,65 @@ static void plan_part(const struct import_plan *plan, size_t at, size_t n,
 }
 
 /*
+ * A batch read in a thread of its own, on the source's connection (which
+ * no other thread touches meanwhile), while the caller writes the one
+ * before on hangar's: two servers and the client at work at once, where
+ * one connection's statements would wait for the other's.
+ */
+struct reader {
+	pthread_t thread;
+	struct db *src;
+	struct vec part;
+	struct import_data *d;
+	struct err err;
+	int rc, running;
+};
+
+static void *reader_run(void *arg)
+{
+	struct reader *r = arg;
+
+	r->rc = db_import_read(r->src, &r->part, r->d, &r->err);
+	return NULL;
+}
+
+static void reader_start(struct reader *r, const struct import_plan *plan,
+			 size_t at, size_t n, struct import_data *d)
+{
+	int e;
+
+	plan_part(plan, at, n, &r->part);
+	r->d = d;
+	r->err = (struct err)ERR_INIT;
+	r->rc = 0;
+	if ((e = pthread_create(&r->thread, NULL, reader_run, r))) {
+		errno = e;
+		fatal("pthread_create");
+	}
+	r->running = 1;
+}
+
+/* Waits for the batch being read: reader_start()'s result, r->err. */
+static int reader_join(struct reader *r)
+{
+	int e;
+
+	if (!r->running)
+		return 0;
+	if ((e = pthread_join(r->thread, NULL))) {
+		errno = e;
+		fatal("pthread_join");
+	}
+	r->running = 0;
+	return r->rc;
+}
+
+/*
  * The planned flights, a batch at a time: the next batch is read from the
- * source while hangar writes the one before (two connections, two
- * servers at work). A large import is one transaction of hangar's, with
- * the indexes of steps (and the secondary ones of runvars) dropped and
- * built again at the end; else one transaction per batch.
+ * source (reader_start()) while hangar writes the one before. A large
+ * import is one transaction of hangar's, with the indexes of steps (and
+ * the secondary ones of runvars) dropped and built again at the end; else
+ * one transaction per batch.
  */
 static int import_flights(struct db *src, struct db *db,
 			  const struct import_opts *o, struct import_result *r,
@@ -172,7 +229,8 @@ static int import_flights(struct db *src, struct db *db,
 {
 	size_t batch = o->batch > 0 ? (size_t)o->batch : 100, n = plan->flights.n;
 	struct import_data d[2];
-	struct vec part = VEC_INIT, defs = VEC_INIT;
+	struct reader rd = { .src = src, .part = VEC_INIT };
+	struct vec defs = VEC_INIT;
 	double t0 = now_s();
 	int bulk = o->rebuild_indexes == IMPORT_REBUILD_ALWAYS, rc = 0, cur = 0;
 
@@ -185,33 +243,33 @@ static int import_flights(struct db *src, struct db *db,
 	import_data_init(&d[1]);
 	if (bulk && (rc = db_import_bulk_begin(db, &defs, err)) < 0)
 		goto out;
-	plan_part(plan, 0, batch, &part);
-	if ((rc = db_import_read(src, &part, &d[cur], err)) < 0)
-		goto fail;
+	reader_start(&rd, plan, 0, batch, &d[cur]);
 	for (size_t at = 0; at < n; at += batch, cur = !cur) {
 		struct import_data *w = &d[cur];
-		const char *first = w->flights.v[0], *last = w->flights.v[w->flights.n - 1];
+		const char *first, *last;
 
-		if ((rc = db_import_write(db, r->source, w, bulk, err)) < 0) {
-			err_prefix(err, "flights %s to %s", first, last);
+		if ((rc = reader_join(&rd)) < 0) {
+			*err = rd.err;
+			err_prefix(err, "flights %s to %s", rd.part.v[0],
+				   rd.part.v[rd.part.n - 1]);
 			goto fail;
 		}
-		if (at + batch < n) {
-			plan_part(plan, at + batch, batch, &part);
-			rc = db_import_read(src, &part, &d[!cur], err);
-		}
-		/* what was sent must be waited for, whatever the source did */
+		if (at + batch < n)
+			reader_start(&rd, plan, at + batch, batch, &d[!cur]);
+		first = w->flights.v[0];
+		last = w->flights.v[w->flights.n - 1];
+		rc = db_import_write(db, r->source, w, bulk, err);
+		/* what was sent must be waited for, even after an error */
 		{
 			struct err ignored = ERR_INIT;
 			int wrc = db_import_write_wait(db, bulk, rc < 0 ? &ignored : err);
 
-			if (rc < 0 || wrc < 0) {
-				if (rc == 0)
-					rc = wrc;
-				err_prefix(err, "flights %s to %s", rc == wrc ? first :
-					   part.v[0], rc == wrc ? last : part.v[part.n - 1]);
-				goto fail;
-			}
+			if (rc == 0)
+				rc = wrc;
+		}
+		if (rc < 0) {
+			err_prefix(err, "flights %s to %s", first, last);
+			goto fail;
 		}
 		r->flights += w->c.flights;
 		r->jobs += w->c.jobs;
@@ -233,12 +291,14 @@ static int import_flights(struct db *src, struct db *db,
 			    (double)r->steps / (now_s() - t0), 1);
 	goto out;
 fail:
+	/* the source's connection is the thread's until it is done */
+	reader_join(&rd);
 	if (bulk)
 		db_rollback(db);
 out:
 	import_data_release(&d[0]);
 	import_data_release(&d[1]);
-	vec_clear(&part);
+	vec_clear(&rd.part);
 	vec_clear(&defs);
 	return rc;
 }

@@ -53,7 +53,7 @@ test_expect_success 'the schema has its tables and history indexes' '
 	for t in trees branches flights flight_revisions jobs job_deps runvars \
 		steps hosts host_flags allocations reservations artifacts \
 		bisections api_tokens events recipes recipe_steps job_defs \
-		flight_revisions_rev_idx steps_history_idx steps_pass_idx \
+		flight_revisions_rev_idx steps_history_idx \
 		allocations_host_idx allocations_live_idx jobs_history_idx; do
 		grep -qw "$t" rels || { echo "missing $t"; exit 1; }
 	done
