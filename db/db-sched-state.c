@@ -730,12 +730,21 @@ static void parse_changes(PGresult *res, struct changes *c)
 	db_array_end(&c->res);
 }
 
+/* One statement of a read, and its result after read_batch. */
+struct read_q {
+	const char *sql;
+	int n;
+	const char *const *params;
+	int prepare;         /* its best plan does not depend on the values */
+	PGresult *res;
+};
+
 /*
  * The queries of the rows of every changed key, at q (NT entries; a
  * table no key of its kind changed gets none: sql NULL). c's buffers
  * must outlive them.
  */
-static void some_queries(struct changes *c, struct db_piped *q,
+static void some_queries(struct changes *c, struct read_q *q,
 			 const char **params)
 {
 	static const int nparams[NT] = { 1, 3, 3, 3, 2, 1 };
@@ -770,7 +779,7 @@ static void some_queries(struct changes *c, struct db_piped *q,
 /* The rows of every changed key (some_queries' results), merged into st;
  * the results go to st (q's are NULL after). */
 static void merge_some(struct sched_state *st, struct changes *c,
-		       struct db_piped *q)
+		       struct read_q *q)
 {
 	for (int t = 0; t < NT; t++) {
 		PGresult *res = q[t].res;
@@ -792,7 +801,7 @@ static void merge_some(struct sched_state *st, struct changes *c,
 }
 
 /* The queries of everything, at q (NT entries). */
-static void all_queries(struct db_piped *q)
+static void all_queries(struct read_q *q)
 {
 	static const char *const sql[NT] = { hosts_sql, jobs_sql, deps_sql,
 					     pins_sql, allocs_sql, res_sql };
@@ -807,7 +816,7 @@ static void all_queries(struct db_piped *q)
 
 /* Everything (all_queries' results), into an empty state; the results
  * go to st (q's are NULL after). */
-static void load_all(struct sched_state *st, struct db_piped *q)
+static void load_all(struct sched_state *st, struct read_q *q)
 {
 	for (int t = 0; t < NT; t++) {
 		PGresult *res = q[t].res;
@@ -890,7 +899,30 @@ void db_sched_state_note_plan(struct sched_state *st,
  * BEGIN, the snapshot, the log, everything twice, COMMIT. */
 #define READ_MAX (3 + 2 * NT + 1)
 
-static void batch_add(struct db_piped *q, size_t *n, const char *sql,
+/* q's statements in one round trip (db_batch); their results in q. */
+static int read_batch(struct db *db, struct read_q *q, size_t n,
+		      struct err *err)
+{
+	struct db_batch b;
+	int rc;
+
+	db_batch_init(&b, db);
+	for (size_t i = 0; i < n; i++) {
+		if (q[i].prepare)
+			db_batch_add(&b, q[i].sql, q[i].n, q[i].params);
+		else
+			db_batch_add_plain(&b, q[i].sql, q[i].n, q[i].params);
+	}
+	rc = db_batch_run(&b, err);
+	for (size_t i = 0; i < n; i++) {
+		q[i].res = b.res[i];
+		b.res[i] = NULL;
+	}
+	db_batch_release(&b);
+	return rc;
+}
+
+static void batch_add(struct read_q *q, size_t *n, const char *sql,
 		      int np, const char *const *params)
 {
 	q[*n].sql = sql;
@@ -901,7 +933,7 @@ static void batch_add(struct db_piped *q, size_t *n, const char *sql,
 	(*n)++;
 }
 
-static void batch_clear(struct db_piped *q, size_t n)
+static void batch_clear(struct read_q *q, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		PQclear(q[i].res);
@@ -918,7 +950,7 @@ static void batch_clear(struct db_piped *q, size_t n)
 int db_sched_state_read(struct db *db, struct sched_state *inc,
 			struct sched_state *full, int *all, struct err *err)
 {
-	struct db_piped q[READ_MAX], some[NT];
+	struct read_q q[READ_MAX], some[NT];
 	const char *xmin_param[1], *some_params[7];
 	size_t n = 0, at_changes = 0, at_inc = 0, at_full = 0;
 	int64_t now = 0;
@@ -950,7 +982,7 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 	}
 	if (!second)
 		batch_add(q, &n, "COMMIT", 0, NULL);
-	rc = db_query_batch(db, q, n, err);
+	rc = read_batch(db, q, n, err);
 	if (!rc) {
 		now = db_long(q[1].res, 0, 0);
 		snprintf(xmin, sizeof(xmin), "%s", PQgetvalue(q[1].res, 0, 1));
@@ -983,7 +1015,7 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 						  some[t].params);
 		}
 		batch_add(q, &n, "COMMIT", 0, NULL);
-		rc = db_query_batch(db, q, n, err);
+		rc = read_batch(db, q, n, err);
 		if (!rc && c.all) {
 			*all = 1;
 			state_clear(inc);

@@ -204,22 +204,19 @@ int db_sched_reclaim(struct db *db, struct err *err)
 		"AND a.released_at IS NULL) RETURNING name",
 	};
 	const char *params[] = { db_actor() };
-	struct db_piped q[sizeof(steps) / sizeof(steps[0])];
 	size_t n = sizeof(steps) / sizeof(steps[0]);
+	struct db_batch b;
 	int changed = 0, rc;
 
-	/* each on its own, as before, but in one round trip */
-	for (size_t i = 0; i < n; i++) {
-		q[i].sql = steps[i];
-		q[i].n = i < 4 ? 1 : 0;
-		q[i].params = params;
-		q[i].prepare = 1;   /* $1 is only the actor written */
-	}
-	rc = db_query_batch(db, q, n, err);
-	for (size_t i = 0; i < n; i++) {
-		changed += q[i].res ? PQntuples(q[i].res) : 0;
-		PQclear(q[i].res);
-	}
+	/* in one round trip and one transaction: a failure leaves all of
+	 * it to the next pass ($1 is only the actor written: prepared) */
+	db_batch_init(&b, db);
+	for (size_t i = 0; i < n; i++)
+		db_batch_add(&b, steps[i], i < 4 ? 1 : 0, params);
+	rc = db_batch_run(&b, err);
+	for (size_t i = 0; !rc && i < n; i++)
+		changed += PQntuples(b.res[i]);
+	db_batch_release(&b);
 	return rc < 0 ? -1 : changed;
 }
 

@@ -316,10 +316,20 @@ int db_batch_add(struct db_batch *b, const char *sql, int n,
 	s = &b->stmt[b->n];
 	s->sql = sql;
 	s->nparams = n;
+	s->plain = 0;
 	s->params = n ? xcalloc((size_t)n, sizeof(*s->params)) : NULL;
 	for (int i = 0; i < n; i++)
 		s->params[i] = xstrdup_or_null(params[i]);
 	return b->n++;
+}
+
+int db_batch_add_plain(struct db_batch *b, const char *sql, int n,
+		       const char *const *params)
+{
+	int i = db_batch_add(b, sql, n, params);
+
+	b->stmt[i].plain = 1;
+	return i;
 }
 
 static const char db_begin_read_sql[] =
@@ -384,8 +394,8 @@ static int db_batch_once(struct db_batch *b, struct err *err, int *stale)
 		int ok = 1;
 
 		fresh[i] = 0;
-		id[i] = db_preparable(s->sql) ? strmap_get(&db->prepared, s->sql)
-					      : -2;
+		id[i] = !s->plain && db_preparable(s->sql)
+			? strmap_get(&db->prepared, s->sql) : -2;
 		for (int k = 0; k < i && id[i] == -1; k++)
 			if (fresh[k] && !strcmp(b->stmt[k].sql, s->sql))
 				id[i] = id[k];
@@ -516,82 +526,6 @@ int db_exec(struct db *db, struct err *err, const char *sql, int n,
 		return err->code;
 	PQclear(res);
 	return 0;
-}
-
-int db_query_batch(struct db *db, struct db_piped *q, size_t n,
-		   struct err *err)
-{
-	size_t sent = 0;
-	int rc = 0;
-
-	long *ids = xcalloc(n + 1, sizeof(long));
-	int stale = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int failed = 0;
-
-		q[i].res = NULL;
-		/* a new one is prepared now, before the pipeline */
-		ids[i] = q[i].prepare ? db_prepare(db, q[i].sql, q[i].n, err,
-						   &failed) : -1;
-		if (failed) {
-			free(ids);
-			return err->code;
-		}
-	}
-	if (!n || !PQenterPipelineMode(db->conn)) {
-		free(ids);
-		return n ? db_err_from_pg(db, NULL, err, q[0].sql) : 0;
-	}
-	/* a sync after each: outside a transaction, each its own, as if
-	 * run alone; the statements are short, the results come after */
-	for (; sent < n; sent++) {
-		char name[32];
-		int ok;
-
-		snprintf(name, sizeof(name), "hangar_%ld", ids[sent]);
-		ok = ids[sent] >= 0
-			? PQsendQueryPrepared(db->conn, name, q[sent].n,
-					      q[sent].params, NULL, NULL, 0)
-			: PQsendQueryParams(db->conn, q[sent].sql, q[sent].n,
-					    NULL, q[sent].params, NULL, NULL, 0);
-		if (!ok || !PQpipelineSync(db->conn)) {
-			rc = db_err_from_pg(db, NULL, err, q[sent].sql);
-			break;
-		}
-	}
-	/* per statement: its results, a NULL, then the sync's result */
-	for (size_t i = 0; i < sent; i++) {
-		PGresult *res;
-
-		while ((res = PQgetResult(db->conn))) {
-			ExecStatusType st = PQresultStatus(res);
-
-			if ((st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) &&
-			    !q[i].res) {
-				q[i].res = res;
-				continue;
-			}
-			if (!rc && st != PGRES_TUPLES_OK &&
-			    st != PGRES_COMMAND_OK)
-				rc = db_err_from_pg(db, res, err, q[i].sql);
-			stale |= ids[i] >= 0 && db_prepared_stale(res);
-			PQclear(res);
-		}
-		res = PQgetResult(db->conn);
-		if (PQresultStatus(res) != PGRES_PIPELINE_SYNC && !rc)
-			rc = db_err_from_pg(db, res, err, q[i].sql);
-		PQclear(res);
-	}
-	if (!PQexitPipelineMode(db->conn) && !rc)
-		rc = db_err_from_pg(db, NULL, err, q[0].sql);
-	/* as db_query_prep, but this call fails: the next prepares again */
-	if (stale && db_idle(db)) {
-		PQclear(PQexec(db->conn, "DEALLOCATE ALL"));
-		strmap_clear(&db->prepared);
-	}
-	free(ids);
-	return rc;
 }
 
 long db_affected(PGresult *res)

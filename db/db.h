@@ -72,7 +72,7 @@ PGresult *db_query_prep(struct db *db, struct err *err, const char *sql, int n,
  * again once, as db_query_prep does. Small statements only, a few: all
  * are written before any answer is read.
  */
-#define DB_BATCH_MAX 8
+#define DB_BATCH_MAX 16
 struct db_batch {
 	struct db *db;
 	int n;
@@ -80,6 +80,7 @@ struct db_batch {
 		const char *sql;      /* borrowed: it must outlive the batch */
 		int nparams;
 		char **params;        /* the batch's copies */
+		int plain;            /* never prepared */
 	} stmt[DB_BATCH_MAX];
 	PGresult *res[DB_BATCH_MAX];   /* each one's, after db_batch_run */
 };
@@ -87,6 +88,10 @@ void db_batch_init(struct db_batch *b, struct db *db);
 /* Adds a statement (params are copied); returns its index. */
 int db_batch_add(struct db_batch *b, const char *sql, int n,
 		 const char *const *params);
+/* The same for a statement whose best plan depends on its parameters'
+ * values: sent as it is, never prepared. */
+int db_batch_add_plain(struct db_batch *b, const char *sql, int n,
+		       const char *const *params);
 /*
  * Adds the beginning of a read-only transaction that sees one snapshot
  * (repeatable read): the batch opens it. generic: its prepared statements
@@ -130,27 +135,6 @@ int db_query_json(struct db *db, struct err *err, const char *what,
 int db_exec(struct db *db, struct err *err, const char *sql, int n,
 	    const char *const *params);
 
-/* One statement of db_query_batch. */
-struct db_piped {
-	const char *sql;
-	int n;
-	const char *const *params;
-	int prepare;         /* prepared once per session, as db_query_prep:
-			      * for a statement whose best plan does not
-			      * depend on its parameters */
-	PGresult *res;       /* out: its result (the caller PQclears it), or
-			      * NULL if it failed */
-};
-/*
- * Runs the statements of q in order, as many db_query calls would (each
- * outside a transaction commits on its own; inside one, an error aborts
- * it), but in one round trip (libpq's pipeline mode); unprepared unless
- * asked. A failed statement does not stop the next ones. Returns 0 when
- * all succeeded, else the first error's code with err set (the results
- * of those that succeeded are still in q).
- */
-int db_query_batch(struct db *db, struct db_piped *q, size_t n,
-		   struct err *err);
 /* A field as a new string (NULL for SQL NULL), or as a number (0). */
 char *db_dup(PGresult *res, int row, int col);
 long db_long(PGresult *res, int row, int col);
