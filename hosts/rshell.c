@@ -387,11 +387,7 @@ static int rshell_pump(struct ssh_conn *c, struct rshell *sh, int need_pgid,
 			return 2;
 		if (need_pgid ? sh->pgid != 0 : sh->done[0] && sh->done[1])
 			return 0;
-		if (ssh_cancelled(cancel))
-			return err_set(err, ERR_CANCELLED, "cancelled");
-		if (deadline && proc_now_ms() >= deadline)
-			return err_set(err, ERR_TIMEOUT, "timed out");
-		if (rc == 0 && (rc = ssh_wait(c, deadline, cancel, err)) < 0)
+		if ((rc = ssh_step_done(c, rc, deadline, cancel, err)) < 0)
 			return rc;
 	}
 }

@@ -56,6 +56,11 @@ int ssh_err_from_session(struct ssh_conn *c, struct err *err, int code,
  * deadline (0: none), ERR_CANCELLED once *cancel is set. */
 int ssh_wait(struct ssh_conn *c, long long deadline,
 	     const volatile sig_atomic_t *cancel, struct err *err);
+/* The end of a wait loop's turn, after a step that gave rc (1 progress,
+ * 0 must wait): ERR_CANCELLED, ERR_TIMEOUT past deadline, else the wait
+ * for the socket when it must; 0 to go on. */
+int ssh_step_done(struct ssh_conn *c, int rc, long long deadline,
+		  const volatile sig_atomic_t *cancel, struct err *err);
 /* Tries r's current phase once: 1 progress, 0 must wait, or an error. */
 int ssh_run_step(struct ssh_conn *c, struct ssh_run *r, struct err *err);
 int ssh_run_until(struct ssh_conn *c, struct ssh_run *r, enum ssh_phase until,

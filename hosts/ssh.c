@@ -122,6 +122,16 @@ int ssh_cancelled(const volatile sig_atomic_t *cancel)
 	return cancel && *cancel;
 }
 
+int ssh_step_done(struct ssh_conn *c, int rc, long long deadline,
+		  const volatile sig_atomic_t *cancel, struct err *err)
+{
+	if (ssh_cancelled(cancel))
+		return err_set(err, ERR_CANCELLED, "cancelled");
+	if (deadline && proc_now_ms() >= deadline)
+		return err_set(err, ERR_TIMEOUT, "timed out");
+	return rc == 0 ? ssh_wait(c, deadline, cancel, err) : 0;
+}
+
 /*
  * After a libssh2 call said EAGAIN: waits until the socket is ready the way
  * libssh2 wants it, at most SSH_POLL_MS; 0 to retry the call. ERR_TIMEOUT
@@ -662,11 +672,7 @@ int ssh_run_until(struct ssh_conn *c, struct ssh_run *r, enum ssh_phase until,
 			return rc;
 		if (r->phase >= until)
 			break;
-		if (ssh_cancelled(cancel))
-			return err_set(err, ERR_CANCELLED, "cancelled");
-		if (deadline && proc_now_ms() >= deadline)
-			return err_set(err, ERR_TIMEOUT, "timed out");
-		if (rc == 0 && (rc = ssh_wait(c, deadline, cancel, err)) < 0)
+		if ((rc = ssh_step_done(c, rc, deadline, cancel, err)) < 0)
 			return rc;
 	}
 	return 0;
