@@ -94,9 +94,9 @@ $(GEN_SRC): $(MIGRATIONS) db/embed-migrations.sh
 	@mkdir -p $(dir $@)
 	sh db/embed-migrations.sh $(MIGRATIONS) > $@
 
-$(O)/tests/%: tests/unit/%.c $(OBJS)
+$(O)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $(filter-out %.h,$^) $(LDLIBS_ALL) -lcmocka
 
 # libFuzzer targets (tests/fuzz/). clang only; they carry their own ASan
 # and UBSan whatever SANITIZE says, so only the plain `make check` builds

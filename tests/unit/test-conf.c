@@ -24,29 +24,9 @@
 #include "buf.h"
 #include "conf.h"
 #include "xalloc.h"
+#include "tmpfiles.h"
 #include "banned.h"
 
-static char tmpdir[PATH_MAX];
-
-static char *path_of(const char *name)
-{
-	char *p;
-
-	if (asprintf(&p, "%s/%s", tmpdir, name) < 0)
-		fail_msg("out of memory");
-	return p;
-}
-
-static void write_file(const char *name, const char *text)
-{
-	char *path = path_of(name);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0 || !*text, 1);
-	assert_int_equal(fclose(f), 0);
-	free(path);
-}
 
 /* "name=value\n", a newline in the value shown as <NL>. */
 static void add_entry(struct buf *b, const char *name, const char *value)

@@ -19,29 +19,9 @@
 #include "buf.h"
 #include "cli.h"
 #include "labconf.h"
+#include "tmpfiles.h"
 #include "banned.h"
 
-static char tmpdir[PATH_MAX];
-
-static char *path_of(const char *name)
-{
-	char *p;
-
-	if (asprintf(&p, "%s/%s", tmpdir, name) < 0)
-		fail_msg("out of memory");
-	return p;
-}
-
-static void write_file(const char *name, const char *text)
-{
-	char *path = path_of(name);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-	free(path);
-}
 
 static const char main_conf[] =
 	"[lab]\n"
