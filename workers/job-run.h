@@ -11,6 +11,7 @@
 #include <signal.h>
 
 #include "db-worker.h"
+#include "wlink.h"
 
 struct worker_conf {
 	struct db_target target;
@@ -35,8 +36,7 @@ enum { JOB_RUN_GO = 0, JOB_RUN_CANCEL = 1, JOB_RUN_STOP = 2,
 
 struct job_run {
 	const struct worker_conf *conf;
-	struct db *db;
-	struct db_keep *keep;      /* db's reconnection through outages */
+	struct wlink *link;        /* the slot's: the database or controller */
 	struct wjob *job;
 	const volatile sig_atomic_t *cancel;   /* JOB_RUN_* */
 };
@@ -45,8 +45,8 @@ struct job_run {
  * Runs the job to its end and records it (db_worker_finish): pass, fail,
  * broken (after one re-queue on other hosts for lab trouble), blocked,
  * cancelled, or back to the queue when the worker stops. Returns 0, or an
- * error when the database failed (the lease then expires and recovery
- * takes over).
+ * error when the link failed (the lease then expires and recovery takes
+ * over).
  */
 int job_run(struct job_run *r, struct err *err);
 

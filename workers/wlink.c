@@ -1,0 +1,28 @@
+/*
+ * wlink.c: what the two link backends share (see wlink.h): choosing one
+ * from the worker's configuration, and the records' memory.
+ */
+#include <stdlib.h>
+
+#include "job-run.h"
+#include "wlink.h"
+#include "banned.h"
+
+int wlink_open(const struct worker_conf *conf, int waits,
+	       const volatile sig_atomic_t *stop, struct wlink **ret,
+	       struct err *err)
+{
+	(void)stop;
+	return wlink_db_open(conf, waits, ret, err);
+}
+
+void wlink_free(struct wlink *l)
+{
+	if (l)
+		l->ops->free(l);
+}
+
+void wlink_wake_all(const struct worker_conf *conf)
+{
+	wlink_db_wake_all(conf);
+}
