@@ -26,6 +26,13 @@ struct worker_conf {
 	long health_interval;     /* seconds */
 	const struct vec *logs;   /* default logs-capture files */
 	long long max_log;        /* bytes */
+	/* a remote worker (wlink-http.c): NULL controller for one beside
+	 * the database */
+	const char *controller;   /* the controller's URL */
+	const char *site;         /* the site it serves */
+	const char *name;         /* its name there */
+	const char *token;        /* its site's worker token */
+	const char *ca;           /* the CA file, or NULL: the system's */
 };
 
 /* Why a job stops early: someone cancelled it, the worker is stopping

@@ -96,6 +96,28 @@ static void jobrec_drop(struct jobrec *jr, const char *why)
 {
 	const struct wjob *j = jr->job;
 
+	const struct wlink_ops *ops = jr->link->ops;
+	size_t kept = 0;
+
+	/* the controller keeps them as evidence of what happened (never
+	 * judged): they leave here only when it has them */
+	for (size_t i = jr->done; ops->evidence && jr->lost && i < jr->n; i++) {
+		struct err err = ERR_INIT;
+
+		if (ops->evidence(jr->link, j, &jr->recs[i], &err) < 0) {
+			log_warnx("flight=%ld job=%s: as evidence: %s", j->flight,
+				  j->job, err.msg);
+			break;
+		}
+		kept++;
+	}
+	if (kept == jr->n - jr->done && kept) {
+		log_warnx("flight=%ld job=%s: %s; %zu held record(s) delivered as "
+			  "evidence only", j->flight, j->job, why, kept);
+		for (; jr->done < jr->n; jr->done++)
+			wrec_release(&jr->recs[jr->done]);
+		return;
+	}
 	if (jr->done < jr->n)
 		log_warnx("flight=%ld job=%s: %s; %zu held record(s) not written:",
 			  j->flight, j->job, why, jr->n - jr->done);

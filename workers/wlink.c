@@ -12,7 +12,8 @@ int wlink_open(const struct worker_conf *conf, int waits,
 	       const volatile sig_atomic_t *stop, struct wlink **ret,
 	       struct err *err)
 {
-	(void)stop;
+	if (conf->controller)
+		return wlink_http_open(conf, stop, ret, err);
 	return wlink_db_open(conf, waits, ret, err);
 }
 
@@ -22,7 +23,10 @@ void wlink_free(struct wlink *l)
 		l->ops->free(l);
 }
 
+/* A remote worker's slots wait in their claim, which the stop cuts
+ * short. */
 void wlink_wake_all(const struct worker_conf *conf)
 {
-	wlink_db_wake_all(conf);
+	if (!conf->controller)
+		wlink_db_wake_all(conf);
 }

@@ -7,7 +7,9 @@
  *   wlink-db.c    a worker beside the database: its own connection per
  *                 thread, the db_worker_* calls, logs and artifacts
  *                 written straight into the shared STATE;
- *   (a remote worker's link through the controller comes next)
+ *   wlink-http.c  a remote worker of one site: the controller's
+ *                 /api/v1/worker/ routes over HTTPS (docs/api.md,
+ *                 section 7); logs, artifacts and trees travel too.
  *
  * A struct wlink is one thread's: neither backend is thread-safe.
  * A link that drops is handled the same way for both (jobrec.c holds the
@@ -69,6 +71,13 @@ struct wlink_ops {
 	 */
 	int (*record)(struct wlink *l, const struct wjob *j,
 		      const struct wrec *r, double at, struct err *err);
+	/*
+	 * Delivers record r of j, which the worker no longer holds, as
+	 * evidence (the controller keeps it, never judged): 0 once
+	 * delivered. NULL where there is no such thing (the database).
+	 */
+	int (*evidence)(struct wlink *l, const struct wjob *j,
+			const struct wrec *r, struct err *err);
 	/* Ends j (db_worker_finish). */
 	int (*finish)(struct wlink *l, const struct wjob *j, const char *status,
 		      const char *reason, int requeue, int lab_retry,
@@ -135,5 +144,8 @@ void wlink_wake_all(const struct worker_conf *conf);
 int wlink_db_open(const struct worker_conf *conf, int waits,
 		  struct wlink **ret, struct err *err);
 void wlink_db_wake_all(const struct worker_conf *conf);
+int wlink_http_open(const struct worker_conf *conf,
+		    const volatile sig_atomic_t *stop, struct wlink **ret,
+		    struct err *err);
 
 #endif
