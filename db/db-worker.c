@@ -81,14 +81,6 @@ int db_worker_step_is_test(enum step_kind kind)
 	       kind == STEP_RUN || kind == STEP_BOOT || kind == STEP_EXPECT;
 }
 
-static int step_kind_parse(const char *s)
-{
-	for (int k = STEP_HOST_POWER_CYCLE; k <= STEP_KIND_LAST; k++)
-		if (!strcmp(step_kind_str((enum step_kind)k), s))
-			return k;
-	return -1;
-}
-
 /* Everything about (flight, job) a worker needs, into j. */
 static int db_worker_load(struct db *db, long flight, const char *job,
 			  struct wjob *j, struct err *err)

@@ -289,6 +289,14 @@ const char *step_kind_str(enum step_kind kind)
 	return step_kinds[kind];
 }
 
+int step_kind_parse(const char *s)
+{
+	for (size_t i = 0; s && i < sizeof(step_kinds) / sizeof(step_kinds[0]); i++)
+		if (!strcmp(s, step_kinds[i]))
+			return (int)i;
+	return -1;
+}
+
 /* Whether a step kind takes a command, and whether it requires one. */
 static int step_takes_command(enum step_kind kind, int *required)
 {

@@ -30,6 +30,8 @@ enum step_kind {
 #define STEP_KIND_LAST STEP_EXPECT
 
 const char *step_kind_str(enum step_kind kind);
+/* Parses a step kind's name; -1 if none. */
+int step_kind_parse(const char *s);
 
 /*
  * A boot step's options (its "command" in the recipe): expect=PATTERN
