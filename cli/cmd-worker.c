@@ -163,9 +163,9 @@ int cmd_worker(struct cli *cli, int argc, char **argv)
 		ca = cli->lab.worker.ca;
 	if (!wname)
 		wname = cli->lab.worker.name;
-	if (site && !name_ok(site, "abcdefghijklmnopqrstuvwxyz0123456789-", 63))
+	if (site && !lab_site_name_valid(site))
 		return cli_usage_error(cmd_worker_usage, "--site: a site's name is "
-				       "1 to 63 of [a-z0-9-]");
+				       "[a-z0-9][a-z0-9-]*, at most 63 bytes");
 	if (!controller && (token_file || wname))
 		return cli_usage_error(cmd_worker_usage, "--token-file and --name "
 				       "are for a remote worker (--controller)");
@@ -197,12 +197,14 @@ int cmd_worker(struct cli *cli, int argc, char **argv)
 	conf.owner = name;
 	conf.slots = slots ? (int)slots : cli->lab.worker.slots;
 	conf.heartbeat = cli->lab.worker.heartbeat;
-	conf.lease = cli->lab.worker.lease;
+	if (!site)
+		site = cli->lab.site;
+	conf.site = site;
+	conf.lease = lab_site_lease(&cli->lab, site);
 	conf.health_check = cli->lab.worker.health_check;
 	conf.health_interval = cli->lab.worker.health_check_interval;
 	conf.logs = &cli->lab.worker.logs;
 	conf.max_log = cli->lab.worker.max_log;
-	conf.site = site;
 	if (controller) {
 		size_t n = strlen(controller);
 

@@ -14,8 +14,8 @@
 
 static void hosts_table(struct buf *b, const struct host *hosts, size_t n)
 {
-	buf_addstr(b, "<table><tr><th>Host</th><th>Arch</th><th>State</th>"
-		      "<th>Job</th><th>Flags</th></tr>\n");
+	buf_addstr(b, "<table><tr><th>Host</th><th>Arch</th><th>Site</th>"
+		      "<th>State</th><th>Job</th><th>Flags</th></tr>\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct host *h = &hosts[i];
 
@@ -25,6 +25,8 @@ static void hosts_table(struct buf *b, const struct host *hosts, size_t n)
 		html_escape(b, h->name);
 		buf_addstr(b, "</a></td><td>");
 		html_escape(b, h->arch);
+		buf_addstr(b, "</td><td>");
+		html_escape(b, h->site);
 		buf_addstr(b, "</td><td class=\"state-");
 		html_escape(b, h->state);
 		buf_addstr(b, "\">");
@@ -177,6 +179,7 @@ enum MHD_Result web_host_page(struct web_req *r)
 	html_escape(&b, h.name);
 	buf_addstr(&b, "</h1>\n<table>\n");
 	html_row(&b, "arch", h.arch);
+	html_row(&b, "site", h.site);
 	html_row(&b, "state", h.state);
 	if (h.state_reason)
 		html_row(&b, "reason", h.state_reason);

@@ -29,6 +29,7 @@ struct web_req {
 	 * cookie of a browser (then session is that token) */
 	char *user;              /* NULL: nobody logged in */
 	enum role role;
+	char *site;              /* a worker token's site, else NULL */
 	const char *session;     /* the cookie's token, or NULL */
 	/* set by a handler whose answer may be kept until the flight changes */
 	long cache_flight;

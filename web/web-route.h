@@ -32,6 +32,7 @@ enum web_need {
 	NEED_READ,       /* open, or a viewer with [web] read-role = viewer */
 	NEED_DEVELOPER,
 	NEED_ADMIN,
+	NEED_WORKER,     /* a worker token (and only it): /api/v1/worker/ */
 };
 
 enum web_route_id {

@@ -656,7 +656,8 @@ static enum MHD_Result web_route(struct web_req *r, int route)
 	if (token) {
 		struct err err = ERR_INIT;
 
-		if (db_token_lookup(r->db, token, &r->user, &r->role, &err) < 0) {
+		if (db_token_lookup(r->db, token, &r->user, &r->role, &r->site,
+				    &err) < 0) {
 			if (err.code != ERR_NOTFOUND)
 				return web_db_error(r, &err);
 			if (!from_cookie && def->need != NEED_NOBODY)
@@ -666,8 +667,22 @@ static enum MHD_Result web_route(struct web_req *r, int route)
 			r->session = token;
 		}
 	}
-	if (r->role < need)
+	/* a worker token is kept apart from the roles, which it must not
+	 * be compared with: it may use the worker's routes, and only it,
+	 * and only as a bearer token, not a browser's session */
+	if (def->need == NEED_WORKER) {
+		if (!r->user)
+			return web_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+					 "this needs a worker token");
+		if (r->role != ROLE_WORKER || from_cookie || !r->site)
+			return web_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+					 "this needs a worker token");
+	} else if (r->role == ROLE_WORKER) {
+		return web_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+				 "a worker token is for /api/v1/worker/ only");
+	} else if (r->role < need) {
 		return web_denied(r, need);
+	}
 	if (!web_is_api(r) && strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
 	    !web_same_site(r))
 		return web_page_error(r, MHD_HTTP_FORBIDDEN, "Not allowed",
@@ -744,6 +759,7 @@ static void *web_worker(void *arg)
 				db_rollback(db);
 		}
 		free(job->r.user);
+		free(job->r.site);
 		/* wc is written before: resuming hands it back */
 		MHD_resume_connection(job->r.conn);
 		free(job);

@@ -20,6 +20,8 @@ struct worker_conf {
 	const char *tftp;         /* TFTP root for boot entries, or NULL */
 	const char *url;          /* the dashboard, for installers' reports */
 	const char *owner;        /* "worker PID@HOST": lease owner and actor */
+	const char *site;         /* the site whose jobs it claims (one
+				   * beside the database: NULL for any) */
 	int slots;
 	long heartbeat, lease;    /* seconds */
 	const char *health_check; /* default health-check recipe, or NULL */
@@ -29,7 +31,6 @@ struct worker_conf {
 	/* a remote worker (wlink-http.c): NULL controller for one beside
 	 * the database */
 	const char *controller;   /* the controller's URL */
-	const char *site;         /* the site it serves */
 	const char *name;         /* its name there */
 	const char *token;        /* its site's worker token */
 	const char *ca;           /* the CA file, or NULL: the system's */
