@@ -38,6 +38,7 @@
 #include "job-run.h"
 #include "log.h"
 #include "proc.h"
+#include "spool.h"
 #include "strmap.h"
 #include "wire.h"
 #include "wlink.h"
@@ -141,13 +142,9 @@ static void link_failed(struct wlink_http *h)
 	if (!h->down) {
 		h->down = 1;
 		h->lost_new = 1;
-		h->backoff_ms = 1000;
-	} else {
-		h->backoff_ms = h->backoff_ms * 2 > backoff_max_ms(h)
-				? backoff_max_ms(h) : h->backoff_ms * 2;
+		h->backoff_ms = 0;
 	}
-	if (h->backoff_ms < 1000)
-		h->backoff_ms = 1000;
+	h->backoff_ms = spool_backoff_next(h->backoff_ms, backoff_max_ms(h));
 	h->retry_ms = proc_now_ms() + h->backoff_ms;
 }
 
@@ -382,16 +379,6 @@ static json_t *spool_json(void)
 			 (json_int_t)files);
 }
 
-/* The names /logs/ serves (docs/api.md, section 4). */
-static int log_name_ok(const char *name)
-{
-	size_t n = strlen(name);
-
-	return n && n <= 255 && name[0] != '.' &&
-	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		      "0123456789._-+@=,") == n;
-}
-
 static struct ship_file *ship_file(struct ship *s, const char *name)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -427,7 +414,7 @@ static int ship_one(struct ship *s, struct wlink_http *h, struct ship_file *f,
 		struct hreq q = { .method = "PUT" };
 		struct hanswer a;
 		json_t *o;
-		json_int_t size;
+		long long size, acked;
 
 		if (got <= 0) {
 			f->size = f->acked;   /* truncated under us: no more */
@@ -440,12 +427,12 @@ static int ship_one(struct ship *s, struct wlink_http *h, struct ship_file *f,
 		q.len = (size_t)got;
 		rc = hx(h, &q, &a, err);
 		o = rc == 0 ? hanswer_json(&a) : NULL;
-		size = json_integer_value(json_object_get(o, "size"));
-		if (rc == 0 && a.status == 200 && size >= f->acked) {
-			f->acked = size;
-		} else if (rc == 0 && a.status == 409 && json_is_integer(
-				   json_object_get(o, "size")) && size < f->acked) {
-			f->acked = size;   /* it has less: resend from there */
+		size = json_is_integer(json_object_get(o, "size"))
+		       ? json_integer_value(json_object_get(o, "size")) : -1;
+		acked = rc == 0 ? spool_log_ack(f->acked, (size_t)got, a.status,
+						size) : -1;
+		if (acked >= 0) {
+			f->acked = acked;   /* a 409: it has less, sent again */
 		} else if (rc == 0 && (a.status == 400 || a.status == 404)) {
 			f->refused = 1;
 			rc = status_err(&q, &a, err);
@@ -494,7 +481,7 @@ static int ship_scan(struct ship *s, struct wlink_http *h, struct err *err)
 		}
 		free(path);
 		f = ship_file(s, e->d_name);
-		if (!f->refused && !log_name_ok(f->name)) {
+		if (!f->refused && !spool_log_name_ok(f->name)) {
 			f->refused = 1;
 			log_warnx("flight=%ld job=%s: log %s: a name the controller "
 				  "does not take; kept here only", s->job.flight,
