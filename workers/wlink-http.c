@@ -563,20 +563,14 @@ static struct ship *ship_start(struct wlink_http *h, const struct wjob *j)
 	return s;
 }
 
-/* Stops s's thread; ships the rest through h. */
-static int ship_stop(struct ship *s, struct wlink_http *h, struct err *err)
+/* Stops s's thread (once: the rest is the caller's to ship). */
+static void ship_stop(struct ship *s)
 {
-	int rc;
-
 	pthread_mutex_lock(&s->lock);
 	s->quit = 1;
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->thread, NULL);
-	pthread_mutex_lock(&s->lock);
-	rc = ship_scan(s, h, err);
-	pthread_mutex_unlock(&s->lock);
-	return rc;
 }
 
 static void ship_free(struct ship *s)
@@ -914,9 +908,9 @@ static int lh_record(struct wlink *l, const struct wjob *j,
 	if (r->type == WREC_STEP_END && ship_flush(h, err) < 0 &&
 	    err->code == ERR_DB)
 		return -1;
-	/* a step's end or a case found late keeps the worker's time: the
-	 * controller's clock may differ, but not by the step's length */
-	return post_record(h, j, r, at ? at : r->at, err);
+	/* as through the database: a record sent at once takes the
+	 * controller's time, a held one its own */
+	return post_record(h, j, r, at, err);
 }
 
 /* A record of a job no longer held: the controller answers 409 and keeps
@@ -1175,9 +1169,10 @@ static void lh_job_end(struct wlink *l, const struct wjob *j)
 	if (!h->ship)
 		return;
 	/* what the consoles said after the last step: a few tries */
+	ship_stop(h->ship);
 	for (int i = 0; i < 5; i++) {
 		err_clear(&err);
-		if (ship_stop(h->ship, h, &err) == 0)
+		if (ship_flush(h, &err) == 0)
 			break;
 		if (h->stop && *h->stop)
 			break;
