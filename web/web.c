@@ -4,6 +4,7 @@
  * cache of ended flights' answers and the response helpers.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,6 +15,10 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "log.h"
 #include "proc.h"
@@ -929,6 +934,51 @@ static int web_parse_listen(const char *listen, struct addrinfo **ai,
 	return 0;
 }
 
+/*
+ * The PEM file of [web] key into *pem (caller frees), checked: a
+ * certificate (tls-cert) or a private key (tls-key) OpenSSL can read, so
+ * that a bad file is an error naming its key at start rather than every
+ * handshake failing later. libmicrohttpd itself speaks TLS with GnuTLS.
+ */
+static int web_tls_read(const char *key, const char *path, char **pem,
+			struct err *err)
+{
+	int is_cert = !strcmp(key, "tls-cert");
+	struct buf b;
+	BIO *bio;
+	int ok;
+
+	buf_init(&b, 1 << 20);
+	if (buf_read_file(&b, path) < 0) {
+		err_set(err, ERR_USAGE, "[web] %s: %s: %s", key, path,
+			b.overflowed ? "over 1 MiB" : strerror(errno));
+		buf_release(&b);
+		return err->code;
+	}
+	bio = BIO_new_mem_buf(b.buf, (int)b.len);
+	if (is_cert) {
+		X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+
+		ok = x != NULL;
+		X509_free(x);
+	} else {
+		EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+
+		ok = k != NULL;
+		EVP_PKEY_free(k);
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	if (!ok) {
+		err_set(err, ERR_USAGE, "[web] %s: %s: not a PEM %s", key, path,
+			is_cert ? "certificate" : "private key");
+		buf_release(&b);
+		return err->code;
+	}
+	*pem = buf_detach(&b);
+	return 0;
+}
+
 static void web_mhd_log(void *cls, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
@@ -951,10 +1001,32 @@ int web_run(struct web_opts *opts, struct err *err)
 	int sig, rc;
 	unsigned maxconn = opts->max_connections > 0 ? (unsigned)opts->max_connections
 						      : 512u;
+	char *tls_cert = NULL, *tls_key = NULL;
+	struct MHD_OptionItem tls[3] = { { MHD_OPTION_END, 0, NULL } };
+	int use_tls = opts->tls_cert && opts->tls_key;
 
+	if (use_tls) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return err_set(err, ERR_USAGE, "[web] tls-cert: this "
+				       "libmicrohttpd has no TLS support");
+		if (web_tls_read("tls-cert", opts->tls_cert, &tls_cert, err) < 0)
+			return err->code;
+		if (web_tls_read("tls-key", opts->tls_key, &tls_key, err) < 0) {
+			free(tls_cert);
+			return err->code;
+		}
+		tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+						  tls_cert };
+		tls[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+						  tls_key };
+		tls[2] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	}
 	rc = web_parse_listen(opts->listen, &ai, err);
-	if (rc < 0)
+	if (rc < 0) {
+		free(tls_cert);
+		free(tls_key);
 		return rc;
+	}
 	web_conf = opts;
 	read_viewer = opts->read_viewer;
 	work.target = opts->db;
@@ -981,6 +1053,7 @@ int web_run(struct web_opts *opts, struct err *err)
 		}
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 				     MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+				     (use_tls ? MHD_USE_TLS : 0) |
 				     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 			     0, NULL, NULL, web_handler, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, NULL,
@@ -996,16 +1069,25 @@ int web_run(struct web_opts *opts, struct err *err)
 			      * per request on a kept-alive connection */
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 << 10),
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+			     MHD_OPTION_ARRAY, tls,
 			     MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!d) {
 		web_workers_stop(work.size);
 		cache.stop = 1;
 		pthread_join(cache.thread, NULL);
+		free(tls_cert);
+		free(tls_key);
+		if (use_tls)   /* the reason went to the log (web_mhd_log) */
+			return err_set(err, ERR_USAGE, "cannot listen on %s "
+				       "with [web] tls-cert %s and tls-key %s "
+				       "(do they match?)", opts->listen,
+				       opts->tls_cert, opts->tls_key);
 		return err_errno(err, ERR_FAIL, "cannot listen on %s",
 				 opts->listen);
 	}
-	log_info("listening on http://%s/", opts->listen);
+	log_info("listening on %s://%s/", use_tls ? "https" : "http",
+		 opts->listen);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
@@ -1038,5 +1120,8 @@ int web_run(struct web_opts *opts, struct err *err)
 	pthread_mutex_lock(&cache.mu);
 	cache_forget(0);
 	pthread_mutex_unlock(&cache.mu);
+	/* libmicrohttpd keeps pointers to them until it stops */
+	free(tls_cert);
+	free(tls_key);
 	return 0;
 }
