@@ -69,6 +69,9 @@ static struct {
 	pthread_cond_t cv;
 	struct db_target target;
 	struct web_job *head, *tail;
+	/* long polls waiting for NOTIFY hangar_work or their time (web_park) */
+	struct web_job *parked;
+	unsigned long long wake_gen; /* hangar_work notifications heard */
 	int stopping;                /* no more jobs: answered 503 at once */
 	int size;
 	pthread_t threads[WEB_THREADS_MAX];
@@ -184,13 +187,19 @@ static void cache_put(const char *url, long flight, uint64_t gen,
 		MHD_destroy_response(resp);
 }
 
-/* A flight's row changed (its number is the payload): forget it. */
+static void web_wake_parked(int all);
+
+/* A flight's row changed (its number is the payload): forget it. Work
+ * may be claimable (hangar_work): the long polls look again. */
 static void cache_notified(const char *channel, const char *payload, void *arg)
 {
 	long flight = 0;
 
-	(void)channel;
 	(void)arg;
+	if (!strcmp(channel, "hangar_work")) {
+		web_wake_parked(1);
+		return;
+	}
 	strnum_long(payload, 1, 1L << 62, &flight);
 	pthread_mutex_lock(&cache.mu);
 	cache_forget(flight);
@@ -199,7 +208,8 @@ static void cache_notified(const char *channel, const char *payload, void *arg)
 
 static void *cache_listener(void *arg)
 {
-	static const char *const channels[] = { "hangar_flight", NULL };
+	static const char *const channels[] = { "hangar_flight", "hangar_work",
+						NULL };
 	struct db_keep keep = { .channels = channels };
 	struct db *db = NULL;
 
@@ -218,7 +228,8 @@ static void *cache_listener(void *arg)
 			/* the first connection may start the private cluster;
 			 * later ones never do (someone may have stopped it) */
 			if (!db && (db_open_raw(&work.target, &db, &err) < 0 ||
-				    db_listen(db, "hangar_flight", &err) < 0)) {
+				    db_listen(db, "hangar_flight", &err) < 0 ||
+				    db_listen(db, "hangar_work", &err) < 0)) {
 				db_close(db);
 				db = NULL;
 				sleep(1);
@@ -241,6 +252,9 @@ static void *cache_listener(void *arg)
 			cache.live = 1;
 			pthread_mutex_unlock(&cache.mu);
 		}
+		/* long polls whose time is up answer (also while the
+		 * database is away: see above, it naps at most a second) */
+		web_wake_parked(0);
 		/* a failed connection (ERR_DB) is seen next turn */
 		if (db_wait_notify_each(db, 500, cache_notified, NULL, &err) ==
 		    ERR_FAIL)
@@ -266,6 +280,12 @@ struct web_conn {
 	struct MHD_Response *resp;   /* the answer to queue, or NULL */
 	long cache_flight;
 	int cacheable;
+	/* a raw body: where it goes (web_upload_accept) */
+	struct web_upload *up;
+	/* a long poll (web_park): parked by its handler, until when */
+	int parked;
+	unsigned long long park_gen;
+	long long park_deadline;     /* proc_now_ms(); 0: not parked yet */
 };
 
 /* ---- responses ---- */
@@ -644,6 +664,17 @@ static const web_handler_fn web_handlers[R_COUNT] = {
 	[R_LOGOUT_POST] = web_logout_post,
 	[R_REQUEST_FORM_POST] = web_request_form_post,
 	[R_CANCEL_FORM_POST] = web_cancel_form_post,
+	[R_WORKER_CLAIM] = web_worker_claim,
+	[R_WORKER_HEARTBEAT] = web_worker_heartbeat,
+	[R_WORKER_RECORDS] = web_worker_records,
+	[R_WORKER_FINISH] = web_worker_finish,
+	[R_WORKER_HOSTKEY] = web_worker_hostkey,
+	[R_WORKER_INSTALL] = web_worker_install,
+	[R_WORKER_ARTIFACTS] = web_worker_artifacts,
+	[R_WORKER_BLOB_GET] = web_worker_blob_get,
+	[R_WORKER_BLOB_PUT] = web_worker_blob_put,
+	[R_WORKER_LOG_PUT] = web_worker_log_put,
+	[R_WORKER_TREE] = web_worker_tree,
 };
 
 static enum MHD_Result web_route(struct web_req *r, int route)
@@ -722,12 +753,124 @@ static void web_completed(void *cls, struct MHD_Connection *conn,
 	(void)conn;
 	(void)toe;
 	if (wc) {
+		if (wc->up)
+			wc->up->ops->release(wc->up);
 		buf_release(&wc->body);
 		if (wc->resp)   /* answered, but the client went away first */
 			MHD_destroy_response(wc->resp);
 		free(wc);
 		*con_cls = NULL;
 	}
+}
+
+/* ---- long polls (web_park) ---- */
+
+unsigned long long web_wake_gen(void)
+{
+	unsigned long long gen;
+
+	pthread_mutex_lock(&work.mu);
+	gen = work.wake_gen;
+	pthread_mutex_unlock(&work.mu);
+	return gen;
+}
+
+int web_park(struct web_req *r, unsigned long long gen, long wait_s)
+{
+	struct web_conn *wc = r->deferred;
+	long long now = proc_now_ms();
+	int stopping;
+
+	if (!wc)
+		return -1;
+	pthread_mutex_lock(&work.mu);
+	stopping = work.stopping;
+	pthread_mutex_unlock(&work.mu);
+	if (!wc->park_deadline)
+		wc->park_deadline = now + wait_s * 1000;
+	if (stopping || now >= wc->park_deadline)
+		return -1;
+	wc->parked = 1;
+	wc->park_gen = gen;
+	return 0;
+}
+
+/* Queues job to run again; call with work.mu held. */
+static void web_requeue_locked(struct web_job *job)
+{
+	job->next = NULL;
+	if (work.tail)
+		work.tail->next = job;
+	else
+		work.head = job;
+	work.tail = job;
+	pthread_cond_signal(&work.cv);
+}
+
+/* A worker's job whose handler parked it: it waits, suspended, unless
+ * something happened since its handler looked (then it runs again). */
+static void web_park_job(struct web_job *job)
+{
+	struct web_conn *wc = job->wc;
+
+	pthread_mutex_lock(&work.mu);
+	wc->parked = 0;
+	if (work.stopping || work.wake_gen != wc->park_gen) {
+		web_requeue_locked(job);
+	} else {
+		job->next = work.parked;
+		work.parked = job;
+	}
+	pthread_mutex_unlock(&work.mu);
+}
+
+/* Runs the parked long polls again: all of them (a notification), or
+ * those whose time is up. */
+static void web_wake_parked(int all)
+{
+	long long now = proc_now_ms();
+	struct web_job **p;
+
+	pthread_mutex_lock(&work.mu);
+	if (all)
+		work.wake_gen++;
+	for (p = &work.parked; *p;) {
+		struct web_job *job = *p;
+
+		if (all || now >= job->wc->park_deadline) {
+			*p = job->next;
+			web_requeue_locked(job);
+		} else {
+			p = &job->next;
+		}
+	}
+	pthread_mutex_unlock(&work.mu);
+}
+
+/* ---- raw bodies ---- */
+
+void web_upload_accept(struct web_req *r, struct web_upload *u)
+{
+	struct web_conn *wc = r->deferred;
+
+	ASSERT(wc && !wc->up);
+	wc->up = u;
+}
+
+long long web_content_length(struct web_req *r)
+{
+	const char *cl = MHD_lookup_connection_value(
+		r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	long n;
+
+	if (!cl || strnum_long(cl, 0, 1L << 62, &n) < 0)
+		return -1;
+	return n;
+}
+
+const struct web_opts *web_options(void)
+{
+	return web_conf;
 }
 
 static void *web_worker(void *arg)
@@ -765,6 +908,11 @@ static void *web_worker(void *arg)
 		}
 		free(job->r.user);
 		free(job->r.site);
+		job->r.user = job->r.site = NULL;
+		if (wc->parked && !wc->resp) {
+			web_park_job(job);
+			continue;
+		}
 		/* wc is written before: resuming hands it back */
 		MHD_resume_connection(job->r.conn);
 		free(job);
@@ -826,10 +974,36 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 		struct MHD_Response *resp = wc->resp;
 
 		wc->resp = NULL;
-		if (!resp)
+		if (resp)
+			return web_send(conn, url, wc->status, resp,
+					wc->cache_flight, wc->cacheable, wc->gen);
+		if (!wc->up)
 			return wc->ret;
-		return web_send(conn, url, wc->status, resp, wc->cache_flight,
-				wc->cacheable, wc->gen);
+		/* its handler took a raw body: now it may come (libmicrohttpd
+		 * calls again as after the headers: that call is not the end) */
+		wc->queued = 0;
+		if (!*upload_data_size)
+			return MHD_YES;
+	}
+	if (wc && wc->up) {
+		struct web_upload *u = wc->up;
+
+		if (*upload_data_size) {
+			long long n = (long long)*upload_data_size;
+
+			if (u->failed) {
+				/* dropped */
+			} else if (u->got + n > u->cap) {
+				u->failed = u->too_large = 1;
+			} else if (u->ops->write(u, upload_data, *upload_data_size) < 0) {
+				u->failed = 1;
+			} else {
+				u->got += n;
+			}
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		return u->ops->done(&r, u);
 	}
 	if (!wc) {
 		/* first call: headers only */
@@ -842,6 +1016,28 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 		pthread_mutex_lock(&cache.mu);
 		wc->gen = cache.gen;
 		pthread_mutex_unlock(&cache.mu);
+		/* a raw body (logs, blobs) is the handler's to take or refuse
+		 * before it is read: to a worker at once */
+		route = web_route_find(method, url, r.args);
+		if (route >= 0 && web_route_raw(web_routes[route].id)) {
+			if (!web_utf8_ok(url))
+				return web_not_found(&r, "not a UTF-8 path");
+			MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
+						  web_arg_check, &bad_query);
+			if (bad_query)
+				return web_error(&r, MHD_HTTP_BAD_REQUEST,
+						 "bad request",
+						 "a query value is not UTF-8");
+			if (!cl)
+				return web_error(&r, MHD_HTTP_LENGTH_REQUIRED,
+						 "length required",
+						 "a raw body needs Content-Length");
+			if (web_enqueue(&r, route, wc) < 0)
+				return web_error(&r, MHD_HTTP_SERVICE_UNAVAILABLE,
+						 "shutting down",
+						 "the server is stopping");
+			return MHD_YES;
+		}
 		/* refused before the body is read: it is never read */
 		if (cl && (strnum_long(cl, 0, 1L << 62, &n) < 0 || n > WEB_MAX_BODY))
 			return web_error(&r, MHD_HTTP_CONTENT_TOO_LARGE,
@@ -901,6 +1097,13 @@ static void web_workers_stop(int n)
 {
 	pthread_mutex_lock(&work.mu);
 	work.stopping = 1;
+	/* the long polls answer now: none may stay suspended */
+	while (work.parked) {
+		struct web_job *job = work.parked;
+
+		work.parked = job->next;
+		web_requeue_locked(job);
+	}
 	pthread_cond_broadcast(&work.cv);
 	pthread_mutex_unlock(&work.mu);
 	for (int i = 0; i < n; i++)
