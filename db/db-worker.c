@@ -670,16 +670,41 @@ void db_worker_artifacts_free(struct wartifact *a, size_t n)
 	free(a);
 }
 
+static int db_worker_finish_at(struct db *db, const struct wjob *j,
+			       const char *owner, int attempt,
+			       const char *status, const char *reason,
+			       int requeue, int lab_retry, struct err *err);
+
 int db_worker_finish(struct db *db, const struct wjob *j, const char *owner,
 		     const char *status, const char *reason, int requeue,
 		     int lab_retry, struct err *err)
 {
-	char fl[32];
-	const char *params[5] = { fl, j->job, owner, status, reason };
+	return db_worker_finish_at(db, j, owner, -1, status, reason, requeue,
+				   lab_retry, err);
+}
+
+int db_worker_finish_attempt(struct db *db, const struct wjob *j,
+			     const char *owner, const char *status,
+			     const char *reason, int requeue, int lab_retry,
+			     struct err *err)
+{
+	return db_worker_finish_at(db, j, owner, j->attempt, status, reason,
+				   requeue, lab_retry, err);
+}
+
+/* db_worker_finish at attempt (< 0: any). */
+static int db_worker_finish_at(struct db *db, const struct wjob *j,
+			       const char *owner, int attempt,
+			       const char *status, const char *reason,
+			       int requeue, int lab_retry, struct err *err)
+{
+	char fl[32], at[16];
+	const char *params[6] = { fl, j->job, owner, status, reason, at };
 	json_t *detail = json_object();
 	PGresult *res;
 
 	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	snprintf(at, sizeof(at), "%d", attempt);
 	db_detail_set(detail, "status", status);
 	db_detail_set(detail, "reason", reason);
 	db_detail_set(detail, "worker", owner);
@@ -694,16 +719,18 @@ int db_worker_finish(struct db *db, const struct wjob *j, const char *owner,
 			       "lab_retries = lab_retries + $4::int, "
 			       "cancel_requested = false, broken_reason = NULL "
 			       "WHERE flight = $1 AND job = $2 AND lease_owner = $3 "
-			       "AND status = 'running' RETURNING attempt",
-			       4, (const char *[]){ fl, j->job, owner,
-						    lab_retry ? "1" : "0" });
+			       "AND status = 'running' "
+			       "AND ($5::int < 0 OR attempt = $5::int) RETURNING attempt",
+			       5, (const char *[]){ fl, j->job, owner,
+						    lab_retry ? "1" : "0", at });
 	else
 		res = db_query(db, err,
 			       "UPDATE jobs SET status = $4, finished_at = now(), "
 			       "lease_until = NULL, broken_reason = $5 "
 			       "WHERE flight = $1 AND job = $2 AND lease_owner = $3 "
-			       "AND status = 'running' RETURNING attempt",
-			       5, params);
+			       "AND status = 'running' "
+			       "AND ($6::int < 0 OR attempt = $6::int) RETURNING attempt",
+			       6, params);
 	if (!res)
 		goto rollback;
 	if (PQntuples(res) != 1) {
@@ -884,6 +911,31 @@ int db_worker_blob_named(struct db *db, const char *sha256, struct err *err)
 			     "SELECT EXISTS (SELECT 1 FROM artifacts "
 			     "WHERE sha256 = $1)",
 			     1, (const char *[]){ sha256 });
+}
+
+int db_worker_tree(struct db *db, long flight, const char *tree,
+		   char **revision, char **url, struct err *err)
+{
+	char fl[32];
+	PGresult *res;
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	res = db_query(db, err,
+		       "SELECT r.revision, t.url FROM flight_revisions r "
+		       "JOIN trees t ON t.name = r.tree "
+		       "WHERE r.flight = $1 AND r.tree = $2",
+		       2, (const char *[]){ fl, tree });
+	if (!res)
+		return err->code;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return err_set(err, ERR_NOTFOUND, "flight %ld has no tree %s",
+			       flight, tree);
+	}
+	*revision = db_dup(res, 0, 0);
+	*url = db_dup(res, 0, 1);
+	PQclear(res);
+	return 0;
 }
 
 int db_worker_late_add(struct db *db, long flight, const char *job,

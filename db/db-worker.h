@@ -173,6 +173,11 @@ void db_worker_artifacts_free(struct wartifact *a, size_t n);
 int db_worker_finish(struct db *db, const struct wjob *j, const char *owner,
 		     const char *status, const char *reason, int requeue,
 		     int lab_retry, struct err *err);
+/* The same, only at attempt j->attempt: a remote worker's finish. */
+int db_worker_finish_attempt(struct db *db, const struct wjob *j,
+			     const char *owner, const char *status,
+			     const char *reason, int requeue, int lab_retry,
+			     struct err *err);
 
 /* Marks a host broken (lab trouble), with the job that found it. */
 int db_worker_host_broken(struct db *db, const char *host, const char *reason,
@@ -226,6 +231,11 @@ int db_worker_job_has_dep(struct db *db, long flight, const char *job,
 
 /* Whether an artifacts row names a blob of this SHA-256. */
 int db_worker_blob_named(struct db *db, const char *sha256, struct err *err);
+
+/* The revision of tree in the flight and the tree's URL (each caller
+ * frees): ERR_NOTFOUND when the flight has no such tree. */
+int db_worker_tree(struct db *db, long flight, const char *tree,
+		   char **revision, char **url, struct err *err);
 
 /* Keeps what a worker sent after it lost the job (record: JSON text) as
  * evidence, in late_records. */

@@ -48,6 +48,9 @@ enum web_route_id {
 	R_CANCEL_POST, R_MAINTENANCE_POST, R_BLOCK_POST, R_UNBLOCK_POST,
 	R_FORCE_POST,
 	R_LOGIN_POST, R_LOGOUT_POST, R_REQUEST_FORM_POST, R_CANCEL_FORM_POST,
+	R_WORKER_CLAIM, R_WORKER_HEARTBEAT, R_WORKER_RECORDS, R_WORKER_FINISH,
+	R_WORKER_HOSTKEY, R_WORKER_INSTALL, R_WORKER_ARTIFACTS,
+	R_WORKER_BLOB_GET, R_WORKER_BLOB_PUT, R_WORKER_LOG_PUT, R_WORKER_TREE,
 	R_COUNT
 };
 
@@ -57,6 +60,10 @@ struct web_route_def {
 	enum web_need need;
 	enum web_route_id id;
 };
+
+/* Whether route id takes a raw body (PUT), streamed to the handler's
+ * upload rather than read into memory first. */
+int web_route_raw(enum web_route_id id);
 
 /* Every route, in the order they are tried. */
 extern const struct web_route_def web_routes[R_COUNT];
