@@ -53,7 +53,7 @@ INTEG_LONG := tests/integ/t0670-faults.sh tests/integ/t0720-gate-lab.sh \
 	tests/integ/t0410-deb-package.sh tests/integ/t0760-qemu-boot.sh \
 	tests/integ/t0400-up-demo.sh tests/integ/t0520-scheduler-incremental.sh \
 	tests/integ/t0740-gate-starved.sh tests/integ/t0630-worker-faults.sh \
-	tests/integ/t0770-xen-boot.sh
+	tests/integ/t0770-xen-boot.sh tests/integ/t0910-remote-worker.sh
 INTEG_TESTS := $(INTEG_LONG) \
 	$(filter-out $(INTEG_LONG),$(sort $(wildcard tests/integ/t[0-9]*.sh)))
 # Tests mostly wait on daemons, hosts and timeouts, not on the CPU (the

@@ -5,7 +5,8 @@
 # site's worker token and no database of its own. A flight of a build and
 # a test passes through it; the step logs, console captures and the
 # artifact end up on the controller; the worker's spool empties; a link
-# cut shorter than the site's lease loses nothing and changes no result.
+# cut shorter than the site's lease loses nothing and changes no result;
+# one past it ends the job broken once, what came later kept as evidence.
 . "$(dirname "$0")/lib-test.sh"
 . "$SRCDIR/tests/integ/lib-lab.sh"
 test_skip_unless openssl
@@ -162,6 +163,27 @@ test_expect_success 'a link cut shorter than the lease loses nothing and changes
 	grep -q "slow-done" "$STATE/logs/$F/test-arm64/"*.slow.log &&
 	grep -q "the controller .* is away" remote.log &&
 	grep -q "is back" remote.log
+'
+
+# Past the lease (30 s), recovery ends the job broken, once; what the
+# worker held (the slow step's end, the logs after the cut) reaches the
+# controller when it is back as evidence only: late records, late-1/.
+test_expect_success 'a link cut past the lease ends the job broken once; the rest is evidence' '
+	h request --branch minivisor --job test-arm64 >req.out &&
+	F=$(flight_of req.out) &&
+	wait_for "test -n \"\$(q \"SELECT 1 FROM steps WHERE flight=$F AND name=\\\$\\\$slow\\\$\\\$\")\"" 120 &&
+	kill_pid $(cat web.pid) &&
+	wait_for "test \"\$(jstatus $F test-arm64)\" = broken" 60 &&
+	start_daemon web &&
+	wait_for "grep -q \"flight=$F job=test-arm64: done\\|flight=$F job=test-arm64: .*no longer holds\\|flight=$F job=test-arm64: .*took it over\" remote.log" 60 &&
+	wait_for "test \"\$(q \"SELECT count(*) FROM late_records WHERE flight=$F AND record->>\\\$\\\$type\\\$\\\$ = \\\$\\\$step-end\\\$\\\$\")\" -ge 1" 30 &&
+	test "$(jstatus $F test-arm64)" = broken &&
+	test "$(q "SELECT count(*) FROM steps WHERE flight=$F AND attempt > 1")" = 0 &&
+	test "$(q "SELECT count(*) FROM steps WHERE flight=$F AND name=\$\$slow\$\$ AND status=\$\$pass\$\$")" = 0 &&
+	test "$(q "SELECT count(*) FROM events WHERE flight=$F AND kind = \$\$job.lease-expired\$\$")" = 1 &&
+	test "$(q "SELECT count(*) FROM events WHERE flight=$F AND kind IN (\$\$job.finished\$\$, \$\$job.requeued\$\$)")" = 0 &&
+	wait_for "test -d $STATE/logs/$F/test-arm64/late-1" 20 &&
+	grep -rq "slow-done" "$STATE/logs/$F/test-arm64/late-1/"
 '
 
 test_expect_success 'SIGTERM stops the remote worker' '
