@@ -339,6 +339,18 @@ test_expect_success 'past its lease the job is recovered broken once; what comes
 	test "$(q "SELECT count(*) FROM events WHERE flight = $F AND job = '\''test-amd64'\'' AND kind = '\''job.lease-expired'\''")" = 1
 '
 
+test_expect_success 'the evidence is on the job'"'"'s page; the sites and their workers on the hosts page' '
+	curl -fsS --cacert ca.pem -o job.json $A/flights/$F/jobs/test-amd64 &&
+	python3 -c "import json; d=json.load(open(\"job.json\"))[\"late\"]; assert [x[\"record\"][\"type\"] for x in d[\"records\"]] == [\"step-end\", \"runvar\", \"finish\"] and d[\"records\"][0][\"owner\"] == \"b/wb2\" and d[\"logs\"] == [], d" &&
+	curl -fsS --cacert ca.pem -o job.json $A/flights/$F/jobs/build-amd64 &&
+	python3 -c "import json; d=json.load(open(\"job.json\"))[\"late\"]; assert d[\"logs\"] == [{\"attempt\": 1, \"name\": \"1.build.log\", \"size\": 18}], d" &&
+	curl -fsS --cacert ca.pem -o job.html $W/flights/$F/jobs/test-amd64 &&
+	grep -q "After the lease was lost" job.html && grep -q "b/wb2" job.html &&
+	curl -fsS --cacert ca.pem -o hosts.html $W/hosts &&
+	grep -q "<h1>Sites</h1>" hosts.html && grep -q "<td>wb1</td>" hosts.html &&
+	grep -q "<td>b</td><td>2</td>" hosts.html
+'
+
 test_expect_success 'the web stops at once with a long poll waiting' '
 	(curl -s --cacert ca.pem -H "Authorization: Bearer $(cat tok.b)" \
 		-d "{\"worker\": \"wb3\", \"wait\": 60}" -o last.json $V/claim) &
