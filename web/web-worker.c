@@ -33,6 +33,7 @@
 #include "fsutil.h"
 #include "gitx.h"
 #include "log.h"
+#include "runvar.h"
 #include "strnum.h"
 #include "web.h"
 #include "web-internal.h"
@@ -434,6 +435,15 @@ static int rec_apply(struct web_req *r, const struct wjob *j,
 					   &rec->statuses, &rec->details,
 					   rec->at, err);
 	case WREC_RUNVAR:
+		/* an output of the job, never one of its inputs (what the
+		 * configuration, the flight and the scheduler set) */
+		if (!runvar_name_valid(rec->name) ||
+		    (runvar_reserved(rec->name) &&
+		     strncmp(rec->name, "built_revision_", 15)) ||
+		    (!strncmp(rec->name, "host", 4) &&
+		     strspn(rec->name + 4, "0123456789") == strlen(rec->name + 4)))
+			return err_set(err, ERR_USAGE, "runvar %s: not one a job "
+				       "may set", rec->name);
 		return db_worker_runvar_set(r->db, j, rec->name, rec->value, err);
 	case WREC_ARTIFACT: {
 		char *path = artifact_path(opts->state, rec->sha256);
@@ -993,7 +1003,8 @@ enum MHD_Result web_worker_blob_put(struct web_req *r)
 	b->u.cap = cap;
 	b->fd = -1;
 	b->dest = dest;
-	snprintf(b->want, sizeof(b->want), "%s", sha);
+	memcpy(b->want, sha, 64);   /* sha256_ok: 64 digits */
+	b->want[64] = '\0';
 	b->md = EVP_MD_CTX_new();
 	b->tmp = artifact_tmp_path(opts->state, &err);
 	if (!b->md || EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1 ||

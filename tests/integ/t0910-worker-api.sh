@@ -242,6 +242,9 @@ test_expect_success 'records: a bad one refuses the whole batch; a host not the 
 	test "$(q "SELECT state FROM hosts WHERE name = '\''a1'\''")" = free &&
 	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"step-end\", \"step\": 9, \"status\": \"pass\"}]}") = 400 &&
 	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"nope\"}]}") = 400 &&
+	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"runvar\", \"name\": \"host\", \"value\": \"a1\"}]}") = 400 &&
+	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"runvar\", \"name\": \"revision_minivisor\", \"value\": \"0\"}]}") = 400 &&
+	test "$(q "SELECT val FROM runvars WHERE flight = $F AND job = '\''build-amd64'\'' AND name = '\''host'\''")" != a1 &&
 	py "d[\"detail\"].startswith(\"records[0]\")"
 '
 
