@@ -8,7 +8,8 @@
 # it needs; the tree as a tar; finish. Site a's token gets 404 on site
 # b's job and 403 everywhere but /api/v1/worker/; a job whose lease ran
 # out is recovered (broken) once, and what its worker sends after is
-# kept as evidence (409) and changes nothing.
+# kept as evidence (409) and changes nothing. A local `hangar worker` of
+# site a runs throughout and must never take site b's jobs.
 . "$(dirname "$0")/lib-test.sh"
 test_skip_unless "test $(id -u) = 0"
 test_skip_unless git
@@ -165,6 +166,9 @@ test_expect_success 'a long poll returns as soon as the scheduler makes a job cl
 		-d "{\"worker\": \"wa1\", \"wait\": 4}" -o claim-a.json $V/claim) &
 	sleep 1 &&
 	start_daemon scheduler &&
+	# a worker beside the database, of [lab] site a: it must leave site
+	# b'"'"'s jobs alone
+	start_daemon worker &&
 	h gate run mv >run.out &&
 	flight_of run.out >F &&
 	wait_for "test -s claim.code" 30 && cat claim.code &&
@@ -187,6 +191,7 @@ test_expect_success 'a long poll returns as soon as the scheduler makes a job cl
 	test "$(q "SELECT lease_owner || '\'' '\'' || status FROM jobs WHERE flight = $F AND job = '\''build-amd64'\''")" = "b/wb1 running" &&
 	beat $F build-amd64 wb1 &&
 	test "$(q "SELECT spool_bytes || '\'' '\'' || spool_files FROM workers WHERE name = '\''wb1'\''")" = "10 1" &&
+	grep -q "worker" worker.log && kill -0 $(cat worker.pid) &&
 	wait_for "test -s claim-a.json" 10 &&
 	python3 -c "import json; assert json.load(open(\"claim-a.json\"))[\"job\"] is None"
 '
