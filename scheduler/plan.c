@@ -771,6 +771,7 @@ struct group {
 	const int *forced;
 	size_t nforced;
 	int share, equiv;
+	int sites;            /* a job: its hosts of one site (group_class) */
 	struct choice *at;    /* per candidate: its earliest start from t */
 	struct choice *ok;    /* those free at t */
 	struct choice *best;
@@ -793,14 +794,20 @@ static void group_evaluate(const struct planner *p,
 }
 
 /*
- * A host's class in a multi-host search: its site, or its site and equiv
- * class when the request asks for one (g->equiv); -1 when it has none. A
- * group's hosts are all of one class: a job never spans two sites.
+ * A host's class in a multi-host search, -1 when it has none: a group's
+ * hosts are all of one class. For a job, its site, or its site and equiv
+ * class when the job asks for one (g->equiv): a job never spans two
+ * sites (its worker serves one). A person's reservation may: its equiv
+ * class when asked, else one class for all.
  */
 static int group_class(const struct planner *p, const struct group *g,
 		       size_t host)
 {
-	return g->equiv ? p->hs[host].site_equiv : p->hs[host].site;
+	const struct hstate *h = &p->hs[host];
+
+	if (!g->sites)
+		return g->equiv ? h->equiv : 0;
+	return g->equiv ? h->site_equiv : h->site;
 }
 
 /*
@@ -961,7 +968,7 @@ static int choose_many(struct planner *p, const struct plan_request *r,
 	struct group g = {
 		.cand = cand, .ncand = ncand, .n = (size_t)r->nhosts,
 		.forced = forced, .nforced = nforced, .share = share,
-		.equiv = equiv, .best = best,
+		.equiv = equiv, .sites = r->kind == PLAN_JOB, .best = best,
 	};
 	plan_time *times = NULL;
 	size_t ntimes = 0, talloc = 0;
