@@ -137,6 +137,7 @@ struct planner {
 	struct strmap names;  /* arch and flag names -> ids */
 	struct strmap hostix; /* host name -> index */
 	struct strmap candix; /* requirement key -> index into cands */
+	int multi_site;       /* the hosts are of more than one site */
 	struct cands *cands;
 	size_t ncands, cands_alloc;
 	struct class_memo class_memo[CLASS_MEMO];
@@ -436,6 +437,8 @@ static void planner_hosts(struct planner *p)
 		qsort(h->flags, h->nflags, sizeof(int), cmp_int);
 		site = xasprintf("site:%s", ph->site ? ph->site : "");
 		h->site = (int)strmap_intern(&p->names, site);
+		if (i && h->site != p->hs[0].site)
+			p->multi_site = 1;
 		h->site_equiv = -1;
 		if (h->equiv >= 0) {
 			char *se = xasprintf("%s:%s", site, equiv);
@@ -1376,7 +1379,10 @@ static void plan_request(struct planner *p, size_t ri)
 		if (!found)
 			snprintf(res->reason, sizeof(res->reason),
 				 "no %zu usable hosts %sfor %s", n,
-				 equiv ? "of one equiv class " : "",
+				 r->kind == PLAN_JOB && p->multi_site
+				 ? (equiv ? "of one site and equiv class "
+					  : "of one site ")
+				 : equiv ? "of one equiv class " : "",
 				 want[0] ? want : "it");
 	}
 

@@ -821,6 +821,11 @@ static void test_one_site(void **state)
 	expect_no_host(&f, pair);
 	expect_no_host(&f, big);
 	expect(&f, one, PLAN_START, NOW, ANY_HOST);
+	/* the reason says why, in a lab of several sites only */
+	assert_non_null(strstr(f.out.results[pair - f.reqs].reason,
+			       "of one site and equiv class"));
+	assert_non_null(strstr(f.out.results[big - f.reqs].reason,
+			       "no 3 usable hosts of one site for"));
 	fx_release(&f);
 
 	/* pinned to a host of site a: its partner is of site a, later */
