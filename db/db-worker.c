@@ -938,6 +938,34 @@ int db_worker_tree(struct db *db, long flight, const char *tree,
 	return 0;
 }
 
+int db_worker_list_json(struct db *db, json_t **ret, struct err *err)
+{
+	return db_query_json(db, err, "workers", ret,
+			     "SELECT coalesce(json_agg(json_build_object("
+			     "'site', site, 'name', name, 'last_seen', "
+			     "hangar_iso(last_seen), 'seconds_ago', "
+			     "extract(epoch FROM now() - last_seen)::bigint, "
+			     "'address', address, 'version', version, 'running', "
+			     "running, 'spool_bytes', spool_bytes, 'spool_files', "
+			     "spool_files) ORDER BY site, name), '[]') FROM workers",
+			     0, NULL);
+}
+
+int db_worker_late_json(struct db *db, long flight, const char *job,
+			json_t **ret, struct err *err)
+{
+	char fl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	return db_query_json(db, err, "late records", ret,
+			     "SELECT coalesce(json_agg(json_build_object("
+			     "'received', hangar_iso(received_at), 'attempt', "
+			     "attempt, 'owner', owner, 'record', record) "
+			     "ORDER BY id), '[]') FROM late_records "
+			     "WHERE flight = $1 AND job = $2",
+			     2, (const char *[]){ fl, job });
+}
+
 int db_worker_late_add(struct db *db, long flight, const char *job,
 		       int attempt, const char *owner, const char *record,
 		       struct err *err)

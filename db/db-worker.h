@@ -237,6 +237,16 @@ int db_worker_blob_named(struct db *db, const char *sha256, struct err *err);
 int db_worker_tree(struct db *db, long flight, const char *tree,
 		   char **revision, char **url, struct err *err);
 
+/* The remote workers as last heard from, by site and name:
+ * [{"site", "name", "last_seen", "seconds_ago", "address", "version",
+ *   "running", "spool_bytes", "spool_files"}] (a new reference). */
+int db_worker_list_json(struct db *db, json_t **ret, struct err *err);
+
+/* The late records of a job, oldest first: [{"received", "attempt",
+ * "owner", "record"}] (a new reference). */
+int db_worker_late_json(struct db *db, long flight, const char *job,
+			json_t **ret, struct err *err);
+
 /* Keeps what a worker sent after it lost the job (record: JSON text) as
  * evidence, in late_records. */
 int db_worker_late_add(struct db *db, long flight, const char *job,

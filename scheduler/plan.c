@@ -137,6 +137,7 @@ struct planner {
 	struct strmap names;  /* arch and flag names -> ids */
 	struct strmap hostix; /* host name -> index */
 	struct strmap candix; /* requirement key -> index into cands */
+	int multi_site;       /* the hosts are of more than one site */
 	struct cands *cands;
 	size_t ncands, cands_alloc;
 	struct class_memo class_memo[CLASS_MEMO];
@@ -436,6 +437,8 @@ static void planner_hosts(struct planner *p)
 		qsort(h->flags, h->nflags, sizeof(int), cmp_int);
 		site = xasprintf("site:%s", ph->site ? ph->site : "");
 		h->site = (int)strmap_intern(&p->names, site);
+		if (i && h->site != p->hs[0].site)
+			p->multi_site = 1;
 		h->site_equiv = -1;
 		if (h->equiv >= 0) {
 			char *se = xasprintf("%s:%s", site, equiv);
@@ -771,6 +774,7 @@ struct group {
 	const int *forced;
 	size_t nforced;
 	int share, equiv;
+	int sites;            /* a job: its hosts of one site (group_class) */
 	struct choice *at;    /* per candidate: its earliest start from t */
 	struct choice *ok;    /* those free at t */
 	struct choice *best;
@@ -793,14 +797,20 @@ static void group_evaluate(const struct planner *p,
 }
 
 /*
- * A host's class in a multi-host search: its site, or its site and equiv
- * class when the request asks for one (g->equiv); -1 when it has none. A
- * group's hosts are all of one class: a job never spans two sites.
+ * A host's class in a multi-host search, -1 when it has none: a group's
+ * hosts are all of one class. For a job, its site, or its site and equiv
+ * class when the job asks for one (g->equiv): a job never spans two
+ * sites (its worker serves one). A person's reservation may: its equiv
+ * class when asked, else one class for all.
  */
 static int group_class(const struct planner *p, const struct group *g,
 		       size_t host)
 {
-	return g->equiv ? p->hs[host].site_equiv : p->hs[host].site;
+	const struct hstate *h = &p->hs[host];
+
+	if (!g->sites)
+		return g->equiv ? h->equiv : 0;
+	return g->equiv ? h->site_equiv : h->site;
 }
 
 /*
@@ -961,7 +971,7 @@ static int choose_many(struct planner *p, const struct plan_request *r,
 	struct group g = {
 		.cand = cand, .ncand = ncand, .n = (size_t)r->nhosts,
 		.forced = forced, .nforced = nforced, .share = share,
-		.equiv = equiv, .best = best,
+		.equiv = equiv, .sites = r->kind == PLAN_JOB, .best = best,
 	};
 	plan_time *times = NULL;
 	size_t ntimes = 0, talloc = 0;
@@ -1369,7 +1379,10 @@ static void plan_request(struct planner *p, size_t ri)
 		if (!found)
 			snprintf(res->reason, sizeof(res->reason),
 				 "no %zu usable hosts %sfor %s", n,
-				 equiv ? "of one equiv class " : "",
+				 r->kind == PLAN_JOB && p->multi_site
+				 ? (equiv ? "of one site and equiv class "
+					  : "of one site ")
+				 : equiv ? "of one equiv class " : "",
 				 want[0] ? want : "it");
 	}
 

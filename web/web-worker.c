@@ -33,6 +33,7 @@
 #include "fsutil.h"
 #include "gitx.h"
 #include "log.h"
+#include "runvar.h"
 #include "strnum.h"
 #include "web.h"
 #include "web-internal.h"
@@ -434,6 +435,15 @@ static int rec_apply(struct web_req *r, const struct wjob *j,
 					   &rec->statuses, &rec->details,
 					   rec->at, err);
 	case WREC_RUNVAR:
+		/* an output of the job, never one of its inputs (what the
+		 * configuration, the flight and the scheduler set) */
+		if (!runvar_name_valid(rec->name) ||
+		    (runvar_reserved(rec->name) &&
+		     strncmp(rec->name, "built_revision_", 15) != 0) ||
+		    (!strncmp(rec->name, "host", 4) &&
+		     strspn(rec->name + 4, "0123456789") == strlen(rec->name + 4)))
+			return err_set(err, ERR_USAGE, "runvar %s: not one a job "
+				       "may set", rec->name);
 		return db_worker_runvar_set(r->db, j, rec->name, rec->value, err);
 	case WREC_ARTIFACT: {
 		char *path = artifact_path(opts->state, rec->sha256);
@@ -805,7 +815,7 @@ enum MHD_Result web_worker_tree(struct web_req *r)
 
 	if (query_held(r, &j, &ret) < 0)
 		return ret;
-	if (len <= 4 || strcmp(r->args[2] + len - 4, ".tar") ||
+	if (len <= 4 || strcmp(r->args[2] + len - 4, ".tar") != 0 ||
 	    !web_log_name_ok(r->args[2]))
 		return web_not_found(r, r->url);
 	tree = xstrndup(r->args[2], len - 4);
@@ -926,9 +936,9 @@ static enum MHD_Result blob_done(struct web_req *r, struct web_upload *u)
 				 "internal error", "the blob could not be written");
 	EVP_DigestFinal_ex(b->md, md, &mdlen);
 	for (unsigned i = 0; i < mdlen && i < 32; i++)
-		snprintf(got + 2 * i, 3, "%02x", md[i]);
+		snprintf(got + 2 * (size_t)i, 3, "%02x", md[i]);
 	got[64] = '\0';
-	if (strcmp(got, b->want))
+	if (strcmp(got, b->want) != 0)
 		return bad_request(r, "the body's SHA-256 is %s, not %s: not kept",
 				   got, b->want);
 	dir = xstrndup(b->dest, (size_t)(strrchr(b->dest, '/') - b->dest));
@@ -993,7 +1003,8 @@ enum MHD_Result web_worker_blob_put(struct web_req *r)
 	b->u.cap = cap;
 	b->fd = -1;
 	b->dest = dest;
-	snprintf(b->want, sizeof(b->want), "%s", sha);
+	memcpy(b->want, sha, 64);   /* sha256_ok: 64 digits */
+	b->want[64] = '\0';
 	b->md = EVP_MD_CTX_new();
 	b->tmp = artifact_tmp_path(opts->state, &err);
 	if (!b->md || EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1 ||

@@ -184,6 +184,7 @@ static int get_int(json_t *o, const char *what, const char *key, long long lo,
 {
 	json_t *v = json_object_get(o, key);
 
+	*out = 0;
 	if (!json_is_integer(v))
 		return err_set(err, ERR_USAGE, "%s%s\"%s\": %s", what,
 			       *what ? ": " : "", key,

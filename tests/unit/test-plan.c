@@ -774,7 +774,8 @@ static void test_equiv_no_class(void **state)
 /*
  * A job's hosts are all of one site: a pair never spans two, even when
  * the cheapest two free hosts are of two sites; a site with too few
- * hosts of the kind cannot take it at all; a one-host job goes anywhere.
+ * hosts of the kind cannot take it at all; a one-host job goes anywhere,
+ * and so does a person's reservation of several hosts.
  */
 static void test_one_site(void **state)
 {
@@ -820,6 +821,11 @@ static void test_one_site(void **state)
 	expect_no_host(&f, pair);
 	expect_no_host(&f, big);
 	expect(&f, one, PLAN_START, NOW, ANY_HOST);
+	/* the reason says why, in a lab of several sites only */
+	assert_non_null(strstr(f.out.results[pair - f.reqs].reason,
+			       "of one site and equiv class"));
+	assert_non_null(strstr(f.out.results[big - f.reqs].reason,
+			       "no 3 usable hosts of one site for"));
 	fx_release(&f);
 
 	/* pinned to a host of site a: its partner is of site a, later */
@@ -836,6 +842,24 @@ static void test_one_site(void **state)
 	fx_plan(&f);
 	expect(&f, pinned, PLAN_WAIT, NOW + HOUR, ANY_HOST);
 	expect_hosts(&f, pinned, (const size_t[]){ 0, 2 }, 2);
+	fx_release(&f);
+
+	/* a person's reservation of two hosts is not a job: any two do */
+	fx_init(&f);
+	fx_host(&f, "a0", "amd64", NULL);
+	fx_host(&f, "b0", "amd64", NULL);
+	f.hosts[0].site = "a";
+	f.hosts[1].site = "b";
+	one = fx_job(&f, "reservation", HOUR);
+	one->kind = PLAN_RESERVATION;
+	one->flight = 0;
+	one->nhosts = 2;
+	pair = fx_job(&f, "pair", HOUR);
+	pair->nhosts = 2;
+	fx_plan(&f);
+	expect(&f, one, PLAN_START, NOW, ANY_HOST);
+	expect_hosts(&f, one, (const size_t[]){ 0, 1 }, 2);
+	expect_no_host(&f, pair);
 	fx_release(&f);
 }
 
@@ -2214,7 +2238,7 @@ static int can_ever_take(const struct fx *f, const struct plan_request *r)
 	size_t n = 0;
 	int equiv = req_has_equiv(r);
 
-	/* several hosts: of one site, and of one class when asked */
+	/* several hosts: of one class when asked, and a job's of one site */
 	if (r->nhosts > 1) {
 		for (size_t a = 0; a < f->in.nhosts; a++) {
 			const char *cls = equiv_class(&f->hosts[a]);
@@ -2225,7 +2249,8 @@ static int can_ever_take(const struct fx *f, const struct plan_request *r)
 				const char *c2 = equiv_class(&f->hosts[b]);
 
 				n += (!equiv || (c2 && !strcmp(cls, c2))) &&
-				     same_site(&f->hosts[a], &f->hosts[b]) &&
+				     (r->kind != PLAN_JOB ||
+				      same_site(&f->hosts[a], &f->hosts[b])) &&
 				     candidate(f, b, r);
 			}
 			if (n >= (size_t)r->nhosts)
@@ -2329,7 +2354,9 @@ static void check_result(const struct fx *f, size_t i)
 			CHECK(f, equiv_class(ho) && equiv_class(first) &&
 				 !strcmp(equiv_class(ho), equiv_class(first)),
 			      "req %zu: hosts of different classes", i);
-		CHECK(f, same_site(ho, first), "req %zu: hosts of two sites", i);
+		if (r->kind == PLAN_JOB)
+			CHECK(f, same_site(ho, first), "req %zu: hosts of two sites",
+			      i);
 		if (has_flag(r->flags, "share-s"))
 			CHECK(f, p->hosts[k].slot >= 0 &&
 				 p->hosts[k].slot < ho->share_slots,

@@ -8,7 +8,8 @@
 # it needs; the tree as a tar; finish. Site a's token gets 404 on site
 # b's job and 403 everywhere but /api/v1/worker/; a job whose lease ran
 # out is recovered (broken) once, and what its worker sends after is
-# kept as evidence (409) and changes nothing.
+# kept as evidence (409) and changes nothing. A local `hangar worker` of
+# site a runs throughout and must never take site b's jobs.
 . "$(dirname "$0")/lib-test.sh"
 test_skip_unless "test $(id -u) = 0"
 test_skip_unless git
@@ -165,6 +166,9 @@ test_expect_success 'a long poll returns as soon as the scheduler makes a job cl
 		-d "{\"worker\": \"wa1\", \"wait\": 4}" -o claim-a.json $V/claim) &
 	sleep 1 &&
 	start_daemon scheduler &&
+	# a worker beside the database, of [lab] site a: it must leave site
+	# b'"'"'s jobs alone
+	start_daemon worker &&
 	h gate run mv >run.out &&
 	flight_of run.out >F &&
 	wait_for "test -s claim.code" 30 && cat claim.code &&
@@ -187,6 +191,7 @@ test_expect_success 'a long poll returns as soon as the scheduler makes a job cl
 	test "$(q "SELECT lease_owner || '\'' '\'' || status FROM jobs WHERE flight = $F AND job = '\''build-amd64'\''")" = "b/wb1 running" &&
 	beat $F build-amd64 wb1 &&
 	test "$(q "SELECT spool_bytes || '\'' '\'' || spool_files FROM workers WHERE name = '\''wb1'\''")" = "10 1" &&
+	grep -q "worker" worker.log && kill -0 $(cat worker.pid) &&
 	wait_for "test -s claim-a.json" 10 &&
 	python3 -c "import json; assert json.load(open(\"claim-a.json\"))[\"job\"] is None"
 '
@@ -242,6 +247,9 @@ test_expect_success 'records: a bad one refuses the whole batch; a host not the 
 	test "$(q "SELECT state FROM hosts WHERE name = '\''a1'\''")" = free &&
 	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"step-end\", \"step\": 9, \"status\": \"pass\"}]}") = 400 &&
 	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"nope\"}]}") = 400 &&
+	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"runvar\", \"name\": \"host\", \"value\": \"a1\"}]}") = 400 &&
+	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"runvar\", \"name\": \"revision_minivisor\", \"value\": \"0\"}]}") = 400 &&
+	test "$(q "SELECT val FROM runvars WHERE flight = $F AND job = '\''build-amd64'\'' AND name = '\''host'\''")" != a1 &&
 	py "d[\"detail\"].startswith(\"records[0]\")"
 '
 
@@ -337,6 +345,18 @@ test_expect_success 'past its lease the job is recovered broken once; what comes
 	test "$(q "SELECT string_agg(coalesce(record->>'\''type'\'', '\''?'\''), '\'' '\'' ORDER BY id) FROM late_records WHERE flight = $F AND job = '\''test-amd64'\''")" = "step-end runvar finish" &&
 	sleep 2 &&
 	test "$(q "SELECT count(*) FROM events WHERE flight = $F AND job = '\''test-amd64'\'' AND kind = '\''job.lease-expired'\''")" = 1
+'
+
+test_expect_success 'the evidence is on the job'"'"'s page; the sites and their workers on the hosts page' '
+	curl -fsS --cacert ca.pem -o job.json $A/flights/$F/jobs/test-amd64 &&
+	python3 -c "import json; d=json.load(open(\"job.json\"))[\"late\"]; assert [x[\"record\"][\"type\"] for x in d[\"records\"]] == [\"step-end\", \"runvar\", \"finish\"] and d[\"records\"][0][\"owner\"] == \"b/wb2\" and d[\"logs\"] == [], d" &&
+	curl -fsS --cacert ca.pem -o job.json $A/flights/$F/jobs/build-amd64 &&
+	python3 -c "import json; d=json.load(open(\"job.json\"))[\"late\"]; assert d[\"logs\"] == [{\"attempt\": 1, \"name\": \"1.build.log\", \"size\": 18}], d" &&
+	curl -fsS --cacert ca.pem -o job.html $W/flights/$F/jobs/test-amd64 &&
+	grep -q "After the lease was lost" job.html && grep -q "b/wb2" job.html &&
+	curl -fsS --cacert ca.pem -o hosts.html $W/hosts &&
+	grep -q "<h1>Sites</h1>" hosts.html && grep -q "<td>wb1</td>" hosts.html &&
+	grep -q "<td>b</td><td>2</td>" hosts.html
 '
 
 test_expect_success 'the web stops at once with a long poll waiting' '
