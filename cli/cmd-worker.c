@@ -169,8 +169,8 @@ int cmd_worker(struct cli *cli, int argc, char **argv)
 	if (!controller && (token_file || wname))
 		return cli_usage_error(cmd_worker_usage, "--token-file and --name "
 				       "are for a remote worker (--controller)");
-	if (controller && strncmp(controller, "https://", 8) &&
-	    strncmp(controller, "http://", 7))
+	if (controller && strncmp(controller, "https://", 8) != 0 &&
+	    strncmp(controller, "http://", 7) != 0)
 		return cli_usage_error(cmd_worker_usage, "--controller: an "
 				       "https:// (or http://) URL");
 	if (controller && !site)

@@ -762,8 +762,8 @@ static void labconf_worker_remote(struct labconf_ctx *c, struct lab_worker *w,
 	w->token_file = labconf_path(c, conf_get(s, "token-file"));
 	w->ca = labconf_path(c, conf_get(s, "ca"));
 	w->name = labconf_dup(s, "name");
-	if (w->controller && strncmp(w->controller, "https://", 8) &&
-	    strncmp(w->controller, "http://", 7))
+	if (w->controller && strncmp(w->controller, "https://", 8) != 0 &&
+	    strncmp(w->controller, "http://", 7) != 0)
 		conf_diag_entry(c->diag, s, conf_entry_of(s, "controller"),
 				"'%s' is not an http:// or https:// URL",
 				w->controller);

@@ -699,7 +699,7 @@ static int blob_put(struct wlink_http *h, const char *sha, struct err *err)
 	}
 	q = (struct hreq){ .method = "PUT", .path = path, .upload = f,
 			   .upload_len = st.st_size,
-			   .timeout_s = 600 + st.st_size / (256 * 1024) };
+			   .timeout_s = 600 + st.st_size / (256LL * 1024) };
 	rc = hx(h, &q, &a, err);
 	if (rc == 0 && a.status != 200 && a.status != 201)
 		rc = status_err(&q, &a, err);
@@ -966,7 +966,7 @@ static int lh_hostkey_pin(struct wlink *l, const struct wjob *j,
 	json_object_set_new(body, "key", json_string(key));
 	rc = post(h, path, body, 0, 0, &ans, err);
 	pinned = json_string_value(json_object_get(ans, "key"));
-	if (rc == 0 && (!pinned || strcmp(pinned, key)))
+	if (rc == 0 && (!pinned || strcmp(pinned, key) != 0))
 		rc = err_set(err, ERR_HOSTKEY, "host %s: its SSH key is not the "
 			     "one pinned (%.40s...)", host, pinned ? pinned : "?");
 	json_decref(ans);
@@ -1117,11 +1117,11 @@ static int lh_blob_fetch(struct wlink *l, const struct wjob *j,
 	if (fs_exists(local))
 		goto out;
 	path = xasprintf("blobs/%s?worker=%s", sha256, h->conf->name);
-	rc = get_file(h, path, &tmp, 600 + size / (256 * 1024), err);
+	rc = get_file(h, path, &tmp, 600 + size / (256LL * 1024), err);
 	if (rc == 0 && artifact_store(h->conf->state, tmp, got, &got_size,
 				      err) < 0)
 		rc = -1;
-	else if (rc == 0 && strcmp(got, sha256))
+	else if (rc == 0 && strcmp(got, sha256) != 0)
 		rc = err_set(err, ERR_FAIL, "blob %.12s: the controller sent "
 			     "%.12s", sha256, got);
 out:
