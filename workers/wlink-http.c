@@ -51,8 +51,12 @@
 #define LOG_CHUNK (1 << 20)
 /* The most of a JSON answer (a claimed job with its runvars). */
 #define ANSWER_MAX (16 << 20)
+/* A link that drops silently (a cut cable, netem) answers nothing: the
+ * job's thread must not wait long on it. A JSON request is small and
+ * answered in milliseconds; a transfer may be long, but not stalled. */
 #define CONNECT_TIMEOUT_S 10
-#define REQUEST_TIMEOUT_S 60
+#define REQUEST_TIMEOUT_S 20
+#define STALL_S 20
 
 struct ship;
 
@@ -174,6 +178,10 @@ static int hx(struct wlink_http *h, const struct hreq *q, struct hanswer *a,
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT,
 			 q->timeout_s ? q->timeout_s : (long)REQUEST_TIMEOUT_S);
+	if (q->upload || q->download || q->data) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)STALL_S);
+	}
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "hangar-worker/" HANGAR_VERSION);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, q->download ? on_file : on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA,
@@ -254,14 +262,16 @@ static json_t *hanswer_json(const struct hanswer *a)
 }
 
 /* A status the caller did not expect, as an error: 409 is ERR_EXISTS
- * (the lease is lost), 404 ERR_NOTFOUND, the rest ERR_FAIL. */
+ * (the lease is lost), 404 ERR_NOTFOUND, 401 and 403 ERR_USAGE (the
+ * token: only a person fixes that), the rest ERR_FAIL. */
 static int status_err(const struct hreq *q, const struct hanswer *a,
 		      struct err *err)
 {
 	json_t *o = hanswer_json(a);
 	const char *detail = json_string_value(json_object_get(o, "detail"));
 	int code = a->status == 409 ? ERR_EXISTS
-		   : a->status == 404 ? ERR_NOTFOUND : ERR_FAIL;
+		   : a->status == 404 ? ERR_NOTFOUND
+		   : a->status == 401 || a->status == 403 ? ERR_USAGE : ERR_FAIL;
 
 	err_set(err, code, "%s %s: %ld%s%s", q->method, q->path, a->status,
 		detail ? ": " : "", detail ? detail : "");
@@ -425,6 +435,7 @@ static int ship_one(struct ship *s, struct wlink_http *h, struct ship_file *f,
 		q.path = qp;
 		q.data = buf;
 		q.len = (size_t)got;
+		q.timeout_s = 300;
 		rc = hx(h, &q, &a, err);
 		o = rc == 0 ? hanswer_json(&a) : NULL;
 		size = json_is_integer(json_object_get(o, "size"))

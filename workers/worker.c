@@ -132,7 +132,8 @@ static void *slot_main(void *arg)
 		}
 		if (rc < 0 && l->ops->ok(l)) {
 			log_warnx("worker slot=%d: %s", s->index, err.msg);
-			slot_nap(s, 1000);
+			/* a refused token is not fixed by asking again soon */
+			slot_nap(s, err.code == ERR_USAGE ? 30000 : 1000);
 		}
 		if (rc >= 0)
 			l->ops->wait_work(l, IDLE_WAIT_MS, &err);   /* a lost

@@ -94,6 +94,12 @@ start_remote() {
 	echo $! >remote.pid
 }
 
+# a worker of bad.conf (a wrong token, a wrong CA), its log in $1
+start_bad() {
+	setsid "$HANGAR" --config bad.conf worker >"$1" 2>&1 &
+	echo $! >bad.pid
+}
+
 test_expect_success 'the controller speaks HTTPS; the remote worker starts with its token' '
 	"$LAB" start "$L" >lab.log &&
 	h lab apply lab.conf >/dev/null &&
@@ -106,6 +112,18 @@ test_expect_success 'the controller speaks HTTPS; the remote worker starts with 
 	start_remote &&
 	wait_for "grep -q \"slot(s)\" remote.log" 20 &&
 	grep -q "worker b/b1" remote.log
+'
+
+test_expect_success 'a remote worker with a wrong token or CA gets nothing' '
+	echo hgr_0000000000000000000000000000000000000000000000000000000000000000 >bad.token &&
+	sed "s|b.token|bad.token|; s|name = b1|name = bad|" remote.conf >bad.conf &&
+	start_bad bad.log &&
+	wait_for "grep -q \"POST claim: 401\" bad.log" 20 &&
+	kill_pid $(cat bad.pid) && rm -f bad.pid &&
+	sed "s|ca = .*|ca = /etc/ssl/certs/ca-certificates.crt|; s|name = b1|name = bad|" remote.conf >bad.conf &&
+	start_bad bad2.log &&
+	wait_for "grep -q \"is away (.*certificate\\|is away (.*issuer\\|is away (.*SSL\" bad2.log" 20 &&
+	kill_pid $(cat bad.pid) && rm -f bad.pid
 '
 
 test_expect_success 'a flight of a build and a test passes through the remote worker' '
@@ -161,7 +179,7 @@ test_expect_success 'a link cut shorter than the lease loses nothing and changes
 	test "$(q "SELECT string_agg(name || \$\$:\$\$ || status, \$\$ \$\$ ORDER BY stepno) FROM steps WHERE flight=$F")" = \
 		"host-power-cycle:pass install-build:pass smoke:pass slow:pass logs-capture:pass" &&
 	grep -q "slow-done" "$STATE/logs/$F/test-arm64/"*.slow.log &&
-	grep -q "the controller .* is away" remote.log &&
+	grep -q "the controller.* is away" remote.log &&
 	grep -q "is back" remote.log
 '
 
