@@ -39,6 +39,7 @@
 #include "log.h"
 #include "proc.h"
 #include "spool.h"
+#include "strnum.h"
 #include "strmap.h"
 #include "wire.h"
 #include "wlink.h"
@@ -638,6 +639,12 @@ static void ship_delete_acked(struct ship *s)
 			kept++;
 		free(path);
 	}
+	if (!kept) {
+		char *mark = xasprintf("%s/.attempt", s->dir);
+
+		unlink(mark);
+		free(mark);
+	}
 	if (!kept && rmdir(s->dir) == 0) {
 		char *up = xstrndup(s->dir, (size_t)(strrchr(s->dir, '/') - s->dir));
 
@@ -1167,9 +1174,24 @@ static int lh_tree_tar(struct wlink *l, const struct wjob *j,
 	return rc < 0 ? err_prefix(err, "from the controller") : 0;
 }
 
+/* The job's spool directory says which attempt its files are of, for a
+ * worker that finds them after this one stopped without shipping them
+ * (wlink_http_start). */
 static void lh_job_begin(struct wlink *l, const struct wjob *j)
 {
-	LH(l)->ship = ship_start(LH(l), j);
+	struct wlink_http *h = LH(l);
+	char *dir = xasprintf("%s/logs/%ld/%s", h->conf->state, j->flight, j->job);
+	char *mark = xasprintf("%s/.attempt", dir), *text;
+	struct err err = ERR_INIT;
+
+	text = xasprintf("%d\n", j->attempt);
+	if (fs_mkdir_p(dir, 0755, &err) < 0 ||
+	    fs_write_file(mark, text, strlen(text), 0644, &err) < 0)
+		log_warnx("flight=%ld job=%s: %s", j->flight, j->job, err.msg);
+	free(text);
+	free(mark);
+	free(dir);
+	h->ship = ship_start(h, j);
 }
 
 static void lh_job_end(struct wlink *l, const struct wjob *j)
@@ -1236,6 +1258,142 @@ static const struct wlink_ops wlink_http_ops = {
 	.free = lh_free,
 };
 
+/* ---- what a worker that stopped left behind ---- */
+
+/* Removes the regular files of dir (not recursing). */
+static void remove_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *path;
+		struct stat st;
+
+		if (e->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/%s", dir, e->d_name);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+			unlink(path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Blobs and temporary files: none is in use before the first job, and
+ * the controller has what it was sent (a job's artifact record comes
+ * after its blob; one never recorded belongs to a job recovery ended). */
+static void spool_clean_store(const struct worker_conf *conf)
+{
+	char *sha = xasprintf("%s/artifacts/sha256", conf->state);
+	char *tmp = xasprintf("%s/artifacts/tmp", conf->state);
+	DIR *d = opendir(sha);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *sub;
+
+		if (e->d_name[0] == '.')
+			continue;
+		sub = xasprintf("%s/%s", sha, e->d_name);
+		remove_files(sub);
+		rmdir(sub);
+		free(sub);
+	}
+	if (d)
+		closedir(d);
+	remove_files(tmp);
+	free(tmp);
+	free(sha);
+}
+
+/*
+ * Ships the logs of the job in dir (STATE/logs/F/J) that an earlier
+ * worker left with its attempt (.attempt), then deletes what was
+ * acknowledged: the controller files them in place while the attempt
+ * still holds the job, else as late-A/ evidence. -1 when the controller
+ * does not answer (the rest waits for the next start).
+ */
+static int spool_recover_job(struct wlink_http *h, const char *dir, long flight,
+			     const char *job)
+{
+	char *mark = xasprintf("%s/.attempt", dir);
+	struct buf b = BUF_INIT;
+	struct err err = ERR_INIT;
+	struct ship s;
+	long attempt;
+	int rc = 0;
+
+	buf_init(&b, 64);
+	if (buf_read_file(&b, mark) == 0)
+		buf_rtrim(&b);
+	else
+		buf_reset(&b);
+	if (strnum_long(b.buf, 1, 1000000, &attempt) < 0) {
+		buf_release(&b);
+		free(mark);
+		return 0;   /* not a job's spool: left alone */
+	}
+	buf_release(&b);
+	free(mark);
+	memset(&s, 0, sizeof(s));
+	s.dir = xstrdup(dir);
+	s.job.flight = flight;
+	s.job.job = xstrdup(job);
+	s.job.attempt = (int)attempt;
+	if (ship_scan(&s, h, &err) < 0) {
+		log_warnx("flight=%ld job=%s: logs a stopped worker left: %s; kept "
+			  "for the next start", flight, job, err.msg);
+		rc = err.code == ERR_DB ? -1 : 0;
+	} else {
+		log_info("flight=%ld job=%s: the logs a stopped worker left "
+			 "(attempt %ld) are delivered", flight, job, attempt);
+		ship_delete_acked(&s);
+	}
+	for (size_t i = 0; i < s.n; i++)
+		free(s.files[i].name);
+	free(s.files);
+	free(s.dir);
+	free(s.job.job);
+	return rc;
+}
+
+static void spool_recover_logs(struct wlink_http *h)
+{
+	char *logs = xasprintf("%s/logs", h->conf->state);
+	DIR *d = opendir(logs);
+	struct dirent *e;
+	int down = 0;
+
+	while (!down && d && (e = readdir(d))) {
+		char *fdir;
+		DIR *fd;
+		struct dirent *je;
+		long flight;
+
+		if (strnum_long(e->d_name, 1, 1L << 62, &flight) < 0)
+			continue;
+		fdir = xasprintf("%s/%s", logs, e->d_name);
+		fd = opendir(fdir);
+		while (!down && fd && (je = readdir(fd))) {
+			char *jdir;
+
+			if (je->d_name[0] == '.')
+				continue;
+			jdir = xasprintf("%s/%s", fdir, je->d_name);
+			down = spool_recover_job(h, jdir, flight, je->d_name) < 0;
+			free(jdir);
+		}
+		if (fd)
+			closedir(fd);
+		free(fdir);
+	}
+	if (d)
+		closedir(d);
+	free(logs);
+}
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void curl_start(void)
@@ -1269,6 +1427,36 @@ static struct wlink_http *lh_new(const struct worker_conf *conf,
 				       "Content-Type: application/octet-stream");
 	free(auth);
 	return h;
+}
+
+/* Held for the life of the process: one remote worker per state. */
+static int spool_lock_fd = -1;
+
+int wlink_http_start(const struct worker_conf *conf,
+		     const volatile sig_atomic_t *stop, struct err *err)
+{
+	char *lock = xasprintf("%s/spool.lock", conf->state);
+	struct wlink_http *h;
+	int fd;
+
+	if (fs_mkdir_p(conf->state, 0755, err) < 0) {
+		free(lock);
+		return -1;
+	}
+	fd = fs_lock(lock, 1, err);
+	free(lock);
+	if (fd == ERR_EXISTS)
+		return err_set(err, ERR_USAGE, "%s: another remote worker spools "
+			       "there (one a state directory: more [worker] slots "
+			       "instead)", conf->state);
+	if (fd < 0)
+		return -1;
+	spool_lock_fd = fd;
+	spool_clean_store(conf);
+	h = lh_new(conf, stop);
+	spool_recover_logs(h);
+	lh_free(&h->l);
+	return 0;
 }
 
 int wlink_http_open(const struct worker_conf *conf,

@@ -30,3 +30,9 @@ void wlink_wake_all(const struct worker_conf *conf)
 	if (!conf->controller)
 		wlink_db_wake_all(conf);
 }
+
+int wlink_start(const struct worker_conf *conf,
+		const volatile sig_atomic_t *stop, struct err *err)
+{
+	return conf->controller ? wlink_http_start(conf, stop, err) : 0;
+}

@@ -140,10 +140,21 @@ int wlink_open(const struct worker_conf *conf, int waits,
 void wlink_free(struct wlink *l);
 /* Wakes the worker's threads that wait for work (it is stopping). */
 void wlink_wake_all(const struct worker_conf *conf);
+/*
+ * Once, before the worker's threads start. A remote worker locks its
+ * spool (STATE/spool.lock: one such worker a state directory) and
+ * delivers what an earlier one left there (its jobs' logs, by the
+ * attempt each was of), dropping the blobs it kept; ERR_USAGE when
+ * another worker holds the spool.
+ */
+int wlink_start(const struct worker_conf *conf,
+		const volatile sig_atomic_t *stop, struct err *err);
 
 int wlink_db_open(const struct worker_conf *conf, int waits,
 		  struct wlink **ret, struct err *err);
 void wlink_db_wake_all(const struct worker_conf *conf);
+int wlink_http_start(const struct worker_conf *conf,
+		     const volatile sig_atomic_t *stop, struct err *err);
 int wlink_http_open(const struct worker_conf *conf,
 		    const volatile sig_atomic_t *stop, struct wlink **ret,
 		    struct err *err);

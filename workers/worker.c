@@ -250,6 +250,8 @@ int worker_main(const struct worker_conf *conf, struct err *err)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (wlink_start(conf, &w.stopping, err) < 0)
+		return -1;
 	w.slots = xcalloc((size_t)conf->slots, sizeof(*w.slots));
 	if (pthread_create(&heartbeat, NULL, heartbeat_main, &w) != 0)
 		return err_set(err, ERR_FAIL, "worker: cannot start a thread");

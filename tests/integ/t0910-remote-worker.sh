@@ -116,11 +116,11 @@ test_expect_success 'the controller speaks HTTPS; the remote worker starts with 
 
 test_expect_success 'a remote worker with a wrong token or CA gets nothing' '
 	echo hgr_0000000000000000000000000000000000000000000000000000000000000000 >bad.token &&
-	sed "s|b.token|bad.token|; s|name = b1|name = bad|" remote.conf >bad.conf &&
+	sed "s|b.token|bad.token|; s|name = b1|name = bad|; s|rstate|badstate|" remote.conf >bad.conf &&
 	start_bad bad.log &&
 	wait_for "grep -q \"POST claim: 401\" bad.log" 20 &&
 	kill_pid $(cat bad.pid) && rm -f bad.pid &&
-	sed "s|ca = .*|ca = /etc/ssl/certs/ca-certificates.crt|; s|name = b1|name = bad|" remote.conf >bad.conf &&
+	sed "s|ca = .*|ca = /etc/ssl/certs/ca-certificates.crt|; s|name = b1|name = bad|; s|rstate|badstate|" remote.conf >bad.conf &&
 	start_bad bad2.log &&
 	wait_for "grep -q \"is away (.*certificate\\|is away (.*issuer\\|is away (.*SSL\" bad2.log" 20 &&
 	kill_pid $(cat bad.pid) && rm -f bad.pid
@@ -202,6 +202,30 @@ test_expect_success 'a link cut past the lease ends the job broken once; the res
 	test "$(q "SELECT count(*) FROM events WHERE flight=$F AND kind IN (\$\$job.finished\$\$, \$\$job.requeued\$\$)")" = 0 &&
 	wait_for "test -d $STATE/logs/$F/test-arm64/late-1" 20 &&
 	grep -rq "slow-done" "$STATE/logs/$F/test-arm64/late-1/"
+'
+
+test_expect_success 'one remote worker a spool: a second one is refused' '
+	rc=0 && { "$HANGAR" --config remote.conf worker >second.log 2>&1 || rc=$?; } &&
+	test "$rc" = 2 &&
+	grep -q "another remote worker spools there" second.log
+'
+
+# A worker killed mid-step leaves its spool; the next one on it delivers
+# what is there (by the attempt it was of) and empties it.
+test_expect_success 'a remote worker killed mid-step: the next one delivers its spool' '
+	h request --branch minivisor --job test-arm64 >req.out &&
+	F=$(flight_of req.out) &&
+	wait_for "test -n \"\$(q \"SELECT 1 FROM steps WHERE flight=$F AND name=\\\$\\\$slow\\\$\\\$\")\"" 120 &&
+	kill -KILL $(cat remote.pid) &&
+	wait_for "! pid_alive $(cat remote.pid)" 10 &&
+	test "$(cat "$RSTATE/logs/$F/test-arm64/.attempt")" = 1 &&
+	ls "$RSTATE/logs/$F/test-arm64/" | grep -q "slow.log" &&
+	start_remote &&
+	wait_for "! test -e $RSTATE/logs/$F/test-arm64" 30 &&
+	grep -q "flight=$F job=test-arm64: the logs a stopped worker left (attempt 1) are delivered" remote.log &&
+	grep -rq "step 4 slow" "$STATE/logs/$F/test-arm64/" &&
+	test -z "$(find "$RSTATE/artifacts" -type f 2>/dev/null)" &&
+	wait_for "test \"\$(jstatus $F test-arm64)\" = broken" 60
 '
 
 test_expect_success 'SIGTERM stops the remote worker' '
