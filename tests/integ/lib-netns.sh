@@ -1,6 +1,7 @@
 # lib-netns.sh — separate networks for the tests of a lab spread over
-# sites. Source it after lib-test.sh. It skips the script unless it can
-# make network namespaces (root, ip).
+# sites. Source it after lib-test.sh: it skips the script unless it can
+# make network namespaces (root, ip), and deletes them at the end. The
+# benchmarks source it alone (and call netns_delete themselves).
 #
 #   netns_create SITE...  the controller's namespace and one per site. The
 #                         controller's has a bridge with 169.254.N.1/24; a
@@ -23,8 +24,10 @@
 # Every link lives inside the namespaces: nothing is added to the
 # machine's own network. Processes started in a namespace are the test's
 # to stop, by pid, as anywhere else.
-test_skip_unless "test $(id -u) = 0"
-test_skip_unless ip
+if command -v test_skip_unless >/dev/null 2>&1; then
+	test_skip_unless "test $(id -u) = 0"
+	test_skip_unless ip
+fi
 
 _netns_prefix=hg$$
 _netns_sites=
@@ -53,7 +56,8 @@ _netns_port() { # SITE -> its port on the controller's bridge
 
 netns_create() {
 	local net=${CTL_ADDR%.1} i=1 site ns v
-	test_when_finished netns_delete
+	! command -v test_when_finished >/dev/null 2>&1 ||
+		test_when_finished netns_delete
 	ip netns add "$NS_CTL" || return 1
 	ip -n "$NS_CTL" link set lo up &&
 		ip -n "$NS_CTL" link add br0 type bridge &&
