@@ -28,8 +28,8 @@ const char cmd_host_usage[] =
 	"\n"
 	"States: free, allocated (a job or a person holds it), maintenance,\n"
 	"broken (lab trouble took it out), retired (no longer configured).\n"
-	"--json gives an array of {\"name\", \"arch\", \"state\", \"flags\", \"job\"}\n"
-	"for list, an object with \"history\" for show.\n";
+	"--json gives an array of {\"name\", \"arch\", \"site\", \"state\", \"flags\",\n"
+	"\"job\"} for list, an object with \"history\" for show.\n";
 
 static char *host_job_text(const struct host *h)
 {
@@ -97,6 +97,7 @@ static int host_show(struct db *db, const char *name, int json)
 
 		printf("name:         %s\n", h.name);
 		printf("arch:         %s\n", h.arch);
+		printf("site:         %s\n", h.site);
 		printf("state:        %s%s%s%s (since %s)\n", h.state,
 		       h.state_reason ? " (" : "",
 		       h.state_reason ? h.state_reason : "",

@@ -14,6 +14,7 @@
 
 const char cmd_token_usage[] =
 	"hangar token create --user U --role viewer|developer|admin [--json]\n"
+	"hangar token create --user U --role worker --site SITE [--json]\n"
 	"hangar token list [--json]\n"
 	"hangar token revoke ID\n"
 	"\n"
@@ -22,6 +23,9 @@ const char cmd_token_usage[] =
 	"its last line; it is shown only this once: only its SHA-256 is kept.\n"
 	"viewer reads (when [web] read-role = viewer), developer also requests\n"
 	"flights and reserves hosts, admin also runs hosts and branches.\n"
+	"worker is a remote worker's, for the site SITE (a host's or a\n"
+	"[site] section's, or [lab] site): it may use /api/v1/worker/ for\n"
+	"that site's jobs and nothing else.\n"
 	"Every action done with a token is recorded under its user.\n";
 
 int cmd_token(struct cli *cli, int argc, char **argv)
@@ -29,11 +33,12 @@ int cmd_token(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "user", required_argument, NULL, 'u' },
 		{ "role", required_argument, NULL, 'r' },
+		{ "site", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err err = ERR_INIT;
-	const char *user = NULL, *rolestr = NULL, *sub;
+	const char *user = NULL, *rolestr = NULL, *site = NULL, *sub;
 	int c, json = 0, rc, role = -1;
 	struct db *db;
 
@@ -43,6 +48,8 @@ int cmd_token(struct cli *cli, int argc, char **argv)
 			user = optarg;
 		else if (c == 'r')
 			rolestr = optarg;
+		else if (c == 's')
+			site = optarg;
 		else if (c == 'j')
 			json = 1;
 	}
@@ -56,7 +63,12 @@ int cmd_token(struct cli *cli, int argc, char **argv)
 		if ((role = role_parse(rolestr)) < 0)
 			return cli_usage_error(cmd_token_usage,
 					       "token create: role '%s' is not viewer, "
-					       "developer or admin", rolestr);
+					       "developer, admin or worker", rolestr);
+		if ((role == ROLE_WORKER) != (site != NULL))
+			return cli_usage_error(cmd_token_usage,
+					       role == ROLE_WORKER
+						       ? "token create: a worker token needs --site"
+						       : "token create: --site is only for --role worker");
 	} else if (!strcmp(sub, "list") ? optind != argc :
 		   !strcmp(sub, "revoke") ? optind + 1 != argc : 1) {
 		return cli_usage_error(cmd_token_usage, "token %s: wrong arguments",
@@ -64,20 +76,27 @@ int cmd_token(struct cli *cli, int argc, char **argv)
 	}
 	if ((rc = cli_open_db(cli, &db)))
 		return rc;
+	if (site && !lab_site_known(&cli->lab, site)) {
+		db_close(db);
+		return cli_usage_error(cmd_token_usage,
+				       "token create: no site '%s' (not [lab] site, "
+				       "a host's or a [site] section's)", site);
+	}
 	if (!strcmp(sub, "create")) {
 		char *token = NULL;
 		long id;
 
-		if (db_token_create(db, user, (enum role)role, db_actor(), &id,
-				    &token, &err) < 0) {
+		if (db_token_create(db, user, (enum role)role, site, db_actor(),
+				    &id, &token, &err) < 0) {
 			rc = cli_fail(&err);
 		} else if (json) {
-			cli_print_json(json_pack("{s:I, s:s, s:s, s:s}", "id",
+			cli_print_json(json_pack("{s:I, s:s, s:s, s:s?, s:s}", "id",
 						 (json_int_t)id, "user", user, "role",
-						 rolestr, "token", token));
+						 rolestr, "site", site, "token", token));
 		} else {
-			printf("token %ld for %s (%s); it is not shown again:\n%s\n",
-			       id, user, rolestr, token);
+			printf("token %ld for %s (%s%s%s); it is not shown again:\n%s\n",
+			       id, user, rolestr, site ? ", site " : "",
+			       site ? site : "", token);
 		}
 		free(token);
 	} else if (!strcmp(sub, "list")) {
@@ -91,13 +110,16 @@ int cmd_token(struct cli *cli, int argc, char **argv)
 			json_t *t;
 			size_t i;
 
-			printf("%-5s %-16s %-10s %-8s %s\n", "ID", "USER", "ROLE",
-			       "STATE", "CREATED");
+			printf("%-5s %-16s %-10s %-12s %-8s %s\n", "ID", "USER",
+			       "ROLE", "SITE", "STATE", "CREATED");
 			json_array_foreach(list, i, t)
-				printf("%-5lld %-16s %-10s %-8s %s\n",
+				printf("%-5lld %-16s %-10s %-12s %-8s %s\n",
 				       (long long)json_integer_value(json_object_get(t, "id")),
 				       json_string_value(json_object_get(t, "user")),
 				       json_string_value(json_object_get(t, "role")),
+				       json_is_string(json_object_get(t, "site"))
+					       ? json_string_value(json_object_get(t, "site"))
+					       : "-",
 				       json_is_null(json_object_get(t, "revoked")) ? "live"
 										: "revoked",
 				       json_string_value(json_object_get(t, "created")));

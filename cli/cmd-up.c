@@ -384,7 +384,7 @@ static void up_demo_token(struct up *u, const char *state)
 	long id;
 
 	if (!fs_exists(path) && cli_open_db(u->cli, &db) == 0) {
-		if (db_token_create(db, "demo", ROLE_ADMIN, "hangar up --demo", &id,
+		if (db_token_create(db, "demo", ROLE_ADMIN, NULL, "hangar up --demo", &id,
 				    &token, &err) < 0 ||
 		    fs_write_file(path, token, strlen(token), 0600, &err) < 0)
 			log_warnx("demo token: %s", err.msg);

@@ -13,7 +13,8 @@ const char cmd_web_usage[] =
 	"hangar web [--listen HOST:PORT]\n"
 	"\n"
 	"Serves the dashboard and the JSON API (/api/v1/...) on the address of\n"
-	"[lab] listen (default 127.0.0.1:8080) until SIGINT or SIGTERM.\n"
+	"[lab] listen (default 127.0.0.1:8080) until SIGINT or SIGTERM;\n"
+	"with [web] tls-cert and tls-key, over HTTPS only.\n"
 	"SIGHUP re-reads [web] read-role (the other settings need a restart;\n"
 	"a file with errors keeps the old).\n"
 	"Reading is open unless [web] read-role = viewer; requests and\n"
@@ -80,6 +81,10 @@ int cmd_web(struct cli *cli, int argc, char **argv)
 	wo.max_connections = cli->lab.web.max_connections;
 	wo.timeout = cli->lab.web.timeout;
 	wo.read_viewer = cli->lab.web.read_viewer;
+	wo.tls_cert = cli->lab.web.tls_cert;
+	wo.tls_key = cli->lab.web.tls_key;
+	wo.max_upload = cli->lab.web.max_upload;
+	wo.lab = &cli->lab;
 	wo.reload = web_reload;
 	wo.reload_arg = cli;
 	if (web_run(&wo, &err) < 0) {

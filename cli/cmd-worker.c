@@ -80,7 +80,8 @@ int cmd_worker(struct cli *cli, int argc, char **argv)
 	conf.owner = name;
 	conf.slots = slots ? (int)slots : cli->lab.worker.slots;
 	conf.heartbeat = cli->lab.worker.heartbeat;
-	conf.lease = cli->lab.worker.lease;
+	conf.site = cli->lab.site;
+	conf.lease = lab_site_lease(&cli->lab, cli->lab.site);
 	conf.health_check = cli->lab.worker.health_check;
 	conf.health_interval = cli->lab.worker.health_check_interval;
 	conf.logs = &cli->lab.worker.logs;

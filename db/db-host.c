@@ -19,7 +19,7 @@
 	"h.boot_timeout, " \
 	"array_to_string(ARRAY(SELECT flag FROM host_flags f " \
 	"WHERE f.host = h.name ORDER BY flag), ' '), " \
-	"a.flight, a.job, a.reservation "
+	"a.flight, a.job, a.reservation, h.site "
 
 #define HOST_FROM \
 	"FROM hosts h LEFT JOIN LATERAL (" \
@@ -31,6 +31,7 @@ void host_release(struct host *h)
 {
 	free(h->name);
 	free(h->arch);
+	free(h->site);
 	free(h->state);
 	free(h->state_reason);
 	free(h->state_since);
@@ -67,6 +68,7 @@ json_t *host_to_json(const struct host *h, int detail)
 		json_array_append_new(flags, json_string(h->flags.v[i]));
 	json_object_set_new(o, "name", json_string(h->name));
 	json_object_set_new(o, "arch", json_string(h->arch));
+	json_object_set_new(o, "site", json_string(h->site ? h->site : "local"));
 	json_object_set_new(o, "state", json_string(h->state));
 	json_object_set_new(o, "flags", flags);
 	if (h->job_flight)
@@ -121,6 +123,7 @@ static void db_host_from_row(PGresult *res, int row, struct host *h)
 	h->job_flight = db_long(res, row, 13);
 	h->job = db_dup(res, row, 14);
 	h->reservation = db_long(res, row, 15);
+	h->site = db_dup(res, row, 16);
 }
 
 int db_host_list(struct db *db, struct host **hosts, size_t *n,

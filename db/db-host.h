@@ -20,6 +20,7 @@
 struct host {
 	char *name;
 	char *arch;
+	char *site;         /* where it is (issue 22) */
 	char *state;        /* free, allocated, maintenance, broken, retired */
 	char *state_reason; /* NULL when none */
 	char *state_since;  /* ISO 8601 UTC */
@@ -48,7 +49,8 @@ void host_release(struct host *h);
 void host_event_release(struct host_event *e);
 
 /*
- * {"name", "arch", "state", "flags": [...], "job": null | {"flight", "name"}}
+ * {"name", "arch", "site", "state", "flags": [...],
+ *  "job": null | {"flight", "name"}}
  * plus, with detail, address, port, user, workdir, power, console,
  * boot_timeout, state_reason, state_since, reservation. New reference.
  */

@@ -136,9 +136,10 @@ static int lab_apply_host(struct lab_apply *a, const struct lab_host *h)
 	char port[16], timeout[16], tasks[16], wear[16];
 	char *power_config = lab_power_config(h);
 	char *flags = db_array(&h->flags);
-	const char *params[12] = { h->name, h->arch, h->address, port, h->user,
+	const char *params[13] = { h->name, h->arch, h->address, port, h->user,
 				   h->workdir, h->power, power_config,
-				   h->console, timeout, tasks, wear };
+				   h->console, timeout, tasks, wear,
+				   h->site ? h->site : "local" };
 	int what, flags_changed = 0, rc;
 	PGresult *res;
 
@@ -149,9 +150,9 @@ static int lab_apply_host(struct lab_apply *a, const struct lab_host *h)
 	rc = lab_upsert(a,
 			"INSERT INTO hosts AS h (name, arch, address, port, username, "
 			"workdir, power, power_config, console, boot_timeout, "
-			"share_max_tasks, share_max_wear) "
+			"share_max_tasks, share_max_wear, site) "
 			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, "
-			"$11, $12) "
+			"$11, $12, $13) "
 			"ON CONFLICT (name) DO UPDATE SET arch = EXCLUDED.arch, "
 			"address = EXCLUDED.address, port = EXCLUDED.port, "
 			"username = EXCLUDED.username, workdir = EXCLUDED.workdir, "
@@ -159,7 +160,8 @@ static int lab_apply_host(struct lab_apply *a, const struct lab_host *h)
 			"console = EXCLUDED.console, "
 			"boot_timeout = EXCLUDED.boot_timeout, "
 			"share_max_tasks = EXCLUDED.share_max_tasks, "
-			"share_max_wear = EXCLUDED.share_max_wear, updated_at = now(), "
+			"share_max_wear = EXCLUDED.share_max_wear, "
+			"site = EXCLUDED.site, updated_at = now(), "
 			/* a host back in the file comes back from retirement */
 			"state = CASE WHEN h.state = 'retired' THEN 'free' ELSE h.state END, "
 			"state_reason = CASE WHEN h.state = 'retired' THEN NULL "
@@ -168,14 +170,14 @@ static int lab_apply_host(struct lab_apply *a, const struct lab_host *h)
 			"ELSE h.state_since END "
 			"WHERE (h.arch, h.address, h.port, h.username, h.workdir, "
 			"h.power, h.power_config, h.console, h.boot_timeout, "
-			"h.share_max_tasks, h.share_max_wear) "
+			"h.share_max_tasks, h.share_max_wear, h.site) "
 			"IS DISTINCT FROM (EXCLUDED.arch, EXCLUDED.address, "
 			"EXCLUDED.port, EXCLUDED.username, EXCLUDED.workdir, "
 			"EXCLUDED.power, EXCLUDED.power_config, EXCLUDED.console, "
 			"EXCLUDED.boot_timeout, EXCLUDED.share_max_tasks, "
-			"EXCLUDED.share_max_wear) OR h.state = 'retired' "
+			"EXCLUDED.share_max_wear, EXCLUDED.site) OR h.state = 'retired' "
 			"RETURNING (xmax = 0)",
-			12, params, &what);
+			13, params, &what);
 	if (rc < 0)
 		goto out;
 	params[1] = flags;

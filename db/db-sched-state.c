@@ -37,12 +37,13 @@
 
 /* retired hosts too: a job pinned to one says so, and gives up */
 enum { SH_NAME, SH_ARCH, SH_STATE, SH_FLAGS, SH_SHARE_TASKS, SH_SHARE_WEAR_MAX,
-       SH_SHARE_TYPE, SH_SHARE_WEAR, SH_STATE_REASON, SH_UNUSABLE_SINCE };
+       SH_SHARE_TYPE, SH_SHARE_WEAR, SH_STATE_REASON, SH_UNUSABLE_SINCE,
+       SH_SITE };
 #define HOSTS_COLS \
 	"SELECT h.name, h.arch, h.state, " \
 	"coalesce(f.flags, ''), h.share_max_tasks, h.share_max_wear, " \
 	"h.share_type, h.share_wear, h.state_reason, " \
-	EPOCH("h.unusable_since") " "
+	EPOCH("h.unusable_since") ", h.site "
 /* no ORDER BY: rows_of sorts each table by its key (row_cmp, strcmp's
  * order, PostgreSQL's C collation), faster than the server does */
 static const char hosts_sql[] =
@@ -272,6 +273,7 @@ static void read_hosts(struct sched_host_row *v, PGresult *res)
 		h->share_max_wear = (int)db_long(res, r, SH_SHARE_WEAR_MAX);
 		h->share_wear = (int)db_long(res, r, SH_SHARE_WEAR);
 		h->unusable_since = db_long(res, r, SH_UNUSABLE_SINCE);
+		h->site = PQgetvalue(res, r, SH_SITE);
 	}
 }
 
@@ -1105,7 +1107,8 @@ static int row_eq(int t, const void *x, const void *y)
 		       a->share_max_tasks == b->share_max_tasks &&
 		       a->share_max_wear == b->share_max_wear &&
 		       a->share_wear == b->share_wear &&
-		       a->unusable_since == b->unusable_since;
+		       a->unusable_since == b->unusable_since &&
+		       str_eq(a->site, b->site);
 	}
 	case T_JOBS: {
 		const struct sched_job_row *a = x, *b = y;

@@ -29,6 +29,7 @@ struct sched_host_row {
 	const char *state_reason;   /* or NULL */
 	int share_max_tasks, share_max_wear, share_wear;
 	int64_t unusable_since;     /* since when it has not been free */
+	const char *site;           /* where it is (a job's hosts share one) */
 };
 
 /* A job of an unfinished flight; the array is in (flight, job) order

@@ -14,11 +14,12 @@
 static const char *const role_names[] = {
 	[ROLE_NONE] = "none", [ROLE_VIEWER] = "viewer",
 	[ROLE_DEVELOPER] = "developer", [ROLE_ADMIN] = "admin",
+	[ROLE_WORKER] = "worker",
 };
 
 int role_parse(const char *s)
 {
-	for (int r = ROLE_VIEWER; r <= ROLE_ADMIN; r++)
+	for (int r = ROLE_VIEWER; r <= ROLE_WORKER; r++)
 		if (s && !strcmp(s, role_names[r]))
 			return r;
 	return -1;
@@ -33,8 +34,8 @@ const char *role_name(enum role r)
 #define TOKEN_PREFIX "hgr_"
 
 int db_token_create(struct db *db, const char *user, enum role role,
-		    const char *created_by, long *id, char **token,
-		    struct err *err)
+		    const char *site, const char *created_by, long *id,
+		    char **token, struct err *err)
 {
 	char rnd[65], hash[65];
 	char *t;
@@ -46,9 +47,10 @@ int db_token_create(struct db *db, const char *user, enum role role,
 	secret_sha256_hex(t, strlen(t), hash);
 	res = db_query_one(db, err, "token",
 			   "INSERT INTO api_tokens (username, role, token_hash, "
-			   "created_by) VALUES ($1, $2, $3, $4) RETURNING id",
-			   4, (const char *[]){ user, role_name(role), hash,
-						created_by });
+			   "created_by, site) VALUES ($1, $2, $3, $4, $5) "
+			   "RETURNING id",
+			   5, (const char *[]){ user, role_name(role), hash,
+						created_by, site });
 	if (!res) {
 		free(t);
 		return err->code;
@@ -60,7 +62,7 @@ int db_token_create(struct db *db, const char *user, enum role role,
 }
 
 int db_token_lookup(struct db *db, const char *token, char **user,
-		    enum role *role, struct err *err)
+		    enum role *role, char **site, struct err *err)
 {
 	char hash[65];
 	PGresult *res;
@@ -69,12 +71,12 @@ int db_token_lookup(struct db *db, const char *token, char **user,
 	/* last_used_at is for people auditing tokens: a minute is precise
 	 * enough, and spares a write per request */
 	res = db_query(db, err,
-		       "WITH t AS (SELECT id, username, role FROM api_tokens "
+		       "WITH t AS (SELECT id, username, role, site FROM api_tokens "
 		       "WHERE token_hash = $1 AND revoked_at IS NULL), "
 		       "u AS (UPDATE api_tokens a SET last_used_at = now() FROM t "
 		       "WHERE a.id = t.id AND (a.last_used_at IS NULL OR "
 		       "a.last_used_at < now() - interval '1 minute')) "
-		       "SELECT username, role FROM t",
+		       "SELECT username, role, site FROM t",
 		       1, (const char *[]){ hash });
 	if (!res)
 		return err->code;
@@ -84,6 +86,8 @@ int db_token_lookup(struct db *db, const char *token, char **user,
 	}
 	*user = xstrdup(PQgetvalue(res, 0, 0));
 	*role = (enum role)role_parse(PQgetvalue(res, 0, 1));
+	if (site)
+		*site = db_dup(res, 0, 2);
 	PQclear(res);
 	return 0;
 }
@@ -93,7 +97,8 @@ int db_token_list_json(struct db *db, json_t **ret, struct err *err)
 	return db_query_json(
 		db, err, "token list", ret,
 		"SELECT coalesce(json_agg(json_build_object('id', id, 'user', "
-		"username, 'role', role, 'created', hangar_iso(created_at), 'created_by', "
+		"username, 'role', role, 'site', site, "
+		"'created', hangar_iso(created_at), 'created_by', "
 		"created_by, 'last_used', hangar_iso(last_used_at), 'revoked', "
 		"hangar_iso(revoked_at)) "
 		"ORDER BY id), '[]') FROM api_tokens",

@@ -81,14 +81,6 @@ int db_worker_step_is_test(enum step_kind kind)
 	       kind == STEP_RUN || kind == STEP_BOOT || kind == STEP_EXPECT;
 }
 
-static int step_kind_parse(const char *s)
-{
-	for (int k = STEP_HOST_POWER_CYCLE; k <= STEP_KIND_LAST; k++)
-		if (!strcmp(step_kind_str((enum step_kind)k), s))
-			return k;
-	return -1;
-}
-
 /* Everything about (flight, job) a worker needs, into j. */
 static int db_worker_load(struct db *db, long flight, const char *job,
 			  struct wjob *j, struct err *err)
@@ -252,10 +244,10 @@ static int db_worker_load(struct db *db, long flight, const char *job,
 }
 
 int db_worker_claim(struct db *db, const char *owner, long lease_s,
-		    struct wjob *j, struct err *err)
+		    const char *site, struct wjob *j, struct err *err)
 {
 	char lease[32];
-	const char *params[3] = { owner, lease, db_actor() };
+	const char *params[4] = { owner, lease, db_actor(), site };
 	PGresult *res;
 	long flight;
 	char *job;
@@ -264,8 +256,13 @@ int db_worker_claim(struct db *db, const char *owner, long lease_s,
 	snprintf(lease, sizeof(lease), "%ld", lease_s);
 	memset(j, 0, sizeof(*j));
 	res = db_query(db, err,
-		       "WITH c AS (SELECT flight, job FROM jobs "
+		       "WITH c AS (SELECT flight, job FROM jobs x "
 		       "WHERE status = 'preparing' AND lease_owner IS NULL "
+		       /* the scheduler keeps a job's hosts in one site */
+		       "AND ($4::text IS NULL OR NOT EXISTS (SELECT 1 FROM "
+		       "allocations a JOIN hosts h ON h.name = a.host "
+		       "WHERE a.flight = x.flight AND a.job = x.job "
+		       "AND a.released_at IS NULL AND h.site <> $4)) "
 		       "ORDER BY flight, job LIMIT 1 FOR UPDATE SKIP LOCKED), "
 		       "u AS (UPDATE jobs j SET status = 'running', lease_owner = $1, "
 		       "lease_until = now() + make_interval(secs => $2::int), "
@@ -277,7 +274,7 @@ int db_worker_claim(struct db *db, const char *owner, long lease_s,
 		       "SELECT $3, 'job.claimed', flight, job, "
 		       "jsonb_build_object('worker', $1::text) FROM u) "
 		       "SELECT flight, job FROM u",
-		       3, params);
+		       4, params);
 	if (!res)
 		return err->code;
 	if (PQntuples(res) == 0) {
@@ -297,8 +294,8 @@ int db_worker_claim(struct db *db, const char *owner, long lease_s,
 }
 
 int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
-			   const char *default_recipe, long interval_s,
-			   struct wjob *j, struct err *err)
+			   const char *site, const char *default_recipe,
+			   long interval_s, struct wjob *j, struct err *err)
 {
 	char lease[32], interval[32];
 	PGresult *res;
@@ -314,14 +311,15 @@ int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
 		       "SELECT h.name, h.arch, r.name FROM hosts h "
 		       "JOIN recipes r ON r.name = "
 		       "coalesce(h.power_config->>'health_check', $1) "
-		       "WHERE h.state = 'broken' AND NOT EXISTS (SELECT 1 "
+		       "WHERE h.state = 'broken' "
+		       "AND ($3::text IS NULL OR h.site = $3) AND NOT EXISTS (SELECT 1 "
 		       "FROM allocations a WHERE a.host = h.name "
 		       "AND a.released_at IS NULL) AND NOT EXISTS (SELECT 1 "
 		       "FROM events e WHERE e.host = h.name "
 		       "AND e.kind = 'host.health-check' "
 		       "AND e.at > now() - make_interval(secs => $2::int)) "
 		       "ORDER BY h.state_since LIMIT 1 FOR UPDATE OF h SKIP LOCKED",
-		       2, (const char *[]){ default_recipe, interval });
+		       3, (const char *[]){ default_recipe, interval, site });
 	if (!res)
 		goto rollback;
 	if (PQntuples(res) == 0) {
@@ -387,15 +385,29 @@ int db_worker_heartbeat(struct db *db, const char *owner, long lease_s,
 			const long *flights, const char *const *jobs, size_t n,
 			struct vec *held, struct vec *cancelled, struct err *err)
 {
-	struct buf fl = BUF_INIT, jb = BUF_INIT;
+	return db_worker_renew(db, owner, lease_s, flights, jobs, NULL, n, held,
+			       cancelled, err);
+}
+
+int db_worker_renew(struct db *db, const char *owner, long lease_s,
+		    const long *flights, const char *const *jobs,
+		    const int *attempts, size_t n, struct vec *held,
+		    struct vec *cancelled, struct err *err)
+{
+	struct buf fl = BUF_INIT, jb = BUF_INIT, at = BUF_INIT;
 	char lease[32];
 	PGresult *res;
 
 	snprintf(lease, sizeof(lease), "%ld", lease_s);
 	buf_addch(&fl, '{');
 	buf_addch(&jb, '{');
+	buf_addch(&at, '{');
 	for (size_t i = 0; i < n; i++) {
 		buf_addf(&fl, "%s%ld", i ? "," : "", flights[i]);
+		if (attempts)
+			buf_addf(&at, "%s%d", i ? "," : "", attempts[i]);
+		else
+			buf_addf(&at, "%sNULL", i ? "," : "");
 		buf_addstr(&jb, i ? ",\"" : "\"");
 		for (const char *p = jobs[i]; *p; p++) {
 			if (*p == '"' || *p == '\\')
@@ -406,17 +418,21 @@ int db_worker_heartbeat(struct db *db, const char *owner, long lease_s,
 	}
 	buf_addch(&fl, '}');
 	buf_addch(&jb, '}');
+	buf_addch(&at, '}');
 	res = db_query(db, err,
-		       "UPDATE jobs SET lease_until = now() + "
+		       "UPDATE jobs j SET lease_until = now() + "
 		       "make_interval(secs => $2::int), lease_secs = $2::int "
-		       "WHERE lease_owner = $1 "
-		       "AND status IN ('preparing', 'running') "
-		       "AND (flight, job) IN (SELECT * FROM "
-		       "unnest($3::bigint[], $4::text[])) "
-		       "RETURNING flight, job, cancel_requested",
-		       4, (const char *[]){ owner, lease, fl.buf, jb.buf });
+		       "FROM unnest($3::bigint[], $4::text[], $5::int[]) "
+		       "AS u(flight, job, attempt) "
+		       "WHERE j.lease_owner = $1 "
+		       "AND j.status IN ('preparing', 'running') "
+		       "AND j.flight = u.flight AND j.job = u.job "
+		       "AND (u.attempt IS NULL OR j.attempt = u.attempt) "
+		       "RETURNING j.flight, j.job, j.cancel_requested",
+		       5, (const char *[]){ owner, lease, fl.buf, jb.buf, at.buf });
 	buf_release(&fl);
 	buf_release(&jb);
+	buf_release(&at);
 	if (!res)
 		return err->code;
 	for (int i = 0; i < PQntuples(res); i++) {
@@ -654,16 +670,41 @@ void db_worker_artifacts_free(struct wartifact *a, size_t n)
 	free(a);
 }
 
+static int db_worker_finish_at(struct db *db, const struct wjob *j,
+			       const char *owner, int attempt,
+			       const char *status, const char *reason,
+			       int requeue, int lab_retry, struct err *err);
+
 int db_worker_finish(struct db *db, const struct wjob *j, const char *owner,
 		     const char *status, const char *reason, int requeue,
 		     int lab_retry, struct err *err)
 {
-	char fl[32];
-	const char *params[5] = { fl, j->job, owner, status, reason };
+	return db_worker_finish_at(db, j, owner, -1, status, reason, requeue,
+				   lab_retry, err);
+}
+
+int db_worker_finish_attempt(struct db *db, const struct wjob *j,
+			     const char *owner, const char *status,
+			     const char *reason, int requeue, int lab_retry,
+			     struct err *err)
+{
+	return db_worker_finish_at(db, j, owner, j->attempt, status, reason,
+				   requeue, lab_retry, err);
+}
+
+/* db_worker_finish at attempt (< 0: any). */
+static int db_worker_finish_at(struct db *db, const struct wjob *j,
+			       const char *owner, int attempt,
+			       const char *status, const char *reason,
+			       int requeue, int lab_retry, struct err *err)
+{
+	char fl[32], at[16];
+	const char *params[6] = { fl, j->job, owner, status, reason, at };
 	json_t *detail = json_object();
 	PGresult *res;
 
 	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	snprintf(at, sizeof(at), "%d", attempt);
 	db_detail_set(detail, "status", status);
 	db_detail_set(detail, "reason", reason);
 	db_detail_set(detail, "worker", owner);
@@ -678,16 +719,18 @@ int db_worker_finish(struct db *db, const struct wjob *j, const char *owner,
 			       "lab_retries = lab_retries + $4::int, "
 			       "cancel_requested = false, broken_reason = NULL "
 			       "WHERE flight = $1 AND job = $2 AND lease_owner = $3 "
-			       "AND status = 'running' RETURNING attempt",
-			       4, (const char *[]){ fl, j->job, owner,
-						    lab_retry ? "1" : "0" });
+			       "AND status = 'running' "
+			       "AND ($5::int < 0 OR attempt = $5::int) RETURNING attempt",
+			       5, (const char *[]){ fl, j->job, owner,
+						    lab_retry ? "1" : "0", at });
 	else
 		res = db_query(db, err,
 			       "UPDATE jobs SET status = $4, finished_at = now(), "
 			       "lease_until = NULL, broken_reason = $5 "
 			       "WHERE flight = $1 AND job = $2 AND lease_owner = $3 "
-			       "AND status = 'running' RETURNING attempt",
-			       5, params);
+			       "AND status = 'running' "
+			       "AND ($6::int < 0 OR attempt = $6::int) RETURNING attempt",
+			       6, params);
 	if (!res)
 		goto rollback;
 	if (PQntuples(res) != 1) {
@@ -764,7 +807,7 @@ int db_worker_install_begin(struct db *db, const struct wjob *j,
 	snprintf(fl, sizeof(fl), "%ld", j->flight);
 	return db_exec(db, err,
 		       "INSERT INTO host_installs (token, host, flight, job) "
-		       "VALUES ($1, $2, $3, $4)",
+		       "VALUES ($1, $2, $3, $4) ON CONFLICT (token) DO NOTHING",
 		       4, (const char *[]){ token, host, fl, j->job });
 }
 
@@ -790,6 +833,203 @@ int db_worker_host_installed(struct db *db, const char *host,
 		       "UPDATE hosts SET needs_reinstall = false WHERE name = $1 "
 		       "AND needs_reinstall",
 		       1, (const char *[]){ host });
+}
+
+/* ---- the controller's side of the worker protocol ---- */
+
+/* A query of one boolean row: 1, 0, or an error. */
+static int db_worker_yes(struct db *db, struct err *err, const char *sql,
+			 int n, const char *const *params)
+{
+	PGresult *res = db_query(db, err, sql, n, params);
+	int yes;
+
+	if (!res)
+		return err->code;
+	yes = PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	return yes;
+}
+
+int db_worker_job_of_site(struct db *db, long flight, const char *job,
+			  const char *site, struct err *err)
+{
+	char fl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	return db_worker_yes(db, err,
+			     "SELECT count(*) > 0 AND count(*) FILTER (WHERE "
+			     "h.site <> $3) = 0 FROM allocations a "
+			     "JOIN hosts h ON h.name = a.host "
+			     "WHERE a.flight = $1 AND a.job = $2",
+			     3, (const char *[]){ fl, job, site });
+}
+
+int db_worker_lock_held(struct db *db, long flight, const char *job,
+			const char *owner, int attempt, struct err *err)
+{
+	char fl[32], at[16];
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	snprintf(at, sizeof(at), "%d", attempt);
+	return db_worker_yes(db, err,
+			     "SELECT true FROM jobs WHERE flight = $1 AND job = $2 "
+			     "AND lease_owner = $3 AND attempt = $4::int "
+			     "AND status = 'running' FOR UPDATE",
+			     4, (const char *[]){ fl, job, owner, at });
+}
+
+int db_worker_job_has_host(struct db *db, long flight, const char *job,
+			   const char *host, struct err *err)
+{
+	char fl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	return db_worker_yes(db, err,
+			     "SELECT EXISTS (SELECT 1 FROM allocations "
+			     "WHERE flight = $1 AND job = $2 AND host = $3)",
+			     3, (const char *[]){ fl, job, host });
+}
+
+int db_worker_job_has_dep(struct db *db, long flight, const char *job,
+			  long dflight, const char *djob, struct err *err)
+{
+	char fl[32], dfl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	snprintf(dfl, sizeof(dfl), "%ld", dflight);
+	return db_worker_yes(db, err,
+			     "SELECT EXISTS (SELECT 1 FROM job_deps WHERE "
+			     "flight = $1 AND job = $2 AND dep_flight = $3 "
+			     "AND dep_job = $4)",
+			     4, (const char *[]){ fl, job, dfl, djob });
+}
+
+int db_worker_blob_named(struct db *db, const char *sha256, struct err *err)
+{
+	return db_worker_yes(db, err,
+			     "SELECT EXISTS (SELECT 1 FROM artifacts "
+			     "WHERE sha256 = $1)",
+			     1, (const char *[]){ sha256 });
+}
+
+int db_worker_tree(struct db *db, long flight, const char *tree,
+		   char **revision, char **url, struct err *err)
+{
+	char fl[32];
+	PGresult *res;
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	res = db_query(db, err,
+		       "SELECT r.revision, t.url FROM flight_revisions r "
+		       "JOIN trees t ON t.name = r.tree "
+		       "WHERE r.flight = $1 AND r.tree = $2",
+		       2, (const char *[]){ fl, tree });
+	if (!res)
+		return err->code;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return err_set(err, ERR_NOTFOUND, "flight %ld has no tree %s",
+			       flight, tree);
+	}
+	*revision = db_dup(res, 0, 0);
+	*url = db_dup(res, 0, 1);
+	PQclear(res);
+	return 0;
+}
+
+int db_worker_list_json(struct db *db, json_t **ret, struct err *err)
+{
+	return db_query_json(db, err, "workers", ret,
+			     "SELECT coalesce(json_agg(json_build_object("
+			     "'site', site, 'name', name, 'last_seen', "
+			     "hangar_iso(last_seen), 'seconds_ago', "
+			     "extract(epoch FROM now() - last_seen)::bigint, "
+			     "'address', address, 'version', version, 'running', "
+			     "running, 'spool_bytes', spool_bytes, 'spool_files', "
+			     "spool_files) ORDER BY site, name), '[]') FROM workers",
+			     0, NULL);
+}
+
+int db_worker_late_json(struct db *db, long flight, const char *job,
+			json_t **ret, struct err *err)
+{
+	char fl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	return db_query_json(db, err, "late records", ret,
+			     "SELECT coalesce(json_agg(json_build_object("
+			     "'received', hangar_iso(received_at), 'attempt', "
+			     "attempt, 'owner', owner, 'record', record) "
+			     "ORDER BY id), '[]') FROM late_records "
+			     "WHERE flight = $1 AND job = $2",
+			     2, (const char *[]){ fl, job });
+}
+
+int db_worker_late_add(struct db *db, long flight, const char *job,
+		       int attempt, const char *owner, const char *record,
+		       struct err *err)
+{
+	char fl[32], at[16];
+
+	snprintf(fl, sizeof(fl), "%ld", flight);
+	snprintf(at, sizeof(at), "%d", attempt);
+	return db_exec(db, err,
+		       "INSERT INTO late_records (flight, job, attempt, owner, "
+		       "record) SELECT $1, $2, $3, $4, $5::jsonb "
+		       /* a job that was deleted meanwhile keeps nothing */
+		       "WHERE EXISTS (SELECT 1 FROM jobs WHERE flight = $1 "
+		       "AND job = $2)",
+		       5, (const char *[]){ fl, job, at, owner, record });
+}
+
+int db_worker_seen(struct db *db, const char *site, const char *name,
+		   const char *address, const char *version, int running,
+		   long long spool_bytes, long long spool_files,
+		   struct err *err)
+{
+	char run[16], sb[32], sf[32];
+
+	snprintf(run, sizeof(run), "%d", running);
+	snprintf(sb, sizeof(sb), "%lld", spool_bytes);
+	snprintf(sf, sizeof(sf), "%lld", spool_files);
+	return db_exec(db, err,
+		       "INSERT INTO workers AS w (site, name, address, version, "
+		       "running, spool_bytes, spool_files) VALUES ($1, $2, $3, $4, "
+		       "greatest($5::int, 0), greatest($6::bigint, 0), "
+		       "greatest($7::bigint, 0)) "
+		       "ON CONFLICT (site, name) DO UPDATE SET last_seen = now(), "
+		       "address = coalesce(EXCLUDED.address, w.address), "
+		       "version = coalesce(EXCLUDED.version, w.version), "
+		       "running = CASE WHEN $5::int < 0 THEN w.running "
+		       "ELSE EXCLUDED.running END, "
+		       "spool_bytes = CASE WHEN $6::bigint < 0 THEN w.spool_bytes "
+		       "ELSE EXCLUDED.spool_bytes END, "
+		       "spool_files = CASE WHEN $7::bigint < 0 THEN w.spool_files "
+		       "ELSE EXCLUDED.spool_files END",
+		       7, (const char *[]){ site, name, address, version, run, sb,
+					    sf });
+}
+
+int db_worker_install_reported_site(struct db *db, const char *token,
+				    const char *site, int *reported,
+				    struct err *err)
+{
+	PGresult *res = db_query(db, err,
+				 "SELECT i.reported_at IS NOT NULL FROM "
+				 "host_installs i JOIN hosts h ON h.name = i.host "
+				 "WHERE i.token = $1 AND h.site = $2",
+				 2, (const char *[]){ token, site });
+
+	if (!res)
+		return err->code;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return err_set(err, ERR_NOTFOUND, "no installation %s", token);
+	}
+	*reported = !strcmp(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	return 0;
 }
 
 int db_worker_notify_stopping(struct db *db, struct err *err)

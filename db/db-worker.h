@@ -66,12 +66,13 @@ void wjob_release(struct wjob *j);
 const char *wjob_runvar(const struct wjob *j, const char *name);
 
 /*
- * Claims the oldest job that was given hosts and that no worker holds:
- * it becomes running, owned by owner, with a lease of lease_s seconds.
- * Returns 1 and fills j, 0 when there is none, or an error.
+ * Claims the oldest job that was given hosts and that no worker holds,
+ * whose hosts are all of site (NULL: any site): it becomes running, owned
+ * by owner, with a lease of lease_s seconds. Returns 1 and fills j, 0
+ * when there is none, or an error.
  */
 int db_worker_claim(struct db *db, const char *owner, long lease_s,
-		    struct wjob *j, struct err *err);
+		    const char *site, struct wjob *j, struct err *err);
 
 /*
  * Claims a health check: the broken host that waited longest since its
@@ -81,8 +82,8 @@ int db_worker_claim(struct db *db, const char *owner, long lease_s,
  * owner. Returns 1 and fills j, 0 when there is none, or an error.
  */
 int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
-			   const char *default_recipe, long interval_s,
-			   struct wjob *j, struct err *err);
+			   const char *site, const char *default_recipe,
+			   long interval_s, struct wjob *j, struct err *err);
 
 /*
  * Renews the leases of the n jobs (flights[i], jobs[i]) owner runs: only
@@ -94,6 +95,12 @@ int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
 int db_worker_heartbeat(struct db *db, const char *owner, long lease_s,
 			const long *flights, const char *const *jobs, size_t n,
 			struct vec *held, struct vec *cancelled, struct err *err);
+/* The same, each job only at its attempt (attempts[i]): a remote
+ * worker's heartbeat (the worker protocol). */
+int db_worker_renew(struct db *db, const char *owner, long lease_s,
+		    const long *flights, const char *const *jobs,
+		    const int *attempts, size_t n, struct vec *held,
+		    struct vec *cancelled, struct err *err);
 
 /* Pins a host's SSH key on first use (see db-hostkey.h). */
 
@@ -166,6 +173,11 @@ void db_worker_artifacts_free(struct wartifact *a, size_t n);
 int db_worker_finish(struct db *db, const struct wjob *j, const char *owner,
 		     const char *status, const char *reason, int requeue,
 		     int lab_retry, struct err *err);
+/* The same, only at attempt j->attempt: a remote worker's finish. */
+int db_worker_finish_attempt(struct db *db, const struct wjob *j,
+			     const char *owner, const char *status,
+			     const char *reason, int requeue, int lab_retry,
+			     struct err *err);
 
 /* Marks a host broken (lab trouble), with the job that found it. */
 int db_worker_host_broken(struct db *db, const char *host, const char *reason,
@@ -187,6 +199,75 @@ int db_worker_install_reported(struct db *db, const char *token,
 /* The host was installed afresh: it needs no reinstall any more. */
 int db_worker_host_installed(struct db *db, const char *host,
 			     struct err *err);
+
+/*
+ * ---- the controller's side of the worker protocol (web/web-worker.c) ----
+ */
+
+/*
+ * Whether job (flight, job) is of site: it was given hosts, all of that
+ * site (its allocations, released or not). 1, 0 when not (or there is no
+ * such job), or an error. What the job is of another site is to a
+ * remote worker: a job that does not exist.
+ */
+int db_worker_job_of_site(struct db *db, long flight, const char *job,
+			  const char *site, struct err *err);
+
+/*
+ * Inside a transaction: whether owner holds the running job at attempt,
+ * locking its row (FOR UPDATE) so that recovery cannot take it before
+ * the transaction ends. 1, 0 when not, or an error.
+ */
+int db_worker_lock_held(struct db *db, long flight, const char *job,
+			const char *owner, int attempt, struct err *err);
+
+/* Whether host is one of the job's hosts (any of its allocations). */
+int db_worker_job_has_host(struct db *db, long flight, const char *job,
+			   const char *host, struct err *err);
+
+/* Whether (dflight, djob) is a dependency of (flight, job). */
+int db_worker_job_has_dep(struct db *db, long flight, const char *job,
+			  long dflight, const char *djob, struct err *err);
+
+/* Whether an artifacts row names a blob of this SHA-256. */
+int db_worker_blob_named(struct db *db, const char *sha256, struct err *err);
+
+/* The revision of tree in the flight and the tree's URL (each caller
+ * frees): ERR_NOTFOUND when the flight has no such tree. */
+int db_worker_tree(struct db *db, long flight, const char *tree,
+		   char **revision, char **url, struct err *err);
+
+/* The remote workers as last heard from, by site and name:
+ * [{"site", "name", "last_seen", "seconds_ago", "address", "version",
+ *   "running", "spool_bytes", "spool_files"}] (a new reference). */
+int db_worker_list_json(struct db *db, json_t **ret, struct err *err);
+
+/* The late records of a job, oldest first: [{"received", "attempt",
+ * "owner", "record"}] (a new reference). */
+int db_worker_late_json(struct db *db, long flight, const char *job,
+			json_t **ret, struct err *err);
+
+/* Keeps what a worker sent after it lost the job (record: JSON text) as
+ * evidence, in late_records. */
+int db_worker_late_add(struct db *db, long flight, const char *job,
+		       int attempt, const char *owner, const char *record,
+		       struct err *err);
+
+/*
+ * A remote worker was heard from: its workers row (site, name) gets
+ * last_seen = now, its address and version (NULL: kept), its running
+ * jobs (< 0: kept) and spool backlog (< 0: kept).
+ */
+int db_worker_seen(struct db *db, const char *site, const char *name,
+		   const char *address, const char *version, int running,
+		   long long spool_bytes, long long spool_files,
+		   struct err *err);
+
+/* As db_worker_install_reported, for an installation of a host of site
+ * only: ERR_NOTFOUND for another's, or an unknown token. */
+int db_worker_install_reported_site(struct db *db, const char *token,
+				    const char *site, int *reported,
+				    struct err *err);
 
 /* NOTIFY hangar_work "worker stopping": wakes the idle slots that LISTEN
  * there (other workers' wake too, and go back to sleep). */

@@ -40,10 +40,14 @@ static const struct conf_key lab_keys[] = {
 	  "the dashboard's URL as hosts reach it (installers report back there; default http://LISTEN)" },
 	{ "tftp", CONF_STRING, 0, 0, 0, NULL, NULL, "/srv/tftp",
 	  "root of the TFTP tree host-install writes boot entries into" },
+	{ "site", CONF_STRING, 0, 0, 0, NULL, "local", "local",
+	  "the controller's own site: where hosts are unless they say" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
 static const struct conf_key host_keys[] = {
+	{ "site", CONF_STRING, 0, 0, 0, NULL, NULL, "local",
+	  "the site it is at, whose workers run its jobs (default: [lab] site)" },
 	{ "arch", CONF_ENUM, CONF_REQUIRED, 0, 0, labconf_archs, NULL, "x86_64",
 	  "x86_64, arm64 or riscv64" },
 	{ "address", CONF_STRING, CONF_REQUIRED, 0, 0, NULL, NULL, "127.0.1.1",
@@ -242,6 +246,12 @@ static const struct conf_key web_keys[] = {
 	  "connections served at once; more wait in the listen queue" },
 	{ "timeout", CONF_DURATION, 0, 1, 3600, NULL, "30s", "30s",
 	  "an idle or slow connection is closed after this long" },
+	{ "tls-cert", CONF_STRING, 0, 0, 0, NULL, NULL, "/etc/hangar/tls/cert.pem",
+	  "certificate chain (PEM): with tls-key, the server speaks HTTPS only" },
+	{ "tls-key", CONF_STRING, 0, 0, 0, NULL, NULL, "/etc/hangar/tls/key.pem",
+	  "the certificate's private key (PEM)" },
+	{ "max-upload", CONF_INT, 0, 1024, 1L << 40, NULL, "4294967296",
+	  "4294967296", "most bytes of one artifact a remote worker uploads" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -256,9 +266,18 @@ static const struct conf_key recipe_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
+/* [site "NAME"]: the settings of a site (hosts and their worker) */
+static const struct conf_key site_keys[] = {
+	{ "lease", CONF_DURATION, 0, 5, 86400, NULL, NULL, "10m",
+	  "the lease of a job its worker claims (default: [worker] lease); "
+	  "longer for a remote site, so that a short link drop costs no job" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct conf_section_def labconf_sections[] = {
 	{ "lab", 0, lab_keys, "settings of this hangar installation" },
 	{ "host", 1, host_keys, "a machine of the lab" },
+	{ "site", 1, site_keys, "a place hosts are at, with a worker of its own" },
 	{ "arch", 1, arch_keys, "defaults for the hosts of an arch (x86_64, arm64, riscv64)" },
 	{ "tree", 1, tree_keys, "a git repository under test" },
 	{ "branch", 1, branch_keys, "a gate: staging -> target of a tree" },
@@ -287,6 +306,14 @@ static const char *const step_kinds[] = {
 const char *step_kind_str(enum step_kind kind)
 {
 	return step_kinds[kind];
+}
+
+int step_kind_parse(const char *s)
+{
+	for (size_t i = 0; s && i < sizeof(step_kinds) / sizeof(step_kinds[0]); i++)
+		if (!strcmp(s, step_kinds[i]))
+			return (int)i;
+	return -1;
 }
 
 /* Whether a step kind takes a command, and whether it requires one. */
@@ -730,6 +757,7 @@ static void labconf_web_defaults(struct lab_web *w, const struct conf_section *s
 	w->threads = (int)conf_get_long(s, "threads", 4);
 	w->max_connections = (int)conf_get_long(s, "max-connections", 512);
 	w->timeout = conf_get_duration(s, "timeout", 30);
+	w->max_upload = conf_get_long(s, "max-upload", 4L << 30);
 }
 
 static void labconf_sched_defaults(struct lab_sched *sc,
@@ -859,6 +887,46 @@ static const struct conf_section *labconf_arch_section(const struct labconf_ctx 
 	return NULL;
 }
 
+int lab_site_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > 63 || s[0] == '-')
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/* A site name from key of s (NULL when unset), checked. */
+static char *labconf_site(struct labconf_ctx *c, const struct conf_section *s,
+			  const char *key)
+{
+	const char *v = conf_get(s, key);
+
+	if (v && !lab_site_name_valid(v)) {
+		conf_diag_entry(c->diag, s, conf_entry_of(s, key),
+				"'%s' is not a site name ([a-z0-9][a-z0-9-]*, "
+				"at most 63 bytes)", v);
+		return NULL;
+	}
+	return xstrdup_or_null(v);
+}
+
+static void labconf_add_site(struct labconf_ctx *c, struct lab *lab,
+			     const struct conf_section *s)
+{
+	struct lab_site *st;
+
+	if (!lab_site_name_valid(s->sub)) {
+		conf_diag_section(c->diag, s, "'%s' is not a site name "
+				  "([a-z0-9][a-z0-9-]*, at most 63 bytes)", s->sub);
+		return;
+	}
+	lab->sites = xrealloc(lab->sites, (lab->nsites + 1) * sizeof(*st));
+	st = &lab->sites[lab->nsites++];
+	st->name = xstrdup(s->sub);
+	st->lease = conf_get(s, "lease") ? conf_get_duration(s, "lease", 0) : 0;
+}
+
 static void labconf_add_host(struct labconf_ctx *c, struct lab *lab,
 			     const struct conf_section *s)
 {
@@ -869,6 +937,7 @@ static void labconf_add_host(struct labconf_ctx *c, struct lab *lab,
 	h = &lab->hosts[lab->nhosts++];
 	memset(h, 0, sizeof(*h));
 	h->name = xstrdup(s->sub);
+	h->site = labconf_site(c, s, "site");
 	h->arch = labconf_dup(s, "arch");
 	h->address = labconf_dup(s, "address");
 	h->port = (int)conf_get_long(s, "port", 22);
@@ -1260,8 +1329,12 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 			lab->identity = labconf_path(&c, conf_get(s, "identity"));
 			lab->url = labconf_dup(s, "url");
 			lab->tftp = labconf_path(&c, conf_get(s, "tftp"));
+			free(lab->site);
+			lab->site = labconf_site(&c, s, "site");
 		} else if (!strcmp(s->name, "host")) {
 			labconf_add_host(&c, lab, s);
+		} else if (!strcmp(s->name, "site")) {
+			labconf_add_site(&c, lab, s);
 		} else if (!strcmp(s->name, "arch")) {
 			if (strcmp(s->sub, "x86_64") && strcmp(s->sub, "arm64") &&
 			    strcmp(s->sub, "riscv64"))
@@ -1283,8 +1356,18 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 			labconf_gate_defaults(&lab->gate, s);
 		} else if (!strcmp(s->name, "web")) {
 			labconf_web_defaults(&lab->web, s);
+			lab->web.tls_cert = labconf_path(&c, conf_get(s, "tls-cert"));
+			lab->web.tls_key = labconf_path(&c, conf_get(s, "tls-key"));
+			if (!lab->web.tls_cert != !lab->web.tls_key)
+				conf_diag_section(diag, s, "tls-cert and tls-key go "
+						  "together (both or neither)");
 		}
 	}
+	if (!lab->site)
+		lab->site = xstrdup("local");
+	for (size_t i = 0; i < lab->nhosts; i++)
+		if (!lab->hosts[i].site)
+			lab->hosts[i].site = xstrdup(lab->site);
 	if (!lab->state)
 		lab->state = xstrdup(lab_keys[0].def);
 	if (!lab->listen)
@@ -1307,6 +1390,7 @@ void labconf_release(struct lab *lab)
 		struct lab_host *h = &lab->hosts[i];
 
 		free(h->name);
+		free(h->site);
 		free(h->arch);
 		free(h->address);
 		free(h->user);
@@ -1368,6 +1452,12 @@ void labconf_release(struct lab *lab)
 		vec_clear(&r->artifacts);
 	}
 	free(lab->recipes);
+	for (size_t i = 0; i < lab->nsites; i++)
+		free(lab->sites[i].name);
+	free(lab->sites);
+	free(lab->site);
+	free(lab->web.tls_cert);
+	free(lab->web.tls_key);
 	free(lab->path);
 	free(lab->state);
 	free(lab->database);
@@ -1399,4 +1489,25 @@ void labconf_print_reference(FILE *out)
 		}
 		fputc('\n', out);
 	}
+}
+
+long lab_site_lease(const struct lab *lab, const char *site)
+{
+	for (size_t i = 0; site && i < lab->nsites; i++)
+		if (!strcmp(lab->sites[i].name, site) && lab->sites[i].lease > 0)
+			return lab->sites[i].lease;
+	return lab->worker.lease;
+}
+
+int lab_site_known(const struct lab *lab, const char *site)
+{
+	if (!strcmp(site, lab->site))
+		return 1;
+	for (size_t i = 0; i < lab->nsites; i++)
+		if (!strcmp(lab->sites[i].name, site))
+			return 1;
+	for (size_t i = 0; i < lab->nhosts; i++)
+		if (!strcmp(lab->hosts[i].site, site))
+			return 1;
+	return 0;
 }

@@ -30,6 +30,8 @@ enum step_kind {
 #define STEP_KIND_LAST STEP_EXPECT
 
 const char *step_kind_str(enum step_kind kind);
+/* Parses a step kind's name; -1 if none. */
+int step_kind_parse(const char *s);
 
 /*
  * A boot step's options (its "command" in the recipe): expect=PATTERN
@@ -79,6 +81,7 @@ void lab_step_release(struct lab_step *step);
 
 struct lab_host {
 	char *name;
+	char *site;           /* never NULL: [lab] site when it says none */
 	char *arch;
 	char *address;
 	int port;
@@ -185,6 +188,14 @@ struct lab_web {
 	int threads;
 	int max_connections;
 	long timeout;         /* seconds */
+	char *tls_cert, *tls_key; /* absolute paths, both or neither: HTTPS */
+	long max_upload;      /* bytes of one uploaded artifact */
+};
+
+/* [site "NAME"] */
+struct lab_site {
+	char *name;
+	long lease;           /* seconds; 0: [worker] lease */
 };
 
 struct lab {
@@ -195,6 +206,9 @@ struct lab {
 	char *identity;       /* absolute, or NULL */
 	char *url;            /* the dashboard as hosts reach it */
 	char *tftp;           /* absolute, or NULL */
+	char *site;           /* the controller's own site, never NULL */
+	struct lab_site *sites; /* the [site] sections */
+	size_t nsites;
 	struct lab_host *hosts;
 	size_t nhosts;
 	struct lab_tree *trees;
@@ -217,6 +231,14 @@ struct lab {
  */
 int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag);
 void labconf_release(struct lab *lab);
+
+/* Whether s is a site name: [a-z0-9][a-z0-9-]*, at most 63 bytes. */
+int lab_site_name_valid(const char *s);
+/* The lease (seconds) of jobs claimed for site: its [site] lease, else
+ * [worker] lease. */
+long lab_site_lease(const struct lab *lab, const char *site);
+/* Whether site is [lab] site, a [site] section's or a host's. */
+int lab_site_known(const struct lab *lab, const char *site);
 
 /* Writes the key reference (for `hangar help config`). */
 void labconf_print_reference(FILE *out);

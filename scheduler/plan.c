@@ -82,6 +82,8 @@ struct hstate {
 	int *flags;           /* interned, sorted */
 	size_t nflags;
 	int equiv;            /* interned actual equiv-* flag, or -1 */
+	int site;             /* interned "site:SITE" */
+	int site_equiv;       /* interned "site:SITE:EQUIV", or -1 */
 	int share;            /* interned share-* flag, or -1 */
 	int usable;
 	int retired;          /* not in the lab any more */
@@ -135,6 +137,7 @@ struct planner {
 	struct strmap names;  /* arch and flag names -> ids */
 	struct strmap hostix; /* host name -> index */
 	struct strmap candix; /* requirement key -> index into cands */
+	int multi_site;       /* the hosts are of more than one site */
 	struct cands *cands;
 	size_t ncands, cands_alloc;
 	struct class_memo class_memo[CLASS_MEMO];
@@ -411,6 +414,8 @@ static void planner_hosts(struct planner *p)
 		const struct plan_host *ph = &in->hosts[i];
 		struct hstate *h = &p->hs[i];
 		size_t n = 0;
+		const char *equiv = NULL;
+		char *site;
 
 		strmap_put(&p->hostix, ph->name, (long)i);
 		h->arch = (int)strmap_intern(&p->names, ph->arch);
@@ -422,12 +427,26 @@ static void planner_hosts(struct planner *p)
 			int id = (int)strmap_intern(&p->names, *f);
 
 			h->flags[h->nflags++] = id;
-			if (has_prefix(*f, "equiv-") && h->equiv < 0)
+			if (has_prefix(*f, "equiv-") && h->equiv < 0) {
 				h->equiv = id;
+				equiv = *f;
+			}
 			if (has_prefix(*f, "share-") && h->share < 0)
 				h->share = id;
 		}
 		qsort(h->flags, h->nflags, sizeof(int), cmp_int);
+		site = xasprintf("site:%s", ph->site ? ph->site : "");
+		h->site = (int)strmap_intern(&p->names, site);
+		if (i && h->site != p->hs[0].site)
+			p->multi_site = 1;
+		h->site_equiv = -1;
+		if (h->equiv >= 0) {
+			char *se = xasprintf("%s:%s", site, equiv);
+
+			h->site_equiv = (int)strmap_intern(&p->names, se);
+			free(se);
+		}
+		free(site);
 		h->retired = ph->state && !strcmp(ph->state, "retired");
 		h->usable = ph->usable && !h->retired;
 		h->nslots = h->share >= 0 && ph->share_slots > 1 ? ph->share_slots
@@ -755,6 +774,7 @@ struct group {
 	const int *forced;
 	size_t nforced;
 	int share, equiv;
+	int sites;            /* a job: its hosts of one site (group_class) */
 	struct choice *at;    /* per candidate: its earliest start from t */
 	struct choice *ok;    /* those free at t */
 	struct choice *best;
@@ -777,8 +797,25 @@ static void group_evaluate(const struct planner *p,
 }
 
 /*
+ * A host's class in a multi-host search, -1 when it has none: a group's
+ * hosts are all of one class. For a job, its site, or its site and equiv
+ * class when the job asks for one (g->equiv): a job never spans two
+ * sites (its worker serves one). A person's reservation may: its equiv
+ * class when asked, else one class for all.
+ */
+static int group_class(const struct planner *p, const struct group *g,
+		       size_t host)
+{
+	const struct hstate *h = &p->hs[host];
+
+	if (!g->sites)
+		return g->equiv ? h->equiv : 0;
+	return g->equiv ? h->site_equiv : h->site;
+}
+
+/*
  * Appends to g->best (which has got) the best of g->ok (nok) not in it
- * yet, of class eq when asked (g->equiv), until it has n: the order a
+ * yet, of class eq (group_class), until it has n: the order a
  * walk of ok sorted by choice_better would take them in, by selection
  * (n is small; ok may be every candidate).
  */
@@ -791,7 +828,7 @@ static size_t group_fill(const struct planner *p, struct group *g,
 		for (size_t m = 0; m < nok; m++) {
 			int dup = 0;
 
-			if (g->equiv && p->hs[g->ok[m].host].equiv != eq)
+			if (group_class(p, g, g->ok[m].host) != eq)
 				continue;
 			for (size_t x = 0; x < got; x++)
 				dup |= g->best[x].host == g->ok[m].host;
@@ -809,7 +846,7 @@ static size_t group_fill(const struct planner *p, struct group *g,
 /*
  * The group starting at t, if there is one (after group_evaluate at t):
  * the pinned hosts, then the cheapest of those free at t, all of one
- * equiv class when asked: the class of the cheapest host free at t whose
+ * class (group_class): the class of the cheapest host free at t whose
  * class can make the group.
  */
 static int group_pick(const struct planner *p, struct group *g, plan_time t)
@@ -829,8 +866,8 @@ static int group_pick(const struct planner *p, struct group *g, plan_time t)
 		int eq = -1;
 
 		/* the cheapest host of a class not tried yet */
-		for (size_t m = 0; g->equiv && m < nok; m++) {
-			int cls = p->hs[g->ok[m].host].equiv, seen = 0;
+		for (size_t m = 0; m < nok; m++) {
+			int cls = group_class(p, g, g->ok[m].host), seen = 0;
 
 			for (size_t x = 0; x < ntried; x++)
 				seen |= tried[x] == cls;
@@ -838,20 +875,19 @@ static int group_pick(const struct planner *p, struct group *g, plan_time t)
 			    (best == nok || choice_better(&g->ok[m], &g->ok[best])))
 				best = m;
 		}
-		if (g->equiv && best == nok)
+		if (best == nok)
 			break;
-		if (g->equiv)
-			eq = tried[ntried++] = p->hs[g->ok[best].host].equiv;
+		eq = tried[ntried++] = group_class(p, g, g->ok[best].host);
 		for (size_t f = 0; f < g->nforced; f++)
 			for (size_t m = 0; m < nok; m++)
 				if (g->ok[m].host == (size_t)g->forced[f] &&
-				    (!g->equiv || p->hs[g->ok[m].host].equiv == eq)) {
+				    group_class(p, g, g->ok[m].host) == eq) {
 					g->best[got++] = g->ok[m];
 					nf++;
 				}
 		if (nf == g->nforced)
 			found = group_fill(p, g, nok, eq, got) == g->n;
-		if (found || !g->equiv)
+		if (found)
 			break;
 	}
 	free(tried);
@@ -886,21 +922,20 @@ static plan_time group_next(const struct planner *p, const struct group *g)
 
 	for (size_t f = 0; f < g->nforced; f++)
 		for (size_t k = 0; k < g->ncand; k++) {
-			int cls = p->hs[g->cand[k]].equiv;
+			int cls = group_class(p, g, g->cand[k]);
 
 			if (g->cand[k] != (size_t)g->forced[f])
 				continue;
 			if (g->at[k].start > pinned)
 				pinned = g->at[k].start;
-			if (g->equiv && (cls < 0 || (pin_class != -2 &&
-						     cls != pin_class)))
+			if (cls < 0 || (pin_class != -2 && cls != pin_class))
 				goto out;   /* pins of two classes: never */
 			pin_class = cls;
 		}
 	for (size_t k = 0; k < g->ncand; k++) {
-		int cls = g->equiv ? p->hs[g->cand[k]].equiv : 0;
+		int cls = group_class(p, g, g->cand[k]);
 
-		if (cls < 0 || (g->equiv && pin_class != -2 && cls != pin_class))
+		if (cls < 0 || (pin_class != -2 && cls != pin_class))
 			continue;
 		cs[ncs].cls = cls;
 		cs[ncs++].start = g->at[k].start;
@@ -922,7 +957,8 @@ out:
 
 /*
  * Several hosts at once: the earliest time from t0 at which n of the
- * candidates (all of one equiv class when asked) are free together for
+ * candidates (all of one site, and of one equiv class when asked; see
+ * group_class) are free together for
  * the job, and the best n of those by cost. Each step jumps to the next
  * time a group could start; the exhaustive search (for tests) tries t0
  * and every time any candidate's busy block ends.
@@ -935,7 +971,7 @@ static int choose_many(struct planner *p, const struct plan_request *r,
 	struct group g = {
 		.cand = cand, .ncand = ncand, .n = (size_t)r->nhosts,
 		.forced = forced, .nforced = nforced, .share = share,
-		.equiv = equiv, .best = best,
+		.equiv = equiv, .sites = r->kind == PLAN_JOB, .best = best,
 	};
 	plan_time *times = NULL;
 	size_t ntimes = 0, talloc = 0;
@@ -1343,7 +1379,10 @@ static void plan_request(struct planner *p, size_t ri)
 		if (!found)
 			snprintf(res->reason, sizeof(res->reason),
 				 "no %zu usable hosts %sfor %s", n,
-				 equiv ? "of one equiv class " : "",
+				 r->kind == PLAN_JOB && p->multi_site
+				 ? (equiv ? "of one site and equiv class "
+					  : "of one site ")
+				 : equiv ? "of one equiv class " : "",
 				 want[0] ? want : "it");
 	}
 

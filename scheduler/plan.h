@@ -70,6 +70,8 @@ struct plan_host {
 	int share_slots;            /* a share-* host's share_max_tasks */
 	int share_worn;             /* its current sharing is worn out: no
 				     * new sharer until it empties */
+	const char *site;           /* where it is (NULL: the one site): a
+				     * job's hosts are all of one site */
 };
 
 /* Something holding a host now, or a window it is booked for. */

@@ -265,6 +265,7 @@ static void pass_hosts(struct pass *p)
 		ph->state_reason = h->state_reason;
 		ph->unusable_since = h->unusable_since;
 		ph->share_slots = h->share_max_tasks;
+		ph->site = h->site;
 		ph->share_worn = h->share_type &&
 				 h->share_wear >= h->share_max_wear;
 	}

@@ -14,7 +14,7 @@ declare -A may=(
 	[scheduler]="lib db"
 	[workers]="lib db hosts flights"
 	[gate]="lib db flights"
-	[web]="lib db flights gate"
+	[web]="lib db flights gate workers"
 	[cli]="lib db flights hosts scheduler workers gate web"
 )
 # libraries: the folders whose files may include their header

@@ -421,7 +421,8 @@ enum MHD_Result web_login_post(struct web_req *r)
 		goto out;
 	token = web_form_get(&form, "token");
 	if (token && strlen(token) < 128 && !strpbrk(token, "; \t\r\n,") &&
-	    db_token_lookup(r->db, token, &user, &role, &err) == 0) {
+	    db_token_lookup(r->db, token, &user, &role, NULL, &err) == 0 &&
+	    role != ROLE_WORKER) {
 		cookie = xasprintf("hangar_session=%s; Path=/; HttpOnly; "
 				   "SameSite=Strict; Max-Age=%d",
 				   token, SESSION_MAX_AGE);

@@ -12,6 +12,7 @@
 
 #include "db-flight.h"
 #include "db-gate.h"
+#include "db-worker.h"
 #include "gate.h"
 #include "report.h"
 #include "strnum.h"
@@ -179,6 +180,70 @@ static json_t *job_log_files(struct web_req *r, long id, const char *job)
 	return arr;
 }
 
+/*
+ * What a worker sent after it lost the job (issue 22): late records and
+ * the log bytes of STATE/logs/F/J/late-A/, kept as evidence and never
+ * judged, as {"records": [...], "logs": [{"attempt", "name", "size"}]}.
+ */
+static json_t *job_late(struct web_req *r, long id, const char *job,
+			struct err *err)
+{
+	char *dir = xasprintf("%s/logs/%ld/%s", r->state, id, job);
+	json_t *recs = NULL, *logs = json_array();
+	DIR *d = web_log_name_ok(job) ? opendir(dir) : NULL;
+	struct vec names = VEC_INIT;
+	struct dirent *de;
+
+	if (db_worker_late_json(r->db, id, job, &recs, err) < 0) {
+		if (d)
+			closedir(d);
+		free(dir);
+		json_decref(logs);
+		return NULL;
+	}
+	while (d && (de = readdir(d))) {
+		long attempt;
+		char *sub;
+		DIR *s;
+		struct dirent *e;
+
+		if (strncmp(de->d_name, "late-", 5) ||
+		    strnum_long(de->d_name + 5, 0, 1L << 30, &attempt) < 0)
+			continue;
+		sub = xasprintf("%s/%s", dir, de->d_name);
+		s = opendir(sub);
+		while (s && (e = readdir(s))) {
+			char *path = xasprintf("%s/%s", sub, e->d_name);
+			struct stat st;
+
+			if (web_log_name_ok(e->d_name) && lstat(path, &st) == 0 &&
+			    S_ISREG(st.st_mode))
+				vec_pushf(&names, "%s/%s %lld", de->d_name,
+					  e->d_name, (long long)st.st_size);
+			free(path);
+		}
+		if (s)
+			closedir(s);
+		free(sub);
+	}
+	if (d)
+		closedir(d);
+	vec_sort(&names);
+	for (size_t i = 0; i < names.n; i++) {
+		char *sp = strrchr(names.v[i], ' '), *slash = strchr(names.v[i], '/');
+		long attempt = 0;
+
+		*sp = *slash = '\0';
+		strnum_long(names.v[i] + 5, 0, 1L << 30, &attempt);
+		json_array_append_new(logs, json_pack("{s:i, s:s, s:I}", "attempt",
+						      (int)attempt, "name", slash + 1,
+						      "size", (json_int_t)strtoll(sp + 1, NULL, 10)));
+	}
+	vec_clear(&names);
+	free(dir);
+	return json_pack("{s:o, s:o}", "records", recs, "logs", logs);
+}
+
 /* The job named args[1] of flight f (borrowed), or NULL. */
 static json_t *flight_job(json_t *f, const char *job)
 {
@@ -218,13 +283,19 @@ enum MHD_Result web_job_api(struct web_req *r)
 {
 	long id = web_arg_flight(r, 0);
 	enum MHD_Result ret;
-	json_t *f, *j;
+	struct err err = ERR_INIT;
+	json_t *f, *j, *late;
 
 	if (load_job(r, id, &f, &j, &ret) < 0)
 		return ret;
+	if (!(late = job_late(r, id, r->args[1], &err))) {
+		json_decref(f);
+		return web_db_error(r, &err);
+	}
 	json_incref(j);
 	json_object_set_new(j, "flight", json_integer(id));
 	json_object_set_new(j, "logs", job_log_files(r, id, r->args[1]));
+	json_object_set_new(j, "late", late);
 	json_decref(f);
 	return web_json(r, MHD_HTTP_OK, j);
 }
@@ -775,18 +846,68 @@ static void kv_row(struct buf *b, const char *k, const char *v)
 	buf_addstr(b, "</td></tr>\n");
 }
 
+/* What came after the lease was lost: shown, never judged. */
+static void late_section(struct buf *b, json_t *late)
+{
+	json_t *recs = json_object_get(late, "records");
+	json_t *logs = json_object_get(late, "logs"), *x;
+	size_t i;
+
+	if (!json_array_size(recs) && !json_array_size(logs))
+		return;
+	buf_addstr(b, "<h2>After the lease was lost</h2>\n<p class=\"muted\">"
+		      "Sent by a worker that no longer held the job (recovery "
+		      "had taken it, or an earlier attempt's message came "
+		      "late): kept as evidence, never judged.</p>\n");
+	if (json_array_size(recs))
+		buf_addstr(b, "<table><tr><th>Received</th><th>Attempt</th>"
+			      "<th>Worker</th><th>Record</th></tr>\n");
+	json_array_foreach(recs, i, x) {
+		char *text = json_dumps(json_object_get(x, "record"), JSON_COMPACT);
+
+		buf_addstr(b, "<tr><td>");
+		html_escape(b, web_jstr(x, "received"));
+		buf_addf(b, "</td><td>%lld</td><td>",
+			 (long long)json_integer_value(json_object_get(x, "attempt")));
+		html_escape(b, web_jstr(x, "owner"));
+		buf_addstr(b, "</td><td class=\"mono\">");
+		html_escape(b, text ? text : "");
+		buf_addstr(b, "</td></tr>\n");
+		free(text);
+	}
+	if (json_array_size(recs))
+		buf_addstr(b, "</table>\n");
+	if (json_array_size(logs))
+		buf_addstr(b, "<p>Late log bytes, on the controller under the "
+			      "job's logs:</p>\n<ul>\n");
+	json_array_foreach(logs, i, x) {
+		buf_addf(b, "<li>late-%lld/",
+			 (long long)json_integer_value(json_object_get(x, "attempt")));
+		html_escape(b, web_jstr(x, "name"));
+		buf_addf(b, " <span class=\"muted\">%lld bytes</span></li>\n",
+			 (long long)json_integer_value(json_object_get(x, "size")));
+	}
+	if (json_array_size(logs))
+		buf_addstr(b, "</ul>\n");
+}
+
 enum MHD_Result web_job_page(struct web_req *r)
 {
 	enum MHD_Result ret;
 	struct buf b = BUF_INIT;
 	long id = web_arg_flight(r, 0);
-	json_t *f, *j, *v, *logs, *x, *steps;
+	json_t *f, *j, *v, *logs, *x, *steps, *late;
+	struct err err = ERR_INIT;
 	const char *key;
 	char title[WEB_ARG_MAX + 32];
 	size_t i;
 
 	if (load_job(r, id, &f, &j, &ret) < 0)
 		return ret;
+	if (!(late = job_late(r, id, r->args[1], &err))) {
+		json_decref(f);
+		return web_db_error(r, &err);
+	}
 	snprintf(title, sizeof(title), "%ld.%s", id, r->args[1]);
 	html_page_begin_for(&b, title, r->user);
 	buf_addf(&b, "<h1><a href=\"/flights/%ld\">Flight %ld</a> job ", id, id);
@@ -870,6 +991,8 @@ enum MHD_Result web_job_page(struct web_req *r)
 			kv_row(&b, key, json_is_string(v) ? json_string_value(v) : "");
 		buf_addstr(&b, "</table>\n");
 	}
+	late_section(&b, late);
+	json_decref(late);
 	html_page_end(&b);
 	json_decref(f);
 	return web_html(r, MHD_HTTP_OK, &b);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db-host.h"
+#include "db-worker.h"
 #include "labconf.h"
 #include "web-internal.h"
 #include "banned.h"
@@ -14,8 +15,8 @@
 
 static void hosts_table(struct buf *b, const struct host *hosts, size_t n)
 {
-	buf_addstr(b, "<table><tr><th>Host</th><th>Arch</th><th>State</th>"
-		      "<th>Job</th><th>Flags</th></tr>\n");
+	buf_addstr(b, "<table><tr><th>Host</th><th>Arch</th><th>Site</th>"
+		      "<th>State</th><th>Job</th><th>Flags</th></tr>\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct host *h = &hosts[i];
 
@@ -25,6 +26,8 @@ static void hosts_table(struct buf *b, const struct host *hosts, size_t n)
 		html_escape(b, h->name);
 		buf_addstr(b, "</a></td><td>");
 		html_escape(b, h->arch);
+		buf_addstr(b, "</td><td>");
+		html_escape(b, h->site);
 		buf_addstr(b, "</td><td class=\"state-");
 		html_escape(b, h->state);
 		buf_addstr(b, "\">");
@@ -55,20 +58,98 @@ static void hosts_table(struct buf *b, const struct host *hosts, size_t n)
 
 static void health_table(struct buf *b, const struct host *hosts, size_t n);
 
+/*
+ * Each site's hosts and remote workers (issue 22): when was each worker
+ * last heard from, what it runs, what it still has to send. Shown when
+ * the lab has more than one site or a remote worker.
+ */
+static void sites_table(struct buf *b, const struct host *hosts, size_t n,
+			json_t *workers)
+{
+	struct vec sites = VEC_INIT;
+	json_t *w;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (vec_find(&sites, hosts[i].site) < 0)
+			vec_push(&sites, hosts[i].site);
+	json_array_foreach(workers, i, w)
+		if (vec_find(&sites, web_jstr(w, "site")) < 0)
+			vec_push(&sites, web_jstr(w, "site"));
+	if (sites.n < 2 && !json_array_size(workers)) {
+		vec_clear(&sites);
+		return;
+	}
+	vec_sort(&sites);
+	buf_addstr(b, "<h1>Sites</h1>\n<table><tr><th>Site</th><th>Hosts</th>"
+		      "<th>Broken</th><th>Worker</th><th>Last seen</th>"
+		      "<th>Jobs running</th><th>Spool backlog</th></tr>\n");
+	for (size_t s = 0; s < sites.n; s++) {
+		int nh = 0, broken = 0, nw = 0;
+
+		for (i = 0; i < n; i++) {
+			if (strcmp(hosts[i].site, sites.v[s]) ||
+			    !strcmp(hosts[i].state, "retired"))
+				continue;
+			nh++;
+			broken += !strcmp(hosts[i].state, "broken");
+		}
+		json_array_foreach(workers, i, w) {
+			if (strcmp(web_jstr(w, "site"), sites.v[s]))
+				continue;
+			buf_addstr(b, "<tr><td>");
+			if (!nw++) {
+				html_escape(b, sites.v[s]);
+				buf_addf(b, "</td><td>%d</td><td>%d", nh, broken);
+			} else {
+				buf_addstr(b, "</td><td></td><td>");
+			}
+			buf_addstr(b, "</td><td>");
+			html_escape(b, web_jstr(w, "name"));
+			buf_addstr(b, "</td><td>");
+			html_escape(b, web_jstr(w, "last_seen"));
+			buf_addf(b, " <span class=\"muted\">(%llds ago)</span>"
+				    "</td><td>%lld</td><td>%lld bytes in %lld files"
+				    "</td></tr>\n",
+				 (long long)json_integer_value(json_object_get(w, "seconds_ago")),
+				 (long long)json_integer_value(json_object_get(w, "running")),
+				 (long long)json_integer_value(json_object_get(w, "spool_bytes")),
+				 (long long)json_integer_value(json_object_get(w, "spool_files")));
+		}
+		if (!nw) {
+			buf_addstr(b, "<tr><td>");
+			html_escape(b, sites.v[s]);
+			buf_addf(b, "</td><td>%d</td><td>%d</td><td colspan=\"4\" "
+				    "class=\"muted\">no remote worker heard from "
+				    "(a worker beside the database shows in its "
+				    "jobs' leases)</td></tr>\n", nh, broken);
+		}
+	}
+	buf_addstr(b, "</table>\n");
+	vec_clear(&sites);
+}
+
 /* The overview (lab health and hosts) or the hosts page (hosts only). */
 static enum MHD_Result hosts_page(struct web_req *r, int overview)
 {
 	struct err err = ERR_INIT;
 	struct buf b = BUF_INIT;
 	struct host *hosts;
+	json_t *workers;
 	size_t n;
 
 	if (db_host_list(r->db, &hosts, &n, &err) < 0)
 		return web_db_error(r, &err);
+	if (db_worker_list_json(r->db, &workers, &err) < 0) {
+		db_host_list_free(hosts, n);
+		return web_db_error(r, &err);
+	}
 	html_page_begin_for(&b, overview ? "Overview" : "Hosts", r->user);
 	if (overview)
 		web_overview_branches(r, &b);
 	health_table(&b, hosts, n);
+	sites_table(&b, hosts, n, workers);
+	json_decref(workers);
 	buf_addstr(&b, "<h1>Hosts</h1>\n");
 	hosts_table(&b, hosts, n);
 	html_page_end(&b);
@@ -177,6 +258,7 @@ enum MHD_Result web_host_page(struct web_req *r)
 	html_escape(&b, h.name);
 	buf_addstr(&b, "</h1>\n<table>\n");
 	html_row(&b, "arch", h.arch);
+	html_row(&b, "site", h.site);
 	html_row(&b, "state", h.state);
 	if (h.state_reason)
 		html_row(&b, "reason", h.state_reason);

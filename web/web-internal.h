@@ -29,6 +29,7 @@ struct web_req {
 	 * cookie of a browser (then session is that token) */
 	char *user;              /* NULL: nobody logged in */
 	enum role role;
+	char *site;              /* a worker token's site, else NULL */
 	const char *session;     /* the cookie's token, or NULL */
 	/* set by a handler whose answer may be kept until the flight changes */
 	long cache_flight;
@@ -67,6 +68,51 @@ long web_arg_flight(struct web_req *r, int i);
 /* Sessions: the CSRF token of a session (33 bytes), checked on forms. */
 void web_csrf_token(const char *session, char out[33]);
 int web_csrf_ok(struct web_req *r, const struct vec *form);
+
+/*
+ * A raw request body (a route with raw set: PUT of logs and blobs),
+ * streamed: the route's handler runs before the body is read and either
+ * answers at once (the body is never read) or accepts it into an upload
+ * of its own (web_upload_accept), whose write gets each chunk as it
+ * comes and whose done makes the answer once it is all there.
+ * libmicrohttpd's thread calls write and done: they touch files, never
+ * the database.
+ */
+struct web_upload;
+struct web_upload_ops {
+	/* n more bytes; -1 when they cannot be kept (the rest is dropped) */
+	int (*write)(struct web_upload *u, const char *data, size_t n);
+	/* the body came (u->failed, u->too_large say how): the answer */
+	enum MHD_Result (*done)(struct web_req *r, struct web_upload *u);
+	/* frees u, whatever happened (a client gone midway too) */
+	void (*release)(struct web_upload *u);
+};
+struct web_upload {
+	const struct web_upload_ops *ops;
+	long long cap;           /* most bytes taken */
+	long long got;
+	int failed, too_large;
+};
+/* The handler of a raw route takes the body into u (taken). */
+void web_upload_accept(struct web_req *r, struct web_upload *u);
+/* The request's Content-Length, -1 when absent or not a number. */
+long long web_content_length(struct web_req *r);
+
+/*
+ * A long poll (the worker protocol's claim): the request waits,
+ * suspended, holding neither a thread nor a database connection, and
+ * runs its handler again once something may have changed (NOTIFY
+ * hangar_work, heard by the server's listener) or when wait_s seconds
+ * have passed since it first asked. gen is web_wake_gen() taken before
+ * the handler looked: a notification since then runs it again at once.
+ * The handler answers nothing when web_park returns 0; -1: answer now
+ * (the time is up, or the server is stopping).
+ */
+unsigned long long web_wake_gen(void);
+int web_park(struct web_req *r, unsigned long long gen, long wait_s);
+
+/* The server's settings (web_run's). */
+const struct web_opts *web_options(void);
 
 /* HTML: escaped text, and the page frame around a body. */
 void html_escape(struct buf *b, const char *s);
@@ -136,6 +182,17 @@ enum MHD_Result web_flight_page(struct web_req *r);
 enum MHD_Result web_plan_page(struct web_req *r);
 enum MHD_Result web_plan_api(struct web_req *r);
 enum MHD_Result web_metrics(struct web_req *r);
+enum MHD_Result web_worker_claim(struct web_req *r);
+enum MHD_Result web_worker_heartbeat(struct web_req *r);
+enum MHD_Result web_worker_records(struct web_req *r);
+enum MHD_Result web_worker_finish(struct web_req *r);
+enum MHD_Result web_worker_hostkey(struct web_req *r);
+enum MHD_Result web_worker_install(struct web_req *r);
+enum MHD_Result web_worker_artifacts(struct web_req *r);
+enum MHD_Result web_worker_blob_get(struct web_req *r);
+enum MHD_Result web_worker_blob_put(struct web_req *r);
+enum MHD_Result web_worker_log_put(struct web_req *r);
+enum MHD_Result web_worker_tree(struct web_req *r);
 
 extern const char web_stylesheet[];
 extern const char web_script[];

@@ -61,7 +61,30 @@ const struct web_route_def web_routes[R_COUNT] = {
 	{ "POST", "/logout", NEED_NOBODY, R_LOGOUT_POST },
 	{ "POST", "/request", NEED_DEVELOPER, R_REQUEST_FORM_POST },
 	{ "POST", "/flights/{}/cancel", NEED_DEVELOPER, R_CANCEL_FORM_POST },
+	/* the worker protocol (docs/api.md section 7): worker tokens only */
+	{ "POST", "/api/v1/worker/claim", NEED_WORKER, R_WORKER_CLAIM },
+	{ "POST", "/api/v1/worker/heartbeat", NEED_WORKER, R_WORKER_HEARTBEAT },
+	{ "POST", "/api/v1/worker/jobs/{}/{}/records", NEED_WORKER,
+	  R_WORKER_RECORDS },
+	{ "POST", "/api/v1/worker/jobs/{}/{}/finish", NEED_WORKER,
+	  R_WORKER_FINISH },
+	{ "POST", "/api/v1/worker/jobs/{}/{}/hostkey", NEED_WORKER,
+	  R_WORKER_HOSTKEY },
+	{ "GET", "/api/v1/worker/install/{}", NEED_WORKER, R_WORKER_INSTALL },
+	{ "GET", "/api/v1/worker/jobs/{}/{}/artifacts", NEED_WORKER,
+	  R_WORKER_ARTIFACTS },
+	{ "GET", "/api/v1/worker/blobs/{}", NEED_WORKER, R_WORKER_BLOB_GET },
+	{ "PUT", "/api/v1/worker/blobs/{}", NEED_WORKER, R_WORKER_BLOB_PUT },
+	{ "PUT", "/api/v1/worker/jobs/{}/{}/logs/{}", NEED_WORKER,
+	  R_WORKER_LOG_PUT },
+	{ "GET", "/api/v1/worker/jobs/{}/{}/trees/{}", NEED_WORKER,
+	  R_WORKER_TREE },
 };
+
+int web_route_raw(enum web_route_id id)
+{
+	return id == R_WORKER_BLOB_PUT || id == R_WORKER_LOG_PUT;
+}
 
 int web_route_find(const char *method, const char *url,
 		   char args[WEB_MAX_ARGS][WEB_ARG_MAX])

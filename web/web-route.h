@@ -32,6 +32,7 @@ enum web_need {
 	NEED_READ,       /* open, or a viewer with [web] read-role = viewer */
 	NEED_DEVELOPER,
 	NEED_ADMIN,
+	NEED_WORKER,     /* a worker token (and only it): /api/v1/worker/ */
 };
 
 enum web_route_id {
@@ -47,6 +48,9 @@ enum web_route_id {
 	R_CANCEL_POST, R_MAINTENANCE_POST, R_BLOCK_POST, R_UNBLOCK_POST,
 	R_FORCE_POST,
 	R_LOGIN_POST, R_LOGOUT_POST, R_REQUEST_FORM_POST, R_CANCEL_FORM_POST,
+	R_WORKER_CLAIM, R_WORKER_HEARTBEAT, R_WORKER_RECORDS, R_WORKER_FINISH,
+	R_WORKER_HOSTKEY, R_WORKER_INSTALL, R_WORKER_ARTIFACTS,
+	R_WORKER_BLOB_GET, R_WORKER_BLOB_PUT, R_WORKER_LOG_PUT, R_WORKER_TREE,
 	R_COUNT
 };
 
@@ -56,6 +60,10 @@ struct web_route_def {
 	enum web_need need;
 	enum web_route_id id;
 };
+
+/* Whether route id takes a raw body (PUT), streamed to the handler's
+ * upload rather than read into memory first. */
+int web_route_raw(enum web_route_id id);
 
 /* Every route, in the order they are tried. */
 extern const struct web_route_def web_routes[R_COUNT];

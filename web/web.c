@@ -4,6 +4,7 @@
  * cache of ended flights' answers and the response helpers.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,6 +15,10 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "log.h"
 #include "proc.h"
@@ -64,6 +69,9 @@ static struct {
 	pthread_cond_t cv;
 	struct db_target target;
 	struct web_job *head, *tail;
+	/* long polls waiting for NOTIFY hangar_work or their time (web_park) */
+	struct web_job *parked;
+	unsigned long long wake_gen; /* hangar_work notifications heard */
 	int stopping;                /* no more jobs: answered 503 at once */
 	int size;
 	pthread_t threads[WEB_THREADS_MAX];
@@ -179,13 +187,19 @@ static void cache_put(const char *url, long flight, uint64_t gen,
 		MHD_destroy_response(resp);
 }
 
-/* A flight's row changed (its number is the payload): forget it. */
+static void web_wake_parked(int all);
+
+/* A flight's row changed (its number is the payload): forget it. Work
+ * may be claimable (hangar_work): the long polls look again. */
 static void cache_notified(const char *channel, const char *payload, void *arg)
 {
 	long flight = 0;
 
-	(void)channel;
 	(void)arg;
+	if (!strcmp(channel, "hangar_work")) {
+		web_wake_parked(1);
+		return;
+	}
 	strnum_long(payload, 1, 1L << 62, &flight);
 	pthread_mutex_lock(&cache.mu);
 	cache_forget(flight);
@@ -194,7 +208,8 @@ static void cache_notified(const char *channel, const char *payload, void *arg)
 
 static void *cache_listener(void *arg)
 {
-	static const char *const channels[] = { "hangar_flight", NULL };
+	static const char *const channels[] = { "hangar_flight", "hangar_work",
+						NULL };
 	struct db_keep keep = { .channels = channels };
 	struct db *db = NULL;
 
@@ -213,7 +228,8 @@ static void *cache_listener(void *arg)
 			/* the first connection may start the private cluster;
 			 * later ones never do (someone may have stopped it) */
 			if (!db && (db_open_raw(&work.target, &db, &err) < 0 ||
-				    db_listen(db, "hangar_flight", &err) < 0)) {
+				    db_listen(db, "hangar_flight", &err) < 0 ||
+				    db_listen(db, "hangar_work", &err) < 0)) {
 				db_close(db);
 				db = NULL;
 				sleep(1);
@@ -236,6 +252,9 @@ static void *cache_listener(void *arg)
 			cache.live = 1;
 			pthread_mutex_unlock(&cache.mu);
 		}
+		/* long polls whose time is up answer (also while the
+		 * database is away: see above, it naps at most a second) */
+		web_wake_parked(0);
 		/* a failed connection (ERR_DB) is seen next turn */
 		if (db_wait_notify_each(db, 500, cache_notified, NULL, &err) ==
 		    ERR_FAIL)
@@ -261,6 +280,12 @@ struct web_conn {
 	struct MHD_Response *resp;   /* the answer to queue, or NULL */
 	long cache_flight;
 	int cacheable;
+	/* a raw body: where it goes (web_upload_accept) */
+	struct web_upload *up;
+	/* a long poll (web_park): parked by its handler, until when */
+	int parked;
+	unsigned long long park_gen;
+	long long park_deadline;     /* proc_now_ms(); 0: not parked yet */
 };
 
 /* ---- responses ---- */
@@ -639,6 +664,17 @@ static const web_handler_fn web_handlers[R_COUNT] = {
 	[R_LOGOUT_POST] = web_logout_post,
 	[R_REQUEST_FORM_POST] = web_request_form_post,
 	[R_CANCEL_FORM_POST] = web_cancel_form_post,
+	[R_WORKER_CLAIM] = web_worker_claim,
+	[R_WORKER_HEARTBEAT] = web_worker_heartbeat,
+	[R_WORKER_RECORDS] = web_worker_records,
+	[R_WORKER_FINISH] = web_worker_finish,
+	[R_WORKER_HOSTKEY] = web_worker_hostkey,
+	[R_WORKER_INSTALL] = web_worker_install,
+	[R_WORKER_ARTIFACTS] = web_worker_artifacts,
+	[R_WORKER_BLOB_GET] = web_worker_blob_get,
+	[R_WORKER_BLOB_PUT] = web_worker_blob_put,
+	[R_WORKER_LOG_PUT] = web_worker_log_put,
+	[R_WORKER_TREE] = web_worker_tree,
 };
 
 static enum MHD_Result web_route(struct web_req *r, int route)
@@ -656,7 +692,8 @@ static enum MHD_Result web_route(struct web_req *r, int route)
 	if (token) {
 		struct err err = ERR_INIT;
 
-		if (db_token_lookup(r->db, token, &r->user, &r->role, &err) < 0) {
+		if (db_token_lookup(r->db, token, &r->user, &r->role, &r->site,
+				    &err) < 0) {
 			if (err.code != ERR_NOTFOUND)
 				return web_db_error(r, &err);
 			if (!from_cookie && def->need != NEED_NOBODY)
@@ -666,8 +703,22 @@ static enum MHD_Result web_route(struct web_req *r, int route)
 			r->session = token;
 		}
 	}
-	if (r->role < need)
+	/* a worker token is kept apart from the roles, which it must not
+	 * be compared with: it may use the worker's routes, and only it,
+	 * and only as a bearer token, not a browser's session */
+	if (def->need == NEED_WORKER) {
+		if (!r->user)
+			return web_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+					 "this needs a worker token");
+		if (r->role != ROLE_WORKER || from_cookie || !r->site)
+			return web_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+					 "this needs a worker token");
+	} else if (r->role == ROLE_WORKER) {
+		return web_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+				 "a worker token is for /api/v1/worker/ only");
+	} else if (r->role < need) {
 		return web_denied(r, need);
+	}
 	if (!web_is_api(r) && strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
 	    !web_same_site(r))
 		return web_page_error(r, MHD_HTTP_FORBIDDEN, "Not allowed",
@@ -702,12 +753,124 @@ static void web_completed(void *cls, struct MHD_Connection *conn,
 	(void)conn;
 	(void)toe;
 	if (wc) {
+		if (wc->up)
+			wc->up->ops->release(wc->up);
 		buf_release(&wc->body);
 		if (wc->resp)   /* answered, but the client went away first */
 			MHD_destroy_response(wc->resp);
 		free(wc);
 		*con_cls = NULL;
 	}
+}
+
+/* ---- long polls (web_park) ---- */
+
+unsigned long long web_wake_gen(void)
+{
+	unsigned long long gen;
+
+	pthread_mutex_lock(&work.mu);
+	gen = work.wake_gen;
+	pthread_mutex_unlock(&work.mu);
+	return gen;
+}
+
+int web_park(struct web_req *r, unsigned long long gen, long wait_s)
+{
+	struct web_conn *wc = r->deferred;
+	long long now = proc_now_ms();
+	int stopping;
+
+	if (!wc)
+		return -1;
+	pthread_mutex_lock(&work.mu);
+	stopping = work.stopping;
+	pthread_mutex_unlock(&work.mu);
+	if (!wc->park_deadline)
+		wc->park_deadline = now + wait_s * 1000;
+	if (stopping || now >= wc->park_deadline)
+		return -1;
+	wc->parked = 1;
+	wc->park_gen = gen;
+	return 0;
+}
+
+/* Queues job to run again; call with work.mu held. */
+static void web_requeue_locked(struct web_job *job)
+{
+	job->next = NULL;
+	if (work.tail)
+		work.tail->next = job;
+	else
+		work.head = job;
+	work.tail = job;
+	pthread_cond_signal(&work.cv);
+}
+
+/* A worker's job whose handler parked it: it waits, suspended, unless
+ * something happened since its handler looked (then it runs again). */
+static void web_park_job(struct web_job *job)
+{
+	struct web_conn *wc = job->wc;
+
+	pthread_mutex_lock(&work.mu);
+	wc->parked = 0;
+	if (work.stopping || work.wake_gen != wc->park_gen) {
+		web_requeue_locked(job);
+	} else {
+		job->next = work.parked;
+		work.parked = job;
+	}
+	pthread_mutex_unlock(&work.mu);
+}
+
+/* Runs the parked long polls again: all of them (a notification), or
+ * those whose time is up. */
+static void web_wake_parked(int all)
+{
+	long long now = proc_now_ms();
+	struct web_job **p;
+
+	pthread_mutex_lock(&work.mu);
+	if (all)
+		work.wake_gen++;
+	for (p = &work.parked; *p;) {
+		struct web_job *job = *p;
+
+		if (all || now >= job->wc->park_deadline) {
+			*p = job->next;
+			web_requeue_locked(job);
+		} else {
+			p = &job->next;
+		}
+	}
+	pthread_mutex_unlock(&work.mu);
+}
+
+/* ---- raw bodies ---- */
+
+void web_upload_accept(struct web_req *r, struct web_upload *u)
+{
+	struct web_conn *wc = r->deferred;
+
+	ASSERT(wc && !wc->up);
+	wc->up = u;
+}
+
+long long web_content_length(struct web_req *r)
+{
+	const char *cl = MHD_lookup_connection_value(
+		r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	long n;
+
+	if (!cl || strnum_long(cl, 0, 1L << 62, &n) < 0)
+		return -1;
+	return n;
+}
+
+const struct web_opts *web_options(void)
+{
+	return web_conf;
 }
 
 static void *web_worker(void *arg)
@@ -744,6 +907,12 @@ static void *web_worker(void *arg)
 				db_rollback(db);
 		}
 		free(job->r.user);
+		free(job->r.site);
+		job->r.user = job->r.site = NULL;
+		if (wc->parked && !wc->resp) {
+			web_park_job(job);
+			continue;
+		}
 		/* wc is written before: resuming hands it back */
 		MHD_resume_connection(job->r.conn);
 		free(job);
@@ -805,10 +974,36 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 		struct MHD_Response *resp = wc->resp;
 
 		wc->resp = NULL;
-		if (!resp)
+		if (resp)
+			return web_send(conn, url, wc->status, resp,
+					wc->cache_flight, wc->cacheable, wc->gen);
+		if (!wc->up)
 			return wc->ret;
-		return web_send(conn, url, wc->status, resp, wc->cache_flight,
-				wc->cacheable, wc->gen);
+		/* its handler took a raw body: now it may come (libmicrohttpd
+		 * calls again as after the headers: that call is not the end) */
+		wc->queued = 0;
+		if (!*upload_data_size)
+			return MHD_YES;
+	}
+	if (wc && wc->up) {
+		struct web_upload *u = wc->up;
+
+		if (*upload_data_size) {
+			long long n = (long long)*upload_data_size;
+
+			if (u->failed) {
+				/* dropped */
+			} else if (u->got + n > u->cap) {
+				u->failed = u->too_large = 1;
+			} else if (u->ops->write(u, upload_data, *upload_data_size) < 0) {
+				u->failed = 1;
+			} else {
+				u->got += n;
+			}
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		return u->ops->done(&r, u);
 	}
 	if (!wc) {
 		/* first call: headers only */
@@ -821,6 +1016,29 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 		pthread_mutex_lock(&cache.mu);
 		wc->gen = cache.gen;
 		pthread_mutex_unlock(&cache.mu);
+		/* a raw body (logs, blobs: PUT only) is the handler's to take
+		 * or refuse before it is read: to a worker at once */
+		route = strcmp(method, "PUT") ? -1
+					      : web_route_find(method, url, r.args);
+		if (route >= 0 && web_route_raw(web_routes[route].id)) {
+			if (!web_utf8_ok(url))
+				return web_not_found(&r, "not a UTF-8 path");
+			MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
+						  web_arg_check, &bad_query);
+			if (bad_query)
+				return web_error(&r, MHD_HTTP_BAD_REQUEST,
+						 "bad request",
+						 "a query value is not UTF-8");
+			if (!cl)
+				return web_error(&r, MHD_HTTP_LENGTH_REQUIRED,
+						 "length required",
+						 "a raw body needs Content-Length");
+			if (web_enqueue(&r, route, wc) < 0)
+				return web_error(&r, MHD_HTTP_SERVICE_UNAVAILABLE,
+						 "shutting down",
+						 "the server is stopping");
+			return MHD_YES;
+		}
 		/* refused before the body is read: it is never read */
 		if (cl && (strnum_long(cl, 0, 1L << 62, &n) < 0 || n > WEB_MAX_BODY))
 			return web_error(&r, MHD_HTTP_CONTENT_TOO_LARGE,
@@ -880,6 +1098,13 @@ static void web_workers_stop(int n)
 {
 	pthread_mutex_lock(&work.mu);
 	work.stopping = 1;
+	/* the long polls answer now: none may stay suspended */
+	while (work.parked) {
+		struct web_job *job = work.parked;
+
+		work.parked = job->next;
+		web_requeue_locked(job);
+	}
 	pthread_cond_broadcast(&work.cv);
 	pthread_mutex_unlock(&work.mu);
 	for (int i = 0; i < n; i++)
@@ -913,6 +1138,51 @@ static int web_parse_listen(const char *listen, struct addrinfo **ai,
 	return 0;
 }
 
+/*
+ * The PEM file of [web] key into *pem (caller frees), checked: a
+ * certificate (tls-cert) or a private key (tls-key) OpenSSL can read, so
+ * that a bad file is an error naming its key at start rather than every
+ * handshake failing later. libmicrohttpd itself speaks TLS with GnuTLS.
+ */
+static int web_tls_read(const char *key, const char *path, char **pem,
+			struct err *err)
+{
+	int is_cert = !strcmp(key, "tls-cert");
+	struct buf b;
+	BIO *bio;
+	int ok;
+
+	buf_init(&b, 1 << 20);
+	if (buf_read_file(&b, path) < 0) {
+		err_set(err, ERR_USAGE, "[web] %s: %s: %s", key, path,
+			b.overflowed ? "over 1 MiB" : strerror(errno));
+		buf_release(&b);
+		return err->code;
+	}
+	bio = BIO_new_mem_buf(b.buf, (int)b.len);
+	if (is_cert) {
+		X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+
+		ok = x != NULL;
+		X509_free(x);
+	} else {
+		EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+
+		ok = k != NULL;
+		EVP_PKEY_free(k);
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	if (!ok) {
+		err_set(err, ERR_USAGE, "[web] %s: %s: not a PEM %s", key, path,
+			is_cert ? "certificate" : "private key");
+		buf_release(&b);
+		return err->code;
+	}
+	*pem = buf_detach(&b);
+	return 0;
+}
+
 static void web_mhd_log(void *cls, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
@@ -935,10 +1205,32 @@ int web_run(struct web_opts *opts, struct err *err)
 	int sig, rc;
 	unsigned maxconn = opts->max_connections > 0 ? (unsigned)opts->max_connections
 						      : 512u;
+	char *tls_cert = NULL, *tls_key = NULL;
+	struct MHD_OptionItem tls[3] = { { MHD_OPTION_END, 0, NULL } };
+	int use_tls = opts->tls_cert && opts->tls_key;
 
+	if (use_tls) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return err_set(err, ERR_USAGE, "[web] tls-cert: this "
+				       "libmicrohttpd has no TLS support");
+		if (web_tls_read("tls-cert", opts->tls_cert, &tls_cert, err) < 0)
+			return err->code;
+		if (web_tls_read("tls-key", opts->tls_key, &tls_key, err) < 0) {
+			free(tls_cert);
+			return err->code;
+		}
+		tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+						  tls_cert };
+		tls[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+						  tls_key };
+		tls[2] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	}
 	rc = web_parse_listen(opts->listen, &ai, err);
-	if (rc < 0)
+	if (rc < 0) {
+		free(tls_cert);
+		free(tls_key);
 		return rc;
+	}
 	web_conf = opts;
 	read_viewer = opts->read_viewer;
 	work.target = opts->db;
@@ -965,6 +1257,7 @@ int web_run(struct web_opts *opts, struct err *err)
 		}
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 				     MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+				     (use_tls ? MHD_USE_TLS : 0) |
 				     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 			     0, NULL, NULL, web_handler, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, NULL,
@@ -980,16 +1273,25 @@ int web_run(struct web_opts *opts, struct err *err)
 			      * per request on a kept-alive connection */
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 << 10),
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+			     MHD_OPTION_ARRAY, tls,
 			     MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!d) {
 		web_workers_stop(work.size);
 		cache.stop = 1;
 		pthread_join(cache.thread, NULL);
+		free(tls_cert);
+		free(tls_key);
+		if (use_tls)   /* the reason went to the log (web_mhd_log) */
+			return err_set(err, ERR_USAGE, "cannot listen on %s "
+				       "with [web] tls-cert %s and tls-key %s "
+				       "(do they match?)", opts->listen,
+				       opts->tls_cert, opts->tls_key);
 		return err_errno(err, ERR_FAIL, "cannot listen on %s",
 				 opts->listen);
 	}
-	log_info("listening on http://%s/", opts->listen);
+	log_info("listening on %s://%s/", use_tls ? "https" : "http",
+		 opts->listen);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
@@ -1022,5 +1324,8 @@ int web_run(struct web_opts *opts, struct err *err)
 	pthread_mutex_lock(&cache.mu);
 	cache_forget(0);
 	pthread_mutex_unlock(&cache.mu);
+	/* libmicrohttpd keeps pointers to them until it stops */
+	free(tls_cert);
+	free(tls_key);
 	return 0;
 }

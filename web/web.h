@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "labconf.h"
 
 struct web_opts {
 	const char *listen;      /* "127.0.0.1:8080", "[::1]:8080" */
@@ -17,6 +18,13 @@ struct web_opts {
 	int max_connections;     /* 0: default */
 	long timeout;            /* seconds; 0: default */
 	int read_viewer;         /* reading needs a viewer token */
+	/* HTTPS: the certificate chain and its key (PEM files), both or
+	 * neither; with them the server speaks HTTPS only */
+	const char *tls_cert, *tls_key;
+	long max_upload;         /* bytes of one artifact upload; 0: 4 GiB */
+	/* the lab at start, for the worker protocol: its sites' leases and
+	 * [worker] health-check settings (borrowed) */
+	const struct lab *lab;
 	/* SIGHUP: may set a new read_viewer (NULL: SIGHUP is ignored) */
 	void (*reload)(struct web_opts *opts, void *arg);
 	void *reload_arg;

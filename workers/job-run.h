@@ -19,6 +19,7 @@ struct worker_conf {
 	const char *tftp;         /* TFTP root for boot entries, or NULL */
 	const char *url;          /* the dashboard, for installers' reports */
 	const char *owner;        /* "worker PID@HOST": lease owner and actor */
+	const char *site;         /* the site whose jobs it claims */
 	int slots;
 	long heartbeat, lease;    /* seconds */
 	const char *health_check; /* default health-check recipe, or NULL */

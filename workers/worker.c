@@ -130,9 +130,9 @@ static void *slot_main(void *arg)
 			slot_nap(s, db_keep_wait_ms(&keep));
 			continue;
 		}
-		rc = db_worker_claim(db, c->owner, c->lease, &j, &err);
+		rc = db_worker_claim(db, c->owner, c->lease, c->site, &j, &err);
 		if (rc == 0 && (c->health_check || s->index == 0))
-			rc = db_worker_claim_health(db, c->owner, c->lease,
+			rc = db_worker_claim_health(db, c->owner, c->lease, c->site,
 						    c->health_check, c->health_interval,
 						    &j, &err);
 		if (rc == 1) {

@@ -23,7 +23,8 @@ test_expect_success 'host list --json shows the hosts' '
 	hosts = json.load(open("hosts.json"))
 	assert [h["name"] for h in hosts] == ["jade", "opal", "ruby"], hosts
 	ruby = hosts[2]
-	assert ruby == {"name": "ruby", "arch": "x86_64", "state": "free",
+	assert ruby == {"name": "ruby", "arch": "x86_64", "site": "local",
+	                "state": "free",
 	                "flags": ["build", "equiv-r", "hvm", "iommu"],
 	                "job": None}, ruby
 	assert hosts[0]["arch"] == "riscv64" and hosts[0]["flags"] == []
@@ -68,6 +69,24 @@ test_expect_success 'a changed host is updated, a removed one retired, a re-adde
 	H lab apply "$EXAMPLE" >out &&
 	grep -q "^+ host jade\|^~ host jade" out &&
 	H --config "$EXAMPLE" host list | grep -q "^jade .*free"
+'
+
+test_expect_success 'a host takes [lab] site unless it names its own; a bad name is exit 2' '
+	sed -e "s/^\tsite = local\$/\tsite = colo-a/" \
+	    -e "/^\[host \"jade\"\]/a\\\tsite = colo-b" "$EXAMPLE" >sites.conf &&
+	grep -q "site = colo-b" sites.conf &&
+	H lab apply sites.conf >out &&
+	grep -q "^~ host jade" out && grep -q "^~ host opal" out &&
+	! grep -q "^~ host ruby" out &&
+	H --config sites.conf host list --json >hosts.json &&
+	python3 -c "import json; d={h[\"name\"]: h[\"site\"] for h in json.load(open(\"hosts.json\"))}; assert d == {\"jade\": \"colo-b\", \"opal\": \"colo-a\", \"ruby\": \"local\"}, d" &&
+	H --config sites.conf host show jade >show && grep -q "^site: *colo-b" show &&
+	sed "s/site = colo-b/site = Colo_B/" sites.conf >badsite.conf &&
+	set +e &&
+	H lab apply badsite.conf 2>err; rc=$? &&
+	set -e &&
+	test $rc = 2 && grep -q "badsite.conf:[0-9]*: host .jade.: site: .Colo_B. is not a site name" err &&
+	H lab apply "$EXAMPLE" >out && grep -q "^~ host jade" out
 '
 
 test_expect_success '--dry-run reports and writes nothing' '

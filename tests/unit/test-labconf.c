@@ -700,6 +700,76 @@ static void test_lab_defaults(void **state)
 	free(path);
 }
 
+/*
+ * Sites (issue 22): [lab] site (default local) is every host's unless it
+ * names its own; [site] lease defaults to [worker] lease; a site is known
+ * when [lab], a host or a [site] section names it; names are
+ * [a-z0-9][a-z0-9-]*, at most 63 bytes.
+ */
+static void test_sites(void **state)
+{
+	static const struct {
+		const char *name;
+		int ok;
+	} names[] = {
+		{ "local", 1 }, { "b", 1 }, { "colo-2", 1 }, { "0", 1 },
+		{ "a23456789012345678901234567890123456789012345678901234567890123", 1 },
+		{ "a234567890123456789012345678901234567890123456789012345678901234", 0 },
+		{ "", 0 }, { "-b", 0 }, { "B", 0 }, { "b_c", 0 }, { "b.c", 0 },
+		{ "b/c", 0 }, { "b c", 0 },
+	};
+	char *path;
+	struct lab lab;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!lab_site_name_valid(names[i].name) != !names[i].ok)
+			fail_msg("lab_site_name_valid(\"%s\") should be %d",
+				 names[i].name, names[i].ok);
+
+	path = write_conf("sites.conf",
+			  "[host \"h\"]\n\tarch = x86_64\n\taddress = h\n");
+	load_ok(path, &lab);
+	assert_string_equal(lab.site, "local");
+	assert_string_equal(lab.hosts[0].site, "local");
+	assert_int_equal(lab.nsites, 0);
+	assert_int_equal(lab_site_lease(&lab, "local"), 60);
+	assert_true(lab_site_known(&lab, "local"));
+	assert_false(lab_site_known(&lab, "b"));
+	assert_null(lab.web.tls_cert);
+	assert_int_equal(lab.web.max_upload, 4L << 30);
+	labconf_release(&lab);
+
+	free(write_conf("sites.conf",
+			"[host \"h\"]\n\tarch = x86_64\n\taddress = h\n"
+			"[host \"r\"]\n\tarch = x86_64\n\taddress = r\n"
+			"\tsite = colo-b\n"
+			"[lab]\n\tsite = main\n"
+			"[worker]\n\tlease = 90s\n"
+			"[site \"colo-b\"]\n\tlease = 10m\n"
+			"[site \"colo-c\"]\n"
+			"[web]\n\ttls-cert = c.pem\n\ttls-key = /k.pem\n"
+			"\tmax-upload = 1048576\n"));
+	load_ok(path, &lab);
+	/* [lab] after the host: still the host's site */
+	assert_string_equal(lab.site, "main");
+	assert_string_equal(lab.hosts[0].site, "main");
+	assert_string_equal(lab.hosts[1].site, "colo-b");
+	assert_int_equal(lab_site_lease(&lab, "colo-b"), 600);
+	assert_int_equal(lab_site_lease(&lab, "colo-c"), 90);
+	assert_int_equal(lab_site_lease(&lab, "main"), 90);
+	assert_true(lab_site_known(&lab, "main"));
+	assert_true(lab_site_known(&lab, "colo-b"));
+	assert_true(lab_site_known(&lab, "colo-c"));
+	assert_false(lab_site_known(&lab, "colo-d"));
+	assert_abs(lab.web.tls_cert, "c.pem");
+	assert_string_equal(lab.web.tls_key, "/k.pem");
+	assert_int_equal(lab.web.max_upload, 1048576);
+	labconf_release(&lab);
+	unlink(path);
+	free(path);
+}
+
 /* A relative configuration path: absolute from the working directory. */
 static void test_relative_path(void **state)
 {
@@ -1156,6 +1226,33 @@ static void test_bad_hosts(void **state)
 
 #define JOB_A "[job \"a\"]\n\trecipe = r\n\tarch = x86_64\n"
 
+static void test_bad_sites(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ .what = "a bad [lab] site",
+		  .text = "[lab]\n\tsite = Main #<\n",
+		  .msg = "[lab]: site: 'Main' is not a site name" },
+		{ .what = "a bad host site",
+		  .text = RUBY "\tsite = colo_b #<\n",
+		  .msg = "host 'ruby': site: 'colo_b' is not a site name" },
+		{ .what = "a bad [site] name",
+		  .text = "[site \"Colo.b\"] #<\n\tlease = 10m\n",
+		  .msg = "site 'Colo.b': 'Colo.b' is not a site name" },
+		{ .what = "a [site] lease too short",
+		  .text = "[site \"b\"]\n\tlease = 1s #<\n",
+		  .msg = "lease" },
+		{ .what = "tls-cert without tls-key",
+		  .text = "[web] #<\n\ttls-cert = c.pem\n",
+		  .msg = "tls-cert and tls-key go together" },
+		{ .what = "a site key elsewhere",
+		  .text = "[worker]\n\tlease2 = 1m #<\n",
+		  .msg = "lease2" },
+	};
+
+	(void)state;
+	check_bad_table(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 static void test_bad_jobs(void **state)
 {
 	static const struct bad_case cases[] = {
@@ -1509,10 +1606,12 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_lab_defaults),
 		cmocka_unit_test(test_relative_path),
+		cmocka_unit_test(test_sites),
 		cmocka_unit_test(test_repeated_steps),
 		cmocka_unit_test(test_arch_netboot),
 		cmocka_unit_test(test_bad_sections_keys),
 		cmocka_unit_test(test_bad_hosts),
+		cmocka_unit_test(test_bad_sites),
 		cmocka_unit_test(test_bad_jobs),
 		cmocka_unit_test(test_bad_branches),
 		cmocka_unit_test(test_bad_recipes),

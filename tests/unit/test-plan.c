@@ -771,6 +771,98 @@ static void test_equiv_no_class(void **state)
 	fx_release(&f);
 }
 
+/*
+ * A job's hosts are all of one site: a pair never spans two, even when
+ * the cheapest two free hosts are of two sites; a site with too few
+ * hosts of the kind cannot take it at all; a one-host job goes anywhere,
+ * and so does a person's reservation of several hosts.
+ */
+static void test_one_site(void **state)
+{
+	struct plan_request *pair, *one, *big, *pinned;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f);
+	fx_host(&f, "a0", "amd64", NULL);
+	fx_host(&f, "b0", "amd64", NULL);
+	fx_host(&f, "b1", "amd64", FLAGS("equiv-x"));
+	fx_host(&f, "a1", "amd64", FLAGS("equiv-x"));
+	fx_host(&f, "b2", "amd64", NULL);
+	f.hosts[0].site = "a";
+	f.hosts[3].site = "a";
+	f.hosts[1].site = f.hosts[2].site = f.hosts[4].site = "b";
+	/* site a's second host is busy for an hour: the pair takes site
+	 * b's at once rather than a0 with a b host */
+	fx_busy(&f, 3, -1, NOW - HOUR, NOW + HOUR);
+	pair = fx_job(&f, "pair", HOUR);
+	pair->nhosts = 2;
+	fx_plan(&f);
+	expect(&f, pair, PLAN_START, NOW, ANY_HOST);
+	expect_hosts(&f, pair, (const size_t[]){ 1, 2 }, 2);
+	fx_release(&f);
+
+	/* of one equiv class too: each site has one host of class x, so
+	 * an equiv pair can never run */
+	fx_init(&f);
+	fx_host(&f, "a0", "amd64", FLAGS("equiv-x"));
+	fx_host(&f, "b0", "amd64", FLAGS("equiv-x"));
+	fx_host(&f, "b1", "amd64", FLAGS("equiv-y"));
+	f.hosts[0].site = "a";
+	f.hosts[1].site = f.hosts[2].site = "b";
+	pair = fx_job(&f, "pair", HOUR);
+	pair->nhosts = 2;
+	pair->flags = FLAGS("equiv-1");
+	/* three hosts: no site has them */
+	big = fx_job(&f, "three", HOUR);
+	big->nhosts = 3;
+	one = fx_job(&f, "one", HOUR);
+	fx_plan(&f);
+	expect_no_host(&f, pair);
+	expect_no_host(&f, big);
+	expect(&f, one, PLAN_START, NOW, ANY_HOST);
+	/* the reason says why, in a lab of several sites only */
+	assert_non_null(strstr(f.out.results[pair - f.reqs].reason,
+			       "of one site and equiv class"));
+	assert_non_null(strstr(f.out.results[big - f.reqs].reason,
+			       "no 3 usable hosts of one site for"));
+	fx_release(&f);
+
+	/* pinned to a host of site a: its partner is of site a, later */
+	fx_init(&f);
+	fx_host(&f, "a0", "amd64", NULL);
+	fx_host(&f, "b0", "amd64", NULL);
+	fx_host(&f, "a1", "amd64", NULL);
+	f.hosts[0].site = f.hosts[2].site = "a";
+	f.hosts[1].site = "b";
+	fx_busy(&f, 2, -1, NOW - HOUR, NOW + HOUR);
+	pinned = fx_job(&f, "pinned pair", HOUR);
+	pinned->nhosts = 2;
+	pinned->pinned = (const char *[]){ "a0", NULL };
+	fx_plan(&f);
+	expect(&f, pinned, PLAN_WAIT, NOW + HOUR, ANY_HOST);
+	expect_hosts(&f, pinned, (const size_t[]){ 0, 2 }, 2);
+	fx_release(&f);
+
+	/* a person's reservation of two hosts is not a job: any two do */
+	fx_init(&f);
+	fx_host(&f, "a0", "amd64", NULL);
+	fx_host(&f, "b0", "amd64", NULL);
+	f.hosts[0].site = "a";
+	f.hosts[1].site = "b";
+	one = fx_job(&f, "reservation", HOUR);
+	one->kind = PLAN_RESERVATION;
+	one->flight = 0;
+	one->nhosts = 2;
+	pair = fx_job(&f, "pair", HOUR);
+	pair->nhosts = 2;
+	fx_plan(&f);
+	expect(&f, one, PLAN_START, NOW, ANY_HOST);
+	expect_hosts(&f, one, (const size_t[]){ 0, 1 }, 2);
+	expect_no_host(&f, pair);
+	fx_release(&f);
+}
+
 /* A multi-host request gets distinct hosts. */
 static void test_distinct_hosts(void **state)
 {
@@ -1952,8 +2044,10 @@ static void rlab_gen(struct rlab *l)
 	};
 	static const char *const archs[] = { "amd64", "arm64" };
 	static const char *const classes[] = { "equiv-x", "equiv-y" };
+	static const char *const sites[] = { "a", "b" };
 	size_t nh = 1 + rnd(4), nr = 1 + rnd(6);
 	struct fx *f = &l->f;
+	int multi_site = rnd(2);
 
 	memset(l, 0, sizeof(*l));
 	fx_init(f);
@@ -1972,6 +2066,7 @@ static void rlab_gen(struct rlab *l)
 		l->hflags[h][k] = NULL;
 		fx_host(f, names[h], archs[rnd(2)], l->hflags[h]);
 		f->hosts[h].usable = rnd(8) != 0;
+		f->hosts[h].site = multi_site ? sites[rnd(2)] : NULL;
 		if (share) {
 			f->hosts[h].share_slots = 1 + (int)rnd(3);
 			f->hosts[h].share_worn = rnd(3) == 0;
@@ -2050,9 +2145,10 @@ static void print_input(const struct fx *f)
 	for (size_t h = 0; h < in->nhosts; h++) {
 		const struct plan_host *ho = &in->hosts[h];
 
-		print_error("#   host %zu %s %s usable=%d slots=%d worn=%d:",
-			    h, ho->name, ho->arch, ho->usable, ho->share_slots,
-			    ho->share_worn);
+		print_error("#   host %zu %s %s site=%s usable=%d slots=%d "
+			    "worn=%d:", h, ho->name, ho->arch,
+			    ho->site ? ho->site : "-", ho->usable,
+			    ho->share_slots, ho->share_worn);
 		for (const char *const *fl = ho->flags; *fl; fl++)
 			print_error(" %s", *fl);
 		print_error("\n");
@@ -2103,6 +2199,12 @@ static const char *equiv_class(const struct plan_host *h)
 	return NULL;
 }
 
+/* Whether two hosts are of one site (NULL: the one site). */
+static int same_site(const struct plan_host *a, const struct plan_host *b)
+{
+	return !strcmp(a->site ? a->site : "", b->site ? b->site : "");
+}
+
 static int req_has_equiv(const struct plan_request *r)
 {
 	for (const char *const *fl = r->flags; *fl; fl++)
@@ -2134,16 +2236,21 @@ static int candidate(const struct fx *f, size_t h,
 static int can_ever_take(const struct fx *f, const struct plan_request *r)
 {
 	size_t n = 0;
+	int equiv = req_has_equiv(r);
 
-	if (r->nhosts > 1 && req_has_equiv(r)) {
+	/* several hosts: of one class when asked, and a job's of one site */
+	if (r->nhosts > 1) {
 		for (size_t a = 0; a < f->in.nhosts; a++) {
 			const char *cls = equiv_class(&f->hosts[a]);
 
 			n = 0;
-			for (size_t b = 0; cls && b < f->in.nhosts; b++) {
+			for (size_t b = 0; (cls || !equiv) && b < f->in.nhosts;
+			     b++) {
 				const char *c2 = equiv_class(&f->hosts[b]);
 
-				n += c2 && !strcmp(cls, c2) &&
+				n += (!equiv || (c2 && !strcmp(cls, c2))) &&
+				     (r->kind != PLAN_JOB ||
+				      same_site(&f->hosts[a], &f->hosts[b])) &&
 				     candidate(f, b, r);
 			}
 			if (n >= (size_t)r->nhosts)
@@ -2247,6 +2354,9 @@ static void check_result(const struct fx *f, size_t i)
 			CHECK(f, equiv_class(ho) && equiv_class(first) &&
 				 !strcmp(equiv_class(ho), equiv_class(first)),
 			      "req %zu: hosts of different classes", i);
+		if (r->kind == PLAN_JOB)
+			CHECK(f, same_site(ho, first), "req %zu: hosts of two sites",
+			      i);
 		if (has_flag(r->flags, "share-s"))
 			CHECK(f, p->hosts[k].slot >= 0 &&
 				 p->hosts[k].slot < ho->share_slots,
@@ -2673,6 +2783,7 @@ int main(void)
 		cmocka_unit_test(test_equiv_same_class),
 		cmocka_unit_test(test_equiv_earliest_class),
 		cmocka_unit_test(test_equiv_no_class),
+		cmocka_unit_test(test_one_site),
 		cmocka_unit_test(test_distinct_hosts),
 		cmocka_unit_test(test_multi_host_common_time),
 		cmocka_unit_test(test_pinned),
