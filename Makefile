@@ -65,7 +65,7 @@ DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
 	libjansson-dev libpq-dev libssl-dev libcurl4-gnutls-dev libcmocka-dev \
 	postgresql postgresql-client \
 	openssh-server openssh-client openipmi ipmitool pdudaemon socat curl python3 \
-	procps util-linux chromium clang libclang-rt-14-dev wrk nginx graphviz \
+	procps util-linux iproute2 chromium clang libclang-rt-14-dev wrk nginx graphviz \
 	qemu-system-x86 qemu-system-arm qemu-system-misc u-boot-qemu opensbi \
 	ipxe-qemu gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu busybox-static cpio \
 	systemd man-db debhelper fakeroot dpkg-dev

@@ -1016,9 +1016,10 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 		pthread_mutex_lock(&cache.mu);
 		wc->gen = cache.gen;
 		pthread_mutex_unlock(&cache.mu);
-		/* a raw body (logs, blobs) is the handler's to take or refuse
-		 * before it is read: to a worker at once */
-		route = web_route_find(method, url, r.args);
+		/* a raw body (logs, blobs: PUT only) is the handler's to take
+		 * or refuse before it is read: to a worker at once */
+		route = strcmp(method, "PUT") ? -1
+					      : web_route_find(method, url, r.args);
 		if (route >= 0 && web_route_raw(web_routes[route].id)) {
 			if (!web_utf8_ok(url))
 				return web_not_found(&r, "not a UTF-8 path");
