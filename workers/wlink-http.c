@@ -226,6 +226,12 @@ static int hx(struct wlink_http *h, const struct hreq *q, struct hanswer *a,
 		link_reached(h);
 		ret = err_set(err, ERR_FAIL, "%s %s: the answer is over %d bytes",
 			      q->method, q->path, ANSWER_MAX);
+	} else if (rc == CURLE_WRITE_ERROR || rc == CURLE_READ_ERROR) {
+		/* this side's disk, not the link: waiting would not help */
+		link_reached(h);
+		ret = err_set(err, ERR_FAIL, "%s %s: %s here", q->method, q->path,
+			      rc == CURLE_WRITE_ERROR ? "could not write what came"
+			      : "could not read what was to go");
 	} else if (rc == CURLE_SSL_CACERT || rc == CURLE_PEER_FAILED_VERIFICATION ||
 		   rc == CURLE_SSL_CACERT_BADFILE) {
 		/* never talked past: the link is as good as down, and the log
