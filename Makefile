@@ -5,7 +5,7 @@
 
 O ?= build
 CC ?= cc
-PKGS := libgit2 libssh2 libmicrohttpd jansson libpq libcrypto
+PKGS := libgit2 libssh2 libmicrohttpd jansson libpq libcrypto libcurl
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 # Where `hangar up --demo` finds lab/ (the simulated lab, the demo tree)
@@ -53,7 +53,7 @@ INTEG_LONG := tests/integ/t0670-faults.sh tests/integ/t0720-gate-lab.sh \
 	tests/integ/t0410-deb-package.sh tests/integ/t0760-qemu-boot.sh \
 	tests/integ/t0400-up-demo.sh tests/integ/t0520-scheduler-incremental.sh \
 	tests/integ/t0740-gate-starved.sh tests/integ/t0630-worker-faults.sh \
-	tests/integ/t0770-xen-boot.sh
+	tests/integ/t0770-xen-boot.sh tests/integ/t0910-remote-worker.sh
 INTEG_TESTS := $(INTEG_LONG) \
 	$(filter-out $(INTEG_LONG),$(sort $(wildcard tests/integ/t[0-9]*.sh)))
 # Tests mostly wait on daemons, hosts and timeouts, not on the CPU (the
@@ -62,7 +62,8 @@ INTEG_TESTS := $(INTEG_LONG) \
 TEST_JOBS ?= 6
 
 DEBS := gcc make pkg-config git libgit2-dev libssh2-1-dev libmicrohttpd-dev \
-	libjansson-dev libpq-dev libssl-dev libcmocka-dev postgresql postgresql-client \
+	libjansson-dev libpq-dev libssl-dev libcurl4-gnutls-dev libcmocka-dev \
+	postgresql postgresql-client \
 	openssh-server openssh-client openipmi ipmitool pdudaemon socat curl python3 \
 	procps util-linux iproute2 chromium clang libclang-rt-14-dev wrk nginx graphviz \
 	qemu-system-x86 qemu-system-arm qemu-system-misc u-boot-qemu opensbi \

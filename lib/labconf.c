@@ -210,6 +210,21 @@ static const struct conf_key worker_keys[] = {
 	  "files logs-capture fetches when its step names none (absolute, or relative to workdir)" },
 	{ "max-log", CONF_INT, 0, 1024, 1L << 30, NULL, "67108864", "67108864",
 	  "most bytes kept of one step log or fetched log file" },
+	{ "site", CONF_STRING, 0, 0, 0, NULL, NULL, "b",
+	  "the site whose hosts' jobs it runs (default: [lab] site)" },
+	{ "controller", CONF_STRING, 0, 0, 0, NULL, NULL,
+	  "https://hangar.example.org:8443",
+	  "a remote worker: the controller's URL (no database connection; "
+	  "everything goes through /api/v1/worker/)" },
+	{ "token-file", CONF_STRING, 0, 0, 0, NULL, NULL,
+	  "/etc/hangar/worker-token",
+	  "a remote worker: the file holding its site's worker token" },
+	{ "ca", CONF_STRING, 0, 0, 0, NULL, NULL, "/etc/hangar/tls/ca.pem",
+	  "a remote worker: the CA (PEM) the controller's certificate is "
+	  "checked against (default: the system's)" },
+	{ "name", CONF_STRING, 0, 0, 0, NULL, NULL, "b1",
+	  "a remote worker: its name within its site, [A-Za-z0-9._-] (default: "
+	  "the machine's host name)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -731,6 +746,33 @@ static void labconf_worker_defaults(struct lab_worker *w,
 	else
 		vec_split(&w->logs, "/var/log/syslog /var/log/messages /var/log/kern.log");
 	w->max_log = conf_get_long(s, "max-log", 64L << 20);
+}
+
+static char *labconf_site(struct labconf_ctx *c, const struct conf_section *s,
+			  const char *key);
+
+/* The keys of a remote worker: paths relative to the file. */
+static void labconf_worker_remote(struct labconf_ctx *c, struct lab_worker *w,
+				  const struct conf_section *s)
+{
+	const char *name = conf_get(s, "name");
+
+	w->site = labconf_site(c, s, "site");
+	w->controller = labconf_dup(s, "controller");
+	w->token_file = labconf_path(c, conf_get(s, "token-file"));
+	w->ca = labconf_path(c, conf_get(s, "ca"));
+	w->name = labconf_dup(s, "name");
+	if (w->controller && strncmp(w->controller, "https://", 8) != 0 &&
+	    strncmp(w->controller, "http://", 7) != 0)
+		conf_diag_entry(c->diag, s, conf_entry_of(s, "controller"),
+				"'%s' is not an http:// or https:// URL",
+				w->controller);
+	if (name && (!*name || strlen(name) > 63 ||
+		     strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+			    "qrstuvwxyz0123456789._-") != strlen(name)))
+		conf_diag_entry(c->diag, s, conf_entry_of(s, "name"),
+				"'%s': a worker's name is 1 to 63 of "
+				"[A-Za-z0-9._-]", name);
 }
 
 static void labconf_gate_defaults(struct lab_gate *g,
@@ -1352,6 +1394,7 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 			labconf_sched_defaults(&lab->sched, s);
 		} else if (!strcmp(s->name, "worker")) {
 			labconf_worker_defaults(&lab->worker, s);
+			labconf_worker_remote(&c, &lab->worker, s);
 		} else if (!strcmp(s->name, "gate")) {
 			labconf_gate_defaults(&lab->gate, s);
 		} else if (!strcmp(s->name, "web")) {
@@ -1466,6 +1509,11 @@ void labconf_release(struct lab *lab)
 	free(lab->url);
 	free(lab->tftp);
 	free(lab->worker.health_check);
+	free(lab->worker.site);
+	free(lab->worker.controller);
+	free(lab->worker.token_file);
+	free(lab->worker.ca);
+	free(lab->worker.name);
 	free(lab->gate.sendmail);
 	free(lab->gate.mail_to);
 	free(lab->gate.mail_from);

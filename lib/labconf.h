@@ -169,6 +169,10 @@ struct lab_worker {
 	long health_check_interval;
 	struct vec logs;      /* default files of logs-capture */
 	long max_log;         /* bytes */
+	/* NULL when unset; paths absolute */
+	char *site;           /* the site it serves (NULL: [lab] site) */
+	char *controller;     /* a remote worker: the controller's URL */
+	char *token_file, *ca, *name;
 };
 
 /* [gate]: durations in seconds; strings NULL when unset. */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The walls between hangar's folders (docs/ARCHITECTURE.md, "Layers"):
 # which folder's headers each folder may include, and that libpq and SQL
-# stay in db/, libgit2 in lib/, libssh2 in hosts/, libmicrohttpd in web/.
+# stay in db/, libgit2 in lib/, libssh2 in hosts/, libmicrohttpd in web/,
+# libcurl in workers/ (the remote worker's link).
 # Usage: check-layers.sh [SRCDIR]; prints each breach, exits 1 if any.
 cd "${1:-$(dirname "$0")/..}" || exit 2
 
@@ -20,7 +21,7 @@ declare -A may=(
 # libraries: the folders whose files may include their header
 declare -A lib_home=(
 	[libpq-fe.h]="db" [git2.h]="lib" [libssh2.h]="hosts"
-	[libssh2_sftp.h]="hosts" [microhttpd.h]="web"
+	[libssh2_sftp.h]="hosts" [microhttpd.h]="web" [curl/curl.h]="workers"
 )
 
 declare -A home   # header name -> folder

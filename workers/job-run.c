@@ -21,10 +21,7 @@
 #include "bootcfg.h"
 #include "buf.h"
 #include "console.h"
-#include "db-host.h"
-#include "db-hostkey.h"
 #include "fsutil.h"
-#include "gitx.h"
 #include "job-run.h"
 #include "jobrec.h"
 #include "log.h"
@@ -166,7 +163,8 @@ static int host_connect(struct step_ctx *s, int i, int timeout_ms,
 
 		/* the job cannot go on without it: through an outage too */
 		do
-			rc = db_hostkey_pin(s->r->db, h->name, key, err);
+			rc = s->r->link->ops->hostkey_pin(s->r->link, s->r->job,
+							  h->name, key, err);
 		while (rc < 0 && jobrec_retry(js->rec));
 		if (rc < 0) {
 			ssh_close(js->conns[i]);
@@ -457,7 +455,6 @@ static enum outcome upload_sources(struct step_ctx *s)
 	for (size_t t = 0; t < j->ntrees && o == OUT_PASS; t++) {
 		struct wjob_tree *tr = &j->trees[t];
 		int primary = j->primary_tree && !strcmp(tr->name, j->primary_tree);
-		char *cache = xasprintf("%s/git/%s.git", state, tr->name);
 		char *dir = xasprintf("%s/tmp", state);
 		char *tar = xasprintf("%s/%ld.%s.%s.tar", dir, j->flight, j->job,
 				      tr->name);
@@ -470,8 +467,8 @@ static enum outcome upload_sources(struct step_ctx *s)
 		if (!tr->url) {
 			o = step_broken(s, -1, "tree %s is not configured", tr->name);
 		} else if (fs_mkdir_p(dir, 0755, &err) < 0 ||
-			   gitx_export_tar(cache, tr->url, tr->revision, tar, &files,
-					   &err) < 0) {
+			   s->r->link->ops->tree_tar(s->r->link, j, tr, tar, &files,
+						     &err) < 0) {
 			o = step_broken(s, -1, "tree %s at %.12s: %s", tr->name,
 					tr->revision, err.msg);
 		} else if (host_connect(s, 0, 30000, &c, &err) < 0 ||
@@ -482,8 +479,13 @@ static enum outcome upload_sources(struct step_ctx *s)
 					      ".hangar/%s.tar -C %s && rm -f .hangar/%s.tar",
 					      dest, dest, tr->name, dest, tr->name);
 
-			steplog_say(&s->log, "%s at %s: %ld files uploaded to %s/%s",
-				    tr->name, tr->revision, files, h->workdir, dest);
+			if (files >= 0)
+				steplog_say(&s->log, "%s at %s: %ld files uploaded to "
+					    "%s/%s", tr->name, tr->revision, files,
+					    h->workdir, dest);
+			else
+				steplog_say(&s->log, "%s at %s: uploaded to %s/%s",
+					    tr->name, tr->revision, h->workdir, dest);
 			o = host_exec(s, 0, h->workdir, cmd, 0, NULL, NULL);
 			free(cmd);
 			if (o == OUT_PASS) {
@@ -494,7 +496,6 @@ static enum outcome upload_sources(struct step_ctx *s)
 			}
 		}
 		unlink(tar);
-		free(cache);
 		free(dir);
 		free(tar);
 		free(remote);
@@ -587,8 +588,8 @@ static enum outcome step_build(struct step_ctx *s)
 	return o;
 }
 
-/* The artifacts of the d-th job this one needs, waiting out a database
- * outage as long as the job may. */
+/* The artifacts of the d-th job this one needs, waiting out an outage of
+ * the link as long as the job may. */
 static int dep_artifacts(struct step_ctx *s, size_t d, struct wartifact **a,
 			 size_t *n, struct err *err)
 {
@@ -596,9 +597,25 @@ static int dep_artifacts(struct step_ctx *s, size_t d, struct wartifact **a,
 	int rc;
 
 	do
-		rc = db_worker_artifacts(s->r->db, j->deps[d].flight,
-					 j->deps[d].job, a, n, err);
+		rc = s->r->link->ops->dep_artifacts(s->r->link, j,
+						    j->deps[d].flight,
+						    j->deps[d].job, a, n, err);
 	while (rc < 0 && jobrec_retry(s->js->rec));
+	return rc;
+}
+
+/* Artifact a in the local store (a remote worker fetches it), waiting
+ * out an outage of the link as long as the job may. */
+static int blob_fetch(struct step_ctx *s, const struct wartifact *a,
+		      struct err *err)
+{
+	int rc;
+
+	do {
+		err_clear(err);
+		rc = s->r->link->ops->blob_fetch(s->r->link, s->r->job, a->sha256,
+						 a->size, err);
+	} while (rc < 0 && jobrec_retry(s->js->rec));
 	return rc;
 }
 
@@ -620,11 +637,10 @@ static enum outcome upload_artifacts(struct step_ctx *s, int i)
 			char *remote = xasprintf("%s/%s", h->workdir, a[k].path);
 			struct ssh_conn *c;
 
-			if (!fs_exists(local))
-				o = step_broken(s, -1,
-						"artifact %s of %ld.%s is missing from the store (%s)",
+			if (blob_fetch(s, &a[k], &err) < 0)
+				o = step_broken(s, -1, "artifact %s of %ld.%s: %s",
 						a[k].path, j->deps[d].flight,
-						j->deps[d].job, local);
+						j->deps[d].job, err.msg);
 			else if (host_connect(s, i, 30000, &c, &err) < 0 ||
 				 ssh_upload(c, local, remote, 0644, &err) < 0)
 				o = step_broken(s, i, "upload of %s: %s", a[k].path,
@@ -949,8 +965,8 @@ static enum outcome step_host_install(struct step_ctx *s)
 					   .token = token, .flight = s->r->job->flight,
 					   .job = s->r->job->job };
 		do
-			rc = db_worker_install_begin(s->r->db, s->r->job, h->name,
-						     token, &err);
+			rc = s->r->link->ops->install_begin(s->r->link, s->r->job,
+							    h->name, token, &err);
 		while (rc < 0 && jobrec_retry(s->js->rec));
 		if (rc < 0) {
 			free(url);
@@ -968,8 +984,10 @@ static enum outcome step_host_install(struct step_ctx *s)
 		while (o == OUT_PASS && !reported) {
 			if (cancelled(s)) {
 				o = OUT_CANCELLED;
-			} else if (db_worker_install_reported(s->r->db, token, &reported,
-							      &err) < 0 &&
+			} else if (s->r->link->ops->install_reported(s->r->link,
+								     s->r->job, token,
+								     &reported,
+								     &err) < 0 &&
 				   !jobrec_retry(s->js->rec)) {
 				o = step_broken(s, -1, "%s", err.msg);
 			} else if (!reported && proc_now_ms() >= until) {
@@ -990,8 +1008,10 @@ static enum outcome step_host_install(struct step_ctx *s)
 		steplog_say(&s->log, "%s: the installer reported after %.1f s",
 			    h->name, (proc_now_ms() - t0) / 1000.0);
 		do
-			rc = db_hostkey_clear(s->r->db, h->name,
-					      "reinstalled by host-install", &err);
+			rc = s->r->link->ops->hostkey_clear(s->r->link, s->r->job,
+							    h->name,
+							    "reinstalled by host-install",
+							    &err);
 		while (rc < 0 && jobrec_retry(s->js->rec));
 		if (rc < 0)
 			return step_broken(s, -1, "%s", err.msg);
@@ -1001,7 +1021,8 @@ static enum outcome step_host_install(struct step_ctx *s)
 		if (o != OUT_PASS)
 			return o;
 		do
-			rc = db_worker_host_installed(s->r->db, h->name, &err);
+			rc = s->r->link->ops->host_installed(s->r->link, s->r->job,
+							     h->name, &err);
 		while (rc < 0 && jobrec_retry(s->js->rec));
 		if (rc < 0)
 			return step_broken(s, -1, "%s", err.msg);
@@ -1162,9 +1183,16 @@ static char *boot_file_source(struct step_ctx *s, const char *glob,
 		for (size_t k = 0; k < n && !found; k++) {
 			const char *base = strrchr(a[k].path, '/');
 
-			if (!fnmatch(glob, a[k].path, 0) ||
-			    (base && !fnmatch(glob, base + 1, 0)))
-				found = artifact_path(s->r->conf->state, a[k].sha256);
+			if (fnmatch(glob, a[k].path, 0) &&
+			    (!base || fnmatch(glob, base + 1, 0)))
+				continue;
+			if (blob_fetch(s, &a[k], &err) < 0) {
+				textf(why, whylen, "artifact %s: %s", a[k].path,
+				      err.msg);
+				db_worker_artifacts_free(a, n);
+				return NULL;
+			}
+			found = artifact_path(s->r->conf->state, a[k].sha256);
 		}
 		db_worker_artifacts_free(a, n);
 	}
@@ -1693,8 +1721,8 @@ int job_run(struct job_run *r, struct err *err)
 	js.conns = xcalloc(j->nhosts + 1, sizeof(*js.conns));
 	js.consoles = xcalloc(j->nhosts + 1, sizeof(*js.consoles));
 	js.console_at = xcalloc(j->nhosts + 1, sizeof(*js.console_at));
-	js.rec = jobrec_new(r->db, r->keep, j, r->conf->owner, r->conf->lease,
-			    r->cancel);
+	js.rec = jobrec_new(r->link, j, r->cancel);
+	r->link->ops->job_begin(r->link, j);
 
 	if (!deps_passed(j, detail, sizeof(detail))) {
 		/* the scheduler normally ends these before they get hosts */
@@ -1757,5 +1785,6 @@ out:
 	free(js.console_at);
 	free(js.conns);
 	jobrec_free(js.rec);
+	r->link->ops->job_end(r->link, j);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <signal.h>
 
 #include "db-worker.h"
+#include "wlink.h"
 
 struct worker_conf {
 	struct db_target target;
@@ -19,13 +20,20 @@ struct worker_conf {
 	const char *tftp;         /* TFTP root for boot entries, or NULL */
 	const char *url;          /* the dashboard, for installers' reports */
 	const char *owner;        /* "worker PID@HOST": lease owner and actor */
-	const char *site;         /* the site whose jobs it claims */
+	const char *site;         /* the site whose jobs it claims (one
+				   * beside the database: NULL for any) */
 	int slots;
 	long heartbeat, lease;    /* seconds */
 	const char *health_check; /* default health-check recipe, or NULL */
 	long health_interval;     /* seconds */
 	const struct vec *logs;   /* default logs-capture files */
 	long long max_log;        /* bytes */
+	/* a remote worker (wlink-http.c): NULL controller for one beside
+	 * the database */
+	const char *controller;   /* the controller's URL */
+	const char *name;         /* its name there */
+	const char *token;        /* its site's worker token */
+	const char *ca;           /* the CA file, or NULL: the system's */
 };
 
 /* Why a job stops early: someone cancelled it, the worker is stopping
@@ -36,8 +44,7 @@ enum { JOB_RUN_GO = 0, JOB_RUN_CANCEL = 1, JOB_RUN_STOP = 2,
 
 struct job_run {
 	const struct worker_conf *conf;
-	struct db *db;
-	struct db_keep *keep;      /* db's reconnection through outages */
+	struct wlink *link;        /* the slot's: the database or controller */
 	struct wjob *job;
 	const volatile sig_atomic_t *cancel;   /* JOB_RUN_* */
 };
@@ -46,8 +53,8 @@ struct job_run {
  * Runs the job to its end and records it (db_worker_finish): pass, fail,
  * broken (after one re-queue on other hosts for lab trouble), blocked,
  * cancelled, or back to the queue when the worker stops. Returns 0, or an
- * error when the database failed (the lease then expires and recovery
- * takes over).
+ * error when the link failed (the lease then expires and recovery takes
+ * over).
  */
 int job_run(struct job_run *r, struct err *err);
 

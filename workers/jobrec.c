@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "db-host.h"
 #include "job-run.h"
 #include "jobrec.h"
 #include "log.h"
@@ -18,33 +17,12 @@
 #include "xalloc.h"
 #include "banned.h"
 
-enum rec_kind {
-	REC_STEP_BEGIN, REC_STEP_END, REC_RUNVAR, REC_ARTIFACT, REC_POWER,
-	REC_HOST_BROKEN, REC_HOST_HEALTHY, REC_CASES,
-};
-
-struct rec {
-	enum rec_kind kind;
-	double at;               /* epoch seconds when it happened */
-	int stepno;
-	char *a, *b, *c;         /* by kind: names, values, details */
-	long long size;
-	enum power_action action;
-	struct power_result power;
-	struct err failure;      /* code 0: none */
-	int first;               /* REC_CASES: the first case's step number */
-	struct vec names, statuses, details;
-};
-
 struct jobrec {
-	struct db *db;
-	struct db_keep *keep;
+	struct wlink *link;
 	const struct wjob *job;
-	const char *owner;
-	long lease;
 	const volatile sig_atomic_t *cancel;
 	int next_stepno;
-	struct rec *recs;
+	struct wrec *recs;
 	size_t n, alloc, done;   /* recs[done..n) are held */
 	int away;                /* the connection was lost: check the lease */
 	int lost;                /* recovery took the job over */
@@ -62,30 +40,16 @@ static double wall_now(void)
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
-struct jobrec *jobrec_new(struct db *db, struct db_keep *keep,
-			  const struct wjob *j, const char *owner, long lease_s,
+struct jobrec *jobrec_new(struct wlink *link, const struct wjob *j,
 			  const volatile sig_atomic_t *cancel)
 {
 	struct jobrec *jr = xcalloc(1, sizeof(*jr));
 
-	jr->db = db;
-	jr->keep = keep;
+	jr->link = link;
 	jr->job = j;
-	jr->owner = owner;
-	jr->lease = lease_s;
 	jr->cancel = cancel;
 	jr->next_stepno = j->last_step + 1;
 	return jr;
-}
-
-static void rec_release(struct rec *r)
-{
-	free(r->a);
-	free(r->b);
-	free(r->c);
-	vec_clear(&r->names);
-	vec_clear(&r->statuses);
-	vec_clear(&r->details);
 }
 
 void jobrec_free(struct jobrec *jr)
@@ -93,7 +57,7 @@ void jobrec_free(struct jobrec *jr)
 	if (!jr)
 		return;
 	for (size_t i = jr->done; i < jr->n; i++)
-		rec_release(&jr->recs[i]);
+		wrec_release(&jr->recs[i]);
 	free(jr->recs);
 	free(jr);
 }
@@ -108,42 +72,11 @@ int jobrec_lost(const struct jobrec *jr)
 	return jr->lost;
 }
 
-static int rec_write(struct jobrec *jr, const struct rec *r, struct err *err)
+static int rec_write(struct jobrec *jr, const struct wrec *r, struct err *err)
 {
-	const struct wjob *j = jr->job;
 	double at = wall_now() - r->at > REC_LATE_S ? r->at : 0;
 
-	switch (r->kind) {
-	case REC_STEP_BEGIN:
-		return db_worker_step_begin(jr->db, j, jr->owner, r->stepno, r->a,
-					    r->b, at, err);
-	case REC_STEP_END:
-		return db_worker_step_end(jr->db, j, jr->owner, r->stepno, r->a,
-					  r->b, at, err);
-	case REC_RUNVAR:
-		return db_worker_runvar_set(jr->db, j, r->a, r->b, err);
-	case REC_ARTIFACT:
-		return db_worker_artifact_add(jr->db, j, r->a, r->b, r->size, err);
-	case REC_POWER: {
-		struct db_host_power p = {
-			power_action_str(r->action), power_state_str(r->power.state),
-			r->power.attempts, r->power.ms, r->power.detail,
-		};
-
-		return db_host_power_record(jr->db, r->a, &p,
-					    r->failure.code ? &r->failure : NULL,
-					    j->flight, j->job, err);
-	}
-	case REC_HOST_BROKEN:
-		return db_worker_host_broken(jr->db, r->a, r->b, j, err);
-	case REC_HOST_HEALTHY:
-		return db_worker_host_healthy(jr->db, r->a, j, err);
-	case REC_CASES:
-		return db_worker_cases_add(jr->db, j, jr->owner, r->a, r->stepno,
-					   r->first, &r->names, &r->statuses,
-					   &r->details, at, err);
-	}
-	return err_set(err, ERR_FAIL, "unknown record kind %d", (int)r->kind);
+	return jr->link->ops->record(jr->link, jr->job, r, at, err);
 }
 
 /* The connection is gone: say so once for this job. */
@@ -152,9 +85,9 @@ static void jobrec_away(struct jobrec *jr, const char *why)
 	if (jr->away)
 		return;
 	jr->away = 1;
-	log_warnx("flight=%ld job=%s: the database is away (%s); the job goes "
+	log_warnx("flight=%ld job=%s: %s is away (%s); the job goes "
 		  "on and its records are held until it is back",
-		  jr->job->flight, jr->job->job, why);
+		  jr->job->flight, jr->job->job, jr->link->peer, why);
 }
 
 /* Gives up what is held: the job is someone else's now, or the worker
@@ -163,48 +96,72 @@ static void jobrec_drop(struct jobrec *jr, const char *why)
 {
 	const struct wjob *j = jr->job;
 
+	const struct wlink_ops *ops = jr->link->ops;
+	size_t kept = 0;
+
+	/* the controller keeps them as evidence of what happened (never
+	 * judged): they leave here only when it has them */
+	for (size_t i = jr->done; ops->evidence && jr->lost && i < jr->n; i++) {
+		struct err err = ERR_INIT;
+
+		if (ops->evidence(jr->link, j, &jr->recs[i], &err) < 0) {
+			log_warnx("flight=%ld job=%s: as evidence: %s", j->flight,
+				  j->job, err.msg);
+			break;
+		}
+		kept++;
+	}
+	if (kept == jr->n - jr->done && kept) {
+		log_warnx("flight=%ld job=%s: %s; %zu held record(s) delivered as "
+			  "evidence only", j->flight, j->job, why, kept);
+		for (; jr->done < jr->n; jr->done++)
+			wrec_release(&jr->recs[jr->done]);
+		return;
+	}
 	if (jr->done < jr->n)
 		log_warnx("flight=%ld job=%s: %s; %zu held record(s) not written:",
 			  j->flight, j->job, why, jr->n - jr->done);
 	for (; jr->done < jr->n; jr->done++) {
-		struct rec *r = &jr->recs[jr->done];
+		struct wrec *r = &jr->recs[jr->done];
 
-		switch (r->kind) {
-		case REC_STEP_BEGIN: {
-			char *logfile = db_worker_step_logfile(j, r->stepno, r->b);
+		switch (r->type) {
+		case WREC_STEP_BEGIN: {
+			char *logfile = db_worker_step_logfile(j, r->step, r->name);
 
 			log_warnx("  step %d %s started (its log: logs/%s)",
-				  r->stepno, r->b, logfile);
+				  r->step, r->name, logfile);
 			free(logfile);
 			break;
 		}
-		case REC_STEP_END:
-			log_warnx("  step %d ended %s%s%s", r->stepno, r->a,
-				  r->b ? ": " : "", r->b ? r->b : "");
+		case WREC_STEP_END:
+			log_warnx("  step %d ended %s%s%s", r->step, r->status,
+				  r->detail ? ": " : "", r->detail ? r->detail : "");
 			break;
-		case REC_RUNVAR:
-			log_warnx("  runvar %s=%s", r->a, r->b);
+		case WREC_RUNVAR:
+			log_warnx("  runvar %s=%s", r->name, r->value);
 			break;
-		case REC_ARTIFACT:
-			log_warnx("  artifact %s (sha256 %s, in the store)", r->a,
-				  r->b);
+		case WREC_ARTIFACT:
+			log_warnx("  artifact %s (sha256 %s, in the store)", r->path,
+				  r->sha256);
 			break;
-		case REC_POWER:
-			log_warnx("  power %s of %s", power_action_str(r->action),
-				  r->a);
+		case WREC_POWER:
+			log_warnx("  power %s of %s", r->action, r->host);
 			break;
-		case REC_HOST_BROKEN:
-			log_warnx("  host %s broken: %s", r->a, r->b);
+		case WREC_HOST_BROKEN:
+			log_warnx("  host %s broken: %s", r->host, r->reason);
 			break;
-		case REC_HOST_HEALTHY:
-			log_warnx("  host %s healthy", r->a);
+		case WREC_HOST_HEALTHY:
+			log_warnx("  host %s healthy", r->host);
 			break;
-		case REC_CASES:
+		case WREC_CASES:
 			log_warnx("  %zu test case(s) of step %d %s (in its log)",
-				  r->names.n, r->stepno, r->a);
+				  r->names.n, r->step, r->name);
+			break;
+		default:
+			log_warnx("  a %s record", wrec_type_str(r->type));
 			break;
 		}
-		rec_release(r);
+		wrec_release(r);
 	}
 }
 
@@ -215,27 +172,32 @@ static void jobrec_drop(struct jobrec *jr, const char *why)
  */
 static int jobrec_flush(struct jobrec *jr)
 {
+	struct wlink *l = jr->link;
+	const struct wlink_ops *ops = l->ops;
 	const struct wjob *j = jr->job;
 	struct err err = ERR_INIT;
 	size_t held = jr->n - jr->done;
 
 	if (jr->lost)
 		return -1;
-	if (jr->away || !db_connection_ok(jr->db)) {
+	if (jr->away || !ops->ok(l)) {
 		int rc;
 
-		db_keep(jr->db, jr->keep, &err);
-		if (jr->keep->down || !db_connection_ok(jr->db)) {
+		ops->keep(l, &err);
+		if (ops->down(l) || !ops->ok(l)) {
 			jobrec_away(jr, err.msg[0] ? err.msg : "no connection");
 			return 1;
 		}
-		rc = db_worker_holds(jr->db, j, jr->owner, jr->lease, &err);
-		if (rc < 0 && !db_connection_ok(jr->db))
+		rc = ops->holds(l, j, &err);
+		if (rc < 0 && !ops->ok(l))
 			return 1;
 		if (rc == 0) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "recovery took the job over "
+				 "while %s was away", l->peer);
 			jr->lost = 1;
-			jobrec_drop(jr, "recovery took the job over while the "
-				    "database was away");
+			jobrec_drop(jr, why);
 			return -1;
 		}
 		if (rc < 0)
@@ -243,11 +205,11 @@ static int jobrec_flush(struct jobrec *jr)
 				  err.msg);
 	}
 	while (jr->done < jr->n) {
-		struct rec *r = &jr->recs[jr->done];
+		struct wrec *r = &jr->recs[jr->done];
 
 		err_clear(&err);
 		if (rec_write(jr, r, &err) < 0) {
-			if (!db_connection_ok(jr->db)) {
+			if (!ops->ok(l)) {
 				jobrec_away(jr, err.msg);
 				return 1;
 			}
@@ -259,21 +221,21 @@ static int jobrec_flush(struct jobrec *jr)
 			log_warnx("flight=%ld job=%s: %s (not recorded)", j->flight,
 				  j->job, err.msg);
 		}
-		rec_release(r);
+		wrec_release(r);
 		jr->done++;
 	}
 	if (jr->away) {
 		jr->away = 0;
-		log_info("flight=%ld job=%s: the database is back; %zu held "
-			 "record(s) written", j->flight, j->job, held);
+		log_info("flight=%ld job=%s: %s is back; %zu held "
+			 "record(s) written", j->flight, j->job, l->peer, held);
 	}
 	jr->done = jr->n = 0;
 	return 0;
 }
 
-static struct rec *rec_add(struct jobrec *jr, enum rec_kind kind)
+static struct wrec *rec_add(struct jobrec *jr, enum wrec_type type)
 {
-	struct rec *r;
+	struct wrec *r;
 
 	if (jr->n == jr->alloc) {
 		jr->alloc = jr->alloc ? 2 * jr->alloc : 16;
@@ -281,7 +243,7 @@ static struct rec *rec_add(struct jobrec *jr, enum rec_kind kind)
 	}
 	r = &jr->recs[jr->n++];
 	memset(r, 0, sizeof(*r));
-	r->kind = kind;
+	r->type = type;
 	r->at = wall_now();
 	return r;
 }
@@ -303,41 +265,41 @@ static char *dup_or_null(const char *s)
 void jobrec_step_begin(struct jobrec *jr, int stepno, const char *kind,
 		       const char *name)
 {
-	struct rec *r = rec_add(jr, REC_STEP_BEGIN);
+	struct wrec *r = rec_add(jr, WREC_STEP_BEGIN);
 
-	r->stepno = stepno;
-	r->a = xstrdup(kind);
-	r->b = xstrdup(name);
+	r->step = stepno;
+	r->kind = xstrdup(kind);
+	r->name = xstrdup(name);
 	rec_added(jr);
 }
 
 void jobrec_step_end(struct jobrec *jr, int stepno, const char *status,
 		     const char *detail)
 {
-	struct rec *r = rec_add(jr, REC_STEP_END);
+	struct wrec *r = rec_add(jr, WREC_STEP_END);
 
-	r->stepno = stepno;
-	r->a = xstrdup(status);
-	r->b = dup_or_null(detail);
+	r->step = stepno;
+	r->status = xstrdup(status);
+	r->detail = dup_or_null(detail);
 	rec_added(jr);
 }
 
 void jobrec_runvar(struct jobrec *jr, const char *name, const char *value)
 {
-	struct rec *r = rec_add(jr, REC_RUNVAR);
+	struct wrec *r = rec_add(jr, WREC_RUNVAR);
 
-	r->a = xstrdup(name);
-	r->b = xstrdup(value);
+	r->name = xstrdup(name);
+	r->value = xstrdup(value);
 	rec_added(jr);
 }
 
 void jobrec_artifact(struct jobrec *jr, const char *path, const char *sha256,
 		     long long size)
 {
-	struct rec *r = rec_add(jr, REC_ARTIFACT);
+	struct wrec *r = rec_add(jr, WREC_ARTIFACT);
 
-	r->a = xstrdup(path);
-	r->b = xstrdup(sha256);
+	r->path = xstrdup(path);
+	r->sha256 = xstrdup(sha256);
 	r->size = size;
 	rec_added(jr);
 }
@@ -345,36 +307,39 @@ void jobrec_artifact(struct jobrec *jr, const char *path, const char *sha256,
 void jobrec_power(struct jobrec *jr, const char *host, enum power_action a,
 		  const struct power_result *res, const struct err *failure)
 {
-	struct rec *r = rec_add(jr, REC_POWER);
+	struct wrec *r = rec_add(jr, WREC_POWER);
 
-	r->a = xstrdup(host);
-	r->action = a;
-	r->power = *res;
+	r->host = xstrdup(host);
+	r->action = xstrdup(power_action_str(a));
+	r->state = xstrdup(power_state_str(res->state));
+	r->attempts = res->attempts;
+	r->ms = res->ms;
+	r->detail = xstrdup(res->detail);
 	if (failure)
-		r->failure = *failure;
+		r->error = xstrdup(failure->msg);
 	rec_added(jr);
 }
 
 void jobrec_host_broken(struct jobrec *jr, const char *host,
 			const char *reason)
 {
-	struct rec *r = rec_add(jr, REC_HOST_BROKEN);
+	struct wrec *r = rec_add(jr, WREC_HOST_BROKEN);
 
-	r->a = xstrdup(host);
-	r->b = xstrdup(reason);
+	r->host = xstrdup(host);
+	r->reason = xstrdup(reason);
 	rec_added(jr);
 }
 
 void jobrec_cases(struct jobrec *jr, const char *parent, int parent_no,
 		  const struct case_result *cases, size_t n)
 {
-	struct rec *r;
+	struct wrec *r;
 
 	if (!n)
 		return;
-	r = rec_add(jr, REC_CASES);
-	r->a = xstrdup(parent);
-	r->stepno = parent_no;
+	r = rec_add(jr, WREC_CASES);
+	r->name = xstrdup(parent);
+	r->step = parent_no;
 	r->first = jr->next_stepno;
 	jr->next_stepno += (int)n;
 	for (size_t i = 0; i < n; i++) {
@@ -387,9 +352,9 @@ void jobrec_cases(struct jobrec *jr, const char *parent, int parent_no,
 
 void jobrec_host_healthy(struct jobrec *jr, const char *host)
 {
-	struct rec *r = rec_add(jr, REC_HOST_HEALTHY);
+	struct wrec *r = rec_add(jr, WREC_HOST_HEALTHY);
 
-	r->a = xstrdup(host);
+	r->host = xstrdup(host);
 	rec_added(jr);
 }
 
@@ -405,14 +370,14 @@ static int jobrec_wait(struct jobrec *jr, int stop_on_cancel)
 		if (*jr->cancel == JOB_RUN_STOP ||
 		    (stop_on_cancel && *jr->cancel != JOB_RUN_GO))
 			return -1;
-		ms = db_keep_wait_ms(jr->keep);
+		ms = jr->link->ops->wait_ms(jr->link);
 		proc_nap_ms(ms < 100 ? 100 : ms > 500 ? 500 : ms);
 	}
 }
 
 int jobrec_retry(struct jobrec *jr)
 {
-	if (db_connection_ok(jr->db) && !jr->away)
+	if (jr->link->ops->ok(jr->link) && !jr->away)
 		return 0;
 	jobrec_away(jr, "no connection");
 	return jobrec_wait(jr, 1) == 0;
@@ -421,6 +386,7 @@ int jobrec_retry(struct jobrec *jr)
 int jobrec_finish(struct jobrec *jr, const char *status, const char *reason,
 		  int requeue, int lab_retry, struct err *err)
 {
+	struct wlink *l = jr->link;
 	const struct wjob *j = jr->job;
 
 	for (;;) {
@@ -429,17 +395,20 @@ int jobrec_finish(struct jobrec *jr, const char *status, const char *reason,
 		if (rc < 0 && jr->lost)
 			return err_set(err, ERR_EXISTS,
 				       "job %ld.%s: recovery took it over while "
-				       "the database was away", j->flight, j->job);
+				       "%s was away", j->flight, j->job, l->peer);
 		if (rc < 0) {
-			jobrec_drop(jr, "the worker stops while the database is "
-				    "away (recovery ends the job)");
-			return err_set(err, ERR_DB, "job %ld.%s: not ended: the "
-				       "database is away", j->flight, j->job);
+			char why[128];
+
+			snprintf(why, sizeof(why), "the worker stops while %s "
+				 "is away (recovery ends the job)", l->peer);
+			jobrec_drop(jr, why);
+			return err_set(err, ERR_DB, "job %ld.%s: not ended: %s "
+				       "is away", j->flight, j->job, l->peer);
 		}
 		err_clear(err);
-		rc = db_worker_finish(jr->db, j, jr->owner, status, reason,
-				      requeue, lab_retry, err);
-		if (rc == 0 || db_connection_ok(jr->db))
+		rc = l->ops->finish(l, j, status, reason, requeue, lab_retry,
+				    err);
+		if (rc == 0 || l->ops->ok(l))
 			return rc;
 		jobrec_away(jr, err->msg);
 	}

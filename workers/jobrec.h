@@ -1,10 +1,12 @@
 /*
- * jobrec.h: what a running job writes to the database, kept safe across
- * a database outage. Each record is written at once while the database
+ * jobrec.h: what a running job records through its link (wlink.h: the
+ * database, or the controller for a remote worker), kept safe across an
+ * outage of either. Each record is written at once while the other end
  * answers; while it does not, the job goes on and its records are held,
  * in order, with the time each thing happened, and written as soon as
- * the database is back, each exactly once (a step's start written twice
- * keeps the first; the rest are idempotent).
+ * the link is back, each exactly once (a step's start written twice
+ * keeps the first; the rest are idempotent). Both backends share this
+ * spool of records.
  *
  * Before writing what it held, the worker asks whether it still holds
  * the job. Recovery leaves it a whole lease from the database's start
@@ -21,13 +23,13 @@
 #include "db-worker.h"
 #include "power.h"
 #include "testcases.h"
+#include "wlink.h"
 
 struct jobrec;
 
-/* Records of job j (borrowed, as db and keep: the slot's connection and
- * its reconnection state) held by owner with leases of lease_s. */
-struct jobrec *jobrec_new(struct db *db, struct db_keep *keep,
-			  const struct wjob *j, const char *owner, long lease_s,
+/* Records of job j (borrowed, as link: the slot's), which this worker
+ * holds; cancel is the job's JOB_RUN_* flag. */
+struct jobrec *jobrec_new(struct wlink *link, const struct wjob *j,
 			  const volatile sig_atomic_t *cancel);
 void jobrec_free(struct jobrec *jr);
 
@@ -53,23 +55,23 @@ void jobrec_cases(struct jobrec *jr, const char *parent, int parent_no,
 		  const struct case_result *cases, size_t n);
 
 /*
- * After a database call of the job failed: when the connection was lost,
- * waits for the database to come back (writing what is held) and
- * returns 1, so that the caller tries again; 0 when the failure was not
- * the connection's, or when the job was cancelled, the worker stops or
- * the job was taken over meanwhile.
+ * After a call of the job's link failed: when the link was lost, waits
+ * for it to come back (writing what is held) and returns 1, so that the
+ * caller tries again; 0 when the failure was not the link's, or when the
+ * job was cancelled, the worker stops or the job was taken over
+ * meanwhile.
  */
 int jobrec_retry(struct jobrec *jr);
 
 /*
- * Ends the job (db_worker_finish) after every held record, waiting for
- * the database as long as it takes, unless the worker stops: then the
- * held records are given up, said in the log, and recovery ends the job.
+ * Ends the job (the link's finish) after every held record, waiting for
+ * the link as long as it takes, unless the worker stops: then the held
+ * records are given up, said in the log, and recovery ends the job.
  */
 int jobrec_finish(struct jobrec *jr, const char *status, const char *reason,
 		  int requeue, int lab_retry, struct err *err);
 
-/* Whether recovery took the job over while the database was away. */
+/* Whether recovery took the job over while the link was away. */
 int jobrec_lost(const struct jobrec *jr);
 
 #endif

@@ -30,6 +30,7 @@ struct worker_slot {
 	volatile sig_atomic_t cancel;   /* JOB_RUN_* for the job it runs */
 	long flight;                    /* 0: idle */
 	char job[128];
+	int attempt;
 };
 
 struct worker {
@@ -38,27 +39,33 @@ struct worker {
 	volatile sig_atomic_t stopping;
 	pthread_mutex_t lock;           /* slots' flight/job, the cond */
 	pthread_cond_t wake;
+	long heartbeat;                 /* seconds: the links' word, else
+					 * the configuration's */
 };
 
-static void slot_set(struct worker_slot *s, long flight, const char *job)
+/* heartbeat: the interval the link asks for (0: as it is). */
+static void slot_set(struct worker_slot *s, long flight, const char *job,
+		     int attempt, long heartbeat)
 {
 	pthread_mutex_lock(&s->w->lock);
 	s->flight = flight;
+	s->attempt = attempt;
+	if (heartbeat > 0 && heartbeat != s->w->heartbeat) {
+		s->w->heartbeat = heartbeat;
+		pthread_cond_broadcast(&s->w->wake);
+	}
 	snprintf(s->job, sizeof(s->job), "%s", job ? job : "");
 	s->cancel = s->w->stopping ? JOB_RUN_STOP : JOB_RUN_GO;
 	pthread_mutex_unlock(&s->w->lock);
 }
 
-static int slot_open_db(struct worker_slot *s, struct db **db)
+static int slot_open_link(struct worker_slot *s, struct wlink **l)
 {
 	struct err err = ERR_INIT;
 
 	while (!s->w->stopping) {
-		if (db_open(&s->w->conf->target, db, &err) == 0) {
-			if (db_listen(*db, "hangar_work", &err) == 0)
-				return 0;
-			db_close(*db);
-		}
+		if (wlink_open(s->w->conf, 1, &s->w->stopping, l, &err) == 0)
+			return 0;
 		log_warnx("worker slot=%d: %s; retrying in 5 s", s->index, err.msg);
 		for (int i = 0; i < 50 && !s->w->stopping; i++) {
 			struct timespec ts = { 0, 100 * 1000 * 1000 };
@@ -66,18 +73,17 @@ static int slot_open_db(struct worker_slot *s, struct db **db)
 			nanosleep(&ts, NULL);
 		}
 	}
-	*db = NULL;
+	*l = NULL;
 	return -1;
 }
 
-static void slot_run(struct worker_slot *s, struct db *db,
-		     struct db_keep *keep, struct wjob *j)
+static void slot_run(struct worker_slot *s, struct wlink *l, struct wjob *j)
 {
-	struct job_run r = { s->w->conf, db, keep, j, &s->cancel };
+	struct job_run r = { s->w->conf, l, j, &s->cancel };
 	struct err err = ERR_INIT;
 	long long t0 = proc_now_ms();
 
-	slot_set(s, j->flight, j->job);
+	slot_set(s, j->flight, j->job, j->attempt, l->heartbeat);
 	log_info("flight=%ld job=%s attempt=%d host=%s: running recipe %s",
 		 j->flight, j->job, j->attempt,
 		 j->nhosts ? j->hosts[0].name : "-", j->recipe);
@@ -86,7 +92,7 @@ static void slot_run(struct worker_slot *s, struct db *db,
 	else
 		log_info("flight=%ld job=%s: done in %.1f s", j->flight, j->job,
 			 (proc_now_ms() - t0) / 1000.0);
-	slot_set(s, 0, NULL);
+	slot_set(s, 0, NULL, 0, 0);
 }
 
 /* Sleeps ms, or less when the worker stops. */
@@ -96,59 +102,44 @@ static void slot_nap(struct worker_slot *s, int ms)
 		proc_nap_ms(100);
 }
 
-/* After an outage a worker must be back within its lease (counted from
- * the database's start, db_sched_reclaim): it tries at least 4 times. */
-static int keep_max_backoff(const struct worker_conf *c)
-{
-	long ms = c->lease * 1000 / 4;
-
-	return ms < 30000 ? (int)ms : 30000;
-}
-
 static void *slot_main(void *arg)
 {
-	static const char *const channels[] = { "hangar_work", NULL };
 	struct worker_slot *s = arg;
 	const struct worker_conf *c = s->w->conf;
-	struct db_keep keep = { .channels = channels,
-				.max_backoff_ms = keep_max_backoff(c) };
-	struct db *db = NULL;
+	struct wlink *l = NULL;
 
 	while (!s->w->stopping) {
 		struct err err = ERR_INIT;
-		enum db_keep_state state;
+		enum wlink_state state;
 		struct wjob j;
 		int rc;
 
-		if (!db && slot_open_db(s, &db) < 0)
+		if (!l && slot_open_link(s, &l) < 0)
 			break;
 		/* every slot waits out an outage; the first one says so */
-		state = db_keep(db, &keep, &err);
+		state = l->ops->keep(l, &err);
 		if (s->index == 0)
-			db_keep_log(state, &err);
-		if (keep.down) {
-			slot_nap(s, db_keep_wait_ms(&keep));
+			l->ops->log_state(l, state, &err);
+		if (l->ops->down(l)) {
+			slot_nap(s, l->ops->wait_ms(l));
 			continue;
 		}
-		rc = db_worker_claim(db, c->owner, c->lease, c->site, &j, &err);
-		if (rc == 0 && (c->health_check || s->index == 0))
-			rc = db_worker_claim_health(db, c->owner, c->lease, c->site,
-						    c->health_check, c->health_interval,
-						    &j, &err);
+		rc = l->ops->claim(l, c->health_check || s->index == 0, &j, &err);
 		if (rc == 1) {
-			slot_run(s, db, &keep, &j);
+			slot_run(s, l, &j);
 			wjob_release(&j);
 			continue;
 		}
-		if (rc < 0 && db_connection_ok(db)) {
+		if (rc < 0 && l->ops->ok(l)) {
 			log_warnx("worker slot=%d: %s", s->index, err.msg);
-			slot_nap(s, 1000);
+			/* a refused token is not fixed by asking again soon */
+			slot_nap(s, err.code == ERR_USAGE ? 30000 : 1000);
 		}
 		if (rc >= 0)
-			db_wait_notify(db, IDLE_WAIT_MS, &err);   /* a lost
-			 * connection is db_keep()'s, next turn */
+			l->ops->wait_work(l, IDLE_WAIT_MS, &err);   /* a lost
+			 * link is keep()'s, next turn */
 	}
-	db_close(db);
+	wlink_free(l);
 	return NULL;
 }
 
@@ -157,11 +148,11 @@ static void *heartbeat_main(void *arg)
 {
 	struct worker *w = arg;
 	const struct worker_conf *c = w->conf;
-	struct db_keep keep = { .max_backoff_ms = keep_max_backoff(c) };
-	struct db *db = NULL;
+	struct wlink *l = NULL;
 
 	long *flights = xcalloc((size_t)c->slots, sizeof(*flights));
 	const char **jobs = xcalloc((size_t)c->slots, sizeof(*jobs));
+	int *attempts = xcalloc((size_t)c->slots, sizeof(*attempts));
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->stopping) {
@@ -175,6 +166,7 @@ static void *heartbeat_main(void *arg)
 		for (int k = 0; k < c->slots; k++)
 			if (w->slots[k].flight) {
 				flights[n] = w->slots[k].flight;
+				attempts[n] = w->slots[k].attempt;
 				vec_push(&names, w->slots[k].job);
 				vec_pushf(&sent, "%ld.%s", w->slots[k].flight,
 					  w->slots[k].job);
@@ -183,18 +175,17 @@ static void *heartbeat_main(void *arg)
 		for (size_t k = 0; k < n; k++)
 			jobs[k] = names.v[k];
 		pthread_mutex_unlock(&w->lock);
-		if (!db && db_open(&c->target, &db, &err) < 0) {
+		if (!l && wlink_open(c, 0, &w->stopping, &l, &err) < 0) {
 			log_warnx("worker heartbeat: %s", err.msg);
-			db = NULL;
+			l = NULL;
 		}
 		/* an outage is said by the slots; the lease is renewed as
-		 * soon as the database is back */
-		if (db && db_keep(db, &keep, &err) != DB_KEEP_DOWN && !keep.down &&
+		 * soon as the link is back */
+		if (l && l->ops->keep(l, &err) != WLINK_DOWN && !l->ops->down(l) &&
 		    n) {
-			renewed = db_worker_heartbeat(db, c->owner, c->lease, flights,
-						      jobs, n, &held, &cancelled,
-						      &err) == 0;
-			if (!renewed && db_connection_ok(db))
+			renewed = l->ops->heartbeat(l, flights, jobs, attempts, n,
+						    &held, &cancelled, &err) == 0;
+			if (!renewed && l->ops->ok(l))
 				log_warnx("worker heartbeat: %s", err.msg);
 		}
 		err_clear(&err);
@@ -229,29 +220,17 @@ static void *heartbeat_main(void *arg)
 		vec_clear(&held);
 		vec_clear(&sent);
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += c->heartbeat;
+		until.tv_sec += w->heartbeat;
 		while (!w->stopping &&
 		       pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0)
 			;
 	}
 	pthread_mutex_unlock(&w->lock);
-	db_close(db);
+	wlink_free(l);
 	free(flights);
 	free(jobs);
+	free(attempts);
 	return NULL;
-}
-
-/* Idle slots sleep in LISTEN: a notification from another session wakes
- * them at once to see that the worker stops (others' wake and go back). */
-static void worker_wake_slots(const struct worker_conf *conf)
-{
-	struct err err = ERR_INIT;
-	struct db *db;
-
-	if (db_open(&conf->target, &db, &err) < 0)
-		return;   /* they notice within IDLE_WAIT_MS anyway */
-	db_worker_notify_stopping(db, &err);
-	db_close(db);
 }
 
 int worker_main(const struct worker_conf *conf, struct err *err)
@@ -263,6 +242,7 @@ int worker_main(const struct worker_conf *conf, struct err *err)
 
 	memset(&w, 0, sizeof(w));
 	w.conf = conf;
+	w.heartbeat = conf->heartbeat;
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.wake, NULL);
 	sigemptyset(&set);
@@ -270,6 +250,8 @@ int worker_main(const struct worker_conf *conf, struct err *err)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (wlink_start(conf, &w.stopping, err) < 0)
+		return -1;
 	w.slots = xcalloc((size_t)conf->slots, sizeof(*w.slots));
 	if (pthread_create(&heartbeat, NULL, heartbeat_main, &w) != 0)
 		return err_set(err, ERR_FAIL, "worker: cannot start a thread");
@@ -298,7 +280,7 @@ int worker_main(const struct worker_conf *conf, struct err *err)
 			w.slots[i].cancel = JOB_RUN_STOP;
 	pthread_cond_broadcast(&w.wake);
 	pthread_mutex_unlock(&w.lock);
-	worker_wake_slots(conf);
+	wlink_wake_all(conf);
 	for (int i = 0; i < conf->slots; i++)
 		pthread_join(w.slots[i].thread, NULL);
 	pthread_join(heartbeat, NULL);

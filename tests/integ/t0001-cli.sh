@@ -72,7 +72,8 @@ test_expect_success 'the example configuration is valid' '
 test_expect_success 'systemd units for every daemon pass systemd-analyze verify' '
 	mkdir units && cp "$SRCDIR"/etc/systemd/* units/ &&
 	for u in hangar-db.service hangar-scheduler.service hangar-gate.service \
-		hangar-web.service hangar-worker@.service hangar.target; do
+		hangar-web.service hangar-worker@.service hangar-site-worker.service \
+		hangar.target; do
 		test -f units/$u || { echo "no $u"; return 1; }
 	done &&
 	sed -i "s|/usr/bin/hangar|$HANGAR|" units/* &&
