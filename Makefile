@@ -49,7 +49,8 @@ MAIN_OBJ := $(O)/obj/cli/main.o
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 # The longest first, so that the others fill the lanes beside them.
-INTEG_LONG := tests/integ/t0670-faults.sh tests/integ/t0720-gate-lab.sh \
+INTEG_LONG := tests/integ/t0670-faults.sh tests/integ/t0920-sites.sh \
+	tests/integ/t0720-gate-lab.sh \
 	tests/integ/t0410-deb-package.sh tests/integ/t0760-qemu-boot.sh \
 	tests/integ/t0400-up-demo.sh tests/integ/t0520-scheduler-incremental.sh \
 	tests/integ/t0740-gate-starved.sh tests/integ/t0630-worker-faults.sh \
