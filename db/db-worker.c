@@ -389,6 +389,34 @@ int db_worker_heartbeat(struct db *db, const char *owner, long lease_s,
 			       cancelled, err);
 }
 
+/* The arrays of n jobs as PostgreSQL literals: flights, names and
+ * attempts (NULL each without attempts). */
+static void job_arrays(const long *flights, const char *const *jobs,
+		       const int *attempts, size_t n, struct buf *fl,
+		       struct buf *jb, struct buf *at)
+{
+	buf_addch(fl, '{');
+	buf_addch(jb, '{');
+	buf_addch(at, '{');
+	for (size_t i = 0; i < n; i++) {
+		buf_addf(fl, "%s%ld", i ? "," : "", flights[i]);
+		if (attempts)
+			buf_addf(at, "%s%d", i ? "," : "", attempts[i]);
+		else
+			buf_addf(at, "%sNULL", i ? "," : "");
+		buf_addstr(jb, i ? ",\"" : "\"");
+		for (const char *p = jobs[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_addch(jb, '\\');
+			buf_addch(jb, *p);
+		}
+		buf_addch(jb, '"');
+	}
+	buf_addch(fl, '}');
+	buf_addch(jb, '}');
+	buf_addch(at, '}');
+}
+
 int db_worker_renew(struct db *db, const char *owner, long lease_s,
 		    const long *flights, const char *const *jobs,
 		    const int *attempts, size_t n, struct vec *held,
@@ -399,26 +427,7 @@ int db_worker_renew(struct db *db, const char *owner, long lease_s,
 	PGresult *res;
 
 	snprintf(lease, sizeof(lease), "%ld", lease_s);
-	buf_addch(&fl, '{');
-	buf_addch(&jb, '{');
-	buf_addch(&at, '{');
-	for (size_t i = 0; i < n; i++) {
-		buf_addf(&fl, "%s%ld", i ? "," : "", flights[i]);
-		if (attempts)
-			buf_addf(&at, "%s%d", i ? "," : "", attempts[i]);
-		else
-			buf_addf(&at, "%sNULL", i ? "," : "");
-		buf_addstr(&jb, i ? ",\"" : "\"");
-		for (const char *p = jobs[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				buf_addch(&jb, '\\');
-			buf_addch(&jb, *p);
-		}
-		buf_addch(&jb, '"');
-	}
-	buf_addch(&fl, '}');
-	buf_addch(&jb, '}');
-	buf_addch(&at, '}');
+	job_arrays(flights, jobs, attempts, n, &fl, &jb, &at);
 	res = db_query(db, err,
 		       "UPDATE jobs j SET lease_until = now() + "
 		       "make_interval(secs => $2::int), lease_secs = $2::int "
@@ -442,6 +451,45 @@ int db_worker_renew(struct db *db, const char *owner, long lease_s,
 			vec_pushf(cancelled, "%s.%s", PQgetvalue(res, i, 0),
 				  PQgetvalue(res, i, 1));
 	}
+	PQclear(res);
+	return 0;
+}
+
+int db_worker_drop_unlisted(struct db *db, const char *owner, long lease_s,
+			    long grace_s, const long *flights,
+			    const char *const *jobs, size_t n,
+			    struct vec *dropped, struct err *err)
+{
+	struct buf fl = BUF_INIT, jb = BUF_INIT, at = BUF_INIT;
+	char lease[32], grace[32];
+	PGresult *res;
+
+	snprintf(lease, sizeof(lease), "%ld", lease_s);
+	snprintf(grace, sizeof(grace), "%ld", grace_s);
+	job_arrays(flights, jobs, NULL, n, &fl, &jb, &at);
+	/* lease_until is the last renewal (or the claim) plus the lease
+	 * it was given: older than grace, the worker had time to list it.
+	 * No lease is left for a database restart to count again: nobody
+	 * runs the job to come back for it */
+	res = db_query(db, err,
+		       "UPDATE jobs j SET lease_until = now(), lease_secs = 0 "
+		       "WHERE j.lease_owner = $1 "
+		       "AND j.status IN ('preparing', 'running') "
+		       "AND j.lease_until < now() + make_interval(secs => "
+		       "coalesce(j.lease_secs, $2::int) - $3::int) "
+		       "AND NOT EXISTS (SELECT 1 FROM unnest($4::bigint[], "
+		       "$5::text[]) AS u(flight, job) "
+		       "WHERE u.flight = j.flight AND u.job = j.job) "
+		       "RETURNING j.flight, j.job",
+		       5, (const char *[]){ owner, lease, grace, fl.buf, jb.buf });
+	buf_release(&fl);
+	buf_release(&jb);
+	buf_release(&at);
+	if (!res)
+		return err->code;
+	for (int i = 0; i < PQntuples(res); i++)
+		vec_pushf(dropped, "%s.%s", PQgetvalue(res, i, 0),
+			  PQgetvalue(res, i, 1));
 	PQclear(res);
 	return 0;
 }

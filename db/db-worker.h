@@ -101,6 +101,18 @@ int db_worker_renew(struct db *db, const char *owner, long lease_s,
 		    const long *flights, const char *const *jobs,
 		    const int *attempts, size_t n, struct vec *held,
 		    struct vec *cancelled, struct err *err);
+/*
+ * A remote worker's complete list of the n jobs it runs: any other job
+ * owner holds whose lease was last renewed (or claimed) over grace_s
+ * seconds ago is not running anywhere (a claim whose answer never
+ * reached the worker, a worker restarted under the same name): its lease
+ * ends now, and the scheduler's reclaim recovers it as any lease that
+ * ran out. Pushes those as "FLIGHT.JOB" to dropped.
+ */
+int db_worker_drop_unlisted(struct db *db, const char *owner, long lease_s,
+			    long grace_s, const long *flights,
+			    const char *const *jobs, size_t n,
+			    struct vec *dropped, struct err *err);
 
 /* Pins a host's SSH key on first use (see db-hostkey.h). */
 

@@ -223,6 +223,12 @@ static void worker_seen(struct web_req *r, const char *name, json_t *o,
 	free(addr);
 }
 
+/* How often a worker renews a lease of lease seconds. */
+static long lease_beat(long lease)
+{
+	return lease / 6 > 0 ? lease / 6 : 1;
+}
+
 static long site_lease(struct web_req *r)
 {
 	const struct web_opts *o = web_options();
@@ -274,7 +280,7 @@ enum MHD_Result web_worker_claim(struct web_req *r)
 		ret = MHD_YES;
 		goto out;
 	}
-	beat = lease / 6 > 0 ? lease / 6 : 1;
+	beat = lease_beat(lease);
 	ret = web_json(r, MHD_HTTP_OK,
 		       json_pack("{s:o, s:I, s:I}", "job",
 				 rc == 1 ? wire_wjob_to_json(&j) : json_null(),
@@ -308,10 +314,24 @@ static json_t *flight_job_json(const char *fj)
 			 dot + 1);
 }
 
+/*
+ * How long a job a worker holds may go unlisted by its complete
+ * heartbeats before it is taken for one it does not run: a heartbeat
+ * built just before a claim's answer arrived, and sent after it, comes
+ * at most one request time limit (the worker's, 20 s) late; two beats
+ * more for good measure.
+ */
+static long unlisted_grace(long lease)
+{
+	return 2 * lease_beat(lease) + 30;
+}
+
 enum MHD_Result web_worker_heartbeat(struct web_req *r)
 {
 	struct err err = ERR_INIT;
-	struct vec held = VEC_INIT, cancelled = VEC_INIT;
+	struct vec held = VEC_INIT, cancelled = VEC_INIT, dropped = VEC_INIT;
+	long lease = site_lease(r);
+	int complete = 0;
 	enum MHD_Result ret;
 	const char *name;
 	json_t *o, *jobs, *x, *h, *c;
@@ -349,13 +369,24 @@ enum MHD_Result web_worker_heartbeat(struct web_req *r)
 		flights[i] = (long)fl;
 		attempts[i] = (int)at;
 	}
+	if (body_bool(o, "complete", &complete) < 0) {
+		ret = bad_request(r, "\"complete\": a boolean");
+		goto out;
+	}
 	owner = worker_owner(r, name);
-	if (db_worker_renew(r->db, owner, site_lease(r), flights, names,
-			    attempts, n, &held, &cancelled, &err) < 0) {
+	if (db_worker_renew(r->db, owner, lease, flights, names, attempts, n,
+			    &held, &cancelled, &err) < 0 ||
+	    (complete &&
+	     db_worker_drop_unlisted(r->db, owner, lease, unlisted_grace(lease),
+				     flights, names, n, &dropped, &err) < 0)) {
 		free(owner);
 		ret = web_db_error(r, &err);
 		goto out;
 	}
+	for (i = 0; i < dropped.n; i++)
+		log_warnx("site=%s worker=%s: job %s is not running there: its "
+			  "lease ends now, recovery takes it", r->site, name,
+			  dropped.v[i]);
 	free(owner);
 	worker_seen(r, name, o, (int)held.n);
 	h = json_array();
@@ -369,6 +400,7 @@ enum MHD_Result web_worker_heartbeat(struct web_req *r)
 out:
 	vec_clear(&held);
 	vec_clear(&cancelled);
+	vec_clear(&dropped);
 	free(flights);
 	free(names);
 	free(attempts);

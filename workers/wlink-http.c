@@ -851,10 +851,12 @@ static int lh_wait_work(struct wlink *l, int ms, struct err *err)
 	return 0;
 }
 
-static int lh_heartbeat(struct wlink *l, const long *flights,
-			const char *const *jobs, const int *attempts, size_t n,
-			struct vec *held, struct vec *cancelled,
-			struct err *err)
+/* complete: the list is every job the worker runs (the controller ends
+ * the leases of others it holds); else a question about a few. */
+static int heartbeat_post(struct wlink *l, const long *flights,
+			  const char *const *jobs, const int *attempts, size_t n,
+			  int complete, struct vec *held, struct vec *cancelled,
+			  struct err *err)
 {
 	struct wlink_http *h = LH(l);
 	json_t *list = json_array(), *ans = NULL;
@@ -865,9 +867,9 @@ static int lh_heartbeat(struct wlink *l, const long *flights,
 						      (json_int_t)flights[i], "job",
 						      jobs[i], "attempt",
 						      attempts[i]));
-	rc = post(h, "heartbeat", json_pack("{s:s, s:o, s:o}", "worker",
+	rc = post(h, "heartbeat", json_pack("{s:s, s:o, s:o, s:b}", "worker",
 					    h->conf->name, "jobs", list, "spool",
-					    spool_json()),
+					    spool_json(), "complete", complete),
 		  0, 0, &ans, err);
 	for (int k = 0; rc == 0 && k < 2; k++) {
 		json_t *a = json_object_get(ans, k ? "cancelled" : "held");
@@ -886,6 +888,15 @@ static int lh_heartbeat(struct wlink *l, const long *flights,
 	return rc;
 }
 
+static int lh_heartbeat(struct wlink *l, const long *flights,
+			const char *const *jobs, const int *attempts, size_t n,
+			struct vec *held, struct vec *cancelled,
+			struct err *err)
+{
+	return heartbeat_post(l, flights, jobs, attempts, n, 1, held, cancelled,
+			      err);
+}
+
 static int lh_holds(struct wlink *l, const struct wjob *j, struct err *err)
 {
 	struct vec held = VEC_INIT, cancelled = VEC_INIT;
@@ -893,8 +904,8 @@ static int lh_holds(struct wlink *l, const struct wjob *j, struct err *err)
 	char key[160];
 	int rc;
 
-	rc = lh_heartbeat(l, &j->flight, &job, &j->attempt, 1, &held, &cancelled,
-			  err);
+	rc = heartbeat_post(l, &j->flight, &job, &j->attempt, 1, 0, &held,
+			    &cancelled, err);
 	snprintf(key, sizeof(key), "%ld.%s", j->flight, j->job);
 	if (rc == 0)
 		rc = vec_find(&held, key) >= 0;

@@ -180,9 +180,12 @@ static void *heartbeat_main(void *arg)
 			l = NULL;
 		}
 		/* an outage is said by the slots; the lease is renewed as
-		 * soon as the link is back */
+		 * soon as the link is back. A remote worker says so even
+		 * with no job: the controller then ends the leases of any
+		 * it holds in this worker's name (a claim whose answer was
+		 * lost, this worker's previous life) */
 		if (l && l->ops->keep(l, &err) != WLINK_DOWN && !l->ops->down(l) &&
-		    n) {
+		    (n || c->controller)) {
 			renewed = l->ops->heartbeat(l, flights, jobs, attempts, n,
 						    &held, &cancelled, &err) == 0;
 			if (!renewed && l->ops->ok(l))

@@ -359,6 +359,32 @@ test_expect_success 'the evidence is on the job'"'"'s page; the sites and their 
 	grep -q "<td>b</td><td>2</td>" hosts.html
 '
 
+test_expect_success 'a job its worker does not list in a complete heartbeat is recovered' '
+	{ h flight cancel $F >/dev/null 2>&1 || true; } &&
+	h request --branch mv --job build-amd64 >req.out &&
+	G=$(flight_of req.out) && echo $G >G &&
+	test $(post b $V/claim "{\"worker\": \"ghost\", \"wait\": 30}") = 200 &&
+	py "d[\"job\"][\"flight\"] == $G" &&
+	J="flight = $G AND job = '\''build-amd64'\''" &&
+	none="{\"worker\": \"ghost\", \"jobs\": [], \"complete\": true}" &&
+	listed="{\"worker\": \"ghost\", \"jobs\": [{\"flight\": $G, \"job\": \"build-amd64\", \"attempt\": 1}], \"complete\": true}" &&
+	test $(post b $V/heartbeat "$none") = 200 &&
+	test "$(q "SELECT status || '\'' '\'' || (lease_until > now()) FROM jobs WHERE $J")" = "running true" &&
+	# as if claimed 100 s ago with a lease of 10 minutes (the grace is
+	# 2 beats + 30 s): only a complete list without it from its owner ends it
+	q "UPDATE jobs SET lease_secs = 600, lease_until = now() + interval '\''500 s'\'' WHERE $J" &&
+	test $(post b $V/heartbeat "{\"worker\": \"ghost\", \"jobs\": []}") = 200 &&
+	test $(post b $V/heartbeat "$listed") = 200 &&
+	test $(post b $V/heartbeat "{\"worker\": \"other\", \"jobs\": [], \"complete\": true}") = 200 &&
+	test "$(q "SELECT status || '\'' '\'' || lease_owner FROM jobs WHERE $J")" = "running b/ghost" &&
+	q "UPDATE jobs SET lease_secs = 600, lease_until = now() + interval '\''500 s'\'' WHERE $J" &&
+	test $(post b $V/heartbeat "$none") = 200 &&
+	grep -q "job $G.build-amd64 is not running there" web.log &&
+	wait_for "test \"\$(q \"SELECT count(*) FROM events WHERE $J AND kind = '\''job.requeued'\''\")\" = 1" 20 &&
+	test "$(q "SELECT count(*) FROM steps WHERE $J")" = 0 &&
+	h flight cancel $G >/dev/null
+'
+
 test_expect_success 'the web stops at once with a long poll waiting' '
 	(curl -s --cacert ca.pem -H "Authorization: Bearer $(cat tok.b)" \
 		-d "{\"worker\": \"wb3\", \"wait\": 60}" -o last.json $V/claim) &
