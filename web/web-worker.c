@@ -928,6 +928,7 @@ enum MHD_Result web_worker_blob_get(struct web_req *r)
 
 struct blob_upload {
 	struct web_upload u;
+	int have;                 /* the store has it: the body is dropped */
 	int fd;
 	char *tmp, *dest;
 	char want[65];
@@ -938,6 +939,8 @@ static int blob_write(struct web_upload *u, const char *data, size_t n)
 {
 	struct blob_upload *b = (struct blob_upload *)u;
 
+	if (b->have)
+		return 0;
 	EVP_DigestUpdate(b->md, data, n);
 	while (n) {
 		ssize_t w = write(b->fd, data, n);
@@ -963,6 +966,8 @@ static enum MHD_Result blob_done(struct web_req *r, struct web_upload *u)
 	if (u->too_large)
 		return web_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "request too large",
 				 "over [web] max-upload");
+	if (b->have)
+		return web_json(r, MHD_HTTP_OK, json_object());
 	if (u->failed || fsync(b->fd) < 0)
 		return web_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				 "internal error", "the blob could not be written");
@@ -1025,16 +1030,18 @@ enum MHD_Result web_worker_blob_put(struct web_req *r)
 		return web_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "request too large",
 				 "over [web] max-upload");
 	dest = artifact_path(opts->state, sha);
-	if (fs_exists(dest)) {
-		/* already there: the body is never read */
-		free(dest);
-		return web_json(r, MHD_HTTP_OK, json_object());
-	}
 	b = xcalloc(1, sizeof(*b));
 	b->u.ops = &blob_ops;
 	b->u.cap = cap;
 	b->fd = -1;
 	b->dest = dest;
+	if (fs_exists(dest)) {
+		/* already there: the body is read and dropped, as answering
+		 * before it came would reset a client still sending it */
+		b->have = 1;
+		web_upload_accept(r, &b->u);
+		return MHD_YES;
+	}
 	memcpy(b->want, sha, 64);   /* sha256_ok: 64 digits */
 	b->want[64] = '\0';
 	b->md = EVP_MD_CTX_new();

@@ -31,7 +31,7 @@ code() {
 	local t=$1 m=$2 u=$3
 	shift 3
 	if [ "$m" = HEAD ]; then set -- --head "$@"; else set -- -X "$m" "$@"; fi
-	curl -s --cacert ca.pem -o out.json -w "%{http_code}" \
+	curl -sS --cacert ca.pem -o out.json -w "%{http_code}" \
 		${t:+-H "Authorization: Bearer $(cat tok.$t)"} "$@" "$u"
 }
 # beat FLIGHT JOB WORKER: renews its lease every second, in the background
