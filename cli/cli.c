@@ -135,7 +135,8 @@ int cli_reload_lab(struct cli *cli, const char *path)
 
 struct db_target cli_db_target(const struct cli *cli)
 {
-	struct db_target t = { cli->lab.database, cli->lab.state };
+	struct db_target t = { cli->lab.database, cli->lab.state,
+				cli->lab.db_listen };
 
 	return t;
 }

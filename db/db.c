@@ -65,7 +65,8 @@ char *db_private_conninfo(const char *state)
  * explicit "options" would otherwise silence) gives, and so win, as the
  * SETs that did this after connecting did.
  */
-static PGconn *db_connect_with_settings(const char *conninfo)
+static PGconn *db_connect_with_settings(const char *conninfo,
+					const char *attrs)
 {
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
 	const char *theirs = getenv("PGOPTIONS");
@@ -81,19 +82,20 @@ static PGconn *db_connect_with_settings(const char *conninfo)
 		 (long)getpid());
 	/* expand_dbname: the conninfo first, then what overrides it */
 	conn = PQconnectdbParams(
-		(const char *const[]){ "dbname", "application_name", "options", NULL },
-		(const char *const[]){ conninfo, name, options, NULL }, 1);
+		(const char *const[]){ "dbname", "application_name", "options",
+				       attrs ? "target_session_attrs" : NULL, NULL },
+		(const char *const[]){ conninfo, name, options, attrs, NULL }, 1);
 	PQconninfoFree(opts);
 	free(options);
 	return conn;
 }
 
-static int db_connect(const char *conninfo, const char *where, struct db **ret,
-		      struct err *err)
+static int db_connect(const char *conninfo, const char *attrs,
+		      const char *where, struct db **ret, struct err *err)
 {
 	struct db *db = xcalloc(1, sizeof(*db));
 
-	db->conn = db_connect_with_settings(conninfo);
+	db->conn = db_connect_with_settings(conninfo, attrs);
 	db->where = xstrdup(where);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		err_set(err, ERR_DB, "database %s: %.*s", where,
@@ -140,21 +142,27 @@ static char *conninfo_shown(const char *conninfo)
 int db_open_raw(const struct db_target *target, struct db **ret,
 		struct err *err)
 {
+	return db_open_attrs(target, NULL, ret, err);
+}
+
+int db_open_attrs(const struct db_target *target, const char *attrs,
+		  struct db **ret, struct err *err)
+{
 	char *conninfo, *where;
 	int rc;
 
 	if (target->database) {
 		where = conninfo_shown(target->database);
-		rc = db_connect(target->database, where, ret, err);
+		rc = db_connect(target->database, attrs, where, ret, err);
 		free(where);
 		return rc;
 	}
-	rc = db_cluster_ensure(target->state, err);
+	rc = db_cluster_ensure(target->state, target->listen, err);
 	if (rc < 0)
 		return rc;
 	conninfo = db_private_conninfo(target->state);
 	where = xasprintf("private cluster %s/pg", target->state);
-	rc = db_connect(conninfo, where, ret, err);
+	rc = db_connect(conninfo, NULL, where, ret, err);
 	free(conninfo);
 	free(where);
 	return rc;

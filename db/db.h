@@ -27,6 +27,7 @@ struct db {
 struct db_target {
 	const char *database;  /* NULL: the private cluster under state */
 	const char *state;
+	const char *listen;    /* the private cluster's TCP addresses, or NULL */
 };
 
 /*
@@ -40,6 +41,13 @@ int db_open(const struct db_target *target, struct db **ret, struct err *err);
 /* Connects without checking migrations (for `hangar db migrate|status`). */
 int db_open_raw(const struct db_target *target, struct db **ret,
 		struct err *err);
+/*
+ * As db_open_raw, choosing among a configured conninfo's hosts by attrs
+ * (libpq's target_session_attrs: "standby", "any", ...) rather than by
+ * what the conninfo says; the private cluster is the one server it is.
+ */
+int db_open_attrs(const struct db_target *target, const char *attrs,
+		  struct db **ret, struct err *err);
 void db_close(struct db *db);
 
 /*

@@ -202,6 +202,7 @@ struct lab {
 	char *path;           /* absolute path of the file read */
 	char *state;          /* absolute */
 	char *database;       /* NULL: the private cluster under state */
+	char *db_listen;      /* the private cluster's TCP addresses, or NULL */
 	char *listen;
 	char *identity;       /* absolute, or NULL */
 	char *url;            /* the dashboard as hosts reach it */
