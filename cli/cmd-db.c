@@ -186,7 +186,7 @@ static int db_standby(const struct db_target *t, const char *from,
 	if (pgdata)
 		return cli_usage_error(cmd_db_usage,
 				       "db standby: --pgdata is for [lab] database; the private cluster is STATE/pg");
-	if (db_cluster_standby(t->state, t->listen, from, &err) < 0)
+	if (db_cluster_standby(t->state, &t->cluster, from, &err) < 0)
 		return cli_fail(&err);
 	printf("private database in %s/pg: a standby of %s, running\n",
 	       t->state, from);
@@ -267,7 +267,7 @@ int cmd_db(struct cli *cli, int argc, char **argv)
 					       "db %s: only for the private cluster, and [lab] database is set",
 					       sub);
 		if (!strcmp(sub, "start")) {
-			if (db_cluster_ensure(t.state, t.listen, &err) < 0)
+			if (db_cluster_ensure(t.state, &t.cluster, &err) < 0)
 				return cli_fail(&err);
 			db_cluster_pid(t.state, &pid);
 			printf("private database running (pid %ld) in %s/pg\n",

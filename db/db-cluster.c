@@ -33,6 +33,7 @@ struct cluster {
 	char *datadir;
 	char *bindir;
 	const char *listen;   /* listen_addresses ([lab] db-listen); "": none */
+	const char *sync;     /* synchronous_standby_names; "": none */
 	const char *user;     /* run as this user (we are root), or NULL */
 	struct passwd pw;
 	char pwbuf[1024];
@@ -40,7 +41,7 @@ struct cluster {
 };
 
 static int cluster_init(struct cluster *c, const char *state,
-			const char *listen, struct err *err)
+			const struct db_cluster_conf *conf, struct err *err)
 {
 	const char *bindir = getenv("HANGAR_PG_BINDIR");
 	struct passwd *res = NULL;
@@ -50,13 +51,20 @@ static int cluster_init(struct cluster *c, const char *state,
 	c->datadir = xasprintf("%s/pg", state);
 	c->bindir = xstrdup(bindir ? bindir : HANGAR_PG_BINDIR);
 	c->fast = getenv("HANGAR_PG_FAST") != NULL;
-	c->listen = listen ? listen : "";
-	/* it goes inside pg_ctl's -o, quoted: addresses, names and commas */
+	c->listen = conf && conf->listen ? conf->listen : "";
+	c->sync = conf && conf->sync_standby ? conf->sync_standby : "";
+	/* they go inside pg_ctl's -o, single-quoted: names, numbers, commas,
+	 * brackets, no quotes */
 	if (strspn(c->listen, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:,*-") !=
 	    strlen(c->listen))
 		return err_set(err, ERR_USAGE,
 			       "[lab] db-listen '%s': addresses separated by commas, as PostgreSQL's listen_addresses",
 			       c->listen);
+	if (strspn(c->sync, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-,() *") !=
+	    strlen(c->sync))
+		return err_set(err, ERR_USAGE,
+			       "[lab] db-synchronous-standby '%s': names of standbys (their application_name), as PostgreSQL's synchronous_standby_names",
+			       c->sync);
 	if (strpbrk(state, " \t\n'\"\\$`")) {
 		return err_set(err, ERR_USAGE,
 			       "state directory '%s': the private database needs a path without spaces or quotes",
@@ -230,11 +238,15 @@ static int cluster_start(struct cluster *c, struct err *err)
 	vec_push(&args, "-t");
 	vec_push(&args, "120");
 	vec_push(&args, "-o");
+	/* a synchronous standby is there for commits to wait for: the
+	 * tests' speed-up (asynchronous commits) gives way to it */
 	vec_pushf(&args,
-		  "-k '%s' -c listen_addresses='%s' -c unix_socket_permissions=0700%s",
+		  "-k '%s' -c listen_addresses='%s' -c unix_socket_permissions=0700%s%s%s%s",
 		  c->datadir, c->listen,
-		  c->fast ? " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-			  : "");
+		  c->fast ? " -c fsync=off -c full_page_writes=off" : "",
+		  *c->sync ? " -c synchronous_commit=remote_apply -c synchronous_standby_names='" : "",
+		  c->sync,
+		  *c->sync ? "'" : c->fast ? " -c synchronous_commit=off" : "");
 	vec_push(&args, "start");
 	/* its own session: a Ctrl-C meant for us must not reach postgres */
 	rc = cluster_run(c, &args, &out, 1, err);
@@ -303,13 +315,14 @@ static int cluster_lock(struct cluster *c, struct err *err)
 	return lockfd;
 }
 
-int db_cluster_ensure(const char *state, const char *listen, struct err *err)
+int db_cluster_ensure(const char *state, const struct db_cluster_conf *conf,
+		      struct err *err)
 {
 	struct cluster c;
 	int lockfd = -1, rc;
 	pid_t pid;
 
-	rc = cluster_init(&c, state, listen, err);
+	rc = cluster_init(&c, state, conf, err);
 	if (rc < 0)
 		goto out;
 	lockfd = cluster_lock(&c, err);
@@ -401,14 +414,14 @@ static void cluster_drop_primary_files(const char *dir, int log)
 		closedir(d);
 }
 
-int db_cluster_standby(const char *state, const char *listen,
+int db_cluster_standby(const char *state, const struct db_cluster_conf *conf,
 		       const char *from, struct err *err)
 {
 	struct cluster c;
 	int lockfd = -1, rc;
 	pid_t pid;
 
-	rc = cluster_init(&c, state, listen, err);
+	rc = cluster_init(&c, state, conf, err);
 	if (rc < 0)
 		goto out;
 	lockfd = cluster_lock(&c, err);

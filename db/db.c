@@ -157,7 +157,7 @@ int db_open_attrs(const struct db_target *target, const char *attrs,
 		free(where);
 		return rc;
 	}
-	rc = db_cluster_ensure(target->state, target->listen, err);
+	rc = db_cluster_ensure(target->state, &target->cluster, err);
 	if (rc < 0)
 		return rc;
 	conninfo = db_private_conninfo(target->state);

@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include "buf.h"
+#include "db-cluster.h"
 #include "err.h"
 #include "strmap.h"
 #include "vec.h"
@@ -27,7 +28,7 @@ struct db {
 struct db_target {
 	const char *database;  /* NULL: the private cluster under state */
 	const char *state;
-	const char *listen;    /* the private cluster's TCP addresses, or NULL */
+	struct db_cluster_conf cluster;   /* how the private cluster runs */
 };
 
 /*

@@ -36,6 +36,8 @@ static const struct conf_key lab_keys[] = {
 	  "127.0.0.1:8080", "address:port of the web dashboard and API" },
 	{ "db-listen", CONF_STRING, 0, 0, 0, NULL, NULL, "10.0.0.5",
 	  "TCP addresses the private cluster listens on (port 5432) besides its Unix socket, for a standby on another machine; default: none" },
+	{ "db-synchronous-standby", CONF_STRING, 0, 0, 0, NULL, NULL, "standby",
+	  "the private cluster's synchronous standbys (their application_name; PostgreSQL's synchronous_standby_names): each commit waits until one applied it; default: none (asynchronous)" },
 	{ "identity", CONF_STRING, 0, 0, 0, NULL, NULL,
 	  "/etc/hangar/id_ed25519", "SSH private key the workers log in with" },
 	{ "url", CONF_STRING, 0, 0, 0, NULL, NULL, "http://hangar.example.org:8080",
@@ -1328,6 +1330,7 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 			lab->state = labconf_path(&c, conf_get(s, "state"));
 			lab->database = labconf_dup(s, "database");
 			lab->db_listen = labconf_dup(s, "db-listen");
+			lab->db_sync_standby = labconf_dup(s, "db-synchronous-standby");
 			lab->listen = labconf_dup(s, "listen");
 			lab->identity = labconf_path(&c, conf_get(s, "identity"));
 			lab->url = labconf_dup(s, "url");
@@ -1465,6 +1468,7 @@ void labconf_release(struct lab *lab)
 	free(lab->state);
 	free(lab->database);
 	free(lab->db_listen);
+	free(lab->db_sync_standby);
 	free(lab->listen);
 	free(lab->identity);
 	free(lab->url);

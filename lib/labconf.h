@@ -203,6 +203,7 @@ struct lab {
 	char *state;          /* absolute */
 	char *database;       /* NULL: the private cluster under state */
 	char *db_listen;      /* the private cluster's TCP addresses, or NULL */
+	char *db_sync_standby; /* its synchronous_standby_names, or NULL */
 	char *listen;
 	char *identity;       /* absolute, or NULL */
 	char *url;            /* the dashboard as hosts reach it */
