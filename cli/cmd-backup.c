@@ -56,7 +56,7 @@ static int dir_has_files(const char *dir)
 	int any = 0;
 
 	while (d && !any && (e = readdir(d)) != NULL)
-		any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+		any = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
 	if (d)
 		closedir(d);
 	return any;
@@ -84,10 +84,10 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 	struct tm tm;
 	const char *dir;
 	json_t *j;
-	int c, rc;
+	int rc;
 
 	optind = 0;
-	while ((c = cli_getopt(argc, argv, opts, cmd_backup_usage)) != -1)
+	while (cli_getopt(argc, argv, opts, cmd_backup_usage) != -1)
 		;
 	if (optind + 1 != argc)
 		return cli_usage_error(cmd_backup_usage, "backup: which DIR?");
@@ -102,7 +102,8 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 	if (fs_mkdir_p(dir, 0700, &err) < 0)
 		return cli_fail(&err);
 	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		when[0] = '\0';
 	/* the database first: the files it names are there by then */
 	dump = xasprintf("%s/database.dump", dir);
 	rc = db_backup_dump(&t, dump, &err);

@@ -468,7 +468,7 @@ int db_basebackup_standby(const char *from, const char *dir, struct err *err)
 		int empty = 1;
 
 		while (d && (e = readdir(d)) != NULL)
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 				empty = 0;
 		if (d)
 			closedir(d);
