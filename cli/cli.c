@@ -135,7 +135,11 @@ int cli_reload_lab(struct cli *cli, const char *path)
 
 struct db_target cli_db_target(const struct cli *cli)
 {
-	struct db_target t = { cli->lab.database, cli->lab.state };
+	struct db_target t = {
+		.database = cli->lab.database,
+		.state = cli->lab.state,
+		.cluster = { cli->lab.db_listen, cli->lab.db_sync_standby },
+	};
 
 	return t;
 }

@@ -94,6 +94,8 @@ int cmd_branch(struct cli *cli, int argc, char **argv);
 int cmd_token(struct cli *cli, int argc, char **argv);
 int cmd_bisect(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
+int cmd_backup(struct cli *cli, int argc, char **argv);
+int cmd_restore(struct cli *cli, int argc, char **argv);
 /* `hangar flight report`: the stored report of a decided flight, else
  * the flight judged now. */
 int cli_flight_report(struct cli *cli, struct db *db, long flight, int json,
@@ -113,6 +115,8 @@ extern const char cmd_branch_usage[];
 extern const char cmd_token_usage[];
 extern const char cmd_bisect_usage[];
 extern const char cmd_import_usage[];
+extern const char cmd_backup_usage[];
+extern const char cmd_restore_usage[];
 extern const char cmd_scheduler_usage[];
 extern const char cmd_plan_usage[];
 extern const char cmd_reserve_usage[];

@@ -623,7 +623,10 @@ static void up_watch_db(struct up *u)
 		}
 		if (now < u->db_restart_ms)
 			break;
-		if (db_cluster_ensure(u->state, &err) == 0) {
+		struct db_cluster_conf cc = { u->cli->lab.db_listen,
+					      u->cli->lab.db_sync_standby };
+
+		if (db_cluster_ensure(u->state, &cc, &err) == 0) {
 			u->db_check_ms = 0;   /* say at once that it runs */
 			break;
 		}

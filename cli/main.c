@@ -23,8 +23,9 @@ static const char main_usage[] =
 	"Commands:\n"
 	"  up [--demo]            everything in one process tree: database,\n"
 	"                         migrations, the lab configuration, daemons\n"
-	"  db migrate|status|start|stop\n"
-	"                         the schema, and the private database cluster\n"
+	"  db migrate|status|start|stop|standby|promote\n"
+	"                         the schema, the private database cluster, a\n"
+	"                         streaming standby and its promotion\n"
 	"  lab apply|check FILE   load (or only validate) a lab configuration\n"
 	"  host list|show|power|console|maintenance|exec|block\n"
 	"                         the lab's hosts\n"
@@ -44,6 +45,9 @@ static const char main_usage[] =
 	"  token create|list|revoke\n"
 	"                         API tokens for the dashboard and the API\n"
 	"  import osstest         an OSSTest database's flights, hosts and baselines\n"
+	"  backup DIR | restore DIR\n"
+	"                         the lab (database, logs, artifacts) to a\n"
+	"                         directory, and back on another machine\n"
 	"  help [COMMAND|config]  help on a command, or on the configuration keys\n"
 	"                         (help --man, help config --man: the manual\n"
 	"                         pages hangar(1) and hangar.conf(5) in roff)\n"
@@ -76,6 +80,8 @@ static const struct cmd commands[] = {
 	{ "token", cmd_token, cmd_token_usage },
 	{ "bisect", cmd_bisect, cmd_bisect_usage },
 	{ "import", cmd_import, cmd_import_usage },
+	{ "backup", cmd_backup, cmd_backup_usage },
+	{ "restore", cmd_restore, cmd_restore_usage },
 	{ "demo-drive", cmd_demo_drive, cmd_demo_drive_usage },
 	{ NULL, NULL, NULL },
 };

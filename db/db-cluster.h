@@ -13,9 +13,35 @@
 
 #include "err.h"
 
-/* Creates the cluster if needed, starts it if it is not running, and
- * creates the database "hangar". Safe to call from many processes at once. */
-int db_cluster_ensure(const char *state, struct err *err);
+/* How the private cluster runs, from [lab]: */
+struct db_cluster_conf {
+	/* PostgreSQL's listen_addresses ([lab] db-listen); NULL or "":
+	 * none, the Unix socket in STATE/pg only */
+	const char *listen;
+	/* its synchronous_standby_names ([lab] db-synchronous-standby);
+	 * NULL or "": none. Set, every commit waits until a standby named
+	 * there applied it (synchronous_commit = remote_apply) */
+	const char *sync_standby;
+};
+
+/* Creates the cluster if needed, starts it (as conf says; NULL: the
+ * defaults) if it is not running, and creates the database "hangar".
+ * Safe to call from many processes at once. */
+int db_cluster_ensure(const char *state, const struct db_cluster_conf *conf,
+		      struct err *err);
+
+/*
+ * Makes STATE/pg a streaming replica of the server at conninfo from
+ * (pg_basebackup -X stream -R, as the cluster user) and starts it. STATE
+ * must hold no cluster yet (ERR_EXISTS). The primary must accept a
+ * replication connection from the cluster user.
+ */
+int db_cluster_standby(const char *state, const struct db_cluster_conf *conf,
+		       const char *from, struct err *err);
+/* The same for a server hangar does not run: the copy goes into dir
+ * (empty or absent), as the calling user, and is not started. */
+int db_basebackup_standby(const char *from, const char *dir, struct err *err);
+
 
 /* Stops it (fast shutdown) if it runs. */
 int db_cluster_stop(const char *state, struct err *err);

@@ -94,7 +94,10 @@ static const char metrics_sql[] =
 	"GROUP BY s.status "
 	/* 8: the scheduler's full reads that found its copy wrong */
 	"UNION ALL SELECT 8, 0, 'hangar_scheduler_check_differences_total', "
-	"'', NULL, NULL, check_differences::text FROM plan_state"
+	"'', NULL, NULL, check_differences::text FROM plan_state "
+	/* 9: sessions each daemon got back after losing the database */
+	"UNION ALL SELECT 9, 0, 'hangar_db_reconnects_total', '', daemon, "
+	"NULL, count::text FROM db_reconnects"
 	") x ORDER BY o, l1 COLLATE \"C\", k, l2 COLLATE \"C\"";
 
 int db_metrics_read(struct db *db, struct metric_sample **samples, size_t *n,

@@ -65,7 +65,8 @@ char *db_private_conninfo(const char *state)
  * explicit "options" would otherwise silence) gives, and so win, as the
  * SETs that did this after connecting did.
  */
-static PGconn *db_connect_with_settings(const char *conninfo)
+static PGconn *db_connect_with_settings(const char *conninfo,
+					const char *attrs)
 {
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
 	const char *theirs = getenv("PGOPTIONS");
@@ -81,19 +82,20 @@ static PGconn *db_connect_with_settings(const char *conninfo)
 		 (long)getpid());
 	/* expand_dbname: the conninfo first, then what overrides it */
 	conn = PQconnectdbParams(
-		(const char *const[]){ "dbname", "application_name", "options", NULL },
-		(const char *const[]){ conninfo, name, options, NULL }, 1);
+		(const char *const[]){ "dbname", "application_name", "options",
+				       attrs ? "target_session_attrs" : NULL, NULL },
+		(const char *const[]){ conninfo, name, options, attrs, NULL }, 1);
 	PQconninfoFree(opts);
 	free(options);
 	return conn;
 }
 
-static int db_connect(const char *conninfo, const char *where, struct db **ret,
-		      struct err *err)
+static int db_connect(const char *conninfo, const char *attrs,
+		      const char *where, struct db **ret, struct err *err)
 {
 	struct db *db = xcalloc(1, sizeof(*db));
 
-	db->conn = db_connect_with_settings(conninfo);
+	db->conn = db_connect_with_settings(conninfo, attrs);
 	db->where = xstrdup(where);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		err_set(err, ERR_DB, "database %s: %.*s", where,
@@ -140,21 +142,27 @@ static char *conninfo_shown(const char *conninfo)
 int db_open_raw(const struct db_target *target, struct db **ret,
 		struct err *err)
 {
+	return db_open_attrs(target, NULL, ret, err);
+}
+
+int db_open_attrs(const struct db_target *target, const char *attrs,
+		  struct db **ret, struct err *err)
+{
 	char *conninfo, *where;
 	int rc;
 
 	if (target->database) {
 		where = conninfo_shown(target->database);
-		rc = db_connect(target->database, where, ret, err);
+		rc = db_connect(target->database, attrs, where, ret, err);
 		free(where);
 		return rc;
 	}
-	rc = db_cluster_ensure(target->state, err);
+	rc = db_cluster_ensure(target->state, &target->cluster, err);
 	if (rc < 0)
 		return rc;
 	conninfo = db_private_conninfo(target->state);
 	where = xasprintf("private cluster %s/pg", target->state);
-	rc = db_connect(conninfo, where, ret, err);
+	rc = db_connect(conninfo, NULL, where, ret, err);
 	free(conninfo);
 	free(where);
 	return rc;
@@ -772,17 +780,50 @@ int db_reconnect(struct db *db, struct err *err)
 	return 0;   /* with the settings of its startup packet */
 }
 
+/*
+ * Counts a session back (db_reconnects, for GET /metrics) under the
+ * daemon's name. Best effort: a database not migrated yet, or a standby
+ * (a private cluster may be one), has nowhere to write it, and the
+ * daemon carries on all the same.
+ */
+static void db_keep_count(struct db *db)
+{
+	struct err err = ERR_INIT;
+
+	db_exec(db, &err,
+		"INSERT INTO db_reconnects (daemon, count, last_at) "
+		"VALUES ($1, 1, now()) ON CONFLICT (daemon) DO UPDATE "
+		"SET count = db_reconnects.count + 1, last_at = now()",
+		1, (const char *[]){ log_name() });
+}
+
 #define KEEP_MIN_MS 1000
 #define KEEP_MAX_MS 30000
 
 enum db_keep_state db_keep(struct db *db, struct db_keep *k, struct err *err)
 {
 	long long now = proc_now_ms();
-	int was_down = k->down;
 
 	if (!k->down && db_connection_ok(db))
 		return DB_KEEP_UP;
-	if (k->down && now < k->retry_ms)
+	if (!k->down) {
+		/*
+		 * Lost, even if a reconnect would succeed at once (a quick
+		 * restart, a standby promoted before we looked): the session
+		 * took its locks, LISTENs and prepared statements along, and
+		 * the daemon must hear so (DB_KEEP_LOST) to drop what it
+		 * built on them; the next call reconnects without waiting.
+		 */
+		err_set(err, ERR_DB, "%.*s",
+			(int)strcspn(PQerrorMessage(db->conn), "\n"),
+			*PQerrorMessage(db->conn) ? PQerrorMessage(db->conn)
+						  : "connection lost");
+		k->down = 1;
+		k->backoff_ms = 0;
+		k->retry_ms = now;
+		return DB_KEEP_LOST;
+	}
+	if (now < k->retry_ms)
 		return DB_KEEP_DOWN;
 	if (db_reconnect(db, err) == 0) {
 		for (const char *const *c = k->channels; c && *c; c++)
@@ -790,7 +831,8 @@ enum db_keep_state db_keep(struct db *db, struct db_keep *k, struct err *err)
 				goto failed;
 		k->down = 0;
 		k->backoff_ms = 0;
-		return was_down ? DB_KEEP_BACK : DB_KEEP_UP;
+		db_keep_count(db);
+		return DB_KEEP_BACK;
 	}
 failed:
 	k->down = 1;
@@ -799,7 +841,7 @@ failed:
 		k->backoff_ms = k->max_backoff_ms ? k->max_backoff_ms : KEEP_MAX_MS;
 	/* daemons that lost it together do not all come back at once */
 	k->retry_ms = now + k->backoff_ms + rand() % (k->backoff_ms / 4 + 1);
-	return was_down ? DB_KEEP_DOWN : DB_KEEP_LOST;
+	return DB_KEEP_DOWN;
 }
 
 enum db_keep_state db_keep_log(enum db_keep_state st, const struct err *err)

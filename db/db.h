@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include "buf.h"
+#include "db-cluster.h"
 #include "err.h"
 #include "strmap.h"
 #include "vec.h"
@@ -27,6 +28,7 @@ struct db {
 struct db_target {
 	const char *database;  /* NULL: the private cluster under state */
 	const char *state;
+	struct db_cluster_conf cluster;   /* how the private cluster runs */
 };
 
 /*
@@ -40,6 +42,13 @@ int db_open(const struct db_target *target, struct db **ret, struct err *err);
 /* Connects without checking migrations (for `hangar db migrate|status`). */
 int db_open_raw(const struct db_target *target, struct db **ret,
 		struct err *err);
+/*
+ * As db_open_raw, choosing among a configured conninfo's hosts by attrs
+ * (libpq's target_session_attrs: "standby", "any", ...) rather than by
+ * what the conninfo says; the private cluster is the one server it is.
+ */
+int db_open_attrs(const struct db_target *target, const char *attrs,
+		  struct db **ret, struct err *err);
 void db_close(struct db *db);
 
 /*
@@ -199,12 +208,16 @@ int db_reconnect(struct db *db, struct err *err);
  * A daemon's connection across database outages. db_keep() returns
  * DB_KEEP_UP at once while the connection is up. When it is down, it
  * reconnects (the same conninfo: a private cluster someone stopped is not
- * started again) at most once per back-off, 1 s doubling to 30 s (or
- * max_backoff_ms) with up to a quarter more at random, and LISTENs again
- * on k->channels; err says why a try failed. The state it returns lets the daemon log once:
- * DB_KEEP_LOST on the first failed try, DB_KEEP_DOWN after (nothing
- * new), DB_KEEP_BACK when it is connected again (what was NOTIFYed
- * meanwhile is lost: look again).
+ * started again; with several hosts, whichever the conninfo's
+ * target_session_attrs accepts, the primary after a failover) at most
+ * once per back-off, 1 s doubling to 30 s (or max_backoff_ms) with up to
+ * a quarter more at random, and LISTENs again on k->channels; err says
+ * why a try failed. The state it returns lets the daemon log once:
+ * DB_KEEP_LOST when it finds the connection lost (err: how; always, even
+ * when the server is back already: the session's locks and LISTENs went
+ * with it), DB_KEEP_DOWN while tries fail (nothing new), DB_KEEP_BACK
+ * when it is connected again (what was NOTIFYed meanwhile is lost: look
+ * again), counted in db_reconnects under log_name().
  */
 enum db_keep_state { DB_KEEP_UP, DB_KEEP_LOST, DB_KEEP_DOWN, DB_KEEP_BACK };
 struct db_keep {

@@ -306,7 +306,7 @@ out:
 int import_osstest(struct db *db, const struct import_opts *o,
 		   struct import_result *r, struct err *err)
 {
-	struct db_target target = { o->dsn, NULL };
+	struct db_target target = { .database = o->dsn };
 	struct db *src = NULL;
 	struct import_plan plan;
 	struct import_select sel;

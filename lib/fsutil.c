@@ -1,6 +1,7 @@
 /*
  * fsutil.c: directories, lock files and atomic writes.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -138,6 +139,63 @@ out:
 	if (rc < 0)
 		unlink(tmp);
 	free(tmp);
+	return rc;
+}
+
+int fs_copy_tree(const char *src, const char *dst, long *files,
+		 struct err *err)
+{
+	DIR *d = NULL;
+	struct dirent *e;
+	int rc;
+
+	rc = fs_mkdir_p(dst, 0755, err);
+	if (rc < 0)
+		return rc;
+	d = opendir(src);
+	if (!d)
+		return errno == ENOENT ? 0 : err_errno(err, ERR_FAIL, "opendir %s", src);
+	while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
+		char *from, *to;
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		from = xasprintf("%s/%s", src, e->d_name);
+		to = xasprintf("%s/%s", dst, e->d_name);
+		if (lstat(from, &st) < 0) {
+			if (errno != ENOENT)
+				rc = err_errno(err, ERR_FAIL, "stat %s", from);
+		} else if (S_ISDIR(st.st_mode)) {
+			rc = fs_copy_tree(from, to, files, err);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t n = readlink(from, target, sizeof(target) - 1);
+
+			if (n >= 0) {
+				target[n] = '\0';
+				if (symlink(target, to) < 0 && errno != EEXIST)
+					rc = err_errno(err, ERR_FAIL, "symlink %s", to);
+			} else if (errno != ENOENT) {
+				rc = err_errno(err, ERR_FAIL, "readlink %s", from);
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			struct err e2 = ERR_INIT;
+
+			if (fs_copy_file(from, to, st.st_mode & 07777, &e2) == 0) {
+				if (files)
+					(*files)++;
+			} else if (fs_exists(from)) {
+				*err = e2;
+				rc = e2.code;
+			}
+		}
+		free(from);
+		free(to);
+	}
+	if (rc == 0 && errno)
+		rc = err_errno(err, ERR_FAIL, "readdir %s", src);
+	closedir(d);
 	return rc;
 }
 

@@ -31,9 +31,13 @@ static const struct conf_key lab_keys[] = {
 	  "state directory: logs, artifacts and the private database" },
 	{ "database", CONF_STRING, 0, 0, 0, NULL, NULL,
 	  "postgresql:///hangar",
-	  "PostgreSQL connection string; omit it for the private cluster under STATE/pg" },
+	  "PostgreSQL connection string (several hosts for a standby: host=a,b target_session_attrs=read-write); omit it for the private cluster under STATE/pg" },
 	{ "listen", CONF_STRING, 0, 0, 0, NULL, "127.0.0.1:8080",
 	  "127.0.0.1:8080", "address:port of the web dashboard and API" },
+	{ "db-listen", CONF_STRING, 0, 0, 0, NULL, NULL, "10.0.0.5",
+	  "TCP addresses the private cluster listens on (port 5432) besides its Unix socket, for a standby on another machine; default: none" },
+	{ "db-synchronous-standby", CONF_STRING, 0, 0, 0, NULL, NULL, "standby",
+	  "the private cluster's synchronous standbys (their application_name; PostgreSQL's synchronous_standby_names): each commit waits until one applied it; default: none (asynchronous)" },
 	{ "identity", CONF_STRING, 0, 0, 0, NULL, NULL,
 	  "/etc/hangar/id_ed25519", "SSH private key the workers log in with" },
 	{ "url", CONF_STRING, 0, 0, 0, NULL, NULL, "http://hangar.example.org:8080",
@@ -1367,6 +1371,8 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 		if (!strcmp(s->name, "lab")) {
 			lab->state = labconf_path(&c, conf_get(s, "state"));
 			lab->database = labconf_dup(s, "database");
+			lab->db_listen = labconf_dup(s, "db-listen");
+			lab->db_sync_standby = labconf_dup(s, "db-synchronous-standby");
 			lab->listen = labconf_dup(s, "listen");
 			lab->identity = labconf_path(&c, conf_get(s, "identity"));
 			lab->url = labconf_dup(s, "url");
@@ -1504,6 +1510,8 @@ void labconf_release(struct lab *lab)
 	free(lab->path);
 	free(lab->state);
 	free(lab->database);
+	free(lab->db_listen);
+	free(lab->db_sync_standby);
 	free(lab->listen);
 	free(lab->identity);
 	free(lab->url);

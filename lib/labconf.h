@@ -206,6 +206,8 @@ struct lab {
 	char *path;           /* absolute path of the file read */
 	char *state;          /* absolute */
 	char *database;       /* NULL: the private cluster under state */
+	char *db_listen;      /* the private cluster's TCP addresses, or NULL */
+	char *db_sync_standby; /* its synchronous_standby_names, or NULL */
 	char *listen;
 	char *identity;       /* absolute, or NULL */
 	char *url;            /* the dashboard as hosts reach it */

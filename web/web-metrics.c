@@ -1,7 +1,8 @@
 /*
  * web-metrics.c: GET /metrics, the lab's figures in Prometheus' text
  * exposition format (version 0.0.4): the queue, hosts, flights, how long
- * jobs ran over the last day, the last planning pass and reservations.
+ * jobs ran over the last day, the last planning pass, reservations and
+ * the daemons' database reconnects.
  * One query (db-metrics.c) per scrape.
  */
 #include <string.h>
@@ -37,6 +38,9 @@ static const struct metric_def {
 	{ "hangar_scheduler_check_differences_total", "counter",
 	  "Rows the scheduler's periodic full read found its incremental copy had wrong.",
 	  { NULL, NULL } },
+	{ "hangar_db_reconnects_total", "counter",
+	  "Database sessions each daemon got back after losing them (a restart, an outage, a failover).",
+	  { "daemon", NULL } },
 };
 
 static const struct metric_def *metric_def(const char *name)
