@@ -45,7 +45,7 @@ test_expect_success 'it installs; the binary, lab, units, man pages and conffile
 
 test_expect_success 'systemd-analyze verify passes for every unit, as installed' '
 	ls /lib/systemd/system/hangar*.service /lib/systemd/system/hangar.target >units &&
-	test "$(wc -l <units)" = 6 &&
+	test "$(wc -l <units)" = 7 &&
 	grep -q "^ExecStart=/usr/bin/hangar worker$" /lib/systemd/system/hangar-worker@.service &&
 	systemd-analyze verify $(sed "s/@.service$/@1.service/" units) >verify.log 2>&1 ||
 		{ cat verify.log; exit 1; } &&
