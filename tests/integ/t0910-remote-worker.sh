@@ -220,6 +220,9 @@ test_expect_success 'a remote worker killed mid-step: the next one delivers its 
 	wait_for "! pid_alive $(cat remote.pid)" 10 &&
 	test "$(cat "$RSTATE/logs/$F/test-arm64/.attempt")" = 1 &&
 	ls "$RSTATE/logs/$F/test-arm64/" | grep -q "slow.log" &&
+	# a killed process is a zombie before its last thread has let go
+	# of its files (slow under ASan): its spool lock a moment after
+	wait_for "flock -n $RSTATE/spool.lock true" 20 &&
 	start_remote &&
 	wait_for "! test -e $RSTATE/logs/$F/test-arm64" 30 &&
 	grep -q "flight=$F job=test-arm64: the logs a stopped worker left (attempt 1) are delivered" remote.log &&
