@@ -271,7 +271,9 @@ idle_ticks() {
 }
 base=$(idle_ticks)
 for k in $(seq "$IDLE_WORKERS"); do
-	in_ns "$NS_b" setsid "$HANGAR" --config site.conf worker --name idle$k \
+	# one remote worker a state directory (its spool)
+	sed "s|state = $dir/site|state = $dir/idle$k|" site.conf >idle$k.conf
+	in_ns "$NS_b" setsid "$HANGAR" --config idle$k.conf worker --name idle$k \
 		>>worker-idle.log 2>&1 &
 	pids="$pids $!"
 done
