@@ -44,6 +44,7 @@ q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config "$dir/lab.conf" "$@"; }
 pids=
 cleanup() {
+	[ ! -f "$dir/sshd.pid" ] || pids="$pids $(cat "$dir/sshd.pid")"
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
 	sleep 0.5
 	for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
@@ -241,6 +242,7 @@ for i in $(seq "$RUNS"); do
 	put_secs art.bytes "$i" >"put-art-$i.out"
 done
 kill "$(cat sshd.pid)" 2>/dev/null || true
+rm -f sshd.pid
 
 col() { # MODE JOB COLUMN: the median over the runs
 	for i in $(seq "$RUNS"); do cut -d" " -f"$3" "$1-$2-$i.out"; done | median
