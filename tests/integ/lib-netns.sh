@@ -19,7 +19,8 @@
 #                         dropped, both ways, without a word (as a WAN link
 #                         that fails); the site's own side stays up
 #   netns_join SITE       the link is back
-#   netns_delete          deletes them (also done at the end of the test)
+#   netns_delete          stops what still runs in them and deletes them
+#                         (also done at the end of the test)
 #
 # Every link lives inside the namespaces: nothing is added to the
 # machine's own network. Processes started in a namespace are the test's
@@ -95,9 +96,18 @@ netns_join() {
 }
 
 netns_delete() {
-	local ns rc=0
+	local ns rc=0 i pids
 	for ns in $(ip netns list | awk -v p="$_netns_prefix-" \
 		'index($1, p) == 1 { print $1 }'); do
+		# whatever still runs in it is the test's (a setsid that forked
+		# leaves a pid no file has): TERM, then KILL
+		for i in 1 2 3 4 5 6 7 8 9 10 11; do
+			pids=$(ip netns pids "$ns" 2>/dev/null)
+			[ -n "$pids" ] || break
+			# shellcheck disable=SC2086
+			if [ $i -lt 11 ]; then kill $pids; else kill -9 $pids; fi 2>/dev/null
+			sleep 0.3
+		done
 		ip netns delete "$ns" || rc=1
 	done
 	return $rc
