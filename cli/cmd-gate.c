@@ -82,6 +82,9 @@ static void gate_conf_of(struct cli *cli, struct gate_conf *c)
 	c->retest = cli->lab.gate.retest;
 	c->bisect = cli->lab.gate.bisect;
 	c->again = cli->lab.gate.again;
+	c->requirements = &cli->lab.requirements;
+	c->evidence_key = cli->lab.evidence.key;
+	c->evidence_signer = cli->lab.evidence.signer;
 	c->actor = db_actor();
 }
 
