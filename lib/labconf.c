@@ -1095,7 +1095,8 @@ static void labconf_requirements(struct labconf_ctx *c, struct lab *lab,
 	free(r->tree);
 	free(r->file);
 	free(r->format);
-	r->set = 1;
+	/* a section that names no file (the example's) configures none */
+	r->set = conf_entry_of(s, "file") || conf_entry_of(s, "tree");
 	r->tree = labconf_dup(s, "tree");
 	r->format = xstrdup(conf_get(s, "format") ? conf_get(s, "format")
 						  : "hangar");

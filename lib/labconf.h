@@ -196,7 +196,7 @@ struct lab_web {
 	long max_upload;      /* bytes of one uploaded artifact */
 };
 
-/* [requirements] (docs/evidence.md); set: the section is there. */
+/* [requirements] (docs/evidence.md); set: the section sets tree or file. */
 struct lab_requirements {
 	int set;
 	char *tree;           /* NULL: file is a path on disk */
