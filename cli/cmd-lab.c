@@ -16,7 +16,7 @@
 #include "banned.h"
 
 const char cmd_lab_usage[] =
-	"hangar lab apply FILE [--dry-run] [--json] | check FILE\n"
+	"hangar lab apply FILE [--dry-run] [--json] | check FILE [--json]\n"
 	"\n"
 	"  apply   load hosts, trees, branches, jobs and recipes from the lab\n"
 	"          configuration FILE into the database (and the database\n"
