@@ -111,7 +111,7 @@ static int lab_req_read(const struct lab *lab, struct buf *text, char **where,
 	*where = xasprintf("%s in %s at %.12s (%s)", r->file, r->tree, rc ? "?" : sha,
 			   target ? target : "HEAD");
 	if (rc < 0)
-		snprintf(why, whylen, "%s: %s", r->file, err.msg);
+		snprintf(why, whylen, "%.100s: %.400s", r->file, err.msg);
 	return rc < 0 ? -1 : 0;
 }
 
