@@ -130,7 +130,12 @@ test_expect_success 'evidence verify and plain ssh-keygen accept it' '
 	grep -q "^signature: good" v1.out && grep -q " 0 bad" v1.out &&
 	ssh-keygen -Y verify -f ev1.json.allowed_signers -I evidence@test \
 		-n hangar-evidence -s ev1.json.sig <ev1.json &&
-	h evidence show --flight "$(cat f1)" --json | cmp - ev1.json
+	h evidence show --flight "$(cat f1)" --json | cmp - ev1.json &&
+	cp -r "$STATE/logs" logs.copy &&
+	"$HANGAR" --config "$TEST_DIR/none.conf" evidence verify ev1.json \
+		--logs logs.copy >v1n.out 2>v1n.err && cat v1n.out v1n.err &&
+	grep -q " 0 bad (artifacts not checked: no lab configuration)" v1n.out &&
+	test ! -s v1n.err
 '
 
 test_expect_success 'one byte altered in the record: both fail' '
