@@ -96,6 +96,7 @@ int cmd_bisect(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_backup(struct cli *cli, int argc, char **argv);
 int cmd_restore(struct cli *cli, int argc, char **argv);
+int cmd_evidence(struct cli *cli, int argc, char **argv);
 /* `hangar flight report`: the stored report of a decided flight, else
  * the flight judged now. */
 int cli_flight_report(struct cli *cli, struct db *db, long flight, int json,
@@ -117,6 +118,7 @@ extern const char cmd_bisect_usage[];
 extern const char cmd_import_usage[];
 extern const char cmd_backup_usage[];
 extern const char cmd_restore_usage[];
+extern const char cmd_evidence_usage[];
 extern const char cmd_scheduler_usage[];
 extern const char cmd_plan_usage[];
 extern const char cmd_reserve_usage[];

@@ -82,6 +82,9 @@ static void gate_conf_of(struct cli *cli, struct gate_conf *c)
 	c->retest = cli->lab.gate.retest;
 	c->bisect = cli->lab.gate.bisect;
 	c->again = cli->lab.gate.again;
+	c->requirements = &cli->lab.requirements;
+	c->evidence_key = cli->lab.evidence.key;
+	c->evidence_signer = cli->lab.evidence.signer;
 	c->actor = db_actor();
 }
 
@@ -97,7 +100,8 @@ static void gate_loop_conf_of(struct cli *cli, struct gate_loop_conf *c)
 	c->interval_ms = cli->lab.gate.interval * 1000;
 }
 
-/* SIGHUP: the configuration again ([gate], [lab] url, identity). */
+/* SIGHUP: the configuration again ([gate], [lab] url, identity,
+ * [requirements], [evidence]). */
 static void gate_reload_conf(void *arg, struct gate_loop_conf *c)
 {
 	struct cli *cli = arg;

@@ -252,7 +252,18 @@ static int up_demo_config(const char *state, const char *listen, int xen,
 		   "\tstep = run alive true\n"
 		   "\n"
 		   "[worker]\n"
-		   "\thealth-check = health\n");
+		   "\thealth-check = health\n"
+		   "\n"
+		   "# Safety evidence (docs/evidence.md): the demo tree's REQUIREMENTS,\n"
+		   "# and the key that signs the record of each push.\n"
+		   "[requirements]\n"
+		   "\ttree = minivisor\n"
+		   "\tfile = REQUIREMENTS\n"
+		   "\tformat = hangar\n"
+		   "\n"
+		   "[evidence]\n"
+		   "\tkey = lab/evidence_ed25519\n"
+		   "\tsigner = evidence@minivisor-lab\n");
 	rc = fs_write_file(path, b.buf, b.len, 0644, err);
 	buf_release(&b);
 	free(path);
@@ -295,6 +306,35 @@ static int up_demo_prepare(struct up *u, const char *state, const char *net,
 		vec_clear(&args);
 		if (rc < 0)
 			goto out;
+	}
+	{
+		/* the key that signs the evidence records, made once */
+		char *key = xasprintf("%s/evidence_ed25519", u->lab_dir);
+
+		if (!fs_exists(key)) {
+			vec_push(&args, "ssh-keygen");
+			vec_push(&args, "-q");
+			vec_push(&args, "-t");
+			vec_push(&args, "ed25519");
+			vec_push(&args, "-N");
+			vec_push(&args, "");
+			vec_push(&args, "-C");
+			vec_push(&args, "evidence@minivisor-lab");
+			vec_push(&args, "-f");
+			vec_push(&args, key);
+			rc = proc_run(vec_argv(&args), &(struct proc_opts){
+					.stdin_path = "/dev/null" }, NULL, err);
+			vec_clear(&args);
+			if (rc != 0) {
+				rc = rc < 0 ? rc : err_set(err, ERR_FAIL,
+							   "ssh-keygen -f %s failed",
+							   key);
+				free(key);
+				goto out;
+			}
+			printf("demo: made the evidence signing key %s\n", key);
+		}
+		free(key);
 	}
 	if (!fs_exists(trees)) {
 		printf("demo: creating the demo tree in %s\n", trees);

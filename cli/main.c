@@ -41,6 +41,9 @@ static const char main_usage[] =
 	"                         the gated branches and their push controls\n"
 	"  bisect list|show|start|run\n"
 	"                         regressions bisected to their commit\n"
+	"  evidence show|record|rebuild|verify\n"
+	"                         signed records of what each pushed revision\n"
+	"                         was tested on, with what result\n"
 	"  web                    the web dashboard and JSON API daemon\n"
 	"  token create|list|revoke\n"
 	"                         API tokens for the dashboard and the API\n"
@@ -79,6 +82,7 @@ static const struct cmd commands[] = {
 	{ "branch", cmd_branch, cmd_branch_usage },
 	{ "token", cmd_token, cmd_token_usage },
 	{ "bisect", cmd_bisect, cmd_bisect_usage },
+	{ "evidence", cmd_evidence, cmd_evidence_usage },
 	{ "import", cmd_import, cmd_import_usage },
 	{ "backup", cmd_backup, cmd_backup_usage },
 	{ "restore", cmd_restore, cmd_restore_usage },

@@ -28,15 +28,19 @@
 static const struct {
 	const char *section, *key;
 	int url;       /* a URL: only a local path is made absolute */
+	int untreed;   /* only when the section sets no tree (else a path
+			* inside that tree) */
 } up_conf_paths[] = {
-	{ "lab", "state", 0 },
-	{ "lab", "identity", 0 },
-	{ "lab", "tftp", 0 },
-	{ "host", "pxe-install", 0 },
-	{ "host", "pxe-local", 0 },
-	{ "host", "netboot", 0 },
-	{ "arch", "netboot", 0 },
-	{ "tree", "url", 1 },
+	{ "lab", "state", 0, 0 },
+	{ "lab", "identity", 0, 0 },
+	{ "lab", "tftp", 0, 0 },
+	{ "host", "pxe-install", 0, 0 },
+	{ "host", "pxe-local", 0, 0 },
+	{ "host", "netboot", 0, 0 },
+	{ "arch", "netboot", 0, 0 },
+	{ "tree", "url", 1, 0 },
+	{ "requirements", "file", 0, 1 },
+	{ "evidence", "key", 0, 0 },
 };
 
 /* As labconf_url(): scheme://... and user@host:path stay as they are. */
@@ -47,8 +51,10 @@ static int up_conf_is_remote(const char *v)
 	return strstr(v, "://") || (colon && (!slash || colon < slash));
 }
 
-/* The value to write for e: a relative path made absolute against dir. */
-static char *up_conf_value(const struct conf_entry *e, const char *dir)
+/* The value to write for e of section s: a relative path made absolute
+ * against dir. */
+static char *up_conf_value(const struct conf_section *s,
+			   const struct conf_entry *e, const char *dir)
 {
 	for (size_t i = 0; i < sizeof(up_conf_paths) / sizeof(up_conf_paths[0]);
 	     i++) {
@@ -56,7 +62,8 @@ static char *up_conf_value(const struct conf_entry *e, const char *dir)
 		    strcmp(up_conf_paths[i].key, e->key))
 			continue;
 		if (!e->value[0] || e->value[0] == '/' ||
-		    (up_conf_paths[i].url && up_conf_is_remote(e->value)))
+		    (up_conf_paths[i].url && up_conf_is_remote(e->value)) ||
+		    (up_conf_paths[i].untreed && conf_get(s, "tree")))
 			break;
 		return xasprintf("%s/%s", dir, e->value);
 	}
@@ -107,7 +114,7 @@ static void up_conf_flatten(const struct conf *conf, const char *path,
 		}
 		buf_addstr(out, "]\n");
 		for (size_t j = 0; j < s->n; j++) {
-			char *v = up_conf_value(s->entries[j], dir);
+			char *v = up_conf_value(s, s->entries[j], dir);
 
 			buf_addf(out, "\t%s = ", s->entries[j]->key);
 			up_conf_add_quoted(out, v);

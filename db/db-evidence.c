@@ -117,7 +117,10 @@ int db_evidence_by_rev(struct db *db, const char *rev, const char *branch,
 	for (char *p = prefix; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	res = db_query(db, err,
-		       "SELECT " EVIDENCE_COLS ", count(DISTINCT revision) OVER () "
+		       /* PostgreSQL has no count(DISTINCT) OVER (): a subquery */
+		       "SELECT " EVIDENCE_COLS ", (SELECT count(DISTINCT "
+		       "revision) FROM evidence WHERE revision LIKE $1 "
+		       "AND ($2::text IS NULL OR branch = $2)) "
 		       "FROM evidence WHERE revision LIKE $1 "
 		       "AND ($2::text IS NULL OR branch = $2) "
 		       "ORDER BY pushed DESC, flight DESC",
@@ -175,4 +178,73 @@ int db_evidence_missing(struct db *db, const char *branch, long **flights,
 		(*flights)[i] = db_long(res, (int)i, 0);
 	PQclear(res);
 	return 0;
+}
+
+/* Orders that a rebuild gives again whatever the database's collation:
+ * byte order (COLLATE "C"). Timestamps through hangar_iso (UTC, seconds). */
+int db_evidence_flight(struct db *db, long flight, json_t **ret,
+		       struct err *err)
+{
+	char num[24], what[48];
+	PGresult *res;
+	int rc;
+
+	*ret = NULL;
+	snprintf(num, sizeof(num), "%ld", flight);
+	snprintf(what, sizeof(what), "flight %ld", flight);
+	/* db_query_json takes a row always; an unknown flight gives none */
+	res = db_query_one(db, err, what, "SELECT 1 FROM flights WHERE id = $1",
+			   1, (const char *[]){ num });
+	if (!res)
+		return err->code;
+	PQclear(res);
+	rc = db_query_json(db, err, what, ret,
+		"SELECT json_build_object("
+		" 'flight', f.id, 'branch', f.branch, 'intent', f.intent,"
+		" 'status', f.status, 'verdict', f.verdict, 'pushed', f.pushed,"
+		" 'decided_at', hangar_iso(f.decided_at), 'tree', b.tree,"
+		" 'revision', (SELECT r.revision FROM flight_revisions r"
+		"   WHERE r.flight = f.id AND r.tree = b.tree),"
+		" 'revisions', coalesce((SELECT json_object_agg(r.tree, r.revision"
+		"   ORDER BY r.tree COLLATE \"C\") FROM flight_revisions r"
+		"   WHERE r.flight = f.id), '{}'),"
+		" 'harness', coalesce((SELECT json_agg(DISTINCT j.harness"
+		"   COLLATE \"C\" ORDER BY j.harness COLLATE \"C\") FROM jobs j"
+		"   WHERE j.flight = f.id AND j.harness IS NOT NULL), '[]'),"
+		" 'jobs', coalesce((SELECT json_agg(json_build_object("
+		"   'job', j.job, 'status', j.status, 'recipe', j.recipe,"
+		"   'arch', j.arch, 'attempt', j.attempt, 'harness', j.harness,"
+		"   'started_at', hangar_iso(j.started_at),"
+		"   'finished_at', hangar_iso(j.finished_at),"
+		"   'runvars', coalesce((SELECT json_object_agg(v.name, v.val"
+		"     ORDER BY v.name COLLATE \"C\") FROM runvars v"
+		"     WHERE v.flight = j.flight AND v.job = j.job), '{}'),"
+		/* each role's last allocation, as job_hosts() */
+		"   'hosts', coalesce((SELECT json_agg(json_build_object("
+		"     'role', l.role, 'name', l.host, 'arch', h.arch,"
+		"     'site', h.site, 'firmware', l.firmware)"
+		"     ORDER BY length(l.role), l.role COLLATE \"C\")"
+		"     FROM (SELECT DISTINCT ON (coalesce(a.ident, 'host'))"
+		"       coalesce(a.ident, 'host') AS role, a.host, a.firmware"
+		"       FROM allocations a WHERE a.flight = j.flight"
+		"       AND a.job = j.job"
+		"       ORDER BY coalesce(a.ident, 'host'), a.id DESC) l"
+		"     JOIN hosts h ON h.name = l.host), '[]'),"
+		"   'steps', coalesce((SELECT json_agg(json_build_object("
+		"     'stepno', s.stepno, 'step', s.name, 'status', s.status,"
+		"     'started_at', hangar_iso(s.started_at),"
+		"     'finished_at', hangar_iso(s.finished_at),"
+		"     'logfile', s.logfile) ORDER BY s.stepno)"
+		"     FROM steps s WHERE s.flight = j.flight AND s.job = j.job"
+		"     AND s.attempt = j.attempt), '[]'),"
+		"   'artifacts', coalesce((SELECT json_agg(json_build_object("
+		"     'path', a.path, 'sha256', a.sha256, 'size', a.size)"
+		"     ORDER BY a.path COLLATE \"C\") FROM artifacts a"
+		"     WHERE a.flight = j.flight AND a.job = j.job), '[]'))"
+		"   ORDER BY j.job COLLATE \"C\")"
+		"   FROM jobs j WHERE j.flight = f.id), '[]'))"
+		" FROM flights f LEFT JOIN branches b ON b.name = f.branch"
+		" WHERE f.id = $1",
+		1, (const char *[]){ num });
+	return rc;
 }

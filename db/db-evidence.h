@@ -7,6 +7,8 @@
 #ifndef HANGAR_DB_EVIDENCE_H
 #define HANGAR_DB_EVIDENCE_H
 
+#include <jansson.h>
+
 #include "db.h"
 
 struct evidence {
@@ -52,5 +54,18 @@ int db_evidence_pushed_before(struct db *db, const char *branch, long flight,
  */
 int db_evidence_missing(struct db *db, const char *branch, long **flights,
 			size_t *n, struct err *err);
+
+/*
+ * What the database says of flight for its evidence record (docs/
+ * evidence.md, schema hangar-evidence/1), in the record's shapes and
+ * orders (jobs by name, steps of each job's last attempt by stepno, hosts
+ * in role order, artifacts by path, runvars all): flight, branch, intent,
+ * status, verdict, pushed, decided_at, tree, revision, revisions, harness
+ * and jobs. Each step has "logfile" (its log's path under STATE/logs, or
+ * null) where the record has "log"; the caller hashes the files. *ret a
+ * new reference; ERR_NOTFOUND when there is no such flight.
+ */
+int db_evidence_flight(struct db *db, long flight, json_t **ret,
+		       struct err *err);
 
 #endif

@@ -10,10 +10,12 @@
 
 #include "buf.h"
 #include "db-bisect.h"
+#include "db-evidence.h"
 #include "db-flight.h"
 #include "db-gate.h"
 #include "report-load.h"
 #include "fsutil.h"
+#include "evidence.h"
 #include "gate.h"
 #include "gitx.h"
 #include "log.h"
@@ -165,6 +167,53 @@ out:
 	free(stored);
 	free(stored_text);
 	return rc;
+}
+
+static void gate_evidence_conf(const struct gate_conf *c,
+			       struct evidence_conf *ec)
+{
+	memset(ec, 0, sizeof(*ec));
+	ec->state = c->state;
+	ec->requirements = c->requirements;
+	ec->key = c->evidence_key;
+	ec->signer = c->evidence_signer;
+}
+
+/*
+ * The evidence record of a pushed flight. A failure is logged and the
+ * next cycle tries again (gate_evidence_missing): the verdict is recorded
+ * already and never depends on it.
+ */
+static void gate_evidence(const struct cycle *y, long flight)
+{
+	struct evidence_conf ec;
+	struct err err = ERR_INIT;
+	int inserted = 0;
+
+	gate_evidence_conf(y->c, &ec);
+	if (evidence_record(y->db, &ec, flight, &inserted, &err) < 0)
+		log_warnx("branch=%s flight=%ld: no evidence record yet (the "
+			  "next cycle tries again): %s", y->b.name, flight,
+			  err.msg);
+	else if (inserted)
+		log_info("branch=%s flight=%ld: evidence record stored%s",
+			 y->b.name, flight, ec.key ? " and signed" : " (unsigned)");
+}
+
+/* The pushed flights of the branch without a record: a gate stopped
+ * between a push and its record, or a record that failed. */
+static void gate_evidence_missing(const struct cycle *y)
+{
+	struct err err = ERR_INIT;
+	long *ids = NULL;
+	size_t n = 0;
+
+	if (db_evidence_missing(y->db, y->b.name, &ids, &n, &err) < 0)
+		log_warnx("branch=%s: pushes without evidence: %s", y->b.name,
+			  err.msg);
+	for (size_t i = 0; i < n; i++)
+		gate_evidence(y, ids[i]);
+	free(ids);
 }
 
 /* Writes the mail next to the flight's logs and hands it to sendmail. */
@@ -411,6 +460,8 @@ record:
 	if ((rc = db_gate_record(y->db, &d, y->err)) < 0)
 		goto out;
 	y->res->decided++;
+	if (pushed)
+		gate_evidence(y, flight);
 	if (strcmp(r.intent, "retest")) {
 		struct buf subject = BUF_INIT;
 
@@ -595,6 +646,7 @@ int gate_cycle(struct db *db, const struct gate_conf *c, const char *branch,
 			log_info("%s: flight %ld decided again: %.12s is forced",
 				 branch, reopened, y.b.force_rev);
 	}
+	gate_evidence_missing(&y);
 	rc = db_gate_to_decide(db, branch, &ids, err);
 	for (size_t i = 0; rc == 0 && i < ids.n; i++) {
 		long id = 0;

@@ -12,6 +12,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "labconf.h"
 
 struct gate_conf {
 	const char *state;        /* git caches under STATE/git, mails in logs */
@@ -26,6 +27,10 @@ struct gate_conf {
 	int always;               /* test staging even if tested already
 				   * (unless this cycle decided a flight) */
 	long again;               /* else after this many seconds (0: never) */
+	/* the evidence records of pushes (gate/evidence.h) */
+	const struct lab_requirements *requirements;   /* NULL: none */
+	const char *evidence_key;     /* NULL: records unsigned */
+	const char *evidence_signer;
 };
 
 struct gate_result {

@@ -423,6 +423,47 @@ out:
 }
 
 /* ref as a full branch name: "master" or "refs/heads/master". */
+int gitx_read_file(const char *cache_dir, const char *url, const char *sha,
+		   const char *path, struct buf *out, struct err *err)
+{
+	git_repository *repo;
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	git_tree_entry *entry = NULL;
+	git_blob *blob = NULL;
+	int lockfd, rc;
+
+	rc = gitx_open(cache_dir, &repo, &lockfd, err);
+	if (rc < 0)
+		return rc;
+	if ((rc = gitx_commit(repo, url, sha, &commit, err)) < 0)
+		goto out;
+	if (git_commit_tree(&tree, commit) < 0) {
+		rc = gitx_err(err, ERR_FAIL, sha);
+		goto out;
+	}
+	if (git_tree_entry_bypath(&entry, tree, path) < 0 ||
+	    git_tree_entry_type(entry) != GIT_OBJECT_BLOB) {
+		rc = err_set(err, ERR_NOTFOUND, "%.12s: no file '%s'", sha, path);
+		goto out;
+	}
+	if (git_blob_lookup(&blob, repo, git_tree_entry_id(entry)) < 0) {
+		rc = gitx_err(err, ERR_FAIL, path);
+		goto out;
+	}
+	/* a blob is untrusted input: out's cap bounds it */
+	if (buf_add(out, git_blob_rawcontent(blob),
+		    (size_t)git_blob_rawsize(blob)) < 0)
+		rc = err_set(err, ERR_USAGE, "%s: over %zu bytes", path, out->cap);
+out:
+	git_blob_free(blob);
+	git_tree_entry_free(entry);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	gitx_close(repo, lockfd);
+	return rc;
+}
+
 static int gitx_branch(const char *ref, char **full, struct err *err)
 {
 	int valid = 0;

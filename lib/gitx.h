@@ -39,6 +39,15 @@ int gitx_export_tar(const char *cache_dir, const char *url, const char *sha,
 		    const char *tar_path, long *files, struct err *err);
 
 /*
+ * Appends to out the bytes of the file at path (relative to the tree's
+ * root) in commit sha, fetched like gitx_resolve if missing (url NULL:
+ * from the cache alone). ERR_NOTFOUND: no such commit or file; ERR_USAGE:
+ * the file is larger than out's cap.
+ */
+int gitx_read_file(const char *cache_dir, const char *url, const char *sha,
+		   const char *path, struct buf *out, struct err *err);
+
+/*
  * The fresh value of branch ref ("master" or "refs/heads/master") of the
  * tree at url: always fetches first. Unlike gitx_resolve("master"), a tag
  * of the same name is never taken. ERR_NOTFOUND when there is no such

@@ -293,6 +293,28 @@ static const struct conf_key site_keys[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
+static const char *const requirements_formats[] = { "hangar", NULL };
+
+/* [requirements]: the requirements the evidence records (docs/evidence.md) */
+static const struct conf_key requirements_keys[] = {
+	{ "tree", CONF_STRING, 0, 0, 0, NULL, NULL, "minivisor",
+	  "the tree holding the file, read at the flight's revision of it (unset: file is a path beside this file)" },
+	{ "file", CONF_STRING, 0, 0, 0, NULL, "REQUIREMENTS", "REQUIREMENTS",
+	  "the requirements file: its path in the tree, else on disk (relative to this file)" },
+	{ "format", CONF_ENUM, 0, 0, 0, requirements_formats, "hangar", "hangar",
+	  "its format: hangar (requirement ID TITLE / test JOBPAT STEPPAT ID...)" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
+/* [evidence]: how the evidence records are signed */
+static const struct conf_key evidence_keys[] = {
+	{ "key", CONF_STRING, 0, 0, 0, NULL, NULL, "/etc/hangar/evidence_ed25519",
+	  "the SSH private key that signs each record (ssh-keygen -Y sign); unset: records are stored unsigned" },
+	{ "signer", CONF_STRING, 0, 0, 0, NULL, "hangar", "evidence@example.org",
+	  "the signer's principal, as in an allowed_signers file" },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
+};
+
 const struct conf_section_def labconf_sections[] = {
 	{ "lab", 0, lab_keys, "settings of this hangar installation" },
 	{ "host", 1, host_keys, "a machine of the lab" },
@@ -306,6 +328,9 @@ const struct conf_section_def labconf_sections[] = {
 	{ "worker", 0, worker_keys, "how workers run jobs" },
 	{ "gate", 0, gate_keys, "how the gate tests, decides and reports" },
 	{ "web", 0, web_keys, "the dashboard and API server" },
+	{ "requirements", 0, requirements_keys,
+	  "the requirements each evidence record reports on" },
+	{ "evidence", 0, evidence_keys, "the signing of evidence records" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -1057,6 +1082,39 @@ static void labconf_add_branch(struct lab *lab, const struct conf_section *s)
 	b->push_starved = conf_get_bool(s, "push-starved", 0);
 }
 
+/*
+ * [requirements]: a file in a tree (a relative path in it, read at each
+ * flight's revision), or without tree a file on disk beside this one.
+ */
+static void labconf_requirements(struct labconf_ctx *c, struct lab *lab,
+				 const struct conf_section *s)
+{
+	struct lab_requirements *r = &lab->requirements;
+	const char *file = conf_get(s, "file");
+
+	free(r->tree);
+	free(r->file);
+	free(r->format);
+	/* a section that names no file (the example's) configures none */
+	r->set = conf_entry_of(s, "file") || conf_entry_of(s, "tree");
+	r->tree = labconf_dup(s, "tree");
+	r->format = xstrdup(conf_get(s, "format") ? conf_get(s, "format")
+						  : "hangar");
+	if (!file)
+		file = "REQUIREMENTS";
+	if (!r->tree) {
+		r->file = labconf_path(c, file);
+		return;
+	}
+	r->file = xstrdup(file);
+	if (!*file || file[0] == '/' || !strcmp(file, "..") ||
+	    !strncmp(file, "../", 3) || strstr(file, "/../") ||
+	    (strlen(file) >= 3 && !strcmp(file + strlen(file) - 3, "/..")))
+		conf_diag_entry(c->diag, s, conf_entry_of(s, "file"),
+				"'%s': a path inside the tree (relative, no "
+				"'..')", file);
+}
+
 static void labconf_add_job(struct labconf_ctx *c, struct lab *lab,
 			    const struct conf_section *s)
 {
@@ -1345,6 +1403,17 @@ static void labconf_cross_check(struct labconf_ctx *c, struct lab *lab)
 	}
 }
 
+/* The checks that need the whole file: [requirements] tree is a tree. */
+static void labconf_check_requirements(struct labconf_ctx *c, struct lab *lab)
+{
+	const struct conf_section *s = labconf_section(c, "requirements", NULL);
+
+	if (s && lab->requirements.tree &&
+	    !lab_has_tree(lab, lab->requirements.tree))
+		conf_diag_entry(c->diag, s, conf_entry_of(s, "tree"),
+				"no tree '%s'", lab->requirements.tree);
+}
+
 int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 {
 	struct labconf_ctx c;
@@ -1403,6 +1472,13 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 			labconf_worker_remote(&c, &lab->worker, s);
 		} else if (!strcmp(s->name, "gate")) {
 			labconf_gate_defaults(&lab->gate, s);
+		} else if (!strcmp(s->name, "requirements")) {
+			labconf_requirements(&c, lab, s);
+		} else if (!strcmp(s->name, "evidence")) {
+			free(lab->evidence.key);
+			free(lab->evidence.signer);
+			lab->evidence.key = labconf_path(&c, conf_get(s, "key"));
+			lab->evidence.signer = labconf_dup(s, "signer");
 		} else if (!strcmp(s->name, "web")) {
 			labconf_web_defaults(&lab->web, s);
 			lab->web.tls_cert = labconf_path(&c, conf_get(s, "tls-cert"));
@@ -1414,6 +1490,8 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 	}
 	if (!lab->site)
 		lab->site = xstrdup("local");
+	if (!lab->evidence.signer)
+		lab->evidence.signer = xstrdup("hangar");
 	for (size_t i = 0; i < lab->nhosts; i++)
 		if (!lab->hosts[i].site)
 			lab->hosts[i].site = xstrdup(lab->site);
@@ -1424,6 +1502,7 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 	if (!lab->url)
 		lab->url = xasprintf("http://%s", lab->listen);
 	labconf_cross_check(&c, lab);
+	labconf_check_requirements(&c, lab);
 	conf_release(&c.conf);
 	free(c.dir);
 	if (diag->msgs.n != before) {
@@ -1507,6 +1586,11 @@ void labconf_release(struct lab *lab)
 	free(lab->site);
 	free(lab->web.tls_cert);
 	free(lab->web.tls_key);
+	free(lab->requirements.tree);
+	free(lab->requirements.file);
+	free(lab->requirements.format);
+	free(lab->evidence.key);
+	free(lab->evidence.signer);
 	free(lab->path);
 	free(lab->state);
 	free(lab->database);

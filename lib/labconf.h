@@ -196,6 +196,20 @@ struct lab_web {
 	long max_upload;      /* bytes of one uploaded artifact */
 };
 
+/* [requirements] (docs/evidence.md); set: the section sets tree or file. */
+struct lab_requirements {
+	int set;
+	char *tree;           /* NULL: file is a path on disk */
+	char *file;           /* in the tree; else absolute */
+	char *format;         /* "hangar" */
+};
+
+/* [evidence] */
+struct lab_evidence {
+	char *key;            /* absolute, or NULL: records unsigned */
+	char *signer;         /* never NULL after a load ("hangar") */
+};
+
 /* [site "NAME"] */
 struct lab_site {
 	char *name;
@@ -229,6 +243,8 @@ struct lab {
 	struct lab_worker worker;
 	struct lab_gate gate;
 	struct lab_web web;
+	struct lab_requirements requirements;
+	struct lab_evidence evidence;
 };
 
 /*

@@ -45,6 +45,16 @@ static void proc_child(char *const *argv, const struct proc_opts *opts,
 		if (outfd > 2)
 			close(outfd);
 	}
+	if (opts && opts->stdin_path) {
+		int fd = open(opts->stdin_path, O_RDONLY);
+
+		if (fd < 0 || dup2(fd, 0) < 0) {
+			dprintf(2, "%s: %s\n", opts->stdin_path, strerror(errno));
+			_exit(127);
+		}
+		if (fd > 0)
+			close(fd);
+	}
 	if (opts && opts->cwd && chdir(opts->cwd) < 0) {
 		dprintf(2, "chdir %s: %s\n", opts->cwd, strerror(errno));
 		_exit(127);

@@ -16,6 +16,7 @@ struct proc_opts {
 	int new_session;          /* setsid(): its own process group */
 	int quiet;                /* stdout and stderr to /dev/null */
 	int die_with_parent;      /* SIGTERM when the parent dies */
+	const char *stdin_path;   /* its standard input (NULL: inherited) */
 };
 
 /*

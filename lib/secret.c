@@ -1,10 +1,13 @@
 /*
  * secret.c: random tokens and SHA-256 (libcrypto).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "secret.h"
 #include "banned.h"
@@ -38,6 +41,44 @@ void secret_sha256_hex(const void *p, size_t len, char out[65])
 
 	EVP_Digest(p, len, md, &n, EVP_sha256(), NULL);
 	to_hex(md, n, out);
+}
+
+int secret_sha256_file(const char *path, char out[65], long long *size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], chunk[65536];
+	unsigned int n = 0;
+	long long total = 0;
+	EVP_MD_CTX *ctx;
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0, saved;
+
+	if (fd < 0)
+		return -1;
+	ctx = EVP_MD_CTX_new();
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		errno = ENOMEM;
+		rc = -1;
+		goto out;
+	}
+	while ((got = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -1;
+			goto out;
+		}
+		EVP_DigestUpdate(ctx, chunk, (size_t)got);
+		total += got;
+	}
+	EVP_DigestFinal_ex(ctx, md, &n);
+	to_hex(md, n, out);
+	*size = total;
+out:
+	saved = errno;
+	EVP_MD_CTX_free(ctx);
+	close(fd);
+	errno = saved;
+	return rc;
 }
 
 int secret_equal(const char *a, const char *b)

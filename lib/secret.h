@@ -1,6 +1,6 @@
 /*
  * secret.h: random tokens and their SHA-256, for API tokens, sessions and
- * one-time install tokens.
+ * one-time install tokens; the SHA-256 of files, for evidence records.
  */
 #ifndef HANGAR_SECRET_H
 #define HANGAR_SECRET_H
@@ -12,6 +12,11 @@
 int secret_random_hex(char *out, size_t nbytes);
 /* The SHA-256 of len bytes of p as 64 hex digits and a NUL. */
 void secret_sha256_hex(const void *p, size_t len, char out[65]);
+/*
+ * The SHA-256 of the file at path (hex, as above) and its size; 0, or -1
+ * with errno (ENOENT: no such file).
+ */
+int secret_sha256_file(const char *path, char out[65], long long *size);
 /* Compares two strings in time independent of where they differ. */
 int secret_equal(const char *a, const char *b);
 

@@ -11,7 +11,7 @@ test_expect_success 'hangar --help lists the commands' '
 
 test_expect_success 'every command has --help, exit 0, and is listed' '
 	"$HANGAR" --help >main.out &&
-	for c in db lab host up web bisect token import flight gate branch; do
+	for c in db lab host up web bisect token import flight gate branch evidence; do
 		"$HANGAR" $c --help >out || exit 1
 		grep -q "^hangar $c" out || exit 1
 		grep -q "^  $c" main.out || exit 1

@@ -92,6 +92,16 @@ test_expect_success 'the demo drives itself: a push, then a regression not pushe
 	grep -q "demo: committed to staging: a change that breaks the smoke test on arm64" up.log
 '
 
+test_expect_success 'the demo push has a signed evidence record of REQUIREMENTS' '
+	REV=$(git --git-dir="$STATE/trees/minivisor.git" rev-parse master) &&
+	"$HANGAR" --config "$STATE/hangar.conf" evidence show $REV --out ev.json >ev.out &&
+	ssh-keygen -Y verify -f ev.json.allowed_signers -I evidence@minivisor-lab \
+		-n hangar-evidence -s ev.json.sig <ev.json &&
+	"$HANGAR" --config "$STATE/hangar.conf" evidence verify ev.json >verify.out &&
+	grep -q "^signature: good" verify.out &&
+	python3 -c "import json; d=json.load(open(\"ev.json\")); s={r[\"id\"]: r[\"status\"] for r in d[\"requirements\"]}; assert s and all(v == \"verified\" for v in s.values()), s"
+'
+
 test_expect_success 'a second up on the same state directory is refused' '
 	set +e
 	"$HANGAR" --state "$STATE" up --demo --listen "127.0.0.1:$PORT" \

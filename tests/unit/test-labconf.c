@@ -1600,6 +1600,70 @@ static void test_all_problems(void **state)
 	free(path);
 }
 
+/* [requirements] and [evidence]: a file in a tree stays a path in it,
+ * one on disk and the key are resolved beside the configuration. */
+static void test_evidence_sections(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ .what = "requirements of an unknown tree",
+		  .text = "[requirements]\n"
+			  "\ttree = linux #<\n"
+			  TREE_XEN,
+		  .msg = "[requirements]: tree: no tree 'linux'" },
+		{ .what = "requirements file outside its tree",
+		  .text = "[requirements]\n"
+			  "\ttree = xen\n"
+			  "\tfile = ../REQUIREMENTS #<\n"
+			  TREE_XEN,
+		  .msg = "a path inside the tree" },
+		{ .what = "requirements file absolute in a tree",
+		  .text = "[requirements]\n"
+			  "\ttree = xen\n"
+			  "\tfile = /etc/REQUIREMENTS #<\n"
+			  TREE_XEN,
+		  .msg = "a path inside the tree" },
+		{ .what = "unknown requirements format",
+		  .text = "[requirements]\n"
+			  "\tformat = strictdoc #<\n",
+		  .msg = "strictdoc" },
+	};
+	struct lab lab;
+	char *path;
+
+	(void)state;
+	check_bad_table(cases, ARRAY_SIZE(cases));
+	path = write_conf("ev.conf", "[requirements]\n\ttree = xen\n"
+			  "\tfile = docs/REQS\n" TREE_XEN
+			  "[evidence]\n\tkey = keys/ev\n");
+	load_ok(path, &lab);
+	assert_int_equal(lab.requirements.set, 1);
+	assert_string_equal(lab.requirements.tree, "xen");
+	assert_string_equal(lab.requirements.file, "docs/REQS");
+	assert_string_equal(lab.requirements.format, "hangar");
+	assert_abs(lab.evidence.key, "keys/ev");
+	assert_string_equal(lab.evidence.signer, "hangar");
+	labconf_release(&lab);
+	unlink(path);
+	free(path);
+	path = write_conf("ev.conf", "[requirements]\n\tfile = REQS\n"
+			  "[evidence]\n\tsigner = ev@lab\n");
+	load_ok(path, &lab);
+	assert_null(lab.requirements.tree);
+	assert_abs(lab.requirements.file, "REQS");
+	assert_null(lab.evidence.key);
+	assert_string_equal(lab.evidence.signer, "ev@lab");
+	labconf_release(&lab);
+	unlink(path);
+	free(path);
+	path = write_conf("ev.conf", TREE_XEN);
+	load_ok(path, &lab);
+	assert_int_equal(lab.requirements.set, 0);
+	assert_null(lab.requirements.file);
+	labconf_release(&lab);
+	unlink(path);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1618,6 +1682,7 @@ int main(void)
 		cmocka_unit_test(test_missing_required),
 		cmocka_unit_test(test_line_placement),
 		cmocka_unit_test(test_all_problems),
+		cmocka_unit_test(test_evidence_sections),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);

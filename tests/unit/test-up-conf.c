@@ -46,7 +46,12 @@ static const char main_conf[] =
 	"\trecipe = r\n"
 	"\tarch = x86_64\n"
 	"\trunvar = x=\"#not; a comment\\tTAB\"\n"
-	"\trunvar = y=  spaced  \n";
+	"\trunvar = y=  spaced  \n"
+	"[requirements]\n"
+	"\ttree = local\n"
+	"\tfile = docs/REQUIREMENTS\n"      /* a path in the tree: kept */
+	"[evidence]\n"
+	"\tkey = keys/evidence_ed25519\n";  /* made absolute */
 
 /* relative paths here are relative to the main file, as labconf says */
 static const char hosts_conf[] =
@@ -67,6 +72,9 @@ static void assert_same_lab(const struct lab *a, const struct lab *b)
 		assert_string_equal(a->trees[i].name, b->trees[i].name);
 		assert_string_equal(a->trees[i].url, b->trees[i].url);
 	}
+	assert_string_equal(a->requirements.file, b->requirements.file);
+	assert_string_equal(a->requirements.file, "docs/REQUIREMENTS");
+	assert_string_equal(a->evidence.key, b->evidence.key);
 	assert_int_equal(a->jobs[0].runvars.n, b->jobs[0].runvars.n);
 	for (size_t i = 0; i < a->jobs[0].runvars.n; i++)
 		assert_string_equal(a->jobs[0].runvars.v[i],
