@@ -73,13 +73,14 @@ static int ldb_claim(struct wlink *l, int health, struct wjob *j,
 		     struct err *err)
 {
 	const struct worker_conf *c = LDB(l)->conf;
-	int rc = db_worker_claim(LDB(l)->db, c->owner, c->lease, c->site, j,
-				 err);
+	int rc = db_worker_claim(LDB(l)->db, c->owner, c->lease, c->site,
+				 HANGAR_VERSION, j, err);
 
 	if (rc == 0 && health)
 		rc = db_worker_claim_health(LDB(l)->db, c->owner, c->lease,
 					    c->site, c->health_check,
-					    c->health_interval, j, err);
+					    c->health_interval, HANGAR_VERSION,
+					    j, err);
 	return rc;
 }
 

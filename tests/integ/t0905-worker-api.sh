@@ -150,6 +150,8 @@ test_expect_success 'a worker token is 403 anywhere else; other tokens are 403 o
 test_expect_success 'claim: nothing yet; a wait returns empty when its time is up' '
 	test $(post b $V/claim "{\"worker\": \"wb1\"}") = 200 &&
 	py "d == {\"job\": None, \"lease\": 5, \"heartbeat\": 1}" &&
+	test $(post b $V/claim "{\"worker\": \"wb1\", \"version\": \"0.9 <b>\"}") = 400 &&
+	py "\"version\" in d[\"detail\"]" &&
 	start=$(date +%s%N) &&
 	test $(post b $V/claim "{\"worker\": \"wb1\", \"wait\": 2}") = 200 &&
 	end=$(date +%s%N) &&
@@ -160,7 +162,7 @@ test_expect_success 'claim: nothing yet; a wait returns empty when its time is u
 
 test_expect_success 'a long poll returns as soon as the scheduler makes a job claimable' '
 	(curl -s --cacert ca.pem -H "Authorization: Bearer $(cat tok.b)" \
-		-d "{\"worker\": \"wb1\", \"wait\": 40, \"spool\": {\"bytes\": 10, \"files\": 1}}" \
+		-d "{\"worker\": \"wb1\", \"wait\": 40, \"spool\": {\"bytes\": 10, \"files\": 1}, \"version\": \"0.9-3-gabc1234\"}" \
 		-o claim.json -w "%{http_code} %{time_total}\n" $V/claim >claim.code) &
 	(curl -s --cacert ca.pem -H "Authorization: Bearer $(cat tok.a)" \
 		-d "{\"worker\": \"wa1\", \"wait\": 4}" -o claim-a.json $V/claim) &
@@ -189,6 +191,8 @@ test_expect_success 'a long poll returns as soon as the scheduler makes a job cl
 	assert d["lease"] == 5 and d["heartbeat"] == 1, d
 	PY
 	test "$(q "SELECT lease_owner || '\'' '\'' || status FROM jobs WHERE flight = $F AND job = '\''build-amd64'\''")" = "b/wb1 running" &&
+	# the version the worker claimed with runs the job: its harness
+	test "$(q "SELECT harness FROM jobs WHERE flight = $F AND job = '\''build-amd64'\''")" = 0.9-3-gabc1234 &&
 	beat $F build-amd64 wb1 &&
 	test "$(q "SELECT spool_bytes || '\'' '\'' || spool_files FROM workers WHERE name = '\''wb1'\''")" = "10 1" &&
 	grep -q "worker" worker.log && kill -0 $(cat worker.pid) &&
