@@ -850,6 +850,20 @@ int db_worker_host_healthy(struct db *db, const char *host,
 		       4, (const char *[]){ host, fl, j->job, db_actor() });
 }
 
+int db_worker_firmware(struct db *db, const struct wjob *j, const char *host,
+		       const char *firmware, struct err *err)
+{
+	char fl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	/* the newest: a lab retry may have had this host before */
+	return db_exec(db, err,
+		       "UPDATE allocations SET firmware = $4 WHERE id = "
+		       "(SELECT max(id) FROM allocations WHERE flight = $1 "
+		       "AND job = $2 AND host = $3)",
+		       4, (const char *[]){ fl, j->job, host, firmware });
+}
+
 int db_worker_install_begin(struct db *db, const struct wjob *j,
 			    const char *host, const char *token,
 			    struct err *err)

@@ -119,6 +119,14 @@ int db_worker_drop_unlisted(struct db *db, const char *owner, long lease_s,
 			    const char *const *jobs, size_t n,
 			    struct vec *dropped, struct err *err);
 
+/*
+ * What host said its firmware was while it served j (the evidence
+ * records, docs/evidence.md): the allocations.firmware of its newest
+ * allocation to j. Setting it again is harmless.
+ */
+int db_worker_firmware(struct db *db, const struct wjob *j, const char *host,
+		       const char *firmware, struct err *err);
+
 /* Pins a host's SSH key on first use (see db-hostkey.h). */
 
 /*

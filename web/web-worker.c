@@ -545,6 +545,8 @@ static int rec_apply(struct web_req *r, const struct wjob *j,
 					err);
 	case WREC_INSTALL_BEGIN:
 		return db_worker_install_begin(r->db, j, rec->host, rec->token, err);
+	case WREC_FIRMWARE:
+		return db_worker_firmware(r->db, j, rec->host, rec->value, err);
 	}
 	return err_set(err, ERR_USAGE, "unknown record type");
 }

@@ -141,6 +141,8 @@ static int ldb_record(struct wlink *l, const struct wjob *j,
 		return db_worker_host_broken(db, r->host, r->reason, j, err);
 	case WREC_HOST_HEALTHY:
 		return db_worker_host_healthy(db, r->host, j, err);
+	case WREC_FIRMWARE:
+		return db_worker_firmware(db, j, r->host, r->value, err);
 	case WREC_CASES:
 		return db_worker_cases_add(db, j, owner, r->name, r->step, r->first,
 					   &r->names, &r->statuses, &r->details,

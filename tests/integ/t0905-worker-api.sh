@@ -223,13 +223,14 @@ cat >recs.json <<JSON
  {"type": "step-begin", "step": 2, "kind": "run", "name": "smoke"},
  {"type": "cases", "parent": "smoke", "parent_step": 2, "first": 3,
   "cases": [{"name": "a", "status": "pass", "detail": ""}, {"name": "b", "status": "fail", "detail": "2 != 1"}]},
- {"type": "step-end", "step": 2, "status": "fail", "detail": "1 case failed"}
+ {"type": "step-end", "step": 2, "status": "fail", "detail": "1 case failed"},
+ {"type": "firmware", "host": "b1", "firmware": "SeaBIOS 1.16.2-debian-1.16.2-1, iPXE 1.21.1+"}
 ]}
 JSON
 
 test_expect_success 'records: applied in order, a resend harmless; another site is 404' '
 	test $(post a $J/records @recs.json) = 404 &&
-	test $(post b $J/records @recs.json) = 200 && py "d == {\"applied\": 7}" &&
+	test $(post b $J/records @recs.json) = 200 && py "d == {\"applied\": 8}" &&
 	test $(post b $J/records @recs.json) = 200 &&
 	q "SELECT stepno, name, status, coalesce(detail, '\''-'\''), attempt FROM steps WHERE flight = $F AND job = '\''build-amd64'\'' ORDER BY stepno" >steps &&
 	cat >want <<-\EOF &&
@@ -241,7 +242,8 @@ test_expect_success 'records: applied in order, a resend harmless; another site 
 	test_cmp() { diff -u "$@"; } && test_cmp want steps &&
 	test "$(q "SELECT extract(epoch FROM started_at)::numeric(12,1) FROM steps WHERE flight = $F AND job = '\''build-amd64'\'' AND stepno = 1")" = 1765000000.5 &&
 	test "$(q "SELECT val FROM runvars WHERE flight = $F AND job = '\''build-amd64'\'' AND name = '\''built_revision_minivisor'\''")" = "$(cat base.rev)" &&
-	test "$(q "SELECT count(*) > 0 FROM events WHERE host = '\''b1'\'' AND kind = '\''power.status'\'' AND job = '\''build-amd64'\''")" = t
+	test "$(q "SELECT count(*) > 0 FROM events WHERE host = '\''b1'\'' AND kind = '\''power.status'\'' AND job = '\''build-amd64'\''")" = t &&
+	test "$(q "SELECT firmware FROM allocations WHERE flight = $F AND job = '\''build-amd64'\''")" = "SeaBIOS 1.16.2-debian-1.16.2-1, iPXE 1.21.1+"
 '
 
 test_expect_success 'records: a bad one refuses the whole batch; a host not the job'"'"'s is 400' '
@@ -251,6 +253,8 @@ test_expect_success 'records: a bad one refuses the whole batch; a host not the 
 	test "$(q "SELECT state FROM hosts WHERE name = '\''a1'\''")" = free &&
 	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"step-end\", \"step\": 9, \"status\": \"pass\"}]}") = 400 &&
 	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"nope\"}]}") = 400 &&
+	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"firmware\", \"host\": \"a1\", \"firmware\": \"U-Boot 2023.01\"}]}") = 400 &&
+	test "$(q "SELECT count(*) FROM allocations WHERE firmware LIKE '\''U-Boot%'\''")" = 0 &&
 	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"runvar\", \"name\": \"host\", \"value\": \"a1\"}]}") = 400 &&
 	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"runvar\", \"name\": \"revision_minivisor\", \"value\": \"0\"}]}") = 400 &&
 	test "$(q "SELECT val FROM runvars WHERE flight = $F AND job = '\''build-amd64'\'' AND name = '\''host'\''")" != a1 &&
