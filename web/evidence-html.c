@@ -8,9 +8,10 @@
 #include "web-internal.h"
 #include "banned.h"
 
-/* Inline, so that a page saved or written by the CLI stands alone; the
- * print rules make a PDF of it readable: no colours lost, no row cut. */
-static const char evidence_style[] =
+/* Inline in a page the CLI writes, so that it stands alone; served as
+ * /static/evidence.css by the web. The print rules make a PDF of it
+ * readable: no colours lost, no row cut, no navigation. */
+const char evidence_stylesheet[] =
 	"body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\n"
 	"h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em;"
 	"border-bottom:1px solid #999}h3{font-size:1.05em;margin-bottom:.3em}\n"
@@ -484,9 +485,17 @@ void evidence_html(struct buf *b, json_t *record, const struct evidence *e,
 	text(b, jstr(record, "tree"));
 	buf_addch(b, ' ');
 	text(b, rev);
-	buf_addstr(b, " - hangar</title><style>");
-	buf_addstr(b, evidence_style);
-	buf_addstr(b, "</style></head><body>\n");
+	buf_addstr(b, " - hangar</title>");
+	if (url) {
+		buf_addstr(b, "<link rel=\"stylesheet\" href=\"");
+		html_escape(b, url);
+		buf_addstr(b, "/static/evidence.css\">");
+	} else {
+		buf_addstr(b, "<style>");
+		buf_addstr(b, evidence_stylesheet);
+		buf_addstr(b, "</style>");
+	}
+	buf_addstr(b, "</head><body>\n");
 	if (url) {
 		buf_addstr(b, "<nav><a href=\"");
 		html_escape(b, url);

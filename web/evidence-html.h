@@ -16,12 +16,17 @@
 #include "buf.h"
 #include "db-evidence.h"
 
+/* The page's stylesheet (screen and print). */
+extern const char evidence_stylesheet[];
+
 /*
  * Appends the page of record (the parsed JSON of e->record) to b. e (may
  * be NULL) says how the record is kept: its SHA-256, signer, when it was
  * written. url is where the dashboard is ("" for links relative to the
- * server's root, as the web serves it; NULL: no links, paths only, for a
- * file read without the server). A record missing members, or holding
+ * server's root, as the web serves it: the stylesheet is then
+ * /static/evidence.css, as the server's policy takes no inline style;
+ * NULL: no links, paths only, the stylesheet inline, for a file read
+ * without the server). A record missing members, or holding
  * others of the wrong type, is shown as far as it goes: never an error.
  */
 void evidence_html(struct buf *b, json_t *record, const struct evidence *e,

@@ -109,6 +109,16 @@ enum MHD_Result web_evidence_signers(struct web_req *r)
 	return web_text(r, MHD_HTTP_OK, "text/plain; charset=utf-8", &b);
 }
 
+/* The page's stylesheet: the server's pages take no inline style (its
+ * Content-Security-Policy), a page written by the CLI has it inline. */
+enum MHD_Result web_evidence_style(struct web_req *r)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addstr(&b, evidence_stylesheet);
+	return web_text(r, MHD_HTTP_OK, "text/css", &b);
+}
+
 enum MHD_Result web_evidence_page(struct web_req *r)
 {
 	struct buf b = BUF_INIT;

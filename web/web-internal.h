@@ -197,6 +197,7 @@ enum MHD_Result web_worker_blob_get(struct web_req *r);
 enum MHD_Result web_worker_blob_put(struct web_req *r);
 enum MHD_Result web_worker_log_put(struct web_req *r);
 enum MHD_Result web_worker_tree(struct web_req *r);
+enum MHD_Result web_evidence_style(struct web_req *r);
 enum MHD_Result web_evidence_page(struct web_req *r);
 enum MHD_Result web_evidence_api(struct web_req *r);
 enum MHD_Result web_evidence_signature(struct web_req *r);

@@ -80,6 +80,7 @@ const struct web_route_def web_routes[R_COUNT] = {
 	{ "GET", "/api/v1/worker/jobs/{}/{}/trees/{}", NEED_WORKER,
 	  R_WORKER_TREE },
 	/* the evidence records (docs/evidence.md) */
+	{ "GET", "/static/evidence.css", NEED_NOBODY, R_EVIDENCE_STYLE },
 	{ "GET", "/evidence/{}", NEED_READ, R_EVIDENCE_PAGE },
 	{ "GET", "/api/v1/evidence/{}", NEED_READ, R_EVIDENCE_API },
 	{ "GET", "/api/v1/evidence/{}/signature", NEED_READ,

@@ -205,7 +205,9 @@ test_expect_success 'the page: requirements, steps, hosts with firmware, logs wi
 	grep -q "evidence@t0975" page.html &&
 	grep -q "$(sha256sum r2.json | cut -d" " -f1)" page.html &&
 	grep -q "href=\"/api/v1/evidence/$REV2/signature?branch=mv\"" page.html &&
-	grep -q "@media print" page.html &&
+	grep -q "<link rel=\"stylesheet\" href=\"/static/evidence.css\">" page.html &&
+	! grep -q "<style" page.html &&
+	curl -fsS $W/static/evidence.css | grep -q "@media print" &&
 	grep -q "0a7214c" page.html &&
 	test $(code $W/evidence/$REV1) = 200 && grep -q "<strong>unsigned</strong>" out
 '
