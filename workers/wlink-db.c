@@ -15,6 +15,7 @@
 #include "gitx.h"
 #include "job-run.h"
 #include "log.h"
+#include "version.h"
 #include "wlink.h"
 #include "xalloc.h"
 #include "banned.h"

@@ -42,6 +42,7 @@
 #include "strnum.h"
 #include "strmap.h"
 #include "wire.h"
+#include "version.h"
 #include "wlink.h"
 #include "xalloc.h"
 #include "banned.h"
