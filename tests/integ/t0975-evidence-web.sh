@@ -130,9 +130,10 @@ test_expect_success 'setup: three flights with records (two pushed, one signed),
 	ssh-keygen -q -Y sign -f key -n hangar-evidence r2.json &&
 	store r1.json $F1 mv $REV1 t &&
 	store r2.json $F2 mv $REV2 t r2.json.sig &&
-	store r3.json $F3 "" $REV3 f &&
+	store r3.json $F3 "" $REV3 f || exit 1
+	# (alone: "A && B &" would put the whole list in the background)
 	setsid "$HANGAR" --config lab.conf web --listen 127.0.0.1:$PORT >>web.log 2>&1 &
-	echo $! >web.pid &&
+	echo $! >web.pid
 	wait_for "curl -fsS $A/whoami >/dev/null" 20
 '
 read F1 F2 F3 <flights 2>/dev/null
