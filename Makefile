@@ -29,7 +29,7 @@ OPT ?= -O2 -g
 SANITIZE ?=
 CPPFLAGS_ALL := -D_GNU_SOURCE -Ilib -Idb -Ihosts -Iflights -Igate -Ischeduler \
 	-Iworkers -Iweb -Icli -I$(O)/gen \
-	-DHANGAR_VERSION='"$(VERSION)"' -DHANGAR_DATADIR='"$(DATADIR)"' \
+	-DHANGAR_DATADIR='"$(DATADIR)"' \
 	-DHANGAR_PG_BINDIR='"$(PG_BINDIR)"'
 CFLAGS_ALL := -std=c17 $(WARNINGS) $(OPT) $(SANITIZE) $(CFLAGS) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -91,6 +91,20 @@ $(O)/obj/%.o: %.c $(wildcard lib/*.h db/*.h hosts/*.h flights/*.h gate/*.h sched
 $(O)/obj/gen/%.o: $(O)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -Wno-overlength-strings -c -o $@ $<
+
+# The version in one generated header, rewritten only when it changes, and
+# every object that says it rebuilt then: `hangar --version` and the
+# harness a worker records with each job (the evidence records) never
+# disagree after an incremental build.
+VERSION_H := $(O)/gen/version.h
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define HANGAR_VERSION "%s"\n' '$(VERSION)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+$(O)/obj/cli/main.o $(O)/obj/cli/cmd-backup.o $(O)/obj/workers/wlink-db.o \
+	$(O)/obj/workers/wlink-http.o: $(VERSION_H)
+.PHONY: FORCE
+FORCE:
 
 $(GEN_SRC): $(MIGRATIONS) db/embed-migrations.sh
 	@mkdir -p $(dir $@)
@@ -189,7 +203,7 @@ demo: deps
 	./hangar up --demo
 
 # Static analysis (not part of check: slow, and advisory).
-tidy: $(GEN_SRC)
+tidy: $(GEN_SRC) $(VERSION_H)
 	clang-tidy --quiet -checks='-*,bugprone-*,clang-analyzer-*,cert-err33-c,-bugprone-easily-swappable-parameters,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling' \
 		$(LIB_SRC) $(CORE_SRC) $(wildcard cli/*.c) -- $(CPPFLAGS_ALL) -std=c17 \
 		$(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -17,12 +17,10 @@
 #include "db-lab.h"
 #include "db-migrate.h"
 #include "fsutil.h"
+#include "version.h"
 #include "xalloc.h"
 #include "banned.h"
 
-#ifndef HANGAR_VERSION
-#define HANGAR_VERSION "0.1"
-#endif
 
 const char cmd_backup_usage[] =
 	"hangar backup DIR\n"

@@ -9,11 +9,9 @@
 
 #include "cli.h"
 #include "log.h"
+#include "version.h"
 #include "banned.h"
 
-#ifndef HANGAR_VERSION
-#define HANGAR_VERSION "0.1"
-#endif
 
 static const char main_usage[] =
 	"hangar [--config FILE] [--state DIR] [-v] COMMAND [ARGS]\n"

@@ -117,13 +117,12 @@ int db_evidence_by_rev(struct db *db, const char *rev, const char *branch,
 	for (char *p = prefix; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	res = db_query(db, err,
-		       /* PostgreSQL has no count(DISTINCT) OVER (): a subquery */
-		       "SELECT " EVIDENCE_COLS ", (SELECT count(DISTINCT "
-		       "revision) FROM evidence WHERE revision LIKE $1 "
+		       /* (PostgreSQL has no DISTINCT in a window function) */
+		       "WITH m AS (SELECT * FROM evidence WHERE revision LIKE $1 "
 		       "AND ($2::text IS NULL OR branch = $2)) "
-		       "FROM evidence WHERE revision LIKE $1 "
-		       "AND ($2::text IS NULL OR branch = $2) "
-		       "ORDER BY pushed DESC, flight DESC",
+		       "SELECT " EVIDENCE_COLS ", "
+		       "(SELECT count(DISTINCT revision) FROM m) "
+		       "FROM m ORDER BY pushed DESC, flight DESC LIMIT 1",
 		       2, (const char *[]){ prefix, branch });
 	free(prefix);
 	if (!res)

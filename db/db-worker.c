@@ -244,10 +244,11 @@ static int db_worker_load(struct db *db, long flight, const char *job,
 }
 
 int db_worker_claim(struct db *db, const char *owner, long lease_s,
-		    const char *site, struct wjob *j, struct err *err)
+		    const char *site, const char *harness, struct wjob *j,
+		    struct err *err)
 {
 	char lease[32];
-	const char *params[4] = { owner, lease, db_actor(), site };
+	const char *params[5] = { owner, lease, db_actor(), site, harness };
 	PGresult *res;
 	long flight;
 	char *job;
@@ -266,7 +267,7 @@ int db_worker_claim(struct db *db, const char *owner, long lease_s,
 		       "ORDER BY flight, job LIMIT 1 FOR UPDATE SKIP LOCKED), "
 		       "u AS (UPDATE jobs j SET status = 'running', lease_owner = $1, "
 		       "lease_until = now() + make_interval(secs => $2::int), "
-		       "lease_secs = $2::int, "
+		       "lease_secs = $2::int, harness = $5, "
 		       "started_at = coalesce(j.started_at, now()) FROM c "
 		       "WHERE j.flight = c.flight AND j.job = c.job "
 		       "RETURNING j.flight, j.job), "
@@ -274,7 +275,7 @@ int db_worker_claim(struct db *db, const char *owner, long lease_s,
 		       "SELECT $3, 'job.claimed', flight, job, "
 		       "jsonb_build_object('worker', $1::text) FROM u) "
 		       "SELECT flight, job FROM u",
-		       4, params);
+		       5, params);
 	if (!res)
 		return err->code;
 	if (PQntuples(res) == 0) {
@@ -295,7 +296,8 @@ int db_worker_claim(struct db *db, const char *owner, long lease_s,
 
 int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
 			   const char *site, const char *default_recipe,
-			   long interval_s, struct wjob *j, struct err *err)
+			   long interval_s, const char *harness, struct wjob *j,
+			   struct err *err)
 {
 	char lease[32], interval[32];
 	PGresult *res;
@@ -330,8 +332,8 @@ int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
 	{
 		char *host = db_dup(res, 0, 0), *arch = db_dup(res, 0, 1);
 		char *recipe = db_dup(res, 0, 2);
-		const char *p[7] = { owner, lease, host, arch, recipe,
-				     db_actor(), NULL };
+		const char *p[8] = { owner, lease, host, arch, recipe,
+				     db_actor(), harness, NULL };
 		PGresult *f;
 
 		PQclear(res);
@@ -341,9 +343,11 @@ int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
 			     "'health-check', 'running', 'none', $6, now()) "
 			     "RETURNING id), "
 			     "j AS (INSERT INTO jobs (flight, job, recipe, arch, status, "
-			     "lease_owner, lease_until, lease_secs, started_at) "
+			     "lease_owner, lease_until, lease_secs, started_at, "
+			     "harness) "
 			     "SELECT id, 'health-check', $5, $4, 'running', $1, "
-			     "now() + make_interval(secs => $2::int), $2::int, now() "
+			     "now() + make_interval(secs => $2::int), $2::int, now(), "
+			     "$7 "
 			     "FROM f "
 			     "RETURNING flight, job), "
 			     "r AS (INSERT INTO runvars (flight, job, name, val, synth) "
@@ -359,7 +363,7 @@ int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
 			     "jsonb_build_object('recipe', $5::text, 'worker', $1::text) "
 			     "FROM j) "
 			     "SELECT flight FROM j",
-			     6, p);
+			     7, p);
 		free(host);
 		free(arch);
 		free(recipe);
@@ -844,6 +848,20 @@ int db_worker_host_healthy(struct db *db, const char *host,
 		       "SELECT $4, 'host.healthy', $2, $3, name, "
 		       "'{\"reason\": \"health check passed\"}' FROM h",
 		       4, (const char *[]){ host, fl, j->job, db_actor() });
+}
+
+int db_worker_firmware(struct db *db, const struct wjob *j, const char *host,
+		       const char *firmware, struct err *err)
+{
+	char fl[32];
+
+	snprintf(fl, sizeof(fl), "%ld", j->flight);
+	/* the newest: a lab retry may have had this host before */
+	return db_exec(db, err,
+		       "UPDATE allocations SET firmware = $4 WHERE id = "
+		       "(SELECT max(id) FROM allocations WHERE flight = $1 "
+		       "AND job = $2 AND host = $3)",
+		       4, (const char *[]){ fl, j->job, host, firmware });
 }
 
 int db_worker_install_begin(struct db *db, const struct wjob *j,

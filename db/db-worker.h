@@ -68,22 +68,27 @@ const char *wjob_runvar(const struct wjob *j, const char *name);
 /*
  * Claims the oldest job that was given hosts and that no worker holds,
  * whose hosts are all of site (NULL: any site): it becomes running, owned
- * by owner, with a lease of lease_s seconds. Returns 1 and fills j, 0
- * when there is none, or an error.
+ * by owner, with a lease of lease_s seconds, run by harness (the
+ * worker's `hangar --version`, kept as jobs.harness for the evidence
+ * records; NULL: unknown). Returns 1 and fills j, 0 when there is none,
+ * or an error.
  */
 int db_worker_claim(struct db *db, const char *owner, long lease_s,
-		    const char *site, struct wjob *j, struct err *err);
+		    const char *site, const char *harness, struct wjob *j,
+		    struct err *err);
 
 /*
  * Claims a health check: the broken host that waited longest since its
  * last check (at least interval_s ago), free of allocations, with a
  * health-check recipe (its own, else default_recipe). Creates a flight
  * (ad hoc, label "health-check") with one running job on it, owned by
- * owner. Returns 1 and fills j, 0 when there is none, or an error.
+ * owner, run by harness (as db_worker_claim's). Returns 1 and fills j, 0
+ * when there is none, or an error.
  */
 int db_worker_claim_health(struct db *db, const char *owner, long lease_s,
 			   const char *site, const char *default_recipe,
-			   long interval_s, struct wjob *j, struct err *err);
+			   long interval_s, const char *harness, struct wjob *j,
+			   struct err *err);
 
 /*
  * Renews the leases of the n jobs (flights[i], jobs[i]) owner runs: only
@@ -113,6 +118,14 @@ int db_worker_drop_unlisted(struct db *db, const char *owner, long lease_s,
 			    long grace_s, const long *flights,
 			    const char *const *jobs, size_t n,
 			    struct vec *dropped, struct err *err);
+
+/*
+ * What host said its firmware was while it served j (the evidence
+ * records, docs/evidence.md): the allocations.firmware of its newest
+ * allocation to j. Setting it again is harmless.
+ */
+int db_worker_firmware(struct db *db, const struct wjob *j, const char *host,
+		       const char *firmware, struct err *err);
 
 /* Pins a host's SSH key on first use (see db-hostkey.h). */
 

@@ -200,7 +200,9 @@ enum MHD_Result web_branch_page(struct web_req *r)
 		buf_addstr(&b, ": ");
 		html_escape(&b, web_jstr(br, "force_reason"));
 	}
-	buf_addstr(&b, "</p>\n<h2>Flights</h2>\n");
+	buf_addstr(&b, "</p>\n");
+	web_branch_evidence(r, &b, r->args[0]);
+	buf_addstr(&b, "<h2>Flights</h2>\n");
 	web_flights_table(&b, json_object_get(br, "flights"));
 	buf_addstr(&b, "<p><a href=\"/flights?branch=");
 	html_url_encode(&b, r->args[0]);

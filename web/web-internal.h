@@ -136,6 +136,10 @@ json_t *web_report_of(struct web_req *r, long id, int *stored, struct err *err);
 /* The table of a flights list (db_flight_list_json's array). */
 void web_flights_table(struct buf *b, json_t *list);
 
+/* The branch page's evidence: its last pushed record against the one
+ * before it (evidence-diff.h), with links to both; nothing without one. */
+void web_branch_evidence(struct web_req *r, struct buf *b, const char *branch);
+
 /* The overview's branches section (before the lab's health). */
 void web_overview_branches(struct web_req *r, struct buf *b);
 
@@ -193,6 +197,12 @@ enum MHD_Result web_worker_blob_get(struct web_req *r);
 enum MHD_Result web_worker_blob_put(struct web_req *r);
 enum MHD_Result web_worker_log_put(struct web_req *r);
 enum MHD_Result web_worker_tree(struct web_req *r);
+enum MHD_Result web_evidence_style(struct web_req *r);
+enum MHD_Result web_evidence_page(struct web_req *r);
+enum MHD_Result web_evidence_api(struct web_req *r);
+enum MHD_Result web_evidence_signature(struct web_req *r);
+enum MHD_Result web_evidence_signers(struct web_req *r);
+enum MHD_Result web_flight_evidence_api(struct web_req *r);
 
 extern const char web_stylesheet[];
 extern const char web_script[];

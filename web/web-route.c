@@ -79,6 +79,16 @@ const struct web_route_def web_routes[R_COUNT] = {
 	  R_WORKER_LOG_PUT },
 	{ "GET", "/api/v1/worker/jobs/{}/{}/trees/{}", NEED_WORKER,
 	  R_WORKER_TREE },
+	/* the evidence records (docs/evidence.md) */
+	{ "GET", "/static/evidence.css", NEED_NOBODY, R_EVIDENCE_STYLE },
+	{ "GET", "/evidence/{}", NEED_READ, R_EVIDENCE_PAGE },
+	{ "GET", "/api/v1/evidence/{}", NEED_READ, R_EVIDENCE_API },
+	{ "GET", "/api/v1/evidence/{}/signature", NEED_READ,
+	  R_EVIDENCE_SIGNATURE },
+	{ "GET", "/api/v1/evidence/{}/allowed_signers", NEED_READ,
+	  R_EVIDENCE_SIGNERS },
+	{ "GET", "/api/v1/flights/{}/evidence", NEED_READ,
+	  R_FLIGHT_EVIDENCE_API },
 };
 
 int web_route_raw(enum web_route_id id)

@@ -12,6 +12,7 @@
  * late message of an earlier attempt) is kept as evidence (late_records,
  * a late-A/ log directory) and changes nothing else: 409 "lease lost".
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -238,6 +239,31 @@ static long site_lease(struct web_req *r)
 
 /* ---- claim ---- */
 
+/* The claim's "version" (the worker's `hangar --version`, what runs the
+ * job it claims: jobs.harness): absent or null is NULL; 1 to 64 of
+ * letters, digits and ._+~:- (git describe's words), else -1. */
+static int body_version(json_t *o, const char **out)
+{
+	json_t *v = json_object_get(o, "version");
+	const char *s;
+	size_t len;
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	s = json_string_value(v);
+	if (!s || json_string_length(v) != strlen(s))
+		return -1;
+	len = strlen(s);
+	if (len < 1 || len > 64)
+		return -1;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._+~:-", *p))
+			return -1;
+	*out = s;
+	return 0;
+}
+
 enum MHD_Result web_worker_claim(struct web_req *r)
 {
 	const struct web_opts *opts = web_options();
@@ -246,7 +272,7 @@ enum MHD_Result web_worker_claim(struct web_req *r)
 	unsigned long long gen = web_wake_gen();
 	long long wait;
 	long lease = site_lease(r), beat;
-	const char *name;
+	const char *name, *version;
 	char *owner;
 	int health, rc;
 	struct wjob j;
@@ -262,14 +288,19 @@ enum MHD_Result web_worker_claim(struct web_req *r)
 				  "a boolean", WORKER_WAIT_MAX);
 		goto out;
 	}
+	if (body_version(o, &version) < 0) {
+		ret = bad_request(r, "\"version\": 1 to 64 letters, digits or "
+				  "._+~:-");
+		goto out;
+	}
 	worker_seen(r, name, o, -1);
 	owner = worker_owner(r, name);
-	rc = db_worker_claim(r->db, owner, lease, r->site, &j, &err);
+	rc = db_worker_claim(r->db, owner, lease, r->site, version, &j, &err);
 	if (rc == 0 && health && opts->lab)
 		rc = db_worker_claim_health(r->db, owner, lease, r->site,
 					    opts->lab->worker.health_check,
 					    opts->lab->worker.health_check_interval,
-					    &j, &err);
+					    version, &j, &err);
 	free(owner);
 	if (rc < 0) {
 		ret = web_db_error(r, &err);
@@ -514,6 +545,8 @@ static int rec_apply(struct web_req *r, const struct wjob *j,
 					err);
 	case WREC_INSTALL_BEGIN:
 		return db_worker_install_begin(r->db, j, rec->host, rec->token, err);
+	case WREC_FIRMWARE:
+		return db_worker_firmware(r->db, j, rec->host, rec->value, err);
 	}
 	return err_set(err, ERR_USAGE, "unknown record type");
 }

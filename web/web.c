@@ -675,6 +675,12 @@ static const web_handler_fn web_handlers[R_COUNT] = {
 	[R_WORKER_BLOB_PUT] = web_worker_blob_put,
 	[R_WORKER_LOG_PUT] = web_worker_log_put,
 	[R_WORKER_TREE] = web_worker_tree,
+	[R_EVIDENCE_STYLE] = web_evidence_style,
+	[R_EVIDENCE_PAGE] = web_evidence_page,
+	[R_EVIDENCE_API] = web_evidence_api,
+	[R_EVIDENCE_SIGNATURE] = web_evidence_signature,
+	[R_EVIDENCE_SIGNERS] = web_evidence_signers,
+	[R_FLIGHT_EVIDENCE_API] = web_flight_evidence_api,
 };
 
 static enum MHD_Result web_route(struct web_req *r, int route)

@@ -21,6 +21,7 @@
 #include "bootcfg.h"
 #include "buf.h"
 #include "console.h"
+#include "firmware.h"
 #include "fsutil.h"
 #include "job-run.h"
 #include "jobrec.h"
@@ -66,6 +67,8 @@ struct job_state {
 	struct ssh_conn **conns;
 	struct console_capture **consoles;
 	off_t *console_at;      /* per host: where expect reads on */
+	char **dmi;             /* per host: its BIOS from DMI, or NULL */
+	int *dmi_read;          /* per host: DMI was asked for */
 	struct jobrec *rec;
 };
 
@@ -135,6 +138,54 @@ static int log_output(void *arg, int stream, const char *data, size_t len)
 	return 0;
 }
 
+/* Output collected into a capped buffer (file lists). */
+static int collect_output(void *arg, int stream, const char *data, size_t len)
+{
+	struct buf *b = arg;
+
+	if (stream == 1 && buf_add(b, data, len) < 0)
+		return 1;
+	return 0;
+}
+
+/*
+ * Once per job and host, when it first answers SSH: the BIOS Linux read
+ * from DMI, for the evidence records (job_firmware). A host without it
+ * (no DMI, no /sys) says nothing, and nothing fails: it is bookkeeping.
+ */
+static void host_dmi(struct step_ctx *s, int i, struct ssh_conn *c)
+{
+	struct job_state *js = s->js;
+	struct ssh_exec_opts o = {
+		.timeout_ms = 10000,
+		.cancel = s->r->cancel,
+		.output = collect_output,
+	};
+	struct err err = ERR_INIT;
+	char text[FIRMWARE_MAX + 1];
+	struct buf out;
+	int status = -1;
+
+	if (js->dmi_read[i])
+		return;
+	js->dmi_read[i] = 1;
+	buf_init(&out, 1024);
+	o.arg = &out;
+	/* one line each, empty when unreadable */
+	if (ssh_exec(c, "for f in bios_vendor bios_version; do "
+		     "head -c 256 /sys/class/dmi/id/$f 2>/dev/null | "
+		     "tr -d '\\n'; echo; done", &o, &status, &err) == 0 &&
+	    status == 0) {
+		char *nl = strchr(out.buf, '\n');
+
+		if (nl)
+			*nl++ = '\0';
+		if (firmware_dmi(out.buf, nl, text, sizeof(text)))
+			js->dmi[i] = xstrdup(text);
+	}
+	buf_release(&out);
+}
+
 /* Connects to host i once (pinning its key on first use). */
 static int host_connect(struct step_ctx *s, int i, int timeout_ms,
 			struct ssh_conn **ret, struct err *err)
@@ -175,6 +226,7 @@ static int host_connect(struct step_ctx *s, int i, int timeout_ms,
 		steplog_say(&s->log, "%s: host key pinned on first use: %.40s...",
 			    h->name, key);
 	}
+	host_dmi(s, i, js->conns[i]);
 	*ret = js->conns[i];
 	return 0;
 }
@@ -315,16 +367,6 @@ static enum outcome host_exec(struct step_ctx *s, int i, const char *dir,
 		return step_broken(s, i, "%s: exit status %d", h->name, status);
 	}
 	return OUT_PASS;
-}
-
-/* Output collected into a capped buffer (file lists). */
-static int collect_output(void *arg, int stream, const char *data, size_t len)
-{
-	struct buf *b = arg;
-
-	if (stream == 1 && buf_add(b, data, len) < 0)
-		return 1;
-	return 0;
 }
 
 /* ---- power ---- */
@@ -1698,6 +1740,46 @@ static void consoles_start(struct job_state *js)
 	}
 }
 
+/* The most of a console capture read for firmware banners: they come at
+ * each boot's start, and a capture is bounded by max_log anyway. */
+#define FIRMWARE_SCAN_MAX (8LL << 20)
+
+/*
+ * What each host said its firmware was during the job, for the evidence
+ * records: the banners its console printed (hosts/firmware.h), else the
+ * BIOS it reported by DMI; nothing when it said nothing.
+ */
+static void job_firmware(struct job_state *js)
+{
+	struct wjob *j = js->r->job;
+
+	for (size_t i = 0; i < j->nhosts; i++) {
+		struct firmware_scan fs;
+		char *path, line[4096];
+		long long read = 0;
+		FILE *f;
+
+		firmware_scan_init(&fs);
+		path = xasprintf("%s/logs/%ld/%s/console-%s.log",
+				 js->r->conf->state, j->flight, j->job,
+				 j->hosts[i].name);
+		if (js->consoles[i] && (f = fopen(path, "r"))) {
+			/* a longer line comes in pieces: a banner is short */
+			while (read < FIRMWARE_SCAN_MAX &&
+			       fgets(line, sizeof(line), f)) {
+				read += (long long)strlen(line);
+				firmware_scan_line(&fs, line);
+			}
+			fclose(f);
+		}
+		free(path);
+		if (fs.n)
+			jobrec_firmware(js->rec, j->hosts[i].name, fs.text);
+		else if (js->dmi[i])
+			jobrec_firmware(js->rec, j->hosts[i].name, js->dmi[i]);
+	}
+}
+
 static int deps_passed(const struct wjob *j, char *why, size_t len)
 {
 	for (size_t i = 0; i < j->ndeps; i++)
@@ -1721,6 +1803,8 @@ int job_run(struct job_run *r, struct err *err)
 	js.conns = xcalloc(j->nhosts + 1, sizeof(*js.conns));
 	js.consoles = xcalloc(j->nhosts + 1, sizeof(*js.consoles));
 	js.console_at = xcalloc(j->nhosts + 1, sizeof(*js.console_at));
+	js.dmi = xcalloc(j->nhosts + 1, sizeof(*js.dmi));
+	js.dmi_read = xcalloc(j->nhosts + 1, sizeof(*js.dmi_read));
 	js.rec = jobrec_new(r->link, j, r->cancel);
 	r->link->ops->job_begin(r->link, j);
 
@@ -1761,6 +1845,7 @@ int job_run(struct job_run *r, struct err *err)
 			     j->flight, j->job);
 		goto out;
 	}
+	job_firmware(&js);
 	if (result == OUT_BROKEN && bad_host >= 0)
 		jobrec_host_broken(js.rec, j->hosts[bad_host].name, first_detail);
 	status = outcome_words[result];
@@ -1780,7 +1865,10 @@ out:
 	for (size_t i = 0; i < j->nhosts; i++) {
 		console_capture_stop(js.consoles[i]);
 		ssh_close(js.conns[i]);
+		free(js.dmi[i]);
 	}
+	free(js.dmi);
+	free(js.dmi_read);
 	free(js.consoles);
 	free(js.console_at);
 	free(js.conns);

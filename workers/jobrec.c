@@ -153,6 +153,9 @@ static void jobrec_drop(struct jobrec *jr, const char *why)
 		case WREC_HOST_HEALTHY:
 			log_warnx("  host %s healthy", r->host);
 			break;
+		case WREC_FIRMWARE:
+			log_warnx("  host %s firmware: %s", r->host, r->value);
+			break;
 		case WREC_CASES:
 			log_warnx("  %zu test case(s) of step %d %s (in its log)",
 				  r->names.n, r->step, r->name);
@@ -355,6 +358,16 @@ void jobrec_host_healthy(struct jobrec *jr, const char *host)
 	struct wrec *r = rec_add(jr, WREC_HOST_HEALTHY);
 
 	r->host = xstrdup(host);
+	rec_added(jr);
+}
+
+void jobrec_firmware(struct jobrec *jr, const char *host,
+		     const char *firmware)
+{
+	struct wrec *r = rec_add(jr, WREC_FIRMWARE);
+
+	r->host = xstrdup(host);
+	r->value = xstrdup(firmware);
 	rec_added(jr);
 }
 

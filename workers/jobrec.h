@@ -49,6 +49,9 @@ void jobrec_power(struct jobrec *jr, const char *host, enum power_action a,
 void jobrec_host_broken(struct jobrec *jr, const char *host,
 			const char *reason);
 void jobrec_host_healthy(struct jobrec *jr, const char *host);
+/* What host said its firmware was (hosts/firmware.h), for the evidence. */
+void jobrec_firmware(struct jobrec *jr, const char *host,
+		     const char *firmware);
 /* The n test cases read from step parent's output (number parent_no):
  * each its own step, numbered on from the next step number. */
 void jobrec_cases(struct jobrec *jr, const char *parent, int parent_no,

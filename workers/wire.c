@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "firmware.h"
 #include "labconf.h"
 #include "wire.h"
 #include "xalloc.h"
@@ -421,6 +422,7 @@ static const char *const wrec_types[] = {
 	[WREC_HOST_INSTALLED] = "host-installed",
 	[WREC_HOSTKEY_CLEAR] = "hostkey-clear",
 	[WREC_INSTALL_BEGIN] = "install-begin",
+	[WREC_FIRMWARE] = "firmware",
 };
 
 const char *wrec_type_str(enum wrec_type t)
@@ -534,6 +536,10 @@ json_t *wire_rec_to_json(const struct wrec *r)
 	case WREC_INSTALL_BEGIN:
 		set(o, "host", wire_str(r->host));
 		set(o, "token", wire_str(r->token));
+		break;
+	case WREC_FIRMWARE:
+		set(o, "host", wire_str(r->host));
+		set(o, "firmware", wire_str(r->value));
 		break;
 	}
 	return o;
@@ -691,6 +697,14 @@ static int rec_decode(json_t *o, struct wrec *r, struct err *err)
 		if (!hex_ok(r->token, 32))
 			return err_set(err, ERR_USAGE, "\"token\": not 32 "
 				       "lower-case hex digits");
+		return 0;
+	case WREC_FIRMWARE:
+		if (get_str(o, "", "host", REQ, &r->host, err) < 0 ||
+		    get_str(o, "", "firmware", REQ, &r->value, err) < 0)
+			return err->code;
+		if (!r->value[0] || strlen(r->value) > FIRMWARE_MAX)
+			return err_set(err, ERR_USAGE, "\"firmware\": 1 to %d "
+				       "bytes", FIRMWARE_MAX);
 		return 0;
 	}
 	return err_set(err, ERR_USAGE, "unknown type");

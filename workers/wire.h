@@ -42,8 +42,9 @@ enum wrec_type {
 	WREC_HOST_INSTALLED,
 	WREC_HOSTKEY_CLEAR,
 	WREC_INSTALL_BEGIN,
+	WREC_FIRMWARE,
 };
-#define WREC_TYPE_LAST WREC_INSTALL_BEGIN
+#define WREC_TYPE_LAST WREC_FIRMWARE
 
 const char *wrec_type_str(enum wrec_type t);  /* "step-begin", ... */
 /* Parses a type's name; -1 if none. */
@@ -66,6 +67,8 @@ int wrec_type_parse(const char *s);
  *   host-installed  host
  *   hostkey-clear   host, reason (why; may be NULL)
  *   install-begin   host, token (32 hex digits)
+ *   firmware        host, value (what it said its firmware was, 1 to
+ *                   FIRMWARE_MAX bytes: hosts/firmware.h)
  * at is when it happened, in epoch seconds; 0 for none (the controller
  * takes its own time).
  */

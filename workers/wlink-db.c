@@ -15,6 +15,7 @@
 #include "gitx.h"
 #include "job-run.h"
 #include "log.h"
+#include "version.h"
 #include "wlink.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -73,13 +74,14 @@ static int ldb_claim(struct wlink *l, int health, struct wjob *j,
 		     struct err *err)
 {
 	const struct worker_conf *c = LDB(l)->conf;
-	int rc = db_worker_claim(LDB(l)->db, c->owner, c->lease, c->site, j,
-				 err);
+	int rc = db_worker_claim(LDB(l)->db, c->owner, c->lease, c->site,
+				 HANGAR_VERSION, j, err);
 
 	if (rc == 0 && health)
 		rc = db_worker_claim_health(LDB(l)->db, c->owner, c->lease,
 					    c->site, c->health_check,
-					    c->health_interval, j, err);
+					    c->health_interval, HANGAR_VERSION,
+					    j, err);
 	return rc;
 }
 
@@ -140,6 +142,8 @@ static int ldb_record(struct wlink *l, const struct wjob *j,
 		return db_worker_host_broken(db, r->host, r->reason, j, err);
 	case WREC_HOST_HEALTHY:
 		return db_worker_host_healthy(db, r->host, j, err);
+	case WREC_FIRMWARE:
+		return db_worker_firmware(db, j, r->host, r->value, err);
 	case WREC_CASES:
 		return db_worker_cases_add(db, j, owner, r->name, r->step, r->first,
 					   &r->names, &r->statuses, &r->details,

@@ -42,6 +42,7 @@
 #include "strnum.h"
 #include "strmap.h"
 #include "wire.h"
+#include "version.h"
 #include "wlink.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -805,9 +806,11 @@ static int lh_claim(struct wlink *l, int health, struct wjob *j,
 		    struct err *err)
 {
 	struct wlink_http *h = LH(l);
-	json_t *body = json_pack("{s:s, s:i, s:b, s:o}", "worker", h->conf->name,
-				 "wait", CLAIM_WAIT_S, "health_check", health,
-				 "spool", spool_json());
+	/* version: the harness that runs what it claims (jobs.harness) */
+	json_t *body = json_pack("{s:s, s:i, s:b, s:o, s:s}", "worker",
+				 h->conf->name, "wait", CLAIM_WAIT_S,
+				 "health_check", health, "spool", spool_json(),
+				 "version", HANGAR_VERSION);
 	json_t *ans = NULL, *job;
 	long long t0 = proc_now_ms();
 	int rc;

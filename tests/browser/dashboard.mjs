@@ -28,6 +28,13 @@
 //               "requested by USER" and the jobs $HANGAR_REQ_EXPECT_JOBS
 //               (default $HANGAR_REQ_JOBS) in its table; then N is in the
 //               flights list as adhoc. Prints "# requested flight N".
+//   evidence    the branch page /branches/$HANGAR_EV_BRANCH (default mv)
+//               has an "Evidence" section; its link "flight
+//               $HANGAR_EV_FLIGHT" leads to /evidence/REV: the heading
+//               "Evidence of ...", requirement $HANGAR_EV_REQ in the
+//               requirements' table as verified, with its title
+//               $HANGAR_EV_TITLE shown as text (markup in it escaped);
+//               printed, the navigation is hidden and the page is a PDF.
 //
 // Other environment: HANGAR_CHROMIUM (default /usr/bin/chromium),
 // HANGAR_BROWSER_TIMEOUT (milliseconds per action, default 10000).
@@ -200,11 +207,43 @@ const scenarios = {
 			.filter({ has: page.getByRole('link', { name: flight, exact: true }) })
 			.filter({ hasText: /adhoc/ }), `flight ${flight} listed as adhoc`);
 	},
+
+	async evidence(run) {
+		const { page } = run;
+		const branch = env.HANGAR_EV_BRANCH || 'mv';
+		const flight = env.HANGAR_EV_FLIGHT;
+		const req = env.HANGAR_EV_REQ;
+		const title = env.HANGAR_EV_TITLE;
+
+		check(flight && req && title, 'HANGAR_EV_FLIGHT, _REQ or _TITLE is not set');
+		await goto(run, `/branches/${branch}`);
+		await run.see(page.getByRole('heading', { level: 2, name: 'Evidence', exact: true }),
+			'the heading "Evidence"');
+		run.step(`click the link "flight ${flight}"`);
+		await page.getByRole('link', { name: `flight ${flight}`, exact: true }).first().click();
+		await run.waitPath((u) => u.pathname.startsWith('/evidence/'), 'the record /evidence/REV');
+		await run.see(page.getByRole('heading', { level: 1, name: /^Evidence of / }),
+			'the heading "Evidence of ..."');
+		const row = page.locator('table.requirements tr')
+			.filter({ has: page.getByRole('cell', { name: req, exact: true }) })
+			.filter({ has: page.getByRole('cell', { name: 'verified', exact: true }) })
+			.filter({ has: page.getByRole('cell', { name: title, exact: true }) });
+		await run.see(row, `requirement ${req} verified, titled "${title}" as text`);
+
+		run.step('print it');
+		await page.emulateMedia({ media: 'print' });
+		check(await page.locator('nav').first().isHidden(), 'the navigation is printed');
+		const pdf = await page.pdf({ format: 'A4', timeout: ACTION_MS });
+		check(pdf.length > 1000 && pdf.subarray(0, 5).toString() === '%PDF-',
+			`not a PDF (${pdf.length} bytes)`);
+		await page.emulateMedia({ media: 'screen' });
+	},
 };
 
 const descriptions = {
 	regression: 'overview -> Flights -> the flight with a regression: NO PUSH and the regression named',
 	request: 'log in, request an ad-hoc flight through the form, and see the flight',
+	evidence: 'branch page -> its last evidence record: requirements verified, printable as a PDF',
 };
 
 function diag(lines) {

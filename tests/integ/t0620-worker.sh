@@ -172,7 +172,12 @@ test_expect_success 'a flight of a build and three tests passes unattended' '
 		test "$(jstatus $F $j)" = pass || { h flight show $F; exit 1; }
 	done &&
 	test "$(q "SELECT status FROM flights WHERE id=$F")" = finished &&
-	grep -q "test-arm64 pass" wait.out
+	grep -q "test-arm64 pass" wait.out &&
+	# the harness of each job: the version of the worker that claimed it
+	test "$(q "SELECT string_agg(DISTINCT coalesce(harness, \$\$-\$\$), \$\$ \$\$) FROM jobs WHERE flight=$F")" = "$("$HANGAR" --version | cut -d" " -f2)" &&
+	# the firmware the console said (the simulated hosts print a banner)
+	test "$(q "SELECT firmware FROM allocations WHERE flight=$F AND job=\$\$test-arm64\$\$")" = "U-Boot 2023.01-hangar-lab" &&
+	test "$(q "SELECT firmware FROM allocations WHERE flight=$F AND job=\$\$test-amd64\$\$")" = "SeaBIOS 1.16.2-hangar-lab"
 '
 
 test_expect_success 'the build ran on the shared x86_64 build host and its artifact is in the store' '

@@ -106,6 +106,18 @@ test_expect_success 'the console log starts with the firmware, each line timesta
 	grep -q "console-ba" job.html
 '
 
+test_expect_success 'the firmware each host booted is recorded, as its console said it' '
+	F=$(cat base.flight) &&
+	fw() { q "SELECT coalesce(firmware, \$\$-\$\$) FROM allocations WHERE flight = $F AND job = \$\$$1\$\$ ORDER BY id DESC LIMIT 1"; } &&
+	fw test-amd64-boot | tee fw.amd64 && fw test-arm64-boot | tee fw.arm64 &&
+	fw test-riscv64-boot | tee fw.riscv64 &&
+	grep -Eq "^SeaBIOS [^ ,]+, iPXE [0-9][^ ,]*$" fw.amd64 &&
+	grep -Eq "^U-Boot 20[0-9][0-9]\.[^ ,]+$" fw.arm64 &&
+	grep -Eq "^OpenSBI v[0-9][^ ,]*, U-Boot 20[0-9][0-9]\.[^ ,]+$" fw.riscv64 &&
+	# each as the console printed it
+	grep -q "SeaBIOS (version $(sed "s/^SeaBIOS \([^,]*\),.*/\1/" fw.amd64))" "$STATE"/logs/$F/test-amd64-boot/console-bx.log
+'
+
 test_expect_success 'an arm64 panic at boot is not pushed; the regression has the panic line' '
 	"$DEMO_TREE" series "$T" good panic:arm64 good >series.revs &&
 	sed -n 2p series.revs >panic.rev && sed -n 1p series.revs >before.rev &&

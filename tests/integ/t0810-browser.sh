@@ -80,4 +80,37 @@ test_expect_success 'browser: a developer logs in and requests an ad-hoc flight'
 	test "$(q "SELECT string_agg(job, \$\$ \$\$ ORDER BY job) FROM jobs WHERE flight = $F")" = "build-amd64 test-amd64"
 '
 
+# evidence_record FLIGHT REV STATUS: a record of branch mv as the schema
+# (docs/evidence.md) says, stored as the gate stores one (unsigned)
+evidence_record() {
+	python3 - "$@" >rec.json <<-\PY
+	import json, sys
+	flight, rev, status = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+	print(json.dumps({"schema": "hangar-evidence/1", "flight": flight,
+	    "branch": "mv", "intent": "gate", "status": "finished",
+	    "verdict": "push", "pushed": True, "decided_at": None,
+	    "tree": "minivisor", "revision": rev, "revisions": {"minivisor": rev},
+	    "harness": [], "requirements_source": None, "requirements_error": None,
+	    "requirements": [{"id": "MV-BOOT-1", "title": "Boots <b>fast</b>",
+	        "status": status, "tests": [{"job": "test-*", "step": "smoke"}],
+	        "evidence": [{"job": "test-amd64", "step": "smoke", "status": "pass"}]}],
+	    "jobs": []}, indent=1, sort_keys=True))
+	PY
+	psql -X -q -v ON_ERROR_STOP=1 -v rec="$(base64 -w0 rec.json)" "$CONN" <<-SQL
+	INSERT INTO evidence (flight, branch, tree, revision, pushed, record, sha256)
+	VALUES ($1, 'mv', 'minivisor', '$2', true,
+	        convert_from(decode(:'rec', 'base64'), 'UTF8'),
+	        '$(sha256sum rec.json | cut -d" " -f1)')
+	SQL
+}
+
+test_expect_success 'browser: the branch page leads to its last evidence record, printable' '
+	F1=$(q "INSERT INTO flights (branch, intent, status, verdict, pushed) VALUES (\$\$mv\$\$, \$\$gate\$\$, \$\$finished\$\$, \$\$push\$\$, true) RETURNING id") &&
+	F2=$(q "INSERT INTO flights (branch, intent, status, verdict, pushed) VALUES (\$\$mv\$\$, \$\$gate\$\$, \$\$finished\$\$, \$\$push\$\$, true) RETURNING id") &&
+	evidence_record $F1 1111111111111111111111111111111111111111 unverified &&
+	evidence_record $F2 2222222222222222222222222222222222222222 verified &&
+	browser evidence HANGAR_EV_FLIGHT=$F2 HANGAR_EV_REQ=MV-BOOT-1 \
+		HANGAR_EV_TITLE="Boots <b>fast</b>"
+'
+
 test_done

@@ -150,6 +150,8 @@ test_expect_success 'a worker token is 403 anywhere else; other tokens are 403 o
 test_expect_success 'claim: nothing yet; a wait returns empty when its time is up' '
 	test $(post b $V/claim "{\"worker\": \"wb1\"}") = 200 &&
 	py "d == {\"job\": None, \"lease\": 5, \"heartbeat\": 1}" &&
+	test $(post b $V/claim "{\"worker\": \"wb1\", \"version\": \"0.9 <b>\"}") = 400 &&
+	py "\"version\" in d[\"detail\"]" &&
 	start=$(date +%s%N) &&
 	test $(post b $V/claim "{\"worker\": \"wb1\", \"wait\": 2}") = 200 &&
 	end=$(date +%s%N) &&
@@ -160,7 +162,7 @@ test_expect_success 'claim: nothing yet; a wait returns empty when its time is u
 
 test_expect_success 'a long poll returns as soon as the scheduler makes a job claimable' '
 	(curl -s --cacert ca.pem -H "Authorization: Bearer $(cat tok.b)" \
-		-d "{\"worker\": \"wb1\", \"wait\": 40, \"spool\": {\"bytes\": 10, \"files\": 1}}" \
+		-d "{\"worker\": \"wb1\", \"wait\": 40, \"spool\": {\"bytes\": 10, \"files\": 1}, \"version\": \"0.9-3-gabc1234\"}" \
 		-o claim.json -w "%{http_code} %{time_total}\n" $V/claim >claim.code) &
 	(curl -s --cacert ca.pem -H "Authorization: Bearer $(cat tok.a)" \
 		-d "{\"worker\": \"wa1\", \"wait\": 4}" -o claim-a.json $V/claim) &
@@ -189,6 +191,8 @@ test_expect_success 'a long poll returns as soon as the scheduler makes a job cl
 	assert d["lease"] == 5 and d["heartbeat"] == 1, d
 	PY
 	test "$(q "SELECT lease_owner || '\'' '\'' || status FROM jobs WHERE flight = $F AND job = '\''build-amd64'\''")" = "b/wb1 running" &&
+	# the version the worker claimed with runs the job: its harness
+	test "$(q "SELECT harness FROM jobs WHERE flight = $F AND job = '\''build-amd64'\''")" = 0.9-3-gabc1234 &&
 	beat $F build-amd64 wb1 &&
 	test "$(q "SELECT spool_bytes || '\'' '\'' || spool_files FROM workers WHERE name = '\''wb1'\''")" = "10 1" &&
 	grep -q "worker" worker.log && kill -0 $(cat worker.pid) &&
@@ -219,13 +223,14 @@ cat >recs.json <<JSON
  {"type": "step-begin", "step": 2, "kind": "run", "name": "smoke"},
  {"type": "cases", "parent": "smoke", "parent_step": 2, "first": 3,
   "cases": [{"name": "a", "status": "pass", "detail": ""}, {"name": "b", "status": "fail", "detail": "2 != 1"}]},
- {"type": "step-end", "step": 2, "status": "fail", "detail": "1 case failed"}
+ {"type": "step-end", "step": 2, "status": "fail", "detail": "1 case failed"},
+ {"type": "firmware", "host": "b1", "firmware": "SeaBIOS 1.16.2-debian-1.16.2-1, iPXE 1.21.1+"}
 ]}
 JSON
 
 test_expect_success 'records: applied in order, a resend harmless; another site is 404' '
 	test $(post a $J/records @recs.json) = 404 &&
-	test $(post b $J/records @recs.json) = 200 && py "d == {\"applied\": 7}" &&
+	test $(post b $J/records @recs.json) = 200 && py "d == {\"applied\": 8}" &&
 	test $(post b $J/records @recs.json) = 200 &&
 	q "SELECT stepno, name, status, coalesce(detail, '\''-'\''), attempt FROM steps WHERE flight = $F AND job = '\''build-amd64'\'' ORDER BY stepno" >steps &&
 	cat >want <<-\EOF &&
@@ -237,7 +242,8 @@ test_expect_success 'records: applied in order, a resend harmless; another site 
 	test_cmp() { diff -u "$@"; } && test_cmp want steps &&
 	test "$(q "SELECT extract(epoch FROM started_at)::numeric(12,1) FROM steps WHERE flight = $F AND job = '\''build-amd64'\'' AND stepno = 1")" = 1765000000.5 &&
 	test "$(q "SELECT val FROM runvars WHERE flight = $F AND job = '\''build-amd64'\'' AND name = '\''built_revision_minivisor'\''")" = "$(cat base.rev)" &&
-	test "$(q "SELECT count(*) > 0 FROM events WHERE host = '\''b1'\'' AND kind = '\''power.status'\'' AND job = '\''build-amd64'\''")" = t
+	test "$(q "SELECT count(*) > 0 FROM events WHERE host = '\''b1'\'' AND kind = '\''power.status'\'' AND job = '\''build-amd64'\''")" = t &&
+	test "$(q "SELECT firmware FROM allocations WHERE flight = $F AND job = '\''build-amd64'\''")" = "SeaBIOS 1.16.2-debian-1.16.2-1, iPXE 1.21.1+"
 '
 
 test_expect_success 'records: a bad one refuses the whole batch; a host not the job'"'"'s is 400' '
@@ -247,6 +253,8 @@ test_expect_success 'records: a bad one refuses the whole batch; a host not the 
 	test "$(q "SELECT state FROM hosts WHERE name = '\''a1'\''")" = free &&
 	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"step-end\", \"step\": 9, \"status\": \"pass\"}]}") = 400 &&
 	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"nope\"}]}") = 400 &&
+	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"firmware\", \"host\": \"a1\", \"firmware\": \"U-Boot 2023.01\"}]}") = 400 &&
+	test "$(q "SELECT count(*) FROM allocations WHERE firmware LIKE '\''U-Boot%'\''")" = 0 &&
 	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"runvar\", \"name\": \"host\", \"value\": \"a1\"}]}") = 400 &&
 	test $(post b $J/records "{\"worker\": \"wb1\", \"attempt\": 1, \"records\": [{\"type\": \"runvar\", \"name\": \"revision_minivisor\", \"value\": \"0\"}]}") = 400 &&
 	test "$(q "SELECT val FROM runvars WHERE flight = $F AND job = '\''build-amd64'\'' AND name = '\''host'\''")" != a1 &&

@@ -133,7 +133,11 @@ test_expect_success 'a flight of a build and a test passes through the remote wo
 		{ cat wait.out remote.log web.log; h flight show $F; exit 1; } &&
 	test "$(jstatus $F build-amd64)" = pass &&
 	test "$(jstatus $F test-arm64)" = pass &&
-	grep -q "flight=$F job=build-amd64 attempt=1 host=ruby: running" remote.log
+	grep -q "flight=$F job=build-amd64 attempt=1 host=ruby: running" remote.log &&
+	# what the remote worker said: its version runs the jobs, and the
+	# firmware its host'"'"'s console printed
+	test "$(q "SELECT string_agg(DISTINCT coalesce(harness, \$\$-\$\$), \$\$ \$\$) FROM jobs WHERE flight=$F")" = "$("$HANGAR" --version | cut -d" " -f2)" &&
+	test "$(q "SELECT firmware FROM allocations WHERE flight=$F AND job=\$\$test-arm64\$\$")" = "U-Boot 2023.01-hangar-lab"
 '
 
 test_expect_success 'its step logs, consoles and artifact are on the controller' '

@@ -342,6 +342,10 @@ static void every_record(struct wrec *r)
 	r[WREC_INSTALL_BEGIN] = rec(WREC_INSTALL_BEGIN);
 	r[WREC_INSTALL_BEGIN].host = xstrdup("opal");
 	r[WREC_INSTALL_BEGIN].token = xstrdup("0123456789abcdef0123456789abcdef");
+
+	r[WREC_FIRMWARE] = rec(WREC_FIRMWARE);
+	r[WREC_FIRMWARE].host = xstrdup("br");
+	r[WREC_FIRMWARE].value = xstrdup("OpenSBI v1.3, U-Boot 2023.01+dfsg-2");
 }
 
 static void assert_vec_equal(const struct vec *a, const struct vec *b)
@@ -469,6 +473,15 @@ static void test_rec_refused(void **state)
 		  "\"host\": holds a NUL" },
 		{ "{\"type\": \"install-begin\", \"host\": \"h\", \"token\": "
 		  "\"0123\"}", "\"token\": not 32" },
+		{ "{\"type\": \"firmware\", \"host\": \"h\"}",
+		  "record firmware: \"firmware\": missing" },
+		{ "{\"type\": \"firmware\", \"host\": \"h\", \"firmware\": \"\"}",
+		  "\"firmware\": 1 to 200 bytes" },
+		{ "{\"type\": \"firmware\", \"host\": \"h\", \"firmware\": \""
+		  "0123456789012345678901234567890123456789012345678901234567890123456789"
+		  "0123456789012345678901234567890123456789012345678901234567890123456789"
+		  "0123456789012345678901234567890123456789012345678901234567890123456789"
+		  "\"}", "\"firmware\": 1 to 200 bytes" },
 	};
 
 	(void)state;
