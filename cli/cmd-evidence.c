@@ -12,6 +12,8 @@
 #include "cli.h"
 #include "db-evidence.h"
 #include "evidence.h"
+#include "evidence-diff.h"
+#include "evidence-html.h"
 #include "fsutil.h"
 #include "strnum.h"
 #include "xalloc.h"
@@ -20,8 +22,10 @@
 #define EVIDENCE_FILE_MAX (256L << 20)   /* bytes of a record to verify */
 
 const char cmd_evidence_usage[] =
-	"hangar evidence show REV|--flight F [--branch B] [--json] [--out FILE]\n"
+	"hangar evidence show REV|--flight F [--branch B] [--json|--html]\n"
+	"                          [--out FILE]\n"
 	"       evidence record F | rebuild REV|--flight F [--json]\n"
+	"       evidence diff [REV1] REV2 [--branch B] [--json]\n"
 	"       evidence verify FILE [--sig SIG] [--allowed-signers FILE]\n"
 	"                            [--logs DIR] [--no-files]\n"
 	"\n"
@@ -33,7 +37,9 @@ const char cmd_evidence_usage[] =
 	"  show      the record of revision REV (a full id or a prefix of at least\n"
 	"            7 hex digits: the flight that pushed it, else the newest\n"
 	"            record of it), or of flight F: a summary; --json: the stored\n"
-	"            bytes exactly; --out FILE: the bytes to FILE, the signature\n"
+	"            bytes exactly; --html: a page for people, print-ready (the\n"
+	"            dashboard's /evidence/REV, self-contained); --out FILE: the\n"
+	"            bytes to FILE, the signature\n"
 	"            to FILE.sig, the signer to FILE.allowed_signers, and the\n"
 	"            ssh-keygen command that checks them\n"
 	"  record    build, sign and store the record of finished flight F (a\n"
@@ -41,6 +47,9 @@ const char cmd_evidence_usage[] =
 	"  rebuild   build the record again from the database, the logs and the\n"
 	"            requirements file it names, and compare: \"identical\" (exit\n"
 	"            0) or the first difference (exit 1); --json: the rebuilt one\n"
+	"  diff      the requirements newly verified, newly failing, no longer\n"
+	"            verified, added and removed from REV1's record to REV2's\n"
+	"            (without REV1: the push of REV2's branch before it)\n"
 	"  verify    check FILE's signature (ssh-keygen -Y verify against\n"
 	"            --allowed-signers, else FILE.allowed_signers, else the\n"
 	"            lab's [evidence] key), then hash again every log (under\n"
@@ -50,6 +59,7 @@ const char cmd_evidence_usage[] =
 	"  --flight F          the record of flight F\n"
 	"  --branch B          of REV: only records of branch B\n"
 	"  --json              JSON output\n"
+	"  --html              show: the record as an HTML page\n"
 	"  --out FILE          show: write the record, its signature and signer\n"
 	"  --sig SIG           verify: the signature (default FILE.sig)\n"
 	"  --allowed-signers F verify: the allowed_signers file\n"
@@ -59,7 +69,7 @@ const char cmd_evidence_usage[] =
 struct ev_opts {
 	long flight;
 	const char *branch, *out, *sig, *allowed, *logs;
-	int json, no_files;
+	int json, html, no_files;
 };
 
 /* The stored record that REV or --flight names. */
@@ -192,6 +202,13 @@ static int ev_show(struct cli *cli, const struct ev_opts *o, const char *rev)
 		fprintf(stderr, "hangar: flight %ld: the stored record is not JSON\n",
 			e.flight);
 		rc = 1;
+	} else if (o->html) {
+		struct buf page = BUF_INIT;
+
+		evidence_html(&page, rec, &e, NULL);
+		fwrite(page.buf, 1, page.len, stdout);
+		buf_release(&page);
+		json_decref(rec);
 	} else {
 		ev_print_text(&e, rec);
 		json_decref(rec);
@@ -413,12 +430,76 @@ out:
 	return rc;
 }
 
+/* A stored record's JSON; NULL (and said on stderr) when it is not. */
+static json_t *ev_parse(const struct evidence *e)
+{
+	json_t *rec = json_loads(e->record, 0, NULL);
+
+	if (!rec)
+		fprintf(stderr, "hangar: flight %ld: the stored record is not JSON\n",
+			e->flight);
+	return rec;
+}
+
+/* diff [REV1] REV2: the change tracking of docs/evidence.md. */
+static int ev_diff(struct cli *cli, const struct ev_opts *o, const char *rev1,
+		   const char *rev2)
+{
+	struct err err = ERR_INIT;
+	struct evidence from, to;
+	json_t *jfrom = NULL, *jto = NULL, *diff = NULL;
+	struct db *db;
+	int rc;
+
+	memset(&from, 0, sizeof(from));
+	memset(&to, 0, sizeof(to));
+	if ((rc = cli_open_db(cli, &db)))
+		return rc;
+	rc = db_evidence_by_rev(db, rev2, o->branch, &to, &err);
+	if (rc == 0 && rev1)
+		rc = db_evidence_by_rev(db, rev1, o->branch, &from, &err);
+	else if (rc == 0 && to.branch &&
+		 (rc = db_evidence_pushed_before(db, to.branch, to.flight, &from,
+						 &err)) == ERR_NOTFOUND)
+		rc = 0;    /* the first push: every requirement is new */
+	db_close(db);
+	if (rc < 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	rc = 1;
+	if (!(jto = ev_parse(&to)) || (from.record && !(jfrom = ev_parse(&from))))
+		goto out;
+	diff = evidence_diff(jfrom, jto);
+	if (o->json) {
+		char *s = json_dumps(diff, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+		puts(s);
+		free(s);
+	} else {
+		struct buf b = BUF_INIT;
+
+		evidence_diff_text(&b, diff, jfrom, jto);
+		fwrite(b.buf, 1, b.len, stdout);
+		buf_release(&b);
+	}
+	rc = 0;
+out:
+	json_decref(diff);
+	json_decref(jfrom);
+	json_decref(jto);
+	db_evidence_release(&from);
+	db_evidence_release(&to);
+	return rc;
+}
+
 int cmd_evidence(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "flight", required_argument, NULL, 'f' },
 		{ "branch", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "html", no_argument, NULL, 'H' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "sig", required_argument, NULL, 's' },
 		{ "allowed-signers", required_argument, NULL, 'a' },
@@ -442,6 +523,7 @@ int cmd_evidence(struct cli *cli, int argc, char **argv)
 			break;
 		case 'b': o.branch = optarg; break;
 		case 'j': o.json = 1; break;
+		case 'H': o.html = 1; break;
 		case 'o': o.out = optarg; break;
 		case 's': o.sig = optarg; break;
 		case 'a': o.allowed = optarg; break;
@@ -452,13 +534,23 @@ int cmd_evidence(struct cli *cli, int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error(cmd_evidence_usage,
 				       "evidence: expected show, record, "
-				       "rebuild or verify");
+				       "rebuild, diff or verify");
 	sub = argv[optind];
 	nargs = argc - optind - 1;
 	arg = nargs ? argv[optind + 1] : NULL;
+	if (!strcmp(sub, "diff")) {
+		if (nargs < 1 || nargs > 2)
+			return cli_usage_error(cmd_evidence_usage,
+					       "evidence diff: expected [REV1] REV2");
+		return ev_diff(cli, &o, nargs == 2 ? arg : NULL,
+			       argv[optind + nargs]);
+	}
 	if (nargs > 1)
 		return cli_usage_error(cmd_evidence_usage,
 				       "evidence %s: too many arguments", sub);
+	if (o.json && o.html)
+		return cli_usage_error(cmd_evidence_usage,
+				       "evidence: --json or --html, not both");
 	if (!strcmp(sub, "show") || !strcmp(sub, "rebuild")) {
 		if (!arg == !o.flight)
 			return cli_usage_error(cmd_evidence_usage,

@@ -16,6 +16,7 @@
 #include "report-load.h"
 #include "fsutil.h"
 #include "evidence.h"
+#include "evidence-diff.h"
 #include "gate.h"
 #include "gitx.h"
 #include "log.h"
@@ -198,6 +199,44 @@ static void gate_evidence(const struct cycle *y, long flight)
 	else if (inserted)
 		log_info("branch=%s flight=%ld: evidence record stored%s",
 			 y->b.name, flight, ec.key ? " and signed" : " (unsigned)");
+}
+
+/*
+ * The mail's "Requirements" section: what this flight verifies against
+ * the branch's last pushed record (docs/evidence.md, change tracking).
+ * Nothing when the lab has no requirements; a record that cannot be
+ * built is said in one line, the decision never waits on it.
+ */
+static void gate_evidence_changes(const struct cycle *y, long flight,
+				  struct buf *text)
+{
+	struct evidence_conf ec;
+	struct evidence last;
+	struct err err = ERR_INIT;
+	json_t *now = NULL, *before = NULL, *diff;
+	int rc;
+
+	memset(&last, 0, sizeof(last));
+	gate_evidence_conf(y->c, &ec);
+	if (!ec.requirements || !ec.requirements->set)
+		return;
+	if (evidence_build(y->db, &ec, flight, &now, &err) < 0) {
+		buf_addf(text, "\nRequirements:\n not read: %s\n", err.msg);
+		return;
+	}
+	rc = db_evidence_pushed_before(y->db, y->b.name, flight, &last, &err);
+	if (rc == 0)
+		before = json_loads(last.record, 0, NULL);
+	else if (rc != ERR_NOTFOUND)
+		log_warnx("branch=%s flight=%ld: the last pushed record: %s",
+			  y->b.name, flight, err.msg);
+	diff = evidence_diff(before, now);
+	buf_addch(text, '\n');
+	evidence_diff_text(text, diff, before, now);
+	json_decref(diff);
+	json_decref(before);
+	json_decref(now);
+	db_evidence_release(&last);
 }
 
 /* The pushed flights of the branch without a record: a gate stopped
@@ -444,6 +483,8 @@ record:
 		gate_mail_of(y->c, &m);
 		m.revlog = revlog;
 		report_text(&r, &m, &text);
+		if (!strcmp(r.intent, "gate"))
+			gate_evidence_changes(y, flight, &text);
 		free(revlog);
 	}
 	d.flight = flight;

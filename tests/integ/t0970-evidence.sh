@@ -187,7 +187,7 @@ test_expect_success 'lab check: the findings of the requirements file' '
 	cat bc.err && grep -q "bad.req:2: unknown keyword .tset." bc.err
 '
 
-test_expect_success 'a removed test case: unverified in the next record only' '
+test_expect_success 'a removed test case: unverified in the next record only, and the report says so' '
 	printf "add\n" >"$WORK/tests/cases" &&
 	commit "drop the mul case" >c2.rev &&
 	wait_decided "$(cat c2.rev)" c2.out && cat c2.out &&
@@ -197,7 +197,15 @@ test_expect_success 'a removed test case: unverified in the next record only' '
 	test "$(status_of ev2.json MV-MUL)" = unverified &&
 	test "$(status_of ev2.json MV-ADD)" = verified &&
 	h evidence show --flight "$(cat f1)" --json >ev1again.json &&
-	cmp ev1.json ev1again.json && test "$(status_of ev1again.json MV-MUL)" = verified
+	cmp ev1.json ev1again.json && test "$(status_of ev1again.json MV-MUL)" = verified &&
+	h flight report $F2 >rep2.out && sed -n "/^Requirements:/,\$p" rep2.out >req2.out &&
+	cat req2.out && grep -A2 "no longer verified" req2.out | grep -q MV-MUL &&
+	! grep -A2 "no longer verified" req2.out | grep -q MV-ADD &&
+	h evidence diff "$(cat c2.rev)" --json >diff2.json &&
+	python3 -c "import json; d=json.load(open(\"diff2.json\")); assert d[\"no_longer_verified\"] == [\"MV-MUL\"] and d[\"from\"][\"flight\"] == $(cat f1), d" &&
+	h evidence diff "$(cat c1.rev)" "$(cat c2.rev)" >diff2.txt && grep -q MV-MUL diff2.txt &&
+	h evidence show "$(cat c2.rev)" --html >ev2.html &&
+	grep -q "<html" ev2.html && grep -q MV-MUL ev2.html
 '
 
 test_expect_success 'a push whose record failed gets it on a later cycle, once' '
