@@ -96,7 +96,7 @@ int ctl_client_get(const char *state, const char *path, int timeout_ms,
 		/* a full backlog (a daemon that stopped accepting) waits
 		 * in connect() at most this long */
 		struct timeval tv = { .tv_sec = timeout_ms / 1000,
-				      .tv_usec = (timeout_ms % 1000) * 1000 };
+				      .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
 
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	}

@@ -1094,6 +1094,8 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 		route = strcmp(method, "PUT") ? -1
 					      : web_route_find(method, url, r.args);
 		if (route >= 0 && web_route_raw(web_routes[route].id)) {
+			if (r.local)   /* the report alone, as below */
+				return web_not_found(&r, url);
 			if (!web_utf8_ok(url))
 				return web_not_found(&r, "not a UTF-8 path");
 			MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,

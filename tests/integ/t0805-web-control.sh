@@ -112,6 +112,9 @@ test_expect_success 'the socket is the owner'\''s alone and serves only the repo
 	test "$(curl -s -o /dev/null -w %{http_code} --unix-socket "$SOCK" http://x/api/v1/flights)" = 404 &&
 	test "$(curl -s -o /dev/null -w %{http_code} --unix-socket "$SOCK" http://x/api/v1/flights/$F)" = 404 &&
 	test "$(curl -s -o /dev/null -w %{http_code} --unix-socket "$SOCK" -X POST http://x/api/v1/flights/$F/cancel)" = 404 &&
+	blob=http://x/api/v1/worker/blobs/$(printf %064d 0) &&
+	test "$(curl -s -o /dev/null -w %{http_code} --unix-socket "$SOCK" -X PUT --data-binary x $blob)" = 404 &&
+	test "$(curl -s -o /dev/null -w %{http_code} -X PUT --data-binary x ${blob/x/127.0.0.1:$PORT})" = 401 &&
 	test "$(curl -s -o /dev/null -w %{http_code} "$A/flights/$F/report?format=mail")" = 200 &&
 	curl -fsS "$A/flights/$F/report?format=mail" | python3 -c "import json,sys; json.load(sys.stdin)"
 '
