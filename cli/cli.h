@@ -103,13 +103,14 @@ int cli_flight_report(struct cli *cli, struct db *db, long flight, int json,
 		      int now);
 /*
  * The web daemon's control socket (ctl-client.c): GET path over
- * STATE/web.sock (HTTP/1.0) within timeout_ms; a 200 answer's body is
- * appended to body and 0 returned, anything else (no daemon, a stale
- * socket, a timeout, another status, an answer cut short) is -1, and
- * the caller does the work itself.
+ * STATE/web.sock (HTTP/1.0) within timeout_ms; the body of a 200 answer
+ * of Content-Type type from a daemon of this very version is appended
+ * to body and 0 returned. Anything else (no daemon, a stale socket, a
+ * timeout, another status, type or version, an answer cut short) is -1,
+ * and the caller does the work itself.
  */
-int ctl_client_get(const char *state, const char *path, int timeout_ms,
-		   struct buf *body);
+int ctl_client_get(const char *state, const char *path, const char *type,
+		   int timeout_ms, struct buf *body);
 /* Appends "?name=value" (or "&..." after the first) to b, value
  * percent-encoded; nothing when value is NULL. */
 void ctl_client_query(struct buf *b, const char *name, const char *value);

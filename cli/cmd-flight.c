@@ -294,8 +294,9 @@ static int flight_report_ask(struct cli *cli, long id, int json, int now)
 		ctl_client_query(&path, "to", cli->lab.gate.mail_to);
 		ctl_client_query(&path, "url", cli->lab.url);
 	}
-	if (ctl_client_get(cli->lab.state, path.buf, REPORT_ASK_TIMEOUT_MS,
-			   &body) < 0)
+	if (ctl_client_get(cli->lab.state, path.buf,
+			   json ? "application/json" : "text/plain",
+			   REPORT_ASK_TIMEOUT_MS, &body) < 0)
 		goto out;
 	if (!json) {
 		fwrite(body.buf, 1, body.len, stdout);

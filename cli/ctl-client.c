@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include "proc.h"
 #include "strnum.h"
 #include "web.h"
+#include "xalloc.h"
 #include "banned.h"
 
 /* The answer is a report: bounded like any text from outside. */
@@ -73,13 +76,41 @@ static int ctl_client_read(int fd, long long deadline, struct buf *in)
 	}
 }
 
-int ctl_client_get(const char *state, const char *path, int timeout_ms,
-		   struct buf *body)
+/*
+ * The value of header name in head (the status line and headers, NUL-
+ * terminated) into out; 0, or -1 when it is missing or longer than n.
+ */
+static int ctl_client_header(const char *head, const char *name, char *out,
+			     size_t n)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = strstr(head, "\r\n"); p; p = strstr(p, "\r\n")) {
+		p += 2;
+		if (!strncasecmp(p, name, len) && p[len] == ':') {
+			size_t k;
+
+			p += len + 1;
+			p += strspn(p, " \t");
+			k = strcspn(p, "\r");
+			if (k >= n)
+				return -1;
+			memcpy(out, p, k);
+			out[k] = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int ctl_client_get(const char *state, const char *path, const char *type,
+		   int timeout_ms, struct buf *body)
 {
 	long long deadline = proc_now_ms() + timeout_ms;
 	struct sockaddr_un sa;
 	struct buf req = BUF_INIT, in;
-	const char *end, *cl;
+	char *head = NULL, value[128];
+	const char *end;
 	long status, len;
 	int fd, rc = -1;
 
@@ -109,7 +140,7 @@ int ctl_client_get(const char *state, const char *path, int timeout_ms,
 		goto out;
 	/* "HTTP/1.1 200 OK\r\n" headers "\r\n\r\n" body */
 	end = strstr(in.buf, "\r\n\r\n");
-	if (!end || strncmp(in.buf, "HTTP/1.", 7) || in.len < 12 ||
+	if (!end || strncmp(in.buf, "HTTP/1.", 7) != 0 || in.len < 12 ||
 	    in.buf[8] != ' ' || in.buf[12] != ' ')
 		goto out;
 	{
@@ -118,28 +149,26 @@ int ctl_client_get(const char *state, const char *path, int timeout_ms,
 		if (strnum_long(code, 100, 599, &status) < 0 || status != 200)
 			goto out;
 	}
+	head = xstrndup(in.buf, (size_t)(end - in.buf) + 2);
 	end += 4;
+	/* another version of hangar may judge or print otherwise (a daemon
+	 * not restarted after an upgrade): only this one's answer will do */
+	if (ctl_client_header(head, "X-Hangar-Version", value, sizeof(value)) < 0 ||
+	    strcmp(value, HANGAR_VERSION) != 0)
+		goto out;
+	if (ctl_client_header(head, "Content-Type", value, sizeof(value)) < 0 ||
+	    strncmp(value, type, strlen(type)) != 0)
+		goto out;
 	/* an answer cut short (the daemon stopped) is no answer */
-	cl = strcasestr(in.buf, "\r\nContent-Length:");
-	if (cl && cl < end) {
-		char num[24];
-		size_t n;
-
-		cl += strlen("\r\nContent-Length:");
-		cl += strspn(cl, " \t");
-		n = strcspn(cl, "\r");
-		if (n >= sizeof(num))
-			goto out;
-		memcpy(num, cl, n);
-		num[n] = '\0';
-		if (strnum_long(num, 0, CTL_MAX_ANSWER, &len) < 0 ||
-		    (size_t)len != in.len - (size_t)(end - in.buf))
-			goto out;
-	}
+	if (ctl_client_header(head, "Content-Length", value, sizeof(value)) == 0 &&
+	    (strnum_long(value, 0, CTL_MAX_ANSWER, &len) < 0 ||
+	     (size_t)len != in.len - (size_t)(end - in.buf)))
+		goto out;
 	buf_add(body, end, in.len - (size_t)(end - in.buf));
 	rc = 0;
 out:
 	close(fd);
+	free(head);
 	buf_release(&req);
 	buf_release(&in);
 	return rc;

@@ -341,6 +341,9 @@ static enum MHD_Result web_respond(struct web_req *r, unsigned status,
 	else
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 					"max-age=300");
+	/* the CLI takes only its own version's answers (cli/ctl-client.c) */
+	if (r->local)
+		MHD_add_response_header(resp, "X-Hangar-Version", HANGAR_VERSION);
 	if (!strncmp(type, "text/html", 9))
 		MHD_add_response_header(resp, "Content-Security-Policy",
 					"default-src 'self'; style-src 'self'; "

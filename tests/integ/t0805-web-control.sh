@@ -5,7 +5,9 @@
 # (--direct), text and JSON, for a decided gate flight, a running gate
 # flight whose report changes between two calls, an ad-hoc flight and a
 # missing one (the same message and exit status); a web killed -9 leaves a
-# stale socket that the CLI passes over at once; a stopped web removes it.
+# stale socket that the CLI passes over at once; an answer of another
+# version, type or status, or cut short, is not taken (a fake daemon); a
+# stopped web removes its socket.
 . "$(dirname "$0")/lib-test.sh"
 test_skip_unless "test $(id -u) = 0"
 test_skip_unless git
@@ -171,6 +173,40 @@ test_expect_success 'a web killed -9: a stale socket, passed over at once' '
 	stale, direct = t(), t("--direct")
 	assert stale < direct + 0.05, (stale, direct)
 	PY
+'
+
+test_expect_success 'an answer of another version, type or status is not taken (a fake daemon)' '
+	ver=$("$HANGAR" --version | sed "s/^hangar //") &&
+	cat >fake.py <<-PY &&
+	import os, socket, sys
+	path, ver = sys.argv[1], sys.argv[2]
+	answers = [
+	    ("200 OK", "X-Hangar-Version: other\\r\\nContent-Type: application/json", "{\\"fake\\": 1}"),
+	    ("200 OK", "X-Hangar-Version: %s\\r\\nContent-Type: application/json" % ver, "{\\"fake\\": 2}"),
+	    ("500 Internal Server Error", "X-Hangar-Version: %s\\r\\nContent-Type: application/json" % ver, "{}"),
+	    ("200 OK", "X-Hangar-Version: %s\\r\\nContent-Type: application/json\\r\\nContent-Length: 99" % ver, "{}"),
+	    ("200 OK", "X-Hangar-Version: %s\\r\\nContent-Type: application/json" % ver, "{\\"fake\\": 5}"),
+	]
+	os.unlink(path)
+	s = socket.socket(socket.AF_UNIX)
+	s.bind(path)
+	s.listen(8)
+	open("fake.ready", "w").close()
+	for status, headers, body in answers:
+	    c, _ = s.accept()
+	    c.recv(65536)
+	    c.sendall(("HTTP/1.1 %s\\r\\n%s\\r\\n\\r\\n%s" % (status, headers, body)).encode())
+	    c.close()
+	PY
+	python3 fake.py "$SOCK" "$ver" &
+	echo $! >fake.pid &&
+	wait_for "test -e fake.ready" 10 &&
+	h flight report $F --json >f1.json && cmp f1.json direct.json &&
+	h flight report $F >f2.txt && h flight report $F --direct >d2.txt && cmp f2.txt d2.txt &&
+	h flight report $F --json >f3.json && cmp f3.json direct.json &&
+	h flight report $F --json >f4.json && cmp f4.json direct.json &&
+	h flight report $F --json >f5.json && grep -x "  \"fake\": 5" f5.json &&
+	wait $(cat fake.pid) && rm -f fake.pid
 '
 
 test_expect_success 'started again it replaces the stale socket; stopped, it removes it' '
