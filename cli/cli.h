@@ -104,9 +104,9 @@ int cli_flight_report(struct cli *cli, struct db *db, long flight, int json,
 /*
  * The web daemon's control socket (ctl-client.c): GET path over
  * STATE/web.sock (HTTP/1.0) within timeout_ms; the body of a 200 answer
- * of Content-Type type from a daemon of this very version is appended
+ * of Content-Type type from a daemon of this very build is appended
  * to body and 0 returned. Anything else (no daemon, a stale socket, a
- * timeout, another status, type or version, an answer cut short) is -1,
+ * timeout, another status, type or build, an answer cut short) is -1,
  * and the caller does the work itself.
  */
 int ctl_client_get(const char *state, const char *path, const char *type,

@@ -109,11 +109,14 @@ int ctl_client_get(const char *state, const char *path, const char *type,
 	long long deadline = proc_now_ms() + timeout_ms;
 	struct sockaddr_un sa;
 	struct buf req = BUF_INIT, in;
-	char *head = NULL, value[128];
+	char *head = NULL, value[160], build[129];
 	const char *end;
 	long status, len;
 	int fd, rc = -1;
 
+	/* without a build ID to compare, no answer could be taken */
+	if (proc_build_id(build, sizeof(build)) < 0)
+		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", state,
@@ -151,10 +154,11 @@ int ctl_client_get(const char *state, const char *path, const char *type,
 	}
 	head = xstrndup(in.buf, (size_t)(end - in.buf) + 2);
 	end += 4;
-	/* another version of hangar may judge or print otherwise (a daemon
-	 * not restarted after an upgrade): only this one's answer will do */
-	if (ctl_client_header(head, "X-Hangar-Version", value, sizeof(value)) < 0 ||
-	    strcmp(value, HANGAR_VERSION) != 0)
+	/* another build of hangar may judge or print otherwise (a daemon
+	 * not restarted after an upgrade, or a developer's other tree):
+	 * only the answer of this very executable will do */
+	if (ctl_client_header(head, "X-Hangar-Build", value, sizeof(value)) < 0 ||
+	    strcmp(value, build) != 0)
 		goto out;
 	if (ctl_client_header(head, "Content-Type", value, sizeof(value)) < 0 ||
 	    strncmp(value, type, strlen(type)) != 0)

@@ -36,6 +36,8 @@
 #define SESSION_COOKIE "hangar_session"
 
 static const struct web_opts *web_conf;
+/* this executable's build ID, "" if none: sent on the control socket */
+static char web_build_id[129];
 /* [web] read-role = viewer, which a SIGHUP may change under the handlers */
 static int read_viewer;
 
@@ -341,9 +343,9 @@ static enum MHD_Result web_respond(struct web_req *r, unsigned status,
 	else
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 					"max-age=300");
-	/* the CLI takes only its own version's answers (cli/ctl-client.c) */
-	if (r->local)
-		MHD_add_response_header(resp, "X-Hangar-Version", HANGAR_VERSION);
+	/* the CLI takes only its own build's answers (cli/ctl-client.c) */
+	if (r->local && web_build_id[0])
+		MHD_add_response_header(resp, "X-Hangar-Build", web_build_id);
 	if (!strncmp(type, "text/html", 9))
 		MHD_add_response_header(resp, "Content-Security-Policy",
 					"default-src 'self'; style-src 'self'; "
@@ -1372,6 +1374,8 @@ int web_run(struct web_opts *opts, struct err *err)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	/* before any thread: it sets the umask for a moment */
 	web_control_listen(opts->state);
+	if (proc_build_id(web_build_id, sizeof(web_build_id)) < 0)
+		web_build_id[0] = '\0';
 	if (pthread_create(&cache.thread, NULL, cache_listener, NULL)) {
 		web_control_stop();
 		freeaddrinfo(ai);

@@ -6,7 +6,7 @@
 # flight whose report changes between two calls, an ad-hoc flight and a
 # missing one (the same message and exit status); a web killed -9 leaves a
 # stale socket that the CLI passes over at once; an answer of another
-# version, type or status, or cut short, is not taken (a fake daemon); a
+# build, type or status, or cut short, is not taken (a fake daemon); a
 # stopped web removes its socket.
 . "$(dirname "$0")/lib-test.sh"
 test_skip_unless "test $(id -u) = 0"
@@ -175,17 +175,22 @@ test_expect_success 'a web killed -9: a stale socket, passed over at once' '
 	PY
 '
 
-test_expect_success 'an answer of another version, type or status is not taken (a fake daemon)' '
-	ver=$("$HANGAR" --version | sed "s/^hangar //") &&
+test_expect_success 'an answer of another build, type or status is not taken (a fake daemon)' '
+	ver=$(python3 -c "
+import struct, sys
+b = open(sys.argv[1], \"rb\").read()
+i = b.index(struct.pack(\"<III\", 4, 20, 3) + b\"GNU\\0\")
+print(b[i + 16:i + 36].hex())" "$HANGAR") &&
+	test ${#ver} = 40 &&
 	cat >fake.py <<-PY &&
 	import os, socket, sys
 	path, ver = sys.argv[1], sys.argv[2]
 	answers = [
-	    ("200 OK", "X-Hangar-Version: other\\r\\nContent-Type: application/json", "{\\"fake\\": 1}"),
-	    ("200 OK", "X-Hangar-Version: %s\\r\\nContent-Type: application/json" % ver, "{\\"fake\\": 2}"),
-	    ("500 Internal Server Error", "X-Hangar-Version: %s\\r\\nContent-Type: application/json" % ver, "{}"),
-	    ("200 OK", "X-Hangar-Version: %s\\r\\nContent-Type: application/json\\r\\nContent-Length: 99" % ver, "{}"),
-	    ("200 OK", "X-Hangar-Version: %s\\r\\nContent-Type: application/json" % ver, "{\\"fake\\": 5}"),
+	    ("200 OK", "X-Hangar-Build: other\\r\\nContent-Type: application/json", "{\\"fake\\": 1}"),
+	    ("200 OK", "X-Hangar-Build: %s\\r\\nContent-Type: application/json" % ver, "{\\"fake\\": 2}"),
+	    ("500 Internal Server Error", "X-Hangar-Build: %s\\r\\nContent-Type: application/json" % ver, "{}"),
+	    ("200 OK", "X-Hangar-Build: %s\\r\\nContent-Type: application/json\\r\\nContent-Length: 99" % ver, "{}"),
+	    ("200 OK", "X-Hangar-Build: %s\\r\\nContent-Type: application/json" % ver, "{\\"fake\\": 5}"),
 	]
 	os.unlink(path)
 	s = socket.socket(socket.AF_UNIX)
