@@ -21,8 +21,11 @@
 # it at each visit). Goals (issue 21, beside each figure): a decided
 # report under 3 ms and a running flight's under 5 ms at 20,000 flights,
 # a ratio under 1.5. Then, at 20,000 flights, the whole `hangar flight
-# report F --json` process (goal: 15 ms) beside `hangar --version` and
-# psql's SELECT 1. Takes about 9 minutes and 16 GB under /tmp.
+# report F --json` process (goal: 15 ms) as it runs beside `hangar web`
+# (answered over the web daemon's control socket, STATE/web.sock) and
+# with --direct (its own database connection, as without the daemon),
+# beside `hangar --version` and psql's SELECT 1. Takes about 9 minutes
+# and 16 GB under /tmp.
 #
 # The history is loaded with session_replication_role = replica: no row
 # triggers (step_passes is filled afterwards in one statement, as
@@ -39,7 +42,8 @@ export HANGAR_PG_FAST=1
 RUNS=31
 dir=$(mktemp -d /tmp/hangar-bench.XXXXXX)
 chmod 755 "$dir"
-trap '"$HANGAR" --config "$dir/lab.conf" db stop >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+web_pid=
+trap '[ -z "$web_pid" ] || { kill $web_pid; wait $web_pid; } 2>/dev/null; "$HANGAR" --config "$dir/lab.conf" db stop >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 trap 'exit 130' INT TERM
 h() { "$HANGAR" --config "$dir/lab.conf" "$@"; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "host=$dir/state/pg dbname=hangar user=hangar" "$@"; }
@@ -122,17 +126,33 @@ for n in 1000 5000 20000; do
 	total=$n
 done
 # The whole command, as a person or a script runs it at 20,000 flights:
-# start, configuration, connection, report, JSON (goal <= 15 ms), beside
-# `hangar --version` (a process and nothing else) and psql's SELECT 1 (a
-# process and a connection), alternated in one run. psql is PostgreSQL's
-# own binary: Debian's /usr/bin/psql is pg_wrapper, a Perl script that
-# costs some 20 ms before psql even starts.
+# start, configuration, the answer, JSON (goal <= 15 ms): through the web
+# daemon (its warm connection) and --direct (a connection and a fresh
+# backend of its own, which the daemon's answers must match byte for
+# byte), beside `hangar --version` (a process and nothing else) and
+# psql's SELECT 1 (a process and a connection), alternated in one run.
+# psql is PostgreSQL's own binary: Debian's /usr/bin/psql is pg_wrapper,
+# a Perl script that costs some 20 ms before psql even starts.
+# (not through h(): $! must be the daemon, not a subshell)
+"$HANGAR" --config "$dir/lab.conf" web --listen 127.0.0.1:0 >"$dir/web.log" 2>&1 &
+web_pid=$!
+i=0
+until [ -S "$dir/state/web.sock" ]; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { cat "$dir/web.log"; echo "hangar web did not start" >&2; exit 1; }
+	sleep 0.1
+done
+h flight report $((total + 2)) --json >"$dir/ask.json"
+h flight report $((total + 2)) --json --direct >"$dir/direct.json"
+cmp "$dir/ask.json" "$dir/direct.json"
 pg_bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 python3 - "$HANGAR" "$dir/lab.conf" $((total + 2)) "$dir/state/pg" "$pg_bindir/psql" "$HANGAR_BASE" <<'PY'
 import statistics, subprocess, sys, time
 hangar, conf, flight, sock, psql, base = sys.argv[1:7]
 cmds = {
     "flight report --json": [hangar, "--config", conf, "flight", "report", flight, "--json"],
+    "flight report --json --direct": [hangar, "--config", conf, "flight", "report", flight, "--json", "--direct"],
+    "running flight's": [hangar, "--config", conf, "flight", "report", str(int(flight) + 1), "--json"],
     "hangar --version": [hangar, "--version"],
     "psql SELECT 1": [psql, "-X", "-q", "-At", "host=%s dbname=hangar user=hangar" % sock, "-c", "SELECT 1"],
 }
@@ -145,10 +165,11 @@ for _ in range(31):
         subprocess.run(c, stdout=subprocess.DEVNULL, check=True)
         times[k].append((time.perf_counter() - t) * 1000)
 med = {k: statistics.median(v) for k, v in times.items()}
-print("whole process: flight report --json median %.1f ms (goal <= 15 ms, %s); "
-      "hangar --version %.1f ms; psql SELECT 1 %.1f ms"
+print("whole process: flight report --json median %.1f ms through hangar web (goal <= 15 ms, %s), "
+      "%.1f ms --direct; hangar --version %.1f ms; psql SELECT 1 %.1f ms"
       % (med["flight report --json"], "met" if med["flight report --json"] <= 15 else "not met",
-         med["hangar --version"], med["psql SELECT 1"]))
+         med["flight report --json --direct"], med["hangar --version"], med["psql SELECT 1"]))
+print("  a running flight's (judged now by the daemon) %.1f ms" % med["running flight's"])
 if base:
     print("  base's flight report --json median %.1f ms" % med["base's flight report --json"])
 PY

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "db.h"
 #include "labconf.h"
 
@@ -101,6 +102,20 @@ int cmd_evidence(struct cli *cli, int argc, char **argv);
  * the flight judged now. */
 int cli_flight_report(struct cli *cli, struct db *db, long flight, int json,
 		      int now);
+/*
+ * The web daemon's control socket (ctl-client.c): GET path over
+ * STATE/web.sock (HTTP/1.0) within timeout_ms; the body of a 200 answer
+ * of Content-Type type from a daemon of this very build is appended
+ * to body and 0 returned. Anything else (no daemon, a stale socket, a
+ * timeout, another status, type or build, an answer cut short) is -1,
+ * and the caller does the work itself.
+ */
+int ctl_client_get(const char *state, const char *path, const char *type,
+		   int timeout_ms, struct buf *body);
+/* Appends "?name=value" (or "&..." after the first) to b, value
+ * percent-encoded; nothing when value is NULL. */
+void ctl_client_query(struct buf *b, const char *name, const char *value);
+
 /* Judges the flight n times (load, classify, JSON and mail); prints the
  * median and fastest times, for the benchmarks. */
 int cli_flight_report_bench(struct cli *cli, struct db *db, long flight, int n);

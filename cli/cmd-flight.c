@@ -21,8 +21,8 @@
 
 const char cmd_flight_usage[] =
 	"hangar flight list [--limit N] [--json] | show F [--json] |\n"
-	"              report F [--json] [--now] | log F JOB [STEP] | cancel F |\n"
-	"              rerun F [JOB] [--wait] | wait F [--timeout S]\n"
+	"              report F [--json] [--now] [--direct] | log F JOB [STEP] |\n"
+	"              cancel F | rerun F [JOB] [--wait] | wait F [--timeout S]\n"
 	"\n"
 	"  list    the newest flights: status, verdict, job counts\n"
 	"  show    one flight: revisions, each job's status, hosts and attempt,\n"
@@ -33,7 +33,9 @@ const char cmd_flight_usage[] =
 	"          one stored (and mailed) when it was decided, followed by\n"
 	"          where today's judgement would differ; --now: judged today,\n"
 	"          with where that differs from the decision (JSON: the\n"
-	"          members \"decided\" and \"differences\")\n"
+	"          members \"decided\" and \"differences\"); asked of `hangar\n"
+	"          web` over STATE/web.sock when it runs (its connections are\n"
+	"          warm), else of the database (--direct: always)\n"
 	"          (--bench N: judge it N times, print the median time)\n"
 	"  rerun   a new ad-hoc flight of the same revisions: every job, or\n"
 	"          JOB (reusing the flight's passing builds); prints 'flight N'\n"
@@ -267,6 +269,48 @@ static int flight_log(struct cli *cli, json_t *f, const char *job,
 	}
 }
 
+/* How long the web daemon may take before the CLI asks the database. */
+#define REPORT_ASK_TIMEOUT_MS 2000
+
+/*
+ * `flight report` through the web daemon's control socket: the same
+ * bytes as the database path prints (the JSON as the daemon sends it,
+ * indented as cli_print_json does; the mail with the CLI's own mail
+ * settings). 0 when printed; -1 when the daemon gave no answer, and
+ * nothing was printed.
+ */
+static int flight_report_ask(struct cli *cli, long id, int json, int now)
+{
+	struct buf path = BUF_INIT, body = BUF_INIT;
+	json_t *j;
+	int rc = -1;
+
+	buf_addf(&path, "/api/v1/flights/%ld/report", id);
+	if (now)
+		ctl_client_query(&path, "now", "1");
+	if (!json) {
+		ctl_client_query(&path, "format", "mail");
+		ctl_client_query(&path, "from", cli->lab.gate.mail_from);
+		ctl_client_query(&path, "to", cli->lab.gate.mail_to);
+		ctl_client_query(&path, "url", cli->lab.url);
+	}
+	if (ctl_client_get(cli->lab.state, path.buf,
+			   json ? "application/json" : "text/plain",
+			   REPORT_ASK_TIMEOUT_MS, &body) < 0)
+		goto out;
+	if (!json) {
+		fwrite(body.buf, 1, body.len, stdout);
+		rc = 0;
+	} else if ((j = json_loadb(body.buf, body.len, 0, NULL))) {
+		cli_print_json(j);
+		rc = 0;
+	}
+out:
+	buf_release(&path);
+	buf_release(&body);
+	return rc;
+}
+
 /* A new ad-hoc flight of f's revisions: all its jobs, or one. */
 static int flight_rerun(struct db *db, json_t *f, const char *job, int json)
 {
@@ -320,6 +364,7 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "bench", required_argument, NULL, 'b' },
 		{ "now", no_argument, NULL, 'n' },
+		{ "direct", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err err = ERR_INIT;
@@ -327,7 +372,7 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 	const char *sub;
 	struct db *db;
 	json_t *f = NULL;
-	int json = 0, now = 0, c, rc;
+	int json = 0, now = 0, direct = 0, c, rc;
 
 	optind = 0;
 	while ((c = cli_getopt(argc, argv, opts, cmd_flight_usage)) != -1) {
@@ -335,6 +380,8 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 			json = 1;
 		else if (c == 'n')
 			now = 1;
+		else if (c == 'd')
+			direct = 1;
 		else if (c == 'l' && strnum_long(optarg, 1, 100000, &limit) < 0)
 			return cli_usage_error(cmd_flight_usage, "--limit: 1 to 100000");
 		else if (c == 't' && strnum_duration(optarg, 1, 30 * 86400, &timeout) < 0)
@@ -360,6 +407,13 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 	    strcmp(sub, "report") && strcmp(sub, "rerun"))
 		return cli_usage_error(cmd_flight_usage,
 				       "flight: unknown action '%s'", sub);
+	/* the daemon first: a new backend alone costs more than its answer */
+	if (!strcmp(sub, "report") && !bench && !direct) {
+		if ((rc = cli_load_lab(cli, NULL)))
+			return rc;
+		if (flight_report_ask(cli, id, json, now) == 0)
+			return 0;
+	}
 	rc = cli_open_db(cli, &db);
 	if (rc)
 		return rc;

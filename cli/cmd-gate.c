@@ -20,6 +20,7 @@
 #include "log.h"
 #include "proc.h"
 #include "strnum.h"
+#include "web.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -228,7 +229,7 @@ static int gate_print_report(struct cli *cli, struct db *db, long flight,
 {
 	struct err err = ERR_INIT;
 	struct gate_conf c;
-	struct buf text = BUF_INIT;
+	struct buf text = BUF_INIT, out = BUF_INIT;
 	struct vec diff = VEC_INIT;
 	json_t *o = NULL;
 
@@ -240,17 +241,12 @@ static int gate_print_report(struct cli *cli, struct db *db, long flight,
 		cli_print_json(o);
 		return 0;
 	}
-	fputs(text.buf ? text.buf : "", stdout);
-	if (diff.n) {
-		printf("\n%s\n", now ? "Today's judgement differs from the decision "
-					"made when the flight ended:"
-				      : "Judged today, this flight would differ "
-					"(hangar flight report --now):");
-		for (size_t i = 0; i < diff.n; i++)
-			printf("  %s\n", diff.v[i]);
-	}
+	/* as the web daemon answers it on the control socket */
+	web_report_mail(&out, text.buf, &diff, now);
+	fwrite(out.buf, 1, out.len, stdout);
 	json_decref(o);
 	buf_release(&text);
+	buf_release(&out);
 	vec_clear(&diff);
 	return 0;
 }

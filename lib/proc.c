@@ -2,7 +2,9 @@
  * proc.c: fork/exec without a shell, output capture and stopping by pid.
  */
 #include <errno.h>
+#include <elf.h>
 #include <fcntl.h>
+#include <link.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -197,4 +199,61 @@ int proc_stop(pid_t pid, int timeout_ms)
 		poll(NULL, 0, 10);
 	}
 	return -1;
+}
+
+struct proc_build_id_find {
+	char *out;
+	size_t n;
+	int found;
+};
+
+static int proc_build_id_phdr(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct proc_build_id_find *f = arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		size_t align = ph->p_align == 8 ? 8 : 4;
+		const unsigned char *p, *end;
+
+		if (ph->p_type != PT_NOTE)
+			continue;
+		p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+		end = p + ph->p_memsz;
+		while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+			const ElfW(Nhdr) *nh = (const void *)p;
+			const unsigned char *name = p + sizeof(*nh);
+			const unsigned char *desc =
+				name + ((nh->n_namesz + align - 1) & ~(align - 1));
+			const unsigned char *next =
+				desc + ((nh->n_descsz + align - 1) & ~(align - 1));
+
+			if (next > end || next <= p)
+				break;
+			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+			    !memcmp(name, "GNU", 4) && nh->n_descsz > 0 &&
+			    nh->n_descsz * 2 < f->n) {
+				static const char hex[] = "0123456789abcdef";
+
+				for (size_t k = 0; k < nh->n_descsz; k++) {
+					f->out[2 * k] = hex[desc[k] >> 4];
+					f->out[2 * k + 1] = hex[desc[k] & 15];
+				}
+				f->out[2 * nh->n_descsz] = '\0';
+				f->found = 1;
+				return 1;
+			}
+			p = next;
+		}
+	}
+	return 1;   /* the first object is the executable: only it */
+}
+
+int proc_build_id(char *out, size_t n)
+{
+	struct proc_build_id_find f = { .out = out, .n = n };
+
+	dl_iterate_phdr(proc_build_id_phdr, &f);
+	return f.found ? 0 : -1;
 }

@@ -42,6 +42,14 @@ int proc_stop(pid_t pid, int timeout_ms);
 /* Whether a process with this pid exists. */
 int proc_alive(pid_t pid);
 
+/*
+ * The running executable's GNU build ID (from its PT_NOTE, as `readelf
+ * -n` shows it) in hex into out: what identifies this very program, so
+ * that two processes can tell they run the same code. 0, or -1 when it
+ * has none (linked with --build-id=none) or out is too small.
+ */
+int proc_build_id(char *out, size_t n);
+
 /* Milliseconds on the monotonic clock. */
 long long proc_now_ms(void);
 /* Sleeps ms milliseconds, or less when a signal comes. */

@@ -16,6 +16,7 @@
 #include "gate.h"
 #include "report.h"
 #include "strnum.h"
+#include "web.h"
 #include "web-internal.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -111,10 +112,54 @@ json_t *web_report_of(struct web_req *r, long id, int *stored_out,
 	return j;
 }
 
+void web_report_mail(struct buf *out, const char *text,
+		     const struct vec *diff, int now)
+{
+	buf_addstr(out, text ? text : "");
+	if (!diff->n)
+		return;
+	buf_addf(out, "\n%s\n", now ? "Today's judgement differs from the "
+					"decision made when the flight ended:"
+				      : "Judged today, this flight would differ "
+					"(hangar flight report --now):");
+	for (size_t i = 0; i < diff->n; i++)
+		buf_addf(out, "  %s\n", diff->v[i]);
+}
+
+/*
+ * ?format=mail, on the control socket only: what `hangar flight report F`
+ * prints, with the CLI's own mail settings (from, to, url: its
+ * configuration's, so that the answer is the one it would make itself).
+ */
+static enum MHD_Result web_report_mail_api(struct web_req *r, long id)
+{
+	struct err err = ERR_INIT;
+	struct gate_conf c;
+	struct buf text = BUF_INIT, out = BUF_INIT;
+	struct vec diff = VEC_INIT;
+	int now = web_now(r) > 0;
+	json_t *j = NULL;
+
+	memset(&c, 0, sizeof(c));
+	c.state = r->state;
+	c.mail_from = web_query(r, "from");
+	c.mail_to = web_query(r, "to");
+	c.url = web_query(r, "url");
+	if (gate_report_view(r->db, &c, id, now, &j, &text, &diff, NULL,
+			     &err) < 0)
+		return web_db_error(r, &err);
+	json_decref(j);
+	web_report_mail(&out, text.buf, &diff, now);
+	buf_release(&text);
+	vec_clear(&diff);
+	return web_text(r, MHD_HTTP_OK, "text/plain; charset=utf-8", &out);
+}
+
 enum MHD_Result web_report_api(struct web_req *r)
 {
 	struct err err = ERR_INIT;
 	long id = web_arg_flight(r, 0);
+	const char *format = web_query(r, "format");
 	int stored;
 	json_t *j;
 
@@ -123,6 +168,8 @@ enum MHD_Result web_report_api(struct web_req *r)
 	if (web_now(r) < 0)
 		return web_error(r, MHD_HTTP_BAD_REQUEST, "bad request",
 				 "now: 1 or 0");
+	if (r->local && format && !strcmp(format, "mail"))
+		return web_report_mail_api(r, id);
 	if (!(j = web_report_of(r, id, &stored, &err)))
 		return web_db_error(r, &err);
 	/* a decided flight's report changes only with its row; one judged

@@ -25,6 +25,9 @@ struct web_req {
 	const char *body;        /* the request body (NUL-terminated), or NULL */
 	size_t body_len;
 	const char *state;       /* the lab's state directory */
+	/* asked over the control socket (STATE/web.sock): the CLI, as the
+	 * daemon's own user */
+	int local;
 	/* who asks: a token from Authorization: Bearer, or the session
 	 * cookie of a browser (then session is that token) */
 	char *user;              /* NULL: nobody logged in */

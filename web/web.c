@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -34,6 +36,8 @@
 #define SESSION_COOKIE "hangar_session"
 
 static const struct web_opts *web_conf;
+/* this executable's build ID, "" if none: sent on the control socket */
+static char web_build_id[129];
 /* [web] read-role = viewer, which a SIGHUP may change under the handlers */
 static int read_viewer;
 
@@ -339,6 +343,9 @@ static enum MHD_Result web_respond(struct web_req *r, unsigned status,
 	else
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 					"max-age=300");
+	/* the CLI takes only its own build's answers (cli/ctl-client.c) */
+	if (r->local && web_build_id[0])
+		MHD_add_response_header(resp, "X-Hangar-Build", web_build_id);
 	if (!strncmp(type, "text/html", 9))
 		MHD_add_response_header(resp, "Content-Security-Policy",
 					"default-src 'self'; style-src 'self'; "
@@ -956,6 +963,77 @@ static int web_enqueue(struct web_req *r, int route, struct web_conn *wc)
 	return 0;
 }
 
+/*
+ * ---- the control socket ----
+ *
+ * `hangar flight report` asks here first (cli/ctl-client.c), as smtpctl
+ * asks smtpd: this daemon's connections are warm (catalog cached,
+ * statements prepared), where a new process pays some 10 ms for a fresh
+ * backend's catalog and planning before its first answer. A
+ * second libmicrohttpd daemon serves the same handler on an AF_UNIX
+ * socket in the state directory, owner-only (made under umask 0177 before
+ * any thread runs, mode 0600), and only the report route (web_handler).
+ */
+static struct {
+	char *path;
+	int fd;                      /* bound and listening, or -1 */
+	struct MHD_Daemon *d;
+} web_control = { .fd = -1 };
+
+/*
+ * Binds STATE/web.sock, replacing a stale file (a daemon killed -9); one
+ * another daemon still answers on is left to it. Without the socket the
+ * CLI reads the database itself, so problems are only logged.
+ */
+static void web_control_listen(const char *state)
+{
+	struct sockaddr_un sa;
+	mode_t mask;
+	int fd;
+
+	web_control.path = xasprintf("%s/%s", state, WEB_CONTROL_SOCKET);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(web_control.path) >= sizeof(sa.sun_path)) {
+		log_warnx("%s: path too long for a socket: the CLI reads the "
+			  "database itself", web_control.path);
+		goto fail;
+	}
+	memcpy(sa.sun_path, web_control.path, strlen(web_control.path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail_errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		log_warnx("%s: another hangar web answers there: left to it",
+			  web_control.path);
+		goto fail;
+	}
+	close(fd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail_errno;
+	if (unlink(web_control.path) < 0 && errno != ENOENT) {
+		close(fd);
+		goto fail_errno;
+	}
+	mask = umask(0177);   /* srw------- */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 64) < 0) {
+		umask(mask);
+		close(fd);
+		goto fail_errno;
+	}
+	umask(mask);
+	web_control.fd = fd;
+	return;
+fail_errno:
+	log_warn("%s", web_control.path);
+fail:
+	free(web_control.path);
+	web_control.path = NULL;
+}
+
 static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 				   const char *url, const char *method,
 				   const char *version, const char *upload_data,
@@ -968,13 +1046,13 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 	unsigned status;
 	int route, bad_query = 0;
 
-	(void)cls;
 	(void)version;
 	memset(&r, 0, sizeof(r));
 	r.conn = conn;
 	r.url = url;
 	r.method = method;
 	r.state = web_conf->state;
+	r.local = cls == &web_control;
 	if (wc && wc->queued) {
 		/* resumed: a worker answered */
 		struct MHD_Response *resp = wc->resp;
@@ -1027,6 +1105,8 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 		route = strcmp(method, "PUT") ? -1
 					      : web_route_find(method, url, r.args);
 		if (route >= 0 && web_route_raw(web_routes[route].id)) {
+			if (r.local)   /* the report alone, as below */
+				return web_not_found(&r, url);
 			if (!web_utf8_ok(url))
 				return web_not_found(&r, "not a UTF-8 path");
 			MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
@@ -1072,14 +1152,19 @@ static enum MHD_Result web_handler(void *cls, struct MHD_Connection *conn,
 				 "method not allowed", method);
 	if (route < 0 || !web_utf8_ok(url))
 		return web_not_found(&r, route < 0 ? url : "not a UTF-8 path");
+	/* the control socket is for `hangar flight report`, nothing else */
+	if (r.local && web_routes[route].id != R_REPORT_API)
+		return web_not_found(&r, url);
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, web_arg_check,
 				  &bad_query);
 	if (bad_query)
 		return web_error(&r, MHD_HTTP_BAD_REQUEST, "bad request",
 				 "a query value is not UTF-8");
 	/* anonymous reads of ended flights may come from the cache, which
-	 * keeps answers by path: none with a query */
-	r.cacheable = web_routes[route].need == NEED_READ &&
+	 * keeps answers by path: none with a query. Not the CLI's: its
+	 * answer must be as fresh as its own query would be, and a change
+	 * reaches the cache a moment after its commit (the notification) */
+	r.cacheable = !r.local && web_routes[route].need == NEED_READ &&
 		      !MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
 						 NULL, NULL) &&
 		      !web_read_viewer() &&
@@ -1202,6 +1287,50 @@ static void web_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warnx("httpd: %s", msg);
 }
 
+/* Stops serving the control socket and removes it (after the workers
+ * stopped: a suspended request must be resumed first). */
+static void web_control_stop(void)
+{
+	if (web_control.d)
+		MHD_stop_daemon(web_control.d);
+	web_control.d = NULL;
+	if (web_control.fd >= 0) {
+		close(web_control.fd);
+		unlink(web_control.path);
+	}
+	web_control.fd = -1;
+	free(web_control.path);
+	web_control.path = NULL;
+}
+
+/* Serves the control socket bound by web_control_listen, if it is. */
+static void web_control_start(void)
+{
+	if (web_control.fd < 0)
+		return;
+	web_control.d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+			MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
+		0, NULL, NULL, web_handler, &web_control,
+		MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, web_completed, NULL,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)web_control.fd,
+		MHD_OPTION_CONNECTION_LIMIT, 64u,
+		MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 << 10),
+		MHD_OPTION_END);
+	if (!web_control.d) {
+		log_warnx("%s: cannot serve it: the CLI reads the database "
+			  "itself", web_control.path);
+		/* not closed: libmicrohttpd may have, and the workers run */
+		web_control.fd = -1;
+		unlink(web_control.path);
+		web_control_stop();
+		return;
+	}
+	log_info("control socket %s", web_control.path);
+}
+
 int web_run(struct web_opts *opts, struct err *err)
 {
 	struct MHD_Daemon *d;
@@ -1249,12 +1378,18 @@ int web_run(struct web_opts *opts, struct err *err)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* before any thread: it sets the umask for a moment */
+	web_control_listen(opts->state);
+	if (proc_build_id(web_build_id, sizeof(web_build_id)) < 0)
+		web_build_id[0] = '\0';
 	if (pthread_create(&cache.thread, NULL, cache_listener, NULL)) {
+		web_control_stop();
 		freeaddrinfo(ai);
 		return err_set(err, ERR_FAIL, "cannot start the cache listener");
 	}
 	for (int i = 0; i < work.size; i++)
 		if (pthread_create(&work.threads[i], NULL, web_worker, NULL)) {
+			web_control_stop();
 			freeaddrinfo(ai);
 			web_workers_stop(i);
 			cache.stop = 1;
@@ -1283,6 +1418,7 @@ int web_run(struct web_opts *opts, struct err *err)
 			     MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!d) {
+		web_control_stop();
 		web_workers_stop(work.size);
 		cache.stop = 1;
 		pthread_join(cache.thread, NULL);
@@ -1298,6 +1434,7 @@ int web_run(struct web_opts *opts, struct err *err)
 	}
 	log_info("listening on %s://%s/", use_tls ? "https" : "http",
 		 opts->listen);
+	web_control_start();
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
@@ -1321,10 +1458,13 @@ int web_run(struct web_opts *opts, struct err *err)
 	/* no new connections; the workers answer what is queued and resume
 	 * it, as libmicrohttpd must not stop with a connection suspended */
 	listen_fd = MHD_quiesce_daemon(d);
+	if (web_control.d)
+		MHD_quiesce_daemon(web_control.d);
 	web_workers_stop(work.size);
 	MHD_stop_daemon(d);
 	if (listen_fd >= 0)
 		close(listen_fd);
+	web_control_stop();
 	cache.stop = 1;
 	pthread_join(cache.thread, NULL);
 	pthread_mutex_lock(&cache.mu);

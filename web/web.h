@@ -8,7 +8,15 @@
 
 #include "db.h"
 #include "err.h"
+#include "buf.h"
 #include "labconf.h"
+#include "vec.h"
+
+/*
+ * The control socket in the state directory, where `hangar web` also
+ * answers GET /api/v1/flights/F/report (HTTP/1.0) for the CLI.
+ */
+#define WEB_CONTROL_SOCKET "web.sock"
 
 struct web_opts {
 	const char *listen;      /* "127.0.0.1:8080", "[::1]:8080" */
@@ -36,5 +44,14 @@ struct web_opts {
  * from then on.
  */
 int web_run(struct web_opts *opts, struct err *err);
+
+/*
+ * What `hangar flight report F` prints: the mail text (NULL: none), then
+ * the lines where the judgement made now differs (now: asked with --now)
+ * and the one stored when the flight was decided; appended to out. The
+ * CLI prints it, and the web daemon answers it on the control socket.
+ */
+void web_report_mail(struct buf *out, const char *text,
+		     const struct vec *diff, int now);
 
 #endif
