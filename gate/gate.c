@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "db-bisect.h"
@@ -239,8 +240,12 @@ static void gate_evidence_changes(const struct cycle *y, long flight,
 	db_evidence_release(&last);
 }
 
-/* The pushed flights of the branch without a record: a gate stopped
- * between a push and its record, or a record that failed. */
+/*
+ * A pushed flight of the branch without a record: a gate stopped between
+ * a push and its record, or a record that failed. One a cycle, taking
+ * turns, so that a lasting failure (a key gone) costs one build a cycle
+ * and does not keep the others waiting behind the first.
+ */
 static void gate_evidence_missing(const struct cycle *y)
 {
 	struct err err = ERR_INIT;
@@ -250,8 +255,8 @@ static void gate_evidence_missing(const struct cycle *y)
 	if (db_evidence_missing(y->db, y->b.name, &ids, &n, &err) < 0)
 		log_warnx("branch=%s: pushes without evidence: %s", y->b.name,
 			  err.msg);
-	for (size_t i = 0; i < n; i++)
-		gate_evidence(y, ids[i]);
+	if (n)
+		gate_evidence(y, ids[(size_t)time(NULL) % n]);
 	free(ids);
 }
 
