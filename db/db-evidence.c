@@ -164,7 +164,8 @@ int db_evidence_missing(struct db *db, const char *branch, long **flights,
 	*n = 0;
 	res = db_query(db, err,
 		       "SELECT f.id FROM flights f WHERE f.branch = $1 "
-		       "AND f.pushed AND f.decided_at >= (SELECT applied_at "
+		       "AND f.pushed AND f.imported_from IS NULL "
+		       "AND f.decided_at >= (SELECT applied_at "
 		       "FROM schema_migrations WHERE version = 22) "
 		       "AND NOT EXISTS (SELECT 1 FROM evidence e "
 		       "WHERE e.flight = f.id) ORDER BY f.id",

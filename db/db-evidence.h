@@ -49,7 +49,8 @@ int db_evidence_pushed_before(struct db *db, const char *branch, long flight,
 			      struct evidence *e, struct err *err);
 /*
  * The pushed flights of branch decided since migration 0022 that have no
- * record (a gate stopped between its push and the record), oldest first:
+ * record (a gate stopped between its push and the record), oldest first;
+ * not those imported from OSSTest (their logs are not here):
  * *flights (caller frees) of *n.
  */
 int db_evidence_missing(struct db *db, const char *branch, long **flights,
