@@ -75,6 +75,18 @@ int db_import_begin(struct db *src, struct db *db, struct err *err)
 	    db_exec(src, err, "SET TimeZone = 'UTC'", 0, NULL) < 0 ||
 	    db_exec(src, err, "SET enable_seqscan = off", 0, NULL) < 0)
 		return err->code;
+	/*
+	 * No JIT compilation, on either side (these sessions only): a batch's
+	 * statements are costed far above what they do (each LATERAL lookup
+	 * by key is guessed at hundreds of rows, more as the tables grow), so
+	 * the revisions' statement was compiled for every batch past a few,
+	 * 37 ms of its 72 (bench/b0600-import.sh), and once past
+	 * jit_optimize_above_cost compiled and optimized for 600 ms, a batch
+	 * after another.
+	 */
+	if (db_exec(src, err, "SET jit = off", 0, NULL) < 0 ||
+	    db_exec(db, err, "SET jit = off", 0, NULL) < 0)
+		return err->code;
 	for (size_t i = 0; source_tables[i]; i++) {
 		res = db_query(src, err, "SELECT to_regclass($1) IS NOT NULL", 1,
 			       (const char *[]){ source_tables[i] });
