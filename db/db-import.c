@@ -1143,8 +1143,16 @@ int db_import_write(struct db *db, const char *source, struct import_data *d,
 		if ((rc = copy_in(db, temps[i].copy, b, err)) < 0)
 			goto out;
 	}
-	/* the planner's view of what just came (temporary tables have none) */
-	if ((rc = db_exec(db, err, "ANALYZE os_flights, os_jobs, os_runvars, "
+	/*
+	 * The planner's view of what just came (temporary tables have none):
+	 * their sizes and the spread of their keys, which a sample of 3,000
+	 * rows (a target of 10) tells as well as the default 30,000, at a
+	 * sixth of the cost. Only ANALYZE reads the setting; local to the
+	 * transaction.
+	 */
+	if ((rc = db_exec(db, err, "SET LOCAL default_statistics_target = 10",
+			  0, NULL)) < 0 ||
+	    (rc = db_exec(db, err, "ANALYZE os_flights, os_jobs, os_runvars, "
 			  "os_xbuilt, os_passes", 0, NULL)) < 0)
 		goto out;
 	/* a number taken meanwhile by a flight of hangar's own: stop; the
