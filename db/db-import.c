@@ -917,6 +917,27 @@ out:
 	return source_end(src, rc, err);
 }
 
+/*
+ * A batch's jobs: with ON CONFLICT only when the batch has flights read
+ * again (their jobs are there, updated in place): for new ones, each row's
+ * speculative insertion cost half as much again (54-65 ms for a batch's
+ * 8,000 jobs, 39 without).
+ */
+#define JOBS_INSERT \
+	"INSERT INTO jobs AS j (flight, job, recipe, arch, status, created_at, " \
+	"started_at, finished_at) " \
+	"SELECT o.flight, o.job, coalesce(o.recipe, ''), coalesce(CASE a.val " \
+	"WHEN 'amd64' THEN 'x86_64' ELSE a.val END, 'unknown'), " JOB_STATUS("o.status") \
+	", coalesce(to_timestamp(coalesce(o.s, o.f, nullif(fl.started, 0))), now()), " \
+	"to_timestamp(o.s), to_timestamp(o.f) " \
+	"FROM os_jobs o JOIN os_flights fl ON fl.flight = o.flight " \
+	"LEFT JOIN os_runvars a ON a.flight = o.flight " \
+	"AND a.job = o.job AND a.name = 'arch' "
+static const char jobs_upsert[] = JOBS_INSERT
+	"ON CONFLICT (flight, job) DO UPDATE SET recipe = EXCLUDED.recipe, "
+	"arch = EXCLUDED.arch, status = EXCLUDED.status, "
+	"started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at";
+
 /* The statements of a batch before its steps, in order. */
 static const char *const batch_before_steps[] = {
 	"SET LOCAL hangar.import = 'on'",
@@ -969,18 +990,8 @@ static const char *const batch_before_steps[] = {
 	"started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, "
 	"import_fingerprint = EXCLUDED.import_fingerprint "
 	"WHERE f.imported_from = EXCLUDED.imported_from",
-	"INSERT INTO jobs AS j (flight, job, recipe, arch, status, created_at, "
-	"started_at, finished_at) "
-	"SELECT o.flight, o.job, coalesce(o.recipe, ''), coalesce(CASE a.val "
-	"WHEN 'amd64' THEN 'x86_64' ELSE a.val END, 'unknown'), " JOB_STATUS("o.status")
-	", coalesce(to_timestamp(coalesce(o.s, o.f, nullif(fl.started, 0))), now()), "
-	"to_timestamp(o.s), to_timestamp(o.f) "
-	"FROM os_jobs o JOIN os_flights fl ON fl.flight = o.flight "
-	"LEFT JOIN os_runvars a ON a.flight = o.flight "
-	"AND a.job = o.job AND a.name = 'arch' "
-	"ON CONFLICT (flight, job) DO UPDATE SET recipe = EXCLUDED.recipe, "
-	"arch = EXCLUDED.arch, status = EXCLUDED.status, "
-	"started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at",
+	/* JOBS_INSERT alone when no flight of the batch is read again */
+	jobs_upsert,
 	NULL,
 };
 
@@ -1177,13 +1188,15 @@ int db_import_write(struct db *db, const char *source, struct import_data *d,
 	changed = db_dup(res, 0, 1);
 	PQclear(res);
 	for (size_t i = 0; batch_before_steps[i]; i++) {
-		int uses_source = strstr(batch_before_steps[i], "$1") != NULL;
+		const char *sql = batch_before_steps[i] == jobs_upsert && !changed ?
+				  JOBS_INSERT : batch_before_steps[i];
+		int uses_source = strstr(sql, "$1") != NULL;
 		double t0 = ms_now();
 
-		if ((rc = db_exec(db, err, batch_before_steps[i], uses_source ? 1 : 0,
+		if ((rc = db_exec(db, err, sql, uses_source ? 1 : 0,
 				  uses_source ? (const char *[]){ source } : NULL)) < 0)
 			goto out;
-		log_debug("import: %.40s: %.0f ms", batch_before_steps[i], ms_now() - t0);
+		log_debug("import: %.40s: %.0f ms", sql, ms_now() - t0);
 	}
 	for (size_t i = 0; changed && batch_forget[i]; i++)
 		if ((rc = db_exec(db, err, batch_forget[i], 1,
