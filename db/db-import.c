@@ -75,6 +75,18 @@ int db_import_begin(struct db *src, struct db *db, struct err *err)
 	    db_exec(src, err, "SET TimeZone = 'UTC'", 0, NULL) < 0 ||
 	    db_exec(src, err, "SET enable_seqscan = off", 0, NULL) < 0)
 		return err->code;
+	/*
+	 * No JIT compilation, on either side (these sessions only): a batch's
+	 * statements are costed far above what they do (each LATERAL lookup
+	 * by key is guessed at hundreds of rows, more as the tables grow), so
+	 * the revisions' statement was compiled for every batch past a few,
+	 * 37 ms of its 72 (bench/b0600-import.sh), and once past
+	 * jit_optimize_above_cost compiled and optimized for 600 ms, a batch
+	 * after another.
+	 */
+	if (db_exec(src, err, "SET jit = off", 0, NULL) < 0 ||
+	    db_exec(db, err, "SET jit = off", 0, NULL) < 0)
+		return err->code;
 	for (size_t i = 0; source_tables[i]; i++) {
 		res = db_query(src, err, "SELECT to_regclass($1) IS NOT NULL", 1,
 			       (const char *[]){ source_tables[i] });
@@ -905,6 +917,27 @@ out:
 	return source_end(src, rc, err);
 }
 
+/*
+ * A batch's jobs: with ON CONFLICT only when the batch has flights read
+ * again (their jobs are there, updated in place): for new ones, each row's
+ * speculative insertion cost half as much again (54-65 ms for a batch's
+ * 8,000 jobs, 39 without).
+ */
+#define JOBS_INSERT \
+	"INSERT INTO jobs AS j (flight, job, recipe, arch, status, created_at, " \
+	"started_at, finished_at) " \
+	"SELECT o.flight, o.job, coalesce(o.recipe, ''), coalesce(CASE a.val " \
+	"WHEN 'amd64' THEN 'x86_64' ELSE a.val END, 'unknown'), " JOB_STATUS("o.status") \
+	", coalesce(to_timestamp(coalesce(o.s, o.f, nullif(fl.started, 0))), now()), " \
+	"to_timestamp(o.s), to_timestamp(o.f) " \
+	"FROM os_jobs o JOIN os_flights fl ON fl.flight = o.flight " \
+	"LEFT JOIN os_runvars a ON a.flight = o.flight " \
+	"AND a.job = o.job AND a.name = 'arch' "
+static const char jobs_upsert[] = JOBS_INSERT
+	"ON CONFLICT (flight, job) DO UPDATE SET recipe = EXCLUDED.recipe, "
+	"arch = EXCLUDED.arch, status = EXCLUDED.status, "
+	"started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at";
+
 /* The statements of a batch before its steps, in order. */
 static const char *const batch_before_steps[] = {
 	"SET LOCAL hangar.import = 'on'",
@@ -957,18 +990,8 @@ static const char *const batch_before_steps[] = {
 	"started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, "
 	"import_fingerprint = EXCLUDED.import_fingerprint "
 	"WHERE f.imported_from = EXCLUDED.imported_from",
-	"INSERT INTO jobs AS j (flight, job, recipe, arch, status, created_at, "
-	"started_at, finished_at) "
-	"SELECT o.flight, o.job, coalesce(o.recipe, ''), coalesce(CASE a.val "
-	"WHEN 'amd64' THEN 'x86_64' ELSE a.val END, 'unknown'), " JOB_STATUS("o.status")
-	", coalesce(to_timestamp(coalesce(o.s, o.f, nullif(fl.started, 0))), now()), "
-	"to_timestamp(o.s), to_timestamp(o.f) "
-	"FROM os_jobs o JOIN os_flights fl ON fl.flight = o.flight "
-	"LEFT JOIN os_runvars a ON a.flight = o.flight "
-	"AND a.job = o.job AND a.name = 'arch' "
-	"ON CONFLICT (flight, job) DO UPDATE SET recipe = EXCLUDED.recipe, "
-	"arch = EXCLUDED.arch, status = EXCLUDED.status, "
-	"started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at",
+	/* JOBS_INSERT alone when no flight of the batch is read again */
+	jobs_upsert,
 	NULL,
 };
 
@@ -997,6 +1020,20 @@ static const char *const batch_forget[] = {
 	"SELECT o.flight, " cols " FROM os_flights o JOIN LATERAL (SELECT " cols \
 	" FROM jobs j WHERE j.flight = o.flight OFFSET 0) j ON true"
 
+/* *buildjob: JOB (this flight) or FLIGHT.JOB; with ON CONFLICT only when
+ * the batch has flights read again, as JOBS_INSERT (a batch's 7,200 rows:
+ * 47 ms with it, 33 without, on a copy of job_deps) */
+#define JOB_DEPS_INSERT \
+	"INSERT INTO job_deps (flight, job, dep_flight, dep_job) " \
+	"SELECT DISTINCT v.flight, v.job, d.flight, d.job FROM os_runvars v " \
+	"JOIN LATERAL (SELECT d.flight, d.job FROM jobs d " \
+	"WHERE d.flight = CASE WHEN v.val ~ '^[0-9]+\\.' " \
+	"THEN split_part(v.val, '.', 1)::bigint ELSE v.flight END " \
+	"AND d.job = CASE WHEN v.val ~ '^[0-9]+\\.' " \
+	"THEN substr(v.val, strpos(v.val, '.') + 1) ELSE v.val END OFFSET 0) d ON true " \
+	"WHERE v.name LIKE '%buildjob'"
+static const char job_deps_upsert[] = JOB_DEPS_INSERT " ON CONFLICT DO NOTHING";
+
 static const char *const batch_after_steps[] = {
 	"INSERT INTO step_passes AS p (branch, job, step, first_flight, last_flight) "
 	"SELECT branch, job, step, min(first), max(last) FROM os_passes "
@@ -1010,15 +1047,8 @@ static const char *const batch_after_steps[] = {
 	"JOIN (" BATCH_JOBS("j.job") ") j ON j.flight = v.flight AND j.job = v.job "
 	"UNION ALL SELECT o.flight, o.job, 'osstest_status', o.status, true "
 	"FROM os_jobs o WHERE o.status IS DISTINCT FROM (" JOB_STATUS("o.status") ")",
-	/* *buildjob: JOB (this flight) or FLIGHT.JOB */
-	"INSERT INTO job_deps (flight, job, dep_flight, dep_job) "
-	"SELECT DISTINCT v.flight, v.job, d.flight, d.job FROM os_runvars v "
-	"JOIN LATERAL (SELECT d.flight, d.job FROM jobs d "
-	"WHERE d.flight = CASE WHEN v.val ~ '^[0-9]+\\.' "
-	"THEN split_part(v.val, '.', 1)::bigint ELSE v.flight END "
-	"AND d.job = CASE WHEN v.val ~ '^[0-9]+\\.' "
-	"THEN substr(v.val, strpos(v.val, '.') + 1) ELSE v.val END OFFSET 0) d ON true "
-	"WHERE v.name LIKE '%buildjob' ON CONFLICT DO NOTHING",
+	/* JOB_DEPS_INSERT alone when no flight of the batch is read again */
+	job_deps_upsert,
 	/* host runvars (host, src_host, ...): the job's allocations */
 	"INSERT INTO hosts (name, arch, address, workdir, state, state_reason) "
 	"SELECT DISTINCT v.val, 'unknown', '', '', 'retired', "
@@ -1131,8 +1161,16 @@ int db_import_write(struct db *db, const char *source, struct import_data *d,
 		if ((rc = copy_in(db, temps[i].copy, b, err)) < 0)
 			goto out;
 	}
-	/* the planner's view of what just came (temporary tables have none) */
-	if ((rc = db_exec(db, err, "ANALYZE os_flights, os_jobs, os_runvars, "
+	/*
+	 * The planner's view of what just came (temporary tables have none):
+	 * their sizes and the spread of their keys, which a sample of 3,000
+	 * rows (a target of 10) tells as well as the default 30,000, at a
+	 * sixth of the cost. Only ANALYZE reads the setting; local to the
+	 * transaction.
+	 */
+	if ((rc = db_exec(db, err, "SET LOCAL default_statistics_target = 10",
+			  0, NULL)) < 0 ||
+	    (rc = db_exec(db, err, "ANALYZE os_flights, os_jobs, os_runvars, "
 			  "os_xbuilt, os_passes", 0, NULL)) < 0)
 		goto out;
 	/* a number taken meanwhile by a flight of hangar's own: stop; the
@@ -1157,13 +1195,15 @@ int db_import_write(struct db *db, const char *source, struct import_data *d,
 	changed = db_dup(res, 0, 1);
 	PQclear(res);
 	for (size_t i = 0; batch_before_steps[i]; i++) {
-		int uses_source = strstr(batch_before_steps[i], "$1") != NULL;
+		const char *sql = batch_before_steps[i] == jobs_upsert && !changed ?
+				  JOBS_INSERT : batch_before_steps[i];
+		int uses_source = strstr(sql, "$1") != NULL;
 		double t0 = ms_now();
 
-		if ((rc = db_exec(db, err, batch_before_steps[i], uses_source ? 1 : 0,
+		if ((rc = db_exec(db, err, sql, uses_source ? 1 : 0,
 				  uses_source ? (const char *[]){ source } : NULL)) < 0)
 			goto out;
-		log_debug("import: %.40s: %.0f ms", batch_before_steps[i], ms_now() - t0);
+		log_debug("import: %.40s: %.0f ms", sql, ms_now() - t0);
 	}
 	for (size_t i = 0; changed && batch_forget[i]; i++)
 		if ((rc = db_exec(db, err, batch_forget[i], 1,
@@ -1175,7 +1215,8 @@ int db_import_write(struct db *db, const char *source, struct import_data *d,
 		goto out;
 	/* the rest runs while the caller reads the next batch */
 	for (size_t i = 0; batch_after_steps[i]; i++)
-		buf_addf(&after, "%s;\n", batch_after_steps[i]);
+		buf_addf(&after, "%s;\n", batch_after_steps[i] == job_deps_upsert &&
+			 !changed ? JOB_DEPS_INSERT : batch_after_steps[i]);
 	if (!PQsendQuery(db->conn, after.buf))
 		rc = pg_fail(err, "database", PQerrorMessage(db->conn));
 out:
