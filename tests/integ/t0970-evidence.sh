@@ -166,6 +166,15 @@ test_expect_success 'a rebuild from the database is identical' '
 	h evidence rebuild "$(cat c1.rev)" --json | cmp - ev1.json
 '
 
+test_expect_success 'late-A/ bytes of a lost job come after the record: left out' '
+	LATE="$STATE/logs/$(cat f1)/test-cases/late-1" &&
+	mkdir -p "$LATE" && echo "a late chunk" >"$LATE/1.suite.log" &&
+	h evidence rebuild "$(cat c1.rev)" >rbl.out && cat rbl.out &&
+	grep -q "^identical" rbl.out &&
+	h evidence verify ev1.json >vlate.out && grep -q " 0 bad" vlate.out &&
+	rm -r "$LATE"
+'
+
 test_expect_success 'the evidence table refuses UPDATE and DELETE' '
 	! q "UPDATE evidence SET pushed = false WHERE flight = $(cat f1)" 2>upd.err &&
 	grep -q immutable upd.err &&
