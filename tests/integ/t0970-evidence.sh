@@ -148,6 +148,19 @@ test_expect_success 'one byte altered in the record: both fail' '
 		-n hangar-evidence -s bad.json.sig <bad.json
 '
 
+test_expect_success 'a record altered and signed again with another key: verify fails' '
+	ssh-keygen -q -t ed25519 -N "" -C forger -f forger </dev/null &&
+	cp ev1.json forged.json &&
+	sed -i "0,/verified/s//verifieD/" forged.json &&
+	ssh-keygen -q -Y sign -f forger -n hangar-evidence forged.json </dev/null &&
+	echo "evidence@test namespaces=\"hangar-evidence\" $(cut -d" " -f1,2 forger.pub)" \
+		>forged.json.allowed_signers &&
+	{ h evidence verify forged.json >vf.out; test $? = 1; } && cat vf.out &&
+	grep -q "^signature: FAILED" vf.out &&
+	h evidence verify forged.json --allowed-signers forged.json.allowed_signers \
+		--no-files >vf2.out && grep -q "^signature: good" vf2.out
+'
+
 test_expect_success 'one byte altered in a log: verify names it' '
 	LOG=$(python3 -c "import json; d=json.load(open(\"ev1.json\")); print([s for s in d[\"jobs\"][1][\"steps\"] if s[\"step\"] == \"suite\"][0][\"log\"][\"path\"])") &&
 	test -f "$STATE/logs/$LOG" && cp "$STATE/logs/$LOG" log.orig &&
