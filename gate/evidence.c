@@ -594,7 +594,9 @@ static void ev_check(const char *what, const char *root, const char *path,
 	}
 	full = xasprintf("%s/%s", root, path);
 	if (secret_sha256_file(full, sha, &got) < 0)
-		vec_pushf(bad, "%s %s: %s", what, path, strerror(errno));
+		vec_pushf(bad, "%s %s: %s", what, path,
+			  errno == ELOOP || errno == EINVAL
+			  ? "not a regular file" : strerror(errno));
 	else if (strcmp(sha, want))
 		vec_pushf(bad, "%s %s: sha256 %s, the record says %s", what, path,
 			  sha, want);
