@@ -51,8 +51,8 @@ const char cmd_evidence_usage[] =
 	"            verified, added and removed from REV1's record to REV2's\n"
 	"            (without REV1: the push of REV2's branch before it)\n"
 	"  verify    check FILE's signature (ssh-keygen -Y verify against\n"
-	"            --allowed-signers, else FILE.allowed_signers, else the\n"
-	"            lab's [evidence] key), then hash again every log (under\n"
+	"            --allowed-signers, else the lab's [evidence] key, else\n"
+	"            FILE.allowed_signers), then hash again every log (under\n"
 	"            --logs DIR, else STATE/logs) and artifact it names; each\n"
 	"            difference is printed. Exit 0: all good; 1: a failure\n"
 	"\n"
@@ -314,7 +314,14 @@ static int ev_rebuild(struct cli *cli, const struct ev_opts *o, const char *rev)
 	return rc;
 }
 
-/* The allowed_signers text for verify; NULL (and a message) when none. */
+/*
+ * The allowed_signers text for verify; NULL (and a message) when none.
+ * --allowed-signers, else the lab's [evidence] key when this machine has
+ * the lab's configuration, else FILE.allowed_signers. The lab's key comes
+ * before the file beside the record: whoever can change a record can
+ * change that file too (sign the change with a key of their own and name
+ * it there), so on the lab only the lab's key makes a signature good.
+ */
 static char *ev_allowed(struct cli *cli, const struct ev_opts *o,
 			const char *file, int *rc)
 {
@@ -324,34 +331,35 @@ static char *ev_allowed(struct cli *cli, const struct ev_opts *o,
 	struct buf b = BUF_INIT;
 	char *pub = NULL, *line;
 
+	if (!o->allowed && fs_exists(cli_config_path(cli)) &&
+	    (*rc = cli_load_lab(cli, NULL)) == 0 && cli->lab.evidence.key) {
+		free(path);
+		if (evidence_public_key(cli->lab.evidence.key, &pub, &err) < 0) {
+			*rc = cli_fail(&err);
+			return NULL;
+		}
+		line = evidence_allowed_signers(cli->lab.evidence.signer, pub);
+		free(pub);
+		return line;
+	}
+	if (*rc) {
+		free(path);
+		return NULL;
+	}
 	buf_init(&b, 1 << 20);
 	if (buf_read_file(&b, path) == 0) {
 		free(path);
 		return buf_detach(&b);
 	}
 	buf_release(&b);
-	if (o->allowed) {
+	if (o->allowed)
 		fprintf(stderr, "hangar: %s: %s\n", path, strerror(errno));
-		free(path);
-		*rc = 2;
-		return NULL;
-	}
+	else
+		fprintf(stderr, "hangar: no allowed signers: no [evidence] key, "
+			"no --allowed-signers and no %s\n", path);
 	free(path);
-	if ((*rc = cli_load_lab(cli, NULL)))
-		return NULL;
-	if (!cli->lab.evidence.key) {
-		fprintf(stderr, "hangar: no allowed signers: no %s.allowed_signers, "
-			"no --allowed-signers and no [evidence] key\n", file);
-		*rc = 2;
-		return NULL;
-	}
-	if (evidence_public_key(cli->lab.evidence.key, &pub, &err) < 0) {
-		*rc = cli_fail(&err);
-		return NULL;
-	}
-	line = evidence_allowed_signers(cli->lab.evidence.signer, pub);
-	free(pub);
-	return line;
+	*rc = 2;
+	return NULL;
 }
 
 static int ev_verify(struct cli *cli, const struct ev_opts *o, const char *file)

@@ -201,6 +201,16 @@ int requirements_parse(const char *name, const char *text, size_t len,
 			req_fail(why, whylen, name, line, "a NUL byte");
 			goto fail;
 		}
+		/* titles and patterns go to mails, terminals and pages as
+		 * they are: a tab is a blank, a CR only ends a CRLF line */
+		for (const char *c = p; c < e; c++)
+			if (((unsigned char)*c < 0x20 && *c != '\t' &&
+			     !(*c == '\r' && c + 1 == e)) || *c == 0x7f) {
+				req_fail(why, whylen, name, line,
+					 "a control character (byte %d)",
+					 (unsigned char)*c);
+				goto fail;
+			}
 		while (p < e && req_space(*p))
 			p++;
 		if (p == e || *p == '#')

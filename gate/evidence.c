@@ -45,8 +45,12 @@ static json_t *ev_str(const char *s)
 }
 
 /* The regular files under root/rel (recursively), as paths relative to
- * root, appended to out. Symbolic links are not followed. */
-static void ev_walk(const char *root, const char *rel, struct vec *out)
+ * root, appended to out. Symbolic links are not followed. At the top (a
+ * job's directory), late-A/ is left out: a remote worker that lost the
+ * job may still write there after the flight ended (web-worker.c), so
+ * its bytes would make a record that no rebuild or verify gives again. */
+static void ev_walk(const char *root, const char *rel, int top,
+		    struct vec *out)
 {
 	char *dir = xasprintf("%s/%s", root, rel);
 	DIR *d = opendir(dir);
@@ -64,8 +68,9 @@ static void ev_walk(const char *root, const char *rel, struct vec *out)
 		path = xasprintf("%s/%s", rel, e->d_name);
 		full = xasprintf("%s/%s", root, path);
 		if (lstat(full, &st) == 0) {
-			if (S_ISDIR(st.st_mode))
-				ev_walk(root, path, out);
+			if (S_ISDIR(st.st_mode) &&
+			    !(top && !strncmp(e->d_name, "late-", 5)))
+				ev_walk(root, path, 0, out);
 			else if (S_ISREG(st.st_mode))
 				vec_push(out, path);
 		}
@@ -100,7 +105,7 @@ static void ev_job_logs(json_t *job, long flight, const char *logs)
 	size_t i;
 	json_t *s;
 
-	ev_walk(logs, rel, &files);
+	ev_walk(logs, rel, 1, &files);
 	vec_sort(&files);
 	for (i = 0; i < files.n; i++) {
 		json_t *f = ev_file(logs, files.v[i]);
@@ -589,7 +594,9 @@ static void ev_check(const char *what, const char *root, const char *path,
 	}
 	full = xasprintf("%s/%s", root, path);
 	if (secret_sha256_file(full, sha, &got) < 0)
-		vec_pushf(bad, "%s %s: %s", what, path, strerror(errno));
+		vec_pushf(bad, "%s %s: %s", what, path,
+			  errno == ELOOP || errno == EINVAL
+			  ? "not a regular file" : strerror(errno));
 	else if (strcmp(sha, want))
 		vec_pushf(bad, "%s %s: sha256 %s, the record says %s", what, path,
 			  sha, want);

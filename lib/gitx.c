@@ -431,6 +431,9 @@ int gitx_read_file(const char *cache_dir, const char *url, const char *sha,
 	git_tree *tree = NULL;
 	git_tree_entry *entry = NULL;
 	git_blob *blob = NULL;
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t size = 0;
 	int lockfd, rc;
 
 	rc = gitx_open(cache_dir, &repo, &lockfd, err);
@@ -447,6 +450,18 @@ int gitx_read_file(const char *cache_dir, const char *url, const char *sha,
 		rc = err_set(err, ERR_NOTFOUND, "%.12s: no file '%s'", sha, path);
 		goto out;
 	}
+	/* a blob is untrusted input: its size from its header, before it
+	 * is inflated (a few KiB of commit can hold GiBs of zeros) */
+	if (git_repository_odb(&odb, repo) < 0 ||
+	    git_odb_read_header(&size, &type, odb, git_tree_entry_id(entry)) < 0) {
+		rc = gitx_err(err, ERR_FAIL, path);
+		goto out;
+	}
+	if (out->cap && size > out->cap - out->len) {
+		out->overflowed = 1;
+		rc = err_set(err, ERR_USAGE, "%s: over %zu bytes", path, out->cap);
+		goto out;
+	}
 	if (git_blob_lookup(&blob, repo, git_tree_entry_id(entry)) < 0) {
 		rc = gitx_err(err, ERR_FAIL, path);
 		goto out;
@@ -457,6 +472,7 @@ int gitx_read_file(const char *cache_dir, const char *url, const char *sha,
 		rc = err_set(err, ERR_USAGE, "%s: over %zu bytes", path, out->cap);
 out:
 	git_blob_free(blob);
+	git_odb_free(odb);
 	git_tree_entry_free(entry);
 	git_tree_free(tree);
 	git_commit_free(commit);

@@ -311,7 +311,7 @@ static const struct conf_key evidence_keys[] = {
 	{ "key", CONF_STRING, 0, 0, 0, NULL, NULL, "/etc/hangar/evidence_ed25519",
 	  "the SSH private key that signs each record (ssh-keygen -Y sign); unset: records are stored unsigned" },
 	{ "signer", CONF_STRING, 0, 0, 0, NULL, "hangar", "evidence@example.org",
-	  "the signer's principal, as in an allowed_signers file" },
+	  "the signer's principal, as in an allowed_signers file (letters, digits, ._@+=-)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };
 
@@ -1115,6 +1115,31 @@ static void labconf_requirements(struct labconf_ctx *c, struct lab *lab,
 				"'..')", file);
 }
 
+/*
+ * [evidence]. The signer is written unquoted into allowed_signers lines
+ * (principal, then options) and given to `ssh-keygen -Y verify -I`: a
+ * space, a quote, a comma (a list of principals) or a pattern character
+ * there makes a line that no record verifies against, so the signer is
+ * a word of letters, digits and ._@+=- (a user@host or a mail address).
+ */
+static void labconf_evidence(struct labconf_ctx *c, struct lab *lab,
+			     const struct conf_section *s)
+{
+	const char *signer = conf_get(s, "signer");
+
+	free(lab->evidence.key);
+	free(lab->evidence.signer);
+	lab->evidence.key = labconf_path(c, conf_get(s, "key"));
+	lab->evidence.signer = labconf_dup(s, "signer");
+	if (signer && (!*signer || strlen(signer) > 256 ||
+		       strspn(signer, "abcdefghijklmnopqrstuvwxyz"
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@+=-") !=
+		       strlen(signer)))
+		conf_diag_entry(c->diag, s, conf_entry_of(s, "signer"),
+				"'%s': a principal of letters, digits and "
+				"._@+=- (1 to 256 bytes)", signer);
+}
+
 static void labconf_add_job(struct labconf_ctx *c, struct lab *lab,
 			    const struct conf_section *s)
 {
@@ -1475,10 +1500,7 @@ int labconf_load(const char *path, struct lab *lab, struct conf_diag *diag)
 		} else if (!strcmp(s->name, "requirements")) {
 			labconf_requirements(&c, lab, s);
 		} else if (!strcmp(s->name, "evidence")) {
-			free(lab->evidence.key);
-			free(lab->evidence.signer);
-			lab->evidence.key = labconf_path(&c, conf_get(s, "key"));
-			lab->evidence.signer = labconf_dup(s, "signer");
+			labconf_evidence(&c, lab, s);
 		} else if (!strcmp(s->name, "web")) {
 			labconf_web_defaults(&lab->web, s);
 			lab->web.tls_cert = labconf_path(&c, conf_get(s, "tls-cert"));

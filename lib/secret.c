@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "secret.h"
@@ -48,12 +49,25 @@ int secret_sha256_file(const char *path, char out[65], long long *size)
 	unsigned char md[EVP_MAX_MD_SIZE], chunk[65536];
 	unsigned int n = 0;
 	long long total = 0;
-	EVP_MD_CTX *ctx;
+	EVP_MD_CTX *ctx = NULL;
 	ssize_t got;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0, saved;
+	/* a regular file only: a FIFO would block the read, a symbolic
+	 * link lead anywhere */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	int rc = 0, saved;
+	struct stat st;
 
 	if (fd < 0)
 		return -1;
+	if (fstat(fd, &st) < 0) {
+		rc = -1;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		rc = -1;
+		goto out;
+	}
 	ctx = EVP_MD_CTX_new();
 	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		errno = ENOMEM;

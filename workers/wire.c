@@ -705,6 +705,12 @@ static int rec_decode(json_t *o, struct wrec *r, struct err *err)
 		if (!r->value[0] || strlen(r->value) > FIRMWARE_MAX)
 			return err_set(err, ERR_USAGE, "\"firmware\": 1 to %d "
 				       "bytes", FIRMWARE_MAX);
+		/* it goes to the record, the mail and terminals as it is:
+		 * one line of text, as a worker of ours sends (firmware.h) */
+		for (const char *p = r->value; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return err_set(err, ERR_USAGE, "\"firmware\": a "
+					       "control character");
 		return 0;
 	}
 	return err_set(err, ERR_USAGE, "unknown type");

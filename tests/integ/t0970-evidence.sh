@@ -148,6 +148,19 @@ test_expect_success 'one byte altered in the record: both fail' '
 		-n hangar-evidence -s bad.json.sig <bad.json
 '
 
+test_expect_success 'a record altered and signed again with another key: verify fails' '
+	ssh-keygen -q -t ed25519 -N "" -C forger -f forger </dev/null &&
+	cp ev1.json forged.json &&
+	sed -i "0,/verified/s//verifieD/" forged.json &&
+	ssh-keygen -q -Y sign -f forger -n hangar-evidence forged.json </dev/null &&
+	echo "evidence@test namespaces=\"hangar-evidence\" $(cut -d" " -f1,2 forger.pub)" \
+		>forged.json.allowed_signers &&
+	{ h evidence verify forged.json >vf.out; test $? = 1; } && cat vf.out &&
+	grep -q "^signature: FAILED" vf.out &&
+	h evidence verify forged.json --allowed-signers forged.json.allowed_signers \
+		--no-files >vf2.out && grep -q "^signature: good" vf2.out
+'
+
 test_expect_success 'one byte altered in a log: verify names it' '
 	LOG=$(python3 -c "import json; d=json.load(open(\"ev1.json\")); print([s for s in d[\"jobs\"][1][\"steps\"] if s[\"step\"] == \"suite\"][0][\"log\"][\"path\"])") &&
 	test -f "$STATE/logs/$LOG" && cp "$STATE/logs/$LOG" log.orig &&
@@ -164,6 +177,15 @@ test_expect_success 'a rebuild from the database is identical' '
 	h evidence rebuild "$(cat c1.rev)" >rb.out && cat rb.out &&
 	grep -q "^identical" rb.out &&
 	h evidence rebuild "$(cat c1.rev)" --json | cmp - ev1.json
+'
+
+test_expect_success 'late-A/ bytes of a lost job come after the record: left out' '
+	LATE="$STATE/logs/$(cat f1)/test-cases/late-1" &&
+	mkdir -p "$LATE" && echo "a late chunk" >"$LATE/1.suite.log" &&
+	h evidence rebuild "$(cat c1.rev)" >rbl.out && cat rbl.out &&
+	grep -q "^identical" rbl.out &&
+	h evidence verify ev1.json >vlate.out && grep -q " 0 bad" vlate.out &&
+	rm -r "$LATE"
 '
 
 test_expect_success 'the evidence table refuses UPDATE and DELETE' '

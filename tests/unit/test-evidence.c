@@ -186,6 +186,31 @@ static void test_verify_files(void **state)
 	assert_non_null(strstr(bad.v[2], "a bad sha256"));
 	vec_clear(&bad);
 
+	/* nor out through a symbolic link, nor into a FIFO that no one
+	 * writes (a record that is not hangar's, its signature refused,
+	 * still has its files checked) */
+	{
+		char *target = path_of("logs/7/j/1.boot.log");
+		char *link = path_of("logs/7/j/link.log");
+		char *fifo = path_of("logs/7/j/fifo.log");
+		json_t *l = log_entry("7/j/same.log", "bootEd\n");
+
+		assert_int_equal(symlink(target, link), 0);
+		assert_int_equal(mkfifo(fifo, 0644), 0);
+		json_object_set_new(a, "path", json_string("7/j/link.log"));
+		json_object_set(a, "sha256", json_object_get(l, "sha256"));
+		json_object_set_new(b, "path", json_string("7/j/fifo.log"));
+		evidence_verify_files(rec, logs, NULL, &bad);
+		assert_int_equal(bad.n, 2);
+		assert_non_null(strstr(bad.v[0], "7/j/link.log: not a regular file"));
+		assert_non_null(strstr(bad.v[1], "7/j/fifo.log: not a regular file"));
+		vec_clear(&bad);
+		json_decref(l);
+		free(target);
+		free(link);
+		free(fifo);
+	}
+
 	json_decref(a);
 	json_decref(b);
 	json_decref(art);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <setjmp.h>
@@ -505,6 +506,54 @@ static void test_ref(void **state)
 				  &err), ERR_USAGE);
 }
 
+/* Peak resident set of this process, in KiB. */
+static long peak_kib(void)
+{
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss;
+}
+
+/*
+ * gitx_read_file: a file at a commit, bounded by the buffer's cap. The
+ * requirements file comes from a tree anyone may commit to: 128 MiB of
+ * zeros is a commit of a few hundred KiB, and the cap must refuse it
+ * before the blob is inflated, not after (a gate holding it all in
+ * memory, or killed for it between a push and its record).
+ */
+static void test_read_file(void **state)
+{
+	struct repos *r = *state;
+	struct err err = ERR_INIT;
+	struct buf text = BUF_INIT;
+	char sha[41], work[128];
+	long before;
+
+	snprintf(work, sizeof(work), "%s/work/.git", r->dir);
+	sh(NULL, "cd %s/work && printf 'requirement A one\\n' >REQS && "
+	   "head -c 134217728 /dev/zero >BIG && git add REQS BIG && "
+	   "git commit -q -m big && git init -q --bare %s && "
+	   "git push -q %s HEAD:refs/heads/big", r->dir, r->cache, r->cache);
+	rev_parse(work, "HEAD", sha);
+	buf_init(&text, 1 << 20);
+	assert_int_equal(gitx_read_file(r->cache, r->origin, sha, "REQS", &text,
+					&err), 0);
+	assert_string_equal(text.buf, "requirement A one\n");
+	buf_reset(&text);
+	assert_int_equal(gitx_read_file(r->cache, r->origin, sha, "NONE", &text,
+					&err), ERR_NOTFOUND);
+	before = peak_kib();
+	assert_int_equal(gitx_read_file(r->cache, r->origin, sha, "BIG", &text,
+					&err), ERR_USAGE);
+	assert_non_null(strstr(err.msg, "over 1048576 bytes"));
+	assert_int_equal(text.len, 0);
+	if (peak_kib() - before > 32 * 1024)
+		fail_msg("reading a 128 MiB file over a 1 MiB cap took %ld KiB",
+			 peak_kib() - before);
+	buf_release(&text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +574,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_is_ancestor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ref, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),
 	};
 
 	/* git's behaviour must not depend on who runs the test */

@@ -1622,6 +1622,18 @@ static void test_evidence_sections(void **state)
 			  "\tfile = /etc/REQUIREMENTS #<\n"
 			  TREE_XEN,
 		  .msg = "a path inside the tree" },
+		{ .what = "evidence signer with a space",
+		  .text = "[evidence]\n"
+			  "\tsigner = evidence lab #<\n",
+		  .msg = "a principal of letters" },
+		{ .what = "evidence signer with a comma",
+		  .text = "[evidence]\n"
+			  "\tsigner = a@lab,b@lab #<\n",
+		  .msg = "a principal of letters" },
+		{ .what = "evidence signer a pattern",
+		  .text = "[evidence]\n"
+			  "\tsigner = *@lab #<\n",
+		  .msg = "a principal of letters" },
 		{ .what = "unknown requirements format",
 		  .text = "[requirements]\n"
 			  "\tformat = strictdoc #<\n",

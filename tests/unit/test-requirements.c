@@ -70,6 +70,12 @@ static void test_parse_errors(void **state)
 		{ "test job\n", "REQUIREMENTS:1: test needs" },
 		{ "requirement A\ntest j s A b@d\n", "REQUIREMENTS:2: bad id 'b@d'" },
 		{ "requirement A\nrequirement B\x00\n", "REQUIREMENTS:2: a NUL byte" },
+		{ "requirement A \x1b]0;owned\x07 title\n",
+		  "REQUIREMENTS:1: a control character" },
+		{ "requirement A\ntest j s\x1b[2J A\n",
+		  "REQUIREMENTS:2: a control character" },
+		{ "requirement A one\rrequirement B two\n",
+		  "REQUIREMENTS:1: a control character" },
 	};
 	char why[256];
 

@@ -477,6 +477,9 @@ static void test_rec_refused(void **state)
 		  "record firmware: \"firmware\": missing" },
 		{ "{\"type\": \"firmware\", \"host\": \"h\", \"firmware\": \"\"}",
 		  "\"firmware\": 1 to 200 bytes" },
+		{ "{\"type\": \"firmware\", \"host\": \"h\", \"firmware\": "
+		  "\"SeaBIOS 1.16\\u001b[2J\\nPASS\"}",
+		  "\"firmware\": a control character" },
 		{ "{\"type\": \"firmware\", \"host\": \"h\", \"firmware\": \""
 		  "0123456789012345678901234567890123456789012345678901234567890123456789"
 		  "0123456789012345678901234567890123456789012345678901234567890123456789"
