@@ -285,7 +285,8 @@ int evidence_build(struct db *db, const struct evidence_conf *c, long flight,
 		goto out;
 	json_object_set_new(rec, "schema", json_string(EVIDENCE_SCHEMA));
 	json_array_foreach(json_object_get(rec, "jobs"), i, job)
-		ev_job_logs(job, flight, logs);
+		if (!c->statuses_only)
+			ev_job_logs(job, flight, logs);
 	if ((rc = ev_requirements(db, c, rec, err)) < 0) {
 		json_decref(rec);
 		goto out;

@@ -24,6 +24,8 @@ struct evidence_conf {
 	const struct lab_requirements *requirements;  /* NULL or !set: none */
 	const char *key;          /* private key that signs, or NULL: unsigned */
 	const char *signer;       /* the principal ("hangar" when NULL) */
+	int statuses_only;        /* evidence_build: no log hashed (what
+				   * change tracking reads is the same) */
 };
 
 /*

@@ -152,6 +152,7 @@ static int collect_output(void *arg, int stream, const char *data, size_t len)
  * Once per job and host, when it first answers SSH: the BIOS Linux read
  * from DMI, for the evidence records (job_firmware). A host without it
  * (no DMI, no /sys) says nothing, and nothing fails: it is bookkeeping.
+ * A connection the command broke or left busy (a timeout) is closed.
  */
 static void host_dmi(struct step_ctx *s, int i, struct ssh_conn *c)
 {
@@ -164,7 +165,7 @@ static void host_dmi(struct step_ctx *s, int i, struct ssh_conn *c)
 	struct err err = ERR_INIT;
 	char text[FIRMWARE_MAX + 1];
 	struct buf out;
-	int status = -1;
+	int status = -1, rc;
 
 	if (js->dmi_read[i])
 		return;
@@ -172,10 +173,15 @@ static void host_dmi(struct step_ctx *s, int i, struct ssh_conn *c)
 	buf_init(&out, 1024);
 	o.arg = &out;
 	/* one line each, empty when unreadable */
-	if (ssh_exec(c, "for f in bios_vendor bios_version; do "
-		     "head -c 256 /sys/class/dmi/id/$f 2>/dev/null | "
-		     "tr -d '\\n'; echo; done", &o, &status, &err) == 0 &&
-	    status == 0) {
+	rc = ssh_exec(c, "for f in bios_vendor bios_version; do "
+		      "head -c 256 /sys/class/dmi/id/$f 2>/dev/null | "
+		      "tr -d '\\n'; echo; done", &o, &status, &err);
+	if (rc < 0) {
+		/* whatever broke, the steps must not inherit it: they get a
+		 * new connection (and judge the host by it) */
+		ssh_close(js->conns[i]);
+		js->conns[i] = NULL;
+	} else if (status == 0) {
 		char *nl = strchr(out.buf, '\n');
 
 		if (nl)
@@ -227,6 +233,8 @@ static int host_connect(struct step_ctx *s, int i, int timeout_ms,
 			    h->name, key);
 	}
 	host_dmi(s, i, js->conns[i]);
+	if (!js->conns[i])    /* closed by it: connect again, once */
+		return host_connect(s, i, timeout_ms, ret, err);
 	*ret = js->conns[i];
 	return 0;
 }
