@@ -1771,7 +1771,7 @@ static void job_firmware(struct job_state *js)
 		path = xasprintf("%s/logs/%ld/%s/console-%s.log",
 				 js->r->conf->state, j->flight, j->job,
 				 j->hosts[i].name);
-		if (js->consoles[i] && (f = fopen(path, "r"))) {
+		if ((f = fopen(path, "r"))) {
 			/* a longer line comes in pieces: a banner is short */
 			while (read < FIRMWARE_SCAN_MAX &&
 			       fgets(line, sizeof(line), f)) {
@@ -1852,6 +1852,12 @@ int job_run(struct job_run *r, struct err *err)
 			     "no longer holds it (recovery took it over)",
 			     j->flight, j->job);
 		goto out;
+	}
+	/* the console logs are whole before the job ends: an evidence
+	 * record built once the flight ends hashes what will stay */
+	for (size_t i = 0; i < j->nhosts; i++) {
+		console_capture_stop(js.consoles[i]);
+		js.consoles[i] = NULL;
 	}
 	job_firmware(&js);
 	if (result == OUT_BROKEN && bad_host >= 0)
