@@ -918,6 +918,68 @@ enum MHD_Result web_worker_tree(struct web_req *r)
 	return ret;
 }
 
+/*
+ * A refusal of a request whose body is on its way: the body is read and
+ * dropped first (up to cap), then answer (taken) is sent with status.
+ * Answered before the body came, the refusal would be cut off by the
+ * reset of a client still sending it, which then sees no answer at all.
+ */
+struct refused_upload {
+	struct web_upload u;
+	unsigned status;
+	json_t *answer;
+};
+
+static int refused_write(struct web_upload *u, const char *data, size_t n)
+{
+	(void)u;
+	(void)data;
+	(void)n;
+	return 0;
+}
+
+static enum MHD_Result refused_done(struct web_req *r, struct web_upload *u)
+{
+	struct refused_upload *f = (struct refused_upload *)u;
+	json_t *answer = f->answer;
+
+	f->answer = NULL;
+	return web_json(r, f->status, answer);
+}
+
+static void refused_release(struct web_upload *u)
+{
+	struct refused_upload *f = (struct refused_upload *)u;
+
+	json_decref(f->answer);
+	free(f);
+}
+
+static const struct web_upload_ops refused_ops = {
+	refused_write, refused_done, refused_release,
+};
+
+static enum MHD_Result refuse_after_body(struct web_req *r, long long cap,
+					 unsigned status, json_t *answer)
+{
+	struct refused_upload *f = xcalloc(1, sizeof(*f));
+
+	f->u.ops = &refused_ops;
+	f->u.cap = cap;
+	f->status = status;
+	f->answer = answer;
+	web_upload_accept(r, &f->u);
+	return MHD_YES;
+}
+
+static enum MHD_Result bad_upload(struct web_req *r, long long cap,
+				  const char *detail)
+{
+	return refuse_after_body(r, cap, MHD_HTTP_BAD_REQUEST,
+				 json_pack("{s:s, s:s}", "error", "bad request",
+					   "detail", detail));
+}
+
 /* ---- blobs: the artifact store, by SHA-256 ---- */
 
 static int sha256_ok(const char *s)
@@ -1057,11 +1119,11 @@ enum MHD_Result web_worker_blob_put(struct web_req *r)
 	struct blob_upload *b;
 	char *dest;
 
-	if (!sha256_ok(sha))
-		return bad_request(r, "not a SHA-256 (64 lower-case hex digits)");
 	if (len > cap)
 		return web_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "request too large",
 				 "over [web] max-upload");
+	if (!sha256_ok(sha))
+		return bad_upload(r, cap, "not a SHA-256 (64 lower-case hex digits)");
 	dest = artifact_path(opts->state, sha);
 	b = xcalloc(1, sizeof(*b));
 	b->u.ops = &blob_ops;
@@ -1172,9 +1234,10 @@ enum MHD_Result web_worker_log_put(struct web_req *r)
 	if (!worker_name_ok(name) ||
 	    query_long(r, "attempt", 0, 0x7fffffff, &attempt) < 0 ||
 	    query_long(r, "offset", 0, 1L << 62, &offset) < 0)
-		return bad_request(r, "?worker=NAME&attempt=N&offset=N");
+		return bad_upload(r, WORKER_LOG_MAX,
+				  "?worker=NAME&attempt=N&offset=N");
 	if (!web_log_name_ok(file) || !strncmp(file, "late-", 5))
-		return bad_request(r, "not a log file name");
+		return bad_upload(r, WORKER_LOG_MAX, "not a log file name");
 	if (len > WORKER_LOG_MAX)
 		return web_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "request too large",
 				 "a log chunk is at most 1 MiB");
@@ -1198,10 +1261,11 @@ enum MHD_Result web_worker_log_put(struct web_req *r)
 	if (held && offset > st.st_size) {
 		free(dir);
 		free(path);
-		return web_json(r, MHD_HTTP_CONFLICT,
-				json_pack("{s:s, s:s, s:I}", "error", "conflict",
-					  "detail", "offset past the end", "size",
-					  (json_int_t)st.st_size));
+		return refuse_after_body(
+			r, WORKER_LOG_MAX, MHD_HTTP_CONFLICT,
+			json_pack("{s:s, s:s, s:I}", "error", "conflict",
+				  "detail", "offset past the end", "size",
+				  (json_int_t)st.st_size));
 	}
 	l = xcalloc(1, sizeof(*l));
 	l->u.ops = &log_ops;

@@ -870,8 +870,18 @@ static char *captured_name(const char *host, const char *path)
 	struct buf b = BUF_INIT;
 
 	buf_addf(&b, "%s--", host);
-	for (const char *p = *path == '/' ? path + 1 : path; *p; p++)
-		buf_addch(&b, *p == '/' ? '-' : (*p < ' ' ? '_' : *p));
+	/* only the bytes the dashboard serves a log name with (web-route.c's
+	 * web_log_name_ok) and an evidence record can name as they are */
+	for (const char *p = *path == '/' ? path + 1 : path; *p; p++) {
+		char c = *p;
+
+		if (c == '/')
+			c = '-';
+		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || strchr("._-+@=,", c)))
+			c = '_';
+		buf_addch(&b, c);
+	}
 	return buf_detach(&b);
 }
 

@@ -54,8 +54,8 @@ cat >lab.conf <<CONF
 	step = install-build rm -rf installed && mkdir -p installed && tar xzf dist/minivisor.tar.gz -C installed
 	step = run boot ./installed/bin/check-boot
 	step = run smoke ./installed/tests/smoke.sh
-	step = run env-seen test -n \"\$HANGAR_REVISION_MINIVISOR\" && test \"\$HANGAR_FLIGHT\" -gt 0 && test \"\$HANGAR_HOST\" = \"\$HANGAR_THIS_HOST\"
-	step = logs-capture installed/tests/smoke.sh
+	step = run env-seen test -n \"\$HANGAR_REVISION_MINIVISOR\" && test \"\$HANGAR_FLIGHT\" -gt 0 && test \"\$HANGAR_HOST\" = \"\$HANGAR_THIS_HOST\" && echo odd >\"odd name \$(printf \"\\\\377\").log\"
+	step = logs-capture installed/tests/smoke.sh odd*.log
 [job "cases"]
 	recipe = cases
 	arch = riscv64
@@ -208,6 +208,9 @@ test_expect_success 'steps, logs and console captures are visible through the CL
 	h flight log $F test-arm64 host-power-cycle | grep -q "opal: power cycle" &&
 	h flight log $F build-amd64 build | grep -q "cc " &&
 	test -s "$STATE/logs/$F/test-arm64/opal--installed-tests-smoke.sh" &&
+	# a name with a space and a byte that is not UTF-8: as the dashboard
+	# serves it and an evidence record names it
+	test "$(cat "$STATE/logs/$F/test-arm64/opal--odd_name__.log")" = odd &&
 	h flight show $F --json >show.json &&
 	python3 - <<-PY
 	import json

@@ -275,6 +275,13 @@ test_expect_success 'log chunks: by offset, a resend harmless, past the end 409'
 	test $(code b PUT "$J/logs/late-1?worker=wb1&attempt=1&offset=0" --data-binary @c2) = 400 &&
 	head -c 1048577 /dev/zero >big &&
 	test $(code b PUT "$L&offset=12" --data-binary @big) = 413 &&
+	# refusals of a whole chunk come after it: never a reset instead
+	head -c 1048576 /dev/zero >mib &&
+	for i in 1 2 3; do
+		test $(code b PUT "$L&offset=100" --limit-rate 4M --data-binary @mib) = 409 &&
+		test $(code b PUT "$J/logs/late-1?worker=wb1&attempt=1&offset=0" --data-binary @mib) = 400 ||
+		return 1
+	done &&
 	test $(code b PUT "$L&offset=12" -H "Transfer-Encoding: chunked" --data-binary @c2) = 411 &&
 	cmp want "$STATE/logs/$F/build-amd64/1.build.log"
 '
@@ -289,6 +296,10 @@ test_expect_success 'blobs: HEAD, a bad hash refused, PUT once, then an artifact
 	test ! -e "$STATE/artifacts/sha256/${Z:0:2}/$Z" &&
 	wait_for "test -z \"\$(ls \"$STATE/artifacts/tmp\")\"" 5 &&
 	test $(code b PUT $V/blobs/NOTAHASH --data-binary @blob) = 400 &&
+	head -c 4194304 /dev/zero >blob4 &&
+	for i in 1 2 3; do
+		test $(code b PUT $V/blobs/NOTAHASH --limit-rate 8M --data-binary @blob4) = 400 || return 1
+	done &&
 	test $(code b PUT $V/blobs/$S --data-binary @blob) = 201 &&
 	test $(code b PUT $V/blobs/$S --data-binary @blob) = 200 &&
 	test $(code b HEAD $V/blobs/$S) = 200 &&
