@@ -95,7 +95,11 @@ start_program() {
 	started[$n]=$EPOCHREALTIME
 	# The program writes into a file (so that a daemon it leaks cannot
 	# hold a pipe open).
-	timeout -k 10 "$TEST_TIMEOUT" "${cmd[@]}" </dev/null >"$outdir/$n.out" 2>&1 &
+	# HANGAR_TEST_RUN marks every process of this program, so that a
+	# test's kill_pid never takes another's process for a stale pid of
+	# its own (pids wrap within minutes here: pid_max is 32768).
+	HANGAR_TEST_RUN=$$.$n timeout -k 10 "$TEST_TIMEOUT" "${cmd[@]}" \
+		</dev/null >"$outdir/$n.out" 2>&1 &
 	running[$!]=$n
 	return 0
 }

@@ -301,6 +301,17 @@ _test_pgid_of() {
 	echo "$3"
 }
 
+# Whether pid is now a process of another test program of tests/run.sh
+# (a stale pid of ours, reused): its environment says which it is. A
+# process that cleared its environment (a postgres) cannot say: it is
+# taken for ours, as before.
+_test_pid_foreign() {
+	local run
+	run=$(tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null |
+		sed -n 's/^HANGAR_TEST_RUN=//p' | head -n 1)
+	[ -n "$run" ] && [ "$run" != "${HANGAR_TEST_RUN:-}" ]
+}
+
 kill_pid() {
 	local pid sig group i rc=0
 	for pid in "$@"; do
@@ -309,6 +320,10 @@ kill_pid() {
 			rc=1
 			continue
 		}
+		if _test_pid_foreign "$pid"; then
+			echo "kill_pid: $pid is another test's process now: left alone" >&2
+			continue
+		fi
 		group=
 		[ "$(_test_pgid_of "$pid")" = "$pid" ] && group=1
 		for sig in TERM KILL; do
