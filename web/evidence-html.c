@@ -115,6 +115,21 @@ static void link_to(struct buf *b, const char *url, const char *prefix,
 	buf_addstr(b, "</a>");
 }
 
+/* A job's name, a link to its page in flight (when there is one). */
+static void job_link(struct buf *b, const char *url, const char *flight,
+		     const char *job)
+{
+	struct buf p = BUF_INIT;
+
+	if (!flight || !job) {
+		text(b, job);
+		return;
+	}
+	buf_addf(&p, "%s/jobs/%s", flight, job);
+	link_to(b, url, "/flights/", p.buf, job);
+	buf_release(&p);
+}
+
 /* A file's cells: its path (a link to /logs/PATH when logs), SHA-256,
  * size. */
 static void file_cells(struct buf *b, json_t *f, const char *url, int logs)
@@ -300,16 +315,8 @@ static void requirements(struct buf *b, json_t *rec, const char *url)
 		if (json_array_size(ev)) {
 			buf_addstr(b, "<ul class=\"by\">");
 			json_array_foreach(ev, k, x) {
-				struct buf p = BUF_INIT;
-
 				buf_addstr(b, "<li>");
-				if (flight && jstr(x, "job")) {
-					buf_addf(&p, "%s/jobs/%s", flight, jstr(x, "job"));
-					link_to(b, url, "/flights/", p.buf, jstr(x, "job"));
-				} else {
-					text(b, jstr(x, "job"));
-				}
-				buf_release(&p);
+				job_link(b, url, flight, jstr(x, "job"));
 				buf_addstr(b, " <span class=\"mono\">");
 				text(b, jstr(x, "step"));
 				buf_addstr(b, "</span>: ");
@@ -358,20 +365,13 @@ static void one_job(struct buf *b, json_t *j, const char *flight,
 		    const char *url)
 {
 	json_t *x, *runvars = json_object_get(j, "runvars");
-	struct buf p = BUF_INIT;
 	const char *name;
 	size_t i;
 
 	buf_addstr(b, "<h3 id=\"job-");
 	html_url_encode(b, jstr(j, "job") ? jstr(j, "job") : "");
 	buf_addstr(b, "\">");
-	if (flight && jstr(j, "job")) {
-		buf_addf(&p, "%s/jobs/%s", flight, jstr(j, "job"));
-		link_to(b, url, "/flights/", p.buf, jstr(j, "job"));
-	} else {
-		text(b, jstr(j, "job"));
-	}
-	buf_release(&p);
+	job_link(b, url, flight, jstr(j, "job"));
 	buf_addstr(b, ": ");
 	text(b, jstr(j, "status"));
 	buf_addstr(b, "</h3>\n<p>Recipe ");
