@@ -33,7 +33,9 @@ const char cmd_scheduler_usage[] =
 	"keeps the old); SIGINT/SIGTERM stop it. It keeps hosts, the queue\n"
 	"and the plan in memory and reads only the rows that changed; it\n"
 	"reads everything at start, after a lost connection, on becoming the\n"
-	"leader, and every [scheduler] full-read-interval as a check.\n"
+	"leader, and every [scheduler] full-read-interval as a check. A\n"
+	"waiting job none of whose inputs or hosts changed since the last\n"
+	"plan keeps its booking without a search.\n"
 	"\n"
 	"  --once     one planning pass, then exit (prints its figures)\n"
 	"  --bench N  N rounds of: a bare read of the hosts and the queue (the\n"
@@ -98,15 +100,24 @@ static char *sched_name(void)
 	return xasprintf("scheduler %ld@%s", (long)getpid(), host);
 }
 
+static json_t *again_json(const struct plan_again_stats *a)
+{
+	return json_pack("{s:b, s:I, s:I, s:I, s:I}", "whole", a->whole,
+			 "kept", (json_int_t)a->kept, "compared",
+			 (json_int_t)a->compared, "searched",
+			 (json_int_t)a->searched, "changed_hosts",
+			 (json_int_t)a->changed_hosts);
+}
+
 static json_t *stats_json(const struct sched_stats *st)
 {
-	return json_pack("{s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:i}",
+	return json_pack("{s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:o}",
 			 "read_ms", st->read_ms, "plan_ms", st->plan_ms,
 			 "write_ms", st->write_ms, "total_ms", st->total_ms,
 			 "waiting", st->queued, "hosts", st->hosts,
 			 "allocated", st->allocated, "ended", st->ended,
 			 "reclaimed", st->reclaimed, "plan_rows",
-			 st->rows_written);
+			 st->rows_written, "planned", again_json(&st->again));
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -169,14 +180,15 @@ static int sched_bench(struct scheduler *s, int n, struct err *err)
 		double f = median(floor, n), p = median(pass, n);
 
 		cli_print_json(json_pack(
-			"{s:i, s:i, s:f, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i}",
+			"{s:i, s:i, s:f, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:o}",
 			"waiting", st.queued, "hosts", st.hosts,
 			"first_pass_ms", first.total_ms, "first_allocated",
 			first.allocated, "pass_ms", p, "plan_ms",
 			median(plan, n), "floor_ms", f, "ratio",
 			f > 0 ? p / f : 0.0, "inc_pass_ms", median(inc, n),
 			"inc_plan_ms", median(inc_plan, n), "inc_read_ms",
-			median(inc_read, n), "jobs_ended", ended));
+			median(inc_read, n), "jobs_ended", ended,
+			"inc_planned", again_json(&st.again)));
 	}
 	free(pass);
 	free(plan);
@@ -206,9 +218,15 @@ static int sched_check_steps(struct scheduler *s, struct err *err)
 			err_clear(err);
 			continue;
 		}
-		printf("ok %ld: %s read, %d waiting, %d allocated, %d ended, %d reclaimed\n",
+		printf("ok %ld: %s read, %d waiting, %d allocated, %d ended, %d reclaimed, ",
 		       steps, st.full ? "full" : "changes", st.queued,
 		       st.allocated, st.ended, st.reclaimed);
+		if (st.again.whole)
+			printf("planned whole\n");
+		else
+			printf("planned again: %zu kept, %zu compared, %zu searched\n",
+			       st.again.kept, st.again.compared,
+			       st.again.searched);
 	}
 	return 0;
 }

@@ -153,7 +153,12 @@ struct planner {
 	int *state;           /* per request: 0 new, 1 planning, 2 done */
 	struct plan_flight *flights;  /* mutable copy: starving lowers W */
 	plan_time variation_never;
+	plan_time best_cost;  /* of the last request booked (book_found) */
+	struct again *again;  /* planning again: what the last plan kept */
 };
+
+static void again_booked(struct planner *p, size_t host, int slot,
+			 plan_time end);
 
 /* ---- timelines ---- */
 
@@ -375,6 +380,8 @@ static void host_book(struct planner *p, size_t host, int slot, plan_time s,
 	else
 		slot_add(&h->sl[slot], p->in->now, s, e);
 	timeline_add(p, host, s, e, slot, req);
+	if (p->again)
+		again_booked(p, host, slot, e);
 	host_summarize(p, h);
 	for (size_t m = 0; m < h->nmem; m++) {
 		struct cands *c = &p->cands[h->mem[m].cls];
@@ -1030,7 +1037,7 @@ static void describe_req(const struct plan_request *r, char *buf, size_t len)
 					off ? " " : "", *f);
 }
 
-static struct plan_flight *flight_of(struct planner *p, long flight)
+static struct plan_flight *flight_of(const struct planner *p, long flight)
 {
 	for (size_t i = 0; i < p->in->nflights; i++)
 		if (p->flights[i].flight == flight)
@@ -1044,8 +1051,8 @@ static struct plan_flight *flight_of(struct planner *p, long flight)
  * the rest of their flight took: here they wait, since the gate must not
  * push a revision no test of theirs has seen for a busy lab.
  */
-static int starving(struct planner *p, const struct plan_request *r,
-		    plan_time *need)
+static int starve_due(const struct planner *p, const struct plan_request *r,
+		      struct plan_flight **fp, plan_time *need)
 {
 	const struct plan_config *cfg = &p->in->cfg;
 	struct plan_flight *f;
@@ -1061,12 +1068,25 @@ static int starving(struct planner *p, const struct plan_request *r,
 		*need = r->duration * cfg->starve_estimates;
 	if (p->in->now - r->queued_at < *need)
 		return 0;
+	*fp = f;
+	return 1;
+}
+
+/* starve_due, and if so one fewer of its flight waits. */
+static int starving(struct planner *p, const struct plan_request *r,
+		    plan_time *need)
+{
+	struct plan_flight *f;
+
+	if (!starve_due(p, r, &f, need))
+		return 0;
 	if (f->waiting > 0)
 		f->waiting--;
 	return 1;
 }
 
 static void plan_request(struct planner *p, size_t ri);
+static void plan_one(struct planner *p, size_t ri);
 
 static void plan_blockage(struct planner *p, size_t ri)
 {
@@ -1120,7 +1140,7 @@ static plan_time deps_start(struct planner *p, size_t ri, const char **wait,
 		if (d >= p->in->nreqs || d == ri)
 			continue;
 		if (p->state[d] == 0)
-			plan_request(p, d);
+			plan_one(p, d);
 		if (p->state[d] != 2)
 			continue;   /* a cycle: ignore that edge */
 		dr = &p->out->results[d];
@@ -1271,6 +1291,52 @@ static void order_by_pins(const struct planner *p,
 	free(placed);
 }
 
+/*
+ * Books request ri on best[0..n) at their common start and says why it
+ * starts or waits; wait names what it waits for, if anything.
+ */
+static void book_found(struct planner *p, size_t ri, struct choice *best,
+		       size_t n, const char *wait, size_t ncand)
+{
+	const struct plan_input *in = p->in;
+	const struct plan_request *r = &in->reqs[ri];
+	struct plan_result *res = &p->out->results[ri];
+	plan_time start = best[0].start, end = 0;
+
+	if (r->pinned && n > 1)
+		order_by_pins(p, r, best, n);
+	for (size_t k = 0; k < n; k++)
+		if (best[k].start > start)
+			start = best[k].start;
+	for (size_t k = 0; k < n; k++)
+		if (start + best[k].dur > end)
+			end = start + best[k].dur;
+	res->start = start;
+	res->end = end;
+	res->outcome = start <= in->now && !r->deps_pending ? PLAN_START
+							    : PLAN_WAIT;
+	res->nbooked = n;
+	p->best_cost = best[0].cost;
+	for (size_t k = 0; k < n; k++) {
+		res->hosts[k].host = best[k].host;
+		res->hosts[k].slot = best[k].slot;
+		host_book(p, best[k].host, best[k].slot, start,
+			  start + best[k].dur, (long)ri);
+	}
+	if (res->outcome == PLAN_START)
+		snprintf(res->reason, sizeof(res->reason), "starts now");
+	else if (wait)
+		snprintf(res->reason, sizeof(res->reason), "waits for %s", wait);
+	else if (p->hist[best[0].host] && p->hist[best[0].host]->last_failed)
+		snprintf(res->reason, sizeof(res->reason),
+			 "waits for %s, where it last failed",
+			 in->hosts[best[0].host].name);
+	else
+		snprintf(res->reason, sizeof(res->reason),
+			 "%zu suitable host%s busy or booked ahead", ncand,
+			 ncand == 1 ? "" : "s");
+}
+
 static void plan_request(struct planner *p, size_t ri)
 {
 	const struct plan_input *in = p->in;
@@ -1413,44 +1479,7 @@ static void plan_request(struct planner *p, size_t ri)
 				 (long long)(waited % 3600 / 60));
 		}
 	} else {
-		plan_time start = best[0].start, end = 0;
-
-		if (r->pinned && n > 1)
-			order_by_pins(p, r, best, n);
-
-		for (size_t k = 0; k < n; k++) {
-			if (best[k].start > start)
-				start = best[k].start;
-		}
-		for (size_t k = 0; k < n; k++)
-			if (start + best[k].dur > end)
-				end = start + best[k].dur;
-		res->start = start;
-		res->end = end;
-		res->outcome = start <= in->now && !r->deps_pending
-				       ? PLAN_START : PLAN_WAIT;
-		res->nbooked = n;
-		for (size_t k = 0; k < n; k++) {
-			res->hosts[k].host = best[k].host;
-			res->hosts[k].slot = best[k].slot;
-			host_book(p, best[k].host, best[k].slot, start,
-				  start + best[k].dur, (long)ri);
-		}
-		if (res->outcome == PLAN_START)
-			snprintf(res->reason, sizeof(res->reason),
-				 "starts now");
-		else if (wait)
-			snprintf(res->reason, sizeof(res->reason),
-				 "waits for %s", wait);
-		else if (p->hist[best[0].host] &&
-			 p->hist[best[0].host]->last_failed)
-			snprintf(res->reason, sizeof(res->reason),
-				 "waits for %s, where it last failed",
-				 in->hosts[best[0].host].name);
-		else
-			snprintf(res->reason, sizeof(res->reason),
-				 "%zu suitable host%s busy or booked ahead",
-				 ncand, ncand == 1 ? "" : "s");
+		book_found(p, ri, best, n, wait, ncand);
 	}
 	for (size_t k = 0; k < r->nhistory; k++)
 		if (r->history[k].host < in->nhosts)
@@ -1497,29 +1526,31 @@ static int cmp_entry(const void *a, const void *b)
 	return (x->req > y->req) - (x->req < y->req);
 }
 
-int plan_compute(const struct plan_input *in, struct plan_output *out)
+/* Sets up p to plan in into out: hosts, busy time and the queue order.
+ * Returns 0, or -1 for a busy entry naming no host. */
+static int planner_start(struct planner *p, const struct plan_input *in,
+			 struct plan_output *out)
 {
-	struct planner p;
 	int rc = 0;
 
-	memset(&p, 0, sizeof(p));
+	memset(p, 0, sizeof(*p));
 	memset(out, 0, sizeof(*out));
-	p.in = in;
-	p.out = out;
+	p->in = in;
+	p->out = out;
 	out->results = xcalloc(in->nreqs + 1, sizeof(*out->results));
 	out->order = xcalloc(in->nreqs + 1, sizeof(*out->order));
 	out->timeline = xcalloc(in->nhosts + 1, sizeof(*out->timeline));
 	out->ntimeline = xcalloc(in->nhosts + 1, sizeof(*out->ntimeline));
 	out->next_change = PLAN_NEVER;
-	p.tl_alloc = xcalloc(in->nhosts + 1, sizeof(*p.tl_alloc));
-	p.hist = xcalloc(in->nhosts + 1, sizeof(*p.hist));
-	p.state = xcalloc(in->nreqs + 1, sizeof(*p.state));
-	p.flights = xcalloc(in->nflights + 1, sizeof(*p.flights));
+	p->tl_alloc = xcalloc(in->nhosts + 1, sizeof(*p->tl_alloc));
+	p->hist = xcalloc(in->nhosts + 1, sizeof(*p->hist));
+	p->state = xcalloc(in->nreqs + 1, sizeof(*p->state));
+	p->flights = xcalloc(in->nflights + 1, sizeof(*p->flights));
 	if (in->nflights)
-		memcpy(p.flights, in->flights, in->nflights * sizeof(*p.flights));
-	p.variation_never = variation_bonus(&p, 90 * DAY);
-	p.bonus = xcalloc(1, sizeof(*p.bonus));
-	planner_hosts(&p);
+		memcpy(p->flights, in->flights, in->nflights * sizeof(*p->flights));
+	p->variation_never = variation_bonus(p, 90 * DAY);
+	p->bonus = xcalloc(1, sizeof(*p->bonus));
+	planner_hosts(p);
 
 	for (size_t i = 0; i < in->nbusy; i++) {
 		const struct plan_busy *b = &in->busy[i];
@@ -1529,25 +1560,25 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 			rc = -1;
 			continue;
 		}
-		h = &p.hs[b->host];
+		h = &p->hs[b->host];
 		if (b->slot < 0 || b->slot >= h->nslots)
 			for (int k = 0; k < h->nslots; k++)
 				slot_add(&h->sl[k], in->now, b->start, b->end);
 		else
 			slot_add(&h->sl[b->slot], in->now, b->start, b->end);
-		timeline_add(&p, b->host, b->start, b->end,
+		timeline_add(p, b->host, b->start, b->end,
 			     b->slot < h->nslots ? b->slot : -1, -1 - (long)i);
 	}
 	for (size_t i = 0; i < in->nhosts; i++)
-		host_summarize(&p, &p.hs[i]);
+		host_summarize(p, &p->hs[i]);
 	/* a worn shared host takes no new sharer until its sharers are gone */
 	for (size_t i = 0; i < in->nbusy; i++) {
 		const struct plan_busy *b = &in->busy[i];
 
 		if (b->host < in->nhosts && b->slot >= 0 &&
 		    in->hosts[b->host].share_worn &&
-		    b->end > p.hs[b->host].share_drain)
-			p.hs[b->host].share_drain = b->end;
+		    b->end > p->hs[b->host].share_drain)
+			p->hs[b->host].share_drain = b->end;
 	}
 
 	for (size_t i = 0; i < in->nreqs; i++)
@@ -1555,40 +1586,56 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 	sort_reqs = in->reqs;
 	qsort(out->order, in->nreqs, sizeof(*out->order), cmp_queue);
 	sort_reqs = NULL;
-	for (size_t k = 0; k < in->nreqs; k++)
-		if (p.state[out->order[k]] == 0)
-			plan_request(&p, out->order[k]);
+	return rc;
+}
+
+/* Sorts the timelines and frees the planner's own state. */
+static void planner_finish(struct planner *p)
+{
+	const struct plan_input *in = p->in;
+	struct plan_output *out = p->out;
 
 	for (size_t i = 0; i < in->nhosts; i++)
 		if (out->ntimeline[i])
 			qsort(out->timeline[i], out->ntimeline[i],
-		      sizeof(*out->timeline[i]), cmp_entry);
+			      sizeof(*out->timeline[i]), cmp_entry);
 
 	for (size_t i = 0; i < in->nhosts; i++) {
-		for (int k = 0; k < p.hs[i].nslots; k++)
-			free(p.hs[i].sl[k].b);
-		free(p.hs[i].sl);
-		free(p.hs[i].flags);
-		free(p.hs[i].mem);
+		for (int k = 0; k < p->hs[i].nslots; k++)
+			free(p->hs[i].sl[k].b);
+		free(p->hs[i].sl);
+		free(p->hs[i].flags);
+		free(p->hs[i].mem);
 	}
-	for (size_t i = 0; i < p.ncands; i++) {
-		free(p.cands[i].h);
-		free(p.cands[i].is);
-		free(p.cands[i].blk);
+	for (size_t i = 0; i < p->ncands; i++) {
+		free(p->cands[i].h);
+		free(p->cands[i].is);
+		free(p->cands[i].blk);
 	}
-	free(p.cands);
-	free(p.hs);
-	free(p.tl_alloc);
-	free(p.hist);
-	for (size_t i = 0; i < p.bonus->cap; i++)
-		free(p.bonus->t[i].bonus);
-	free(p.bonus->t);
-	free(p.bonus);
-	free(p.state);
-	free(p.flights);
-	strmap_clear(&p.names);
-	strmap_clear(&p.hostix);
-	strmap_clear(&p.candix);
+	free(p->cands);
+	free(p->hs);
+	free(p->tl_alloc);
+	free(p->hist);
+	for (size_t i = 0; i < p->bonus->cap; i++)
+		free(p->bonus->t[i].bonus);
+	free(p->bonus->t);
+	free(p->bonus);
+	free(p->state);
+	free(p->flights);
+	strmap_clear(&p->names);
+	strmap_clear(&p->hostix);
+	strmap_clear(&p->candix);
+}
+
+int plan_compute(const struct plan_input *in, struct plan_output *out)
+{
+	struct planner p;
+	int rc = planner_start(&p, in, out);
+
+	for (size_t k = 0; k < in->nreqs; k++)
+		if (p.state[out->order[k]] == 0)
+			plan_request(&p, out->order[k]);
+	planner_finish(&p);
 	return rc;
 }
 
@@ -1605,4 +1652,668 @@ void plan_output_release(const struct plan_input *in, struct plan_output *out)
 	free(out->timeline);
 	free(out->ntimeline);
 	memset(out, 0, sizeof(*out));
+}
+
+/* ---- planning again ---- */
+
+/* One request as the last plan saw and planned it. */
+struct memo_req {
+	uint64_t hash;              /* of its what */
+	size_t what;                /* offsets into the memo's bytes */
+	size_t in, nin;             /* its inputs, as bytes */
+	size_t hist, nhist;         /* its history, as bytes: shared by the
+				     * requests that share the array */
+	size_t reason, nreason;     /* with its NUL */
+	size_t seq;                 /* its turn in that plan */
+	int dup;                    /* another request had its what */
+	enum plan_outcome outcome;
+	plan_time start, end, cost; /* cost: of its (first) host */
+	size_t book, nbook;         /* its bookings in books */
+};
+
+struct memo_book {
+	size_t host;
+	int slot;
+	plan_time end;
+};
+
+/* What one plan keeps for the next. */
+struct memo_gen {
+	int valid;
+	plan_time now;
+	struct plan_config cfg;
+	char *bytes;                /* hosts, inputs, whats and reasons */
+	size_t nbytes, abytes;
+	size_t hosts, nhosts_bytes; /* the hosts, as bytes */
+	size_t nhosts;
+	plan_time *busy;            /* (slot, start, end) by host */
+	size_t *busy_first;         /* per host, and one past the last */
+	size_t busy_alloc, first_alloc;
+	struct memo_req *reqs;      /* by input index */
+	size_t nreqs, reqs_alloc;
+	size_t *table;              /* by hash, open addressing: index + 1 */
+	size_t cap;
+	struct memo_book *books;
+	size_t nbooks, books_alloc;
+};
+
+struct plan_memo {
+	struct memo_gen gen[2];
+	int last;                   /* gen[last]: what the last plan kept */
+};
+
+/* A plan made again, while it is being made. */
+struct again {
+	const struct memo_gen *prev;   /* NULL: plan every request */
+	struct memo_gen *next;
+	size_t *match;              /* per request: its prev index + 1, or 0 */
+	unsigned char *dirty;       /* per host: it differs from the last plan
+				     * at the same turn */
+	size_t *dirty_list, ndirty;
+	unsigned char *changed;     /* per request: its result differs */
+	size_t seq;                 /* turns taken */
+	size_t prev_seq;            /* the last kept one's prev turn + 1 */
+	int out_of_order;           /* plan every request instead */
+	struct plan_again_stats *st;
+	struct hist_seen *seen;     /* history arrays by address */
+	size_t seen_cap;            /* a power of two */
+};
+
+/* A history array of this plan (many requests share one): where its
+ * bytes are, and the last comparison with the last plan's. */
+struct hist_seen {
+	const struct plan_history *v;
+	size_t n;
+	size_t off, len;
+	size_t old_off;             /* compared with these bytes of prev */
+	int compared, equal;
+};
+
+struct plan_memo *plan_memo_new(void)
+{
+	struct plan_memo *m = xcalloc(1, sizeof(*m));
+
+	return m;
+}
+
+void plan_memo_free(struct plan_memo *m)
+{
+	if (!m)
+		return;
+	for (int g = 0; g < 2; g++) {
+		struct memo_gen *x = &m->gen[g];
+
+		free(x->bytes);
+		free(x->busy);
+		free(x->busy_first);
+		free(x->reqs);
+		free(x->table);
+		free(x->books);
+	}
+	free(m);
+}
+
+static uint64_t hash_text(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
+
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+/* Appends n bytes to g's: a few at a time, many times a pass. */
+static inline void put_bytes(struct memo_gen *g, const void *v, size_t n)
+{
+	if (g->nbytes + n + 1 > g->abytes)
+		XGROW(g->bytes, g->abytes, g->nbytes + n + 1);
+	memcpy(g->bytes + g->nbytes, v, n);
+	g->nbytes += n;
+}
+
+static inline void put_num(struct memo_gen *b, int64_t v)
+{
+	put_bytes(b, &v, sizeof(v));
+}
+
+/* A string or NULL, told apart by its length. */
+static void put_text(struct memo_gen *b, const char *s)
+{
+	if (!s) {
+		put_num(b, -1);
+		return;
+	}
+	size_t n = strlen(s);
+
+	put_num(b, (int64_t)n);
+	put_bytes(b, s, n);
+}
+
+static void put_list(struct memo_gen *b, const char *const *v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	put_num(b, (int64_t)n);
+	for (size_t k = 0; k < n; k++)
+		put_text(b, v[k]);
+}
+
+static void put_hosts(struct memo_gen *b, const struct plan_input *in)
+{
+	for (size_t i = 0; i < in->nhosts; i++) {
+		const struct plan_host *h = &in->hosts[i];
+
+		put_text(b, h->name);
+		put_text(b, h->arch);
+		put_list(b, h->flags);
+		put_num(b, h->usable);
+		put_text(b, h->state);
+		put_text(b, h->state_reason);
+		put_num(b, h->unusable_since);
+		put_num(b, h->share_slots);
+		put_num(b, h->share_worn);
+		put_text(b, h->site);
+	}
+}
+
+/*
+ * Request r's history, as bytes, once per array: the requests of one job
+ * share theirs. Sets q's place of them.
+ */
+static struct hist_seen *put_history(struct again *a,
+				     const struct plan_request *r,
+				     struct memo_req *q)
+{
+	struct memo_gen *g = a->next;
+	size_t i = (size_t)((((uintptr_t)r->history >> 3) + r->nhistory) *
+			    0x9e3779b97f4a7c15ull) & (a->seen_cap - 1);
+	struct hist_seen *x;
+
+	while (a->seen[i].v && (a->seen[i].v != r->history ||
+				a->seen[i].n != r->nhistory))
+		i = (i + 1) & (a->seen_cap - 1);
+	x = &a->seen[i];
+	if (!x->v) {
+		x->v = r->history;
+		x->n = r->nhistory;
+		x->off = g->nbytes;
+		for (size_t k = 0; k < r->nhistory; k++) {
+			put_num(g, (int64_t)r->history[k].host);
+			put_num(g, r->history[k].duration);
+			put_num(g, r->history[k].last_run);
+			put_num(g, r->history[k].last_failed);
+		}
+		x->len = g->nbytes - x->off;
+	}
+	q->hist = x->off;
+	q->nhist = x->len;
+	return x;
+}
+
+/* Whether old's history (in prev) is the history x of this plan. */
+static int same_history(const struct memo_gen *prev, const struct memo_req *old,
+			const struct memo_gen *next, struct hist_seen *x)
+{
+	if (old->nhist != x->len)
+		return 0;
+	if (!x->compared || x->old_off != old->hist) {
+		x->compared = 1;
+		x->old_off = old->hist;
+		x->equal = !memcmp(prev->bytes + old->hist, next->bytes + x->off,
+				   x->len);
+	}
+	return x->equal;
+}
+
+/* Everything of request ri that its result depends on, but the hosts
+ * and its history. */
+static void put_request(struct memo_gen *b, const struct plan_input *in,
+			size_t ri)
+{
+	const struct plan_request *r = &in->reqs[ri];
+	size_t n = r->nhosts > 0 ? (size_t)r->nhosts : 1;
+
+	put_num(b, r->kind);
+	put_num(b, r->priority);
+	put_num(b, r->queued_at);
+	put_num(b, r->is_build);
+	put_num(b, r->flight);
+	put_text(b, r->arch);
+	put_list(b, r->flags);
+	put_num(b, r->nhosts);
+	put_num(b, !!r->pinned);
+	for (size_t k = 0; r->pinned && k < n; k++)
+		put_text(b, r->pinned[k]);
+	put_num(b, r->duration);
+	put_num(b, r->not_before);
+	put_num(b, (int64_t)r->ndeps);
+	for (size_t k = 0; k < r->ndeps; k++) {
+		size_t d = r->deps[k];
+
+		put_num(b, d >= in->nreqs ? -1 : d == ri ? -2 : 0);
+		if (d < in->nreqs && d != ri)
+			put_text(b, in->reqs[d].what);
+	}
+	put_num(b, r->deps_end);
+	put_text(b, r->deps_what);
+	put_num(b, r->deps_pending);
+	put_num(b, r->never_starve);
+}
+
+static int same_config(const struct plan_config *a,
+		       const struct plan_config *b)
+{
+	return a->prevfail_bonus == b->prevfail_bonus &&
+	       a->variation_max == b->variation_max &&
+	       a->starvation == b->starvation &&
+	       a->starve_wait == b->starve_wait &&
+	       a->starve_estimates == b->starve_estimates &&
+	       a->pinned_wait == b->pinned_wait &&
+	       a->exhaustive == b->exhaustive;
+}
+
+/* Starts next over for in: its hosts, their busy time, its requests. */
+static void gen_start(struct memo_gen *g, const struct plan_input *in)
+{
+	size_t nb = 0;
+
+	g->valid = 0;
+	g->now = in->now;
+	g->cfg = in->cfg;
+	g->nbytes = 0;
+	g->hosts = g->nbytes;
+	put_hosts(g, in);
+	g->nhosts_bytes = g->nbytes - g->hosts;
+	g->nhosts = in->nhosts;
+	XGROW(g->busy_first, g->first_alloc, in->nhosts + 2);
+	memset(g->busy_first, 0, (in->nhosts + 2) * sizeof(size_t));
+	for (size_t i = 0; i < in->nbusy; i++)
+		if (in->busy[i].host < in->nhosts) {
+			g->busy_first[in->busy[i].host + 2]++;
+			nb++;
+		}
+	for (size_t h = 0; h < in->nhosts; h++)
+		g->busy_first[h + 2] += g->busy_first[h + 1];
+	XGROW(g->busy, g->busy_alloc, 3 * nb + 1);
+	for (size_t i = 0; i < in->nbusy; i++) {
+		const struct plan_busy *b = &in->busy[i];
+		plan_time *v;
+
+		if (b->host >= in->nhosts)
+			continue;
+		v = &g->busy[3 * g->busy_first[b->host + 1]++];
+		v[0] = b->slot;
+		v[1] = b->start;
+		v[2] = b->end;
+	}
+	g->nreqs = in->nreqs;
+	XGROW(g->reqs, g->reqs_alloc, in->nreqs + 1);
+	memset(g->reqs, 0, (in->nreqs + 1) * sizeof(*g->reqs));
+	g->cap = 16;
+	while (g->cap < 2 * in->nreqs + 2)
+		g->cap *= 2;
+	free(g->table);
+	g->table = xcalloc(g->cap, sizeof(size_t));
+	g->nbooks = 0;
+}
+
+static const char *gen_text(const struct memo_gen *g, size_t off)
+{
+	return g->bytes + off;
+}
+
+/* The index of the request named what in g, or -1. */
+static long gen_find(const struct memo_gen *g, uint64_t hash,
+		     const char *what)
+{
+	for (size_t i = hash & (g->cap - 1); g->table[i];
+	     i = (i + 1) & (g->cap - 1)) {
+		const struct memo_req *q = &g->reqs[g->table[i] - 1];
+
+		if (q->hash == hash &&
+		    !strcmp(gen_text(g, q->what), what ? what : ""))
+			return (long)(g->table[i] - 1);
+	}
+	return -1;
+}
+
+static void mark_dirty(struct again *a, size_t host)
+{
+	if (a->dirty[host])
+		return;
+	a->dirty[host] = 1;
+	a->dirty_list[a->ndirty++] = host;
+}
+
+static void mark_books_dirty(struct again *a, const struct memo_gen *g,
+			     const struct memo_req *q)
+{
+	for (size_t k = 0; k < q->nbook; k++)
+		if (g->books[q->book + k].host < g->nhosts)
+			mark_dirty(a, g->books[q->book + k].host);
+}
+
+/*
+ * Names the requests in next, finds each in the last plan, and marks
+ * dirty from the start the hosts the last plan booked for requests
+ * gone since and the hosts whose busy time changed.
+ */
+static void again_match(struct again *a, const struct plan_input *in)
+{
+	struct memo_gen *next = a->next;
+	const struct memo_gen *prev = a->prev;
+	unsigned char *hit;
+
+	for (size_t ri = 0; ri < in->nreqs; ri++) {
+		struct memo_req *q = &next->reqs[ri];
+		const char *what = in->reqs[ri].what;
+		long other;
+
+		q->hash = hash_text(what);
+		other = gen_find(next, q->hash, what);
+		q->what = next->nbytes;
+		put_bytes(next, what ? what : "", strlen(what ? what : "") + 1);
+		if (other >= 0) {
+			next->reqs[other].dup = q->dup = 1;
+			continue;
+		}
+		for (size_t i = q->hash & (next->cap - 1);; i = (i + 1) & (next->cap - 1))
+			if (!next->table[i]) {
+				next->table[i] = ri + 1;
+				break;
+			}
+	}
+	if (!prev)
+		return;
+	hit = xcalloc(prev->nreqs + 1, 1);
+	for (size_t ri = 0; ri < in->nreqs; ri++) {
+		const struct memo_req *q = &next->reqs[ri];
+		long j;
+
+		if (q->dup)
+			continue;
+		j = gen_find(prev, q->hash, in->reqs[ri].what);
+		if (j >= 0 && !prev->reqs[j].dup) {
+			a->match[ri] = (size_t)j + 1;
+			hit[j] = 1;
+		}
+	}
+	for (size_t j = 0; j < prev->nreqs; j++)
+		if (!hit[j])
+			mark_books_dirty(a, prev, &prev->reqs[j]);
+	free(hit);
+	for (size_t h = 0; h < in->nhosts; h++) {
+		size_t n = next->busy_first[h + 1] - next->busy_first[h];
+
+		if (n != prev->busy_first[h + 1] - prev->busy_first[h] ||
+		    memcmp(&next->busy[3 * next->busy_first[h]],
+			   &prev->busy[3 * prev->busy_first[h]],
+			   3 * n * sizeof(plan_time)))
+			mark_dirty(a, h);
+	}
+}
+
+static void again_booked(struct planner *p, size_t host, int slot,
+			 plan_time end)
+{
+	struct memo_gen *g = p->again->next;
+
+	XGROW(g->books, g->books_alloc, g->nbooks + 1);
+	g->books[g->nbooks].host = host;
+	g->books[g->nbooks].slot = slot;
+	g->books[g->nbooks++].end = end;
+}
+
+/* Whether a host r could take changed since the last plan. */
+static int touches_dirty(struct planner *p, const struct plan_request *r)
+{
+	struct again *a = p->again;
+	int equiv, share;
+	size_t cls;
+
+	if (!a->ndirty)
+		return 0;
+	cls = req_class(p, r, &equiv, &share);
+	for (size_t k = 0; k < a->ndirty; k++)
+		if (p->cands[cls].is[a->dirty_list[k]])
+			return 1;
+	return 0;
+}
+
+/* Gives request ri the result old had, booking what it booked. */
+static void keep_result(struct planner *p, size_t ri,
+			const struct memo_req *old)
+{
+	const struct memo_gen *prev = p->again->prev;
+	const struct plan_request *r = &p->in->reqs[ri];
+	struct plan_result *res = &p->out->results[ri];
+	size_t n = r->nhosts > 0 ? (size_t)r->nhosts : 1;
+
+	res->hosts = xcalloc(n + 1, sizeof(*res->hosts));
+	res->outcome = old->outcome;
+	res->start = old->start;
+	res->end = old->end;
+	res->nbooked = old->nbook;
+	memcpy(res->reason, gen_text(prev, old->reason), old->nreason);
+	p->best_cost = old->cost;
+	for (size_t k = 0; k < old->nbook && k < n; k++) {
+		const struct memo_book *b = &prev->books[old->book + k];
+
+		res->hosts[k].host = b->host;
+		res->hosts[k].slot = b->slot;
+		host_book(p, b->host, b->slot, old->start, b->end, (long)ri);
+	}
+}
+
+/*
+ * A single-host request whose host did not change, some of whose other
+ * candidates did: those alone can beat it now. Returns 1 with the
+ * request planned, or 0 if its old result stands.
+ */
+static int compare_changed(struct planner *p, size_t ri,
+			   const struct memo_req *old)
+{
+	struct again *a = p->again;
+	const struct plan_request *r = &p->in->reqs[ri];
+	const struct memo_book *ob = &a->prev->books[old->book];
+	struct choice best = { .host = ob->host, .cost = old->cost }, ch;
+	const struct cands *c;
+	const char *wait;
+	int equiv, share, impossible, better = 0;
+	size_t cls = req_class(p, r, &equiv, &share);
+	plan_time t0 = deps_start(p, ri, &wait, &impossible);
+
+	c = &p->cands[cls];
+	for (size_t k = 0; k < r->nhistory; k++)
+		if (r->history[k].host < p->in->nhosts)
+			p->hist[r->history[k].host] = &r->history[k];
+	p->cur_hist = r->history;
+	p->cur_nhist = r->nhistory;
+	p->cur_bonus = history_bonuses(p, r);
+	for (size_t k = 0; k < a->ndirty; k++) {
+		size_t h = a->dirty_list[k];
+
+		if (!c->is[h])
+			continue;
+		evaluate(p, r, share, h, t0, &ch);
+		if (choice_better(&ch, &best)) {
+			best = ch;
+			better = 1;
+		}
+	}
+	if (better) {
+		p->out->results[ri].hosts = xcalloc(2, sizeof(struct plan_booking));
+		book_found(p, ri, &best, 1, wait, c->n);
+	}
+	for (size_t k = 0; k < r->nhistory; k++)
+		if (r->history[k].host < p->in->nhosts)
+			p->hist[r->history[k].host] = NULL;
+	p->cur_hist = NULL;
+	p->cur_nhist = 0;
+	p->cur_bonus = NULL;
+	return better;
+}
+
+static int same_books(const struct memo_gen *a, const struct memo_req *x,
+		      const struct memo_gen *b, const struct memo_req *y)
+{
+	if (x->nbook != y->nbook)
+		return 0;
+	for (size_t k = 0; k < x->nbook; k++) {
+		const struct memo_book *u = &a->books[x->book + k];
+		const struct memo_book *v = &b->books[y->book + k];
+
+		if (u->host != v->host || u->slot != v->slot || u->end != v->end)
+			return 0;
+	}
+	return 1;
+}
+
+static void plan_one(struct planner *p, size_t ri);
+
+/* Plans request ri again: keeps, compares or searches (plan.h). */
+static void plan_request_again(struct planner *p, size_t ri)
+{
+	struct again *a = p->again;
+	const struct plan_input *in = p->in;
+	const struct plan_request *r = &in->reqs[ri];
+	const struct memo_gen *prev = a->prev;
+	const struct memo_req *old = prev && a->match[ri]
+		? &prev->reqs[a->match[ri] - 1] : NULL;
+	struct memo_gen *next = a->next;
+	struct memo_req *q = &next->reqs[ri];
+	const struct plan_result *res = &p->out->results[ri];
+	struct hist_seen *seen;
+	struct plan_flight *f;
+	plan_time need;
+	int same;
+
+	p->state[ri] = 1;
+	for (size_t k = 0; k < r->ndeps; k++) {
+		size_t d = r->deps[k];
+
+		if (d < in->nreqs && d != ri && p->state[d] == 0)
+			plan_one(p, d);
+	}
+	seen = r->nhistory ? put_history(a, r, q) : NULL;
+	q->in = next->nbytes;
+	put_request(next, in, ri);
+	q->nin = next->nbytes - q->in;
+	q->book = next->nbooks;
+	p->best_cost = 0;
+	if (old && old->seq < a->prev_seq)
+		a->out_of_order = 1;
+	else if (old)
+		a->prev_seq = old->seq + 1;
+	same = old && !a->out_of_order && r->kind != PLAN_BLOCKAGE &&
+	       (old->outcome == PLAN_START || old->outcome == PLAN_WAIT ||
+		(old->outcome == PLAN_NO_HOST && !r->pinned &&
+		 !starve_due(p, r, &f, &need))) &&
+	       old->nin == q->nin &&
+	       !memcmp(gen_text(prev, old->in), gen_text(next, q->in), q->nin) &&
+	       (seen ? same_history(prev, old, next, seen) : !old->nhist);
+	for (size_t k = 0; same && k < r->ndeps; k++) {
+		size_t d = r->deps[k];
+
+		same = d >= in->nreqs || d == ri || !a->changed[d];
+	}
+	if (same && !touches_dirty(p, r)) {
+		keep_result(p, ri, old);
+		a->st->kept++;
+	} else if (same && r->nhosts <= 1 && !r->pinned && old->nbook == 1 &&
+		   !a->dirty[prev->books[old->book].host]) {
+		if (!compare_changed(p, ri, old))
+			keep_result(p, ri, old);
+		a->st->compared++;
+	} else {
+		plan_request(p, ri);
+		a->st->searched++;
+	}
+	q->seq = a->seq++;
+	q->outcome = res->outcome;
+	q->start = res->start;
+	q->end = res->end;
+	q->cost = p->best_cost;
+	q->nbook = next->nbooks - q->book;
+	q->reason = next->nbytes;
+	q->nreason = strnlen(res->reason, sizeof(res->reason) - 1) + 1;
+	put_bytes(next, res->reason, q->nreason - 1);
+	put_bytes(next, "", 1);
+	if (!old || old->outcome != q->outcome || old->start != q->start ||
+	    old->end != q->end || !same_books(prev, old, next, q)) {
+		a->changed[ri] = 1;
+		if (old)
+			mark_books_dirty(a, prev, old);
+		mark_books_dirty(a, next, q);
+	}
+	p->state[ri] = 2;
+}
+
+/* Plans ri and what it waits for, again if there is a memo. */
+static void plan_one(struct planner *p, size_t ri)
+{
+	if (p->again)
+		plan_request_again(p, ri);
+	else
+		plan_request(p, ri);
+}
+
+int plan_compute_again(const struct plan_input *in, struct plan_output *out,
+		       struct plan_memo *m, struct plan_again_stats *st)
+{
+	struct memo_gen *prev = &m->gen[m->last], *next = &m->gen[!m->last];
+	int use_prev, rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	gen_start(next, in);
+	use_prev = prev->valid && prev->now == in->now &&
+		   same_config(&prev->cfg, &in->cfg) &&
+		   prev->nhosts_bytes == next->nhosts_bytes &&
+		   !memcmp(gen_text(prev, prev->hosts),
+			   gen_text(next, next->hosts), next->nhosts_bytes);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct planner p;
+		struct again a;
+
+		memset(&a, 0, sizeof(a));
+		a.prev = use_prev ? prev : NULL;
+		a.next = next;
+		a.st = st;
+		a.match = xcalloc(in->nreqs + 1, sizeof(size_t));
+		a.dirty = xcalloc(in->nhosts + 1, 1);
+		a.dirty_list = xcalloc(in->nhosts + 1, sizeof(size_t));
+		a.changed = xcalloc(in->nreqs + 1, 1);
+		a.seen_cap = 16;
+		while (a.seen_cap < 2 * in->nreqs + 2)
+			a.seen_cap *= 2;
+		a.seen = xcalloc(a.seen_cap, sizeof(*a.seen));
+		if (attempt)
+			gen_start(next, in);
+		again_match(&a, in);
+		rc = planner_start(&p, in, out);
+		p.again = &a;
+		for (size_t k = 0; k < in->nreqs && !a.out_of_order; k++)
+			if (p.state[out->order[k]] == 0)
+				plan_one(&p, out->order[k]);
+		p.again = NULL;
+		planner_finish(&p);
+		st->changed_hosts = a.ndirty;
+		free(a.match);
+		free(a.dirty);
+		free(a.dirty_list);
+		free(a.changed);
+		free(a.seen);
+		if (!a.out_of_order)
+			break;
+		/* a request's turn moved: its neighbours' may have too */
+		plan_output_release(in, out);
+		memset(st, 0, sizeof(*st));
+		use_prev = 0;
+	}
+	st->whole = !use_prev;
+	next->valid = 1;
+	m->last = !m->last;
+	return rc;
 }

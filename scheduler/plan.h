@@ -199,6 +199,33 @@ struct plan_output {
 int plan_compute(const struct plan_input *in, struct plan_output *out);
 void plan_output_release(const struct plan_input *in, struct plan_output *out);
 
+/*
+ * Planning again. A memo keeps what one plan needs to make the next one
+ * cheaply: each request's inputs and result, the hosts and their busy
+ * time. plan_compute_again() gives exactly plan_compute()'s output, but
+ * a request whose inputs are as they were, planned in the same order,
+ * whose dependencies kept their results and none of whose candidate
+ * hosts changed since the last plan up to its turn, keeps its result
+ * without a search; one whose candidates changed only where it did not
+ * book is compared with those hosts alone. Anything else (another clock,
+ * configuration or host, a dependency planned out of queue order, a
+ * request named twice) plans everything, and the memo keeps that plan.
+ */
+struct plan_memo;
+
+struct plan_again_stats {
+	int whole;                  /* planned from scratch */
+	size_t kept;                /* results kept without a search */
+	size_t compared;            /* compared with changed hosts only */
+	size_t searched;            /* planned as plan_compute does */
+	size_t changed_hosts;       /* hosts that changed along the way */
+};
+
+struct plan_memo *plan_memo_new(void);
+void plan_memo_free(struct plan_memo *m);
+int plan_compute_again(const struct plan_input *in, struct plan_output *out,
+		       struct plan_memo *m, struct plan_again_stats *st);
+
 /* "start", "wait", "no-host", "starved", "host-gone", "blockage". */
 const char *plan_outcome_str(enum plan_outcome o);
 

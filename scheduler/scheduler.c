@@ -52,6 +52,7 @@ void scheduler_release(struct scheduler *s)
 	est_release(&s->est);
 	db_sched_state_free(s->state);
 	db_sched_state_free(s->check);
+	plan_memo_free(s->memo);
 }
 
 void scheduler_set_config(struct scheduler *s, const struct lab_sched *cfg)
@@ -880,9 +881,11 @@ static int pass_learn(struct scheduler *s, struct err *err)
 	return 0;
 }
 
-/* Builds the planner's input from snap and plans. */
+/* Builds the planner's input from snap and plans: again from the last
+ * plan if st, else from scratch (a check's plan to compare with). */
 static int pass_plan(struct pass *p, struct scheduler *s,
-		     const struct sched_snapshot *snap)
+		     const struct sched_snapshot *snap,
+		     struct plan_again_stats *st)
 {
 	p->s = s;
 	p->snap = *snap;   /* a view: the state keeps the rows */
@@ -900,7 +903,11 @@ static int pass_plan(struct pass *p, struct scheduler *s,
 	pass_busy(p);
 	pass_jobs(p);
 	pass_reservations(p);
-	return plan_compute(&p->in, &p->out);
+	if (!st)
+		return plan_compute(&p->in, &p->out);
+	if (!s->memo)
+		s->memo = plan_memo_new();
+	return plan_compute_again(&p->in, &p->out, s->memo, st);
 }
 
 /*
@@ -1033,11 +1040,11 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	if (pass_learn(s, err) < 0 || pass_read(s, st, &checked, err) < 0)
 		goto fail;
 	t1 = now_ms();
-	rc = pass_plan(&p, s, db_sched_state_snapshot(s->state));
+	rc = pass_plan(&p, s, db_sched_state_snapshot(s->state), &st->again);
 	if (checked && s->verify) {
 		char what[600];
 
-		pass_plan(&q, s, db_sched_state_snapshot(s->check));
+		pass_plan(&q, s, db_sched_state_snapshot(s->check), NULL);
 		if (!pass_same(&p, &q, what, sizeof(what)) || st->differences) {
 			err_set(err, ERR_FAIL, "the kept copy plans otherwise than a full read: %s",
 				st->differences ? "its rows differ" : what);
@@ -1057,7 +1064,8 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 		if (st->differences) {
 			pass_release(&p);
 			memset(&p, 0, sizeof(p));
-			rc = pass_plan(&p, s, db_sched_state_snapshot(s->state));
+			rc = pass_plan(&p, s, db_sched_state_snapshot(s->state),
+				       &st->again);
 		}
 	}
 	t2 = now_ms();

@@ -11,6 +11,7 @@
 #include "db-sched.h"
 #include "estimate.h"
 #include "labconf.h"
+#include "plan.h"
 
 struct scheduler {
 	struct db *db;
@@ -18,6 +19,7 @@ struct scheduler {
 	const char *name;          /* "scheduler pid@host", for plan_state */
 	struct estimates est;
 	plan_time watermark;       /* runs finished before this are known */
+	struct plan_memo *memo;    /* the last plan, to plan again from */
 	int no_leader;             /* testing only: act without the lock */
 	int leader;                /* it holds the leader lock */
 	double next_change_ms;     /* monotonic ms at which the last plan
@@ -43,6 +45,7 @@ struct sched_stats {
 				    * up on a pinned host */
 	int reclaimed;             /* owners found dead, shares reset */
 	int rows_written;          /* plan rows that changed */
+	struct plan_again_stats again;   /* how the plan was made */
 	int full;                  /* it read everything (start, reconnect,
 				    * a check) */
 	long differences;          /* a check's: rows the kept copy had

@@ -2626,6 +2626,59 @@ struct biglab {
 	size_t deps[BIG_REQS][2];
 };
 
+/* Request i of a big lab of nh hosts (it may wait for one before it). */
+static void bigreq_gen(struct biglab *l, size_t i, size_t nh)
+{
+	static const char *const archs[] = { "amd64", "arm64", "riscv64" };
+	struct plan_request *r = &l->reqs[i];
+	size_t k = 0;
+
+	r->kind = rnd(30) == 0 ? PLAN_RESERVATION : PLAN_JOB;
+	if (rnd(60) == 0)
+		r->kind = PLAN_BLOCKAGE;
+	r->what = "r";
+	r->priority = (int)rnd(3);
+	r->queued_at = NOW - 60 * (plan_time)rnd(30);
+	r->flight = r->kind == PLAN_JOB ? 1 + (long)rnd(8) : 0;
+	r->is_build = r->kind == PLAN_JOB && rnd(4) == 0;
+	r->arch = rnd(6) ? archs[rnd(3)] : NULL;
+	r->duration = 300 * (1 + (plan_time)rnd(16));
+	if (rnd(3) == 0)
+		l->rflags[i][k++] = "hvm";
+	if (r->kind == PLAN_BLOCKAGE) {
+		r->not_before = NOW + 600 * (plan_time)rnd(8);
+		r->flags = l->rflags[i];
+		return;
+	}
+	r->nhosts = rnd(8) == 0 ? 2 + (int)rnd(2) : 1;
+	if (r->nhosts > 1 && rnd(2))
+		l->rflags[i][k++] = "equiv-1";
+	if (rnd(8) == 0)
+		l->rflags[i][k++] = "share-s";
+	r->flags = l->rflags[i];
+	if (rnd(5) == 0)
+		r->not_before = NOW + 300 * (plan_time)rnd(12);
+	r->nhistory = rnd(3);
+	for (size_t m = 0; m < r->nhistory; m++) {
+		l->hist[i][m].host = rnd((unsigned)nh);
+		l->hist[i][m].duration = 300 * (plan_time)rnd(10);
+		l->hist[i][m].last_run = NOW - (plan_time)rnd((unsigned)(20 * DAY));
+		l->hist[i][m].last_failed = rnd(6) == 0;
+	}
+	r->history = l->hist[i];
+	if (rnd(12) == 0) {
+		for (int m = 0; m < r->nhosts && m < 2; m++)
+			l->pins[i][m] = rnd(2) ? l->hnames[rnd((unsigned)nh)] : NULL;
+		if (r->nhosts <= 2)
+			r->pinned = l->pins[i];
+	}
+	if (i && rnd(4) == 0) {
+		l->deps[i][0] = rnd((unsigned)i);
+		r->deps = l->deps[i];
+		r->ndeps = 1;
+	}
+}
+
 static void biglab_gen(struct biglab *l)
 {
 	static const char *const archs[] = { "amd64", "arm64", "riscv64" };
@@ -2667,55 +2720,8 @@ static void biglab_gen(struct biglab *l)
 			x->what = "busy";
 		}
 	}
-	for (size_t i = 0; i < nr; i++) {
-		struct plan_request *r = &l->reqs[i];
-		size_t k = 0;
-
-		r->kind = rnd(30) == 0 ? PLAN_RESERVATION : PLAN_JOB;
-		if (rnd(60) == 0)
-			r->kind = PLAN_BLOCKAGE;
-		r->what = "r";
-		r->priority = (int)rnd(3);
-		r->queued_at = NOW - 60 * (plan_time)rnd(30);
-		r->flight = r->kind == PLAN_JOB ? 1 + (long)rnd(8) : 0;
-		r->is_build = r->kind == PLAN_JOB && rnd(4) == 0;
-		r->arch = rnd(6) ? archs[rnd(3)] : NULL;
-		r->duration = 300 * (1 + (plan_time)rnd(16));
-		if (rnd(3) == 0)
-			l->rflags[i][k++] = "hvm";
-		if (r->kind == PLAN_BLOCKAGE) {
-			r->not_before = NOW + 600 * (plan_time)rnd(8);
-			r->flags = l->rflags[i];
-			continue;
-		}
-		r->nhosts = rnd(8) == 0 ? 2 + (int)rnd(2) : 1;
-		if (r->nhosts > 1 && rnd(2))
-			l->rflags[i][k++] = "equiv-1";
-		if (rnd(8) == 0)
-			l->rflags[i][k++] = "share-s";
-		r->flags = l->rflags[i];
-		if (rnd(5) == 0)
-			r->not_before = NOW + 300 * (plan_time)rnd(12);
-		r->nhistory = rnd(3);
-		for (size_t m = 0; m < r->nhistory; m++) {
-			l->hist[i][m].host = rnd((unsigned)nh);
-			l->hist[i][m].duration = 300 * (plan_time)rnd(10);
-			l->hist[i][m].last_run = NOW - (plan_time)rnd((unsigned)(20 * DAY));
-			l->hist[i][m].last_failed = rnd(6) == 0;
-		}
-		r->history = l->hist[i];
-		if (rnd(12) == 0) {
-			for (int m = 0; m < r->nhosts && m < 2; m++)
-				l->pins[i][m] = rnd(2) ? l->hnames[rnd((unsigned)nh)] : NULL;
-			if (r->nhosts <= 2)
-				r->pinned = l->pins[i];
-		}
-		if (i && rnd(4) == 0) {
-			l->deps[i][0] = rnd((unsigned)i);
-			r->deps = l->deps[i];
-			r->ndeps = 1;
-		}
-	}
+	for (size_t i = 0; i < nr; i++)
+		bigreq_gen(l, i, nh);
 	l->in.hosts = l->hosts;
 	l->in.nhosts = nh;
 	l->in.busy = l->busy;
@@ -2764,6 +2770,217 @@ static void test_random_pruning_exact(void **state)
 		plan_output_release(&l->in, &fast);
 		plan_output_release(&l->in, &slow);
 	}
+	free(l);
+}
+
+/* ---- planning again against planning from scratch ---- */
+
+/* A big lab that changes a little at a time, as the scheduler sees it:
+ * requests start, end, come and go, running jobs end, the clock moves. */
+struct seqlab {
+	struct biglab b;            /* the pool of requests, by slot */
+	char names[BIG_REQS][16];
+	int alive[BIG_REQS];
+	size_t nslots;              /* slots ever used */
+	size_t pos[BIG_REQS];       /* slot -> input index */
+	size_t slot_of[BIG_REQS];   /* input index -> slot */
+	struct plan_request reqs[BIG_REQS];
+	size_t deps[BIG_REQS][2];
+	struct plan_busy busy[BIG_HOSTS * 4];
+	struct plan_input in;
+	int named;                  /* names given so far */
+};
+
+static void seq_name(struct seqlab *l, size_t slot)
+{
+	snprintf(l->names[slot], sizeof(l->names[slot]), "r%d", l->named++);
+	l->b.reqs[slot].what = l->names[slot];
+}
+
+static void seq_build(struct seqlab *l)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->nslots; i++)
+		if (l->alive[i]) {
+			l->pos[i] = n;
+			l->slot_of[n++] = i;
+		}
+	for (size_t k = 0; k < n; k++) {
+		const struct plan_request *src = &l->b.reqs[l->slot_of[k]];
+		size_t m = 0;
+
+		l->reqs[k] = *src;
+		for (size_t d = 0; d < src->ndeps; d++)
+			if (l->alive[src->deps[d]])
+				l->deps[k][m++] = l->pos[src->deps[d]];
+		l->reqs[k].deps = m ? l->deps[k] : NULL;
+		l->reqs[k].ndeps = m;
+	}
+	l->in.reqs = l->reqs;
+	l->in.nreqs = n;
+	l->in.busy = l->busy;
+}
+
+static void seq_add_busy(struct seqlab *l, size_t host, int slot,
+			 plan_time start, plan_time end)
+{
+	struct plan_busy *x;
+
+	if (l->in.nbusy >= sizeof(l->busy) / sizeof(l->busy[0]))
+		return;
+	x = &l->busy[l->in.nbusy++];
+	x->host = host;
+	x->slot = slot;
+	x->start = start;
+	x->end = end;
+	x->what = "started";
+}
+
+/* One change, as between two passes; scratch is the last full plan. */
+static void seq_change(struct seqlab *l, const struct plan_output *scratch)
+{
+	size_t nh = l->in.nhosts, n = l->in.nreqs;
+	unsigned what = rnd(20);
+	size_t k;
+
+	if (what < 5 && l->in.nbusy) {          /* a running job ends */
+		k = rnd((unsigned)l->in.nbusy);
+		l->busy[k] = l->busy[--l->in.nbusy];
+	} else if (what < 10 && n) {             /* what starts now starts */
+		for (size_t o = 0; o < n; o++) {
+			size_t i = scratch->order[o];
+			const struct plan_result *x = &scratch->results[i];
+
+			if (x->outcome != PLAN_START)
+				continue;
+			for (size_t h = 0; h < x->nbooked; h++)
+				seq_add_busy(l, x->hosts[h].host,
+					     x->hosts[h].slot, x->start, x->end);
+			l->alive[l->slot_of[i]] = 0;
+			break;
+		}
+	} else if (what < 12 && n) {             /* an estimate changes */
+		k = l->slot_of[rnd((unsigned)n)];
+		l->b.reqs[k].duration = 300 * (1 + (plan_time)rnd(16));
+	} else if (what < 14 && l->nslots < BIG_REQS) {   /* one more */
+		k = l->nslots++;
+		memset(&l->b.reqs[k], 0, sizeof(l->b.reqs[k]));
+		memset(l->b.rflags[k], 0, sizeof(l->b.rflags[k]));
+		memset(l->b.pins[k], 0, sizeof(l->b.pins[k]));
+		bigreq_gen(&l->b, k, nh);
+		seq_name(l, k);
+		l->alive[k] = 1;
+	} else if (what < 16 && n) {             /* one is cancelled */
+		l->alive[l->slot_of[rnd((unsigned)n)]] = 0;
+	} else if (what < 17) {                  /* the clock moves */
+		l->in.now += 60;
+	} else if (what < 18) {                  /* a host breaks or heals */
+		k = rnd((unsigned)nh);
+		l->b.hosts[k].usable = !l->b.hosts[k].usable;
+	}                                        /* else: nothing changed */
+	seq_build(l);
+}
+
+static int same_output(const struct plan_input *in, const struct plan_output *x,
+		       const struct plan_output *y, char *why, size_t len)
+{
+	if (x->next_change != y->next_change) {
+		snprintf(why, len, "next_change");
+		return 0;
+	}
+	for (size_t i = 0; i < in->nreqs; i++) {
+		const struct plan_result *u = &x->results[i], *v = &y->results[i];
+
+		if (x->order[i] != y->order[i]) {
+			snprintf(why, len, "order at %zu", i);
+			return 0;
+		}
+		if (u->outcome != v->outcome || u->start != v->start ||
+		    u->end != v->end || u->nbooked != v->nbooked ||
+		    strcmp(u->reason, v->reason)) {
+			snprintf(why, len, "%s: %s at %+" PRId64 " (%s) against %s at %+" PRId64 " (%s)",
+				 in->reqs[i].what, plan_outcome_str(u->outcome),
+				 (int64_t)(u->start - NOW), u->reason,
+				 plan_outcome_str(v->outcome),
+				 (int64_t)(v->start - NOW), v->reason);
+			return 0;
+		}
+		for (size_t k = 0; k < u->nbooked; k++)
+			if (u->hosts[k].host != v->hosts[k].host ||
+			    u->hosts[k].slot != v->hosts[k].slot) {
+				snprintf(why, len, "%s: host %zu", in->reqs[i].what, k);
+				return 0;
+			}
+	}
+	for (size_t h = 0; h < in->nhosts; h++) {
+		int same = x->ntimeline[h] == y->ntimeline[h];
+
+		for (size_t k = 0; same && k < x->ntimeline[h]; k++) {
+			const struct plan_slot_entry *u = &x->timeline[h][k];
+			const struct plan_slot_entry *v = &y->timeline[h][k];
+
+			same = u->start == v->start && u->end == v->end &&
+			       u->slot == v->slot && u->req == v->req;
+		}
+		if (!same) {
+			snprintf(why, len, "timeline of %s", in->hosts[h].name);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Long random runs: every plan made again is the plan from scratch, and
+ * each way of making it (kept, compared, searched) is taken. */
+static void test_random_again_exact(void **state)
+{
+	struct seqlab *l = malloc(sizeof(*l));
+	struct plan_again_stats total = { 0 };
+	int whole = 0;
+
+	(void)state;
+	assert_non_null(l);
+	rng = RANDOM_SEED ^ 0x2545f491;
+	for (int lab = 0; lab < 60; lab++) {
+		struct plan_memo *m = plan_memo_new();
+
+		memset(l, 0, sizeof(*l));
+		biglab_gen(&l->b);
+		l->nslots = l->b.in.nreqs;
+		for (size_t i = 0; i < l->nslots; i++) {
+			seq_name(l, i);
+			l->alive[i] = 1;
+		}
+		l->in = l->b.in;
+		memcpy(l->busy, l->b.busy, l->b.in.nbusy * sizeof(l->busy[0]));
+		seq_build(l);
+		for (int step = 0; step < 40; step++) {
+			struct plan_output again, scratch;
+			struct plan_again_stats st;
+			char why[300];
+
+			assert_int_equal(plan_compute_again(&l->in, &again, m, &st), 0);
+			assert_int_equal(plan_compute(&l->in, &scratch), 0);
+			if (!same_output(&l->in, &again, &scratch, why, sizeof(why)))
+				fail_msg("lab %d step %d: planned again, %s", lab,
+					 step, why);
+			whole += st.whole;
+			total.kept += st.kept;
+			total.compared += st.compared;
+			total.searched += st.searched;
+			total.changed_hosts += st.changed_hosts;
+			seq_change(l, &scratch);
+			plan_output_release(&l->in, &again);
+			plan_output_release(&l->in, &scratch);
+		}
+		plan_memo_free(m);
+	}
+	print_message("planned again: %d whole, %zu kept, %zu compared, %zu searched, %zu hosts changed\n",
+		      whole, total.kept, total.compared, total.searched,
+		      total.changed_hosts);
+	assert_true(whole >= 60 && whole < 60 * 40 / 2);
+	assert_true(total.kept > 0 && total.compared > 0 && total.searched > 0);
 	free(l);
 }
 
@@ -2820,6 +3037,7 @@ int main(void)
 		cmocka_unit_test(test_random_backfill_guarantee),
 		cmocka_unit_test(test_random_deterministic),
 		cmocka_unit_test(test_random_pruning_exact),
+		cmocka_unit_test(test_random_again_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
