@@ -1526,8 +1526,8 @@ static int cmp_entry(const void *a, const void *b)
 	return (x->req > y->req) - (x->req < y->req);
 }
 
-/* Sets up p to plan in into out: hosts, busy time and the queue order.
- * Returns 0, or -1 for a busy entry naming no host. */
+/* Sets up p to plan in into out: hosts and busy time (the caller sets
+ * the queue order). Returns 0, or -1 for a busy entry naming no host. */
 static int planner_start(struct planner *p, const struct plan_input *in,
 			 struct plan_output *out)
 {
@@ -1581,12 +1581,17 @@ static int planner_start(struct planner *p, const struct plan_input *in,
 			p->hs[b->host].share_drain = b->end;
 	}
 
-	for (size_t i = 0; i < in->nreqs; i++)
-		out->order[i] = i;
-	sort_reqs = in->reqs;
-	qsort(out->order, in->nreqs, sizeof(*out->order), cmp_queue);
-	sort_reqs = NULL;
 	return rc;
+}
+
+/* The queue order of in's requests into order. */
+static void queue_sort(const struct plan_input *in, size_t *order)
+{
+	for (size_t i = 0; i < in->nreqs; i++)
+		order[i] = i;
+	sort_reqs = in->reqs;
+	qsort(order, in->nreqs, sizeof(*order), cmp_queue);
+	sort_reqs = NULL;
 }
 
 /* Sorts the timelines and frees the planner's own state. */
@@ -1632,6 +1637,7 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 	struct planner p;
 	int rc = planner_start(&p, in, out);
 
+	queue_sort(in, out->order);
 	for (size_t k = 0; k < in->nreqs; k++)
 		if (p.state[out->order[k]] == 0)
 			plan_request(&p, out->order[k]);
@@ -1695,6 +1701,8 @@ struct memo_gen {
 	size_t cap;
 	struct memo_book *books;
 	size_t nbooks, books_alloc;
+	size_t *order;              /* the queue order */
+	size_t order_alloc;
 };
 
 struct plan_memo {
@@ -1749,6 +1757,7 @@ void plan_memo_free(struct plan_memo *m)
 		free(x->reqs);
 		free(x->table);
 		free(x->books);
+		free(x->order);
 	}
 	free(m);
 }
@@ -2055,6 +2064,56 @@ static void again_match(struct again *a, const struct plan_input *in)
 	}
 }
 
+/*
+ * The queue order, from the last plan's: its requests still here keep
+ * their order if the queue's comparison agrees (checked, pair by pair),
+ * and the new ones are sorted and merged in. Else sorted afresh.
+ */
+static void again_order(const struct again *a, const struct plan_input *in,
+			size_t *order)
+{
+	const struct memo_gen *prev = a->prev;
+	size_t *was, *kept, *fresh, nkept = 0, nfresh = 0, k = 0, i = 0, j = 0;
+	int sorted = 1;
+
+	if (!prev) {
+		queue_sort(in, order);
+		return;
+	}
+	was = xcalloc(prev->nreqs + 1, sizeof(size_t));
+	kept = xcalloc(in->nreqs + 1, sizeof(size_t));
+	fresh = xcalloc(in->nreqs + 1, sizeof(size_t));
+	for (size_t ri = 0; ri < in->nreqs; ri++)
+		if (a->match[ri])
+			was[a->match[ri] - 1] = ri + 1;
+		else
+			fresh[nfresh++] = ri;
+	sort_reqs = in->reqs;
+	for (size_t o = 0; o < prev->nreqs; o++) {
+		size_t ri = was[prev->order[o]];
+
+		if (!ri)
+			continue;
+		kept[nkept] = ri - 1;
+		if (nkept && cmp_queue(&kept[nkept - 1], &kept[nkept]) >= 0)
+			sorted = 0;
+		nkept++;
+	}
+	if (sorted) {
+		qsort(fresh, nfresh, sizeof(size_t), cmp_queue);
+		while (i < nkept || j < nfresh)
+			order[k++] = j == nfresh ||
+				     (i < nkept && cmp_queue(&kept[i], &fresh[j]) < 0)
+				? kept[i++] : fresh[j++];
+	}
+	sort_reqs = NULL;
+	free(was);
+	free(kept);
+	free(fresh);
+	if (!sorted)
+		queue_sort(in, order);
+}
+
 static void again_booked(struct planner *p, size_t host, int slot,
 			 plan_time end)
 {
@@ -2293,6 +2352,7 @@ int plan_compute_again(const struct plan_input *in, struct plan_output *out,
 			gen_start(next, in);
 		again_match(&a, in);
 		rc = planner_start(&p, in, out);
+		again_order(&a, in, out->order);
 		p.again = &a;
 		for (size_t k = 0; k < in->nreqs && !a.out_of_order; k++)
 			if (p.state[out->order[k]] == 0)
@@ -2313,6 +2373,8 @@ int plan_compute_again(const struct plan_input *in, struct plan_output *out,
 		use_prev = 0;
 	}
 	st->whole = !use_prev;
+	XGROW(next->order, next->order_alloc, in->nreqs + 1);
+	memcpy(next->order, out->order, in->nreqs * sizeof(size_t));
 	next->valid = 1;
 	m->last = !m->last;
 	return rc;

@@ -2878,6 +2878,9 @@ static void seq_change(struct seqlab *l, const struct plan_output *scratch)
 	} else if (what < 18) {                  /* a host breaks or heals */
 		k = rnd((unsigned)nh);
 		l->b.hosts[k].usable = !l->b.hosts[k].usable;
+	} else if (what < 19 && n) {             /* a priority changes */
+		k = l->slot_of[rnd((unsigned)n)];
+		l->b.reqs[k].priority = (int)rnd(3);
 	}                                        /* else: nothing changed */
 	seq_build(l);
 }
