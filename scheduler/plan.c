@@ -1724,7 +1724,7 @@ struct again {
 	int out_of_order;           /* plan every request instead */
 	struct plan_again_stats *st;
 	struct hist_seen *seen;     /* history arrays by address */
-	size_t seen_cap;            /* a power of two */
+	size_t nseen, seen_cap;     /* cap: a power of two, grown at half */
 };
 
 /* A history array of this plan (many requests share one): where its
@@ -1827,6 +1827,18 @@ static void put_hosts(struct memo_gen *b, const struct plan_input *in)
 	}
 }
 
+/* Where history array v of n entries is in a->seen, or would go. */
+static size_t seen_slot(const struct again *a, const struct plan_history *v,
+			size_t n)
+{
+	size_t i = (size_t)((((uintptr_t)v >> 3) + n) * 0x9e3779b97f4a7c15ull) &
+		   (a->seen_cap - 1);
+
+	while (a->seen[i].v && (a->seen[i].v != v || a->seen[i].n != n))
+		i = (i + 1) & (a->seen_cap - 1);
+	return i;
+}
+
 /*
  * Request r's history, as bytes, once per array: the requests of one job
  * share theirs. Sets q's place of them.
@@ -1836,15 +1848,24 @@ static struct hist_seen *put_history(struct again *a,
 				     struct memo_req *q)
 {
 	struct memo_gen *g = a->next;
-	size_t i = (size_t)((((uintptr_t)r->history >> 3) + r->nhistory) *
-			    0x9e3779b97f4a7c15ull) & (a->seen_cap - 1);
 	struct hist_seen *x;
+	size_t i;
 
-	while (a->seen[i].v && (a->seen[i].v != r->history ||
-				a->seen[i].n != r->nhistory))
-		i = (i + 1) & (a->seen_cap - 1);
+	if (2 * (a->nseen + 1) > a->seen_cap) {
+		struct hist_seen *old = a->seen;
+		size_t cap = a->seen_cap;
+
+		a->seen_cap = cap ? 2 * cap : 256;
+		a->seen = xcalloc(a->seen_cap, sizeof(*a->seen));
+		for (size_t k = 0; k < cap; k++)
+			if (old[k].v)
+				a->seen[seen_slot(a, old[k].v, old[k].n)] = old[k];
+		free(old);
+	}
+	i = seen_slot(a, r->history, r->nhistory);
 	x = &a->seen[i];
 	if (!x->v) {
+		a->nseen++;
 		x->v = r->history;
 		x->n = r->nhistory;
 		x->off = g->nbytes;
@@ -2166,6 +2187,17 @@ static void keep_result(struct planner *p, size_t ri,
 	}
 }
 
+/* r's history on host h as plan_request sees it (the last entry), or
+ * NULL. */
+static const struct plan_history *hist_on(const struct plan_request *r,
+					  size_t h)
+{
+	for (size_t m = r->nhistory; m-- > 0;)
+		if (r->history[m].host == h)
+			return &r->history[m];
+	return NULL;
+}
+
 /*
  * A single-host request whose host did not change, some of whose other
  * candidates did: those alone can beat it now. Returns 1 with the
@@ -2185,9 +2217,6 @@ static int compare_changed(struct planner *p, size_t ri,
 	plan_time t0 = deps_start(p, ri, &wait, &impossible);
 
 	c = &p->cands[cls];
-	for (size_t k = 0; k < r->nhistory; k++)
-		if (r->history[k].host < p->in->nhosts)
-			p->hist[r->history[k].host] = &r->history[k];
 	p->cur_hist = r->history;
 	p->cur_nhist = r->nhistory;
 	p->cur_bonus = history_bonuses(p, r);
@@ -2196,19 +2225,20 @@ static int compare_changed(struct planner *p, size_t ri,
 
 		if (!c->is[h])
 			continue;
+		p->hist[h] = hist_on(r, h);
 		evaluate(p, r, share, h, t0, &ch);
 		if (choice_better(&ch, &best)) {
 			best = ch;
 			better = 1;
 		}
+		p->hist[h] = NULL;
 	}
 	if (better) {
+		p->hist[best.host] = hist_on(r, best.host);
 		p->out->results[ri].hosts = xcalloc(2, sizeof(struct plan_booking));
 		book_found(p, ri, &best, 1, wait, c->n);
+		p->hist[best.host] = NULL;
 	}
-	for (size_t k = 0; k < r->nhistory; k++)
-		if (r->history[k].host < p->in->nhosts)
-			p->hist[r->history[k].host] = NULL;
 	p->cur_hist = NULL;
 	p->cur_nhist = 0;
 	p->cur_bonus = NULL;
@@ -2344,10 +2374,6 @@ int plan_compute_again(const struct plan_input *in, struct plan_output *out,
 		a.dirty = xcalloc(in->nhosts + 1, 1);
 		a.dirty_list = xcalloc(in->nhosts + 1, sizeof(size_t));
 		a.changed = xcalloc(in->nreqs + 1, 1);
-		a.seen_cap = 16;
-		while (a.seen_cap < 2 * in->nreqs + 2)
-			a.seen_cap *= 2;
-		a.seen = xcalloc(a.seen_cap, sizeof(*a.seen));
 		if (attempt)
 			gen_start(next, in);
 		again_match(&a, in);
