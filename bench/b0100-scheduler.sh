@@ -9,7 +9,10 @@
 # changed), the median bare read of hosts and queue (the floor) and the
 # full pass's ratio to it; the plan's share of each pass, and the read
 # (reclaim, runs, changes) of the pass after a job ended; and the first
-# pass, which allocates the free hosts. Then whether the goals are met.
+# pass, which allocates the free hosts; and how the last pass after a job
+# ended made its plan (requests kept from the last plan, compared with
+# the changed hosts only, searched), and the same for a pass a second
+# later, whose clock moved (it plans whole). Then whether the goals are met.
 # HANGAR_BASE=OTHER-HANGAR (say, a build of the last release) measures that
 # binary's pass too, alternating with this one's on the same database, and
 # prints the ratio of the two medians: a change's cost, measured side by
@@ -114,6 +117,13 @@ r = json.load(open(sys.argv[1]))
 print("%-8s %12.1f %12.1f %12.1f %8.2f %12.1f %12.1f %12.1f %14.1f" % (sys.argv[2], r["pass_ms"],
       r["inc_pass_ms"], r["floor_ms"], r["ratio"], r["plan_ms"], r["inc_plan_ms"],
       r["inc_read_ms"], r["first_pass_ms"]))
+for what, key in (("after a job ended", "inc_planned"), ("a second later", "later_planned")):
+    a = r[key]
+    print("#        %s, planned %s: %d kept, %d compared, %d searched, %d hosts changed"
+          % (what, "whole" if a["whole"] else "again", a["kept"], a["compared"],
+             a["searched"], a["changed_hosts"]))
+print("#        a pass after a job ended a second after the last pass (a new clock): %.1f ms"
+      % r["later_pass_ms"])
 PY
 	if [ -n "$HANGAR_BASE" ]; then
 		for who in base this base this; do
