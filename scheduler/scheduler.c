@@ -152,11 +152,11 @@ static int job_cmp(const struct pass *p, int row, int64_t flight,
 	return strcmp(j->job, job);
 }
 
-/* The jobs row of (flight, job), or -1: rows are in (flight, job) order. */
-static int job_row(const struct pass *p, int64_t flight, const char *job)
+/* The jobs row of (flight, job) among rows [lo, hi), or -1: rows are in
+ * (flight, job) order. */
+static int job_row_in(const struct pass *p, int lo, int hi, int64_t flight,
+		      const char *job)
 {
-	int lo = 0, hi = (int)p->snap.njobs;
-
 	while (lo < hi) {
 		int mid = lo + (hi - lo) / 2, c = job_cmp(p, mid, flight, job);
 
@@ -168,6 +168,39 @@ static int job_row(const struct pass *p, int64_t flight, const char *job)
 			hi = mid;
 	}
 	return -1;
+}
+
+static int job_row(const struct pass *p, int64_t flight, const char *job)
+{
+	return job_row_in(p, 0, (int)p->snap.njobs, flight, job);
+}
+
+/* The rows [*lo, *hi) of the flight of row i. */
+static void flight_rows(const struct pass *p, int i, int *lo, int *hi)
+{
+	int64_t flight = p->snap.jobs[i].flight;
+	int a = 0, b = i;
+
+	while (a < b) {   /* the first row of the flight */
+		int mid = a + (b - a) / 2;
+
+		if (p->snap.jobs[mid].flight < flight)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*lo = a;
+	a = i;
+	b = (int)p->snap.njobs;
+	while (a < b) {   /* the first row after it */
+		int mid = a + (b - a) / 2;
+
+		if (p->snap.jobs[mid].flight <= flight)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*hi = a;
 }
 
 static int dep_cmp(const struct sched_dep_row *d, int a, int b)
@@ -224,6 +257,11 @@ static void pass_index(struct pass *p)
 	}
 	free(fill);
 	free(owner);
+}
+
+static int same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
 }
 
 static int status_is(const char *st, const char *const *set)
@@ -398,7 +436,12 @@ static void pass_jobs(struct pass *p)
 	struct hist_memo {
 		size_t off, n;
 		plan_time dur;
+		/* the arch and flags of the job's last row, interned: the
+		 * jobs of one name mostly ask the same */
+		const char *arch_text, *flags_text, *arch;
+		const char *const *flags;
 	} *memo = NULL;
+	int fl_lo = 0, fl_hi = 0;   /* the rows of the current row's flight */
 	size_t nmemo = 0, memo_alloc = 0, hist_alloc = 0, *req_memo;
 	struct strmap memo_ix = STRMAP_INIT;
 
@@ -444,9 +487,12 @@ static void pass_jobs(struct pass *p)
 		struct plan_request *q;
 		char *why = NULL;
 		plan_time dur;
+		long mi;
 
 		if (p->row_req[i] < 0)
 			continue;
+		if (r >= fl_hi)
+			flight_rows(p, r, &fl_lo, &fl_hi);
 		q = &p->reqs[p->row_req[i]];
 		p->req_row[p->row_req[i]] = r;
 		q->kind = PLAN_JOB;
@@ -457,8 +503,42 @@ static void pass_jobs(struct pass *p)
 		q->queued_at = j[i].queued_at;
 		q->is_build = j[i].is_build;
 		q->flight = flight;
-		q->arch = arch_shared(&p->flags, j[i].arch);
-		q->flags = flagset(&p->flags, j[i].flags);
+		/* estimates and history, mapped to this pass's hosts: once
+		 * per job name (a queue of flights repeats the same jobs) */
+		mi = strmap_get(&memo_ix, job);
+		if (mi < 0) {
+			struct plan_history h[MAX_HIST];
+			size_t nh = est_lookup(&p->s->est, job, p->snap.now,
+					       &dur, h, MAX_HIST);
+
+			XGROW(memo, memo_alloc, nmemo + 1);
+			memset(&memo[nmemo], 0, sizeof(memo[nmemo]));
+			memo[nmemo].off = hk;
+			memo[nmemo].dur = dur;
+			for (size_t k = 0; k < nh; k++) {
+				if (h[k].host >= nmap || hostmap[h[k].host] < 0)
+					continue;
+				XGROW(p->hist, hist_alloc, hk + 1);
+				p->hist[hk] = h[k];
+				p->hist[hk++].host = (size_t)hostmap[h[k].host];
+			}
+			memo[nmemo].n = hk - memo[nmemo].off;
+			mi = (long)nmemo++;
+			strmap_put(&memo_ix, job, mi);
+		}
+		q->duration = memo[mi].dur;
+		req_memo[p->row_req[i]] = (size_t)mi;
+		if (!memo[mi].flags || !same_text(memo[mi].arch_text, j[i].arch)) {
+			memo[mi].arch_text = j[i].arch;
+			memo[mi].arch = arch_shared(&p->flags, j[i].arch);
+		}
+		if (!memo[mi].flags ||
+		    !same_text(memo[mi].flags_text, j[i].flags)) {
+			memo[mi].flags_text = j[i].flags;
+			memo[mi].flags = flagset(&p->flags, j[i].flags);
+		}
+		q->arch = memo[mi].arch;
+		q->flags = memo[mi].flags;
 		q->nhosts = j[i].nhosts;
 		if (q->nhosts < 1)
 			q->nhosts = 1;
@@ -466,7 +546,13 @@ static void pass_jobs(struct pass *p)
 		q->deps = &p->deps[ndep_pool];
 		for (size_t m = p->dep_first[i]; m < p->dep_first[i + 1]; m++) {
 			const struct sched_dep_row *dep = &d[p->dep_rows[m]];
-			int dr = job_row(p, dep->dep_flight, dep->dep_job);
+			/* mostly a job of its own flight */
+			int dr = dep->dep_flight == flight
+				? job_row_in(p, fl_lo, fl_hi, flight,
+					     dep->dep_job) : -1;
+
+			if (dr < 0)
+				dr = job_row(p, dep->dep_flight, dep->dep_job);
 			const char *dst = dr >= 0 ? j[dr].status
 				: dep->dep_status ? dep->dep_status : "missing";
 
@@ -513,36 +599,6 @@ static void pass_jobs(struct pass *p)
 				q->pinned = xcalloc((size_t)q->nhosts + 1,
 						    sizeof(char *));
 			((const char **)q->pinned)[ix] = val;
-		}
-		/* estimates and history, mapped to this pass's hosts: once
-		 * per job name (a queue of flights repeats the same jobs) */
-		{
-			long mi = strmap_get(&memo_ix, job);
-
-			if (mi < 0) {
-				struct plan_history h[MAX_HIST];
-				size_t nh = est_lookup(&p->s->est, job,
-						       p->snap.now, &dur, h,
-						       MAX_HIST);
-
-				XGROW(memo, memo_alloc, nmemo + 1);
-				memo[nmemo].off = hk;
-				memo[nmemo].dur = dur;
-				for (size_t k = 0; k < nh; k++) {
-					if (h[k].host >= nmap ||
-					    hostmap[h[k].host] < 0)
-						continue;
-					XGROW(p->hist, hist_alloc, hk + 1);
-					p->hist[hk] = h[k];
-					p->hist[hk++].host =
-						(size_t)hostmap[h[k].host];
-				}
-				memo[nmemo].n = hk - memo[nmemo].off;
-				mi = (long)nmemo++;
-				strmap_put(&memo_ix, job, mi);
-			}
-			q->duration = memo[mi].dur;
-			req_memo[p->row_req[i]] = (size_t)mi;
 		}
 	}
 	/* the pool has stopped growing: point into it */
