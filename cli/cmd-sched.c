@@ -153,6 +153,7 @@ static int sched_bench(struct scheduler *s, int n, struct err *err)
 	double *inc_plan = xcalloc((size_t)n, sizeof(double));
 	double *inc_read = xcalloc((size_t)n, sizeof(double));
 	double *later = xcalloc((size_t)n, sizeof(double));
+	double *inc_input = xcalloc((size_t)n, sizeof(double));
 	struct sched_stats st = { 0 }, first, st_later = { 0 };
 	struct timespec a;
 	int rc = scheduler_pass(s, &first, err);   /* allocates, writes all */
@@ -176,6 +177,7 @@ static int sched_bench(struct scheduler *s, int n, struct err *err)
 		inc[i] = st.total_ms;
 		inc_plan[i] = st.plan_ms;
 		inc_read[i] = st.read_ms;
+		inc_input[i] = st.input_ms;
 		/* and one a second later: the plan's clock moved */
 		if (!rc) {
 			sleep(1);
@@ -191,7 +193,7 @@ static int sched_bench(struct scheduler *s, int n, struct err *err)
 		double f = median(floor, n), p = median(pass, n);
 
 		cli_print_json(json_pack(
-			"{s:i, s:i, s:f, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:o, s:f, s:o}",
+			"{s:i, s:i, s:f, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:o, s:f, s:f, s:o}",
 			"waiting", st.queued, "hosts", st.hosts,
 			"first_pass_ms", first.total_ms, "first_allocated",
 			first.allocated, "pass_ms", p, "plan_ms",
@@ -199,7 +201,8 @@ static int sched_bench(struct scheduler *s, int n, struct err *err)
 			f > 0 ? p / f : 0.0, "inc_pass_ms", median(inc, n),
 			"inc_plan_ms", median(inc_plan, n), "inc_read_ms",
 			median(inc_read, n), "jobs_ended", ended,
-			"inc_planned", again_json(&st.again), "later_pass_ms",
+			"inc_planned", again_json(&st.again), "inc_input_ms",
+			median(inc_input, n), "later_pass_ms",
 			median(later, n), "later_planned",
 			again_json(&st_later.again)));
 	}
@@ -210,6 +213,7 @@ static int sched_bench(struct scheduler *s, int n, struct err *err)
 	free(inc_plan);
 	free(inc_read);
 	free(later);
+	free(inc_input);
 	return rc;
 }
 

@@ -938,11 +938,13 @@ static int pass_learn(struct scheduler *s, struct err *err)
 }
 
 /* Builds the planner's input from snap and plans: again from the last
- * plan if st, else from scratch (a check's plan to compare with). */
+ * plan if st (which gets the figures), else from scratch (a check's plan
+ * to compare with). */
 static int pass_plan(struct pass *p, struct scheduler *s,
-		     const struct sched_snapshot *snap,
-		     struct plan_again_stats *st)
+		     const struct sched_snapshot *snap, struct sched_stats *st)
 {
+	double t0 = now_ms();
+
 	p->s = s;
 	p->snap = *snap;   /* a view: the state keeps the rows */
 	p->in.now = p->snap.now;
@@ -961,9 +963,10 @@ static int pass_plan(struct pass *p, struct scheduler *s,
 	pass_reservations(p);
 	if (!st)
 		return plan_compute(&p->in, &p->out);
+	st->input_ms = now_ms() - t0;
 	if (!s->memo)
 		s->memo = plan_memo_new();
-	return plan_compute_again(&p->in, &p->out, s->memo, st);
+	return plan_compute_again(&p->in, &p->out, s->memo, &st->again);
 }
 
 /*
@@ -1096,7 +1099,7 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	if (pass_learn(s, err) < 0 || pass_read(s, st, &checked, err) < 0)
 		goto fail;
 	t1 = now_ms();
-	rc = pass_plan(&p, s, db_sched_state_snapshot(s->state), &st->again);
+	rc = pass_plan(&p, s, db_sched_state_snapshot(s->state), st);
 	if (checked && s->verify) {
 		char what[600];
 
@@ -1121,7 +1124,7 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 			pass_release(&p);
 			memset(&p, 0, sizeof(p));
 			rc = pass_plan(&p, s, db_sched_state_snapshot(s->state),
-				       &st->again);
+				       st);
 		}
 	}
 	t2 = now_ms();

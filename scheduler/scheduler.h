@@ -38,6 +38,7 @@ struct scheduler {
 
 struct sched_stats {
 	double read_ms, plan_ms, write_ms, total_ms;
+	double input_ms;           /* of plan_ms: building the planner's input */
 	int queued;                /* jobs and reservations waiting */
 	int hosts;
 	int allocated;             /* allocations made by this pass */
