@@ -898,8 +898,9 @@ void db_sched_state_note_plan(struct sched_state *st,
 }
 
 /* The statements of a batch, as many as the most a read sends at once:
- * BEGIN, the snapshot, the log, everything twice, COMMIT. */
-#define READ_MAX (3 + 2 * NT + 1)
+ * BEGIN, the snapshot, the runs, the expiry and its test's, the log,
+ * everything twice, COMMIT. */
+#define READ_MAX (6 + 2 * NT + 1)
 
 /* q's statements in one round trip (db_batch); their results in q. */
 static int read_batch(struct db *db, struct read_q *q, size_t n,
@@ -950,17 +951,21 @@ static void batch_clear(struct read_q *q, size_t n)
  * it says so), and COMMIT.
  */
 int db_sched_state_read(struct db *db, struct sched_state *inc,
-			struct sched_state *full, int *all, struct err *err)
+			struct sched_state *full, int *all,
+			struct sched_read_more *more, struct err *err)
 {
 	struct read_q q[READ_MAX], some[NT];
-	const char *xmin_param[1], *some_params[7];
-	size_t n = 0, at_changes = 0, at_inc = 0, at_full = 0;
+	const char *xmin_param[1], *some_params[7], *since_param[1];
+	size_t n = 0, at_changes = 0, at_inc = 0, at_full = 0, at_runs = 0,
+	       at_due = 0, at_held = 0;
 	int64_t now = 0;
-	char xmin[32] = "";
+	char xmin[32] = "", since[32];
 	struct changes c;
 	int rc, second = inc && inc->valid;
 
 	*all = 0;
+	if (more)
+		memset(more->runs, 0, sizeof(*more->runs));
 	changes_init(&c);
 	batch_add(q, &n, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
 		  NULL);
@@ -968,6 +973,26 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 	 * read of the log starts */
 	batch_add(q, &n, "SELECT " EPOCH("now()") ", "
 		  "pg_snapshot_xmin(pg_current_snapshot())::text", 0, NULL);
+	/* what the pass would otherwise ask in round trips of their own;
+	 * prepared: the runs by the index of finished jobs whatever the
+	 * time, the expiry by that of leases */
+	if (more && more->runs_since) {
+		snprintf(since, sizeof(since), "%lld",
+			 (long long)more->runs_since);
+		since_param[0] = since;
+		at_runs = n;
+		batch_add(q, &n, db_sched_runs_sql, 1, since_param);
+		q[n - 1].prepare = 1;
+	}
+	if (more) {
+		at_due = n;
+		batch_add(q, &n, db_sched_reclaim_due_sql, 0, NULL);
+		q[n - 1].prepare = 1;
+	}
+	if (more && more->verify) {
+		at_held = n;
+		batch_add(q, &n, db_sched_reclaim_held_sql, 0, NULL);
+	}
 	if (second) {
 		xmin_param[0] = inc->xmin;
 		at_changes = n;
@@ -999,6 +1024,14 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 		}
 		if (second)
 			parse_changes(q[at_changes].res, &c);
+		if (at_runs) {
+			db_sched_runs_take(q[at_runs].res, more->runs);
+			q[at_runs].res = NULL;
+		}
+		if (at_due)
+			more->expired = PQgetvalue(q[at_due].res, 0, 0)[0] == 't';
+		if (at_held)
+			more->held = PQgetvalue(q[at_held].res, 0, 0)[0] == 't';
 	}
 	batch_clear(q, n);
 	if (!rc && second) {
@@ -1038,6 +1071,8 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 	}
 	changes_release(&c);
 	if (rc < 0) {
+		if (more)
+			db_sched_runs_release(more->runs);
 		db_rollback(db);
 		if (inc)
 			inc->valid = 0;

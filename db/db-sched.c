@@ -67,32 +67,24 @@ int db_sched_begin_read(struct db *db, int64_t *now, struct err *err)
 	return 0;
 }
 
-int db_sched_runs(struct db *db, int64_t since, struct sched_runs *ret,
-		  struct err *err)
-{
-	char arg[32];
-	const char *params[] = { arg };
-	PGresult *res;
+/* each run's allocations by their index (OFFSET 0 keeps it a loop): a
+ * join hashed every allocation ever made, as the planner guesses few
+ * recent runs, and the history only grows */
+const char db_sched_runs_sql[] =
+	"SELECT j.job, a.host, j.status = 'fail', "
+	EPOCH("j.started_at") ", " EPOCH("j.finished_at") ", "
+	"j.flight "
+	"FROM jobs j CROSS JOIN LATERAL (SELECT a.host "
+	"FROM allocations a WHERE a.flight = j.flight "
+	"AND a.job = j.job OFFSET 0) a "
+	"WHERE j.status IN ('pass', 'fail') "
+	"AND j.finished_at > to_timestamp($1) "
+	"AND j.started_at IS NOT NULL "
+	"ORDER BY j.finished_at, j.flight, j.job, a.host";
 
+void db_sched_runs_take(PGresult *res, struct sched_runs *ret)
+{
 	memset(ret, 0, sizeof(*ret));
-	snprintf(arg, sizeof(arg), "%lld", (long long)since);
-	/* each run's allocations by their index (OFFSET 0 keeps it a loop):
-	 * a join hashed every allocation ever made, as the planner guesses
-	 * few recent runs, and the history only grows */
-	res = db_query(db, err,
-		       "SELECT j.job, a.host, j.status = 'fail', "
-		       EPOCH("j.started_at") ", " EPOCH("j.finished_at") ", "
-		       "j.flight "
-		       "FROM jobs j CROSS JOIN LATERAL (SELECT a.host "
-		       "FROM allocations a WHERE a.flight = j.flight "
-		       "AND a.job = j.job OFFSET 0) a "
-		       "WHERE j.status IN ('pass', 'fail') "
-		       "AND j.finished_at > to_timestamp($1) "
-		       "AND j.started_at IS NOT NULL "
-		       "ORDER BY j.finished_at, j.flight, j.job, a.host",
-		       1, params);
-	if (!res)
-		return err->code;
 	ret->results = xcalloc(1, sizeof(*ret->results));
 	ret->results->res[0] = res;
 	ret->n = (size_t)PQntuples(res);
@@ -107,7 +99,6 @@ int db_sched_runs(struct db *db, int64_t since, struct sched_runs *ret,
 		r->finished = db_long(res, i, 4);
 		r->flight = db_long(res, i, 5);
 	}
-	return 0;
 }
 
 void db_sched_runs_release(struct sched_runs *r)
@@ -218,6 +209,78 @@ int db_sched_reclaim(struct db *db, struct err *err)
 		changed += PQntuples(b.res[i]);
 	db_batch_release(&b);
 	return rc < 0 ? -1 : changed;
+}
+
+/*
+ * Whether a lease or a reservation db_sched_reclaim() takes back by time
+ * had ended by now: its first, second and fourth statements' conditions,
+ * without the row locks (a locked row only makes it say yes in vain).
+ * Through the lease index, which holds only the leases not yet cleared.
+ */
+const char db_sched_reclaim_due_sql[] =
+	"SELECT EXISTS (SELECT 1 FROM jobs WHERE lease_until < now() "
+	"AND status IN ('preparing', 'running') "
+	"AND ((status = 'preparing' AND lease_owner IS NULL) "
+	"OR (lease_owner IS NOT NULL AND " LEASE_FROM_START " < now()))) "
+	"OR EXISTS (SELECT 1 FROM reservations "
+	"WHERE status IN ('waiting', 'active') AND end_at <= now())";
+
+/* The third and fifth statements' conditions, as they are: what
+ * db_sched_reclaim_due() finds in a copy, for a test to compare. */
+const char db_sched_reclaim_held_sql[] =
+	"SELECT EXISTS (SELECT 1 FROM allocations al "
+	"WHERE al.released_at IS NULL AND al.flight IS NOT NULL "
+	"AND (SELECT j.status FROM jobs j WHERE j.flight = al.flight "
+	"AND j.job = al.job) NOT IN ('preparing', 'running')) "
+	"OR EXISTS (SELECT 1 FROM hosts h WHERE share_type IS NOT NULL "
+	"AND share_wear >= share_max_wear AND NOT EXISTS (SELECT 1 "
+	"FROM allocations a WHERE a.host = h.name "
+	"AND a.released_at IS NULL))";
+
+static int by_job(const void *key, const void *row)
+{
+	const struct sched_alloc_row *a = key;
+	const struct sched_job_row *j = row;
+
+	if (a->flight != j->flight)
+		return a->flight < j->flight ? -1 : 1;
+	return strcmp(a->job, j->job);
+}
+
+static int by_host(const void *key, const void *row)
+{
+	return strcmp(key, ((const struct sched_alloc_row *)row)->host);
+}
+
+int db_sched_reclaim_due(const struct sched_snapshot *snap, int expired)
+{
+	if (expired)
+		return 1;
+	/* the third statement's: a job's allocation, the job no longer
+	 * preparing or running; a job the snapshot has not (its flight
+	 * ended) may have, so that too */
+	for (size_t i = 0; i < snap->nallocs; i++) {
+		const struct sched_alloc_row *a = &snap->allocs[i];
+		const struct sched_job_row *j;
+
+		if (!a->flight || !a->job)
+			continue;
+		j = bsearch(a, snap->jobs, snap->njobs, sizeof(*snap->jobs),
+			    by_job);
+		if (!j || (strcmp(j->status, "preparing") != 0 &&
+			   strcmp(j->status, "running") != 0))
+			return 1;
+	}
+	/* the fifth's: a worn shared host without a live allocation */
+	for (size_t i = 0; i < snap->nhosts; i++) {
+		const struct sched_host_row *h = &snap->hosts[i];
+
+		if (h->share_type && h->share_wear >= h->share_max_wear &&
+		    !bsearch(h->name, snap->allocs, snap->nallocs,
+			     sizeof(*snap->allocs), by_host))
+			return 1;
+	}
+	return 0;
 }
 
 long db_sched_next_expiry(struct db *db, struct err *err)
