@@ -283,22 +283,32 @@ int db_sched_reclaim_due(const struct sched_snapshot *snap, int expired)
 	return 0;
 }
 
+/* A job without a lease is never taken back (lease_until < now() is not
+ * true): leaving it out lets the lease index answer, not a scan of every
+ * job ever run. */
+static const char next_expiry_sql[] =
+	"SELECT greatest(0, ceil(extract(epoch FROM least("
+	"(SELECT min(CASE WHEN lease_owner IS NULL "
+	"THEN lease_until ELSE greatest(lease_until, "
+	LEASE_FROM_START ") END) FROM jobs "
+	"WHERE lease_until IS NOT NULL "
+	"AND status IN ('preparing', 'running')), "
+	"(SELECT min(end_at) FROM reservations "
+	"WHERE status IN ('waiting', 'active'))) - now()) * 1000))::bigint";
+
+static long next_expiry_of(PGresult *res)
+{
+	return PQgetisnull(res, 0, 0) ? -1 : db_long(res, 0, 0);
+}
+
 long db_sched_next_expiry(struct db *db, struct err *err)
 {
-	PGresult *res = db_query(db, err,
-				 "SELECT greatest(0, ceil(extract(epoch FROM least("
-				 "(SELECT min(CASE WHEN lease_owner IS NULL "
-				 "THEN lease_until ELSE greatest(lease_until, "
-				 LEASE_FROM_START ") END) FROM jobs "
-				 "WHERE status IN ('preparing', 'running')), "
-				 "(SELECT min(end_at) FROM reservations "
-				 "WHERE status IN ('waiting', 'active'))) - now()) * 1000))::bigint",
-				 0, NULL);
+	PGresult *res = db_query_prep(db, err, next_expiry_sql, 0, NULL);
 	long ms;
 
 	if (!res)
 		return err->code;
-	ms = PQgetisnull(res, 0, 0) ? -1 : db_long(res, 0, 0);
+	ms = next_expiry_of(res);
 	PQclear(res);
 	return ms;
 }
@@ -721,6 +731,7 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 	struct buf f = BUF_INIT, j = BUF_INIT, r = BUF_INIT, s = BUF_INIT,
 		   e = BUF_INIT, h = BUF_INIT, w = BUF_INIT;
 	const char *params[7];
+	struct db_batch b;
 	int rc = 0;
 
 	if (!n)
@@ -749,12 +760,14 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 	params[5] = h.buf;
 	params[6] = w.buf;
 	/* marked as the scheduler's own: its jobs rows are not logged (it
-	 * updates its copy, db_sched_state_note_plan()) */
-	if (db_begin(db, err) < 0 ||
-	    db_exec(db, err,
-		    "SELECT set_config('hangar.sched_own_plan', 'on', true)",
-		    0, NULL) < 0 ||
-	    db_exec(db, err,
+	 * updates its copy, db_sched_state_note_plan()); one round trip,
+	 * one transaction */
+	db_batch_init(&b, db);
+	db_batch_add_plain(&b, "BEGIN", 0, NULL);
+	db_batch_add_plain(&b,
+			   "SELECT set_config('hangar.sched_own_plan', 'on', true)",
+			   0, NULL);
+	db_batch_add_plain(&b,
 		    "UPDATE jobs j SET planned_start = to_timestamp(u.s), "
 		    "planned_end = to_timestamp(u.e), "
 		    "planned_hosts = string_to_array(u.h, ' '), wait_reason = u.w "
@@ -763,8 +776,8 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 		    "WHERE u.f IS NOT NULL AND j.flight = u.f AND j.job = u.j "
 		    "AND j.status = 'queued' "
 		    "AND $3::bigint[] IS NOT NULL",   /* typed, though unused */
-		    7, params) < 0 ||
-	    db_exec(db, err,
+		    7, params);
+	db_batch_add_plain(&b,
 		    "UPDATE reservations r SET planned_start = to_timestamp(u.s), "
 		    "planned_hosts = string_to_array(u.h, ' '), wait_reason = u.w "
 		    "FROM unnest($3::bigint[], $4::bigint[], $6::text[], "
@@ -773,11 +786,14 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 		    "AND r.status IN ('waiting', 'active') AND $1::bigint[] "
 		    "IS NOT NULL AND $2::text[] IS NOT NULL "
 		    "AND $5::bigint[] IS NOT NULL",
-		    7, params) < 0 ||
-	    db_commit(db, err) < 0) {
-		db_rollback(db);
+		    7, params);
+	db_batch_add_plain(&b, "COMMIT", 0, NULL);
+	if (db_batch_run(&b, err) < 0) {
+		if (!db_idle(db))   /* a failure aborted the transaction */
+			db_rollback(db);
 		rc = -1;
 	}
+	db_batch_release(&b);
 	buf_release(&f);
 	buf_release(&j);
 	buf_release(&r);
@@ -790,25 +806,35 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 
 int db_sched_write_state(struct db *db, const char *scheduler, double ms,
 			 int queued, int hosts, int allocated,
-			 long differences, struct err *err)
+			 long differences, long *next_ms, struct err *err)
 {
 	char m[32], q[16], h[16], a[16], d[32];
 	const char *params[6] = { scheduler, m, q, h, a, d };
+	struct db_batch b;
+	int rc;
 
 	snprintf(m, sizeof(m), "%.3f", ms);
 	snprintf(q, sizeof(q), "%d", queued);
 	snprintf(h, sizeof(h), "%d", hosts);
 	snprintf(a, sizeof(a), "%d", allocated);
 	snprintf(d, sizeof(d), "%ld", differences);
-	return db_exec(db, err,
-		       "INSERT INTO plan_state (id, computed_at, scheduler, "
-		       "pass_ms, queued, hosts, allocated, check_differences) "
-		       "VALUES (1, now(), $1, $2, $3, $4, $5, $6) "
-		       "ON CONFLICT (id) DO UPDATE SET computed_at = now(), "
-		       "scheduler = $1, pass_ms = $2, queued = $3, hosts = $4, "
-		       "allocated = $5, check_differences = "
-		       "plan_state.check_differences + $6",
-		       6, params);
+	db_batch_init(&b, db);
+	db_batch_add(&b,
+		     "INSERT INTO plan_state (id, computed_at, scheduler, "
+		     "pass_ms, queued, hosts, allocated, check_differences) "
+		     "VALUES (1, now(), $1, $2, $3, $4, $5, $6) "
+		     "ON CONFLICT (id) DO UPDATE SET computed_at = now(), "
+		     "scheduler = $1, pass_ms = $2, queued = $3, hosts = $4, "
+		     "allocated = $5, check_differences = "
+		     "plan_state.check_differences + $6",
+		     6, params);
+	if (next_ms)
+		db_batch_add(&b, next_expiry_sql, 0, NULL);
+	rc = db_batch_run(&b, err);
+	if (!rc && next_ms)
+		*next_ms = next_expiry_of(b.res[1]);
+	db_batch_release(&b);
+	return rc;
 }
 
 /* ---- people's requests ---- */

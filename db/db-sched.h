@@ -295,10 +295,12 @@ struct sched_planned {
 int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 			size_t n, struct err *err);
 /* The pass's figures for `hangar plan` and /metrics; differences (rows a
- * full read found the kept copy had wrong) adds to a running count. */
+ * full read found the kept copy had wrong) adds to a running count.
+ * next_ms (may be NULL): db_sched_next_expiry()'s answer, asked in the
+ * same round trip. */
 int db_sched_write_state(struct db *db, const char *scheduler, double ms,
 			 int queued, int hosts, int allocated,
-			 long differences, struct err *err);
+			 long differences, long *next_ms, struct err *err);
 
 /* ---- people's requests ---- */
 

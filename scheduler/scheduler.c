@@ -711,9 +711,9 @@ static int pass_blockage(struct pass *p, size_t qi, struct sched_stats *st,
 static int pass_write_plan(struct pass *p, struct sched_stats *st,
 			   struct err *err)
 {
-	struct sched_planned *rows = xcalloc(p->in.nreqs + 1, sizeof(*rows));
-	char **texts = xcalloc(p->in.nreqs + 1, sizeof(char *));
-	size_t n = 0;
+	struct sched_planned *rows = NULL;
+	char **texts = NULL;
+	size_t n = 0, alloc = 0, texts_alloc = 0;
 	int rc;
 
 	for (size_t qi = 0; qi < p->in.nreqs; qi++) {
@@ -753,6 +753,8 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 		    !strcmp(res->reason, old_reason ? old_reason : ""))
 			continue;
 		hosts = hosts_text(p, res);
+		XGROW(rows, alloc, n + 1);
+		XGROW(texts, texts_alloc, n + 1);
 		texts[n] = hosts;
 		rows[n].flight = flight;
 		rows[n].job = job;
@@ -774,15 +776,19 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 	return rc;
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 static int pass_act(struct pass *p, struct sched_stats *st, struct err *err)
 {
-	long *sf = xcalloc(p->in.nreqs + 1, sizeof(long));
-	const char **sj = xcalloc(p->in.nreqs + 1, sizeof(char *));
-	const char **sr = xcalloc(p->in.nreqs + 1, sizeof(char *));
-	long *gf = xcalloc(p->in.nreqs + 1, sizeof(long));
-	const char **gj = xcalloc(p->in.nreqs + 1, sizeof(char *));
-	const char **gh = xcalloc(p->in.nreqs + 1, sizeof(char *));
-	const char **gr = xcalloc(p->in.nreqs + 1, sizeof(char *));
+	size_t nreqs = p->in.nreqs, nact = 0, act_alloc = 0;
+	size_t *pos = xcalloc(nreqs + 1, sizeof(size_t)), *act = NULL;
+	long *sf, *gf;
+	const char **sj, **sr, **gj, **gh, **gr;
 	size_t nstarved = 0, ngone = 0;
 	int rc = 0, ended;
 
@@ -790,9 +796,32 @@ static int pass_act(struct pass *p, struct sched_stats *st, struct err *err)
 			      p->end_reason, p->nend, "blocked", err) < 0)
 		rc = -1;
 	st->ended += (int)p->nend;
+	/* the few requests to act on, by their place in the queue: found
+	 * walking the results in their order, as a walk in queue order
+	 * jumps about all of them */
+	for (size_t k = 0; k < nreqs; k++)
+		pos[p->out.order[k]] = k;
+	for (size_t qi = 0; qi < nreqs; qi++) {
+		enum plan_outcome o = p->out.results[qi].outcome;
+
+		if (o == PLAN_START || o == PLAN_BLOCKED_WINDOW ||
+		    o == PLAN_STARVED || o == PLAN_HOST_GONE) {
+			XGROW(act, act_alloc, nact + 1);
+			act[nact++] = pos[qi];
+		}
+	}
+	if (nact > 1)
+		qsort(act, nact, sizeof(*act), cmp_size);
+	sf = xcalloc(nact + 1, sizeof(long));
+	sj = xcalloc(nact + 1, sizeof(char *));
+	sr = xcalloc(nact + 1, sizeof(char *));
+	gf = xcalloc(nact + 1, sizeof(long));
+	gj = xcalloc(nact + 1, sizeof(char *));
+	gh = xcalloc(nact + 1, sizeof(char *));
+	gr = xcalloc(nact + 1, sizeof(char *));
 	/* in queue order: what comes first gets its hosts first */
-	for (size_t k = 0; k < p->in.nreqs && !rc; k++) {
-		size_t qi = p->out.order[k];
+	for (size_t k = 0; k < nact && !rc; k++) {
+		size_t qi = p->out.order[act[k]];
 		const struct plan_result *res = &p->out.results[qi];
 		int row = p->req_row[qi];
 
@@ -823,6 +852,8 @@ static int pass_act(struct pass *p, struct sched_stats *st, struct err *err)
 		log_info("flight=%ld job=%s host=%s: ends broken: %s", gf[k],
 			 gj[k], gh[k], gr[k]);
 	st->ended += ended > 0 ? ended : 0;
+	free(pos);
+	free(act);
 	free(sf);
 	free(sj);
 	free(sr);
@@ -1028,6 +1059,7 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	memset(st, 0, sizeof(*st));
 	memset(&p, 0, sizeof(p));
 	memset(&q, 0, sizeof(q));
+	s->expiry_known = 0;
 	if (!s->watermark)
 		s->watermark = (plan_time)time(NULL) - s->cfg.estimate_window;
 	more.runs_since = s->watermark - RUNS_OVERLAP;
@@ -1104,10 +1136,12 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	st->plan_ms = t2 - t1;
 	st->write_ms = now_ms() - t2;
 	st->total_ms = now_ms() - t0;
+	/* with the next expiry for the loop: one round trip, not two */
 	if (!rc)
 		rc = db_sched_write_state(s->db, s->name, st->total_ms,
 					  st->queued, st->hosts, st->allocated,
-					  st->differences, err);
+					  st->differences, &s->next_expiry, err);
+	s->expiry_known = !rc;
 	pass_release(&p);
 	if (rc < 0)   /* a lost connection, say: read all again */
 		db_sched_state_invalidate(s->state);
@@ -1182,9 +1216,12 @@ int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
 			if (!*leader && !s->no_leader && s->cfg.interval < 5)
 				wait_ms = (int)s->cfg.interval * 1000;
 			/* a dead worker's hosts come back when its lease
-			 * ends, not up to an interval later */
-			next = *leader || s->no_leader
-				       ? db_sched_next_expiry(s->db, err) : -1;
+			 * ends, not up to an interval later (the pass asked
+			 * when, as it wrote its figures) */
+			next = !*leader && !s->no_leader ? -1
+			       : s->expiry_known ? s->next_expiry
+			       : db_sched_next_expiry(s->db, err);
+			s->expiry_known = 0;
 			if (next < -1) {
 				log_warnx("%s", err->msg);
 				err_clear(err);
