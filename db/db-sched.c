@@ -67,21 +67,6 @@ int db_sched_begin_read(struct db *db, int64_t *now, struct err *err)
 	return 0;
 }
 
-/* each run's allocations by their index (OFFSET 0 keeps it a loop): a
- * join hashed every allocation ever made, as the planner guesses few
- * recent runs, and the history only grows */
-const char db_sched_runs_sql[] =
-	"SELECT j.job, a.host, j.status = 'fail', "
-	EPOCH("j.started_at") ", " EPOCH("j.finished_at") ", "
-	"j.flight "
-	"FROM jobs j CROSS JOIN LATERAL (SELECT a.host "
-	"FROM allocations a WHERE a.flight = j.flight "
-	"AND a.job = j.job OFFSET 0) a "
-	"WHERE j.status IN ('pass', 'fail') "
-	"AND j.finished_at > to_timestamp($1) "
-	"AND j.started_at IS NOT NULL "
-	"ORDER BY j.finished_at, j.flight, j.job, a.host";
-
 void db_sched_runs_take(PGresult *res, struct sched_runs *ret)
 {
 	memset(ret, 0, sizeof(*ret));

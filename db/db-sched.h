@@ -204,10 +204,8 @@ struct sched_runs {
 	size_t n;
 	struct sched_results *results;   /* the strings' */
 };
-/* The query of the runs finished after $1 (seconds), in finished
- * order, and its rows as runs (ret takes res); db_sched_state_read()
- * asks it. */
-extern const char db_sched_runs_sql[];
+/* The rows of a query of runs (db_sched_state_read()'s) as runs; ret
+ * takes res. */
 void db_sched_runs_take(PGresult *res, struct sched_runs *ret);
 void db_sched_runs_release(struct sched_runs *r);
 
