@@ -681,24 +681,85 @@ static void changes_from_rows(struct changes *c, int t, const void *rows,
 }
 
 /*
+ * The rows of table t whose keys changed, by index, into *drops (owned by
+ * the caller). The tables of jobs, dependencies and pins are in flight
+ * order, flight their first field: a walk along the sorted flights that
+ * changed passes over the rows of the others with one comparison each.
+ */
+static size_t table_drops(struct sched_state *st, int t, struct changes *c,
+			  size_t **drops)
+{
+	size_t *n, sz = row_size[t], nd = 0, alloc = 0, fi = 0;
+	const char *old = *table_rows(st, t, &n);
+	int by_flight = t == T_JOBS || t == T_DEPS || t == T_PINS;
+
+	*drops = NULL;
+	if (by_flight) {
+		flight_touched(c, 0);   /* sorts the flights */
+		if (!c->nflights)
+			return 0;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		const void *row = old + i * sz;
+
+		if (by_flight) {
+			int64_t flight = *(const int64_t *)row;
+
+			while (fi < c->nflights && c->flights_v[fi] < flight)
+				fi++;
+			if (fi == c->nflights)
+				break;   /* no changed flight is further on */
+			if (c->flights_v[fi] != flight)
+				continue;
+		}
+		if (row_changed(c, t, row)) {
+			XGROW(*drops, alloc, nd + 1);
+			(*drops)[nd++] = i;
+		}
+	}
+	return nd;
+}
+
+/*
  * Drops the rows of table t whose keys changed and merges in the fresh
- * rows (sorted, as the query gave them), which point into chunk c.
+ * rows (sorted, as the query gave them), which point into chunk c. When
+ * each fresh row takes the place of a dropped one of the same key (a
+ * job's status changed, say), they are written over them: no copy of
+ * the table.
  */
 static void table_merge(struct sched_state *st, int t, struct changes *c, void *fresh, size_t nfresh,
 			struct chunk *ch)
 {
-	size_t *n, sz = row_size[t], i = 0, k = 0, m = 0;
+	size_t *n, sz = row_size[t], i = 0, k = 0, m = 0, d = 0, *drops;
+	size_t nd = table_drops(st, t, c, &drops);
 	void **rows = table_rows(st, t, &n);
-	char *old = *rows, *nu = xcalloc(*n + nfresh + 1, sz);
-	struct chunk **oc = st->chunks[t];
-	struct chunk **nc = xcalloc(*n + nfresh + 1, sizeof(*nc));
+	char *old = *rows, *nu;
+	struct chunk **oc = st->chunks[t], **nc;
+	int same = nd == nfresh;
 
+	for (size_t x = 0; same && x < nd; x++)
+		same = !row_cmp(t, old + drops[x] * sz,
+				(const char *)fresh + x * sz);
+	if (same) {
+		for (size_t x = 0; x < nd; x++) {
+			chunk_unref(oc[drops[x]]);
+			memcpy(old + drops[x] * sz, (const char *)fresh + x * sz,
+			       sz);
+			oc[drops[x]] = ch;
+			ch->refs++;
+		}
+		free(drops);
+		return;
+	}
+	nu = xcalloc(*n + nfresh + 1, sz);
+	nc = xcalloc(*n + nfresh + 1, sizeof(*nc));
 	while (i < *n || k < nfresh) {
 		const char *o = i < *n ? old + i * sz : NULL;
 		const char *f = k < nfresh ? (const char *)fresh + k * sz : NULL;
 
-		if (o && row_changed(c, t, o)) {
+		if (o && d < nd && drops[d] == i) {
 			chunk_unref(oc[i++]);
+			d++;
 			continue;
 		}
 		if (o && (!f || row_cmp(t, o, f) <= 0)) {
@@ -711,6 +772,7 @@ static void table_merge(struct sched_state *st, int t, struct changes *c, void *
 			k++;
 		}
 	}
+	free(drops);
 	free(old);
 	free(oc);
 	*rows = nu;
