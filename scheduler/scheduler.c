@@ -726,6 +726,16 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 		long flight = 0, reservation = 0;
 		char *hosts;
 
+		/* the stored texts lie scattered in the results they were
+		 * read into (the rows are sorted after the read): ask for
+		 * those of a few rows ahead while these are compared */
+		if (qi + 8 < p->in.nreqs && p->req_row[qi + 8] >= 0) {
+			const struct sched_job_row *a =
+				&p->snap.jobs[p->req_row[qi + 8]];
+
+			__builtin_prefetch(a->planned_hosts);
+			__builtin_prefetch(a->wait_reason);
+		}
 		if (res->outcome == PLAN_START || res->outcome == PLAN_STARVED ||
 		    res->outcome == PLAN_HOST_GONE)
 			continue;   /* written by their own transactions */
