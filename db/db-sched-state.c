@@ -75,14 +75,23 @@ enum { SJ_FLIGHT, SJ_JOB, SJ_STATUS, SJ_ARCH, SJ_NHOSTS, SJ_FLAGS, SJ_RECIPE,
 	"WHERE f.status IN ('queued', 'running') "
 /* The jobs that changed, as a table k (flight, job) to join: $1 flights
  * all of whose jobs changed, $2 and $3 (flight, job) pairs. Joins, not
- * an OR in a WHERE, so each table is reached by its primary key. */
+ * an OR in a WHERE, so each table is reached by its primary key.
+ *
+ * The queries of some keys are prepared and run with their generic plan
+ * (db_sched_state_read): planned at each pass, they cost more than they
+ * ran. A generic plan knows neither how many keys nor which, so each
+ * query looks up the rows of one key at a time (a LATERAL subquery that
+ * OFFSET 0 keeps whole), through the tables' keys, whatever it guesses:
+ * a join it may plan otherwise, say as a walk of a whole index. */
 #define KEYS \
 	"(SELECT * FROM unnest($2::bigint[], $3::text[]) AS u(flight, job) " \
 	"UNION SELECT flight, job FROM jobs WHERE flight = ANY($1::bigint[])) "
+#define BY_KEY(t) \
+	"AND " t ".flight = k.flight AND " t ".job = k.job OFFSET 0) x"
 static const char jobs_sql[] = JOBS_COLS "FROM jobs j " JOBS_JOIN;
 static const char jobs_some_sql[] =
-	JOBS_COLS "FROM " KEYS "k JOIN jobs j ON j.flight = k.flight "
-	"AND j.job = k.job " JOBS_JOIN;
+	"SELECT x.* FROM " KEYS "k CROSS JOIN LATERAL (" JOBS_COLS
+	"FROM jobs j " JOBS_JOIN BY_KEY("j");
 
 /* every dependency of a job of an unfinished flight; a dependency's
  * status only when it is in another flight (the rest are in the jobs) */
@@ -99,12 +108,13 @@ static const char deps_sql[] =
 /* the dependencies of the jobs that changed, and all those of a job that
  * depends on one of them in another flight (they carry its status) */
 static const char deps_some_sql[] =
-	"WITH k AS " KEYS ", "
-	"o AS (SELECT flight, job FROM k UNION SELECT o.flight, o.job "
-	"FROM k JOIN job_deps o ON o.dep_flight = k.flight "
-	"AND o.dep_job = k.job WHERE o.dep_flight <> o.flight) "
-	DEPS_COLS "FROM o JOIN job_deps d ON d.flight = o.flight "
-	"AND d.job = o.job " DEPS_JOIN;
+	"WITH c AS " KEYS ", "
+	"o AS (SELECT flight, job FROM c UNION SELECT e.flight, e.job "
+	"FROM c CROSS JOIN LATERAL (SELECT e.flight, e.job FROM job_deps e "
+	"WHERE e.dep_flight = c.flight AND e.dep_job = c.job "
+	"AND e.dep_flight <> e.flight OFFSET 0) e) "
+	"SELECT x.* FROM o k CROSS JOIN LATERAL (" DEPS_COLS
+	"FROM job_deps d " DEPS_JOIN BY_KEY("d");
 
 /* pins are what a request set (not synth): the scheduler's own host
  * runvars of an earlier allocation are synth and do not pin */
@@ -118,23 +128,27 @@ enum { SP_FLIGHT, SP_JOB, SP_NAME, SP_VAL };
 static const char pins_sql[] =
 	PINS_COLS "FROM runvars r " PINS_JOIN;
 static const char pins_some_sql[] =
-	PINS_COLS "FROM " KEYS "k JOIN runvars r ON r.flight = k.flight "
-	"AND r.job = k.job " PINS_JOIN;
+	"SELECT x.* FROM " KEYS "k CROSS JOIN LATERAL (" PINS_COLS
+	"FROM runvars r " PINS_JOIN BY_KEY("r");
 
 enum { SA_HOST, SA_SHAREIX, SA_FLIGHT, SA_JOB, SA_RESERVATION, SA_SINCE,
        SA_PLANNED_END, SA_RES_END };
-#define ALLOCS_FROM \
+#define ALLOCS_COLS \
 	"SELECT a.host, a.shareix, a.flight, a.job, a.reservation, " \
-	EPOCH("a.allocated_at") ", " EPOCH("a.planned_end") ", " \
-	EPOCH("r.end_at") " " \
+	EPOCH("a.allocated_at") ", " EPOCH("a.planned_end") ", "
+#define ALLOCS_FROM \
+	ALLOCS_COLS EPOCH("r.end_at") " " \
 	"FROM allocations a LEFT JOIN reservations r ON r.id = a.reservation " \
 	"WHERE a.released_at IS NULL "
 static const char allocs_sql[] = ALLOCS_FROM;
 /* $1 hosts, $2 reservations (an allocation carries its reservation's
- * end); reservations change rarely, and looking them up costs a scan */
+ * end); reservations change rarely, and looking them up costs a scan.
+ * Prepared, the reservation is looked up by its key, not joined. */
 static const char allocs_some_sql[] =
-	ALLOCS_FROM "AND a.host = ANY($1::text[]) "
-	"AND $2::bigint[] IS NOT NULL";
+	ALLOCS_COLS EPOCH("(SELECT r.end_at FROM reservations r "
+			  "WHERE r.id = a.reservation)") " "
+	"FROM allocations a WHERE a.released_at IS NULL "
+	"AND a.host = ANY($1::text[]) AND $2::bigint[] IS NOT NULL";
 static const char allocs_some_res_sql[] =
 	ALLOCS_FROM "AND a.host IN (SELECT unnest($1::text[]) UNION "
 	"SELECT host FROM allocations WHERE reservation = ANY($2::bigint[]) "
@@ -152,6 +166,30 @@ enum { SR_ID, SR_KIND, SR_OWNER, SR_ARCH, SR_FLAGS, SR_HOST, SR_NHOSTS,
 static const char res_sql[] = RES_FROM;
 static const char res_some_sql[] =
 	RES_FROM "AND id = ANY($1::bigint[])";
+
+/* Finished runs, for the estimates: those after $1 (seconds) at the
+ * first read; after that those of the jobs that changed ($1 to $3 as
+ * KEYS) after $4: a run that committed since the last read changed its
+ * job; the others were read then. In the order they finished. Each
+ * run's allocations by their index (OFFSET 0 keeps it a loop): a join
+ * hashed every allocation ever made, as the planner guesses few recent
+ * runs, and the history only grows. */
+#define RUNS_COLS \
+	"SELECT j.job, a.host, j.status = 'fail', " \
+	EPOCH("j.started_at") ", " EPOCH("j.finished_at") ", j.flight, " \
+	"j.finished_at AS at "
+#define RUNS_FROM \
+	"FROM jobs j CROSS JOIN LATERAL (SELECT a.host " \
+	"FROM allocations a WHERE a.flight = j.flight " \
+	"AND a.job = j.job OFFSET 0) a " \
+	"WHERE j.status IN ('pass', 'fail') AND j.started_at IS NOT NULL "
+static const char runs_sql[] =
+	RUNS_COLS RUNS_FROM "AND j.finished_at > to_timestamp($1) "
+	"ORDER BY j.finished_at, j.flight, j.job, a.host";
+static const char runs_some_sql[] =
+	"SELECT x.* FROM " KEYS "k CROSS JOIN LATERAL (" RUNS_COLS RUNS_FROM
+	"AND j.finished_at > to_timestamp($4) " BY_KEY("j") " "
+	"ORDER BY x.at, x.flight, x.job, x.host";
 
 /* ---- kept results ---- */
 
@@ -643,24 +681,85 @@ static void changes_from_rows(struct changes *c, int t, const void *rows,
 }
 
 /*
+ * The rows of table t whose keys changed, by index, into *drops (owned by
+ * the caller). The tables of jobs, dependencies and pins are in flight
+ * order, flight their first field: a walk along the sorted flights that
+ * changed passes over the rows of the others with one comparison each.
+ */
+static size_t table_drops(struct sched_state *st, int t, struct changes *c,
+			  size_t **drops)
+{
+	size_t *n, sz = row_size[t], nd = 0, alloc = 0, fi = 0;
+	const char *old = *table_rows(st, t, &n);
+	int by_flight = t == T_JOBS || t == T_DEPS || t == T_PINS;
+
+	*drops = NULL;
+	if (by_flight) {
+		flight_touched(c, 0);   /* sorts the flights */
+		if (!c->nflights)
+			return 0;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		const void *row = old + i * sz;
+
+		if (by_flight) {
+			int64_t flight = *(const int64_t *)row;
+
+			while (fi < c->nflights && c->flights_v[fi] < flight)
+				fi++;
+			if (fi == c->nflights)
+				break;   /* no changed flight is further on */
+			if (c->flights_v[fi] != flight)
+				continue;
+		}
+		if (row_changed(c, t, row)) {
+			XGROW(*drops, alloc, nd + 1);
+			(*drops)[nd++] = i;
+		}
+	}
+	return nd;
+}
+
+/*
  * Drops the rows of table t whose keys changed and merges in the fresh
- * rows (sorted, as the query gave them), which point into chunk c.
+ * rows (sorted, as the query gave them), which point into chunk c. When
+ * each fresh row takes the place of a dropped one of the same key (a
+ * job's status changed, say), they are written over them: no copy of
+ * the table.
  */
 static void table_merge(struct sched_state *st, int t, struct changes *c, void *fresh, size_t nfresh,
 			struct chunk *ch)
 {
-	size_t *n, sz = row_size[t], i = 0, k = 0, m = 0;
+	size_t *n, sz = row_size[t], i = 0, k = 0, m = 0, d = 0, *drops;
+	size_t nd = table_drops(st, t, c, &drops);
 	void **rows = table_rows(st, t, &n);
-	char *old = *rows, *nu = xcalloc(*n + nfresh + 1, sz);
-	struct chunk **oc = st->chunks[t];
-	struct chunk **nc = xcalloc(*n + nfresh + 1, sizeof(*nc));
+	char *old = *rows, *nu;
+	struct chunk **oc = st->chunks[t], **nc;
+	int same = nd == nfresh;
 
+	for (size_t x = 0; same && x < nd; x++)
+		same = !row_cmp(t, old + drops[x] * sz,
+				(const char *)fresh + x * sz);
+	if (same) {
+		for (size_t x = 0; x < nd; x++) {
+			chunk_unref(oc[drops[x]]);
+			memcpy(old + drops[x] * sz, (const char *)fresh + x * sz,
+			       sz);
+			oc[drops[x]] = ch;
+			ch->refs++;
+		}
+		free(drops);
+		return;
+	}
+	nu = xcalloc(*n + nfresh + 1, sz);
+	nc = xcalloc(*n + nfresh + 1, sizeof(*nc));
 	while (i < *n || k < nfresh) {
 		const char *o = i < *n ? old + i * sz : NULL;
 		const char *f = k < nfresh ? (const char *)fresh + k * sz : NULL;
 
-		if (o && row_changed(c, t, o)) {
+		if (o && d < nd && drops[d] == i) {
 			chunk_unref(oc[i++]);
+			d++;
 			continue;
 		}
 		if (o && (!f || row_cmp(t, o, f) <= 0)) {
@@ -673,6 +772,7 @@ static void table_merge(struct sched_state *st, int t, struct changes *c, void *
 			k++;
 		}
 	}
+	free(drops);
 	free(old);
 	free(oc);
 	*rows = nu;
@@ -771,7 +871,8 @@ static void some_queries(struct changes *c, struct read_q *q,
 	for (int t = 0; t < NT; t++) {
 		q[t].sql = some[t] ? sql[t] : NULL;
 		q[t].n = nparams[t];
-		q[t].prepare = 0;
+		/* the rare read of a reservation's allocations scans them */
+		q[t].prepare = sql[t] != allocs_some_res_sql;
 		q[t].params = t == T_HOSTS ? &params[3]
 			    : t == T_ALLOCS ? &params[4]
 			    : t == T_RES ? &params[6] : &params[0];
@@ -898,8 +999,9 @@ void db_sched_state_note_plan(struct sched_state *st,
 }
 
 /* The statements of a batch, as many as the most a read sends at once:
- * BEGIN, the snapshot, the log, everything twice, COMMIT. */
-#define READ_MAX (3 + 2 * NT + 1)
+ * BEGIN, two settings, the snapshot, the runs, the expiry and its
+ * test's, the log, everything twice, COMMIT. */
+#define READ_MAX (8 + 2 * NT + 1)
 
 /* q's statements in one round trip (db_batch); their results in q. */
 static int read_batch(struct db *db, struct read_q *q, size_t n,
@@ -950,24 +1052,60 @@ static void batch_clear(struct read_q *q, size_t n)
  * it says so), and COMMIT.
  */
 int db_sched_state_read(struct db *db, struct sched_state *inc,
-			struct sched_state *full, int *all, struct err *err)
+			struct sched_state *full, int *all,
+			struct sched_read_more *more, struct err *err)
 {
 	struct read_q q[READ_MAX], some[NT];
-	const char *xmin_param[1], *some_params[7];
-	size_t n = 0, at_changes = 0, at_inc = 0, at_full = 0;
+	const char *xmin_param[1], *some_params[7], *since_param[1],
+		   *runs_params[4];
+	size_t n = 0, at_changes = 0, at_inc = 0, at_full = 0, at_runs = 0,
+	       at_due = 0, at_held = 0, at_snap;
 	int64_t now = 0;
-	char xmin[32] = "";
+	char xmin[32] = "", since[32];
 	struct changes c;
 	int rc, second = inc && inc->valid;
 
 	*all = 0;
+	if (more)
+		memset(more->runs, 0, sizeof(*more->runs));
 	changes_init(&c);
 	batch_add(q, &n, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
 		  NULL);
+	/* the reads of some keys with their generic plans (some_queries);
+	 * and no JIT: those plans guess thousands of keys, and compiling
+	 * for them would cost more than the read */
+	if (second) {
+		batch_add(q, &n, "SET LOCAL plan_cache_mode = force_generic_plan",
+			  0, NULL);
+		batch_add(q, &n, "SET LOCAL jit = off", 0, NULL);
+	}
 	/* the first query takes the snapshot; its xmin is where the next
 	 * read of the log starts */
+	at_snap = n;
 	batch_add(q, &n, "SELECT " EPOCH("now()") ", "
 		  "pg_snapshot_xmin(pg_current_snapshot())::text", 0, NULL);
+	/* what the pass would otherwise ask in round trips of their own;
+	 * prepared: the runs by the index of finished jobs whatever the
+	 * time, the expiry by that of leases */
+	if (more && more->runs_since) {
+		snprintf(since, sizeof(since), "%lld",
+			 (long long)more->runs_since);
+		since_param[0] = since;
+	}
+	if (more && more->runs_since && !second) {
+		at_runs = n;
+		batch_add(q, &n, runs_sql, 1, since_param);
+		q[n - 1].prepare = 1;
+	}
+	if (more) {
+		at_due = n;
+		batch_add(q, &n, db_sched_reclaim_due_sql, 0, NULL);
+		q[n - 1].prepare = 1;
+	}
+	if (more && more->verify) {
+		at_held = n;
+		batch_add(q, &n, db_sched_reclaim_held_sql, 0, NULL);
+	}
 	if (second) {
 		xmin_param[0] = inc->xmin;
 		at_changes = n;
@@ -986,8 +1124,9 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 		batch_add(q, &n, "COMMIT", 0, NULL);
 	rc = read_batch(db, q, n, err);
 	if (!rc) {
-		now = db_long(q[1].res, 0, 0);
-		snprintf(xmin, sizeof(xmin), "%s", PQgetvalue(q[1].res, 0, 1));
+		now = db_long(q[at_snap].res, 0, 0);
+		snprintf(xmin, sizeof(xmin), "%s",
+			 PQgetvalue(q[at_snap].res, 0, 1));
 		if (inc && !second) {
 			state_clear(inc);
 			load_all(inc, &q[at_inc]);
@@ -999,6 +1138,14 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 		}
 		if (second)
 			parse_changes(q[at_changes].res, &c);
+		if (at_runs) {
+			db_sched_runs_take(q[at_runs].res, more->runs);
+			q[at_runs].res = NULL;
+		}
+		if (at_due)
+			more->expired = PQgetvalue(q[at_due].res, 0, 0)[0] == 't';
+		if (at_held)
+			more->held = PQgetvalue(q[at_held].res, 0, 0)[0] == 't';
 	}
 	batch_clear(q, n);
 	if (!rc && second) {
@@ -1009,15 +1156,35 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 				batch_add(q, &n, some[t].sql, 0, NULL);
 				q[n - 1].prepare = 1;
 			}
+			if (more && more->runs_since) {
+				at_runs = n;
+				batch_add(q, &n, runs_sql, 1, since_param);
+				q[n - 1].prepare = 1;
+			}
 		} else {
 			some_queries(&c, some, some_params);
 			for (int t = 0; t < NT; t++)
-				if (some[t].sql)
+				if (some[t].sql) {
 					batch_add(q, &n, some[t].sql, some[t].n,
 						  some[t].params);
+					q[n - 1].prepare = some[t].prepare;
+				}
+			if (more && more->runs_since && some[T_JOBS].sql) {
+				runs_params[0] = some_params[0];
+				runs_params[1] = some_params[1];
+				runs_params[2] = some_params[2];
+				runs_params[3] = since;
+				at_runs = n;
+				batch_add(q, &n, runs_some_sql, 4, runs_params);
+				q[n - 1].prepare = 1;
+			}
 		}
 		batch_add(q, &n, "COMMIT", 0, NULL);
 		rc = read_batch(db, q, n, err);
+		if (!rc && at_runs) {
+			db_sched_runs_take(q[at_runs].res, more->runs);
+			q[at_runs].res = NULL;
+		}
 		if (!rc && c.all) {
 			*all = 1;
 			state_clear(inc);
@@ -1038,6 +1205,8 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 	}
 	changes_release(&c);
 	if (rc < 0) {
+		if (more)
+			db_sched_runs_release(more->runs);
 		db_rollback(db);
 		if (inc)
 			inc->valid = 0;

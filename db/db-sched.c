@@ -67,32 +67,9 @@ int db_sched_begin_read(struct db *db, int64_t *now, struct err *err)
 	return 0;
 }
 
-int db_sched_runs(struct db *db, int64_t since, struct sched_runs *ret,
-		  struct err *err)
+void db_sched_runs_take(PGresult *res, struct sched_runs *ret)
 {
-	char arg[32];
-	const char *params[] = { arg };
-	PGresult *res;
-
 	memset(ret, 0, sizeof(*ret));
-	snprintf(arg, sizeof(arg), "%lld", (long long)since);
-	/* each run's allocations by their index (OFFSET 0 keeps it a loop):
-	 * a join hashed every allocation ever made, as the planner guesses
-	 * few recent runs, and the history only grows */
-	res = db_query(db, err,
-		       "SELECT j.job, a.host, j.status = 'fail', "
-		       EPOCH("j.started_at") ", " EPOCH("j.finished_at") ", "
-		       "j.flight "
-		       "FROM jobs j CROSS JOIN LATERAL (SELECT a.host "
-		       "FROM allocations a WHERE a.flight = j.flight "
-		       "AND a.job = j.job OFFSET 0) a "
-		       "WHERE j.status IN ('pass', 'fail') "
-		       "AND j.finished_at > to_timestamp($1) "
-		       "AND j.started_at IS NOT NULL "
-		       "ORDER BY j.finished_at, j.flight, j.job, a.host",
-		       1, params);
-	if (!res)
-		return err->code;
 	ret->results = xcalloc(1, sizeof(*ret->results));
 	ret->results->res[0] = res;
 	ret->n = (size_t)PQntuples(res);
@@ -107,7 +84,6 @@ int db_sched_runs(struct db *db, int64_t since, struct sched_runs *ret,
 		r->finished = db_long(res, i, 4);
 		r->flight = db_long(res, i, 5);
 	}
-	return 0;
 }
 
 void db_sched_runs_release(struct sched_runs *r)
@@ -220,22 +196,104 @@ int db_sched_reclaim(struct db *db, struct err *err)
 	return rc < 0 ? -1 : changed;
 }
 
+/*
+ * Whether a lease or a reservation db_sched_reclaim() takes back by time
+ * had ended by now: its first, second and fourth statements' conditions,
+ * without the row locks (a locked row only makes it say yes in vain).
+ * Through the lease index, which holds only the leases not yet cleared.
+ */
+const char db_sched_reclaim_due_sql[] =
+	"SELECT EXISTS (SELECT 1 FROM jobs WHERE lease_until < now() "
+	"AND status IN ('preparing', 'running') "
+	"AND ((status = 'preparing' AND lease_owner IS NULL) "
+	"OR (lease_owner IS NOT NULL AND " LEASE_FROM_START " < now()))) "
+	"OR EXISTS (SELECT 1 FROM reservations "
+	"WHERE status IN ('waiting', 'active') AND end_at <= now())";
+
+/* The third and fifth statements' conditions, as they are: what
+ * db_sched_reclaim_due() finds in a copy, for a test to compare. */
+const char db_sched_reclaim_held_sql[] =
+	"SELECT EXISTS (SELECT 1 FROM allocations al "
+	"WHERE al.released_at IS NULL AND al.flight IS NOT NULL "
+	"AND (SELECT j.status FROM jobs j WHERE j.flight = al.flight "
+	"AND j.job = al.job) NOT IN ('preparing', 'running')) "
+	"OR EXISTS (SELECT 1 FROM hosts h WHERE share_type IS NOT NULL "
+	"AND share_wear >= share_max_wear AND NOT EXISTS (SELECT 1 "
+	"FROM allocations a WHERE a.host = h.name "
+	"AND a.released_at IS NULL))";
+
+static int by_job(const void *key, const void *row)
+{
+	const struct sched_alloc_row *a = key;
+	const struct sched_job_row *j = row;
+
+	if (a->flight != j->flight)
+		return a->flight < j->flight ? -1 : 1;
+	return strcmp(a->job, j->job);
+}
+
+static int by_host(const void *key, const void *row)
+{
+	return strcmp(key, ((const struct sched_alloc_row *)row)->host);
+}
+
+int db_sched_reclaim_due(const struct sched_snapshot *snap, int expired)
+{
+	if (expired)
+		return 1;
+	/* the third statement's: a job's allocation, the job no longer
+	 * preparing or running; a job the snapshot has not (its flight
+	 * ended) may have, so that too */
+	for (size_t i = 0; i < snap->nallocs; i++) {
+		const struct sched_alloc_row *a = &snap->allocs[i];
+		const struct sched_job_row *j;
+
+		if (!a->flight || !a->job)
+			continue;
+		j = bsearch(a, snap->jobs, snap->njobs, sizeof(*snap->jobs),
+			    by_job);
+		if (!j || (strcmp(j->status, "preparing") != 0 &&
+			   strcmp(j->status, "running") != 0))
+			return 1;
+	}
+	/* the fifth's: a worn shared host without a live allocation */
+	for (size_t i = 0; i < snap->nhosts; i++) {
+		const struct sched_host_row *h = &snap->hosts[i];
+
+		if (h->share_type && h->share_wear >= h->share_max_wear &&
+		    !bsearch(h->name, snap->allocs, snap->nallocs,
+			     sizeof(*snap->allocs), by_host))
+			return 1;
+	}
+	return 0;
+}
+
+/* A job without a lease is never taken back (lease_until < now() is not
+ * true): leaving it out lets the lease index answer, not a scan of every
+ * job ever run. */
+static const char next_expiry_sql[] =
+	"SELECT greatest(0, ceil(extract(epoch FROM least("
+	"(SELECT min(CASE WHEN lease_owner IS NULL "
+	"THEN lease_until ELSE greatest(lease_until, "
+	LEASE_FROM_START ") END) FROM jobs "
+	"WHERE lease_until IS NOT NULL "
+	"AND status IN ('preparing', 'running')), "
+	"(SELECT min(end_at) FROM reservations "
+	"WHERE status IN ('waiting', 'active'))) - now()) * 1000))::bigint";
+
+static long next_expiry_of(PGresult *res)
+{
+	return PQgetisnull(res, 0, 0) ? -1 : db_long(res, 0, 0);
+}
+
 long db_sched_next_expiry(struct db *db, struct err *err)
 {
-	PGresult *res = db_query(db, err,
-				 "SELECT greatest(0, ceil(extract(epoch FROM least("
-				 "(SELECT min(CASE WHEN lease_owner IS NULL "
-				 "THEN lease_until ELSE greatest(lease_until, "
-				 LEASE_FROM_START ") END) FROM jobs "
-				 "WHERE status IN ('preparing', 'running')), "
-				 "(SELECT min(end_at) FROM reservations "
-				 "WHERE status IN ('waiting', 'active'))) - now()) * 1000))::bigint",
-				 0, NULL);
+	PGresult *res = db_query_prep(db, err, next_expiry_sql, 0, NULL);
 	long ms;
 
 	if (!res)
 		return err->code;
-	ms = PQgetisnull(res, 0, 0) ? -1 : db_long(res, 0, 0);
+	ms = next_expiry_of(res);
 	PQclear(res);
 	return ms;
 }
@@ -658,6 +716,7 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 	struct buf f = BUF_INIT, j = BUF_INIT, r = BUF_INIT, s = BUF_INIT,
 		   e = BUF_INIT, h = BUF_INIT, w = BUF_INIT;
 	const char *params[7];
+	struct db_batch b;
 	int rc = 0;
 
 	if (!n)
@@ -686,12 +745,14 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 	params[5] = h.buf;
 	params[6] = w.buf;
 	/* marked as the scheduler's own: its jobs rows are not logged (it
-	 * updates its copy, db_sched_state_note_plan()) */
-	if (db_begin(db, err) < 0 ||
-	    db_exec(db, err,
-		    "SELECT set_config('hangar.sched_own_plan', 'on', true)",
-		    0, NULL) < 0 ||
-	    db_exec(db, err,
+	 * updates its copy, db_sched_state_note_plan()); one round trip,
+	 * one transaction */
+	db_batch_init(&b, db);
+	db_batch_add_plain(&b, "BEGIN", 0, NULL);
+	db_batch_add_plain(&b,
+			   "SELECT set_config('hangar.sched_own_plan', 'on', true)",
+			   0, NULL);
+	db_batch_add_plain(&b,
 		    "UPDATE jobs j SET planned_start = to_timestamp(u.s), "
 		    "planned_end = to_timestamp(u.e), "
 		    "planned_hosts = string_to_array(u.h, ' '), wait_reason = u.w "
@@ -700,8 +761,8 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 		    "WHERE u.f IS NOT NULL AND j.flight = u.f AND j.job = u.j "
 		    "AND j.status = 'queued' "
 		    "AND $3::bigint[] IS NOT NULL",   /* typed, though unused */
-		    7, params) < 0 ||
-	    db_exec(db, err,
+		    7, params);
+	db_batch_add_plain(&b,
 		    "UPDATE reservations r SET planned_start = to_timestamp(u.s), "
 		    "planned_hosts = string_to_array(u.h, ' '), wait_reason = u.w "
 		    "FROM unnest($3::bigint[], $4::bigint[], $6::text[], "
@@ -710,11 +771,14 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 		    "AND r.status IN ('waiting', 'active') AND $1::bigint[] "
 		    "IS NOT NULL AND $2::text[] IS NOT NULL "
 		    "AND $5::bigint[] IS NOT NULL",
-		    7, params) < 0 ||
-	    db_commit(db, err) < 0) {
-		db_rollback(db);
+		    7, params);
+	db_batch_add_plain(&b, "COMMIT", 0, NULL);
+	if (db_batch_run(&b, err) < 0) {
+		if (!db_idle(db))   /* a failure aborted the transaction */
+			db_rollback(db);
 		rc = -1;
 	}
+	db_batch_release(&b);
 	buf_release(&f);
 	buf_release(&j);
 	buf_release(&r);
@@ -727,25 +791,35 @@ int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 
 int db_sched_write_state(struct db *db, const char *scheduler, double ms,
 			 int queued, int hosts, int allocated,
-			 long differences, struct err *err)
+			 long differences, long *next_ms, struct err *err)
 {
 	char m[32], q[16], h[16], a[16], d[32];
 	const char *params[6] = { scheduler, m, q, h, a, d };
+	struct db_batch b;
+	int rc;
 
 	snprintf(m, sizeof(m), "%.3f", ms);
 	snprintf(q, sizeof(q), "%d", queued);
 	snprintf(h, sizeof(h), "%d", hosts);
 	snprintf(a, sizeof(a), "%d", allocated);
 	snprintf(d, sizeof(d), "%ld", differences);
-	return db_exec(db, err,
-		       "INSERT INTO plan_state (id, computed_at, scheduler, "
-		       "pass_ms, queued, hosts, allocated, check_differences) "
-		       "VALUES (1, now(), $1, $2, $3, $4, $5, $6) "
-		       "ON CONFLICT (id) DO UPDATE SET computed_at = now(), "
-		       "scheduler = $1, pass_ms = $2, queued = $3, hosts = $4, "
-		       "allocated = $5, check_differences = "
-		       "plan_state.check_differences + $6",
-		       6, params);
+	db_batch_init(&b, db);
+	db_batch_add(&b,
+		     "INSERT INTO plan_state (id, computed_at, scheduler, "
+		     "pass_ms, queued, hosts, allocated, check_differences) "
+		     "VALUES (1, now(), $1, $2, $3, $4, $5, $6) "
+		     "ON CONFLICT (id) DO UPDATE SET computed_at = now(), "
+		     "scheduler = $1, pass_ms = $2, queued = $3, hosts = $4, "
+		     "allocated = $5, check_differences = "
+		     "plan_state.check_differences + $6",
+		     6, params);
+	if (next_ms)
+		db_batch_add(&b, next_expiry_sql, 0, NULL);
+	rc = db_batch_run(&b, err);
+	if (!rc && next_ms)
+		*next_ms = next_expiry_of(b.res[1]);
+	db_batch_release(&b);
+	return rc;
 }
 
 /* ---- people's requests ---- */

@@ -139,16 +139,31 @@ void db_sched_state_invalidate(struct sched_state *st);
 /* The database's time of st's last read, 0 if none. */
 int64_t db_sched_state_read_at(const struct sched_state *st);
 
+/* What a read also asks, in its first round trip and its snapshot. */
+struct sched_read_more {
+	int64_t runs_since;         /* in: the runs finished after this
+				     * (seconds), 0 for none */
+	struct sched_runs *runs;    /* out: them (db_sched_runs_release()) */
+	int expired;                /* out: a lease or a reservation
+				     * db_sched_reclaim() takes back by time
+				     * had ended (db_sched_reclaim_due()) */
+	int verify;                 /* in: also ask db_sched_reclaim_held_sql */
+	int held;                   /* out: its answer */
+};
+
 /*
  * One read-only repeatable-read snapshot. inc (may be NULL): when it is
  * valid, only the rows that changed since its last read are read again
  * and merged in (sched_changes, migration 0017); when it is not, or the
  * log says everything may have changed, all is read and *all set. full
  * (may be NULL): every row, read in the same snapshot, for a check that
- * inc holds the same. On error both are invalid (the next read is full).
+ * inc holds the same. more (may be NULL): the finished runs and whether
+ * something expired, in the same snapshot. On error both are invalid
+ * (the next read is full) and more->runs is empty.
  */
 int db_sched_state_read(struct db *db, struct sched_state *inc,
-			struct sched_state *full, int *all, struct err *err);
+			struct sched_state *full, int *all,
+			struct sched_read_more *more, struct err *err);
 /* The plan rows of jobs just stored (db_sched_write_plan(), whose
  * writes are not logged), as the copy's rows now have them in the
  * database. */
@@ -189,9 +204,9 @@ struct sched_runs {
 	size_t n;
 	struct sched_results *results;   /* the strings' */
 };
-/* Runs finished after since (seconds); db_sched_runs_release() them. */
-int db_sched_runs(struct db *db, int64_t since, struct sched_runs *ret,
-		  struct err *err);
+/* The rows of a query of runs (db_sched_state_read()'s) as runs; ret
+ * takes res. */
+void db_sched_runs_take(PGresult *res, struct sched_runs *ret);
 void db_sched_runs_release(struct sched_runs *r);
 
 /*
@@ -202,6 +217,20 @@ void db_sched_runs_release(struct sched_runs *r);
  * empty worn hosts. Returns how many things it changed, or -1.
  */
 int db_sched_reclaim(struct db *db, struct err *err);
+/*
+ * Whether db_sched_reclaim() could change anything in the database snap
+ * was read from: expired (db_sched_reclaim_due_sql's answer in the same
+ * snapshot: a lease or a reservation that ends with time has), or snap
+ * has a live allocation of a job not preparing or running (or of a job
+ * it has not), or a worn shared host without a live allocation. 0: at
+ * that snapshot every statement of it would change nothing, so a
+ * scheduler whose copy is exact need not run it.
+ */
+extern const char db_sched_reclaim_due_sql[];
+int db_sched_reclaim_due(const struct sched_snapshot *snap, int expired);
+/* Whether the database has what db_sched_reclaim_due() looks for in a
+ * copy (an allocation or a shared host to give back): for a test. */
+extern const char db_sched_reclaim_held_sql[];
 /*
  * Milliseconds until the next thing db_sched_reclaim() takes back: a
  * lease of a claimed or allocated job, a reservation's end (0 when one is
@@ -264,10 +293,12 @@ struct sched_planned {
 int db_sched_write_plan(struct db *db, const struct sched_planned *rows,
 			size_t n, struct err *err);
 /* The pass's figures for `hangar plan` and /metrics; differences (rows a
- * full read found the kept copy had wrong) adds to a running count. */
+ * full read found the kept copy had wrong) adds to a running count.
+ * next_ms (may be NULL): db_sched_next_expiry()'s answer, asked in the
+ * same round trip. */
 int db_sched_write_state(struct db *db, const char *scheduler, double ms,
 			 int queued, int hosts, int allocated,
-			 long differences, struct err *err);
+			 long differences, long *next_ms, struct err *err);
 
 /* ---- people's requests ---- */
 

@@ -81,7 +81,7 @@ PGresult *db_query_prep(struct db *db, struct err *err, const char *sql, int n,
  * again once, as db_query_prep does. Small statements only, a few: all
  * are written before any answer is read.
  */
-#define DB_BATCH_MAX 16
+#define DB_BATCH_MAX 24
 struct db_batch {
 	struct db *db;
 	int n;

@@ -1,8 +1,9 @@
 /*
  * scheduler.c: one planning pass, and the daemon loop.
  *
- * A pass: give back what dead owners hold; learn the runs that finished
- * since the last pass; read a snapshot; plan; then act on the plan with
+ * A pass: read a snapshot, with the runs that finished since the last
+ * pass; give back what dead owners hold, if the snapshot has any (and
+ * read what that changed); plan; then act on the plan with
  * short transactions (allocate what starts now, end jobs that are blocked
  * or starved) and store the rows of the plan that changed. Allocation
  * re-checks everything under row locks, so a pass that raced another
@@ -767,9 +768,9 @@ static int pass_blockage(struct pass *p, size_t qi, struct sched_stats *st,
 static int pass_write_plan(struct pass *p, struct sched_stats *st,
 			   struct err *err)
 {
-	struct sched_planned *rows = xcalloc(p->in.nreqs + 1, sizeof(*rows));
-	char **texts = xcalloc(p->in.nreqs + 1, sizeof(char *));
-	size_t n = 0;
+	struct sched_planned *rows = NULL;
+	char **texts = NULL;
+	size_t n = 0, alloc = 0, texts_alloc = 0;
 	int rc;
 
 	for (size_t qi = 0; qi < p->in.nreqs; qi++) {
@@ -782,6 +783,16 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 		long flight = 0, reservation = 0;
 		char *hosts;
 
+		/* the stored texts lie scattered in the results they were
+		 * read into (the rows are sorted after the read): ask for
+		 * those of a few rows ahead while these are compared */
+		if (qi + 8 < p->in.nreqs && p->req_row[qi + 8] >= 0) {
+			const struct sched_job_row *a =
+				&p->snap.jobs[p->req_row[qi + 8]];
+
+			__builtin_prefetch(a->planned_hosts);
+			__builtin_prefetch(a->wait_reason);
+		}
 		if (res->outcome == PLAN_START || res->outcome == PLAN_STARVED ||
 		    res->outcome == PLAN_HOST_GONE)
 			continue;   /* written by their own transactions */
@@ -809,6 +820,8 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 		    !strcmp(res->reason, old_reason ? old_reason : ""))
 			continue;
 		hosts = hosts_text(p, res);
+		XGROW(rows, alloc, n + 1);
+		XGROW(texts, texts_alloc, n + 1);
 		texts[n] = hosts;
 		rows[n].flight = flight;
 		rows[n].job = job;
@@ -830,15 +843,19 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 	return rc;
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 static int pass_act(struct pass *p, struct sched_stats *st, struct err *err)
 {
-	long *sf = xcalloc(p->in.nreqs + 1, sizeof(long));
-	const char **sj = xcalloc(p->in.nreqs + 1, sizeof(char *));
-	const char **sr = xcalloc(p->in.nreqs + 1, sizeof(char *));
-	long *gf = xcalloc(p->in.nreqs + 1, sizeof(long));
-	const char **gj = xcalloc(p->in.nreqs + 1, sizeof(char *));
-	const char **gh = xcalloc(p->in.nreqs + 1, sizeof(char *));
-	const char **gr = xcalloc(p->in.nreqs + 1, sizeof(char *));
+	size_t nreqs = p->in.nreqs, nact = 0, act_alloc = 0;
+	size_t *pos = xcalloc(nreqs + 1, sizeof(size_t)), *act = NULL;
+	long *sf, *gf;
+	const char **sj, **sr, **gj, **gh, **gr;
 	size_t nstarved = 0, ngone = 0;
 	int rc = 0, ended;
 
@@ -846,9 +863,32 @@ static int pass_act(struct pass *p, struct sched_stats *st, struct err *err)
 			      p->end_reason, p->nend, "blocked", err) < 0)
 		rc = -1;
 	st->ended += (int)p->nend;
+	/* the few requests to act on, by their place in the queue: found
+	 * walking the results in their order, as a walk in queue order
+	 * jumps about all of them */
+	for (size_t k = 0; k < nreqs; k++)
+		pos[p->out.order[k]] = k;
+	for (size_t qi = 0; qi < nreqs; qi++) {
+		enum plan_outcome o = p->out.results[qi].outcome;
+
+		if (o == PLAN_START || o == PLAN_BLOCKED_WINDOW ||
+		    o == PLAN_STARVED || o == PLAN_HOST_GONE) {
+			XGROW(act, act_alloc, nact + 1);
+			act[nact++] = pos[qi];
+		}
+	}
+	if (nact > 1)
+		qsort(act, nact, sizeof(*act), cmp_size);
+	sf = xcalloc(nact + 1, sizeof(long));
+	sj = xcalloc(nact + 1, sizeof(char *));
+	sr = xcalloc(nact + 1, sizeof(char *));
+	gf = xcalloc(nact + 1, sizeof(long));
+	gj = xcalloc(nact + 1, sizeof(char *));
+	gh = xcalloc(nact + 1, sizeof(char *));
+	gr = xcalloc(nact + 1, sizeof(char *));
 	/* in queue order: what comes first gets its hosts first */
-	for (size_t k = 0; k < p->in.nreqs && !rc; k++) {
-		size_t qi = p->out.order[k];
+	for (size_t k = 0; k < nact && !rc; k++) {
+		size_t qi = p->out.order[act[k]];
 		const struct plan_result *res = &p->out.results[qi];
 		int row = p->req_row[qi];
 
@@ -879,6 +919,8 @@ static int pass_act(struct pass *p, struct sched_stats *st, struct err *err)
 		log_info("flight=%ld job=%s host=%s: ends broken: %s", gf[k],
 			 gj[k], gh[k], gr[k]);
 	st->ended += ended > 0 ? ended : 0;
+	free(pos);
+	free(act);
 	free(sf);
 	free(sj);
 	free(sr);
@@ -916,25 +958,19 @@ static void pass_release(struct pass *p)
 	vec_clear(&p->reasons);
 }
 
-/* Learns the runs that finished since the last pass. */
-static int pass_learn(struct scheduler *s, struct err *err)
+/* Learns the runs that finished since the last pass (the read brought
+ * them: runs), and releases them. */
+static void pass_learn(struct scheduler *s, struct sched_runs *runs)
 {
-	struct sched_runs runs;
-
-	if (!s->watermark)
-		s->watermark = (plan_time)time(NULL) - s->cfg.estimate_window;
-	if (db_sched_runs(s->db, s->watermark - RUNS_OVERLAP, &runs, err) < 0)
-		return err->code;
-	for (size_t i = 0; i < runs.n; i++) {
-		const struct sched_run *r = &runs.v[i];
+	for (size_t i = 0; i < runs->n; i++) {
+		const struct sched_run *r = &runs->v[i];
 
 		est_add(&s->est, r->flight, r->job, r->host, r->failed,
 			r->started, r->finished);
 		if (r->finished > s->watermark)
 			s->watermark = r->finished;
 	}
-	db_sched_runs_release(&runs);
-	return 0;
+	db_sched_runs_release(runs);
 }
 
 /* Builds the planner's input from snap and plans: again from the last
@@ -1028,22 +1064,26 @@ static int pass_same(const struct pass *a, const struct pass *b, char *what,
 /*
  * Brings s->state up to date: all of it, or what changed, or (a check)
  * both in one snapshot, comparing them. *checked: it also has the full
- * read in s->check (the copy's plan is to be compared with its).
+ * read in s->check (the copy's plan is to be compared with its); a read
+ * again in the same pass (*checked as the first left it) checks again
+ * if the first did, as the check's copy is to be the truth after it.
+ * more: as db_sched_state_read(), or NULL.
  */
 static int pass_read(struct scheduler *s, struct sched_stats *st,
-		     int *checked, struct err *err)
+		     int *checked, struct sched_read_more *more,
+		     int again, struct err *err)
 {
 	double t = now_ms();
 	int all = 0, check, rc;
 
-	*checked = 0;
 	if (!s->state)
 		s->state = db_sched_state_new();
 	if (s->last_read_ms && t - s->last_read_ms > CHANGES_STALE * 1e3)
 		db_sched_state_invalidate(s->state);
 	check = db_sched_state_valid(s->state) &&
-		(s->verify ||
+		(s->verify || (again && *checked) ||
 		 t - s->last_full_ms >= (double)s->cfg.full_read_interval * 1e3);
+	*checked = 0;
 	if (check && !s->check) {
 		s->check = db_sched_state_new();
 	} else if (!check && s->check) {
@@ -1052,7 +1092,7 @@ static int pass_read(struct scheduler *s, struct sched_stats *st,
 		s->check = NULL;
 	}
 	rc = db_sched_state_read(s->db, s->state, check ? s->check : NULL, &all,
-				 err);
+				 more, err);
 	if (rc < 0)
 		return rc;
 	s->last_read_ms = t;
@@ -1061,7 +1101,8 @@ static int pass_read(struct scheduler *s, struct sched_stats *st,
 		long n = db_sched_state_diff(s->state, s->check, what,
 					     sizeof(what));
 
-		if (n) {
+		/* a read again finds the same rows wrong: counted once */
+		if (n && !st->differences) {
 			log_warnx("CHECK FAILED: the full read found %ld rows the kept copy had wrong (first: %s); planning from the full read",
 				  n, what);
 			s->differences += n;
@@ -1069,7 +1110,7 @@ static int pass_read(struct scheduler *s, struct sched_stats *st,
 		}
 		*checked = 1;
 	}
-	st->full = all;   /* the kept copy was read whole */
+	st->full |= all;   /* the kept copy was read whole */
 	if (all || check) {
 		s->last_full_ms = t;
 		/* the leader trims the log it has read; a test's schedulers
@@ -1086,18 +1127,46 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 		   struct err *err)
 {
 	struct pass p, q;
+	struct sched_runs runs = { 0 };
+	struct sched_read_more more = { .runs = &runs };
 	double t0 = now_ms(), t1, t2;
-	int rc, checked = 0;
+	int rc, checked = 0, due;
 
 	memset(st, 0, sizeof(*st));
 	memset(&p, 0, sizeof(p));
 	memset(&q, 0, sizeof(q));
-	rc = db_sched_reclaim(s->db, err);
-	if (rc < 0)
+	s->expiry_known = 0;
+	if (!s->watermark)
+		s->watermark = (plan_time)time(NULL) - s->cfg.estimate_window;
+	more.runs_since = s->watermark - RUNS_OVERLAP;
+	more.verify = s->verify;
+	if (pass_read(s, st, &checked, &more, 0, err) < 0) {
+		db_sched_runs_release(&runs);   /* the trim failed: again */
 		goto fail;
-	st->reclaimed = rc;
-	if (pass_learn(s, err) < 0 || pass_read(s, st, &checked, err) < 0)
+	}
+	pass_learn(s, &runs);
+	/*
+	 * Give back what dead owners hold: only when the snapshot just read
+	 * has something to give back (its copy is exact, and the log names
+	 * every other change), then read what that changed, so this pass
+	 * plans with it as if given back first. A reclaim that runs first,
+	 * every pass, cost five statements over every lease and allocation.
+	 */
+	due = db_sched_reclaim_due(db_sched_state_snapshot(checked ? s->check
+								  : s->state),
+				   more.expired);
+	if (s->verify && more.held && !due) {
+		err_set(err, ERR_FAIL, "the copy has nothing to reclaim, the database has");
 		goto fail;
+	}
+	if (due) {
+		rc = db_sched_reclaim(s->db, err);
+		if (rc < 0)
+			goto fail;
+		st->reclaimed = rc;
+		if (rc > 0 && pass_read(s, st, &checked, NULL, 1, err) < 0)
+			goto fail;
+	}
 	t1 = now_ms();
 	rc = pass_plan(&p, s, db_sched_state_snapshot(s->state), st);
 	if (checked && s->verify) {
@@ -1144,10 +1213,12 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	st->plan_ms = t2 - t1;
 	st->write_ms = now_ms() - t2;
 	st->total_ms = now_ms() - t0;
+	/* with the next expiry for the loop: one round trip, not two */
 	if (!rc)
 		rc = db_sched_write_state(s->db, s->name, st->total_ms,
 					  st->queued, st->hosts, st->allocated,
-					  st->differences, err);
+					  st->differences, &s->next_expiry, err);
+	s->expiry_known = !rc;
 	pass_release(&p);
 	if (rc < 0)   /* a lost connection, say: read all again */
 		db_sched_state_invalidate(s->state);
@@ -1222,9 +1293,12 @@ int scheduler_loop(struct scheduler *s, volatile sig_atomic_t *stop,
 			if (!*leader && !s->no_leader && s->cfg.interval < 5)
 				wait_ms = (int)s->cfg.interval * 1000;
 			/* a dead worker's hosts come back when its lease
-			 * ends, not up to an interval later */
-			next = *leader || s->no_leader
-				       ? db_sched_next_expiry(s->db, err) : -1;
+			 * ends, not up to an interval later (the pass asked
+			 * when, as it wrote its figures) */
+			next = !*leader && !s->no_leader ? -1
+			       : s->expiry_known ? s->next_expiry
+			       : db_sched_next_expiry(s->db, err);
+			s->expiry_known = 0;
 			if (next < -1) {
 				log_warnx("%s", err->msg);
 				err_clear(err);

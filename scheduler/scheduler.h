@@ -34,6 +34,10 @@ struct scheduler {
 	long differences;          /* rows checks found wrong, all told */
 	int verify;                /* testing: every pass also reads all and
 				    * wants the same plan from both */
+	long next_expiry;          /* db_sched_next_expiry() as the last
+				    * pass's state write asked it (-1:
+				    * nothing leased or reserved) ... */
+	int expiry_known;          /* ... if that pass got that far */
 };
 
 struct sched_stats {
