@@ -1664,14 +1664,13 @@ void plan_output_release(const struct plan_input *in, struct plan_output *out)
 
 /* One request as the last plan saw and planned it. */
 struct memo_req {
-	uint64_t hash;              /* of its what */
+	uint64_t hash;              /* of its what, once indexed */
 	size_t what;                /* offsets into the memo's bytes */
 	size_t in, nin;             /* its inputs, as bytes */
 	size_t hist, nhist;         /* its history, as bytes: shared by the
 				     * requests that share the array */
 	size_t reason, nreason;     /* with its NUL */
 	size_t seq;                 /* its turn in that plan */
-	int dup;                    /* another request had its what */
 	enum plan_outcome outcome;
 	plan_time start, end, cost; /* cost: of its (first) host */
 	size_t book, nbook;         /* its bookings in books */
@@ -1697,8 +1696,10 @@ struct memo_gen {
 	size_t busy_alloc, first_alloc;
 	struct memo_req *reqs;      /* by input index */
 	size_t nreqs, reqs_alloc;
-	size_t *table;              /* by hash, open addressing: index + 1 */
+	size_t *table;              /* by hash, open addressing: index + 1;
+				     * made when first needed */
 	size_t cap;
+	int indexed;
 	struct memo_book *books;
 	size_t nbooks, books_alloc;
 	size_t *order;              /* the queue order */
@@ -1981,11 +1982,7 @@ static void gen_start(struct memo_gen *g, const struct plan_input *in)
 	g->nreqs = in->nreqs;
 	XGROW(g->reqs, g->reqs_alloc, in->nreqs + 1);
 	memset(g->reqs, 0, (in->nreqs + 1) * sizeof(*g->reqs));
-	g->cap = 16;
-	while (g->cap < 2 * in->nreqs + 2)
-		g->cap *= 2;
-	free(g->table);
-	g->table = xcalloc(g->cap, sizeof(size_t));
+	g->indexed = 0;
 	g->nbooks = 0;
 }
 
@@ -1994,7 +1991,29 @@ static const char *gen_text(const struct memo_gen *g, size_t off)
 	return g->bytes + off;
 }
 
-/* The index of the request named what in g, or -1. */
+/* Indexes g's requests by the hash of their what, once. */
+static void gen_index(struct memo_gen *g)
+{
+	if (g->indexed)
+		return;
+	g->cap = 16;
+	while (g->cap < 2 * g->nreqs + 2)
+		g->cap *= 2;
+	free(g->table);
+	g->table = xcalloc(g->cap, sizeof(size_t));
+	for (size_t j = 0; j < g->nreqs; j++) {
+		size_t i;
+
+		g->reqs[j].hash = hash_text(gen_text(g, g->reqs[j].what));
+		for (i = g->reqs[j].hash & (g->cap - 1); g->table[i];
+		     i = (i + 1) & (g->cap - 1))
+			;
+		g->table[i] = j + 1;
+	}
+	g->indexed = 1;
+}
+
+/* The index of the request named what in g (indexed), or -1. */
 static long gen_find(const struct memo_gen *g, uint64_t hash,
 		     const char *what)
 {
@@ -2003,7 +2022,7 @@ static long gen_find(const struct memo_gen *g, uint64_t hash,
 		const struct memo_req *q = &g->reqs[g->table[i] - 1];
 
 		if (q->hash == hash &&
-		    !strcmp(gen_text(g, q->what), what ? what : ""))
+		    !strcmp(gen_text(g, q->what), what))
 			return (long)(g->table[i] - 1);
 	}
 	return -1;
@@ -2030,44 +2049,46 @@ static void mark_books_dirty(struct again *a, const struct memo_gen *g,
  * dirty from the start the hosts the last plan booked for requests
  * gone since and the hosts whose busy time changed.
  */
-static void again_match(struct again *a, const struct plan_input *in)
+static void again_match(struct again *a, const struct plan_input *in,
+			struct memo_gen *prev_gen)
 {
 	struct memo_gen *next = a->next;
 	const struct memo_gen *prev = a->prev;
 	unsigned char *hit;
+	long shift = 0;
 
 	for (size_t ri = 0; ri < in->nreqs; ri++) {
-		struct memo_req *q = &next->reqs[ri];
-		const char *what = in->reqs[ri].what;
-		long other;
+		const char *what = in->reqs[ri].what ? in->reqs[ri].what : "";
 
-		q->hash = hash_text(what);
-		other = gen_find(next, q->hash, what);
-		q->what = next->nbytes;
-		put_bytes(next, what ? what : "", strlen(what ? what : "") + 1);
-		if (other >= 0) {
-			next->reqs[other].dup = q->dup = 1;
-			continue;
-		}
-		for (size_t i = q->hash & (next->cap - 1);; i = (i + 1) & (next->cap - 1))
-			if (!next->table[i]) {
-				next->table[i] = ri + 1;
-				break;
-			}
+		next->reqs[ri].what = next->nbytes;
+		put_bytes(next, what, strlen(what) + 1);
 	}
 	if (!prev)
 		return;
 	hit = xcalloc(prev->nreqs + 1, 1);
 	for (size_t ri = 0; ri < in->nreqs; ri++) {
-		const struct memo_req *q = &next->reqs[ri];
-		long j;
+		const char *what = gen_text(next, next->reqs[ri].what);
+		long j = -1;
 
-		if (q->dup)
-			continue;
-		j = gen_find(prev, q->hash, in->reqs[ri].what);
-		if (j >= 0 && !prev->reqs[j].dup) {
+		/* where the last plan had it, give or take the few that
+		 * started since; else by its name */
+		for (long k = 0; k < 4 && j < 0; k++) {
+			long c = (long)ri + shift + k;
+
+			if (c >= 0 && (size_t)c < prev->nreqs && !hit[c] &&
+			    !strcmp(gen_text(prev, prev->reqs[c].what), what))
+				j = c;
+		}
+		if (j < 0) {
+			gen_index(prev_gen);
+			j = gen_find(prev, hash_text(what), what);
+			if (j >= 0 && hit[j])
+				j = -1;   /* named twice: the first has it */
+		}
+		if (j >= 0) {
 			a->match[ri] = (size_t)j + 1;
 			hit[j] = 1;
+			shift = j - (long)ri;
 		}
 	}
 	for (size_t j = 0; j < prev->nreqs; j++)
@@ -2376,7 +2397,7 @@ int plan_compute_again(const struct plan_input *in, struct plan_output *out,
 		a.changed = xcalloc(in->nreqs + 1, 1);
 		if (attempt)
 			gen_start(next, in);
-		again_match(&a, in);
+		again_match(&a, in, prev);
 		rc = planner_start(&p, in, out);
 		again_order(&a, in, out->order);
 		p.again = &a;

@@ -207,9 +207,11 @@ void plan_output_release(const struct plan_input *in, struct plan_output *out);
  * whose dependencies kept their results and none of whose candidate
  * hosts changed since the last plan up to its turn, keeps its result
  * without a search; one whose candidates changed only where it did not
- * book is compared with those hosts alone. Anything else (another clock,
- * configuration or host, a dependency planned out of queue order, a
- * request named twice) plans everything, and the memo keeps that plan.
+ * book is compared with those hosts alone; the rest are searched.
+ * Requests are known by their what (of two with one name, only one can
+ * be the last plan's). Another clock, configuration or host list, or a
+ * request planned out of its last turn's order (say, a dependency ahead
+ * of it in the queue), plans everything, and the memo keeps that plan.
  */
 struct plan_memo;
 

@@ -2870,6 +2870,9 @@ static void seq_change(struct seqlab *l, const struct plan_output *scratch)
 		memset(l->b.pins[k], 0, sizeof(l->b.pins[k]));
 		bigreq_gen(&l->b, k, nh);
 		seq_name(l, k);
+		if (n && rnd(6) == 0)   /* the name of another */
+			snprintf(l->names[k], sizeof(l->names[k]), "%s",
+				 l->reqs[rnd((unsigned)n)].what);
 		l->alive[k] = 1;
 	} else if (what < 16 && n) {             /* one is cancelled */
 		l->alive[l->slot_of[rnd((unsigned)n)]] = 0;
