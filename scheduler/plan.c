@@ -1101,7 +1101,6 @@ static void plan_blockage(struct planner *p, size_t ri)
 	res->outcome = PLAN_BLOCKED_WINDOW;
 	res->start = r->not_before;
 	res->end = r->not_before + r->duration;
-	res->hosts = xcalloc(p->in->nhosts + 1, sizeof(*res->hosts));
 	for (size_t i = 0; i < p->in->nhosts; i++) {
 		const struct hstate *h = &p->hs[i];
 
@@ -1360,7 +1359,6 @@ static void plan_request(struct planner *p, size_t ri)
 		p->state[ri] = 2;
 		return;
 	}
-	res->hosts = xcalloc(n + 1, sizeof(*res->hosts));
 	best = xcalloc(n + 1, sizeof(*best));
 	t0 = deps_start(p, ri, &wait, &impossible);
 	cls = req_class(p, r, &equiv, &share);
@@ -1526,11 +1524,22 @@ static int cmp_entry(const void *a, const void *b)
 	return (x->req > y->req) - (x->req < y->req);
 }
 
+/* The hosts request i may book: a blockage every host. */
+static size_t result_room(const struct plan_input *in, size_t i)
+{
+	const struct plan_request *r = &in->reqs[i];
+
+	if (r->kind == PLAN_BLOCKAGE)
+		return in->nhosts + 1;
+	return (r->nhosts > 0 ? (size_t)r->nhosts : 1) + 1;
+}
+
 /* Sets up p to plan in into out: hosts and busy time (the caller sets
  * the queue order). Returns 0, or -1 for a busy entry naming no host. */
 static int planner_start(struct planner *p, const struct plan_input *in,
 			 struct plan_output *out)
 {
+	size_t nbook = 0, at = 0;
 	int rc = 0;
 
 	memset(p, 0, sizeof(*p));
@@ -1542,6 +1551,15 @@ static int planner_start(struct planner *p, const struct plan_input *in,
 	out->timeline = xcalloc(in->nhosts + 1, sizeof(*out->timeline));
 	out->ntimeline = xcalloc(in->nhosts + 1, sizeof(*out->ntimeline));
 	out->next_change = PLAN_NEVER;
+	/* every result's hosts from one array: a blockage may book every
+	 * host, a request its nhosts */
+	for (size_t i = 0; i < in->nreqs; i++)
+		nbook += result_room(in, i);
+	out->bookings = xcalloc(nbook + 1, sizeof(*out->bookings));
+	for (size_t i = 0; i < in->nreqs; i++) {
+		out->results[i].hosts = out->bookings + at;
+		at += result_room(in, i);
+	}
 	p->tl_alloc = xcalloc(in->nhosts + 1, sizeof(*p->tl_alloc));
 	p->hist = xcalloc(in->nhosts + 1, sizeof(*p->hist));
 	p->state = xcalloc(in->nreqs + 1, sizeof(*p->state));
@@ -1647,9 +1665,7 @@ int plan_compute(const struct plan_input *in, struct plan_output *out)
 
 void plan_output_release(const struct plan_input *in, struct plan_output *out)
 {
-	if (out->results)
-		for (size_t i = 0; i < in->nreqs; i++)
-			free(out->results[i].hosts);
+	free(out->bookings);
 	if (out->timeline)
 		for (size_t i = 0; i < in->nhosts; i++)
 			free(out->timeline[i]);
@@ -2192,7 +2208,6 @@ static void keep_result(struct planner *p, size_t ri,
 	struct plan_result *res = &p->out->results[ri];
 	size_t n = r->nhosts > 0 ? (size_t)r->nhosts : 1;
 
-	res->hosts = xcalloc(n + 1, sizeof(*res->hosts));
 	res->outcome = old->outcome;
 	res->start = old->start;
 	res->end = old->end;
@@ -2256,7 +2271,6 @@ static int compare_changed(struct planner *p, size_t ri,
 	}
 	if (better) {
 		p->hist[best.host] = hist_on(r, best.host);
-		p->out->results[ri].hosts = xcalloc(2, sizeof(struct plan_booking));
 		book_found(p, ri, &best, 1, wait, c->n);
 		p->hist[best.host] = NULL;
 	}

@@ -187,6 +187,7 @@ struct plan_output {
 	 * with time alone (a pinned wait ends), for the daemon to plan
 	 * again then; PLAN_NEVER when none */
 	plan_time next_change;
+	struct plan_booking *bookings;     /* every result's hosts point in */
 };
 
 /*
