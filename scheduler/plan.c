@@ -155,6 +155,22 @@ struct planner {
 	plan_time variation_never;
 	plan_time best_cost;  /* of the last request booked (book_found) */
 	struct again *again;  /* planning again: what the last plan kept */
+	struct host_setup *setup;  /* where the hosts' set-up is kept, or
+				    * NULL: the planner's own */
+	int from_setup;       /* its hosts came from there */
+};
+
+/*
+ * The hosts as a plan set them up (names interned, flags sorted, sites,
+ * share slots), kept for the next plan if its hosts are the same: the
+ * busy time and candidate blocks are made afresh.
+ */
+struct host_setup {
+	int valid;
+	struct strmap names, hostix;
+	struct hstate *hs;          /* no slots nor memberships */
+	size_t nhosts;
+	int multi_site;
 };
 
 static void again_booked(struct planner *p, size_t host, int slot,
@@ -1524,6 +1540,65 @@ static int cmp_entry(const void *a, const void *b)
 	return (x->req > y->req) - (x->req < y->req);
 }
 
+static void setup_clear(struct host_setup *k)
+{
+	for (size_t i = 0; k->hs && i < k->nhosts; i++)
+		free(k->hs[i].flags);
+	free(k->hs);
+	k->hs = NULL;
+	strmap_clear(&k->names);
+	strmap_clear(&k->hostix);
+	k->valid = 0;
+}
+
+/* The hosts of p from its kept set-up, with empty timelines. */
+static void hosts_from_setup(struct planner *p)
+{
+	struct host_setup *k = p->setup;
+
+	p->from_setup = 1;
+	p->names = k->names;
+	p->hostix = k->hostix;
+	p->multi_site = k->multi_site;
+	p->hs = xcalloc(k->nhosts + 1, sizeof(*p->hs));
+	for (size_t i = 0; i < k->nhosts; i++) {
+		struct hstate *h = &p->hs[i];
+		const struct hstate *x = &k->hs[i];
+
+		h->arch = x->arch;
+		h->flags = x->flags;
+		h->nflags = x->nflags;
+		h->equiv = x->equiv;
+		h->site = x->site;
+		h->site_equiv = x->site_equiv;
+		h->share = x->share;
+		h->usable = x->usable;
+		h->retired = x->retired;
+		h->nslots = x->nslots;
+		h->sl = xcalloc((size_t)h->nslots, sizeof(*h->sl));
+	}
+}
+
+/* Keeps p's hosts' set-up for the next plan: the kept one it used
+ * (whose names it may have added to), or its own instead. */
+static void keep_setup(struct planner *p)
+{
+	struct host_setup *k = p->setup;
+
+	if (p->from_setup) {
+		k->names = p->names;
+		return;
+	}
+	setup_clear(k);
+	k->names = p->names;
+	k->hostix = p->hostix;
+	k->multi_site = p->multi_site;
+	k->nhosts = p->in->nhosts;
+	k->hs = xcalloc(k->nhosts + 1, sizeof(*k->hs));
+	memcpy(k->hs, p->hs, k->nhosts * sizeof(*k->hs));
+	k->valid = 1;
+}
+
 /* The hosts request i may book: a blockage every host. */
 static size_t result_room(const struct plan_input *in, size_t i)
 {
@@ -1537,7 +1612,8 @@ static size_t result_room(const struct plan_input *in, size_t i)
 /* Sets up p to plan in into out: hosts and busy time (the caller sets
  * the queue order). Returns 0, or -1 for a busy entry naming no host. */
 static int planner_start(struct planner *p, const struct plan_input *in,
-			 struct plan_output *out)
+			 struct plan_output *out, struct host_setup *setup,
+			 int same_hosts)
 {
 	size_t nbook = 0, at = 0;
 	int rc = 0;
@@ -1568,7 +1644,11 @@ static int planner_start(struct planner *p, const struct plan_input *in,
 		memcpy(p->flights, in->flights, in->nflights * sizeof(*p->flights));
 	p->variation_never = variation_bonus(p, 90 * DAY);
 	p->bonus = xcalloc(1, sizeof(*p->bonus));
-	planner_hosts(p);
+	p->setup = setup;
+	if (setup && setup->valid && same_hosts && setup->nhosts == in->nhosts)
+		hosts_from_setup(p);
+	else
+		planner_hosts(p);
 
 	for (size_t i = 0; i < in->nbusy; i++) {
 		const struct plan_busy *b = &in->busy[i];
@@ -1627,9 +1707,16 @@ static void planner_finish(struct planner *p)
 		for (int k = 0; k < p->hs[i].nslots; k++)
 			free(p->hs[i].sl[k].b);
 		free(p->hs[i].sl);
-		free(p->hs[i].flags);
 		free(p->hs[i].mem);
+		p->hs[i].sl = NULL;
+		p->hs[i].mem = NULL;
+		p->hs[i].nmem = p->hs[i].mem_alloc = 0;
 	}
+	if (p->setup)
+		keep_setup(p);
+	else
+		for (size_t i = 0; i < in->nhosts; i++)
+			free(p->hs[i].flags);
 	for (size_t i = 0; i < p->ncands; i++) {
 		free(p->cands[i].h);
 		free(p->cands[i].is);
@@ -1645,15 +1732,17 @@ static void planner_finish(struct planner *p)
 	free(p->bonus);
 	free(p->state);
 	free(p->flights);
-	strmap_clear(&p->names);
-	strmap_clear(&p->hostix);
+	if (!p->setup) {
+		strmap_clear(&p->names);
+		strmap_clear(&p->hostix);
+	}
 	strmap_clear(&p->candix);
 }
 
 int plan_compute(const struct plan_input *in, struct plan_output *out)
 {
 	struct planner p;
-	int rc = planner_start(&p, in, out);
+	int rc = planner_start(&p, in, out, NULL, 0);
 
 	queue_sort(in, out->order);
 	for (size_t k = 0; k < in->nreqs; k++)
@@ -1723,6 +1812,7 @@ struct memo_gen {
 };
 
 struct plan_memo {
+	struct host_setup setup;
 	struct memo_gen gen[2];
 	int last;                   /* gen[last]: what the last plan kept */
 };
@@ -1776,6 +1866,7 @@ void plan_memo_free(struct plan_memo *m)
 		free(x->books);
 		free(x->order);
 	}
+	setup_clear(&m->setup);
 	free(m);
 }
 
@@ -2388,15 +2479,15 @@ int plan_compute_again(const struct plan_input *in, struct plan_output *out,
 		       struct plan_memo *m, struct plan_again_stats *st)
 {
 	struct memo_gen *prev = &m->gen[m->last], *next = &m->gen[!m->last];
-	int use_prev, rc = 0;
+	int same_hosts, use_prev, rc = 0;
 
 	memset(st, 0, sizeof(*st));
 	gen_start(next, in);
-	use_prev = prev->valid && prev->now == in->now &&
-		   same_config(&prev->cfg, &in->cfg) &&
-		   prev->nhosts_bytes == next->nhosts_bytes &&
-		   !memcmp(gen_text(prev, prev->hosts),
-			   gen_text(next, next->hosts), next->nhosts_bytes);
+	same_hosts = prev->valid && prev->nhosts_bytes == next->nhosts_bytes &&
+		     !memcmp(gen_text(prev, prev->hosts),
+			     gen_text(next, next->hosts), next->nhosts_bytes);
+	use_prev = same_hosts && prev->now == in->now &&
+		   same_config(&prev->cfg, &in->cfg);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct planner p;
 		struct again a;
@@ -2412,7 +2503,7 @@ int plan_compute_again(const struct plan_input *in, struct plan_output *out,
 		if (attempt)
 			gen_start(next, in);
 		again_match(&a, in, prev);
-		rc = planner_start(&p, in, out);
+		rc = planner_start(&p, in, out, &m->setup, same_hosts);
 		again_order(&a, in, out->order);
 		p.again = &a;
 		for (size_t k = 0; k < in->nreqs && !a.out_of_order; k++)

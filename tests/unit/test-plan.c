@@ -2905,7 +2905,7 @@ static int same_output(const struct plan_input *in, const struct plan_output *x,
 		if (u->outcome != v->outcome || u->start != v->start ||
 		    u->end != v->end || u->nbooked != v->nbooked ||
 		    strcmp(u->reason, v->reason)) {
-			snprintf(why, len, "%s: %s at %+" PRId64 " (%s) against %s at %+" PRId64 " (%s)",
+			snprintf(why, len, "%s: %s at %+" PRId64 " (%.100s) against %s at %+" PRId64 " (%.100s)",
 				 in->reqs[i].what, plan_outcome_str(u->outcome),
 				 (int64_t)(u->start - NOW), u->reason,
 				 plan_outcome_str(v->outcome),
