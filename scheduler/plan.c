@@ -105,6 +105,7 @@ struct cands {
 	size_t n;
 	unsigned char *is;    /* per host: 1 if a candidate */
 	struct hsum *blk;     /* min last_end, max maxgap, min first_free */
+	unsigned char *stale; /* per block: to sum again before reading */
 };
 
 #define CLASS_MEMO 512
@@ -402,15 +403,19 @@ static void host_book(struct planner *p, size_t host, int slot, plan_time s,
 	for (size_t m = 0; m < h->nmem; m++) {
 		struct cands *c = &p->cands[h->mem[m].cls];
 		struct hsum *b = &c->blk[h->mem[m].blk];
-		/* all three, each may set its value */
-		int kept = extreme_kept(&b->last_end, old.last_end,
-					h->sum.last_end, 0);
+		int kept;
 
+		if (c->stale[h->mem[m].blk])
+			continue;
+		/* all three, each may set its value */
+		kept = extreme_kept(&b->last_end, old.last_end,
+				    h->sum.last_end, 0);
 		kept &= extreme_kept(&b->first_free, old.first_free,
 				     h->sum.first_free, 0);
 		kept &= extreme_kept(&b->maxgap, old.maxgap, h->sum.maxgap, 1);
+		/* summed again when next read: a plan made again reads few */
 		if (!kept)
-			block_summarize(p, c, h->mem[m].blk);
+			c->stale[h->mem[m].blk] = 1;
 	}
 }
 
@@ -560,6 +565,7 @@ static size_t candidates(struct planner *p, const struct plan_request *r,
 		}
 	}
 	c->blk = xcalloc(c->n / CAND_BLOCK + 1, sizeof(*c->blk));
+	c->stale = xcalloc(c->n / CAND_BLOCK + 1, 1);
 	for (size_t b = 0; b * CAND_BLOCK < c->n; b++)
 		block_summarize(p, c, b);
 	strmap_put(&p->candix, key, (long)p->ncands);
@@ -730,7 +736,7 @@ static int is_candidate(const struct cands *c, size_t host)
 
 /* The best single host for r from t0 among the candidates c. */
 static int choose_one(const struct planner *p, const struct plan_request *r,
-		      const struct cands *c, int share, plan_time t0,
+		      struct cands *c, int share, plan_time t0,
 		      struct choice *best)
 {
 	plan_time d = r->duration > 0 ? r->duration : 1;
@@ -741,6 +747,10 @@ static int choose_one(const struct planner *p, const struct plan_request *r,
 		size_t first = b * CAND_BLOCK;
 		size_t end = first + CAND_BLOCK < c->n ? first + CAND_BLOCK : c->n;
 
+		if (c->stale[b]) {
+			block_summarize(p, c, b);
+			c->stale[b] = 0;
+		}
 		if (found && prune &&
 		    cannot_beat(p, r, &c->blk[b], t0, d, c->h[first], best))
 			continue;
@@ -1721,6 +1731,7 @@ static void planner_finish(struct planner *p)
 		free(p->cands[i].h);
 		free(p->cands[i].is);
 		free(p->cands[i].blk);
+		free(p->cands[i].stale);
 	}
 	free(p->cands);
 	free(p->hs);
