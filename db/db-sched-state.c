@@ -236,9 +236,22 @@ struct sched_state {
 	int valid;
 };
 
+/* snap.job_keys: one count for every copy, so that two copies never
+ * have the same (a caller that keeps what it made of one copy's keys
+ * must not take another copy's for it) */
+static uint64_t job_keys_last;
+
+static void job_keys_move(struct sched_state *st)
+{
+	st->snap.job_keys = ++job_keys_last;
+}
+
 struct sched_state *db_sched_state_new(void)
 {
-	return xcalloc(1, sizeof(struct sched_state));
+	struct sched_state *st = xcalloc(1, sizeof(struct sched_state));
+
+	job_keys_move(st);
+	return st;
 }
 
 static void **table_rows(struct sched_state *st, int t, size_t **n)
@@ -296,6 +309,36 @@ int64_t db_sched_state_read_at(const struct sched_state *st)
 
 /* ---- rows from results ---- */
 
+static enum sched_status status_kind(const char *st)
+{
+	static const struct {
+		const char *word;
+		enum sched_status kind;
+	} words[] = {
+		{ "queued", SCHED_ST_QUEUED }, { "preparing", SCHED_ST_PREPARING },
+		{ "running", SCHED_ST_RUNNING }, { "pass", SCHED_ST_PASS },
+		{ "fail", SCHED_ST_FAIL },
+	};
+
+	if (!st)
+		return SCHED_ST_NONE;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(st, words[i].word))
+			return words[i].kind;
+	return SCHED_ST_OTHER;
+}
+
+static enum sched_intent intent_kind(const char *intent)
+{
+	if (!strcmp(intent, "gate"))
+		return SCHED_INTENT_GATE;
+	if (!strcmp(intent, "bisect"))
+		return SCHED_INTENT_BISECT;
+	if (!strcmp(intent, "retest"))
+		return SCHED_INTENT_RETEST;
+	return SCHED_INTENT_OTHER;
+}
+
 static void read_hosts(struct sched_host_row *v, PGresult *res)
 {
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -335,6 +378,9 @@ static void read_jobs(struct sched_job_row *v, PGresult *res)
 		j->planned_end = db_long(res, r, SJ_PLANNED_END);
 		j->planned_hosts = db_str(res, r, SJ_PLANNED_HOSTS);
 		j->wait_reason = db_str(res, r, SJ_WAIT_REASON);
+		j->status_kind = status_kind(j->status);
+		j->intent_kind = intent_kind(j->intent);
+		j->job_len = (size_t)PQgetlength(res, r, SJ_JOB);
 	}
 }
 
@@ -348,6 +394,7 @@ static void read_deps(struct sched_dep_row *v, PGresult *res)
 		d->dep_flight = db_long(res, r, SD_DEP_FLIGHT);
 		d->dep_job = PQgetvalue(res, r, SD_DEP_JOB);
 		d->dep_status = db_str(res, r, SD_DEP_STATUS);
+		d->dep_status_kind = status_kind(d->dep_status);
 	}
 }
 
@@ -751,6 +798,8 @@ static void table_merge(struct sched_state *st, int t, struct changes *c, void *
 		free(drops);
 		return;
 	}
+	if (t == T_JOBS || t == T_DEPS)
+		job_keys_move(st);
 	nu = xcalloc(*n + nfresh + 1, sz);
 	nc = xcalloc(*n + nfresh + 1, sizeof(*nc));
 	while (i < *n || k < nfresh) {
@@ -957,6 +1006,7 @@ static void state_clear(struct sched_state *st)
 	}
 	vec_clear(&st->own);
 	st->valid = 0;
+	job_keys_move(st);
 }
 
 static const char *own_str(struct sched_state *st, const char *s)
