@@ -30,6 +30,9 @@
 #define RUNS_OVERLAP 600
 #define MAX_HIST 64
 
+struct pass_keep;
+static void pass_keep_free(struct pass_keep *k);
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -51,6 +54,7 @@ void scheduler_init(struct scheduler *s, struct db *db,
 void scheduler_release(struct scheduler *s)
 {
 	est_release(&s->est);
+	pass_keep_free(s->keep);
 	db_sched_state_free(s->state);
 	db_sched_state_free(s->check);
 	plan_memo_free(s->memo);
@@ -116,8 +120,73 @@ static void flagsets_release(struct flagsets *fs)
 	vec_clear(&fs->archs);
 }
 
+/*
+ * What the passes of a scheduler build the planner's input in, kept from
+ * one to the next: the buffers, so that a pass neither faults in nor
+ * zeroes megabytes of fresh memory; and the grouping of the dependencies,
+ * which depends only on the keys of the jobs and deps rows, while those
+ * stay (snap.job_keys).
+ */
+struct pass_keep {
+	uint64_t job_keys;       /* of the grouping below; 0: none */
+	size_t *dep_first;
+	int *dep_rows, *dep_target;
+	size_t dep_first_alloc, dep_rows_alloc, dep_target_alloc;
+	struct plan_host *hosts;
+	struct plan_busy *busy;
+	struct plan_request *reqs;
+	int *req_row, *row_req;
+	struct plan_flight *flights;
+	size_t *deps;
+	struct plan_history *hist;
+	plan_time *row_end;
+	size_t hosts_alloc, busy_alloc, reqs_alloc, req_row_alloc;
+	size_t row_req_alloc, flights_alloc, deps_alloc, hist_alloc;
+	size_t row_end_alloc;
+	/* per jobs row, also of its keys alone: its what, its job name's
+	 * number (nnames in all); so that a pass need not read the job
+	 * names, which lie scattered in the results they were read into */
+	size_t *row_what;        /* where in row_pool */
+	char *row_pool;
+	int *row_name;
+	size_t nnames;
+	size_t row_what_alloc, row_pool_alloc, row_name_alloc;
+};
+
+/* An array of n of p's field: its kept buffer, grown but not zeroed (the
+ * caller sets every element it uses), or a new zeroed one. */
+#define PASS_ARRAY(p, field, n) \
+	((p)->keep ? (XGROW((p)->keep->field, (p)->keep->field##_alloc, (n)), \
+		      (p)->keep->field) \
+		   : xcalloc((n), sizeof(*(p)->keep->field)))
+
+static void pass_keep_free(struct pass_keep *k)
+{
+	if (!k)
+		return;
+	free(k->dep_first);
+	free(k->dep_rows);
+	free(k->dep_target);
+	free(k->hosts);
+	free(k->busy);
+	free(k->reqs);
+	free(k->req_row);
+	free(k->row_req);
+	free(k->flights);
+	free(k->deps);
+	free(k->hist);
+	free(k->row_end);
+	free(k->row_what);
+	free(k->row_pool);
+	free(k->row_name);
+	free(k);
+}
+
 struct pass {
 	struct scheduler *s;
+	struct pass_keep *keep;  /* its buffers are these, or NULL: its own
+				  * (a check's pass, planned beside the
+				  * pass that uses them) */
 	struct sched_snapshot snap;
 	struct plan_input in;
 	struct plan_output out;
@@ -129,13 +198,19 @@ struct pass {
 	size_t nflights;
 	size_t *dep_first;       /* jobs row -> its deps in dep_rows, from */
 	int *dep_rows;           /* deps rows grouped by their job's row */
+	int *dep_target;         /* dep_rows[m]'s dependency's jobs row, or
+				  * -1 */
 	int *req_row;            /* request -> jobs row, or -1 - res row */
 	int *row_req;            /* jobs row -> request, or -1 */
 	plan_time *row_end;      /* jobs row -> expected end if running */
 	size_t *deps;            /* pool of dependency indices */
 	struct plan_history *hist;  /* pool */
-	char **whats;            /* reservations' what, owned */
-	char *what_pool;         /* jobs' what, one after another */
+	size_t hist_alloc;
+	char **whats;            /* reservations' what by res row, owned */
+	size_t *row_what;        /* jobs row -> its what in row_pool */
+	char *row_pool;          /* jobs rows' whats, one after another */
+	int *row_name;           /* jobs row -> its job name's number */
+	size_t nnames;
 	/* jobs to end: blocked by a dependency */
 	long *end_flight;
 	const char **end_job, **end_reason;
@@ -204,6 +279,29 @@ static void flight_rows(const struct pass *p, int i, int *lo, int *hi)
 	*hi = a;
 }
 
+/* Writes "FLIGHT.JOB" and its NUL at buf (room enough): a job's what,
+ * without printf, as there is one per waiting job and pass; len is
+ * strlen(job). Returns the bytes used. */
+static size_t what_text(char *buf, long flight, const char *job, size_t len)
+{
+	char num[24];
+	size_t n = 0, at = 0;
+	unsigned long v = flight < 0 ? 0UL - (unsigned long)flight
+				     : (unsigned long)flight;
+
+	do {
+		num[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (flight < 0)
+		buf[at++] = '-';
+	while (n)
+		buf[at++] = num[--n];
+	buf[at++] = '.';
+	memcpy(buf + at, job, len + 1);
+	return at + len + 1;
+}
+
 static int dep_cmp(const struct sched_dep_row *d, int a, int b)
 {
 	if (d[a].dep_flight != d[b].dep_flight)
@@ -214,17 +312,37 @@ static int dep_cmp(const struct sched_dep_row *d, int a, int b)
 /*
  * Groups the dependency rows by the row of their job, each group in
  * (dependency flight, job) order: the order dependencies are planned in,
- * so the plan does not depend on the order PostgreSQL returned them in.
+ * so the plan does not depend on the order PostgreSQL returned them in;
+ * and finds the row of each dependency. All of it depends only on the
+ * keys of the rows: a pass keeps what the last one found while they stay.
  */
 static void pass_index(struct pass *p)
 {
 	const struct sched_dep_row *d = p->snap.deps;
 	size_t nrows = p->snap.njobs, nd = p->snap.ndeps;
-	int *owner = xcalloc(nd + 1, sizeof(int));
+	int *owner;
 	size_t *fill;
 
-	p->dep_first = xcalloc(nrows + 2, sizeof(size_t));
-	p->dep_rows = xcalloc(nd + 1, sizeof(int));
+	struct strmap names = STRMAP_INIT;
+	size_t pool = 0, off = 0;
+
+	if (p->keep && p->keep->job_keys == p->snap.job_keys) {
+		p->dep_first = p->keep->dep_first;
+		p->dep_rows = p->keep->dep_rows;
+		p->dep_target = p->keep->dep_target;
+		p->row_what = p->keep->row_what;
+		p->row_pool = p->keep->row_pool;
+		p->row_name = p->keep->row_name;
+		p->nnames = p->keep->nnames;
+		return;
+	}
+	if (p->keep)
+		p->keep->job_keys = 0;   /* until it is complete */
+	owner = xcalloc(nd + 1, sizeof(int));
+	p->dep_first = PASS_ARRAY(p, dep_first, nrows + 2);
+	p->dep_rows = PASS_ARRAY(p, dep_rows, nd + 1);
+	p->dep_target = PASS_ARRAY(p, dep_target, nd + 1);
+	memset(p->dep_first, 0, (nrows + 2) * sizeof(size_t));
 	/* both tables are in (flight, job) order: walk them together, with
 	 * a search where a row is out of that order */
 	for (size_t k = 0, r = 0; k < nd; k++) {
@@ -256,8 +374,47 @@ static void pass_index(struct pass *p)
 		}
 		p->dep_rows[at] = (int)k;
 	}
+	/* the row of each dependency: mostly a job of its own flight */
+	for (size_t i = 0; i < nrows; i++) {
+		int lo = 0, hi = 0;
+
+		for (size_t m = p->dep_first[i]; m < p->dep_first[i + 1]; m++) {
+			const struct sched_dep_row *dep = &d[p->dep_rows[m]];
+			int dr = -1;
+
+			if (dep->dep_flight == p->snap.jobs[i].flight) {
+				if (hi <= lo)
+					flight_rows(p, (int)i, &lo, &hi);
+				dr = job_row_in(p, lo, hi, dep->dep_flight,
+						dep->dep_job);
+			}
+			if (dr < 0)
+				dr = job_row(p, dep->dep_flight, dep->dep_job);
+			p->dep_target[m] = dr;
+		}
+	}
 	free(fill);
 	free(owner);
+	/* the rows' whats and names */
+	for (size_t i = 0; i < nrows; i++)
+		pool += p->snap.jobs[i].job_len + 24;
+	p->row_pool = PASS_ARRAY(p, row_pool, pool + 1);
+	p->row_what = PASS_ARRAY(p, row_what, nrows + 1);
+	p->row_name = PASS_ARRAY(p, row_name, nrows + 1);
+	for (size_t i = 0; i < nrows; i++) {
+		const struct sched_job_row *j = &p->snap.jobs[i];
+
+		p->row_what[i] = off;
+		off += what_text(p->row_pool + off, (long)j->flight, j->job,
+				j->job_len);
+		p->row_name[i] = (int)strmap_intern(&names, j->job);
+	}
+	p->nnames = names.n;
+	strmap_clear(&names);
+	if (p->keep) {
+		p->keep->nnames = p->nnames;
+		p->keep->job_keys = p->snap.job_keys;
+	}
 }
 
 static int same_text(const char *a, const char *b)
@@ -265,38 +422,33 @@ static int same_text(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-static int status_is(const char *st, const char *const *set)
+/* queued, preparing or running: not over */
+static int status_waiting(enum sched_status st)
 {
-	for (; *set; set++)
-		if (!strcmp(st, *set))
-			return 1;
-	return 0;
+	return st == SCHED_ST_QUEUED || st == SCHED_ST_PREPARING ||
+	       st == SCHED_ST_RUNNING;
 }
 
-static const char *const st_waiting[] = { "queued", "preparing", "running",
-					  NULL };
-static const char *const st_done[] = { "pass", "fail", NULL };
-
-static int intent_priority(const struct lab_sched *c, const char *intent)
+static int intent_priority(const struct lab_sched *c, enum sched_intent intent)
 {
-	if (!strcmp(intent, "gate"))
-		return c->prio_gate;
-	if (!strcmp(intent, "bisect"))
-		return c->prio_bisect;
-	if (!strcmp(intent, "retest"))
-		return c->prio_retest;
-	return c->prio_adhoc;
+	switch (intent) {
+	case SCHED_INTENT_GATE: return c->prio_gate;
+	case SCHED_INTENT_BISECT: return c->prio_bisect;
+	case SCHED_INTENT_RETEST: return c->prio_retest;
+	default: return c->prio_adhoc;
+	}
 }
 
 static void pass_hosts(struct pass *p)
 {
 	size_t n = p->snap.nhosts;
 
-	p->hosts = xcalloc(n + 1, sizeof(*p->hosts));
+	p->hosts = PASS_ARRAY(p, hosts, n + 1);
 	for (size_t i = 0; i < n; i++) {
 		const struct sched_host_row *h = &p->snap.hosts[i];
 		struct plan_host *ph = &p->hosts[i];
 
+		memset(ph, 0, sizeof(*ph));
 		ph->name = h->name;
 		ph->arch = h->arch;
 		ph->flags = flagset(&p->flags, h->flags);
@@ -340,7 +492,7 @@ static void pass_busy(struct pass *p)
 	size_t n = p->snap.nallocs, nb = 0;
 	plan_time now = p->snap.now;
 
-	p->busy = xcalloc(n + 1, sizeof(*p->busy));
+	p->busy = PASS_ARRAY(p, busy, n + 1);
 	for (size_t i = 0; i < n; i++) {
 		const struct sched_alloc_row *a = &p->snap.allocs[i];
 		long h = host_index(p, a->host);
@@ -370,6 +522,7 @@ static void pass_busy(struct pass *p)
 				p->row_end[row] = end;
 		}
 		b = &p->busy[nb++];
+		memset(b, 0, sizeof(*b));
 		b->host = (size_t)h;
 		b->slot = shareix > 0 ? shareix - 1 : -1;
 		b->start = since;
@@ -394,33 +547,14 @@ static void end_job(struct pass *p, int row, char *reason)
 
 static struct plan_flight *pass_flight(struct pass *p, long flight)
 {
+	struct plan_flight *f;
+
 	if (p->nflights && p->flights[p->nflights - 1].flight == flight)
 		return &p->flights[p->nflights - 1];
-	p->flights[p->nflights].flight = flight;
-	return &p->flights[p->nflights++];
-}
-
-/* Writes "FLIGHT.JOB" and its NUL at buf (room enough): a job's what,
- * without printf, as there is one per waiting job and pass. Returns the
- * bytes used. */
-static size_t what_text(char *buf, long flight, const char *job)
-{
-	char num[24];
-	size_t n = 0, len = strlen(job), at = 0;
-	unsigned long v = flight < 0 ? 0UL - (unsigned long)flight
-				     : (unsigned long)flight;
-
-	do {
-		num[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	if (flight < 0)
-		buf[at++] = '-';
-	while (n)
-		buf[at++] = num[--n];
-	buf[at++] = '.';
-	memcpy(buf + at, job, len + 1);
-	return at + len + 1;
+	f = &p->flights[p->nflights++];
+	memset(f, 0, sizeof(*f));
+	f->flight = flight;
+	return f;
 }
 
 static void pass_jobs(struct pass *p)
@@ -430,7 +564,7 @@ static void pass_jobs(struct pass *p)
 	const struct sched_pin_row *pins = p->snap.pins;
 	size_t nrows = p->snap.njobs, nres = p->snap.nres, npins = p->snap.npins;
 	size_t ndeps = p->snap.ndeps, nreq = 0, pk = 0, hk = 0;
-	size_t ndep_pool = 0, pool = 0;
+	size_t ndep_pool = 0;
 	const struct lab_sched *cfg = &p->s->cfg;
 	long *hostmap;
 	size_t nmap = p->s->est.hostnames.n;
@@ -442,16 +576,19 @@ static void pass_jobs(struct pass *p)
 		const char *arch_text, *flags_text, *arch;
 		const char *const *flags;
 	} *memo = NULL;
-	int fl_lo = 0, fl_hi = 0;   /* the rows of the current row's flight */
-	size_t nmemo = 0, memo_alloc = 0, hist_alloc = 0, *req_memo;
-	struct strmap memo_ix = STRMAP_INIT;
+	size_t nmemo = 0, memo_alloc = 0, *req_memo;
+	long *memo_ix = xmalloc((p->nnames + 1) * sizeof(long));   /* by name */
 
-	p->reqs = xcalloc(nrows + nres + 1, sizeof(*p->reqs));
-	p->req_row = xcalloc(nrows + nres + 1, sizeof(int));
-	p->row_req = xcalloc(nrows + 1, sizeof(int));
-	p->flights = xcalloc(nrows + 1, sizeof(*p->flights));
-	p->deps = xcalloc(ndeps + 1, sizeof(size_t));
-	p->whats = xcalloc(nrows + nres + 1, sizeof(char *));
+	p->reqs = PASS_ARRAY(p, reqs, nrows + nres + 1);
+	p->req_row = PASS_ARRAY(p, req_row, nrows + nres + 1);
+	p->row_req = PASS_ARRAY(p, row_req, nrows + 1);
+	p->flights = PASS_ARRAY(p, flights, nrows + 1);
+	p->deps = PASS_ARRAY(p, deps, ndeps + 1);
+	p->whats = xcalloc(nres + 1, sizeof(char *));
+	if (p->keep) {   /* grown as the requests' histories are added */
+		p->hist = p->keep->hist;
+		p->hist_alloc = p->keep->hist_alloc;
+	}
 	req_memo = xcalloc(nrows + 1, sizeof(size_t));
 	hostmap = xcalloc(nmap + 1, sizeof(long));
 	for (size_t i = 0; i < nmap; i++)
@@ -465,21 +602,19 @@ static void pass_jobs(struct pass *p)
 
 	/* first: which rows are requests, and the flights' counts */
 	for (size_t i = 0; i < nrows; i++) {
-		const char *st = j[i].status;
+		enum sched_status st = j[i].status_kind;
 		struct plan_flight *f = pass_flight(p, (long)j[i].flight);
 
 		p->row_req[i] = -1;
-		if (status_is(st, st_done))
+		if (st == SCHED_ST_PASS || st == SCHED_ST_FAIL)
 			f->done++;
-		else if (status_is(st, st_waiting))
+		else if (status_waiting(st))
 			f->waiting++;
-		if (!strcmp(st, "queued")) {
+		if (st == SCHED_ST_QUEUED)
 			p->row_req[i] = (int)nreq++;
-			pool += strlen(j[i].job) + 24;
-		}
 	}
-	p->what_pool = xmalloc(pool + 1);
-	pool = 0;
+	for (size_t i = 0; i < p->nnames; i++)
+		memo_ix[i] = -1;
 	/* then the requests, with dependencies, pins and history */
 	for (size_t i = 0; i < nrows; i++) {
 		int r = (int)i, blocked = 0;
@@ -492,21 +627,19 @@ static void pass_jobs(struct pass *p)
 
 		if (p->row_req[i] < 0)
 			continue;
-		if (r >= fl_hi)
-			flight_rows(p, r, &fl_lo, &fl_hi);
 		q = &p->reqs[p->row_req[i]];
+		memset(q, 0, sizeof(*q));
 		p->req_row[p->row_req[i]] = r;
 		q->kind = PLAN_JOB;
-		q->what = p->what_pool + pool;
-		pool += what_text(p->what_pool + pool, flight, job);
-		q->priority = intent_priority(cfg, j[i].intent) +
+		q->what = p->row_pool + p->row_what[i];
+		q->priority = intent_priority(cfg, j[i].intent_kind) +
 			      j[i].branch_prio;
 		q->queued_at = j[i].queued_at;
 		q->is_build = j[i].is_build;
 		q->flight = flight;
 		/* estimates and history, mapped to this pass's hosts: once
 		 * per job name (a queue of flights repeats the same jobs) */
-		mi = strmap_get(&memo_ix, job);
+		mi = memo_ix[p->row_name[i]];
 		if (mi < 0) {
 			struct plan_history h[MAX_HIST];
 			size_t nh = est_lookup(&p->s->est, job, p->snap.now,
@@ -519,13 +652,13 @@ static void pass_jobs(struct pass *p)
 			for (size_t k = 0; k < nh; k++) {
 				if (h[k].host >= nmap || hostmap[h[k].host] < 0)
 					continue;
-				XGROW(p->hist, hist_alloc, hk + 1);
+				XGROW(p->hist, p->hist_alloc, hk + 1);
 				p->hist[hk] = h[k];
 				p->hist[hk++].host = (size_t)hostmap[h[k].host];
 			}
 			memo[nmemo].n = hk - memo[nmemo].off;
 			mi = (long)nmemo++;
-			strmap_put(&memo_ix, job, mi);
+			memo_ix[p->row_name[i]] = mi;
 		}
 		q->duration = memo[mi].dur;
 		req_memo[p->row_req[i]] = (size_t)mi;
@@ -547,22 +680,18 @@ static void pass_jobs(struct pass *p)
 		q->deps = &p->deps[ndep_pool];
 		for (size_t m = p->dep_first[i]; m < p->dep_first[i + 1]; m++) {
 			const struct sched_dep_row *dep = &d[p->dep_rows[m]];
-			/* mostly a job of its own flight */
-			int dr = dep->dep_flight == flight
-				? job_row_in(p, fl_lo, fl_hi, flight,
-					     dep->dep_job) : -1;
+			int dr = p->dep_target[m];
+			enum sched_status dst = dr >= 0 ? j[dr].status_kind
+						       : dep->dep_status_kind;
 
-			if (dr < 0)
-				dr = job_row(p, dep->dep_flight, dep->dep_job);
-			const char *dst = dr >= 0 ? j[dr].status
-				: dep->dep_status ? dep->dep_status : "missing";
-
-			if (!strcmp(dst, "pass"))
+			if (dst == SCHED_ST_PASS)
 				continue;
-			if (!status_is(dst, st_waiting)) {
+			if (!status_waiting(dst)) {
 				if (!why)
-					why = xasprintf("%s %s",
-							dep->dep_job, dst);
+					why = xasprintf("%s %s", dep->dep_job,
+						dr >= 0 ? j[dr].status
+						: dep->dep_status
+						? dep->dep_status : "missing");
 				blocked = 1;
 				continue;
 			}
@@ -604,13 +733,17 @@ static void pass_jobs(struct pass *p)
 	}
 	/* the pool has stopped growing: point into it */
 	for (size_t k = 0; k < nreq; k++) {
-		p->reqs[k].history = p->hist ? &p->hist[memo[req_memo[k]].off]
-					     : NULL;
+		p->reqs[k].history = hk ? &p->hist[memo[req_memo[k]].off]
+					: NULL;
 		p->reqs[k].nhistory = memo[req_memo[k]].n;
+	}
+	if (p->keep) {
+		p->keep->hist = p->hist;
+		p->keep->hist_alloc = p->hist_alloc;
 	}
 	free(memo);
 	free(req_memo);
-	strmap_clear(&memo_ix);
+	free(memo_ix);
 	free(hostmap);
 	p->in.reqs = p->reqs;
 	p->in.nreqs = nreq;
@@ -630,8 +763,8 @@ static void pass_reservations(struct pass *p)
 			continue;   /* active: its allocations are busy entries */
 		memset(q, 0, sizeof(*q));
 		p->req_row[qi] = -1 - (int)r;
-		p->whats[qi] = xasprintf("%s %lld", v->kind, (long long)v->id);
-		q->what = p->whats[qi];
+		p->whats[r] = xasprintf("%s %lld", v->kind, (long long)v->id);
+		q->what = p->whats[r];
 		q->arch = arch_shared(&p->flags, v->arch);
 		q->flags = flagset(&p->flags, v->flags);
 		q->nhosts = v->nhosts;
@@ -933,25 +1066,30 @@ static int pass_act(struct pass *p, struct sched_stats *st, struct err *err)
 
 static void pass_release(struct pass *p)
 {
-	for (size_t i = 0; i < p->in.nreqs; i++) {
+	for (size_t i = 0; i < p->in.nreqs; i++)
 		free((void *)p->reqs[i].pinned);
-		free(p->whats ? p->whats[i] : NULL);
-	}
+	for (size_t r = 0; p->whats && r < p->snap.nres; r++)
+		free(p->whats[r]);
 	plan_output_release(&p->in, &p->out);
 	flagsets_release(&p->flags);
-	free(p->hosts);
-	free(p->busy);
-	free(p->reqs);
-	free(p->flights);
-	free(p->req_row);
-	free(p->row_req);
-	free(p->row_end);
-	free(p->dep_first);
-	free(p->dep_rows);
-	free(p->deps);
-	free(p->hist);
+	if (!p->keep) {   /* else the scheduler's, for the next pass */
+		free(p->hosts);
+		free(p->busy);
+		free(p->reqs);
+		free(p->flights);
+		free(p->req_row);
+		free(p->row_req);
+		free(p->row_end);
+		free(p->dep_first);
+		free(p->dep_rows);
+		free(p->dep_target);
+		free(p->deps);
+		free(p->hist);
+		free(p->row_what);
+		free(p->row_pool);
+		free(p->row_name);
+	}
 	free(p->whats);
-	free(p->what_pool);
 	free(p->end_flight);
 	free(p->end_job);
 	free(p->end_reason);
@@ -991,7 +1129,11 @@ static int pass_plan(struct pass *p, struct scheduler *s,
 	p->in.cfg.starve_wait = s->cfg.starvation_wait;
 	p->in.cfg.starve_estimates = s->cfg.starvation_estimates;
 	p->in.cfg.pinned_wait = s->cfg.pinned_wait;
-	p->row_end = xcalloc(p->snap.njobs + 1, sizeof(*p->row_end));
+	if (st && !s->keep)
+		s->keep = xcalloc(1, sizeof(*s->keep));
+	p->keep = st ? s->keep : NULL;
+	p->row_end = PASS_ARRAY(p, row_end, p->snap.njobs + 1);
+	memset(p->row_end, 0, (p->snap.njobs + 1) * sizeof(*p->row_end));
 	pass_index(p);
 	pass_hosts(p);
 	pass_busy(p);
