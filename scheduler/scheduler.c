@@ -54,7 +54,8 @@ void scheduler_init(struct scheduler *s, struct db *db,
 void scheduler_release(struct scheduler *s)
 {
 	est_release(&s->est);
-	pass_keep_free(s->keep);
+	pass_keep_free(s->keep[0]);
+	pass_keep_free(s->keep[1]);
 	db_sched_state_free(s->state);
 	db_sched_state_free(s->check);
 	plan_memo_free(s->memo);
@@ -128,6 +129,7 @@ static void flagsets_release(struct flagsets *fs)
  * stay (snap.job_keys).
  */
 struct pass_keep {
+	int in_use;              /* a pass builds in it */
 	uint64_t job_keys;       /* of the grouping below; 0: none */
 	size_t *dep_first;
 	int *dep_rows, *dep_target;
@@ -1072,7 +1074,9 @@ static void pass_release(struct pass *p)
 		free(p->whats[r]);
 	plan_output_release(&p->in, &p->out);
 	flagsets_release(&p->flags);
-	if (!p->keep) {   /* else the scheduler's, for the next pass */
+	if (p->keep) {   /* the scheduler's, for the next pass */
+		p->keep->in_use = 0;
+	} else {
 		free(p->hosts);
 		free(p->busy);
 		free(p->reqs);
@@ -1111,14 +1115,39 @@ static void pass_learn(struct scheduler *s, struct sched_runs *runs)
 	db_sched_runs_release(runs);
 }
 
-/* Builds the planner's input from snap and plans: again from the last
- * plan if st (which gets the figures), else from scratch (a check's plan
- * to compare with). */
-static int pass_plan(struct pass *p, struct scheduler *s,
-		     const struct sched_snapshot *snap, struct sched_stats *st)
+/*
+ * A pass_keep of s for a pass to build in: one not in use that was last
+ * built from keys, else one not in use, else NULL (the pass builds in
+ * its own). Two: a check's pass (verify) plans the full read's copy
+ * beside the kept copy's pass, and the next pass plans from that copy.
+ */
+static struct pass_keep *pass_keep_take(struct scheduler *s, uint64_t keys)
 {
-	double t0 = now_ms();
+	struct pass_keep **slot = NULL;
 
+	for (int i = 0; i < 2 && !slot; i++)
+		if (s->keep[i] && !s->keep[i]->in_use &&
+		    s->keep[i]->job_keys == keys)
+			slot = &s->keep[i];
+	for (int i = 0; i < 2 && !slot; i++)
+		if (s->keep[i] && !s->keep[i]->in_use)
+			slot = &s->keep[i];
+	for (int i = 0; i < 2 && !slot; i++)
+		if (!s->keep[i])
+			slot = &s->keep[i];
+	if (!slot)
+		return NULL;
+	if (!*slot)
+		*slot = xcalloc(1, sizeof(**slot));
+	(*slot)->in_use = 1;
+	return *slot;
+}
+
+/* Builds the planner's input from snap into p: in buffers the scheduler
+ * keeps, with what they kept from the last pass, if keep. */
+static void pass_input(struct pass *p, struct scheduler *s,
+		       const struct sched_snapshot *snap, int keep)
+{
 	p->s = s;
 	p->snap = *snap;   /* a view: the state keeps the rows */
 	p->in.now = p->snap.now;
@@ -1129,9 +1158,7 @@ static int pass_plan(struct pass *p, struct scheduler *s,
 	p->in.cfg.starve_wait = s->cfg.starvation_wait;
 	p->in.cfg.starve_estimates = s->cfg.starvation_estimates;
 	p->in.cfg.pinned_wait = s->cfg.pinned_wait;
-	if (st && !s->keep)
-		s->keep = xcalloc(1, sizeof(*s->keep));
-	p->keep = st ? s->keep : NULL;
+	p->keep = keep ? pass_keep_take(s, snap->job_keys) : NULL;
 	p->row_end = PASS_ARRAY(p, row_end, p->snap.njobs + 1);
 	memset(p->row_end, 0, (p->snap.njobs + 1) * sizeof(*p->row_end));
 	pass_index(p);
@@ -1139,6 +1166,141 @@ static int pass_plan(struct pass *p, struct scheduler *s,
 	pass_busy(p);
 	pass_jobs(p);
 	pass_reservations(p);
+}
+
+static int text_differs(const char *a, const char *b)
+{
+	return !same_text(a, b);
+}
+
+/* Whether NULL-terminated lists a and b (or NULL) hold the same texts. */
+static int list_differs(const char *const *a, const char *const *b)
+{
+	if (!a || !b)
+		return a != b;
+	for (; *a && *b; a++, b++)
+		if (strcmp(*a, *b))
+			return 1;
+	return *a || *b;
+}
+
+/*
+ * The first field in which the inputs of a and b differ, into what;
+ * returns 0 when they are the same, field for field: texts and lists
+ * by their contents, in the same order.
+ */
+static int pass_input_differs(const struct pass *a, const struct pass *b,
+			      char *what, size_t len)
+{
+	const struct plan_input *x = &a->in, *y = &b->in;
+
+	if (x->nhosts != y->nhosts || x->nbusy != y->nbusy ||
+	    x->nreqs != y->nreqs || x->nflights != y->nflights ||
+	    a->nend != b->nend || x->now != y->now) {
+		snprintf(what, len, "counts: %zu/%zu hosts, %zu/%zu busy, %zu/%zu requests, %zu/%zu flights, %zu/%zu blocked",
+			 x->nhosts, y->nhosts, x->nbusy, y->nbusy, x->nreqs,
+			 y->nreqs, x->nflights, y->nflights, a->nend, b->nend);
+		return 1;
+	}
+	for (size_t i = 0; i < x->nhosts; i++) {
+		const struct plan_host *g = &x->hosts[i], *h = &y->hosts[i];
+
+		if (text_differs(g->name, h->name) ||
+		    text_differs(g->arch, h->arch) ||
+		    list_differs(g->flags, h->flags) || g->usable != h->usable ||
+		    text_differs(g->state, h->state) ||
+		    text_differs(g->state_reason, h->state_reason) ||
+		    g->unusable_since != h->unusable_since ||
+		    g->share_slots != h->share_slots ||
+		    g->share_worn != h->share_worn ||
+		    text_differs(g->site, h->site)) {
+			snprintf(what, len, "host %zu (%s)", i, g->name);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < x->nbusy; i++) {
+		const struct plan_busy *g = &x->busy[i], *h = &y->busy[i];
+
+		if (g->host != h->host || g->slot != h->slot ||
+		    g->start != h->start || g->end != h->end ||
+		    text_differs(g->what, h->what)) {
+			snprintf(what, len, "busy %zu (%s)", i, g->what);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < x->nflights; i++) {
+		const struct plan_flight *g = &x->flights[i], *h = &y->flights[i];
+
+		if (g->flight != h->flight || g->done != h->done ||
+		    g->waiting != h->waiting) {
+			snprintf(what, len, "flight %ld", g->flight);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < x->nreqs; i++) {
+		const struct plan_request *g = &x->reqs[i], *h = &y->reqs[i];
+		int d = g->kind != h->kind || text_differs(g->what, h->what) ||
+			g->priority != h->priority ||
+			g->queued_at != h->queued_at ||
+			g->is_build != h->is_build || g->flight != h->flight ||
+			text_differs(g->arch, h->arch) ||
+			list_differs(g->flags, h->flags) ||
+			g->nhosts != h->nhosts || !g->pinned != !h->pinned ||
+			g->duration != h->duration ||
+			g->nhistory != h->nhistory || !g->history != !h->history ||
+			g->not_before != h->not_before || g->ndeps != h->ndeps ||
+			g->deps_end != h->deps_end ||
+			text_differs(g->deps_what, h->deps_what) ||
+			g->deps_pending != h->deps_pending ||
+			g->never_starve != h->never_starve;
+
+		for (int k = 0; !d && g->pinned && k < g->nhosts; k++)
+			d = text_differs(g->pinned[k], h->pinned[k]);
+		for (size_t k = 0; !d && k < g->nhistory; k++)
+			d = g->history[k].host != h->history[k].host ||
+			    g->history[k].duration != h->history[k].duration ||
+			    g->history[k].last_run != h->history[k].last_run ||
+			    g->history[k].last_failed !=
+				    h->history[k].last_failed;
+		for (size_t k = 0; !d && k < g->ndeps; k++)
+			d = g->deps[k] != h->deps[k];
+		if (d) {
+			snprintf(what, len, "request %zu (%s)", i, g->what);
+			return 1;
+		}
+	}
+	for (size_t k = 0; k < a->nend; k++)
+		if (a->end_flight[k] != b->end_flight[k] ||
+		    strcmp(a->end_job[k], b->end_job[k]) ||
+		    strcmp(a->end_reason[k], b->end_reason[k])) {
+			snprintf(what, len, "blocked %ld.%s", a->end_flight[k],
+				 a->end_job[k]);
+			return 1;
+		}
+	return 0;
+}
+
+/* Builds the planner's input from snap and plans: again from the last
+ * plan if st (which gets the figures), else from scratch (a check's plan
+ * to compare with). */
+static int pass_plan(struct pass *p, struct scheduler *s,
+		     const struct sched_snapshot *snap, struct sched_stats *st)
+{
+	double t0 = now_ms();
+
+	pass_input(p, s, snap, 1);
+	if (s->verify) {
+		/* testing: what it kept from the last pass changes nothing */
+		struct pass r;
+		char what[300];
+
+		memset(&r, 0, sizeof(r));
+		pass_input(&r, s, snap, 0);
+		if (pass_input_differs(p, &r, what, sizeof(what)))
+			BUG("the planner's input built with what the last pass kept differs from one built from scratch: %s",
+			    what);
+		pass_release(&r);
+	}
 	if (!st)
 		return plan_compute(&p->in, &p->out);
 	st->input_ms = now_ms() - t0;

@@ -40,7 +40,7 @@ struct scheduler {
 				    * pass's state write asked it (-1:
 				    * nothing leased or reserved) ... */
 	int expiry_known;          /* ... if that pass got that far */
-	struct pass_keep *keep;    /* what passes build the planner's input
+	struct pass_keep *keep[2]; /* what passes build the planner's input
 				    * in, kept for the next (scheduler.c) */
 };
 
