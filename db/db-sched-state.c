@@ -231,6 +231,9 @@ struct sched_state {
 	size_t alloc[NT];
 	struct vec own;               /* plan strings it wrote itself, until
 				       * the next full read */
+	struct strmap texts_ix;       /* jobs' arch and flags texts: one */
+	struct vec texts;             /* copy of each, until the next full
+				       * read */
 	char xmin[32];                /* of the snapshot last read */
 	int64_t read_at;              /* its database time */
 	int valid;
@@ -282,6 +285,8 @@ void db_sched_state_free(struct sched_state *st)
 		free(*rows);
 	}
 	vec_clear(&st->own);
+	strmap_clear(&st->texts_ix);
+	vec_clear(&st->texts);
 	free(st);
 }
 
@@ -928,6 +933,39 @@ static void some_queries(struct changes *c, struct read_q *q,
 	}
 }
 
+/* st's copy of text: the same pointer for the same text (until the next
+ * full read). */
+static const char *text_shared(struct sched_state *st, const char *text)
+{
+	long ix = strmap_get(&st->texts_ix, text);
+
+	if (ix < 0) {
+		vec_push(&st->texts, text);
+		ix = (long)st->texts.n - 1;
+		strmap_put(&st->texts_ix, text, ix);
+	}
+	return st->texts.v[ix];
+}
+
+/*
+ * The arch and flags of fresh job rows, as st's shared copies: a pass
+ * compares those of many rows, mostly the same texts, and finds them
+ * the same by their pointers instead of reading texts scattered in the
+ * results.
+ */
+static void jobs_share_texts(struct sched_state *st, int t, void *rows,
+			     size_t n)
+{
+	struct sched_job_row *v = rows;
+
+	if (t != T_JOBS)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		v[i].arch = text_shared(st, v[i].arch);
+		v[i].flags = text_shared(st, v[i].flags);
+	}
+}
+
 /* The rows of every changed key (some_queries' results), merged into st;
  * the results go to st (q's are NULL after). */
 static void merge_some(struct sched_state *st, struct changes *c,
@@ -944,6 +982,7 @@ static void merge_some(struct sched_state *st, struct changes *c,
 		q[t].res = NULL;
 		n = (size_t)PQntuples(res);
 		fresh = rows_of(t, res);
+		jobs_share_texts(st, t, fresh, n);
 		ch = chunk_new(res);
 		changes_from_rows(c, t, fresh, n);
 		table_merge(st, t, c, fresh, n, ch);
@@ -981,6 +1020,7 @@ static void load_all(struct sched_state *st, struct read_q *q)
 		rows = table_rows(st, t, &n);
 		*rows = rows_of(t, res);
 		*n = nr;
+		jobs_share_texts(st, t, *rows, nr);
 		ch = chunk_new(res);
 		ch->refs = nr;
 		st->chunks[t] = xcalloc(nr + 1, sizeof(struct chunk *));
@@ -1005,6 +1045,8 @@ static void state_clear(struct sched_state *st)
 		*n = 0;
 	}
 	vec_clear(&st->own);
+	strmap_clear(&st->texts_ix);
+	vec_clear(&st->texts);
 	st->valid = 0;
 	job_keys_move(st);
 }

@@ -58,6 +58,8 @@ struct sched_job_row {
 	int64_t flight;
 	const char *job, *status, *arch, *recipe, *intent;
 	const char *flags;          /* space separated, "" for none */
+	/* arch and flags: rows with the same text have the same pointer
+	 * (until the next read of everything) */
 	int nhosts;
 	int branch_prio;            /* its flight's branch's, 0 for none */
 	int is_build;               /* its recipe has a build step */
