@@ -145,15 +145,20 @@ struct pass_keep {
 	size_t hosts_alloc, busy_alloc, reqs_alloc, req_row_alloc;
 	size_t row_req_alloc, flights_alloc, deps_alloc, hist_alloc;
 	size_t row_end_alloc;
-	/* per jobs row, also of its keys alone: its what, its job name's
-	 * number (nnames in all); so that a pass need not read the job
-	 * names, which lie scattered in the results they were read into */
-	size_t *row_what;        /* where in row_pool */
+	/* per jobs row, also of its keys alone, found the first time a
+	 * pass needs them: its what, its job name's number in names; so
+	 * that a pass need not read the job names, which lie scattered in
+	 * the results they were read into */
+	size_t *row_what;        /* where in row_pool, or NO_WHAT */
 	char *row_pool;
-	int *row_name;
-	size_t nnames;
+	size_t pool_used;
+	int *row_name;           /* or -1 */
+	struct strmap names;
 	size_t row_what_alloc, row_pool_alloc, row_name_alloc;
 };
+
+#define NO_WHAT ((size_t)-1)
+#define DEP_UNKNOWN (-2)
 
 /* An array of n of p's field: its kept buffer, grown but not zeroed (the
  * caller sets every element it uses), or a new zeroed one. */
@@ -181,6 +186,7 @@ static void pass_keep_free(struct pass_keep *k)
 	free(k->row_what);
 	free(k->row_pool);
 	free(k->row_name);
+	strmap_clear(&k->names);
 	free(k);
 }
 
@@ -201,7 +207,7 @@ struct pass {
 	size_t *dep_first;       /* jobs row -> its deps in dep_rows, from */
 	int *dep_rows;           /* deps rows grouped by their job's row */
 	int *dep_target;         /* dep_rows[m]'s dependency's jobs row, or
-				  * -1 */
+				  * -1, or DEP_UNKNOWN: not searched yet */
 	int *req_row;            /* request -> jobs row, or -1 - res row */
 	int *row_req;            /* jobs row -> request, or -1 */
 	plan_time *row_end;      /* jobs row -> expected end if running */
@@ -209,10 +215,13 @@ struct pass {
 	struct plan_history *hist;  /* pool */
 	size_t hist_alloc;
 	char **whats;            /* reservations' what by res row, owned */
-	size_t *row_what;        /* jobs row -> its what in row_pool */
+	size_t *row_what;        /* jobs row -> its what in row_pool, or
+				  * NO_WHAT: not written yet */
 	char *row_pool;          /* jobs rows' whats, one after another */
-	int *row_name;           /* jobs row -> its job name's number */
-	size_t nnames;
+	size_t pool_used, pool_alloc;
+	int *row_name;           /* jobs row -> its number in names, or -1 */
+	struct strmap *names;    /* the keep's, or names_own */
+	struct strmap names_own;
 	/* jobs to end: blocked by a dependency */
 	long *end_flight;
 	const char **end_job, **end_reason;
@@ -314,109 +323,90 @@ static int dep_cmp(const struct sched_dep_row *d, int a, int b)
 /*
  * Groups the dependency rows by the row of their job, each group in
  * (dependency flight, job) order: the order dependencies are planned in,
- * so the plan does not depend on the order PostgreSQL returned them in;
- * and finds the row of each dependency. All of it depends only on the
- * keys of the rows: a pass keeps what the last one found while they stay.
+ * so the plan does not depend on the order PostgreSQL returned them in.
+ * That, the row each dependency names and each row's what and name
+ * number (pass_jobs() finds those as it needs them) depend only on the
+ * keys of the rows: a pass keeps what the last ones found while they
+ * stay.
  */
 static void pass_index(struct pass *p)
 {
 	const struct sched_dep_row *d = p->snap.deps;
 	size_t nrows = p->snap.njobs, nd = p->snap.ndeps;
+	struct pass_keep *k = p->keep;
 	int *owner;
 	size_t *fill;
 
-	struct strmap names = STRMAP_INIT;
-	size_t pool = 0, off = 0;
-
-	if (p->keep && p->keep->job_keys == p->snap.job_keys) {
-		p->dep_first = p->keep->dep_first;
-		p->dep_rows = p->keep->dep_rows;
-		p->dep_target = p->keep->dep_target;
-		p->row_what = p->keep->row_what;
-		p->row_pool = p->keep->row_pool;
-		p->row_name = p->keep->row_name;
-		p->nnames = p->keep->nnames;
+	if (k && k->job_keys == p->snap.job_keys) {
+		p->dep_first = k->dep_first;
+		p->dep_rows = k->dep_rows;
+		p->dep_target = k->dep_target;
+		p->row_what = k->row_what;
+		p->row_name = k->row_name;
+		p->names = &k->names;
+		p->row_pool = k->row_pool;
+		p->pool_alloc = k->row_pool_alloc;
+		p->pool_used = k->pool_used;
 		return;
 	}
-	if (p->keep)
-		p->keep->job_keys = 0;   /* until it is complete */
+	if (k) {
+		k->job_keys = 0;   /* until it is complete */
+		strmap_clear(&k->names);
+		p->names = &k->names;
+		p->row_pool = k->row_pool;
+		p->pool_alloc = k->row_pool_alloc;
+	} else {
+		p->names = &p->names_own;
+	}
+	p->pool_used = 0;
 	owner = xcalloc(nd + 1, sizeof(int));
 	p->dep_first = PASS_ARRAY(p, dep_first, nrows + 2);
 	p->dep_rows = PASS_ARRAY(p, dep_rows, nd + 1);
 	p->dep_target = PASS_ARRAY(p, dep_target, nd + 1);
+	p->row_what = PASS_ARRAY(p, row_what, nrows + 1);
+	p->row_name = PASS_ARRAY(p, row_name, nrows + 1);
 	memset(p->dep_first, 0, (nrows + 2) * sizeof(size_t));
+	for (size_t i = 0; i < nrows; i++) {
+		p->row_what[i] = NO_WHAT;
+		p->row_name[i] = -1;
+	}
+	for (size_t m = 0; m < nd; m++)
+		p->dep_target[m] = DEP_UNKNOWN;
 	/* both tables are in (flight, job) order: walk them together, with
 	 * a search where a row is out of that order */
-	for (size_t k = 0, r = 0; k < nd; k++) {
+	for (size_t x = 0, r = 0; x < nd; x++) {
 		int c = -1;
 
 		while (r < nrows &&
-		       (c = job_cmp(p, (int)r, d[k].flight, d[k].job)) < 0)
+		       (c = job_cmp(p, (int)r, d[x].flight, d[x].job)) < 0)
 			r++;
-		owner[k] = r < nrows && !c ? (int)r
-					   : job_row(p, d[k].flight, d[k].job);
-		if (owner[k] >= 0)
-			p->dep_first[owner[k] + 1]++;
+		owner[x] = r < nrows && !c ? (int)r
+					   : job_row(p, d[x].flight, d[x].job);
+		if (owner[x] >= 0)
+			p->dep_first[owner[x] + 1]++;
 	}
 	for (size_t i = 0; i < nrows; i++)
 		p->dep_first[i + 1] += p->dep_first[i];
 	fill = xcalloc(nrows + 1, sizeof(size_t));
 	memcpy(fill, p->dep_first, nrows * sizeof(size_t));
-	for (size_t k = 0; k < nd; k++) {
+	for (size_t x = 0; x < nd; x++) {
 		size_t at;
 
-		if (owner[k] < 0)
+		if (owner[x] < 0)
 			continue;
-		at = fill[owner[k]]++;
+		at = fill[owner[x]]++;
 		/* insertion sort: a job has a few dependencies */
-		while (at > p->dep_first[owner[k]] &&
-		       dep_cmp(d, p->dep_rows[at - 1], (int)k) > 0) {
+		while (at > p->dep_first[owner[x]] &&
+		       dep_cmp(d, p->dep_rows[at - 1], (int)x) > 0) {
 			p->dep_rows[at] = p->dep_rows[at - 1];
 			at--;
 		}
-		p->dep_rows[at] = (int)k;
-	}
-	/* the row of each dependency: mostly a job of its own flight */
-	for (size_t i = 0; i < nrows; i++) {
-		int lo = 0, hi = 0;
-
-		for (size_t m = p->dep_first[i]; m < p->dep_first[i + 1]; m++) {
-			const struct sched_dep_row *dep = &d[p->dep_rows[m]];
-			int dr = -1;
-
-			if (dep->dep_flight == p->snap.jobs[i].flight) {
-				if (hi <= lo)
-					flight_rows(p, (int)i, &lo, &hi);
-				dr = job_row_in(p, lo, hi, dep->dep_flight,
-						dep->dep_job);
-			}
-			if (dr < 0)
-				dr = job_row(p, dep->dep_flight, dep->dep_job);
-			p->dep_target[m] = dr;
-		}
+		p->dep_rows[at] = (int)x;
 	}
 	free(fill);
 	free(owner);
-	/* the rows' whats and names */
-	for (size_t i = 0; i < nrows; i++)
-		pool += p->snap.jobs[i].job_len + 24;
-	p->row_pool = PASS_ARRAY(p, row_pool, pool + 1);
-	p->row_what = PASS_ARRAY(p, row_what, nrows + 1);
-	p->row_name = PASS_ARRAY(p, row_name, nrows + 1);
-	for (size_t i = 0; i < nrows; i++) {
-		const struct sched_job_row *j = &p->snap.jobs[i];
-
-		p->row_what[i] = off;
-		off += what_text(p->row_pool + off, (long)j->flight, j->job,
-				j->job_len);
-		p->row_name[i] = (int)strmap_intern(&names, j->job);
-	}
-	p->nnames = names.n;
-	strmap_clear(&names);
-	if (p->keep) {
-		p->keep->nnames = p->nnames;
-		p->keep->job_keys = p->snap.job_keys;
-	}
+	if (k)
+		k->job_keys = p->snap.job_keys;
 }
 
 static int same_text(const char *a, const char *b)
@@ -578,8 +568,10 @@ static void pass_jobs(struct pass *p)
 		const char *arch_text, *flags_text, *arch;
 		const char *const *flags;
 	} *memo = NULL;
-	size_t nmemo = 0, memo_alloc = 0, *req_memo;
-	long *memo_ix = xmalloc((p->nnames + 1) * sizeof(long));   /* by name */
+	size_t nmemo = 0, memo_alloc = 0, *req_memo, need = 0;
+	long *memo_ix = NULL;    /* by name number: memo's, or -1 */
+	size_t nmemo_ix = 0, memo_ix_alloc = 0;
+	int fl_lo = 0, fl_hi = 0;   /* the rows of the current row's flight */
 
 	p->reqs = PASS_ARRAY(p, reqs, nrows + nres + 1);
 	p->req_row = PASS_ARRAY(p, req_row, nrows + nres + 1);
@@ -612,11 +604,14 @@ static void pass_jobs(struct pass *p)
 			f->done++;
 		else if (status_waiting(st))
 			f->waiting++;
-		if (st == SCHED_ST_QUEUED)
+		if (st == SCHED_ST_QUEUED) {
 			p->row_req[i] = (int)nreq++;
+			if (p->row_what[i] == NO_WHAT)
+				need += j[i].job_len + 24;
+		}
 	}
-	for (size_t i = 0; i < p->nnames; i++)
-		memo_ix[i] = -1;
+	/* room for the whats no pass wrote yet: q->what points into it */
+	XGROW(p->row_pool, p->pool_alloc, p->pool_used + need + 1);
 	/* then the requests, with dependencies, pins and history */
 	for (size_t i = 0; i < nrows; i++) {
 		int r = (int)i, blocked = 0;
@@ -633,6 +628,11 @@ static void pass_jobs(struct pass *p)
 		memset(q, 0, sizeof(*q));
 		p->req_row[p->row_req[i]] = r;
 		q->kind = PLAN_JOB;
+		if (p->row_what[i] == NO_WHAT) {
+			p->row_what[i] = p->pool_used;
+			p->pool_used += what_text(p->row_pool + p->pool_used,
+						  flight, job, j[i].job_len);
+		}
 		q->what = p->row_pool + p->row_what[i];
 		q->priority = intent_priority(cfg, j[i].intent_kind) +
 			      j[i].branch_prio;
@@ -641,6 +641,12 @@ static void pass_jobs(struct pass *p)
 		q->flight = flight;
 		/* estimates and history, mapped to this pass's hosts: once
 		 * per job name (a queue of flights repeats the same jobs) */
+		if (p->row_name[i] < 0)
+			p->row_name[i] = (int)strmap_intern(p->names, job);
+		while (nmemo_ix <= (size_t)p->row_name[i]) {
+			XGROW(memo_ix, memo_ix_alloc, nmemo_ix + 1);
+			memo_ix[nmemo_ix++] = -1;
+		}
 		mi = memo_ix[p->row_name[i]];
 		if (mi < 0) {
 			struct plan_history h[MAX_HIST];
@@ -683,8 +689,22 @@ static void pass_jobs(struct pass *p)
 		for (size_t m = p->dep_first[i]; m < p->dep_first[i + 1]; m++) {
 			const struct sched_dep_row *dep = &d[p->dep_rows[m]];
 			int dr = p->dep_target[m];
-			enum sched_status dst = dr >= 0 ? j[dr].status_kind
-						       : dep->dep_status_kind;
+			enum sched_status dst;
+
+			if (dr == DEP_UNKNOWN) {
+				/* mostly a job of its own flight */
+				if (r >= fl_hi)
+					flight_rows(p, r, &fl_lo, &fl_hi);
+				dr = dep->dep_flight == flight
+					? job_row_in(p, fl_lo, fl_hi, flight,
+						     dep->dep_job) : -1;
+				if (dr < 0)
+					dr = job_row(p, dep->dep_flight,
+						     dep->dep_job);
+				p->dep_target[m] = dr;
+			}
+			dst = dr >= 0 ? j[dr].status_kind
+				      : dep->dep_status_kind;
 
 			if (dst == SCHED_ST_PASS)
 				continue;
@@ -742,6 +762,9 @@ static void pass_jobs(struct pass *p)
 	if (p->keep) {
 		p->keep->hist = p->hist;
 		p->keep->hist_alloc = p->hist_alloc;
+		p->keep->row_pool = p->row_pool;
+		p->keep->row_pool_alloc = p->pool_alloc;
+		p->keep->pool_used = p->pool_used;
 	}
 	free(memo);
 	free(req_memo);
@@ -1092,6 +1115,7 @@ static void pass_release(struct pass *p)
 		free(p->row_what);
 		free(p->row_pool);
 		free(p->row_name);
+		strmap_clear(&p->names_own);
 	}
 	free(p->whats);
 	free(p->end_flight);
