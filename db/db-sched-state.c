@@ -231,14 +231,30 @@ struct sched_state {
 	size_t alloc[NT];
 	struct vec own;               /* plan strings it wrote itself, until
 				       * the next full read */
+	struct strmap texts_ix;       /* jobs' arch and flags texts: one */
+	struct vec texts;             /* copy of each, until the next full
+				       * read */
 	char xmin[32];                /* of the snapshot last read */
 	int64_t read_at;              /* its database time */
 	int valid;
 };
 
+/* snap.job_keys: one count for every copy, so that two copies never
+ * have the same (a caller that keeps what it made of one copy's keys
+ * must not take another copy's for it) */
+static uint64_t job_keys_last;
+
+static void job_keys_move(struct sched_state *st)
+{
+	st->snap.job_keys = ++job_keys_last;
+}
+
 struct sched_state *db_sched_state_new(void)
 {
-	return xcalloc(1, sizeof(struct sched_state));
+	struct sched_state *st = xcalloc(1, sizeof(struct sched_state));
+
+	job_keys_move(st);
+	return st;
 }
 
 static void **table_rows(struct sched_state *st, int t, size_t **n)
@@ -269,6 +285,8 @@ void db_sched_state_free(struct sched_state *st)
 		free(*rows);
 	}
 	vec_clear(&st->own);
+	strmap_clear(&st->texts_ix);
+	vec_clear(&st->texts);
 	free(st);
 }
 
@@ -295,6 +313,36 @@ int64_t db_sched_state_read_at(const struct sched_state *st)
 }
 
 /* ---- rows from results ---- */
+
+static enum sched_status status_kind(const char *st)
+{
+	static const struct {
+		const char *word;
+		enum sched_status kind;
+	} words[] = {
+		{ "queued", SCHED_ST_QUEUED }, { "preparing", SCHED_ST_PREPARING },
+		{ "running", SCHED_ST_RUNNING }, { "pass", SCHED_ST_PASS },
+		{ "fail", SCHED_ST_FAIL },
+	};
+
+	if (!st)
+		return SCHED_ST_NONE;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(st, words[i].word))
+			return words[i].kind;
+	return SCHED_ST_OTHER;
+}
+
+static enum sched_intent intent_kind(const char *intent)
+{
+	if (!strcmp(intent, "gate"))
+		return SCHED_INTENT_GATE;
+	if (!strcmp(intent, "bisect"))
+		return SCHED_INTENT_BISECT;
+	if (!strcmp(intent, "retest"))
+		return SCHED_INTENT_RETEST;
+	return SCHED_INTENT_OTHER;
+}
 
 static void read_hosts(struct sched_host_row *v, PGresult *res)
 {
@@ -335,6 +383,9 @@ static void read_jobs(struct sched_job_row *v, PGresult *res)
 		j->planned_end = db_long(res, r, SJ_PLANNED_END);
 		j->planned_hosts = db_str(res, r, SJ_PLANNED_HOSTS);
 		j->wait_reason = db_str(res, r, SJ_WAIT_REASON);
+		j->status_kind = status_kind(j->status);
+		j->intent_kind = intent_kind(j->intent);
+		j->job_len = (size_t)PQgetlength(res, r, SJ_JOB);
 	}
 }
 
@@ -348,6 +399,7 @@ static void read_deps(struct sched_dep_row *v, PGresult *res)
 		d->dep_flight = db_long(res, r, SD_DEP_FLIGHT);
 		d->dep_job = PQgetvalue(res, r, SD_DEP_JOB);
 		d->dep_status = db_str(res, r, SD_DEP_STATUS);
+		d->dep_status_kind = status_kind(d->dep_status);
 	}
 }
 
@@ -751,6 +803,8 @@ static void table_merge(struct sched_state *st, int t, struct changes *c, void *
 		free(drops);
 		return;
 	}
+	if (t == T_JOBS || t == T_DEPS)
+		job_keys_move(st);
 	nu = xcalloc(*n + nfresh + 1, sz);
 	nc = xcalloc(*n + nfresh + 1, sizeof(*nc));
 	while (i < *n || k < nfresh) {
@@ -879,6 +933,39 @@ static void some_queries(struct changes *c, struct read_q *q,
 	}
 }
 
+/* st's copy of text: the same pointer for the same text (until the next
+ * full read). */
+static const char *text_shared(struct sched_state *st, const char *text)
+{
+	long ix = strmap_get(&st->texts_ix, text);
+
+	if (ix < 0) {
+		vec_push(&st->texts, text);
+		ix = (long)st->texts.n - 1;
+		strmap_put(&st->texts_ix, text, ix);
+	}
+	return st->texts.v[ix];
+}
+
+/*
+ * The arch and flags of fresh job rows, as st's shared copies: a pass
+ * compares those of many rows, mostly the same texts, and finds them
+ * the same by their pointers instead of reading texts scattered in the
+ * results.
+ */
+static void jobs_share_texts(struct sched_state *st, int t, void *rows,
+			     size_t n)
+{
+	struct sched_job_row *v = rows;
+
+	if (t != T_JOBS)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		v[i].arch = text_shared(st, v[i].arch);
+		v[i].flags = text_shared(st, v[i].flags);
+	}
+}
+
 /* The rows of every changed key (some_queries' results), merged into st;
  * the results go to st (q's are NULL after). */
 static void merge_some(struct sched_state *st, struct changes *c,
@@ -895,6 +982,7 @@ static void merge_some(struct sched_state *st, struct changes *c,
 		q[t].res = NULL;
 		n = (size_t)PQntuples(res);
 		fresh = rows_of(t, res);
+		jobs_share_texts(st, t, fresh, n);
 		ch = chunk_new(res);
 		changes_from_rows(c, t, fresh, n);
 		table_merge(st, t, c, fresh, n, ch);
@@ -932,6 +1020,7 @@ static void load_all(struct sched_state *st, struct read_q *q)
 		rows = table_rows(st, t, &n);
 		*rows = rows_of(t, res);
 		*n = nr;
+		jobs_share_texts(st, t, *rows, nr);
 		ch = chunk_new(res);
 		ch->refs = nr;
 		st->chunks[t] = xcalloc(nr + 1, sizeof(struct chunk *));
@@ -956,7 +1045,10 @@ static void state_clear(struct sched_state *st)
 		*n = 0;
 	}
 	vec_clear(&st->own);
+	strmap_clear(&st->texts_ix);
+	vec_clear(&st->texts);
 	st->valid = 0;
+	job_keys_move(st);
 }
 
 static const char *own_str(struct sched_state *st, const char *s)

@@ -21,6 +21,26 @@
  * NULL only where it says so.
  */
 struct sched_results;
+
+/* A status word as the scheduler sorts it, found once when its row is
+ * read: a pass looks at every row's, and the texts lie scattered. */
+enum sched_status {
+	SCHED_ST_NONE,              /* NULL: no such job */
+	SCHED_ST_OTHER,             /* blocked, broken, starved, ... */
+	SCHED_ST_QUEUED,
+	SCHED_ST_PREPARING,
+	SCHED_ST_RUNNING,
+	SCHED_ST_PASS,
+	SCHED_ST_FAIL,
+};
+/* A job's intent, for its priority. */
+enum sched_intent {
+	SCHED_INTENT_OTHER,         /* adhoc, and any other */
+	SCHED_INTENT_GATE,
+	SCHED_INTENT_BISECT,
+	SCHED_INTENT_RETEST,
+};
+
 /* A host, retired ones too, by name. */
 struct sched_host_row {
 	const char *name, *arch, *state;
@@ -38,6 +58,8 @@ struct sched_job_row {
 	int64_t flight;
 	const char *job, *status, *arch, *recipe, *intent;
 	const char *flags;          /* space separated, "" for none */
+	/* arch and flags: rows with the same text have the same pointer
+	 * (until the next read of everything) */
 	int nhosts;
 	int branch_prio;            /* its flight's branch's, 0 for none */
 	int is_build;               /* its recipe has a build step */
@@ -45,6 +67,9 @@ struct sched_job_row {
 	int64_t planned_start, planned_end;
 	const char *planned_hosts;  /* space separated, or NULL */
 	const char *wait_reason;    /* or NULL */
+	enum sched_status status_kind;   /* status's */
+	enum sched_intent intent_kind;   /* intent's */
+	size_t job_len;             /* strlen(job) */
 };
 
 /* A dependency of a job of an unfinished flight, in no order. */
@@ -54,6 +79,7 @@ struct sched_dep_row {
 	const char *dep_status;     /* the dependency's status when it is in
 				     * another flight; NULL in the same one
 				     * (the jobs have it) or if it is not */
+	enum sched_status dep_status_kind;   /* dep_status's */
 };
 
 /* A runvar of a queued job that matters here: host, hostN pins (what a
@@ -105,6 +131,11 @@ struct sched_snapshot {
 	size_t nallocs;
 	struct sched_res_row *res;
 	size_t nres;
+	/* moves whenever a job or dependency row comes or goes (and on a
+	 * read of everything), and is never the same for two copies: while
+	 * it stays, jobs and deps hold the same keys at the same places,
+	 * only their other fields may have changed */
+	uint64_t job_keys;
 };
 
 /*

@@ -30,6 +30,9 @@
 #define RUNS_OVERLAP 600
 #define MAX_HIST 64
 
+struct pass_keep;
+static void pass_keep_free(struct pass_keep *k);
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -51,6 +54,8 @@ void scheduler_init(struct scheduler *s, struct db *db,
 void scheduler_release(struct scheduler *s)
 {
 	est_release(&s->est);
+	pass_keep_free(s->keep[0]);
+	pass_keep_free(s->keep[1]);
 	db_sched_state_free(s->state);
 	db_sched_state_free(s->check);
 	plan_memo_free(s->memo);
@@ -116,8 +121,80 @@ static void flagsets_release(struct flagsets *fs)
 	vec_clear(&fs->archs);
 }
 
+/*
+ * What the passes of a scheduler build the planner's input in, kept from
+ * one to the next: the buffers, so that a pass neither faults in nor
+ * zeroes megabytes of fresh memory; and the grouping of the dependencies,
+ * which depends only on the keys of the jobs and deps rows, while those
+ * stay (snap.job_keys).
+ */
+struct pass_keep {
+	int in_use;              /* a pass builds in it */
+	uint64_t job_keys;       /* of the grouping below; 0: none */
+	size_t *dep_first;
+	int *dep_rows, *dep_target;
+	size_t dep_first_alloc, dep_rows_alloc, dep_target_alloc;
+	struct plan_host *hosts;
+	struct plan_busy *busy;
+	struct plan_request *reqs;
+	int *req_row, *row_req;
+	struct plan_flight *flights;
+	size_t *deps;
+	struct plan_history *hist;
+	plan_time *row_end;
+	size_t hosts_alloc, busy_alloc, reqs_alloc, req_row_alloc;
+	size_t row_req_alloc, flights_alloc, deps_alloc, hist_alloc;
+	size_t row_end_alloc;
+	/* per jobs row, also of its keys alone, found the first time a
+	 * pass needs them: its what, its job name's number in names; so
+	 * that a pass need not read the job names, which lie scattered in
+	 * the results they were read into */
+	size_t *row_what;        /* where in row_pool, or NO_WHAT */
+	char *row_pool;
+	size_t pool_used;
+	int *row_name;           /* or -1 */
+	struct strmap names;
+	size_t row_what_alloc, row_pool_alloc, row_name_alloc;
+};
+
+#define NO_WHAT ((size_t)-1)
+#define DEP_UNKNOWN (-2)
+
+/* An array of n of p's field: its kept buffer, grown but not zeroed (the
+ * caller sets every element it uses), or a new zeroed one. */
+#define PASS_ARRAY(p, field, n) \
+	((p)->keep ? (XGROW((p)->keep->field, (p)->keep->field##_alloc, (n)), \
+		      (p)->keep->field) \
+		   : xcalloc((n), sizeof(*(p)->keep->field)))
+
+static void pass_keep_free(struct pass_keep *k)
+{
+	if (!k)
+		return;
+	free(k->dep_first);
+	free(k->dep_rows);
+	free(k->dep_target);
+	free(k->hosts);
+	free(k->busy);
+	free(k->reqs);
+	free(k->req_row);
+	free(k->row_req);
+	free(k->flights);
+	free(k->deps);
+	free(k->hist);
+	free(k->row_end);
+	free(k->row_what);
+	free(k->row_pool);
+	free(k->row_name);
+	strmap_clear(&k->names);
+	free(k);
+}
+
 struct pass {
 	struct scheduler *s;
+	struct pass_keep *keep;  /* its buffers are these, or NULL: its own
+				  * (a check's pass, planned beside the
+				  * pass that uses them) */
 	struct sched_snapshot snap;
 	struct plan_input in;
 	struct plan_output out;
@@ -129,13 +206,22 @@ struct pass {
 	size_t nflights;
 	size_t *dep_first;       /* jobs row -> its deps in dep_rows, from */
 	int *dep_rows;           /* deps rows grouped by their job's row */
+	int *dep_target;         /* dep_rows[m]'s dependency's jobs row, or
+				  * -1, or DEP_UNKNOWN: not searched yet */
 	int *req_row;            /* request -> jobs row, or -1 - res row */
 	int *row_req;            /* jobs row -> request, or -1 */
 	plan_time *row_end;      /* jobs row -> expected end if running */
 	size_t *deps;            /* pool of dependency indices */
 	struct plan_history *hist;  /* pool */
-	char **whats;            /* reservations' what, owned */
-	char *what_pool;         /* jobs' what, one after another */
+	size_t hist_alloc;
+	char **whats;            /* reservations' what by res row, owned */
+	size_t *row_what;        /* jobs row -> its what in row_pool, or
+				  * NO_WHAT: not written yet */
+	char *row_pool;          /* jobs rows' whats, one after another */
+	size_t pool_used, pool_alloc;
+	int *row_name;           /* jobs row -> its number in names, or -1 */
+	struct strmap *names;    /* the keep's, or names_own */
+	struct strmap names_own;
 	/* jobs to end: blocked by a dependency */
 	long *end_flight;
 	const char **end_job, **end_reason;
@@ -204,6 +290,29 @@ static void flight_rows(const struct pass *p, int i, int *lo, int *hi)
 	*hi = a;
 }
 
+/* Writes "FLIGHT.JOB" and its NUL at buf (room enough): a job's what,
+ * without printf, as there is one per waiting job and pass; len is
+ * strlen(job). Returns the bytes used. */
+static size_t what_text(char *buf, long flight, const char *job, size_t len)
+{
+	char num[24];
+	size_t n = 0, at = 0;
+	unsigned long v = flight < 0 ? 0UL - (unsigned long)flight
+				     : (unsigned long)flight;
+
+	do {
+		num[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (flight < 0)
+		buf[at++] = '-';
+	while (n)
+		buf[at++] = num[--n];
+	buf[at++] = '.';
+	memcpy(buf + at, job, len + 1);
+	return at + len + 1;
+}
+
 static int dep_cmp(const struct sched_dep_row *d, int a, int b)
 {
 	if (d[a].dep_flight != d[b].dep_flight)
@@ -215,49 +324,89 @@ static int dep_cmp(const struct sched_dep_row *d, int a, int b)
  * Groups the dependency rows by the row of their job, each group in
  * (dependency flight, job) order: the order dependencies are planned in,
  * so the plan does not depend on the order PostgreSQL returned them in.
+ * That, the row each dependency names and each row's what and name
+ * number (pass_jobs() finds those as it needs them) depend only on the
+ * keys of the rows: a pass keeps what the last ones found while they
+ * stay.
  */
 static void pass_index(struct pass *p)
 {
 	const struct sched_dep_row *d = p->snap.deps;
 	size_t nrows = p->snap.njobs, nd = p->snap.ndeps;
-	int *owner = xcalloc(nd + 1, sizeof(int));
+	struct pass_keep *k = p->keep;
+	int *owner;
 	size_t *fill;
 
-	p->dep_first = xcalloc(nrows + 2, sizeof(size_t));
-	p->dep_rows = xcalloc(nd + 1, sizeof(int));
+	if (k && k->job_keys == p->snap.job_keys) {
+		p->dep_first = k->dep_first;
+		p->dep_rows = k->dep_rows;
+		p->dep_target = k->dep_target;
+		p->row_what = k->row_what;
+		p->row_name = k->row_name;
+		p->names = &k->names;
+		p->row_pool = k->row_pool;
+		p->pool_alloc = k->row_pool_alloc;
+		p->pool_used = k->pool_used;
+		return;
+	}
+	if (k) {
+		k->job_keys = 0;   /* until it is complete */
+		strmap_clear(&k->names);
+		p->names = &k->names;
+		p->row_pool = k->row_pool;
+		p->pool_alloc = k->row_pool_alloc;
+	} else {
+		p->names = &p->names_own;
+	}
+	p->pool_used = 0;
+	owner = xcalloc(nd + 1, sizeof(int));
+	p->dep_first = PASS_ARRAY(p, dep_first, nrows + 2);
+	p->dep_rows = PASS_ARRAY(p, dep_rows, nd + 1);
+	p->dep_target = PASS_ARRAY(p, dep_target, nd + 1);
+	p->row_what = PASS_ARRAY(p, row_what, nrows + 1);
+	p->row_name = PASS_ARRAY(p, row_name, nrows + 1);
+	memset(p->dep_first, 0, (nrows + 2) * sizeof(size_t));
+	for (size_t i = 0; i < nrows; i++) {
+		p->row_what[i] = NO_WHAT;
+		p->row_name[i] = -1;
+	}
+	for (size_t m = 0; m < nd; m++)
+		p->dep_target[m] = DEP_UNKNOWN;
 	/* both tables are in (flight, job) order: walk them together, with
 	 * a search where a row is out of that order */
-	for (size_t k = 0, r = 0; k < nd; k++) {
+	for (size_t x = 0, r = 0; x < nd; x++) {
 		int c = -1;
 
 		while (r < nrows &&
-		       (c = job_cmp(p, (int)r, d[k].flight, d[k].job)) < 0)
+		       (c = job_cmp(p, (int)r, d[x].flight, d[x].job)) < 0)
 			r++;
-		owner[k] = r < nrows && !c ? (int)r
-					   : job_row(p, d[k].flight, d[k].job);
-		if (owner[k] >= 0)
-			p->dep_first[owner[k] + 1]++;
+		owner[x] = r < nrows && !c ? (int)r
+					   : job_row(p, d[x].flight, d[x].job);
+		if (owner[x] >= 0)
+			p->dep_first[owner[x] + 1]++;
 	}
 	for (size_t i = 0; i < nrows; i++)
 		p->dep_first[i + 1] += p->dep_first[i];
 	fill = xcalloc(nrows + 1, sizeof(size_t));
 	memcpy(fill, p->dep_first, nrows * sizeof(size_t));
-	for (size_t k = 0; k < nd; k++) {
+	for (size_t x = 0; x < nd; x++) {
 		size_t at;
 
-		if (owner[k] < 0)
+		if (owner[x] < 0)
 			continue;
-		at = fill[owner[k]]++;
+		at = fill[owner[x]]++;
 		/* insertion sort: a job has a few dependencies */
-		while (at > p->dep_first[owner[k]] &&
-		       dep_cmp(d, p->dep_rows[at - 1], (int)k) > 0) {
+		while (at > p->dep_first[owner[x]] &&
+		       dep_cmp(d, p->dep_rows[at - 1], (int)x) > 0) {
 			p->dep_rows[at] = p->dep_rows[at - 1];
 			at--;
 		}
-		p->dep_rows[at] = (int)k;
+		p->dep_rows[at] = (int)x;
 	}
 	free(fill);
 	free(owner);
+	if (k)
+		k->job_keys = p->snap.job_keys;
 }
 
 static int same_text(const char *a, const char *b)
@@ -265,38 +414,33 @@ static int same_text(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-static int status_is(const char *st, const char *const *set)
+/* queued, preparing or running: not over */
+static int status_waiting(enum sched_status st)
 {
-	for (; *set; set++)
-		if (!strcmp(st, *set))
-			return 1;
-	return 0;
+	return st == SCHED_ST_QUEUED || st == SCHED_ST_PREPARING ||
+	       st == SCHED_ST_RUNNING;
 }
 
-static const char *const st_waiting[] = { "queued", "preparing", "running",
-					  NULL };
-static const char *const st_done[] = { "pass", "fail", NULL };
-
-static int intent_priority(const struct lab_sched *c, const char *intent)
+static int intent_priority(const struct lab_sched *c, enum sched_intent intent)
 {
-	if (!strcmp(intent, "gate"))
-		return c->prio_gate;
-	if (!strcmp(intent, "bisect"))
-		return c->prio_bisect;
-	if (!strcmp(intent, "retest"))
-		return c->prio_retest;
-	return c->prio_adhoc;
+	switch (intent) {
+	case SCHED_INTENT_GATE: return c->prio_gate;
+	case SCHED_INTENT_BISECT: return c->prio_bisect;
+	case SCHED_INTENT_RETEST: return c->prio_retest;
+	default: return c->prio_adhoc;
+	}
 }
 
 static void pass_hosts(struct pass *p)
 {
 	size_t n = p->snap.nhosts;
 
-	p->hosts = xcalloc(n + 1, sizeof(*p->hosts));
+	p->hosts = PASS_ARRAY(p, hosts, n + 1);
 	for (size_t i = 0; i < n; i++) {
 		const struct sched_host_row *h = &p->snap.hosts[i];
 		struct plan_host *ph = &p->hosts[i];
 
+		memset(ph, 0, sizeof(*ph));
 		ph->name = h->name;
 		ph->arch = h->arch;
 		ph->flags = flagset(&p->flags, h->flags);
@@ -340,7 +484,7 @@ static void pass_busy(struct pass *p)
 	size_t n = p->snap.nallocs, nb = 0;
 	plan_time now = p->snap.now;
 
-	p->busy = xcalloc(n + 1, sizeof(*p->busy));
+	p->busy = PASS_ARRAY(p, busy, n + 1);
 	for (size_t i = 0; i < n; i++) {
 		const struct sched_alloc_row *a = &p->snap.allocs[i];
 		long h = host_index(p, a->host);
@@ -370,6 +514,7 @@ static void pass_busy(struct pass *p)
 				p->row_end[row] = end;
 		}
 		b = &p->busy[nb++];
+		memset(b, 0, sizeof(*b));
 		b->host = (size_t)h;
 		b->slot = shareix > 0 ? shareix - 1 : -1;
 		b->start = since;
@@ -394,33 +539,14 @@ static void end_job(struct pass *p, int row, char *reason)
 
 static struct plan_flight *pass_flight(struct pass *p, long flight)
 {
+	struct plan_flight *f;
+
 	if (p->nflights && p->flights[p->nflights - 1].flight == flight)
 		return &p->flights[p->nflights - 1];
-	p->flights[p->nflights].flight = flight;
-	return &p->flights[p->nflights++];
-}
-
-/* Writes "FLIGHT.JOB" and its NUL at buf (room enough): a job's what,
- * without printf, as there is one per waiting job and pass. Returns the
- * bytes used. */
-static size_t what_text(char *buf, long flight, const char *job)
-{
-	char num[24];
-	size_t n = 0, len = strlen(job), at = 0;
-	unsigned long v = flight < 0 ? 0UL - (unsigned long)flight
-				     : (unsigned long)flight;
-
-	do {
-		num[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	if (flight < 0)
-		buf[at++] = '-';
-	while (n)
-		buf[at++] = num[--n];
-	buf[at++] = '.';
-	memcpy(buf + at, job, len + 1);
-	return at + len + 1;
+	f = &p->flights[p->nflights++];
+	memset(f, 0, sizeof(*f));
+	f->flight = flight;
+	return f;
 }
 
 static void pass_jobs(struct pass *p)
@@ -430,7 +556,7 @@ static void pass_jobs(struct pass *p)
 	const struct sched_pin_row *pins = p->snap.pins;
 	size_t nrows = p->snap.njobs, nres = p->snap.nres, npins = p->snap.npins;
 	size_t ndeps = p->snap.ndeps, nreq = 0, pk = 0, hk = 0;
-	size_t ndep_pool = 0, pool = 0;
+	size_t ndep_pool = 0;
 	const struct lab_sched *cfg = &p->s->cfg;
 	long *hostmap;
 	size_t nmap = p->s->est.hostnames.n;
@@ -442,16 +568,21 @@ static void pass_jobs(struct pass *p)
 		const char *arch_text, *flags_text, *arch;
 		const char *const *flags;
 	} *memo = NULL;
+	size_t nmemo = 0, memo_alloc = 0, *req_memo, need = 0;
+	long *memo_ix = NULL;    /* by name number: memo's, or -1 */
+	size_t nmemo_ix = 0, memo_ix_alloc = 0;
 	int fl_lo = 0, fl_hi = 0;   /* the rows of the current row's flight */
-	size_t nmemo = 0, memo_alloc = 0, hist_alloc = 0, *req_memo;
-	struct strmap memo_ix = STRMAP_INIT;
 
-	p->reqs = xcalloc(nrows + nres + 1, sizeof(*p->reqs));
-	p->req_row = xcalloc(nrows + nres + 1, sizeof(int));
-	p->row_req = xcalloc(nrows + 1, sizeof(int));
-	p->flights = xcalloc(nrows + 1, sizeof(*p->flights));
-	p->deps = xcalloc(ndeps + 1, sizeof(size_t));
-	p->whats = xcalloc(nrows + nres + 1, sizeof(char *));
+	p->reqs = PASS_ARRAY(p, reqs, nrows + nres + 1);
+	p->req_row = PASS_ARRAY(p, req_row, nrows + nres + 1);
+	p->row_req = PASS_ARRAY(p, row_req, nrows + 1);
+	p->flights = PASS_ARRAY(p, flights, nrows + 1);
+	p->deps = PASS_ARRAY(p, deps, ndeps + 1);
+	p->whats = xcalloc(nres + 1, sizeof(char *));
+	if (p->keep) {   /* grown as the requests' histories are added */
+		p->hist = p->keep->hist;
+		p->hist_alloc = p->keep->hist_alloc;
+	}
 	req_memo = xcalloc(nrows + 1, sizeof(size_t));
 	hostmap = xcalloc(nmap + 1, sizeof(long));
 	for (size_t i = 0; i < nmap; i++)
@@ -465,21 +596,22 @@ static void pass_jobs(struct pass *p)
 
 	/* first: which rows are requests, and the flights' counts */
 	for (size_t i = 0; i < nrows; i++) {
-		const char *st = j[i].status;
+		enum sched_status st = j[i].status_kind;
 		struct plan_flight *f = pass_flight(p, (long)j[i].flight);
 
 		p->row_req[i] = -1;
-		if (status_is(st, st_done))
+		if (st == SCHED_ST_PASS || st == SCHED_ST_FAIL)
 			f->done++;
-		else if (status_is(st, st_waiting))
+		else if (status_waiting(st))
 			f->waiting++;
-		if (!strcmp(st, "queued")) {
+		if (st == SCHED_ST_QUEUED) {
 			p->row_req[i] = (int)nreq++;
-			pool += strlen(j[i].job) + 24;
+			if (p->row_what[i] == NO_WHAT)
+				need += j[i].job_len + 24;
 		}
 	}
-	p->what_pool = xmalloc(pool + 1);
-	pool = 0;
+	/* room for the whats no pass wrote yet: q->what points into it */
+	XGROW(p->row_pool, p->pool_alloc, p->pool_used + need + 1);
 	/* then the requests, with dependencies, pins and history */
 	for (size_t i = 0; i < nrows; i++) {
 		int r = (int)i, blocked = 0;
@@ -492,21 +624,30 @@ static void pass_jobs(struct pass *p)
 
 		if (p->row_req[i] < 0)
 			continue;
-		if (r >= fl_hi)
-			flight_rows(p, r, &fl_lo, &fl_hi);
 		q = &p->reqs[p->row_req[i]];
+		memset(q, 0, sizeof(*q));
 		p->req_row[p->row_req[i]] = r;
 		q->kind = PLAN_JOB;
-		q->what = p->what_pool + pool;
-		pool += what_text(p->what_pool + pool, flight, job);
-		q->priority = intent_priority(cfg, j[i].intent) +
+		if (p->row_what[i] == NO_WHAT) {
+			p->row_what[i] = p->pool_used;
+			p->pool_used += what_text(p->row_pool + p->pool_used,
+						  flight, job, j[i].job_len);
+		}
+		q->what = p->row_pool + p->row_what[i];
+		q->priority = intent_priority(cfg, j[i].intent_kind) +
 			      j[i].branch_prio;
 		q->queued_at = j[i].queued_at;
 		q->is_build = j[i].is_build;
 		q->flight = flight;
 		/* estimates and history, mapped to this pass's hosts: once
 		 * per job name (a queue of flights repeats the same jobs) */
-		mi = strmap_get(&memo_ix, job);
+		if (p->row_name[i] < 0)
+			p->row_name[i] = (int)strmap_intern(p->names, job);
+		while (nmemo_ix <= (size_t)p->row_name[i]) {
+			XGROW(memo_ix, memo_ix_alloc, nmemo_ix + 1);
+			memo_ix[nmemo_ix++] = -1;
+		}
+		mi = memo_ix[p->row_name[i]];
 		if (mi < 0) {
 			struct plan_history h[MAX_HIST];
 			size_t nh = est_lookup(&p->s->est, job, p->snap.now,
@@ -519,13 +660,13 @@ static void pass_jobs(struct pass *p)
 			for (size_t k = 0; k < nh; k++) {
 				if (h[k].host >= nmap || hostmap[h[k].host] < 0)
 					continue;
-				XGROW(p->hist, hist_alloc, hk + 1);
+				XGROW(p->hist, p->hist_alloc, hk + 1);
 				p->hist[hk] = h[k];
 				p->hist[hk++].host = (size_t)hostmap[h[k].host];
 			}
 			memo[nmemo].n = hk - memo[nmemo].off;
 			mi = (long)nmemo++;
-			strmap_put(&memo_ix, job, mi);
+			memo_ix[p->row_name[i]] = mi;
 		}
 		q->duration = memo[mi].dur;
 		req_memo[p->row_req[i]] = (size_t)mi;
@@ -547,22 +688,32 @@ static void pass_jobs(struct pass *p)
 		q->deps = &p->deps[ndep_pool];
 		for (size_t m = p->dep_first[i]; m < p->dep_first[i + 1]; m++) {
 			const struct sched_dep_row *dep = &d[p->dep_rows[m]];
-			/* mostly a job of its own flight */
-			int dr = dep->dep_flight == flight
-				? job_row_in(p, fl_lo, fl_hi, flight,
-					     dep->dep_job) : -1;
+			int dr = p->dep_target[m];
+			enum sched_status dst;
 
-			if (dr < 0)
-				dr = job_row(p, dep->dep_flight, dep->dep_job);
-			const char *dst = dr >= 0 ? j[dr].status
-				: dep->dep_status ? dep->dep_status : "missing";
+			if (dr == DEP_UNKNOWN) {
+				/* mostly a job of its own flight */
+				if (r >= fl_hi)
+					flight_rows(p, r, &fl_lo, &fl_hi);
+				dr = dep->dep_flight == flight
+					? job_row_in(p, fl_lo, fl_hi, flight,
+						     dep->dep_job) : -1;
+				if (dr < 0)
+					dr = job_row(p, dep->dep_flight,
+						     dep->dep_job);
+				p->dep_target[m] = dr;
+			}
+			dst = dr >= 0 ? j[dr].status_kind
+				      : dep->dep_status_kind;
 
-			if (!strcmp(dst, "pass"))
+			if (dst == SCHED_ST_PASS)
 				continue;
-			if (!status_is(dst, st_waiting)) {
+			if (!status_waiting(dst)) {
 				if (!why)
-					why = xasprintf("%s %s",
-							dep->dep_job, dst);
+					why = xasprintf("%s %s", dep->dep_job,
+						dr >= 0 ? j[dr].status
+						: dep->dep_status
+						? dep->dep_status : "missing");
 				blocked = 1;
 				continue;
 			}
@@ -604,13 +755,20 @@ static void pass_jobs(struct pass *p)
 	}
 	/* the pool has stopped growing: point into it */
 	for (size_t k = 0; k < nreq; k++) {
-		p->reqs[k].history = p->hist ? &p->hist[memo[req_memo[k]].off]
-					     : NULL;
+		p->reqs[k].history = hk ? &p->hist[memo[req_memo[k]].off]
+					: NULL;
 		p->reqs[k].nhistory = memo[req_memo[k]].n;
+	}
+	if (p->keep) {
+		p->keep->hist = p->hist;
+		p->keep->hist_alloc = p->hist_alloc;
+		p->keep->row_pool = p->row_pool;
+		p->keep->row_pool_alloc = p->pool_alloc;
+		p->keep->pool_used = p->pool_used;
 	}
 	free(memo);
 	free(req_memo);
-	strmap_clear(&memo_ix);
+	free(memo_ix);
 	free(hostmap);
 	p->in.reqs = p->reqs;
 	p->in.nreqs = nreq;
@@ -630,8 +788,8 @@ static void pass_reservations(struct pass *p)
 			continue;   /* active: its allocations are busy entries */
 		memset(q, 0, sizeof(*q));
 		p->req_row[qi] = -1 - (int)r;
-		p->whats[qi] = xasprintf("%s %lld", v->kind, (long long)v->id);
-		q->what = p->whats[qi];
+		p->whats[r] = xasprintf("%s %lld", v->kind, (long long)v->id);
+		q->what = p->whats[r];
 		q->arch = arch_shared(&p->flags, v->arch);
 		q->flags = flagset(&p->flags, v->flags);
 		q->nhosts = v->nhosts;
@@ -933,25 +1091,33 @@ static int pass_act(struct pass *p, struct sched_stats *st, struct err *err)
 
 static void pass_release(struct pass *p)
 {
-	for (size_t i = 0; i < p->in.nreqs; i++) {
+	for (size_t i = 0; i < p->in.nreqs; i++)
 		free((void *)p->reqs[i].pinned);
-		free(p->whats ? p->whats[i] : NULL);
-	}
+	for (size_t r = 0; p->whats && r < p->snap.nres; r++)
+		free(p->whats[r]);
 	plan_output_release(&p->in, &p->out);
 	flagsets_release(&p->flags);
-	free(p->hosts);
-	free(p->busy);
-	free(p->reqs);
-	free(p->flights);
-	free(p->req_row);
-	free(p->row_req);
-	free(p->row_end);
-	free(p->dep_first);
-	free(p->dep_rows);
-	free(p->deps);
-	free(p->hist);
+	if (p->keep) {   /* the scheduler's, for the next pass */
+		p->keep->in_use = 0;
+	} else {
+		free(p->hosts);
+		free(p->busy);
+		free(p->reqs);
+		free(p->flights);
+		free(p->req_row);
+		free(p->row_req);
+		free(p->row_end);
+		free(p->dep_first);
+		free(p->dep_rows);
+		free(p->dep_target);
+		free(p->deps);
+		free(p->hist);
+		free(p->row_what);
+		free(p->row_pool);
+		free(p->row_name);
+		strmap_clear(&p->names_own);
+	}
 	free(p->whats);
-	free(p->what_pool);
 	free(p->end_flight);
 	free(p->end_job);
 	free(p->end_reason);
@@ -973,14 +1139,39 @@ static void pass_learn(struct scheduler *s, struct sched_runs *runs)
 	db_sched_runs_release(runs);
 }
 
-/* Builds the planner's input from snap and plans: again from the last
- * plan if st (which gets the figures), else from scratch (a check's plan
- * to compare with). */
-static int pass_plan(struct pass *p, struct scheduler *s,
-		     const struct sched_snapshot *snap, struct sched_stats *st)
+/*
+ * A pass_keep of s for a pass to build in: one not in use that was last
+ * built from keys, else one not in use, else NULL (the pass builds in
+ * its own). Two: a check's pass (verify) plans the full read's copy
+ * beside the kept copy's pass, and the next pass plans from that copy.
+ */
+static struct pass_keep *pass_keep_take(struct scheduler *s, uint64_t keys)
 {
-	double t0 = now_ms();
+	struct pass_keep **slot = NULL;
 
+	for (int i = 0; i < 2 && !slot; i++)
+		if (s->keep[i] && !s->keep[i]->in_use &&
+		    s->keep[i]->job_keys == keys)
+			slot = &s->keep[i];
+	for (int i = 0; i < 2 && !slot; i++)
+		if (s->keep[i] && !s->keep[i]->in_use)
+			slot = &s->keep[i];
+	for (int i = 0; i < 2 && !slot; i++)
+		if (!s->keep[i])
+			slot = &s->keep[i];
+	if (!slot)
+		return NULL;
+	if (!*slot)
+		*slot = xcalloc(1, sizeof(**slot));
+	(*slot)->in_use = 1;
+	return *slot;
+}
+
+/* Builds the planner's input from snap into p: in buffers the scheduler
+ * keeps, with what they kept from the last pass, if keep. */
+static void pass_input(struct pass *p, struct scheduler *s,
+		       const struct sched_snapshot *snap, int keep)
+{
 	p->s = s;
 	p->snap = *snap;   /* a view: the state keeps the rows */
 	p->in.now = p->snap.now;
@@ -991,12 +1182,149 @@ static int pass_plan(struct pass *p, struct scheduler *s,
 	p->in.cfg.starve_wait = s->cfg.starvation_wait;
 	p->in.cfg.starve_estimates = s->cfg.starvation_estimates;
 	p->in.cfg.pinned_wait = s->cfg.pinned_wait;
-	p->row_end = xcalloc(p->snap.njobs + 1, sizeof(*p->row_end));
+	p->keep = keep ? pass_keep_take(s, snap->job_keys) : NULL;
+	p->row_end = PASS_ARRAY(p, row_end, p->snap.njobs + 1);
+	memset(p->row_end, 0, (p->snap.njobs + 1) * sizeof(*p->row_end));
 	pass_index(p);
 	pass_hosts(p);
 	pass_busy(p);
 	pass_jobs(p);
 	pass_reservations(p);
+}
+
+static int text_differs(const char *a, const char *b)
+{
+	return !same_text(a, b);
+}
+
+/* Whether NULL-terminated lists a and b (or NULL) hold the same texts. */
+static int list_differs(const char *const *a, const char *const *b)
+{
+	if (!a || !b)
+		return a != b;
+	for (; *a && *b; a++, b++)
+		if (strcmp(*a, *b))
+			return 1;
+	return *a || *b;
+}
+
+/*
+ * The first field in which the inputs of a and b differ, into what;
+ * returns 0 when they are the same, field for field: texts and lists
+ * by their contents, in the same order.
+ */
+static int pass_input_differs(const struct pass *a, const struct pass *b,
+			      char *what, size_t len)
+{
+	const struct plan_input *x = &a->in, *y = &b->in;
+
+	if (x->nhosts != y->nhosts || x->nbusy != y->nbusy ||
+	    x->nreqs != y->nreqs || x->nflights != y->nflights ||
+	    a->nend != b->nend || x->now != y->now) {
+		snprintf(what, len, "counts: %zu/%zu hosts, %zu/%zu busy, %zu/%zu requests, %zu/%zu flights, %zu/%zu blocked",
+			 x->nhosts, y->nhosts, x->nbusy, y->nbusy, x->nreqs,
+			 y->nreqs, x->nflights, y->nflights, a->nend, b->nend);
+		return 1;
+	}
+	for (size_t i = 0; i < x->nhosts; i++) {
+		const struct plan_host *g = &x->hosts[i], *h = &y->hosts[i];
+
+		if (text_differs(g->name, h->name) ||
+		    text_differs(g->arch, h->arch) ||
+		    list_differs(g->flags, h->flags) || g->usable != h->usable ||
+		    text_differs(g->state, h->state) ||
+		    text_differs(g->state_reason, h->state_reason) ||
+		    g->unusable_since != h->unusable_since ||
+		    g->share_slots != h->share_slots ||
+		    g->share_worn != h->share_worn ||
+		    text_differs(g->site, h->site)) {
+			snprintf(what, len, "host %zu (%s)", i, g->name);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < x->nbusy; i++) {
+		const struct plan_busy *g = &x->busy[i], *h = &y->busy[i];
+
+		if (g->host != h->host || g->slot != h->slot ||
+		    g->start != h->start || g->end != h->end ||
+		    text_differs(g->what, h->what)) {
+			snprintf(what, len, "busy %zu (%s)", i, g->what);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < x->nflights; i++) {
+		const struct plan_flight *g = &x->flights[i], *h = &y->flights[i];
+
+		if (g->flight != h->flight || g->done != h->done ||
+		    g->waiting != h->waiting) {
+			snprintf(what, len, "flight %ld", g->flight);
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < x->nreqs; i++) {
+		const struct plan_request *g = &x->reqs[i], *h = &y->reqs[i];
+		int d = g->kind != h->kind || text_differs(g->what, h->what) ||
+			g->priority != h->priority ||
+			g->queued_at != h->queued_at ||
+			g->is_build != h->is_build || g->flight != h->flight ||
+			text_differs(g->arch, h->arch) ||
+			list_differs(g->flags, h->flags) ||
+			g->nhosts != h->nhosts || !g->pinned != !h->pinned ||
+			g->duration != h->duration ||
+			g->nhistory != h->nhistory || !g->history != !h->history ||
+			g->not_before != h->not_before || g->ndeps != h->ndeps ||
+			g->deps_end != h->deps_end ||
+			text_differs(g->deps_what, h->deps_what) ||
+			g->deps_pending != h->deps_pending ||
+			g->never_starve != h->never_starve;
+
+		for (int k = 0; !d && g->pinned && k < g->nhosts; k++)
+			d = text_differs(g->pinned[k], h->pinned[k]);
+		for (size_t k = 0; !d && k < g->nhistory; k++)
+			d = g->history[k].host != h->history[k].host ||
+			    g->history[k].duration != h->history[k].duration ||
+			    g->history[k].last_run != h->history[k].last_run ||
+			    g->history[k].last_failed !=
+				    h->history[k].last_failed;
+		for (size_t k = 0; !d && k < g->ndeps; k++)
+			d = g->deps[k] != h->deps[k];
+		if (d) {
+			snprintf(what, len, "request %zu (%s)", i, g->what);
+			return 1;
+		}
+	}
+	for (size_t k = 0; k < a->nend; k++)
+		if (a->end_flight[k] != b->end_flight[k] ||
+		    strcmp(a->end_job[k], b->end_job[k]) ||
+		    strcmp(a->end_reason[k], b->end_reason[k])) {
+			snprintf(what, len, "blocked %ld.%s", a->end_flight[k],
+				 a->end_job[k]);
+			return 1;
+		}
+	return 0;
+}
+
+/* Builds the planner's input from snap and plans: again from the last
+ * plan if st (which gets the figures), else from scratch (a check's plan
+ * to compare with). */
+static int pass_plan(struct pass *p, struct scheduler *s,
+		     const struct sched_snapshot *snap, struct sched_stats *st)
+{
+	double t0 = now_ms();
+
+	pass_input(p, s, snap, 1);
+	if (s->verify) {
+		/* testing: what it kept from the last pass changes nothing */
+		struct pass r;
+		char what[300];
+
+		memset(&r, 0, sizeof(r));
+		pass_input(&r, s, snap, 0);
+		if (pass_input_differs(p, &r, what, sizeof(what)))
+			BUG("the planner's input built with what the last pass kept differs from one built from scratch: %s",
+			    what);
+		pass_release(&r);
+	}
 	if (!st)
 		return plan_compute(&p->in, &p->out);
 	st->input_ms = now_ms() - t0;

@@ -13,6 +13,8 @@
 #include "labconf.h"
 #include "plan.h"
 
+struct pass_keep;
+
 struct scheduler {
 	struct db *db;
 	struct lab_sched cfg;
@@ -38,6 +40,8 @@ struct scheduler {
 				    * pass's state write asked it (-1:
 				    * nothing leased or reserved) ... */
 	int expiry_known;          /* ... if that pass got that far */
+	struct pass_keep *keep[2]; /* what passes build the planner's input
+				    * in, kept for the next (scheduler.c) */
 };
 
 struct sched_stats {
