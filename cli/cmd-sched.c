@@ -154,6 +154,7 @@ static int sched_bench(struct scheduler *s, int n, struct err *err)
 	double *inc_read = xcalloc((size_t)n, sizeof(double));
 	double *later = xcalloc((size_t)n, sizeof(double));
 	double *inc_input = xcalloc((size_t)n, sizeof(double));
+	double *inc_write = xcalloc((size_t)n, sizeof(double));
 	struct sched_stats st = { 0 }, first, st_later = { 0 };
 	struct timespec a;
 	int rc = scheduler_pass(s, &first, err);   /* allocates, writes all */
@@ -178,6 +179,7 @@ static int sched_bench(struct scheduler *s, int n, struct err *err)
 		inc_plan[i] = st.plan_ms;
 		inc_read[i] = st.read_ms;
 		inc_input[i] = st.input_ms;
+		inc_write[i] = st.write_ms;
 		/* and one a second later: the plan's clock moved */
 		if (!rc) {
 			sleep(1);
@@ -193,7 +195,7 @@ static int sched_bench(struct scheduler *s, int n, struct err *err)
 		double f = median(floor, n), p = median(pass, n);
 
 		cli_print_json(json_pack(
-			"{s:i, s:i, s:f, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:o, s:f, s:f, s:o}",
+			"{s:i, s:i, s:f, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:o, s:f, s:f, s:i, s:f, s:o}",
 			"waiting", st.queued, "hosts", st.hosts,
 			"first_pass_ms", first.total_ms, "first_allocated",
 			first.allocated, "pass_ms", p, "plan_ms",
@@ -202,7 +204,8 @@ static int sched_bench(struct scheduler *s, int n, struct err *err)
 			"inc_plan_ms", median(inc_plan, n), "inc_read_ms",
 			median(inc_read, n), "jobs_ended", ended,
 			"inc_planned", again_json(&st.again), "inc_input_ms",
-			median(inc_input, n), "later_pass_ms",
+			median(inc_input, n), "inc_write_ms", median(inc_write, n),
+			"inc_plan_rows", st.rows_written, "later_pass_ms",
 			median(later, n), "later_planned",
 			again_json(&st_later.again)));
 	}
@@ -214,6 +217,7 @@ static int sched_bench(struct scheduler *s, int n, struct err *err)
 	free(inc_read);
 	free(later);
 	free(inc_input);
+	free(inc_write);
 	return rc;
 }
 

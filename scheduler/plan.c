@@ -106,6 +106,8 @@ struct cands {
 	unsigned char *is;    /* per host: 1 if a candidate */
 	struct hsum *blk;     /* min last_end, max maxgap, min first_free */
 	unsigned char *stale; /* per block: to sum again before reading */
+	size_t *dirty;        /* planning again: the candidates that changed */
+	size_t ndirty;
 };
 
 #define CLASS_MEMO 512
@@ -176,6 +178,7 @@ struct host_setup {
 
 static void again_booked(struct planner *p, size_t host, int slot,
 			 plan_time end);
+static void again_class(struct planner *p, struct cands *c);
 
 /* ---- timelines ---- */
 
@@ -566,6 +569,8 @@ static size_t candidates(struct planner *p, const struct plan_request *r,
 	}
 	c->blk = xcalloc(c->n / CAND_BLOCK + 1, sizeof(*c->blk));
 	c->stale = xcalloc(c->n / CAND_BLOCK + 1, 1);
+	if (p->again)
+		again_class(p, c);
 	for (size_t b = 0; b * CAND_BLOCK < c->n; b++)
 		block_summarize(p, c, b);
 	strmap_put(&p->candix, key, (long)p->ncands);
@@ -1316,6 +1321,28 @@ static void order_by_pins(const struct planner *p,
 	free(placed);
 }
 
+/* Points each host r ran on at its history there (the last entry for a
+ * host listed twice), for evaluate and host_bonus; hist_leave undoes. */
+static void hist_enter(struct planner *p, const struct plan_request *r)
+{
+	for (size_t k = 0; k < r->nhistory; k++)
+		if (r->history[k].host < p->in->nhosts)
+			p->hist[r->history[k].host] = &r->history[k];
+	p->cur_hist = r->history;
+	p->cur_nhist = r->nhistory;
+	p->cur_bonus = history_bonuses(p, r);
+}
+
+static void hist_leave(struct planner *p, const struct plan_request *r)
+{
+	for (size_t k = 0; k < r->nhistory; k++)
+		if (r->history[k].host < p->in->nhosts)
+			p->hist[r->history[k].host] = NULL;
+	p->cur_hist = NULL;
+	p->cur_nhist = 0;
+	p->cur_bonus = NULL;
+}
+
 /*
  * Books request ri on best[0..n) at their common start and says why it
  * starts or waits; wait names what it waits for, if anything.
@@ -1427,12 +1454,7 @@ static void plan_request(struct planner *p, size_t ri)
 		cand = pinned_cand;
 		ncand = n;
 	}
-	for (size_t k = 0; k < r->nhistory; k++)
-		if (r->history[k].host < in->nhosts)
-			p->hist[r->history[k].host] = &r->history[k];
-	p->cur_hist = r->history;
-	p->cur_nhist = r->nhistory;
-	p->cur_bonus = history_bonuses(p, r);
+	hist_enter(p, r);
 
 	want[0] = '\0';
 	if (bad_pin || ncand < n || n > 1)
@@ -1505,12 +1527,7 @@ static void plan_request(struct planner *p, size_t ri)
 	} else {
 		book_found(p, ri, best, n, wait, ncand);
 	}
-	for (size_t k = 0; k < r->nhistory; k++)
-		if (r->history[k].host < in->nhosts)
-			p->hist[r->history[k].host] = NULL;
-	p->cur_hist = NULL;
-	p->cur_nhist = 0;
-	p->cur_bonus = NULL;
+	hist_leave(p, r);
 	free(pinned_cand);
 	free(best);
 	p->state[ri] = 2;
@@ -1740,6 +1757,7 @@ static void planner_finish(struct planner *p)
 		free(p->cands[i].is);
 		free(p->cands[i].blk);
 		free(p->cands[i].stale);
+		free(p->cands[i].dirty);
 	}
 	free(p->cands);
 	free(p->hs);
@@ -1844,6 +1862,8 @@ struct again {
 	unsigned char *dirty;       /* per host: it differs from the last plan
 				     * at the same turn */
 	size_t *dirty_list, ndirty;
+	struct planner *p;          /* once planning: its classes learn of
+				     * each host that changes */
 	unsigned char *changed;     /* per request: its result differs */
 	size_t seq;                 /* turns taken */
 	size_t prev_seq;            /* the last kept one's prev turn + 1 */
@@ -2160,6 +2180,26 @@ static void mark_dirty(struct again *a, size_t host)
 		return;
 	a->dirty[host] = 1;
 	a->dirty_list[a->ndirty++] = host;
+	if (a->p) {
+		const struct hstate *h = &a->p->hs[host];
+
+		for (size_t m = 0; m < h->nmem; m++) {
+			struct cands *c = &a->p->cands[h->mem[m].cls];
+
+			c->dirty[c->ndirty++] = host;
+		}
+	}
+}
+
+/* A class made while planning again: its candidates that changed. */
+static void again_class(struct planner *p, struct cands *c)
+{
+	const struct again *a = p->again;
+
+	c->dirty = xcalloc(c->n + 1, sizeof(size_t));
+	for (size_t k = 0; k < a->ndirty; k++)
+		if (c->is[a->dirty_list[k]])
+			c->dirty[c->ndirty++] = a->dirty_list[k];
 }
 
 static void mark_books_dirty(struct again *a, const struct memo_gen *g,
@@ -2296,17 +2336,13 @@ static void again_booked(struct planner *p, size_t host, int slot,
 /* Whether a host r could take changed since the last plan. */
 static int touches_dirty(struct planner *p, const struct plan_request *r)
 {
-	struct again *a = p->again;
 	int equiv, share;
 	size_t cls;
 
-	if (!a->ndirty)
+	if (!p->again->ndirty)
 		return 0;
-	cls = req_class(p, r, &equiv, &share);
-	for (size_t k = 0; k < a->ndirty; k++)
-		if (p->cands[cls].is[a->dirty_list[k]])
-			return 1;
-	return 0;
+	cls = req_class(p, r, &equiv, &share);   /* may grow p->cands */
+	return p->cands[cls].ndirty > 0;
 }
 
 /* Gives request ri the result old had, booking what it booked. */
@@ -2333,17 +2369,6 @@ static void keep_result(struct planner *p, size_t ri,
 	}
 }
 
-/* r's history on host h as plan_request sees it (the last entry), or
- * NULL. */
-static const struct plan_history *hist_on(const struct plan_request *r,
-					  size_t h)
-{
-	for (size_t m = r->nhistory; m-- > 0;)
-		if (r->history[m].host == h)
-			return &r->history[m];
-	return NULL;
-}
-
 /*
  * A single-host request whose host did not change, some of whose other
  * candidates did: those alone can beat it now. Returns 1 with the
@@ -2356,6 +2381,7 @@ static int compare_changed(struct planner *p, size_t ri,
 	const struct plan_request *r = &p->in->reqs[ri];
 	const struct memo_book *ob = &a->prev->books[old->book];
 	struct choice best = { .host = ob->host, .cost = old->cost }, ch;
+	plan_time d = r->duration > 0 ? r->duration : 1;
 	const struct cands *c;
 	const char *wait;
 	int equiv, share, impossible, better = 0;
@@ -2363,30 +2389,26 @@ static int compare_changed(struct planner *p, size_t ri,
 	plan_time t0 = deps_start(p, ri, &wait, &impossible);
 
 	c = &p->cands[cls];
-	p->cur_hist = r->history;
-	p->cur_nhist = r->nhistory;
-	p->cur_bonus = history_bonuses(p, r);
-	for (size_t k = 0; k < a->ndirty; k++) {
-		size_t h = a->dirty_list[k];
+	hist_enter(p, r);
+	for (size_t k = 0; k < c->ndirty; k++) {
+		size_t h = c->dirty[k];
+		const struct plan_history *hh = p->hist[h];
+		plan_time dh = hh && hh->duration > 0 ? hh->duration : d;
+		plan_time lb = choice_cost(p, r, hh,
+					   host_lb(&p->hs[h].sum, t0, dh), dh);
 
-		if (!c->is[h])
+		/* as choose_one prunes: it cannot beat the best */
+		if (lb > best.cost || (lb == best.cost && h > best.host))
 			continue;
-		p->hist[h] = hist_on(r, h);
 		evaluate(p, r, share, h, t0, &ch);
 		if (choice_better(&ch, &best)) {
 			best = ch;
 			better = 1;
 		}
-		p->hist[h] = NULL;
 	}
-	if (better) {
-		p->hist[best.host] = hist_on(r, best.host);
+	if (better)
 		book_found(p, ri, &best, 1, wait, c->n);
-		p->hist[best.host] = NULL;
-	}
-	p->cur_hist = NULL;
-	p->cur_nhist = 0;
-	p->cur_bonus = NULL;
+	hist_leave(p, r);
 	return better;
 }
 
@@ -2527,6 +2549,7 @@ int plan_compute_again(const struct plan_input *in, struct plan_output *out,
 		rc = planner_start(&p, in, out, &m->setup, same_hosts);
 		again_order(&a, in, out->order);
 		p.again = &a;
+		a.p = &p;
 		for (size_t k = 0; k < in->nreqs && !a.out_of_order; k++)
 			if (p.state[out->order[k]] == 0)
 				plan_one(&p, out->order[k]);
