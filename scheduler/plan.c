@@ -92,6 +92,7 @@ struct hstate {
 	plan_time share_drain;  /* a worn host: when its sharers are gone */
 	struct slotline *sl;
 	struct hsum sum;
+	int sum_stale;        /* booked without summing: host_sum sums */
 	struct member *mem;
 	size_t nmem, mem_alloc;
 };
@@ -345,6 +346,18 @@ static void host_summarize(const struct planner *p, struct hstate *h)
 						       : PLAN_NEVER;
 }
 
+/* h's bounds, summed again if it was booked lazily (host_book_kept). */
+static const struct hsum *host_sum(const struct planner *p, size_t i)
+{
+	struct hstate *h = &p->hs[i];
+
+	if (h->sum_stale) {
+		host_summarize(p, h);
+		h->sum_stale = 0;
+	}
+	return &h->sum;
+}
+
 /* The earliest start from t0 of a job of length d that sum allows. */
 static plan_time host_lb(const struct hsum *sum, plan_time t0, plan_time d)
 {
@@ -362,7 +375,7 @@ static void block_summarize(const struct planner *p, struct cands *c,
 	s->last_end = s->first_free = PLAN_NEVER;
 	s->maxgap = 0;
 	for (size_t k = b * CAND_BLOCK; k < end; k++) {
-		const struct hsum *h = &p->hs[c->h[k]].sum;
+		const struct hsum *h = host_sum(p, c->h[k]);
 
 		if (h->last_end < s->last_end)
 			s->last_end = h->last_end;
@@ -392,7 +405,7 @@ static void host_book(struct planner *p, size_t host, int slot, plan_time s,
 		      plan_time e, long req)
 {
 	struct hstate *h = &p->hs[host];
-	struct hsum old = h->sum;
+	struct hsum old = *host_sum(p, host);
 
 	if (slot < 0)
 		for (int k = 0; k < h->nslots; k++)
@@ -420,6 +433,31 @@ static void host_book(struct planner *p, size_t host, int slot, plan_time s,
 		if (!kept)
 			c->stale[h->mem[m].blk] = 1;
 	}
+}
+
+/*
+ * host_book for a result kept from the last plan: its bounds and its
+ * blocks' are summed when next read (host_sum, choose_one), as few are
+ * read when most requests keep theirs. Till then they are too low, which
+ * prunes less but never wrongly.
+ */
+static void host_book_kept(struct planner *p, size_t host, int slot,
+			   plan_time s, plan_time e, long req)
+{
+	struct hstate *h = &p->hs[host];
+
+	if (slot < 0)
+		for (int k = 0; k < h->nslots; k++)
+			slot_add(&h->sl[k], p->in->now, s, e);
+	else
+		slot_add(&h->sl[slot], p->in->now, s, e);
+	timeline_add(p, host, s, e, slot, req);
+	again_booked(p, host, slot, e);
+	if (h->sum_stale)
+		return;
+	h->sum_stale = 1;
+	for (size_t m = 0; m < h->nmem; m++)
+		p->cands[h->mem[m].cls].stale[h->mem[m].blk] = 1;
 }
 
 /* ---- hosts and requirements ---- */
@@ -765,7 +803,7 @@ static int choose_one(const struct planner *p, const struct plan_request *r,
 			if (p->hist[i])
 				continue;   /* done above */
 			if (found && prune &&
-			    cannot_beat(p, r, &p->hs[i].sum, t0, d, i, best))
+			    cannot_beat(p, r, host_sum(p, i), t0, d, i, best))
 				continue;
 			evaluate(p, r, share, i, t0, &ch);
 			if (!found || choice_better(&ch, best))
@@ -784,7 +822,7 @@ static int choose_one(const struct planner *p, const struct plan_request *r,
 			continue;   /* not a candidate, or listed twice */
 		if (found && prune) {
 			plan_time cost = choice_cost(
-				p, r, hist, host_lb(&p->hs[i].sum, t0, dh), dh);
+				p, r, hist, host_lb(host_sum(p, i), t0, dh), dh);
 
 			if (cost > best->cost ||
 			    (cost == best->cost && i > best->host))
@@ -2365,7 +2403,8 @@ static void keep_result(struct planner *p, size_t ri,
 
 		res->hosts[k].host = b->host;
 		res->hosts[k].slot = b->slot;
-		host_book(p, b->host, b->slot, old->start, b->end, (long)ri);
+		host_book_kept(p, b->host, b->slot, old->start, b->end,
+			       (long)ri);
 	}
 }
 
@@ -2395,7 +2434,7 @@ static int compare_changed(struct planner *p, size_t ri,
 		const struct plan_history *hh = p->hist[h];
 		plan_time dh = hh && hh->duration > 0 ? hh->duration : d;
 		plan_time lb = choice_cost(p, r, hh,
-					   host_lb(&p->hs[h].sum, t0, dh), dh);
+					   host_lb(host_sum(p, h), t0, dh), dh);
 
 		/* as choose_one prunes: it cannot beat the best */
 		if (lb > best.cost || (lb == best.cost && h > best.host))
