@@ -162,8 +162,8 @@ test_expect_success 'the remote worker had no database and keeps no spool once a
 	F=$(cat good.flight) &&
 	! test -e "$RSTATE/pg" &&
 	! grep -qi "database" remote.conf &&
-	wait_for "! test -e $RSTATE/logs/$F/build-amd64" 10 &&
-	wait_for "! test -e $RSTATE/logs/$F/test-arm64" 10 &&
+	wait_for "! test -e $RSTATE/logs/$F/build-amd64" 30 &&
+	wait_for "! test -e $RSTATE/logs/$F/test-arm64" 30 &&
 	test -z "$(find "$RSTATE/artifacts" -type f 2>/dev/null)"
 '
 
