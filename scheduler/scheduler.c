@@ -10,6 +10,7 @@
  * scheduler or a person only loses that allocation, never doubles it.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,14 @@ void scheduler_init(struct scheduler *s, struct db *db,
 	s->cfg = *cfg;
 	s->name = name;
 	est_init(&s->est, cfg->estimate_window, cfg->default_duration);
+	/*
+	 * A pass allocates the same few megabytes as the last (the plan's
+	 * results, the copy's arrays) and frees them: kept in the heap,
+	 * not given back to the kernel by munmap or a trim, they are not
+	 * faulted in again page by page every pass.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 void scheduler_release(struct scheduler *s)
