@@ -313,6 +313,8 @@ static void timeline_add(struct planner *p, size_t host, plan_time s,
 	struct plan_output *out = p->out;
 	struct plan_slot_entry *te;
 
+	if (p->in->no_timeline)
+		return;
 	XGROW(out->timeline[host], p->tl_alloc[host], out->ntimeline[host] + 1);
 	te = &out->timeline[host][out->ntimeline[host]++];
 	te->start = s;

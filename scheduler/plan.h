@@ -142,6 +142,9 @@ struct plan_input {
 	size_t nreqs;
 	const struct plan_flight *flights;
 	size_t nflights;
+	int no_timeline;            /* the caller reads no timeline: out's
+				     * stay empty (a copy of every booking
+				     * less to make) */
 };
 
 enum plan_outcome {
@@ -170,7 +173,7 @@ struct plan_result {
 	size_t gone_host;           /* PLAN_HOST_GONE: the host it names */
 };
 
-/* A booking on a host's timeline, for `hangar plan`. */
+/* A booking on a host's timeline, for whoever draws the plan. */
 struct plan_slot_entry {
 	plan_time start, end;
 	int slot;

@@ -1191,6 +1191,7 @@ static void pass_input(struct pass *p, struct scheduler *s,
 	p->in.cfg.starve_wait = s->cfg.starvation_wait;
 	p->in.cfg.starve_estimates = s->cfg.starvation_estimates;
 	p->in.cfg.pinned_wait = s->cfg.pinned_wait;
+	p->in.no_timeline = 1;   /* nothing here draws the plan */
 	p->keep = keep ? pass_keep_take(s, snap->job_keys) : NULL;
 	p->row_end = PASS_ARRAY(p, row_end, p->snap.njobs + 1);
 	memset(p->row_end, 0, (p->snap.njobs + 1) * sizeof(*p->row_end));
