@@ -249,6 +249,10 @@ static void job_keys_move(struct sched_state *st)
 	st->snap.job_keys = ++job_keys_last;
 }
 
+/* snap.read_no and the jobs' read_no: one count of reads, for every
+ * copy */
+static uint64_t reads_last;
+
 struct sched_state *db_sched_state_new(void)
 {
 	struct sched_state *st = xcalloc(1, sizeof(struct sched_state));
@@ -948,13 +952,13 @@ static const char *text_shared(struct sched_state *st, const char *text)
 }
 
 /*
- * The arch and flags of fresh job rows, as st's shared copies: a pass
+ * Fresh job rows: their arch and flags as st's shared copies (a pass
  * compares those of many rows, mostly the same texts, and finds them
  * the same by their pointers instead of reading texts scattered in the
- * results.
+ * results), and the read that brought them.
  */
-static void jobs_share_texts(struct sched_state *st, int t, void *rows,
-			     size_t n)
+static void jobs_fresh(struct sched_state *st, int t, void *rows, size_t n,
+		       uint64_t read_no)
 {
 	struct sched_job_row *v = rows;
 
@@ -963,13 +967,14 @@ static void jobs_share_texts(struct sched_state *st, int t, void *rows,
 	for (size_t i = 0; i < n; i++) {
 		v[i].arch = text_shared(st, v[i].arch);
 		v[i].flags = text_shared(st, v[i].flags);
+		v[i].read_no = read_no;
 	}
 }
 
 /* The rows of every changed key (some_queries' results), merged into st;
  * the results go to st (q's are NULL after). */
 static void merge_some(struct sched_state *st, struct changes *c,
-		       struct read_q *q)
+		       struct read_q *q, uint64_t read_no)
 {
 	for (int t = 0; t < NT; t++) {
 		PGresult *res = q[t].res;
@@ -982,7 +987,7 @@ static void merge_some(struct sched_state *st, struct changes *c,
 		q[t].res = NULL;
 		n = (size_t)PQntuples(res);
 		fresh = rows_of(t, res);
-		jobs_share_texts(st, t, fresh, n);
+		jobs_fresh(st, t, fresh, n, read_no);
 		ch = chunk_new(res);
 		changes_from_rows(c, t, fresh, n);
 		table_merge(st, t, c, fresh, n, ch);
@@ -1007,7 +1012,8 @@ static void all_queries(struct read_q *q)
 
 /* Everything (all_queries' results), into an empty state; the results
  * go to st (q's are NULL after). */
-static void load_all(struct sched_state *st, struct read_q *q)
+static void load_all(struct sched_state *st, struct read_q *q,
+		     uint64_t read_no)
 {
 	for (int t = 0; t < NT; t++) {
 		PGresult *res = q[t].res;
@@ -1020,7 +1026,7 @@ static void load_all(struct sched_state *st, struct read_q *q)
 		rows = table_rows(st, t, &n);
 		*rows = rows_of(t, res);
 		*n = nr;
-		jobs_share_texts(st, t, *rows, nr);
+		jobs_fresh(st, t, *rows, nr, read_no);
 		ch = chunk_new(res);
 		ch->refs = nr;
 		st->chunks[t] = xcalloc(nr + 1, sizeof(struct chunk *));
@@ -1156,6 +1162,7 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 	char xmin[32] = "", since[32];
 	struct changes c;
 	int rc, second = inc && inc->valid;
+	uint64_t read_no = ++reads_last;
 
 	*all = 0;
 	if (more)
@@ -1221,12 +1228,12 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 			 PQgetvalue(q[at_snap].res, 0, 1));
 		if (inc && !second) {
 			state_clear(inc);
-			load_all(inc, &q[at_inc]);
+			load_all(inc, &q[at_inc], read_no);
 			*all = 1;
 		}
 		if (full) {
 			state_clear(full);
-			load_all(full, &q[at_full]);
+			load_all(full, &q[at_full], read_no);
 		}
 		if (second)
 			parse_changes(q[at_changes].res, &c);
@@ -1280,7 +1287,7 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 		if (!rc && c.all) {
 			*all = 1;
 			state_clear(inc);
-			load_all(inc, q);
+			load_all(inc, q, read_no);
 		} else if (!rc) {
 			size_t k = 0;
 
@@ -1291,7 +1298,7 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 					q[k++].res = NULL;
 				}
 			}
-			merge_some(inc, &c, some);
+			merge_some(inc, &c, some, read_no);
 		}
 		batch_clear(q, n);
 	}
@@ -1308,12 +1315,14 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 	}
 	if (inc) {
 		inc->valid = 1;
+		inc->snap.read_no = read_no;
 		inc->snap.now = now;
 		inc->read_at = now;
 		memcpy(inc->xmin, xmin, sizeof(xmin));
 	}
 	if (full) {
 		full->valid = 1;
+		full->snap.read_no = read_no;
 		full->snap.now = now;
 		full->read_at = now;
 		memcpy(full->xmin, xmin, sizeof(xmin));

@@ -70,6 +70,9 @@ struct sched_job_row {
 	enum sched_status status_kind;   /* status's */
 	enum sched_intent intent_kind;   /* intent's */
 	size_t job_len;             /* strlen(job) */
+	uint64_t read_no;           /* the read that brought it (as
+				     * snap.read_no), whatever its plan
+				     * columns' own writes since */
 };
 
 /* A dependency of a job of an unfinished flight, in no order. */
@@ -136,6 +139,9 @@ struct sched_snapshot {
 	 * it stays, jobs and deps hold the same keys at the same places,
 	 * only their other fields may have changed */
 	uint64_t job_keys;
+	/* counts the reads of every copy: a job row with a read_no up to
+	 * a snapshot's came before it, and was not read again since */
+	uint64_t read_no;
 };
 
 /*

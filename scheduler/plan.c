@@ -1839,6 +1839,7 @@ void plan_output_release(const struct plan_input *in, struct plan_output *out)
 	free(out->order);
 	free(out->timeline);
 	free(out->ntimeline);
+	free(out->same_result);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -2546,6 +2547,10 @@ static void plan_request_again(struct planner *p, size_t ri)
 		if (old)
 			mark_books_dirty(a, prev, old);
 		mark_books_dirty(a, next, q);
+	} else if (old->nreason == q->nreason &&
+		   !memcmp(gen_text(prev, old->reason),
+			   gen_text(next, q->reason), q->nreason)) {
+		p->out->same_result[ri] = 1;
 	}
 	p->state[ri] = 2;
 }
@@ -2588,6 +2593,7 @@ int plan_compute_again(const struct plan_input *in, struct plan_output *out,
 			gen_start(next, in);
 		again_match(&a, in, prev);
 		rc = planner_start(&p, in, out, &m->setup, same_hosts);
+		out->same_result = xcalloc(in->nreqs + 1, 1);
 		again_order(&a, in, out->order);
 		p.again = &a;
 		a.p = &p;

@@ -191,6 +191,10 @@ struct plan_output {
 	 * again then; PLAN_NEVER when none */
 	plan_time next_change;
 	struct plan_booking *bookings;     /* every result's hosts point in */
+	/* planned again: per request, 1 where its result (outcome, times,
+	 * hosts and reason) is the same request's in the last plan; NULL
+	 * from plan_compute() */
+	unsigned char *same_result;
 };
 
 /*

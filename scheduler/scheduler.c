@@ -931,9 +931,23 @@ static int pass_blockage(struct pass *p, size_t qi, struct sched_stats *st,
 	return 0;
 }
 
+/*
+ * Whether request qi's plan row is as it was when the last pass
+ * compared it (stored: that pass's snap.read_no, see plan_stored): the
+ * same result, and a job row not read again since. That pass wrote it,
+ * or found it close enough: so would this one.
+ */
+static int pass_row_kept(const struct pass *p, size_t qi, uint64_t stored)
+{
+	int row = p->req_row[qi];
+
+	return stored && p->out.same_result && p->out.same_result[qi] &&
+	       row >= 0 && p->snap.jobs[row].read_no <= stored;
+}
+
 /* Stores the plan rows of waiting jobs and reservations that changed. */
-static int pass_write_plan(struct pass *p, struct sched_stats *st,
-			   struct err *err)
+static int pass_write_plan(struct pass *p, uint64_t stored,
+			   struct sched_stats *st, struct err *err)
 {
 	struct sched_planned *rows = NULL;
 	char **texts = NULL;
@@ -950,6 +964,10 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 		long flight = 0, reservation = 0;
 		char *hosts;
 
+		int kept = pass_row_kept(p, qi, stored);
+
+		if (kept && !p->s->verify)
+			continue;
 		/* the stored texts lie scattered in the results they were
 		 * read into (the rows are sorted after the read): ask for
 		 * those of a few rows ahead while these are compared */
@@ -986,6 +1004,9 @@ static int pass_write_plan(struct pass *p, struct sched_stats *st,
 		    hosts_same(p, res, old_hosts) &&
 		    !strcmp(res->reason, old_reason ? old_reason : ""))
 			continue;
+		if (kept)   /* testing: what it skips needs no write */
+			BUG("the plan row of %s was skipped as unchanged, and changed",
+			    p->reqs[qi].what);
 		hosts = hosts_text(p, res);
 		XGROW(rows, alloc, n + 1);
 		XGROW(texts, texts_alloc, n + 1);
@@ -1467,12 +1488,17 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	struct pass p, q;
 	struct sched_runs runs = { 0 };
 	struct sched_read_more more = { .runs = &runs };
+	uint64_t stored;
 	double t0 = now_ms(), t1, t2;
 	int rc, checked = 0, due;
 
 	memset(st, 0, sizeof(*st));
 	memset(&p, 0, sizeof(p));
 	memset(&q, 0, sizeof(q));
+	/* the plan rows as the last pass left them, if it got that far:
+	 * this pass plans again (the memo moves) before it writes */
+	stored = s->plan_stored;
+	s->plan_stored = 0;
 	s->expiry_known = 0;
 	if (!s->watermark)
 		s->watermark = (plan_time)time(NULL) - s->cfg.estimate_window;
@@ -1546,7 +1572,9 @@ int scheduler_pass(struct scheduler *s, struct sched_stats *st,
 	st->hosts = (int)p.in.nhosts;
 	rc = pass_act(&p, st, err);
 	if (!rc)
-		rc = pass_write_plan(&p, st, err);
+		rc = pass_write_plan(&p, stored, st, err);
+	if (!rc)
+		s->plan_stored = p.snap.read_no;
 	st->read_ms = t1 - t0;
 	st->plan_ms = t2 - t1;
 	st->write_ms = now_ms() - t2;

@@ -22,6 +22,9 @@ struct scheduler {
 	struct estimates est;
 	plan_time watermark;       /* runs finished before this are known */
 	struct plan_memo *memo;    /* the last plan, to plan again from */
+	uint64_t plan_stored;      /* snap.read_no of the last pass, if it
+				    * wrote every plan row it had to and
+				    * memo holds its plan; else 0 */
 	int no_leader;             /* testing only: act without the lock */
 	int leader;                /* it holds the leader lock */
 	double next_change_ms;     /* monotonic ms at which the last plan

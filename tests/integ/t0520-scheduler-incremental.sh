@@ -210,6 +210,14 @@ def requeue_old():
     if r:
         psql("UPDATE flights SET queued_at = queued_at - interval '1 hour' WHERE id = %s" % r[0])
 
+def meddle():
+    # another writer sets a waiting job's plan columns (a hand, a
+    # restore): logged, read again, and the next pass writes its own back
+    r = pick("SELECT flight, job FROM jobs WHERE status = 'queued' AND wait_reason IS NOT NULL")
+    if r:
+        psql("UPDATE jobs SET wait_reason = 'meddled', planned_hosts = NULL "
+             "WHERE flight = %s AND job = '%s'" % tuple(r))
+
 slow = []
 def slow_writer():
     # a transaction that takes its xid (and its log entry) now and
@@ -221,7 +229,7 @@ def slow_writer():
 
 OPS = [(queue, 6), (queue_across, 2), (claim, 8), (finish, 8), (worker_dies, 2), (host_state, 4),
        (host_flag, 2), (pin, 3), (reserve, 2), (block, 1), (release, 2),
-       (cancel, 1), (priority, 1), (requeue_old, 1), (slow_writer, 3)]
+       (cancel, 1), (priority, 1), (requeue_old, 1), (slow_writer, 3), (meddle, 2)]
 weights = [w for _, w in OPS]
 
 sched = subprocess.Popen([hangar, "--config", "lab.conf", "scheduler", "--check-steps"],
@@ -255,6 +263,11 @@ for p in slow:
     p.wait()
 sched.stdin.close()
 sched.wait()
+# a pass followed every meddling: each such row has its plan back
+meddled = int(psql("SELECT count(*) FROM jobs WHERE status = 'queued' AND wait_reason = 'meddled'")[0])
+if meddled:
+    print("# %d waiting jobs keep a plan another wrote" % meddled)
+    bad += 1
 counts = psql("SELECT string_agg(status || '=' || n, ' ' ORDER BY status) FROM "
               "(SELECT status, count(*) n FROM jobs GROUP BY status) x")
 summary = "# %d steps, %d of them full reads, %d planned again keeping results, %d differ; jobs: %s" % (

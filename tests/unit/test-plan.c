@@ -2946,12 +2946,40 @@ static int same_output(const struct plan_input *in, const struct plan_output *x,
 	return 1;
 }
 
+/* Whether request i of out, said to have the last plan's result, has
+ * it: a request of that name in last has the same. */
+static int same_as_last(const struct plan_input *in,
+			const struct plan_output *out, size_t i,
+			const struct plan_output *last,
+			char (*last_what)[16], size_t nlast)
+{
+	const struct plan_result *u = &out->results[i];
+
+	for (size_t j = 0; j < nlast; j++) {
+		const struct plan_result *v = &last->results[j];
+		int same = !strcmp(last_what[j], in->reqs[i].what) &&
+			   u->outcome == v->outcome && u->start == v->start &&
+			   u->end == v->end && u->nbooked == v->nbooked &&
+			   !strcmp(u->reason, v->reason);
+
+		for (size_t k = 0; same && k < u->nbooked; k++)
+			same = u->hosts[k].host == v->hosts[k].host &&
+			       u->hosts[k].slot == v->hosts[k].slot;
+		if (same)
+			return 1;
+	}
+	return 0;
+}
+
 /* Long random runs: every plan made again is the plan from scratch, and
- * each way of making it (kept, compared, searched) is taken. */
+ * each way of making it (kept, compared, searched) is taken; a result
+ * said to be the last plan's is. */
 static void test_random_again_exact(void **state)
 {
 	struct seqlab *l = malloc(sizeof(*l));
 	struct plan_again_stats total = { 0 };
+	static char last_what[BIG_REQS][16];
+	size_t same_results = 0;
 	int whole = 0;
 
 	(void)state;
@@ -2970,6 +2998,9 @@ static void test_random_again_exact(void **state)
 		l->in = l->b.in;
 		memcpy(l->busy, l->b.busy, l->b.in.nbusy * sizeof(l->busy[0]));
 		seq_build(l);
+		struct plan_output last = { 0 };
+		size_t nlast = 0;
+
 		for (int step = 0; step < 40; step++) {
 			struct plan_output again, scratch;
 			struct plan_again_stats st;
@@ -2983,22 +3014,38 @@ static void test_random_again_exact(void **state)
 			if (!same_output(&asked, &again, &scratch, why, sizeof(why)))
 				fail_msg("lab %d step %d: planned again, %s", lab,
 					 step, why);
+			for (size_t i = 0; i < l->in.nreqs; i++) {
+				if (!again.same_result[i])
+					continue;
+				if (!same_as_last(&l->in, &again, i, &last,
+						  last_what, nlast))
+					fail_msg("lab %d step %d: %s has not the last plan's result",
+						 lab, step, l->in.reqs[i].what);
+				same_results++;
+			}
 			whole += st.whole;
 			total.kept += st.kept;
 			total.compared += st.compared;
 			total.searched += st.searched;
 			total.changed_hosts += st.changed_hosts;
+			plan_output_release(&l->in, &last);
+			last = again;
+			nlast = l->in.nreqs;
+			for (size_t i = 0; i < nlast; i++)
+				snprintf(last_what[i], sizeof(last_what[i]), "%s",
+					 l->in.reqs[i].what);
 			seq_change(l, &scratch);
-			plan_output_release(&l->in, &again);
 			plan_output_release(&l->in, &scratch);
 		}
+		plan_output_release(&l->in, &last);
 		plan_memo_free(m);
 	}
-	print_message("planned again: %d whole, %zu kept, %zu compared, %zu searched, %zu hosts changed\n",
+	print_message("planned again: %d whole, %zu kept, %zu compared, %zu searched, %zu hosts changed, %zu results the same\n",
 		      whole, total.kept, total.compared, total.searched,
-		      total.changed_hosts);
+		      total.changed_hosts, same_results);
 	assert_true(whole >= 60 && whole < 60 * 40 / 2);
 	assert_true(total.kept > 0 && total.compared > 0 && total.searched > 0);
+	assert_true(same_results > 0);
 	free(l);
 }
 
