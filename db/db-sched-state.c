@@ -843,6 +843,15 @@ static void table_merge(struct sched_state *st, int t, struct changes *c, void *
 static const char changes_sql[] =
 	"SELECT kind, num, name FROM sched_changes WHERE xid >= $1::xid8";
 
+/* the snapshot's time and xmin; and with the settings of a read of what
+ * changed (the columns after those two are only for their effect) */
+#define SNAP_COLS EPOCH("now()") ", pg_snapshot_xmin(pg_current_snapshot())::text"
+static const char snap_sql[] = "SELECT " SNAP_COLS;
+static const char snap_settings_sql[] =
+	"SELECT " SNAP_COLS ", "
+	"set_config('plan_cache_mode', 'force_generic_plan', true), "
+	"set_config('jit', 'off', true)";
+
 /* The keys the log's entries name (changes_sql's rows), into c. */
 static void parse_changes(PGresult *res, struct changes *c)
 {
@@ -1170,19 +1179,15 @@ int db_sched_state_read(struct db *db, struct sched_state *inc,
 	changes_init(&c);
 	batch_add(q, &n, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
 		  NULL);
-	/* the reads of some keys with their generic plans (some_queries);
-	 * and no JIT: those plans guess thousands of keys, and compiling
-	 * for them would cost more than the read */
-	if (second) {
-		batch_add(q, &n, "SET LOCAL plan_cache_mode = force_generic_plan",
-			  0, NULL);
-		batch_add(q, &n, "SET LOCAL jit = off", 0, NULL);
-	}
 	/* the first query takes the snapshot; its xmin is where the next
-	 * read of the log starts */
+	 * read of the log starts. A read of what changed also sets, for
+	 * the rest of the transaction, the reads of some keys to their
+	 * generic plans (some_queries), and no JIT: those plans guess
+	 * thousands of keys, and compiling for them would cost more than
+	 * the read. One prepared statement, not three parsed each time. */
 	at_snap = n;
-	batch_add(q, &n, "SELECT " EPOCH("now()") ", "
-		  "pg_snapshot_xmin(pg_current_snapshot())::text", 0, NULL);
+	batch_add(q, &n, second ? snap_settings_sql : snap_sql, 0, NULL);
+	q[n - 1].prepare = 1;
 	/* what the pass would otherwise ask in round trips of their own;
 	 * prepared: the runs by the index of finished jobs whatever the
 	 * time, the expiry by that of leases */
