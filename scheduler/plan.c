@@ -2092,21 +2092,17 @@ static void put_request(struct memo_gen *b, const struct plan_input *in,
 {
 	const struct plan_request *r = &in->reqs[ri];
 	size_t n = r->nhosts > 0 ? (size_t)r->nhosts : 1;
+	/* the numbers in one piece: most of a request, in one copy */
+	const int64_t num[] = { r->kind, r->priority, r->queued_at,
+				r->is_build, r->flight, r->nhosts, !!r->pinned,
+				r->duration, r->not_before, (int64_t)r->ndeps,
+				r->deps_end, r->deps_pending, r->never_starve };
 
-	put_num(b, r->kind);
-	put_num(b, r->priority);
-	put_num(b, r->queued_at);
-	put_num(b, r->is_build);
-	put_num(b, r->flight);
+	put_bytes(b, num, sizeof(num));
 	put_text(b, r->arch);
 	put_list(b, r->flags);
-	put_num(b, r->nhosts);
-	put_num(b, !!r->pinned);
 	for (size_t k = 0; r->pinned && k < n; k++)
 		put_text(b, r->pinned[k]);
-	put_num(b, r->duration);
-	put_num(b, r->not_before);
-	put_num(b, (int64_t)r->ndeps);
 	for (size_t k = 0; k < r->ndeps; k++) {
 		size_t d = r->deps[k];
 
@@ -2114,10 +2110,7 @@ static void put_request(struct memo_gen *b, const struct plan_input *in,
 		if (d < in->nreqs && d != ri)
 			put_text(b, in->reqs[d].what);
 	}
-	put_num(b, r->deps_end);
 	put_text(b, r->deps_what);
-	put_num(b, r->deps_pending);
-	put_num(b, r->never_starve);
 }
 
 static int same_config(const struct plan_config *a,
@@ -2486,7 +2479,7 @@ static void plan_request_again(struct planner *p, size_t ri)
 	struct hist_seen *seen;
 	struct plan_flight *f;
 	plan_time need;
-	int same;
+	int same, kept = 0;
 
 	p->state[ri] = 1;
 	for (size_t k = 0; k < r->ndeps; k++) {
@@ -2521,11 +2514,14 @@ static void plan_request_again(struct planner *p, size_t ri)
 	}
 	if (same && !touches_dirty(p, r)) {
 		keep_result(p, ri, old);
+		kept = 1;
 		a->st->kept++;
 	} else if (same && r->nhosts <= 1 && !r->pinned && old->nbook == 1 &&
 		   !a->dirty[prev->books[old->book].host]) {
-		if (!compare_changed(p, ri, old))
+		if (!compare_changed(p, ri, old)) {
 			keep_result(p, ri, old);
+			kept = 1;
+		}
 		a->st->compared++;
 	} else {
 		plan_request(p, ri);
@@ -2538,6 +2534,13 @@ static void plan_request_again(struct planner *p, size_t ri)
 	q->cost = p->best_cost;
 	q->nbook = next->nbooks - q->book;
 	q->reason = next->nbytes;
+	if (kept) {   /* old's result, to the byte: nothing to compare */
+		q->nreason = old->nreason;
+		put_bytes(next, gen_text(prev, old->reason), old->nreason);
+		p->out->same_result[ri] = 1;
+		p->state[ri] = 2;
+		return;
+	}
 	q->nreason = strnlen(res->reason, sizeof(res->reason) - 1) + 1;
 	put_bytes(next, res->reason, q->nreason - 1);
 	put_bytes(next, "", 1);
