@@ -252,8 +252,8 @@ int db_sched_reclaim_due(const struct sched_snapshot *snap, int expired)
 			continue;
 		j = bsearch(a, snap->jobs, snap->njobs, sizeof(*snap->jobs),
 			    by_job);
-		if (!j || (j->status_kind != SCHED_ST_PREPARING &&
-			   j->status_kind != SCHED_ST_RUNNING))
+		if (!j || (strcmp(j->status, "preparing") != 0 &&
+			   strcmp(j->status, "running") != 0))
 			return 1;
 	}
 	/* the fifth's: a worn shared host without a live allocation */
