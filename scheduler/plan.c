@@ -403,11 +403,11 @@ static int extreme_kept(plan_time *v, plan_time old, plan_time new, int max)
 	return old != *v || new == old;
 }
 
-static void host_book(struct planner *p, size_t host, int slot, plan_time s,
-		      plan_time e, long req)
+/* [s, e) busy on host's slot (every slot if -1), and on its timeline. */
+static void host_add(struct planner *p, size_t host, int slot, plan_time s,
+		     plan_time e, long req)
 {
 	struct hstate *h = &p->hs[host];
-	struct hsum old = *host_sum(p, host);
 
 	if (slot < 0)
 		for (int k = 0; k < h->nslots; k++)
@@ -415,6 +415,15 @@ static void host_book(struct planner *p, size_t host, int slot, plan_time s,
 	else
 		slot_add(&h->sl[slot], p->in->now, s, e);
 	timeline_add(p, host, s, e, slot, req);
+}
+
+static void host_book(struct planner *p, size_t host, int slot, plan_time s,
+		      plan_time e, long req)
+{
+	struct hstate *h = &p->hs[host];
+	struct hsum old = *host_sum(p, host);
+
+	host_add(p, host, slot, s, e, req);
 	if (p->again)
 		again_booked(p, host, slot, e);
 	host_summarize(p, h);
@@ -448,12 +457,7 @@ static void host_book_kept(struct planner *p, size_t host, int slot,
 {
 	struct hstate *h = &p->hs[host];
 
-	if (slot < 0)
-		for (int k = 0; k < h->nslots; k++)
-			slot_add(&h->sl[k], p->in->now, s, e);
-	else
-		slot_add(&h->sl[slot], p->in->now, s, e);
-	timeline_add(p, host, s, e, slot, req);
+	host_add(p, host, slot, s, e, req);
 	again_booked(p, host, slot, e);
 	if (h->sum_stale)
 		return;
