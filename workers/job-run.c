@@ -69,6 +69,8 @@ struct job_state {
 	off_t *console_at;      /* per host: where expect reads on */
 	char **dmi;             /* per host: its BIOS from DMI, or NULL */
 	int *dmi_read;          /* per host: DMI was asked for */
+	long long *up_by;       /* per host: powered on, SSH not seen yet:
+				 * until when it may still be starting */
 	struct jobrec *rec;
 };
 
@@ -193,8 +195,8 @@ static void host_dmi(struct step_ctx *s, int i, struct ssh_conn *c)
 }
 
 /* Connects to host i once (pinning its key on first use). */
-static int host_connect(struct step_ctx *s, int i, int timeout_ms,
-			struct ssh_conn **ret, struct err *err)
+static int host_connect_once(struct step_ctx *s, int i, int timeout_ms,
+			     struct ssh_conn **ret, struct err *err)
 {
 	struct job_state *js = s->js;
 	struct wjob_host *h = &s->r->job->hosts[i];
@@ -234,9 +236,39 @@ static int host_connect(struct step_ctx *s, int i, int timeout_ms,
 	}
 	host_dmi(s, i, js->conns[i]);
 	if (!js->conns[i])    /* closed by it: connect again, once */
-		return host_connect(s, i, timeout_ms, ret, err);
+		return host_connect_once(s, i, timeout_ms, ret, err);
 	*ret = js->conns[i];
+	js->up_by[i] = 0;
 	return 0;
+}
+
+/*
+ * Connects to host i. Once it was powered on by this job (a boot step
+ * judged from its console), its sshd may start after the console said
+ * it booted: a refused connection is tried again until its boot time
+ * is up.
+ */
+static int host_connect(struct step_ctx *s, int i, int timeout_ms,
+			struct ssh_conn **ret, struct err *err)
+{
+	long long start = proc_now_ms();
+
+	for (int tries = 1;; tries++) {
+		long long until = s->js->up_by[i];
+
+		if (host_connect_once(s, i, timeout_ms, ret, err) == 0) {
+			if (tries > 1)
+				steplog_say(&s->log, "%s: ssh up after %.1f s (%d tries)",
+					    s->r->job->hosts[i].name,
+					    (proc_now_ms() - start) / 1000.0, tries);
+			return 0;
+		}
+		if (err->code == ERR_HOSTKEY || err->code == ERR_USAGE ||
+		    err->code == ERR_DB || cancelled(s) ||
+		    proc_now_ms() + 250 >= until)
+			return -1;
+		usleep(250 * 1000);
+	}
 }
 
 static void host_disconnect(struct step_ctx *s, int i)
@@ -270,7 +302,7 @@ static enum outcome wait_for_ssh(struct step_ctx *s, int i, int timeout_s)
 		if (cancelled(s))
 			return OUT_CANCELLED;
 		tries++;
-		if (per > 0 && host_connect(s, i, per, &c, &err) == 0) {
+		if (per > 0 && host_connect_once(s, i, per, &c, &err) == 0) {
 			steplog_say(&s->log, "%s: ssh up after %.1f s (%d tries)",
 				    h->name, (proc_now_ms() - start) / 1000.0,
 				    tries);
@@ -395,6 +427,8 @@ static enum outcome host_power(struct step_ctx *s, int i, enum power_action a)
 		return OUT_CANCELLED;
 	if (rc < 0)
 		return step_broken(s, i, "%s", err.msg);
+	if (a == POWER_CYCLE || a == POWER_ON)
+		s->js->up_by[i] = proc_now_ms() + h->boot_timeout * 1000LL;
 	steplog_say(&s->log, "%s: power %s: %s (%d attempt%s, %.1f s)%s%s",
 		    h->name, power_action_str(a), power_state_str(res.state),
 		    res.attempts, res.attempts == 1 ? "" : "s", res.ms / 1000.0,
@@ -1823,6 +1857,7 @@ int job_run(struct job_run *r, struct err *err)
 	js.console_at = xcalloc(j->nhosts + 1, sizeof(*js.console_at));
 	js.dmi = xcalloc(j->nhosts + 1, sizeof(*js.dmi));
 	js.dmi_read = xcalloc(j->nhosts + 1, sizeof(*js.dmi_read));
+	js.up_by = xcalloc(j->nhosts + 1, sizeof(*js.up_by));
 	js.rec = jobrec_new(r->link, j, r->cancel);
 	r->link->ops->job_begin(r->link, j);
 
@@ -1893,6 +1928,7 @@ out:
 	}
 	free(js.dmi);
 	free(js.dmi_read);
+	free(js.up_by);
 	free(js.consoles);
 	free(js.console_at);
 	free(js.conns);

@@ -23,9 +23,12 @@
 #   lab.sh ipmi DIR NAME ARGS...     any ipmitool command against NAME's BMC
 #   lab.sh ssh DIR NAME [CMD...]     ssh to NAME with the lab identity
 #   lab.sh console DIR NAME          print NAME's console stream (until ^C)
-#   lab.sh fault DIR NAME panic|tftp|none  make NAME's next boots fail (or
-#                                    not): an sshd host panics; a QEMU host's
-#                                    TFTP server serves none of its files
+#   lab.sh fault DIR NAME panic|tftp|slow-sshd|none  make NAME's next
+#                                    boots fail (or not): an sshd host
+#                                    panics; a QEMU host's TFTP server
+#                                    serves none of its files; slow-sshd:
+#                                    sshd starts 3 s after the console
+#                                    says the host booted
 #
 # create writes, in DIR (mode 0755):
 #   id_ed25519{,.pub}  the lab identity (authorized on every host, as root)
@@ -751,13 +754,13 @@ cmd_console() {
 }
 
 cmd_fault() {
-	[ $# -eq 3 ] || usage "fault: DIR NAME panic|tftp|none"
+	[ $# -eq 3 ] || usage "fault: DIR NAME panic|tftp|slow-sshd|none"
 	load_lab "$1"
 	check_host "$2"
 	case $3 in
-	panic | tftp) echo "$3" >"$(host_dir "$2")/fault" ;;
+	panic | tftp | slow-sshd) echo "$3" >"$(host_dir "$2")/fault" ;;
 	none) rm -f "$(host_dir "$2")/fault" ;;
-	*) usage "fault: $3: expected panic, tftp or none" ;;
+	*) usage "fault: $3: expected panic, tftp, slow-sshd or none" ;;
 	esac
 	say "$2: fault $3 (from the next boot on)"
 }

@@ -136,10 +136,13 @@ test_expect_success 'test cases become steps: TAP, JUnit, 10,000 at once, an inc
 '
 
 test_expect_success 'boot: judged from the console; a panic is fail, the host stays' '
+	# its sshd starts late: the step after the boot waits for it
+	"$LAB" fault "$L" opal slow-sshd >/dev/null &&
 	h request --branch minivisor --job boot-arm64 >req.out &&
 	F=$(flight_of req.out) &&
 	h flight wait $F --timeout 90 >/dev/null &&
 	test "$(jstatus $F boot-arm64)" = pass &&
+	grep -q "opal: ssh up after .* tries" "$STATE/logs/$F/boot-arm64/"*.up.log &&
 	grep -q "Linux version" "$STATE/logs/$F/boot-arm64/console-opal.log" &&
 	grep -q "expected: .*Hostname set to" "$STATE/logs/$F/boot-arm64/"*.boot.log &&
 	"$LAB" fault "$L" opal panic >/dev/null &&
