@@ -17,7 +17,7 @@ cat >lab.conf <<CONF
 	state = $STATE
 [scheduler]
 	interval = 1s
-	claim-timeout = 10s
+	claim-timeout = 60s
 	default-duration = 1h
 [host "h1"]
 	arch = x86_64
