@@ -14,7 +14,7 @@ T=$TEST_DIR/trees
 "$LAB" create "$L" --net "$NET" ruby:x86_64:build opal:arm64 onyx:arm64 \
 	jade:riscv64 >/dev/null
 "$DEMO_TREE" create "$T" >/dev/null
-sed -i 's/^\tboot-timeout = .*/\tboot-timeout = 6\n\tpower-cycle-time = 1/' "$L/hosts.conf"
+sed -i 's/^\tboot-timeout = .*/\tboot-timeout = 12\n\tpower-cycle-time = 1/' "$L/hosts.conf"
 cat >lab.conf <<CONF
 [lab]
 	state = $STATE
@@ -101,7 +101,7 @@ test_expect_success 'a dead host is broken, leaves the pool, and the job passes 
 	test "$(q "SELECT attempt FROM jobs WHERE flight=$F AND job=\$\$test-arm64\$\$")" = 2 &&
 	test "$(q "SELECT val FROM runvars WHERE flight=$F AND job=\$\$test-arm64\$\$ AND name=\$\$host\$\$")" = onyx &&
 	test "$(q "SELECT status FROM steps WHERE flight=$F AND job=\$\$test-arm64\$\$ AND attempt=1 AND name=\$\$host-power-cycle\$\$")" = broken &&
-	q "SELECT detail FROM steps WHERE flight=$F AND job=\$\$test-arm64\$\$ AND attempt=1" | grep -q "did not answer SSH within 6 s" &&
+	q "SELECT detail FROM steps WHERE flight=$F AND job=\$\$test-arm64\$\$ AND attempt=1" | grep -q "did not answer SSH within 12 s" &&
 	q "SELECT detail->>\$\$reason\$\$ FROM events WHERE flight=$F AND kind=\$\$job.requeued\$\$" | grep -q "did not answer SSH" &&
 	test "$(q "SELECT state FROM hosts WHERE name=\$\$opal\$\$")" = broken &&
 	q "SELECT state_reason FROM hosts WHERE name=\$\$opal\$\$" | grep -q "did not answer SSH" &&

@@ -16,7 +16,7 @@ PORT=$(free_port)
 "$LAB" create "$L" --net "$NET" ruby:x86_64:share-build opal:arm64 onyx:arm64 \
 	jade:riscv64 >/dev/null
 "$DEMO_TREE" create "$T" >base.rev
-sed -i 's/^\tboot-timeout = .*/\tboot-timeout = 6\n\tpower-cycle-time = 1/' "$L/hosts.conf"
+sed -i 's/^\tboot-timeout = .*/\tboot-timeout = 12\n\tpower-cycle-time = 1/' "$L/hosts.conf"
 cat >lab.conf <<CONF
 [lab]
 	state = $STATE

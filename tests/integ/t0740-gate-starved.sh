@@ -12,7 +12,7 @@ BARE=$T/minivisor.git
 
 "$LAB" create "$L" --net "$NET" ruby:x86_64:share-build opal:arm64 >/dev/null
 "$DEMO_TREE" create "$T" >base.rev
-sed -i 's/^\tboot-timeout = .*/\tboot-timeout = 6\n\tpower-cycle-time = 1/' "$L/hosts.conf"
+sed -i 's/^\tboot-timeout = .*/\tboot-timeout = 30\n\tpower-cycle-time = 1/' "$L/hosts.conf"
 # starvation as quick as it may be: a busy host must still never starve
 cat >lab.conf <<CONF
 [lab]

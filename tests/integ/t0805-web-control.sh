@@ -171,7 +171,9 @@ test_expect_success 'a web killed -9: a stale socket, passed over at once' '
 	        best = min(best, time.perf_counter() - s)
 	    return best
 	stale, direct = t(), t("--direct")
-	assert stale < direct + 0.05, (stale, direct)
+	# a stale socket costs a refused connect; a wait would be its 2 s
+	# timeout (a loaded machine adds tens of ms to either)
+	assert stale < direct + 0.5, (stale, direct)
 	PY
 '
 

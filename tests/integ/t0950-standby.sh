@@ -24,7 +24,7 @@ test_when_finished 'kill_pid $(head -n 1 "$P/pg/postmaster.pid" 2>/dev/null) $(h
 
 "$LAB" create "$L" --net "$NET" ruby:x86_64:build opal:arm64 >/dev/null
 "$DEMO_TREE" create "$T" >base.rev
-sed -i 's/^\tboot-timeout = .*/\tboot-timeout = 6\n\tpower-cycle-time = 1/' "$L/hosts.conf"
+sed -i 's/^\tboot-timeout = .*/\tboot-timeout = 30\n\tpower-cycle-time = 1/' "$L/hosts.conf"
 printf '[lab]\n\tstate = %s\n' "$P" >primary.conf
 printf '[lab]\n\tstate = %s\n' "$S" >standby.conf
 cat >lab.conf <<CONF

@@ -18,7 +18,7 @@ test_when_finished 'kill_pid $(head -n 1 "$STATE2/pg/postmaster.pid" 2>/dev/null
 
 "$LAB" create "$L" --net "$NET" ruby:x86_64:build opal:arm64 >/dev/null
 "$DEMO_TREE" create "$T" >base.rev
-sed -i 's/^\tboot-timeout = .*/\tboot-timeout = 6\n\tpower-cycle-time = 1/' "$L/hosts.conf"
+sed -i 's/^\tboot-timeout = .*/\tboot-timeout = 30\n\tpower-cycle-time = 1/' "$L/hosts.conf"
 cat >lab.conf <<CONF
 [lab]
 	state = $STATE
@@ -55,7 +55,7 @@ cat >lab.conf <<CONF
 	step = host-power-cycle
 	step = install-build rm -rf installed && mkdir -p installed && tar xzf dist/minivisor.tar.gz -C installed
 	step = run boot ./installed/bin/check-boot
-	step = run pause sleep 4
+	step = run pause sleep \$(cat $TEST_DIR/pause.secs 2>/dev/null || echo 4)
 	step = run smoke ./installed/tests/smoke.sh
 CONF
 # the new machine's configuration: its own state and port, and a job more
@@ -85,6 +85,8 @@ test_expect_success 'the first lab gates: master is tested first' '
 '
 
 test_expect_success 'a backup taken during a step, then that lab stops' '
+	# the step outlasts a backup and a stop on a loaded machine
+	echo 120 >pause.secs &&
 	"$DEMO_TREE" commit "$T" good >rev &&
 	wait_for "test -n \"\$(flight_of_rev $(cat rev))\"" 60 &&
 	F=$(flight_of_rev "$(cat rev)") && echo $F >flight &&
@@ -97,6 +99,7 @@ test_expect_success 'a backup taken during a step, then that lab stops' '
 	# a second backup into the same place is refused
 	! "$HANGAR" --config lab.conf backup "$BK" 2>err && grep -q "is not empty" err &&
 	kill -INT $(cat up.pid) && wait_for "! pid_alive $(cat up.pid)" 60 &&
+	rm pause.secs &&
 	"$HANGAR" --config lab.conf db stop >/dev/null &&
 	test "$(master)" = "$(cat base.rev)"
 '
