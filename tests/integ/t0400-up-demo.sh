@@ -47,8 +47,9 @@ test_expect_success 'the demo lab, tree and configuration exist' '
 	test -f "$STATE/hangar.conf" &&
 	git --git-dir="$STATE/trees/minivisor.git" rev-parse --verify master &&
 	git --git-dir="$STATE/trees/minivisor.git" rev-parse --verify staging &&
-	"$LAB" status "$STATE/lab" >status &&
-	test "$(grep -c "ssh up" status)" = 4
+	# the demo power-cycles its four sshd hosts meanwhile: each answers
+	# in its turn
+	wait_for "\"\$LAB\" status \"\$STATE/lab\" >>status.all && test \$(grep \"ssh up\" status.all | cut -d\" \" -f1 | sort -u | wc -l) = 4" 60
 '
 
 test_expect_success 'the dashboard serves the hosts' '
