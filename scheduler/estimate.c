@@ -17,8 +17,10 @@ void est_init(struct estimates *e, plan_time window, plan_time default_dur)
 
 void est_release(struct estimates *e)
 {
-	for (size_t i = 0; i < e->n; i++)
+	for (size_t i = 0; i < e->n; i++) {
 		free(e->v[i].hosts);
+		free(e->v[i].last);
+	}
 	free(e->v);
 	strmap_clear(&e->jobs);
 	strmap_clear(&e->hostnames);
@@ -80,6 +82,7 @@ void est_add(struct estimates *e, int64_t flight, const char *job,
 	j = &e->v[ix];
 	if (ring_has(&j->all, flight, run.host))
 		return;
+	j->last_valid = 0;
 	ring_add(&j->all, &run);
 	for (size_t i = 0; i < j->nhosts; i++)
 		if (j->hosts[i].host == run.host)
@@ -93,31 +96,50 @@ void est_add(struct estimates *e, int64_t flight, const char *job,
 	ring_add(&h->ring, &run);
 }
 
-size_t est_lookup(const struct estimates *e, const char *job, plan_time now,
+/* j's estimate at now, all of its hosts' history, into j->last. */
+static void job_estimate(struct est_job *j, plan_time now, plan_time window,
+			 plan_time default_dur)
+{
+	plan_time since = now - window;
+	const struct est_run *newest;
+
+	j->last_dur = default_dur;
+	if (ring_max(&j->all, since, &newest) > 0)
+		j->last_dur = ring_max(&j->all, since, &newest);
+	XGROW(j->last, j->last_alloc, j->nhosts + 1);
+	j->nlast = 0;
+	for (size_t i = 0; i < j->nhosts; i++) {
+		struct plan_history *h = &j->last[j->nlast];
+		plan_time d = ring_max(&j->hosts[i].ring, since, &newest);
+
+		if (!newest)
+			continue;
+		h->host = (size_t)j->hosts[i].host;
+		h->duration = d;
+		h->last_run = newest->start;
+		h->last_failed = newest->failed;
+		j->nlast++;
+	}
+	j->last_now = now;
+	j->last_valid = 1;
+}
+
+size_t est_lookup(struct estimates *e, const char *job, plan_time now,
 		  plan_time *duration, struct plan_history *hist, size_t max)
 {
 	long ix = strmap_get(&e->jobs, job);
-	plan_time since = now - e->window;
-	const struct est_run *newest;
-	const struct est_job *j;
-	size_t n = 0;
+	struct est_job *j;
+	size_t n;
 
 	*duration = e->default_dur;
 	if (ix < 0)
 		return 0;
 	j = &e->v[ix];
-	if (ring_max(&j->all, since, &newest) > 0)
-		*duration = ring_max(&j->all, since, &newest);
-	for (size_t i = 0; i < j->nhosts && n < max; i++) {
-		plan_time d = ring_max(&j->hosts[i].ring, since, &newest);
-
-		if (!newest)
-			continue;
-		hist[n].host = (size_t)j->hosts[i].host;
-		hist[n].duration = d;
-		hist[n].last_run = newest->start;
-		hist[n].last_failed = newest->failed;
-		n++;
-	}
+	if (!j->last_valid || j->last_now != now)
+		job_estimate(j, now, e->window, e->default_dur);
+	*duration = j->last_dur;
+	n = j->nlast < max ? j->nlast : max;
+	if (n)
+		memcpy(hist, j->last, n * sizeof(*hist));
 	return n;
 }

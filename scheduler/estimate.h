@@ -38,6 +38,12 @@ struct est_job {
 	struct est_ring all;
 	struct est_host *hosts;
 	size_t nhosts, alloc;
+	/* the last lookup's answer, while no run comes and the clock
+	 * stays: a pass asks for every job name of the queue */
+	struct plan_history *last;
+	size_t nlast, last_alloc;
+	plan_time last_now, last_dur;
+	int last_valid;
 };
 
 struct estimates {
@@ -61,7 +67,7 @@ void est_add(struct estimates *e, int64_t flight, const char *job,
  * the caller maps ids to plan host indices). Returns the count written to
  * hist (at most max).
  */
-size_t est_lookup(const struct estimates *e, const char *job, plan_time now,
+size_t est_lookup(struct estimates *e, const char *job, plan_time now,
 		  plan_time *duration, struct plan_history *hist, size_t max);
 
 #endif
