@@ -39,7 +39,7 @@ cat >lab.conf <<CONF
 	arch = x86_64
 [recipe "steps"]
 	step = run one sleep 2
-	step = run two sleep 4
+	step = run two sleep 8
 	step = run three echo ran three
 	step = run four sleep 1
 [job "steps"]
@@ -103,8 +103,9 @@ test_expect_success 'a job running through a restart and an outage longer than i
 	wait_for "test \"\$(step_status $f one)\" = running" 30 &&
 	h db stop >/dev/null && h db start >/dev/null &&
 	h db stop >/dev/null && stopped=$(date +%s.%N) &&
-	# steps two, three and four run and the job ends meanwhile
-	sleep 11 &&
+	# steps two, three and four run and the job ends meanwhile (step
+	# two outlasts a slow restart: three starts after the stop)
+	sleep 15 &&
 	! test -f "$STATE/pg/postmaster.pid" &&
 	back=$(date +%s.%N) && h db start >/dev/null &&
 	h flight wait $f --timeout 60 >/dev/null &&
