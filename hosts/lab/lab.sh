@@ -114,6 +114,18 @@ pid_of() {
 	echo "$pid"
 }
 
+# pid_mark HOSTDIR NAME: what the command line of the host's process
+# NAME.pid contains: a file in HOSTDIR, or for the boot process (run as
+# "lab-power HOSTDIR boot", unless it became a QEMU host's machine) that
+# too (pid_of's grep -F takes one pattern a line).
+pid_mark() {
+	if [ "$2" = boot ]; then
+		printf '%s/\n%s boot\n' "$1" "$1"
+	else
+		echo "$1/"
+	fi
+}
+
 # group_members PGID: live processes of that process group.
 group_members() {
 	local f stat pid
@@ -530,7 +542,7 @@ lab_running() {
 	for h in $LAB_HOSTS; do
 		hd=$(host_dir "$h")
 		for f in bmc console boot sshd; do
-			if pid_of "$hd/$f.pid" "$hd/" >/dev/null; then
+			if pid_of "$hd/$f.pid" "$(pid_mark "$hd" $f)" >/dev/null; then
 				echo "$h: $f (pid $(cat "$hd/$f.pid"))"
 				found=0
 			fi
@@ -656,9 +668,9 @@ do_stop() {
 		stop_group "$hd/console.pid" "$hd/" || rc=1
 		local f
 		for f in boot sshd; do
-			if pid_of "$hd/$f.pid" "$hd/" >/dev/null; then
+			if pid_of "$hd/$f.pid" "$(pid_mark "$hd" $f)" >/dev/null; then
 				echo "$ME: $h: $f still running after power off" >&2
-				stop_group "$hd/$f.pid" "$hd/" || rc=1
+				stop_group "$hd/$f.pid" "$(pid_mark "$hd" $f)" || rc=1
 			fi
 			rm -f "$hd/$f.pid"
 		done
