@@ -3,7 +3,8 @@
 #
 # Each PROGRAM is a unit test binary (cmocka; CMOCKA_MESSAGE_OUTPUT=TAP is
 # set for it) or an integration script tests/integ/tNNNN-name.sh. Each runs
-# with a timeout of $TEST_TIMEOUT seconds (default 600), its output shown
+# with a timeout of $TEST_TIMEOUT seconds (default 600; a script whose
+# first lines say "# test-timeout: SECS" gets SECS if longer), its output shown
 # as it comes; with TEST_JOBS=N (default 1) N programs run at once and
 # each one's output is shown whole when it ends. At the end one line, exactly "N passed, M failed", counts
 # the "ok" / "not ok" TAP lines of all programs ("# SKIP" and "# TODO"
@@ -20,7 +21,7 @@ fi
 set -u -o pipefail
 
 if [ $# -eq 0 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-	sed -n '2,14s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,15s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 fi
 
@@ -60,12 +61,27 @@ total_fail=0
 total_skip=0
 failed_programs=()
 progs=("$@")
-declare -A started=()
+declare -A started=() limit=()
 
 fail_program() { # PROG REASON
 	echo "# $1: $2"
 	total_fail=$((total_fail + 1))
 	failed_programs+=("$1 ($2)")
+}
+
+# test_timeout PROG: its time limit in seconds. A script that needs more
+# than most (a package build beside five other tests on two cores) says
+# so in its first lines.
+test_timeout() {
+	local own
+	case $1 in
+	*.sh) own=$(sed -n '1,20{s/^# test-timeout: \([0-9][0-9]*\)$/\1/p}' "$1" | head -n 1) ;;
+	esac
+	if [ -n "${own:-}" ] && [ "$own" -gt "$TEST_TIMEOUT" ]; then
+		echo "$own"
+	else
+		echo "$TEST_TIMEOUT"
+	fi
 }
 
 # Starts program number N in the background, its output into N.out;
@@ -92,13 +108,14 @@ start_program() {
 		esac
 	fi
 	[ "$TEST_JOBS" -gt 1 ] || echo "# --- $prog"
+	limit[$n]=$(test_timeout "$prog")
 	started[$n]=$EPOCHREALTIME
 	# The program writes into a file (so that a daemon it leaks cannot
 	# hold a pipe open).
 	# HANGAR_TEST_RUN marks every process of this program, so that a
 	# test's kill_pid never takes another's process for a stale pid of
 	# its own (pids wrap within minutes here: pid_max is 32768).
-	HANGAR_TEST_RUN=$$.$n timeout -k 10 "$TEST_TIMEOUT" "${cmd[@]}" \
+	HANGAR_TEST_RUN=$$.$n timeout -k 10 "${limit[$n]}" "${cmd[@]}" \
 		</dev/null >"$outdir/$n.out" 2>&1 &
 	running[$!]=$n
 	return 0
@@ -131,7 +148,7 @@ report_program() {
 	reason=
 	ran=$((pass + fail + skip))
 	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-		reason="timed out after ${TEST_TIMEOUT}s"
+		reason="timed out after ${limit[$n]}s"
 	elif [ $rc -ne 0 ] && [ "$fail" -eq 0 ]; then
 		reason="exit status $rc without a failing test"
 	elif [ "$plan" != - ] && [ "$ran" -lt "$plan" ]; then

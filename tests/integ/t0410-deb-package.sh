@@ -4,6 +4,8 @@
 # then `hangar up --demo` from /usr/bin, with the copy removed, gates the
 # demo tree to a push. Purged at the end. The sanitizer run skips it: it
 # tests the package, not the code.
+# test-timeout: 1200
+# (CI runs it beside the heaviest tests: its build took up to 450 s there)
 . "$(dirname "$0")/lib-test.sh"
 test_skip_unless "test $(id -u) = 0"
 test_skip_unless dpkg-buildpackage
