@@ -243,6 +243,39 @@ static int host_connect_once(struct step_ctx *s, int i, int timeout_ms,
 }
 
 /*
+ * Connects to host i, trying again until `until` (proc_now_ms) while it
+ * does not answer: it is booting. One try, whatever `until` says; each
+ * waits up to per_ms. The tries made go to *tries.
+ */
+static int host_connect_until(struct step_ctx *s, int i, long long until,
+			      int per_ms, int *tries, struct ssh_conn **ret,
+			      struct err *err)
+{
+	for (*tries = 1;; ++*tries) {
+		long long left = until - proc_now_ms();
+		int per = left > 0 && left < per_ms ? (int)left : per_ms;
+
+		if (host_connect_once(s, i, per, ret, err) == 0)
+			return 0;
+		if (err->code == ERR_HOSTKEY || err->code == ERR_USAGE ||
+		    err->code == ERR_DB)
+			return -1;
+		/* a refused connection comes back at once: do not spin */
+		for (int k = 0; k < 5 && !cancelled(s) && proc_now_ms() < until; k++)
+			usleep(50 * 1000);
+		if (cancelled(s) || proc_now_ms() >= until)
+			return -1;
+	}
+}
+
+static void say_ssh_up(struct step_ctx *s, int i, long long start, int tries)
+{
+	steplog_say(&s->log, "%s: ssh up after %.1f s (%d tr%s)",
+		    s->r->job->hosts[i].name, (proc_now_ms() - start) / 1000.0,
+		    tries, tries == 1 ? "y" : "ies");
+}
+
+/*
  * Connects to host i. Once it was powered on by this job (a boot step
  * judged from its console), its sshd may start after the console said
  * it booted: a refused connection is tried again until its boot time
@@ -252,23 +285,14 @@ static int host_connect(struct step_ctx *s, int i, int timeout_ms,
 			struct ssh_conn **ret, struct err *err)
 {
 	long long start = proc_now_ms();
+	int tries;
 
-	for (int tries = 1;; tries++) {
-		long long until = s->js->up_by[i];
-
-		if (host_connect_once(s, i, timeout_ms, ret, err) == 0) {
-			if (tries > 1)
-				steplog_say(&s->log, "%s: ssh up after %.1f s (%d tries)",
-					    s->r->job->hosts[i].name,
-					    (proc_now_ms() - start) / 1000.0, tries);
-			return 0;
-		}
-		if (err->code == ERR_HOSTKEY || err->code == ERR_USAGE ||
-		    err->code == ERR_DB || cancelled(s) ||
-		    proc_now_ms() + 250 >= until)
-			return -1;
-		usleep(250 * 1000);
-	}
+	if (host_connect_until(s, i, s->js->up_by[i], timeout_ms, &tries,
+			       ret, err) < 0)
+		return -1;
+	if (tries > 1)
+		say_ssh_up(s, i, start, tries);
+	return 0;
 }
 
 static void host_disconnect(struct step_ctx *s, int i)
@@ -288,37 +312,24 @@ static int host_at_fault(const struct err *err, int i)
 /* Waits until host i answers SSH, up to timeout_s. */
 static enum outcome wait_for_ssh(struct step_ctx *s, int i, int timeout_s)
 {
-	struct wjob_host *h = &s->r->job->hosts[i];
-	long long start = proc_now_ms(), until = start + timeout_s * 1000LL;
+	long long start = proc_now_ms();
 	struct err err = ERR_INIT;
 	struct ssh_conn *c;
-	int tries = 0;
+	int tries;
 
 	host_disconnect(s, i);
-	for (;;) {
-		long long now = proc_now_ms();
-		int per = (int)(until - now < 5000 ? until - now : 5000);
-
-		if (cancelled(s))
-			return OUT_CANCELLED;
-		tries++;
-		if (per > 0 && host_connect_once(s, i, per, &c, &err) == 0) {
-			steplog_say(&s->log, "%s: ssh up after %.1f s (%d tries)",
-				    h->name, (proc_now_ms() - start) / 1000.0,
-				    tries);
-			return OUT_PASS;
-		}
-		if (err.code == ERR_HOSTKEY || err.code == ERR_USAGE ||
-		    err.code == ERR_DB)
-			return step_broken(s, host_at_fault(&err, i), "%s", err.msg);
-		if (proc_now_ms() >= until)
-			return step_broken(s, i,
-					   "%s did not answer SSH within %d s (last: %s)",
-					   h->name, timeout_s, err.msg);
-		/* a refused connection comes back at once: do not spin */
-		for (int k = 0; k < 5 && !cancelled(s) && proc_now_ms() < until; k++)
-			usleep(50 * 1000);
+	if (host_connect_until(s, i, start + timeout_s * 1000LL, 5000, &tries,
+			       &c, &err) == 0) {
+		say_ssh_up(s, i, start, tries);
+		return OUT_PASS;
 	}
+	if (cancelled(s))
+		return OUT_CANCELLED;
+	if (err.code == ERR_HOSTKEY || err.code == ERR_USAGE ||
+	    err.code == ERR_DB)
+		return step_broken(s, host_at_fault(&err, i), "%s", err.msg);
+	return step_broken(s, i, "%s did not answer SSH within %d s (last: %s)",
+			   s->r->job->hosts[i].name, timeout_s, err.msg);
 }
 
 /* The runvars as exported shell variables, then the command in dir. */
