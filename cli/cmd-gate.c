@@ -69,6 +69,7 @@ static void gate_on_signal(int sig)
 		gate_reload = 1;
 	else
 		gate_stop = 1;
+	proc_wake();   /* its loop may be about to wait */
 }
 
 static void gate_conf_of(struct cli *cli, struct gate_conf *c)
@@ -121,6 +122,7 @@ static int gate_daemon(struct cli *cli, struct db *db, int once)
 	gate_loop_conf_of(cli, &c);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = gate_on_signal;
+	proc_wake_init();
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);

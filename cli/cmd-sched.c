@@ -15,6 +15,7 @@
 #include "db-sched.h"
 #include "db-sched-view.h"
 #include "log.h"
+#include "proc.h"
 #include "scheduler.h"
 #include "strnum.h"
 #include "xalloc.h"
@@ -88,6 +89,7 @@ static void sched_on_signal(int sig)
 		sched_reload = 1;
 	else
 		sched_stop = 1;
+	proc_wake();   /* its loop may be about to wait */
 }
 
 static char *sched_name(void)
@@ -314,6 +316,7 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 	} else {
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = sched_on_signal;
+		proc_wake_init();
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);

@@ -72,6 +72,9 @@ const char cmd_up_usage[] =
 	"\n"
 	"The demo needs root (sshd and the BMCs bind privileged ports).\n";
 
+/* the daemons and the demo's developer */
+#define UP_MAX_CHILDREN 8
+
 /* The daemons of this release; later ones join this table. */
 static const char *const up_daemons[] = { "scheduler", "worker", "gate", "web",
 					   NULL };
@@ -105,7 +108,7 @@ struct up {
 	long long db_restart_ms;  /* next try to start it after it died */
 	int db_backoff_ms;
 	int apply_pending;        /* a SIGHUP came while it was stopped */
-	struct up_child children[8];
+	struct up_child children[UP_MAX_CHILDREN];
 	size_t nchildren;
 };
 
@@ -712,6 +715,28 @@ static void up_restart_due(struct up *u)
 	}
 }
 
+#define UP_STOP_MS 10000
+
+/* SIGTERM to every daemon at once; says which had to be killed. */
+static void up_stop_children(struct up *u)
+{
+	pid_t pids[UP_MAX_CHILDREN];
+	int killed[UP_MAX_CHILDREN];
+	long long start = proc_now_ms();
+
+	for (size_t i = 0; i < u->nchildren; i++)
+		pids[i] = u->children[i].pid;
+	proc_stop_all(pids, u->nchildren, UP_STOP_MS, killed);
+	for (size_t i = 0; i < u->nchildren; i++) {
+		if (killed[i])
+			log_warnx("%s did not stop within %d s of SIGTERM: killed",
+				  u->children[i].name, UP_STOP_MS / 1000);
+		u->children[i].pid = 0;
+	}
+	log_info("the daemons stopped in %.1f s",
+		 (double)(proc_now_ms() - start) / 1000);
+}
+
 static int up_supervise(struct up *u)
 {
 	struct err err = ERR_INIT;
@@ -789,11 +814,7 @@ static int up_supervise(struct up *u)
 			deadline = LLONG_MAX;
 		}
 	}
-	for (size_t i = 0; i < u->nchildren; i++)
-		if (u->children[i].pid) {
-			proc_stop(u->children[i].pid, 10000);
-			u->children[i].pid = 0;
-		}
+	up_stop_children(u);
 	up_reap(u, 1);
 	(void)err;
 	return 0;

@@ -709,7 +709,7 @@ int db_wait_notify_each(struct db *db, int timeout_ms,
 
 	for (;;) {
 		PGnotify *n;
-		struct pollfd pfd;
+		struct pollfd pfd[2];
 		int got = 0, rc, left;
 
 		if (!PQconsumeInput(db->conn))
@@ -727,14 +727,15 @@ int db_wait_notify_each(struct db *db, int timeout_ms,
 		left = (int)(deadline - monotonic_ms());
 		if (got || left <= 0)
 			return got;
-		pfd.fd = PQsocket(db->conn);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		rc = poll(&pfd, 1, left);
+		pfd[0] = (struct pollfd){ PQsocket(db->conn), POLLIN, 0 };
+		pfd[1] = (struct pollfd){ proc_wake_fd(), POLLIN, 0 };
+		rc = poll(pfd, 2, left);
 		if (rc < 0 && errno == EINTR)
 			return 0;   /* a signal: let the caller look */
 		if (rc < 0)
 			return err_errno(err, ERR_FAIL, "poll");
+		if (pfd[1].revents && proc_wake_take())
+			return 0;   /* a signal before the poll */
 	}
 }
 

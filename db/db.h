@@ -179,8 +179,8 @@ int db_listen(struct db *db, const char *channel, struct err *err);
 /*
  * Waits up to timeout_ms for a notification on a channel listened to,
  * from another session (this one's own are consumed and ignored);
- * consumes every pending one. Returns 1 if any came, 0 on timeout or a
- * signal, or an error code.
+ * consumes every pending one. Returns 1 if any came, 0 on timeout, a
+ * signal or a proc_wake(), or an error code.
  */
 int db_wait_notify(struct db *db, int timeout_ms, struct err *err);
 /*

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "xalloc.h"
 #include "banned.h"
 
 long long proc_now_ms(void)
@@ -26,12 +27,49 @@ long long proc_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* written by proc_wake(), read by the waits below (see proc.h) */
+static int wake_pipe[2] = { -1, -1 };
+
+void proc_wake_init(void)
+{
+	if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		wake_pipe[0] = wake_pipe[1] = -1;
+}
+
+void proc_wake(void)
+{
+	int saved = errno;
+	ssize_t n = 0;
+
+	/* fails only when full: a wake is pending already */
+	if (wake_pipe[1] >= 0)
+		n = write(wake_pipe[1], "", 1);
+	(void)n;
+	errno = saved;
+}
+
+int proc_wake_fd(void)
+{
+	return wake_pipe[0];
+}
+
+int proc_wake_take(void)
+{
+	char b[64];
+	int got = 0;
+
+	while (wake_pipe[0] >= 0 && read(wake_pipe[0], b, sizeof(b)) > 0)
+		got = 1;
+	return got;
+}
+
 void proc_nap_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	/* fd -1 (no proc_wake_init): poll only sleeps */
+	struct pollfd pfd = { wake_pipe[0], POLLIN, 0 };
 
-	if (ms > 0)
-		nanosleep(&ts, NULL);
+	if (ms > 0 && poll(&pfd, 1, ms) > 0)
+		proc_wake_take();
 }
 
 static void proc_child(char *const *argv, const struct proc_opts *opts,
@@ -179,26 +217,54 @@ static int proc_gone(pid_t pid)
 	return 0;
 }
 
-int proc_stop(pid_t pid, int timeout_ms)
+int proc_stop_all(const pid_t *pids, size_t n, int timeout_ms, int *killed)
 {
 	long long deadline = proc_now_ms() + timeout_ms;
-	int group = getpgid(pid) == pid;
+	int *group = xcalloc(n ? n : 1, sizeof(*group));
+	int *gone = xcalloc(n ? n : 1, sizeof(*gone));
+	int killing = 0;
+	size_t left = 0;
 
-	if (pid <= 0)
-		return 0;
-	kill(group ? -pid : pid, SIGTERM);
-	while (proc_now_ms() < deadline) {
-		if (proc_gone(pid))
-			return 0;
+	/* all at once: a slow one must not hold up the others' stop */
+	for (size_t i = 0; i < n; i++) {
+		if (killed)
+			killed[i] = 0;
+		gone[i] = pids[i] <= 0;
+		if (gone[i])
+			continue;
+		group[i] = getpgid(pids[i]) == pids[i];
+		kill(group[i] ? -pids[i] : pids[i], SIGTERM);
+		left++;
+	}
+	while (left) {
+		for (size_t i = 0; i < n; i++)
+			if (!gone[i] && proc_gone(pids[i])) {
+				gone[i] = 1;
+				left--;
+			}
+		if (!left || (killing && proc_now_ms() >= deadline))
+			break;
+		if (!killing && proc_now_ms() >= deadline) {
+			for (size_t i = 0; i < n; i++) {
+				if (gone[i])
+					continue;
+				kill(group[i] ? -pids[i] : pids[i], SIGKILL);
+				if (killed)
+					killed[i] = 1;
+			}
+			killing = 1;
+			deadline = proc_now_ms() + 1000;
+		}
 		poll(NULL, 0, 20);
 	}
-	kill(group ? -pid : pid, SIGKILL);
-	for (int i = 0; i < 100; i++) {
-		if (proc_gone(pid))
-			return 0;
-		poll(NULL, 0, 10);
-	}
-	return -1;
+	free(group);
+	free(gone);
+	return left ? -1 : 0;
+}
+
+int proc_stop(pid_t pid, int timeout_ms)
+{
+	return proc_stop_all(&pid, 1, timeout_ms, NULL);
 }
 
 struct proc_build_id_find {

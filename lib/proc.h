@@ -39,6 +39,12 @@ pid_t proc_spawn(char *const *argv, const struct proc_opts *opts,
  */
 int proc_stop(pid_t pid, int timeout_ms);
 
+/*
+ * proc_stop for n processes at once, sharing one timeout; killed[i] (when
+ * not NULL) says which of them needed SIGKILL. Pids <= 0 are skipped.
+ */
+int proc_stop_all(const pid_t *pids, size_t n, int timeout_ms, int *killed);
+
 /* Whether a process with this pid exists. */
 int proc_alive(pid_t pid);
 
@@ -52,7 +58,21 @@ int proc_build_id(char *out, size_t n);
 
 /* Milliseconds on the monotonic clock. */
 long long proc_now_ms(void);
-/* Sleeps ms milliseconds, or less when a signal comes. */
+/* Sleeps ms milliseconds, or less when a signal comes or proc_wake(). */
 void proc_nap_ms(int ms);
+
+/*
+ * A wake-up for a daemon whose signal handler only sets a flag. A flag set
+ * just before a wait began would not end it, and the daemon would sleep
+ * its whole interval (past its supervisor's patience) before it looked: so
+ * the handler also calls proc_wake(), and proc_nap_ms() and
+ * db_wait_notify() return at once. proc_wake_init() makes the pipe;
+ * proc_wake() is async-signal-safe; proc_wake_take() empties the pipe and
+ * says whether a wake was there; proc_wake_fd() is -1 before the init.
+ */
+void proc_wake_init(void);
+void proc_wake(void);
+int proc_wake_fd(void);
+int proc_wake_take(void);
 
 #endif

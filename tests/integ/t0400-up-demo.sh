@@ -157,16 +157,20 @@ test_expect_success 'Ctrl-C stops the daemons, the lab and the private cluster' 
 	test -n "$bmcs" &&
 	kill -INT "$(cat up.pid)" &&
 	wait_for "! pid_alive $(cat up.pid)" 60 &&
-	grep -q "stopping (interrupt)" up.log &&
-	# each daemon stopped by itself on SIGTERM, none had to be killed
-	grep -q "scheduler: .*stopped" up.log &&
-	grep -q "worker: stopping" up.log &&
-	grep -q "web: stopping" up.log &&
-	grep -q "gate: stopped" up.log &&
-	! pid_alive "$pg" &&
-	for p in $bmcs; do ! pid_alive "$p" || { echo "lab pid $p alive"; exit 1; }; done &&
-	! curl -fsS "$URL/" >/dev/null 2>&1 &&
-	! pgrep -f -- "--state $STATE" >/dev/null
+	{
+		grep -q "stopping (interrupt)" up.log &&
+		# each daemon stopped by itself on SIGTERM, none had to be killed
+		! grep "did not stop" up.log &&
+		grep -q "scheduler: .*stopped" up.log &&
+		grep -q "worker: stopping" up.log &&
+		grep -q "web: stopping" up.log &&
+		grep -q "gate: stopped" up.log &&
+		! pid_alive "$pg" &&
+		alive=$(for p in $bmcs; do ! pid_alive "$p" || echo "$p"; done) &&
+		test -z "$alive" &&
+		! curl -fsS "$URL/" >/dev/null 2>&1 &&
+		! pgrep -a -f -- "--state $STATE"
+	} || { echo "lab pids alive: $alive; up.log ends:"; tail -n 30 up.log; false; }
 '
 
 test_expect_success 'up --demo again reuses what the first run created' '

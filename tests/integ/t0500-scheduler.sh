@@ -183,4 +183,23 @@ test_expect_success 'the daemon rests until another session changes something' '
 	test "$(q "SELECT computed_at FROM plan_state")" != "$(tail -n 1 passes)"
 '
 
+# how many sessions hold (t) or wait for (f) a lock on plan_state
+plan_state_locks() {
+	q "SELECT count(*) FROM pg_locks WHERE relation = 'plan_state'::regclass AND granted = '$1'"
+}
+
+test_expect_success 'SIGTERM during a pass stops the daemon then, not after its interval' '
+	# the pass waits for a lock held 3 s; the signal comes meanwhile, and
+	# no notification would wake the 60 s wait that follows the pass
+	psql -X -q -v ON_ERROR_STOP=1 "$CONN" -c "BEGIN; LOCK TABLE plan_state; SELECT pg_sleep(3); COMMIT" >/dev/null &
+	locker=$! &&
+	wait_for "test \$(plan_state_locks t) = 1" 5 &&
+	"$QUEUE" "$CONN" b adhoc build-arm64 >/dev/null &&
+	wait_for "test \$(plan_state_locks f) = 1" 5 &&
+	kill -TERM $(cat sched.pid) &&
+	wait $locker &&
+	wait_for "! pid_alive $(cat sched.pid)" 10 &&
+	grep -q "stopped" sched3.log
+'
+
 test_done

@@ -324,6 +324,27 @@ test_expect_success 'a pinned tree is tested at the tested output of its own gat
 	test "$(q "SELECT revision FROM flight_revisions WHERE flight=$G AND tree=\$\$qemu\$\$")" = "$(cat q2.rev)"
 '
 
+# how many sessions hold (t) or wait for (f) a lock on branches
+branches_locks() {
+	q "SELECT count(*) FROM pg_locks WHERE relation = 'branches'::regclass AND granted = '$1'"
+}
+
+test_expect_success 'SIGTERM during a cycle stops the daemon then, not after its interval' '
+	{ "$HANGAR" --config lab.conf gate >gated.log 2>&1 & echo $! >gated.pid; } &&
+	wait_for "grep -q watching gated.log" 10 &&
+	# its cycle waits for a lock held 3 s; the signal comes meanwhile,
+	# and nothing would wake the 60 s wait that follows the cycle
+	psql -X -q -v ON_ERROR_STOP=1 "$CONN" -c "BEGIN; LOCK TABLE branches; SELECT pg_sleep(3); COMMIT" >/dev/null &
+	locker=$! &&
+	wait_for "test \$(branches_locks t) = 1" 5 &&
+	q "NOTIFY hangar_gate" &&
+	wait_for "test \$(branches_locks f) = 1" 5 &&
+	kill -TERM $(cat gated.pid) &&
+	wait $locker &&
+	wait_for "! pid_alive $(cat gated.pid)" 10 &&
+	grep -q "stopped" gated.log
+'
+
 test_expect_success 'usage errors and unknown branches' '
 	rc=0 && h gate run nosuch 2>err || rc=$? &&
 	test $rc = 1 && grep -q "no branch .nosuch." err &&
