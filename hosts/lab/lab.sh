@@ -95,10 +95,11 @@ elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
 
 # --- processes ----------------------------------------------------------------
 
+# (in bash, without a process: the lab's stop and start call these often)
 pid_alive() {
 	local stat
 	[[ ${1:-} =~ ^[0-9]+$ ]] || return 1
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
 	stat=${stat##*) }
 	[ "${stat%% *}" != Z ]
 }
@@ -106,18 +107,26 @@ pid_alive() {
 # pid_of FILE MARK: the pid in FILE, if that process lives and its command
 # line contains MARK (a pid may have been reused since the file was written).
 pid_of() {
-	local pid
+	local pid='' args cmdline mark
 	[ -f "$1" ] || return 1
-	pid=$(head -n 1 "$1" 2>/dev/null | tr -d '[:space:]') || return 1
+	read -r pid 2>/dev/null <"$1" || [ -n "$pid" ] || return 1
+	pid=${pid//[[:space:]]/}
 	pid_alive "$pid" || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2" || return 1
-	echo "$pid"
+	mapfile -d '' args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+	cmdline="${args[*]}"
+	while IFS= read -r mark; do
+		if [ -n "$mark" ] && [[ $cmdline == *"$mark"* ]]; then
+			echo "$pid"
+			return 0
+		fi
+	done <<<"$2"
+	return 1
 }
 
 # pid_mark HOSTDIR NAME: what the command line of the host's process
 # NAME.pid contains: a file in HOSTDIR, or for the boot process (run as
 # "lab-power HOSTDIR boot", unless it became a QEMU host's machine) that
-# too (pid_of's grep -F takes one pattern a line).
+# too (pid_of takes one string a line).
 pid_mark() {
 	if [ "$2" = boot ]; then
 		printf '%s/\n%s boot\n' "$1" "$1"
@@ -129,8 +138,10 @@ pid_mark() {
 # group_members PGID: live processes of that process group.
 group_members() {
 	local f stat pid
+	# none at all, the common case: no need to read every process
+	kill -0 -- "-$PGID_WANTED" 2>/dev/null || return 0
 	for f in /proc/[0-9]*/stat; do
-		stat=$(<"$f") || continue
+		read -r stat 2>/dev/null <"$f" || continue
 		pid=${stat%% *}
 		stat=${stat##*) }
 		set -- $stat
@@ -657,23 +668,33 @@ cmd_start() {
 
 # --- stop ---------------------------------------------------------------------
 
+stop_host() {
+	local h=$1 hd f rc=0
+	hd=$(host_dir "$h")
+	[ -d "$hd" ] || return 0
+	# Power off directly (the BMC may be gone): kills sshd and the boot.
+	"$LAB_DIR/lab-power" "$hd" set power 0 >/dev/null || rc=1
+	stop_group "$hd/bmc.pid" "$hd/" || rc=1
+	stop_group "$hd/console.pid" "$hd/" || rc=1
+	for f in boot sshd; do
+		if pid_of "$hd/$f.pid" "$(pid_mark "$hd" $f)" >/dev/null; then
+			echo "$ME: $h: $f still running after power off" >&2
+			stop_group "$hd/$f.pid" "$(pid_mark "$hd" $f)" || rc=1
+		fi
+		rm -f "$hd/$f.pid"
+	done
+	return $rc
+}
+
+# The hosts at once: each stop mostly waits for its processes to go.
 do_stop() {
-	local h hd rc=0
+	local h p pids=() rc=0
 	for h in $LAB_HOSTS; do
-		hd=$(host_dir "$h")
-		[ -d "$hd" ] || continue
-		# Power off directly (the BMC may be gone): kills sshd and the boot.
-		"$LAB_DIR/lab-power" "$hd" set power 0 >/dev/null || rc=1
-		stop_group "$hd/bmc.pid" "$hd/" || rc=1
-		stop_group "$hd/console.pid" "$hd/" || rc=1
-		local f
-		for f in boot sshd; do
-			if pid_of "$hd/$f.pid" "$(pid_mark "$hd" $f)" >/dev/null; then
-				echo "$ME: $h: $f still running after power off" >&2
-				stop_group "$hd/$f.pid" "$(pid_mark "$hd" $f)" || rc=1
-			fi
-			rm -f "$hd/$f.pid"
-		done
+		stop_host "$h" &
+		pids+=("$!")
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" || rc=1
 	done
 	return $rc
 }
