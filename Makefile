@@ -114,6 +114,13 @@ $(O)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $(filter-out %.h,$^) $(LDLIBS_ALL) -lcmocka
 
+# The tests' `q` (tests/integ/lib-test.sh): psql's answers, one process.
+PQ_RELAY := $(O)/tests/pq-relay
+$(PQ_RELAY): tests/tools/pq-relay.c $(O)/obj/lib/buf.o $(O)/obj/lib/xalloc.o \
+		$(O)/obj/lib/log.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
 # libFuzzer targets (tests/fuzz/). clang only; they carry their own ASan
 # and UBSan whatever SANITIZE says, so only the plain `make check` builds
 # and runs them (under `make asan` t0830 says SKIP). Defined before the
@@ -130,7 +137,7 @@ FUZZ_BINS := $(if $(SANITIZE),,$(if $(shell command -v $(FUZZ_CC)),$(O)/fuzz-web
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: $(O)/hangar $(UNIT_BINS) $(FUZZ_BINS)
+check-run: $(O)/hangar $(PQ_RELAY) $(UNIT_BINS) $(FUZZ_BINS)
 	@HANGAR=$(CURDIR)/$(O)/hangar HANGAR_FUZZ_WEB=$(if $(FUZZ_BINS),$(CURDIR)/$(O)/fuzz-web) \
 		TEST_JOBS=$(TEST_JOBS) CMOCKA_MESSAGE_OUTPUT=TAP sh tests/run.sh \
 		$(UNIT_BINS) $(INTEG_TESTS)
@@ -138,7 +145,7 @@ check-run: $(O)/hangar $(UNIT_BINS) $(FUZZ_BINS)
 unit: $(UNIT_BINS)
 	@CMOCKA_MESSAGE_OUTPUT=TAP sh tests/run.sh $(UNIT_BINS)
 
-integ: $(O)/hangar $(FUZZ_BINS)
+integ: $(O)/hangar $(PQ_RELAY) $(FUZZ_BINS)
 	@HANGAR=$(CURDIR)/$(O)/hangar HANGAR_FUZZ_WEB=$(if $(FUZZ_BINS),$(CURDIR)/$(O)/fuzz-web) \
 		TEST_JOBS=$(TEST_JOBS) sh tests/run.sh $(INTEG_TESTS)
 

@@ -27,7 +27,6 @@ L=$TEST_DIR/lab
 NET=127.$((100 + $$ % 100)).$((RANDOM % 250 + 1))
 CONN="host=$STATE/pg dbname=hangar user=hangar"
 
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 jstatus() { q "SELECT status FROM jobs WHERE flight=$1 AND job='$2'"; }
 flight_of() { sed -n "s/^flight //p" "$1" | head -n 1; }

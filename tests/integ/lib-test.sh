@@ -43,6 +43,9 @@
 #   kill_pid PID...          TERM (the process, and its group when it leads
 #                            one), wait up to 5s, then KILL
 #   kill_pidfile FILE...     kill_pid the pid in FILE, then remove FILE
+#   q SQL                    psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c SQL:
+#                            its output, errors and status, without the
+#                            processes (through a pq-relay of this script)
 #
 # Variables
 #   SRCDIR     the repository root (from this file's location)
@@ -58,6 +61,9 @@
 #   HANGAR_TEST_VERBOSE=1   (or -v on the command line) print every test's
 #                           output, not only a failing one's
 #   HANGAR_TEST_TRACE=1     run the test bodies under `set -x`
+#   HANGAR_TEST_PQ_RELAY=0  q runs psql itself
+#   HANGAR_PQ_RELAY         the pq-relay (default: tests/pq-relay beside
+#                           $HANGAR, as make builds it)
 
 if [ -z "${BASH_VERSION:-}" ]; then
 	echo "lib-test.sh: needs bash" >&2
@@ -78,6 +84,29 @@ export SRCDIR HANGAR LAB DEMO_TREE TEST_NAME
 # script that costs 20-30 ms of CPU a call, most of what the tests spent.
 PATH=${HANGAR_PG_BINDIR:-/usr/lib/postgresql/15/bin}:$PATH
 export PATH
+
+# q SQL: what `psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c SQL` prints
+# and returns, through this script's pq-relay (tests/tools/pq-relay.c): a
+# psql and a backend for each call were most of the suite's CPU. Without
+# the relay (not built, or HANGAR_TEST_PQ_RELAY=0) and for COPY, psql.
+_test_pq_port=
+q() {
+	local fd out err status
+	if [ -z "$_test_pq_port" ] || [[ ${1,,} == *copy* ]] ||
+		! exec {fd}<>"/dev/tcp/127.0.0.1/$_test_pq_port"; then
+		psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"
+		return
+	fi 2>/dev/null
+	printf '%s\0%s\0' "$CONN" "$1" >&"$fd"
+	IFS= read -r -d '' -u "$fd" out || true
+	IFS= read -r -d '' -u "$fd" err || true
+	IFS= read -r -d '' -u "$fd" status || true
+	exec {fd}>&-
+	printf '%s' "$out"
+	printf '%s' "$err" >&2
+	[[ $status =~ ^[0-9]+$ ]] || status=2
+	return "$status"
+}
 
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hangar-$TEST_NAME.XXXXXX") || {
 	echo "Bail out! cannot create a temporary directory"
@@ -156,6 +185,17 @@ test_when_finished() {
 	[ $# -ge 1 ] || { echo "usage: test_when_finished CMD" >&2; return 2; }
 	printf '%s\0' "$*" >>"$_test_cleanup_file"
 }
+
+# this script's pq-relay, for q (see above)
+_test_pq_relay=${HANGAR_PQ_RELAY:-$(dirname "$HANGAR")/tests/pq-relay}
+if [ "${HANGAR_TEST_PQ_RELAY:-1}" != 0 ] && [ -x "$_test_pq_relay" ]; then
+	exec {_test_fd}< <(exec "$_test_pq_relay" 2>>"$TEST_DIR/.pq-relay.err" 7>&-)
+	_test_pq_pid=$!
+	read -r -u "$_test_fd" _test_pq_port || _test_pq_port=
+	exec {_test_fd}<&-
+	[[ $_test_pq_port =~ ^[0-9]+$ ]] || _test_pq_port=
+	test_when_finished "kill $_test_pq_pid 2>/dev/null || :"
+fi
 
 test_skip_unless() {
 	local ok=

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The database: the private cluster (created once, on a Unix socket only,
 # shared by every process of a state directory, stopped on request), the
-# numbered migrations, and a configured database.
+# numbered migrations, a configured database, and the tests' own q.
 . "$(dirname "$0")/lib-test.sh"
 test_skip_unless "pg_config --bindir"
 
@@ -120,6 +120,40 @@ test_expect_success 'a state path the database user cannot reach is explained' '
 		! "$HANGAR" --config closed.conf host list 2>err &&
 		grep -q "cannot reach .*closed" err
 	fi
+'
+
+# same_as_psql SQL: q prints, says and returns what psql -c does
+same_as_psql() {
+	local rc1=0 rc2=0
+	psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1" >psql.out 2>psql.err || rc1=$?
+	q "$1" >q.out 2>q.err || rc2=$?
+	cmp psql.out q.out && cmp psql.err q.err && test $rc1 = $rc2 || {
+		echo "q differs from psql -c on: $1 (status $rc1, $rc2)"
+		head psql.out psql.err q.out q.err
+		return 1
+	}
+}
+
+test_expect_success 'the tests'"'"' q answers as psql -c does, a fresh session each time' '
+	{ test -n "$_test_pq_port" || { echo "no pq-relay: make builds it"; false; }; } &&
+	CONN="host=$STATE/pg dbname=hangar user=hangar" &&
+	same_as_psql "SELECT 1" &&
+	same_as_psql "SELECT 1; SELECT 2, NULL, true, E'\''a\nb|c'\''" &&
+	same_as_psql "SELECT 1 WHERE false" &&
+	same_as_psql "" &&
+	same_as_psql "SELEC 1" &&
+	same_as_psql "SELECT 1; SELECT 1/0; SELECT 3" &&
+	same_as_psql "DO \$\$BEGIN RAISE NOTICE '\''n'\''; END\$\$; SELECT 2" &&
+	# one string, one transaction: the failure undoes the insert
+	same_as_psql "CREATE TEMP TABLE t (a int); INSERT INTO t VALUES (1); SELECT * FROM t" &&
+	same_as_psql "SELECT * FROM t" &&
+	same_as_psql "SELECT pg_advisory_lock(7); BEGIN" &&
+	same_as_psql "SELECT pg_try_advisory_lock(7)" &&
+	# a session the server ended while it was idle is not used again
+	psql -X -q "$CONN" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\''hangar test q'\''" >/dev/null &&
+	same_as_psql "SELECT 4" &&
+	CONN="host=$TEST_DIR/nowhere dbname=hangar user=hangar" &&
+	same_as_psql "SELECT 5"
 '
 
 test_expect_success 'db stop stops it' '

@@ -77,7 +77,6 @@ test_expect_success 'the CLI sees the same database' '
 '
 
 CONN="host=$STATE/pg dbname=hangar user=hangar"
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 test_expect_success 'the demo drives itself: a push, then a regression not pushed' '
 	wait_for "test -n \"\$(q \"SELECT id FROM flights WHERE pushed\")\"" 300 ||
 		{ tail -n 30 up.log; "$HANGAR" --config "$STATE/hangar.conf" flight list; exit 1; } &&

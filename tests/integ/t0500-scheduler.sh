@@ -8,7 +8,6 @@ export HANGAR_PG_FAST=1
 STATE=$TEST_DIR/state
 CONN="host=$STATE/pg dbname=hangar user=hangar"
 QUEUE=$(dirname "$LAB")/queue-flight.sh
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 test_when_finished 'kill_pid $(cat "$TEST_DIR"/sched*.pid 2>/dev/null); kill_pid $(cat "$TEST_DIR"/beat.pid 2>/dev/null); kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
 

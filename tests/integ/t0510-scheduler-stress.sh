@@ -10,7 +10,6 @@ test_skip_unless "test $(id -u) = 0"
 export HANGAR_PG_FAST=1
 STATE=$TEST_DIR/state
 CONN="host=$STATE/pg dbname=hangar user=hangar"
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 test_when_finished 'kill_pid $(cat "$TEST_DIR"/*.pid 2>/dev/null); kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
 

@@ -19,7 +19,6 @@ STATE=$TEST_DIR/state
 CONN="host=$STATE/pg dbname=hangar user=hangar"
 SEED=${SEED:-$(date +%s)}
 STEPS=${STEPS:-300}
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 test_when_finished 'kill_pid $(cat "$TEST_DIR"/steps.pid "$TEST_DIR"/scheduler.pid 2>/dev/null); kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
 echo "# seed $SEED, $STEPS steps (SEED=$SEED STEPS=$STEPS reruns this)"

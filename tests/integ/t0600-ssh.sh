@@ -25,7 +25,6 @@ WORK=$HD/work
 STATE=$TEST_DIR/state
 CONN="host=$STATE/pg dbname=hangar user=hangar"
 SILENT_PORT=$(free_port)
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config "$TEST_DIR/lab.conf" "$@"; }
 # ssh-keygen's SHA256:... for a public key file
 fingerprint() { ssh-keygen -lf "$1" | cut -d' ' -f2; }

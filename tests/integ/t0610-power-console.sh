@@ -16,7 +16,6 @@ L=$TEST_DIR/lab
 STATE=$TEST_DIR/state
 CONN="host=$STATE/pg dbname=hangar user=hangar"
 PDUPORT=$(free_port)
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 # (a function: run "$HANGAR" itself where a pid is needed)
 h() { "$HANGAR" --config "$TEST_DIR/lab.conf" "$@"; }
 export -f h

@@ -13,7 +13,6 @@ export HANGAR_PG_FAST=1
 STATE=$TEST_DIR/state
 CONN="host=$STATE/pg dbname=hangar user=hangar"
 BARE=$TEST_DIR/trees/minivisor.git
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 master() { git --git-dir "$BARE" rev-parse master; }
 flight_of() { sed -n "s/^flight //p" "$1" | head -n 1; }

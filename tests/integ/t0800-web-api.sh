@@ -17,7 +17,6 @@ BARE=$TEST_DIR/trees/minivisor.git
 PORT=$(free_port)
 W=http://127.0.0.1:$PORT
 A=$W/api/v1
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 flight_of() { sed -n "s/^flight //p" "$1" | head -n 1; }
 # code METHOD URL [curl args...]: prints the status code, the body in out.json

@@ -19,7 +19,6 @@ CONN="host=$STATE/pg dbname=hangar user=hangar"
 BARE=$TEST_DIR/trees/minivisor.git
 PORT=$(free_port)
 A=http://127.0.0.1:$PORT/api/v1
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 flight_of() { sed -n "s/^flight //p" "$1" | head -n 1; }
 start_web() {

@@ -17,7 +17,6 @@ export HANGAR_PG_FAST=1
 STATE=$TEST_DIR/state
 CONN="host=$STATE/pg dbname=hangar user=hangar"
 BARE=$TEST_DIR/trees/minivisor.git
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 test_when_finished 'kill_pid $(cat "$TEST_DIR"/web.pid 2>/dev/null); kill_pid $(head -n 1 "$STATE/pg/postmaster.pid" 2>/dev/null)'
 

@@ -14,7 +14,6 @@ CONN="host=$STATE/pg dbname=hangar user=hangar"
 QUEUE=$(dirname "$LAB")/queue-flight.sh
 PORT=$(free_port)
 W=http://127.0.0.1:$PORT
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 # index scans of jobs_finished_idx so far (the statistics lag a little)
 idx_scans() {

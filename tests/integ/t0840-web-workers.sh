@@ -12,7 +12,6 @@ STATE=$TEST_DIR/state
 CONN="host=$STATE/pg dbname=hangar user=hangar"
 PORT=$(free_port)
 A=http://127.0.0.1:$PORT/api/v1
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 start_web() {
 	setsid "$HANGAR" --config lab.conf web --listen 127.0.0.1:$PORT >>web.log 2>&1 &

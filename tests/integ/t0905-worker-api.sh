@@ -23,7 +23,6 @@ PORT=$(free_port)
 W=https://127.0.0.1:$PORT
 A=$W/api/v1
 V=$A/worker
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"; }
 h() { "$HANGAR" --config lab.conf "$@"; }
 flight_of() { sed -n "s/^flight //p" "$1" | head -n 1; }
 # code TOKEN METHOD URL [curl args...]: the status code; the body in out.json
