@@ -194,6 +194,8 @@ if [ "${HANGAR_TEST_PQ_RELAY:-1}" != 0 ] && [ -x "$_test_pq_relay" ]; then
 	read -r -u "$_test_fd" _test_pq_port || _test_pq_port=
 	exec {_test_fd}<&-
 	[[ $_test_pq_port =~ ^[0-9]+$ ]] || _test_pq_port=
+	# for a test's own programs (t0520's Python)
+	export HANGAR_TEST_PQ_PORT=$_test_pq_port
 	test_when_finished "kill $_test_pq_pid 2>/dev/null || :"
 fi
 

@@ -82,12 +82,39 @@ echo "# seed $SEED, $STEPS steps (SEED=$SEED STEPS=$STEPS reruns this)"
 } >lab.conf
 
 cat >run.py <<'PY'
-import random, re, subprocess, sys, time
+import os, random, re, socket, subprocess, sys, threading, time
 
 conn, hangar, seed, steps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 rnd = random.Random(seed)
+relay = os.environ.get("HANGAR_TEST_PQ_PORT")
+
+def relayed(sql):
+    # what psql -c prints, from the test's pq-relay (lib-test.sh's q)
+    with socket.create_connection(("127.0.0.1", int(relay))) as s:
+        s.sendall(conn.encode() + b"\0" + sql.encode() + b"\0")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    out, err, status = data.split(b"\0")[:3]
+    if status != b"0":
+        raise RuntimeError("%s: %s" % (sql, err.decode()))
+    return out.decode().split("\n")[:-1]
+
+class Background(threading.Thread):
+    """psql in the background, as a Popen would be"""
+    def __init__(self, sql):
+        super().__init__(target=relayed, args=(sql,), daemon=True)
+        self.start()
+    def poll(self):
+        return None if self.is_alive() else 0
+    def wait(self):
+        self.join()
 
 def psql(sql, bg=False):
+    if relay and bg:
+        return Background(sql)
+    if relay:
+        return relayed(sql)
     args = ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", conn, "-c", sql]
     if bg:
         return subprocess.Popen(args, stdout=subprocess.DEVNULL)
