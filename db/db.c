@@ -734,8 +734,12 @@ int db_wait_notify_each(struct db *db, int timeout_ms,
 			return 0;   /* a signal: let the caller look */
 		if (rc < 0)
 			return err_errno(err, ERR_FAIL, "poll");
-		if (pfd[1].revents && proc_wake_take())
-			return 0;   /* a signal before the poll */
+		if (pfd[1].revents) {
+			/* a signal before the poll (or one another thread
+			 * took: the caller looks either way) */
+			proc_wake_take();
+			return 0;
+		}
 	}
 }
 

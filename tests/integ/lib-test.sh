@@ -93,10 +93,10 @@ _test_pq_port=
 q() {
 	local fd out err status
 	if [ -z "$_test_pq_port" ] || [[ ${1,,} == *copy* ]] ||
-		! exec {fd}<>"/dev/tcp/127.0.0.1/$_test_pq_port"; then
+		! { exec {fd}<>"/dev/tcp/127.0.0.1/$_test_pq_port"; } 2>/dev/null; then
 		psql -X -q -At -v ON_ERROR_STOP=1 "$CONN" -c "$1"
 		return
-	fi 2>/dev/null
+	fi
 	printf '%s\0%s\0' "$CONN" "$1" >&"$fd"
 	IFS= read -r -d '' -u "$fd" out || true
 	IFS= read -r -d '' -u "$fd" err || true
