@@ -147,6 +147,7 @@ static int run(const char *conninfo, const char *sql, struct buf *out,
 		PQfinish(conn);
 		return 2;
 	}
+	/* this query's notices; the next user of conn sets its own */
 	PQsetNoticeProcessor(conn, on_notice, err);
 	if (!PQsendQuery(conn, sql)) {
 		buf_addstr(err, PQerrorMessage(conn));
@@ -175,7 +176,6 @@ static int run(const char *conninfo, const char *sql, struct buf *out,
 	/* the rest of the results, if one ended it early */
 	while (PQstatus(conn) == CONNECTION_OK && (res = PQgetResult(conn)))
 		PQclear(res);
-	PQsetNoticeProcessor(conn, NULL, NULL);
 	if (PQstatus(conn) == CONNECTION_OK && !PQisBusy(conn))
 		conn_give_back(conninfo, conn);
 	else
