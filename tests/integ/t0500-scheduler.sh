@@ -188,15 +188,18 @@ plan_state_locks() {
 }
 
 test_expect_success 'SIGTERM during a pass stops the daemon then, not after its interval' '
-	# the pass waits for a lock held 3 s; the signal comes meanwhile, and
-	# no notification would wake the 60 s wait that follows the pass
-	psql -X -q -v ON_ERROR_STOP=1 "$CONN" -c "BEGIN; LOCK TABLE plan_state; SELECT pg_sleep(3); COMMIT" >/dev/null &
+	# the pass waits for a lock; the signal comes meanwhile, then the lock
+	# goes, and no notification would wake the 60 s wait after the pass
+	psql -X -q "$CONN application_name=locker" \
+		-c "BEGIN; LOCK TABLE plan_state; SELECT pg_sleep(60)" >/dev/null 2>&1 &
 	locker=$! &&
-	wait_for "test \$(plan_state_locks t) = 1" 5 &&
+	wait_for "test \$(plan_state_locks t) = 1" 10 &&
 	"$QUEUE" "$CONN" b adhoc build-arm64 >/dev/null &&
-	wait_for "test \$(plan_state_locks f) = 1" 5 &&
+	wait_for "test \$(plan_state_locks f) = 1" 20 &&
 	kill -TERM $(cat sched.pid) &&
-	wait $locker &&
+	q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+	   WHERE application_name = '\''locker'\''" >/dev/null &&
+	! wait $locker &&
 	wait_for "! pid_alive $(cat sched.pid)" 10 &&
 	grep -q "stopped" sched3.log
 '

@@ -331,15 +331,18 @@ branches_locks() {
 test_expect_success 'SIGTERM during a cycle stops the daemon then, not after its interval' '
 	{ "$HANGAR" --config lab.conf gate >gated.log 2>&1 & echo $! >gated.pid; } &&
 	wait_for "grep -q watching gated.log" 10 &&
-	# its cycle waits for a lock held 3 s; the signal comes meanwhile,
-	# and nothing would wake the 60 s wait that follows the cycle
-	psql -X -q -v ON_ERROR_STOP=1 "$CONN" -c "BEGIN; LOCK TABLE branches; SELECT pg_sleep(3); COMMIT" >/dev/null &
+	# its cycle waits for a lock; the signal comes meanwhile, then the
+	# lock goes, and nothing would wake the 60 s wait after the cycle
+	psql -X -q "$CONN application_name=locker" \
+		-c "BEGIN; LOCK TABLE branches; SELECT pg_sleep(60)" >/dev/null 2>&1 &
 	locker=$! &&
-	wait_for "test \$(branches_locks t) = 1" 5 &&
+	wait_for "test \$(branches_locks t) = 1" 10 &&
 	q "NOTIFY hangar_gate" &&
-	wait_for "test \$(branches_locks f) = 1" 5 &&
+	wait_for "test \$(branches_locks f) = 1" 20 &&
 	kill -TERM $(cat gated.pid) &&
-	wait $locker &&
+	q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+	   WHERE application_name = '\''locker'\''" >/dev/null &&
+	! wait $locker &&
 	wait_for "! pid_alive $(cat gated.pid)" 10 &&
 	grep -q "stopped" gated.log
 '
