@@ -11,7 +11,8 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 # Where `hangar up --demo` finds lab/ (the simulated lab, the demo tree)
 # when no PREFIX/share/hangar sits beside the binary: the source tree's.
 DATADIR ?= $(CURDIR)/hosts
-# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, lab/ in
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary and its core
+# (hangar-core.so, in PKGLIBDIR), lab/ in
 # share/hangar (found beside the binary: the install is relocatable),
 # the manual pages, the systemd units (naming BINDIR), the documentation
 # and the example configuration.
@@ -21,6 +22,9 @@ SHAREDIR ?= $(PREFIX)/share/hangar
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/hangar
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+# hangar-core.so, which the `hangar` front loads (cli/front.c): found
+# beside it, in ../lib/hangar from it, else here.
+PKGLIBDIR ?= $(PREFIX)/lib/hangar
 PG_BINDIR ?= $(shell pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
 WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -31,20 +35,27 @@ CPPFLAGS_ALL := -D_GNU_SOURCE -Ilib -Idb -Ihosts -Iflights -Igate -Ischeduler \
 	-Iworkers -Iweb -Icli -I$(O)/gen \
 	-DHANGAR_DATADIR='"$(DATADIR)"' \
 	-DHANGAR_PG_BINDIR='"$(PG_BINDIR)"'
-CFLAGS_ALL := -std=c17 $(WARNINGS) $(OPT) $(SANITIZE) $(CFLAGS) \
+# Every object may go into hangar-core.so, which exports only its entry.
+CFLAGS_ALL := -std=c17 $(WARNINGS) $(OPT) $(SANITIZE) -fPIC -fvisibility=hidden $(CFLAGS) \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_ALL := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm $(LDLIBS)
 
 LIB_SRC := $(wildcard lib/*.c)
 CORE_SRC := $(wildcard db/*.c hosts/*.c flights/*.c gate/*.c scheduler/*.c \
 	workers/*.c web/*.c)
-CLI_SRC := $(filter-out cli/main.c,$(wildcard cli/*.c))
+CLI_SRC := $(filter-out cli/main.c cli/front.c,$(wildcard cli/*.c))
 MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 GEN_SRC := $(O)/gen/db-migrations-data.c
 
 OBJS := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC) $(CORE_SRC) $(CLI_SRC)) \
 	$(O)/obj/gen/db-migrations-data.o
 MAIN_OBJ := $(O)/obj/cli/main.o
+# The `hangar` executable: what it answers itself needs none of the
+# libraries the core links but Jansson.
+CORE_SO := $(O)/hangar-core.so
+FRONT_OBJS := $(O)/obj/cli/front.o $(O)/obj/cli/ctl-client.o $(O)/obj/cli/cli.o \
+	$(patsubst %,$(O)/obj/lib/%.o,buf conf err fsutil labconf log net proc \
+	strmap strnum vec xalloc runvar)
 
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
@@ -79,8 +90,18 @@ all: hangar
 hangar: $(O)/hangar
 	@if [ "$(O)" = build ]; then ln -sf $(O)/hangar hangar; fi
 
-$(O)/hangar: $(OBJS) $(MAIN_OBJ)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+# Linked beside and renamed into place: the linker writes into the file
+# it finds there, under every daemon that has it mapped.
+$(CORE_SO): $(OBJS) $(MAIN_OBJ)
+	$(CC) $(CFLAGS_ALL) -shared -o $@.tmp $^ $(LDLIBS_ALL)
+	@mv -f $@.tmp $@
+
+$(O)/hangar: $(FRONT_OBJS) $(CORE_SO)
+	$(CC) $(CFLAGS_ALL) -o $@.tmp $(FRONT_OBJS) \
+		$(shell pkg-config --libs jansson 2>/dev/null) $(LDLIBS)
+	@mv -f $@.tmp $@
+
+$(O)/obj/cli/front.o: CPPFLAGS_ALL += -DHANGAR_PKGLIBDIR='"$(PKGLIBDIR)"'
 
 $(O)/obj/%.o: %.c $(wildcard lib/*.h db/*.h hosts/*.h flights/*.h gate/*.h scheduler/*.h \
 	workers/*.h web/*.h cli/*.h)
@@ -101,7 +122,7 @@ $(VERSION_H): FORCE
 	@mkdir -p $(dir $@)
 	@printf '#define HANGAR_VERSION "%s"\n' '$(VERSION)' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
-$(O)/obj/cli/main.o $(O)/obj/cli/cmd-backup.o $(O)/obj/workers/wlink-db.o \
+$(O)/obj/cli/main.o $(O)/obj/cli/front.o $(O)/obj/cli/cmd-backup.o $(O)/obj/workers/wlink-db.o \
 	$(O)/obj/workers/wlink-http.o: $(VERSION_H)
 .PHONY: FORCE
 FORCE:
@@ -193,7 +214,9 @@ $(O)/man/hangar.conf.5: $(O)/hangar
 install: $(O)/hangar man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	install -d $(DESTDIR)$(PKGLIBDIR)
 	install -m 755 $(O)/hangar $(DESTDIR)$(BINDIR)/hangar
+	install -m 644 $(CORE_SO) $(DESTDIR)$(PKGLIBDIR)/hangar-core.so
 	rm -rf $(DESTDIR)$(SHAREDIR)/lab
 	tar -C hosts --exclude=./lab/demo-tree/bin --exclude=./lab/demo-tree/dist \
 		-cf - ./lab | tar -C $(DESTDIR)$(SHAREDIR) -xf -

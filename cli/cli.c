@@ -1,5 +1,6 @@
 /*
- * cli.c: helpers shared by the subcommands.
+ * cli.c: helpers shared by the subcommands, and by the `hangar` front
+ * (front.c): options, usage errors, the configuration path, JSON output.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -8,10 +9,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "gitx.h"
-#include "log.h"
-#include "fsutil.h"
-#include "xalloc.h"
 #include "banned.h"
 
 int cli_getopt(int argc, char **argv, const struct option *opts,
@@ -45,6 +42,46 @@ int cli_getopt(int argc, char **argv, const struct option *opts,
 	return c;
 }
 
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: its value, *i advanced
+ * past what it used; NULL when argv[*i] is not opt, or opt without one. */
+static const char *cli_global_value(int argc, char **argv, int *i,
+				    const char *opt)
+{
+	size_t n = strlen(opt);
+
+	if (strncmp(argv[*i], opt, n))
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] != '\0' || *i + 1 >= argc)
+		return NULL;
+	return argv[++*i];
+}
+
+enum cli_global cli_global_options(struct cli *cli, int argc, char **argv,
+				   int *i)
+{
+	for (*i = 1; *i < argc && argv[*i][0] == '-'; ++*i) {
+		const char *v;
+
+		if ((v = cli_global_value(argc, argv, i, "--config")))
+			cli->config = v;
+		else if ((v = cli_global_value(argc, argv, i, "--state")))
+			cli->state = v;
+		else if (!strcmp(argv[*i], "-v") || !strcmp(argv[*i], "--verbose"))
+			cli->verbose++;
+		else if (!strcmp(argv[*i], "-h") || !strcmp(argv[*i], "--help"))
+			return CLI_GLOBAL_HELP;
+		else if (!strcmp(argv[*i], "--version"))
+			return CLI_GLOBAL_VERSION;
+		else if (!strcmp(argv[*i], "--config") || !strcmp(argv[*i], "--state"))
+			return CLI_GLOBAL_NO_VALUE;
+		else
+			return CLI_GLOBAL_UNKNOWN;
+	}
+	return CLI_GLOBAL_OK;
+}
+
 int cli_usage_error(const char *usage, const char *fmt, ...)
 {
 	va_list ap;
@@ -73,89 +110,6 @@ const char *cli_config_path(const struct cli *cli)
 	if (env && *env)
 		return env;
 	return CLI_DEFAULT_CONFIG;
-}
-
-int cli_load_lab(struct cli *cli, const char *path)
-{
-	struct conf_diag diag;
-	int rc;
-
-	if (cli->lab_loaded)
-		return 0;
-	if (!path)
-		path = cli_config_path(cli);
-	conf_diag_init(&diag);
-	rc = labconf_load(path, &cli->lab, &diag);
-	for (size_t i = 0; i < diag.msgs.n; i++)
-		fprintf(stderr, "hangar: %s\n", diag.msgs.v[i]);
-	if (rc < 0 && path == cli_config_path(cli) && !cli->config &&
-	    !getenv("HANGAR_CONFIG"))
-		fprintf(stderr,
-			"hangar: (give a configuration with --config FILE or HANGAR_CONFIG)\n");
-	conf_diag_release(&diag);
-	if (rc < 0)
-		return 2;
-	if (cli->state) {
-		free(cli->lab.state);
-		cli->lab.state = fs_absolute(cli->state);
-	}
-	/* every fetch and push of an ssh:// tree logs in with the lab's key */
-	gitx_set_identity(cli->lab.identity);
-	cli->lab_loaded = 1;
-	return 0;
-}
-
-int cli_reload_lab(struct cli *cli, const char *path)
-{
-	struct lab fresh;
-	struct conf_diag diag;
-	int rc;
-
-	if (!path)
-		path = cli_config_path(cli);
-	conf_diag_init(&diag);
-	rc = labconf_load(path, &fresh, &diag);
-	for (size_t i = 0; i < diag.msgs.n; i++)
-		log_warnx("%s", diag.msgs.v[i]);
-	if (rc == 0) {
-		labconf_release(&cli->lab);
-		cli->lab = fresh;
-		if (cli->state) {
-			free(cli->lab.state);
-			cli->lab.state = fs_absolute(cli->state);
-		}
-		gitx_set_identity(cli->lab.identity);
-		log_info("re-read %s", path);
-	} else {
-		log_warnx("%s has errors: keeping the old settings", path);
-	}
-	conf_diag_release(&diag);
-	return rc < 0 ? -1 : 0;
-}
-
-struct db_target cli_db_target(const struct cli *cli)
-{
-	struct db_target t = {
-		.database = cli->lab.database,
-		.state = cli->lab.state,
-		.cluster = { cli->lab.db_listen, cli->lab.db_sync_standby },
-	};
-
-	return t;
-}
-
-int cli_open_db(struct cli *cli, struct db **db)
-{
-	struct db_target t;
-	struct err err = ERR_INIT;
-	int rc = cli_load_lab(cli, NULL);
-
-	if (rc)
-		return rc;
-	t = cli_db_target(cli);
-	if (db_open(&t, db, &err) < 0)
-		return cli_fail(&err);
-	return 0;
 }
 
 void cli_print_json(json_t *j)

@@ -18,6 +18,7 @@ struct cli {
 	int verbose;
 	struct lab lab;
 	int lab_loaded;
+	int report_asked;        /* the front asked the web daemon in vain */
 };
 
 struct cmd {
@@ -27,6 +28,18 @@ struct cmd {
 };
 
 #define CLI_DEFAULT_CONFIG "/etc/hangar/hangar.conf"
+
+/*
+ * The `hangar` executable is a small front (front.c) that answers
+ * `--version` and, from the web daemon, `flight report`, and loads
+ * hangar-core.so (everything else, main.c) for the rest: the libraries
+ * the core links take longer to load than a report takes to serve.
+ */
+#define CLI_CORE_SO "hangar-core.so"
+#define CLI_CORE_MAIN "hangar_core_main"
+#define CLI_CORE_REPORT_ASKED 1u   /* the front asked the daemon in vain */
+typedef int cli_core_main_fn(int argc, char **argv, unsigned flags);
+int hangar_core_main(int argc, char **argv, unsigned flags);
 
 /* The manual pages in roff (man.c): hangar(1) from the commands' usage
  * texts, hangar.conf(5) from the configuration key table. */
@@ -43,6 +56,15 @@ struct option;
 int cli_getopt(int argc, char **argv, const struct option *opts,
 	       const char *usage);
 
+/*
+ * The global options before the command (--config, --state, -v) into cli;
+ * *i is then the command's index, or the option's that stopped the parse:
+ * --help, --version, --config or --state without a value, or another.
+ */
+enum cli_global { CLI_GLOBAL_OK, CLI_GLOBAL_HELP, CLI_GLOBAL_VERSION,
+		  CLI_GLOBAL_NO_VALUE, CLI_GLOBAL_UNKNOWN };
+enum cli_global cli_global_options(struct cli *cli, int argc, char **argv,
+				   int *i);
 /* Prints "hangar: message" and the usage hint; returns 2. */
 int cli_usage_error(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -105,16 +127,21 @@ int cli_flight_report(struct cli *cli, struct db *db, long flight, int json,
 /*
  * The web daemon's control socket (ctl-client.c): GET path over
  * STATE/web.sock (HTTP/1.0) within timeout_ms; the body of a 200 answer
- * of Content-Type type from a daemon of this very build is appended
- * to body and 0 returned. Anything else (no daemon, a stale socket, a
- * timeout, another status, type or build, an answer cut short) is -1,
- * and the caller does the work itself.
+ * of Content-Type type from a daemon of build (NULL: of this very code,
+ * proc_build_id) is appended to body and 0 returned. Anything else (no
+ * daemon, a stale socket, a timeout, another status, type or build, an
+ * answer cut short) is -1, and the caller does the work itself.
  */
-int ctl_client_get(const char *state, const char *path, const char *type,
-		   int timeout_ms, struct buf *body);
-/* Appends "?name=value" (or "&..." after the first) to b, value
- * percent-encoded; nothing when value is NULL. */
-void ctl_client_query(struct buf *b, const char *name, const char *value);
+int ctl_client_get(const char *state, const char *build, const char *path,
+		   const char *type, int timeout_ms, struct buf *body);
+/*
+ * `hangar flight report` through that socket: the same bytes as the
+ * database path prints (the JSON as the daemon sends it, indented as
+ * cli_print_json does; the mail with lab's own mail settings). 0 when
+ * printed; -1 when the daemon gave no answer, and nothing was printed.
+ */
+int ctl_client_report(const struct lab *lab, const char *build, long id,
+		      int json, int now);
 
 /* Judges the flight n times (load, classify, JSON and mail); prints the
  * median and fastest times, for the benchmarks. */

@@ -269,48 +269,6 @@ static int flight_log(struct cli *cli, json_t *f, const char *job,
 	}
 }
 
-/* How long the web daemon may take before the CLI asks the database. */
-#define REPORT_ASK_TIMEOUT_MS 2000
-
-/*
- * `flight report` through the web daemon's control socket: the same
- * bytes as the database path prints (the JSON as the daemon sends it,
- * indented as cli_print_json does; the mail with the CLI's own mail
- * settings). 0 when printed; -1 when the daemon gave no answer, and
- * nothing was printed.
- */
-static int flight_report_ask(struct cli *cli, long id, int json, int now)
-{
-	struct buf path = BUF_INIT, body = BUF_INIT;
-	json_t *j;
-	int rc = -1;
-
-	buf_addf(&path, "/api/v1/flights/%ld/report", id);
-	if (now)
-		ctl_client_query(&path, "now", "1");
-	if (!json) {
-		ctl_client_query(&path, "format", "mail");
-		ctl_client_query(&path, "from", cli->lab.gate.mail_from);
-		ctl_client_query(&path, "to", cli->lab.gate.mail_to);
-		ctl_client_query(&path, "url", cli->lab.url);
-	}
-	if (ctl_client_get(cli->lab.state, path.buf,
-			   json ? "application/json" : "text/plain",
-			   REPORT_ASK_TIMEOUT_MS, &body) < 0)
-		goto out;
-	if (!json) {
-		fwrite(body.buf, 1, body.len, stdout);
-		rc = 0;
-	} else if ((j = json_loadb(body.buf, body.len, 0, NULL))) {
-		cli_print_json(j);
-		rc = 0;
-	}
-out:
-	buf_release(&path);
-	buf_release(&body);
-	return rc;
-}
-
 /* A new ad-hoc flight of f's revisions: all its jobs, or one. */
 static int flight_rerun(struct db *db, json_t *f, const char *job, int json)
 {
@@ -411,7 +369,8 @@ int cmd_flight(struct cli *cli, int argc, char **argv)
 	if (!strcmp(sub, "report") && !bench && !direct) {
 		if ((rc = cli_load_lab(cli, NULL)))
 			return rc;
-		if (flight_report_ask(cli, id, json, now) == 0)
+		if (!cli->report_asked &&
+		    ctl_client_report(&cli->lab, NULL, id, json, now) == 0)
 			return 0;
 	}
 	rc = cli_open_db(cli, &db);

@@ -26,7 +26,10 @@
 /* The answer is a report: bounded like any text from outside. */
 #define CTL_MAX_ANSWER (64L << 20)
 
-void ctl_client_query(struct buf *b, const char *name, const char *value)
+/* Appends "?name=value" (or "&..." after the first) to b, value
+ * percent-encoded; nothing when value is NULL. */
+static void ctl_client_query(struct buf *b, const char *name,
+			     const char *value)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -103,20 +106,23 @@ static int ctl_client_header(const char *head, const char *name, char *out,
 	return -1;
 }
 
-int ctl_client_get(const char *state, const char *path, const char *type,
-		   int timeout_ms, struct buf *body)
+int ctl_client_get(const char *state, const char *build, const char *path,
+		   const char *type, int timeout_ms, struct buf *body)
 {
 	long long deadline = proc_now_ms() + timeout_ms;
 	struct sockaddr_un sa;
 	struct buf req = BUF_INIT, in;
-	char *head = NULL, value[160], build[129];
+	char *head = NULL, value[160], own[129];
 	const char *end;
 	long status, len;
 	int fd, rc = -1;
 
 	/* without a build ID to compare, no answer could be taken */
-	if (proc_build_id(build, sizeof(build)) < 0)
-		return -1;
+	if (!build) {
+		if (proc_build_id(own, sizeof(own)) < 0)
+			return -1;
+		build = own;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", state,
@@ -175,5 +181,41 @@ out:
 	free(head);
 	buf_release(&req);
 	buf_release(&in);
+	return rc;
+}
+
+/* How long the web daemon may take before the CLI asks the database. */
+#define REPORT_ASK_TIMEOUT_MS 2000
+
+int ctl_client_report(const struct lab *lab, const char *build, long id,
+		      int json, int now)
+{
+	struct buf path = BUF_INIT, body = BUF_INIT;
+	json_t *j;
+	int rc = -1;
+
+	buf_addf(&path, "/api/v1/flights/%ld/report", id);
+	if (now)
+		ctl_client_query(&path, "now", "1");
+	if (!json) {
+		ctl_client_query(&path, "format", "mail");
+		ctl_client_query(&path, "from", lab->gate.mail_from);
+		ctl_client_query(&path, "to", lab->gate.mail_to);
+		ctl_client_query(&path, "url", lab->url);
+	}
+	if (ctl_client_get(lab->state, build, path.buf,
+			   json ? "application/json" : "text/plain",
+			   REPORT_ASK_TIMEOUT_MS, &body) < 0)
+		goto out;
+	if (!json) {
+		fwrite(body.buf, 1, body.len, stdout);
+		rc = 0;
+	} else if ((j = json_loadb(body.buf, body.len, 0, NULL))) {
+		cli_print_json(j);
+		rc = 0;
+	}
+out:
+	buf_release(&path);
+	buf_release(&body);
 	return rc;
 }

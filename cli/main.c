@@ -1,6 +1,8 @@
 /*
  * main.c: the `hangar` command: global options, then a git-style
- * subcommand from the table below.
+ * subcommand from the table below. This is hangar-core.so's entry, which
+ * the `hangar` executable (front.c) loads for every command it does not
+ * answer itself.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -127,26 +129,8 @@ static int cmd_help(int argc, char **argv)
 	return 0;
 }
 
-/* "--opt VALUE" or "--opt=VALUE"; advances *i past what it used. */
-static const char *global_value(int argc, char **argv, int *i,
-				const char *opt)
-{
-	size_t n = strlen(opt);
-
-	if (strncmp(argv[*i], opt, n))
-		return NULL;
-	if (argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (argv[*i][n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		fprintf(stderr, "hangar: %s needs a value\n", opt);
-		exit(2);
-	}
-	return argv[++*i];
-}
-
-int main(int argc, char **argv)
+__attribute__((visibility("default")))
+int hangar_core_main(int argc, char **argv, unsigned flags)
 {
 	struct cli cli;
 	const struct cmd *c;
@@ -154,32 +138,29 @@ int main(int argc, char **argv)
 
 	memset(&cli, 0, sizeof(cli));
 	cli.argv0 = argv[0];
+	cli.report_asked = !!(flags & CLI_CORE_REPORT_ASKED);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("hangar", LOG_LEVEL_INFO, 0);
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *v;
-
-		if ((v = global_value(argc, argv, &i, "--config"))) {
-			cli.config = v;
-		} else if ((v = global_value(argc, argv, &i, "--state"))) {
-			cli.state = v;
-		} else if (!strcmp(argv[i], "-v") ||
-			   !strcmp(argv[i], "--verbose")) {
-			cli.verbose++;
-			log_set_level(LOG_LEVEL_DEBUG);
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(main_usage, stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--version")) {
-			printf("hangar %s\n", HANGAR_VERSION);
-			return 0;
-		} else {
-			fprintf(stderr, "hangar: unknown option '%s'\n", argv[i]);
-			fprintf(stderr, "usage: %.*s",
-				(int)strcspn(main_usage, "\n") + 1, main_usage);
-			return 2;
-		}
+	switch (cli_global_options(&cli, argc, argv, &i)) {
+	case CLI_GLOBAL_OK:
+		break;
+	case CLI_GLOBAL_HELP:
+		fputs(main_usage, stdout);
+		return 0;
+	case CLI_GLOBAL_VERSION:
+		printf("hangar %s\n", HANGAR_VERSION);
+		return 0;
+	case CLI_GLOBAL_NO_VALUE:
+		fprintf(stderr, "hangar: %s needs a value\n", argv[i]);
+		return 2;
+	case CLI_GLOBAL_UNKNOWN:
+		fprintf(stderr, "hangar: unknown option '%s'\n", argv[i]);
+		fprintf(stderr, "usage: %.*s",
+			(int)strcspn(main_usage, "\n") + 1, main_usage);
+		return 2;
 	}
+	if (cli.verbose)
+		log_set_level(LOG_LEVEL_DEBUG);
 	if (i >= argc) {
 		fputs(main_usage, stderr);
 		return 2;

@@ -267,6 +267,41 @@ int proc_stop(pid_t pid, int timeout_ms)
 	return proc_stop_all(&pid, 1, timeout_ms, NULL);
 }
 
+/*
+ * The GNU build ID among the notes in [p, end) (aligned to align), in hex
+ * into out; 0, or -1 when there is none or out is too small.
+ */
+static int proc_notes_build_id(const unsigned char *p, const unsigned char *end,
+			       size_t align, char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+		const ElfW(Nhdr) *nh = (const void *)p;
+		const unsigned char *name = p + sizeof(*nh);
+		const unsigned char *desc =
+			name + ((nh->n_namesz + align - 1) & ~(align - 1));
+		const unsigned char *next =
+			desc + ((nh->n_descsz + align - 1) & ~(align - 1));
+
+		if (next > end || next <= p)
+			return -1;
+		if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+		    !memcmp(name, "GNU", 4) && nh->n_descsz > 0) {
+			if (nh->n_descsz * 2 >= n)
+				return -1;
+			for (size_t k = 0; k < nh->n_descsz; k++) {
+				out[2 * k] = hex[desc[k] >> 4];
+				out[2 * k + 1] = hex[desc[k] & 15];
+			}
+			out[2 * nh->n_descsz] = '\0';
+			return 0;
+		}
+		p = next;
+	}
+	return -1;
+}
+
 struct proc_build_id_find {
 	char *out;
 	size_t n;
@@ -276,44 +311,32 @@ struct proc_build_id_find {
 static int proc_build_id_phdr(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct proc_build_id_find *f = arg;
+	/* this code's own object: the executable, or hangar-core.so */
+	uintptr_t self = (uintptr_t)proc_build_id - info->dlpi_addr;
+	int mine = 0;
 
 	(void)size;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		size_t align = ph->p_align == 8 ? 8 : 4;
-		const unsigned char *p, *end;
+
+		if (ph->p_type == PT_LOAD && self >= ph->p_vaddr &&
+		    self - ph->p_vaddr < ph->p_memsz)
+			mine = 1;
+	}
+	if (!mine)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum && !f->found; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		const unsigned char *p;
 
 		if (ph->p_type != PT_NOTE)
 			continue;
 		p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
-		end = p + ph->p_memsz;
-		while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
-			const ElfW(Nhdr) *nh = (const void *)p;
-			const unsigned char *name = p + sizeof(*nh);
-			const unsigned char *desc =
-				name + ((nh->n_namesz + align - 1) & ~(align - 1));
-			const unsigned char *next =
-				desc + ((nh->n_descsz + align - 1) & ~(align - 1));
-
-			if (next > end || next <= p)
-				break;
-			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-			    !memcmp(name, "GNU", 4) && nh->n_descsz > 0 &&
-			    nh->n_descsz * 2 < f->n) {
-				static const char hex[] = "0123456789abcdef";
-
-				for (size_t k = 0; k < nh->n_descsz; k++) {
-					f->out[2 * k] = hex[desc[k] >> 4];
-					f->out[2 * k + 1] = hex[desc[k] & 15];
-				}
-				f->out[2 * nh->n_descsz] = '\0';
-				f->found = 1;
-				return 1;
-			}
-			p = next;
-		}
+		f->found = proc_notes_build_id(p, p + ph->p_memsz,
+					       ph->p_align == 8 ? 8 : 4,
+					       f->out, f->n) == 0;
 	}
-	return 1;   /* the first object is the executable: only it */
+	return 1;
 }
 
 int proc_build_id(char *out, size_t n)
@@ -322,4 +345,39 @@ int proc_build_id(char *out, size_t n)
 
 	dl_iterate_phdr(proc_build_id_phdr, &f);
 	return f.found ? 0 : -1;
+}
+
+/* A note segment bigger than this is no build ID's. */
+#define PROC_NOTES_MAX 65536
+
+int proc_build_id_file(const char *path, char *out, size_t n)
+{
+	ElfW(Ehdr) eh;
+	ElfW(Phdr) ph;
+	unsigned char *notes;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_phentsize != sizeof(ph))
+		goto out;
+	for (int i = 0; i < eh.e_phnum && rc < 0; i++) {
+		off_t at = (off_t)eh.e_phoff + (off_t)i * (off_t)sizeof(ph);
+
+		if (pread(fd, &ph, sizeof(ph), at) != (ssize_t)sizeof(ph))
+			break;
+		if (ph.p_type != PT_NOTE || ph.p_filesz > PROC_NOTES_MAX)
+			continue;
+		notes = xmalloc(ph.p_filesz);
+		if (pread(fd, notes, ph.p_filesz, (off_t)ph.p_offset) ==
+		    (ssize_t)ph.p_filesz)
+			rc = proc_notes_build_id(notes, notes + ph.p_filesz,
+						 ph.p_align == 8 ? 8 : 4, out, n);
+		free(notes);
+	}
+out:
+	close(fd);
+	return rc;
 }

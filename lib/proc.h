@@ -49,12 +49,15 @@ int proc_stop_all(const pid_t *pids, size_t n, int timeout_ms, int *killed);
 int proc_alive(pid_t pid);
 
 /*
- * The running executable's GNU build ID (from its PT_NOTE, as `readelf
- * -n` shows it) in hex into out: what identifies this very program, so
- * that two processes can tell they run the same code. 0, or -1 when it
- * has none (linked with --build-id=none) or out is too small.
+ * The GNU build ID (from its PT_NOTE, as `readelf -n` shows it) of the
+ * object this code runs in, the executable or hangar-core.so, in hex
+ * into out: what identifies this very program, so that two processes can
+ * tell they run the same code. 0, or -1 when it has none (linked with
+ * --build-id=none) or out is too small.
  */
 int proc_build_id(char *out, size_t n);
+/* The same of the ELF file at path, without loading it. */
+int proc_build_id_file(const char *path, char *out, size_t n);
 
 /* Milliseconds on the monotonic clock. */
 long long proc_now_ms(void);

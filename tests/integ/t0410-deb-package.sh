@@ -35,9 +35,10 @@ test_expect_success 'dpkg-buildpackage builds the package from the tree' '
 	ls hangar_*.deb >debs && test "$(wc -l <debs)" = 1
 '
 
-test_expect_success 'it installs; the binary, lab, units, man pages and conffile are there' '
+test_expect_success 'it installs; the binary, its core, lab, units, man pages and conffile are there' '
 	dpkg -i "$(cat debs)" >install.log 2>&1 || { cat install.log; exit 1; } &&
-	test -x /usr/bin/hangar && test -x /usr/share/hangar/lab/lab.sh &&
+	test -x /usr/bin/hangar && test -f /usr/lib/hangar/hangar-core.so &&
+	test -x /usr/share/hangar/lab/lab.sh &&
 	test -f /etc/hangar/hangar.conf && test -f /usr/share/doc/hangar/hangar.conf.example &&
 	getent passwd hangar >/dev/null && test -d /var/lib/hangar &&
 	/usr/bin/hangar --version >version && grep -q "0\\." version &&

@@ -5,7 +5,8 @@
 # (--direct), text and JSON, for a decided gate flight, a running gate
 # flight whose report changes between two calls, an ad-hoc flight and a
 # missing one (the same message and exit status); a web killed -9 leaves a
-# stale socket that the CLI passes over at once; an answer of another
+# stale socket that the CLI passes over at once; the daemon's answer
+# needs no hangar-core.so (the front answers); an answer of another
 # build, type or status, or cut short, is not taken (a fake daemon); a
 # stopped web removes its socket.
 . "$(dirname "$0")/lib-test.sh"
@@ -133,6 +134,16 @@ test_expect_success 'the daemon answers the CLI: a decided flight, text and JSON
 	python3 -c "import json; d = json.load(open(\"$F.out\")); assert \"differences\" in d, d"
 '
 
+test_expect_success 'the daemon'\''s answers need no hangar-core.so; the rest loads it' '
+	LD_DEBUG=files via $F --json >via.json 2>ld.err && cmp via.json direct.json &&
+	! grep -q hangar-core ld.err &&
+	LD_DEBUG=files via $F --now >/dev/null 2>ld.err && ! grep -q hangar-core ld.err &&
+	LD_DEBUG=files h flight report $F --json --direct >/dev/null 2>ld.err &&
+	grep -q "file=.*hangar-core.so" ld.err &&
+	! LD_DEBUG=files h flight --json report 99999 >/dev/null 2>ld.err &&
+	grep -q "file=.*hangar-core.so" ld.err
+'
+
 test_expect_success 'a running flight: the same answer both ways, changing with the flight' '
 	same $G --json && cp $G.out before.json &&
 	same $G && cp $G.out before.txt &&
@@ -177,11 +188,12 @@ test_expect_success 'a web killed -9: a stale socket, passed over at once' '
 '
 
 test_expect_success 'an answer of another build, type or status is not taken (a fake daemon)' '
+	# the daemon names the build of hangar-core.so, which judges
 	ver=$(python3 -c "
 import struct, sys
 b = open(sys.argv[1], \"rb\").read()
 i = b.index(struct.pack(\"<III\", 4, 20, 3) + b\"GNU\\0\")
-print(b[i + 16:i + 36].hex())" "$HANGAR") &&
+print(b[i + 16:i + 36].hex())" "${HANGAR%/*}/hangar-core.so") &&
 	test ${#ver} = 40 &&
 	cat >fake.py <<-PY &&
 	import os, socket, sys

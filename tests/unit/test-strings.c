@@ -1,8 +1,8 @@
 /*
  * test-strings.c: the string helpers of lib/: struct buf (appending,
  * formatting, the cap, detaching, trimming, reading files), struct vec
- * (push, split, find, join, argv) and strnum (strict integers and
- * durations).
+ * (push, split, find, join, argv), strnum (strict integers and
+ * durations) and the build ID that the web daemon and the CLI compare.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "proc.h"
 #include "strnum.h"
 #include "vec.h"
 #include "banned.h"
@@ -587,6 +588,27 @@ static void test_strnum_duration(void **state)
 	}
 }
 
+/* The running code's build ID is its file's, read without loading it. */
+static void test_proc_build_id(void **state)
+{
+	char own[129], file[129], small[40];
+
+	(void)state;
+	assert_int_equal(proc_build_id(own, sizeof(own)), 0);
+	assert_int_equal(strspn(own, "0123456789abcdef"), strlen(own));
+	assert_true(strlen(own) >= 16);
+	assert_int_equal(proc_build_id_file("/proc/self/exe", file,
+					    sizeof(file)), 0);
+	assert_string_equal(own, file);
+	/* 20 bytes do not fit in 39 hex digits and a NUL */
+	assert_int_equal(proc_build_id_file("/proc/self/exe", small,
+					    sizeof(small)), -1);
+	assert_int_equal(proc_build_id_file("/proc/self/cmdline", file,
+					    sizeof(file)), -1);
+	assert_int_equal(proc_build_id_file("/nonexistent", file,
+					    sizeof(file)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_vec_find),
 		cmocka_unit_test(test_vec_join),
 		cmocka_unit_test(test_strnum_long),
+		cmocka_unit_test(test_proc_build_id),
 		cmocka_unit_test(test_strnum_int),
 		cmocka_unit_test(test_strnum_duration),
 	};
