@@ -211,6 +211,7 @@ int cmd_host_power(struct cli *cli, int argc, char **argv)
 	ph.name = host;
 	ph.method = method;
 	ph.config = config;
+	ph.state = cli->lab.state;
 	host_power_catch();
 	prc = power_run(&ph, (enum power_action)action, &host_power_stop, &r,
 			&err);

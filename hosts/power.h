@@ -27,6 +27,9 @@ struct power_host {
 	const char *method;        /* ipmi | pdudaemon | command | none */
 	json_t *config;            /* borrowed: hosts.power_config */
 	int cycle_time_s;          /* off..on pause of a cycle */
+	const char *state;         /* the lab's state directory, where
+				    * ipmitool gets a HOME (power-ipmi.c);
+				    * NULL: none */
 };
 
 struct power_result {

@@ -426,7 +426,7 @@ static enum outcome host_power(struct step_ctx *s, int i, enum power_action a)
 {
 	struct wjob_host *h = &s->r->job->hosts[i];
 	struct power_host ph = { h->name, h->power, h->power_config,
-				 h->cycle_time };
+				 h->cycle_time, s->r->conf->state };
 	struct power_result res;
 	struct err err = ERR_INIT;
 	int rc;

@@ -146,6 +146,7 @@ test_expect_success 'ipmi: the password goes in the environment, never in argv' 
 	#!/bin/sh
 	echo "\$*" >>"$TEST_DIR/ipmitool.args"
 	echo "\$IPMI_PASSWORD" >>"$TEST_DIR/ipmitool.env"
+	echo "\$HOME" >>"$TEST_DIR/ipmitool.home"
 	echo "Chassis Power is on"
 	EOF
 	chmod +x fakebin/ipmitool &&
@@ -153,6 +154,12 @@ test_expect_success 'ipmi: the password goes in the environment, never in argv' 
 	cat ipmitool.args &&
 	grep -Fx -- "-I lanplus -C 3 -H $NET.2 -p 623 -U admin -N 1 -R 2 -E power status" ipmitool.args &&
 	grep -Fx secret ipmitool.env
+'
+
+test_expect_success 'ipmi: its HOME has an IANA registry of one entry, read first' '
+	grep -Fx "$STATE/ipmitool" ipmitool.home &&
+	registry=$STATE/ipmitool/.local/usr/share/misc/enterprise-numbers.txt &&
+	test "$(head -n 1 "$registry")" = 0 && test $(wc -l <"$registry") = 4
 '
 
 test_expect_success 'ipmi: every action is in the history, the password nowhere' '

@@ -362,7 +362,7 @@ static void test_command(void **state)
 {
 	char cwd[4096];
 	json_t *cfg = command_config(1);
-	struct power_host h = { "ruby", "command", cfg, 0 };
+	struct power_host h = { "ruby", "command", cfg, 0, NULL };
 	struct power_result r;
 	struct err err = ERR_INIT;
 	struct buf b = BUF_INIT;
@@ -418,7 +418,7 @@ static void test_command(void **state)
 static void test_none_and_unknown(void **state)
 {
 	json_t *cfg = json_object();
-	struct power_host h = { "opal", "none", cfg, 1 };
+	struct power_host h = { "opal", "none", cfg, 1, NULL };
 	struct power_result r;
 	struct err err = ERR_INIT;
 
@@ -497,7 +497,7 @@ static int pdu_request(struct http_server *s, enum power_action a,
 {
 	char spec[128];
 	json_t *cfg = json_object();
-	struct power_host h = { "jade", "pdudaemon", cfg, 0 };
+	struct power_host h = { "jade", "pdudaemon", cfg, 0, NULL };
 	pthread_t t;
 	int rc;
 
@@ -544,11 +544,11 @@ static void test_pdu_client(void **state)
 
 	/* status needs no request */
 	cfg = json_pack("{s:s}", "pdu", "http://127.0.0.1:1 p 1");
-	assert_int_equal(power_run(&(struct power_host){ "jade", "pdudaemon", cfg, 0 },
+	assert_int_equal(power_run(&(struct power_host){ "jade", "pdudaemon", cfg, 0, NULL },
 				   POWER_STATUS, NULL, &r, &err), 0);
 	assert_int_equal(r.state, POWER_STATE_UNKNOWN);
 	/* nobody listening */
-	assert_int_equal(power_run(&(struct power_host){ "jade", "pdudaemon", cfg, 0 },
+	assert_int_equal(power_run(&(struct power_host){ "jade", "pdudaemon", cfg, 0, NULL },
 				   POWER_ON, NULL, &r, &err), ERR_FAIL);
 	assert_non_null(strstr(err.msg, "Connection refused"));
 	json_decref(cfg);
