@@ -108,6 +108,17 @@ q() {
 	return "$status"
 }
 
+# For a failure's output: $CONN's sessions, what each waits for, and the
+# locks on tables they hold or want.
+show_sessions() {
+	q "SELECT pid, application_name, state, wait_event_type, wait_event,
+		  left(query, 100) FROM pg_stat_activity
+	   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+	q "SELECT l.pid, c.relname, l.mode, l.granted FROM pg_locks l
+	   JOIN pg_class c ON c.oid = l.relation
+	   WHERE c.relnamespace = 'public'::regnamespace ORDER BY 1, 2"
+}
+
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hangar-$TEST_NAME.XXXXXX") || {
 	echo "Bail out! cannot create a temporary directory"
 	exit 1

@@ -195,7 +195,8 @@ test_expect_success 'SIGTERM during a pass stops the daemon then, not after its 
 	locker=$! &&
 	wait_for "test \$(plan_state_locks t) = 1" 10 &&
 	"$QUEUE" "$CONN" b adhoc build-arm64 >/dev/null &&
-	wait_for "test \$(plan_state_locks f) = 1" 20 &&
+	wait_for "test \$(plan_state_locks f) = 1" 20 ||
+		{ cat sched3.log; show_sessions; false; } &&
 	kill -TERM $(cat sched.pid) &&
 	q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
 	   WHERE application_name = '\''locker'\''" >/dev/null &&

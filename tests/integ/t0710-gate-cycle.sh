@@ -338,7 +338,8 @@ test_expect_success 'SIGTERM during a cycle stops the daemon then, not after its
 	locker=$! &&
 	wait_for "test \$(branches_locks t) = 1" 10 &&
 	q "NOTIFY hangar_gate" &&
-	wait_for "test \$(branches_locks f) = 1" 20 &&
+	wait_for "test \$(branches_locks f) = 1" 20 ||
+		{ cat gated.log; show_sessions; false; } &&
 	kill -TERM $(cat gated.pid) &&
 	q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
 	   WHERE application_name = '\''locker'\''" >/dev/null &&
